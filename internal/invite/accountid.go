@@ -1,0 +1,43 @@
+package invite
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+)
+
+// MaxNotes is AWS's limit on an invitation's notes, in characters.
+const MaxNotes = 1024
+
+// NormalizeAccountID accepts a 12-digit AWS account id, also written with dashes or spaces (1234-5678-9012), and
+// returns its 12 digits; anything else is a CodeInvalidAccountID error that says what was wrong.
+func NormalizeAccountID(s string) (string, error) {
+	var b strings.Builder
+	digits := 0
+	for _, r := range strings.TrimSpace(s) {
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+			digits++
+		case r == '-' || r == ' ':
+		default:
+			return "", accountIDError(fmt.Sprintf("accountId may contain only digits, dashes and spaces; found %q", r))
+		}
+	}
+	if digits != 12 {
+		return "", accountIDError(fmt.Sprintf("accountId must have exactly 12 digits; %q has %d", s, digits))
+	}
+	return b.String(), nil
+}
+
+func accountIDError(msg string) error {
+	return &Error{Code: CodeInvalidAccountID, Detail: msg, Fields: []FieldError{{Field: "accountId", Message: msg}}}
+}
+
+func validateNotes(notes string) error {
+	if n := utf8.RuneCountInString(notes); n > MaxNotes {
+		msg := fmt.Sprintf("notes may have at most %d characters; got %d", MaxNotes, n)
+		return &Error{Code: CodeNotesTooLong, Detail: msg, Fields: []FieldError{{Field: "notes", Message: msg}}}
+	}
+	return nil
+}

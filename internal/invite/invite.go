@@ -1,0 +1,174 @@
+// Package invite is the domain of aws-invites: invites of existing AWS accounts into a billing profile's payer
+// organization, their lifecycle, the rules of who may do what, and the ports the domain needs from the outside
+// world (storage, AWS Organizations, the clock). It imports no web framework, ORM or AWS SDK.
+package invite
+
+import (
+	"time"
+)
+
+// State is where an invite stands in its lifecycle.
+type State string
+
+// The states of an invite (PRODUCT.md §4).
+const (
+	StateInvited             State = "invited"
+	StateAccepted            State = "accepted"
+	StateAwaitingCUR         State = "awaiting_cur"
+	StateActive              State = "active"
+	StateCloudHealthCritical State = "cloudhealth_critical"
+	StateCanceled            State = "canceled"
+	StateDeclined            State = "declined"
+	StateExpired             State = "expired"
+)
+
+// States lists every state in lifecycle order.
+var States = []State{
+	StateInvited, StateAccepted, StateAwaitingCUR, StateActive, StateCloudHealthCritical,
+	StateCanceled, StateDeclined, StateExpired,
+}
+
+// HandshakeState is AWS Organizations' state of a handshake.
+type HandshakeState string
+
+// The handshake states AWS reports.
+const (
+	HandshakeRequested HandshakeState = "REQUESTED"
+	HandshakeOpen      HandshakeState = "OPEN"
+	HandshakeAccepted  HandshakeState = "ACCEPTED"
+	HandshakeDeclined  HandshakeState = "DECLINED"
+	HandshakeCanceled  HandshakeState = "CANCELED"
+	HandshakeExpired   HandshakeState = "EXPIRED"
+)
+
+// Pending reports whether the handshake still waits for the invited account's answer.
+func (s HandshakeState) Pending() bool { return s == HandshakeOpen || s == HandshakeRequested }
+
+// Handshake is AWS's record of one invitation of one account.
+type Handshake struct {
+	ID          string
+	AccountID   string // the invited account (the ACCOUNT party)
+	State       HandshakeState
+	RequestedAt time.Time
+	ExpiresAt   time.Time
+}
+
+// Actor is who or what caused a change.
+type Actor struct {
+	Kind    ActorKind
+	Subject string // the user's or client's id when Kind is ActorUser
+	Email   string
+}
+
+// ActorKind says what kind of actor caused a change.
+type ActorKind string
+
+// The kinds of actors.
+const (
+	ActorUser           ActorKind = "user"
+	ActorReconciliation ActorKind = "reconciliation"
+	ActorCloudHealth    ActorKind = "cloudhealth"
+	ActorCUR            ActorKind = "cur"
+	ActorSandbox        ActorKind = "sandbox"
+)
+
+// Invite is one request to bring one AWS account into one billing profile's payer organization.
+type Invite struct {
+	ID               string
+	BillingProfileID string
+	AccountID        string // 12 digits
+	Notes            string
+	State            State
+	Handshake        *Handshake // nil while the first send is in flight or after a failed re-send
+	InvitedBy        Actor
+	CreatedAt        time.Time
+	UpdatedAt        time.Time
+	LastSentAt       time.Time // when the current handshake was (or is being) sent
+	JoinedAt         *time.Time
+	Version          int64 // optimistic concurrency guard, incremented by every update
+}
+
+// ResendAvailableAt is the earliest time a re-send is allowed (the help page's five minutes).
+func (inv Invite) ResendAvailableAt() time.Time { return inv.LastSentAt.Add(ResendAfter) }
+
+// Event is one entry of an invite's history.
+type Event struct {
+	ID       int64
+	InviteID string
+	At       time.Time
+	Actor    Actor
+	From     State // empty for the creation
+	To       State
+	Reason   string
+}
+
+// BillingProfile is the unit users are assigned to; it points at one payer organization.
+type BillingProfile struct {
+	ID                  string
+	CustomerID          string
+	Name                string
+	ManagementAccountID string
+	RoleARN             string
+	ExternalID          string
+	CreatedAt           time.Time
+	UpdatedAt           time.Time
+}
+
+// Payer is how to reach a payer organization's management account.
+func (bp BillingProfile) Payer() Payer {
+	return Payer{ManagementAccountID: bp.ManagementAccountID, RoleARN: bp.RoleARN, ExternalID: bp.ExternalID}
+}
+
+// Payer identifies a payer organization's management account and how to reach it.
+type Payer struct {
+	ManagementAccountID string
+	RoleARN             string // assumed through STS when set
+	ExternalID          string
+}
+
+// Account is what AWS Organizations says about a member account.
+type Account struct {
+	ID           string
+	State        string // ACTIVE, SUSPENDED, ...
+	JoinedMethod string // INVITED or CREATED
+	JoinedAt     time.Time
+}
+
+// Principal is the authenticated caller, as read from a verified token.
+type Principal struct {
+	Subject         string
+	Email           string
+	CustomerID      string
+	Permissions     []string
+	BillingProfiles []string
+	Roles           []string
+}
+
+// Permission and role names read from tokens.
+const (
+	PermissionLicensesManager = "licenses_manager"
+	RolePlatformAdmin         = "platform_admin"
+)
+
+// IsPlatformAdmin reports whether the caller is the reseller's own staff or systems.
+func (p Principal) IsPlatformAdmin() bool { return contains(p.Roles, RolePlatformAdmin) }
+
+// HasPermission reports whether the caller holds the named permission.
+func (p Principal) HasPermission(name string) bool { return contains(p.Permissions, name) }
+
+// AssignedTo reports whether the caller is assigned to the billing profile.
+func (p Principal) AssignedTo(billingProfileID string) bool {
+	return contains(p.BillingProfiles, billingProfileID)
+}
+
+// Actor returns the principal as the actor of a change.
+func (p Principal) Actor() Actor { return Actor{Kind: ActorUser, Subject: p.Subject, Email: p.Email} }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
