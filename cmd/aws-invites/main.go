@@ -1,0 +1,55 @@
+// Command aws-invites serves the aws-invites REST API and runs its maintenance tasks.
+//
+//	aws-invites [serve]     serve the API (the default)
+//	aws-invites migrate     apply database migrations and exit
+//	aws-invites token ...   mint a development token
+//
+// Configuration comes from the environment; `aws-invites --help` lists it.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "aws-invites:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+// errUsage marks an error whose explanation was already printed.
+var errUsage = errors.New("usage")
+
+// run is the whole program; main only binds it to the process, so tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cmd := "serve"
+	if len(args) > 0 {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr)
+	case "migrate":
+		return migrate(ctx, args, getenv, stdout, stderr)
+	case "token":
+		return token(args, getenv, stdout, stderr)
+	case "-h", "--help", "help":
+		usage(stdout)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "aws-invites: unknown command %q\n\n", cmd)
+		usage(stderr)
+		return errUsage
+	}
+}

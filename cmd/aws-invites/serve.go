@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/cloudreseller/aws-invites/internal/auth"
+	"github.com/cloudreseller/aws-invites/internal/awsorg"
+	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/config"
+	"github.com/cloudreseller/aws-invites/internal/httpapi"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/store"
+)
+
+// The sandbox's demo tenant, printed at start so a newcomer can walk the flow in Swagger UI.
+const (
+	demoCustomerID = "demo-customer"
+	demoProfileID  = "demo"
+	demoManagement = "111111111111"
+)
+
+func newLogger(w io.Writer) *slog.Logger {
+	return slog.New(httpapi.LogHandler(slog.NewJSONHandler(w, nil)))
+}
+
+// openStore opens and migrates the database.
+func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("opening the database: %w", err)
+	}
+	if err := st.Migrate(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("migrating the database: %w", err)
+	}
+	return st, nil
+}
+
+func migrate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "aws-invites migrate: unexpected argument %q\n", args[0])
+		return errUsage
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	st, err := openStore(ctx, cfg, newLogger(stderr))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	v, err := st.MigrationVersion(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "database at migration version %d\n", v)
+	return err
+}
+
+// serve runs the API until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "aws-invites serve: unexpected argument %q\n", args[0])
+		return errUsage
+	}
+	cfg, err := config.FromEnv(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+
+	orgs, sandbox, err := organizations(ctx, cfg, st, log)
+	if err != nil {
+		return err
+	}
+	verifier, err := verifier(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	svcOpts := invite.Options{Logger: log}
+	if sandbox != nil {
+		svcOpts.Sandbox = sandbox
+	}
+	svc := invite.NewService(st, orgs, svcOpts)
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	e, err := httpapi.New(httpapi.Config{
+		Service: svc, Verifier: verifier, Idempotency: idempotency{st}, Ready: st.Ping, Logger: log,
+		Registry: reg, Sandbox: cfg.Mode == config.ModeSandbox, CORSOrigins: cfg.CORSAllowedOrigins,
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.ListenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR %s: %w", cfg.ListenAddr, err)
+	}
+	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
+	addr := ln.Addr().String()
+	log.Info("listening", "addr", addr, "mode", cfg.Mode, "database", st.Dialect())
+	if cfg.Mode == config.ModeSandbox {
+		if err := announceSandbox(ctx, cfg, st, addr, stdout, log); err != nil {
+			return err
+		}
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serving: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer scancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutting down: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// organizations builds the AWS Organizations adapter: over real AWS in aws mode; over the simulator, served on a
+// loopback port of its own and keeping its state in the service's database, in the sandbox.
+func organizations(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*awsorg.Client, invite.Sandbox, error) {
+	if cfg.Mode == config.ModeAWS {
+		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		if err != nil {
+			return nil, nil, fmt.Errorf("loading the AWS configuration: %w", err)
+		}
+		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil, nil
+	}
+	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, Persistence: st.Blob("orgsim")})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, fmt.Errorf("starting the sandbox's AWS Organizations simulator: %w", err)
+	}
+	simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := simSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("sandbox simulator stopped", "error", err)
+		}
+	}()
+	context.AfterFunc(ctx, func() { simSrv.Close() })
+	client := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
+		OrganizationsEndpoint: "http://" + ln.Addr().String(),
+		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
+			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "sandbox", "")
+		},
+	})
+	return client, client, nil
+}
+
+func verifier(ctx context.Context, cfg config.Config) (*auth.Verifier, error) {
+	secret := cfg.AuthHS256Secret
+	if cfg.DevAuth() {
+		var err error
+		if secret, err = auth.LoadOrCreateDevSecret(cfg.DataDir); err != nil {
+			return nil, fmt.Errorf("development token secret: %w", err)
+		}
+	}
+	v, err := auth.NewVerifier(ctx, auth.Config{HS256Secret: secret, JWKSURL: cfg.AuthJWKSURL,
+		Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience, Leeway: 30 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("token verification: %w", err)
+	}
+	return v, nil
+}
+
+// announceSandbox makes sure the demo billing profile exists and prints what a newcomer needs to try the API.
+func announceSandbox(ctx context.Context, cfg config.Config, st *store.Store, addr string, stdout io.Writer, log *slog.Logger) error {
+	log.Warn("SANDBOX MODE: AWS Organizations is simulated in process; no invitation reaches AWS. Set AWS_INVITES_MODE=aws for production.")
+	if _, err := st.BillingProfile(ctx, demoProfileID); invite.IsCode(err, invite.CodeNotFound) {
+		if _, _, err := st.PutBillingProfile(ctx, invite.BillingProfile{ID: demoProfileID, CustomerID: demoCustomerID,
+			Name: "Demo payer", ManagementAccountID: demoManagement}); err != nil {
+			return fmt.Errorf("creating the demo billing profile: %w", err)
+		}
+	} else if err != nil {
+		return err
+	}
+	if !cfg.DevAuth() {
+		fmt.Fprintf(stdout, "aws-invites sandbox on http://%s (Swagger UI: http://%s/docs/), demo billing profile %q\n", addr, addr, demoProfileID)
+		return nil
+	}
+	secret, err := auth.LoadOrCreateDevSecret(cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	tok, err := auth.Mint(secret, auth.Claims{Subject: "demo-user", Email: "demo-user@example.com", CustomerID: demoCustomerID,
+		BillingProfiles: []string{demoProfileID}, Permissions: []string{invite.PermissionLicensesManager},
+		Issuer: cfg.AuthIssuer, Audience: cfg.AuthAudience}, 24*time.Hour, time.Now())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `
+aws-invites sandbox is running: AWS Organizations is simulated; nothing reaches AWS.
+
+  API:                     http://%[1]s
+  Swagger UI:              http://%[1]s/docs/   (Authorize with the token below)
+  demo billing profile id: %[2]s   (payer management account %[3]s)
+  development token (24h): %[4]s
+
+Try:
+  TOKEN=%[4]s
+  curl -s -X POST http://%[1]s/billing-profiles/%[2]s/aws-invites -H "Authorization: Bearer $TOKEN" \
+       -H 'Content-Type: application/json' -d '{"accountId":"123456789012","notes":"hello"}'
+
+`, addr, demoProfileID, demoManagement, tok)
+	return nil
+}
+
+// idempotency adapts the store's idempotency records to the HTTP layer's.
+type idempotency struct{ st *store.Store }
+
+func (i idempotency) ReserveIdempotencyKey(ctx context.Context, scope, key, hash string, now time.Time) (httpapi.IdempotencyRecord, bool, error) {
+	rec, reserved, err := i.st.ReserveIdempotencyKey(ctx, scope, key, hash, now)
+	return httpapi.IdempotencyRecord{RequestHash: rec.RequestHash, Status: rec.Status, Location: rec.Location, Body: rec.Body}, reserved, err
+}
+
+func (i idempotency) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, location string, body []byte) error {
+	return i.st.CompleteIdempotencyKey(ctx, scope, key, status, location, body)
+}
+
+func (i idempotency) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
+	return i.st.ReleaseIdempotencyKey(ctx, scope, key)
+}

@@ -1,0 +1,219 @@
+package auth_test
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/cloudreseller/aws-invites/internal/auth"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+func errorsIsInvalidToken(err error) bool { return errors.Is(err, auth.ErrInvalidToken) }
+
+func TestVerifyHS256(t *testing.T) {
+	secret := testSecret(t)
+	v, err := auth.NewVerifier(t.Context(), auth.Config{
+		HS256Secret: secret,
+		Issuer:      auth.DevIssuer,
+		Audience:    auth.DevAudience,
+		Leeway:      30 * time.Second,
+		Now:         clock,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := claims(auth.DevIssuer, auth.DevAudience)
+	hs := func(c jwt.MapClaims) func(t *testing.T) string {
+		return func(t *testing.T) string { return sign(t, jwt.SigningMethodHS256, secret, "", c) }
+	}
+	full := invite.Principal{
+		Subject:         "user-42",
+		Email:           "ada@example.com",
+		CustomerID:      "cust-1",
+		Permissions:     []string{"licenses_manager"},
+		BillingProfiles: []string{"bp-1", "bp-2"},
+		Roles:           []string{"viewer"},
+	}
+
+	tests := []struct {
+		name  string
+		token func(t *testing.T) string
+		want  invite.Principal // checked when refused is empty
+		// refused is the reason the error must name; empty means the token must be accepted.
+		refused string
+	}{
+		{name: "valid", token: hs(good), want: full},
+		{
+			name: "single strings instead of arrays",
+			token: hs(with(good, "permissions", "licenses_manager", "roles", "platform_admin",
+				"billing_profiles", "bp-9")),
+			want: invite.Principal{Subject: "user-42", Email: "ada@example.com", CustomerID: "cust-1",
+				Permissions: []string{"licenses_manager"}, BillingProfiles: []string{"bp-9"},
+				Roles: []string{"platform_admin"}},
+		},
+		{
+			name:  "machine client without email or lists",
+			token: hs(with(good, "email", nil, "permissions", nil, "billing_profiles", nil, "roles", nil)),
+			want:  invite.Principal{Subject: "user-42", CustomerID: "cust-1"},
+		},
+		{
+			name:  "audience list containing ours",
+			token: hs(with(good, "aud", []string{"other-api", auth.DevAudience})),
+			want:  full,
+		},
+		{name: "expired", token: hs(with(good, "exp", now.Add(-time.Minute).Unix())), refused: "expired"},
+		{name: "expired within leeway", token: hs(with(good, "exp", now.Add(-10*time.Second).Unix())), want: full},
+		{name: "not yet valid", token: hs(with(good, "nbf", now.Add(5*time.Minute).Unix())), refused: "not yet valid"},
+		{
+			name:    "issued in the future",
+			token:   hs(with(good, "iat", now.Add(5*time.Minute).Unix(), "nbf", nil)),
+			refused: "issued in the future",
+		},
+		{name: "wrong issuer", token: hs(with(good, "iss", "https://evil.example")), refused: "wrong issuer"},
+		{name: "missing issuer", token: hs(with(good, "iss", nil)), refused: "missing iss"},
+		{name: "wrong audience", token: hs(with(good, "aud", "another-service")), refused: "wrong audience"},
+		{name: "missing audience", token: hs(with(good, "aud", nil)), refused: "missing aud"},
+		{name: "missing exp", token: hs(with(good, "exp", nil)), refused: "missing exp"},
+		{name: "missing sub", token: hs(with(good, "sub", nil)), refused: "missing sub"},
+		{name: "blank sub", token: hs(with(good, "sub", "  ")), refused: "missing sub"},
+		{name: "missing customer_id", token: hs(with(good, "customer_id", nil)), refused: "missing customer_id"},
+		{name: "permissions of the wrong type", token: hs(with(good, "permissions", 7)), refused: "malformed"},
+		{
+			name: "alg none",
+			token: func(t *testing.T) string {
+				return sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, "", good)
+			},
+			refused: "signing algorithm not accepted",
+		},
+		{
+			name:    "HS384 with the right secret",
+			token:   func(t *testing.T) string { return sign(t, jwt.SigningMethodHS384, secret, "", good) },
+			refused: "signing algorithm not accepted",
+		},
+		{
+			name:    "alg unknown to the library",
+			token:   func(t *testing.T) string { return tamperHeader(t, hs(good)(t), `{"alg":"HS999","typ":"JWT"}`) },
+			refused: "signing algorithm not accepted",
+		},
+		{
+			name:    "another secret",
+			token:   func(t *testing.T) string { return sign(t, jwt.SigningMethodHS256, testSecret(t), "", good) },
+			refused: "bad signature",
+		},
+		{
+			name: "tampered payload",
+			token: func(t *testing.T) string {
+				return tamper(t, hs(good)(t), with(good, "roles", []string{"platform_admin"}))
+			},
+			refused: "bad signature",
+		},
+		{name: "empty", token: func(*testing.T) string { return "" }, refused: "missing"},
+		{name: "not a jwt", token: func(*testing.T) string { return "opaque-token" }, refused: "malformed"},
+		{name: "garbage segments", token: func(*testing.T) string { return "a.b.c" }, refused: "malformed"},
+		{
+			name:    "oversized",
+			token:   hs(with(good, "roles", []string{strings.Repeat("r", 20000)})),
+			refused: "too large",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := v.Verify(t.Context(), tt.token(t))
+			if tt.refused != "" {
+				wantRefused(t, err, tt.refused)
+				return
+			}
+			if err != nil {
+				t.Fatalf("refused: %v", err)
+			}
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("principal\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+// tamperHeader replaces the token's header, keeping payload and signature.
+func tamperHeader(t *testing.T, token, header string) string {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	parts[0] = b64.EncodeToString([]byte(header))
+	return strings.Join(parts, ".")
+}
+
+// Without an issuer or audience configured, tokens need not carry them; exp stays required.
+func TestVerifyWithoutIssuerAndAudience(t *testing.T) {
+	secret := testSecret(t)
+	v, err := auth.NewVerifier(t.Context(), auth.Config{HS256Secret: secret, Now: clock})
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := with(claims("", ""), "iss", nil, "aud", nil)
+	if _, err := v.Verify(t.Context(), sign(t, jwt.SigningMethodHS256, secret, "", good)); err != nil {
+		t.Errorf("token without iss and aud refused: %v", err)
+	}
+	_, err = v.Verify(t.Context(), sign(t, jwt.SigningMethodHS256, secret, "", with(good, "exp", nil)))
+	wantRefused(t, err, "missing exp")
+}
+
+func TestNewVerifierConfig(t *testing.T) {
+	closed := newJWKSServer(t)
+	closed.Close()
+	tests := []struct {
+		name string
+		cfg  auth.Config
+		want string
+	}{
+		{name: "nothing configured", cfg: auth.Config{Issuer: "x"}, want: "secret, a JWKS URL or both"},
+		{name: "short secret", cfg: auth.Config{HS256Secret: []byte("hunter2")}, want: "at least 32"},
+		{name: "negative leeway", cfg: auth.Config{HS256Secret: testSecret(t), Leeway: -time.Second}, want: "negative leeway"},
+		{name: "unreachable JWKS", cfg: auth.Config{JWKSURL: closed.URL}, want: "load JWKS"},
+		{name: "JWKS URL that is no URL", cfg: auth.Config{JWKSURL: "::not a url"}, want: "load JWKS"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := auth.NewVerifier(t.Context(), tt.cfg)
+			if err == nil {
+				t.Fatalf("NewVerifier accepted %+v", tt.cfg)
+			}
+			if v != nil {
+				t.Error("NewVerifier returned a verifier with its error")
+			}
+			if !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %q, want it to mention %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestFromHeader(t *testing.T) {
+	tests := []struct {
+		header string
+		want   string
+		ok     bool
+	}{
+		{header: "Bearer abc.def.ghi", want: "abc.def.ghi", ok: true},
+		{header: "bearer abc.def.ghi", want: "abc.def.ghi", ok: true},
+		{header: "BEARER   abc.def.ghi  ", want: "abc.def.ghi", ok: true},
+		{header: "", ok: false},
+		{header: "Bearer", ok: false},
+		{header: "Bearer    ", ok: false},
+		{header: "Basic dXNlcjpwYXNz", ok: false},
+		{header: "Bearerabc", ok: false},
+		{header: "Bearer abc def", ok: false},
+		{header: "abc.def.ghi", ok: false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.header, func(t *testing.T) {
+			got, ok := auth.FromHeader(tt.header)
+			if got != tt.want || ok != tt.ok {
+				t.Errorf("FromHeader(%q) = %q, %v; want %q, %v", tt.header, got, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}

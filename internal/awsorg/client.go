@@ -1,0 +1,231 @@
+// Package awsorg implements invite.Organizations over the AWS SDK for Go v2: one AWS Organizations client per payer
+// organization (credentials assumed through STS when the payer names a role), retries with backoff for throttling
+// and concurrent modification, an optional per-payer request rate, and the translation of every AWS error the
+// service can meet into a domain error whose detail tells the customer what to do.
+package awsorg
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
+	"golang.org/x/time/rate"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// organizationsRegion is where the commercial partition's global Organizations endpoint signs requests.
+const organizationsRegion = "us-east-1"
+
+// Options configures a Client. The zero value gives production behavior.
+type Options struct {
+	// OrganizationsEndpoint replaces the AWS Organizations endpoint (a simulator's URL); when empty the SDK's own
+	// settings apply, including AWS_ENDPOINT_URL_ORGANIZATIONS.
+	OrganizationsEndpoint string
+	// STSEndpoint replaces the STS endpoint used to assume payer roles; when empty the SDK's own settings apply.
+	STSEndpoint string
+	// CredentialsFor, when set, gives the credentials for a payer instead of the role or the config's credentials
+	// (the sandbox signs as the payer's management account for the simulator).
+	CredentialsFor func(invite.Payer) aws.CredentialsProvider
+	// HTTPClient replaces the config's HTTP client.
+	HTTPClient aws.HTTPClient
+
+	// MaxAttempts is how many times one call is tried in all; 5 when zero.
+	MaxAttempts int
+	// BaseBackoff is the delay before the first retry, doubled for each further one, with jitter; 250ms when zero.
+	BaseBackoff time.Duration
+	// MaxBackoff caps the delay between two attempts; 4s when zero.
+	MaxBackoff time.Duration
+	// AttemptTimeout bounds one HTTP attempt, so that a stalled connection is retried rather than waited on;
+	// 10s when zero, none when negative. It applies when the HTTP client is the SDK's own.
+	AttemptTimeout time.Duration
+	// RetryAfter is what callers are told to wait when AWS stays unavailable; 30s when zero.
+	RetryAfter time.Duration
+
+	// RatePerSecond bounds the requests (attempts included) sent for one payer; unlimited when zero.
+	RatePerSecond float64
+	// Burst is how many requests for one payer may go at once within that rate; 1 when zero.
+	Burst int
+}
+
+// Client talks to the AWS Organizations of every payer organization. It is safe for concurrent use.
+type Client struct {
+	cfg  aws.Config
+	opts Options
+
+	mu       sync.Mutex
+	clients  map[invite.Payer]*organizations.Client
+	limiters map[string]*rate.Limiter
+	sts      *sts.Client
+}
+
+var _ invite.Organizations = (*Client)(nil)
+
+// New returns a client that builds its AWS clients from cfg.
+func New(cfg aws.Config, opts Options) *Client {
+	if opts.MaxAttempts <= 0 {
+		opts.MaxAttempts = 5
+	}
+	if opts.BaseBackoff <= 0 {
+		opts.BaseBackoff = 250 * time.Millisecond
+	}
+	if opts.MaxBackoff <= 0 {
+		opts.MaxBackoff = 4 * time.Second
+	}
+	if opts.AttemptTimeout == 0 {
+		opts.AttemptTimeout = 10 * time.Second
+	}
+	if opts.RetryAfter <= 0 {
+		opts.RetryAfter = 30 * time.Second
+	}
+	if opts.Burst <= 0 {
+		opts.Burst = 1
+	}
+	return &Client{
+		cfg:      cfg,
+		opts:     opts,
+		clients:  map[invite.Payer]*organizations.Client{},
+		limiters: map[string]*rate.Limiter{},
+	}
+}
+
+// org returns the Organizations client of a payer, built on first use and kept so that assumed-role credentials
+// are cached across calls.
+func (c *Client) org(p invite.Payer) *organizations.Client {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if oc, ok := c.clients[p]; ok {
+		return oc
+	}
+	creds := c.credentialsLocked(p)
+	limiter := c.limiterLocked(p.ManagementAccountID)
+	oc := organizations.NewFromConfig(c.cfg, func(o *organizations.Options) {
+		o.Region = organizationsRegion
+		o.Credentials = creds
+		if c.opts.OrganizationsEndpoint != "" {
+			o.BaseEndpoint = aws.String(c.opts.OrganizationsEndpoint)
+		}
+		o.Retryer = c.retryer()
+		o.RetryMaxAttempts = 0 // the retryer above decides; a config-wide value must not wrap it
+		o.HTTPClient = c.httpClient(o.HTTPClient)
+		if limiter != nil {
+			o.APIOptions = append(o.APIOptions, rateLimit(limiter))
+		}
+	})
+	c.clients[p] = oc
+	return oc
+}
+
+func (c *Client) credentialsLocked(p invite.Payer) aws.CredentialsProvider {
+	if c.opts.CredentialsFor != nil {
+		return c.opts.CredentialsFor(p)
+	}
+	if p.RoleARN == "" {
+		return c.cfg.Credentials
+	}
+	if c.sts == nil {
+		c.sts = sts.NewFromConfig(c.cfg, func(o *sts.Options) {
+			if o.Region == "" {
+				o.Region = organizationsRegion
+			}
+			if c.opts.STSEndpoint != "" {
+				o.BaseEndpoint = aws.String(c.opts.STSEndpoint)
+			}
+			o.Retryer = c.retryer()
+			o.RetryMaxAttempts = 0
+			o.HTTPClient = c.httpClient(o.HTTPClient)
+		})
+	}
+	prov := stscreds.NewAssumeRoleProvider(c.sts, p.RoleARN, func(o *stscreds.AssumeRoleOptions) {
+		o.RoleSessionName = "aws-invites"
+		if p.ExternalID != "" {
+			o.ExternalID = aws.String(p.ExternalID)
+		}
+	})
+	return aws.NewCredentialsCache(prov)
+}
+
+func (c *Client) limiterLocked(mgmt string) *rate.Limiter {
+	if c.opts.RatePerSecond <= 0 {
+		return nil
+	}
+	l, ok := c.limiters[mgmt]
+	if !ok {
+		l = rate.NewLimiter(rate.Limit(c.opts.RatePerSecond), c.opts.Burst)
+		c.limiters[mgmt] = l
+	}
+	return l
+}
+
+func (c *Client) httpClient(fromConfig aws.HTTPClient) aws.HTTPClient {
+	if c.opts.HTTPClient != nil {
+		return c.opts.HTTPClient
+	}
+	if c.opts.AttemptTimeout < 0 {
+		return fromConfig
+	}
+	switch hc := fromConfig.(type) {
+	case nil:
+		return awshttp.NewBuildableClient().WithTimeout(c.opts.AttemptTimeout)
+	case *awshttp.BuildableClient:
+		return hc.WithTimeout(c.opts.AttemptTimeout)
+	default:
+		return fromConfig
+	}
+}
+
+// retryer retries what the SDK retries by default (throttling whatever its status, 5xx, timeouts, broken
+// connections) and also ConcurrentModificationException, with jittered exponential backoff and no retry quota:
+// the quota would turn a throttling storm into immediate failures, while the attempts bound already limits work.
+func (c *Client) retryer() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = c.opts.MaxAttempts
+		o.MaxBackoff = c.opts.MaxBackoff
+		o.Backoff = jitterBackoff{base: c.opts.BaseBackoff, max: c.opts.MaxBackoff}
+		o.RateLimiter = ratelimit.None
+		o.Retryables = append(o.Retryables, retry.RetryableErrorCode{
+			Codes: map[string]struct{}{"ConcurrentModificationException": {}},
+		})
+	})
+}
+
+// jitterBackoff waits between half and all of base·2^(attempt-1), capped at max.
+type jitterBackoff struct{ base, max time.Duration }
+
+func (b jitterBackoff) BackoffDelay(attempt int, _ error) (time.Duration, error) {
+	d := b.base
+	for i := 1; i < attempt && d < b.max; i++ {
+		d *= 2
+	}
+	d = min(d, b.max)
+	half := d / 2
+	return half + rand.N(half+1), nil
+}
+
+// rateLimit waits for the payer's limiter before every attempt, retries included, so that background work on
+// one payer cannot exhaust its organization's API quota.
+func rateLimit(l *rate.Limiter) func(*middleware.Stack) error {
+	mw := middleware.FinalizeMiddlewareFunc("awsorgPayerRateLimit", func(
+		ctx context.Context, in middleware.FinalizeInput, next middleware.FinalizeHandler,
+	) (middleware.FinalizeOutput, middleware.Metadata, error) {
+		if err := l.Wait(ctx); err != nil {
+			return middleware.FinalizeOutput{}, middleware.Metadata{}, err
+		}
+		return next.HandleFinalize(ctx, in)
+	})
+	return func(s *middleware.Stack) error {
+		if err := s.Finalize.Insert(mw, "Retry", middleware.After); err == nil {
+			return nil
+		}
+		return s.Finalize.Add(mw, middleware.After)
+	}
+}

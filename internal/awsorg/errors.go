@@ -1,0 +1,229 @@
+package awsorg
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	smithy "github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// operation says which call failed, where the same AWS error means different things.
+type operation int
+
+const (
+	opOther operation = iota
+	opInvite
+	opAccept
+	opDescribeAccount
+)
+
+// How long callers are told to wait in cases AWS resolves over time.
+const (
+	finalizingRetryAfter = 10 * time.Minute // AWS finishes setting up an organization within the hour
+	dailyLimitRetryAfter = 24 * time.Hour   // the invitation quota is per rolling day
+	laterRetryAfter      = time.Hour
+)
+
+// Details shared by several codes.
+const (
+	detailUnavailable = "AWS Organizations is not answering or is throttling requests right now; nothing was changed. Try again later."
+	detailInOtherOrg  = "The AWS account belongs to another AWS organization. Its owner must first leave that organization " +
+		"(AWS Organizations console, Leave organization); then send the invitation again."
+	detailIsMgmt = "The AWS account is the management account of another AWS organization that still has member accounts. " +
+		"Its owner must remove each member account from that organization, delete the organization, and then accept the " +
+		"invitation; each removed account then needs its own invitation, accepted in that account."
+	detailAccountLimit = "The payer organization has reached its maximum number of accounts (open invitations count too). " +
+		"Cancel invitations that are no longer needed, or ask your reseller to have the organization's account quota raised."
+	detailDailyLimit = "The payer organization has sent as many invitations as AWS allows in one day. Try again tomorrow."
+	detailPayment    = "The AWS account has no valid payment method. Its owner must add one in the AWS Billing console; " +
+		"then send the invitation again."
+	detailSeller = "The AWS account is billed by a different AWS seller of record (for example AWS Europe, AWS India or " +
+		"another partition) than the payer organization, so it cannot join it. Use an account of the same seller of " +
+		"record, or ask your reseller for a payer organization of the account's seller."
+	detailEmailNotVerified = "The email address of the payer organization's management account is not verified, and AWS " +
+		"allows no invitations until it is. Ask your reseller to verify it."
+	detailPayerSetup = "The payer organization's management account is not set up to accept new accounts. Ask your reseller to complete its setup."
+)
+
+// reasonRule is what a constraint violation reason means for the customer.
+type reasonRule struct {
+	code       invite.Code
+	detail     string
+	retryAfter time.Duration
+}
+
+// reasons covers the HandshakeConstraintViolationException and ConstraintViolationException reasons an invitation
+// can meet; any other reason gets a generic rule.
+var reasons = map[string]reasonRule{
+	"ALREADY_IN_AN_ORGANIZATION":                   {invite.CodeInOtherOrg, detailInOtherOrg, 0},
+	"ACCOUNT_NUMBER_LIMIT_EXCEEDED":                {invite.CodeAccountLimit, detailAccountLimit, 0},
+	"HANDSHAKE_RATE_LIMIT_EXCEEDED":                {invite.CodeDailyInviteLimit, detailDailyLimit, dailyLimitRetryAfter},
+	"ORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORD": {invite.CodeDifferentSeller, detailSeller, 0},
+	"PAYMENT_INSTRUMENT_REQUIRED":                  {invite.CodePaymentInstrument, detailPayment, 0},
+	"MEMBER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED":   {invite.CodePaymentInstrument, detailPayment, 0},
+	"INVALID_PAYMENT_INSTRUMENT":                   {invite.CodePaymentInstrument, detailPayment, 0},
+	"PAST_DUE_INVOICE": {invite.CodePaymentInstrument, "The AWS account has an unpaid, past-due invoice. Its owner " +
+		"must pay it in the AWS Billing console; then send the invitation again.", 0},
+	"MASTER_ACCOUNT_PAYMENT_INSTRUMENT_REQUIRED": {invite.CodePaymentInstrument, "The payer organization's management " +
+		"account has no valid payment method. Ask your reseller to add one.", 0},
+	"ORGANIZATION_MEMBERSHIP_CHANGE_RATE_LIMIT_EXCEEDED": {invite.CodeMembershipRate, "The AWS account changed " +
+		"organizations too often recently, and AWS refuses another change for now. Try again later.", laterRetryAfter},
+	"INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES": {invite.CodeEnableAllFeatures, "The payer organization is switching " +
+		"to all features, and AWS sends no invitations until that finishes. Try again later.", laterRetryAfter},
+	"MANAGEMENT_ACCOUNT_EMAIL_NOT_VERIFIED": {invite.CodeEmailNotVerified, detailEmailNotVerified, 0},
+	"UNUSED_PREPAYMENT_BALANCE": {invite.CodeAWSInvalidInput, "The AWS account has an unused prepayment balance, " +
+		"which prevents it from joining another organization. Its owner must use it up or ask AWS Support to " +
+		"settle it; then send the invitation again.", 0},
+	"TARGET_ACCOUNT_VALIDATION_FAILURE": {invite.CodeAWSInvalidInput, "AWS could not validate the AWS account for " +
+		"joining an organization. Check the account id, and ask the account's owner to check the account's status " +
+		"and contact information; then send the invitation again.", 0},
+	"MASTER_ACCOUNT_MISSING_CONTACT_INFO":               {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
+	"MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE":           {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
+	"MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE": {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
+	"WAIT_PERIOD_ACTIVE": {invite.CodeMembershipRate, "The AWS account was created or moved too recently for this " +
+		"change; AWS requires a waiting period. Try again later.", laterRetryAfter},
+}
+
+// mapError turns an SDK error into the domain's *invite.Error. The AWS message and request id stay in Err, for
+// logs; Detail only says what the customer can do.
+func mapError(op operation, err error, unavailableAfter time.Duration) *invite.Error {
+	e := &invite.Error{Err: fmt.Errorf("aws organizations: %w", err)}
+	set := func(code invite.Code, detail string, after time.Duration) *invite.Error {
+		e.Code, e.Detail, e.RetryAfter = code, detail, after
+		return e
+	}
+	unavailable := func() *invite.Error { return set(invite.CodeAWSUnavailable, detailUnavailable, unavailableAfter) }
+
+	if fromSTS(err) {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && statusOf(err) < 500 && !isThrottle(ae.ErrorCode()) {
+			return set(invite.CodeAWSAccessDenied, "The service could not assume its role in the payer organization's "+
+				"management account. Ask your reseller to check the role, its trust policy and its external id.", 0)
+		}
+		return unavailable()
+	}
+
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		// No answer at all: a timeout, a dropped connection, the caller's deadline, or retries exhausted on those.
+		return unavailable()
+	}
+	switch code := ae.ErrorCode(); code {
+	case "TooManyRequestsException", "ConcurrentModificationException", "ServiceException":
+		return unavailable()
+	case "HandshakeConstraintViolationException", "ConstraintViolationException":
+		reason := reasonOf(err)
+		if reason == "ALREADY_IN_AN_ORGANIZATION" && op == opAccept {
+			return set(invite.CodeIsManagementAcct, detailIsMgmt, 0)
+		}
+		if r, ok := reasons[reason]; ok {
+			return set(r.code, r.detail, r.retryAfter)
+		}
+		return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations refused the request because of a "+
+			"constraint (%s). Contact your reseller's support with this reason.", reason), 0)
+	case "DuplicateHandshakeException":
+		return set(invite.CodeSendInProgress, "An invitation for this AWS account is already open; it will be "+
+			"picked up shortly.", unavailableAfter)
+	case "AccountOwnerNotVerifiedException":
+		return set(invite.CodeEmailNotVerified, detailEmailNotVerified, 0)
+	case "AccessDeniedException":
+		return set(invite.CodeAWSAccessDenied, "The service's role in the payer organization's management account "+
+			"lacks the AWS Organizations permissions it needs. Ask your reseller to check the role's policy.", 0)
+	case "AWSOrganizationsNotInUseException":
+		return set(invite.CodeAWSOrgNotInUse, "The billing profile's payer account is not the management account of "+
+			"an AWS organization. Ask your reseller to check the billing profile's management account.", 0)
+	case "FinalizingOrganizationException":
+		return set(invite.CodeAWSOrgFinalizing, "AWS is still setting up the payer organization, which can take up "+
+			"to an hour. Try again later.", finalizingRetryAfter)
+	case "InvalidInputException":
+		return invalidInput(op, reasonOf(err), set)
+	case "HandshakeNotFoundException":
+		return set(invite.CodeHandshakeNotFound, "AWS no longer has this invitation: invitations disappear 30 days "+
+			"after they end.", 0)
+	case "InvalidHandshakeTransitionException", "HandshakeAlreadyInStateException":
+		return set(invite.CodeHandshakeFinalized, "The invitation is no longer open on AWS: it was already accepted, "+
+			"declined, canceled or it expired.", 0)
+	case "AccountNotFoundException":
+		return set(invite.CodeNotFound, "The AWS account is not a member of the payer organization.", 0)
+	default:
+		if statusOf(err) >= 500 {
+			return unavailable()
+		}
+		return set(invite.CodeInternal, "AWS Organizations answered in an unexpected way. Try again later, or "+
+			"contact support if it persists.", 0)
+	}
+}
+
+func invalidInput(op operation, reason string, set func(invite.Code, string, time.Duration) *invite.Error) *invite.Error {
+	switch {
+	case (op == opInvite || op == opDescribeAccount) &&
+		(reason == "INVALID_PATTERN" || reason == "INVALID_PATTERN_TARGET_ID"):
+		return set(invite.CodeInvalidAccountID, "The AWS account id must be 12 digits.", 0)
+	case op == opInvite && reason == "MAX_LENGTH_EXCEEDED":
+		return set(invite.CodeNotesTooLong, "The notes must be at most 1024 characters.", 0)
+	}
+	return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations rejected the request's input (%s). "+
+		"Check the values sent.", reason), 0)
+}
+
+// alreadyJoined is the answer to inviting an account that is already a member of the payer organization.
+func alreadyJoined(accountID string, err error) *invite.Error {
+	return &invite.Error{
+		Code:   invite.CodeAlreadyJoined,
+		Detail: fmt.Sprintf("The AWS account %s is already a member of the payer organization.", accountID),
+		Err:    fmt.Errorf("aws organizations: %w", err),
+	}
+}
+
+// reasonOf returns the Reason member of a constraint violation or invalid input error.
+func reasonOf(err error) string {
+	var hcv *types.HandshakeConstraintViolationException
+	var cv *types.ConstraintViolationException
+	var ii *types.InvalidInputException
+	switch {
+	case errors.As(err, &hcv):
+		return string(hcv.Reason)
+	case errors.As(err, &cv):
+		return string(cv.Reason)
+	case errors.As(err, &ii):
+		return string(ii.Reason)
+	}
+	return ""
+}
+
+func statusOf(err error) int {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) && re.Response != nil {
+		return re.Response.StatusCode
+	}
+	return http.StatusOK
+}
+
+func isThrottle(code string) bool {
+	switch code {
+	case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
+		return true
+	}
+	return false
+}
+
+// fromSTS reports whether the failure happened while assuming the payer's role rather than in Organizations.
+func fromSTS(err error) bool {
+	for err != nil {
+		var oe *smithy.OperationError
+		if !errors.As(err, &oe) {
+			return false
+		}
+		if oe.Service() == "STS" {
+			return true
+		}
+		err = oe.Unwrap()
+	}
+	return false
+}

@@ -1,0 +1,187 @@
+package awsorg
+
+import (
+	"context"
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// listPageSize is the most handshakes AWS returns in one page.
+const listPageSize = 20
+
+// InviteAccount sends an invitation to join the payer's organization. When AWS already has an OPEN invitation for
+// the account (sent earlier, perhaps by a request whose answer was lost) that one is returned, adopted.
+func (c *Client) InviteAccount(ctx context.Context, payer invite.Payer, accountID, notes string) (invite.Handshake, bool, error) {
+	in := &organizations.InviteAccountToOrganizationInput{
+		Target: &types.HandshakeParty{Id: aws.String(accountID), Type: types.HandshakePartyTypeAccount},
+	}
+	if notes != "" {
+		in.Notes = aws.String(notes)
+	}
+	out, err := c.org(payer).InviteAccountToOrganization(ctx, in)
+	if err == nil {
+		return handshakeOf(out.Handshake), false, nil
+	}
+	var dup *types.DuplicateHandshakeException
+	if errors.As(err, &dup) {
+		h, adoptErr := c.openInvite(ctx, payer, accountID)
+		if adoptErr != nil {
+			return invite.Handshake{}, false, adoptErr
+		}
+		return h, true, nil
+	}
+	if reasonOf(err) == "ALREADY_IN_AN_ORGANIZATION" {
+		// AWS gives the same reason for a member of this very organization; tell the two apart.
+		if _, derr := c.DescribeAccount(ctx, payer, accountID); derr == nil {
+			return invite.Handshake{}, false, alreadyJoined(accountID, err)
+		}
+	}
+	return invite.Handshake{}, false, mapError(opInvite, err, c.opts.RetryAfter)
+}
+
+// openInvite finds the OPEN invitation of an account among the organization's handshakes.
+func (c *Client) openInvite(ctx context.Context, payer invite.Payer, accountID string) (invite.Handshake, error) {
+	var found *invite.Handshake
+	err := c.ListInviteHandshakes(ctx, payer, func(h invite.Handshake) error {
+		if h.AccountID == accountID && h.State.Pending() {
+			found = &h
+		}
+		return nil
+	})
+	if err != nil {
+		return invite.Handshake{}, err
+	}
+	if found == nil {
+		// AWS said an invitation is open but does not list it yet (or it was answered meanwhile).
+		return invite.Handshake{}, &invite.Error{
+			Code:       invite.CodeSendInProgress,
+			Detail:     "AWS reports an invitation for this account in progress but does not show it yet; try again in a moment.",
+			RetryAfter: c.opts.RetryAfter,
+			Err:        errors.New("organizations: DuplicateHandshakeException but no open INVITE handshake for the account is listed"),
+		}
+	}
+	return *found, nil
+}
+
+// CancelHandshake cancels a handshake the payer sent. Canceling a handshake that is already canceled returns it,
+// so that a retried cancel whose first answer was lost succeeds.
+func (c *Client) CancelHandshake(ctx context.Context, payer invite.Payer, handshakeID string) (invite.Handshake, error) {
+	out, err := c.org(payer).CancelHandshake(ctx, &organizations.CancelHandshakeInput{HandshakeId: aws.String(handshakeID)})
+	if err != nil {
+		return c.settled(ctx, payer, handshakeID, opOther, err)
+	}
+	return handshakeOf(out.Handshake), nil
+}
+
+// DescribeHandshake returns a handshake; CodeHandshakeNotFound once AWS purged it.
+func (c *Client) DescribeHandshake(ctx context.Context, payer invite.Payer, handshakeID string) (invite.Handshake, error) {
+	out, err := c.org(payer).DescribeHandshake(ctx, &organizations.DescribeHandshakeInput{HandshakeId: aws.String(handshakeID)})
+	if err != nil {
+		return invite.Handshake{}, mapError(opOther, err, c.opts.RetryAfter)
+	}
+	return handshakeOf(out.Handshake), nil
+}
+
+// ListInviteHandshakes calls fn for every INVITE handshake of the payer's organization, all pages, in AWS's order.
+// An error of fn stops the listing and is returned as is.
+func (c *Client) ListInviteHandshakes(ctx context.Context, payer invite.Payer, fn func(invite.Handshake) error) error {
+	pages := organizations.NewListHandshakesForOrganizationPaginator(c.org(payer),
+		&organizations.ListHandshakesForOrganizationInput{
+			Filter:     &types.HandshakeFilter{ActionType: types.ActionTypeInviteAccountToOrganization},
+			MaxResults: aws.Int32(listPageSize),
+		})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return mapError(opOther, err, c.opts.RetryAfter)
+		}
+		for i := range page.Handshakes {
+			if err := fn(handshakeOf(&page.Handshakes[i])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// DescribeAccount returns a member account of the payer's organization, or CodeNotFound when it is none.
+func (c *Client) DescribeAccount(ctx context.Context, payer invite.Payer, accountID string) (invite.Account, error) {
+	out, err := c.org(payer).DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(accountID)})
+	if err != nil {
+		return invite.Account{}, mapError(opDescribeAccount, err, c.opts.RetryAfter)
+	}
+	a := out.Account
+	acc := invite.Account{
+		ID:           aws.ToString(a.Id),
+		State:        string(a.State),
+		JoinedMethod: string(a.JoinedMethod),
+		JoinedAt:     aws.ToTime(a.JoinedTimestamp).UTC(),
+	}
+	if acc.State == "" {
+		acc.State = string(a.Status) //nolint:staticcheck // older answers only carry the deprecated Status
+	}
+	return acc, nil
+}
+
+// AcceptHandshakeAs accepts an invitation as the invited account would, for the sandbox: the credentials are
+// those CredentialsFor gives for a payer whose management account is the invited account. When that account
+// manages an organization with members, the error is CodeIsManagementAcct.
+func (c *Client) AcceptHandshakeAs(ctx context.Context, accountID, handshakeID string) (invite.Handshake, error) {
+	p := invite.Payer{ManagementAccountID: accountID}
+	out, err := c.org(p).AcceptHandshake(ctx, &organizations.AcceptHandshakeInput{HandshakeId: aws.String(handshakeID)})
+	if err != nil {
+		return c.settled(ctx, p, handshakeID, opAccept, err)
+	}
+	return handshakeOf(out.Handshake), nil
+}
+
+// DeclineHandshakeAs declines an invitation as the invited account would, for the sandbox (see AcceptHandshakeAs).
+func (c *Client) DeclineHandshakeAs(ctx context.Context, accountID, handshakeID string) (invite.Handshake, error) {
+	p := invite.Payer{ManagementAccountID: accountID}
+	out, err := c.org(p).DeclineHandshake(ctx, &organizations.DeclineHandshakeInput{HandshakeId: aws.String(handshakeID)})
+	if err != nil {
+		return c.settled(ctx, p, handshakeID, opOther, err)
+	}
+	return handshakeOf(out.Handshake), nil
+}
+
+// settled handles the error of a state change: when the handshake is already in the wanted state the change
+// happened (perhaps by an earlier attempt whose answer was lost), so the handshake is returned.
+func (c *Client) settled(ctx context.Context, p invite.Payer, handshakeID string, op operation, err error) (invite.Handshake, error) {
+	var already *types.HandshakeAlreadyInStateException
+	if errors.As(err, &already) {
+		return c.DescribeHandshake(ctx, p, handshakeID)
+	}
+	return invite.Handshake{}, mapError(op, err, c.opts.RetryAfter)
+}
+
+// handshakeOf converts AWS's handshake; the invited account is its ACCOUNT party.
+func handshakeOf(h *types.Handshake) invite.Handshake {
+	if h == nil {
+		return invite.Handshake{}
+	}
+	out := invite.Handshake{
+		ID:          aws.ToString(h.Id),
+		State:       invite.HandshakeState(h.State),
+		RequestedAt: aws.ToTime(h.RequestedTimestamp).UTC(),
+		ExpiresAt:   aws.ToTime(h.ExpirationTimestamp).UTC(),
+	}
+	for _, p := range h.Parties {
+		if p.Type == types.HandshakePartyTypeAccount {
+			out.AccountID = aws.ToString(p.Id)
+		}
+	}
+	if out.AccountID == "" {
+		for _, r := range h.Resources {
+			if r.Type == types.HandshakeResourceTypeAccount {
+				out.AccountID = aws.ToString(r.Value)
+			}
+		}
+	}
+	return out
+}

@@ -1,0 +1,136 @@
+package orgsim_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	smithy "github.com/aws/smithy-go"
+
+	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+)
+
+const (
+	mgmt    = "111111111111"
+	target  = "222222222222"
+	target2 = "333333333333"
+	other   = "444444444444"
+)
+
+var start = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
+
+// testClock is a clock the test moves.
+type testClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type env struct {
+	sim   *orgsim.Sim
+	url   string
+	clock *testClock
+}
+
+// newEnv serves a simulator over real HTTP.
+func newEnv(t *testing.T, opts orgsim.Options) *env {
+	t.Helper()
+	clk := &testClock{now: start}
+	if opts.Clock == nil {
+		opts.Clock = clk.Now
+	}
+	sim := orgsim.New(opts)
+	srv := httptest.NewServer(sim)
+	t.Cleanup(srv.Close)
+	return &env{sim: sim, url: srv.URL, clock: clk}
+}
+
+// as returns a real SDK client signing as the given account, without retries so every fault is seen.
+func (e *env) as(account string) *organizations.Client {
+	return sdkClient(e.url, account)
+}
+
+func sdkClient(url, account string) *organizations.Client {
+	return organizations.New(organizations.Options{
+		Region:       "us-east-1",
+		BaseEndpoint: aws.String(url),
+		Credentials:  credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(account), "secret", ""),
+		Retryer:      aws.NopRetryer{},
+	})
+}
+
+func invite(ctx context.Context, c *organizations.Client, account, notes string) (*types.Handshake, error) {
+	in := &organizations.InviteAccountToOrganizationInput{
+		Target: &types.HandshakeParty{Id: aws.String(account), Type: types.HandshakePartyTypeAccount},
+	}
+	if notes != "" {
+		in.Notes = aws.String(notes)
+	}
+	out, err := c.InviteAccountToOrganization(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return out.Handshake, nil
+}
+
+func mustInvite(t *testing.T, c *organizations.Client, account string) *types.Handshake {
+	t.Helper()
+	h, err := invite(context.Background(), c, account, "")
+	if err != nil {
+		t.Fatalf("invite %s: %v", account, err)
+	}
+	return h
+}
+
+func describe(c *organizations.Client, id string) (*types.Handshake, error) {
+	out, err := c.DescribeHandshake(context.Background(), &organizations.DescribeHandshakeInput{HandshakeId: aws.String(id)})
+	if err != nil {
+		return nil, err
+	}
+	return out.Handshake, nil
+}
+
+// wantCode fails unless err is an AWS API error with the given code (and reason, when not empty).
+func wantCode(t *testing.T, err error, code, reason string) {
+	t.Helper()
+	var ae smithy.APIError
+	if !errors.As(err, &ae) {
+		t.Fatalf("error = %v, want API error %s", err, code)
+	}
+	if ae.ErrorCode() != code {
+		t.Fatalf("error code = %s (%v), want %s", ae.ErrorCode(), err, code)
+	}
+	if reason == "" {
+		return
+	}
+	var got string
+	var hcv *types.HandshakeConstraintViolationException
+	var ii *types.InvalidInputException
+	switch {
+	case errors.As(err, &hcv):
+		got = string(hcv.Reason)
+	case errors.As(err, &ii):
+		got = string(ii.Reason)
+	}
+	if got != reason {
+		t.Fatalf("reason = %q (%v), want %q", got, err, reason)
+	}
+}

@@ -1,0 +1,164 @@
+// Package config reads the service's configuration from the environment, with defaults for the embedded sandbox
+// and checks that refuse a setting that is wrong or dangerous with one line saying what and why.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Modes of operation.
+const (
+	ModeSandbox = "sandbox" // an in-process AWS Organizations simulator; nothing reaches AWS
+	ModeAWS     = "aws"     // the real AWS, through the SDK's default credential chain
+)
+
+// Config is the service's configuration.
+type Config struct {
+	Mode               string
+	ListenAddr         string
+	DatabaseURL        string
+	DataDir            string
+	AuthHS256Secret    []byte
+	AuthJWKSURL        string
+	AuthIssuer         string
+	AuthAudience       string
+	CORSAllowedOrigins []string
+	ShutdownTimeout    time.Duration
+}
+
+// Env documents every environment variable the service reads, for --help and the README.
+var Env = []struct{ Name, Help string }{
+	{"AWS_INVITES_MODE", "sandbox (default: an in-process AWS Organizations simulator) or aws (real AWS via the SDK's default credential chain and AWS_ENDPOINT_URL_* overrides); required when DATABASE_URL is PostgreSQL"},
+	{"DATABASE_URL", "postgres://... URL, or a SQLite file path (default: <data dir>/aws-invites.db)"},
+	{"LISTEN_ADDR", "address to serve on (default 127.0.0.1:8080)"},
+	{"AWS_INVITES_DATA_DIR", "where the SQLite file and the development token secret live (default $XDG_DATA_HOME/aws-invites or ~/.local/share/aws-invites)"},
+	{"AUTH_HS256_SECRET", "shared secret for HS256 tokens, at least 32 bytes (default in the sandbox: a development secret kept in the data dir)"},
+	{"AUTH_JWKS_URL", "JWKS URL for RS256/ES256/EdDSA tokens (production)"},
+	{"AUTH_ISSUER", "required iss claim (default with the development secret: aws-invites-dev)"},
+	{"AUTH_AUDIENCE", "required aud claim (default with the development secret: aws-invites)"},
+	{"CORS_ALLOWED_ORIGINS", "comma-separated origins of the web app allowed to call the API (default none)"},
+	{"SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests in flight (default 15s)"},
+}
+
+// FromEnv reads the configuration; getenv is os.Getenv outside tests.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Mode:            strings.TrimSpace(getenv("AWS_INVITES_MODE")),
+		ListenAddr:      orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
+		DataDir:         getenv("AWS_INVITES_DATA_DIR"),
+		AuthJWKSURL:     strings.TrimSpace(getenv("AUTH_JWKS_URL")),
+		AuthIssuer:      getenv("AUTH_ISSUER"),
+		AuthAudience:    getenv("AUTH_AUDIENCE"),
+		ShutdownTimeout: 15 * time.Second,
+	}
+	if s := getenv("AUTH_HS256_SECRET"); s != "" {
+		c.AuthHS256Secret = []byte(s)
+	}
+	if c.DataDir == "" {
+		c.DataDir = defaultDataDir(getenv)
+	}
+	if c.DatabaseURL == "" {
+		c.DatabaseURL = filepath.Join(c.DataDir, "aws-invites.db")
+	}
+	switch c.Mode {
+	case ModeSandbox, ModeAWS:
+	case "":
+		if IsPostgres(c.DatabaseURL) {
+			return c, errors.New("AWS_INVITES_MODE is not set but DATABASE_URL is PostgreSQL: set AWS_INVITES_MODE=aws for production, or =sandbox to run the simulator, so a forgotten setting never turns production into a sandbox")
+		}
+		c.Mode = ModeSandbox
+	default:
+		return c, fmt.Errorf("AWS_INVITES_MODE must be %q or %q, not %q", ModeSandbox, ModeAWS, c.Mode)
+	}
+	if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil {
+		return c, fmt.Errorf("LISTEN_ADDR %q is not host:port: %v", c.ListenAddr, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return c, fmt.Errorf("LISTEN_ADDR %q has no valid port", c.ListenAddr)
+	}
+	if c.AuthHS256Secret != nil && len(c.AuthHS256Secret) < 32 {
+		return c, fmt.Errorf("AUTH_HS256_SECRET must be at least 32 bytes, it has %d", len(c.AuthHS256Secret))
+	}
+	if c.AuthJWKSURL != "" {
+		u, err := url.Parse(c.AuthJWKSURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			return c, fmt.Errorf("AUTH_JWKS_URL %q is not an http(s) URL", c.AuthJWKSURL)
+		}
+		if u.Scheme == "http" && !isLoopback(u.Hostname()) {
+			return c, fmt.Errorf("AUTH_JWKS_URL %q must use https (plain http only on loopback)", c.AuthJWKSURL)
+		}
+	}
+	if c.Mode == ModeAWS && c.AuthHS256Secret == nil && c.AuthJWKSURL == "" {
+		return c, errors.New("AWS_INVITES_MODE=aws needs AUTH_JWKS_URL (or AUTH_HS256_SECRET): the development token secret is for the sandbox only")
+	}
+	if c.DevAuth() {
+		c.AuthIssuer = orDefault(c.AuthIssuer, "aws-invites-dev")
+		c.AuthAudience = orDefault(c.AuthAudience, "aws-invites")
+	}
+	for _, o := range strings.Split(getenv("CORS_ALLOWED_ORIGINS"), ",") {
+		o = strings.TrimSpace(o)
+		if o == "" {
+			continue
+		}
+		u, err := url.Parse(o)
+		if o != "*" && (err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/")) {
+			return c, fmt.Errorf("CORS_ALLOWED_ORIGINS: %q is not an origin like https://app.example.com", o)
+		}
+		c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, strings.TrimSuffix(o, "/"))
+	}
+	if s := getenv("SHUTDOWN_TIMEOUT"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return c, fmt.Errorf("SHUTDOWN_TIMEOUT %q is not a duration like 15s", s)
+		}
+		c.ShutdownTimeout = d
+	}
+	return c, nil
+}
+
+// DevAuth reports whether tokens are checked with the development secret kept in the data directory.
+func (c Config) DevAuth() bool { return c.AuthHS256Secret == nil && c.AuthJWKSURL == "" }
+
+// IsPostgres reports whether a DATABASE_URL names PostgreSQL rather than a SQLite file.
+func IsPostgres(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+func defaultDataDir(getenv func(string) string) string {
+	if x := getenv("XDG_DATA_HOME"); x != "" {
+		return filepath.Join(x, "aws-invites")
+	}
+	home := getenv("HOME")
+	if home == "" {
+		if h, err := os.UserHomeDir(); err == nil {
+			home = h
+		}
+	}
+	if home == "" {
+		return ".aws-invites"
+	}
+	return filepath.Join(home, ".local", "share", "aws-invites")
+}
+
+func orDefault(v, def string) string {
+	if strings.TrimSpace(v) == "" {
+		return def
+	}
+	return v
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

@@ -1,0 +1,85 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+
+	"github.com/cloudreseller/aws-invites/api"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// toInvite renders a domain invite for clients, with the next steps as of now.
+func toInvite(inv invite.Invite, now time.Time) api.Invite {
+	out := api.Invite{
+		Id:                inv.ID,
+		BillingProfileId:  inv.BillingProfileID,
+		AccountId:         inv.AccountID,
+		Notes:             inv.Notes,
+		State:             api.InviteState(inv.State),
+		InvitedBy:         toActor(inv.InvitedBy),
+		CreatedAt:         inv.CreatedAt.UTC(),
+		UpdatedAt:         inv.UpdatedAt.UTC(),
+		LastSentAt:        inv.LastSentAt.UTC(),
+		ResendAvailableAt: inv.ResendAvailableAt().UTC(),
+		NextSteps:         []api.NextStep{},
+	}
+	if h := inv.Handshake; h != nil {
+		out.Handshake = &api.Handshake{
+			Id: h.ID, State: api.HandshakeState(h.State), RequestedAt: h.RequestedAt.UTC(), ExpiresAt: h.ExpiresAt.UTC(),
+		}
+	}
+	if inv.JoinedAt != nil {
+		t := inv.JoinedAt.UTC()
+		out.JoinedAt = &t
+	}
+	for _, s := range invite.NextSteps(inv, now) {
+		out.NextSteps = append(out.NextSteps, api.NextStep{Code: s.Code, Title: s.Title, Detail: s.Detail})
+	}
+	return out
+}
+
+func toActor(a invite.Actor) api.Actor {
+	out := api.Actor{Kind: api.ActorKind(a.Kind)}
+	if a.Subject != "" {
+		out.Subject = &a.Subject
+	}
+	if a.Email != "" {
+		out.Email = &a.Email
+	}
+	return out
+}
+
+func toEvent(e invite.Event) api.Event {
+	out := api.Event{At: e.At.UTC(), Actor: toActor(e.Actor), To: api.InviteState(e.To), Reason: e.Reason}
+	if e.From != "" {
+		from := api.InviteState(e.From)
+		out.From = &from
+	}
+	return out
+}
+
+func toBillingProfile(bp invite.BillingProfile) api.BillingProfile {
+	out := api.BillingProfile{
+		Id: bp.ID, CustomerId: bp.CustomerID, Name: bp.Name, ManagementAccountId: bp.ManagementAccountID,
+		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(),
+	}
+	if bp.RoleARN != "" {
+		out.RoleArn = &bp.RoleARN
+	}
+	if bp.ExternalID != "" {
+		out.ExternalId = &bp.ExternalID
+	}
+	return out
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func jsonEncode(w io.Writer, v any) error {
+	return json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,288 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/cloudreseller/aws-invites/api"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// IdempotencyStore keeps the first result of a create for its Idempotency-Key.
+type IdempotencyStore interface {
+	ReserveIdempotencyKey(ctx context.Context, scope, key, requestHash string, now time.Time) (IdempotencyRecord, bool, error)
+	CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, location string, body []byte) error
+	ReleaseIdempotencyKey(ctx context.Context, scope, key string) error
+}
+
+// IdempotencyRecord is a stored result (Status 0 while the first request is still running).
+type IdempotencyRecord struct {
+	RequestHash string
+	Status      int
+	Location    string
+	Body        []byte
+}
+
+// server implements the generated strict server interface by converting between API and domain types.
+type server struct {
+	svc   *invite.Service
+	idem  IdempotencyStore
+	ready func(context.Context) error
+	mode  string
+}
+
+var _ api.StrictServerInterface = (*server)(nil)
+
+const (
+	defaultPageSize = 20
+	maxPageSize     = 100
+)
+
+func (s *server) GetBillingProfile(ctx context.Context, req api.GetBillingProfileRequestObject) (api.GetBillingProfileResponseObject, error) {
+	bp, err := s.svc.GetBillingProfile(ctx, principal(ctx), req.BillingProfileId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetBillingProfile200JSONResponse(toBillingProfile(bp)), nil
+}
+
+func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfileRequestObject) (api.PutBillingProfileResponseObject, error) {
+	b := req.Body
+	bp, created, err := s.svc.PutBillingProfile(ctx, principal(ctx), invite.BillingProfile{
+		ID: req.BillingProfileId, CustomerID: b.CustomerId, Name: b.Name, ManagementAccountID: b.ManagementAccountId,
+		RoleARN: deref(b.RoleArn), ExternalID: deref(b.ExternalId),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		loc := "/billing-profiles/" + bp.ID
+		return api.PutBillingProfile201JSONResponse{Body: toBillingProfile(bp), Headers: api.PutBillingProfile201ResponseHeaders{Location: &loc}}, nil
+	}
+	return api.PutBillingProfile200JSONResponse(toBillingProfile(bp)), nil
+}
+
+func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObject) (api.ListInvitesResponseObject, error) {
+	p := req.Params
+	q := invite.ListQuery{BillingProfileID: req.BillingProfileId, AccountID: deref(p.AccountId), Limit: defaultPageSize}
+	if p.Limit != nil {
+		q.Limit = min(max(*p.Limit, 1), maxPageSize)
+	}
+	if p.State != nil {
+		for _, st := range *p.State {
+			q.States = append(q.States, invite.State(st))
+		}
+	}
+	filter := filterKey(q)
+	if p.Cursor != nil {
+		after, err := decodeCursor(*p.Cursor, filter)
+		if err != nil {
+			return nil, err
+		}
+		q.After = after
+	}
+	page, err := s.svc.ListInvites(ctx, principal(ctx), q)
+	if err != nil {
+		return nil, err
+	}
+	now := s.svc.Now()
+	out := api.InviteList{Items: make([]api.Invite, 0, len(page.Invites))}
+	for _, inv := range page.Invites {
+		out.Items = append(out.Items, toInvite(inv, now))
+	}
+	if page.NextID != "" {
+		c := encodeCursor(page.NextID, filter)
+		out.NextCursor = &c
+	}
+	return api.ListInvites200JSONResponse(out), nil
+}
+
+func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestObject) (api.CreateInviteResponseObject, error) {
+	p := principal(ctx)
+	in := invite.CreateInput{AccountID: req.Body.AccountId, Notes: deref(req.Body.Notes)}
+	if req.Params.IdempotencyKey == nil {
+		return s.createInvite(ctx, p, req.BillingProfileId, in)
+	}
+	// The key is the caller's own: scope it to who calls and where, so keys of different clients never meet.
+	scope := p.CustomerID + "/" + p.Subject + "/" + req.BillingProfileId
+	key := *req.Params.IdempotencyKey
+	body, _ := json.Marshal(req.Body)
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])
+	rec, reserved, err := s.idem.ReserveIdempotencyKey(ctx, scope, key, hash, s.svc.Now())
+	if err != nil {
+		return nil, err
+	}
+	if !reserved {
+		switch {
+		case rec.RequestHash != hash:
+			return nil, invite.Errorf(invite.CodeIdempotencyReused, "Idempotency-Key %q was used with another request body; use a new key for a new request", key)
+		case rec.Status == 0:
+			return nil, &invite.Error{Code: invite.CodeIdempotencyInUse, RetryAfter: time.Second,
+				Detail: "a request with this Idempotency-Key is still being processed"}
+		}
+		return replayed(rec), nil
+	}
+	resp, err := s.createInvite(ctx, p, req.BillingProfileId, in)
+	if err != nil {
+		if rerr := s.idem.ReleaseIdempotencyKey(context.WithoutCancel(ctx), scope, key); rerr != nil {
+			return nil, rerr
+		}
+		return nil, err
+	}
+	status, loc, inv := http.StatusOK, "", api.Invite{}
+	switch r := resp.(type) {
+	case api.CreateInvite201JSONResponse:
+		status, loc, inv = http.StatusCreated, *r.Headers.Location, r.Body
+	case api.CreateInvite200JSONResponse:
+		loc, inv = *r.Headers.Location, r.Body
+	}
+	stored, _ := json.Marshal(inv)
+	if err := s.idem.CompleteIdempotencyKey(context.WithoutCancel(ctx), scope, key, status, loc, stored); err != nil {
+		return nil, err
+	}
+	return resp, nil
+}
+
+func (s *server) createInvite(ctx context.Context, p invite.Principal, billingProfileID string, in invite.CreateInput) (api.CreateInviteResponseObject, error) {
+	inv, created, err := s.svc.CreateInvite(ctx, p, billingProfileID, in)
+	if err != nil {
+		return nil, err
+	}
+	loc := inviteLocation(inv)
+	body := toInvite(inv, s.svc.Now())
+	if created {
+		return api.CreateInvite201JSONResponse{Body: body, Headers: api.CreateInvite201ResponseHeaders{Location: &loc}}, nil
+	}
+	return api.CreateInvite200JSONResponse{Body: body, Headers: api.CreateInvite200ResponseHeaders{Location: &loc}}, nil
+}
+
+// replayed answers a repeated request with the stored first result.
+type replayed IdempotencyRecord
+
+func (r replayed) VisitCreateInviteResponse(w http.ResponseWriter) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Idempotent-Replayed", "true")
+	if r.Location != "" {
+		w.Header().Set("Location", r.Location)
+	}
+	w.WriteHeader(r.Status)
+	_, err := w.Write(append(r.Body, '\n'))
+	return err
+}
+
+func (s *server) GetInvite(ctx context.Context, req api.GetInviteRequestObject) (api.GetInviteResponseObject, error) {
+	inv, err := s.svc.GetInvite(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+func (s *server) CancelInvite(ctx context.Context, req api.CancelInviteRequestObject) (api.CancelInviteResponseObject, error) {
+	inv, err := s.svc.Cancel(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	return api.CancelInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+func (s *server) ResendInvite(ctx context.Context, req api.ResendInviteRequestObject) (api.ResendInviteResponseObject, error) {
+	inv, err := s.svc.Resend(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	return api.ResendInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+func (s *server) ListInviteEvents(ctx context.Context, req api.ListInviteEventsRequestObject) (api.ListInviteEventsResponseObject, error) {
+	events, err := s.svc.Events(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	out := api.EventList{Items: make([]api.Event, 0, len(events))}
+	for _, e := range events {
+		out.Items = append(out.Items, toEvent(e))
+	}
+	return api.ListInviteEvents200JSONResponse(out), nil
+}
+
+func (s *server) SandboxAcceptInvite(ctx context.Context, req api.SandboxAcceptInviteRequestObject) (api.SandboxAcceptInviteResponseObject, error) {
+	inv, err := s.svc.SandboxAnswer(ctx, principal(ctx), req.BillingProfileId, req.InviteId, true)
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxAcceptInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+func (s *server) SandboxDeclineInvite(ctx context.Context, req api.SandboxDeclineInviteRequestObject) (api.SandboxDeclineInviteResponseObject, error) {
+	inv, err := s.svc.SandboxAnswer(ctx, principal(ctx), req.BillingProfileId, req.InviteId, false)
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxDeclineInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+func (s *server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {
+	mode := api.HealthMode(s.mode)
+	return api.GetHealth200JSONResponse{Status: "ok", Mode: &mode}, nil
+}
+
+func (s *server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
+	mode := api.HealthMode(s.mode)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.ready(ctx); err != nil {
+		detail := "the database is not reachable"
+		return api.GetReadiness503JSONResponse{Status: "unavailable", Mode: &mode, Detail: &detail}, nil
+	}
+	return api.GetReadiness200JSONResponse{Status: "ok", Mode: &mode}, nil
+}
+
+func inviteLocation(inv invite.Invite) string {
+	return "/billing-profiles/" + inv.BillingProfileID + "/aws-invites/" + inv.ID
+}
+
+// cursor is the opaque position of a page: the last invite id, bound to the filters it was issued for.
+type cursor struct {
+	After  string `json:"a"`
+	Filter string `json:"f"`
+}
+
+func filterKey(q invite.ListQuery) string {
+	states := make([]string, 0, len(q.States))
+	for _, s := range q.States {
+		states = append(states, string(s))
+	}
+	slices.Sort(states)
+	sum := sha256.Sum256([]byte(q.BillingProfileID + "|" + strings.Join(states, ",") + "|" + q.AccountID))
+	return hex.EncodeToString(sum[:8])
+}
+
+func encodeCursor(after, filter string) string {
+	b, _ := json.Marshal(cursor{After: after, Filter: filter})
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s, filter string) (string, error) {
+	bad := invite.Errorf(invite.CodeInvalidCursor, "cursor is not one this service issued for this list; start again without a cursor")
+	raw, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return "", bad
+	}
+	var c cursor
+	if err := json.Unmarshal(raw, &c); err != nil || c.After == "" {
+		return "", bad
+	}
+	if c.Filter != filter {
+		return "", invite.Errorf(invite.CodeInvalidCursor, "cursor was issued for other filters (state, accountId); keep the filters while paging")
+	}
+	return c.After, nil
+}

@@ -1,0 +1,294 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// terminalStates are the states an invite never leaves. They must match the predicate of the partial unique
+// index invites_open_account_key in migration 00001.
+var terminalStates = []string{string(invite.StateCanceled), string(invite.StateDeclined), string(invite.StateExpired)}
+
+// openInviteIndex is the partial unique index that allows one open invite per (billing profile, account).
+const openInviteIndex = "invites_open_account_key"
+
+// DefaultListLimit is the page size ListInvites uses when the query gives none.
+const DefaultListLimit = 50
+
+// PutBillingProfile creates or replaces a billing profile and reports whether it was created. A replacement keeps
+// the original creation time. Zero timestamps are stamped with the store's clock.
+func (s *Store) PutBillingProfile(ctx context.Context, bp invite.BillingProfile) (invite.BillingProfile, bool, error) {
+	now := s.now()
+	if bp.CreatedAt.IsZero() {
+		bp.CreatedAt = now
+	}
+	if bp.UpdatedAt.IsZero() {
+		bp.UpdatedAt = now
+	}
+	row := profileToRow(bp)
+	var created bool
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).Create(&row)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 1 {
+			created = true
+			return nil
+		}
+		return tx.Model(&billingProfileRow{}).Where("id = ?", row.ID).Updates(map[string]any{
+			"customer_id":           row.CustomerID,
+			"name":                  row.Name,
+			"management_account_id": row.ManagementAccountID,
+			"role_arn":              row.RoleARN,
+			"external_id":           row.ExternalID,
+			"updated_at":            row.UpdatedAt,
+		}).Error
+	})
+	if err != nil {
+		return invite.BillingProfile{}, false, fmt.Errorf("store: put billing profile %s: %w", bp.ID, err)
+	}
+	stored, err := s.BillingProfile(ctx, bp.ID)
+	if err != nil {
+		return invite.BillingProfile{}, false, err
+	}
+	return stored, created, nil
+}
+
+// BillingProfile returns one billing profile, or CodeNotFound.
+func (s *Store) BillingProfile(ctx context.Context, id string) (invite.BillingProfile, error) {
+	var row billingProfileRow
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return invite.BillingProfile{}, invite.Errorf(invite.CodeNotFound, "billing profile %s not found", id)
+	}
+	if err != nil {
+		return invite.BillingProfile{}, fmt.Errorf("store: get billing profile %s: %w", id, err)
+	}
+	return row.domain(), nil
+}
+
+// BillingProfiles returns every billing profile, ordered by id.
+func (s *Store) BillingProfiles(ctx context.Context) ([]invite.BillingProfile, error) {
+	var rows []billingProfileRow
+	if err := s.db.WithContext(ctx).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: list billing profiles: %w", err)
+	}
+	out := make([]invite.BillingProfile, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// CreateInvite inserts a new invite and its first event in one transaction. A second open invite for the same
+// (billing profile, account) violates the partial unique index; that is CodeAlreadyOpen and nothing is written.
+func (s *Store) CreateInvite(ctx context.Context, inv invite.Invite, ev invite.Event) error {
+	if inv.CreatedAt.IsZero() {
+		inv.CreatedAt = s.now()
+	}
+	if inv.UpdatedAt.IsZero() {
+		inv.UpdatedAt = inv.CreatedAt
+	}
+	row := inviteToRow(inv)
+	evRow := s.eventRow(ev, inv.ID, row.UpdatedAt)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		return tx.Create(&evRow).Error
+	})
+	if uniqueViolation(err, openInviteIndex, "invites.billing_profile_id", "invites.account_id") {
+		return &invite.Error{
+			Code:   invite.CodeAlreadyOpen,
+			Detail: fmt.Sprintf("account %s already has an open invite for billing profile %s", inv.AccountID, inv.BillingProfileID),
+			Err:    err,
+		}
+	}
+	if foreignKeyViolation(err) {
+		return &invite.Error{
+			Code:   invite.CodeNotFound,
+			Detail: fmt.Sprintf("billing profile %s not found", inv.BillingProfileID),
+			Err:    err,
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("store: create invite %s: %w", inv.ID, err)
+	}
+	return nil
+}
+
+// UpdateInvite writes inv if the stored version still equals inv.Version, increments the version and appends ev,
+// in one transaction. It returns the invite as stored; on a version mismatch it returns CodeConcurrentUpdate and
+// writes nothing (the event neither).
+func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.Event) (invite.Invite, error) {
+	if inv.UpdatedAt.IsZero() {
+		inv.UpdatedAt = s.now()
+	}
+	row := inviteToRow(inv)
+	evRow := s.eventRow(ev, inv.ID, row.UpdatedAt)
+	cols := row.updateColumns()
+	cols["version"] = gorm.Expr("version + 1")
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		res := tx.Model(&inviteRow{}).
+			Where("id = ? AND billing_profile_id = ? AND version = ?", inv.ID, inv.BillingProfileID, inv.Version).
+			Updates(cols)
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return s.staleOrMissing(tx, inv)
+		}
+		return tx.Create(&evRow).Error
+	})
+	var domErr *invite.Error
+	if errors.As(err, &domErr) {
+		return invite.Invite{}, err
+	}
+	if uniqueViolation(err, openInviteIndex, "invites.billing_profile_id", "invites.account_id") {
+		return invite.Invite{}, &invite.Error{
+			Code:   invite.CodeAlreadyOpen,
+			Detail: fmt.Sprintf("account %s already has an open invite for billing profile %s", inv.AccountID, inv.BillingProfileID),
+			Err:    err,
+		}
+	}
+	if err != nil {
+		return invite.Invite{}, fmt.Errorf("store: update invite %s: %w", inv.ID, err)
+	}
+	row.Version = inv.Version + 1
+	return row.domain(), nil
+}
+
+// DeleteInvite removes an invite and its events if the stored version still equals inv.Version; otherwise it
+// returns CodeConcurrentUpdate (or CodeNotFound) and removes nothing.
+func (s *Store) DeleteInvite(ctx context.Context, inv invite.Invite) error {
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Where("invite_id = ?", inv.ID).Delete(&eventRow{}).Error; err != nil {
+			return err
+		}
+		res := tx.Where("id = ? AND billing_profile_id = ? AND version = ?", inv.ID, inv.BillingProfileID, inv.Version).
+			Delete(&inviteRow{})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return s.staleOrMissing(tx, inv) // rolls back the deleted events too
+		}
+		return nil
+	})
+	var domErr *invite.Error
+	if err != nil && !errors.As(err, &domErr) {
+		return fmt.Errorf("store: delete invite %s: %w", inv.ID, err)
+	}
+	return err
+}
+
+// staleOrMissing explains why a versioned write matched no row.
+func (s *Store) staleOrMissing(tx *gorm.DB, inv invite.Invite) error {
+	var n int64
+	if err := tx.Model(&inviteRow{}).Where("id = ? AND billing_profile_id = ?", inv.ID, inv.BillingProfileID).Count(&n).Error; err != nil {
+		return err
+	}
+	if n == 0 {
+		return invite.Errorf(invite.CodeNotFound, "invite %s not found", inv.ID)
+	}
+	return invite.Errorf(invite.CodeConcurrentUpdate,
+		"invite %s was changed by another request since version %d; reload it and try again", inv.ID, inv.Version)
+}
+
+// Invite returns one invite of a billing profile, or CodeNotFound.
+func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (invite.Invite, error) {
+	var row inviteRow
+	err := s.db.WithContext(ctx).Where("id = ? AND billing_profile_id = ?", inviteID, billingProfileID).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return invite.Invite{}, invite.Errorf(invite.CodeNotFound, "invite %s not found", inviteID)
+	}
+	if err != nil {
+		return invite.Invite{}, fmt.Errorf("store: get invite %s: %w", inviteID, err)
+	}
+	return row.domain(), nil
+}
+
+// OpenInvite returns the open (non-terminal) invite for an account, or CodeNotFound.
+func (s *Store) OpenInvite(ctx context.Context, billingProfileID, accountID string) (invite.Invite, error) {
+	var row inviteRow
+	err := s.db.WithContext(ctx).
+		Where("billing_profile_id = ? AND account_id = ? AND state NOT IN ?", billingProfileID, accountID, terminalStates).
+		Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return invite.Invite{}, invite.Errorf(invite.CodeNotFound, "no open invite for account %s", accountID)
+	}
+	if err != nil {
+		return invite.Invite{}, fmt.Errorf("store: get open invite for account %s: %w", accountID, err)
+	}
+	return row.domain(), nil
+}
+
+// ListInvites returns a page of a billing profile's invites, newest first. Ids are UUIDv7 strings, so id order is
+// creation order and the keyset "id < After" neither repeats nor skips rows when invites are added between pages.
+func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Page, error) {
+	limit := q.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	db := s.db.WithContext(ctx).Where("billing_profile_id = ?", q.BillingProfileID)
+	if len(q.States) > 0 {
+		states := make([]string, len(q.States))
+		for i, st := range q.States {
+			states[i] = string(st)
+		}
+		db = db.Where("state IN ?", states)
+	}
+	if q.AccountID != "" {
+		db = db.Where("account_id = ?", q.AccountID)
+	}
+	if q.After != "" {
+		db = db.Where("id < ?", q.After)
+	}
+	var rows []inviteRow
+	// One row more than the page tells whether another page follows without a second query.
+	if err := db.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
+		return invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
+	}
+	var page invite.Page
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextID = rows[limit-1].ID
+	}
+	page.Invites = make([]invite.Invite, len(rows))
+	for i, r := range rows {
+		page.Invites[i] = r.domain()
+	}
+	return page, nil
+}
+
+// Events returns an invite's history, oldest first.
+func (s *Store) Events(ctx context.Context, inviteID string) ([]invite.Event, error) {
+	var rows []eventRow
+	if err := s.db.WithContext(ctx).Where("invite_id = ?", inviteID).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: list events of invite %s: %w", inviteID, err)
+	}
+	out := make([]invite.Event, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// eventRow prepares ev for insertion: it belongs to inviteID, and a zero time means "when the invite changed".
+func (s *Store) eventRow(ev invite.Event, inviteID string, changedAt time.Time) eventRow {
+	ev.InviteID = inviteID
+	if ev.At.IsZero() {
+		ev.At = changedAt
+	}
+	r := eventToRow(ev)
+	r.ID = 0 // the database numbers events
+	return r
+}

@@ -1,0 +1,236 @@
+package store
+
+import (
+	"time"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// The row types mirror the tables of migration 00001. GORM maps them; the domain never sees them. Timestamps
+// are written as the domain gave them (normalised by dbTime), never stamped by GORM behind the domain's back.
+
+type billingProfileRow struct {
+	ID                  string    `gorm:"column:id;primaryKey"`
+	CustomerID          string    `gorm:"column:customer_id"`
+	Name                string    `gorm:"column:name"`
+	ManagementAccountID string    `gorm:"column:management_account_id"`
+	RoleARN             string    `gorm:"column:role_arn"`
+	ExternalID          string    `gorm:"column:external_id"`
+	CreatedAt           time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt           time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
+}
+
+func (billingProfileRow) TableName() string { return "billing_profiles" }
+
+type inviteRow struct {
+	ID                   string     `gorm:"column:id;primaryKey"`
+	BillingProfileID     string     `gorm:"column:billing_profile_id"`
+	AccountID            string     `gorm:"column:account_id"`
+	Notes                string     `gorm:"column:notes"`
+	State                string     `gorm:"column:state"`
+	HandshakeID          *string    `gorm:"column:handshake_id"`
+	HandshakeState       *string    `gorm:"column:handshake_state"`
+	HandshakeRequestedAt *time.Time `gorm:"column:handshake_requested_at"`
+	HandshakeExpiresAt   *time.Time `gorm:"column:handshake_expires_at"`
+	InvitedByKind        string     `gorm:"column:invited_by_kind"`
+	InvitedBySubject     string     `gorm:"column:invited_by_subject"`
+	InvitedByEmail       string     `gorm:"column:invited_by_email"`
+	CreatedAt            time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	UpdatedAt            time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
+	LastSentAt           *time.Time `gorm:"column:last_sent_at"`
+	JoinedAt             *time.Time `gorm:"column:joined_at"`
+	Version              int64      `gorm:"column:version"`
+}
+
+func (inviteRow) TableName() string { return "invites" }
+
+type eventRow struct {
+	ID           int64     `gorm:"column:id;primaryKey;autoIncrement"`
+	InviteID     string    `gorm:"column:invite_id"`
+	At           time.Time `gorm:"column:at"`
+	ActorKind    string    `gorm:"column:actor_kind"`
+	ActorSubject string    `gorm:"column:actor_subject"`
+	ActorEmail   string    `gorm:"column:actor_email"`
+	FromState    string    `gorm:"column:from_state"`
+	ToState      string    `gorm:"column:to_state"`
+	Reason       string    `gorm:"column:reason"`
+}
+
+func (eventRow) TableName() string { return "invite_events" }
+
+type idempotencyRow struct {
+	Scope       string    `gorm:"column:scope;primaryKey"`
+	Key         string    `gorm:"column:key;primaryKey"`
+	RequestHash string    `gorm:"column:request_hash"`
+	Status      int       `gorm:"column:status"`
+	Location    string    `gorm:"column:location"`
+	Body        []byte    `gorm:"column:body"`
+	CreatedAt   time.Time `gorm:"column:created_at;autoCreateTime:false"`
+}
+
+func (idempotencyRow) TableName() string { return "idempotency_keys" }
+
+func profileToRow(bp invite.BillingProfile) billingProfileRow {
+	return billingProfileRow{
+		ID:                  bp.ID,
+		CustomerID:          bp.CustomerID,
+		Name:                bp.Name,
+		ManagementAccountID: bp.ManagementAccountID,
+		RoleARN:             bp.RoleARN,
+		ExternalID:          bp.ExternalID,
+		CreatedAt:           dbTime(bp.CreatedAt),
+		UpdatedAt:           dbTime(bp.UpdatedAt),
+	}
+}
+
+func (r billingProfileRow) domain() invite.BillingProfile {
+	return invite.BillingProfile{
+		ID:                  r.ID,
+		CustomerID:          r.CustomerID,
+		Name:                r.Name,
+		ManagementAccountID: r.ManagementAccountID,
+		RoleARN:             r.RoleARN,
+		ExternalID:          r.ExternalID,
+		CreatedAt:           r.CreatedAt.UTC(),
+		UpdatedAt:           r.UpdatedAt.UTC(),
+	}
+}
+
+func inviteToRow(inv invite.Invite) inviteRow {
+	r := inviteRow{
+		ID:               inv.ID,
+		BillingProfileID: inv.BillingProfileID,
+		AccountID:        inv.AccountID,
+		Notes:            inv.Notes,
+		State:            string(inv.State),
+		InvitedByKind:    string(inv.InvitedBy.Kind),
+		InvitedBySubject: inv.InvitedBy.Subject,
+		InvitedByEmail:   inv.InvitedBy.Email,
+		CreatedAt:        dbTime(inv.CreatedAt),
+		UpdatedAt:        dbTime(inv.UpdatedAt),
+		LastSentAt:       optionalTime(inv.LastSentAt),
+		Version:          inv.Version,
+	}
+	if inv.JoinedAt != nil {
+		r.JoinedAt = optionalTime(*inv.JoinedAt)
+	}
+	if h := inv.Handshake; h != nil {
+		id, state := h.ID, string(h.State)
+		r.HandshakeID, r.HandshakeState = &id, &state
+		r.HandshakeRequestedAt = optionalTime(h.RequestedAt)
+		r.HandshakeExpiresAt = optionalTime(h.ExpiresAt)
+	}
+	return r
+}
+
+func (r inviteRow) domain() invite.Invite {
+	inv := invite.Invite{
+		ID:               r.ID,
+		BillingProfileID: r.BillingProfileID,
+		AccountID:        r.AccountID,
+		Notes:            r.Notes,
+		State:            invite.State(r.State),
+		InvitedBy: invite.Actor{
+			Kind:    invite.ActorKind(r.InvitedByKind),
+			Subject: r.InvitedBySubject,
+			Email:   r.InvitedByEmail,
+		},
+		CreatedAt:  r.CreatedAt.UTC(),
+		UpdatedAt:  r.UpdatedAt.UTC(),
+		LastSentAt: valueTime(r.LastSentAt),
+		Version:    r.Version,
+	}
+	if r.JoinedAt != nil {
+		t := r.JoinedAt.UTC()
+		inv.JoinedAt = &t
+	}
+	if r.HandshakeID != nil {
+		h := &invite.Handshake{
+			ID:          *r.HandshakeID,
+			AccountID:   r.AccountID, // the handshake's ACCOUNT party is the invited account
+			RequestedAt: valueTime(r.HandshakeRequestedAt),
+			ExpiresAt:   valueTime(r.HandshakeExpiresAt),
+		}
+		if r.HandshakeState != nil {
+			h.State = invite.HandshakeState(*r.HandshakeState)
+		}
+		inv.Handshake = h
+	}
+	return inv
+}
+
+// updateColumns lists what UpdateInvite may change: everything but the identity (id, billing profile, account)
+// and the creation time.
+func (r inviteRow) updateColumns() map[string]any {
+	return map[string]any{
+		"notes":                  r.Notes,
+		"state":                  r.State,
+		"handshake_id":           r.HandshakeID,
+		"handshake_state":        r.HandshakeState,
+		"handshake_requested_at": r.HandshakeRequestedAt,
+		"handshake_expires_at":   r.HandshakeExpiresAt,
+		"invited_by_kind":        r.InvitedByKind,
+		"invited_by_subject":     r.InvitedBySubject,
+		"invited_by_email":       r.InvitedByEmail,
+		"updated_at":             r.UpdatedAt,
+		"last_sent_at":           r.LastSentAt,
+		"joined_at":              r.JoinedAt,
+	}
+}
+
+func eventToRow(ev invite.Event) eventRow {
+	return eventRow{
+		InviteID:     ev.InviteID,
+		At:           dbTime(ev.At),
+		ActorKind:    string(ev.Actor.Kind),
+		ActorSubject: ev.Actor.Subject,
+		ActorEmail:   ev.Actor.Email,
+		FromState:    string(ev.From),
+		ToState:      string(ev.To),
+		Reason:       ev.Reason,
+	}
+}
+
+func (r eventRow) domain() invite.Event {
+	return invite.Event{
+		ID:       r.ID,
+		InviteID: r.InviteID,
+		At:       r.At.UTC(),
+		Actor: invite.Actor{
+			Kind:    invite.ActorKind(r.ActorKind),
+			Subject: r.ActorSubject,
+			Email:   r.ActorEmail,
+		},
+		From:   invite.State(r.FromState),
+		To:     invite.State(r.ToState),
+		Reason: r.Reason,
+	}
+}
+
+func (r idempotencyRow) record() IdempotencyRecord {
+	return IdempotencyRecord{
+		Scope:       r.Scope,
+		Key:         r.Key,
+		RequestHash: r.RequestHash,
+		Status:      r.Status,
+		Location:    r.Location,
+		Body:        r.Body,
+		CreatedAt:   r.CreatedAt.UTC(),
+	}
+}
+
+// optionalTime stores the zero time as NULL, so "never" reads back as the zero time on both dialects.
+func optionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = dbTime(t)
+	return &t
+}
+
+func valueTime(t *time.Time) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.UTC()
+}

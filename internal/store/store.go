@@ -1,0 +1,200 @@
+// Package store keeps the domain's billing profiles, invites and their histories, idempotency records and the
+// sandbox's state in PostgreSQL (production, several replicas) or SQLite (a single embedded process), through GORM.
+// It implements invite.Store; its row types never leave the package.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	"gorm.io/driver/postgres"
+	"gorm.io/gorm"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// The dialects Open understands, as returned by Dialect.
+const (
+	DialectPostgres = "postgres"
+	DialectSQLite   = "sqlite"
+)
+
+// Options tune Open. The zero value is usable.
+type Options struct {
+	// Logger receives database errors and slow statements at warn level or above; nil discards them.
+	// Statements are logged without their parameters.
+	Logger *slog.Logger
+	// Clock stamps rows whose times the caller left zero; nil means the system clock.
+	Clock invite.Clock
+	// SlowThreshold is how long a statement may take before it is logged as slow; zero means 500 ms.
+	SlowThreshold time.Duration
+	// MaxConns caps PostgreSQL connections of this process; zero keeps pgxpool's default (or pool_max_conns in
+	// the URL). SQLite always uses one connection.
+	MaxConns int32
+}
+
+// Store is the database behind the service. It is safe for concurrent use.
+type Store struct {
+	db      *gorm.DB
+	sqlDB   *sql.DB
+	pool    *pgxpool.Pool // nil on SQLite
+	dialect string
+	clock   invite.Clock
+	log     *slog.Logger
+}
+
+var _ invite.Store = (*Store)(nil)
+
+// Open connects to the database named by databaseURL: a postgres:// or postgresql:// URL selects PostgreSQL;
+// anything else is the path of a SQLite file, created with its parent directory if missing. It does not migrate;
+// call Migrate.
+func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error) {
+	if opts.Clock == nil {
+		opts.Clock = invite.SystemClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.SlowThreshold == 0 {
+		opts.SlowThreshold = 500 * time.Millisecond
+	}
+	s := &Store{clock: opts.Clock, log: opts.Logger}
+	cfg := &gorm.Config{
+		Logger:                 newGormLogger(opts.Logger, opts.SlowThreshold),
+		SkipDefaultTransaction: true, // every multi-statement write opens its own transaction explicitly
+		NowFunc:                func() time.Time { return s.now() },
+	}
+
+	var err error
+	if isPostgresURL(databaseURL) {
+		err = s.openPostgres(ctx, databaseURL, opts, cfg)
+	} else {
+		err = s.openSQLite(databaseURL, cfg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Ping(ctx); err != nil {
+		_ = s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
+}
+
+func (s *Store) openPostgres(ctx context.Context, databaseURL string, opts Options, cfg *gorm.Config) error {
+	pcfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		// The parse error may quote the URL, password included: say only what kind of mistake it is.
+		return errors.New("store: invalid PostgreSQL URL")
+	}
+	if opts.MaxConns > 0 {
+		pcfg.MaxConns = opts.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	if err != nil {
+		return fmt.Errorf("store: connect to PostgreSQL: %w", err)
+	}
+	// GORM and a job engine can share this one pool (see PgxPool), so the process holds a single set of connections.
+	sqlDB := stdlib.OpenDBFromPool(pool)
+	db, err := gorm.Open(postgres.New(postgres.Config{Conn: sqlDB}), cfg)
+	if err != nil {
+		_ = sqlDB.Close()
+		pool.Close()
+		return fmt.Errorf("store: open PostgreSQL: %w", err)
+	}
+	s.db, s.sqlDB, s.pool, s.dialect = db, sqlDB, pool, DialectPostgres
+	return nil
+}
+
+func (s *Store) openSQLite(path string, cfg *gorm.Config) error {
+	if path == "" {
+		return errors.New("store: empty database URL")
+	}
+	if strings.ContainsRune(path, '?') {
+		return errors.New("store: a SQLite path must not contain '?'")
+	}
+	if dir := filepath.Dir(path); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("store: create directory for SQLite database: %w", err)
+		}
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// BEGIN IMMEDIATE takes the write lock when a transaction starts, so a transaction that reads and then writes
+	// waits (busy_timeout) instead of failing with SQLITE_BUSY when another process wrote in between.
+	q.Set("_txlock", "immediate")
+	db, err := gorm.Open(sqlite.Open(path+"?"+q.Encode()), cfg)
+	if err != nil {
+		return fmt.Errorf("store: open SQLite database %s: %w", path, err)
+	}
+	sqlDB, err := db.DB()
+	if err != nil {
+		return fmt.Errorf("store: open SQLite database %s: %w", path, err)
+	}
+	// One connection: SQLite allows one writer at a time, and a single connection serialises this process's
+	// writers in Go instead of in SQLite's busy loop. Nothing here may use s.db while holding a transaction.
+	sqlDB.SetMaxOpenConns(1)
+	sqlDB.SetMaxIdleConns(1)
+	sqlDB.SetConnMaxLifetime(0)
+	sqlDB.SetConnMaxIdleTime(0)
+	s.db, s.sqlDB, s.dialect = db, sqlDB, DialectSQLite
+	return nil
+}
+
+// Close releases the database connections.
+func (s *Store) Close() error {
+	err := s.sqlDB.Close()
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	if err != nil {
+		return fmt.Errorf("store: close: %w", err)
+	}
+	return nil
+}
+
+// Ping checks that the database answers (for readiness probes).
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.sqlDB.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: ping %s: %w", s.dialect, err)
+	}
+	return nil
+}
+
+// Dialect returns DialectPostgres or DialectSQLite.
+func (s *Store) Dialect() string { return s.dialect }
+
+// DB returns the GORM handle, for code that must write in the same transaction as the store (a job engine).
+func (s *Store) DB() *gorm.DB { return s.db }
+
+// SQLDB returns the database/sql handle under GORM. On SQLite it has a single connection: never use it while a
+// transaction of the same Store is open, or both wait forever.
+func (s *Store) SQLDB() *sql.DB { return s.sqlDB }
+
+// PgxPool returns the pgx pool under the PostgreSQL handle, or nil on SQLite.
+func (s *Store) PgxPool() *pgxpool.Pool { return s.pool }
+
+// now returns the clock's time as stored: UTC, truncated to microseconds.
+func (s *Store) now() time.Time { return dbTime(s.clock.Now()) }
+
+// dbTime normalises a time to what both dialects store and read back unchanged: UTC with microsecond precision
+// (PostgreSQL's resolution; SQLite keeps text, so it would keep more, but the two must agree).
+func dbTime(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
