@@ -454,5 +454,5 @@ func readError(err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("truncated: compressed data ends unexpectedly: %w", err)
 	}
-	return fmt.Errorf("reading: %w", err)
+	return fmt.Errorf("corrupt or unreadable data: %w", err)
 }

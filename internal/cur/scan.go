@@ -124,7 +124,7 @@ func scanPart(ctx context.Context, st Store, p Part, t *tally) error {
 	name := st.Name(p.Bucket, p.Key)
 	if err := scanPartInner(ctx, st, p, t); err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("%s: listed by the manifest but missing: %w", name, err)
+			return fmt.Errorf("%s: listed by the manifest but missing: %w", name, ErrNotFound)
 		}
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -186,7 +186,7 @@ func fromValidation(err error) *invite.Error {
 	if strings.Contains(strings.ToLower(re.Reason), "content-type") || strings.Contains(strings.ToLower(fmt.Sprint(re.Err)), "content-type") {
 		return &invite.Error{Code: codeUnsupportedMedia, Detail: "send the request body as application/json", Err: err}
 	}
-	if re.RequestBody != nil && re.Err == nil {
+	if re.RequestBody != nil && (re.Err == nil || errors.Is(re.Err, openapi3filter.ErrInvalidRequired)) {
 		return &invite.Error{Code: invite.CodeInvalidRequest, Detail: "a JSON request body is required", Err: err}
 	}
 	return &invite.Error{Code: codeMalformedJSON, Detail: "the request body is not valid JSON", Err: err}

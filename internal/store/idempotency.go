@@ -64,7 +64,7 @@ func (s *Store) CompleteIdempotencyKey(ctx context.Context, scope, key string, s
 		return errors.New("store: complete idempotency key: status 0 means in progress")
 	}
 	if body == nil {
-		body = []byte{} // keep "empty body" distinct from "no response yet"
+		body = []byte{}
 	}
 	res := s.db.WithContext(ctx).Model(&idempotencyRow{}).Where("scope = ? AND key = ?", scope, key).
 		Updates(map[string]any{"status": status, "location": location, "body": body})

@@ -51,6 +51,13 @@ func TestCreateInviteAndEvents(t *testing.T) {
 		_, err = s.OpenInvite(ctx, other.ID, inv.AccountID)
 		wantCode(t, err, invite.CodeNotFound)
 
+		// Reusing an id is a bug, not a second open invite.
+		sameID := newInvite(t, bp.ID, account(3), base)
+		sameID.ID = inv.ID
+		if err := s.CreateInvite(ctx, sameID, createdEvent(sameID)); err == nil || invite.IsCode(err, invite.CodeAlreadyOpen) {
+			t.Fatalf("duplicate id: got %v, want an internal error", err)
+		}
+
 		// An invite for a billing profile that does not exist is refused by the foreign key.
 		orphan := newInvite(t, "no-such-profile", account(2), base)
 		wantCode(t, s.CreateInvite(ctx, orphan, createdEvent(orphan)), invite.CodeNotFound)

@@ -32,9 +32,9 @@ var dialectTypes = map[string]sqlTypes{
 	DialectSQLite:   {Time: "TIMESTAMP", ID: "INTEGER PRIMARY KEY AUTOINCREMENT", Bytes: "BLOB"},
 }
 
-// migrationLockID keys the PostgreSQL advisory lock held while migrating. Advisory locks are per database, so
-// other databases on the server are unaffected.
-const migrationLockID int64 = 0x6177_7369_6e76 // "awsinv"
+// MigrationLockID keys the PostgreSQL advisory lock Migrate holds (visible in pg_locks while it runs). Advisory
+// locks are per database, so other databases on the server are unaffected.
+const MigrationLockID int64 = 0x6177_7369_6e76 // "awsinv"
 
 // Migrate brings the schema up to date. On PostgreSQL it holds an advisory lock for the whole run, so replicas
 // that start together on an empty database apply each migration exactly once; the others wait and then find
@@ -48,7 +48,7 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 	gooseDialect := goose.DialectSQLite3
 	if s.dialect == DialectPostgres {
 		gooseDialect = goose.DialectPostgres
-		unlock, err := func() error { return nil }, error(nil)
+		unlock, err := s.lockMigrations(ctx)
 		if err != nil {
 			return err
 		}
@@ -71,7 +71,7 @@ func (s *Store) lockMigrations(ctx context.Context) (func() error, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: connection for the migration lock: %w", err)
 	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", migrationLockID); err != nil {
+	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", MigrationLockID); err != nil {
 		_ = conn.Close()
 		return nil, fmt.Errorf("store: take migration lock: %w", err)
 	}
@@ -79,7 +79,7 @@ func (s *Store) lockMigrations(ctx context.Context) (func() error, error) {
 		// Release even when ctx was canceled; a connection closed with the lock held would release it too, but
 		// a pooled one stays open.
 		var released bool
-		err := conn.QueryRowContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", migrationLockID).Scan(&released)
+		err := conn.QueryRowContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", MigrationLockID).Scan(&released)
 		if err == nil && !released {
 			err = errors.New("the lock was not held")
 		}

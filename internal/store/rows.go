@@ -208,6 +208,9 @@ func (r eventRow) domain() invite.Event {
 }
 
 func (r idempotencyRow) record() IdempotencyRecord {
+	if r.Status != 0 && r.Body == nil {
+		r.Body = []byte{} // SQLite reads an empty blob back as NULL; PostgreSQL does not
+	}
 	return IdempotencyRecord{
 		Scope:       r.Scope,
 		Key:         r.Key,

@@ -40,7 +40,8 @@ type Options struct {
 	// SlowThreshold is how long a statement may take before it is logged as slow; zero means 500 ms.
 	SlowThreshold time.Duration
 	// MaxConns caps PostgreSQL connections of this process; zero keeps pgxpool's default (or pool_max_conns in
-	// the URL). SQLite always uses one connection.
+	// the URL). It is at least 2, because Migrate holds one connection for its lock and works on another.
+	// SQLite always uses one connection.
 	MaxConns int32
 }
 
@@ -105,6 +106,7 @@ func (s *Store) openPostgres(ctx context.Context, databaseURL string, opts Optio
 	if opts.MaxConns > 0 {
 		pcfg.MaxConns = opts.MaxConns
 	}
+	pcfg.MaxConns = max(pcfg.MaxConns, 2)
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("store: connect to PostgreSQL: %w", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/store"
@@ -267,4 +268,50 @@ func TestBillingProfiles(t *testing.T) {
 			t.Fatalf("listed %v, want %s and %s", ids, bp.ID, other.ID)
 		}
 	})
+}
+
+// While another session holds the migration lock, Migrate waits and changes nothing; it proceeds once released.
+func TestMigrateWaitsForTheLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	url := storetest.URL(t, store.DialectPostgres)
+	holder, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	defer func() { _ = holder.Close(ctx) }()
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_lock($1)", store.MigrationLockID); err != nil {
+		t.Fatalf("take lock: %v", err)
+	}
+	s := storetest.MustOpenUnmigrated(t, url, store.Options{})
+	done := make(chan error, 1)
+	go func() { done <- s.Migrate(ctx) }()
+	select {
+	case err := <-done:
+		t.Fatalf("Migrate finished (%v) while another session held the lock", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	var tables int
+	if err := holder.QueryRow(ctx, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").Scan(&tables); err != nil {
+		t.Fatalf("count tables: %v", err)
+	}
+	if tables != 0 {
+		t.Fatalf("%d tables created while waiting for the lock, want 0", tables)
+	}
+	if _, err := holder.Exec(ctx, "SELECT pg_advisory_unlock($1)", store.MigrationLockID); err != nil {
+		t.Fatalf("release lock: %v", err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("migrate after release: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Migrate still waiting after the lock was released")
+	}
+	// Migrate released the lock too: the holder can take it at once.
+	var got bool
+	if err := holder.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", store.MigrationLockID).Scan(&got); err != nil || !got {
+		t.Fatalf("lock still held after Migrate returned (%v)", err)
+	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	smithy "github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
 )
@@ -133,4 +134,15 @@ func wantCode(t *testing.T, err error, code, reason string) {
 	if got != reason {
 		t.Fatalf("reason = %q (%v), want %q", got, err, reason)
 	}
+}
+
+func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// statusCode returns the HTTP status of a failed call's answer.
+func statusCode(err error) int {
+	var re *smithyhttp.ResponseError
+	if errors.As(err, &re) {
+		return re.HTTPStatusCode()
+	}
+	return 0
 }

@@ -1,0 +1,272 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudreseller/aws-invites/internal/auth"
+	"github.com/cloudreseller/aws-invites/internal/awsorg"
+	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/httpapi"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/store/storetest"
+)
+
+// clock is a test clock shared by the service and the simulator.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+const (
+	customer   = "acme"
+	profile    = "acme-main"
+	management = "111111111111"
+)
+
+// env is one running API over a real database, the real SDK against the simulator, and real tokens.
+type env struct {
+	t      *testing.T
+	url    string
+	store  *store.Store
+	sim    *orgsim.Sim
+	orgs   *awsorg.Client
+	clock  *clock
+	secret []byte
+}
+
+type envOptions struct {
+	dialect string
+	sandbox bool
+}
+
+func newEnv(t *testing.T, opts envOptions) *env {
+	t.Helper()
+	if opts.dialect == "" {
+		opts.dialect = store.DialectPostgres
+	}
+	ctx := context.Background()
+	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
+	st := storetest.Open(t, opts.dialect, store.Options{Clock: clk})
+	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 1000, Conventions: true})
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(simSrv.Close)
+	orgs := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
+		OrganizationsEndpoint: simSrv.URL,
+		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
+			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "test", "")
+		},
+		MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, RetryAfter: 30 * time.Second,
+	})
+	secret := []byte(strings.Repeat("k", 32))
+	verifier, err := auth.NewVerifier(ctx, auth.Config{HS256Secret: secret, Issuer: "test-issuer", Audience: "aws-invites"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(io.Discard, nil)))
+	svcOpts := invite.Options{Clock: clk, Logger: log}
+	if opts.sandbox {
+		svcOpts.Sandbox = orgs
+	}
+	svc := invite.NewService(st, orgs, svcOpts)
+	e, err := httpapi.New(httpapi.Config{
+		Service: svc, Verifier: verifier, Idempotency: idempotency{st}, Ready: st.Ping, Logger: log,
+		Registry: prometheus.NewRegistry(), Sandbox: opts.sandbox, CORSOrigins: []string{"https://app.example.com"},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(e)
+	t.Cleanup(srv.Close)
+	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, clock: clk, secret: secret}
+	for _, bp := range []invite.BillingProfile{
+		{ID: profile, CustomerID: customer, Name: "Acme main", ManagementAccountID: management},
+		{ID: "acme-other", CustomerID: customer, Name: "Acme other", ManagementAccountID: "222222222222"},
+		{ID: "globex-main", CustomerID: "globex", Name: "Globex", ManagementAccountID: "333333333333"},
+	} {
+		if _, _, err := st.PutBillingProfile(ctx, bp); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ev
+}
+
+// with returns the environment bound to a subtest, so helpers fail the subtest.
+func (e *env) with(t *testing.T) *env {
+	c := *e
+	c.t = t
+	return &c
+}
+
+// token mints a signed token; with no options, a licenses manager assigned to acme-main.
+func (e *env) token(mods ...func(*auth.Claims)) string {
+	c := auth.Claims{Subject: "alice", Email: "alice@acme.example", CustomerID: customer,
+		BillingProfiles: []string{profile}, Permissions: []string{invite.PermissionLicensesManager},
+		Issuer: "test-issuer", Audience: "aws-invites"}
+	for _, m := range mods {
+		m(&c)
+	}
+	tok, err := auth.Mint(e.secret, c, time.Hour, time.Now())
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return tok
+}
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("response is not a JSON object: %v: %s", err, r.body)
+	}
+	return m
+}
+
+// do sends a request; body may be a string (sent as is) or a value (sent as JSON).
+func (e *env) do(method, path, token string, body any, headers ...string) response {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequest(method, e.url+path, rd)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return response{status: res.StatusCode, header: res.Header, body: raw}
+}
+
+// problem asserts a problem+json answer with the status and code, and returns it.
+func (e *env) problem(r response, status int, code string) map[string]any {
+	e.t.Helper()
+	if r.status != status {
+		e.t.Fatalf("status = %d, want %d: %s", r.status, status, r.body)
+	}
+	if ct := r.header.Get("Content-Type"); ct != "application/problem+json" {
+		e.t.Fatalf("Content-Type = %q, want application/problem+json: %s", ct, r.body)
+	}
+	p := r.json(e.t)
+	if p["code"] != code {
+		e.t.Fatalf("code = %v, want %s: %s", p["code"], code, r.body)
+	}
+	if p["status"] != float64(status) || p["title"] == "" || p["type"] == "" || p["requestId"] != r.header.Get("X-Request-Id") {
+		e.t.Fatalf("incomplete problem: %s", r.body)
+	}
+	if d, _ := p["detail"].(string); d == "" || strings.Contains(d, "goroutine") || strings.Contains(strings.ToLower(d), "sql") {
+		e.t.Fatalf("detail missing or leaking internals: %q", d)
+	}
+	return p
+}
+
+func invitesPath(bp string) string { return "/billing-profiles/" + bp + "/aws-invites" }
+
+// create invites an account into acme-main and returns the invite.
+func (e *env) create(account string) map[string]any {
+	e.t.Helper()
+	r := e.do("POST", invitesPath(profile), e.token(), map[string]any{"accountId": account, "notes": "from the tests"})
+	if r.status != http.StatusCreated {
+		e.t.Fatalf("create %s: %d %s", account, r.status, r.body)
+	}
+	return r.json(e.t)
+}
+
+// counts is what the database holds: invites and history lines of acme-main.
+func (e *env) counts() (invites, events int) {
+	e.t.Helper()
+	ctx := context.Background()
+	after := ""
+	for {
+		page, err := e.store.ListInvites(ctx, invite.ListQuery{BillingProfileID: profile, Limit: 100, After: after})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, inv := range page.Invites {
+			invites++
+			evs, err := e.store.Events(ctx, inv.ID)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			events += len(evs)
+		}
+		if page.NextID == "" {
+			return invites, events
+		}
+		after = page.NextID
+	}
+}
+
+// idempotency adapts the store's records to the HTTP layer's, as the command does.
+type idempotency struct{ st *store.Store }
+
+func (i idempotency) ReserveIdempotencyKey(ctx context.Context, scope, key, hash string, now time.Time) (httpapi.IdempotencyRecord, bool, error) {
+	rec, reserved, err := i.st.ReserveIdempotencyKey(ctx, scope, key, hash, now)
+	return httpapi.IdempotencyRecord{RequestHash: rec.RequestHash, Status: rec.Status, Location: rec.Location, Body: rec.Body}, reserved, err
+}
+
+func (i idempotency) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, location string, body []byte) error {
+	return i.st.CompleteIdempotencyKey(ctx, scope, key, status, location, body)
+}
+
+func (i idempotency) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
+	return i.st.ReleaseIdempotencyKey(ctx, scope, key)
+}
