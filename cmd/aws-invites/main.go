@@ -3,6 +3,7 @@
 //	aws-invites [serve]     serve the API (the default)
 //	aws-invites migrate     apply database migrations and exit
 //	aws-invites token ...   mint a development token
+//	aws-invites healthcheck exit 0 when the local server is ready (for container health checks)
 //
 // Configuration comes from the environment; `aws-invites --help` lists it.
 package main
@@ -44,6 +45,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return token(args, getenv, stdout, stderr)
+	case "healthcheck":
+		return healthcheck(ctx, getenv, stdout)
 	case "-h", "--help", "help":
 		usage(stdout)
 		return nil

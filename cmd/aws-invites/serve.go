@@ -122,12 +122,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	srv := &http.Server{Handler: e, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second}
 	addr := ln.Addr().String()
-	log.Info("listening", "addr", addr, "mode", cfg.Mode, "database", st.Dialect())
 	if cfg.Mode == config.ModeSandbox {
 		if err := announceSandbox(ctx, cfg, st, addr, stdout, log); err != nil {
 			return err
 		}
 	}
+	log.Info("listening", "addr", addr, "mode", cfg.Mode, "database", st.Dialect())
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

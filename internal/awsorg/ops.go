@@ -122,9 +122,6 @@ func (c *Client) DescribeAccount(ctx context.Context, payer invite.Payer, accoun
 		JoinedMethod: string(a.JoinedMethod),
 		JoinedAt:     aws.ToTime(a.JoinedTimestamp).UTC(),
 	}
-	if acc.State == "" {
-		acc.State = string(a.Status) //nolint:staticcheck // older answers only carry the deprecated Status
-	}
 	return acc, nil
 }
 

@@ -373,8 +373,15 @@ func scanCSVSized(ctx context.Context, r io.Reader, t *tally, chunkSize, headroo
 	}
 	out := make(chan chunk, chunkPool)
 	done := make(chan struct{})
-	defer close(done)
+	exited := make(chan struct{})
+	// On return, stop the reader and wait for it: the caller closes r next,
+	// which must not race with a Read in flight.
+	defer func() {
+		close(done)
+		<-exited
+	}()
 	go func() {
+		defer close(exited)
 		defer close(out)
 		for {
 			var buf []byte

@@ -74,10 +74,10 @@ func TestParseFixed(t *testing.T) {
 		{"+3", "3", false},
 		{".5", "0.5", false},
 		{"5.", "5", false},
-		{"12345678901234567890.5", "12345678901234567890.5", false},     // too many digits: slow path
-		{"0.0000000000000000001", "0.0000000000000000001", false},      // 19 places: slow path
-		{"0.12345678901234567800", "0.123456789012345678", false},      // trailing zeros beyond 18 places
-		{"1e-7", "0.0000001", false},                                   // exponent: slow path
+		{"12345678901234567890.5", "12345678901234567890.5", false}, // too many digits: slow path
+		{"0.0000000000000000001", "0.0000000000000000001", false},   // 19 places: slow path
+		{"0.12345678901234567800", "0.123456789012345678", false},   // trailing zeros beyond 18 places
+		{"1e-7", "0.0000001", false},                                // exponent: slow path
 		{"-", "", true},
 		{"1.2.3", "", true},
 		{"abc", "", true},

@@ -1,10 +1,13 @@
 package cur
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -87,4 +90,54 @@ func TestLayoutSamples(t *testing.T) {
 			t.Fatalf("September: got %v, want ErrNoReport", err)
 		}
 	})
+}
+
+// TestScanPathsLayouts runs the CLI entry point over the real layouts given
+// as a folder, a report folder, a manifest and an s3:// URL: the same
+// accounts must come out, sorted, however the report is named.
+func TestScanPathsLayouts(t *testing.T) {
+	layout := filepath.Join(sampleDir(t), "layout")
+	s3c := newS3(t)
+	mustBucket(t, s3c, "billing")
+	uploadDir(t, s3c, "billing", layout)
+	run := func(paths ...string) string {
+		t.Helper()
+		var out bytes.Buffer
+		if err := ScanPaths(context.Background(), paths, s3c, &out); err != nil {
+			t.Fatalf("%v: %v", paths, err)
+		}
+		return out.String()
+	}
+	all := run(layout)
+	if got := run("s3://billing/"); got != all {
+		t.Errorf("s3://billing/ differs from the folder:\n%s\nvs\n%s", got, all)
+	}
+	koku := run(filepath.Join(layout, "koku-local"))
+	if got := run("s3://billing/koku-local/"); got != koku {
+		t.Errorf("s3://billing/koku-local/ differs from the report folder")
+	}
+	if got := run(filepath.Join(layout, "koku-local", "20180801-20180901")); got != koku {
+		t.Errorf("the date-range folder differs from the report folder")
+	}
+	mine := run(filepath.Join(layout, "my-prefix", "my-report", "20180801-20180901", "my-report-Manifest.json"))
+	if got := run("s3://billing/my-prefix"); got != mine {
+		t.Errorf("s3://billing/my-prefix differs from the manifest")
+	}
+	// The two reports have disjoint accounts, so the folder holds both.
+	if len(strings.Split(strings.TrimSpace(all), "\n")) != len(strings.Split(strings.TrimSpace(koku), "\n"))+len(strings.Split(strings.TrimSpace(mine), "\n")) {
+		t.Errorf("folder output is not the union of the two reports:\n%s", all)
+	}
+	var prev string
+	for _, line := range strings.Split(strings.TrimSpace(all), "\n") {
+		var l struct {
+			AccountID string `json:"accountId"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatal(err)
+		}
+		if l.AccountID <= prev {
+			t.Errorf("not sorted by accountId: %s after %s", l.AccountID, prev)
+		}
+		prev = l.AccountID
+	}
 }

@@ -1,6 +1,7 @@
 package cur
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -21,7 +22,7 @@ type parquetColumn struct {
 }
 
 // scanParquet reads the four needed columns of every row group, side by side.
-func scanParquet(r io.ReaderAt, size int64, t *tally) (err error) {
+func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err error) {
 	defer func() {
 		// The Parquet library can panic on corrupt input; report it as an error.
 		if p := recover(); p != nil {
@@ -60,6 +61,9 @@ func scanParquet(r io.ReaderAt, size int64, t *tally) (err error) {
 	}
 	var rowNum int64
 	for gi, rg := range f.RowGroups() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
 		var curs [slotCount]*valueCursor
 		for sl := range slotCount {
 			curs[sl] = &valueCursor{pages: rg.ColumnChunks()[cols[sl].index].Pages(), buf: make([]parquet.Value, 1024)}

@@ -151,7 +151,7 @@ func scanPartInner(ctx context.Context, st Store, p Part, t *tally) error {
 		if kind == kindZip {
 			return scanZip(ctx, f, info.Size(), t)
 		}
-		return scanParquet(f, info.Size(), t)
+		return scanParquet(ctx, f, info.Size(), t)
 	}
 	rc, err := st.Open(ctx, p.Bucket, p.Key)
 	if err != nil {

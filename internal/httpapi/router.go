@@ -74,7 +74,7 @@ func New(cfg Config) (*echo.Echo, error) {
 			MaxAge:        600,
 		}))
 	}
-	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes / 1024) + "K"))
+	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes/1024) + "K"))
 
 	// Documentation and operations endpoints sit beside the API and are not described by its spec.
 	docs := v5emb.NewWithConfig(swgui.Config{Title: "aws-invites", SwaggerJSON: "/openapi.yaml", BasePath: "/docs/",

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -29,7 +30,8 @@ func (sandboxStateRow) TableName() string { return "sandbox_state" }
 
 // Transact calls fn with the document's current content (nil when it was never written) and stores what fn
 // returns, in one transaction that holds the document's row lock, so concurrent read-modify-write cycles, in this
-// process or another, never lose an update. When fn fails nothing is written and its error is returned.
+// process or another, never lose an update. When fn fails nothing is written and its error is returned. The
+// content is stored as text, so it must be valid UTF-8 (JSON, say).
 func (b *Blob) Transact(ctx context.Context, fn func(state []byte) ([]byte, error)) error {
 	err := b.s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// Make sure a row exists to lock: SELECT ... FOR UPDATE locks nothing when there is no row, and two
@@ -59,7 +61,8 @@ func (b *Blob) Transact(ctx context.Context, fn func(state []byte) ([]byte, erro
 		return tx.Model(&sandboxStateRow{}).Where("name = ?", b.name).
 			Updates(map[string]any{"data": &data, "updated_at": b.s.now()}).Error
 	})
-	if cbErr, ok := err.(*callbackError); ok {
+	var cbErr *callbackError
+	if errors.As(err, &cbErr) {
 		return cbErr.err
 	}
 	if err != nil {

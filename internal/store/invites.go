@@ -12,9 +12,11 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// terminalStates are the states an invite never leaves. They must match the predicate of the partial unique
+// terminalStates returns the states an invite never leaves. They must match the predicate of the partial unique
 // index invites_open_account_key in migration 00001.
-var terminalStates = []string{string(invite.StateCanceled), string(invite.StateDeclined), string(invite.StateExpired)}
+func terminalStates() []string {
+	return []string{string(invite.StateCanceled), string(invite.StateDeclined), string(invite.StateExpired)}
+}
 
 // openInviteIndex is the partial unique index that allows one open invite per (billing profile, account).
 const openInviteIndex = "invites_open_account_key"
@@ -220,7 +222,7 @@ func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (
 func (s *Store) OpenInvite(ctx context.Context, billingProfileID, accountID string) (invite.Invite, error) {
 	var row inviteRow
 	err := s.db.WithContext(ctx).
-		Where("billing_profile_id = ? AND account_id = ? AND state NOT IN ?", billingProfileID, accountID, terminalStates).
+		Where("billing_profile_id = ? AND account_id = ? AND state NOT IN ?", billingProfileID, accountID, terminalStates()).
 		Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return invite.Invite{}, invite.Errorf(invite.CodeNotFound, "no open invite for account %s", accountID)

@@ -52,7 +52,6 @@ type Store struct {
 	pool    *pgxpool.Pool // nil on SQLite
 	dialect string
 	clock   invite.Clock
-	log     *slog.Logger
 }
 
 var _ invite.Store = (*Store)(nil)
@@ -70,7 +69,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if opts.SlowThreshold == 0 {
 		opts.SlowThreshold = 500 * time.Millisecond
 	}
-	s := &Store{clock: opts.Clock, log: opts.Logger}
+	s := &Store{clock: opts.Clock}
 	cfg := &gorm.Config{
 		Logger:                 newGormLogger(opts.Logger, opts.SlowThreshold),
 		SkipDefaultTransaction: true, // every multi-statement write opens its own transaction explicitly
