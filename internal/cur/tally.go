@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -26,12 +27,6 @@ type AccountUsage struct {
 	LastUsageStart time.Time
 }
 
-// accountKey identifies an account in a tally: a usage account can in theory
-// move between payers, and each pairing is reported on its own.
-type accountKey struct {
-	payer, account string
-}
-
 // accum is the running summary of one account.
 type accum struct {
 	lineItems   int64
@@ -43,8 +38,12 @@ type accum struct {
 // tally holds the per-account sums of one or more files; its size depends
 // on the number of accounts only.
 type tally struct {
-	accounts map[accountKey]*accum
+	// accounts is keyed by usage account, NUL, payer: a usage account can in
+	// theory move between payers, and each pairing is reported on its own.
+	// A string key lets lookups from a byte buffer avoid allocating.
+	accounts map[string]*accum
 	rows     int64
+	keyBuf   []byte
 
 	// The last account and start date seen: rows of one account and hour
 	// come in runs, so most rows skip the map lookup and the date parse.
@@ -55,7 +54,7 @@ type tally struct {
 }
 
 func newTally() *tally {
-	return &tally{accounts: make(map[accountKey]*accum)}
+	return &tally{accounts: make(map[string]*accum)}
 }
 
 // account returns the accumulator of payer/account, creating it if needed.
@@ -63,11 +62,11 @@ func (t *tally) account(payer, account []byte) *accum {
 	if t.lastAcc != nil && bytes.Equal(account, t.lastAccount) && bytes.Equal(payer, t.lastPayer) {
 		return t.lastAcc
 	}
-	k := accountKey{payer: string(payer), account: string(account)}
-	a := t.accounts[k]
+	t.keyBuf = append(append(append(t.keyBuf[:0], account...), 0), payer...)
+	a := t.accounts[string(t.keyBuf)]
 	if a == nil {
 		a = &accum{}
-		t.accounts[k] = a
+		t.accounts[string(t.keyBuf)] = a
 	}
 	t.lastAcc = a
 	t.lastPayer = append(t.lastPayer[:0], payer...)
@@ -140,9 +139,10 @@ func (t *tally) merge(o *tally) {
 func (t *tally) result() []AccountUsage {
 	out := make([]AccountUsage, 0, len(t.accounts))
 	for k, a := range t.accounts {
+		account, payer, _ := strings.Cut(k, "\x00")
 		u := AccountUsage{
-			AccountID:      k.account,
-			PayerAccountID: k.payer,
+			AccountID:      account,
+			PayerAccountID: payer,
 			LineItems:      a.lineItems,
 			UnblendedCost:  a.cost.decimal(),
 		}
