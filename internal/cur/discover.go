@@ -144,9 +144,13 @@ func legacyReport(body []byte, bucket, key, report string, period time.Time, st 
 	if err != nil {
 		return Report{}, fmt.Errorf("%s: %w", st.Name(bucket, key), err)
 	}
+	name := m.ReportName
+	if name == "" {
+		name = report
+	}
 	rep := Report{
 		Format:         FormatLegacy,
-		Name:           m.ReportName,
+		Name:           name,
 		Period:         period,
 		VersionID:      m.AssemblyID,
 		ManifestKey:    key,

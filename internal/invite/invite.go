@@ -85,7 +85,17 @@ type Invite struct {
 	UpdatedAt        time.Time
 	LastSentAt       time.Time // when the current handshake was (or is being) sent
 	JoinedAt         *time.Time
-	Version          int64 // optimistic concurrency guard, incremented by every update
+	CURSeenAt        *time.Time         // when CUR line items for the account were first seen
+	CloudHealth      *CloudHealthStatus // CloudHealth's last word on the account, once joined
+	Version          int64              // optimistic concurrency guard, incremented by every update
+}
+
+// CloudHealthStatus is what CloudHealth reports about an AWS account.
+type CloudHealthStatus struct {
+	Level          string // green, yellow, red or unknown
+	PayerAccountID string // empty when CloudHealth shows "N/A"
+	Listed         bool   // false when CloudHealth does not list the account at all
+	CheckedAt      time.Time
 }
 
 // ResendAvailableAt is the earliest time a re-send is allowed (the help page's five minutes).

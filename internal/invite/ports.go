@@ -33,6 +33,19 @@ type Store interface {
 	ListInvites(ctx context.Context, q ListQuery) (Page, error)
 	// Events returns an invite's history, oldest first.
 	Events(ctx context.Context, inviteID string) ([]Event, error)
+
+	// InvitesOfPayer returns the invites in the given states of every billing profile of a payer organization.
+	InvitesOfPayer(ctx context.Context, managementAccountID string, states []State) ([]Invite, error)
+	// InvitesInStates returns every invite in the given states.
+	InvitesInStates(ctx context.Context, states []State) ([]Invite, error)
+	// Payers returns the management account of every billing profile, each once.
+	Payers(ctx context.Context) ([]string, error)
+}
+
+// CloudHealth is what the domain needs from CloudHealth: its view of every AWS account it knows, keyed by the
+// 12-digit account id (one listing serves every invite).
+type CloudHealth interface {
+	Statuses(ctx context.Context) (map[string]CloudHealthStatus, error)
 }
 
 // CodeAlreadyOpen is returned by Store.CreateInvite when an open invite for the account exists already.

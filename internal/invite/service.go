@@ -236,7 +236,7 @@ func (s *Service) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 		}
 		claimed := inv
 		claimed.LastSentAt = now
-		claimed, err := s.store.UpdateInvite(ctx, claimed, Event{InviteID: inv.ID, At: now, Actor: actor,
+		claimed, err := s.save(ctx, claimed, Event{InviteID: inv.ID, At: now, Actor: actor,
 			From: inv.State, To: inv.State, Reason: "resuming a send that was interrupted"})
 		if err != nil {
 			return Invite{}, err
@@ -281,7 +281,7 @@ func (s *Service) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 			failed := inv
 			failed.Handshake = &old
 			failed.LastSentAt = now.Add(-ResendAfter)
-			if _, uerr := s.store.UpdateInvite(context.WithoutCancel(ctx), failed, Event{InviteID: inv.ID, At: now, Actor: actor,
+			if _, uerr := s.save(context.WithoutCancel(ctx), failed, Event{InviteID: inv.ID, At: now, Actor: actor,
 				From: inv.State, To: inv.State, Reason: fmt.Sprintf("re-send failed (%s): handshake %s was canceled", ErrorCode(err), old.ID)}); uerr != nil {
 				s.log.ErrorContext(ctx, "recording a failed re-send", "invite", inv.ID, "error", uerr)
 			}
@@ -295,7 +295,7 @@ func (s *Service) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 	if adopted {
 		reason = fmt.Sprintf("re-sent: adopted the open handshake %s", h.ID)
 	}
-	out, err := s.store.UpdateInvite(ctx, sent, Event{InviteID: inv.ID, At: now, Actor: actor, From: inv.State, To: inv.State, Reason: reason})
+	out, err := s.save(ctx, sent, Event{InviteID: inv.ID, At: now, Actor: actor, From: inv.State, To: inv.State, Reason: reason})
 	if IsCode(err, CodeConcurrentUpdate) {
 		// A concurrent re-send won; AWS allowed only one open handshake, so the stored invite holds it.
 		return s.invite(ctx, inv.BillingProfileID, inv.ID)
@@ -321,7 +321,7 @@ func (s *Service) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 	if adopted {
 		reason = "adopted the open handshake " + h.ID + " that AWS already had for this account"
 	}
-	return s.store.UpdateInvite(context.WithoutCancel(ctx), sent, Event{InviteID: inv.ID, At: now, Actor: actor,
+	return s.save(context.WithoutCancel(ctx), sent, Event{InviteID: inv.ID, At: now, Actor: actor,
 		From: inv.State, To: inv.State, Reason: reason})
 }
 
@@ -400,7 +400,7 @@ func (s *Service) Observe(ctx context.Context, inv Invite, h Handshake, actor Ac
 		attached.Handshake = &h
 		attached.LastSentAt = sentAt(h, true, inv.LastSentAt)
 		var err error
-		inv, err = s.store.UpdateInvite(ctx, attached, Event{InviteID: inv.ID, At: s.clock.Now(), Actor: actor,
+		inv, err = s.save(ctx, attached, Event{InviteID: inv.ID, At: s.clock.Now(), Actor: actor,
 			From: inv.State, To: inv.State, Reason: "adopted the handshake " + h.ID + " found in AWS"})
 		if err != nil {
 			return inv, err
@@ -421,7 +421,7 @@ func (s *Service) Observe(ctx context.Context, inv Invite, h Handshake, actor Ac
 		}
 	}
 	if inv.State == StateAccepted {
-		return s.confirmMembership(ctx, inv, actor)
+		return s.confirmMembership(ctx, inv, actor, nil)
 	}
 	return inv, nil
 }
@@ -438,16 +438,13 @@ func adoptable(inv Invite, h Handshake) bool {
 // refreshHandshake stores a changed handshake without an event (no state change).
 func (s *Service) refreshHandshake(ctx context.Context, inv Invite, h Handshake) (Invite, error) {
 	inv.Handshake = &h
-	return s.store.UpdateInvite(ctx, inv, Event{})
+	return s.save(ctx, inv, Event{})
 }
 
-// confirmMembership moves an accepted invite on once AWS lists the account as a member that joined by invitation.
-func (s *Service) confirmMembership(ctx context.Context, inv Invite, actor Actor) (Invite, error) {
-	bp, err := s.store.BillingProfile(ctx, inv.BillingProfileID)
-	if err != nil {
-		return inv, err
-	}
-	acct, err := s.orgs.DescribeAccount(ctx, bp.Payer(), inv.AccountID)
+// confirmMembership moves an accepted invite on once AWS lists the account as a member. known is what AWS already
+// said about the account in this pass, if anything, so it is not asked twice.
+func (s *Service) confirmMembership(ctx context.Context, inv Invite, actor Actor, known *Account) (Invite, error) {
+	acct, err := s.describeMember(ctx, inv, known)
 	if IsCode(err, CodeNotFound) {
 		return inv, nil // not a member yet: AWS is eventually consistent; the next look will tell
 	}
@@ -463,6 +460,25 @@ func (s *Service) confirmMembership(ctx context.Context, inv Invite, actor Actor
 		fmt.Sprintf("account %s is a member of the payer organization (joined %s by %s)", acct.ID, joined.UTC().Format(time.RFC3339), strings.ToLower(acct.JoinedMethod)))
 }
 
+// save writes a changed invite (stamped now) and its event, guarded by the invite's version.
+func (s *Service) save(ctx context.Context, inv Invite, ev Event) (Invite, error) {
+	inv.UpdatedAt = s.clock.Now()
+	return s.store.UpdateInvite(ctx, inv, ev)
+}
+
+// describeMember asks AWS whether the invite's account is a member of its payer organization (CodeNotFound when
+// not), unless known already says.
+func (s *Service) describeMember(ctx context.Context, inv Invite, known *Account) (Account, error) {
+	if known != nil {
+		return *known, nil
+	}
+	bp, err := s.store.BillingProfile(ctx, inv.BillingProfileID)
+	if err != nil {
+		return Account{}, err
+	}
+	return s.orgs.DescribeAccount(ctx, bp.Payer(), inv.AccountID)
+}
+
 // transition moves an invite to another state and records why, in one write guarded by the invite's version.
 func (s *Service) transition(ctx context.Context, inv Invite, to State, h *Handshake, actor Actor, reason string) (Invite, error) {
 	if !CanTransition(inv.State, to) {
@@ -473,7 +489,7 @@ func (s *Service) transition(ctx context.Context, inv Invite, to State, h *Hands
 	if h != nil {
 		inv.Handshake = h
 	}
-	return s.store.UpdateInvite(ctx, inv, Event{InviteID: inv.ID, At: s.clock.Now(), Actor: actor, From: from, To: to, Reason: reason})
+	return s.save(ctx, inv, Event{InviteID: inv.ID, At: s.clock.Now(), Actor: actor, From: from, To: to, Reason: reason})
 }
 
 // SandboxAnswer plays the invited account in the sandbox: it accepts or declines the invite's current handshake in

@@ -148,6 +148,9 @@ func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 		if res.RowsAffected == 0 {
 			return s.staleOrMissing(tx, inv)
 		}
+		if ev == (invite.Event{}) {
+			return nil // a change without a cause worth a history line
+		}
 		return tx.Create(&evRow).Error
 	})
 	var domErr *invite.Error
@@ -293,4 +296,43 @@ func (s *Store) eventRow(ev invite.Event, inviteID string, changedAt time.Time) 
 	r := eventToRow(ev)
 	r.ID = 0 // the database numbers events
 	return r
+}
+
+// InvitesOfPayer returns the invites in the given states of every billing profile whose payer is the management
+// account, oldest first. Reconciliation reads them all at once: one query per payer, whatever the number of invites.
+func (s *Store) InvitesOfPayer(ctx context.Context, managementAccountID string, states []invite.State) ([]invite.Invite, error) {
+	db := s.db.WithContext(ctx).
+		Where("billing_profile_id IN (?)", s.db.Model(&billingProfileRow{}).Select("id").Where("management_account_id = ?", managementAccountID))
+	return s.invitesIn(db, states, "payer "+managementAccountID)
+}
+
+// InvitesInStates returns every invite in the given states, of all billing profiles, oldest first.
+func (s *Store) InvitesInStates(ctx context.Context, states []invite.State) ([]invite.Invite, error) {
+	return s.invitesIn(s.db.WithContext(ctx), states, "all payers")
+}
+
+func (s *Store) invitesIn(db *gorm.DB, states []invite.State, what string) ([]invite.Invite, error) {
+	names := make([]string, len(states))
+	for i, st := range states {
+		names[i] = string(st)
+	}
+	var rows []inviteRow
+	if err := db.Where("state IN ?", names).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: invites of %s: %w", what, err)
+	}
+	out := make([]invite.Invite, len(rows))
+	for i, r := range rows {
+		out[i] = r.domain()
+	}
+	return out, nil
+}
+
+// Payers returns the management accounts of all billing profiles, each once.
+func (s *Store) Payers(ctx context.Context) ([]string, error) {
+	var ids []string
+	if err := s.db.WithContext(ctx).Model(&billingProfileRow{}).Distinct("management_account_id").
+		Order("management_account_id").Pluck("management_account_id", &ids).Error; err != nil {
+		return nil, fmt.Errorf("store: payers: %w", err)
+	}
+	return ids, nil
 }

@@ -40,6 +40,11 @@ type inviteRow struct {
 	LastSentAt           *time.Time `gorm:"column:last_sent_at"`
 	JoinedAt             *time.Time `gorm:"column:joined_at"`
 	Version              int64      `gorm:"column:version"`
+	CloudHealthLevel     string     `gorm:"column:cloudhealth_level"`
+	CloudHealthPayer     string     `gorm:"column:cloudhealth_payer"`
+	CloudHealthListed    bool       `gorm:"column:cloudhealth_listed"`
+	CloudHealthCheckedAt *time.Time `gorm:"column:cloudhealth_checked_at"`
+	CURSeenAt            *time.Time `gorm:"column:cur_seen_at"`
 }
 
 func (inviteRow) TableName() string { return "invites" }
@@ -114,6 +119,13 @@ func inviteToRow(inv invite.Invite) inviteRow {
 	if inv.JoinedAt != nil {
 		r.JoinedAt = optionalTime(*inv.JoinedAt)
 	}
+	if inv.CURSeenAt != nil {
+		r.CURSeenAt = optionalTime(*inv.CURSeenAt)
+	}
+	if ch := inv.CloudHealth; ch != nil {
+		r.CloudHealthLevel, r.CloudHealthPayer, r.CloudHealthListed = ch.Level, ch.PayerAccountID, ch.Listed
+		r.CloudHealthCheckedAt = optionalTime(ch.CheckedAt)
+	}
 	if h := inv.Handshake; h != nil {
 		id, state := h.ID, string(h.State)
 		r.HandshakeID, r.HandshakeState = &id, &state
@@ -143,6 +155,14 @@ func (r inviteRow) domain() invite.Invite {
 	if r.JoinedAt != nil {
 		t := r.JoinedAt.UTC()
 		inv.JoinedAt = &t
+	}
+	if r.CURSeenAt != nil {
+		t := r.CURSeenAt.UTC()
+		inv.CURSeenAt = &t
+	}
+	if r.CloudHealthCheckedAt != nil {
+		inv.CloudHealth = &invite.CloudHealthStatus{Level: r.CloudHealthLevel, PayerAccountID: r.CloudHealthPayer,
+			Listed: r.CloudHealthListed, CheckedAt: r.CloudHealthCheckedAt.UTC()}
 	}
 	if r.HandshakeID != nil {
 		h := &invite.Handshake{
@@ -175,6 +195,11 @@ func (r inviteRow) updateColumns() map[string]any {
 		"updated_at":             r.UpdatedAt,
 		"last_sent_at":           r.LastSentAt,
 		"joined_at":              r.JoinedAt,
+		"cloudhealth_level":      r.CloudHealthLevel,
+		"cloudhealth_payer":      r.CloudHealthPayer,
+		"cloudhealth_listed":     r.CloudHealthListed,
+		"cloudhealth_checked_at": r.CloudHealthCheckedAt,
+		"cur_seen_at":            r.CURSeenAt,
 	}
 }
 

@@ -1,0 +1,184 @@
+package invite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ReconcileReport says what one reconciliation of a payer found and did.
+type ReconcileReport struct {
+	Payer      string
+	Handshakes int         // INVITE handshakes AWS listed for the payer's organization
+	Changed    int         // invites that changed state or adopted a handshake
+	Orphans    []Handshake // OPEN handshakes for accounts without an open invite (sent from the console, say)
+}
+
+// reconcileStates are the states whose facts live in AWS Organizations; the others cost nothing here.
+var reconcileStates = []State{StateInvited, StateAccepted}
+
+// ReconcilePayer applies what AWS Organizations says about a payer's handshakes to the open invites of every
+// billing profile of that payer. It costs one ListHandshakesForOrganization call per page of 20 handshakes, plus
+// one DescribeAccount per newly accepted account or handshake AWS no longer knows: never one call per invite.
+// A failure on one invite does not stop the others; they are all reported together.
+func (s *Service) ReconcilePayer(ctx context.Context, managementAccountID string) (ReconcileReport, error) {
+	rep := ReconcileReport{Payer: managementAccountID}
+	payer, err := s.payer(ctx, managementAccountID)
+	if err != nil {
+		return rep, err
+	}
+	invites, err := s.store.InvitesOfPayer(ctx, managementAccountID, reconcileStates)
+	if err != nil {
+		return rep, err
+	}
+	byID := map[string]Handshake{}
+	newest := map[string]Handshake{} // per account, the most recent handshake
+	err = s.orgs.ListInviteHandshakes(ctx, payer, func(h Handshake) error {
+		rep.Handshakes++
+		byID[h.ID] = h
+		if cur, ok := newest[h.AccountID]; !ok || h.RequestedAt.After(cur.RequestedAt) {
+			newest[h.AccountID] = h
+		}
+		return nil
+	})
+	if err != nil {
+		return rep, err
+	}
+	actor := Actor{Kind: ActorReconciliation}
+	open := map[string]bool{}
+	var errs []error
+	for _, inv := range invites {
+		open[inv.AccountID] = true
+		after, err := s.reconcileInvite(ctx, inv, byID, newest, actor)
+		switch {
+		case IsCode(err, CodeConcurrentUpdate):
+			// A user changed the invite meanwhile; the next pass sees the result.
+		case err != nil:
+			errs = append(errs, fmt.Errorf("invite %s: %w", inv.ID, err))
+		case after.Version != inv.Version && (after.State != inv.State || handshakeID(after) != handshakeID(inv)):
+			rep.Changed++
+		}
+	}
+	for acct, h := range newest {
+		if h.State.Pending() && !open[acct] {
+			rep.Orphans = append(rep.Orphans, h)
+			s.log.WarnContext(ctx, "open handshake without an invite (sent outside this service?)",
+				"payer", managementAccountID, "account", acct, "handshake", h.ID, "requested_at", h.RequestedAt)
+		}
+	}
+	return rep, errors.Join(errs...)
+}
+
+func (s *Service) reconcileInvite(ctx context.Context, inv Invite, byID, newest map[string]Handshake, actor Actor) (Invite, error) {
+	if inv.State == StateAccepted {
+		return s.confirmMembership(ctx, inv, actor, nil)
+	}
+	if inv.Handshake != nil {
+		if h, ok := byID[inv.Handshake.ID]; ok {
+			if h.State.Pending() {
+				// A newer handshake for the account (sent from the console after a cancel, say) is not ours.
+				return s.Observe(ctx, inv, h, actor)
+			}
+			if nh, ok := newest[inv.AccountID]; ok && nh.ID != h.ID && nh.State.Pending() && adoptable(inv, nh) {
+				return s.Observe(ctx, inv, nh, actor)
+			}
+			return s.Observe(ctx, inv, h, actor)
+		}
+	}
+	if h, ok := newest[inv.AccountID]; ok && adoptable(inv, h) {
+		return s.Observe(ctx, inv, h, actor)
+	}
+	if inv.Handshake == nil && s.clock.Now().Before(inv.LastSentAt.Add(SendTimeout)) {
+		return inv, nil // its first send is under way
+	}
+	return s.settleWithoutHandshake(ctx, inv, actor)
+}
+
+// settleWithoutHandshake ends or completes an invite whose handshake AWS no longer lists (purged 30 days after it
+// ended) or never received (a send interrupted before AWS): membership decides.
+func (s *Service) settleWithoutHandshake(ctx context.Context, inv Invite, actor Actor) (Invite, error) {
+	acct, err := s.describeMember(ctx, inv, nil)
+	switch {
+	case err == nil:
+		inv, err = s.transition(ctx, inv, StateAccepted, nil, actor,
+			"AWS no longer lists the invitation, and the account is a member of the payer organization")
+		if err != nil {
+			return inv, err
+		}
+		return s.confirmMembership(ctx, inv, actor, &acct)
+	case !IsCode(err, CodeNotFound):
+		return inv, err
+	}
+	if inv.Handshake == nil {
+		return s.transition(ctx, inv, StateCanceled, nil, actor,
+			"the invitation never reached AWS (its send was interrupted) and the account is not a member; invite it again")
+	}
+	h := *inv.Handshake
+	h.State = HandshakeExpired
+	return s.transition(ctx, inv, StateExpired, &h, actor, fmt.Sprintf(
+		"AWS no longer lists handshake %s (ended handshakes are purged after 30 days) and the account is not a member; invite it again",
+		inv.Handshake.ID))
+}
+
+func handshakeID(inv Invite) string {
+	if inv.Handshake == nil {
+		return ""
+	}
+	return inv.Handshake.ID
+}
+
+// payer finds how to reach a payer organization: through the first of its billing profiles (they name the same
+// management account; a role, if any, is taken from the first that names one).
+func (s *Service) payer(ctx context.Context, managementAccountID string) (Payer, error) {
+	profiles, err := s.store.BillingProfiles(ctx)
+	if err != nil {
+		return Payer{}, err
+	}
+	found := false
+	p := Payer{ManagementAccountID: managementAccountID}
+	for _, bp := range profiles {
+		if bp.ManagementAccountID != managementAccountID {
+			continue
+		}
+		found = true
+		if p.RoleARN == "" && bp.RoleARN != "" {
+			p.RoleARN, p.ExternalID = bp.RoleARN, bp.ExternalID
+		}
+	}
+	if !found {
+		return Payer{}, Errorf(CodeNotFound, "no billing profile has the payer %s", managementAccountID)
+	}
+	return p, nil
+}
+
+// Payers lists the payer organizations (management accounts) that have billing profiles.
+func (s *Service) Payers(ctx context.Context) ([]string, error) { return s.store.Payers(ctx) }
+
+// Refresh reconciles the invite's payer now and returns the invite as it then stands.
+func (s *Service) Refresh(ctx context.Context, p Principal, billingProfileID, inviteID string) (Invite, error) {
+	bp, err := s.profileFor(ctx, p, billingProfileID, read)
+	if err != nil {
+		return Invite{}, err
+	}
+	if _, err := s.invite(ctx, billingProfileID, inviteID); err != nil {
+		return Invite{}, err
+	}
+	if _, err := s.ReconcilePayer(ctx, bp.ManagementAccountID); err != nil {
+		// What could be applied was; the rest waits for the next pass. AWS being unavailable is the caller's news.
+		var de *Error
+		if errors.As(err, &de) && de.Code == CodeAWSUnavailable {
+			return Invite{}, err
+		}
+		s.log.WarnContext(ctx, "refresh: reconciliation incomplete", "payer", bp.ManagementAccountID, "error", err)
+	}
+	return s.invite(ctx, billingProfileID, inviteID)
+}
+
+// sinceJoined is how long ago the invite's account joined, zero when it has not.
+func sinceJoined(inv Invite, now time.Time) time.Duration {
+	if inv.JoinedAt == nil {
+		return 0
+	}
+	return now.Sub(*inv.JoinedAt)
+}
