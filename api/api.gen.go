@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"path"
@@ -42,6 +43,33 @@ func (e ActorKind) Valid() bool {
 	case ActorKindSandbox:
 		return true
 	case ActorKindUser:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CloudHealthViewLevel.
+const (
+	CloudHealthViewLevelEmpty   CloudHealthViewLevel = ""
+	CloudHealthViewLevelGreen   CloudHealthViewLevel = "green"
+	CloudHealthViewLevelRed     CloudHealthViewLevel = "red"
+	CloudHealthViewLevelUnknown CloudHealthViewLevel = "unknown"
+	CloudHealthViewLevelYellow  CloudHealthViewLevel = "yellow"
+)
+
+// Valid indicates whether the value is a known member of the CloudHealthViewLevel enum.
+func (e CloudHealthViewLevel) Valid() bool {
+	switch e {
+	case CloudHealthViewLevelEmpty:
+		return true
+	case CloudHealthViewLevelGreen:
+		return true
+	case CloudHealthViewLevelRed:
+		return true
+	case CloudHealthViewLevelUnknown:
+		return true
+	case CloudHealthViewLevelYellow:
 		return true
 	default:
 		return false
@@ -132,6 +160,30 @@ func (e InviteState) Valid() bool {
 	}
 }
 
+// Defines values for SandboxCloudHealthRequestLevel.
+const (
+	SandboxCloudHealthRequestLevelGreen   SandboxCloudHealthRequestLevel = "green"
+	SandboxCloudHealthRequestLevelRed     SandboxCloudHealthRequestLevel = "red"
+	SandboxCloudHealthRequestLevelUnknown SandboxCloudHealthRequestLevel = "unknown"
+	SandboxCloudHealthRequestLevelYellow  SandboxCloudHealthRequestLevel = "yellow"
+)
+
+// Valid indicates whether the value is a known member of the SandboxCloudHealthRequestLevel enum.
+func (e SandboxCloudHealthRequestLevel) Valid() bool {
+	switch e {
+	case SandboxCloudHealthRequestLevelGreen:
+		return true
+	case SandboxCloudHealthRequestLevelRed:
+		return true
+	case SandboxCloudHealthRequestLevelUnknown:
+		return true
+	case SandboxCloudHealthRequestLevelYellow:
+		return true
+	default:
+		return false
+	}
+}
+
 // Actor defines model for Actor.
 type Actor struct {
 	Email   *string   `json:"email,omitempty"`
@@ -168,6 +220,57 @@ type BillingProfileInput struct {
 	// RoleArn The role to assume through STS to reach the management account.
 	RoleArn *string `json:"roleArn,omitempty"`
 }
+
+// CURView What the payer's Cost and Usage Report says about the account.
+type CURView struct {
+	// BillingPeriod Example: 2026-11
+	BillingPeriod *string `json:"billingPeriod,omitempty"`
+
+	// FirstSeenAt When the service first saw line items for the account.
+	FirstSeenAt    time.Time  `json:"firstSeenAt"`
+	LastUsageStart *time.Time `json:"lastUsageStart,omitempty"`
+	LineItems      *int64     `json:"lineItems,omitempty"`
+
+	// MonthToDateCost Unblended cost of the billing period so far
+	//
+	// Example: 12.3456
+	MonthToDateCost *string `json:"monthToDateCost,omitempty"`
+}
+
+// CloudHealthSetup defines model for CloudHealthSetup.
+type CloudHealthSetup struct {
+	AccountId         string                 `json:"accountId"`
+	ExternalId        string                 `json:"externalId"`
+	PermissionsPolicy map[string]interface{} `json:"permissionsPolicy"`
+	PolicyName        string                 `json:"policyName"`
+	RoleArn           string                 `json:"roleArn"`
+
+	// RoleName Example: CloudHealth
+	RoleName    string                 `json:"roleName"`
+	TrustPolicy map[string]interface{} `json:"trustPolicy"`
+
+	// TrustedAccountId Example: 454464851268
+	TrustedAccountId string `json:"trustedAccountId"`
+
+	// TrustedPrincipal Example: arn:aws:iam::454464851268:root
+	TrustedPrincipal string `json:"trustedPrincipal"`
+}
+
+// CloudHealthView CloudHealth's last word on the account (once it joined).
+type CloudHealthView struct {
+	// CheckedAt When this status was first seen.
+	CheckedAt time.Time            `json:"checkedAt"`
+	Level     CloudHealthViewLevel `json:"level"`
+
+	// Listed Whether CloudHealth lists the account at all.
+	Listed bool `json:"listed"`
+
+	// PayerAccountId Absent when CloudHealth shows "N/A".
+	PayerAccountId *string `json:"payerAccountId,omitempty"`
+}
+
+// CloudHealthViewLevel defines model for CloudHealthView.Level.
+type CloudHealthViewLevel string
 
 // CreateInviteRequest defines model for CreateInviteRequest.
 type CreateInviteRequest struct {
@@ -238,9 +341,15 @@ type HealthMode string
 // Invite defines model for Invite.
 type Invite struct {
 	// AccountId Example: 123456789012
-	AccountId         string     `json:"accountId"`
-	BillingProfileId  string     `json:"billingProfileId"`
-	CreatedAt         time.Time  `json:"createdAt"`
+	AccountId        string `json:"accountId"`
+	BillingProfileId string `json:"billingProfileId"`
+
+	// CloudHealth CloudHealth's last word on the account (once it joined).
+	CloudHealth *CloudHealthView `json:"cloudHealth,omitempty"`
+	CreatedAt   time.Time        `json:"createdAt"`
+
+	// Cur What the payer's Cost and Usage Report says about the account.
+	Cur               *CURView   `json:"cur,omitempty"`
 	Handshake         *Handshake `json:"handshake,omitempty"`
 	Id                string     `json:"id"`
 	InvitedBy         Actor      `json:"invitedBy"`
@@ -292,6 +401,17 @@ type Problem struct {
 	// Type Example: https://aws-invites.dev/problems/resend_too_soon
 	Type string `json:"type"`
 }
+
+// SandboxCloudHealthRequest defines model for SandboxCloudHealthRequest.
+type SandboxCloudHealthRequest struct {
+	Level SandboxCloudHealthRequestLevel `json:"level"`
+
+	// PayerAccountId The payer CloudHealth shows; leave out for "N/A".
+	PayerAccountId *string `json:"payerAccountId,omitempty"`
+}
+
+// SandboxCloudHealthRequestLevel defines model for SandboxCloudHealthRequest.Level.
+type SandboxCloudHealthRequestLevel string
 
 // BillingProfileId defines model for BillingProfileId.
 type BillingProfileId = string
@@ -350,6 +470,9 @@ type PutBillingProfileJSONRequestBody = BillingProfileInput
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = CreateInviteRequest
 
+// SandboxSetCloudHealthJSONRequestBody defines body for SandboxSetCloudHealth for application/json ContentType.
+type SandboxSetCloudHealthJSONRequestBody = SandboxCloudHealthRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetBillingProfile Read a billing profile you are assigned to
@@ -370,15 +493,27 @@ type ServerInterface interface {
 	// GetInvite Read an invite, with its next steps
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId})
 	GetInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// GetCloudHealthSetup What the account owner creates so CloudHealth can read the account
+	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-setup)
+	GetCloudHealthSetup(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// GetCloudHealthTemplate The CloudHealth IAM setup as a CloudFormation template
+	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-setup/template.yaml)
+	GetCloudHealthTemplate(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
 	// ListInviteEvents An invite's history, oldest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/events)
 	ListInviteEvents(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// RefreshInvite Look at AWS now
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/refresh)
+	RefreshInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
 	// ResendInvite Re-send an invitation
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/resend)
 	ResendInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
 	// SandboxAcceptInvite Sandbox only: accept the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/accept)
 	SandboxAcceptInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// SandboxSetCloudHealth Sandbox only: set the account's status in the CloudHealth simulator
+	// (PUT /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/cloudhealth)
+	SandboxSetCloudHealth(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
 	// SandboxDeclineInvite Sandbox only: decline the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/decline)
 	SandboxDeclineInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
@@ -557,6 +692,54 @@ func (w *ServerInterfaceWrapper) GetInvite(ctx echo.Context) error {
 	return err
 }
 
+// GetCloudHealthSetup converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCloudHealthSetup(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCloudHealthSetup(ctx, billingProfileId, inviteId)
+	return err
+}
+
+// GetCloudHealthTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCloudHealthTemplate(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCloudHealthTemplate(ctx, billingProfileId, inviteId)
+	return err
+}
+
 // ListInviteEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) ListInviteEvents(ctx echo.Context) error {
 	var err error
@@ -578,6 +761,30 @@ func (w *ServerInterfaceWrapper) ListInviteEvents(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListInviteEvents(ctx, billingProfileId, inviteId)
+	return err
+}
+
+// RefreshInvite converts echo context to params.
+func (w *ServerInterfaceWrapper) RefreshInvite(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RefreshInvite(ctx, billingProfileId, inviteId)
 	return err
 }
 
@@ -626,6 +833,30 @@ func (w *ServerInterfaceWrapper) SandboxAcceptInvite(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxAcceptInvite(ctx, billingProfileId, inviteId)
+	return err
+}
+
+// SandboxSetCloudHealth converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxSetCloudHealth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxSetCloudHealth(ctx, billingProfileId, inviteId)
 	return err
 }
 
@@ -728,6 +959,10 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/events", wrapper.ListInviteEvents, options.OperationMiddlewares["listInviteEvents"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/accept", wrapper.SandboxAcceptInvite, options.OperationMiddlewares["sandboxAcceptInvite"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/decline", wrapper.SandboxDeclineInvite, options.OperationMiddlewares["sandboxDeclineInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/refresh", wrapper.RefreshInvite, options.OperationMiddlewares["refreshInvite"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup", wrapper.GetCloudHealthSetup, options.OperationMiddlewares["getCloudHealthSetup"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
+	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 
@@ -1488,6 +1723,218 @@ func (response GetInvite404ApplicationProblemPlusJSONResponse) VisitGetInviteRes
 	return err
 }
 
+type GetCloudHealthSetupRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+}
+
+type GetCloudHealthSetupResponseObject interface {
+	VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error
+}
+
+type GetCloudHealthSetup200JSONResponse CloudHealthSetup
+
+func (response GetCloudHealthSetup200JSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthSetup200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetCloudHealthSetup200ApplicationyamlResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetCloudHealthSetup401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup401ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthSetup403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup403ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthSetup404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup404ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthSetup503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup503ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthTemplateRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+}
+
+type GetCloudHealthTemplateResponseObject interface {
+	VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error
+}
+
+type GetCloudHealthTemplate200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetCloudHealthTemplate200ApplicationyamlResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetCloudHealthTemplate401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate401ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthTemplate403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate403ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthTemplate404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate404ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthTemplate503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate503ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInviteEventsRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	InviteId         InviteId         `json:"inviteId"`
@@ -1558,6 +2005,99 @@ func (response ListInviteEvents404ApplicationProblemPlusJSONResponse) VisitListI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInviteRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+}
+
+type RefreshInviteResponseObject interface {
+	VisitRefreshInviteResponse(w http.ResponseWriter) error
+}
+
+type RefreshInvite200JSONResponse Invite
+
+func (response RefreshInvite200JSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInvite401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite401ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInvite403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite403ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInvite404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite404ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite503ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -1786,6 +2326,113 @@ func (response SandboxAcceptInvite409ApplicationProblemPlusJSONResponse) VisitSa
 	return err
 }
 
+type SandboxSetCloudHealthRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+	Body             *SandboxSetCloudHealthJSONRequestBody
+}
+
+type SandboxSetCloudHealthResponseObject interface {
+	VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error
+}
+
+type SandboxSetCloudHealth200JSONResponse Invite
+
+func (response SandboxSetCloudHealth200JSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth400ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth401ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth403ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth404ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth422ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxDeclineInviteRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	InviteId         InviteId         `json:"inviteId"`
@@ -1955,15 +2602,27 @@ type StrictServerInterface interface {
 	// GetInvite Read an invite, with its next steps
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId})
 	GetInvite(ctx context.Context, request GetInviteRequestObject) (GetInviteResponseObject, error)
+	// GetCloudHealthSetup What the account owner creates so CloudHealth can read the account
+	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-setup)
+	GetCloudHealthSetup(ctx context.Context, request GetCloudHealthSetupRequestObject) (GetCloudHealthSetupResponseObject, error)
+	// GetCloudHealthTemplate The CloudHealth IAM setup as a CloudFormation template
+	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-setup/template.yaml)
+	GetCloudHealthTemplate(ctx context.Context, request GetCloudHealthTemplateRequestObject) (GetCloudHealthTemplateResponseObject, error)
 	// ListInviteEvents An invite's history, oldest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/events)
 	ListInviteEvents(ctx context.Context, request ListInviteEventsRequestObject) (ListInviteEventsResponseObject, error)
+	// RefreshInvite Look at AWS now
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/refresh)
+	RefreshInvite(ctx context.Context, request RefreshInviteRequestObject) (RefreshInviteResponseObject, error)
 	// ResendInvite Re-send an invitation
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/resend)
 	ResendInvite(ctx context.Context, request ResendInviteRequestObject) (ResendInviteResponseObject, error)
 	// SandboxAcceptInvite Sandbox only: accept the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/accept)
 	SandboxAcceptInvite(ctx context.Context, request SandboxAcceptInviteRequestObject) (SandboxAcceptInviteResponseObject, error)
+	// SandboxSetCloudHealth Sandbox only: set the account's status in the CloudHealth simulator
+	// (PUT /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/cloudhealth)
+	SandboxSetCloudHealth(ctx context.Context, request SandboxSetCloudHealthRequestObject) (SandboxSetCloudHealthResponseObject, error)
 	// SandboxDeclineInvite Sandbox only: decline the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/decline)
 	SandboxDeclineInvite(ctx context.Context, request SandboxDeclineInviteRequestObject) (SandboxDeclineInviteResponseObject, error)
@@ -2187,6 +2846,58 @@ func (sh *strictHandler) GetInvite(ctx echo.Context, billingProfileId BillingPro
 	return nil
 }
 
+// GetCloudHealthSetup operation middleware
+func (sh *strictHandler) GetCloudHealthSetup(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request GetCloudHealthSetupRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCloudHealthSetup(ctx.Request().Context(), request.(GetCloudHealthSetupRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCloudHealthSetup")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCloudHealthSetupResponseObject); ok {
+		return validResponse.VisitGetCloudHealthSetupResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCloudHealthTemplate operation middleware
+func (sh *strictHandler) GetCloudHealthTemplate(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request GetCloudHealthTemplateRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCloudHealthTemplate(ctx.Request().Context(), request.(GetCloudHealthTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCloudHealthTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCloudHealthTemplateResponseObject); ok {
+		return validResponse.VisitGetCloudHealthTemplateResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListInviteEvents operation middleware
 func (sh *strictHandler) ListInviteEvents(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
 	var request ListInviteEventsRequestObject
@@ -2207,6 +2918,32 @@ func (sh *strictHandler) ListInviteEvents(ctx echo.Context, billingProfileId Bil
 		return err
 	} else if validResponse, ok := response.(ListInviteEventsResponseObject); ok {
 		return validResponse.VisitListInviteEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RefreshInvite operation middleware
+func (sh *strictHandler) RefreshInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request RefreshInviteRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RefreshInvite(ctx.Request().Context(), request.(RefreshInviteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RefreshInvite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RefreshInviteResponseObject); ok {
+		return validResponse.VisitRefreshInviteResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2259,6 +2996,55 @@ func (sh *strictHandler) SandboxAcceptInvite(ctx echo.Context, billingProfileId 
 		return err
 	} else if validResponse, ok := response.(SandboxAcceptInviteResponseObject); ok {
 		return validResponse.VisitSandboxAcceptInviteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxSetCloudHealth operation middleware
+func (sh *strictHandler) SandboxSetCloudHealth(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request SandboxSetCloudHealthRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	var body SandboxSetCloudHealthJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxSetCloudHealth(ctx.Request().Context(), request.(SandboxSetCloudHealthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxSetCloudHealth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxSetCloudHealthResponseObject); ok {
+		return validResponse.VisitSandboxSetCloudHealthResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -2342,72 +3128,87 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7UxvHlv8qp2ZvFXjvSAgZ58biL5ngDbmO4wVS3FqLRc30kabDTPeku0dYdum7b/VjnhoJuAGcdcV/",
-	"Cc109+nz/J2H/CWIRJoJjlyrYPQliJFQlPbjOxERzQQ3nymqSLLM/RmcxwgSlchlhDsKfj191w/CQEUx",
-	"psS8rZcZBqNAacn4PFitwuAUtVyOZxrl+m5nGAlOFWgBt4RpuMaZkAhaLhmfA5kTxju3Z1zjHGWwMgdk",
-	"RJIUtSf9DUsSxucfpJixBE+o+Y6ZszKi4yAMOEnNDtft18JA4u85k0iDkZY51k9Nyad3yOc6Dkb7w+/D",
-	"IGW8/NucrzVKc8T/fhz3/of0Pg96r/tXvcu//y0IOxhywhdMb6aMFY/vSdF3B22C2keuzE4qE1yhYxGh",
-	"p/h7jkqbvyLBNXL7kWRZwpzk9zIprhNM//6bcmpQnf03ibNgFPzHXqU+e+6p2vvgVrlDm7L+mSQzIVOk",
-	"IN3hsHtNKPx09sv7EHJ+w8UthxnDhKoQzJNKriAkRLlUQr7oB6swOBJ8lrDoWcl3iu8Ij/z5Cm6ZjkHH",
-	"CE5qOwqUJhphVwsBSghuVFtiTyGnIZBEIqFL+E0wjjSEfr//IjSXG1+cgcRZrpBWu9mLwExIICCRKLNZ",
-	"jBDlSosUJUSEA4k0CGsjNeu1FtcrTa7rwv7tvZpx2ju/FfKaUYr8uVkbkSRBCQmJbpS9ZoYyZUoZFggJ",
-	"UiRoOcUUcKGBKMXm3HBL2Le9OUPm7NlqyXuh34qc0+e8ynsBKo/i0kXCrpCWYF3ecUeVItxRTp/PhXhH",
-	"5By/lj5fC7o0nBULlPDdAfyTvSno+pnwpXcW6jnJG1+c7SighCXLujUkLGXa2oTVEbJECULOCWef3QtM",
-	"GVuJYqSPZxS/cpLrWEj2GZ9bmbS4QW4Vn7jPoGOiCytYkIS173lxcdEb5zpGrg1h2KRkLTS46y0IS8h1",
-	"gs8sYfilJjoFlFFn3Fzdojw0n2Nj1LdEQRQTPkfah3O5dMAAiJEQTGuCnT6mzDMpIlTqudlygUnS84GS",
-	"8SzXLsYwboVtRJ6jgl0SRSLnGhgNDZ9QhcAoppnQyKMl3OASJNp4YpcTw0uU1tKNz1kVYMLyaRxpYTmU",
-	"SZGh1MzhBEwJSzq0JgxumHOryPM0GH0McoXS4pVI8IglzIHHMIgSkdMYSWIBTpSblxTh9Fp8Ci7D9X1V",
-	"fv0buri+jpsqNPTREVDtINyyVdiCf+t3iiQSjXRszzBsJjoYBZRo7GmWYtBBVOGtHWJbe4yfDPojyYbH",
-	"rPvrlHAyxxS5HjtJbljuQGHHAxMRx5J3Pssz+rBLtrjLaNC4tiejm+qwxtP60XdL58SotzUoSpnRGJJ8",
-	"qAlrRhKFYVt+DWFsB+Z3iKqxeNhE0cPw3iJbD6vrYWlHQbUaCtvd3R8CZXOmDQww1JE0Mzob7Nf+Wa6X",
-	"hL7sIqzQkdp7w8HgTm7UNKgDGogEDbgiSuUpgo6lyOcxnJ2fOURLIod716/Vb1I8HBx838iRiOQjcqs+",
-	"kt7n3uV/jhhJR6PJhH7ZH65G5tS9/oa8qa6h91XOLiU8surqsrBaHvQAJSTb5b8/7FmxWlhfOepDoETF",
-	"aLMZlZEIFRCJQJJE3CKF3en+8OVB79V3//i+93qwP5y2lWL48sA8NM/uoxQmKHRk3LFJszxq9rTtKBC3",
-	"HCUw3s4+domGVCgN+4PhgQnCkkQmI2vR5u26VBORSwOB0WL6mRQpcPxkduI2EGyXLdkqveOFj8JtkfgQ",
-	"ti3suji3CgPyAPdvyL9rY6dMZyb1s5Zls7VO16zFg/Zqs8a4WHdVu1V51EZOvWOqg1tMY9r8sI0ix/JV",
-	"eQSRkizXg4bdqouQtyapP5ayC2PYhL87QhrwNce7sYDbolrQRcKPhFMVk5sORICfMiZRPQQRuJheqX/c",
-	"85/j4hhGneted7rO4TwMgdiawl1SKq/YrTo2pruNmlSENQ5sZd1ZQUWB+k6P//vX47Pz4x+CMPjlw/H7",
-	"IAzGR0fHH9w3PxwfvTt5bz8ejd8fHb+zH4//9eHk9PiHTvT3owOKaxKiqDcB0VTQBkkFuAwDcqu6IaYm",
-	"OldN+YmbO52SX9bFIGewXS6pFiU2+vE1Aq87CpjrmPThMDaum8C9FGkLfHXlLvpmeW+X62peDyE4IUqf",
-	"mWj+gDUmzJxpzO7v3N77Fev+rRZDO8xYIafjIm9+dGNuBZRHAfQdJW9SQ/HuspWPqES8CeE3RNTFk7o8",
-	"NlvOY4Qob4NdMsRP+sjWjtfB0AeiFBAFU1dcnpaFJYtWMjLHQyDXyoBbX3w1F7YP+nfzfGM8rAt3jaap",
-	"5/t0BARKm7XVuQx5H6YkijBzL7iycSakVsAsALdPDiHF9BqlillmFl6jwWaR4DMmU6T9CZ+SW8I04/Or",
-	"KJf2JLfiELgoa6mUaAJL1PZMzRY4HTWfKbQE1ZL8q0gyzSKSTEdwZL52Ln3CI8K50CZvoHXkaVYTHmGC",
-	"dBrClGKUGC9hPrugZG4pFij7E24ClffynkVOge2VrcOvruRQEltgswZRkme+9ucGYVAcW4ZC2hk5Sk+x",
-	"XlTwUagFtbUxg0OIEmZ0FVKyBImcotUxJsEicaNpRu2Y7nd5iy2xTzOd3AMeWeKKt8sNu/SyqEqt3eT0",
-	"7RG8Pnj1D/DVLnCbKEPx/TkBhFNISRQzjj2jCebLh14aDYy8v1+oQc8O38C40kYNNrh4i5E2BOAKRrRb",
-	"kpsFUxDQgI5aZ2q0t0duVc+ptepTXBR1RbXnvOqVFuJKCVtU2y5u+7QSt6czdJJZl7q5Cka5ZHp5Znjm",
-	"xHiNRKIc5w6Nub/eFmHnp4vzYK2YCz9dnLtSY5QQliqYqvza2HGRqV8xa9begVz5Ro0y31WtHjW1SjKV",
-	"wjzqw1kkMlRgEnxjMxNuHwDhxhlKl6L6yyvYnWYJ0SY6XhGaMj594byG1QXb87X3qDhoeO9KsIzPxLra",
-	"vjEMrro1agfwE1PGx9QzewWMa2F7dC7h3VHG1yqRMBsoC5858j1CsG07XxRwK/0bE+65sqO6Whu76xXz",
-	"Mj68CGEmkkTcAtPKBwKj2c7mymgQ2r81JoljZ9lLvI2JBi2AChf7iAZcoFyC0pj1J3zC6z0FJ+jp2HdF",
-	"LDEjeGPZC5N8MHgZ/XRxbj/gtA+nSKjt57fbdDvK80QBR6TKt/VsNUkLYHrCd9c1xmnYi0O3lvF5WHRY",
-	"7SGcgvPt9q9ECbu3jTrThEXIFaorVyuS01qbsT/hY18lr/pzbYp9b0LBweAghITdIAiOrilDBbq2jNUS",
-	"yzTreVyZp/Sh003tg6kv1YNy7nJqTHbahxMHPXxq4+VSNPQhIlIyVBM+/VfvzL0yAi1zdKbEbbEuaZai",
-	"LNtFsrBYoHQWo6DmhIIwWKBUzhD2+4P+wPgvA0FIxoJR8LI/6L8MbGEvti5jz3OqV8hp70sbcK7Me3O0",
-	"YK+0X+Nfg/9C3Srct0YWhoPBlibMw5ovrZM29Ea7OsoHg/1Nm5fU7jW6hXbRy7sXVX13u+Lg7hVld9u6",
-	"8DxNiVyaUG0Q1pqhwVLkrthY9c2N3MlcmZjRFl1w2Rqr+dhNTfXK3trYzeoyDHx5v9XVJCmqDe3b7jo5",
-	"4TQEkbnibLIM7eKT8c++SG1sA+WCReir1Qp2fSFyws/Oz8JqSqNoAACjL4yHiUjiTKPpVo0TQGcaTT39",
-	"kHfpqcUJbwRdPpGKuj7JqhnpjYmvvqqVnGKWkAipNY2hM41nOtqV8Nut7/rU2rZeb/me3fnAMW27tdVG",
-	"pp7RD+zfY0U5O2IWDIf3oave2a4DQGvndej3MWgiquDSWHXlbJwY7HyO04UOz7NbbAF2C6a0JFpI9WK7",
-	"/1mF94ooddy8Mbq8Y0qflGGt5deaivULL+ZNUPl2iEI306VgV2KGRHvf5XexyZsyQZkkviuSJTYLcjN7",
-	"dsLv9xzlshrxK0oslTk8oMhRFoXa2YzSSxvFDbODVbj1amIGOmaqAQuqdmTY0alyXSp7w64r1StJnWOK",
-	"HU0qQ2PXXnbIp7EPxRnJEx2MhgPb+WJpngajfd/k9H+F69OhYVd7blqVhKaOEQiZxAUTuSprO110uSrR",
-	"pgu+2u+44eUTeuha9axrvMZexdyvSCuDP7ezexjo+fedXem9DOe25SQhcLxFpWHGpNI1d1X4m8dCSULp",
-	"rtFoTm2muw5P6v3ZKgNsNXUP7UI7wqNsUmhbvH045hqlS5SKVyfc5i/FdGpMigybFymrz69slVGYtHLG",
-	"Fggp47lxJjFZGIeoFFJQzDwuS6VmFey6pMlmuMPB4IXLQu2k3qwaUToYvHbJf32gq5wIj4nuw7jKnBsU",
-	"u94CzFGbxOx1f8IvbIJ6Uk1E9f6Jy6lJFI0Hd61qk1Kl1RCkRJ1LB/6cxE2OlSf6sHr1BpeNcaoJLyYn",
-	"mzcZDrvAY33uYD0OWYfjEErlcVoX2OR6hq9e3TUDfvk0QLVrluKZgWpR+u9O48ocolRu2lLuQ6PUt0R5",
-	"JdePAiofEw5vvqB78s3D4AdHhsHruxeUvyF4LqBtVr2+1zGNmetVGLy6D8vqU7zNOHdSlh27ypeuBtmd",
-	"jnfGvH8Dme99KX7UsnKBLsGu1teRLds5D2wNtNb+cnHQxIcbxEzVfnMRug5e0Ubqw1FZ/dO3LLKts5jI",
-	"NEFlGxYtp2xfLp3yV/JSBfX+Sv1vyrr+oPo6CRn1ZYWUuoDYprri1xbtn16iHeVDXpqWmz3XynUFlO3k",
-	"Pw0QDu9cU/5ubnX5x3zQHi6K3zzeUS84di8+ofJUQ3ob9CdmSgu5/P+iQGNe/RTOkx6CSOhT51HPqT6u",
-	"JWvHAJ6T6k2Z4pawaeKlS9yISWZBcDyshU4fS419M2pfLrQNxn4qWbiqkSuBTXg5nRI2U0D3W5xW2jdd",
-	"mwgqWrJNezu1r31NR31aQP9vCtV+HbjpeFlFkadCknu+Ibrnut1/GnMcR1oV42KlK4xyKZHrJqKtdXV3",
-	"FCiW5gnRQoKYrRd9+nAwOACRa8Uo1leuQ1rfBR5btvw54E/NP7ha0LdkaQ3t98y3fnPkBzHaP6og9fSF",
-	"FolYzUTKn8g9lon4Cbe/bKRlIz84vvxlJF/TSLxy/kErcROen7eNmPxY/BD1ycTsT+gQ869Zv91rbbRS",
-	"7e8GXbkImII8q120vEgRNG0pc+tV3cgVKvV1bmuOdymLBxNPfN57P1u8vJvJlGhyTRSW/1OAhTCbmL21",
-	"O2674X7dl9Z/LFP1so3HbPzXLo2vCiWufVWjYHW5+r8AAAD//w==",
+	"7Fx7V9tIlv8q92j7HGBHNsZx0on5yyH0DD3pdBaTZXZjNi6ka7saqUpdVcJx5/i776mH3rIN6UAyOc1f",
+	"xlK97uN3n+VPXsDjhDNkSnrDT94CSYjCfHzNA6IoZ/pziDIQNLH/ehcLBIGSpyLAPQnvzl93Pd+TwQJj",
+	"ot9WqwS9oSeVoGzurde+d45KrEYzhaI52xgDzkIJisOSUAXXOOMCQYkVZXMgc0JZ6/SUKZyj8NZ6gYQI",
+	"EqNyW39Jo4iy+VvBZzTCs1B/R/VaCVELz/cYifUM1/XXfE/g7ykVGHpDJVIsrxqTj6+RzdXCGx71n/te",
+	"TFn+v15fKRR6if97P+r8L+n80eu86H7oXP3tB89vIcgZu6Vq885o9viOO3o2qG+ovuRazyQTziRaEpHw",
+	"HH9PUSr9X8CZQmY+kiSJqOX8YSL4dYTx336TVgyKtX8QOPOG3n8cFuJzaJ/Kw7d2lF20yutfSDTjIsYQ",
+	"hF0c9q9JCD+Pf33jQ8puGF8ymFGMQumDflLwFbiAIBWSi4Out/a9E85mEQ0edftW8O3GA7e+hCVVC1AL",
+	"BMu1PQlSEYWwrzgHyTnToi2wI5GFPpBIIAlX8BunDEMfut3uga8PN7ocg8BZKjEsZjMHgRkXQEAgkXqy",
+	"BUKQSsVjFBAQBiRQwI2OlLTXaFwnV7m2A7u3D0vKac78ExfXNAyRPTZpAxJFKCAiwY00x0xQxFRKTQIu",
+	"QPAIDaWoBMYVECnpnGlqcfO2U2dIrD4bKXnD1U88ZeFjHuUNB5kGixwiYZ8Ls2GVn3FP5izck1aeLzh/",
+	"TcQcv5Y8X/NwpSnLb1HAswH8k77M9vULYSsHFvIxtze6HO9JCAmNVmVtiGhMldEJIyNkhQK4mBNG/7Av",
+	"UKl1JVhg+OWU4h0jqVpwQf/AxxYmxW+QGcEn9jOoBVGZFtySiNbPeXl52RmlaoFM6Y1hdScN02CPd0to",
+	"RK4jfGQOw68l1kkIaWiVm8klimP9eaGVekkkBAvC5hh24UKsrGMARHMIpiXGTr8kzxPBA5TysclyiVHU",
+	"cYaSsiRV1sZQZpitWZ6ihH0SBDxlCmjoazqh9IGGGCdcIQtWcIMrEGjsiRlONC1RGE3XmLPOnAlDp1Gg",
+	"uKFQIniCQlHrJ2BMaNQiNb53Qy2sIktjb/jeSyUK468EnAU0otZ59L0g4mm4QBIZBydI9UuSsPCaf/Su",
+	"/Oa8Mr3+Da1db/pNhTf03m6gmIHbYWu/5v41zxQIJArDkVlDk5kob+iFRGFH0Ri9lk1laG09tsZj/Ki9",
+	"PxJteEzbv44JI3OMkamR5eSG4dYpbHmgLeJIsNZnaRLe75A16tLQqxzbbaN9136JpuWld3PnTIu3Uagw",
+	"pFpiSPS2xKwZiST6df5VmLHdMd/BqsrgftWL7vt3ZlnTrDbN0p6EYjRkurt/1IeQzqnSboDeHYkTLbPe",
+	"UenPUD3f6JO2jWUyUnqv3+vtpEZJglpcAx6hdq6IlGmMoBaCp/MFjC/G1qMlgfV7m8fqVnfc7w2eV2Ik",
+	"ItiQLOV70vmjc/WfQ0ri4XAyCT8d9ddDvephd0PcVJbQuwpnmxCevDv/b4rL5rkvtWnN/Yo9CSdcamsU",
+	"wjtJ5gjnmHChQJKVBHLNU/ty6dhVUc1CTBSUW7TMGdzv9Z91DG8bXJlRIdUYkVntre8QbRAgUdzSAMG8",
+	"DZIsIaIMgSqMZe4elXZ2N6SLiFTmqGNFxD0QUq99ppeuDKFMPRsUr+cxu+/FnKnFBX9FFGoSN8/5jl1H",
+	"yEIMIdAs4LOqk28oCpLDjAirOIGCEAMakwj2341fHXS9IUujqKJU/e6TwdNnO0WrzIBW8dE27R/Gpo1R",
+	"pUnTxpCtiL7DXhRxj3zLIxqsNgOkTQo0NpiYYW8+x3DoZ9nAgnKlE7dxX4lUqs/cqxmLYQVQi4UHTweD",
+	"Z4PnT4/6z55vXBnDt4KygCYkqo52QGMRpjzVUHCudsoBKVm4nC4F+Vr23rKhCrurpKowqo3vO4SvHcNK",
+	"L+xJ0AoNSy5CcMmD3PRwFmi4cKmIgyZ6BQsMbjIfohWFqE12pNI46A6JENk98AZvMSr7kXOBqEm7wiji",
+	"S+NRarK57JDne61eY0Q10Vv3aZzeEk1AvysrpCAKSBR1i/1dcx4hYUaVtCHYYu1H11JbvqUmSHkVueBL",
+	"CRPvzeFo4nV3ipqlQ34Qv0T8ViEw/pZNI5YSeffwosh2B+ao3zF+iclLFZHGMYRELtCk42RCApRABGrq",
+	"8SWGsD896j8ZdJ4++/F550XvqD+tezV9jb8/PtfP7uLV6KimJWW84EuWpX3c3vYk8CVDAZTV02f7REGs",
+	"bchRrz/QUaQggUJR97icY5r7OTwVIFCiSUrNBI+B4Uc9E2vDwI3I0ca901sXRtZZ4mKwbXGjDdTWvkfu",
+	"YZ319ndNbIVprIhCYwdMurHVRCh+r7nqpNG4a49qpsqX2kip11S2UItm3kb+YduOLMnX+RJECLJqRj1m",
+	"qraN/EQxCk+FaAuSTca6PcRDqX2p3cGsnaIY0LaFfxAWygW5aQlp8WNCBcr7hLS0ZmgXHfd5kS1Dw6N2",
+	"/9TlDO8XQpuk+C4u5UdsFx0TlNqJqrvwSxTYSrpxtovM3Jyf/te70/HF6SvP9359e/rG873RycnpW/vN",
+	"q9OT12dvzMeT0ZuT09fm4+m/3p6dn75qNUTOR2pwKES1KZMS87CypSw74ntkKdtzJMbmVvnHb3aCkhvW",
+	"RiCrsDv82I043tjgdUsFrplUKfmUO+Si7vOs/c/L4uxE1ywwXPveoqxudxLaLbkeWxsKX67uDO/WK7vP",
+	"8bSnN9ah7z3GaJM2VpjcHUjfuBFNLC3Z6xbIkMjCUZZk/uLAUTNeXyT71VIfLgcE9rAFHhUs3pQOq7Co",
+	"jSZlfmzW0i9hDp2+t/EQP6oTU2htOl5viZRAJExtJXaapxmMZ5SQOR4Dsf6wCzZM9KEf7PaAN9veMnMb",
+	"e5o6uk+HQCDXWVPKSpB1YUqCABP7gq2xJlwoqQOf7MkxxBhfo5ALmuiB16j9wICzGRUxht0Jm5IloYqy",
+	"+YcgFWYlO+IYGM9zEiFRBFaozJqK3uJ0WH1mIiOYljLiHwJBFQ1INB2Wg4cJCwhjXIFAElbyODANCAsw",
+	"wnDqwzTEINIooT9bA6hPyW9RdCc6VMosiiORFWBzZGNciiNZj4zeYjVhn29Pf+3W9XwvWzY3u2GrlcqR",
+	"opmBdxav5tYrrQbHEERUyyrEZAUCWYhGxqgA4/VrSdNiR1W3DS222FlFVXQHV8xsLns7n7BNLrMSTuMk",
+	"5z+dwIvB0x/BlYbATiJbQuwtlDBpx5gEC8qwoyVBf3nfQ6N2We+OCyU3twUbKJNKi8EGiDf+2AZjX7gs",
+	"zVzgJsZkG6i4qUolcnh4SJayY8VadkO8zYpw8tCi6gfF+QfJTQVqO7vN04Ldbp++5Uwb18fWPSup6+cF",
+	"4PfNfLSp2K7kRFGKaKQmjiFCcovAU6tPpUxFKVPvsvI/3DF/0aSXZj0GqaBqNdYy5vLiSASKUWo9P/vf",
+	"T5mZ/vnywmtUiuHnywtbxwwiQmMJU5lea9zLygAfqIFBB7gfXBeI1N+V8mpTo1RTwfWjLowDnqAERkx9",
+	"AyfMPADCtPEQNn3gTilhf5pERGlv4gMJY8qmBxZlje6YrJE5R0EqLau2vkvZjDe581JTsmgFkXuAH6nU",
+	"mFzOukigTHHTAGSTEXtS2ybJI2oci8zGDF0DEpieIJewsSPdGxPmqLIn2/om9pvl+NyeHvgw41osgSrp",
+	"DKdGAotRufX0zf8Ko8iSM29UWpq6CoeQW1+BKMBbFCuQCpPuhE1YuWHBMno6ci0XZjNDeGnIC5O013sS",
+	"/Hx5YT7gtAvnSELTLFjvAdqTjiYSGGIoXc+QKVUpDlRN2H5TYqyEHRzbsZTN/ax9yyzCQrC20PwXSW7m",
+	"NlZ6GtEAmUT5wRaixLTUw9SdsJErwRfNP/Udu8YHCYPewIeI3iBwhrbjI+Roez6MlBiiGaS2Kbjc5kw3",
+	"9SZMXR8ASGtephripl04c/Uki2uOL1m3IARECIpywqb/6jjoG4ISKVpVYqYSGFXThIbsPLo1vlMOrkOv",
+	"BNqe792ikFYRjrq9bk/jmXbZSEK9ofek2+s+sVi0MJBx6CjVyfh0+KnuoK/1e3M0QJzrr4ZF7++oal0B",
+	"tX7Ifq+3pcPjfp0dtZU2NF61tasNekebJs93e1hpRTKDnuweVDT1mRGD3SPy1jkD4WkcE7HSro32SBuK",
+	"Biue2kRw0ZSn+U7mUhuHOuu8q1rP7vv23RSvHDZ6etdXvud6B2otUyRGuaE3rL0IT1joA0+s3Y5Wvhl8",
+	"NvrFVcBLtVZbCpew75LEEza+GPtFC2hW6QEaHmiECUhkVaMKqxoE0KpGVU7fpm1yaryLlzxcPZCI2iaM",
+	"ddWkaxVff1UtOcckIgGGRjX6VjUeaWlbXqn31ZVb4rc1kuXvmZkHlmjbta3Uj/2IOHB0hxF5Y6oe0O/f",
+	"ZV/ltrmyA2j0vOz6vfeqHpV3pbW6ABvLBtP8a2WhBXn2synATEGlEkRxIQ+248/av5NFKccZG63LayrV",
+	"WW7WarhWFaxfWdbMitKVqiTahnEJ+wITzPtP3CzGOZfaKJPIVaySyESNtp5urg/8nqJYFfcHspRUoQ73",
+	"SArlSbR69CfVylhxTWxv7W89mmnXoLLiFhS9Tn5LFdFWEM0J245Uzry13oFoKSDqPbbNZTqIK/OEOCNp",
+	"pLxhv2eqkjTWIdmR66By/zXbWJpE0JZ9WqTQplnfSiLwlvJU5rmwtn3ZrNqmAz49ajnh1QMidCnb2Na7",
+	"a46iz5eF4d63DXb3c3o+H+xy9NKU2xaT+MBwiVLZvokSXGV486W8pNb+qjGy0ES6TfekXDsvIsBawf3Y",
+	"DDT9wdIEhab83oVTplDYQCl7dcJM/JJdfVmQLMJmWcjq4iuTlTVtKTN6ixBTlmowWZBbDYhSYgiS6sd5",
+	"almPgn0bNJkIt9/rHdgo1FwDmBX9z4PeCxv8l7vF8+tmC6K6MCoi58qObS0G5qh0YPaiO2GXJkA9K9qt",
+	"O//E1VQHihrBbRuBDqni4oaFQJUK6/y5ThmBMo3UcfHqDa4qvdoTll3LqJ6k329zHss9IU07ZADHeigF",
+	"4tQOsAl6+k+f7rpgdvUwjmpbn8sjO6pZqaQ9jMtjiFy4w5pwH2uhXhLphFx9EafyS7rDmw9on3z3bvC9",
+	"LUPvxe4B+QXFx3K09agXd1qmcqFr7XtP70Ky8hWhqp07y9OObelLm4NsD8dbbd5neOaHn7Ibs2tr6CJs",
+	"KxWemLSdRWCjoKVyobWD2j7cICaydKHTtxXPrOzWhZM8+6eWNDClxgURcYTSFHhqoGxezkH5K6FUtnt3",
+	"pO53pV1/Unwth7T40oxLbY7Yprzi12btN8/RlvQhy1XLXmxT0lYFpOl8eBhH2N85Jr+Uv776cxh0WCqh",
+	"d2R2QcAJUJODeaaxXKPLM42GOCRGm5Usv1IBWQWmsVz6zTykcYaVnDDtoXS4DtNt23kXRtJdvudCoxyx",
+	"89tKnHb/FcZJVCrImLrPEMqyvCJxNIV9UwghasKmzdMfZtN0zcsHbc7r31E1blU8oE411tJiWj9Wdbp6",
+	"+LuBVG2NLq2Ka0jzTSPxnwTW/C5VJqS2Qdv2RkmQvCLNAWGNdpfvEQqqyrCtYlWizoUbcz+VaMrwTsHc",
+	"KNaw/z+jX14ffM/yelHDV43LhmVbofE7kFG8zX7/Z0d6+9S++IC4XPT7b0DNBZWKi9W/i78zYsXPwrit",
+	"+8Cj8KHTfo8pPgJnAqXteX/MbW/KbJ6nLstW/S2CLBWf86OlBYbxpfW48shQ2o6WBZZ7RPlswrJOyrxN",
+	"x8SJ5WKx6dewF1VpQKJoZV2xch4w69gxiU+1QAZS6ZXbPKRzS+ZvI95wv7zRpPL3bCBec34DxF6JY6ZD",
+	"70tnL1z34jejSlsyJlqUbc6eAMMlcIbHZZm2aRStSzQ0L2fIDSN3WZDbgqGtfk5Y3sjtV7P/haSVMv7T",
+	"RvN8e1hxbl77mjpznmV9v6uE5tfJNFpaFgmEh0oiHrpeuEML8t+MOo4CJbObFbkZC1IhkKlqMrPU0Lcn",
+	"QdI4jYjiQtvARr2vC4PeAHiqJA2xPLKZzXQNgDYP8M1ZIlsG/J40rSL9jvgGN4euB7d+15mU/YqwJY7O",
+	"f3rpS6lI+fedvoKepK2lbSVdx3FFDcrBXXYNKLvBlKtTqSnQ5rnQ3hWyhen768q4Esg/UD/f5jsJ31Sx",
+	"tKKx1Z+p0C6EvXvxVx/JVr2XqGq/e+B+gcOhfuWiR4b7DwkA7jbYX0aypvivLF3+spJf00o64fyTZtKa",
+	"tz+2JWtL8P5AbHYrtLD5XdKt99le1RObDl6ASjCVleyg+UEyr9m0sWw9qr1ug1J+ndPq5W3+z0UTD7ze",
+	"G3cPd7WbyCFR5JpIzH+C1qD5JmJv7Yw2ndBu3KfaL5YXfcwaMSu/GV75KhPi0lelHayv1v8fAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -17,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cloudreseller/aws-invites/internal/auth"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth/chsim"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
 	"github.com/cloudreseller/aws-invites/internal/config"
@@ -85,25 +88,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	st, err := openStore(ctx, cfg, log)
+	a, err := build(ctx, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-
-	orgs, sandbox, err := organizations(ctx, cfg, st, log)
-	if err != nil {
-		return err
-	}
+	defer a.close()
+	st, svc := a.store, a.svc
 	verifier, err := verifier(ctx, cfg)
 	if err != nil {
 		return err
 	}
-	svcOpts := invite.Options{Logger: log}
-	if sandbox != nil {
-		svcOpts.Sandbox = sandbox
-	}
-	svc := invite.NewService(st, orgs, svcOpts)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -149,6 +143,90 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
+// app is the service's parts, built once for serve and for the command-line tasks.
+type app struct {
+	store *store.Store
+	svc   *invite.Service
+	close func()
+}
+
+// build opens the database and wires the domain to AWS Organizations and CloudHealth: the real ones in aws mode,
+// simulators served on loopback ports of their own (state kept in the database) in the sandbox.
+func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+	st, err := openStore(ctx, cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	a := &app{store: st, close: func() { cancel(); st.Close() }}
+	orgs, sandbox, err := organizations(ctx, cfg, st, log)
+	if err != nil {
+		a.close()
+		return nil, err
+	}
+	opts := invite.Options{Logger: log, CloudHealthGrace: cfg.CloudHealthGrace}
+	if sandbox != nil {
+		opts.Sandbox = sandbox
+	}
+	if err := cloudHealth(ctx, cfg, st, log, &opts); err != nil {
+		a.close()
+		return nil, err
+	}
+	a.svc = invite.NewService(st, orgs, opts)
+	return a, nil
+}
+
+// cloudHealth sets up the CloudHealth client (and in the sandbox its simulator) in the service's options.
+func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger, opts *invite.Options) error {
+	url, key, fallback := cfg.CloudHealthURL, cfg.CloudHealthAPIKey, cfg.CloudHealthExternalID
+	if cfg.Mode == config.ModeSandbox {
+		key = "sandbox-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		sim, err := chsim.New(chsim.Options{APIKey: key, Store: st.Blob("chsim")})
+		if err != nil {
+			return err
+		}
+		addr, err := serveLoopback(ctx, sim, "CloudHealth simulator", log)
+		if err != nil {
+			return err
+		}
+		url = "http://" + addr
+		opts.SandboxCloudHealth = sim
+		if fallback == "" {
+			fallback = "sandbox-external-id"
+		}
+	}
+	var client *cloudhealth.Client
+	if key != "" {
+		var err error
+		if client, err = cloudhealth.New(url, key, cloudhealth.Options{ClientAPIID: cfg.CloudHealthClientID}); err != nil {
+			return fmt.Errorf("CLOUDHEALTH_API_URL / CLOUDHEALTH_API_KEY: %w", err)
+		}
+		opts.CloudHealth = client
+	} else {
+		log.Warn("CLOUDHEALTH_API_KEY is not set: CloudHealth statuses are not followed")
+	}
+	if client != nil || fallback != "" {
+		opts.CloudHealthSetup = cloudhealth.SetupSource{Client: client, FallbackExternalID: fallback}
+	}
+	return nil
+}
+
+// serveLoopback serves a simulator on a loopback port of its own until ctx ends.
+func serveLoopback(ctx context.Context, h http.Handler, what string, log *slog.Logger) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("starting the sandbox's %s: %w", what, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("sandbox simulator stopped", "simulator", what, "error", err)
+		}
+	}()
+	context.AfterFunc(ctx, func() { srv.Close() })
+	return ln.Addr().String(), nil
+}
+
 // organizations builds the AWS Organizations adapter: over real AWS in aws mode; over the simulator, served on a
 // loopback port of its own and keeping its state in the service's database, in the sandbox.
 func organizations(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*awsorg.Client, invite.Sandbox, error) {
@@ -160,19 +238,12 @@ func organizations(ctx context.Context, cfg config.Config, st *store.Store, log 
 		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil, nil
 	}
 	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, Persistence: st.Blob("orgsim")})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := serveLoopback(ctx, sim, "AWS Organizations simulator", log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("starting the sandbox's AWS Organizations simulator: %w", err)
+		return nil, nil, err
 	}
-	simSrv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		if err := simSrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("sandbox simulator stopped", "error", err)
-		}
-	}()
-	context.AfterFunc(ctx, func() { simSrv.Close() })
 	client := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
-		OrganizationsEndpoint: "http://" + ln.Addr().String(),
+		OrganizationsEndpoint: "http://" + addr,
 		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
 			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "sandbox", "")
 		},

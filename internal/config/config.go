@@ -32,6 +32,16 @@ type Config struct {
 	AuthAudience       string
 	CORSAllowedOrigins []string
 	ShutdownTimeout    time.Duration
+
+	CloudHealthURL        string
+	CloudHealthAPIKey     string
+	CloudHealthClientID   string
+	CloudHealthExternalID string
+	CloudHealthGrace      time.Duration
+
+	ReconcileEvery   time.Duration
+	CloudHealthEvery time.Duration
+	CURScanEvery     time.Duration
 }
 
 // Env documents every environment variable the service reads, for --help and the README.
@@ -46,6 +56,14 @@ var Env = []struct{ Name, Help string }{
 	{"AUTH_AUDIENCE", "required aud claim (default with the development secret: aws-invites)"},
 	{"CORS_ALLOWED_ORIGINS", "comma-separated origins of the web app allowed to call the API (default none)"},
 	{"SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests in flight (default 15s)"},
+	{"RECONCILE_INTERVAL", "how often each payer's handshakes are reconciled with AWS (default 1m)"},
+	{"CLOUDHEALTH_API_URL", "CloudHealth API (default https://chapi.cloudhealthtech.com; the sandbox runs a simulator)"},
+	{"CLOUDHEALTH_API_KEY", "CloudHealth API key; CloudHealth is not followed in aws mode without it"},
+	{"CLOUDHEALTH_CLIENT_API_ID", "partner keys: the customer tenant the key acts for (client_api_id)"},
+	{"CLOUDHEALTH_EXTERNAL_ID", "external id for the CloudHealth IAM setup of accounts CloudHealth does not list yet"},
+	{"CLOUDHEALTH_GRACE", "how long a joined account may stay unknown or without payer in CloudHealth before it is critical (default 72h)"},
+	{"CLOUDHEALTH_INTERVAL", "how often CloudHealth's account list is read (default 10m)"},
+	{"CUR_SCAN_INTERVAL", "how often each payer's Cost and Usage Report is looked at (default 1h)"},
 }
 
 // FromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -58,7 +76,6 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AuthJWKSURL:     strings.TrimSpace(getenv("AUTH_JWKS_URL")),
 		AuthIssuer:      getenv("AUTH_ISSUER"),
 		AuthAudience:    getenv("AUTH_AUDIENCE"),
-		ShutdownTimeout: 15 * time.Second,
 	}
 	if s := getenv("AUTH_HS256_SECRET"); s != "" {
 		c.AuthHS256Secret = []byte(s)
@@ -114,12 +131,34 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		c.CORSAllowedOrigins = append(c.CORSAllowedOrigins, strings.TrimSuffix(o, "/"))
 	}
-	if s := getenv("SHUTDOWN_TIMEOUT"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
-			return c, fmt.Errorf("SHUTDOWN_TIMEOUT %q is not a duration like 15s", s)
+	c.CloudHealthURL = orDefault(getenv("CLOUDHEALTH_API_URL"), "https://chapi.cloudhealthtech.com")
+	c.CloudHealthAPIKey = strings.TrimSpace(getenv("CLOUDHEALTH_API_KEY"))
+	c.CloudHealthClientID = strings.TrimSpace(getenv("CLOUDHEALTH_CLIENT_API_ID"))
+	c.CloudHealthExternalID = strings.TrimSpace(getenv("CLOUDHEALTH_EXTERNAL_ID"))
+	if u, err := url.Parse(c.CloudHealthURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return c, fmt.Errorf("CLOUDHEALTH_API_URL %q is not an http(s) URL", c.CloudHealthURL)
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+		def  time.Duration
+	}{
+		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 15 * time.Second},
+		{"CLOUDHEALTH_GRACE", &c.CloudHealthGrace, 72 * time.Hour},
+		{"RECONCILE_INTERVAL", &c.ReconcileEvery, time.Minute},
+		{"CLOUDHEALTH_INTERVAL", &c.CloudHealthEvery, 10 * time.Minute},
+		{"CUR_SCAN_INTERVAL", &c.CURScanEvery, time.Hour},
+	} {
+		*d.dst = d.def
+		s := getenv(d.name)
+		if s == "" {
+			continue
 		}
-		c.ShutdownTimeout = d
+		v, err := time.ParseDuration(s)
+		if err != nil || v < 0 || (v == 0 && d.name != "SHUTDOWN_TIMEOUT") {
+			return c, fmt.Errorf("%s %q is not a positive duration like %s", d.name, s, d.def)
+		}
+		*d.dst = v
 	}
 	return c, nil
 }

@@ -33,6 +33,25 @@ func toInvite(inv invite.Invite, now time.Time) api.Invite {
 		t := inv.JoinedAt.UTC()
 		out.JoinedAt = &t
 	}
+	if ch := inv.CloudHealth; ch != nil {
+		v := api.CloudHealthView{Level: api.CloudHealthViewLevel(ch.Level), Listed: ch.Listed, CheckedAt: ch.CheckedAt.UTC()}
+		if ch.PayerAccountID != "" {
+			v.PayerAccountId = &ch.PayerAccountID
+		}
+		out.CloudHealth = &v
+	}
+	if inv.CURSeenAt != nil {
+		v := api.CURView{FirstSeenAt: inv.CURSeenAt.UTC()}
+		if c := inv.CUR; c != nil {
+			period, items, cost := c.BillingPeriod, c.LineItems, c.UnblendedCost
+			v.BillingPeriod, v.LineItems, v.MonthToDateCost = &period, &items, &cost
+			if !c.LastUsageAt.IsZero() {
+				last := c.LastUsageAt.UTC()
+				v.LastUsageStart = &last
+			}
+		}
+		out.Cur = &v
+	}
 	for _, s := range invite.NextSteps(inv, now) {
 		out.NextSteps = append(out.NextSteps, api.NextStep{Code: s.Code, Title: s.Title, Detail: s.Detail})
 	}

@@ -179,13 +179,23 @@ func requestID() echo.MiddlewareFunc {
 				id = uuid.NewString()
 			}
 			c.Response().Header().Set(echo.HeaderXRequestID, id)
-			c.SetRequest(c.Request().WithContext(WithRequestID(c.Request().Context(), id)))
+			ctx := WithRequestID(c.Request().Context(), id)
+			// The strict handlers see only the context; content negotiation needs the Accept header.
+			ctx = context.WithValue(ctx, acceptKey{}, c.Request().Header.Get(echo.HeaderAccept))
+			c.SetRequest(c.Request().WithContext(ctx))
 			return next(c)
 		}
 	}
 }
 
 type requestIDKey struct{}
+
+type acceptKey struct{}
+
+func accept(ctx context.Context) string {
+	a, _ := ctx.Value(acceptKey{}).(string)
+	return a
+}
 
 // WithRequestID returns a context that carries a request id for logs.
 func WithRequestID(ctx context.Context, id string) context.Context {

@@ -1,11 +1,13 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -228,6 +230,64 @@ func (s *server) SandboxDeclineInvite(ctx context.Context, req api.SandboxDeclin
 		return nil, err
 	}
 	return api.SandboxDeclineInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+func (s *server) RefreshInvite(ctx context.Context, req api.RefreshInviteRequestObject) (api.RefreshInviteResponseObject, error) {
+	inv, err := s.svc.Refresh(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	return api.RefreshInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+func (s *server) GetCloudHealthSetup(ctx context.Context, req api.GetCloudHealthSetupRequestObject) (api.GetCloudHealthSetupResponseObject, error) {
+	setup, err := s.svc.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	if prefersYAML(accept(ctx)) {
+		return api.GetCloudHealthSetup200ApplicationyamlResponse{Body: bytes.NewReader(setup.Template), ContentLength: int64(len(setup.Template))}, nil
+	}
+	var out api.CloudHealthSetup
+	raw, err := json.Marshal(setup.JSON)
+	if err == nil {
+		err = json.Unmarshal(raw, &out)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rendering the CloudHealth setup: %w", err)
+	}
+	return api.GetCloudHealthSetup200JSONResponse(out), nil
+}
+
+func (s *server) GetCloudHealthTemplate(ctx context.Context, req api.GetCloudHealthTemplateRequestObject) (api.GetCloudHealthTemplateResponseObject, error) {
+	setup, err := s.svc.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetCloudHealthTemplate200ApplicationyamlResponse{Body: bytes.NewReader(setup.Template), ContentLength: int64(len(setup.Template))}, nil
+}
+
+func (s *server) SandboxSetCloudHealth(ctx context.Context, req api.SandboxSetCloudHealthRequestObject) (api.SandboxSetCloudHealthResponseObject, error) {
+	inv, err := s.svc.SandboxSetCloudHealth(ctx, principal(ctx), req.BillingProfileId, req.InviteId,
+		string(req.Body.Level), deref(req.Body.PayerAccountId))
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxSetCloudHealth200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+// prefersYAML reports whether an Accept header asks for YAML rather than JSON.
+func prefersYAML(accept string) bool {
+	for _, part := range strings.Split(accept, ",") {
+		mt := strings.TrimSpace(strings.SplitN(part, ";", 2)[0])
+		switch mt {
+		case "application/yaml", "application/x-yaml", "text/yaml":
+			return true
+		case "application/json":
+			return false
+		}
+	}
+	return false
 }
 
 func (s *server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (api.GetHealthResponseObject, error) {

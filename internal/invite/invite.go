@@ -86,8 +86,19 @@ type Invite struct {
 	LastSentAt       time.Time // when the current handshake was (or is being) sent
 	JoinedAt         *time.Time
 	CURSeenAt        *time.Time         // when CUR line items for the account were first seen
+	CUR              *CURUsage          // the account's line items in the newest billing period scanned
 	CloudHealth      *CloudHealthStatus // CloudHealth's last word on the account, once joined
 	Version          int64              // optimistic concurrency guard, incremented by every update
+}
+
+// CURUsage is what a payer's Cost and Usage Report says about one usage account in one billing period.
+type CURUsage struct {
+	BillingPeriod string // YYYY-MM
+	LineItems     int64
+	UnblendedCost string // exact decimal
+	FirstUsageAt  time.Time
+	LastUsageAt   time.Time
+	FirstSeenAt   time.Time // when the service first saw the account's line items in this period
 }
 
 // CloudHealthStatus is what CloudHealth reports about an AWS account.

@@ -20,6 +20,11 @@ type Service struct {
 	clock   Clock
 	log     *slog.Logger
 	sandbox Sandbox // nil outside the sandbox
+
+	cloudHealth        CloudHealth // nil when CloudHealth is not configured
+	cloudHealthGrace   time.Duration
+	cloudHealthSetup   CloudHealthSetupSource
+	sandboxCloudHealth SandboxCloudHealth
 }
 
 // Sandbox plays the invited account in the sandbox (accept or decline a handshake as that account).
@@ -33,11 +38,21 @@ type Options struct {
 	Clock   Clock        // default SystemClock
 	Logger  *slog.Logger // default slog.Default()
 	Sandbox Sandbox      // set only in sandbox mode
+
+	CloudHealth        CloudHealth            // nil: CloudHealth is not followed
+	CloudHealthGrace   time.Duration          // default DefaultCloudHealthGrace
+	CloudHealthSetup   CloudHealthSetupSource // the IAM setup customers create for CloudHealth
+	SandboxCloudHealth SandboxCloudHealth     // set only in sandbox mode
 }
 
 // NewService returns the use cases over a store and AWS Organizations.
 func NewService(store Store, orgs Organizations, opts Options) *Service {
-	s := &Service{store: store, orgs: orgs, clock: opts.Clock, log: opts.Logger, sandbox: opts.Sandbox}
+	s := &Service{store: store, orgs: orgs, clock: opts.Clock, log: opts.Logger, sandbox: opts.Sandbox,
+		cloudHealth: opts.CloudHealth, cloudHealthGrace: opts.CloudHealthGrace, cloudHealthSetup: opts.CloudHealthSetup,
+		sandboxCloudHealth: opts.SandboxCloudHealth}
+	if s.cloudHealthGrace <= 0 {
+		s.cloudHealthGrace = DefaultCloudHealthGrace
+	}
 	if s.clock == nil {
 		s.clock = SystemClock{}
 	}
