@@ -74,6 +74,9 @@ func (s *Service) reconcileInvite(ctx context.Context, inv Invite, byID, newest 
 	if inv.State == StateAccepted {
 		return s.confirmMembership(ctx, inv, actor, nil)
 	}
+	if inv.Handshake == nil && s.clock.Now().Before(inv.LastSentAt.Add(SendTimeout)) {
+		return inv, nil // its first send is under way; the sender records the handshake
+	}
 	if inv.Handshake != nil {
 		if h, ok := byID[inv.Handshake.ID]; ok {
 			if h.State.Pending() {
@@ -88,9 +91,6 @@ func (s *Service) reconcileInvite(ctx context.Context, inv Invite, byID, newest 
 	}
 	if h, ok := newest[inv.AccountID]; ok && adoptable(inv, h) {
 		return s.Observe(ctx, inv, h, actor)
-	}
-	if inv.Handshake == nil && s.clock.Now().Before(inv.LastSentAt.Add(SendTimeout)) {
-		return inv, nil // its first send is under way
 	}
 	return s.settleWithoutHandshake(ctx, inv, actor)
 }

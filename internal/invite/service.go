@@ -336,8 +336,15 @@ func (s *Service) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 	if adopted {
 		reason = "adopted the open handshake " + h.ID + " that AWS already had for this account"
 	}
-	return s.save(context.WithoutCancel(ctx), sent, Event{InviteID: inv.ID, At: now, Actor: actor,
+	out, err := s.save(context.WithoutCancel(ctx), sent, Event{InviteID: inv.ID, At: now, Actor: actor,
 		From: inv.State, To: inv.State, Reason: reason})
+	if IsCode(err, CodeConcurrentUpdate) {
+		// Someone recorded the handshake first (a reconciliation adopting it after a slow send): that is the same one.
+		if cur, gerr := s.invite(ctx, inv.BillingProfileID, inv.ID); gerr == nil && handshakeID(cur) == h.ID {
+			return cur, nil
+		}
+	}
+	return out, err
 }
 
 // sentAt is when the current handshake was sent: an adopted one counts from when AWS recorded it.
