@@ -25,6 +25,9 @@ Usage:
       --permissions p,q         permissions (default licenses_manager)
       --roles r,s               roles, e.g. platform_admin (default none)
       --ttl DURATION            lifetime (default 1h)
+  aws-invites reconcile --once
+                         reconcile every payer's invitations with AWS Organizations, then CloudHealth, now, in
+                         this process (serve does it periodically); one JSON line per step
   aws-invites healthcheck  exit 0 when the server on LISTEN_ADDR's port answers /readyz (container health checks)
   aws-invites help       this text
 

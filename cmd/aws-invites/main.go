@@ -3,6 +3,7 @@
 //	aws-invites [serve]     serve the API (the default)
 //	aws-invites migrate     apply database migrations and exit
 //	aws-invites token ...   mint a development token
+//	aws-invites reconcile --once   reconcile every payer with AWS (and CloudHealth) now
 //	aws-invites healthcheck exit 0 when the local server is ready (for container health checks)
 //
 // Configuration comes from the environment; `aws-invites --help` lists it.
@@ -45,6 +46,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return migrate(ctx, args, getenv, stdout, stderr)
 	case "token":
 		return token(args, getenv, stdout, stderr)
+	case "reconcile":
+		return reconcileOnce(ctx, args, getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
 	case "-h", "--help", "help":

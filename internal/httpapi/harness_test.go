@@ -20,6 +20,8 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth/chsim"
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/store"
@@ -59,6 +61,7 @@ type env struct {
 	orgs   *awsorg.Client
 	clock  *clock
 	secret []byte
+	ch     *chsim.Simulator
 }
 
 type envOptions struct {
@@ -90,9 +93,21 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		t.Fatal(err)
 	}
 	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(io.Discard, nil)))
-	svcOpts := invite.Options{Clock: clk, Logger: log}
+	ch, err := chsim.New(chsim.Options{APIKey: "ch-key", Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chSrv := httptest.NewServer(ch)
+	t.Cleanup(chSrv.Close)
+	chClient, err := cloudhealth.New(chSrv.URL, "ch-key", cloudhealth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svcOpts := invite.Options{Clock: clk, Logger: log, CloudHealth: chClient,
+		CloudHealthSetup: cloudhealth.SetupSource{Client: chClient, FallbackExternalID: "ext-fallback-1"}}
 	if opts.sandbox {
 		svcOpts.Sandbox = orgs
+		svcOpts.SandboxCloudHealth = ch
 	}
 	svc := invite.NewService(st, orgs, svcOpts)
 	e, err := httpapi.New(httpapi.Config{
@@ -104,7 +119,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, clock: clk, secret: secret}
+	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, clock: clk, secret: secret, ch: ch}
 	for _, bp := range []invite.BillingProfile{
 		{ID: profile, CustomerID: customer, Name: "Acme main", ManagementAccountID: management},
 		{ID: "acme-other", CustomerID: customer, Name: "Acme other", ManagementAccountID: "222222222222"},
