@@ -18,10 +18,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cloudreseller/aws-invites/internal/auth"
-	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
-	"github.com/cloudreseller/aws-invites/internal/cloudhealth/chsim"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth/chsim"
 	"github.com/cloudreseller/aws-invites/internal/config"
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
 	"github.com/cloudreseller/aws-invites/internal/invite"

@@ -69,13 +69,13 @@ var Env = []struct{ Name, Help string }{
 // FromEnv reads the configuration; getenv is os.Getenv outside tests.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		Mode:            strings.TrimSpace(getenv("AWS_INVITES_MODE")),
-		ListenAddr:      orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
-		DatabaseURL:     strings.TrimSpace(getenv("DATABASE_URL")),
-		DataDir:         getenv("AWS_INVITES_DATA_DIR"),
-		AuthJWKSURL:     strings.TrimSpace(getenv("AUTH_JWKS_URL")),
-		AuthIssuer:      getenv("AUTH_ISSUER"),
-		AuthAudience:    getenv("AUTH_AUDIENCE"),
+		Mode:         strings.TrimSpace(getenv("AWS_INVITES_MODE")),
+		ListenAddr:   orDefault(getenv("LISTEN_ADDR"), "127.0.0.1:8080"),
+		DatabaseURL:  strings.TrimSpace(getenv("DATABASE_URL")),
+		DataDir:      getenv("AWS_INVITES_DATA_DIR"),
+		AuthJWKSURL:  strings.TrimSpace(getenv("AUTH_JWKS_URL")),
+		AuthIssuer:   getenv("AUTH_ISSUER"),
+		AuthAudience: getenv("AUTH_AUDIENCE"),
 	}
 	if s := getenv("AUTH_HS256_SECRET"); s != "" {
 		c.AuthHS256Secret = []byte(s)
