@@ -49,6 +49,24 @@ func (e ActorKind) Valid() bool {
 	}
 }
 
+// Defines values for CURLocationFormat.
+const (
+	Cur2   CURLocationFormat = "cur2"
+	Legacy CURLocationFormat = "legacy"
+)
+
+// Valid indicates whether the value is a known member of the CURLocationFormat enum.
+func (e CURLocationFormat) Valid() bool {
+	switch e {
+	case Cur2:
+		return true
+	case Legacy:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CloudHealthViewLevel.
 const (
 	CloudHealthViewLevelEmpty   CloudHealthViewLevel = ""
@@ -196,20 +214,25 @@ type ActorKind string
 
 // BillingProfile defines model for BillingProfile.
 type BillingProfile struct {
-	CreatedAt           time.Time `json:"createdAt"`
-	CustomerId          string    `json:"customerId"`
-	ExternalId          *string   `json:"externalId,omitempty"`
-	Id                  string    `json:"id"`
-	ManagementAccountId string    `json:"managementAccountId"`
-	Name                string    `json:"name"`
-	RoleArn             *string   `json:"roleArn,omitempty"`
-	UpdatedAt           time.Time `json:"updatedAt"`
+	CreatedAt time.Time `json:"createdAt"`
+
+	// Cur Where the payer's Cost and Usage Report is delivered (read through S3).
+	Cur                 *CURLocation `json:"cur,omitempty"`
+	CustomerId          string       `json:"customerId"`
+	ExternalId          *string      `json:"externalId,omitempty"`
+	Id                  string       `json:"id"`
+	ManagementAccountId string       `json:"managementAccountId"`
+	Name                string       `json:"name"`
+	RoleArn             *string      `json:"roleArn,omitempty"`
+	UpdatedAt           time.Time    `json:"updatedAt"`
 }
 
 // BillingProfileInput defines model for BillingProfileInput.
 type BillingProfileInput struct {
-	CustomerId string  `json:"customerId"`
-	ExternalId *string `json:"externalId,omitempty"`
+	// Cur Where the payer's Cost and Usage Report is delivered (read through S3).
+	Cur        *CURLocation `json:"cur,omitempty"`
+	CustomerId string       `json:"customerId"`
+	ExternalId *string      `json:"externalId,omitempty"`
 
 	// ManagementAccountId The payer organization's management account (12 digits).
 	//
@@ -220,6 +243,21 @@ type BillingProfileInput struct {
 	// RoleArn The role to assume through STS to reach the management account.
 	RoleArn *string `json:"roleArn,omitempty"`
 }
+
+// CURLocation Where the payer's Cost and Usage Report is delivered (read through S3).
+type CURLocation struct {
+	Bucket string `json:"bucket"`
+
+	// Format `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
+	Format *CURLocationFormat `json:"format,omitempty"`
+	Prefix *string            `json:"prefix,omitempty"`
+
+	// ReportName The report (CUR 1.0) or export (CUR 2.0) name.
+	ReportName string `json:"reportName"`
+}
+
+// CURLocationFormat `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
+type CURLocationFormat string
 
 // CURView What the payer's Cost and Usage Report says about the account.
 type CURView struct {
@@ -402,6 +440,14 @@ type Problem struct {
 	Type string `json:"type"`
 }
 
+// SandboxCURRequest defines model for SandboxCURRequest.
+type SandboxCURRequest struct {
+	// UnblendedCost The account's unblended cost in the month so far, a decimal number.
+	//
+	// Example: 42.50
+	UnblendedCost string `json:"unblendedCost"`
+}
+
 // SandboxCloudHealthRequest defines model for SandboxCloudHealthRequest.
 type SandboxCloudHealthRequest struct {
 	Level SandboxCloudHealthRequestLevel `json:"level"`
@@ -473,6 +519,9 @@ type CreateInviteJSONRequestBody = CreateInviteRequest
 // SandboxSetCloudHealthJSONRequestBody defines body for SandboxSetCloudHealth for application/json ContentType.
 type SandboxSetCloudHealthJSONRequestBody = SandboxCloudHealthRequest
 
+// SandboxDeliverCURJSONRequestBody defines body for SandboxDeliverCUR for application/json ContentType.
+type SandboxDeliverCURJSONRequestBody = SandboxCURRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetBillingProfile Read a billing profile you are assigned to
@@ -514,6 +563,9 @@ type ServerInterface interface {
 	// SandboxSetCloudHealth Sandbox only: set the account's status in the CloudHealth simulator
 	// (PUT /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/cloudhealth)
 	SandboxSetCloudHealth(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// SandboxDeliverCUR Sandbox only: deliver Cost and Usage Report data for the invite's account
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/cur)
+	SandboxDeliverCUR(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
 	// SandboxDeclineInvite Sandbox only: decline the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/decline)
 	SandboxDeclineInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
@@ -860,6 +912,30 @@ func (w *ServerInterfaceWrapper) SandboxSetCloudHealth(ctx echo.Context) error {
 	return err
 }
 
+// SandboxDeliverCUR converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxDeliverCUR(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxDeliverCUR(ctx, billingProfileId, inviteId)
+	return err
+}
+
 // SandboxDeclineInvite converts echo context to params.
 func (w *ServerInterfaceWrapper) SandboxDeclineInvite(ctx echo.Context) error {
 	var err error
@@ -963,6 +1039,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup", wrapper.GetCloudHealthSetup, options.OperationMiddlewares["getCloudHealthSetup"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 
@@ -2433,6 +2510,132 @@ func (response SandboxSetCloudHealth422ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type SandboxDeliverCURRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+	Body             *SandboxDeliverCURJSONRequestBody
+}
+
+type SandboxDeliverCURResponseObject interface {
+	VisitSandboxDeliverCURResponse(w http.ResponseWriter) error
+}
+
+type SandboxDeliverCUR200JSONResponse Invite
+
+func (response SandboxDeliverCUR200JSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR400ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR401ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR403ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR404ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR409ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR422ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxDeclineInviteRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	InviteId         InviteId         `json:"inviteId"`
@@ -2623,6 +2826,9 @@ type StrictServerInterface interface {
 	// SandboxSetCloudHealth Sandbox only: set the account's status in the CloudHealth simulator
 	// (PUT /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/cloudhealth)
 	SandboxSetCloudHealth(ctx context.Context, request SandboxSetCloudHealthRequestObject) (SandboxSetCloudHealthResponseObject, error)
+	// SandboxDeliverCUR Sandbox only: deliver Cost and Usage Report data for the invite's account
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/cur)
+	SandboxDeliverCUR(ctx context.Context, request SandboxDeliverCURRequestObject) (SandboxDeliverCURResponseObject, error)
 	// SandboxDeclineInvite Sandbox only: decline the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/decline)
 	SandboxDeclineInvite(ctx context.Context, request SandboxDeclineInviteRequestObject) (SandboxDeclineInviteResponseObject, error)
@@ -3051,6 +3257,55 @@ func (sh *strictHandler) SandboxSetCloudHealth(ctx echo.Context, billingProfileI
 	return nil
 }
 
+// SandboxDeliverCUR operation middleware
+func (sh *strictHandler) SandboxDeliverCUR(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request SandboxDeliverCURRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	var body SandboxDeliverCURJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxDeliverCUR(ctx.Request().Context(), request.(SandboxDeliverCURRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxDeliverCUR")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxDeliverCURResponseObject); ok {
+		return validResponse.VisitSandboxDeliverCURResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // SandboxDeclineInvite operation middleware
 func (sh *strictHandler) SandboxDeclineInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
 	var request SandboxDeclineInviteRequestObject
@@ -3128,87 +3383,94 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7Fx7V9tIlv8q92j7HGBHNsZx0on5yyH0DD3pdBaTZXZjNi6ka7saqUpdVcJx5/i776mH3rIN6UAyOc1f",
-	"xlK97uN3n+VPXsDjhDNkSnrDT94CSYjCfHzNA6IoZ/pziDIQNLH/ehcLBIGSpyLAPQnvzl93Pd+TwQJj",
-	"ot9WqwS9oSeVoGzurde+d45KrEYzhaI52xgDzkIJisOSUAXXOOMCQYkVZXMgc0JZ6/SUKZyj8NZ6gYQI",
-	"EqNyW39Jo4iy+VvBZzTCs1B/R/VaCVELz/cYifUM1/XXfE/g7ykVGHpDJVIsrxqTj6+RzdXCGx71n/te",
-	"TFn+v15fKRR6if97P+r8L+n80eu86H7oXP3tB89vIcgZu6Vq885o9viOO3o2qG+ovuRazyQTziRaEpHw",
-	"HH9PUSr9X8CZQmY+kiSJqOX8YSL4dYTx336TVgyKtX8QOPOG3n8cFuJzaJ/Kw7d2lF20yutfSDTjIsYQ",
-	"hF0c9q9JCD+Pf33jQ8puGF8ymFGMQumDflLwFbiAIBWSi4Out/a9E85mEQ0edftW8O3GA7e+hCVVC1AL",
-	"BMu1PQlSEYWwrzgHyTnToi2wI5GFPpBIIAlX8BunDEMfut3uga8PN7ocg8BZKjEsZjMHgRkXQEAgkXqy",
-	"BUKQSsVjFBAQBiRQwI2OlLTXaFwnV7m2A7u3D0vKac78ExfXNAyRPTZpAxJFKCAiwY00x0xQxFRKTQIu",
-	"QPAIDaWoBMYVECnpnGlqcfO2U2dIrD4bKXnD1U88ZeFjHuUNB5kGixwiYZ8Ls2GVn3FP5izck1aeLzh/",
-	"TcQcv5Y8X/NwpSnLb1HAswH8k77M9vULYSsHFvIxtze6HO9JCAmNVmVtiGhMldEJIyNkhQK4mBNG/7Av",
-	"UKl1JVhg+OWU4h0jqVpwQf/AxxYmxW+QGcEn9jOoBVGZFtySiNbPeXl52RmlaoFM6Y1hdScN02CPd0to",
-	"RK4jfGQOw68l1kkIaWiVm8klimP9eaGVekkkBAvC5hh24UKsrGMARHMIpiXGTr8kzxPBA5TysclyiVHU",
-	"cYaSsiRV1sZQZpitWZ6ihH0SBDxlCmjoazqh9IGGGCdcIQtWcIMrEGjsiRlONC1RGE3XmLPOnAlDp1Gg",
-	"uKFQIniCQlHrJ2BMaNQiNb53Qy2sIktjb/jeSyUK468EnAU0otZ59L0g4mm4QBIZBydI9UuSsPCaf/Su",
-	"/Oa8Mr3+Da1db/pNhTf03m6gmIHbYWu/5v41zxQIJArDkVlDk5kob+iFRGFH0Ri9lk1laG09tsZj/Ki9",
-	"PxJteEzbv44JI3OMkamR5eSG4dYpbHmgLeJIsNZnaRLe75A16tLQqxzbbaN9136JpuWld3PnTIu3Uagw",
-	"pFpiSPS2xKwZiST6df5VmLHdMd/BqsrgftWL7vt3ZlnTrDbN0p6EYjRkurt/1IeQzqnSboDeHYkTLbPe",
-	"UenPUD3f6JO2jWUyUnqv3+vtpEZJglpcAx6hdq6IlGmMoBaCp/MFjC/G1qMlgfV7m8fqVnfc7w2eV2Ik",
-	"ItiQLOV70vmjc/WfQ0ri4XAyCT8d9ddDvephd0PcVJbQuwpnmxCevDv/b4rL5rkvtWnN/Yo9CSdcamsU",
-	"wjtJ5gjnmHChQJKVBHLNU/ty6dhVUc1CTBSUW7TMGdzv9Z91DG8bXJlRIdUYkVntre8QbRAgUdzSAMG8",
-	"DZIsIaIMgSqMZe4elXZ2N6SLiFTmqGNFxD0QUq99ppeuDKFMPRsUr+cxu+/FnKnFBX9FFGoSN8/5jl1H",
-	"yEIMIdAs4LOqk28oCpLDjAirOIGCEAMakwj2341fHXS9IUujqKJU/e6TwdNnO0WrzIBW8dE27R/Gpo1R",
-	"pUnTxpCtiL7DXhRxj3zLIxqsNgOkTQo0NpiYYW8+x3DoZ9nAgnKlE7dxX4lUqs/cqxmLYQVQi4UHTweD",
-	"Z4PnT4/6z55vXBnDt4KygCYkqo52QGMRpjzVUHCudsoBKVm4nC4F+Vr23rKhCrurpKowqo3vO4SvHcNK",
-	"L+xJ0AoNSy5CcMmD3PRwFmi4cKmIgyZ6BQsMbjIfohWFqE12pNI46A6JENk98AZvMSr7kXOBqEm7wiji",
-	"S+NRarK57JDne61eY0Q10Vv3aZzeEk1AvysrpCAKSBR1i/1dcx4hYUaVtCHYYu1H11JbvqUmSHkVueBL",
-	"CRPvzeFo4nV3ipqlQ34Qv0T8ViEw/pZNI5YSeffwosh2B+ao3zF+iclLFZHGMYRELtCk42RCApRABGrq",
-	"8SWGsD896j8ZdJ4++/F550XvqD+tezV9jb8/PtfP7uLV6KimJWW84EuWpX3c3vYk8CVDAZTV02f7REGs",
-	"bchRrz/QUaQggUJR97icY5r7OTwVIFCiSUrNBI+B4Uc9E2vDwI3I0ca901sXRtZZ4mKwbXGjDdTWvkfu",
-	"YZ319ndNbIVprIhCYwdMurHVRCh+r7nqpNG4a49qpsqX2kip11S2UItm3kb+YduOLMnX+RJECLJqRj1m",
-	"qraN/EQxCk+FaAuSTca6PcRDqX2p3cGsnaIY0LaFfxAWygW5aQlp8WNCBcr7hLS0ZmgXHfd5kS1Dw6N2",
-	"/9TlDO8XQpuk+C4u5UdsFx0TlNqJqrvwSxTYSrpxtovM3Jyf/te70/HF6SvP9359e/rG873RycnpW/vN",
-	"q9OT12dvzMeT0ZuT09fm4+m/3p6dn75qNUTOR2pwKES1KZMS87CypSw74ntkKdtzJMbmVvnHb3aCkhvW",
-	"RiCrsDv82I043tjgdUsFrplUKfmUO+Si7vOs/c/L4uxE1ywwXPveoqxudxLaLbkeWxsKX67uDO/WK7vP",
-	"8bSnN9ah7z3GaJM2VpjcHUjfuBFNLC3Z6xbIkMjCUZZk/uLAUTNeXyT71VIfLgcE9rAFHhUs3pQOq7Co",
-	"jSZlfmzW0i9hDp2+t/EQP6oTU2htOl5viZRAJExtJXaapxmMZ5SQOR4Dsf6wCzZM9KEf7PaAN9veMnMb",
-	"e5o6uk+HQCDXWVPKSpB1YUqCABP7gq2xJlwoqQOf7MkxxBhfo5ALmuiB16j9wICzGRUxht0Jm5IloYqy",
-	"+YcgFWYlO+IYGM9zEiFRBFaozJqK3uJ0WH1mIiOYljLiHwJBFQ1INB2Wg4cJCwhjXIFAElbyODANCAsw",
-	"wnDqwzTEINIooT9bA6hPyW9RdCc6VMosiiORFWBzZGNciiNZj4zeYjVhn29Pf+3W9XwvWzY3u2GrlcqR",
-	"opmBdxav5tYrrQbHEERUyyrEZAUCWYhGxqgA4/VrSdNiR1W3DS222FlFVXQHV8xsLns7n7BNLrMSTuMk",
-	"5z+dwIvB0x/BlYbATiJbQuwtlDBpx5gEC8qwoyVBf3nfQ6N2We+OCyU3twUbKJNKi8EGiDf+2AZjX7gs",
-	"zVzgJsZkG6i4qUolcnh4SJayY8VadkO8zYpw8tCi6gfF+QfJTQVqO7vN04Ldbp++5Uwb18fWPSup6+cF",
-	"4PfNfLSp2K7kRFGKaKQmjiFCcovAU6tPpUxFKVPvsvI/3DF/0aSXZj0GqaBqNdYy5vLiSASKUWo9P/vf",
-	"T5mZ/vnywmtUiuHnywtbxwwiQmMJU5lea9zLygAfqIFBB7gfXBeI1N+V8mpTo1RTwfWjLowDnqAERkx9",
-	"AyfMPADCtPEQNn3gTilhf5pERGlv4gMJY8qmBxZlje6YrJE5R0EqLau2vkvZjDe581JTsmgFkXuAH6nU",
-	"mFzOukigTHHTAGSTEXtS2ybJI2oci8zGDF0DEpieIJewsSPdGxPmqLIn2/om9pvl+NyeHvgw41osgSrp",
-	"DKdGAotRufX0zf8Ko8iSM29UWpq6CoeQW1+BKMBbFCuQCpPuhE1YuWHBMno6ci0XZjNDeGnIC5O013sS",
-	"/Hx5YT7gtAvnSELTLFjvAdqTjiYSGGIoXc+QKVUpDlRN2H5TYqyEHRzbsZTN/ax9yyzCQrC20PwXSW7m",
-	"NlZ6GtEAmUT5wRaixLTUw9SdsJErwRfNP/Udu8YHCYPewIeI3iBwhrbjI+Roez6MlBiiGaS2Kbjc5kw3",
-	"9SZMXR8ASGtephripl04c/Uki2uOL1m3IARECIpywqb/6jjoG4ISKVpVYqYSGFXThIbsPLo1vlMOrkOv",
-	"BNqe792ikFYRjrq9bk/jmXbZSEK9ofek2+s+sVi0MJBx6CjVyfh0+KnuoK/1e3M0QJzrr4ZF7++oal0B",
-	"tX7Ifq+3pcPjfp0dtZU2NF61tasNekebJs93e1hpRTKDnuweVDT1mRGD3SPy1jkD4WkcE7HSro32SBuK",
-	"Biue2kRw0ZSn+U7mUhuHOuu8q1rP7vv23RSvHDZ6etdXvud6B2otUyRGuaE3rL0IT1joA0+s3Y5Wvhl8",
-	"NvrFVcBLtVZbCpew75LEEza+GPtFC2hW6QEaHmiECUhkVaMKqxoE0KpGVU7fpm1yaryLlzxcPZCI2iaM",
-	"ddWkaxVff1UtOcckIgGGRjX6VjUeaWlbXqn31ZVb4rc1kuXvmZkHlmjbta3Uj/2IOHB0hxF5Y6oe0O/f",
-	"ZV/ltrmyA2j0vOz6vfeqHpV3pbW6ABvLBtP8a2WhBXn2synATEGlEkRxIQ+248/av5NFKccZG63LayrV",
-	"WW7WarhWFaxfWdbMitKVqiTahnEJ+wITzPtP3CzGOZfaKJPIVaySyESNtp5urg/8nqJYFfcHspRUoQ73",
-	"SArlSbR69CfVylhxTWxv7W89mmnXoLLiFhS9Tn5LFdFWEM0J245Uzry13oFoKSDqPbbNZTqIK/OEOCNp",
-	"pLxhv2eqkjTWIdmR66By/zXbWJpE0JZ9WqTQplnfSiLwlvJU5rmwtn3ZrNqmAz49ajnh1QMidCnb2Na7",
-	"a46iz5eF4d63DXb3c3o+H+xy9NKU2xaT+MBwiVLZvokSXGV486W8pNb+qjGy0ES6TfekXDsvIsBawf3Y",
-	"DDT9wdIEhab83oVTplDYQCl7dcJM/JJdfVmQLMJmWcjq4iuTlTVtKTN6ixBTlmowWZBbDYhSYgiS6sd5",
-	"almPgn0bNJkIt9/rHdgo1FwDmBX9z4PeCxv8l7vF8+tmC6K6MCoi58qObS0G5qh0YPaiO2GXJkA9K9qt",
-	"O//E1VQHihrBbRuBDqni4oaFQJUK6/y5ThmBMo3UcfHqDa4qvdoTll3LqJ6k329zHss9IU07ZADHeigF",
-	"4tQOsAl6+k+f7rpgdvUwjmpbn8sjO6pZqaQ9jMtjiFy4w5pwH2uhXhLphFx9EafyS7rDmw9on3z3bvC9",
-	"LUPvxe4B+QXFx3K09agXd1qmcqFr7XtP70Ky8hWhqp07y9OObelLm4NsD8dbbd5neOaHn7Ibs2tr6CJs",
-	"KxWemLSdRWCjoKVyobWD2j7cICaydKHTtxXPrOzWhZM8+6eWNDClxgURcYTSFHhqoGxezkH5K6FUtnt3",
-	"pO53pV1/Unwth7T40oxLbY7Yprzi12btN8/RlvQhy1XLXmxT0lYFpOl8eBhH2N85Jr+Uv776cxh0WCqh",
-	"d2R2QcAJUJODeaaxXKPLM42GOCRGm5Usv1IBWQWmsVz6zTykcYaVnDDtoXS4DtNt23kXRtJdvudCoxyx",
-	"89tKnHb/FcZJVCrImLrPEMqyvCJxNIV9UwghasKmzdMfZtN0zcsHbc7r31E1blU8oE411tJiWj9Wdbp6",
-	"+LuBVG2NLq2Ka0jzTSPxnwTW/C5VJqS2Qdv2RkmQvCLNAWGNdpfvEQqqyrCtYlWizoUbcz+VaMrwTsHc",
-	"KNaw/z+jX14ffM/yelHDV43LhmVbofE7kFG8zX7/Z0d6+9S++IC4XPT7b0DNBZWKi9W/i78zYsXPwrit",
-	"+8Cj8KHTfo8pPgJnAqXteX/MbW/KbJ6nLstW/S2CLBWf86OlBYbxpfW48shQ2o6WBZZ7RPlswrJOyrxN",
-	"x8SJ5WKx6dewF1VpQKJoZV2xch4w69gxiU+1QAZS6ZXbPKRzS+ZvI95wv7zRpPL3bCBec34DxF6JY6ZD",
-	"70tnL1z34jejSlsyJlqUbc6eAMMlcIbHZZm2aRStSzQ0L2fIDSN3WZDbgqGtfk5Y3sjtV7P/haSVMv7T",
-	"RvN8e1hxbl77mjpznmV9v6uE5tfJNFpaFgmEh0oiHrpeuEML8t+MOo4CJbObFbkZC1IhkKlqMrPU0Lcn",
-	"QdI4jYjiQtvARr2vC4PeAHiqJA2xPLKZzXQNgDYP8M1ZIlsG/J40rSL9jvgGN4euB7d+15mU/YqwJY7O",
-	"f3rpS6lI+fedvoKepK2lbSVdx3FFDcrBXXYNKLvBlKtTqSnQ5rnQ3hWyhen768q4Esg/UD/f5jsJ31Sx",
-	"tKKx1Z+p0C6EvXvxVx/JVr2XqGq/e+B+gcOhfuWiR4b7DwkA7jbYX0aypvivLF3+spJf00o64fyTZtKa",
-	"tz+2JWtL8P5AbHYrtLD5XdKt99le1RObDl6ASjCVleyg+UEyr9m0sWw9qr1ug1J+ndPq5W3+z0UTD7ze",
-	"G3cPd7WbyCFR5JpIzH+C1qD5JmJv7Yw2ndBu3KfaL5YXfcwaMSu/GV75KhPi0lelHayv1v8fAAD//w==",
+	"7F15cxNJlv8qL2onwvZOSZaFYUD+Y0IY9ww9NM1aZjy7iEXpqicpx1WZ6swsC0Hou2/kUXdKsmlsWKL5",
+	"S5Yqr3f+3pHF5yDi6YIzZEoGg8/BHEmMwnx8xSOiKGf6c4wyEnRh/wwu5ggCJc9EhHsS3p6/6gZhIKM5",
+	"pkQ/rVYLDAaBVIKyWbBeh8E5KrEaThWK9mwjjDiLJSgOS0IVXOGUCwQlVpTNgMwIZd7pKVM4QxGs9QIL",
+	"IkiKym39OU0SymZvBJ/SBF/G+juq11oQNQ/CgJFUz3DVfCwMBP6WUYFxMFAiw+qqKfn4CtlMzYPBUf9p",
+	"GKSUFX/r9ZVCoZf433fDzv+Qzqde51n3Q+f9n/8UhB6CvGQ3VG3eGc1/vuWOnhw3N9Rccq1nkgvOJFoS",
+	"kfgcf8tQKv1XxJlCZj6SxSKhlvOHC8GvEkz//G9pxaBc+08Cp8Eg+I/DUnwO7a/y8I0dZRet8/oXkky5",
+	"SDEGYReH/SsSw8+jX1+HkLFrxpcMphSTWIagfyn5ClxAlAnJxUE3WIfBKWfThEYPun0r+HbjkVtfwpKq",
+	"Oag5guXangSpiELYV5yD5Jxp0RbYkcjiEEgikMQr+DenDOMQut3uQagPN7wcgcBpJjEuZzMHgSkXQEAg",
+	"kXqyOUKUScVTFBARBiRSwI2OVLTXaFynUDnfgd3ThxXlNGf+iYsrGsfIHpq0EUkSFJCQ6FqaYy5QpFRK",
+	"TQIuQPAEDaWoBMYVECnpjGlqcfO0U2dYWH02UvKaq594xuKHPMprDjKL5oWJhH0uzIZVccY9WbBwT1p5",
+	"vuD8FREz/FbyfMXjlaYsv0EBT47hH/R5vq9fCFs5YyEfcnvDy9GehJjQZFXVhoSmVBmdMDJCViiAixlh",
+	"9JN9gEqtK9Ec46+nFG8ZydScC/oJH1qYFL9GZgSf2M+g5kTlWnBDEto85+XlZWeYqTkypTeG9Z20XIM9",
+	"3g2hCblK8IE5DL9WWCchprFVbiaXKE7057lW6iWREM0Jm2HchQuxssAAiOYQTCqMnXxNni8Ej1DKhybL",
+	"JSZJxzlKyhaZsj6GMsNszfIMJeyTKOIZU0DjUNMJZQg0xnTBFbJoBde4AoHGn5jhRNMShdF0bXPWOZgw",
+	"dBpGihsKLQRfoFDU4gRMCU08UhMG19SaVWRZGgzeBZlEYfBKxFlEE2rBYxhECc/iOZLEAJwo0w9JwuIr",
+	"/jF4H7bnldnVv9H69TZuKtHQO7uBcgZuh63DBvxrnykSSBTGQ7OGJjNRwSCIicKOoikGnk3pbe/g5+nb",
+	"8wIymxHWvluM15oQP2q8SJINP1P/1ylhZIYpMjW0vN8w3MJIzw/ahw4F8/6WLeK7kaXBDxoHtWO7bfh3",
+	"HVa4UF16Nz9faoUwKhjHVFObJG8q7J2SRGLY5PjvZN928L+DubXB/TpS74e3ZnLbdbdd356EcjTk9mH/",
+	"qA8xnVGloYbeHUkXWi+Co8o/w6dio498G8ulqvJcv9fbSY2KzHngB09QAzgiZZYiqLng2WwOo4uRRc0k",
+	"sti6faxufcf93vHTWhxGBBuQpXxHOp867/9zQEk6GIzH8eej/nqgVz3sbojNqjJ9W3H2iW1VonaJa8P+",
+	"z1FHwDmL9ySccql9YgxvJZkhnOOCCwMBYkzoDQqMYV/HFSUBHxle19XgKouuUTVjx0c1Dj7ycDA3BpqB",
+	"U5Il2i4kOCPRKmhufWK/nwzg9O05HHV7sJ8SRqcaYv4ZTkf/1CGdkjbi0QiFwBsifstQHZzAJMpE3w3t",
+	"d3vwgigCZx/1WaWRXOdqirX1814nshA4pR8bJ3185JNqYWj52sm2DyAbWu+78xzonePH8ru+/k6LRlMg",
+	"Hz/ZFZTXZc1xp7ajDXL1T4rL9m4vNSzcLTWSrCSQK57Zhyvq1JAWZ3ZRUG49fWE4+r3+k46xGW1ZoUKq",
+	"ESIbKt8O0QawEsUNjRDM0yDJEhLKEKjCVBbQvrKz23nphEhljjpSRNzBu+u1X+qla0MoU0+Oy8eLfFMY",
+	"pJyp+QV/QRRqErfP+ZZdJchijCHSLODTeoBqKAqSw5QIa5AjBTFGNCUJ7L8dvTjoBgOWJUnNWPe7j44f",
+	"P9lpsqoM8IqPxmN/N3hshCpbtPER2YotdiCXMmaXb3hCo9Vm22cTWq0NLsyw118CYfRv+cCScpUT+7iv",
+	"RCbVF+7VjMW45qjLhY8fHx8/OX76+Kj/5OnGlTF+IyiL6IIk9dHOgVnPVZ1qIDhXO+WAVLBWQZeSfJ69",
+	"ezZUY3edVDVG+fi+Q/j8NqzywJ4ErdCw5CIGl/gqIA1nkTYXLo3m8XXRHKPrHM16rRC1ibpMmuDSWSJE",
+	"dgd7gzeYVGOgmUDUpF1hkvClMeWabC6zGYSB11klVBPdu08TsFVoAvpZWSMFUUCSpFvu74rzBIlBscYR",
+	"bEGRwyupEdVSE6S6ipzzpYRx8PpwOA66O0XN0qE4SFghvlcIDPK3KfBKEvoOeJ5sB8ZH/Y7BuyanWkbJ",
+	"JxATOUeTSpYLEqEEIlBTjy81gJoc9R8ddx4/+cvTzrPeUX/SRMt9bX//8lT/dhu0rCNyT7ljzpcsT1m6",
+	"ve1J4EuGAihrpn73iYJU+5CjXv8YojkRJFIomkjehUgF/OOZAIESTUJ1KngKDD/qmZjPBm60HD7und24",
+	"FEiTJS5/sC3IskmGdRiQO3hnvf1dE1thGimi0GI64nIxbZvL7zRXkzTa7tqjmqmKpTZS6hWVHmrRHG0U",
+	"H7btyJJ8XSxBhCCrdvxtpvJt5CeKSXwmhC/BY6ot/mQDSo2ldidi7BTlAN8W/k5YLOfk2pOOwY8LKlDe",
+	"JR1DG4523nGf5/kyND7y41OX775b+scUdHZxqTiiX3RMesROVN9FWKHAVtKN8l3k7ub87L/eno0uzl4E",
+	"YfDrm7PXQRgMT0/P3thvXpydvnr52nw8Hb4+PXtlPp79683L87MXXkfkMFKLQzGqTVnAlMe1LeWZvTAg",
+	"S+nP7xmfW+cfv95plNwwH4Gswu7AsRvteGuDV57qcTshWMGUuzJLDcyzDu8vA5kvMK+q262EdkvW0dY1",
+	"4+erW5t3i8rucjyN9EbI1F3GaJc2Uri4vSF97Ua0bWnFX3tMhkQWD/MCyVc3HA3n9VXysJ7ehmpAYA9b",
+	"2qOSxZsSszUW+WhS5cdmLf0a7tDpu4+H+FGdmiaBNvB6Q6QEIk2SSXIxKdIMBhktyAxPgFg87IINE33o",
+	"H3Yj4M2+t8rc1p4mju6TARAodNaUYRfIujAhUYQL+4DtDzC5MB345L+cQIrpFQo5pws98Ao1Dow4m1KR",
+	"YtwdswlZEqoom32IMmFWsiNOgPEiJxETRWCFyqyp6A1OBvXfTGQEk0o150MkqKIRSSaDavAwZhFhjCtw",
+	"+cgyjwOTiLAIE4wnIUxijBJtJfRn6wD1KfkNiu6YVZJ9jkRWgM2RjXMpj2QRGb3BerGp2J7+2q1r0pV2",
+	"2cLtxl4vVViKdvXIebwGrFdaDU4gSqiWVUjJCgSyGI2MUQEG9WtJ02JHVddnLbb4WUVVcgsoZjaXP11M",
+	"6JPLvPzYOsn5T6fw7PjxX8CVNcFOIj0h9hZKmLRjSqI5ZdjRkqC/vOuhUUPW29uFCsz12AbKpNJisMHE",
+	"Gzy2wdmXkKWdC9zEmHwDNZiq1EIODg/JUnasWMtujDd5AVkeWqv6QXH+QXJTPd3ObvNryW63z9Byxsf1",
+	"kYVnp2/PvyzwzvLEpj/veVGLabN6FtQFtyYGdcnPEEiR92SZNkr1sPa4333cC2plnc5fTREnPOqv98fj",
+	"rvujtz746+5qTn332+hTmrMvo9NdM0PeGsaO5E1ZAmylbk4gQXKDwDNrbyqZnAopXTXsT7fM77TppVUD",
+	"o0xQtRppHXR1AyQCxTCzyNj+9VMOY36+vGjVjIbw8+WF7VGIEkJTCROZXWm/kJffPlDjJpxD+uA6vKT+",
+	"rpJ3nBijMxFc/9SFUcQXKE1pRgvemJkfgDDtXIVNr7hTStifLBKiNNr6QOKUssmB9ULGtpismjlHSSqt",
+	"y7Z3g7Ipb3PnuaZk2eYl9wA/Uql9VjUrJYEyxU1zn03W7EntuyVPqAFeuQ8euOZCMP1+LqFlR7onxsxR",
+	"ZU/6eqL22602Bd44CGHKtVgCVdIBC20prQ0v0EVo/laYJJacRRPi0tSdOMTcYimiAG9QrEAqXHTHbMyq",
+	"zUiW0ZOha6cymxnAc0NeGGe93qPo58sL8wEnXThHEptG4GZ/3550NJHAEGPp+gFNiVhxoGrM9tsSYyXs",
+	"4MSOpWwW5q2ZZhEWg8UK5q9EcjO3sVuThEbIJMoPtgAsJpX+xO6YDV17TdnY19yxa2qScNw7DiGh1wic",
+	"oe3mijnafi4jJYZoxpPZFGXhkyeb+o4mrscHpHW/E+0CJl146ept1q45vuSdwBARISjKMZv8q+NM3wCU",
+	"yNCqEjMV+KSeRjVk58mNwZaF8xkEFacWhMENCmkV4ajb6/a0PdOQlixoMAgedXvdR9YWzY3JOHSU6uR8",
+	"OvzcDGDW+rmZrV4X+qvNYvA3VI2On0avc7/X29K9dbeurcZKG5oqfa2ox72jTZMXuz2stRmaQY92Dyob",
+	"ds2I490jirZYY8KzNCVipaGfRuwtRYMVz2yivGy41XwnM2nK1g3WBe8b/fjv/LspHzls9euv34eB6/Jp",
+	"tEOSFOWGvk9/8wthcQh8Yf12sgrN4JfDX1znSaUWbVtQJOy7JPqYjS5GYdnenVfCgMYH2sJEJLGqUTer",
+	"2gigVY26nL7JfHJq0MVzHq/uSURtu9S67tK1iq+/qZac4yIhEcZGNfpWNR5oaVt+avbMVlt1tjWJlk1i",
+	"a6Ntvd3aVrlr8YB24OgWI4qmcz2g37/NvqotsVUAaPS8Cv3eBXVEFbzXWl0aG8sG09hvZcFjefbzKcBM",
+	"QaUSRHEhD7bbn3V4K49SjcM2epdXVKqXhVtr2LW6YP3K8kZ1lC7akWgvg0jYF7jAoj/HzWLAudROmSSu",
+	"ordITFRt+w3M1aDfMhSr8m5QnrIr1eEOSbMiydiMjqVaGS+uiR2sw61HM+0sVNZgQdljGHqqrLbCak7o",
+	"O1I1M+m93+QpsOo9+uYytwNq8xQ9a/2eqdrSVIdkR65z0f3VbvNpE0F79kmZYpzkfT0LgTeUZ7LIFfr2",
+	"ZbOOmw7oa03T6nJvFrqSjfX15Zuj6PPlaYrg+zZ2dwM9X27sCuulKbctJgmB4RKlsn0lFXOV25uvhZK8",
+	"eZgRsthEum14Uu0tKCPARkPCiRloev+lCQpNe0IXzphCYQOl/NExM/FLfq1tTvIIm+Uhq4uvTNbatO1M",
+	"6Q1CSlmmjcmc3GiDKCXGIKn+uUi961Gwb4MmE+H2e70DG4WaKz7T8m7Dce+ZDf6rN0GKq6RzorowLCPn",
+	"2o5trQpmqHRg9qw7ZpcmQH1ZXqXo/ANXEx0oagtu2yx0SJWWt6cEqkxY8Oc6iQTKLFEn5aPXuKrdwxiz",
+	"/MpV/ST9vg88Vntm2n7IGByLUEqL0zjAJtPTf/x4V5/q+/sBqr4+oAcGqnkpyR/GFTFEIdxxQ7hPtFAv",
+	"iXRCrr4KqPyacHjzAe0vPzwMvrNn6D3bPaC4fPxQQFuPenarZWqXNddh8Pg2JKte/6v7uZdF2tGXvrQ5",
+	"SH847vV5X4DMDz/nt+HX1tEl6Culnpq0nbXARkEr5VTrB7V/uEZcyMpl7dBWhPOyZBdOi+yfWtLIlGLn",
+	"RKQJSlMAaxhl83BhlL+Rlcp3747U/aG063eKr+WQFl+ac8kHxDblFb81a797jnrSh6xQLXtpVUlbFZCm",
+	"M+R+gHC4c0zxwo31+99ngw4rLQYdmV+gcALU5mCRaazW6IpMoyEOSdFmJauP1IysAtN4L8N2HtKAYSXH",
+	"TCOUDtdhum3L78JQuhdrcKGtHLHz20qchv8K00VSKciYus8AqrK8ImkygX1TCCFqzCbt0x/m03TNwwc+",
+	"8Po3VK1bJ/eoU621tJg2j1Wfrhn+biCVrxHIq7iGNN+1Jf6dhrW4a5YLqW1gt71jEiSvSXNEWKsd6Ec0",
+	"BXVl2FaxqlDnwo25m0q0ZXinYG4Ua9j/7+Evrw5+ZHm9aNhXbZcNy7aaxh9ARvEmf7fXjvT2mX3wHu1y",
+	"eR9ig9WcU6m4WP1/wTtDVr7yyW09BJ7E9532e0jxETgVKO2dgIfc9qbM5nnmsmz194zkqfiCH54WGMaX",
+	"FnEVkaG0HS1zrPbQ8umY5Z2mRZuOiROrxWLTr2Ev8tKIJMnKQrFqHjDv2DGJTzVHBlLplX0I6dyS+fuI",
+	"N9xbddpU/pEdxCvOr4HYK4PMdOh97eyF6+78blRpS8ZEi7LN2RNguATO8KQq0zaNonWJxubh3HLD0F2m",
+	"5LZgaKufY1Y0uof17H8paZWM/6R1ucAfVpybx76lzpznWd8fKqH5bTKNlpZlAuG+koiHrhfu0Br570Yd",
+	"h5GS+c2Two1FmRDIVD2ZWWno25MgaZolRHGhfWCr3teF494x8ExJGmN1ZDub6RoAbR7gu/NEtgz4I2la",
+	"Tfod8Y3dHLge3OZdcFLFFbEnji5eq/a1VKT67rZvoCeZt7StpOs4rqlBNbjLr0nlN7wKdao0Bdo8F9q7",
+	"VLYwfXddGdUC+Xvq59t8J+G7KpbWNLb+Gg8NIezdlD/6SLbqvUTVeC+Ee0OJs/q1ix653b9XA2BvHX8X",
+	"DvJSmO4zi0hdf3nRguXeeJW/rIuATEmS2Pb1/E1k9scBFC8k02Zg9oku4HT0zwObBk8owzGrv4eqZT6W",
+	"xfvZ8r56gcQ0uIQu0IsI0392YZj3lzj1SPkNSlB8zPJ7lputjgfyOnF5Yd/6dvr2/J5tTnlP7Pu1NYZk",
+	"EWE/nG25O3D/qsbIvVpww1vkzKXgTRpynybJXeD9A7e3bIKhyx/A/VsCdyecvxO5W8T9aVv9qII474nN",
+	"bgUPm98uus3W//fNWoszMkAlmGJvftDiIHkgbzrrth7V3gBEKb/NafXytiThEhz3vN5r9+qE1W4iaxt8",
+	"RSQWb7w3Nn0Tsbde1jCXM9y4z43/IKW8WqEtZu2/KKl9lQtx5avKDtbv1/8XAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

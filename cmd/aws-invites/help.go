@@ -28,6 +28,10 @@ Usage:
   aws-invites reconcile --once
                          reconcile every payer's invitations with AWS Organizations, then CloudHealth, now, in
                          this process (serve does it periodically); one JSON line per step
+  aws-invites cur scan PATH...
+                         per usage account: line items, unblended cost, first and last usage start, as JSON
+                         lines. PATH: a CUR file (.csv, .csv.gz, .csv.zip, .parquet), a manifest, a folder holding
+                         a report, or s3://bucket/prefix (the SDK's credentials and AWS_ENDPOINT_URL_S3 apply)
   aws-invites healthcheck  exit 0 when the server on LISTEN_ADDR's port answers /readyz (container health checks)
   aws-invites help       this text
 

@@ -4,6 +4,7 @@
 //	aws-invites migrate     apply database migrations and exit
 //	aws-invites token ...   mint a development token
 //	aws-invites reconcile --once   reconcile every payer with AWS (and CloudHealth) now
+//	aws-invites cur scan PATH...   summarise Cost and Usage Report data per usage account
 //	aws-invites healthcheck exit 0 when the local server is ready (for container health checks)
 //
 // Configuration comes from the environment; `aws-invites --help` lists it.
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return token(args, getenv, stdout, stderr)
 	case "reconcile":
 		return reconcileOnce(ctx, args, getenv, stdout, stderr)
+	case "cur":
+		return curCommand(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
 	case "-h", "--help", "help":

@@ -11,7 +11,7 @@ import (
 )
 
 // reconcileOnce runs, in this process, what the background jobs do periodically: every payer's handshake
-// reconciliation, then the CloudHealth sync. It prints one JSON line per step and fails if any step failed.
+// reconciliation and CUR scan, then the CloudHealth sync. It prints one JSON line per step and fails if any step failed.
 func reconcileOnce(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("reconcile", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -41,6 +41,16 @@ func reconcileOnce(ctx context.Context, args []string, getenv func(string) strin
 	for _, p := range payers {
 		rep, err := a.svc.ReconcilePayer(ctx, p)
 		line := map[string]any{"step": "reconcile", "payer": p, "handshakes": rep.Handshakes, "changed": rep.Changed, "orphans": len(rep.Orphans)}
+		if err != nil {
+			line["error"] = err.Error()
+			failed++
+		}
+		if err := enc.Encode(line); err != nil {
+			return err
+		}
+		cr, err := a.svc.ScanCUR(ctx, p)
+		line = map[string]any{"step": "cur", "payer": p, "period": cr.Period, "version": cr.VersionID, "scanned": cr.Scanned,
+			"accounts": cr.Accounts, "activated": cr.Activated}
 		if err != nil {
 			line["error"] = err.Error()
 			failed++

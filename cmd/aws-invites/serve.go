@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -23,6 +26,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth/chsim"
 	"github.com/cloudreseller/aws-invites/internal/config"
+	"github.com/cloudreseller/aws-invites/internal/cur"
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/store"
@@ -172,6 +176,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		a.close()
 		return nil, err
 	}
+	if err := curReader(ctx, cfg, st, &opts); err != nil {
+		a.close()
+		return nil, err
+	}
 	a.svc = invite.NewService(st, orgs, opts)
 	return a, nil
 }
@@ -209,6 +217,40 @@ func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, log *s
 		opts.CloudHealthSetup = cloudhealth.SetupSource{Client: client, FallbackExternalID: fallback}
 	}
 	return nil
+}
+
+// curReader sets up where payers' Cost and Usage Reports are read: S3 in aws mode, a folder of the data directory
+// in the sandbox (where the sandbox endpoint delivers reports).
+func curReader(ctx context.Context, cfg config.Config, st *store.Store, opts *invite.Options) error {
+	opts.CURStore = st
+	if cfg.Mode == config.ModeSandbox {
+		r := cur.Reader{Store: cur.DirStore{Root: filepath.Join(cfg.DataDir, "sandbox-cur")}}
+		opts.CUR, opts.SandboxCUR = r, r
+		return nil
+	}
+	s3c, err := s3Client(ctx)
+	if err != nil {
+		return err
+	}
+	opts.CUR = cur.Reader{Store: cur.S3Store{Client: s3c}}
+	return nil
+}
+
+// s3Client is an S3 client from the SDK's default configuration; with an endpoint override (a local S3 such as
+// moto or MinIO) it addresses buckets by path.
+func s3Client(ctx context.Context) (*s3.Client, error) {
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
+	}
+	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
+		if os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != "" {
+			// Local S3s know neither virtual-hosted buckets nor every checksum the SDK sends by default.
+			o.UsePathStyle = true
+			o.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired
+			o.ResponseChecksumValidation = aws.ResponseChecksumValidationWhenRequired
+		}
+	}), nil
 }
 
 // serveLoopback serves a simulator on a loopback port of its own until ctx ends.
@@ -272,7 +314,8 @@ func announceSandbox(ctx context.Context, cfg config.Config, st *store.Store, ad
 	log.Warn("SANDBOX MODE: AWS Organizations is simulated in process; no invitation reaches AWS. Set AWS_INVITES_MODE=aws for production.")
 	if _, err := st.BillingProfile(ctx, demoProfileID); invite.IsCode(err, invite.CodeNotFound) {
 		if _, _, err := st.PutBillingProfile(ctx, invite.BillingProfile{ID: demoProfileID, CustomerID: demoCustomerID,
-			Name: "Demo payer", ManagementAccountID: demoManagement}); err != nil {
+			Name: "Demo payer", ManagementAccountID: demoManagement,
+			CUR: invite.CURLocation{Bucket: "demo-cur", Prefix: "cur", Report: "payer-report", Format: invite.CURLegacy}}); err != nil {
 			return fmt.Errorf("creating the demo billing profile: %w", err)
 		}
 	} else if err != nil {

@@ -89,6 +89,14 @@ func toBillingProfile(bp invite.BillingProfile) api.BillingProfile {
 	if bp.ExternalID != "" {
 		out.ExternalId = &bp.ExternalID
 	}
+	if c := bp.CUR; c.Configured() {
+		format := api.CURLocationFormat(c.Format)
+		loc := api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: &format}
+		if c.Prefix != "" {
+			loc.Prefix = &c.Prefix
+		}
+		out.Cur = &loc
+	}
 	return out
 }
 

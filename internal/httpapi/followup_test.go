@@ -88,3 +88,35 @@ func TestSandboxCloudHealthOutsideSandbox(t *testing.T) {
 	id := e.create("123456789012")["id"].(string)
 	e.problem(e.do("PUT", invitesPath(profile)+"/"+id+"/sandbox/cloudhealth", tok, map[string]any{"level": "red"}), 404, "not_found")
 }
+
+func TestSandboxCURDelivery(t *testing.T) {
+	e := newEnv(t, envOptions{sandbox: true})
+	tok := e.token()
+	admin := e.token(func(c *auth.Claims) { c.Roles = []string{"platform_admin"} })
+	r := e.do("PUT", "/billing-profiles/"+profile, admin, map[string]any{"customerId": customer, "name": "Acme main",
+		"managementAccountId": management, "cur": map[string]any{"bucket": "acme-cur", "prefix": "cur", "reportName": "hourly"}})
+	if r.status != 200 {
+		t.Fatalf("put profile: %d %s", r.status, r.body)
+	}
+	if c := r.json(t)["cur"].(map[string]any); c["format"] != "legacy" || c["reportName"] != "hourly" {
+		t.Errorf("profile cur: %v", c)
+	}
+	id := e.create("123456789012")["id"].(string)
+	path := invitesPath(profile) + "/" + id
+	if r := e.do("POST", path+"/sandbox/accept", tok, nil); r.json(t)["state"] != "awaiting_cur" {
+		t.Fatalf("accept: %s", r.body)
+	}
+	r = e.do("POST", path+"/sandbox/cur", tok, map[string]any{"unblendedCost": "42.50"})
+	got := r.json(t)
+	if r.status != 200 || got["state"] != "active" {
+		t.Fatalf("deliver: %d %s", r.status, r.body)
+	}
+	c := got["cur"].(map[string]any)
+	if c["monthToDateCost"] != "42.5" || c["lineItems"] != float64(1) || c["firstSeenAt"] == nil {
+		t.Errorf("cur view: %v", c)
+	}
+	if codes := stepCodes(got); codes != "" {
+		t.Errorf("an active invite has next steps: %s", codes)
+	}
+	e.problem(e.do("POST", path+"/sandbox/cur", tok, map[string]any{"unblendedCost": "lots"}), 422, "validation_failed")
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth/chsim"
+	"github.com/cloudreseller/aws-invites/internal/cur"
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/store"
@@ -105,9 +106,12 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	svcOpts := invite.Options{Clock: clk, Logger: log, CloudHealth: chClient,
 		CloudHealthSetup: cloudhealth.SetupSource{Client: chClient, FallbackExternalID: "ext-fallback-1"}}
+	curReader := cur.Reader{Store: cur.DirStore{Root: t.TempDir()}}
+	svcOpts.CUR, svcOpts.CURStore = curReader, st
 	if opts.sandbox {
 		svcOpts.Sandbox = orgs
 		svcOpts.SandboxCloudHealth = ch
+		svcOpts.SandboxCUR = curReader
 	}
 	svc := invite.NewService(st, orgs, svcOpts)
 	e, err := httpapi.New(httpapi.Config{

@@ -57,10 +57,17 @@ func (s *server) GetBillingProfile(ctx context.Context, req api.GetBillingProfil
 
 func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfileRequestObject) (api.PutBillingProfileResponseObject, error) {
 	b := req.Body
-	bp, created, err := s.svc.PutBillingProfile(ctx, principal(ctx), invite.BillingProfile{
+	in := invite.BillingProfile{
 		ID: req.BillingProfileId, CustomerID: b.CustomerId, Name: b.Name, ManagementAccountID: b.ManagementAccountId,
 		RoleARN: deref(b.RoleArn), ExternalID: deref(b.ExternalId),
-	})
+	}
+	if c := b.Cur; c != nil {
+		in.CUR = invite.CURLocation{Bucket: c.Bucket, Prefix: deref(c.Prefix), Report: c.ReportName, Format: invite.CURLegacy}
+		if c.Format != nil {
+			in.CUR.Format = string(*c.Format)
+		}
+	}
+	bp, created, err := s.svc.PutBillingProfile(ctx, principal(ctx), in)
 	if err != nil {
 		return nil, err
 	}
@@ -274,6 +281,14 @@ func (s *server) SandboxSetCloudHealth(ctx context.Context, req api.SandboxSetCl
 		return nil, err
 	}
 	return api.SandboxSetCloudHealth200JSONResponse(toInvite(inv, s.svc.Now())), nil
+}
+
+func (s *server) SandboxDeliverCUR(ctx context.Context, req api.SandboxDeliverCURRequestObject) (api.SandboxDeliverCURResponseObject, error) {
+	inv, err := s.svc.SandboxDeliverCUR(ctx, principal(ctx), req.BillingProfileId, req.InviteId, req.Body.UnblendedCost)
+	if err != nil {
+		return nil, err
+	}
+	return api.SandboxDeliverCUR200JSONResponse(toInvite(inv, s.svc.Now())), nil
 }
 
 // prefersYAML reports whether an Accept header asks for YAML rather than JSON.

@@ -131,9 +131,27 @@ type BillingProfile struct {
 	ManagementAccountID string
 	RoleARN             string
 	ExternalID          string
+	CUR                 CURLocation // where the payer's Cost and Usage Report lives; zero when not configured
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
+
+// CURLocation says where a payer's Cost and Usage Report is delivered.
+type CURLocation struct {
+	Bucket string
+	Prefix string
+	Report string // the report (CUR 1.0) or export (CUR 2.0) name
+	Format string // CURLegacy or CUR2
+}
+
+// CUR formats.
+const (
+	CURLegacy = "legacy" // CUR 1.0: manifest + gzip/zip CSV or Athena Parquet
+	CUR2      = "cur2"   // CUR 2.0 Data Exports
+)
+
+// Configured reports whether the location names a report.
+func (l CURLocation) Configured() bool { return l.Bucket != "" && l.Report != "" }
 
 // Payer is how to reach a payer organization's management account.
 func (bp BillingProfile) Payer() Payer {

@@ -25,6 +25,10 @@ type Service struct {
 	cloudHealthGrace   time.Duration
 	cloudHealthSetup   CloudHealthSetupSource
 	sandboxCloudHealth SandboxCloudHealth
+
+	cur        CURReader
+	curStore   CURStore
+	sandboxCUR SandboxCUR
 }
 
 // Sandbox plays the invited account in the sandbox (accept or decline a handshake as that account).
@@ -43,13 +47,17 @@ type Options struct {
 	CloudHealthGrace   time.Duration          // default DefaultCloudHealthGrace
 	CloudHealthSetup   CloudHealthSetupSource // the IAM setup customers create for CloudHealth
 	SandboxCloudHealth SandboxCloudHealth     // set only in sandbox mode
+
+	CUR        CURReader  // nil: CUR data is not read
+	CURStore   CURStore   // where scans are kept (the database)
+	SandboxCUR SandboxCUR // set only in sandbox mode
 }
 
 // NewService returns the use cases over a store and AWS Organizations.
 func NewService(store Store, orgs Organizations, opts Options) *Service {
 	s := &Service{store: store, orgs: orgs, clock: opts.Clock, log: opts.Logger, sandbox: opts.Sandbox,
 		cloudHealth: opts.CloudHealth, cloudHealthGrace: opts.CloudHealthGrace, cloudHealthSetup: opts.CloudHealthSetup,
-		sandboxCloudHealth: opts.SandboxCloudHealth}
+		sandboxCloudHealth: opts.SandboxCloudHealth, cur: opts.CUR, curStore: opts.CURStore, sandboxCUR: opts.SandboxCUR}
 	if s.cloudHealthGrace <= 0 {
 		s.cloudHealthGrace = DefaultCloudHealthGrace
 	}

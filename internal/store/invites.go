@@ -51,6 +51,10 @@ func (s *Store) PutBillingProfile(ctx context.Context, bp invite.BillingProfile)
 			"management_account_id": row.ManagementAccountID,
 			"role_arn":              row.RoleARN,
 			"external_id":           row.ExternalID,
+			"cur_bucket":            row.CURBucket,
+			"cur_prefix":            row.CURPrefix,
+			"cur_report":            row.CURReport,
+			"cur_format":            row.CURFormat,
 			"updated_at":            row.UpdatedAt,
 		}).Error
 	})

@@ -16,6 +16,10 @@ type billingProfileRow struct {
 	ManagementAccountID string    `gorm:"column:management_account_id"`
 	RoleARN             string    `gorm:"column:role_arn"`
 	ExternalID          string    `gorm:"column:external_id"`
+	CURBucket           string    `gorm:"column:cur_bucket"`
+	CURPrefix           string    `gorm:"column:cur_prefix"`
+	CURReport           string    `gorm:"column:cur_report"`
+	CURFormat           string    `gorm:"column:cur_format"`
 	CreatedAt           time.Time `gorm:"column:created_at;autoCreateTime:false"`
 	UpdatedAt           time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
@@ -45,6 +49,12 @@ type inviteRow struct {
 	CloudHealthListed    bool       `gorm:"column:cloudhealth_listed"`
 	CloudHealthCheckedAt *time.Time `gorm:"column:cloudhealth_checked_at"`
 	CURSeenAt            *time.Time `gorm:"column:cur_seen_at"`
+	CURPeriod            string     `gorm:"column:cur_period"`
+	CURLineItems         int64      `gorm:"column:cur_line_items"`
+	CURCost              string     `gorm:"column:cur_cost"`
+	CURFirstUsage        *time.Time `gorm:"column:cur_first_usage"`
+	CURLastUsage         *time.Time `gorm:"column:cur_last_usage"`
+	CURPeriodFirstSeen   *time.Time `gorm:"column:cur_period_first_seen"`
 }
 
 func (inviteRow) TableName() string { return "invites" }
@@ -83,6 +93,10 @@ func profileToRow(bp invite.BillingProfile) billingProfileRow {
 		ManagementAccountID: bp.ManagementAccountID,
 		RoleARN:             bp.RoleARN,
 		ExternalID:          bp.ExternalID,
+		CURBucket:           bp.CUR.Bucket,
+		CURPrefix:           bp.CUR.Prefix,
+		CURReport:           bp.CUR.Report,
+		CURFormat:           bp.CUR.Format,
 		CreatedAt:           dbTime(bp.CreatedAt),
 		UpdatedAt:           dbTime(bp.UpdatedAt),
 	}
@@ -96,6 +110,7 @@ func (r billingProfileRow) domain() invite.BillingProfile {
 		ManagementAccountID: r.ManagementAccountID,
 		RoleARN:             r.RoleARN,
 		ExternalID:          r.ExternalID,
+		CUR:                 invite.CURLocation{Bucket: r.CURBucket, Prefix: r.CURPrefix, Report: r.CURReport, Format: r.CURFormat},
 		CreatedAt:           r.CreatedAt.UTC(),
 		UpdatedAt:           r.UpdatedAt.UTC(),
 	}
@@ -121,6 +136,11 @@ func inviteToRow(inv invite.Invite) inviteRow {
 	}
 	if inv.CURSeenAt != nil {
 		r.CURSeenAt = optionalTime(*inv.CURSeenAt)
+	}
+	if c := inv.CUR; c != nil {
+		r.CURPeriod, r.CURLineItems, r.CURCost = c.BillingPeriod, c.LineItems, c.UnblendedCost
+		r.CURFirstUsage, r.CURLastUsage = optionalTime(c.FirstUsageAt), optionalTime(c.LastUsageAt)
+		r.CURPeriodFirstSeen = optionalTime(c.FirstSeenAt)
 	}
 	if ch := inv.CloudHealth; ch != nil {
 		r.CloudHealthLevel, r.CloudHealthPayer, r.CloudHealthListed = ch.Level, ch.PayerAccountID, ch.Listed
@@ -159,6 +179,10 @@ func (r inviteRow) domain() invite.Invite {
 	if r.CURSeenAt != nil {
 		t := r.CURSeenAt.UTC()
 		inv.CURSeenAt = &t
+	}
+	if r.CURPeriod != "" {
+		inv.CUR = &invite.CURUsage{BillingPeriod: r.CURPeriod, LineItems: r.CURLineItems, UnblendedCost: r.CURCost,
+			FirstUsageAt: valueTime(r.CURFirstUsage), LastUsageAt: valueTime(r.CURLastUsage), FirstSeenAt: valueTime(r.CURPeriodFirstSeen)}
 	}
 	if r.CloudHealthCheckedAt != nil {
 		inv.CloudHealth = &invite.CloudHealthStatus{Level: r.CloudHealthLevel, PayerAccountID: r.CloudHealthPayer,
@@ -200,6 +224,12 @@ func (r inviteRow) updateColumns() map[string]any {
 		"cloudhealth_listed":     r.CloudHealthListed,
 		"cloudhealth_checked_at": r.CloudHealthCheckedAt,
 		"cur_seen_at":            r.CURSeenAt,
+		"cur_period":             r.CURPeriod,
+		"cur_line_items":         r.CURLineItems,
+		"cur_cost":               r.CURCost,
+		"cur_first_usage":        r.CURFirstUsage,
+		"cur_last_usage":         r.CURLastUsage,
+		"cur_period_first_seen":  r.CURPeriodFirstSeen,
 	}
 }
 

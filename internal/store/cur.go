@@ -1,0 +1,98 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+var _ invite.CURStore = (*Store)(nil)
+
+type curScanRow struct {
+	Payer         string    `gorm:"column:payer;primaryKey"`
+	BillingPeriod string    `gorm:"column:billing_period;primaryKey"`
+	VersionID     string    `gorm:"column:version_id"`
+	Accounts      int       `gorm:"column:accounts"`
+	LineItems     int64     `gorm:"column:line_items"`
+	ScannedAt     time.Time `gorm:"column:scanned_at"`
+}
+
+func (curScanRow) TableName() string { return "cur_scans" }
+
+type curUsageRow struct {
+	Payer           string     `gorm:"column:payer;primaryKey"`
+	BillingPeriod   string     `gorm:"column:billing_period;primaryKey"`
+	AccountID       string     `gorm:"column:account_id;primaryKey"`
+	LineItems       int64      `gorm:"column:line_items"`
+	UnblendedCost   string     `gorm:"column:unblended_cost"`
+	FirstUsageStart *time.Time `gorm:"column:first_usage_start"`
+	LastUsageStart  *time.Time `gorm:"column:last_usage_start"`
+	FirstSeenAt     time.Time  `gorm:"column:first_seen_at"`
+	UpdatedAt       time.Time  `gorm:"column:updated_at"`
+}
+
+func (curUsageRow) TableName() string { return "cur_account_usage" }
+
+// CURVersion returns the report version last scanned for a payer and billing period, or "".
+func (s *Store) CURVersion(ctx context.Context, payer, period string) (string, error) {
+	var rows []curScanRow
+	if err := s.db.WithContext(ctx).Where("payer = ? AND billing_period = ?", payer, period).Limit(1).Find(&rows).Error; err != nil {
+		return "", fmt.Errorf("store: cur version of %s %s: %w", payer, period, err)
+	}
+	if len(rows) == 0 {
+		return "", nil
+	}
+	return rows[0].VersionID, nil
+}
+
+// SaveCURScan records a scan in one transaction: each account's usage replaces the previous one, keeping when the
+// account was first seen in the period, and the scanned version is remembered.
+func (s *Store) SaveCURScan(ctx context.Context, payer, period string, scan invite.CURScan, at time.Time) error {
+	at = dbTime(at)
+	var items int64
+	rows := make([]curUsageRow, len(scan.Accounts))
+	for i, a := range scan.Accounts {
+		items += a.LineItems
+		rows[i] = curUsageRow{Payer: payer, BillingPeriod: period, AccountID: a.AccountID, LineItems: a.LineItems,
+			UnblendedCost: a.UnblendedCost, FirstUsageStart: optionalTime(a.FirstUsage), LastUsageStart: optionalTime(a.LastUsage),
+			FirstSeenAt: at, UpdatedAt: at}
+	}
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if len(rows) > 0 {
+			err := tx.Clauses(clause.OnConflict{
+				Columns:   []clause.Column{{Name: "payer"}, {Name: "billing_period"}, {Name: "account_id"}},
+				DoUpdates: clause.AssignmentColumns([]string{"line_items", "unblended_cost", "first_usage_start", "last_usage_start", "updated_at"}),
+			}).CreateInBatches(rows, 500).Error
+			if err != nil {
+				return err
+			}
+		}
+		return tx.Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "payer"}, {Name: "billing_period"}},
+			DoUpdates: clause.AssignmentColumns([]string{"version_id", "accounts", "line_items", "scanned_at"}),
+		}).Create(&curScanRow{Payer: payer, BillingPeriod: period, VersionID: scan.VersionID, Accounts: len(rows), LineItems: items, ScannedAt: at}).Error
+	})
+	if err != nil {
+		return fmt.Errorf("store: save cur scan of %s %s: %w", payer, period, err)
+	}
+	return nil
+}
+
+// CURUsage returns the stored usage of a payer's accounts in a billing period, by account id.
+func (s *Store) CURUsage(ctx context.Context, payer, period string) (map[string]invite.CURUsage, error) {
+	var rows []curUsageRow
+	if err := s.db.WithContext(ctx).Where("payer = ? AND billing_period = ?", payer, period).Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: cur usage of %s %s: %w", payer, period, err)
+	}
+	out := make(map[string]invite.CURUsage, len(rows))
+	for _, r := range rows {
+		out[r.AccountID] = invite.CURUsage{BillingPeriod: r.BillingPeriod, LineItems: r.LineItems, UnblendedCost: r.UnblendedCost,
+			FirstUsageAt: valueTime(r.FirstUsageStart), LastUsageAt: valueTime(r.LastUsageStart), FirstSeenAt: r.FirstSeenAt.UTC()}
+	}
+	return out, nil
+}
