@@ -155,24 +155,48 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 }
 
 func awaitingCURSteps(inv Invite, now time.Time) []Step {
-	steps := []Step{
-		{
-			Code:   "grant_cloudhealth_access",
-			Title:  "Grant IAM access to CloudHealth",
-			Detail: "Create the CloudHealth IAM role in account " + inv.AccountID + " (see the invite's cloudhealth-setup).",
-		},
-		{
-			Code:   "wait_for_cur",
-			Title:  "Billing data takes 24 to 72 hours",
-			Detail: "The account stays here until AWS writes Cost and Usage Report data for it. An account without spend stays here until it has spend.",
-		},
+	steps := []Step{{
+		Code:   "grant_cloudhealth_access",
+		Title:  "Grant IAM access to CloudHealth",
+		Detail: "Create the CloudHealth IAM role in account " + inv.AccountID + ": its name, the CloudHealth account it trusts and the external id are in the invite's cloudhealth-setup (also as a CloudFormation template).",
+	}}
+	joined := time.Duration(0)
+	if inv.JoinedAt != nil {
+		joined = now.Sub(*inv.JoinedAt)
 	}
-	if inv.JoinedAt != nil && now.Sub(*inv.JoinedAt) >= SpendRule {
+	switch {
+	case joined < SpendRule:
 		steps = append(steps, Step{
-			Code:   "open_support_ticket",
-			Title:  "Spend but still no data after 48 hours? Open a support ticket",
-			Detail: "The account joined more than 48 hours ago. If it has spend, open a support ticket.",
+			Code:  "wait_for_cur",
+			Title: "Billing data takes 24 to 72 hours",
+			Detail: fmt.Sprintf("The account joined %s ago. AWS writes its usage into the payer's Cost and Usage Report within 24 to 72 hours; then the account becomes active here.",
+				humanDuration(joined)),
+		})
+	default:
+		steps = append(steps, Step{
+			Code:  "open_support_ticket",
+			Title: "Spend but still no data after 48 hours? Open a support ticket",
+			Detail: fmt.Sprintf("The account joined %s ago and no Cost and Usage Report data has appeared for it. If it has spend, open a support ticket.",
+				humanDuration(joined)),
 		})
 	}
-	return steps
+	return append(steps, Step{
+		Code:   "no_spend_no_data",
+		Title:  "An account without spend stays here",
+		Detail: "AWS reports only usage: an account without spend never appears in the report, and stays here until it has some.",
+	})
+}
+
+// humanDuration says roughly how long: "3 hours", "2 days".
+func humanDuration(d time.Duration) string {
+	switch h := int(d.Hours()); {
+	case h < 1:
+		return "less than an hour"
+	case h == 1:
+		return "1 hour"
+	case h < 48:
+		return fmt.Sprintf("%d hours", h)
+	default:
+		return fmt.Sprintf("%d days", h/24)
+	}
 }

@@ -45,7 +45,7 @@ const payerID = "111111111111"
 // world is the domain over a real database, the real SDK against the Organizations simulator, and the real
 // CloudHealth client against its simulator, all on one test clock.
 type world struct {
-	t     *testing.T
+	t     testing.TB
 	svc   *invite.Service
 	store *store.Store
 	sim   *orgsim.Sim
@@ -56,7 +56,9 @@ type world struct {
 	ctx   context.Context
 }
 
-func newWorld(t *testing.T, dialect string) *world {
+func newWorld(t *testing.T, dialect string) *world { return newWorldTB(t, dialect) }
+
+func newWorldTB(t testing.TB, dialect string) *world {
 	t.Helper()
 	clk := &testClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
 	st := storetest.Open(t, dialect, store.Options{Clock: clk})

@@ -35,7 +35,10 @@ type Options struct {
 // use.
 type Sim struct {
 	opts    Options
-	persist Persistence
+	persist Persistence // nil: the state lives in memory, in mem
+
+	memMu sync.Mutex
+	mem   *state
 
 	mu     sync.Mutex
 	faults []*Fault
@@ -54,11 +57,7 @@ func New(opts Options) *Sim {
 	if opts.MaxInvitesPerDay <= 0 {
 		opts.MaxInvitesPerDay = 20
 	}
-	p := opts.Persistence
-	if p == nil {
-		p = NewMemoryPersistence()
-	}
-	return &Sim{opts: opts, persist: p, calls: map[string]int{}}
+	return &Sim{opts: opts, persist: opts.Persistence, calls: map[string]int{}}
 }
 
 // AccessKeyFor returns an access key id that the simulator reads as the given account's.
@@ -174,14 +173,38 @@ func (s *Sim) PutAccount(id string, a Account) error {
 }
 
 func (s *Sim) update(fn func(st *state, now time.Time)) error {
-	return s.persist.Transact(context.Background(), func(b []byte) ([]byte, error) {
+	return s.transact(context.Background(), func(st *state) {
+		now := s.opts.Clock().UTC()
+		st.advance(now)
+		fn(st, now)
+	})
+}
+
+// transact runs fn on the state as one atomic step: under a lock in memory (no encoding, so large simulated
+// organizations stay fast), or as a read-modify-write of the JSON document through the Persistence.
+func (s *Sim) transact(ctx context.Context, fn func(st *state)) error {
+	if s.persist == nil {
+		s.memMu.Lock()
+		defer s.memMu.Unlock()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if s.mem == nil {
+			st, err := decodeState(nil)
+			if err != nil {
+				return err
+			}
+			s.mem = st
+		}
+		fn(s.mem)
+		return nil
+	}
+	return s.persist.Transact(ctx, func(b []byte) ([]byte, error) {
 		st, err := decodeState(b)
 		if err != nil {
 			return nil, err
 		}
-		now := s.opts.Clock().UTC()
-		st.advance(now)
-		fn(st, now)
+		fn(st)
 		return json.Marshal(st)
 	})
 }
@@ -290,16 +313,11 @@ func (s *Sim) handle(ctx context.Context, op, caller string, body []byte) (any, 
 		return nil, apiErr
 	}
 	var out any
-	err := s.persist.Transact(ctx, func(b []byte) ([]byte, error) {
-		st, err := decodeState(b)
-		if err != nil {
-			return nil, err
-		}
+	err := s.transact(ctx, func(st *state) {
 		now := s.opts.Clock().UTC()
 		st.advance(now)
 		c := &call{sim: s, st: st, now: now, caller: caller}
 		out, apiErr = c.dispatch(op, in)
-		return json.Marshal(st)
 	})
 	if err != nil {
 		return nil, newError("ServiceException", "the simulator could not keep its state: %v", err)

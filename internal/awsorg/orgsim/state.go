@@ -9,7 +9,8 @@ import (
 	"time"
 )
 
-// Persistence keeps the simulator's state, a JSON document, between requests.
+// Persistence keeps the simulator's state, a JSON document, between requests, so that several processes (or a
+// restarted one) share it. Without one, a Sim keeps its state in memory.
 type Persistence interface {
 	// Transact calls fn once with the stored state (nil when there is none yet) and stores what fn returns, as one
 	// atomic step: no other Transact on the same store may interleave. When fn fails, nothing is stored and its
