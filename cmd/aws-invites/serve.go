@@ -106,7 +106,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := httpapi.New(httpapi.Config{
-		Service: svc, Verifier: verifier, Idempotency: idempotency{st}, Ready: st.Ping, Logger: log,
+		Service: svc, Verifier: verifier, Idempotency: st, Ready: st.Ping, Logger: log,
 		Registry: reg, Sandbox: cfg.Mode == config.ModeSandbox, CORSOrigins: cfg.CORSAllowedOrigins,
 	})
 	if err != nil {
@@ -350,20 +350,4 @@ Try:
 
 `, addr, demoProfileID, demoManagement, tok)
 	return nil
-}
-
-// idempotency adapts the store's idempotency records to the HTTP layer's.
-type idempotency struct{ st *store.Store }
-
-func (i idempotency) ReserveIdempotencyKey(ctx context.Context, scope, key, hash string, now time.Time) (httpapi.IdempotencyRecord, bool, error) {
-	rec, reserved, err := i.st.ReserveIdempotencyKey(ctx, scope, key, hash, now)
-	return httpapi.IdempotencyRecord{RequestHash: rec.RequestHash, Status: rec.Status, Location: rec.Location, Body: rec.Body}, reserved, err
-}
-
-func (i idempotency) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, location string, body []byte) error {
-	return i.st.CompleteIdempotencyKey(ctx, scope, key, status, location, body)
-}
-
-func (i idempotency) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
-	return i.st.ReleaseIdempotencyKey(ctx, scope, key)
 }

@@ -115,7 +115,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	}
 	svc := invite.NewService(st, orgs, svcOpts)
 	e, err := httpapi.New(httpapi.Config{
-		Service: svc, Verifier: verifier, Idempotency: idempotency{st}, Ready: st.Ping, Logger: log,
+		Service: svc, Verifier: verifier, Idempotency: st, Ready: st.Ping, Logger: log,
 		Registry: prometheus.NewRegistry(), Sandbox: opts.sandbox, CORSOrigins: []string{"https://app.example.com"},
 	})
 	if err != nil {
@@ -272,20 +272,4 @@ func (e *env) counts() (invites, events int) {
 		}
 		after = page.NextID
 	}
-}
-
-// idempotency adapts the store's records to the HTTP layer's, as the command does.
-type idempotency struct{ st *store.Store }
-
-func (i idempotency) ReserveIdempotencyKey(ctx context.Context, scope, key, hash string, now time.Time) (httpapi.IdempotencyRecord, bool, error) {
-	rec, reserved, err := i.st.ReserveIdempotencyKey(ctx, scope, key, hash, now)
-	return httpapi.IdempotencyRecord{RequestHash: rec.RequestHash, Status: rec.Status, Location: rec.Location, Body: rec.Body}, reserved, err
-}
-
-func (i idempotency) CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, location string, body []byte) error {
-	return i.st.CompleteIdempotencyKey(ctx, scope, key, status, location, body)
-}
-
-func (i idempotency) ReleaseIdempotencyKey(ctx context.Context, scope, key string) error {
-	return i.st.ReleaseIdempotencyKey(ctx, scope, key)
 }

@@ -19,17 +19,9 @@ import (
 
 // IdempotencyStore keeps the first result of a create for its Idempotency-Key.
 type IdempotencyStore interface {
-	ReserveIdempotencyKey(ctx context.Context, scope, key, requestHash string, now time.Time) (IdempotencyRecord, bool, error)
+	ReserveIdempotencyKey(ctx context.Context, scope, key, requestHash string, now time.Time) (invite.IdempotencyRecord, bool, error)
 	CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, location string, body []byte) error
 	ReleaseIdempotencyKey(ctx context.Context, scope, key string) error
-}
-
-// IdempotencyRecord is a stored result (Status 0 while the first request is still running).
-type IdempotencyRecord struct {
-	RequestHash string
-	Status      int
-	Location    string
-	Body        []byte
 }
 
 // server implements the generated strict server interface by converting between API and domain types.
@@ -174,7 +166,7 @@ func (s *server) createInvite(ctx context.Context, p invite.Principal, billingPr
 }
 
 // replayed answers a repeated request with the stored first result.
-type replayed IdempotencyRecord
+type replayed invite.IdempotencyRecord
 
 func (r replayed) VisitCreateInviteResponse(w http.ResponseWriter) error {
 	w.Header().Set("Content-Type", "application/json")

@@ -91,3 +91,18 @@ type SystemClock struct{}
 
 // Now returns the current time in UTC.
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
+
+// IdempotencyRecord is what is remembered of a create sent with an Idempotency-Key. Status 0 marks a reservation
+// whose request is still running; otherwise Status, Location and Body are the response to replay.
+type IdempotencyRecord struct {
+	Scope       string
+	Key         string
+	RequestHash string
+	Status      int
+	Location    string
+	Body        []byte
+	CreatedAt   time.Time
+}
+
+// Complete reports whether the record holds a finished response (rather than a reservation in progress).
+func (r IdempotencyRecord) Complete() bool { return r.Status != 0 }

@@ -53,8 +53,6 @@ func BenchmarkReconcile10kInvitesOver10Payers(b *testing.B) {
 			b.Fatalf("accepted invite is %s after the first pass", got.State)
 		}
 	}
-	b.ReportMetric(float64(firstTime.Milliseconds()), "first-pass-ms")
-	b.ReportMetric(float64(firstCalls), "first-pass-aws-calls")
 	var calls int
 	b.ResetTimer()
 	for b.Loop() {
@@ -62,4 +60,7 @@ func BenchmarkReconcile10kInvitesOver10Payers(b *testing.B) {
 		calls += n
 	}
 	b.ReportMetric(float64(calls)/float64(b.N), "aws-calls/op")
+	// ResetTimer drops metrics reported before it: the first pass is reported last.
+	b.ReportMetric(float64(firstTime.Milliseconds()), "first-pass-ms")
+	b.ReportMetric(float64(firstCalls), "first-pass-aws-calls")
 }

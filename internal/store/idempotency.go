@@ -12,20 +12,8 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// IdempotencyRecord is what the HTTP layer remembers of a request sent with an Idempotency-Key. Status 0 marks a
-// reservation whose request is still running; otherwise Status, Location and Body are the response to replay.
-type IdempotencyRecord struct {
-	Scope       string
-	Key         string
-	RequestHash string
-	Status      int
-	Location    string
-	Body        []byte
-	CreatedAt   time.Time
-}
-
-// Complete reports whether the record holds a finished response (rather than a reservation in progress).
-func (r IdempotencyRecord) Complete() bool { return r.Status != 0 }
+// IdempotencyRecord is the domain's record of a request sent with an Idempotency-Key.
+type IdempotencyRecord = invite.IdempotencyRecord
 
 // ReserveIdempotencyKey claims (scope, key) for a request with the given body hash. When no record exists it
 // inserts a reservation and returns it with reserved set; otherwise it returns the existing record, complete or
