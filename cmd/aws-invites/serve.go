@@ -29,6 +29,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/cur"
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/store"
 )
 
@@ -45,7 +46,8 @@ func newLogger(w io.Writer) *slog.Logger {
 
 // openStore opens and migrates the database.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log})
+	// River's workers, listener and leader election need connections of their own beside the requests'.
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log, MaxConns: jobs.MinPoolConns(jobs.Config{}) + 16})
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}
@@ -112,6 +114,23 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+
+	runner, err := jobs.New(ctx, jobs.Config{Store: st, Work: newWork(svc, log, reg), Logger: log, Registerer: reg,
+		ReconcileEvery: cfg.ReconcileEvery, CloudHealthEvery: cfg.CloudHealthEvery, CURScanEvery: cfg.CURScanEvery,
+		JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute})
+	if err != nil {
+		return fmt.Errorf("background jobs: %w", err)
+	}
+	if err := runner.Start(ctx); err != nil {
+		return fmt.Errorf("starting background jobs: %w", err)
+	}
+	defer func() {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+		defer scancel()
+		if err := runner.Stop(sctx); err != nil {
+			log.Warn("stopping background jobs", "error", err)
+		}
+	}()
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

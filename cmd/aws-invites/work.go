@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// work is what the background jobs run: the domain's periodic tasks, with their outcomes logged and counted.
+type work struct {
+	svc         *invite.Service
+	log         *slog.Logger
+	orphans     *prometheus.GaugeVec
+	changed     prometheus.Counter
+	activated   prometheus.Counter
+	handshakes  *prometheus.GaugeVec
+	curAccounts *prometheus.GaugeVec
+}
+
+func newWork(svc *invite.Service, log *slog.Logger, reg prometheus.Registerer) *work {
+	w := &work{
+		svc: svc, log: log,
+		orphans: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_orphan_handshakes",
+			Help: "Open AWS handshakes of a payer for accounts without an invite here (sent from the console?), as of the last reconciliation."}, []string{"payer"}),
+		handshakes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_payer_handshakes",
+			Help: "INVITE handshakes AWS lists for a payer's organization, as of the last reconciliation."}, []string{"payer"}),
+		changed: prometheus.NewCounter(prometheus.CounterOpts{Name: "aws_invites_reconciled_changes_total",
+			Help: "Invites whose state or handshake a reconciliation changed."}),
+		activated: prometheus.NewCounter(prometheus.CounterOpts{Name: "aws_invites_cur_activations_total",
+			Help: "Invites moved to active because the payer's CUR has line items for the account."}),
+		curAccounts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_cur_accounts",
+			Help: "Usage accounts in the last scanned version of a payer's CUR."}, []string{"payer"}),
+	}
+	reg.MustRegister(w.orphans, w.handshakes, w.changed, w.activated, w.curAccounts)
+	return w
+}
+
+func (w *work) Payers(ctx context.Context) ([]string, error) { return w.svc.Payers(ctx) }
+
+func (w *work) ReconcilePayer(ctx context.Context, payer string) error {
+	rep, err := w.svc.ReconcilePayer(ctx, payer)
+	w.orphans.WithLabelValues(payer).Set(float64(len(rep.Orphans)))
+	w.handshakes.WithLabelValues(payer).Set(float64(rep.Handshakes))
+	w.changed.Add(float64(rep.Changed))
+	w.log.InfoContext(ctx, "reconciled", "payer", payer, "handshakes", rep.Handshakes, "changed", rep.Changed, "orphans", len(rep.Orphans), "error", err)
+	return err
+}
+
+func (w *work) SyncCloudHealth(ctx context.Context) error {
+	err := w.svc.SyncCloudHealth(ctx)
+	w.log.InfoContext(ctx, "cloudhealth synced", "error", err)
+	return err
+}
+
+func (w *work) ScanCUR(ctx context.Context, payer string) error {
+	rep, err := w.svc.ScanCUR(ctx, payer)
+	w.activated.Add(float64(rep.Activated))
+	if rep.Scanned {
+		w.curAccounts.WithLabelValues(payer).Set(float64(rep.Accounts))
+	}
+	w.log.InfoContext(ctx, "cur scanned", "payer", payer, "period", rep.Period, "version", rep.VersionID, "scanned", rep.Scanned,
+		"accounts", rep.Accounts, "activated", rep.Activated, "error", err)
+	return err
+}

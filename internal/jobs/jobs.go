@@ -1,0 +1,278 @@
+// Package jobs runs the service's background work on River: the periodic reconciliation of every payer's
+// handshakes and membership, the CloudHealth listing and the CUR scans. Every replica registers every job kind;
+// River's elected leader enqueues the periodic jobs, and per-payer jobs are unique while they wait or run, so one
+// payer is never reconciled twice at once however many replicas share the database.
+package jobs
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/riverqueue/river"
+	"github.com/riverqueue/river/riverdriver"
+	"github.com/riverqueue/river/riverdriver/riverpgxv5"
+	"github.com/riverqueue/river/riverdriver/riversqlite"
+	"github.com/riverqueue/river/rivertype"
+
+	"github.com/cloudreseller/aws-invites/internal/store"
+)
+
+// Work is what the jobs run. Every method is safe to call concurrently for different payers, and returns soon
+// after its context ends: River cancels a job at JobTimeout and may run it again after RescueStuckAfter.
+type Work interface {
+	// Payers returns the payer keys (management account ids) to reconcile and scan.
+	Payers(ctx context.Context) ([]string, error)
+	// ReconcilePayer applies one payer's handshakes and membership to its invites.
+	ReconcilePayer(ctx context.Context, payer string) error
+	// SyncCloudHealth reads one CloudHealth listing and applies it to all invites.
+	SyncCloudHealth(ctx context.Context) error
+	// ScanCUR reads one payer's Cost and Usage Report.
+	ScanCUR(ctx context.Context, payer string) error
+}
+
+// The job kinds, as stored in River's river_job.kind column.
+const (
+	KindReconcileAll    = "reconcile_all"
+	KindReconcilePayer  = "reconcile_payer"
+	KindCloudHealthSync = "cloudhealth_sync"
+	KindCURScanAll      = "cur_scan_all"
+	KindCURScan         = "cur_scan"
+)
+
+// The queues the jobs run in. CUR scans get their own, so a long scan never holds up the reconciliation.
+const (
+	QueueReconcile = "reconcile"
+	QueueCUR       = "cur"
+)
+
+// Config tells New what to run and how often. Zero durations and counts take the documented defaults.
+type Config struct {
+	// Store is the database River shares with the service (required).
+	Store *store.Store
+	// Work is the domain work the jobs run (required).
+	Work Work
+	// Logger receives job failures and River's own messages; nil discards them.
+	Logger *slog.Logger
+	// ReconcileEvery is the period of reconcile_all; default 1 minute.
+	ReconcileEvery time.Duration
+	// CloudHealthEvery is the period of cloudhealth_sync; default 10 minutes.
+	CloudHealthEvery time.Duration
+	// CURScanEvery is the period of cur_scan_all; default 1 hour.
+	CURScanEvery time.Duration
+	// JobTimeout is how long one job may run before its context is canceled; default 5 minutes.
+	JobTimeout time.Duration
+	// RescueStuckAfter is how long a job may stay running before the leader assumes its replica died and
+	// schedules it again. It must exceed JobTimeout, or a slow but live job would run twice at once; default
+	// JobTimeout + 1 minute.
+	RescueStuckAfter time.Duration
+	// Workers is how many reconcile and CloudHealth jobs this replica runs at once; default 4.
+	Workers int
+	// CURWorkers is how many CUR scans this replica runs at once; default 2 (scans are long and memory-bound).
+	CURWorkers int
+	// PollInterval is how often a replica looks for jobs when no notification arrives (always, on SQLite);
+	// default River's 1 second. Tests lower it.
+	PollInterval time.Duration
+	// ID names this replica in River's tables (leader, attempted_by); default a random name chosen by River.
+	ID string
+	// Registerer receives the job metrics; nil registers none.
+	Registerer prometheus.Registerer
+}
+
+// Defaults used when Config leaves a field zero.
+const (
+	DefaultReconcileEvery   = time.Minute
+	DefaultCloudHealthEvery = 10 * time.Minute
+	DefaultCURScanEvery     = time.Hour
+	DefaultJobTimeout       = 5 * time.Minute
+	DefaultWorkers          = 4
+	DefaultCURWorkers       = 2
+	// maxAttempts bounds retries of one job; a payer's next tick enqueues a fresh job after the last one fails.
+	maxAttempts = 5
+)
+
+// MigrationLockID keys the PostgreSQL advisory lock Migrate holds while it applies River's schema. It differs from
+// store.MigrationLockID so the two migrations never wait on each other.
+const MigrationLockID int64 = 0x6177_7369_6e76_726a // "awsinvrj"
+
+// Runner owns the River client of one replica.
+type Runner struct {
+	cfg     Config
+	log     *slog.Logger
+	engine  engine
+	migrate func(ctx context.Context) error
+	metrics *metrics
+}
+
+// engine is the part of *river.Client[TTx] the Runner uses, so one Runner serves both drivers.
+type engine interface {
+	Start(ctx context.Context) error
+	Stop(ctx context.Context) error
+	StopAndCancel(ctx context.Context) error
+	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
+}
+
+// New builds a Runner on the store's database: River's pgx driver on PostgreSQL, its SQLite driver (on the
+// store's single connection) on SQLite. It does not touch the database (ctx is for future checks); Start
+// migrates and starts.
+func New(ctx context.Context, cfg Config) (*Runner, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	r := &Runner{cfg: cfg, log: cfg.Logger, metrics: m}
+
+	rc := r.riverConfig()
+	switch cfg.Store.Dialect() {
+	case store.DialectPostgres:
+		pool := cfg.Store.PgxPool()
+		if pool == nil {
+			return nil, errors.New("jobs: PostgreSQL store without a pgx pool")
+		}
+		if have, need := pool.Config().MaxConns, MinPoolConns(cfg); have < need {
+			// River keeps a connection for LISTEN and runs its elector, producers, completer and maintenance on
+			// others; with pgxpool's default (4 on a small machine) it does not fail but crawls.
+			return nil, fmt.Errorf("jobs: the PostgreSQL pool allows %d connections; River with %d+%d workers needs at least %d (set store.Options.MaxConns)",
+				have, cfg.Workers, cfg.CURWorkers, need)
+		}
+		driver := riverpgxv5.New(pool)
+		r.engine, err = newClient(driver, rc)
+		r.migrate = func(ctx context.Context) error { return migratePostgres(ctx, pool, driver, cfg.Logger) }
+	case store.DialectSQLite:
+		driver := riversqlite.New(cfg.Store.SQLDB())
+		r.engine, err = newClient(driver, rc)
+		r.migrate = func(ctx context.Context) error { return migrateUp(ctx, driver, cfg.Logger) }
+	default:
+		return nil, fmt.Errorf("jobs: unsupported store dialect %q", cfg.Store.Dialect())
+	}
+	if err != nil {
+		return nil, fmt.Errorf("jobs: create River client: %w", err)
+	}
+	return r, nil
+}
+
+// MinPoolConns is the smallest PostgreSQL pool (store.Options.MaxConns) New accepts for cfg: one connection per
+// worker, whose Work uses the store, plus River's own (listener, elector, producers, completer, maintenance).
+func MinPoolConns(cfg Config) int32 {
+	return int32(cmp.Or(cfg.Workers, DefaultWorkers) + cmp.Or(cfg.CURWorkers, DefaultCURWorkers) + 6)
+}
+
+func (c *Config) withDefaults() error {
+	if c.Store == nil {
+		return errors.New("jobs: config without a store")
+	}
+	if c.Work == nil {
+		return errors.New("jobs: config without work")
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	c.ReconcileEvery = cmp.Or(c.ReconcileEvery, DefaultReconcileEvery)
+	c.CloudHealthEvery = cmp.Or(c.CloudHealthEvery, DefaultCloudHealthEvery)
+	c.CURScanEvery = cmp.Or(c.CURScanEvery, DefaultCURScanEvery)
+	c.JobTimeout = cmp.Or(c.JobTimeout, DefaultJobTimeout)
+	c.RescueStuckAfter = cmp.Or(c.RescueStuckAfter, c.JobTimeout+time.Minute)
+	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
+	c.CURWorkers = cmp.Or(c.CURWorkers, DefaultCURWorkers)
+	c.PollInterval = cmp.Or(c.PollInterval, river.FetchPollIntervalDefault)
+	for name, d := range map[string]time.Duration{
+		"ReconcileEvery": c.ReconcileEvery, "CloudHealthEvery": c.CloudHealthEvery, "CURScanEvery": c.CURScanEvery,
+		"JobTimeout": c.JobTimeout, "RescueStuckAfter": c.RescueStuckAfter, "PollInterval": c.PollInterval,
+	} {
+		if d < 0 {
+			return fmt.Errorf("jobs: %s must not be negative, got %s", name, d)
+		}
+	}
+	if c.Workers < 0 || c.CURWorkers < 0 {
+		return errors.New("jobs: worker counts must not be negative")
+	}
+	if c.RescueStuckAfter <= c.JobTimeout {
+		// River would rescue (and so run a second time) a job that is still within its timeout.
+		return fmt.Errorf("jobs: RescueStuckAfter (%s) must exceed JobTimeout (%s)", c.RescueStuckAfter, c.JobTimeout)
+	}
+	return nil
+}
+
+// riverConfig is the River configuration both drivers share.
+func (r *Runner) riverConfig() *river.Config {
+	cfg := r.cfg
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &reconcileAllWorker{r: r})
+	river.AddWorker(workers, &reconcilePayerWorker{r: r})
+	river.AddWorker(workers, &cloudHealthWorker{r: r})
+	river.AddWorker(workers, &curScanAllWorker{r: r})
+	river.AddWorker(workers, &curScanWorker{r: r})
+
+	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
+		// RunOnStart: the schedule lives in the leader's memory only, so a new leader (every deploy) would
+		// otherwise wait a whole period, and an hourly scan might never run across frequent restarts.
+		return river.NewPeriodicJob(river.PeriodicInterval(every),
+			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
+			&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})
+	}
+
+	return &river.Config{
+		ID:                   cfg.ID,
+		Logger:               cfg.Logger,
+		JobTimeout:           cfg.JobTimeout,
+		RescueStuckJobsAfter: cfg.RescueStuckAfter,
+		MaxAttempts:          maxAttempts,
+		FetchPollInterval:    cfg.PollInterval,
+		FetchCooldown:        min(cfg.PollInterval, river.FetchCooldownDefault),
+		Queues: map[string]river.QueueConfig{
+			QueueReconcile: {MaxWorkers: cfg.Workers},
+			QueueCUR:       {MaxWorkers: cfg.CURWorkers},
+		},
+		Workers: workers,
+		PeriodicJobs: []*river.PeriodicJob{
+			periodic(cfg.ReconcileEvery, reconcileAllArgs{}),
+			periodic(cfg.CloudHealthEvery, cloudHealthArgs{}),
+			periodic(cfg.CURScanEvery, curScanAllArgs{}),
+		},
+	}
+}
+
+// Start migrates River's schema (a no-op when current) and starts fetching and working jobs, and, while this
+// replica is River's leader, enqueuing the periodic ones. Canceling ctx after Start returns does not stop the
+// Runner; call Stop, so that shutdown is always graceful.
+func (r *Runner) Start(ctx context.Context) error {
+	if err := r.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := r.engine.Start(context.WithoutCancel(ctx)); err != nil {
+		return fmt.Errorf("jobs: start River: %w", err)
+	}
+	return nil
+}
+
+// Stop stops fetching jobs and waits for the running ones to finish. When ctx ends first, it cancels them and
+// waits for them to return (they must honor their context).
+func (r *Runner) Stop(ctx context.Context) error {
+	err := r.engine.Stop(ctx)
+	if err == nil {
+		return nil
+	}
+	if ctx.Err() == nil {
+		return fmt.Errorf("jobs: stop River: %w", err)
+	}
+	r.log.Warn("jobs: graceful stop timed out; canceling running jobs")
+	// ctx is over: give canceled jobs a short, separate deadline to report back, so their state is recorded.
+	hardCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := r.engine.StopAndCancel(hardCtx); err != nil {
+		return fmt.Errorf("jobs: stop River after canceling jobs: %w", err)
+	}
+	return nil
+}
+
+// newClient builds a River client for either driver; the transaction type (pgx.Tx or *sql.Tx) stays inside.
+func newClient[TTx any](driver riverdriver.Driver[TTx], cfg *river.Config) (engine, error) {
+	return river.NewClient(driver, cfg)
+}

@@ -1,0 +1,56 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// RunOnce runs every payer's reconciliation, then one CloudHealth sync, then every payer's CUR scan, in this
+// process and without River (for `aws-invites reconcile --once`); Start need not have been called. Payers run
+// Workers at a time; one payer's failure does not stop the others, and all failures are returned joined.
+func (r *Runner) RunOnce(ctx context.Context) error {
+	payers, err := r.cfg.Work.Payers(ctx)
+	if err != nil {
+		return r.observe(ctx, KindReconcileAll, "", func(context.Context) error {
+			return fmt.Errorf("list payers: %w", err)
+		})
+	}
+	errs := []error{
+		r.eachPayer(ctx, payers, r.cfg.Workers, KindReconcilePayer, r.cfg.Work.ReconcilePayer),
+		r.observe(ctx, KindCloudHealthSync, "", r.cfg.Work.SyncCloudHealth),
+		r.eachPayer(ctx, payers, r.cfg.CURWorkers, KindCURScan, r.cfg.Work.ScanCUR),
+	}
+	return errors.Join(errs...)
+}
+
+// eachPayer calls fn for every payer, at most limit at a time, and joins the failures.
+func (r *Runner) eachPayer(ctx context.Context, payers []string, limit int, kind string,
+	fn func(context.Context, string) error) error {
+	sem := make(chan struct{}, max(limit, 1))
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for _, payer := range payers {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			wg.Wait()
+			return errors.Join(append(errs, ctx.Err())...)
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			err := r.observe(ctx, kind, payer, func(ctx context.Context) error { return fn(ctx, payer) })
+			if err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
