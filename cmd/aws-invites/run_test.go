@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -25,10 +27,20 @@ type instance struct {
 	stop   func() error
 }
 
-// start calls run with the environment and waits until it listens. stop cancels it (as SIGTERM does) and
-// returns what run returned.
+// start calls run with the environment and waits until it listens; the instance stops at the end of the test.
 func start(t *testing.T, env map[string]string) *instance {
 	t.Helper()
+	inst, err := startAsync(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.stop() })
+	return inst
+}
+
+// startAsync calls run as main does, on port 0, and returns once it listens. stop cancels it (as SIGTERM does)
+// and returns what run returned.
+func startAsync(env map[string]string) (*instance, error) {
 	env["LISTEN_ADDR"] = "127.0.0.1:0"
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout := &syncBuffer{}
@@ -39,12 +51,16 @@ func start(t *testing.T, env map[string]string) *instance {
 		pw.Close()
 	}()
 	addr := make(chan string, 1)
+	badLine := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
 			var line map[string]any
 			if json.Unmarshal(sc.Bytes(), &line) != nil {
-				t.Errorf("log line is not JSON: %s", sc.Text())
+				select {
+				case badLine <- sc.Text():
+				default:
+				}
 				continue
 			}
 			if line["msg"] == "listening" {
@@ -55,31 +71,30 @@ func start(t *testing.T, env map[string]string) *instance {
 	select {
 	case a := <-addr:
 		inst := &instance{url: "http://" + a, stdout: stdout}
-		var stopped bool
+		var once sync.Once
+		var stopErr error
 		inst.stop = func() error {
-			if stopped {
-				return nil
-			}
-			stopped = true
-			cancel()
-			select {
-			case err := <-done:
-				return err
-			case <-time.After(20 * time.Second):
-				t.Fatal("run did not return after cancellation")
-				return nil
-			}
+			once.Do(func() {
+				cancel()
+				select {
+				case stopErr = <-done:
+				case <-time.After(30 * time.Second):
+					stopErr = errors.New("run did not return after cancellation")
+				}
+			})
+			return stopErr
 		}
-		t.Cleanup(func() { inst.stop() })
-		return inst
+		return inst, nil
+	case line := <-badLine:
+		cancel()
+		return nil, fmt.Errorf("a log line is not JSON: %s", line)
 	case err := <-done:
 		cancel()
-		t.Fatalf("run returned before listening: %v", err)
-	case <-time.After(30 * time.Second):
+		return nil, fmt.Errorf("run returned before listening: %v", err)
+	case <-time.After(60 * time.Second):
 		cancel()
-		t.Fatal("run did not start listening")
+		return nil, errors.New("run did not start listening")
 	}
-	return nil
 }
 
 type syncBuffer struct {
