@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/testclock"
 )
 
 const (
@@ -28,28 +28,10 @@ var (
 	payer = invite.Payer{ManagementAccountID: mgmt}
 )
 
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type env struct {
 	sim    *orgsim.Sim
 	url    string
-	clock  *testClock
+	clock  *testclock.Clock
 	client *awsorg.Client
 }
 
@@ -63,7 +45,7 @@ func fastRetries(o *awsorg.Options) {
 // account, as the sandbox does.
 func newEnv(t *testing.T, simOpts orgsim.Options, adjust ...func(*awsorg.Options)) *env {
 	t.Helper()
-	clk := &testClock{now: start}
+	clk := testclock.New(start)
 	if simOpts.Clock == nil {
 		simOpts.Clock = clk.Now
 	}

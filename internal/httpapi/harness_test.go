@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,25 +26,8 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/store"
 	"github.com/cloudreseller/aws-invites/internal/store/storetest"
+	"github.com/cloudreseller/aws-invites/internal/testclock"
 )
-
-// clock is a test clock shared by the service and the simulator.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 const (
 	customer   = "acme"
@@ -60,7 +42,7 @@ type env struct {
 	store  *store.Store
 	sim    *orgsim.Sim
 	orgs   *awsorg.Client
-	clock  *clock
+	clock  *testclock.Clock
 	secret []byte
 	ch     *chsim.Simulator
 }
@@ -76,7 +58,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		opts.dialect = store.DialectPostgres
 	}
 	ctx := context.Background()
-	clk := &clock{now: time.Now().UTC().Truncate(time.Millisecond)}
+	clk := testclock.New(time.Now().UTC().Truncate(time.Millisecond))
 	st := storetest.Open(t, opts.dialect, store.Options{Clock: clk})
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 1000, Conventions: true})
 	simSrv := httptest.NewServer(sim)

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +20,8 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/store"
 	"github.com/cloudreseller/aws-invites/internal/store/storetest"
+	"github.com/cloudreseller/aws-invites/internal/testclock"
 )
-
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 const payerID = "111111111111"
 
@@ -51,7 +34,7 @@ type world struct {
 	sim   *orgsim.Sim
 	orgs  *awsorg.Client
 	ch    *chsim.Simulator
-	clock *testClock
+	clock *testclock.Clock
 	user  invite.Principal
 	ctx   context.Context
 }
@@ -60,7 +43,7 @@ func newWorld(t *testing.T, dialect string) *world { return newWorldTB(t, dialec
 
 func newWorldTB(t testing.TB, dialect string) *world {
 	t.Helper()
-	clk := &testClock{now: time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC)}
+	clk := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	st := storetest.Open(t, dialect, store.Options{Clock: clk})
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 100000, MaxInvitesPerDay: 100000})
 	simSrv := httptest.NewServer(sim)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/testclock"
 )
 
 const (
@@ -27,34 +27,16 @@ const (
 
 var start = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
 
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
-
 type env struct {
 	sim   *orgsim.Sim
 	url   string
-	clock *testClock
+	clock *testclock.Clock
 }
 
 // newEnv serves a simulator over real HTTP.
 func newEnv(t *testing.T, opts orgsim.Options) *env {
 	t.Helper()
-	clk := &testClock{now: start}
+	clk := testclock.New(start)
 	if opts.Clock == nil {
 		opts.Clock = clk.Now
 	}

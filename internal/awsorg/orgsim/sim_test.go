@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/testclock"
 )
 
 // post sends one raw AWS JSON 1.1 request, as the SDK would, signed (in form only) as the given account.
@@ -468,7 +469,7 @@ func TestPutAccountAndMoves(t *testing.T) {
 
 func TestSharedPersistence(t *testing.T) {
 	store := orgsim.NewMemoryPersistence()
-	clk := &testClock{now: start}
+	clk := testclock.New(start)
 	a := newEnv(t, orgsim.Options{Persistence: store, Clock: clk.Now})
 	b := newEnv(t, orgsim.Options{Persistence: store, Clock: clk.Now})
 	ctx := context.Background()
