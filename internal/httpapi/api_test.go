@@ -581,6 +581,26 @@ func TestCrashAfterAWSBeforeCommit(t *testing.T) {
 	if r.status != 201 || r.json(t)["handshake"].(map[string]any)["id"] != h2.ID {
 		t.Fatalf("adopt without reservation: %d %s", r.status, r.body)
 	}
+
+	// Canceling an invite whose send was interrupted cancels the handshake AWS holds for it too.
+	h3, _, err := e.orgs.InviteAccount(ctx, payer, "333344445555", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	stale := reserved
+	stale.ID, stale.AccountID = "0193c7c0-0000-7000-8000-00000000c1a6", "333344445555"
+	if err := e.store.CreateInvite(ctx, stale, invite.Event{InviteID: stale.ID, At: sent, Actor: stale.InvitedBy,
+		To: invite.StateInvited, Reason: "invite requested"}); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("DELETE", invitesPath(profile)+"/"+stale.ID, tok, nil)
+	if r.status != 200 || r.json(t)["state"] != "canceled" {
+		t.Fatalf("cancel an interrupted send: %d %s", r.status, r.body)
+	}
+	got3, err := e.orgs.DescribeHandshake(ctx, payer, h3.ID)
+	if err != nil || got3.State != invite.HandshakeCanceled {
+		t.Errorf("the handshake AWS held is %s (%v), want CANCELED", got3.State, err)
+	}
 }
 
 func TestOperationsEndpoints(t *testing.T) {

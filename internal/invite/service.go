@@ -383,6 +383,14 @@ func (s *Service) Cancel(ctx context.Context, p Principal, billingProfileID, inv
 			Detail: "the invitation is being sent right now; cancel it once it is sent"}
 	}
 	h := inv.Handshake
+	if h == nil {
+		// A send interrupted long ago: AWS may hold its handshake all the same; cancel that one too.
+		found, err := s.openHandshakeFor(ctx, bp.Payer(), inv.AccountID)
+		if err != nil {
+			return Invite{}, err
+		}
+		h = found
+	}
 	if h != nil && h.State.Pending() {
 		canceled, err := s.orgs.CancelHandshake(ctx, bp.Payer(), h.ID)
 		switch {
@@ -413,6 +421,18 @@ func (s *Service) Cancel(ctx context.Context, p Principal, billingProfileID, inv
 		}
 	}
 	return out, err
+}
+
+// openHandshakeFor finds the open INVITE handshake AWS holds for an account, if any.
+func (s *Service) openHandshakeFor(ctx context.Context, payer Payer, accountID string) (*Handshake, error) {
+	var found *Handshake
+	err := s.orgs.ListInviteHandshakes(ctx, payer, func(h Handshake) error {
+		if h.AccountID == accountID && h.State.Pending() {
+			found = &h
+		}
+		return nil
+	})
+	return found, err
 }
 
 // Observe applies what AWS reports about an invite's handshake: an ended handshake ends the invite, or, when
