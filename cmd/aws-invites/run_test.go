@@ -16,7 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+
+	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/testdb"
 )
 
@@ -241,6 +246,26 @@ func TestEndToEndAWSMode(t *testing.T) {
 		strings.TrimSpace(user.String()), nil)
 	if status != 404 || p["code"] != "not_found" {
 		t.Fatalf("sandbox endpoint in aws mode: %d %v", status, p)
+	}
+
+	// The owner accepts in the console; `reconcile --once` applies it now, from the command line.
+	orgs := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{OrganizationsEndpoint: srv.URL,
+		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
+			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "test", "")
+		}})
+	if _, err := orgs.AcceptHandshakeAs(context.Background(), "123456789012", inv["handshake"].(map[string]any)["id"].(string)); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"reconcile", "--once"}, getenv, &out, io.Discard); err != nil {
+		t.Fatalf("reconcile --once: %v\n%s", err, out.String())
+	}
+	if !strings.Contains(out.String(), `"step":"reconcile"`) || !strings.Contains(out.String(), `"changed":1`) {
+		t.Errorf("reconcile --once printed:\n%s", out.String())
+	}
+	_, got, _ := call(t, "GET", inst.url+"/billing-profiles/acme-main/aws-invites/"+inv["id"].(string), strings.TrimSpace(user.String()), nil)
+	if got["state"] != "awaiting_cur" {
+		t.Errorf("after reconcile --once: %v", got["state"])
 	}
 }
 

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,6 +21,32 @@ type work struct {
 	activated   prometheus.Counter
 	handshakes  *prometheus.GaugeVec
 	curAccounts *prometheus.GaugeVec
+
+	mu     sync.Mutex
+	report *json.Encoder // one JSON line per step, when set (reconcile --once)
+}
+
+// reportTo makes every step also print a JSON line to w.
+func (w *work) reportTo(out io.Writer) { w.report = json.NewEncoder(out) }
+
+// step logs a finished step, and prints it when reporting.
+func (w *work) step(ctx context.Context, name string, err error, attrs ...any) {
+	w.log.InfoContext(ctx, name, append(attrs, "error", err)...)
+	if w.report == nil {
+		return
+	}
+	line := map[string]any{"step": name}
+	for i := 0; i+1 < len(attrs); i += 2 {
+		line[attrs[i].(string)] = attrs[i+1]
+	}
+	if err != nil {
+		line["error"] = err.Error()
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if eerr := w.report.Encode(line); eerr != nil {
+		w.log.WarnContext(ctx, "printing a step", "error", eerr)
+	}
 }
 
 func newWork(svc *invite.Service, log *slog.Logger, reg prometheus.Registerer) *work {
@@ -45,13 +74,13 @@ func (w *work) ReconcilePayer(ctx context.Context, payer string) error {
 	w.orphans.WithLabelValues(payer).Set(float64(len(rep.Orphans)))
 	w.handshakes.WithLabelValues(payer).Set(float64(rep.Handshakes))
 	w.changed.Add(float64(rep.Changed))
-	w.log.InfoContext(ctx, "reconciled", "payer", payer, "handshakes", rep.Handshakes, "changed", rep.Changed, "orphans", len(rep.Orphans), "error", err)
+	w.step(ctx, "reconcile", err, "payer", payer, "handshakes", rep.Handshakes, "changed", rep.Changed, "orphans", len(rep.Orphans))
 	return err
 }
 
 func (w *work) SyncCloudHealth(ctx context.Context) error {
 	err := w.svc.SyncCloudHealth(ctx)
-	w.log.InfoContext(ctx, "cloudhealth synced", "error", err)
+	w.step(ctx, "cloudhealth", err)
 	return err
 }
 
@@ -61,7 +90,7 @@ func (w *work) ScanCUR(ctx context.Context, payer string) error {
 	if rep.Scanned {
 		w.curAccounts.WithLabelValues(payer).Set(float64(rep.Accounts))
 	}
-	w.log.InfoContext(ctx, "cur scanned", "payer", payer, "period", rep.Period, "version", rep.VersionID, "scanned", rep.Scanned,
-		"accounts", rep.Accounts, "activated", rep.Activated, "error", err)
+	w.step(ctx, "cur", err, "payer", payer, "period", rep.Period, "version", rep.VersionID, "scanned", rep.Scanned,
+		"accounts", rep.Accounts, "activated", rep.Activated)
 	return err
 }
