@@ -53,7 +53,7 @@ func newWorldTB(t testing.TB, dialect string) *world {
 		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
 			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "test", "")
 		},
-		MaxAttempts: 4, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, AttemptTimeout: 300 * time.Millisecond,
+		MaxAttempts: 4, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, AttemptTimeout: 2 * time.Second,
 	})
 	ch, err := chsim.New(chsim.Options{APIKey: "ch-key", Now: clk.Now})
 	if err != nil {
@@ -346,14 +346,14 @@ func TestReconcileUnderFaults(t *testing.T) {
 	w.sim.ClearFaults()
 
 	// Slow answers beyond the per-attempt timeout are retried; a pass whose caller gives up fails cleanly.
-	w.sim.Inject(orgsim.Fault{Op: "ListHandshakesForOrganization", Times: 1, Latency: time.Second})
+	w.sim.Inject(orgsim.Fault{Op: "ListHandshakesForOrganization", Times: 1, Latency: 3 * time.Second})
 	if _, _, err := w.reconcile(); err != nil {
 		t.Fatalf("one slow answer: %v", err)
 	}
 	if got := w.get(invites[1]); got.State != invite.StateAwaitingCUR {
 		t.Errorf("after the slow pass: %s", got.State)
 	}
-	w.sim.Inject(orgsim.Fault{Op: "ListHandshakesForOrganization", Latency: 2 * time.Second})
+	w.sim.Inject(orgsim.Fault{Op: "ListHandshakesForOrganization", Latency: 5 * time.Second})
 	ctx, cancel := context.WithTimeout(w.ctx, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
