@@ -48,7 +48,7 @@ func TestGeneratedCodeIsCurrent(t *testing.T) {
 }
 
 func TestEmbeddedSpecLoads(t *testing.T) {
-	spec, err := api.GetSwagger()
+	spec, err := api.GetSpec()
 	if err != nil {
 		t.Fatal(err)
 	}

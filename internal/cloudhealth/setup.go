@@ -20,8 +20,6 @@ const (
 	TrustedPrincipal = "arn:aws:iam::" + TrustedAccountID + ":root"
 	// policyVersion is the IAM policy language version.
 	policyVersion = "2012-10-17"
-	// maxInlinePolicyChars is IAM's limit on the inline policies of one role, counted without whitespace.
-	maxInlinePolicyChars = 10240
 )
 
 // SetupInput is what the IAM setup depends on.

@@ -384,6 +384,13 @@ func TestBadInputChangesNothing(t *testing.T) {
 			e.problem(e.do(tc.method, tc.path, tok, tc.body, tc.headers...), tc.status, tc.code)
 		})
 	}
+	if inv, ev := e.counts(); inv != wantInvites || ev != wantEvents {
+		t.Errorf("bad input wrote: invites %d -> %d, events %d -> %d", wantInvites, inv, wantEvents, ev)
+	}
+	if got := e.sim.TotalCalls(); got != calls {
+		t.Errorf("bad input reached AWS: %d calls", got-calls)
+	}
+
 	// Idempotency key reused with another body.
 	key := []string{"Idempotency-Key", "create-1"}
 	if r := e.do("POST", invitesPath(profile), tok, map[string]any{"accountId": "555566667777"}, key...); r.status != 201 {

@@ -47,7 +47,7 @@ type Config struct {
 
 // New builds the Echo server.
 func New(cfg Config) (*echo.Echo, error) {
-	spec, err := api.GetSwagger()
+	spec, err := api.GetSpec()
 	if err != nil {
 		return nil, fmt.Errorf("loading the embedded openapi spec: %w", err)
 	}
@@ -166,8 +166,6 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-
-type loggerKey struct{}
 
 // requestID gives every request an id (the caller's X-Request-Id when sensible), returns it, and puts it in the
 // request context, where the log handler finds it for every line logged while serving the request.
