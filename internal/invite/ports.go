@@ -40,6 +40,9 @@ type Store interface {
 	InvitesInStates(ctx context.Context, states []State) ([]Invite, error)
 	// Payers returns the management account of every billing profile, each once.
 	Payers(ctx context.Context) ([]string, error)
+	// LockPayer holds an exclusive lock on a payer's reconciliation, across every process on the database, until
+	// unlock is called; it waits until ctx ends.
+	LockPayer(ctx context.Context, payer string) (unlock func() error, err error)
 }
 
 // CloudHealth is what the domain needs from CloudHealth: its view of every AWS account it knows, keyed by the

@@ -22,8 +22,16 @@ var reconcileStates = []State{StateInvited, StateAccepted}
 // billing profile of that payer. It costs one ListHandshakesForOrganization call per page of 20 handshakes, plus
 // one DescribeAccount per newly accepted account or handshake AWS no longer knows: never one call per invite.
 // A failure on one invite does not stop the others; they are all reported together.
-func (s *Service) ReconcilePayer(ctx context.Context, managementAccountID string) (ReconcileReport, error) {
-	rep := ReconcileReport{Payer: managementAccountID}
+//
+// One payer is reconciled by one caller at a time, whatever the path (periodic job, refresh, reconcile --once) and
+// however many replicas: the others wait for the lock, then find the work done.
+func (s *Service) ReconcilePayer(ctx context.Context, managementAccountID string) (rep ReconcileReport, err error) {
+	rep = ReconcileReport{Payer: managementAccountID}
+	unlock, err := s.store.LockPayer(ctx, managementAccountID)
+	if err != nil {
+		return rep, err
+	}
+	defer func() { err = errors.Join(err, unlock()) }()
 	payer, err := s.payer(ctx, managementAccountID)
 	if err != nil {
 		return rep, err

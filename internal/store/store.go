@@ -50,6 +50,7 @@ type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
 	pool    *pgxpool.Pool // nil on SQLite
+	locks   payerLocks    // SQLite only
 	dialect string
 	clock   invite.Clock
 }
