@@ -56,7 +56,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
-	e.Use(requestID(), accessLog(cfg.Logger), middleware.Recover(), metrics(cfg.Registry))
+	e.Use(requestID(), observe(cfg.Logger, cfg.Registry), middleware.Recover())
 	if cfg.Sandbox {
 		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {
@@ -226,23 +226,9 @@ func (h requestIDHandler) WithGroup(name string) slog.Handler {
 	return requestIDHandler{h.Handler.WithGroup(name)}
 }
 
-func accessLog(log *slog.Logger) echo.MiddlewareFunc {
-	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			start := time.Now()
-			err := next(c)
-			if err != nil {
-				c.Error(err)
-			}
-			req := c.Request()
-			log.InfoContext(req.Context(), "request", "method", req.Method, "path", req.URL.Path,
-				"status", c.Response().Status, "bytes", c.Response().Size, "duration_ms", float64(time.Since(start).Microseconds())/1000)
-			return nil
-		}
-	}
-}
-
-func metrics(reg *prometheus.Registry) echo.MiddlewareFunc {
+// observe renders a request's error (so what is logged and counted is what the client got), then logs the request
+// with its request id and counts it by route.
+func observe(log *slog.Logger, reg *prometheus.Registry) echo.MiddlewareFunc {
 	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "aws_invites_http_requests_total", Help: "HTTP requests by route, method and status.",
 	}, []string{"method", "route", "status"})
@@ -254,16 +240,19 @@ func metrics(reg *prometheus.Registry) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			err := next(c)
-			if err != nil {
+			if err := next(c); err != nil {
 				c.Error(err)
 			}
+			took := time.Since(start)
+			req := c.Request()
+			log.InfoContext(req.Context(), "request", "method", req.Method, "path", req.URL.Path,
+				"status", c.Response().Status, "bytes", c.Response().Size, "duration_ms", float64(took.Microseconds())/1000)
 			route := c.Path()
 			if route == "" {
 				route = "unmatched"
 			}
 			requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Inc()
-			duration.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+			duration.WithLabelValues(c.Request().Method, route).Observe(took.Seconds())
 			return nil
 		}
 	}

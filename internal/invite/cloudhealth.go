@@ -123,13 +123,7 @@ func (s *Service) applyCloudHealth(ctx context.Context, inv Invite, st CloudHeal
 // SandboxSetCloudHealth sets the account's status in the sandbox's CloudHealth simulator and applies it to the
 // invite at once, so the whole flow can be walked by hand.
 func (s *Service) SandboxSetCloudHealth(ctx context.Context, p Principal, billingProfileID, inviteID, level, payer string) (Invite, error) {
-	if s.sandboxCloudHealth == nil || s.cloudHealth == nil {
-		return Invite{}, Errorf(CodeNotFound, "sandbox endpoints exist only in the sandbox")
-	}
-	if _, err := s.profileFor(ctx, p, billingProfileID, read); err != nil {
-		return Invite{}, err
-	}
-	inv, err := s.invite(ctx, billingProfileID, inviteID)
+	_, inv, err := s.sandboxInvite(ctx, p, billingProfileID, inviteID, s.sandboxCloudHealth != nil && s.cloudHealth != nil)
 	if err != nil {
 		return Invite{}, err
 	}

@@ -149,14 +149,7 @@ func (s *Service) applyCUR(ctx context.Context, payer, period string) (int, erro
 // SandboxDeliverCUR writes a small real report with line items for the invite's account where the sandbox reads
 // the payer's CUR, then scans it, so the walk from invite to active can be done by hand.
 func (s *Service) SandboxDeliverCUR(ctx context.Context, p Principal, billingProfileID, inviteID, unblendedCost string) (Invite, error) {
-	if s.sandboxCUR == nil {
-		return Invite{}, Errorf(CodeNotFound, "sandbox endpoints exist only in the sandbox")
-	}
-	bp, err := s.profileFor(ctx, p, billingProfileID, read)
-	if err != nil {
-		return Invite{}, err
-	}
-	inv, err := s.invite(ctx, billingProfileID, inviteID)
+	bp, inv, err := s.sandboxInvite(ctx, p, billingProfileID, inviteID, s.sandboxCUR != nil && s.curStore != nil)
 	if err != nil {
 		return Invite{}, err
 	}

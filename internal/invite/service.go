@@ -542,16 +542,24 @@ func (s *Service) transition(ctx context.Context, inv Invite, to State, h *Hands
 	return s.save(ctx, inv, Event{InviteID: inv.ID, At: s.clock.Now(), Actor: actor, From: from, To: to, Reason: reason})
 }
 
+// sandboxInvite loads the invite a sandbox endpoint acts on; outside the sandbox (enabled false) the endpoints do
+// not exist.
+func (s *Service) sandboxInvite(ctx context.Context, p Principal, billingProfileID, inviteID string, enabled bool) (BillingProfile, Invite, error) {
+	if !enabled {
+		return BillingProfile{}, Invite{}, Errorf(CodeNotFound, "sandbox endpoints exist only in the sandbox")
+	}
+	bp, err := s.profileFor(ctx, p, billingProfileID, read)
+	if err != nil {
+		return BillingProfile{}, Invite{}, err
+	}
+	inv, err := s.invite(ctx, billingProfileID, inviteID)
+	return bp, inv, err
+}
+
 // SandboxAnswer plays the invited account in the sandbox: it accepts or declines the invite's current handshake in
 // the simulator, then applies the answer to the invite.
 func (s *Service) SandboxAnswer(ctx context.Context, p Principal, billingProfileID, inviteID string, accept bool) (Invite, error) {
-	if s.sandbox == nil {
-		return Invite{}, Errorf(CodeNotFound, "sandbox endpoints exist only in the sandbox")
-	}
-	if _, err := s.profileFor(ctx, p, billingProfileID, read); err != nil {
-		return Invite{}, err
-	}
-	inv, err := s.invite(ctx, billingProfileID, inviteID)
+	_, inv, err := s.sandboxInvite(ctx, p, billingProfileID, inviteID, s.sandbox != nil)
 	if err != nil {
 		return Invite{}, err
 	}
