@@ -36,11 +36,7 @@ func reconcileOnce(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	defer a.close()
-	w := newWork(a.svc, log, prometheus.NewRegistry())
+	w := newWork(a, log, prometheus.NewRegistry())
 	w.reportTo(stdout)
-	runner, err := jobs.New(ctx, jobs.Config{Store: a.store, Work: w, Logger: log})
-	if err != nil {
-		return err
-	}
-	return runner.RunOnce(ctx)
+	return jobs.RunOnce(ctx, a.jobsConfig(w, log))
 }

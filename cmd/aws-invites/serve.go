@@ -99,7 +99,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.close()
-	st, svc := a.store, a.svc
+	st := a.store
 	verifier, err := verifier(ctx, cfg)
 	if err != nil {
 		return err
@@ -108,16 +108,19 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := httpapi.New(httpapi.Config{
-		Service: svc, Verifier: verifier, Idempotency: st, Ready: st.Ping, Logger: log,
-		Registry: reg, Sandbox: cfg.Mode == config.ModeSandbox, CORSOrigins: cfg.CORSAllowedOrigins,
+		Invites: a.invites, Profiles: a.profiles, Reconciler: a.reconciler, Sandbox: a.sandbox,
+		Verifier: verifier, Idempotency: st, Ready: st.Ping, Logger: log,
+		Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
 	})
 	if err != nil {
 		return err
 	}
 
-	runner, err := jobs.New(ctx, jobs.Config{Store: st, Work: newWork(svc, log, reg), Logger: log, Registerer: reg,
-		ReconcileEvery: cfg.ReconcileEvery, CloudHealthEvery: cfg.CloudHealthEvery, CURScanEvery: cfg.CURScanEvery,
-		JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute})
+	jc := a.jobsConfig(newWork(a, log, reg), log)
+	jc.Registerer = reg
+	jc.ReconcileEvery, jc.CloudHealthEvery, jc.CURScanEvery = cfg.ReconcileEvery, cfg.CloudHealthEvery, cfg.CURScanEvery
+	jc.JobTimeout, jc.RescueStuckAfter = 2*time.Minute, 3*time.Minute
+	runner, err := jobs.New(ctx, jc)
 	if err != nil {
 		return fmt.Errorf("background jobs: %w", err)
 	}
@@ -166,15 +169,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// app is the service's parts, built once for serve and for the command-line tasks.
+// app is the service's parts, built once for serve and for the command-line tasks. A feature that is not
+// configured is not built: cloudHealth is nil without CloudHealth, sandbox outside the sandbox.
 type app struct {
-	store *store.Store
-	svc   *invite.Service
-	close func()
+	store       *store.Store
+	invites     *invite.Invites
+	profiles    *invite.Profiles
+	reconciler  *invite.Reconciler
+	cur         *invite.CURFollower
+	cloudHealth *invite.CloudHealthFollower
+	sandbox     *invite.Sandbox
+	close       func()
 }
 
-// build opens the database and wires the domain to AWS Organizations and CloudHealth: the real ones in aws mode,
-// simulators served on loopback ports of their own (state kept in the database) in the sandbox.
+// build opens the database and wires the domain to AWS Organizations, CloudHealth and the CUR: the real ones in
+// aws mode, simulators served on loopback ports of their own (state kept in the database) in the sandbox.
 func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
@@ -182,42 +191,75 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	a := &app{store: st, close: func() { cancel(); st.Close() }}
-	orgs, sandbox, err := organizations(ctx, cfg, st, log)
+	fail := func(err error) (*app, error) {
+		a.close()
+		return nil, err
+	}
+	orgs, err := organizations(ctx, cfg, st, log)
 	if err != nil {
-		a.close()
-		return nil, err
+		return fail(err)
 	}
-	opts := invite.Options{Logger: log, CloudHealthGrace: cfg.CloudHealthGrace}
-	if sandbox != nil {
-		opts.Sandbox = sandbox
+	ch, err := cloudHealth(ctx, cfg, st, log)
+	if err != nil {
+		return fail(err)
 	}
-	if err := cloudHealth(ctx, cfg, st, log, &opts); err != nil {
-		a.close()
-		return nil, err
+	reader, err := curReader(ctx, cfg)
+	if err != nil {
+		return fail(err)
 	}
-	if err := curReader(ctx, cfg, st, &opts); err != nil {
-		a.close()
-		return nil, err
+	deps := invite.Deps{Store: st, Orgs: orgs, Log: log}
+	a.invites = invite.NewInvites(deps, ch.setup)
+	a.profiles = invite.NewProfiles(deps)
+	a.reconciler = invite.NewReconciler(deps)
+	a.cur = invite.NewCURFollower(deps, reader, st)
+	if ch.statuses != nil {
+		a.cloudHealth = invite.NewCloudHealthFollower(deps, ch.statuses, cfg.CloudHealthGrace)
 	}
-	a.svc = invite.NewService(st, orgs, opts)
+	if cfg.Mode == config.ModeSandbox {
+		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader}
+		a.sandbox = invite.NewSandbox(deps, world, a.cloudHealth, a.cur)
+	}
 	return a, nil
 }
 
-// cloudHealth sets up the CloudHealth client (and in the sandbox its simulator) in the service's options.
-func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger, opts *invite.Options) error {
+// jobsConfig is the background jobs' configuration over the app's database and work.
+func (a *app) jobsConfig(w *work, log *slog.Logger) jobs.Config {
+	c := jobs.Config{Work: w, Logger: log}
+	if pool := a.store.PgxPool(); pool != nil {
+		c.PgxPool = pool
+	} else {
+		c.SQLite = a.store.SQLDB()
+	}
+	if a.cloudHealth != nil {
+		c.CloudHealth = w
+	}
+	return c
+}
+
+// cloudHealthParts are the CloudHealth adapters: statuses is nil when CloudHealth is not followed, sim is set
+// only in the sandbox.
+type cloudHealthParts struct {
+	statuses invite.CloudHealthStatuses
+	setup    invite.CloudHealthSetupSource
+	sim      *chsim.Simulator
+}
+
+// cloudHealth sets up the CloudHealth client (and in the sandbox its simulator).
+func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (cloudHealthParts, error) {
+	parts := cloudHealthParts{setup: invite.NoCloudHealthSetup{}}
 	url, key, fallback := cfg.CloudHealthURL, cfg.CloudHealthAPIKey, cfg.CloudHealthExternalID
 	if cfg.Mode == config.ModeSandbox {
 		key = "sandbox-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		sim, err := chsim.New(chsim.Options{APIKey: key, Store: st.Blob("chsim")})
 		if err != nil {
-			return err
+			return parts, err
 		}
 		addr, err := serveLoopback(ctx, sim, "CloudHealth simulator", log)
 		if err != nil {
-			return err
+			return parts, err
 		}
 		url = "http://" + addr
-		opts.SandboxCloudHealth = sim
+		parts.sim = sim
 		if fallback == "" {
 			fallback = "sandbox-external-id"
 		}
@@ -226,33 +268,29 @@ func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, log *s
 	if key != "" {
 		var err error
 		if client, err = cloudhealth.New(url, key, cloudhealth.Options{ClientAPIID: cfg.CloudHealthClientID}); err != nil {
-			return fmt.Errorf("CLOUDHEALTH_API_URL / CLOUDHEALTH_API_KEY: %w", err)
+			return parts, fmt.Errorf("CLOUDHEALTH_API_URL / CLOUDHEALTH_API_KEY: %w", err)
 		}
-		opts.CloudHealth = client
+		parts.statuses = client
 	} else {
 		log.Warn("CLOUDHEALTH_API_KEY is not set: CloudHealth statuses are not followed")
 	}
 	if client != nil || fallback != "" {
-		opts.CloudHealthSetup = cloudhealth.SetupSource{Client: client, FallbackExternalID: fallback}
+		parts.setup = cloudhealth.SetupSource{Client: client, FallbackExternalID: fallback}
 	}
-	return nil
+	return parts, nil
 }
 
 // curReader sets up where payers' Cost and Usage Reports are read: S3 in aws mode, a folder of the data directory
-// in the sandbox (where the sandbox endpoint delivers reports).
-func curReader(ctx context.Context, cfg config.Config, st *store.Store, opts *invite.Options) error {
-	opts.CURStore = st
+// in the sandbox (where the sandbox delivers reports).
+func curReader(ctx context.Context, cfg config.Config) (cur.Reader, error) {
 	if cfg.Mode == config.ModeSandbox {
-		r := cur.Reader{Store: cur.DirStore{Root: filepath.Join(cfg.DataDir, "sandbox-cur")}}
-		opts.CUR, opts.SandboxCUR = r, r
-		return nil
+		return cur.Reader{Store: cur.DirStore{Root: filepath.Join(cfg.DataDir, "sandbox-cur")}}, nil
 	}
 	s3c, err := s3Client(ctx)
 	if err != nil {
-		return err
+		return cur.Reader{}, err
 	}
-	opts.CUR = cur.Reader{Store: cur.S3Store{Client: s3c}}
-	return nil
+	return cur.Reader{Store: cur.S3Store{Client: s3c}}, nil
 }
 
 // s3Client is an S3 client from the SDK's default configuration; with an endpoint override (a local S3 such as
@@ -290,18 +328,18 @@ func serveLoopback(ctx context.Context, h http.Handler, what string, log *slog.L
 
 // organizations builds the AWS Organizations adapter: over real AWS in aws mode; over the simulator, served on a
 // loopback port of its own and keeping its state in the service's database, in the sandbox.
-func organizations(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*awsorg.Client, invite.Sandbox, error) {
+func organizations(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*awsorg.Client, error) {
 	if cfg.Mode == config.ModeAWS {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
-			return nil, nil, fmt.Errorf("loading the AWS configuration: %w", err)
+			return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 		}
-		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil, nil
+		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil
 	}
 	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, Persistence: st.Blob("orgsim")})
 	addr, err := serveLoopback(ctx, sim, "AWS Organizations simulator", log)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	client := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
 		OrganizationsEndpoint: "http://" + addr,
@@ -309,7 +347,7 @@ func organizations(ctx context.Context, cfg config.Config, st *store.Store, log 
 			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "sandbox", "")
 		},
 	})
-	return client, client, nil
+	return client, nil
 }
 
 func verifier(ctx context.Context, cfg config.Config) (*auth.Verifier, error) {

@@ -14,7 +14,9 @@ import (
 
 // work is what the background jobs run: the domain's periodic tasks, with their outcomes logged and counted.
 type work struct {
-	svc         *invite.Service
+	reconciler  *invite.Reconciler
+	cur         *invite.CURFollower
+	cloudHealth *invite.CloudHealthFollower // nil without CloudHealth: then the jobs never call SyncCloudHealth
 	log         *slog.Logger
 	orphans     *prometheus.GaugeVec
 	changed     prometheus.Counter
@@ -49,9 +51,9 @@ func (w *work) step(ctx context.Context, name string, err error, attrs ...any) {
 	}
 }
 
-func newWork(svc *invite.Service, log *slog.Logger, reg prometheus.Registerer) *work {
+func newWork(a *app, log *slog.Logger, reg prometheus.Registerer) *work {
 	w := &work{
-		svc: svc, log: log,
+		reconciler: a.reconciler, cur: a.cur, cloudHealth: a.cloudHealth, log: log,
 		orphans: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_orphan_handshakes",
 			Help: "Open AWS handshakes of a payer for accounts without an invite here (sent from the console?), as of the last reconciliation."}, []string{"payer"}),
 		handshakes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_payer_handshakes",
@@ -67,10 +69,10 @@ func newWork(svc *invite.Service, log *slog.Logger, reg prometheus.Registerer) *
 	return w
 }
 
-func (w *work) Payers(ctx context.Context) ([]string, error) { return w.svc.Payers(ctx) }
+func (w *work) Payers(ctx context.Context) ([]string, error) { return w.reconciler.Payers(ctx) }
 
 func (w *work) ReconcilePayer(ctx context.Context, payer string) error {
-	rep, err := w.svc.ReconcilePayer(ctx, payer)
+	rep, err := w.reconciler.ReconcilePayer(ctx, payer)
 	w.orphans.WithLabelValues(payer).Set(float64(len(rep.Orphans)))
 	w.handshakes.WithLabelValues(payer).Set(float64(rep.Handshakes))
 	w.changed.Add(float64(rep.Changed))
@@ -79,13 +81,13 @@ func (w *work) ReconcilePayer(ctx context.Context, payer string) error {
 }
 
 func (w *work) SyncCloudHealth(ctx context.Context) error {
-	err := w.svc.SyncCloudHealth(ctx)
+	err := w.cloudHealth.Sync(ctx)
 	w.step(ctx, "cloudhealth", err)
 	return err
 }
 
 func (w *work) ScanCUR(ctx context.Context, payer string) error {
-	rep, err := w.svc.ScanCUR(ctx, payer)
+	rep, err := w.cur.Scan(ctx, payer)
 	w.activated.Add(float64(rep.Activated))
 	if rep.Scanned {
 		w.curAccounts.WithLabelValues(payer).Set(float64(rep.Accounts))

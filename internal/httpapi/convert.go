@@ -3,14 +3,14 @@ package httpapi
 import (
 	"encoding/json"
 	"io"
-	"time"
 
 	"github.com/cloudreseller/aws-invites/api"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// toInvite renders a domain invite for clients, with the next steps as of now.
-func toInvite(inv invite.Invite, now time.Time) api.Invite {
+// toInvite converts the domain's view of an invite for clients.
+func toInvite(v invite.View) api.Invite {
+	inv := v.Invite
 	out := api.Invite{
 		Id:                inv.ID,
 		BillingProfileId:  inv.BillingProfileID,
@@ -22,7 +22,7 @@ func toInvite(inv invite.Invite, now time.Time) api.Invite {
 		UpdatedAt:         inv.UpdatedAt.UTC(),
 		LastSentAt:        inv.LastSentAt.UTC(),
 		ResendAvailableAt: inv.ResendAvailableAt().UTC(),
-		NextSteps:         []api.NextStep{},
+		NextSteps:         make([]api.NextStep, 0, len(v.NextSteps)),
 	}
 	if h := inv.Handshake; h != nil {
 		out.Handshake = &api.Handshake{
@@ -52,8 +52,8 @@ func toInvite(inv invite.Invite, now time.Time) api.Invite {
 		}
 		out.Cur = &v
 	}
-	for _, s := range invite.NextSteps(inv, now) {
-		out.NextSteps = append(out.NextSteps, api.NextStep{Code: s.Code, Title: s.Title, Detail: s.Detail})
+	for _, s := range v.NextSteps {
+		out.NextSteps = append(out.NextSteps, api.NextStep{Code: string(s.Code), Title: s.Title, Detail: s.Detail})
 	}
 	return out
 }

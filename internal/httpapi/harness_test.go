@@ -86,19 +86,22 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svcOpts := invite.Options{Clock: clk, Logger: log, CloudHealth: chClient,
-		CloudHealthSetup: cloudhealth.SetupSource{Client: chClient, FallbackExternalID: "ext-fallback-1"}}
+	deps := invite.Deps{Store: st, Orgs: orgs, Clock: clk, Log: log}
 	curReader := cur.Reader{Store: cur.DirStore{Root: t.TempDir()}}
-	svcOpts.CUR, svcOpts.CURStore = curReader, st
+	curFollower := invite.NewCURFollower(deps, curReader, st)
+	chFollower := invite.NewCloudHealthFollower(deps, chClient, 0)
+	var sandbox *invite.Sandbox
 	if opts.sandbox {
-		svcOpts.Sandbox = orgs
-		svcOpts.SandboxCloudHealth = ch
-		svcOpts.SandboxCUR = curReader
+		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader}
+		sandbox = invite.NewSandbox(deps, world, chFollower, curFollower)
 	}
-	svc := invite.NewService(st, orgs, svcOpts)
 	e, err := httpapi.New(httpapi.Config{
-		Service: svc, Verifier: verifier, Idempotency: st, Ready: st.Ping, Logger: log,
-		Registry: prometheus.NewRegistry(), Sandbox: opts.sandbox, CORSOrigins: []string{"https://app.example.com"},
+		Invites:    invite.NewInvites(deps, cloudhealth.SetupSource{Client: chClient, FallbackExternalID: "ext-fallback-1"}),
+		Profiles:   invite.NewProfiles(deps),
+		Reconciler: invite.NewReconciler(deps),
+		Sandbox:    sandbox,
+		Verifier:   verifier, Idempotency: st, Clock: clk, Ready: st.Ping, Logger: log,
+		Registry: prometheus.NewRegistry(), CORSOrigins: []string{"https://app.example.com"},
 	})
 	if err != nil {
 		t.Fatal(err)

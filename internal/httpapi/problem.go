@@ -15,61 +15,35 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// Codes of errors the HTTP layer finds itself, before a request reaches the domain.
-const (
-	codeMalformedJSON    invite.Code = "malformed_json"
-	codeUnknownField     invite.Code = "unknown_field"
-	codeInvalidParameter invite.Code = "invalid_parameter"
-	codeUnsupportedMedia invite.Code = "unsupported_media_type"
-	codeMethodNotAllowed invite.Code = "method_not_allowed"
-	codePayloadTooLarge  invite.Code = "payload_too_large"
-)
-
-// statusOf is the one table from error codes to HTTP statuses.
-var statusOf = map[invite.Code]int{
-	invite.CodeInvalidRequest:           http.StatusBadRequest,
-	invite.CodeInvalidCursor:            http.StatusBadRequest,
-	codeMalformedJSON:                   http.StatusBadRequest,
-	codeUnknownField:                    http.StatusBadRequest,
-	codeInvalidParameter:                http.StatusBadRequest,
-	invite.CodeUnauthenticated:          http.StatusUnauthorized,
-	invite.CodeForbidden:                http.StatusForbidden,
-	invite.CodeNotAssigned:              http.StatusForbidden,
-	invite.CodeNotFound:                 http.StatusNotFound,
-	invite.CodeSandboxOnly:              http.StatusNotFound,
-	codeMethodNotAllowed:                http.StatusMethodNotAllowed,
-	invite.CodeResendTooSoon:            http.StatusConflict,
-	invite.CodeSendInProgress:           http.StatusConflict,
-	invite.CodeAlreadyJoined:            http.StatusConflict,
-	invite.CodeAlreadyOpen:              http.StatusConflict,
-	invite.CodeInvalidState:             http.StatusConflict,
-	invite.CodeConcurrentUpdate:         http.StatusConflict,
-	invite.CodeIdempotencyInUse:         http.StatusConflict,
-	invite.CodeInOtherOrg:               http.StatusConflict,
-	invite.CodeIsManagementAcct:         http.StatusConflict,
-	invite.CodeAccountLimit:             http.StatusConflict,
-	invite.CodeDifferentSeller:          http.StatusConflict,
-	invite.CodePaymentInstrument:        http.StatusConflict,
-	invite.CodeEmailNotVerified:         http.StatusConflict,
-	invite.CodeEnableAllFeatures:        http.StatusConflict,
-	invite.CodeHandshakeFinalized:       http.StatusConflict,
-	invite.CodeHandshakeNotFound:        http.StatusConflict,
-	codePayloadTooLarge:                 http.StatusRequestEntityTooLarge,
-	codeUnsupportedMedia:                http.StatusUnsupportedMediaType,
-	invite.CodeValidationFailed:         http.StatusUnprocessableEntity,
-	invite.CodeInvalidAccountID:         http.StatusUnprocessableEntity,
-	invite.CodeNotesTooLong:             http.StatusUnprocessableEntity,
-	invite.CodeIdempotencyReused:        http.StatusUnprocessableEntity,
-	invite.CodeDailyInviteLimit:         http.StatusTooManyRequests,
-	invite.CodeMembershipRate:           http.StatusTooManyRequests,
-	invite.CodeInternal:                 http.StatusInternalServerError,
-	invite.CodeAWSAccessDenied:          http.StatusBadGateway,
-	invite.CodeAWSOrgNotInUse:           http.StatusBadGateway,
-	invite.CodeAWSInvalidInput:          http.StatusBadGateway,
-	invite.CodeAWSUnavailable:           http.StatusServiceUnavailable,
-	invite.CodeAWSOrgFinalizing:         http.StatusServiceUnavailable,
-	invite.CodeCloudHealthNotConfigured: http.StatusServiceUnavailable,
-	invite.CodeCloudHealthUnavailable:   http.StatusServiceUnavailable,
+// statusFor is the one mapping from the domain's kinds of errors to HTTP statuses.
+func statusFor(k invite.Kind) int {
+	switch k {
+	case invite.KindInvalidRequest:
+		return http.StatusBadRequest
+	case invite.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case invite.KindForbidden:
+		return http.StatusForbidden
+	case invite.KindNotFound:
+		return http.StatusNotFound
+	case invite.KindMethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case invite.KindConflict:
+		return http.StatusConflict
+	case invite.KindTooLarge:
+		return http.StatusRequestEntityTooLarge
+	case invite.KindUnsupportedMedia:
+		return http.StatusUnsupportedMediaType
+	case invite.KindValidation:
+		return http.StatusUnprocessableEntity
+	case invite.KindRateLimited:
+		return http.StatusTooManyRequests
+	case invite.KindUpstream:
+		return http.StatusBadGateway
+	case invite.KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
 }
 
 // codeOfStatus names errors that arrive as bare HTTP statuses (from Echo's router or middleware).
@@ -78,9 +52,9 @@ var codeOfStatus = map[int]invite.Code{
 	http.StatusUnauthorized:          invite.CodeUnauthenticated,
 	http.StatusForbidden:             invite.CodeForbidden,
 	http.StatusNotFound:              invite.CodeNotFound,
-	http.StatusMethodNotAllowed:      codeMethodNotAllowed,
-	http.StatusRequestEntityTooLarge: codePayloadTooLarge,
-	http.StatusUnsupportedMediaType:  codeUnsupportedMedia,
+	http.StatusMethodNotAllowed:      invite.CodeMethodNotAllowed,
+	http.StatusRequestEntityTooLarge: invite.CodePayloadTooLarge,
+	http.StatusUnsupportedMediaType:  invite.CodeUnsupportedMedia,
 }
 
 // Problem is an RFC 9457 problem document with this service's extensions.
@@ -106,10 +80,7 @@ func problemFor(err error) (Problem, *invite.Error) {
 	default:
 		de = &invite.Error{Code: invite.CodeInternal, Detail: "an unexpected error occurred; it was logged with the request id", Err: err}
 	}
-	status, ok := statusOf[de.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
+	status := statusFor(de.Code.Kind())
 	title := http.StatusText(status)
 	if status == http.StatusInternalServerError {
 		// Whatever the cause, a client sees no internals.
@@ -142,9 +113,9 @@ func fromHTTPError(he *echo.HTTPError) *invite.Error {
 	switch code {
 	case invite.CodeNotFound:
 		detail = "no such resource"
-	case codePayloadTooLarge:
+	case invite.CodePayloadTooLarge:
 		detail = fmt.Sprintf("the request body is over the limit of %d bytes", maxBodyBytes)
-	case codeMethodNotAllowed:
+	case invite.CodeMethodNotAllowed:
 		detail = "this method is not allowed on this resource"
 	}
 	return &invite.Error{Code: code, Detail: detail, Err: he}
@@ -165,7 +136,7 @@ func fromValidation(err error) *invite.Error {
 			msg = strings.TrimSpace(msg + " " + re.Err.Error())
 		}
 		field := re.Parameter.Name
-		return &invite.Error{Code: codeInvalidParameter, Detail: fmt.Sprintf("%s parameter %q: %s", re.Parameter.In, field, msg),
+		return &invite.Error{Code: invite.CodeInvalidParameter, Detail: fmt.Sprintf("%s parameter %q: %s", re.Parameter.In, field, msg),
 			Fields: []invite.FieldError{{Field: field, Message: msg}}, Err: err}
 	}
 	var se *openapi3.SchemaError
@@ -176,7 +147,7 @@ func fromValidation(err error) *invite.Error {
 			if field != "" {
 				name = field + "." + name
 			}
-			return &invite.Error{Code: codeUnknownField, Detail: fmt.Sprintf("the request body has an unknown field %q", name),
+			return &invite.Error{Code: invite.CodeUnknownField, Detail: fmt.Sprintf("the request body has an unknown field %q", name),
 				Fields: []invite.FieldError{{Field: name, Message: "unknown field"}}, Err: err}
 		}
 		if field == "" {
@@ -186,12 +157,12 @@ func fromValidation(err error) *invite.Error {
 			Fields: []invite.FieldError{{Field: field, Message: se.Reason}}, Err: err}
 	}
 	if strings.Contains(strings.ToLower(re.Reason), "content-type") || strings.Contains(strings.ToLower(fmt.Sprint(re.Err)), "content-type") {
-		return &invite.Error{Code: codeUnsupportedMedia, Detail: "send the request body as application/json", Err: err}
+		return &invite.Error{Code: invite.CodeUnsupportedMedia, Detail: "send the request body as application/json", Err: err}
 	}
 	if re.RequestBody != nil && (re.Err == nil || errors.Is(re.Err, openapi3filter.ErrInvalidRequired)) {
 		return &invite.Error{Code: invite.CodeInvalidRequest, Detail: "a JSON request body is required", Err: err}
 	}
-	return &invite.Error{Code: codeMalformedJSON, Detail: "the request body is not valid JSON", Err: err}
+	return &invite.Error{Code: invite.CodeMalformedJSON, Detail: "the request body is not valid JSON", Err: err}
 }
 
 // errorHandler is Echo's one error handler: it logs internals with the request id and answers problem+json.

@@ -26,21 +26,20 @@ type IdempotencyStore interface {
 
 // server implements the generated strict server interface by converting between API and domain types.
 type server struct {
-	svc   *invite.Service
-	idem  IdempotencyStore
-	ready func(context.Context) error
-	mode  string
+	invites    *invite.Invites
+	profiles   *invite.Profiles
+	reconciler *invite.Reconciler
+	sandbox    *invite.Sandbox // nil outside the sandbox
+	idem       IdempotencyStore
+	clock      invite.Clock // stamps idempotency records
+	ready      func(context.Context) error
+	mode       string
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
 
-const (
-	defaultPageSize = 20
-	maxPageSize     = 100
-)
-
 func (s *server) GetBillingProfile(ctx context.Context, req api.GetBillingProfileRequestObject) (api.GetBillingProfileResponseObject, error) {
-	bp, err := s.svc.GetBillingProfile(ctx, principal(ctx), req.BillingProfileId)
+	bp, err := s.profiles.Get(ctx, principal(ctx), req.BillingProfileId)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +58,7 @@ func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfil
 			in.CUR.Format = string(*c.Format)
 		}
 	}
-	bp, created, err := s.svc.PutBillingProfile(ctx, principal(ctx), in)
+	bp, created, err := s.profiles.Put(ctx, principal(ctx), in)
 	if err != nil {
 		return nil, err
 	}
@@ -72,9 +71,9 @@ func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfil
 
 func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObject) (api.ListInvitesResponseObject, error) {
 	p := req.Params
-	q := invite.ListQuery{BillingProfileID: req.BillingProfileId, AccountID: deref(p.AccountId), Limit: defaultPageSize}
+	q := invite.ListQuery{BillingProfileID: req.BillingProfileId, AccountID: deref(p.AccountId)}
 	if p.Limit != nil {
-		q.Limit = min(max(*p.Limit, 1), maxPageSize)
+		q.Limit = *p.Limit
 	}
 	if p.State != nil {
 		for _, st := range *p.State {
@@ -89,14 +88,13 @@ func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObje
 		}
 		q.After = after
 	}
-	page, err := s.svc.ListInvites(ctx, principal(ctx), q)
+	page, err := s.invites.List(ctx, principal(ctx), q)
 	if err != nil {
 		return nil, err
 	}
-	now := s.svc.Now()
-	out := api.InviteList{Items: make([]api.Invite, 0, len(page.Invites))}
-	for _, inv := range page.Invites {
-		out.Items = append(out.Items, toInvite(inv, now))
+	out := api.InviteList{Items: make([]api.Invite, 0, len(page.Views))}
+	for _, v := range page.Views {
+		out.Items = append(out.Items, toInvite(v))
 	}
 	if page.NextID != "" {
 		c := encodeCursor(page.NextID, filter)
@@ -117,7 +115,7 @@ func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestOb
 	body, _ := json.Marshal(req.Body)
 	sum := sha256.Sum256(body)
 	hash := hex.EncodeToString(sum[:])
-	rec, reserved, err := s.idem.ReserveIdempotencyKey(ctx, scope, key, hash, s.svc.Now())
+	rec, reserved, err := s.idem.ReserveIdempotencyKey(ctx, scope, key, hash, s.clock.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -153,12 +151,12 @@ func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestOb
 }
 
 func (s *server) createInvite(ctx context.Context, p invite.Principal, billingProfileID string, in invite.CreateInput) (api.CreateInviteResponseObject, error) {
-	inv, created, err := s.svc.CreateInvite(ctx, p, billingProfileID, in)
+	v, created, err := s.invites.Create(ctx, p, billingProfileID, in)
 	if err != nil {
 		return nil, err
 	}
-	loc := inviteLocation(inv)
-	body := toInvite(inv, s.svc.Now())
+	loc := inviteLocation(v.Invite)
+	body := toInvite(v)
 	if created {
 		return api.CreateInvite201JSONResponse{Body: body, Headers: api.CreateInvite201ResponseHeaders{Location: &loc}}, nil
 	}
@@ -180,31 +178,31 @@ func (r replayed) VisitCreateInviteResponse(w http.ResponseWriter) error {
 }
 
 func (s *server) GetInvite(ctx context.Context, req api.GetInviteRequestObject) (api.GetInviteResponseObject, error) {
-	inv, err := s.svc.GetInvite(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	v, err := s.invites.Get(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
 	if err != nil {
 		return nil, err
 	}
-	return api.GetInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+	return api.GetInvite200JSONResponse(toInvite(v)), nil
 }
 
 func (s *server) CancelInvite(ctx context.Context, req api.CancelInviteRequestObject) (api.CancelInviteResponseObject, error) {
-	inv, err := s.svc.Cancel(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	v, err := s.invites.Cancel(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
 	if err != nil {
 		return nil, err
 	}
-	return api.CancelInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+	return api.CancelInvite200JSONResponse(toInvite(v)), nil
 }
 
 func (s *server) ResendInvite(ctx context.Context, req api.ResendInviteRequestObject) (api.ResendInviteResponseObject, error) {
-	inv, err := s.svc.Resend(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	v, err := s.invites.Resend(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
 	if err != nil {
 		return nil, err
 	}
-	return api.ResendInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+	return api.ResendInvite200JSONResponse(toInvite(v)), nil
 }
 
 func (s *server) ListInviteEvents(ctx context.Context, req api.ListInviteEventsRequestObject) (api.ListInviteEventsResponseObject, error) {
-	events, err := s.svc.Events(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	events, err := s.invites.Events(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
 	if err != nil {
 		return nil, err
 	}
@@ -215,32 +213,48 @@ func (s *server) ListInviteEvents(ctx context.Context, req api.ListInviteEventsR
 	return api.ListInviteEvents200JSONResponse(out), nil
 }
 
+// sandboxed runs a sandbox use case; outside the sandbox the sandbox endpoints do not exist.
+func (s *server) sandboxed(run func(*invite.Sandbox) (invite.View, error)) (api.Invite, error) {
+	if s.sandbox == nil {
+		return api.Invite{}, invite.Errorf(invite.CodeNotFound, "sandbox endpoints exist only in the sandbox")
+	}
+	v, err := run(s.sandbox)
+	if err != nil {
+		return api.Invite{}, err
+	}
+	return toInvite(v), nil
+}
+
 func (s *server) SandboxAcceptInvite(ctx context.Context, req api.SandboxAcceptInviteRequestObject) (api.SandboxAcceptInviteResponseObject, error) {
-	inv, err := s.svc.SandboxAnswer(ctx, principal(ctx), req.BillingProfileId, req.InviteId, true)
+	out, err := s.sandboxed(func(sb *invite.Sandbox) (invite.View, error) {
+		return sb.Answer(ctx, principal(ctx), req.BillingProfileId, req.InviteId, true)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return api.SandboxAcceptInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+	return api.SandboxAcceptInvite200JSONResponse(out), nil
 }
 
 func (s *server) SandboxDeclineInvite(ctx context.Context, req api.SandboxDeclineInviteRequestObject) (api.SandboxDeclineInviteResponseObject, error) {
-	inv, err := s.svc.SandboxAnswer(ctx, principal(ctx), req.BillingProfileId, req.InviteId, false)
+	out, err := s.sandboxed(func(sb *invite.Sandbox) (invite.View, error) {
+		return sb.Answer(ctx, principal(ctx), req.BillingProfileId, req.InviteId, false)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return api.SandboxDeclineInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+	return api.SandboxDeclineInvite200JSONResponse(out), nil
 }
 
 func (s *server) RefreshInvite(ctx context.Context, req api.RefreshInviteRequestObject) (api.RefreshInviteResponseObject, error) {
-	inv, err := s.svc.Refresh(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	v, err := s.reconciler.Refresh(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
 	if err != nil {
 		return nil, err
 	}
-	return api.RefreshInvite200JSONResponse(toInvite(inv, s.svc.Now())), nil
+	return api.RefreshInvite200JSONResponse(toInvite(v)), nil
 }
 
 func (s *server) GetCloudHealthSetup(ctx context.Context, req api.GetCloudHealthSetupRequestObject) (api.GetCloudHealthSetupResponseObject, error) {
-	setup, err := s.svc.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	setup, err := s.invites.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
 	if err != nil {
 		return nil, err
 	}
@@ -259,7 +273,7 @@ func (s *server) GetCloudHealthSetup(ctx context.Context, req api.GetCloudHealth
 }
 
 func (s *server) GetCloudHealthTemplate(ctx context.Context, req api.GetCloudHealthTemplateRequestObject) (api.GetCloudHealthTemplateResponseObject, error) {
-	setup, err := s.svc.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	setup, err := s.invites.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
 	if err != nil {
 		return nil, err
 	}
@@ -267,20 +281,24 @@ func (s *server) GetCloudHealthTemplate(ctx context.Context, req api.GetCloudHea
 }
 
 func (s *server) SandboxSetCloudHealth(ctx context.Context, req api.SandboxSetCloudHealthRequestObject) (api.SandboxSetCloudHealthResponseObject, error) {
-	inv, err := s.svc.SandboxSetCloudHealth(ctx, principal(ctx), req.BillingProfileId, req.InviteId,
-		string(req.Body.Level), deref(req.Body.PayerAccountId))
+	out, err := s.sandboxed(func(sb *invite.Sandbox) (invite.View, error) {
+		return sb.SetCloudHealth(ctx, principal(ctx), req.BillingProfileId, req.InviteId,
+			string(req.Body.Level), deref(req.Body.PayerAccountId))
+	})
 	if err != nil {
 		return nil, err
 	}
-	return api.SandboxSetCloudHealth200JSONResponse(toInvite(inv, s.svc.Now())), nil
+	return api.SandboxSetCloudHealth200JSONResponse(out), nil
 }
 
 func (s *server) SandboxDeliverCUR(ctx context.Context, req api.SandboxDeliverCURRequestObject) (api.SandboxDeliverCURResponseObject, error) {
-	inv, err := s.svc.SandboxDeliverCUR(ctx, principal(ctx), req.BillingProfileId, req.InviteId, req.Body.UnblendedCost)
+	out, err := s.sandboxed(func(sb *invite.Sandbox) (invite.View, error) {
+		return sb.DeliverCUR(ctx, principal(ctx), req.BillingProfileId, req.InviteId, req.Body.UnblendedCost)
+	})
 	if err != nil {
 		return nil, err
 	}
-	return api.SandboxDeliverCUR200JSONResponse(toInvite(inv, s.svc.Now())), nil
+	return api.SandboxDeliverCUR200JSONResponse(out), nil
 }
 
 // prefersYAML reports whether an Accept header asks for YAML rather than JSON.

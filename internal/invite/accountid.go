@@ -6,9 +6,6 @@ import (
 	"unicode/utf8"
 )
 
-// MaxNotes is AWS's limit on an invitation's notes, in characters.
-const MaxNotes = 1024
-
 // NormalizeAccountID accepts a 12-digit AWS account id, also written with dashes or spaces (1234-5678-9012), and
 // returns its 12 digits; anything else is a CodeInvalidAccountID error that says what was wrong.
 func NormalizeAccountID(s string) (string, error) {

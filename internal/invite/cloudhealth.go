@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// DefaultCloudHealthGrace is how long a joined account may stay unknown to CloudHealth (or without a payer) before
-// it counts as critical: CloudHealth picks accounts up from the payer's CUR, which takes 24-72 hours.
-const DefaultCloudHealthGrace = 72 * time.Hour
-
 // CloudHealth levels as the API reports them (the UI says Healthy, Warning, Critical, Unknown).
 const (
 	LevelGreen   = "green"
@@ -64,25 +60,36 @@ func roundHours(d time.Duration) string {
 	return fmt.Sprintf("%dh", int(d.Round(time.Hour)/time.Hour))
 }
 
-// cloudHealthStates are the states in which CloudHealth's view of the account matters.
-var cloudHealthStates = []State{StateAwaitingCUR, StateActive, StateCloudHealthCritical}
+// CloudHealthFollower follows CloudHealth's status of every joined account: red, or unknown beyond the grace
+// period, is cloudhealth_critical; healthy again is back to active or awaiting_cur.
+type CloudHealthFollower struct {
+	*core
+	statuses CloudHealthStatuses
+	grace    time.Duration
+}
 
-// SyncCloudHealth reads CloudHealth's account list once and applies it to every joined invite.
-func (s *Service) SyncCloudHealth(ctx context.Context) error {
-	if s.cloudHealth == nil {
-		return nil
+// NewCloudHealthFollower returns the follower over CloudHealth's account list; grace <= 0 means
+// DefaultCloudHealthGrace.
+func NewCloudHealthFollower(d Deps, statuses CloudHealthStatuses, grace time.Duration) *CloudHealthFollower {
+	if grace <= 0 {
+		grace = DefaultCloudHealthGrace
 	}
-	statuses, err := s.cloudHealth.Statuses(ctx)
+	return &CloudHealthFollower{core: newCore(d), statuses: statuses, grace: grace}
+}
+
+// Sync reads CloudHealth's account list once and applies it to every invite CloudHealth can move.
+func (s *CloudHealthFollower) Sync(ctx context.Context) error {
+	statuses, err := s.statuses.Statuses(ctx)
 	if err != nil {
 		return err
 	}
-	invites, err := s.store.InvitesInStates(ctx, cloudHealthStates)
+	invites, err := s.store.InvitesInStates(ctx, StatesWhere(State.FollowsCloudHealth))
 	if err != nil {
 		return err
 	}
 	var errs []string
 	for _, inv := range invites {
-		if _, err := s.applyCloudHealth(ctx, inv, statuses[inv.AccountID]); err != nil && !IsCode(err, CodeConcurrentUpdate) {
+		if _, err := s.apply(ctx, inv, statuses[inv.AccountID]); err != nil && !IsCode(err, CodeConcurrentUpdate) {
 			errs = append(errs, fmt.Sprintf("invite %s: %v", inv.ID, err))
 		}
 	}
@@ -92,9 +99,21 @@ func (s *Service) SyncCloudHealth(ctx context.Context) error {
 	return nil
 }
 
-// applyCloudHealth moves a joined invite to or from cloudhealth_critical according to CloudHealth's status, and
+// refreshOne reads CloudHealth's view of one invite's account and applies it at once.
+func (s *CloudHealthFollower) refreshOne(ctx context.Context, inv Invite) (Invite, error) {
+	if !inv.State.FollowsCloudHealth() {
+		return inv, nil // CloudHealth keeps the status; the invite follows it once the account joins
+	}
+	statuses, err := s.statuses.Statuses(ctx)
+	if err != nil {
+		return Invite{}, err
+	}
+	return s.apply(ctx, inv, statuses[inv.AccountID])
+}
+
+// apply moves a joined invite to or from cloudhealth_critical according to CloudHealth's status, and
 // records the status when it changed.
-func (s *Service) applyCloudHealth(ctx context.Context, inv Invite, st CloudHealthStatus) (Invite, error) {
+func (s *CloudHealthFollower) apply(ctx context.Context, inv Invite, st CloudHealthStatus) (Invite, error) {
 	now := s.clock.Now()
 	st.CheckedAt = now
 	prev := inv.CloudHealth
@@ -102,7 +121,7 @@ func (s *Service) applyCloudHealth(ctx context.Context, inv Invite, st CloudHeal
 	if changed {
 		inv.CloudHealth = &st
 	}
-	v := EvaluateCloudHealth(st, sinceJoined(inv, now), s.cloudHealthGrace)
+	v := EvaluateCloudHealth(st, inv.sinceJoined(now), s.grace)
 	actor := Actor{Kind: ActorCloudHealth}
 	switch {
 	case v.Health == HealthCritical && inv.State != StateCloudHealthCritical:
@@ -120,51 +139,8 @@ func (s *Service) applyCloudHealth(ctx context.Context, inv Invite, st CloudHeal
 	return inv, nil
 }
 
-// SandboxSetCloudHealth sets the account's status in the sandbox's CloudHealth simulator and applies it to the
-// invite at once, so the whole flow can be walked by hand.
-func (s *Service) SandboxSetCloudHealth(ctx context.Context, p Principal, billingProfileID, inviteID, level, payer string) (Invite, error) {
-	_, inv, err := s.sandboxInvite(ctx, p, billingProfileID, inviteID, s.sandboxCloudHealth != nil && s.cloudHealth != nil)
-	if err != nil {
-		return Invite{}, err
-	}
-	if err := s.sandboxCloudHealth.SetStatus(ctx, inv.AccountID, level, payer); err != nil {
-		return Invite{}, err
-	}
-	if !inv.State.Joined() {
-		// CloudHealth keeps the status; the invite follows it once the account joins.
-		return inv, nil
-	}
-	statuses, err := s.cloudHealth.Statuses(ctx)
-	if err != nil {
-		return Invite{}, err
-	}
-	return s.applyCloudHealth(ctx, inv, statuses[inv.AccountID])
-}
-
-// SandboxCloudHealth sets statuses in the sandbox's CloudHealth simulator.
-type SandboxCloudHealth interface {
-	SetStatus(ctx context.Context, accountID, level, payerAccountID string) error
-}
-
 // CloudHealthSetup is what the customer creates in the invited account so CloudHealth can read it.
 type CloudHealthSetup struct {
 	JSON     any    // role name, trusted account, external id, policies
 	Template []byte // the same as a CloudFormation template (YAML)
-}
-
-// CloudHealthSetupSource builds the setup for an AWS account.
-type CloudHealthSetupSource interface {
-	Setup(ctx context.Context, accountID string) (CloudHealthSetup, error)
-}
-
-// CloudHealthSetup returns what the invite's account owner must create for CloudHealth.
-func (s *Service) CloudHealthSetup(ctx context.Context, p Principal, billingProfileID, inviteID string) (CloudHealthSetup, error) {
-	inv, err := s.GetInvite(ctx, p, billingProfileID, inviteID)
-	if err != nil {
-		return CloudHealthSetup{}, err
-	}
-	if s.cloudHealthSetup == nil {
-		return CloudHealthSetup{}, Errorf(CodeCloudHealthNotConfigured, "CloudHealth is not configured for this service")
-	}
-	return s.cloudHealthSetup.Setup(ctx, inv.AccountID)
 }

@@ -23,31 +23,27 @@ type CURScan struct {
 	Accounts  []CURAccount
 }
 
-// CURReader reads the newest version of a payer's report for a billing period.
-type CURReader interface {
-	// Read returns ErrNoCURReport when the period has no report yet; when the newest version is skipVersion it
-	// returns Unchanged without reading the data.
-	Read(ctx context.Context, loc CURLocation, period time.Time, skipVersion string) (CURScan, error)
-}
-
-// ErrNoCURReport says that a payer's report has no data for the billing period yet.
-var ErrNoCURReport = errors.New("no cost and usage report for the billing period yet")
-
-// CURStore keeps what the scans found, per payer, billing period and usage account.
-type CURStore interface {
-	// CURVersion returns the version last scanned for the payer and period, or "".
-	CURVersion(ctx context.Context, payer, period string) (string, error)
-	// SaveCURScan records a scan: every account's usage (keeping when each was first seen) and the version.
-	SaveCURScan(ctx context.Context, payer, period string, scan CURScan, at time.Time) error
-	// CURUsage returns the stored usage of the payer's accounts in the period, by account id.
-	CURUsage(ctx context.Context, payer, period string) (map[string]CURUsage, error)
-}
-
-// curStates are the states whose invites the payer's CUR speaks about.
-var curStates = []State{StateAwaitingCUR, StateActive, StateCloudHealthCritical}
-
 // BillingPeriod names the month of t as CUR does (YYYY-MM).
 func BillingPeriod(t time.Time) string { return t.UTC().Format("2006-01") }
+
+// periodStart is the first instant of t's billing period.
+func periodStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+// CURFollower reads each payer's Cost and Usage Report and moves joined invites whose account has line items to
+// active. One scan serves every invite of the payer.
+type CURFollower struct {
+	*core
+	reader CURReader
+	scans  CURStore
+}
+
+// NewCURFollower returns the follower over a report reader and the store of what scans found.
+func NewCURFollower(d Deps, reader CURReader, scans CURStore) *CURFollower {
+	return &CURFollower{core: newCore(d), reader: reader, scans: scans}
+}
 
 // CURReport is what ScanCUR did for one payer.
 type CURReport struct {
@@ -59,62 +55,59 @@ type CURReport struct {
 	Activated int // invites moved to active
 }
 
-// ScanCUR reads the payer's report for the current billing period, unless its newest version was scanned
+// Scan reads the payer's report for the current billing period, unless its newest version was scanned
 // already, records the usage per account, and moves joined invites whose account has line items to active. One
 // scan serves every invite of the payer.
-func (s *Service) ScanCUR(ctx context.Context, managementAccountID string) (CURReport, error) {
+func (s *CURFollower) Scan(ctx context.Context, managementAccountID string) (CURReport, error) {
 	now := s.clock.Now()
 	rep := CURReport{Payer: managementAccountID, Period: BillingPeriod(now)}
-	if s.cur == nil || s.curStore == nil {
-		return rep, nil
-	}
-	loc, ok, err := s.curLocation(ctx, managementAccountID)
+	loc, ok, err := s.location(ctx, managementAccountID)
 	if err != nil || !ok {
 		return rep, err
 	}
-	last, err := s.curStore.CURVersion(ctx, managementAccountID, rep.Period)
+	last, err := s.scans.CURVersion(ctx, managementAccountID, rep.Period)
 	if err != nil {
 		return rep, err
 	}
-	scan, err := s.cur.Read(ctx, loc, time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC), last)
+	scan, err := s.reader.Read(ctx, loc, periodStart(now), last)
 	switch {
 	case errors.Is(err, ErrNoCURReport):
 	case err != nil:
 		return rep, err
 	case !scan.Unchanged:
-		if err := s.curStore.SaveCURScan(ctx, managementAccountID, rep.Period, scan, now); err != nil {
+		if err := s.scans.SaveCURScan(ctx, managementAccountID, rep.Period, scan, now); err != nil {
 			return rep, err
 		}
 		rep.Scanned, rep.VersionID, rep.Accounts = true, scan.VersionID, len(scan.Accounts)
 	default:
 		rep.VersionID = last
 	}
-	rep.Activated, err = s.applyCUR(ctx, managementAccountID, rep.Period)
+	rep.Activated, err = s.apply(ctx, managementAccountID, rep.Period)
 	return rep, err
 }
 
-// curLocation is the report location of the payer's first billing profile that names one.
-func (s *Service) curLocation(ctx context.Context, managementAccountID string) (CURLocation, bool, error) {
-	profiles, err := s.store.BillingProfiles(ctx)
+// location is the report location of the payer's first billing profile that names one.
+func (s *CURFollower) location(ctx context.Context, managementAccountID string) (CURLocation, bool, error) {
+	profiles, err := s.store.ProfilesOfPayer(ctx, managementAccountID)
 	if err != nil {
 		return CURLocation{}, false, err
 	}
 	for _, bp := range profiles {
-		if bp.ManagementAccountID == managementAccountID && bp.CUR.Configured() {
+		if bp.CUR.Configured() {
 			return bp.CUR, true, nil
 		}
 	}
 	return CURLocation{}, false, nil
 }
 
-// applyCUR brings the payer's joined invites up to date with the stored usage of the period (also those that
+// apply brings the payer's joined invites up to date with the stored usage of the period (also those that
 // joined after the version was scanned).
-func (s *Service) applyCUR(ctx context.Context, payer, period string) (int, error) {
-	usage, err := s.curStore.CURUsage(ctx, payer, period)
+func (s *CURFollower) apply(ctx context.Context, payer, period string) (int, error) {
+	usage, err := s.scans.CURUsage(ctx, payer, period)
 	if err != nil || len(usage) == 0 {
 		return 0, err
 	}
-	invites, err := s.store.InvitesOfPayer(ctx, payer, curStates)
+	invites, err := s.store.InvitesOfPayer(ctx, payer, StatesWhere(State.FollowsCUR))
 	if err != nil {
 		return 0, err
 	}
@@ -144,45 +137,4 @@ func (s *Service) applyCUR(ctx context.Context, payer, period string) (int, erro
 		}
 	}
 	return activated, errors.Join(errs...)
-}
-
-// SandboxDeliverCUR writes a small real report with line items for the invite's account where the sandbox reads
-// the payer's CUR, then scans it, so the walk from invite to active can be done by hand.
-func (s *Service) SandboxDeliverCUR(ctx context.Context, p Principal, billingProfileID, inviteID, unblendedCost string) (Invite, error) {
-	bp, inv, err := s.sandboxInvite(ctx, p, billingProfileID, inviteID, s.sandboxCUR != nil && s.curStore != nil)
-	if err != nil {
-		return Invite{}, err
-	}
-	loc, ok, err := s.curLocation(ctx, bp.ManagementAccountID)
-	if err != nil {
-		return Invite{}, err
-	}
-	if !ok {
-		return Invite{}, Errorf(CodeInvalidState, "billing profile %s names no Cost and Usage Report location", bp.ID)
-	}
-	now := s.clock.Now()
-	period := BillingPeriod(now)
-	usage, err := s.curStore.CURUsage(ctx, bp.ManagementAccountID, period)
-	if err != nil {
-		return Invite{}, err
-	}
-	// AWS rewrites the whole month at each delivery: the accounts delivered before, and this one.
-	costs := map[string]string{}
-	for acct, u := range usage {
-		costs[acct] = u.UnblendedCost
-	}
-	costs[inv.AccountID] = unblendedCost
-	if err := s.sandboxCUR.Deliver(ctx, loc, bp.ManagementAccountID, time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC), costs, now); err != nil {
-		return Invite{}, err
-	}
-	if _, err := s.ScanCUR(ctx, bp.ManagementAccountID); err != nil {
-		return Invite{}, err
-	}
-	return s.invite(ctx, billingProfileID, inviteID)
-}
-
-// SandboxCUR writes reports where the sandbox reads them.
-type SandboxCUR interface {
-	// Deliver writes a new version of the payer's report for the period with one line item per account.
-	Deliver(ctx context.Context, loc CURLocation, payer string, period time.Time, costs map[string]string, at time.Time) error
 }

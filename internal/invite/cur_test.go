@@ -53,7 +53,7 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 		ManagementAccountID: payerID, CUR: loc}); err != nil {
 		t.Fatal(err)
 	}
-	svc := invite.NewService(w.store, w.orgs, invite.Options{Clock: w.clock, CUR: reader, CURStore: w.store})
+	svc := invite.NewCURFollower(w.deps, reader, w.store)
 
 	spender := w.invite("bp-1", "800000000001")
 	lateJoiner := w.invite("bp-2", "800000000002")
@@ -66,7 +66,7 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 	}
 
 	// No report yet this month: nothing happens.
-	rep, err := svc.ScanCUR(ctx, payerID)
+	rep, err := svc.Scan(ctx, payerID)
 	if err != nil || rep.Scanned || rep.Activated != 0 {
 		t.Fatalf("no report: %+v %v", rep, err)
 	}
@@ -76,7 +76,7 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 	if err := reader.Deliver(ctx, loc, payerID, period, map[string]string{spender.AccountID: "12.3400000001", lateJoiner.AccountID: "0.5"}, w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = svc.ScanCUR(ctx, payerID)
+	rep, err = svc.Scan(ctx, payerID)
 	if err != nil || !rep.Scanned || rep.Accounts != 2 || rep.Activated != 1 || rep.Period != "2026-11" {
 		t.Fatalf("first delivery: %+v %v", rep, err)
 	}
@@ -97,7 +97,7 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 	if _, _, err := w.reconcile(); err != nil {
 		t.Fatal(err)
 	}
-	rep, err = svc.ScanCUR(ctx, payerID)
+	rep, err = svc.Scan(ctx, payerID)
 	if err != nil || rep.Scanned || rep.Activated != 1 {
 		t.Fatalf("same version: %+v %v", rep, err)
 	}
@@ -114,7 +114,7 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 	if err := reader.Deliver(ctx, loc, payerID, period, map[string]string{spender.AccountID: "20", lateJoiner.AccountID: "0.5"}, w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
-	if rep, err := svc.ScanCUR(ctx, payerID); err != nil || !rep.Scanned {
+	if rep, err := svc.Scan(ctx, payerID); err != nil || !rep.Scanned {
 		t.Fatalf("second delivery: %+v %v", rep, err)
 	}
 	if got := w.get(spender); got.CUR.UnblendedCost != "20" || !got.CUR.FirstSeenAt.Equal(firstSeen) {

@@ -3,51 +3,162 @@ package invite
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
-// Code is a stable, machine-readable error code. Clients may rely on it; the HTTP layer maps each to a status.
+// Code is a stable, machine-readable error code. Clients may rely on it. Every code has a Kind, which is all an
+// adapter needs to answer it (the HTTP layer maps kinds to statuses in one function).
 type Code string
 
-// Error codes of the domain. Each has exactly one HTTP status (see internal/httpapi).
+// Kind is the kind of failure a code stands for.
+type Kind int
+
+// The kinds of failures.
 const (
-	CodeInvalidRequest           Code = "invalid_request"    // malformed input the schema cannot describe
-	CodeValidationFailed         Code = "validation_failed"  // well-formed input with invalid values
-	CodeInvalidAccountID         Code = "invalid_account_id" // not a 12-digit AWS account id
-	CodeNotesTooLong             Code = "notes_too_long"     // notes over 1024 characters
-	CodeInvalidCursor            Code = "invalid_cursor"     // a pagination cursor this service did not issue
-	CodeUnauthenticated          Code = "unauthenticated"    // no or bad token
-	CodeForbidden                Code = "forbidden"          // the token lacks a permission or role
-	CodeNotAssigned              Code = "not_assigned"       // the caller is not assigned to the billing profile
-	CodeNotFound                 Code = "not_found"          // no such resource (or not the caller's to see)
-	CodeResendTooSoon            Code = "resend_too_soon"    // five minutes have not passed since the last send
-	CodeSendInProgress           Code = "send_in_progress"   // another request is sending this invite right now
-	CodeAlreadyJoined            Code = "account_already_joined"
-	CodeInvalidState             Code = "invalid_state"     // the action does not apply to the invite's state
-	CodeConcurrentUpdate         Code = "concurrent_update" // another writer changed the invite first
-	CodeIdempotencyReused        Code = "idempotency_key_reused"
-	CodeIdempotencyInUse         Code = "idempotency_key_in_use"
-	CodeSandboxOnly              Code = "sandbox_only"
-	CodeAWSUnavailable           Code = "aws_unavailable"
-	CodeAWSAccessDenied          Code = "aws_access_denied"
-	CodeAWSOrgNotInUse           Code = "aws_organization_not_in_use"
-	CodeAWSOrgFinalizing         Code = "aws_organization_finalizing"
-	CodeAWSInvalidInput          Code = "aws_invalid_input"
-	CodeInOtherOrg               Code = "account_in_another_organization"
-	CodeIsManagementAcct         Code = "account_is_management_account"
-	CodeAccountLimit             Code = "organization_account_limit_exceeded"
-	CodeDailyInviteLimit         Code = "daily_invite_limit_exceeded"
-	CodeMembershipRate           Code = "membership_change_rate_exceeded"
-	CodeDifferentSeller          Code = "different_seller_of_record"
-	CodePaymentInstrument        Code = "payment_instrument_required"
-	CodeEmailNotVerified         Code = "management_account_email_not_verified"
-	CodeEnableAllFeatures        Code = "invites_disabled_during_enable_all_features"
-	CodeHandshakeNotFound        Code = "handshake_not_found"
-	CodeHandshakeFinalized       Code = "handshake_already_finalized"
+	kindNone             Kind = iota // the zero value: a code nobody gave a kind (a test forbids it)
+	KindInvalidRequest               // the request is malformed: the caller must fix its form
+	KindUnauthenticated              // no or bad credentials
+	KindForbidden                    // the caller lacks a permission, role or assignment
+	KindNotFound                     // no such resource, or not the caller's to see
+	KindMethodNotAllowed             // the resource does not support the method
+	KindConflict                     // the resource's current state does not allow it; the answer says why
+	KindTooLarge                     // the request body is over the limit
+	KindUnsupportedMedia             // the request body's media type is not accepted
+	KindValidation                   // well-formed input with invalid values
+	KindRateLimited                  // too many requests for now; Retry-After says when
+	KindInternal                     // the service failed; details are only in its logs
+	KindUpstream                     // AWS refused in a way only the reseller can fix
+	KindUnavailable                  // a dependency is unavailable or not configured; try again later
+)
+
+// Error codes. Each has exactly one kind, in the kinds table below.
+const (
+	CodeInvalidRequest   Code = "invalid_request"        // malformed input the schema cannot describe
+	CodeMalformedJSON    Code = "malformed_json"         // the body is not JSON
+	CodeUnknownField     Code = "unknown_field"          // the body has a field the schema does not know
+	CodeInvalidParameter Code = "invalid_parameter"      // a path, query or header parameter is malformed
+	CodeInvalidCursor    Code = "invalid_cursor"         // a pagination cursor this service did not issue
+	CodeUnauthenticated  Code = "unauthenticated"        // no or bad token
+	CodeForbidden        Code = "forbidden"              // the token lacks a permission or role
+	CodeNotAssigned      Code = "not_assigned"           // the caller is not assigned to the billing profile
+	CodeNotFound         Code = "not_found"              // no such resource (or not the caller's to see)
+	CodeSandboxOnly      Code = "sandbox_only"           // a sandbox endpoint outside the sandbox
+	CodeMethodNotAllowed Code = "method_not_allowed"     // the method is not supported on the path
+	CodePayloadTooLarge  Code = "payload_too_large"      // the body is over the limit
+	CodeUnsupportedMedia Code = "unsupported_media_type" // the body is not application/json
+
+	CodeValidationFailed  Code = "validation_failed"  // well-formed input with invalid values
+	CodeInvalidAccountID  Code = "invalid_account_id" // not a 12-digit AWS account id
+	CodeNotesTooLong      Code = "notes_too_long"     // notes over MaxNotes characters
+	CodeIdempotencyReused Code = "idempotency_key_reused"
+	CodeIdempotencyInUse  Code = "idempotency_key_in_use"
+
+	CodeResendTooSoon    Code = "resend_too_soon"  // five minutes have not passed since the last send
+	CodeSendInProgress   Code = "send_in_progress" // another request is sending this invite right now
+	CodeAlreadyJoined    Code = "account_already_joined"
+	CodeAlreadyOpen      Code = "invite_already_open" // the store refused a second invite holding the account
+	CodeInvalidState     Code = "invalid_state"       // the action does not apply to the invite's state
+	CodeConcurrentUpdate Code = "concurrent_update"   // another writer changed the invite first
+
+	CodeInOtherOrg         Code = "account_in_another_organization"
+	CodeIsManagementAcct   Code = "account_is_management_account"
+	CodeAccountLimit       Code = "organization_account_limit_exceeded"
+	CodeDailyInviteLimit   Code = "daily_invite_limit_exceeded"
+	CodeMembershipRate     Code = "membership_change_rate_exceeded"
+	CodeDifferentSeller    Code = "different_seller_of_record"
+	CodePaymentInstrument  Code = "payment_instrument_required"
+	CodeEmailNotVerified   Code = "management_account_email_not_verified"
+	CodeEnableAllFeatures  Code = "invites_disabled_during_enable_all_features"
+	CodeHandshakeNotFound  Code = "handshake_not_found"
+	CodeHandshakeFinalized Code = "handshake_already_finalized"
+	CodeAWSAccessDenied    Code = "aws_access_denied"
+	CodeAWSOrgNotInUse     Code = "aws_organization_not_in_use"
+	CodeAWSInvalidInput    Code = "aws_invalid_input"
+	CodeAWSUnavailable     Code = "aws_unavailable"
+	CodeAWSOrgFinalizing   Code = "aws_organization_finalizing"
+
 	CodeCloudHealthNotConfigured Code = "cloudhealth_not_configured"
 	CodeCloudHealthUnavailable   Code = "cloudhealth_unavailable"
-	CodeInternal                 Code = "internal"
+
+	CodeInternal Code = "internal"
 )
+
+// kinds is the one table of codes: what kind of failure each is.
+var kinds = map[Code]Kind{
+	CodeInvalidRequest:   KindInvalidRequest,
+	CodeMalformedJSON:    KindInvalidRequest,
+	CodeUnknownField:     KindInvalidRequest,
+	CodeInvalidParameter: KindInvalidRequest,
+	CodeInvalidCursor:    KindInvalidRequest,
+	CodeUnauthenticated:  KindUnauthenticated,
+	CodeForbidden:        KindForbidden,
+	CodeNotAssigned:      KindForbidden,
+	CodeNotFound:         KindNotFound,
+	CodeSandboxOnly:      KindNotFound,
+	CodeMethodNotAllowed: KindMethodNotAllowed,
+	CodePayloadTooLarge:  KindTooLarge,
+	CodeUnsupportedMedia: KindUnsupportedMedia,
+
+	CodeValidationFailed:  KindValidation,
+	CodeInvalidAccountID:  KindValidation,
+	CodeNotesTooLong:      KindValidation,
+	CodeIdempotencyReused: KindValidation,
+	CodeIdempotencyInUse:  KindConflict,
+
+	CodeResendTooSoon:    KindConflict,
+	CodeSendInProgress:   KindConflict,
+	CodeAlreadyJoined:    KindConflict,
+	CodeAlreadyOpen:      KindConflict,
+	CodeInvalidState:     KindConflict,
+	CodeConcurrentUpdate: KindConflict,
+
+	CodeInOtherOrg:         KindConflict,
+	CodeIsManagementAcct:   KindConflict,
+	CodeAccountLimit:       KindConflict,
+	CodeDailyInviteLimit:   KindRateLimited,
+	CodeMembershipRate:     KindRateLimited,
+	CodeDifferentSeller:    KindConflict,
+	CodePaymentInstrument:  KindConflict,
+	CodeEmailNotVerified:   KindConflict,
+	CodeEnableAllFeatures:  KindConflict,
+	CodeHandshakeNotFound:  KindConflict,
+	CodeHandshakeFinalized: KindConflict,
+	CodeAWSAccessDenied:    KindUpstream,
+	CodeAWSOrgNotInUse:     KindUpstream,
+	CodeAWSInvalidInput:    KindUpstream,
+	CodeAWSUnavailable:     KindUnavailable,
+	CodeAWSOrgFinalizing:   KindUnavailable,
+
+	CodeCloudHealthNotConfigured: KindUnavailable,
+	CodeCloudHealthUnavailable:   KindUnavailable,
+
+	CodeInternal: KindInternal,
+}
+
+// Kind returns the code's kind; a code missing from the table is internal (and a test fails on it).
+func (c Code) Kind() Kind {
+	if k, ok := kinds[c]; ok {
+		return k
+	}
+	return KindInternal
+}
+
+// Known reports whether the code is in the table of codes.
+func (c Code) Known() bool {
+	_, ok := kinds[c]
+	return ok
+}
+
+// Codes lists every error code, sorted.
+func Codes() []Code {
+	out := make([]Code, 0, len(kinds))
+	for c := range kinds {
+		out = append(out, c)
+	}
+	slices.Sort(out)
+	return out
+}
 
 // FieldError names one invalid input field.
 type FieldError struct {
@@ -90,3 +201,9 @@ func ErrorCode(err error) Code {
 
 // IsCode reports whether err carries the given domain code.
 func IsCode(err error, code Code) bool { return err != nil && ErrorCode(err) == code }
+
+// RetryAfterSeconds rounds a wait up to whole seconds, at least one, for a Retry-After header.
+func RetryAfterSeconds(d time.Duration) int {
+	s := int((d + time.Second - 1) / time.Second)
+	return max(s, 1)
+}

@@ -1,32 +1,16 @@
 // Package invite is the domain of aws-invites: invites of existing AWS accounts into a billing profile's payer
-// organization, their lifecycle, the rules of who may do what, and the ports the domain needs from the outside
-// world (storage, AWS Organizations, the clock). It imports no web framework, ORM or AWS SDK.
+// organization, their lifecycle (lifecycle.go), the rules and limits (rules.go), what a customer sees next
+// (steps.go), who may do what, and the ports the domain needs from the outside world (ports.go).
+//
+// The use cases are split by concern over one shared core (core.go): Invites (create, re-send, cancel, read),
+// Profiles (billing profiles), Reconciler (handshakes and membership from AWS Organizations), the followers
+// CloudHealthFollower and CURFollower, and Sandbox (playing the customer in the sandbox). A feature that is not
+// configured is not wired: its use case is simply not built. The package imports no web framework, ORM or AWS SDK.
 package invite
 
 import (
 	"time"
 )
-
-// State is where an invite stands in its lifecycle.
-type State string
-
-// The states of an invite (PRODUCT.md §4).
-const (
-	StateInvited             State = "invited"
-	StateAccepted            State = "accepted"
-	StateAwaitingCUR         State = "awaiting_cur"
-	StateActive              State = "active"
-	StateCloudHealthCritical State = "cloudhealth_critical"
-	StateCanceled            State = "canceled"
-	StateDeclined            State = "declined"
-	StateExpired             State = "expired"
-)
-
-// States lists every state in lifecycle order.
-var States = []State{
-	StateInvited, StateAccepted, StateAwaitingCUR, StateActive, StateCloudHealthCritical,
-	StateCanceled, StateDeclined, StateExpired,
-}
 
 // HandshakeState is AWS Organizations' state of a handshake.
 type HandshakeState string
@@ -108,9 +92,6 @@ type CloudHealthStatus struct {
 	Listed         bool   // false when CloudHealth does not list the account at all
 	CheckedAt      time.Time
 }
-
-// ResendAvailableAt is the earliest time a re-send is allowed (the help page's five minutes).
-func (inv Invite) ResendAvailableAt() time.Time { return inv.LastSentAt.Add(ResendAfter) }
 
 // Event is one entry of an invite's history.
 type Event struct {

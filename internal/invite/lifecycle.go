@@ -1,52 +1,118 @@
 package invite
 
-import (
-	"fmt"
-	"time"
-)
+// State is where an invite stands in its lifecycle.
+type State string
 
-// Timing rules of the lifecycle.
+// The states of an invite (PRODUCT.md §4). What each one means, and what follows from it, is the lifecycle table
+// below.
 const (
-	// ResendAfter is how long a user waits for AWS's email before a re-send is allowed (the help page's advice).
-	ResendAfter = 5 * time.Minute
-	// HandshakeLifetime is how long AWS keeps an invitation open.
-	HandshakeLifetime = 15 * 24 * time.Hour
-	// SpendRule is how long after joining an account with spend should show CUR data before a ticket is due.
-	SpendRule = 48 * time.Hour
-	// SendTimeout bounds one send to AWS, retries included. An invite reserved longer ago than this without a
-	// handshake was left by a process that stopped mid-send; the next request for it resumes the send.
-	SendTimeout = time.Minute
+	StateInvited             State = "invited"
+	StateAccepted            State = "accepted"
+	StateAwaitingCUR         State = "awaiting_cur"
+	StateActive              State = "active"
+	StateCloudHealthCritical State = "cloudhealth_critical"
+	StateCanceled            State = "canceled"
+	StateDeclined            State = "declined"
+	StateExpired             State = "expired"
 )
 
-// transitions is the lifecycle's one source of truth: the states each state may move to.
-var transitions = map[State][]State{
-	StateInvited:             {StateAccepted, StateDeclined, StateCanceled, StateExpired},
-	StateAccepted:            {StateAwaitingCUR},
-	StateAwaitingCUR:         {StateActive, StateCloudHealthCritical},
-	StateActive:              {StateCloudHealthCritical},
-	StateCloudHealthCritical: {StateActive, StateAwaitingCUR},
-	StateCanceled:            nil,
-	StateDeclined:            nil,
-	StateExpired:             nil,
+// stateInfo is everything the lifecycle says about one state. Every question about a state is answered from here.
+type stateInfo struct {
+	state State
+	// next lists the states an invite may move to; a state with none is terminal.
+	next []State
+	// joined: the account is a member of the payer organization.
+	joined bool
+	// followsAWS: the facts that move it on live in AWS Organizations (handshakes, membership), so
+	// reconciliation looks at it.
+	followsAWS bool
+	// followsCloudHealth: CloudHealth's status of the account can move it (to or from cloudhealth_critical).
+	followsCloudHealth bool
+	// followsCUR: the payer's Cost and Usage Report speaks about the account.
+	followsCUR bool
+}
+
+// lifecycle is the lifecycle's one source of truth, in lifecycle order.
+var lifecycle = []stateInfo{
+	{state: StateInvited, next: []State{StateAccepted, StateDeclined, StateCanceled, StateExpired}, followsAWS: true},
+	{state: StateAccepted, next: []State{StateAwaitingCUR}, followsAWS: true},
+	{state: StateAwaitingCUR, next: []State{StateActive, StateCloudHealthCritical},
+		joined: true, followsCloudHealth: true, followsCUR: true},
+	{state: StateActive, next: []State{StateCloudHealthCritical}, joined: true, followsCloudHealth: true, followsCUR: true},
+	{state: StateCloudHealthCritical, next: []State{StateActive, StateAwaitingCUR},
+		joined: true, followsCloudHealth: true, followsCUR: true},
+	{state: StateCanceled},
+	{state: StateDeclined},
+	{state: StateExpired},
+}
+
+func (s State) info() (stateInfo, bool) {
+	for _, i := range lifecycle {
+		if i.state == s {
+			return i, true
+		}
+	}
+	return stateInfo{}, false
 }
 
 // Valid reports whether s is one of the lifecycle's states.
 func (s State) Valid() bool {
-	_, ok := transitions[s]
+	_, ok := s.info()
 	return ok
 }
 
 // Terminal reports whether s can never be left.
-func (s State) Terminal() bool { return s == StateCanceled || s == StateDeclined || s == StateExpired }
+func (s State) Terminal() bool {
+	i, _ := s.info()
+	return len(i.next) == 0
+}
+
+// HoldsAccount reports whether an invite in s holds its account on its payer: every state that is not terminal.
+// At most one invite per account and payer holds it (the store's partial unique index guarantees it).
+func (s State) HoldsAccount() bool { return s.Valid() && !s.Terminal() }
 
 // Joined reports whether the account is a member of the payer organization in state s.
 func (s State) Joined() bool {
-	return s == StateAwaitingCUR || s == StateActive || s == StateCloudHealthCritical
+	i, _ := s.info()
+	return i.joined
+}
+
+// FollowsAWS reports whether reconciliation with AWS Organizations looks at invites in state s.
+func (s State) FollowsAWS() bool {
+	i, _ := s.info()
+	return i.followsAWS
+}
+
+// FollowsCloudHealth reports whether CloudHealth's status can move an invite in state s.
+func (s State) FollowsCloudHealth() bool {
+	i, _ := s.info()
+	return i.followsCloudHealth
+}
+
+// FollowsCUR reports whether the payer's Cost and Usage Report speaks about an invite in state s.
+func (s State) FollowsCUR() bool {
+	i, _ := s.info()
+	return i.followsCUR
+}
+
+// States lists every state in lifecycle order.
+func States() []State { return StatesWhere(func(State) bool { return true }) }
+
+// StatesWhere lists, in lifecycle order, the states with a property (State.Terminal, State.Joined, ...).
+func StatesWhere(property func(State) bool) []State {
+	var out []State
+	for _, i := range lifecycle {
+		if property(i.state) {
+			out = append(out, i.state)
+		}
+	}
+	return out
 }
 
 // CanTransition reports whether an invite may move from one state to another.
 func CanTransition(from, to State) bool {
-	for _, s := range transitions[from] {
+	i, _ := from.info()
+	for _, s := range i.next {
 		if s == to {
 			return true
 		}
@@ -67,136 +133,4 @@ func stateForHandshake(h HandshakeState) (State, bool) {
 		return StateExpired, true
 	}
 	return "", false
-}
-
-// Step is one thing the customer can do (or wait for) next. Codes are stable so clients can render them.
-type Step struct {
-	Code   string
-	Title  string
-	Detail string
-}
-
-// NextSteps returns what the customer should do next for an invite in its current state, as of now.
-func NextSteps(inv Invite, now time.Time) []Step {
-	switch inv.State {
-	case StateInvited:
-		return invitedSteps(inv, now)
-	case StateAccepted:
-		return []Step{{
-			Code:   "membership_confirmation",
-			Title:  "Nothing to do: confirming membership",
-			Detail: "AWS reports the invitation accepted. The service confirms that the account is a member of the payer organization; this usually takes a few minutes.",
-		}}
-	case StateAwaitingCUR:
-		return awaitingCURSteps(inv, now)
-	case StateActive:
-		return nil
-	case StateCloudHealthCritical:
-		return []Step{
-			{
-				Code:   "fix_cloudhealth_iam",
-				Title:  "Fix the CloudHealth IAM setup",
-				Detail: "CloudHealth cannot read this account: check the CloudHealth IAM role (its name, the trusted CloudHealth account and the external id), or open a support ticket.",
-			},
-			{
-				Code:   "cloudhealth_consequences",
-				Title:  "What does not work until then",
-				Detail: "Reservation data is not shown, the FlexRI and Spot0 services cannot be used, and reports cannot run on this account.",
-			},
-		}
-	case StateDeclined, StateExpired:
-		return []Step{{
-			Code:   "invite_again",
-			Title:  "Send a new invite if the account should still join",
-			Detail: "This invitation is over. Invite the account again to send a new one.",
-		}}
-	}
-	return nil
-}
-
-func invitedSteps(inv Invite, now time.Time) []Step {
-	if inv.Handshake == nil {
-		return []Step{{
-			Code:   "sending",
-			Title:  "Sending the invitation",
-			Detail: "The invitation is being sent to AWS Organizations.",
-		}}
-	}
-	steps := []Step{
-		{
-			Code:   "check_email",
-			Title:  "Check the account owner's inbox and spam folder",
-			Detail: "AWS emails the owner of account " + inv.AccountID + " on our behalf. Look in the spam folder too.",
-		},
-		{
-			Code:   "accept_in_console",
-			Title:  "Accept in the AWS Organizations console",
-			Detail: "Sign in to account " + inv.AccountID + ", open AWS Organizations > Invitations, and choose Accept. If the invitation is not listed there, the account may still belong to another organization: leave it first.",
-		},
-	}
-	if at := inv.ResendAvailableAt(); now.Before(at) {
-		steps = append(steps, Step{
-			Code:   "wait_for_email",
-			Title:  "Wait a few minutes for the email",
-			Detail: fmt.Sprintf("If no email arrived by %s, re-send the invitation.", at.UTC().Format(time.RFC3339)),
-		})
-	} else {
-		steps = append(steps, Step{
-			Code:   "resend",
-			Title:  "No email after five minutes? Re-send",
-			Detail: "Re-send the invitation, and check that " + inv.AccountID + " is the right account id.",
-		})
-	}
-	return append(steps, Step{
-		Code:   "leave_other_organization",
-		Title:  "If the account belongs to another organization",
-		Detail: "A management account with members cannot see or accept the invitation: remove each member account (each must leave the organization), delete the organization, then accept here and in each former member.",
-	})
-}
-
-func awaitingCURSteps(inv Invite, now time.Time) []Step {
-	steps := []Step{{
-		Code:   "grant_cloudhealth_access",
-		Title:  "Grant IAM access to CloudHealth",
-		Detail: "Create the CloudHealth IAM role in account " + inv.AccountID + ": its name, the CloudHealth account it trusts and the external id are in the invite's cloudhealth-setup (also as a CloudFormation template).",
-	}}
-	joined := time.Duration(0)
-	if inv.JoinedAt != nil {
-		joined = now.Sub(*inv.JoinedAt)
-	}
-	switch {
-	case joined < SpendRule:
-		steps = append(steps, Step{
-			Code:  "wait_for_cur",
-			Title: "Billing data takes 24 to 72 hours",
-			Detail: fmt.Sprintf("The account joined %s ago. AWS writes its usage into the payer's Cost and Usage Report within 24 to 72 hours; then the account becomes active here.",
-				humanDuration(joined)),
-		})
-	default:
-		steps = append(steps, Step{
-			Code:  "open_support_ticket",
-			Title: "Spend but still no data after 48 hours? Open a support ticket",
-			Detail: fmt.Sprintf("The account joined %s ago and no Cost and Usage Report data has appeared for it. If it has spend, open a support ticket.",
-				humanDuration(joined)),
-		})
-	}
-	return append(steps, Step{
-		Code:   "no_spend_no_data",
-		Title:  "An account without spend stays here",
-		Detail: "AWS reports only usage: an account without spend never appears in the report, and stays here until it has some.",
-	})
-}
-
-// humanDuration says roughly how long: "3 hours", "2 days".
-func humanDuration(d time.Duration) string {
-	switch h := int(d.Hours()); {
-	case h < 1:
-		return "less than an hour"
-	case h == 1:
-		return "1 hour"
-	case h < 48:
-		return fmt.Sprintf("%d hours", h)
-	default:
-		return fmt.Sprintf("%d days", h/24)
-	}
 }

@@ -21,15 +21,15 @@ func TestTransitions(t *testing.T) {
 		{invite.StateCloudHealthCritical, invite.StateActive}:      true,
 		{invite.StateCloudHealthCritical, invite.StateAwaitingCUR}: true,
 	}
-	for _, from := range invite.States {
-		for _, to := range invite.States {
+	for _, from := range invite.States() {
+		for _, to := range invite.States() {
 			want := allowed[[2]invite.State{from, to}]
 			if got := invite.CanTransition(from, to); got != want {
 				t.Errorf("CanTransition(%s, %s) = %v, want %v", from, to, got, want)
 			}
 		}
 	}
-	for _, s := range invite.States {
+	for _, s := range invite.States() {
 		if !s.Valid() {
 			t.Errorf("%s is not valid", s)
 		}
@@ -79,7 +79,7 @@ func TestNextSteps(t *testing.T) {
 				if s.Title == "" || s.Detail == "" {
 					t.Errorf("step %s has no title or detail", s.Code)
 				}
-				codes = append(codes, s.Code)
+				codes = append(codes, string(s.Code))
 			}
 			if !slices.Equal(codes, tc.want) {
 				t.Errorf("codes = %v, want %v", codes, tc.want)

@@ -2,32 +2,33 @@ package invite
 
 import (
 	"context"
+	"errors"
 	"time"
 )
 
-// Store keeps billing profiles, invites and their histories. Implementations turn "not found" into CodeNotFound,
-// a second open invite for one (billing profile, account) into CodeSendInProgress... see each method.
+// Store keeps billing profiles, invites and their histories. Implementations turn "not found" into CodeNotFound.
 type Store interface {
 	// PutBillingProfile creates or replaces a billing profile; it reports whether it was created.
 	PutBillingProfile(ctx context.Context, bp BillingProfile) (BillingProfile, bool, error)
 	// BillingProfile returns one billing profile, or CodeNotFound.
 	BillingProfile(ctx context.Context, id string) (BillingProfile, error)
-	// BillingProfiles returns every billing profile (for background work across payers).
-	BillingProfiles(ctx context.Context) ([]BillingProfile, error)
+	// ProfilesOfPayer returns the billing profiles that name a management account, ordered by id.
+	ProfilesOfPayer(ctx context.Context, managementAccountID string) ([]BillingProfile, error)
 
-	// CreateInvite inserts a new invite and its first event in one transaction. When an open invite for the same
-	// (billing profile, account id) exists, it returns a *Error with CodeAlreadyOpen and writes nothing.
+	// CreateInvite inserts a new invite and its first event in one transaction. When another invite already
+	// holds the account (State.HoldsAccount) for the same billing profile, it returns CodeAlreadyOpen and writes
+	// nothing.
 	CreateInvite(ctx context.Context, inv Invite, ev Event) error
 	// UpdateInvite writes inv, whose Version is the version it was read at, and appends ev (unless ev is the zero
 	// Event: a change without a state change or cause worth a history line), in one transaction.
 	// When the stored version differs, it returns CodeConcurrentUpdate and writes nothing. On success the stored
-	// version is inv.Version+1, which it returns.
+	// version is inv.Version+1, and it returns the invite as stored.
 	UpdateInvite(ctx context.Context, inv Invite, ev Event) (Invite, error)
 	// DeleteInvite removes an invite that never reached AWS, with its events (a reservation that failed).
 	DeleteInvite(ctx context.Context, inv Invite) error
 	// Invite returns one invite of a billing profile, or CodeNotFound.
 	Invite(ctx context.Context, billingProfileID, inviteID string) (Invite, error)
-	// OpenInvite returns the open (non-terminal) invite for an account, or CodeNotFound.
+	// OpenInvite returns the invite that holds an account for a billing profile, or CodeNotFound.
 	OpenInvite(ctx context.Context, billingProfileID, accountID string) (Invite, error)
 	// ListInvites returns a page of a billing profile's invites, newest first.
 	ListInvites(ctx context.Context, q ListQuery) (Page, error)
@@ -45,21 +46,12 @@ type Store interface {
 	LockPayer(ctx context.Context, payer string) (unlock func() error, err error)
 }
 
-// CloudHealth is what the domain needs from CloudHealth: its view of every AWS account it knows, keyed by the
-// 12-digit account id (one listing serves every invite).
-type CloudHealth interface {
-	Statuses(ctx context.Context) (map[string]CloudHealthStatus, error)
-}
-
-// CodeAlreadyOpen is returned by Store.CreateInvite when an open invite for the account exists already.
-const CodeAlreadyOpen Code = "invite_already_open"
-
 // ListQuery selects invites of one billing profile.
 type ListQuery struct {
 	BillingProfileID string
 	States           []State
 	AccountID        string
-	Limit            int
+	Limit            int    // 1..MaxPageSize; DefaultPageSize when zero
 	After            string // the id of the last invite of the previous page; empty for the first page
 }
 
@@ -71,7 +63,7 @@ type Page struct {
 
 // Organizations is what the domain needs from AWS Organizations, per payer organization.
 //
-// Errors are *Error values with the codes above (CodeInOtherOrg, CodeAWSUnavailable, ...).
+// Errors are *Error values with the codes of errors.go (CodeInOtherOrg, CodeAWSUnavailable, ...).
 type Organizations interface {
 	// InviteAccount sends an invitation to join the payer's organization. When an OPEN handshake for the account
 	// exists already it is returned instead (adopted), with adopted set.
@@ -84,6 +76,71 @@ type Organizations interface {
 	ListInviteHandshakes(ctx context.Context, payer Payer, fn func(Handshake) error) error
 	// DescribeAccount returns a member account of the payer's organization, or CodeNotFound when it is none.
 	DescribeAccount(ctx context.Context, payer Payer, accountID string) (Account, error)
+}
+
+// CloudHealthStatuses is what the domain needs from CloudHealth: its view of every AWS account it knows, keyed by
+// the 12-digit account id (one listing serves every invite).
+type CloudHealthStatuses interface {
+	Statuses(ctx context.Context) (map[string]CloudHealthStatus, error)
+}
+
+// CloudHealthSetupSource builds the IAM setup a customer creates in an AWS account so CloudHealth can read it.
+type CloudHealthSetupSource interface {
+	Setup(ctx context.Context, accountID string) (CloudHealthSetup, error)
+}
+
+// NoCloudHealthSetup is the setup source of a service without CloudHealth configured: it says so.
+type NoCloudHealthSetup struct{}
+
+// Setup answers CodeCloudHealthNotConfigured.
+func (NoCloudHealthSetup) Setup(context.Context, string) (CloudHealthSetup, error) {
+	return CloudHealthSetup{}, Errorf(CodeCloudHealthNotConfigured, "CloudHealth is not configured for this service")
+}
+
+// CURReader reads the newest version of a payer's report for a billing period.
+type CURReader interface {
+	// Read returns ErrNoCURReport when the period has no report yet; when the newest version is skipVersion it
+	// returns Unchanged without reading the data.
+	Read(ctx context.Context, loc CURLocation, period time.Time, skipVersion string) (CURScan, error)
+}
+
+// ErrNoCURReport says that a payer's report has no data for the billing period yet.
+var ErrNoCURReport = errors.New("no cost and usage report for the billing period yet")
+
+// CURStore keeps what the scans found, per payer, billing period and usage account.
+type CURStore interface {
+	// CURVersion returns the version last scanned for the payer and period, or "".
+	CURVersion(ctx context.Context, payer, period string) (string, error)
+	// SaveCURScan records a scan: every account's usage (keeping when each was first seen) and the version.
+	SaveCURScan(ctx context.Context, payer, period string, scan CURScan, at time.Time) error
+	// CURUsage returns the stored usage of the payer's accounts in the period, by account id.
+	CURUsage(ctx context.Context, payer, period string) (map[string]CURUsage, error)
+}
+
+// SandboxWorld is the simulated outside world of the sandbox, where the service plays the customer: the invited
+// account answering a handshake, CloudHealth reporting a status, AWS delivering a Cost and Usage Report. It is the
+// sandbox's one port; nothing outside the Sandbox use cases knows of it.
+type SandboxWorld struct {
+	Accounts    SandboxAccounts
+	CloudHealth SandboxCloudHealth
+	CUR         SandboxCUR
+}
+
+// SandboxAccounts answers handshakes as the invited account.
+type SandboxAccounts interface {
+	AcceptHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
+	DeclineHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
+}
+
+// SandboxCloudHealth sets what the simulated CloudHealth reports for an account.
+type SandboxCloudHealth interface {
+	SetStatus(ctx context.Context, accountID, level, payerAccountID string) error
+}
+
+// SandboxCUR writes reports where the sandbox reads them.
+type SandboxCUR interface {
+	// Deliver writes a new version of the payer's report for the period with one line item per account.
+	Deliver(ctx context.Context, loc CURLocation, payer string, period time.Time, costs map[string]string, at time.Time) error
 }
 
 // Clock tells the time; tests inject one they can move.

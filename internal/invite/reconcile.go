@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 )
 
 // ReconcileReport says what one reconciliation of a payer found and did.
@@ -15,8 +14,11 @@ type ReconcileReport struct {
 	Orphans    []Handshake // OPEN handshakes for accounts without an open invite (sent from the console, say)
 }
 
-// reconcileStates are the states whose facts live in AWS Organizations; the others cost nothing here.
-var reconcileStates = []State{StateInvited, StateAccepted}
+// Reconciler applies what AWS Organizations says (handshakes, membership) to the invites, one payer at a time.
+type Reconciler struct{ *core }
+
+// NewReconciler returns the reconciliation use cases.
+func NewReconciler(d Deps) *Reconciler { return &Reconciler{newCore(d)} }
 
 // ReconcilePayer applies what AWS Organizations says about a payer's handshakes to the open invites of every
 // billing profile of that payer. It costs one ListHandshakesForOrganization call per page of 20 handshakes, plus
@@ -25,7 +27,7 @@ var reconcileStates = []State{StateInvited, StateAccepted}
 //
 // One payer is reconciled by one caller at a time, whatever the path (periodic job, refresh, reconcile --once) and
 // however many replicas: the others wait for the lock, then find the work done.
-func (s *Service) ReconcilePayer(ctx context.Context, managementAccountID string) (rep ReconcileReport, err error) {
+func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID string) (rep ReconcileReport, err error) {
 	rep = ReconcileReport{Payer: managementAccountID}
 	unlock, err := s.store.LockPayer(ctx, managementAccountID)
 	if err != nil {
@@ -36,7 +38,7 @@ func (s *Service) ReconcilePayer(ctx context.Context, managementAccountID string
 	if err != nil {
 		return rep, err
 	}
-	invites, err := s.store.InvitesOfPayer(ctx, managementAccountID, reconcileStates)
+	invites, err := s.store.InvitesOfPayer(ctx, managementAccountID, StatesWhere(State.FollowsAWS))
 	if err != nil {
 		return rep, err
 	}
@@ -78,34 +80,34 @@ func (s *Service) ReconcilePayer(ctx context.Context, managementAccountID string
 	return rep, errors.Join(errs...)
 }
 
-func (s *Service) reconcileInvite(ctx context.Context, inv Invite, byID, newest map[string]Handshake, actor Actor) (Invite, error) {
+func (s *Reconciler) reconcileInvite(ctx context.Context, inv Invite, byID, newest map[string]Handshake, actor Actor) (Invite, error) {
 	if inv.State == StateAccepted {
 		return s.confirmMembership(ctx, inv, actor, nil)
 	}
-	if inv.Handshake == nil && s.clock.Now().Before(inv.LastSentAt.Add(SendTimeout)) {
+	if _, inFlight := inv.SendInFlight(s.clock.Now()); inFlight {
 		return inv, nil // its first send is under way; the sender records the handshake
 	}
 	if inv.Handshake != nil {
 		if h, ok := byID[inv.Handshake.ID]; ok {
 			if h.State.Pending() {
 				// A newer handshake for the account (sent from the console after a cancel, say) is not ours.
-				return s.Observe(ctx, inv, h, actor)
+				return s.observe(ctx, inv, h, actor)
 			}
 			if nh, ok := newest[inv.AccountID]; ok && nh.ID != h.ID && nh.State.Pending() && adoptable(inv, nh) {
-				return s.Observe(ctx, inv, nh, actor)
+				return s.observe(ctx, inv, nh, actor)
 			}
-			return s.Observe(ctx, inv, h, actor)
+			return s.observe(ctx, inv, h, actor)
 		}
 	}
 	if h, ok := newest[inv.AccountID]; ok && adoptable(inv, h) {
-		return s.Observe(ctx, inv, h, actor)
+		return s.observe(ctx, inv, h, actor)
 	}
 	return s.settleWithoutHandshake(ctx, inv, actor)
 }
 
 // settleWithoutHandshake ends or completes an invite whose handshake AWS no longer lists (purged 30 days after it
 // ended) or never received (a send interrupted before AWS): membership decides.
-func (s *Service) settleWithoutHandshake(ctx context.Context, inv Invite, actor Actor) (Invite, error) {
+func (s *Reconciler) settleWithoutHandshake(ctx context.Context, inv Invite, actor Actor) (Invite, error) {
 	acct, err := s.describeMember(ctx, inv, nil)
 	switch {
 	case err == nil:
@@ -129,64 +131,40 @@ func (s *Service) settleWithoutHandshake(ctx context.Context, inv Invite, actor 
 		inv.Handshake.ID))
 }
 
-func handshakeID(inv Invite) string {
-	if inv.Handshake == nil {
-		return ""
-	}
-	return inv.Handshake.ID
-}
-
-// payer finds how to reach a payer organization: through the first of its billing profiles (they name the same
-// management account; a role, if any, is taken from the first that names one).
-func (s *Service) payer(ctx context.Context, managementAccountID string) (Payer, error) {
-	profiles, err := s.store.BillingProfiles(ctx)
+// payer finds how to reach a payer organization: through its billing profiles (they name the same management
+// account; a role, if any, is taken from the first that names one).
+func (s *Reconciler) payer(ctx context.Context, managementAccountID string) (Payer, error) {
+	profiles, err := s.store.ProfilesOfPayer(ctx, managementAccountID)
 	if err != nil {
 		return Payer{}, err
 	}
-	found := false
+	if len(profiles) == 0 {
+		return Payer{}, Errorf(CodeNotFound, "no billing profile has the payer %s", managementAccountID)
+	}
 	p := Payer{ManagementAccountID: managementAccountID}
 	for _, bp := range profiles {
-		if bp.ManagementAccountID != managementAccountID {
-			continue
-		}
-		found = true
 		if p.RoleARN == "" && bp.RoleARN != "" {
 			p.RoleARN, p.ExternalID = bp.RoleARN, bp.ExternalID
 		}
-	}
-	if !found {
-		return Payer{}, Errorf(CodeNotFound, "no billing profile has the payer %s", managementAccountID)
 	}
 	return p, nil
 }
 
 // Payers lists the payer organizations (management accounts) that have billing profiles.
-func (s *Service) Payers(ctx context.Context) ([]string, error) { return s.store.Payers(ctx) }
+func (s *Reconciler) Payers(ctx context.Context) ([]string, error) { return s.store.Payers(ctx) }
 
 // Refresh reconciles the invite's payer now and returns the invite as it then stands.
-func (s *Service) Refresh(ctx context.Context, p Principal, billingProfileID, inviteID string) (Invite, error) {
-	bp, err := s.profileFor(ctx, p, billingProfileID, read)
+func (s *Reconciler) Refresh(ctx context.Context, p Principal, billingProfileID, inviteID string) (View, error) {
+	bp, _, err := s.inviteFor(ctx, p, billingProfileID, inviteID, read)
 	if err != nil {
-		return Invite{}, err
-	}
-	if _, err := s.invite(ctx, billingProfileID, inviteID); err != nil {
-		return Invite{}, err
+		return View{}, err
 	}
 	if _, err := s.ReconcilePayer(ctx, bp.ManagementAccountID); err != nil {
 		// What could be applied was; the rest waits for the next pass. AWS being unavailable is the caller's news.
-		var de *Error
-		if errors.As(err, &de) && de.Code == CodeAWSUnavailable {
-			return Invite{}, err
+		if IsCode(err, CodeAWSUnavailable) {
+			return View{}, err
 		}
 		s.log.WarnContext(ctx, "refresh: reconciliation incomplete", "payer", bp.ManagementAccountID, "error", err)
 	}
-	return s.invite(ctx, billingProfileID, inviteID)
-}
-
-// sinceJoined is how long ago the invite's account joined, zero when it has not.
-func sinceJoined(inv Invite, now time.Time) time.Duration {
-	if inv.JoinedAt == nil {
-		return 0
-	}
-	return now.Sub(*inv.JoinedAt)
+	return s.viewOrErr(s.invite(ctx, billingProfileID, inviteID))
 }

@@ -41,7 +41,7 @@ func BenchmarkReconcile10kInvitesOver10Payers(b *testing.B) {
 		calls := w.sim.TotalCalls()
 		start := time.Now()
 		for _, p := range payerIDs {
-			if _, err := w.svc.ReconcilePayer(w.ctx, p); err != nil {
+			if _, err := w.reconciler.ReconcilePayer(w.ctx, p); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -28,15 +28,18 @@ const payerID = "111111111111"
 // world is the domain over a real database, the real SDK against the Organizations simulator, and the real
 // CloudHealth client against its simulator, all on one test clock.
 type world struct {
-	t     testing.TB
-	svc   *invite.Service
-	store *store.Store
-	sim   *orgsim.Sim
-	orgs  *awsorg.Client
-	ch    *chsim.Simulator
-	clock *testclock.Clock
-	user  invite.Principal
-	ctx   context.Context
+	t           testing.TB
+	invites     *invite.Invites
+	reconciler  *invite.Reconciler
+	cloudHealth *invite.CloudHealthFollower
+	store       *store.Store
+	sim         *orgsim.Sim
+	orgs        *awsorg.Client
+	ch          *chsim.Simulator
+	clock       *testclock.Clock
+	user        invite.Principal
+	ctx         context.Context
+	deps        invite.Deps
 }
 
 func newWorld(t *testing.T, dialect string) *world { return newWorldTB(t, dialect) }
@@ -65,10 +68,7 @@ func newWorldTB(t testing.TB, dialect string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc := invite.NewService(st, orgs, invite.Options{
-		Clock: clk, Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Sandbox: orgs,
-		CloudHealth: chClient, CloudHealthGrace: 72 * time.Hour,
-	})
+	deps := invite.Deps{Store: st, Orgs: orgs, Clock: clk, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	ctx := context.Background()
 	for _, bp := range []invite.BillingProfile{
 		{ID: "bp-1", CustomerID: "acme", Name: "one", ManagementAccountID: payerID},
@@ -78,18 +78,19 @@ func newWorldTB(t testing.TB, dialect string) *world {
 			t.Fatal(err)
 		}
 	}
-	return &world{t: t, svc: svc, store: st, sim: sim, orgs: orgs, ch: ch, clock: clk, ctx: ctx,
+	return &world{t: t, invites: invite.NewInvites(deps, invite.NoCloudHealthSetup{}), reconciler: invite.NewReconciler(deps),
+		cloudHealth: invite.NewCloudHealthFollower(deps, chClient, 72*time.Hour), deps: deps, store: st, sim: sim, orgs: orgs, ch: ch, clock: clk, ctx: ctx,
 		user: invite.Principal{Subject: "alice", CustomerID: "acme", BillingProfiles: []string{"bp-1", "bp-2"},
 			Permissions: []string{invite.PermissionLicensesManager}}}
 }
 
 func (w *world) invite(bp, account string) invite.Invite {
 	w.t.Helper()
-	inv, created, err := w.svc.CreateInvite(w.ctx, w.user, bp, invite.CreateInput{AccountID: account})
+	v, created, err := w.invites.Create(w.ctx, w.user, bp, invite.CreateInput{AccountID: account})
 	if err != nil || !created {
 		w.t.Fatalf("invite %s: %v", account, err)
 	}
-	return inv
+	return v.Invite
 }
 
 func (w *world) get(inv invite.Invite) invite.Invite {
@@ -109,7 +110,7 @@ func (w *world) reconcile() (invite.ReconcileReport, map[string]int, error) {
 	for _, op := range ops {
 		before[op] = w.sim.Calls(op)
 	}
-	rep, err := w.svc.ReconcilePayer(w.ctx, payerID)
+	rep, err := w.reconciler.ReconcilePayer(w.ctx, payerID)
 	calls := map[string]int{}
 	for _, op := range ops {
 		if n := w.sim.Calls(op) - before[op]; n > 0 {
@@ -357,7 +358,7 @@ func TestReconcileUnderFaults(t *testing.T) {
 	ctx, cancel := context.WithTimeout(w.ctx, 200*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := w.svc.ReconcilePayer(ctx, payerID); err == nil {
+	if _, err := w.reconciler.ReconcilePayer(ctx, payerID); err == nil {
 		t.Fatal("a pass against a stalled AWS succeeded")
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -374,7 +375,7 @@ func TestReconcileCostIsPerPageNotPerInvite(t *testing.T) {
 	}
 	// Cancel ten: terminal invites cost nothing.
 	for _, inv := range invites[:10] {
-		if _, err := w.svc.Cancel(w.ctx, w.user, inv.BillingProfileID, inv.ID); err != nil {
+		if _, err := w.invites.Cancel(w.ctx, w.user, inv.BillingProfileID, inv.ID); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -398,7 +399,7 @@ func TestCloudHealthLifecycle(t *testing.T) {
 	}
 	sync := func() invite.Invite {
 		t.Helper()
-		if err := w.svc.SyncCloudHealth(w.ctx); err != nil {
+		if err := w.cloudHealth.Sync(w.ctx); err != nil {
 			t.Fatal(err)
 		}
 		return w.get(inv)

@@ -172,8 +172,7 @@ func pgOptions() store.Options {
 // a test shortens them, River polling every 50 ms, and a job rescued 3 s after its replica vanished.
 func testConfig(t *testing.T, st *store.Store, work jobs.Work) jobs.Config {
 	t.Helper()
-	return jobs.Config{
-		Store:            st,
+	cfg := jobs.Config{
 		Work:             work,
 		Logger:           slog.New(slog.NewTextHandler(t.Output(), &slog.HandlerOptions{Level: slog.LevelWarn})),
 		ReconcileEvery:   300 * time.Millisecond,
@@ -184,6 +183,21 @@ func testConfig(t *testing.T, st *store.Store, work jobs.Work) jobs.Config {
 		PollInterval:     50 * time.Millisecond,
 		Registerer:       prometheus.NewRegistry(),
 	}
+	if ch, ok := work.(jobs.CloudHealthWork); ok {
+		cfg.CloudHealth = ch
+	}
+	return withDB(cfg, st)
+}
+
+// withDB points a Config at a store's database.
+func withDB(cfg jobs.Config, st *store.Store) jobs.Config {
+	cfg.PgxPool, cfg.SQLite = nil, nil
+	if pool := st.PgxPool(); pool != nil {
+		cfg.PgxPool = pool
+	} else {
+		cfg.SQLite = st.SQLDB()
+	}
+	return cfg
 }
 
 // startRunner builds and starts a Runner, stopping it when the test ends.

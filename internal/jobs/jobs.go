@@ -7,11 +7,13 @@ package jobs
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
@@ -19,7 +21,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
 
-	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
 // Work is what the jobs run. Every method is safe to call concurrently for different payers, and returns soon
@@ -29,10 +31,14 @@ type Work interface {
 	Payers(ctx context.Context) ([]string, error)
 	// ReconcilePayer applies one payer's handshakes and membership to its invites.
 	ReconcilePayer(ctx context.Context, payer string) error
-	// SyncCloudHealth reads one CloudHealth listing and applies it to all invites.
-	SyncCloudHealth(ctx context.Context) error
 	// ScanCUR reads one payer's Cost and Usage Report.
 	ScanCUR(ctx context.Context, payer string) error
+}
+
+// CloudHealthWork is the CloudHealth sync, run when CloudHealth is configured.
+type CloudHealthWork interface {
+	// SyncCloudHealth reads one CloudHealth listing and applies it to all invites.
+	SyncCloudHealth(ctx context.Context) error
 }
 
 // The job kinds, as stored in River's river_job.kind column.
@@ -52,17 +58,22 @@ const (
 
 // Config tells New what to run and how often. Zero durations and counts take the documented defaults.
 type Config struct {
-	// Store is the database River shares with the service (required).
-	Store *store.Store
+	// PgxPool is the PostgreSQL pool River shares with the service; SQLite is the database/sql handle of the
+	// embedded SQLite database. New needs exactly one of them; RunOnce neither.
+	PgxPool *pgxpool.Pool
+	SQLite  *sql.DB
 	// Work is the domain work the jobs run (required).
 	Work Work
+	// CloudHealth is the CloudHealth sync; nil when CloudHealth is not configured, and then its job is neither
+	// registered nor scheduled.
+	CloudHealth CloudHealthWork
 	// Logger receives job failures and River's own messages; nil discards them.
 	Logger *slog.Logger
-	// ReconcileEvery is the period of reconcile_all; default 1 minute.
+	// ReconcileEvery is the period of reconcile_all; default invite.DefaultReconcileEvery.
 	ReconcileEvery time.Duration
-	// CloudHealthEvery is the period of cloudhealth_sync; default 10 minutes.
+	// CloudHealthEvery is the period of cloudhealth_sync; default invite.DefaultCloudHealthEvery.
 	CloudHealthEvery time.Duration
-	// CURScanEvery is the period of cur_scan_all; default 1 hour.
+	// CURScanEvery is the period of cur_scan_all; default invite.DefaultCURScanEvery.
 	CURScanEvery time.Duration
 	// JobTimeout is how long one job may run before its context is canceled; default 5 minutes.
 	JobTimeout time.Duration
@@ -85,18 +96,15 @@ type Config struct {
 
 // Defaults used when Config leaves a field zero.
 const (
-	DefaultReconcileEvery   = time.Minute
-	DefaultCloudHealthEvery = 10 * time.Minute
-	DefaultCURScanEvery     = time.Hour
-	DefaultJobTimeout       = 5 * time.Minute
-	DefaultWorkers          = 4
-	DefaultCURWorkers       = 2
+	DefaultJobTimeout = 5 * time.Minute
+	DefaultWorkers    = 4
+	DefaultCURWorkers = 2
 	// maxAttempts bounds retries of one job; a payer's next tick enqueues a fresh job after the last one fails.
 	maxAttempts = 5
 )
 
 // MigrationLockID keys the PostgreSQL advisory lock Migrate holds while it applies River's schema. It differs from
-// store.MigrationLockID so the two migrations never wait on each other.
+// the store's migration lock so the two migrations never wait on each other.
 const MigrationLockID int64 = 0x6177_7369_6e76_726a // "awsinvrj"
 
 // Runner owns the River client of one replica.
@@ -116,26 +124,21 @@ type engine interface {
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
 }
 
-// New builds a Runner on the store's database: River's pgx driver on PostgreSQL, its SQLite driver (on the
-// store's single connection) on SQLite. It does not touch the database (ctx is for future checks); Start
-// migrates and starts.
+// New builds a Runner on the service's database: River's pgx driver on PostgreSQL, its SQLite driver (on the
+// embedded database's single connection) on SQLite. It does not touch the database (ctx is for future checks);
+// Start migrates and starts.
 func New(ctx context.Context, cfg Config) (*Runner, error) {
-	if err := cfg.withDefaults(); err != nil {
-		return nil, err
-	}
-	m, err := newMetrics(cfg.Registerer)
+	r, err := newRunner(cfg)
 	if err != nil {
 		return nil, err
 	}
-	r := &Runner{cfg: cfg, log: cfg.Logger, metrics: m}
-
+	cfg = r.cfg
 	rc := r.riverConfig()
-	switch cfg.Store.Dialect() {
-	case store.DialectPostgres:
-		pool := cfg.Store.PgxPool()
-		if pool == nil {
-			return nil, errors.New("jobs: PostgreSQL store without a pgx pool")
-		}
+	switch {
+	case cfg.PgxPool != nil && cfg.SQLite != nil:
+		return nil, errors.New("jobs: config with both a PostgreSQL pool and a SQLite database")
+	case cfg.PgxPool != nil:
+		pool := cfg.PgxPool
 		if have, need := pool.Config().MaxConns, MinPoolConns(cfg); have < need {
 			// River keeps a connection for LISTEN and runs its elector, producers, completer and maintenance on
 			// others; with pgxpool's default (4 on a small machine) it does not fail but crawls.
@@ -145,17 +148,29 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		driver := riverpgxv5.New(pool)
 		r.engine, err = newClient(driver, rc)
 		r.migrate = func(ctx context.Context) error { return migratePostgres(ctx, pool, driver, cfg.Logger) }
-	case store.DialectSQLite:
-		driver := riversqlite.New(cfg.Store.SQLDB())
+	case cfg.SQLite != nil:
+		driver := riversqlite.New(cfg.SQLite)
 		r.engine, err = newClient(driver, rc)
 		r.migrate = func(ctx context.Context) error { return migrateUp(ctx, driver, cfg.Logger) }
 	default:
-		return nil, fmt.Errorf("jobs: unsupported store dialect %q", cfg.Store.Dialect())
+		return nil, errors.New("jobs: config without a database (PgxPool or SQLite)")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("jobs: create River client: %w", err)
 	}
 	return r, nil
+}
+
+// newRunner is a Runner without a job engine: what RunOnce needs.
+func newRunner(cfg Config) (*Runner, error) {
+	if err := cfg.withDefaults(); err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Runner{cfg: cfg, log: cfg.Logger, metrics: m}, nil
 }
 
 // MinPoolConns is the smallest PostgreSQL pool (store.Options.MaxConns) New accepts for cfg: one connection per
@@ -165,18 +180,15 @@ func MinPoolConns(cfg Config) int32 {
 }
 
 func (c *Config) withDefaults() error {
-	if c.Store == nil {
-		return errors.New("jobs: config without a store")
-	}
 	if c.Work == nil {
 		return errors.New("jobs: config without work")
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
-	c.ReconcileEvery = cmp.Or(c.ReconcileEvery, DefaultReconcileEvery)
-	c.CloudHealthEvery = cmp.Or(c.CloudHealthEvery, DefaultCloudHealthEvery)
-	c.CURScanEvery = cmp.Or(c.CURScanEvery, DefaultCURScanEvery)
+	c.ReconcileEvery = cmp.Or(c.ReconcileEvery, invite.DefaultReconcileEvery)
+	c.CloudHealthEvery = cmp.Or(c.CloudHealthEvery, invite.DefaultCloudHealthEvery)
+	c.CURScanEvery = cmp.Or(c.CURScanEvery, invite.DefaultCURScanEvery)
 	c.JobTimeout = cmp.Or(c.JobTimeout, DefaultJobTimeout)
 	c.RescueStuckAfter = cmp.Or(c.RescueStuckAfter, c.JobTimeout+time.Minute)
 	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
@@ -203,19 +215,25 @@ func (c *Config) withDefaults() error {
 // riverConfig is the River configuration both drivers share.
 func (r *Runner) riverConfig() *river.Config {
 	cfg := r.cfg
-	workers := river.NewWorkers()
-	river.AddWorker(workers, &reconcileAllWorker{r: r})
-	river.AddWorker(workers, &reconcilePayerWorker{r: r})
-	river.AddWorker(workers, &cloudHealthWorker{r: r})
-	river.AddWorker(workers, &curScanAllWorker{r: r})
-	river.AddWorker(workers, &curScanWorker{r: r})
-
 	periodic := func(every time.Duration, args river.JobArgs) *river.PeriodicJob {
 		// RunOnStart: the schedule lives in the leader's memory only, so a new leader (every deploy) would
 		// otherwise wait a whole period, and an hourly scan might never run across frequent restarts.
 		return river.NewPeriodicJob(river.PeriodicInterval(every),
 			func() (river.JobArgs, *river.InsertOpts) { return args, nil },
 			&river.PeriodicJobOpts{ID: args.Kind(), RunOnStart: true})
+	}
+	workers := river.NewWorkers()
+	river.AddWorker(workers, &reconcileAllWorker{r: r})
+	river.AddWorker(workers, &reconcilePayerWorker{r: r})
+	river.AddWorker(workers, &curScanAllWorker{r: r})
+	river.AddWorker(workers, &curScanWorker{r: r})
+	jobs := []*river.PeriodicJob{
+		periodic(cfg.ReconcileEvery, reconcileAllArgs{}),
+		periodic(cfg.CURScanEvery, curScanAllArgs{}),
+	}
+	if cfg.CloudHealth != nil {
+		river.AddWorker(workers, &cloudHealthWorker{r: r})
+		jobs = append(jobs, periodic(cfg.CloudHealthEvery, cloudHealthArgs{}))
 	}
 
 	return &river.Config{
@@ -230,12 +248,8 @@ func (r *Runner) riverConfig() *river.Config {
 			QueueReconcile: {MaxWorkers: cfg.Workers},
 			QueueCUR:       {MaxWorkers: cfg.CURWorkers},
 		},
-		Workers: workers,
-		PeriodicJobs: []*river.PeriodicJob{
-			periodic(cfg.ReconcileEvery, reconcileAllArgs{}),
-			periodic(cfg.CloudHealthEvery, cloudHealthArgs{}),
-			periodic(cfg.CURScanEvery, curScanAllArgs{}),
-		},
+		Workers:      workers,
+		PeriodicJobs: jobs,
 	}
 }
 

@@ -99,7 +99,7 @@ type cloudHealthWorker struct {
 }
 
 func (w *cloudHealthWorker) Work(ctx context.Context, _ *river.Job[cloudHealthArgs]) error {
-	return w.r.observe(ctx, KindCloudHealthSync, "", w.r.cfg.Work.SyncCloudHealth)
+	return w.r.observe(ctx, KindCloudHealthSync, "", w.r.cfg.CloudHealth.SyncCloudHealth)
 }
 
 func (w *cloudHealthWorker) NextRetry(job *river.Job[cloudHealthArgs]) time.Time {

@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river/riverdriver"
 	"github.com/riverqueue/river/rivermigrate"
+
+	"github.com/cloudreseller/aws-invites/internal/pglock"
 )
 
 // Migrate applies River's own schema (river_job, river_leader, ...) up to this River version. On PostgreSQL it
@@ -31,29 +33,13 @@ func migrateUp[TTx any](ctx context.Context, driver riverdriver.Driver[TTx], log
 	return err
 }
 
-// migratePostgres takes the session advisory lock on a connection of its own, waiting (not polling) for the
-// replica that holds it, and migrates through the pool's other connections.
+// migratePostgres holds the migration lock (waiting, not polling, for the replica that holds it) while it
+// migrates through the pool's other connections.
 func migratePostgres[TTx any](ctx context.Context, pool *pgxpool.Pool, driver riverdriver.Driver[TTx], log *slog.Logger) (err error) {
-	conn, err := pool.Acquire(ctx)
+	release, err := pglock.Hold(ctx, pool, pglock.ID(MigrationLockID))
 	if err != nil {
-		return fmt.Errorf("connection for the migration lock: %w", err)
+		return err
 	}
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", MigrationLockID); err != nil {
-		conn.Release()
-		return fmt.Errorf("take migration lock: %w", err)
-	}
-	defer func() {
-		var released bool
-		uerr := conn.QueryRow(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", MigrationLockID).Scan(&released)
-		if uerr == nil && !released {
-			uerr = errors.New("the lock was not held")
-		}
-		if uerr != nil {
-			// Never return a connection that may still hold the lock to the pool: closing the session frees it.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-			err = errors.Join(err, fmt.Errorf("release migration lock: %w", uerr))
-		}
-		conn.Release()
-	}()
+	defer func() { err = errors.Join(err, release()) }()
 	return migrateUp(ctx, driver, log)
 }

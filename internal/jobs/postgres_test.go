@@ -273,10 +273,10 @@ func TestConfigValidation(t *testing.T) {
 		store   func(*testing.T) *store.Store
 		wantErr string
 	}{
-		{name: "defaults", mod: func(c *jobs.Config) { *c = jobs.Config{Store: c.Store, Work: c.Work} }},
+		{name: "defaults", mod: func(c *jobs.Config) { *c = jobs.Config{PgxPool: c.PgxPool, SQLite: c.SQLite, Work: c.Work} }},
 		{name: "rescue not after timeout", mod: func(c *jobs.Config) { c.RescueStuckAfter = c.JobTimeout }, wantErr: "must exceed JobTimeout"},
 		{name: "rescue default follows timeout", mod: func(c *jobs.Config) { c.RescueStuckAfter = 0; c.JobTimeout = time.Hour }},
-		{name: "no store", mod: func(c *jobs.Config) { c.Store = nil }, wantErr: "without a store"},
+		{name: "no database", mod: func(c *jobs.Config) { c.PgxPool, c.SQLite = nil, nil }, wantErr: "without a database"},
 		{name: "no work", mod: func(c *jobs.Config) { c.Work = nil }, wantErr: "without work"},
 		{
 			name: "PostgreSQL pool too small for River", mod: func(*jobs.Config) {},
@@ -291,7 +291,7 @@ func TestConfigValidation(t *testing.T) {
 			cfg := testConfig(t, st, newFakeWork())
 			tc.mod(&cfg)
 			if tc.store != nil {
-				cfg.Store = tc.store(t)
+				cfg = withDB(cfg, tc.store(t))
 			}
 			_, err := jobs.New(context.Background(), cfg)
 			switch {

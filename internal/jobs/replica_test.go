@@ -52,7 +52,7 @@ func runReplica(url string) int {
 		return 2
 	}
 	r, err := jobs.New(ctx, jobs.Config{
-		Store: st, Work: blockingWork{payer: "999999999999"},
+		PgxPool: st.PgxPool(), Work: blockingWork{payer: "999999999999"},
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 		ReconcileEvery: time.Hour, CloudHealthEvery: time.Hour, CURScanEvery: time.Hour,
 		JobTimeout: time.Hour, RescueStuckAfter: 2 * time.Hour, // this replica never gives up on its own

@@ -7,21 +7,26 @@ import (
 	"sync"
 )
 
-// RunOnce runs every payer's reconciliation, then one CloudHealth sync, then every payer's CUR scan, in this
-// process and without River (for `aws-invites reconcile --once`); Start need not have been called. Payers run
-// Workers at a time; one payer's failure does not stop the others, and all failures are returned joined.
-func (r *Runner) RunOnce(ctx context.Context) error {
+// RunOnce runs every payer's reconciliation, then one CloudHealth sync (when configured), then every payer's CUR
+// scan, in this process and without River (for `aws-invites reconcile --once`): the same work as the periodic
+// jobs, with the same metrics and logs. Payers run Workers at a time; one payer's failure does not stop the
+// others, and all failures are returned joined.
+func RunOnce(ctx context.Context, cfg Config) error {
+	r, err := newRunner(cfg)
+	if err != nil {
+		return err
+	}
 	payers, err := r.cfg.Work.Payers(ctx)
 	if err != nil {
 		return r.observe(ctx, KindReconcileAll, "", func(context.Context) error {
 			return fmt.Errorf("list payers: %w", err)
 		})
 	}
-	errs := []error{
-		r.eachPayer(ctx, payers, r.cfg.Workers, KindReconcilePayer, r.cfg.Work.ReconcilePayer),
-		r.observe(ctx, KindCloudHealthSync, "", r.cfg.Work.SyncCloudHealth),
-		r.eachPayer(ctx, payers, r.cfg.CURWorkers, KindCURScan, r.cfg.Work.ScanCUR),
+	errs := []error{r.eachPayer(ctx, payers, r.cfg.Workers, KindReconcilePayer, r.cfg.Work.ReconcilePayer)}
+	if r.cfg.CloudHealth != nil {
+		errs = append(errs, r.observe(ctx, KindCloudHealthSync, "", r.cfg.CloudHealth.SyncCloudHealth))
 	}
+	errs = append(errs, r.eachPayer(ctx, payers, r.cfg.CURWorkers, KindCURScan, r.cfg.Work.ScanCUR))
 	return errors.Join(errs...)
 }
 

@@ -83,13 +83,9 @@ func TestRunOnce(t *testing.T) {
 			cfg := testConfig(t, st, work)
 			cfg.Workers = 2
 			reg := cfg.Registerer.(*prometheus.Registry)
-			r, err := jobs.New(context.Background(), cfg)
-			if err != nil {
-				t.Fatalf("jobs.New: %v", err)
-			}
 
 			start := time.Now()
-			err = r.RunOnce(context.Background())
+			err := jobs.RunOnce(context.Background(), cfg)
 			elapsed := time.Since(start)
 			if err == nil || !strings.Contains(err.Error(), "100000000004") {
 				t.Errorf("RunOnce: %v, want the failing payer's error", err)

@@ -12,17 +12,24 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// terminalStates returns the states an invite never leaves. They must match the predicate of the partial unique
-// index invites_open_account_key in migration 00001.
-func terminalStates() []string {
-	return []string{string(invite.StateCanceled), string(invite.StateDeclined), string(invite.StateExpired)}
+// stateNames lists the names of the states with a property of the lifecycle table (invite.State.Terminal, ...),
+// for SQL lists: the store derives every state list from the domain's table.
+func stateNames(property func(invite.State) bool) []string {
+	return names(invite.StatesWhere(property))
 }
 
-// openInviteIndex is the partial unique index that allows one open invite per (billing profile, account).
-const openInviteIndex = "invites_open_account_key"
+func names(states []invite.State) []string {
+	out := make([]string, len(states))
+	for i, st := range states {
+		out[i] = string(st)
+	}
+	return out
+}
 
-// DefaultListLimit is the page size ListInvites uses when the query gives none.
-const DefaultListLimit = 50
+// openInviteIndex is the partial unique index that lets one invite at a time hold an account (the states where
+// invite.State.HoldsAccount): its predicate lists the terminal states, and a test checks that it matches the
+// lifecycle table.
+const openInviteIndex = "invites_open_account_key"
 
 // PutBillingProfile creates or replaces a billing profile and reports whether it was created. A replacement keeps
 // the original creation time. Zero timestamps are stamped with the store's clock.
@@ -81,11 +88,11 @@ func (s *Store) BillingProfile(ctx context.Context, id string) (invite.BillingPr
 	return row.domain(), nil
 }
 
-// BillingProfiles returns every billing profile, ordered by id.
-func (s *Store) BillingProfiles(ctx context.Context) ([]invite.BillingProfile, error) {
+// ProfilesOfPayer returns the billing profiles that name a management account, ordered by id.
+func (s *Store) ProfilesOfPayer(ctx context.Context, managementAccountID string) ([]invite.BillingProfile, error) {
 	var rows []billingProfileRow
-	if err := s.db.WithContext(ctx).Order("id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("store: list billing profiles: %w", err)
+	if err := s.db.WithContext(ctx).Where("management_account_id = ?", managementAccountID).Order("id").Find(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: billing profiles of payer %s: %w", managementAccountID, err)
 	}
 	out := make([]invite.BillingProfile, len(rows))
 	for i, r := range rows {
@@ -229,7 +236,7 @@ func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (
 func (s *Store) OpenInvite(ctx context.Context, billingProfileID, accountID string) (invite.Invite, error) {
 	var row inviteRow
 	err := s.db.WithContext(ctx).
-		Where("billing_profile_id = ? AND account_id = ? AND state NOT IN ?", billingProfileID, accountID, terminalStates()).
+		Where("billing_profile_id = ? AND account_id = ? AND state NOT IN ?", billingProfileID, accountID, stateNames(invite.State.Terminal)).
 		Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
 		return invite.Invite{}, invite.Errorf(invite.CodeNotFound, "no open invite for account %s", accountID)
@@ -245,15 +252,11 @@ func (s *Store) OpenInvite(ctx context.Context, billingProfileID, accountID stri
 func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Page, error) {
 	limit := q.Limit
 	if limit <= 0 {
-		limit = DefaultListLimit
+		limit = invite.DefaultPageSize
 	}
 	db := s.db.WithContext(ctx).Where("billing_profile_id = ?", q.BillingProfileID)
 	if len(q.States) > 0 {
-		states := make([]string, len(q.States))
-		for i, st := range q.States {
-			states[i] = string(st)
-		}
-		db = db.Where("state IN ?", states)
+		db = db.Where("state IN ?", names(q.States))
 	}
 	if q.AccountID != "" {
 		db = db.Where("account_id = ?", q.AccountID)
@@ -316,12 +319,8 @@ func (s *Store) InvitesInStates(ctx context.Context, states []invite.State) ([]i
 }
 
 func (s *Store) invitesIn(db *gorm.DB, states []invite.State, what string) ([]invite.Invite, error) {
-	names := make([]string, len(states))
-	for i, st := range states {
-		names[i] = string(st)
-	}
 	var rows []inviteRow
-	if err := db.Where("state IN ?", names).Order("id").Find(&rows).Error; err != nil {
+	if err := db.Where("state IN ?", names(states)).Order("id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: invites of %s: %w", what, err)
 	}
 	out := make([]invite.Invite, len(rows))

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"sync"
+
+	"github.com/cloudreseller/aws-invites/internal/pglock"
 )
 
 // payerLockSpace is the first key of the two-key PostgreSQL advisory locks that LockPayer takes (the second is a
@@ -23,26 +25,11 @@ func (s *Store) LockPayer(ctx context.Context, payer string) (unlock func() erro
 	if s.pool == nil {
 		return s.locks.lock(ctx, payer)
 	}
-	conn, err := s.pool.Acquire(ctx)
+	unlock, err = pglock.Hold(ctx, s.pool, pglock.Named(payerLockSpace, payer))
 	if err != nil {
-		return nil, fmt.Errorf("store: connection for the lock of payer %s: %w", payer, err)
-	}
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1, hashtext($2))", payerLockSpace, payer); err != nil {
-		conn.Release()
 		return nil, fmt.Errorf("store: lock payer %s: %w", payer, err)
 	}
-	return func() error {
-		defer conn.Release()
-		bg := context.WithoutCancel(ctx)
-		var released bool
-		err := conn.QueryRow(bg, "SELECT pg_advisory_unlock($1, hashtext($2))", payerLockSpace, payer).Scan(&released)
-		if err == nil && released {
-			return nil
-		}
-		// A session that may still hold the lock must not go back to the pool: closing it releases the lock.
-		_ = conn.Conn().Close(bg)
-		return fmt.Errorf("store: release the lock of payer %s (connection closed instead): released=%v, %v", payer, released, err)
-	}, nil
+	return unlock, nil
 }
 
 func (l *payerLocks) lock(ctx context.Context, payer string) (func() error, error) {

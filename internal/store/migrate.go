@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -11,8 +10,9 @@ import (
 	"testing/fstest"
 	"text/template"
 
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
+
+	"github.com/cloudreseller/aws-invites/internal/pglock"
 )
 
 // migrationFiles are written once for both dialects; the few types that differ are template placeholders.
@@ -53,9 +53,9 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 	gooseDialect := goose.DialectSQLite3
 	if s.dialect == DialectPostgres {
 		gooseDialect = goose.DialectPostgres
-		var unlock func() error
-		if unlock, err = s.lockMigrations(ctx); err != nil {
-			return err
+		unlock, lerr := pglock.Hold(ctx, s.pool, pglock.ID(MigrationLockID))
+		if lerr != nil {
+			return fmt.Errorf("store: migration lock: %w", lerr)
 		}
 		defer func() { err = errors.Join(err, unlock()) }()
 	}
@@ -67,41 +67,6 @@ func (s *Store) Migrate(ctx context.Context) (err error) {
 		return fmt.Errorf("store: migrate %s: %w", s.dialect, err)
 	}
 	return nil
-}
-
-// lockMigrations takes the session-level advisory lock on a connection of its own, waiting (not polling) until
-// the replica that holds it is done, and returns the function that releases it.
-func (s *Store) lockMigrations(ctx context.Context) (func() error, error) {
-	conn, err := s.sqlDB.Conn(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("store: connection for the migration lock: %w", err)
-	}
-	if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", MigrationLockID); err != nil {
-		_ = conn.Close()
-		return nil, fmt.Errorf("store: take migration lock: %w", err)
-	}
-	return func() error {
-		// Release even when ctx was canceled; a connection closed with the lock held would release it too, but
-		// a pooled one stays open.
-		var released bool
-		err := conn.QueryRowContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", MigrationLockID).Scan(&released)
-		if err == nil && !released {
-			err = errors.New("the lock was not held")
-		}
-		if err != nil {
-			// Close the connection rather than return it to the pool holding the lock: the server releases
-			// session locks when the session ends.
-			_ = conn.Raw(func(dc any) error {
-				if c, ok := dc.(*stdlib.Conn); ok {
-					_ = c.Conn().Close(context.WithoutCancel(ctx))
-				}
-				return driver.ErrBadConn
-			})
-			_ = conn.Close()
-			return fmt.Errorf("store: release migration lock: %w", err)
-		}
-		return conn.Close()
-	}, nil
 }
 
 // MigrationVersion returns the newest applied migration version (0 on an empty database).

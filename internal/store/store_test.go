@@ -189,7 +189,7 @@ func TestMigrateConcurrently(t *testing.T) {
 			}
 			// The schema works for every replica.
 			for i, s := range stores {
-				if _, err := s.BillingProfiles(context.Background()); err != nil {
+				if _, err := s.ProfilesOfPayer(context.Background(), "111122223333"); err != nil {
 					t.Errorf("replica %d cannot read: %v", i, err)
 				}
 			}
@@ -200,7 +200,7 @@ func TestMigrateConcurrently(t *testing.T) {
 func TestOpenSQLiteCreatesParentDirectory(t *testing.T) {
 	path := t.TempDir() + "/a/b/c/invites.db"
 	s := storetest.MustOpen(t, path, store.Options{})
-	if _, err := s.BillingProfiles(context.Background()); err != nil {
+	if _, err := s.ProfilesOfPayer(context.Background(), "111122223333"); err != nil {
 		t.Fatalf("read from new SQLite database: %v", err)
 	}
 	var mode string
@@ -257,12 +257,17 @@ func TestBillingProfiles(t *testing.T) {
 		wantEqual(t, "replaced profile", got, want)
 
 		other := putProfile(t, s)
-		all, err := s.BillingProfiles(ctx)
+		elsewhere := bp
+		elsewhere.ID, elsewhere.ManagementAccountID = newID(t), "444455556666"
+		if _, _, err := s.PutBillingProfile(ctx, elsewhere); err != nil {
+			t.Fatal(err)
+		}
+		all, err := s.ProfilesOfPayer(ctx, "111122223333")
 		if err != nil {
 			t.Fatalf("list: %v", err)
 		}
 		if len(all) != 2 {
-			t.Fatalf("listed %d profiles, want 2", len(all))
+			t.Fatalf("listed %d profiles of the payer, want 2 (not the one of another payer)", len(all))
 		}
 		ids := map[string]bool{all[0].ID: true, all[1].ID: true}
 		if !ids[bp.ID] || !ids[other.ID] {

@@ -1,0 +1,108 @@
+// Package httpapi serves the aws-invites REST API with Echo: the generated strict server bound to the domain,
+// request validation against openapi.yaml, authentication, one problem+json error handler, Swagger UI, health and
+// metrics.
+package httpapi
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	echomiddleware "github.com/oapi-codegen/echo-middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/swaggest/swgui"
+	"github.com/swaggest/swgui/v5emb"
+
+	"github.com/cloudreseller/aws-invites/api"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// maxBodyBytes is the largest request body accepted.
+const maxBodyBytes = 64 << 10
+
+// Verifier checks a bearer token and returns who is calling.
+type Verifier interface {
+	Verify(ctx context.Context, token string) (invite.Principal, error)
+}
+
+// Config is what the HTTP layer is built from.
+type Config struct {
+	Invites    *invite.Invites
+	Profiles   *invite.Profiles
+	Reconciler *invite.Reconciler
+	// Sandbox is set only in the sandbox: its endpoints answer 404 without it, and with it every response says
+	// X-Sandbox: true.
+	Sandbox     *invite.Sandbox
+	Verifier    Verifier
+	Idempotency IdempotencyStore
+	Clock       invite.Clock                // stamps idempotency records; SystemClock when nil
+	Ready       func(context.Context) error // readiness probe (the database)
+	Logger      *slog.Logger
+	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
+	CORSOrigins []string
+}
+
+// New builds the Echo server.
+func New(cfg Config) (*echo.Echo, error) {
+	spec, err := api.GetSpec()
+	if err != nil {
+		return nil, fmt.Errorf("loading the embedded openapi spec: %w", err)
+	}
+	spec.Servers = nil // the validator must not check the Host header
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Use(requestID(), observe(cfg.Logger, cfg.Registry), middleware.Recover())
+	if cfg.Sandbox != nil {
+		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
+			return func(c echo.Context) error {
+				c.Response().Header().Set("X-Sandbox", "true")
+				return next(c)
+			}
+		})
+	}
+	if len(cfg.CORSOrigins) > 0 {
+		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
+			AllowOrigins:  cfg.CORSOrigins,
+			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
+			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key"},
+			ExposeHeaders: []string{echo.HeaderLocation, echo.HeaderRetryAfter, echo.HeaderXRequestID, "X-Sandbox", "Idempotent-Replayed"},
+			MaxAge:        600,
+		}))
+	}
+	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes/1024) + "K"))
+
+	// Documentation and operations endpoints sit beside the API and are not described by its spec.
+	docs := v5emb.NewWithConfig(swgui.Config{Title: "aws-invites", SwaggerJSON: "/openapi.yaml", BasePath: "/docs/",
+		SettingsUI: map[string]string{"persistAuthorization": "true"}})("aws-invites", "/openapi.yaml", "/docs/")
+	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
+	e.GET("/docs/*", echo.WrapHandler(docs))
+	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.SpecYAML) })
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+
+	validator := echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
+		Options: openapi3filter.Options{AuthenticationFunc: authenticate(cfg.Verifier)},
+		ErrorHandler: func(c echo.Context, err *echo.HTTPError) error {
+			return err
+		},
+	})
+	g := e.Group("", validator)
+	srv := &server{invites: cfg.Invites, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox,
+		idem: cfg.Idempotency, clock: cfg.Clock, ready: cfg.Ready, mode: "aws"}
+	if srv.clock == nil {
+		srv.clock = invite.SystemClock{}
+	}
+	if cfg.Sandbox != nil {
+		srv.mode = "sandbox"
+	}
+	api.RegisterHandlers(g, api.NewStrictHandler(srv, nil))
+	return e, nil
+}
+

@@ -1,0 +1,259 @@
+package invite
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// Deps are the ports every use case shares.
+type Deps struct {
+	Store Store
+	Orgs  Organizations
+	Clock Clock        // SystemClock when nil
+	Log   *slog.Logger // slog.Default() when nil
+}
+
+// core is what the use cases share: the ports, the rules of access, and the one way an invite changes (save and
+// transition, each a versioned write with its history line) and learns from AWS (observe).
+type core struct {
+	store Store
+	orgs  Organizations
+	clock Clock
+	log   *slog.Logger
+}
+
+func newCore(d Deps) *core {
+	c := &core{store: d.Store, orgs: d.Orgs, clock: d.Clock, log: d.Log}
+	if c.clock == nil {
+		c.clock = SystemClock{}
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	return c
+}
+
+// access is what a use case needs from the caller on a billing profile.
+type access int
+
+const (
+	read access = iota
+	write
+)
+
+// profileFor loads a billing profile and checks the caller's rights on it. Another customer's profile answers
+// exactly like a missing one, so ids of other tenants cannot be probed.
+func (c *core) profileFor(ctx context.Context, p Principal, id string, need access) (BillingProfile, error) {
+	bp, err := c.store.BillingProfile(ctx, id)
+	if IsCode(err, CodeNotFound) || (err == nil && bp.CustomerID != p.CustomerID && !p.IsPlatformAdmin()) {
+		return BillingProfile{}, Errorf(CodeNotFound, "billing profile %q was not found", id)
+	}
+	if err != nil {
+		return BillingProfile{}, err
+	}
+	if !p.AssignedTo(bp.ID) && !p.IsPlatformAdmin() {
+		return BillingProfile{}, Errorf(CodeNotAssigned,
+			"you must be assigned to billing profile %q to see or invite its accounts; ask an administrator of your organization to assign you", bp.ID)
+	}
+	if need == write && !p.HasPermission(PermissionLicensesManager) {
+		return BillingProfile{}, Errorf(CodeForbidden, "inviting, re-sending and canceling need the %q permission", PermissionLicensesManager)
+	}
+	return bp, nil
+}
+
+// invite loads one invite of a billing profile, with a not-found detail that names both.
+func (c *core) invite(ctx context.Context, billingProfileID, inviteID string) (Invite, error) {
+	inv, err := c.store.Invite(ctx, billingProfileID, inviteID)
+	if IsCode(err, CodeNotFound) {
+		return Invite{}, Errorf(CodeNotFound, "invite %q was not found in billing profile %q", inviteID, billingProfileID)
+	}
+	return inv, err
+}
+
+// inviteFor loads an invite after checking the caller's rights on its billing profile.
+func (c *core) inviteFor(ctx context.Context, p Principal, billingProfileID, inviteID string, need access) (BillingProfile, Invite, error) {
+	bp, err := c.profileFor(ctx, p, billingProfileID, need)
+	if err != nil {
+		return BillingProfile{}, Invite{}, err
+	}
+	inv, err := c.invite(ctx, billingProfileID, inviteID)
+	return bp, inv, err
+}
+
+// view renders an invite as a client sees it now.
+func (c *core) view(inv Invite) View { return ViewOf(inv, c.clock.Now()) }
+
+// viewOrErr renders the result of a use case that returns an invite.
+func (c *core) viewOrErr(inv Invite, err error) (View, error) {
+	if err != nil {
+		return View{}, err
+	}
+	return c.view(inv), nil
+}
+
+// save writes a changed invite (stamped now) and its event, guarded by the invite's version.
+func (c *core) save(ctx context.Context, inv Invite, ev Event) (Invite, error) {
+	inv.UpdatedAt = c.clock.Now()
+	return c.store.UpdateInvite(ctx, inv, ev)
+}
+
+// note writes a change of an invite that keeps its state, with a history line saying why.
+func (c *core) note(ctx context.Context, inv Invite, actor Actor, reason string) (Invite, error) {
+	return c.save(ctx, inv, Event{InviteID: inv.ID, At: c.clock.Now(), Actor: actor, From: inv.State, To: inv.State, Reason: reason})
+}
+
+// transition moves an invite to another state and records why, in one write guarded by the invite's version.
+func (c *core) transition(ctx context.Context, inv Invite, to State, h *Handshake, actor Actor, reason string) (Invite, error) {
+	if !CanTransition(inv.State, to) {
+		return inv, Errorf(CodeInvalidState, "invite %s cannot move from %s to %s", inv.ID, inv.State, to)
+	}
+	from := inv.State
+	inv.State = to
+	if h != nil {
+		inv.Handshake = h
+	}
+	return c.save(ctx, inv, Event{InviteID: inv.ID, At: c.clock.Now(), Actor: actor, From: from, To: to, Reason: reason})
+}
+
+// payerOf finds how to reach an invite's payer organization.
+func (c *core) payerOf(ctx context.Context, inv Invite) (Payer, error) {
+	bp, err := c.store.BillingProfile(ctx, inv.BillingProfileID)
+	if err != nil {
+		return Payer{}, err
+	}
+	return bp.Payer(), nil
+}
+
+// observe applies what AWS reports about an invite's handshake: an ended handshake ends the invite, or, when
+// accepted, moves it on and confirms membership. A handshake other than the recorded one (an orphan found in AWS)
+// is attached when the invite has none. Reconciliation, cancel, re-send and the sandbox use this one mechanism.
+func (c *core) observe(ctx context.Context, inv Invite, h Handshake, actor Actor) (Invite, error) {
+	if inv.State.Terminal() {
+		return inv, nil
+	}
+	if inv.Handshake == nil || inv.Handshake.ID != h.ID {
+		if !adoptable(inv, h) {
+			return inv, nil // another handshake of the account (an older one of a re-sent invite, say)
+		}
+		attached := inv
+		attached.Handshake = &h
+		attached.LastSentAt = sentAt(h, true, inv.LastSentAt)
+		var err error
+		if inv, err = c.note(ctx, attached, actor, "adopted the handshake "+h.ID+" found in AWS"); err != nil {
+			return inv, err
+		}
+	}
+	if inv.State == StateInvited {
+		to, ended := stateForHandshake(h.State)
+		if !ended {
+			if inv.Handshake.State != h.State || !inv.Handshake.ExpiresAt.Equal(h.ExpiresAt) {
+				inv.Handshake = &h
+				return c.save(ctx, inv, Event{}) // a refreshed handshake is no event
+			}
+			return inv, nil
+		}
+		var err error
+		inv, err = c.transition(ctx, inv, to, &h, actor, "AWS reports the handshake "+h.ID+" "+string(h.State))
+		if err != nil {
+			return inv, err
+		}
+	}
+	if inv.State == StateAccepted {
+		return c.confirmMembership(ctx, inv, actor, nil)
+	}
+	return inv, nil
+}
+
+// adoptable reports whether a handshake found in AWS that is not the invite's recorded one belongs to it: an open
+// one when the invite has no open handshake, or one sent while the invite's own send was in flight.
+func adoptable(inv Invite, h Handshake) bool {
+	if h.State.Pending() {
+		return inv.Handshake == nil || !inv.Handshake.State.Pending()
+	}
+	return inv.Handshake == nil && !h.RequestedAt.Before(inv.CreatedAt.Add(-SendTimeout))
+}
+
+// sentAt is when the current handshake was sent: an adopted one counts from when AWS recorded it.
+func sentAt(h Handshake, adopted bool, fallback time.Time) time.Time {
+	if adopted && !h.RequestedAt.IsZero() {
+		return h.RequestedAt
+	}
+	return fallback
+}
+
+// confirmMembership moves an accepted invite on once AWS lists the account as a member. known is what AWS already
+// said about the account in this pass, if anything, so it is not asked twice.
+func (c *core) confirmMembership(ctx context.Context, inv Invite, actor Actor, known *Account) (Invite, error) {
+	acct, err := c.describeMember(ctx, inv, known)
+	if IsCode(err, CodeNotFound) {
+		return inv, nil // not a member yet: AWS is eventually consistent; the next look will tell
+	}
+	if err != nil {
+		return inv, err
+	}
+	joined := acct.JoinedAt
+	if joined.IsZero() {
+		joined = c.clock.Now()
+	}
+	inv.JoinedAt = &joined
+	return c.transition(ctx, inv, StateAwaitingCUR, nil, actor,
+		fmt.Sprintf("account %s is a member of the payer organization (joined %s by %s)", acct.ID, joined.UTC().Format(time.RFC3339), strings.ToLower(acct.JoinedMethod)))
+}
+
+// describeMember asks AWS whether the invite's account is a member of its payer organization (CodeNotFound when
+// not), unless known already says.
+func (c *core) describeMember(ctx context.Context, inv Invite, known *Account) (Account, error) {
+	if known != nil {
+		return *known, nil
+	}
+	payer, err := c.payerOf(ctx, inv)
+	if err != nil {
+		return Account{}, err
+	}
+	return c.orgs.DescribeAccount(ctx, payer, inv.AccountID)
+}
+
+// cancelHandshake cancels a pending handshake in AWS before the invite gives it up, and returns it as AWS now has
+// it. A handshake AWS no longer knows is returned as it was. When the owner answered meanwhile (AWS refuses the
+// cancel), the answer is applied to the invite instead and the result is a CodeInvalidState error saying so.
+func (c *core) cancelHandshake(ctx context.Context, payer Payer, inv Invite, h Handshake) (Handshake, error) {
+	if !h.State.Pending() {
+		return h, nil
+	}
+	canceled, err := c.orgs.CancelHandshake(ctx, payer, h.ID)
+	switch {
+	case err == nil:
+		return canceled, nil
+	case IsCode(err, CodeHandshakeNotFound):
+		return h, nil
+	case !IsCode(err, CodeHandshakeFinalized):
+		return Handshake{}, err
+	}
+	got, err := c.orgs.DescribeHandshake(ctx, payer, h.ID)
+	if err != nil {
+		return Handshake{}, err
+	}
+	if got.State == HandshakeCanceled {
+		return got, nil
+	}
+	after, err := c.observe(ctx, inv, got, Actor{Kind: ActorReconciliation})
+	if err != nil {
+		return Handshake{}, err
+	}
+	return Handshake{}, Errorf(CodeInvalidState, "the invitation was %s meanwhile; invite %s is now %s",
+		strings.ToLower(string(got.State)), after.ID, after.State)
+}
+
+func handshakeID(inv Invite) string {
+	if inv.Handshake == nil {
+		return ""
+	}
+	return inv.Handshake.ID
+}
+
+func newID() string { return uuid.Must(uuid.NewV7()).String() }

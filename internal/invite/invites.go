@@ -1,0 +1,297 @@
+package invite
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Invites are the use cases of a customer's invites: create, re-send, cancel and read. Every method checks the
+// caller's rights itself, so no adapter can forget to.
+type Invites struct {
+	*core
+	setup CloudHealthSetupSource
+}
+
+// NewInvites returns the invite use cases. setup builds the CloudHealth IAM setup shown for an invite
+// (NoCloudHealthSetup when CloudHealth is not configured).
+func NewInvites(d Deps, setup CloudHealthSetupSource) *Invites {
+	return &Invites{core: newCore(d), setup: setup}
+}
+
+// CreateInput is what a user enters to invite an account.
+type CreateInput struct {
+	AccountID string
+	Notes     string
+}
+
+// Get returns one invite of a billing profile.
+func (s *Invites) Get(ctx context.Context, p Principal, billingProfileID, inviteID string) (View, error) {
+	_, inv, err := s.inviteFor(ctx, p, billingProfileID, inviteID, read)
+	return s.viewOrErr(inv, err)
+}
+
+// ViewPage is one page of invites as a client sees them, and the id to continue after (empty on the last page).
+type ViewPage struct {
+	Views  []View
+	NextID string
+}
+
+// List returns a page of a billing profile's invites, newest first.
+func (s *Invites) List(ctx context.Context, p Principal, q ListQuery) (ViewPage, error) {
+	if _, err := s.profileFor(ctx, p, q.BillingProfileID, read); err != nil {
+		return ViewPage{}, err
+	}
+	for _, st := range q.States {
+		if !st.Valid() {
+			return ViewPage{}, Errorf(CodeValidationFailed, "unknown state %q", st)
+		}
+	}
+	if q.AccountID != "" {
+		acct, err := NormalizeAccountID(q.AccountID)
+		if err != nil {
+			return ViewPage{}, err
+		}
+		q.AccountID = acct
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	q.Limit = min(max(q.Limit, 1), MaxPageSize)
+	page, err := s.store.ListInvites(ctx, q)
+	if err != nil {
+		return ViewPage{}, err
+	}
+	now := s.clock.Now()
+	out := ViewPage{Views: make([]View, len(page.Invites)), NextID: page.NextID}
+	for i, inv := range page.Invites {
+		out.Views[i] = ViewOf(inv, now)
+	}
+	return out, nil
+}
+
+// Events returns an invite's history, oldest first.
+func (s *Invites) Events(ctx context.Context, p Principal, billingProfileID, inviteID string) ([]Event, error) {
+	if _, _, err := s.inviteFor(ctx, p, billingProfileID, inviteID, read); err != nil {
+		return nil, err
+	}
+	return s.store.Events(ctx, inviteID)
+}
+
+// CloudHealthSetup returns what the invite's account owner must create for CloudHealth.
+func (s *Invites) CloudHealthSetup(ctx context.Context, p Principal, billingProfileID, inviteID string) (CloudHealthSetup, error) {
+	_, inv, err := s.inviteFor(ctx, p, billingProfileID, inviteID, read)
+	if err != nil {
+		return CloudHealthSetup{}, err
+	}
+	return s.setup.Setup(ctx, inv.AccountID)
+}
+
+// Create invites an account into the billing profile's payer organization. Entering an account that already has
+// an open invite re-sends it once five minutes have passed; created reports whether a new invite was made.
+func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID string, in CreateInput) (v View, created bool, err error) {
+	bp, err := s.profileFor(ctx, p, billingProfileID, write)
+	if err != nil {
+		return View{}, false, err
+	}
+	acct, err := NormalizeAccountID(in.AccountID)
+	if err != nil {
+		return View{}, false, err
+	}
+	if err := validateNotes(in.Notes); err != nil {
+		return View{}, false, err
+	}
+	if acct == bp.ManagementAccountID {
+		return View{}, false, &Error{Code: CodeValidationFailed,
+			Detail: "accountId is the payer organization's own management account",
+			Fields: []FieldError{{Field: "accountId", Message: "the management account cannot invite itself"}}}
+	}
+	// Two rounds: a create that loses the race for the account re-reads the winner's invite.
+	for range 2 {
+		open, err := s.store.OpenInvite(ctx, bp.ID, acct)
+		switch {
+		case err == nil:
+			v, err := s.viewOrErr(s.reenter(ctx, p, bp, open))
+			return v, false, err
+		case !IsCode(err, CodeNotFound):
+			return View{}, false, err
+		}
+		now := s.clock.Now()
+		inv := Invite{
+			ID: newID(), BillingProfileID: bp.ID, AccountID: acct, Notes: in.Notes, State: StateInvited,
+			InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1,
+		}
+		err = s.store.CreateInvite(ctx, inv, Event{InviteID: inv.ID, At: now, Actor: p.Actor(), To: StateInvited, Reason: "invite requested"})
+		if IsCode(err, CodeAlreadyOpen) {
+			continue
+		}
+		if err != nil {
+			return View{}, false, err
+		}
+		v, err := s.viewOrErr(s.send(ctx, bp, inv, p.Actor()))
+		return v, err == nil, err
+	}
+	return View{}, false, Errorf(CodeConcurrentUpdate, "another request is inviting account %s right now; try again", acct)
+}
+
+// reenter handles a create for an account that already has an open invite.
+func (s *Invites) reenter(ctx context.Context, p Principal, bp BillingProfile, inv Invite) (Invite, error) {
+	switch {
+	case inv.State.Joined() || inv.State == StateAccepted:
+		return Invite{}, &Error{Code: CodeAlreadyJoined,
+			Detail: fmt.Sprintf("account %s already accepted an invitation to this payer organization (invite %s)", inv.AccountID, inv.ID)}
+	case inv.State != StateInvited:
+		return Invite{}, Errorf(CodeInvalidState, "invite %s is %s", inv.ID, inv.State)
+	}
+	return s.resend(ctx, bp, inv, p.Actor())
+}
+
+// Resend cancels the invite's open handshake and sends a new one, once five minutes have passed since the last send.
+func (s *Invites) Resend(ctx context.Context, p Principal, billingProfileID, inviteID string) (View, error) {
+	bp, inv, err := s.inviteFor(ctx, p, billingProfileID, inviteID, write)
+	if err != nil {
+		return View{}, err
+	}
+	if inv.State != StateInvited {
+		return View{}, Errorf(CodeInvalidState, "only an invite in state invited can be re-sent; this one is %s", inv.State)
+	}
+	return s.viewOrErr(s.resend(ctx, bp, inv, p.Actor()))
+}
+
+func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, actor Actor) (Invite, error) {
+	now := s.clock.Now()
+	if inv.Handshake == nil {
+		// A reservation without a handshake: either a send is under way, or its process stopped mid-send.
+		if wait, inFlight := inv.SendInFlight(now); inFlight {
+			return Invite{}, &Error{Code: CodeSendInProgress, RetryAfter: wait,
+				Detail: fmt.Sprintf("the invitation to account %s is being sent right now", inv.AccountID)}
+		}
+		claimed := inv
+		claimed.LastSentAt = now
+		claimed, err := s.note(ctx, claimed, actor, "resuming a send that was interrupted")
+		if err != nil {
+			return Invite{}, err
+		}
+		return s.send(ctx, bp, claimed, actor)
+	}
+	if wait := inv.ResendAvailableAt().Sub(now); wait > 0 {
+		return Invite{}, &Error{Code: CodeResendTooSoon, RetryAfter: wait,
+			Detail: fmt.Sprintf("the invitation was sent at %s; AWS's email can take up to five minutes. Re-sending is possible from %s",
+				inv.LastSentAt.UTC().Format(time.RFC3339), inv.ResendAvailableAt().UTC().Format(time.RFC3339))}
+	}
+	old, err := s.cancelHandshake(ctx, bp.Payer(), inv, *inv.Handshake)
+	if err != nil {
+		return Invite{}, err
+	}
+	h, adopted, err := s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
+	if err != nil {
+		if old.State != inv.Handshake.State {
+			// The old handshake is gone in AWS: record that truthfully, so a new re-send is possible at once.
+			failed := inv
+			failed.Handshake = &old
+			failed.LastSentAt = now.Add(-ResendAfter)
+			if _, uerr := s.note(context.WithoutCancel(ctx), failed, actor,
+				fmt.Sprintf("re-send failed (%s): handshake %s was canceled", ErrorCode(err), old.ID)); uerr != nil {
+				s.log.ErrorContext(ctx, "recording a failed re-send", "invite", inv.ID, "error", uerr)
+			}
+		}
+		return Invite{}, err
+	}
+	sent := inv
+	sent.Handshake = &h
+	sent.LastSentAt = sentAt(h, adopted, now)
+	reason := fmt.Sprintf("re-sent: handshake %s canceled, %s sent", old.ID, h.ID)
+	if adopted {
+		reason = fmt.Sprintf("re-sent: adopted the open handshake %s", h.ID)
+	}
+	out, err := s.note(ctx, sent, actor, reason)
+	if IsCode(err, CodeConcurrentUpdate) {
+		// A concurrent re-send won; AWS allowed only one open handshake, so the stored invite holds it.
+		return s.invite(ctx, inv.BillingProfileID, inv.ID)
+	}
+	return out, err
+}
+
+// send sends the first handshake of a reserved invite. When AWS refuses, the reservation is removed, so a refused
+// invite leaves nothing behind.
+func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor Actor) (Invite, error) {
+	h, adopted, err := s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
+	if err != nil {
+		if derr := s.store.DeleteInvite(context.WithoutCancel(ctx), inv); derr != nil {
+			s.log.ErrorContext(ctx, "removing the reservation of a refused invite", "invite", inv.ID, "error", derr)
+		}
+		return Invite{}, err
+	}
+	sent := inv
+	sent.Handshake = &h
+	sent.LastSentAt = sentAt(h, adopted, inv.LastSentAt)
+	reason := "invitation sent as handshake " + h.ID
+	if adopted {
+		reason = "adopted the open handshake " + h.ID + " that AWS already had for this account"
+	}
+	out, err := s.note(context.WithoutCancel(ctx), sent, actor, reason)
+	if IsCode(err, CodeConcurrentUpdate) {
+		// Someone recorded the handshake first (a reconciliation adopting it after a slow send): that is the same one.
+		if cur, gerr := s.invite(ctx, inv.BillingProfileID, inv.ID); gerr == nil && handshakeID(cur) == h.ID {
+			return cur, nil
+		}
+	}
+	return out, err
+}
+
+// Cancel cancels an invite's open handshake in AWS and keeps the invite as canceled.
+func (s *Invites) Cancel(ctx context.Context, p Principal, billingProfileID, inviteID string) (View, error) {
+	bp, inv, err := s.inviteFor(ctx, p, billingProfileID, inviteID, write)
+	if err != nil {
+		return View{}, err
+	}
+	return s.viewOrErr(s.cancel(ctx, p, bp, inv))
+}
+
+func (s *Invites) cancel(ctx context.Context, p Principal, bp BillingProfile, inv Invite) (Invite, error) {
+	switch {
+	case inv.State == StateCanceled:
+		return inv, nil // canceling twice is harmless
+	case inv.State != StateInvited:
+		return Invite{}, Errorf(CodeInvalidState, "only an invite in state invited can be canceled; this one is %s", inv.State)
+	}
+	if wait, inFlight := inv.SendInFlight(s.clock.Now()); inFlight {
+		return Invite{}, &Error{Code: CodeSendInProgress, RetryAfter: wait,
+			Detail: "the invitation is being sent right now; cancel it once it is sent"}
+	}
+	h := inv.Handshake
+	if h == nil {
+		// A send interrupted long ago: AWS may hold its handshake all the same; cancel that one too.
+		found, err := s.openHandshakeFor(ctx, bp.Payer(), inv.AccountID)
+		if err != nil {
+			return Invite{}, err
+		}
+		h = found
+	}
+	if h != nil {
+		canceled, err := s.cancelHandshake(ctx, bp.Payer(), inv, *h)
+		if err != nil {
+			return Invite{}, err
+		}
+		h = &canceled
+	}
+	out, err := s.transition(ctx, inv, StateCanceled, h, p.Actor(), "canceled by the user")
+	if IsCode(err, CodeConcurrentUpdate) {
+		if cur, gerr := s.invite(ctx, inv.BillingProfileID, inv.ID); gerr == nil && cur.State == StateCanceled {
+			return cur, nil
+		}
+	}
+	return out, err
+}
+
+// openHandshakeFor finds the open INVITE handshake AWS holds for an account, if any.
+func (s *Invites) openHandshakeFor(ctx context.Context, payer Payer, accountID string) (*Handshake, error) {
+	var found *Handshake
+	err := s.orgs.ListInviteHandshakes(ctx, payer, func(h Handshake) error {
+		if h.AccountID == accountID && h.State.Pending() {
+			found = &h
+		}
+		return nil
+	})
+	return found, err
+}

@@ -1,0 +1,170 @@
+package invite
+
+import (
+	"fmt"
+	"time"
+)
+
+// StepCode is a stable, machine-readable name of a next step, so clients can render or act on it.
+type StepCode string
+
+// The next steps a customer may be shown.
+const (
+	StepSending                StepCode = "sending"
+	StepCheckEmail             StepCode = "check_email"
+	StepAcceptInConsole        StepCode = "accept_in_console"
+	StepWaitForEmail           StepCode = "wait_for_email"
+	StepResend                 StepCode = "resend"
+	StepLeaveOtherOrganization StepCode = "leave_other_organization"
+	StepMembershipConfirmation StepCode = "membership_confirmation"
+	StepGrantCloudHealthAccess StepCode = "grant_cloudhealth_access"
+	StepWaitForCUR             StepCode = "wait_for_cur"
+	StepOpenSupportTicket      StepCode = "open_support_ticket"
+	StepNoSpendNoData          StepCode = "no_spend_no_data"
+	StepFixCloudHealthIAM      StepCode = "fix_cloudhealth_iam"
+	StepCloudHealthImpact      StepCode = "cloudhealth_consequences"
+	StepInviteAgain            StepCode = "invite_again"
+)
+
+// StepCodes lists every step code, for contract tests.
+func StepCodes() []StepCode {
+	return []StepCode{StepSending, StepCheckEmail, StepAcceptInConsole, StepWaitForEmail, StepResend,
+		StepLeaveOtherOrganization, StepMembershipConfirmation, StepGrantCloudHealthAccess, StepWaitForCUR,
+		StepOpenSupportTicket, StepNoSpendNoData, StepFixCloudHealthIAM, StepCloudHealthImpact, StepInviteAgain}
+}
+
+// Step is one thing the customer can do (or wait for) next.
+type Step struct {
+	Code   StepCode
+	Title  string
+	Detail string
+}
+
+// View is an invite as a client sees it at one moment: the invite and what to do next, computed with the domain's
+// clock where the invite is read.
+type View struct {
+	Invite
+	NextSteps []Step
+}
+
+// ViewOf renders an invite as of now.
+func ViewOf(inv Invite, now time.Time) View { return View{Invite: inv, NextSteps: NextSteps(inv, now)} }
+
+// NextSteps returns what the customer should do next for an invite in its current state, as of now.
+func NextSteps(inv Invite, now time.Time) []Step {
+	switch inv.State {
+	case StateInvited:
+		return invitedSteps(inv, now)
+	case StateAccepted:
+		return []Step{{
+			Code:   StepMembershipConfirmation,
+			Title:  "Nothing to do: confirming membership",
+			Detail: "AWS reports the invitation accepted. The service confirms that the account is a member of the payer organization; this usually takes a few minutes.",
+		}}
+	case StateAwaitingCUR:
+		return awaitingCURSteps(inv, now)
+	case StateCloudHealthCritical:
+		return []Step{
+			{
+				Code:   StepFixCloudHealthIAM,
+				Title:  "Fix the CloudHealth IAM setup",
+				Detail: "CloudHealth cannot read this account: check the CloudHealth IAM role (its name, the trusted CloudHealth account and the external id), or open a support ticket.",
+			},
+			{
+				Code:   StepCloudHealthImpact,
+				Title:  "What does not work until then",
+				Detail: "Reservation data is not shown, the FlexRI and Spot0 services cannot be used, and reports cannot run on this account.",
+			},
+		}
+	case StateDeclined, StateExpired:
+		return []Step{{
+			Code:   StepInviteAgain,
+			Title:  "Send a new invite if the account should still join",
+			Detail: "This invitation is over. Invite the account again to send a new one.",
+		}}
+	}
+	return nil
+}
+
+func invitedSteps(inv Invite, now time.Time) []Step {
+	if inv.Handshake == nil {
+		return []Step{{
+			Code:   StepSending,
+			Title:  "Sending the invitation",
+			Detail: "The invitation is being sent to AWS Organizations.",
+		}}
+	}
+	steps := []Step{
+		{
+			Code:   StepCheckEmail,
+			Title:  "Check the account owner's inbox and spam folder",
+			Detail: "AWS emails the owner of account " + inv.AccountID + " on our behalf. Look in the spam folder too.",
+		},
+		{
+			Code:   StepAcceptInConsole,
+			Title:  "Accept in the AWS Organizations console",
+			Detail: "Sign in to account " + inv.AccountID + ", open AWS Organizations > Invitations, and choose Accept. If the invitation is not listed there, the account may still belong to another organization: leave it first.",
+		},
+	}
+	if at := inv.ResendAvailableAt(); now.Before(at) {
+		steps = append(steps, Step{
+			Code:   StepWaitForEmail,
+			Title:  "Wait a few minutes for the email",
+			Detail: fmt.Sprintf("If no email arrived by %s, re-send the invitation.", at.UTC().Format(time.RFC3339)),
+		})
+	} else {
+		steps = append(steps, Step{
+			Code:   StepResend,
+			Title:  "No email after five minutes? Re-send",
+			Detail: "Re-send the invitation, and check that " + inv.AccountID + " is the right account id.",
+		})
+	}
+	return append(steps, Step{
+		Code:   StepLeaveOtherOrganization,
+		Title:  "If the account belongs to another organization",
+		Detail: "A management account with members cannot see or accept the invitation: remove each member account (each must leave the organization), delete the organization, then accept here and in each former member.",
+	})
+}
+
+func awaitingCURSteps(inv Invite, now time.Time) []Step {
+	steps := []Step{{
+		Code:   StepGrantCloudHealthAccess,
+		Title:  "Grant IAM access to CloudHealth",
+		Detail: "Create the CloudHealth IAM role in account " + inv.AccountID + ": its name, the CloudHealth account it trusts and the external id are in the invite's cloudhealth-setup (also as a CloudFormation template).",
+	}}
+	joined := inv.sinceJoined(now)
+	if joined < SpendRule {
+		steps = append(steps, Step{
+			Code:  StepWaitForCUR,
+			Title: "Billing data takes 24 to 72 hours",
+			Detail: fmt.Sprintf("The account joined %s ago. AWS writes its usage into the payer's Cost and Usage Report within 24 to 72 hours; then the account becomes active here.",
+				humanDuration(joined)),
+		})
+	} else {
+		steps = append(steps, Step{
+			Code:  StepOpenSupportTicket,
+			Title: "Spend but still no data after 48 hours? Open a support ticket",
+			Detail: fmt.Sprintf("The account joined %s ago and no Cost and Usage Report data has appeared for it. If it has spend, open a support ticket.",
+				humanDuration(joined)),
+		})
+	}
+	return append(steps, Step{
+		Code:   StepNoSpendNoData,
+		Title:  "An account without spend stays here",
+		Detail: "AWS reports only usage: an account without spend never appears in the report, and stays here until it has some.",
+	})
+}
+
+// humanDuration says roughly how long: "3 hours", "2 days".
+func humanDuration(d time.Duration) string {
+	switch h := int(d.Hours()); {
+	case h < 1:
+		return "less than an hour"
+	case h == 1:
+		return "1 hour"
+	case h < 48:
+		return fmt.Sprintf("%d hours", h)
+	default:
+		return fmt.Sprintf("%d days", h/24)
+	}
+}
