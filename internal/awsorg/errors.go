@@ -166,7 +166,7 @@ func invalidInput(op operation, reason string, set func(invite.Code, string, tim
 		(reason == "INVALID_PATTERN" || reason == "INVALID_PATTERN_TARGET_ID"):
 		return set(invite.CodeInvalidAccountID, "The AWS account id must be 12 digits.", 0)
 	case op == opInvite && reason == "MAX_LENGTH_EXCEEDED":
-		return set(invite.CodeNotesTooLong, "The notes must be at most 1024 characters.", 0)
+		return set(invite.CodeNotesTooLong, fmt.Sprintf("The notes must be at most %d characters.", invite.MaxNotes), 0)
 	}
 	return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations rejected the request's input (%s). "+
 		"Check the values sent.", reason), 0)

@@ -1,6 +1,7 @@
-// Package cloudhealth is the adapter to the CloudHealth API: a client for the reseller's AWS account list, the
-// health rule the invite lifecycle applies to what CloudHealth reports, and the IAM setup (JSON and a
-// CloudFormation template) a customer needs so that CloudHealth can read their account.
+// Package cloudhealth is the adapter to the CloudHealth API: a client for the reseller's AWS account list (each
+// account's status level and payer, handed to the domain as invite.CloudHealthStatuses; the health rule itself is
+// the domain's invite.EvaluateCloudHealth), and the IAM setup (JSON and a CloudFormation template) a customer needs
+// so that CloudHealth can read their account.
 //
 // The sub-package chsim is a simulator that speaks the same JSON, for tests and the sandbox.
 package cloudhealth

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
 // Modes of operation.
@@ -56,14 +58,14 @@ var Env = []struct{ Name, Help string }{
 	{"AUTH_AUDIENCE", "required aud claim (default with the development secret: aws-invites)"},
 	{"CORS_ALLOWED_ORIGINS", "comma-separated origins of the web app allowed to call the API (default none)"},
 	{"SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests in flight (default 15s)"},
-	{"RECONCILE_INTERVAL", "how often each payer's handshakes are reconciled with AWS (default 1m)"},
+	{"RECONCILE_INTERVAL", "how often each payer's handshakes are reconciled with AWS (default " + short(invite.DefaultReconcileEvery) + ")"},
 	{"CLOUDHEALTH_API_URL", "CloudHealth API (default https://chapi.cloudhealthtech.com; the sandbox runs a simulator)"},
 	{"CLOUDHEALTH_API_KEY", "CloudHealth API key; CloudHealth is not followed in aws mode without it"},
 	{"CLOUDHEALTH_CLIENT_API_ID", "partner keys: the customer tenant the key acts for (client_api_id)"},
 	{"CLOUDHEALTH_EXTERNAL_ID", "external id for the CloudHealth IAM setup of accounts CloudHealth does not list yet"},
-	{"CLOUDHEALTH_GRACE", "how long a joined account may stay unknown or without payer in CloudHealth before it is critical (default 72h)"},
-	{"CLOUDHEALTH_INTERVAL", "how often CloudHealth's account list is read (default 10m)"},
-	{"CUR_SCAN_INTERVAL", "how often each payer's Cost and Usage Report is looked at (default 1h)"},
+	{"CLOUDHEALTH_GRACE", "how long a joined account may stay unknown or without payer in CloudHealth before it is critical (default " + short(invite.DefaultCloudHealthGrace) + ")"},
+	{"CLOUDHEALTH_INTERVAL", "how often CloudHealth's account list is read (default " + short(invite.DefaultCloudHealthEvery) + ")"},
+	{"CUR_SCAN_INTERVAL", "how often each payer's Cost and Usage Report is looked at (default " + short(invite.DefaultCURScanEvery) + ")"},
 }
 
 // FromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -144,10 +146,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		def  time.Duration
 	}{
 		{"SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 15 * time.Second},
-		{"CLOUDHEALTH_GRACE", &c.CloudHealthGrace, 72 * time.Hour},
-		{"RECONCILE_INTERVAL", &c.ReconcileEvery, time.Minute},
-		{"CLOUDHEALTH_INTERVAL", &c.CloudHealthEvery, 10 * time.Minute},
-		{"CUR_SCAN_INTERVAL", &c.CURScanEvery, time.Hour},
+		{"CLOUDHEALTH_GRACE", &c.CloudHealthGrace, invite.DefaultCloudHealthGrace},
+		{"RECONCILE_INTERVAL", &c.ReconcileEvery, invite.DefaultReconcileEvery},
+		{"CLOUDHEALTH_INTERVAL", &c.CloudHealthEvery, invite.DefaultCloudHealthEvery},
+		{"CUR_SCAN_INTERVAL", &c.CURScanEvery, invite.DefaultCURScanEvery},
 	} {
 		*d.dst = d.def
 		s := getenv(d.name)
@@ -156,7 +158,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		v, err := time.ParseDuration(s)
 		if err != nil || v < 0 || (v == 0 && d.name != "SHUTDOWN_TIMEOUT") {
-			return c, fmt.Errorf("%s %q is not a positive duration like %s", d.name, s, d.def)
+			return c, fmt.Errorf("%s %q is not a positive duration like %s", d.name, s, short(d.def))
 		}
 		*d.dst = v
 	}
@@ -185,6 +187,18 @@ func defaultDataDir(getenv func(string) string) string {
 		return ".aws-invites"
 	}
 	return filepath.Join(home, ".local", "share", "aws-invites")
+}
+
+// short writes a duration as people do: 1m, 10m, 1h, 72h (not 1m0s).
+func short(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 func orDefault(v, def string) string {

@@ -78,4 +78,3 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
-

@@ -105,4 +105,3 @@ func New(cfg Config) (*echo.Echo, error) {
 	api.RegisterHandlers(g, api.NewStrictHandler(srv, nil))
 	return e, nil
 }
-

@@ -121,6 +121,12 @@ func fromHTTPError(he *echo.HTTPError) *invite.Error {
 	return &invite.Error{Code: code, Detail: detail, Err: he}
 }
 
+// fieldChecks are the domain's own checks of body fields whose limits the spec also states: where the validator
+// finds such a field at fault, the client gets the domain's code and detail, as if the request had reached it.
+var fieldChecks = map[string]func(string) error{
+	"notes": invite.ValidateNotes,
+}
+
 // fromValidation turns the request validator's findings into a problem that names the field at fault.
 func fromValidation(err error) *invite.Error {
 	var re *openapi3filter.RequestError
@@ -149,6 +155,17 @@ func fromValidation(err error) *invite.Error {
 			}
 			return &invite.Error{Code: invite.CodeUnknownField, Detail: fmt.Sprintf("the request body has an unknown field %q", name),
 				Fields: []invite.FieldError{{Field: name, Message: "unknown field"}}, Err: err}
+		}
+		if check, ok := fieldChecks[field]; ok {
+			if v, isString := se.Value.(string); isString {
+				if cerr := check(v); cerr != nil {
+					var de *invite.Error
+					if errors.As(cerr, &de) {
+						de.Err = err
+						return de
+					}
+				}
+			}
 		}
 		if field == "" {
 			field = "body"

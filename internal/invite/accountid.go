@@ -31,7 +31,9 @@ func accountIDError(msg string) error {
 	return &Error{Code: CodeInvalidAccountID, Detail: msg, Fields: []FieldError{{Field: "accountId", Message: msg}}}
 }
 
-func validateNotes(notes string) error {
+// ValidateNotes checks an invitation's notes against AWS's limit (MaxNotes characters), with a CodeNotesTooLong
+// error that names the field.
+func ValidateNotes(notes string) error {
 	if n := utf8.RuneCountInString(notes); n > MaxNotes {
 		msg := fmt.Sprintf("notes may have at most %d characters; got %d", MaxNotes, n)
 		return &Error{Code: CodeNotesTooLong, Detail: msg, Fields: []FieldError{{Field: "notes", Message: msg}}}

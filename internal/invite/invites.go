@@ -98,7 +98,7 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 	if err != nil {
 		return View{}, false, err
 	}
-	if err := validateNotes(in.Notes); err != nil {
+	if err := ValidateNotes(in.Notes); err != nil {
 		return View{}, false, err
 	}
 	if acct == bp.ManagementAccountID {

@@ -29,17 +29,48 @@ func TestTransitions(t *testing.T) {
 			}
 		}
 	}
-	for _, s := range invite.States() {
+	if invite.State("pending").Valid() || invite.CanTransition("pending", invite.StateInvited) {
+		t.Error("an unknown state is valid or may move")
+	}
+}
+
+// TestStateProperties: every question about a state has one answer, from the lifecycle table.
+func TestStateProperties(t *testing.T) {
+	type props struct{ terminal, holds, joined, aws, cloudHealth, cur bool }
+	want := map[invite.State]props{
+		invite.StateInvited:             {holds: true, aws: true},
+		invite.StateAccepted:            {holds: true, aws: true},
+		invite.StateAwaitingCUR:         {holds: true, joined: true, cloudHealth: true, cur: true},
+		invite.StateActive:              {holds: true, joined: true, cloudHealth: true, cur: true},
+		invite.StateCloudHealthCritical: {holds: true, joined: true, cloudHealth: true, cur: true},
+		invite.StateCanceled:            {terminal: true},
+		invite.StateDeclined:            {terminal: true},
+		invite.StateExpired:             {terminal: true},
+	}
+	states := invite.States()
+	if len(states) != len(want) {
+		t.Fatalf("States() = %v, want the %d states of the product", states, len(want))
+	}
+	for _, s := range states {
+		w, ok := want[s]
+		if !ok {
+			t.Errorf("state %s is not in the product's lifecycle", s)
+			continue
+		}
+		got := props{s.Terminal(), s.HoldsAccount(), s.Joined(), s.FollowsAWS(), s.FollowsCloudHealth(), s.FollowsCUR()}
+		if got != w {
+			t.Errorf("%s: properties %+v, want %+v", s, got, w)
+		}
 		if !s.Valid() {
 			t.Errorf("%s is not valid", s)
 		}
-		terminal := s == invite.StateCanceled || s == invite.StateDeclined || s == invite.StateExpired
-		if s.Terminal() != terminal {
-			t.Errorf("%s.Terminal() = %v", s, s.Terminal())
-		}
 	}
-	if invite.State("pending").Valid() {
-		t.Error("an unknown state is valid")
+	unknown := invite.State("pending")
+	if unknown.Terminal() == false && unknown.HoldsAccount() {
+		t.Error("an unknown state holds an account")
+	}
+	if got := invite.StatesWhere(invite.State.Terminal); !slices.Equal(got, []invite.State{invite.StateCanceled, invite.StateDeclined, invite.StateExpired}) {
+		t.Errorf("terminal states = %v", got)
 	}
 }
 
@@ -72,12 +103,24 @@ func TestNextSteps(t *testing.T) {
 		{"expired", invite.Invite{State: invite.StateExpired}, sent, []string{"invite_again"}, nil},
 		{"canceled", invite.Invite{State: invite.StateCanceled}, sent, nil, nil},
 	}
+	covered := map[invite.State]bool{}
+	for _, tc := range cases {
+		covered[tc.inv.State] = true
+	}
+	for _, s := range invite.States() {
+		if !covered[s] {
+			t.Errorf("no next-steps case for state %s", s)
+		}
+	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			var codes []string
 			for _, s := range invite.NextSteps(tc.inv, tc.now) {
 				if s.Title == "" || s.Detail == "" {
 					t.Errorf("step %s has no title or detail", s.Code)
+				}
+				if !slices.Contains(invite.StepCodes(), s.Code) {
+					t.Errorf("step %s is not in StepCodes", s.Code)
 				}
 				codes = append(codes, string(s.Code))
 			}
@@ -116,6 +159,78 @@ func TestNormalizeAccountID(t *testing.T) {
 		}
 		if err != nil && invite.ErrorCode(err) != invite.CodeInvalidAccountID {
 			t.Errorf("NormalizeAccountID(%q) code = %s", tc.in, invite.ErrorCode(err))
+		}
+	}
+}
+
+func TestViewComputesNextStepsAtTheGivenTime(t *testing.T) {
+	sent := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	inv := invite.Invite{State: invite.StateInvited, LastSentAt: sent,
+		Handshake: &invite.Handshake{ID: "h-abcdefgh", State: invite.HandshakeOpen, RequestedAt: sent}}
+	early, late := invite.ViewOf(inv, sent.Add(time.Minute)), invite.ViewOf(inv, sent.Add(invite.ResendAfter))
+	has := func(v invite.View, c invite.StepCode) bool {
+		return slices.ContainsFunc(v.NextSteps, func(s invite.Step) bool { return s.Code == c })
+	}
+	if !has(early, invite.StepWaitForEmail) || has(early, invite.StepResend) {
+		t.Errorf("one minute after sending: %v", early.NextSteps)
+	}
+	if !has(late, invite.StepResend) || has(late, invite.StepWaitForEmail) {
+		t.Errorf("five minutes after sending: %v", late.NextSteps)
+	}
+	if early.Invite.ID != inv.ID || !early.ResendAvailableAt().Equal(sent.Add(invite.ResendAfter)) {
+		t.Error("the view does not carry the invite")
+	}
+}
+
+func TestSendInFlight(t *testing.T) {
+	sent := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
+	reserved := invite.Invite{State: invite.StateInvited, LastSentAt: sent}
+	for _, tc := range []struct {
+		name     string
+		inv      invite.Invite
+		at       time.Time
+		inFlight bool
+		wait     time.Duration
+	}{
+		{"just reserved", reserved, sent, true, invite.SendTimeout},
+		{"half way", reserved, sent.Add(invite.SendTimeout / 2), true, invite.SendTimeout / 2},
+		{"timed out", reserved, sent.Add(invite.SendTimeout), false, 0},
+		{"sent", invite.Invite{State: invite.StateInvited, LastSentAt: sent, Handshake: &invite.Handshake{ID: "h-1"}}, sent, false, 0},
+	} {
+		wait, inFlight := tc.inv.SendInFlight(tc.at)
+		if inFlight != tc.inFlight || (inFlight && wait != tc.wait) {
+			t.Errorf("%s: SendInFlight = %s, %v; want %s, %v", tc.name, wait, inFlight, tc.wait, tc.inFlight)
+		}
+	}
+}
+
+func TestEvaluateCloudHealth(t *testing.T) {
+	grace := invite.DefaultCloudHealthGrace
+	green := invite.CloudHealthStatus{Level: invite.LevelGreen, PayerAccountID: "111111111111", Listed: true}
+	for _, tc := range []struct {
+		name   string
+		st     invite.CloudHealthStatus
+		joined time.Duration
+		want   invite.Health
+		left   time.Duration
+	}{
+		{"green with payer", green, time.Hour, invite.HealthHealthy, 0},
+		{"yellow with payer", invite.CloudHealthStatus{Level: invite.LevelYellow, PayerAccountID: "111111111111", Listed: true}, 100 * time.Hour, invite.HealthHealthy, 0},
+		{"red is critical at once", invite.CloudHealthStatus{Level: invite.LevelRed, PayerAccountID: "111111111111", Listed: true}, 0, invite.HealthCritical, 0},
+		{"unknown within grace", invite.CloudHealthStatus{Level: invite.LevelUnknown, Listed: true, PayerAccountID: "111111111111"}, time.Hour, invite.HealthGrace, grace - time.Hour},
+		{"unknown after grace", invite.CloudHealthStatus{Level: invite.LevelUnknown, Listed: true, PayerAccountID: "111111111111"}, grace, invite.HealthCritical, 0},
+		{"not listed within grace", invite.CloudHealthStatus{}, 10 * time.Hour, invite.HealthGrace, grace - 10*time.Hour},
+		{"not listed after grace", invite.CloudHealthStatus{}, grace + time.Hour, invite.HealthCritical, 0},
+		{"green, payer N/A, within grace", invite.CloudHealthStatus{Level: invite.LevelGreen, Listed: true}, 0, invite.HealthGrace, grace},
+		{"green, payer N/A, after grace", invite.CloudHealthStatus{Level: invite.LevelGreen, Listed: true}, grace, invite.HealthCritical, 0},
+		{"join time in the future counts as just joined", invite.CloudHealthStatus{}, -time.Hour, invite.HealthGrace, grace},
+	} {
+		v := invite.EvaluateCloudHealth(tc.st, tc.joined, grace)
+		if v.Health != tc.want || v.Left != tc.left {
+			t.Errorf("%s: %+v, want %s with %s left", tc.name, v, tc.want, tc.left)
+		}
+		if (v.Health == invite.HealthHealthy) != (v.Reason == "") {
+			t.Errorf("%s: reason %q for %s", tc.name, v.Reason, v.Health)
 		}
 	}
 }
