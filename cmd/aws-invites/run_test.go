@@ -291,7 +291,8 @@ func TestCommandLine(t *testing.T) {
 	}
 	// migrate on an empty database.
 	out.Reset()
-	env := map[string]string{"DATABASE_URL": testdb.New(t), "AWS_INVITES_MODE": "aws", "AUTH_HS256_SECRET": strings.Repeat("s", 32)}
+	env := map[string]string{"DATABASE_URL": testdb.New(t), "AWS_INVITES_MODE": "aws", "AUTH_HS256_SECRET": strings.Repeat("s", 32),
+		"AUTH_ISSUER": "https://idp.example.com/", "AUTH_AUDIENCE": "aws-invites"}
 	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}
