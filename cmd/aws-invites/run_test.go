@@ -27,8 +27,9 @@ import (
 
 // instance is one `aws-invites serve` started through run, as main does.
 type instance struct {
-	url    string
-	stdout *syncBuffer
+	url        string
+	metricsURL string // when METRICS_ADDR is set
+	stdout     *syncBuffer
 	stop   func() error
 }
 
@@ -57,6 +58,7 @@ func startAsync(env map[string]string) (*instance, error) {
 	}()
 	addr := make(chan string, 1)
 	badLine := make(chan string, 1)
+	var metricsAddr string // written before addr is sent, read after it is received
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -68,6 +70,9 @@ func startAsync(env map[string]string) (*instance, error) {
 				}
 				continue
 			}
+			if line["msg"] == "serving metrics" {
+				metricsAddr = line["addr"].(string)
+			}
 			if line["msg"] == "listening" {
 				addr <- line["addr"].(string)
 			}
@@ -76,6 +81,9 @@ func startAsync(env map[string]string) (*instance, error) {
 	select {
 	case a := <-addr:
 		inst := &instance{url: "http://" + a, stdout: stdout}
+		if metricsAddr != "" {
+			inst.metricsURL = "http://" + metricsAddr
+		}
 		var once sync.Once
 		var stopErr error
 		inst.stop = func() error {

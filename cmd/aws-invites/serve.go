@@ -110,6 +110,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	e, err := httpapi.New(httpapi.Config{
 		Service: svc, Verifier: verifier, Idempotency: st, Ready: st.Ping, Logger: log,
 		Registry: reg, Sandbox: cfg.Mode == config.ModeSandbox, CORSOrigins: cfg.CORSAllowedOrigins,
+		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	if err != nil {
 		return err
@@ -131,6 +132,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("stopping background jobs", "error", err)
 		}
 	}()
+
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, httpapi.MetricsHandler(reg, cfg.MetricsToken), log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

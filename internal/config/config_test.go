@@ -79,10 +79,10 @@ func TestRefusals(t *testing.T) {
 func TestAuthIssuerAndAudience(t *testing.T) {
 	secret := strings.Repeat("s", 32)
 	cases := []struct {
-		name         string
-		env          func(string) string
-		iss, aud     string
-		wantDev bool
+		name     string
+		env      func(string) string
+		iss, aud string
+		wantDev  bool
 	}{
 		{"development secret", env(), "aws-invites-dev", "aws-invites", true},
 		{"development secret, own values", env("AUTH_ISSUER", "me", "AUTH_AUDIENCE", "us"), "me", "us", true},

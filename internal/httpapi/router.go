@@ -17,7 +17,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
 
@@ -43,6 +42,12 @@ type Config struct {
 	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
 	Sandbox     bool
 	CORSOrigins []string
+
+	// MetricsToken, when set, is the bearer token /metrics requires (see MetricsHandler).
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics out of this server, for a caller that serves MetricsHandler on a listener
+	// of its own (METRICS_ADDR); the zero value serves it here, beside the API.
+	MetricsElsewhere bool
 }
 
 // New builds the Echo server.
@@ -82,7 +87,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*", echo.WrapHandler(docs))
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.SpecYAML) })
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	if !cfg.MetricsElsewhere {
+		e.GET("/metrics", echo.WrapHandler(MetricsHandler(cfg.Registry, cfg.MetricsToken)))
+	}
 
 	validator := echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
 		Options: openapi3filter.Options{AuthenticationFunc: authenticate(cfg.Verifier)},
