@@ -30,7 +30,7 @@ type instance struct {
 	url        string
 	metricsURL string // when METRICS_ADDR is set
 	stdout     *syncBuffer
-	stop   func() error
+	stop       func() error
 }
 
 // start calls run with the environment and waits until it listens; the instance stops at the end of the test.
