@@ -351,6 +351,13 @@ func announceSandbox(ctx context.Context, cfg config.Config, st *store.Store, ad
 	}
 	if !cfg.DevAuth() {
 		fmt.Fprintf(stdout, "aws-invites sandbox on http://%s (Swagger UI: http://%s/docs/), demo billing profile %q\n", addr, addr, demoProfileID)
+		if cfg.AuthHS256Secret != nil {
+			// A token signed with the operator's own secret would be a real credential left in the output: say how
+			// to mint one instead.
+			fmt.Fprintf(stdout, "Mint a token for it with the same environment (AUTH_HS256_SECRET, AUTH_ISSUER, AUTH_AUDIENCE):\n"+
+				"  TOKEN=$(aws-invites token --customer %s --billing-profiles %s --permissions %s --ttl 24h)\n",
+				demoCustomerID, demoProfileID, invite.PermissionLicensesManager)
+		}
 		return nil
 	}
 	secret, err := auth.LoadOrCreateDevSecret(cfg.DataDir)
