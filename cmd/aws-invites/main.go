@@ -6,6 +6,7 @@
 //	aws-invites reconcile --once   reconcile every payer with AWS (and CloudHealth) now
 //	aws-invites cur scan PATH...   summarise Cost and Usage Report data per usage account
 //	aws-invites healthcheck exit 0 when the local server is ready (for container health checks)
+//	aws-invites --version   print the module version and VCS commit
 //
 // Configuration comes from the environment; `aws-invites --help` lists it.
 package main
@@ -17,6 +18,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 )
 
@@ -42,6 +44,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd {
 	case "serve":
+		if isHelp(args) {
+			serveUsage(stdout)
+			return nil
+		}
 		return serve(ctx, args, getenv, stdout, stderr)
 	case "migrate":
 		return migrate(ctx, args, getenv, stdout, stderr)
@@ -53,9 +59,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return curCommand(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
-	case "-h", "--help", "help":
+	case "-h", "--help", "-help":
 		usage(stdout)
 		return nil
+	case "help":
+		return help(args, stdout, stderr)
+	case "--version", "-version", "version":
+		_, err := fmt.Fprintln(stdout, versionLine(debug.ReadBuildInfo()))
+		return err
 	default:
 		fmt.Fprintf(stderr, "aws-invites: unknown command %q\n\n", cmd)
 		usage(stderr)

@@ -27,9 +27,10 @@ import (
 
 // instance is one `aws-invites serve` started through run, as main does.
 type instance struct {
-	url    string
-	stdout *syncBuffer
-	stop   func() error
+	url        string
+	metricsURL string // when METRICS_ADDR is set
+	stdout     *syncBuffer
+	stop       func() error
 }
 
 // start calls run with the environment and waits until it listens; the instance stops at the end of the test.
@@ -57,6 +58,7 @@ func startAsync(env map[string]string) (*instance, error) {
 	}()
 	addr := make(chan string, 1)
 	badLine := make(chan string, 1)
+	var metricsAddr string // written before addr is sent, read after it is received
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -68,6 +70,9 @@ func startAsync(env map[string]string) (*instance, error) {
 				}
 				continue
 			}
+			if line["msg"] == "serving metrics" {
+				metricsAddr = line["addr"].(string)
+			}
 			if line["msg"] == "listening" {
 				addr <- line["addr"].(string)
 			}
@@ -76,6 +81,9 @@ func startAsync(env map[string]string) (*instance, error) {
 	select {
 	case a := <-addr:
 		inst := &instance{url: "http://" + a, stdout: stdout}
+		if metricsAddr != "" {
+			inst.metricsURL = "http://" + metricsAddr
+		}
 		var once sync.Once
 		var stopErr error
 		inst.stop = func() error {
@@ -291,7 +299,8 @@ func TestCommandLine(t *testing.T) {
 	}
 	// migrate on an empty database.
 	out.Reset()
-	env := map[string]string{"DATABASE_URL": testdb.New(t), "AWS_INVITES_MODE": "aws", "AUTH_HS256_SECRET": strings.Repeat("s", 32)}
+	env := map[string]string{"DATABASE_URL": testdb.New(t), "AWS_INVITES_MODE": "aws", "AUTH_HS256_SECRET": strings.Repeat("s", 32),
+		"AUTH_ISSUER": "https://idp.example.com/", "AUTH_AUDIENCE": "aws-invites"}
 	if err := run(context.Background(), []string{"migrate"}, func(k string) string { return env[k] }, &out, io.Discard); err != nil {
 		t.Fatal(err)
 	}

@@ -111,6 +111,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Invites: a.invites, Profiles: a.profiles, Reconciler: a.reconciler, Sandbox: a.sandbox,
 		Verifier: verifier, Idempotency: st, Ready: st.Ping, Logger: log,
 		Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
+		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	if err != nil {
 		return err
@@ -134,6 +135,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			log.Warn("stopping background jobs", "error", err)
 		}
 	}()
+
+	if cfg.MetricsAddr != "" {
+		stopMetrics, err := serveMetrics(cfg.MetricsAddr, httpapi.MetricsHandler(reg, cfg.MetricsToken), log)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {
@@ -380,6 +389,13 @@ func announceSandbox(ctx context.Context, cfg config.Config, st *store.Store, ad
 	}
 	if !cfg.DevAuth() {
 		fmt.Fprintf(stdout, "aws-invites sandbox on http://%s (Swagger UI: http://%s/docs/), demo billing profile %q\n", addr, addr, demoProfileID)
+		if cfg.AuthHS256Secret != nil {
+			// A token signed with the operator's own secret would be a real credential left in the output: say how
+			// to mint one instead.
+			fmt.Fprintf(stdout, "Mint a token for it with the same environment (AUTH_HS256_SECRET, AUTH_ISSUER, AUTH_AUDIENCE):\n"+
+				"  TOKEN=$(aws-invites token --customer %s --billing-profiles %s --permissions %s --ttl 24h)\n",
+				demoCustomerID, demoProfileID, invite.PermissionLicensesManager)
+		}
 		return nil
 	}
 	secret, err := auth.LoadOrCreateDevSecret(cfg.DataDir)

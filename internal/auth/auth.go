@@ -38,9 +38,9 @@ type Config struct {
 	HS256Secret []byte
 	// JWKSURL enables RS256, ES256 and EdDSA tokens signed with keys published at this URL.
 	JWKSURL string
-	// Issuer, when set, must equal the token's iss.
+	// Issuer is required and must equal the token's iss.
 	Issuer string
-	// Audience, when set, must be one of the token's aud.
+	// Audience is required and must be one of the token's aud.
 	Audience string
 	// Leeway tolerates this much clock skew on exp, nbf and iat.
 	Leeway time.Duration
@@ -96,6 +96,14 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 	if len(cfg.HS256Secret) == 0 && cfg.JWKSURL == "" {
 		return nil, errors.New("auth: configure an HS256 secret, a JWKS URL or both")
 	}
+	// Without both, a token signed for another service or by another tenant of the same identity provider would
+	// be accepted here.
+	if strings.TrimSpace(cfg.Issuer) == "" {
+		return nil, errors.New("auth: an issuer is required, so that tokens of other issuers are refused")
+	}
+	if strings.TrimSpace(cfg.Audience) == "" {
+		return nil, errors.New("auth: an audience is required, so that tokens meant for other services are refused")
+	}
 	if len(cfg.HS256Secret) > 0 && len(cfg.HS256Secret) < MinSecretBytes {
 		return nil, fmt.Errorf("auth: the HS256 secret has %d bytes, at least %d are required", len(cfg.HS256Secret), MinSecretBytes)
 	}
@@ -128,12 +136,8 @@ func NewVerifier(ctx context.Context, cfg Config) (*Verifier, error) {
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(cfg.Leeway),
-	}
-	if cfg.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
-	}
-	if cfg.Audience != "" {
-		opts = append(opts, jwt.WithAudience(cfg.Audience))
+		jwt.WithIssuer(cfg.Issuer),
+		jwt.WithAudience(cfg.Audience),
 	}
 	if cfg.Now != nil {
 		opts = append(opts, jwt.WithTimeFunc(cfg.Now))
@@ -188,6 +192,11 @@ func (v *Verifier) reason(err error, tok *jwt.Token, c *tokenClaims) error {
 			return own
 		}
 	}
+	// A claim of the wrong type also leaves its field empty (exp as a string looks missing): name the real cause.
+	var typeErr *claimTypeError
+	if errors.As(err, &typeErr) {
+		return typeErr
+	}
 	switch {
 	case errors.Is(err, jwt.ErrTokenMalformed):
 		return errMalformed
@@ -212,9 +221,9 @@ func (v *Verifier) reason(err error, tok *jwt.Token, c *tokenClaims) error {
 		switch {
 		case c.ExpiresAt == nil:
 			return errMissingExp
-		case v.cfg.Issuer != "" && c.Issuer == "":
+		case c.Issuer == "":
 			return errMissingIss
-		case v.cfg.Audience != "" && len(c.Audience) == 0:
+		case len(c.Audience) == 0:
 			return errMissingAud
 		}
 	}
@@ -231,18 +240,26 @@ func (v *Verifier) reason(err error, tok *jwt.Token, c *tokenClaims) error {
 
 func refuse(reason error) error { return fmt.Errorf("%w: %w", ErrInvalidToken, reason) }
 
-// tokenClaims is the payload the service reads (PRODUCT.md §3).
+// tokenClaims is the payload the service reads (PRODUCT.md §3). It decodes itself (claims.go) so that a claim of
+// the wrong type is refused instead of coerced.
 type tokenClaims struct {
 	jwt.RegisteredClaims
-	Email           string           `json:"email,omitempty"`
-	CustomerID      string           `json:"customer_id,omitempty"`
-	Permissions     jwt.ClaimStrings `json:"permissions,omitempty"`
-	BillingProfiles jwt.ClaimStrings `json:"billing_profiles,omitempty"`
-	Roles           jwt.ClaimStrings `json:"roles,omitempty"`
+	Email           string   `json:"email,omitempty"`
+	CustomerID      string   `json:"customer_id,omitempty"`
+	Permissions     []string `json:"permissions,omitempty"`
+	BillingProfiles []string `json:"billing_profiles,omitempty"`
+	Roles           []string `json:"roles,omitempty"`
+
+	// typeErr is the first claim found with the wrong type; Validate reports it, which the parser calls only once
+	// the signature is good, so a forged token learns nothing about how its payload was read.
+	typeErr *claimTypeError
 }
 
-// Validate adds the service's required claims to the library's checks; the parser calls it after the signature.
+// Validate adds the service's own checks to the library's; the parser calls it after the signature.
 func (c *tokenClaims) Validate() error {
+	if c.typeErr != nil {
+		return c.typeErr
+	}
 	var errs []error
 	if strings.TrimSpace(c.Subject) == "" {
 		errs = append(errs, errMissingSub)
@@ -254,7 +271,7 @@ func (c *tokenClaims) Validate() error {
 }
 
 // nonEmpty drops empty strings, which a token may carry but which name nothing.
-func nonEmpty(list jwt.ClaimStrings) []string {
+func nonEmpty(list []string) []string {
 	var out []string
 	for _, s := range list {
 		if s != "" {
@@ -262,18 +279,4 @@ func nonEmpty(list jwt.ClaimStrings) []string {
 		}
 	}
 	return out
-}
-
-// FromHeader extracts the token from an Authorization header value of the form "Bearer <token>"; the scheme is
-// matched case-insensitively as RFC 9110 requires.
-func FromHeader(authorizationHeaderValue string) (token string, ok bool) {
-	scheme, rest, found := strings.Cut(strings.TrimSpace(authorizationHeaderValue), " ")
-	if !found || !strings.EqualFold(scheme, "Bearer") {
-		return "", false
-	}
-	token = strings.TrimSpace(rest)
-	if token == "" || strings.ContainsAny(token, " \t") {
-		return "", false
-	}
-	return token, true
 }

@@ -91,7 +91,8 @@ func TestMintVerifyRoundTrip(t *testing.T) {
 	})
 
 	t.Run("another verifier's secret", func(t *testing.T) {
-		other, err := auth.NewVerifier(t.Context(), auth.Config{HS256Secret: testSecret(t), Now: func() time.Time { return minted }})
+		other, err := auth.NewVerifier(t.Context(), auth.Config{HS256Secret: testSecret(t), Issuer: auth.DevIssuer,
+			Audience: auth.DevAudience, Now: func() time.Time { return minted }})
 		if err != nil {
 			t.Fatal(err)
 		}

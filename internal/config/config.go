@@ -34,6 +34,10 @@ type Config struct {
 	AuthAudience       string
 	CORSAllowedOrigins []string
 	ShutdownTimeout    time.Duration
+	// MetricsAddr, when set, is where /metrics is served instead of beside the API on ListenAddr.
+	MetricsAddr string
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken string
 
 	CloudHealthURL        string
 	CloudHealthAPIKey     string
@@ -54,9 +58,11 @@ var Env = []struct{ Name, Help string }{
 	{"AWS_INVITES_DATA_DIR", "where the SQLite file and the development token secret live (default $XDG_DATA_HOME/aws-invites or ~/.local/share/aws-invites)"},
 	{"AUTH_HS256_SECRET", "shared secret for HS256 tokens, at least 32 bytes (default in the sandbox: a development secret kept in the data dir)"},
 	{"AUTH_JWKS_URL", "JWKS URL for RS256/ES256/EdDSA tokens (production)"},
-	{"AUTH_ISSUER", "required iss claim (default with the development secret: aws-invites-dev)"},
-	{"AUTH_AUDIENCE", "required aud claim (default with the development secret: aws-invites)"},
+	{"AUTH_ISSUER", "the iss tokens must carry; required with AUTH_JWKS_URL or AUTH_HS256_SECRET (default with the development secret: aws-invites-dev)"},
+	{"AUTH_AUDIENCE", "an aud tokens must carry; required with AUTH_JWKS_URL or AUTH_HS256_SECRET (default with the development secret: aws-invites)"},
 	{"CORS_ALLOWED_ORIGINS", "comma-separated origins of the web app allowed to call the API (default none)"},
+	{"METRICS_ADDR", "host:port to serve /metrics on, on a listener of its own; the API's address then does not serve it (default: /metrics beside the API)"},
+	{"METRICS_TOKEN", "when set, /metrics requires Authorization: Bearer <METRICS_TOKEN> (default: no token)"},
 	{"SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests in flight (default 15s)"},
 	{"RECONCILE_INTERVAL", "how often each payer's handshakes are reconciled with AWS (default " + short(invite.DefaultReconcileEvery) + ")"},
 	{"CLOUDHEALTH_API_URL", "CloudHealth API (default https://chapi.cloudhealthtech.com; the sandbox runs a simulator)"},
@@ -76,8 +82,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL:  strings.TrimSpace(getenv("DATABASE_URL")),
 		DataDir:      getenv("AWS_INVITES_DATA_DIR"),
 		AuthJWKSURL:  strings.TrimSpace(getenv("AUTH_JWKS_URL")),
-		AuthIssuer:   getenv("AUTH_ISSUER"),
-		AuthAudience: getenv("AUTH_AUDIENCE"),
+		AuthIssuer:   strings.TrimSpace(getenv("AUTH_ISSUER")),
+		AuthAudience: strings.TrimSpace(getenv("AUTH_AUDIENCE")),
+		MetricsAddr:  strings.TrimSpace(getenv("METRICS_ADDR")),
+		MetricsToken: strings.TrimSpace(getenv("METRICS_TOKEN")),
 	}
 	if s := getenv("AUTH_HS256_SECRET"); s != "" {
 		c.AuthHS256Secret = []byte(s)
@@ -98,10 +106,20 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	default:
 		return c, fmt.Errorf("AWS_INVITES_MODE must be %q or %q, not %q", ModeSandbox, ModeAWS, c.Mode)
 	}
-	if _, port, err := net.SplitHostPort(c.ListenAddr); err != nil {
-		return c, fmt.Errorf("LISTEN_ADDR %q is not host:port: %v", c.ListenAddr, err)
-	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return c, fmt.Errorf("LISTEN_ADDR %q has no valid port", c.ListenAddr)
+	if err := checkAddr("LISTEN_ADDR", c.ListenAddr); err != nil {
+		return c, err
+	}
+	if c.MetricsAddr != "" {
+		if err := checkAddr("METRICS_ADDR", c.MetricsAddr); err != nil {
+			return c, err
+		}
+		if _, port, _ := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr == c.ListenAddr && port != "0" {
+			return c, fmt.Errorf("METRICS_ADDR %q is LISTEN_ADDR too: give /metrics another port, or unset METRICS_ADDR to serve it beside the API", c.MetricsAddr)
+		}
+	}
+	// The token travels as "Authorization: Bearer <token>", which cannot carry spaces or control characters.
+	if strings.ContainsFunc(c.MetricsToken, func(r rune) bool { return r <= ' ' || r == 0x7f }) {
+		return c, errors.New("METRICS_TOKEN must not contain spaces or control characters: it is sent as Authorization: Bearer <token>")
 	}
 	if c.AuthHS256Secret != nil && len(c.AuthHS256Secret) < 32 {
 		return c, fmt.Errorf("AUTH_HS256_SECRET must be at least 32 bytes, it has %d", len(c.AuthHS256Secret))
@@ -121,6 +139,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.DevAuth() {
 		c.AuthIssuer = orDefault(c.AuthIssuer, "aws-invites-dev")
 		c.AuthAudience = orDefault(c.AuthAudience, "aws-invites")
+	} else if missing := missingAuthClaims(c); missing != "" {
+		// Defaults here would be guesses about someone else's identity provider; without the checks, a token
+		// issued for any other service would be accepted.
+		return c, fmt.Errorf("set %s: required with %s (only the sandbox's development secret has defaults)", missing, authSource(c))
 	}
 	for _, o := range strings.Split(getenv("CORS_ALLOWED_ORIGINS"), ",") {
 		o = strings.TrimSpace(o)
@@ -163,6 +185,38 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		*d.dst = v
 	}
 	return c, nil
+}
+
+// missingAuthClaims says which of AUTH_ISSUER and AUTH_AUDIENCE are unset and what they hold, or returns "".
+func missingAuthClaims(c Config) string {
+	var names []string
+	if c.AuthIssuer == "" {
+		names = append(names, "AUTH_ISSUER to the iss of your tokens")
+	}
+	if c.AuthAudience == "" {
+		names = append(names, "AUTH_AUDIENCE to the aud they carry for this service")
+	}
+	return strings.Join(names, " and ")
+}
+
+// authSource names the variable that selected non-development token checks.
+func authSource(c Config) string {
+	if c.AuthJWKSURL != "" {
+		return "AUTH_JWKS_URL"
+	}
+	return "AUTH_HS256_SECRET"
+}
+
+// checkAddr refuses an address that net.Listen could not use, naming the variable it came from.
+func checkAddr(name, addr string) error {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%s %q is not host:port: %v", name, addr, err)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%s %q has no valid port", name, addr)
+	}
+	return nil
 }
 
 // DevAuth reports whether tokens are checked with the development secret kept in the data directory.

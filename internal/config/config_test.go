@@ -46,6 +46,16 @@ func TestRefusals(t *testing.T) {
 		{"jwks over plain http", env("AUTH_JWKS_URL", "http://idp.example.com/jwks"), "https"},
 		{"bad origin", env("CORS_ALLOWED_ORIGINS", "app.example.com"), "CORS_ALLOWED_ORIGINS"},
 		{"bad shutdown timeout", env("SHUTDOWN_TIMEOUT", "soon"), "SHUTDOWN_TIMEOUT"},
+		{"secret without issuer and audience", env("AUTH_HS256_SECRET", secret), "set AUTH_ISSUER to the iss of your tokens and AUTH_AUDIENCE"},
+		{"secret without audience", env("AUTH_HS256_SECRET", secret, "AUTH_ISSUER", "idp"), "set AUTH_AUDIENCE to the aud they carry for this service: required with AUTH_HS256_SECRET"},
+		{"secret with a blank issuer", env("AUTH_HS256_SECRET", secret, "AUTH_ISSUER", "  ", "AUTH_AUDIENCE", "api"), "set AUTH_ISSUER"},
+		{"jwks without issuer", env("AWS_INVITES_MODE", "aws", "AUTH_JWKS_URL", "https://idp.example.com/jwks", "AUTH_AUDIENCE", "api"), "set AUTH_ISSUER to the iss of your tokens: required with AUTH_JWKS_URL"},
+		{"jwks without either", env("AWS_INVITES_MODE", "aws", "AUTH_JWKS_URL", "https://idp.example.com/jwks"), "required with AUTH_JWKS_URL"},
+		{"metrics address without port", env("METRICS_ADDR", "127.0.0.1"), "METRICS_ADDR \"127.0.0.1\" is not host:port"},
+		{"metrics address with a bad port", env("METRICS_ADDR", ":99999"), "METRICS_ADDR \":99999\" has no valid port"},
+		{"metrics on the API's address", env("LISTEN_ADDR", "0.0.0.0:8080", "METRICS_ADDR", "0.0.0.0:8080"), "METRICS_ADDR \"0.0.0.0:8080\" is LISTEN_ADDR too"},
+		{"metrics token with a space", env("METRICS_TOKEN", "two words"), "METRICS_TOKEN must not contain spaces"},
+		{"metrics token with a newline", env("METRICS_TOKEN", "abc\ndef"), "METRICS_TOKEN must not contain spaces"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -59,7 +69,83 @@ func TestRefusals(t *testing.T) {
 		})
 	}
 	if _, err := config.FromEnv(env("AWS_INVITES_MODE", "aws", "DATABASE_URL", "postgres://db/app", "AUTH_HS256_SECRET", secret,
+		"AUTH_ISSUER", "https://idp.example.com/", "AUTH_AUDIENCE", "aws-invites",
 		"CORS_ALLOWED_ORIGINS", "https://app.example.com, http://localhost:5173")); err != nil {
 		t.Errorf("a production configuration was refused: %v", err)
+	}
+}
+
+// Only the development secret has an issuer and audience by default; what an operator sets is used as given.
+func TestAuthIssuerAndAudience(t *testing.T) {
+	secret := strings.Repeat("s", 32)
+	cases := []struct {
+		name     string
+		env      func(string) string
+		iss, aud string
+		wantDev  bool
+	}{
+		{"development secret", env(), "aws-invites-dev", "aws-invites", true},
+		{"development secret, own values", env("AUTH_ISSUER", "me", "AUTH_AUDIENCE", "us"), "me", "us", true},
+		{"explicit secret", env("AUTH_HS256_SECRET", secret, "AUTH_ISSUER", " https://idp.example.com/ ", "AUTH_AUDIENCE", "aws-invites\n"),
+			"https://idp.example.com/", "aws-invites", false},
+		{"JWKS", env("AWS_INVITES_MODE", "aws", "AUTH_JWKS_URL", "https://idp.example.com/.well-known/jwks.json",
+			"AUTH_ISSUER", "https://idp.example.com/", "AUTH_AUDIENCE", "api://aws-invites"), "https://idp.example.com/", "api://aws-invites", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.FromEnv(tc.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.AuthIssuer != tc.iss || c.AuthAudience != tc.aud || c.DevAuth() != tc.wantDev {
+				t.Errorf("issuer %q audience %q dev %v; want %q %q %v", c.AuthIssuer, c.AuthAudience, c.DevAuth(), tc.iss, tc.aud, tc.wantDev)
+			}
+		})
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	c, err := config.FromEnv(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "" || c.MetricsToken != "" {
+		t.Errorf("by default /metrics is served beside the API without a token, got addr %q token %q", c.MetricsAddr, c.MetricsToken)
+	}
+	c, err = config.FromEnv(env("METRICS_ADDR", "0.0.0.0:9090", "METRICS_TOKEN", " s3cr3t-scrape-token "))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MetricsAddr != "0.0.0.0:9090" || c.MetricsToken != "s3cr3t-scrape-token" {
+		t.Errorf("addr %q token %q", c.MetricsAddr, c.MetricsToken)
+	}
+	// Port 0 twice is two different ports (tests do this).
+	if _, err := config.FromEnv(env("LISTEN_ADDR", "127.0.0.1:0", "METRICS_ADDR", "127.0.0.1:0")); err != nil {
+		t.Errorf("two ephemeral ports refused: %v", err)
+	}
+}
+
+// Every variable FromEnv reads is documented in Env, which --help prints.
+func TestEnvDocumentsEveryVariable(t *testing.T) {
+	documented := map[string]bool{}
+	for _, v := range config.Env {
+		if v.Help == "" {
+			t.Errorf("%s has no help", v.Name)
+		}
+		documented[v.Name] = true
+	}
+	read := map[string]bool{}
+	if _, err := config.FromEnv(func(k string) string { read[k] = true; return "" }); err != nil {
+		t.Fatal(err)
+	}
+	for k := range read {
+		if !documented[k] && k != "HOME" && k != "XDG_DATA_HOME" {
+			t.Errorf("FromEnv reads %s, which config.Env does not document", k)
+		}
+	}
+	for _, k := range []string{"METRICS_ADDR", "METRICS_TOKEN", "AUTH_ISSUER", "AUTH_AUDIENCE"} {
+		if !read[k] {
+			t.Errorf("FromEnv does not read %s", k)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"net/http"
+	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
@@ -46,28 +47,18 @@ func unauthenticated(detail string) error {
 	return &echo.HTTPError{Code: http.StatusUnauthorized, Internal: invite.Errorf(invite.CodeUnauthenticated, "%s", detail)}
 }
 
+// bearer extracts the token from an Authorization header value of the form "Bearer <token>"; the scheme is
+// matched case-insensitively as RFC 9110 requires.
 func bearer(header string) (string, bool) {
-	const prefix = "bearer "
-	if len(header) <= len(prefix) || !equalFold(header[:len(prefix)], prefix) {
+	scheme, rest, found := strings.Cut(strings.TrimSpace(header), " ")
+	if !found || !strings.EqualFold(scheme, "Bearer") {
 		return "", false
 	}
-	return header[len(prefix):], true
-}
-
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
+	token := strings.TrimSpace(rest)
+	if token == "" || strings.ContainsAny(token, " \t") {
+		return "", false
 	}
-	for i := range len(a) {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
+	return token, true
 }
 
 func contains(list []string, s string) bool {

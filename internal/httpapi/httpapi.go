@@ -15,7 +15,6 @@ import (
 	"github.com/labstack/echo/v4/middleware"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
 
@@ -46,6 +45,12 @@ type Config struct {
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
 	CORSOrigins []string
+
+	// MetricsToken, when set, is the bearer token /metrics requires (see MetricsHandler).
+	MetricsToken string
+	// MetricsElsewhere leaves /metrics out of this server, for a caller that serves MetricsHandler on a listener
+	// of its own (METRICS_ADDR); the zero value serves it here, beside the API.
+	MetricsElsewhere bool
 }
 
 // New builds the Echo server.
@@ -85,7 +90,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.GET("/docs", func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, "/docs/") })
 	e.GET("/docs/*", echo.WrapHandler(docs))
 	e.GET("/openapi.yaml", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/yaml", api.SpecYAML) })
-	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{})))
+	if !cfg.MetricsElsewhere {
+		e.GET("/metrics", echo.WrapHandler(MetricsHandler(cfg.Registry, cfg.MetricsToken)))
+	}
 
 	validator := echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
 		Options: openapi3filter.Options{AuthenticationFunc: authenticate(cfg.Verifier)},
