@@ -214,17 +214,23 @@ type ActorKind string
 
 // BillingProfile defines model for BillingProfile.
 type BillingProfile struct {
-	CreatedAt time.Time `json:"createdAt"`
+	// ActsFromAccountId The AWS account whose credentials call AWS Organizations for this payer (the role's account, else the management account). Shown to platform administrators only.
+	ActsFromAccountId *string   `json:"actsFromAccountId,omitempty"`
+	CreatedAt         time.Time `json:"createdAt"`
 
 	// Cur Where the payer's Cost and Usage Report is delivered (read through S3).
-	Cur                 *CURLocation `json:"cur,omitempty"`
-	CustomerId          string       `json:"customerId"`
-	ExternalId          *string      `json:"externalId,omitempty"`
-	Id                  string       `json:"id"`
-	ManagementAccountId string       `json:"managementAccountId"`
-	Name                string       `json:"name"`
-	RoleArn             *string      `json:"roleArn,omitempty"`
-	UpdatedAt           time.Time    `json:"updatedAt"`
+	Cur        *CURLocation `json:"cur,omitempty"`
+	CustomerId string       `json:"customerId"`
+
+	// ExternalId Shown to platform administrators only.
+	ExternalId          *string `json:"externalId,omitempty"`
+	Id                  string  `json:"id"`
+	ManagementAccountId string  `json:"managementAccountId"`
+	Name                string  `json:"name"`
+
+	// RoleArn Shown to platform administrators only.
+	RoleArn   *string   `json:"roleArn,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
 
 // BillingProfileInput defines model for BillingProfileInput.
@@ -240,7 +246,9 @@ type BillingProfileInput struct {
 	ManagementAccountId string `json:"managementAccountId"`
 	Name                string `json:"name"`
 
-	// RoleArn The role to assume through STS to reach the management account.
+	// RoleArn The IAM role to assume through STS to reach the payer (a well-formed role ARN; its account may differ from
+	// the management account, for example a delegated administrator: the answer's `actsFromAccountId` says
+	// which account the service acts from).
 	RoleArn *string `json:"roleArn,omitempty"`
 }
 
@@ -312,12 +320,15 @@ type CloudHealthViewLevel string
 
 // CreateInviteRequest defines model for CreateInviteRequest.
 type CreateInviteRequest struct {
-	// AccountId The 12-digit AWS account id; dashes or spaces are allowed (`1234-5678-9012`).
+	// AccountId The 12-digit AWS account id; dashes or spaces are allowed (`1234-5678-9012`). Required unless `adoptHandshakeId` is given.
 	//
 	// Example: 123456789012
-	AccountId string `json:"accountId"`
+	AccountId *string `json:"accountId,omitempty"`
 
-	// Notes Shown to the account's owner in the invitation (at most 1024 characters).
+	// AdoptHandshakeId Platform administrators only. Create the invite around this open handshake AWS already holds for the payer, instead of sending a new one.
+	AdoptHandshakeId *string `json:"adoptHandshakeId,omitempty"`
+
+	// Notes Shown to the account's owner in the invitation (at most 1024 characters). Re-entering an account without notes keeps its invite's notes.
 	//
 	// Example: Billing through our reseller from next month
 	Notes *string `json:"notes,omitempty"`
@@ -387,15 +398,18 @@ type Invite struct {
 	CreatedAt   time.Time        `json:"createdAt"`
 
 	// Cur What the payer's Cost and Usage Report says about the account.
-	Cur               *CURView   `json:"cur,omitempty"`
-	Handshake         *Handshake `json:"handshake,omitempty"`
-	Id                string     `json:"id"`
-	InvitedBy         Actor      `json:"invitedBy"`
-	JoinedAt          *time.Time `json:"joinedAt,omitempty"`
-	LastSentAt        time.Time  `json:"lastSentAt"`
-	NextSteps         []NextStep `json:"nextSteps"`
-	Notes             string     `json:"notes"`
-	ResendAvailableAt time.Time  `json:"resendAvailableAt"`
+	Cur        *CURView   `json:"cur,omitempty"`
+	Handshake  *Handshake `json:"handshake,omitempty"`
+	Id         string     `json:"id"`
+	InvitedBy  Actor      `json:"invitedBy"`
+	JoinedAt   *time.Time `json:"joinedAt,omitempty"`
+	LastSentAt time.Time  `json:"lastSentAt"`
+	NextSteps  []NextStep `json:"nextSteps"`
+	Notes      string     `json:"notes"`
+
+	// Organization What the invitation tells the account's owner about the payer organization (the "Organization overview" AWS shows after accepting).
+	Organization      *Organization `json:"organization,omitempty"`
+	ResendAvailableAt time.Time     `json:"resendAvailableAt"`
 
 	// State `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
@@ -425,6 +439,40 @@ type NextStep struct {
 	Title  string `json:"title"`
 }
 
+// Organization What the invitation tells the account's owner about the payer organization (the "Organization overview" AWS shows after accepting).
+type Organization struct {
+	// Id Example: o-exampleorgid
+	Id string `json:"id"`
+
+	// ManagementAccountId Example: 111111111111
+	ManagementAccountId *string `json:"managementAccountId,omitempty"`
+	ManagementEmail     *string `json:"managementEmail,omitempty"`
+	ManagementName      *string `json:"managementName,omitempty"`
+}
+
+// PayerHandshake defines model for PayerHandshake.
+type PayerHandshake struct {
+	AccountId string `json:"accountId"`
+
+	// BillingProfileId The owning invite's billing profile.
+	BillingProfileId *string   `json:"billingProfileId,omitempty"`
+	ExpiresAt        time.Time `json:"expiresAt"`
+	Id               string    `json:"id"`
+
+	// InviteId The invite that owns the handshake; absent when none does.
+	InviteId    *string        `json:"inviteId,omitempty"`
+	RequestedAt time.Time      `json:"requestedAt"`
+	State       HandshakeState `json:"state"`
+}
+
+// PayerHandshakeList defines model for PayerHandshakeList.
+type PayerHandshakeList struct {
+	Items []PayerHandshake `json:"items"`
+
+	// NextCursor Pass as `cursor` for the next page; absent on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
+}
+
 // Problem RFC 9457 problem details.
 type Problem struct {
 	// Code Stable and machine-readable.
@@ -440,6 +488,12 @@ type Problem struct {
 	//
 	// Example: urn:aws-invites:problem:resend_too_soon
 	Type string `json:"type"`
+}
+
+// ReassignRequest defines model for ReassignRequest.
+type ReassignRequest struct {
+	// BillingProfileId The billing profile to move the invite to; it must name the same payer organization.
+	BillingProfileId string `json:"billingProfileId"`
 }
 
 // SandboxCURRequest defines model for SandboxCURRequest.
@@ -512,11 +566,23 @@ type CreateInviteParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListPayerHandshakesParams defines parameters for ListPayerHandshakes.
+type ListPayerHandshakesParams struct {
+	Unclaimed *bool `form:"unclaimed,omitempty" json:"unclaimed,omitempty"`
+	Limit     *int  `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // PutBillingProfileJSONRequestBody defines body for PutBillingProfile for application/json ContentType.
 type PutBillingProfileJSONRequestBody = BillingProfileInput
 
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = CreateInviteRequest
+
+// ReassignInviteJSONRequestBody defines body for ReassignInvite for application/json ContentType.
+type ReassignInviteJSONRequestBody = ReassignRequest
 
 // SandboxSetCloudHealthJSONRequestBody defines body for SandboxSetCloudHealth for application/json ContentType.
 type SandboxSetCloudHealthJSONRequestBody = SandboxCloudHealthRequest
@@ -553,6 +619,9 @@ type ServerInterface interface {
 	// ListInviteEvents An invite's history, oldest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/events)
 	ListInviteEvents(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// ReassignInvite Move an invite to another billing profile of the same payer (platform administrators)
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/reassign)
+	ReassignInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
 	// RefreshInvite Look at AWS now
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/refresh)
 	RefreshInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
@@ -574,6 +643,9 @@ type ServerInterface interface {
 	// GetHealth The process is up
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
+	// ListPayerHandshakes The handshakes AWS holds for a payer organization (platform administrators)
+	// (GET /payers/{managementAccountId}/handshakes)
+	ListPayerHandshakes(ctx echo.Context, managementAccountId string, params ListPayerHandshakesParams) error
 	// GetReadiness The database is reachable
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
@@ -818,6 +890,30 @@ func (w *ServerInterfaceWrapper) ListInviteEvents(ctx echo.Context) error {
 	return err
 }
 
+// ReassignInvite converts echo context to params.
+func (w *ServerInterfaceWrapper) ReassignInvite(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ReassignInvite(ctx, billingProfileId, inviteId)
+	return err
+}
+
 // RefreshInvite converts echo context to params.
 func (w *ServerInterfaceWrapper) RefreshInvite(ctx echo.Context) error {
 	var err error
@@ -971,6 +1067,45 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	return err
 }
 
+// ListPayerHandshakes converts echo context to params.
+func (w *ServerInterfaceWrapper) ListPayerHandshakes(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "managementAccountId" -------------
+	var managementAccountId string
+
+	err = runtime.BindStyledParameterWithOptions("simple", "managementAccountId", ctx.Param("managementAccountId"), &managementAccountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter managementAccountId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListPayerHandshakesParams
+	// ------------- Optional query parameter "unclaimed" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "unclaimed", ctx.QueryParams(), &params.Unclaimed, runtime.BindQueryParameterOptions{Type: "boolean", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter unclaimed: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListPayerHandshakes(ctx, managementAccountId, params)
+	return err
+}
+
 // GetReadiness converts echo context to params.
 func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	var err error
@@ -1034,6 +1169,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.CancelInvite, options.OperationMiddlewares["cancelInvite"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.GetInvite, options.OperationMiddlewares["getInvite"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/resend", wrapper.ResendInvite, options.OperationMiddlewares["resendInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/reassign", wrapper.ReassignInvite, options.OperationMiddlewares["reassignInvite"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/events", wrapper.ListInviteEvents, options.OperationMiddlewares["listInviteEvents"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/accept", wrapper.SandboxAcceptInvite, options.OperationMiddlewares["sandboxAcceptInvite"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/decline", wrapper.SandboxDeclineInvite, options.OperationMiddlewares["sandboxDeclineInvite"]...)
@@ -1042,6 +1178,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
+	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 
@@ -1260,6 +1397,25 @@ func (response PutBillingProfile403ApplicationProblemPlusJSONResponse) VisitPutB
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutBillingProfile409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile409ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2088,6 +2244,148 @@ func (response ListInviteEvents404ApplicationProblemPlusJSONResponse) VisitListI
 	return err
 }
 
+type ReassignInviteRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+	Body             *ReassignInviteJSONRequestBody
+}
+
+type ReassignInviteResponseObject interface {
+	VisitReassignInviteResponse(w http.ResponseWriter) error
+}
+
+type ReassignInvite200JSONResponse Invite
+
+func (response ReassignInvite200JSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite400ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite401ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite403ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite404ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite409ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite413ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite422ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshInviteRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	InviteId         InviteId         `json:"inviteId"`
@@ -2752,6 +3050,131 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	return err
 }
 
+type ListPayerHandshakesRequestObject struct {
+	ManagementAccountId string `json:"managementAccountId"`
+	Params              ListPayerHandshakesParams
+}
+
+type ListPayerHandshakesResponseObject interface {
+	VisitListPayerHandshakesResponse(w http.ResponseWriter) error
+}
+
+type ListPayerHandshakes200JSONResponse PayerHandshakeList
+
+func (response ListPayerHandshakes200JSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes400ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes401ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes403ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes404ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes422ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes503ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadinessRequestObject struct {
 }
 
@@ -2816,6 +3239,9 @@ type StrictServerInterface interface {
 	// ListInviteEvents An invite's history, oldest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/events)
 	ListInviteEvents(ctx context.Context, request ListInviteEventsRequestObject) (ListInviteEventsResponseObject, error)
+	// ReassignInvite Move an invite to another billing profile of the same payer (platform administrators)
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/reassign)
+	ReassignInvite(ctx context.Context, request ReassignInviteRequestObject) (ReassignInviteResponseObject, error)
 	// RefreshInvite Look at AWS now
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/refresh)
 	RefreshInvite(ctx context.Context, request RefreshInviteRequestObject) (RefreshInviteResponseObject, error)
@@ -2837,6 +3263,9 @@ type StrictServerInterface interface {
 	// GetHealth The process is up
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
+	// ListPayerHandshakes The handshakes AWS holds for a payer organization (platform administrators)
+	// (GET /payers/{managementAccountId}/handshakes)
+	ListPayerHandshakes(ctx context.Context, request ListPayerHandshakesRequestObject) (ListPayerHandshakesResponseObject, error)
 	// GetReadiness The database is reachable
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
@@ -3132,6 +3561,55 @@ func (sh *strictHandler) ListInviteEvents(ctx echo.Context, billingProfileId Bil
 	return nil
 }
 
+// ReassignInvite operation middleware
+func (sh *strictHandler) ReassignInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request ReassignInviteRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	var body ReassignInviteJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ReassignInvite(ctx.Request().Context(), request.(ReassignInviteRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ReassignInvite")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ReassignInviteResponseObject); ok {
+		return validResponse.VisitReassignInviteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // RefreshInvite operation middleware
 func (sh *strictHandler) RefreshInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
 	var request RefreshInviteRequestObject
@@ -3357,6 +3835,32 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	return nil
 }
 
+// ListPayerHandshakes operation middleware
+func (sh *strictHandler) ListPayerHandshakes(ctx echo.Context, managementAccountId string, params ListPayerHandshakesParams) error {
+	var request ListPayerHandshakesRequestObject
+
+	request.ManagementAccountId = managementAccountId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListPayerHandshakes(ctx.Request().Context(), request.(ListPayerHandshakesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListPayerHandshakes")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListPayerHandshakesResponseObject); ok {
+		return validResponse.VisitListPayerHandshakesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetReadiness operation middleware
 func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	var request GetReadinessRequestObject
@@ -3385,94 +3889,115 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F17U9vIlv8qp7S3CtiRjXFIJjF/3HIIc2/mZjJZDMPdjbNxIx3bPUjdmu4Wxkn5u2/1Q2/ZhgyQbGry",
-	"l7HVr/P8nUcrn72AxwlnyJT0Bp+9OZIQhfn4hgdEUc705xBlIGhi//TO5ggCJU9FgDsSzk/fdD3fk8Ec",
-	"Y6KfVssEvYEnlaBs5q1WvneKSiyHU4WiOdsIA85CCYrDglAFlzjlAkGJJWUzIDNCWev0lCmcofBWeoGE",
-	"CBKjclt/SaOIstk7wac0wteh/o7qtRKi5p7vMRLrGS7rj/mewD9SKjD0BkqkWF41JjdvkM3U3Bsc9J/7",
-	"XkxZ/rdeXykUeon/fT/s/A/pfOp1XnQ/dj788DfPbyHIa3ZN1fqd0eznW+7o2WF9Q/UlV3ommXAm0ZKI",
-	"hKf4R4pS6b8CzhQy85EkSUQt5/cTwS8jjH/4XVoxKNb+m8CpN/D+Y78Qn337q9x/Z0fZRau8/oVEUy5i",
-	"DEHYxWH3koTw8+jXtz6k7IrxBYMpxSiUPuhfCr4CFxCkQnKx1/VWvnfM2TSiwaNu3wq+3Xjg1pewoGoO",
-	"ao5gubYjQSqiEHYV5yA5Z1q0BXYkstAHEgkk4RJ+55Rh6EO3293z9eGGFyMQOE0lhsVs5iAw5QIICCRS",
-	"TzZHCFKpeIwCAsKABAq40ZGS9hqN6+Qq13Zg9/R+STnNmX/i4pKGIbLHJm1AoggFRCS4kuaYCYqYSqlJ",
-	"wAUIHqGhFJXAuAIiJZ0xTS1unnbqDInVZyMlb7n6iacsfMyjvOUg02Cem0jY5cJsWOVn3JE5C3eklecz",
-	"zt8QMcOvJc+XPFxqyvJrFPDsEP5FX2b7+oWwpTMW8jG3N7wY7UgICY2WZW2IaEyV0QkjI2SJAriYEUY/",
-	"2Qeo1LoSzDG8P6U4ZyRVcy7oJ3xsYVL8CpkRfGI/g5oTlWnBNYlo/ZwXFxedYarmyJTeGFZ30nAN9njX",
-	"hEbkMsJH5jD8WmKdhJCGVrmZXKA40p/nWqkXREIwJ2yGYRfOxNICAyCaQzApMXZynzxPBA9QyscmywVG",
-	"Ucc5SsqSVFkfQ5lhtmZ5ihJ2SRDwlCmgoa/phNIHGmKccIUsWMIVLkGg8SdmONG0RGE0XducVQYmDJ2G",
-	"geKGQongCQpFLU7AmNCoRWp874pas4osjb3Bey+VKAxeCTgLaEQtePS9IOJpOEcSGYATpPohSVh4yW+8",
-	"D35zXple/o7WrzdxU4GG3tsNFDNwO2zl1+Bf80yBQKIwHJo1NJmJ8gZeSBR2FI3Ra9mU3vYWfh6fn+aQ",
-	"2Yyw9t1ivMaEeKPxIonW/Ezbv44JIzOMkamh5f2a4RZGtvygfehQsNbf0iS8G1lq/KChVzm220b7rv0S",
-	"F8pLb+fna60QRgXDkGpqk+hdib1TEkn06xz/k+zbDP63MLcyuF9F6n3/1kxuuu6m69uRUIyGzD7sHvQh",
-	"pDOqNNTQuyNxovXCOyj9M3zKN/qkbWOZVJWe6/d6W6lRkrkW+MEj1ACOSJnGCGoueDqbw+hsZFEzCSy2",
-	"bh6rW91xv3f4vBKHEcEGZCHfk86nzof/HFASDwbjcfj5oL8a6FX3u2tis7JM31ac28S2LFHbxLVm/+eo",
-	"I+CMxTsSjrnUPjGEc0lmCKeYcGEgQIgRvUaBIezquKIg4BPD66oaXKbBFap67PikwsEnLRzMjIFm4JSk",
-	"kbYLEc5IsPTqW5/Y7ycDOD4/hYNuD3ZjwuhUQ8wf4Hj0mw7plLQRj0YoBN4R8UeKau8IJkEq+m5ov9uD",
-	"V0QROLnRZ5VGcp2rydfWz7c6kUTglN7UTvr0oE2qhaHlWyfbbQDZ0HrXnWdP7xxviu/6+jstGnWBfPps",
-	"W1BelTXHncqO1sjVbxQXzd1eaFi4XWokWUoglzy1D5fUqSYtzuyioNx6+txw9Hv9Zx1jM5qyQoVUI0Q2",
-	"VG07RBvAShTXNEAwT4MkC4goQ6AKY5lD+9LObuelIyKVOepIEXEH767Xfq2XrgyhTD07LB7P802+F3Om",
-	"5mf8FVGoSdw85zm7jJCFGEKgWcCn1QDVUBQkhykRPhAGeKOD+BADGpMIds9Hr+qWut99cvj02VZ7VaZ+",
-	"q+xoMPZPA8ZGqNKkCY7IRmCxBbYUAbt8xyMaLNcbPpvNamwwMcPefgl+0b9lAwvKlU7cxnolUqm+cK9m",
-	"LIYVL10sfPj08PDZ4fOnB/1nz9eujOE7QVlAExJVRzvvZd1WeaqB4FxtlQNSAlo5XQrytey9ZUMVdldJ",
-	"VWFUG9+3CF+7ASs9sCNBazMsuAjBZb1yPMNZoG2Fy6G1OLpgjsFVBmVbTRC1WbpUmsjSmSFEdgdjg9cY",
-	"lQOgmUDUpF1iFPGFseOabC6t6fleq6eKqCZ66z5NtFaiCehnZYUURAGJom6xv0vOIyQGwhovsAFCDi+l",
-	"hlMLTZDyKnLOFxLG3tv94djrbhU1S4f8IH6J+K1CYGC/zX+XMtB3APNkMyo+6HcM2DUJ1SJEPoKQyDma",
-	"PLJMSIASiEBNPb7Q6Gly0H9y2Hn67MfnnRe9g/6kYYC1/f3xuf7tNlBZh+MttY45X7AsX+n2tiOBLxgK",
-	"oKye990lCmLtQA56/UMI5kSQQKGow3gXH+XYj6cCBEo02dSp4DEwvNEzMWMDy/FIT8cjtzUlbew8uXYJ",
-	"kTqPXDZhU8hlUw4r3yN38NX6PNsmttI1UkShRXjEZWaaRpjfaa46abQhtkc1U+VLraXUGypbqEUz7JF/",
-	"2LQjS/JVvgQRgiyb0biZqm0jP1GMwhMh2tI9pvbSnnpAqZHV9rSMnaIY0LaFfxIWyjm5aknO4E1CBcq7",
-	"JGdozfPOO+7zPFuGhgftaNVlv++WDDLlnW1cyo/YLjomWWInqu7CL1FgI+lG2S4y/3N68l/nJ6Ozk1ee",
-	"7/367uSt53vD4+OTd/abVyfHb16/NR+Ph2+PT96Yjyf/fvf69ORVq2dyoKnBoRDVupxgzMPKlrI8n++R",
-	"hWzP9hknXOUfv9rqdNywNgJZhd0CbNca9sYGL1tqyc30YAlkbssz1UDQyn+4fGS2wLysbrcS2g05SFvl",
-	"DF8ub23eLUy7y/E09BshU3cZo33cSGFye0P61o1o2tKSA28xGRJZOMzKJfduOGrO616ysi2dDuUIwR62",
-	"sEcFi9elaSssaqNJmR/rtfQ+3KHT9zYe4o06Ni0DTST2jkgJRJqUk+RikicdDFRKyAyPgFiA7KIPE47o",
-	"H7ZD4vW+t8zcxp4mju6TARDIddYUZRNkXZiQIMDEPmC7BUxmTEdC2S9HEGN8iULOaaIHXqIGhgFnUypi",
-	"DLtjNiELQhVls49BKsxKdsQRMJ5nKEKiCCxRmTUVvcbJoPqbCZVgUqrtfAwEVTQg0WRQjibGLCCMcQUu",
-	"O1lkdWASEBZghOHEh0mIQaSthP5sHaA+Jb9G0R2zUurPkcgKsDmycS7FkSwio9dYLT3l29Nfu3VN8tIu",
-	"m7vdsNVL5ZaiWUtyHq+G85VWgyMIIqplFWKyBIEsRCNjVIAJA7SkabGjqttmLTb4WUVVdAsoZjaXPZ1P",
-	"2CaXWTGycZLTn47hxeHTH8EVOcFOIlti7g2UMEnImARzyrCjJUF/eddDo4ast7cLJZjbYhsok0qLwRoT",
-	"b/DYGmdfQJZmZnAdY7IN1MmT2jRPx4q1HDgqD2DKXWB6ubR9IzzEatS3bqi1xR8V5x8lNxXYzUJifi2E",
-	"xJ3Ot/xsk5WRBXXH56dfFr+nWXK0PXd6VgmN02om1cXIJpQtEqh55pSl2pRV6XTY7z7teZXSUOfvphDk",
-	"H/RXu+Nx1/3RW+39fXtFqLr7TfQpjOCX0emuCabWOsiWHFBRRmxkgI4gQnKNwFNrpUoJoRIpXUXtb7dM",
-	"EzXppRUKg1RQtRxpzXW1ByQCxTC1eNr+9VMGfn6+OGvUnYbw88WZ7XMIIkJjCROZXmpvkpXwPlLjXJwb",
-	"++i6xKT+rpS+nBhTNRFc/9SFUcATlKa8owVvzMwPQJh2ycJmadwpJexOkogojdE+kjCmbLJnfZexSCY5",
-	"Z85RkGquVGL7Pyib8iZ3XmpKFq1icgfwhkrt6crJLQmUKW4aBG3OZ0dqjy95RA1cyzz3wDUogukZdHkx",
-	"O9I9MWaOKjuyra9qt9muk6OUPd+ZLKBKOjii7au1/Dkm8c3fCqPIkjNvZFyY2hWHkFsERhTgNYolSIVJ",
-	"d8zGrNzQZBk9GbqWLLOZAbw05IVx2us9CX6+ODMfcNKFUyShaSau9wjuSEcTCQwxlK6n0JSZFQeqxmy3",
-	"KTFWwvaO7FjKZn7W3mkWYSFYhGH+iiQ3cxu7NYlogEyi/GiLyGJS6nHsjtnQtegUzYH1HbvGKAmHvUMf",
-	"InqFwBnajrCQo+0JM1JiiGb8n8105p58sq53aeL6hEBapz3RLmDShdeuZmftmuNL1k0MARGCohyzyb87",
-	"zvQNQIkUrSoxU8WPqtlYQ3YeXRtEmjufgVfyZ57vXaOQVhEOur1uT9szDYRJQr2B96Tb6z6xtmhuTMa+",
-	"o1Qn49P+53rYs9LPzWwFPNdfbRa9f6CqdQ3V+qX7vd6GDrC7dX7VVlrTmNnWznrYO1g3eb7b/Uqrohn0",
-	"ZPugounXjDjcPiJvrTUmPI1jIpYaMGqc31A0WPLU5tuLpl3NdzKTpvRdY533odbT/759N8Uj+42e/9UH",
-	"33OdQrWWShKjXNM72t5AQ1joA0+s346Wvhn8eviL614p1bNtG4uEXZeLH7PR2cgvWsSzghrQcE9bmIBE",
-	"VjWqZlUbAbSqUZXTd2mbnBp08ZKHywcSUdtytaq6dK3iq6+qJaeYRCTA0KhG36rGIy1tq1j1vttyu8+m",
-	"RtOi0WxltK23XdtK9zUe0Q4c3GJE3riuB/T7t9lXua22DACNnpeh33uviqi8D1qrC2Nj2WAuB1hZaLE8",
-	"u9kUYKagUgmiuJB7m+3Pyr+VR9kvu6x13uUNlep17tZqdq0qWL+yrNkdpYt2JNoLJRJ2BSaY9/i4WQw4",
-	"l9opk8gVBpPIxOK2bcFcL/ojRbEs7hdlib5CHe6QastTk/WYWqql8eKa2N7K33g00xJDZQUWFH2Kfkux",
-	"1sbD5oRtRyrnM1vvSLXUafUe2+YyNwwq8+R9b/2eKaDSWIdkB6770f3VbBVqEkF79kmRmJxkvUGJwGvK",
-	"U5lnGNv2ZXOV6w7Y1t6m1eXBLHQph9vW22+Oos/neO4QzDdr7O4Ger7c2OXWS1NuU0ziA8MFSmXbU0rm",
-	"KrM394WSWvMwI2ShiXSb8KTcolBEgLW+hiMz0NwfkCYoNF0OXThhCoUNlLJHx8zEL9nVuDnJImyWhawu",
-	"vjK5btP9M6XXCDFlqTYmc3KtDaKUGIKk+uc8Ya9Hwa4NmkyE2+/19mwUaq4JTYv7EYe9Fzb4L98mya+j",
-	"zonqwrCInCs7thUumKHSgdmL7phdmAD1dXEdo/MvXE50oKgtuO3W0CFVXNzAEqhSYcGfa0gSKNNIHRWP",
-	"XuGycpdjzLJrW9WT9Ptt4LHcetP0Q8bgWIRSWJzaAdaZnv7Tp9t6XT88DFBtayd6ZKCaFaDaw7g8hsiF",
-	"O6wJ95EW6gWRTsjVvYDK+4TD6w9of/nuYfCdPUPvxfYB+QXmxwLaetSLWy1TufC58r2ntyFZ+Qph1c+9",
-	"ztOObelLm4NsD8dbfd4XIPP9z9mN+pV1dBG2FWCPTdrOWmCjoKUirPWD2j9cISaydOHbt3XkrJjZheM8",
-	"+6cWNDAF3DkRcYTSlM1qRtk8nBvlr2Slst27I3W/K+36k+JrOaTFl2ZcagNi6/KKX5u13zxHW9KHLFct",
-	"e/FVSVsVkKaf5GGAsL91TP7SjtWHP2eD9kuNCR2Z3cNwAtTkYJ5pLNfo8kyjIQ6J0WYly49UjKwC078v",
-	"/WYe0oBhJcdMI5QO12G67e7vwlC6l3Nwoa0csfPbSpyG/wrjJCoVZEzdZwBlWV6SOJrArimEEDVmk+bp",
-	"97NpuubhvTbw+g9UjcsrD6hTjbW0mNaPVZ2uHv6uIVVb+1Cr4hrSfNOW+E8a1vy+Wiaktg/edpxJkLwi",
-	"zQFhjSai79EUVJVhU8WqRJ0zN+ZuKtGU4a2CuVasYfe/h7+82fue5fWsZl+1XTYs22gavwMZxevs/WBb",
-	"0tsn9sEHtMvFLYo1VnNOpeJi+f8F7wxZ8doot3UfeBQ+dNrvMcVH4FSgtDcJHnPb6zKbp6nLslXfVZKl",
-	"4nN+tLTAML6wiCuPDKXtaJljufOWT8cs60/N23RMnFguFpt+DXsZmAYkipYWipXzgFnHjkl8qjkykEqv",
-	"3IaQTi2Zv414w72Zp0nl79lBvOH8Coi9echMh959Zy/2bXfnN6NKGzImWpRtzp4AwwVwhkdlmbZpFK1L",
-	"NDQPZ5Ybhq71lduCoa1+jlneHu9Xs/+FpJUy/pPGlYT2sOLUPPY1deY0y/p+VwnNr5NptLQsEggPlUTc",
-	"d71w+9bIfzPqOAyUzO6r5G4sSIVApqrJzFJD344ESeM0IooL7QMb9b4uHPYOgadK0hDLI5vZTNcAaPMA",
-	"35wnsmXA70nTKtLviG/s5sD14NavlJMyrghb4uj81Wz3pSLl9799BT1JW0vbSrqO44oalIO77HJVdi8s",
-	"V6dSU6DNc6G9gWUL03fXlVElkH+gfr71dxK+qWJpRWOrbwPREMLeTfmrj2Sj3ktUtddLuBedOKtfueiR",
-	"2f0HNQD2rvI34SAvhOk+s4jU9ZfnLVjurVnZC78IyJhEkW1fz95mZn8cQP5SM20GZp9oAsej3/ZsGjyi",
-	"DMes+i6rhvlY5O94y/rqBRLT4OK7QC8gTP/ZhWHWX+LUI+bXKEHxMctuZ663Oi2Q14nLK/vmuOPz0we2",
-	"OcU9sW/X1hiSBYR9d7bl7sD9Xo2Rez3hmjfRmavE6zTkIU2Su/b7F25v2ARDl7+A+9cE7k44/yRyt4j7",
-	"06b6UQlxPhCb3QotbD5PuvXW/w/1WoszMkAlmGJvdtD8IFkgbzrrNh7V3gBEKb/OafXytiThEhwPvN5b",
-	"98KF5XYiaxt8SSTmb803Nn0dsTde1jCXM9y4z7X/ZKW4WqEtZuW/Oal8lQlx6avSDlYfVv8XAAD//w==",
+	"7H17cxs3su9X6ZqbKkl3RxRFy96YqltbjKLsOus4vpIc7zmhjwjNNEWshwADYEQzLn33U2hg3iApOZbt",
+	"dcV/yeRgADT68esX+D5K5HwhBQqjo+H7aIYsRUV/PpcJM1wK+3eKOlF84f4bXcwQFGqZqwR3NLw6e96L",
+	"4kgnM5wz+7RZLTAaRtooLq6j29s4OkOjVqOpQdV92zkmUqQajIQl4waucCoVglErLq6BXTMugq/nwuA1",
+	"qujWTrBgis3R+KV/x7OMi+uXSk55hs9S+xm3cy2YmUVxJNjcvuGq/VgcKfwt5wrTaGhUjvVZ5+zdcxTX",
+	"ZhYNDwffxtGci/L/dn5jUNkp/ufX0f5/s/3f+/tPe5f7b/7yTRQHCPJM3HCzfmW8+PqOK3py1F5Qe8pb",
+	"+ya9kEKjIxFLz/C3HLWx/0ukMCjoT7ZYZNyd/MFCyasM53/5t3ZsUM39jcJpNIz+z0HFPgfuW33w0o1y",
+	"kzbP+ieWTaWaYwrKTQ67VyyFH89/fhFDLt4KuRQw5ZilOgb7TXWuIBUkudJS7fWi2zg6kWKa8eSTLt8x",
+	"vlt44ufXsORmBmaG4E5tR4M2zCDsGilBSyksayvc1yjSGFimkKUr+LfkAtMYer3eXmw3N3p9Dgqnuca0",
+	"ehttBKZSAQOFTNuXzRCSXBs5RwUJE8ASA5JkpCa9JHH7pciFNuyfPqgJJ+35B6mueJqi+NSkTViWoYKM",
+	"JW81bXOBas61tiSQCpTMkCjFNQhpgGnNr4WllqSnvTjDwskzcckLaX6QuUg/5VZeSNB5MitVJOxKRQs2",
+	"5R53dHmEO9rx84WUz5m6xs/Fz1cyXVnKyhtU8OQI/sm/K9b1ExMrryz0p1ze6PX5joaU8WxVl4aMz7kh",
+	"mSAeYStUINU1E/x39wDXVlaSGaYfTyheCZabmVT8d/zUzGTkWxTE+Mz9DWbGTCEFNyzj7X2+fv16f5Sb",
+	"GQpjF4bNlXRMg9veDeMZu8rwE58w/Fw7Og0pT51wC71EdWz/nlmhXjINyYyJa0x7cKFWDhgAsycEk9rB",
+	"Tj7mmS+UTFDrT02W15hl+95QcrHIjbMxXNBh2yPPUcMuSxKZCwM8jS2dUMfAU5wvpEGRrOAtrkAh2RMa",
+	"ziwtUZGkW51zW4AJotMoMZIotFBygcpwhxNwzngW4Jo4esudWkWRz6Phr1GuURFeSaRIeMYdeIyjJJN5",
+	"OkOWEcBJcvuQZiK9ku+iN3H3vTq/+jc6u97FTRUa+tUtoHqDdMNu4xb86+6JJUb/oOR85OjnUFhXM1rm",
+	"LEi8nEmNkChMrUyxTJMihy7/OrXEtddLu1ZFWcO1o4t3xYCZRtJdcybYNc5RmOLLvR6czywIMhIWGTOW",
+	"CYClcy64NooZaYGQyFa9KEC5RCEzmI6IdnYkM9EwSpnBfcPnGBySq218evLqrHQFaISzW45qnRfiO4uD",
+	"WRYi6ofvjIcnq+jXOMrOcw5VB76wJzNS4mMuNV+k9zuEFlfzNGoQ2a8+vNn6mden3i4Vz6xaIWFIU243",
+	"zbKXNSGZskxj3JKbP8osm12oLazUGDxo+juD+M680RXzLoDY0QHJhN3DAaT8mhsL2Ozq2HxhtUt0WPtH",
+	"51Qu9FFoYQUz1p4b9PtbqbGWVe0eno1+Ii1jOZZpnc+tflEyv57B+cW58z9YMqsBpl0Gy5qVocGjsxfH",
+	"wE2pqWDOVpDy6RQVTJWcj0VYacWk9TxBgEGKGV5bTmwKzZCmd4Z9R8Oko4YnoNlKj8VyxpNZuQg7SKO6",
+	"4QlaV0fTUvZ6Y9Gk9aB/9G3DD2dKDNlS/8r2f99/83+HnM2Hw/E4fX84uB3a7R701vjmdWm8qyCGBK4u",
+	"C9sErWX/Z6iwOqwdDSdSW0yUwivNrhHOcCEVQcAUM36DClPYtX5ldeyPiEubAnyVJ2/RtGMHjxq89yjA",
+	"e4Uas6w3ZXlmNZo94mQVtZc+cZ9PhnDy6gwOe33YnTPBp9bF+AucnP9iXXqjncdrESqDl0z9lqPZO4ZJ",
+	"kquBHzro9eF7ZhicvrN71SRzHmqUc9vngyBioXDK37V2+vgwJI+KaPnCS2XIQSJa7/r97AHxevXZwH5m",
+	"WaPXYsjHT7YFZZq85k+nsaI1fPULx2V3ta+tW7Cda6yQAbuSuXvYy1mAW7zBQMWlQ3qlyhv0B0/2Sdt1",
+	"eYUrbc4RxciEVoiiIdD0NGi2hIwLBG5wrkvXrrayu6GZjGlDWz03TN0DBdm5n9mpG0O4ME+OqsfLeGMc",
+	"zaUwswv5PTNoSdzd5ytxlaFIMYXEHoGcNgMURFHQEqZMxcCE1Z2JgRQTPmcZ7L46/75tYwa9R0ePn2zV",
+	"V3XqB3nHgvF/EBg/R5MvQuB4E5Jq2uSu2JUBG/1SZjxZrVd8LprZWeCChr24A2ALflcMrChX23Ho6I3K",
+	"tfnAtdJYTBv4opr46PHR0ZOjbx8fDp58u3ZmTF8qLhK+YFlztLdezmzVXzVUUpqtfMBqELGkS0W+wNoD",
+	"C2ocd5NUjYMKnfsW5gsrsNoDOxqsNMNSqhR81LNEYlIkVlf4GGrA0CUzTN4WIDyogriL0uaaIgteDSGK",
+	"eygbvMGs7gBfK0RL2hVmmVySHrdk82HtKI6ClirjlujBdZK3XqMJ2Gd1gxTMAMuymiNyJWWGjMA3WYEN",
+	"4Hd0pZFcWxSNWfRMLjWMoxcHo3HU28pqjg7lRuIa8YNMQA6Ly3/UMhD3cEPYZjx/ONgnmN7w33l6DCnT",
+	"M6Q8gl6wBDUwhZZ6cmnR0+Rw8Oho//GTv367/7R/OJjs9eDM7xJykaG2iDWVC/MPJlI9Y2/RAlau4Zrf",
+	"OLapa2urrP/6rX3RHTyC9mu7+3q5yQsFR9JaCgKYkrlIHZvLBQqYFW93VPE5iJnMUt2MpMbAhTYWScop",
+	"aBQpJeFA4BKkaEOcR0cNxD3b/7W//5Tt//7m/bfxo8HtNyGxoUDVBoe7xt07GuRSoAIu2hmRXWZgbk3r",
+	"YX9wBMmMKZYYVJpObR+FQUULF1UEh5uZhTw0P7xFXGjydcqkDX3RPEfvMpegWuYKFGqkNIV1Q0DgO7sQ",
+	"Qcal7qL2rYvaFZyOOJze+IBiJ0QltzrbLmRnGegeWMcue9uLnXSeG2bQIWTmI5tdIybv9a62lbKGzG2V",
+	"XlVO9WYdpZ5zHaAWL7Bb+cemFTmSV4fBlGKrbhyGXhVayA8cs/RUqVC4lHKX4VgVaotMt4c13SuqAaEl",
+	"lMoiELB9t+AK9X2CgLyFXGb7/u9Sa/D0MIz2ffbofkFHSo9uO6Vyi2HWoTCZe1FzFXGNAhtJd16sorDf",
+	"Z6f//9Xp+cXp91Ec/fzy9EUUR6OTk9OX7pPvT0+eP3tBf56MXpycPqc/T//18tnZ6fdBy+5BZ+eEUjTr",
+	"YupzmTaWVMTJ44gtdThaTiCmeX7y7Vaj7YeFCOQEdotjsNbWdRZ4FajF6IahayB9W4SxBSIfMu5dTDCr",
+	"i9udmHZD0NoZnPS71Z3Vu4O599mehc7nKMx9xlhTdm5wcXdF+sKP6OrSmpnvzFOPtG6boZ5bcerGQpJR",
+	"kar86EqnZfg+Siw/UGVU984coSpdVrHHuuB+43hDNKmf5XoJ/xim1OuK0PnjO3NC5ToBNMu0BqYp3Kel",
+	"mpQIlNDUgl3jMTDnnHjPj1xB+8V2d2S93a4fbmdNE0/3yRBYDS17/NyDCUsSXLgHXKUORSWtF1p8cwxz",
+	"nF+h0jO+sAOv0GLHRIopV3NMe2MxYUvGDRfXl0muaCY34hiELKNDKTMMVmhoTsNvcDJsfkduKkxqedXL",
+	"RHHDE5ZNhnVPbiwSJoQ04CPDVUQNJgkTCWaYTmKYpJhkVsPYv53xtLuUN6hclL2wRp5EjoFpy2SYqi05",
+	"NMdvsJn2LZdnP/bzUuDYTVua7DRo4Uot0+HVxFvLlidhrBgcQ5Jxy6uUxFAoUiQe4wrI0bCcZtmOm2AW",
+	"b4ONNtxkd4BxtLji6fKFIb78uaUQ1wR1a96PwSzTQU+pCusG6mIoGT1uzEenfMNxOY6IrZ3v76oq3CFz",
+	"cR0IsLQhoywgo1TXpPXumo9bm0bb8ILTtTUJ1TNrIohdBR06kZeWdhsw9uYYaQjxdMMUcimsRJfuZ6d6",
+	"LZgR/UBsvwaErFubjyJQmZFcCsdqpVIslTNFjoQUCKl0rvMX5h/U7eyH+ApNPvgYBrPFWf8ZhrOoVOqs",
+	"5+yHE3h69Piv4CugwGk5HQjIblDVlKGas2TGBe5bU2U/vK9WRuuP3/0caj584Ay40MbaqXCawTHQGuGv",
+	"/LFu2mid5SgW0CZP7nIA+04c9dBTeQhT6aOWVytXVCpTbEau1g11YPHSSHmpJZVnbWYK+rayYn53sTvP",
+	"EK+coSvL/bDQ7t1UZ0tVgpEwlzeNAKiRxxaazXNtKDfrko72j65dbAU1t5emtPO27UWH6HLuPPmTV2cf",
+	"Rpm8yCiGE44XDSyQN9OPPnxKYcoq61imG0VuMWiTf44Gvcf9qBHd3f8bVU/Eh4Pb3fG45//Tv9372/Yy",
+	"iubqN9GnQq8fRqf7ZmWCxQNbEidV1VAnbXIMGbIbBIvCrHKuZVFqpPRlKN/cMbfSpZdVNJjkipvVudVo",
+	"XnqQKVSj3AVR3P9+KCzuj68vOsUaI/jx9YUrDk0yxucaJjq/sm5AUfdyyckr8Cx+6SVO289qOb8JqfCJ",
+	"kvarHpwncoG6lLuxoC+ACetLKYc7/S417E6KErtLSm5MfGkPaWrKaNE+KlLNjFm4olkuprJ7Ot9ZSlb1",
+	"9XoH8B3XFsfWM0IauDCSuipcPH9HW1dNy4yTn10omWGZUqlSCX6kf2IsPFV2dBB0d2tESyS1F3tVXlRd",
+	"4YLsjrOIpTMZ0/8t6HfkLLs/luQbSEilQwDMAN6gWoE2uOiNxVjUq8DdQU9Gvo6dFjOE74i8MM77/UfJ",
+	"j68v6A+c9OAMmU/+tPTtTpE00SAQU+0bMagizEjgZix2uxzjOGzv2I3l4jouemJcoiYF5xrS/zIt6d2k",
+	"tyYZT1Bo1JcO3qtJrTGkNxYjX9dcdVR0LIQrOtNw1D+KIeNvESxqJXxroStVnBOXENEIF7j0YIlwJusK",
+	"vie+uBq0AzMTaxonPXjmC12cXvPnUrRgQcKU4qjHYvKvfa/6hmBUjk6UBBXsZc0UJpFdZjcUSiiN8jCq",
+	"2fkojm5QaScIh71+r08RtwUKtuDRMHrU6/ceOV00I5Vx4Cm1X5zTwfu2Obu1z11jwOicFCIGGn25mqd3",
+	"kWyb+IIDF1koagm8uujW/w1hJpeN+iDXx6Fd5WG41cO4bsRCiK13rzFRaHqwLm1ql0sHQr0FjpqlarIa",
+	"P/o7mlYVeat/btDvb+gIuF8nQGumNY06ofamo/7hupeXqz1otK7QoEfbB1VNYDTiaPuIstWKrFM+nzO1",
+	"sj4CsrSrQ2Alc5d/r5q4LEuza12DVCVXRm9aPZ6/hldTPXLQ6QG9fRNHvua51WLD5qjXxEzCpcBMpDHI",
+	"hYMk2SqmwVUNbr1glYpxNez6FPJYnF+cx1XLYCEUwNM9qzzXdBVY/YbHd6ufBSqfHYuqfpaahXpwblme",
+	"Ze2j0DHIqS/ztZssDWdMobMAeu7BRaMOuJpLToFVsNxOPGOVteDCfnetUFMVhktrgI9RuuYe2D3qPx2L",
+	"Cc1z6T67tNS6tErs0r9psjekbkjLOtQXSpbDrnLuSnlCIv0yD4k0YczvZLp6IGl2dfa3TWBnFf3tZ1Uo",
+	"Z7jIWIIpaZGB0yKfaGpXrdJuWatXSm/q0aq6C25JMfW3K6Zaq/OnVJlPt48oe5jtgMM7TFE2idoBg8Fd",
+	"NlJvYav7DaRD6x7Dr1ETiEdvrMasFLmvMpIKlGOegFbfXdMus7dZt9/GdwIiB3WkU4GSppg/59o8K9FQ",
+	"y2Y0OfFnUTSWOuVkZqjRNW9r2FW4wLKe2r+FfDrt9Kiv0F1kFNpyJaLUyv9bjmpV9fIXgcdKfu6RWitT",
+	"ke0QlTYrAn+W2NFtvHFrVH7MdQNNVt0scaAwzoWXaIehLTXiqqH7CAJlbnaNoXdRN2/jPWWPwaBPgRk+",
+	"t578oe+R8f/rlmV3iWCt1KSKp06KOuyFwhsuc10GRkPrciHWdRsMtRJYcXkwlV7L2Yb6aGkrdn/+zD06",
+	"/HK1470A5Ycru1J7WcptcmVjELhEbRx+qKmrQt98LAQaDN+do0gpQNKFfvWixypw0KqUPKaB1Kvrqhop",
+	"G9iD024hpHWlqGrYl4CyIjAjikhHoS7ayt2765TzpgrsKb9BmHORWyUzYzdWUWqNKWhuv6ZYBSUg7DDY",
+	"dcjVvnHQ79cwsMAlTKgMYgJ86upp91zMgzr5p1UL81H/KUxaMWzyJsei0QNeXiIzY6YHIwENMNy8ggOu",
+	"0Wj3Zv/UpX/g0j0wcXiXIOlYhNzPXHDX5KFyMxvWQ0UzzChKz+rULRuxWwT26skC7bFwvkh3bfaNl1er",
+	"S/+Sy1agZQK7rLoexN8RYGSWuhbmY4vPvY0ei4aRBq73KPyxzmu23oA9nFAd9G7BQ81C40CBsTsCIcei",
+	"IMhS6Jhc8snfTy/ggJ7SB+8DCePbg/L1+m+5oIgSpv+P4ibOfVpTCT22B7SxsNlu/DXFx55VLfT7/8TV",
+	"JAaHBFwhsPeDilszFJpc+QSpayJQqPPMHFePvsVVo/9+LIqrNpqsPRiEvJZ6uXwXz5DhctC4slytDawz",
+	"YYPHj7flOd48jIcUagH4xB5SUbgUDrWUfn6pJNOWkqTs0pJprxTNR/FmPqYftn6D7puv3/+6L8L4Ih02",
+	"O+rpnaZpXNJzG0eP70Ky+rUvTbz0rMx6hLInLgUSDpkFsdMHeHgH74silVsHmDIMFe6dUOzHaeCWBeIO",
+	"T1kg4fo9KrsQuzKKogiuBydl8sEseUKFfzOm5hlqqmZoKWV6uFTKn0lLFav3W+p9VdL1B9nXnVAFu9YA",
+	"+mAE4e9oPvfRfvEnGgjxi1K03GVFRrukpKY65IdxqOKtY8qLFm/f/DEddFAraN3XRe90MC/WuJGjXiJQ",
+	"ZgOIOGyOLnNQf6ShZA1Qz62Ou7kC8o6MHguLUPalyFbgOnJ7MNL+QkWprJZj7v2uEMBVj86tC1Dmgynt",
+	"PIQ6L6/YPLOgPtMSmBmLSXf3B8VrevTw3posWqfh/AFlqjOXZdP2tpqva4dR1pAqVD0XFFwizRetif+g",
+	"Yi3LkcuUD9UdO8dLg5YNbk6Y6BSff42qoCkMa2PTTXm48GPuJxJdHt7KmGvZGnb/a/TT872vmV8vWvrV",
+	"6mU6so2q8SvgUbwp7nTekiY5dQ8+oF6uOnfXaM0Z10aq1X8K3hmJqmzfLz0GmaUPHT7+lOxTpNep4P1T",
+	"rntdiPwneYNND86CqMrZ84CoOBC6CW1NnNVFIMuqj6qwoRndja0DSXViignNEvuZi+sVcyhMpEq1r669",
+	"wR6MQkHdYh3OV+YE2tpB7bL+4pKemoTgVFFbXfNOPn5wrl3A/UUF5oqjF3IJedHSBcFT/uoyYF9dQYGV",
+	"6FpiZIPA1hIjxfWFdyg0+FjRpwOFU4V69sWowrNcFGWP9bt2CzKVtilQL2kFZ7ehOLUrLrYarOpelVOq",
+	"6aIez7JimmJm9eI2Kp11l5nxhGXZyrml9ZxIkYWhpKGZoQBt7Mxh9UZk/jJiL74HskvlrxksP5fyLTB3",
+	"c5KgZokHkCWN7t7oL0KUNkSPLSu7fHeZJTyu83TtCqGUHi5QLIx8d5Z0RTiuomgsyhbzuJk5rzitliyf",
+	"dNr6wyGWM3rsc8rMWZEB+6qM5+fJujhaVsHUh0qoHPi2hAOn5L8YcRwlRhetq6UZS3JFhcmNxE6tt2JH",
+	"g+bzPKMiBjnt1tD04Kh/BDI3mqdYH9nN7PheDBcT/eIskaug+ZokrcH9nvikN4e+Hap99QGr44o0EFMs",
+	"f1rgY4lI/fcLPoOc5MFyMaN981dDDOqBruKCkqL4phSnWhODi/mju8XEFXXdX1bOG0HNB/JK17eHfoH+",
+	"qZfY5m2mFkK49uk/azM3yr1G07raxF/U6rV+o+e20PsPqgDcXWFfhIF8raii2yFS3+pXljX7W7+LC8sZ",
+	"6DnLMtdJWNzG7r4cQnkpu1UD17/zBZyc/7LnAlIZFzgWzbu4O+pjWd5RX7Q4KmRUHBp7Ry9hwv63B6Oi",
+	"0tKLx9yF8uRYFDccrdc6Acjr2eV7d/P9yauzB9Y5Vcv+l6triGQJE39GvT6uMvI/r7DmJn26jmudhDyk",
+	"SvJXZ/2J2zs6gejyJ3D/nMDdM+cfRO4Ocf++KZdeQ5wPdMx+hsAxv1r02tHvN+28s1cywDVQ4Uux0XIj",
+	"hSN/x5L3tQVHZ2R5u70jQi6H/uaBZy9+eXZxWpPFOmhwl1S4gJa7N0YKdLb/UR9SttJ7RX/MWFCGM27/",
+	"6mntsjBr8l0pfatEP3YRMUO/pSYk1BoAYJduraI7tY377bWxcPdxUMshtVC45ICRMts7LuuxpaBKSLhC",
+	"oLaEIqsWaFKQZa6BylXc7REdVfKca9O8pkuvKbxvdYyVuw13s/nratr39P/ZF/eHJDRwRdvG/rhKmv50",
+	"wz48YPmhKb+L+j2CutUixILX59wh0efUZ6jE4qP92lvgN7rDv8d3p5/rfjRodt6EZMbaBeo+2WgC3SU9",
+	"qPXnsYJ2ele24/noged74S+zXW03vhabXzGN5a8BE/euM8IbmZqY2I973/rx+KqN3erZxs+3Nz7yPFr7",
+	"pIA7tY9qa7p9c/u/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -24,13 +25,18 @@ func TestInviteDescribeCancel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The handshake says who invites: the payer organization, its management account, email and name.
+	org := h.Organization
+	if org == nil || !strings.HasPrefix(org.ID, "o-") || org.ManagementAccountID != mgmt || org.ManagementEmail == "" || org.ManagementName == "" {
+		t.Fatalf("organization = %+v", org)
+	}
 	want := invite.Handshake{ID: h.ID, AccountID: target, State: invite.HandshakeOpen, RequestedAt: start,
-		ExpiresAt: start.Add(invite.HandshakeLifetime)}
-	if adopted || h != want || !strings.HasPrefix(h.ID, "h-") {
+		ExpiresAt: start.Add(invite.HandshakeLifetime), Organization: org}
+	if adopted || !reflect.DeepEqual(h, want) || !strings.HasPrefix(h.ID, "h-") {
 		t.Fatalf("invite = %+v adopted=%v, want %+v", h, adopted, want)
 	}
 	got, err := e.client.DescribeHandshake(ctx, payer, h.ID)
-	if err != nil || got != want {
+	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("describe = %+v, %v", got, err)
 	}
 	canceled, err := e.client.CancelHandshake(ctx, payer, h.ID)
@@ -140,7 +146,7 @@ func TestDuplicateAdoption(t *testing.T) {
 		t.Fatal(err)
 	}
 	again, adopted, err := e.client.InviteAccount(ctx, payer, target, "")
-	if err != nil || !adopted || again != first {
+	if err != nil || !adopted || !reflect.DeepEqual(again, first) {
 		t.Fatalf("second invite = %+v adopted=%v %v, want %+v adopted", again, adopted, err, first)
 	}
 

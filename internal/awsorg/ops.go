@@ -3,6 +3,7 @@ package awsorg
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
@@ -173,12 +174,37 @@ func handshakeOf(h *types.Handshake) invite.Handshake {
 			out.AccountID = aws.ToString(p.Id)
 		}
 	}
-	if out.AccountID == "" {
-		for _, r := range h.Resources {
-			if r.Type == types.HandshakeResourceTypeAccount {
+	for _, r := range h.Resources {
+		switch r.Type {
+		case types.HandshakeResourceTypeAccount:
+			if out.AccountID == "" {
 				out.AccountID = aws.ToString(r.Value)
 			}
+		case types.HandshakeResourceTypeOrganization:
+			out.Organization = organizationOf(h, r)
 		}
 	}
 	return out
+}
+
+// organizationOf reads what a handshake says about the inviting organization: its ORGANIZATION resource (the
+// organization id, with the management account's email and name nested in it) and, for the management account's
+// id, the handshake's ARN (arn:aws:organizations::<management account>:handshake/o-.../invite/h-...).
+func organizationOf(h *types.Handshake, r types.HandshakeResource) *invite.Organization {
+	o := &invite.Organization{ID: aws.ToString(r.Value)}
+	for _, n := range r.Resources {
+		switch n.Type {
+		case types.HandshakeResourceTypeMasterEmail:
+			o.ManagementEmail = aws.ToString(n.Value)
+		case types.HandshakeResourceTypeMasterName:
+			o.ManagementName = aws.ToString(n.Value)
+		}
+	}
+	if parts := strings.Split(aws.ToString(h.Arn), ":"); len(parts) >= 6 && len(parts[4]) == 12 {
+		o.ManagementAccountID = parts[4]
+	}
+	if o.ID == "" {
+		return nil
+	}
+	return o
 }

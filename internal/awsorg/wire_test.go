@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -65,8 +66,10 @@ func TestWireDecoding(t *testing.T) {
 	want := invite.Handshake{
 		ID: "h-examplehandshake1", AccountID: target, State: invite.HandshakeOpen,
 		RequestedAt: time.Unix(1764403200, 512e6).UTC(), ExpiresAt: time.Unix(1765699200, 512e6).UTC(),
+		Organization: &invite.Organization{ID: "o-exampleorg1", ManagementAccountID: "111111111111",
+			ManagementEmail: "payer@example.com", ManagementName: "Payer"},
 	}
-	if adopted || h != want {
+	if adopted || !reflect.DeepEqual(h, want) {
 		t.Fatalf("decoded %+v, want %+v", h, want)
 	}
 	if gotReq.target != "AWSOrganizationsV20161128.InviteAccountToOrganization" || gotReq.contentType != "application/x-amz-json-1.1" {

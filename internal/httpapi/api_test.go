@@ -329,9 +329,16 @@ func TestPermissions(t *testing.T) {
 	if r := e.do("PUT", "/billing-profiles/acme-eu", admin, bp); r.status != 200 || r.json(t)["name"] != "Acme Europe" {
 		t.Fatalf("replace profile: %d %s", r.status, r.body)
 	}
+	// The role and external id are the reseller's secret: a customer's user reads the profile without them; a
+	// platform administrator sees them and the account the service acts from.
 	assigned := e.token(func(c *auth.Claims) { c.BillingProfiles = []string{"acme-eu"} })
-	if r := e.do("GET", "/billing-profiles/acme-eu", assigned, nil); r.status != 200 || r.json(t)["roleArn"] != bp["roleArn"] {
+	if r := e.do("GET", "/billing-profiles/acme-eu", assigned, nil); r.status != 200 || r.json(t)["name"] != "Acme Europe" ||
+		strings.Contains(string(r.body), "InvitesRole") || strings.Contains(string(r.body), "ext-123") || strings.Contains(string(r.body), "actsFrom") {
 		t.Errorf("assigned user reads profile: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", "/billing-profiles/acme-eu", admin, nil); r.status != 200 || r.json(t)["roleArn"] != bp["roleArn"] ||
+		r.json(t)["externalId"] != "ext-123" || r.json(t)["actsFromAccountId"] != "444455556666" {
+		t.Errorf("platform admin reads profile: %d %s", r.status, r.body)
 	}
 	e.problem(e.do("PUT", "/billing-profiles/acme-eu", admin, map[string]any{"customerId": customer, "name": "x", "managementAccountId": "12"}),
 		422, "validation_failed")

@@ -28,6 +28,10 @@ func toInvite(v invite.View) api.Invite {
 		out.Handshake = &api.Handshake{
 			Id: h.ID, State: api.HandshakeState(h.State), RequestedAt: h.RequestedAt.UTC(), ExpiresAt: h.ExpiresAt.UTC(),
 		}
+		if o := h.Organization; o != nil {
+			out.Organization = &api.Organization{Id: o.ID, ManagementAccountId: optional(o.ManagementAccountID),
+				ManagementEmail: optional(o.ManagementEmail), ManagementName: optional(o.ManagementName)}
+		}
 	}
 	if inv.JoinedAt != nil {
 		t := inv.JoinedAt.UTC()
@@ -78,10 +82,11 @@ func toEvent(e invite.Event) api.Event {
 	return out
 }
 
-func toBillingProfile(bp invite.BillingProfile) api.BillingProfile {
+func toBillingProfile(v invite.ProfileView) api.BillingProfile {
+	bp := v.BillingProfile
 	out := api.BillingProfile{
 		Id: bp.ID, CustomerId: bp.CustomerID, Name: bp.Name, ManagementAccountId: bp.ManagementAccountID,
-		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(),
+		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(), ActsFromAccountId: optional(v.ActsFromAccountID),
 	}
 	if bp.RoleARN != "" {
 		out.RoleArn = &bp.RoleARN
@@ -98,6 +103,23 @@ func toBillingProfile(bp invite.BillingProfile) api.BillingProfile {
 		out.Cur = &loc
 	}
 	return out
+}
+
+func toPayerHandshake(h invite.PayerHandshake) api.PayerHandshake {
+	out := api.PayerHandshake{Id: h.ID, AccountId: h.AccountID, State: api.HandshakeState(h.State),
+		RequestedAt: h.RequestedAt.UTC(), ExpiresAt: h.ExpiresAt.UTC()}
+	if o := h.Owner; o != nil {
+		out.InviteId, out.BillingProfileId = &o.InviteID, &o.BillingProfileID
+	}
+	return out
+}
+
+// optional is nil for the empty string, so an unknown value is left out of the JSON.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
 }
 
 func deref(s *string) string {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -80,7 +81,7 @@ func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObje
 			q.States = append(q.States, invite.State(st))
 		}
 	}
-	filter := filterKey(q)
+	filter := inviteFilterKey(q)
 	if p.Cursor != nil {
 		after, err := decodeCursor(*p.Cursor, filter)
 		if err != nil {
@@ -105,7 +106,13 @@ func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObje
 
 func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestObject) (api.CreateInviteResponseObject, error) {
 	p := principal(ctx)
-	in := invite.CreateInput{AccountID: req.Body.AccountId, Notes: deref(req.Body.Notes)}
+	if req.Body.AccountId == nil && req.Body.AdoptHandshakeId == nil {
+		// The schema cannot say "one of the two": this is its required-property error.
+		return nil, &invite.Error{Code: invite.CodeValidationFailed, Detail: "accountId is required (or adoptHandshakeId, for platform administrators)",
+			Fields: []invite.FieldError{{Field: "accountId", Message: "required"}}}
+	}
+	in := invite.CreateInput{AccountID: deref(req.Body.AccountId), Notes: deref(req.Body.Notes),
+		NotesSet: req.Body.Notes != nil, AdoptHandshakeID: deref(req.Body.AdoptHandshakeId)}
 	if req.Params.IdempotencyKey == nil {
 		return s.createInvite(ctx, p, req.BillingProfileId, in)
 	}
@@ -199,6 +206,43 @@ func (s *server) ResendInvite(ctx context.Context, req api.ResendInviteRequestOb
 		return nil, err
 	}
 	return api.ResendInvite200JSONResponse(toInvite(v)), nil
+}
+
+func (s *server) ReassignInvite(ctx context.Context, req api.ReassignInviteRequestObject) (api.ReassignInviteResponseObject, error) {
+	v, err := s.invites.Reassign(ctx, principal(ctx), req.BillingProfileId, req.InviteId, req.Body.BillingProfileId)
+	if err != nil {
+		return nil, err
+	}
+	return api.ReassignInvite200JSONResponse(toInvite(v)), nil
+}
+
+func (s *server) ListPayerHandshakes(ctx context.Context, req api.ListPayerHandshakesRequestObject) (api.ListPayerHandshakesResponseObject, error) {
+	p := req.Params
+	q := invite.HandshakeQuery{Payer: req.ManagementAccountId, Unclaimed: p.Unclaimed != nil && *p.Unclaimed}
+	if p.Limit != nil {
+		q.Limit = *p.Limit
+	}
+	filter := filterKey("payer", req.ManagementAccountId, strconv.FormatBool(q.Unclaimed))
+	if p.Cursor != nil {
+		after, err := decodeCursor(*p.Cursor, filter)
+		if err != nil {
+			return nil, err
+		}
+		q.After = after
+	}
+	page, err := s.reconciler.Handshakes(ctx, principal(ctx), q)
+	if err != nil {
+		return nil, err
+	}
+	out := api.PayerHandshakeList{Items: make([]api.PayerHandshake, 0, len(page.Handshakes))}
+	for _, h := range page.Handshakes {
+		out.Items = append(out.Items, toPayerHandshake(h))
+	}
+	if page.Next != "" {
+		c := encodeCursor(page.Next, filter)
+		out.NextCursor = &c
+	}
+	return api.ListPayerHandshakes200JSONResponse(out), nil
 }
 
 func (s *server) ListInviteEvents(ctx context.Context, req api.ListInviteEventsRequestObject) (api.ListInviteEventsResponseObject, error) {
@@ -341,14 +385,20 @@ type cursor struct {
 	Filter string `json:"f"`
 }
 
-func filterKey(q invite.ListQuery) string {
+// filterKey binds a cursor to the list and filters it was issued for.
+func filterKey(parts ...string) string {
+	sum := sha256.Sum256([]byte(strings.Join(parts, "|")))
+	return hex.EncodeToString(sum[:8])
+}
+
+// inviteFilterKey is the filter key of a list of invites.
+func inviteFilterKey(q invite.ListQuery) string {
 	states := make([]string, 0, len(q.States))
 	for _, s := range q.States {
 		states = append(states, string(s))
 	}
 	slices.Sort(states)
-	sum := sha256.Sum256([]byte(q.BillingProfileID + "|" + strings.Join(states, ",") + "|" + q.AccountID))
-	return hex.EncodeToString(sum[:8])
+	return filterKey(q.BillingProfileID, strings.Join(states, ","), q.AccountID)
 }
 
 func encodeCursor(after, filter string) string {

@@ -61,6 +61,11 @@ const (
 	CodeInvalidState     Code = "invalid_state"       // the action does not apply to the invite's state
 	CodeConcurrentUpdate Code = "concurrent_update"   // another writer changed the invite first
 
+	CodeHeldByAnotherProfile       Code = "account_held_by_another_billing_profile" // another billing profile of the payer holds the account
+	CodeDifferentPayer             Code = "different_payer"                         // a billing profile of another payer organization
+	CodePayerChangeWithOpenInvites Code = "payer_change_with_open_invites"          // a profile with invites in progress cannot change payer
+	CodeHandshakeNotAdoptable      Code = "handshake_not_adoptable"                 // the handshake is not open, or another invite owns it
+
 	CodeInOtherOrg         Code = "account_in_another_organization"
 	CodeIsManagementAcct   Code = "account_is_management_account"
 	CodeAccountLimit       Code = "organization_account_limit_exceeded"
@@ -112,6 +117,11 @@ var kinds = map[Code]Kind{
 	CodeAlreadyOpen:      KindConflict,
 	CodeInvalidState:     KindConflict,
 	CodeConcurrentUpdate: KindConflict,
+
+	CodeHeldByAnotherProfile:       KindConflict,
+	CodeDifferentPayer:             KindConflict,
+	CodePayerChangeWithOpenInvites: KindConflict,
+	CodeHandshakeNotAdoptable:      KindConflict,
 
 	CodeInOtherOrg:         KindConflict,
 	CodeIsManagementAcct:   KindConflict,

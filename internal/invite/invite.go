@@ -30,11 +30,27 @@ func (s HandshakeState) Pending() bool { return s == HandshakeOpen || s == Hands
 
 // Handshake is AWS's record of one invitation of one account.
 type Handshake struct {
-	ID          string
-	AccountID   string // the invited account (the ACCOUNT party)
-	State       HandshakeState
-	RequestedAt time.Time
-	ExpiresAt   time.Time
+	ID           string
+	AccountID    string // the invited account (the ACCOUNT party)
+	State        HandshakeState
+	RequestedAt  time.Time
+	ExpiresAt    time.Time
+	Organization *Organization // what the handshake says about the inviting organization, when it says it
+}
+
+// Organization is what an invitation tells the invited account about the organization it would join (the help
+// page's "Organization overview").
+type Organization struct {
+	ID                  string // o-...
+	ManagementAccountID string
+	ManagementEmail     string
+	ManagementName      string
+}
+
+// HandshakeOwner is the invite that has (or had) a handshake.
+type HandshakeOwner struct {
+	InviteID         string
+	BillingProfileID string
 }
 
 // Actor is who or what caused a change.
@@ -60,6 +76,7 @@ const (
 type Invite struct {
 	ID               string
 	BillingProfileID string
+	Payer            string // the management account of the billing profile's payer organization
 	AccountID        string // 12 digits
 	Notes            string
 	State            State

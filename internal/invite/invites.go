@@ -2,6 +2,7 @@ package invite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -23,6 +24,11 @@ func NewInvites(d Deps, setup CloudHealthSetupSource) *Invites {
 type CreateInput struct {
 	AccountID string
 	Notes     string
+	// NotesSet says whether notes were given: re-entering an account keeps its invite's notes unless new ones are.
+	NotesSet bool
+	// AdoptHandshakeID (platform administrators) creates the invite around an open handshake AWS already holds
+	// for the payer (sent from the console or by another tool) instead of sending a new one.
+	AdoptHandshakeID string
 }
 
 // Get returns one invite of a billing profile.
@@ -88,11 +94,17 @@ func (s *Invites) CloudHealthSetup(ctx context.Context, p Principal, billingProf
 }
 
 // Create invites an account into the billing profile's payer organization. Entering an account that already has
-// an open invite re-sends it once five minutes have passed; created reports whether a new invite was made.
+// an open invite of this billing profile re-sends it once five minutes have passed (with the new notes, if any);
+// an account held under another billing profile of the same payer is refused. created reports whether a new
+// invite was made.
 func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID string, in CreateInput) (v View, created bool, err error) {
 	bp, err := s.profileFor(ctx, p, billingProfileID, write)
 	if err != nil {
 		return View{}, false, err
+	}
+	if in.AdoptHandshakeID != "" {
+		v, err := s.viewOrErr(s.adopt(ctx, p, bp, in))
+		return v, err == nil, err
 	}
 	acct, err := NormalizeAccountID(in.AccountID)
 	if err != nil {
@@ -108,18 +120,20 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 	}
 	// Two rounds: a create that loses the race for the account re-reads the winner's invite.
 	for range 2 {
-		open, err := s.store.OpenInvite(ctx, bp.ID, acct)
+		holder, err := s.store.HolderOf(ctx, bp.ManagementAccountID, acct)
 		switch {
+		case err == nil && holder.BillingProfileID != bp.ID:
+			return View{}, false, s.heldElsewhere(ctx, p, holder)
 		case err == nil:
-			v, err := s.viewOrErr(s.reenter(ctx, p, bp, open))
+			v, err := s.viewOrErr(s.reenter(ctx, p, bp, holder, in))
 			return v, false, err
 		case !IsCode(err, CodeNotFound):
 			return View{}, false, err
 		}
 		now := s.clock.Now()
 		inv := Invite{
-			ID: newID(), BillingProfileID: bp.ID, AccountID: acct, Notes: in.Notes, State: StateInvited,
-			InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1,
+			ID: newID(), BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, AccountID: acct, Notes: in.Notes,
+			State: StateInvited, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1,
 		}
 		err = s.store.CreateInvite(ctx, inv, Event{InviteID: inv.ID, At: now, Actor: p.Actor(), To: StateInvited, Reason: "invite requested"})
 		if IsCode(err, CodeAlreadyOpen) {
@@ -134,8 +148,23 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 	return View{}, false, Errorf(CodeConcurrentUpdate, "another request is inviting account %s right now; try again", acct)
 }
 
-// reenter handles a create for an account that already has an open invite.
-func (s *Invites) reenter(ctx context.Context, p Principal, bp BillingProfile, inv Invite) (Invite, error) {
+// heldElsewhere refuses an account that an invite of another billing profile of the payer holds. A customer is
+// not told whose: the other profile may be another customer's. Platform administrators, and users assigned to
+// the holding profile of their own customer, are told which invite it is.
+func (s *Invites) heldElsewhere(ctx context.Context, p Principal, holder Invite) error {
+	detail := fmt.Sprintf("AWS account %s is already being brought into this payer organization through another "+
+		"billing profile. Contact your reseller's support to have it moved to this billing profile.", holder.AccountID)
+	if other, err := s.store.BillingProfile(ctx, holder.BillingProfileID); err == nil &&
+		(p.IsPlatformAdmin() || (other.CustomerID == p.CustomerID && p.AssignedTo(other.ID))) {
+		detail = fmt.Sprintf("AWS account %s is held by invite %s of billing profile %s on this payer (%s). Reassign "+
+			"that invite to this billing profile, or cancel it first.", holder.AccountID, holder.ID, holder.BillingProfileID, holder.State)
+	}
+	return &Error{Code: CodeHeldByAnotherProfile, Detail: detail,
+		Fields: []FieldError{{Field: "accountId", Message: "held by another billing profile of this payer"}}}
+}
+
+// reenter handles a create for an account that already has an open invite of the same billing profile.
+func (s *Invites) reenter(ctx context.Context, p Principal, bp BillingProfile, inv Invite, in CreateInput) (Invite, error) {
 	switch {
 	case inv.State.Joined() || inv.State == StateAccepted:
 		return Invite{}, &Error{Code: CodeAlreadyJoined,
@@ -143,7 +172,101 @@ func (s *Invites) reenter(ctx context.Context, p Principal, bp BillingProfile, i
 	case inv.State != StateInvited:
 		return Invite{}, Errorf(CodeInvalidState, "invite %s is %s", inv.ID, inv.State)
 	}
-	return s.resend(ctx, bp, inv, p.Actor())
+	newNotes := in.NotesSet && in.Notes != inv.Notes
+	if newNotes {
+		inv.Notes = in.Notes
+	}
+	out, err := s.resend(ctx, bp, inv, p.Actor(), newNotes)
+	if newNotes && (IsCode(err, CodeResendTooSoon) || IsCode(err, CodeSendInProgress)) {
+		var e *Error
+		if errors.As(err, &e) {
+			e.Detail += fmt.Sprintf(". Invite %s keeps its notes: send the new notes again with the re-send.", inv.ID)
+		}
+	}
+	return out, err
+}
+
+// adopt creates an invite around an open handshake that AWS holds for the payer and no invite owns.
+func (s *Invites) adopt(ctx context.Context, p Principal, bp BillingProfile, in CreateInput) (Invite, error) {
+	if !p.IsPlatformAdmin() {
+		return Invite{}, Errorf(CodeForbidden, "adopting a handshake needs the %q role", RolePlatformAdmin)
+	}
+	field := func(msg string) error {
+		return &Error{Code: CodeValidationFailed, Detail: "adoptHandshakeId: " + msg,
+			Fields: []FieldError{{Field: "adoptHandshakeId", Message: msg}}}
+	}
+	h, err := s.orgs.DescribeHandshake(ctx, bp.Payer(), in.AdoptHandshakeID)
+	if IsCode(err, CodeHandshakeNotFound) || IsCode(err, CodeAWSInvalidInput) {
+		return Invite{}, field(fmt.Sprintf("AWS holds no handshake %q for payer %s", in.AdoptHandshakeID, bp.ManagementAccountID))
+	}
+	if err != nil {
+		return Invite{}, err
+	}
+	if in.AccountID != "" {
+		acct, err := NormalizeAccountID(in.AccountID)
+		if err != nil {
+			return Invite{}, err
+		}
+		if acct != h.AccountID {
+			return Invite{}, field(fmt.Sprintf("handshake %s invites account %s, not %s", h.ID, h.AccountID, acct))
+		}
+	}
+	if err := ValidateNotes(in.Notes); err != nil {
+		return Invite{}, err
+	}
+	if !h.State.Pending() {
+		return Invite{}, Errorf(CodeHandshakeNotAdoptable, "handshake %s is %s; only an open handshake can be adopted", h.ID, h.State)
+	}
+	owners, err := s.store.HandshakeOwners(ctx, bp.ManagementAccountID)
+	if err != nil {
+		return Invite{}, err
+	}
+	if o, ok := owners[h.ID]; ok {
+		return Invite{}, Errorf(CodeHandshakeNotAdoptable, "handshake %s belongs to invite %s of billing profile %s", h.ID, o.InviteID, o.BillingProfileID)
+	}
+	if holder, err := s.store.HolderOf(ctx, bp.ManagementAccountID, h.AccountID); err == nil {
+		return Invite{}, s.heldElsewhere(ctx, p, holder)
+	} else if !IsCode(err, CodeNotFound) {
+		return Invite{}, err
+	}
+	now := s.clock.Now()
+	inv := Invite{
+		ID: newID(), BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, AccountID: h.AccountID, Notes: in.Notes,
+		State: StateInvited, Handshake: &h, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now,
+		LastSentAt: sentAt(h, true, now), Version: 1,
+	}
+	err = s.store.CreateInvite(ctx, inv, Event{InviteID: inv.ID, At: now, Actor: p.Actor(), To: StateInvited,
+		Reason: "adopted the open handshake " + h.ID + " that AWS holds for this account (sent outside this service)"})
+	if IsCode(err, CodeAlreadyOpen) {
+		return Invite{}, Errorf(CodeHandshakeNotAdoptable, "another invite took account %s meanwhile", h.AccountID)
+	}
+	if err != nil {
+		return Invite{}, err
+	}
+	return inv, nil
+}
+
+// Reassign moves an invite, its handshake and its history to another billing profile of the same payer (platform
+// administrators only), with a history line naming both profiles.
+func (s *Invites) Reassign(ctx context.Context, p Principal, billingProfileID, inviteID, toProfileID string) (View, error) {
+	if !p.IsPlatformAdmin() {
+		return View{}, Errorf(CodeForbidden, "reassigning an invite needs the %q role", RolePlatformAdmin)
+	}
+	_, inv, err := s.inviteFor(ctx, p, billingProfileID, inviteID, read)
+	if err != nil {
+		return View{}, err
+	}
+	if toProfileID == inv.BillingProfileID {
+		return s.view(inv), nil
+	}
+	if _, err := s.store.BillingProfile(ctx, toProfileID); IsCode(err, CodeNotFound) {
+		return View{}, &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("billingProfileId: billing profile %q was not found", toProfileID),
+			Fields: []FieldError{{Field: "billingProfileId", Message: "no such billing profile"}}}
+	} else if err != nil {
+		return View{}, err
+	}
+	return s.viewOrErr(s.store.ReassignInvite(ctx, inv, toProfileID, Event{InviteID: inv.ID, At: s.clock.Now(), Actor: p.Actor(),
+		From: inv.State, To: inv.State, Reason: fmt.Sprintf("reassigned from billing profile %s to billing profile %s", inv.BillingProfileID, toProfileID)}))
 }
 
 // Resend cancels the invite's open handshake and sends a new one, once five minutes have passed since the last send.
@@ -155,10 +278,12 @@ func (s *Invites) Resend(ctx context.Context, p Principal, billingProfileID, inv
 	if inv.State != StateInvited {
 		return View{}, Errorf(CodeInvalidState, "only an invite in state invited can be re-sent; this one is %s", inv.State)
 	}
-	return s.viewOrErr(s.resend(ctx, bp, inv, p.Actor()))
+	return s.viewOrErr(s.resend(ctx, bp, inv, p.Actor(), false))
 }
 
-func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, actor Actor) (Invite, error) {
+// resend re-sends an invite's invitation; newNotes says the invite carries notes the user just changed, which the
+// new invitation takes and its history line mentions.
+func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, actor Actor, newNotes bool) (Invite, error) {
 	now := s.clock.Now()
 	if inv.Handshake == nil {
 		// A reservation without a handshake: either a send is under way, or its process stopped mid-send.
@@ -179,31 +304,54 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 			Detail: fmt.Sprintf("the invitation was sent at %s; AWS's email can take up to five minutes. Re-sending is possible from %s",
 				inv.LastSentAt.UTC().Format(time.RFC3339), inv.ResendAvailableAt().UTC().Format(time.RFC3339))}
 	}
+	// Ask AWS first, before anything is canceled: a refusal (the daily quota, throttling, any error) leaves the
+	// invite and its open handshake as they were. AWS answers an open handshake for the account as a duplicate,
+	// which the adapter returns as adopted.
+	probe, adopted, err := s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
+	if err != nil {
+		return Invite{}, err
+	}
+	if !adopted || probe.ID != inv.Handshake.ID {
+		// AWS had no open handshake of ours any more (it ended meanwhile), so the probe sent a new one; or AWS holds
+		// another open one for the account (sent from the console): either way that is the invite's handshake now.
+		reason := fmt.Sprintf("re-sent: handshake %s sent (AWS no longer had %s open)", probe.ID, inv.Handshake.ID)
+		if adopted {
+			reason = fmt.Sprintf("re-send found the open handshake %s in AWS and adopted it", probe.ID)
+		}
+		return s.recordSend(ctx, inv, probe, adopted, now, actor, reason, newNotes)
+	}
 	old, err := s.cancelHandshake(ctx, bp.Payer(), inv, *inv.Handshake)
 	if err != nil {
 		return Invite{}, err
 	}
 	h, adopted, err := s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
 	if err != nil {
-		if old.State != inv.Handshake.State {
-			// The old handshake is gone in AWS: record that truthfully, so a new re-send is possible at once.
-			failed := inv
-			failed.Handshake = &old
-			failed.LastSentAt = now.Add(-ResendAfter)
-			if _, uerr := s.note(context.WithoutCancel(ctx), failed, actor,
-				fmt.Sprintf("re-send failed (%s): handshake %s was canceled", ErrorCode(err), old.ID)); uerr != nil {
-				s.log.ErrorContext(ctx, "recording a failed re-send", "invite", inv.ID, "error", uerr)
-			}
+		// AWS accepted the cancel but refused the new invitation (its checks differ after a cancel, e.g. the daily
+		// quota): record truthfully that the old handshake is gone, so a new re-send is possible at once.
+		failed := inv
+		failed.Handshake = &old
+		failed.LastSentAt = now.Add(-ResendAfter)
+		if _, uerr := s.note(context.WithoutCancel(ctx), failed, actor,
+			fmt.Sprintf("re-send failed (%s): handshake %s was canceled", ErrorCode(err), old.ID)); uerr != nil {
+			s.log.ErrorContext(ctx, "recording a failed re-send", "invite", inv.ID, "error", uerr)
 		}
 		return Invite{}, err
 	}
-	sent := inv
-	sent.Handshake = &h
-	sent.LastSentAt = sentAt(h, adopted, now)
 	reason := fmt.Sprintf("re-sent: handshake %s canceled, %s sent", old.ID, h.ID)
 	if adopted {
 		reason = fmt.Sprintf("re-sent: adopted the open handshake %s", h.ID)
 	}
+	return s.recordSend(ctx, inv, h, adopted, now, actor, reason, newNotes)
+}
+
+// recordSend stores the handshake a re-send ended with.
+func (s *Invites) recordSend(ctx context.Context, inv Invite, h Handshake, adopted bool, now time.Time, actor Actor, reason string, newNotes bool) (Invite, error) {
+	if newNotes {
+		reason += ", with the new notes"
+	}
+	sent := inv
+	sent.Handshake = &h
+	sent.LastSentAt = sentAt(h, adopted, now)
 	out, err := s.note(ctx, sent, actor, reason)
 	if IsCode(err, CodeConcurrentUpdate) {
 		// A concurrent re-send won; AWS allowed only one open handshake, so the stored invite holds it.
@@ -216,6 +364,9 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 // invite leaves nothing behind.
 func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor Actor) (Invite, error) {
 	h, adopted, err := s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
+	if err == nil && adopted {
+		h, adopted, err = s.unlessOwnedElsewhere(ctx, bp, inv, h)
+	}
 	if err != nil {
 		if derr := s.store.DeleteInvite(context.WithoutCancel(ctx), inv); derr != nil {
 			s.log.ErrorContext(ctx, "removing the reservation of a refused invite", "invite", inv.ID, "error", derr)
@@ -237,6 +388,23 @@ func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 		}
 	}
 	return out, err
+}
+
+// unlessOwnedElsewhere checks an open handshake AWS answered a send with: when it belongs to another invite (one
+// that ended here while AWS kept its handshake open), it carries that invite's notes and history, so it is
+// canceled and a fresh invitation sent instead of adopting it.
+func (s *Invites) unlessOwnedElsewhere(ctx context.Context, bp BillingProfile, inv Invite, h Handshake) (Handshake, bool, error) {
+	owners, err := s.store.HandshakeOwners(ctx, bp.ManagementAccountID)
+	if err != nil {
+		return Handshake{}, false, err
+	}
+	if o, owned := owners[h.ID]; !owned || o.InviteID == inv.ID {
+		return h, true, nil
+	}
+	if _, err := s.cancelHandshake(ctx, bp.Payer(), inv, h); err != nil {
+		return Handshake{}, false, err
+	}
+	return s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
 }
 
 // Cancel cancels an invite's open handshake in AWS and keeps the invite as canceled.

@@ -86,9 +86,9 @@ func TestNextSteps(t *testing.T) {
 		absent []string
 	}{
 		{"invited, within five minutes", invite.Invite{State: invite.StateInvited, Handshake: hs, LastSentAt: sent}, sent.Add(4 * time.Minute),
-			[]string{"check_email", "accept_in_console", "wait_for_email", "leave_other_organization"}, []string{"resend"}},
+			[]string{"check_email", "accept_in_console", "wait_for_email", "accept_from_another_organization", "management_account_cannot_join"}, []string{"resend"}},
 		{"invited, after five minutes", invite.Invite{State: invite.StateInvited, Handshake: hs, LastSentAt: sent}, sent.Add(5 * time.Minute),
-			[]string{"check_email", "accept_in_console", "resend", "leave_other_organization"}, []string{"wait_for_email"}},
+			[]string{"check_email", "accept_in_console", "resend", "accept_from_another_organization", "management_account_cannot_join"}, []string{"wait_for_email"}},
 		{"invited, send in flight", invite.Invite{State: invite.StateInvited, LastSentAt: sent}, sent,
 			[]string{"sending"}, []string{"resend"}},
 		{"accepted", invite.Invite{State: invite.StateAccepted}, sent, []string{"membership_confirmation"}, nil},

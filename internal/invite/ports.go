@@ -8,7 +8,9 @@ import (
 
 // Store keeps billing profiles, invites and their histories. Implementations turn "not found" into CodeNotFound.
 type Store interface {
-	// PutBillingProfile creates or replaces a billing profile; it reports whether it was created.
+	// PutBillingProfile creates or replaces a billing profile; it reports whether it was created. It refuses,
+	// with CodePayerChangeWithOpenInvites, to change the management account of a profile that has invites
+	// holding accounts.
 	PutBillingProfile(ctx context.Context, bp BillingProfile) (BillingProfile, bool, error)
 	// BillingProfile returns one billing profile, or CodeNotFound.
 	BillingProfile(ctx context.Context, id string) (BillingProfile, error)
@@ -16,8 +18,8 @@ type Store interface {
 	ProfilesOfPayer(ctx context.Context, managementAccountID string) ([]BillingProfile, error)
 
 	// CreateInvite inserts a new invite and its first event in one transaction. When another invite already
-	// holds the account (State.HoldsAccount) for the same billing profile, it returns CodeAlreadyOpen and writes
-	// nothing.
+	// holds the account (State.HoldsAccount) on the same payer, whatever its billing profile, it returns
+	// CodeAlreadyOpen and writes nothing: the database guarantees one holder per account and payer.
 	CreateInvite(ctx context.Context, inv Invite, ev Event) error
 	// UpdateInvite writes inv, whose Version is the version it was read at, and appends ev (unless ev is the zero
 	// Event: a change without a state change or cause worth a history line), in one transaction.
@@ -28,8 +30,14 @@ type Store interface {
 	DeleteInvite(ctx context.Context, inv Invite) error
 	// Invite returns one invite of a billing profile, or CodeNotFound.
 	Invite(ctx context.Context, billingProfileID, inviteID string) (Invite, error)
-	// OpenInvite returns the invite that holds an account for a billing profile, or CodeNotFound.
-	OpenInvite(ctx context.Context, billingProfileID, accountID string) (Invite, error)
+	// HolderOf returns the invite that holds an account on a payer, whatever its billing profile, or CodeNotFound.
+	HolderOf(ctx context.Context, payer, accountID string) (Invite, error)
+	// ReassignInvite moves an invite with its handshakes and history to another billing profile of its payer and
+	// appends ev, in one transaction guarded by the invite's version; CodeDifferentPayer for a profile of another
+	// payer.
+	ReassignInvite(ctx context.Context, inv Invite, toProfileID string, ev Event) (Invite, error)
+	// HandshakeOwners returns, per handshake id, the invite of the payer that has or had that handshake.
+	HandshakeOwners(ctx context.Context, payer string) (map[string]HandshakeOwner, error)
 	// ListInvites returns a page of a billing profile's invites, newest first.
 	ListInvites(ctx context.Context, q ListQuery) (Page, error)
 	// Events returns an invite's history, oldest first.

@@ -3,6 +3,8 @@ package invite
 import (
 	"context"
 	"errors"
+	"fmt"
+	"regexp"
 )
 
 // Profiles are the use cases of billing profiles: the reseller's staff manage them; customers read theirs.
@@ -11,25 +13,88 @@ type Profiles struct{ *core }
 // NewProfiles returns the billing profile use cases.
 func NewProfiles(d Deps) *Profiles { return &Profiles{newCore(d)} }
 
-// Put creates or replaces a billing profile (platform administrators only); it reports whether it was created.
-func (s *Profiles) Put(ctx context.Context, p Principal, bp BillingProfile) (BillingProfile, bool, error) {
+// ProfileView is a billing profile as a caller may see it: customers see neither how the service reaches the
+// payer (role, external id) nor from which account it acts; platform administrators see everything.
+type ProfileView struct {
+	BillingProfile
+	ActsFromAccountID string // empty for customers
+}
+
+// ViewFor renders a billing profile for the caller.
+func (bp BillingProfile) ViewFor(p Principal) ProfileView {
 	if !p.IsPlatformAdmin() {
-		return BillingProfile{}, false, Errorf(CodeForbidden, "managing billing profiles needs the %q role", RolePlatformAdmin)
+		bp.RoleARN, bp.ExternalID = "", ""
+		return ProfileView{BillingProfile: bp}
+	}
+	return ProfileView{BillingProfile: bp, ActsFromAccountID: bp.ActsFromAccountID()}
+}
+
+// Put creates or replaces a billing profile (platform administrators only); it reports whether it was created.
+func (s *Profiles) Put(ctx context.Context, p Principal, bp BillingProfile) (ProfileView, bool, error) {
+	if !p.IsPlatformAdmin() {
+		return ProfileView{}, false, Errorf(CodeForbidden, "managing billing profiles needs the %q role", RolePlatformAdmin)
 	}
 	acct, err := NormalizeAccountID(bp.ManagementAccountID)
 	if err != nil {
 		var e *Error
 		errors.As(err, &e)
-		return BillingProfile{}, false, &Error{Code: CodeValidationFailed, Detail: "managementAccountId must be a 12-digit AWS account id",
+		return ProfileView{}, false, &Error{Code: CodeValidationFailed, Detail: "managementAccountId must be a 12-digit AWS account id",
 			Fields: []FieldError{{Field: "managementAccountId", Message: e.Fields[0].Message}}}
 	}
 	bp.ManagementAccountID = acct
+	if err := validateRole(bp); err != nil {
+		return ProfileView{}, false, err
+	}
 	now := s.clock.Now()
 	bp.CreatedAt, bp.UpdatedAt = now, now
-	return s.store.PutBillingProfile(ctx, bp)
+	stored, created, err := s.store.PutBillingProfile(ctx, bp)
+	if err != nil {
+		return ProfileView{}, false, err
+	}
+	return stored.ViewFor(p), created, nil
 }
 
-// Get returns a billing profile the caller is assigned to.
-func (s *Profiles) Get(ctx context.Context, p Principal, id string) (BillingProfile, error) {
-	return s.profileFor(ctx, p, id, read)
+// Get returns a billing profile the caller is assigned to, as the caller may see it: the role and external id by
+// which the service reaches the payer are the reseller's own secrets, shown to platform administrators only.
+func (s *Profiles) Get(ctx context.Context, p Principal, id string) (ProfileView, error) {
+	bp, err := s.profileFor(ctx, p, id, read)
+	if err != nil {
+		return ProfileView{}, err
+	}
+	return bp.ViewFor(p), nil
+}
+
+// ActsFromAccountID is the AWS account whose credentials call AWS Organizations for the payer: the role's account
+// when the profile names a role, else the management account itself.
+func (bp BillingProfile) ActsFromAccountID() string {
+	if m := roleARN.FindStringSubmatch(bp.RoleARN); m != nil {
+		return m[1]
+	}
+	return bp.ManagementAccountID
+}
+
+// roleARN is a well-formed IAM role ARN (any partition), capturing its account; names and paths as IAM allows.
+var roleARN = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+
+// externalID is what STS accepts as an external id.
+var externalID = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
+
+// validateRole checks the role the service assumes to reach the payer, and its external id.
+func validateRole(bp BillingProfile) error {
+	bad := func(field, msg string) error {
+		return &Error{Code: CodeValidationFailed, Detail: field + ": " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
+	}
+	if bp.RoleARN == "" {
+		if bp.ExternalID != "" {
+			return bad("externalId", "an external id needs a roleArn to go with")
+		}
+		return nil
+	}
+	if !roleARN.MatchString(bp.RoleARN) {
+		return bad("roleArn", fmt.Sprintf("%q is not an IAM role ARN like arn:aws:iam::%s:role/aws-invites", bp.RoleARN, bp.ManagementAccountID))
+	}
+	if n := len(bp.ExternalID); n > 0 && (n < 2 || n > 1224 || !externalID.MatchString(bp.ExternalID)) {
+		return bad("externalId", "an external id has 2 to 1224 letters, digits and +=,.@:/-_ characters")
+	}
+	return nil
 }

@@ -42,6 +42,10 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	if err != nil {
 		return rep, err
 	}
+	owners, err := s.store.HandshakeOwners(ctx, managementAccountID)
+	if err != nil {
+		return rep, err
+	}
 	byID := map[string]Handshake{}
 	newest := map[string]Handshake{} // per account, the most recent handshake
 	err = s.orgs.ListInviteHandshakes(ctx, payer, func(h Handshake) error {
@@ -60,7 +64,7 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	var errs []error
 	for _, inv := range invites {
 		open[inv.AccountID] = true
-		after, err := s.reconcileInvite(ctx, inv, byID, newest, actor)
+		after, err := s.reconcileInvite(ctx, inv, pass{byID: byID, newest: newest, owners: owners}, actor)
 		switch {
 		case IsCode(err, CodeConcurrentUpdate):
 			// A user changed the invite meanwhile; the next pass sees the result.
@@ -71,7 +75,7 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 		}
 	}
 	for acct, h := range newest {
-		if h.State.Pending() && !open[acct] {
+		if _, owned := owners[h.ID]; h.State.Pending() && !open[acct] && !owned {
 			rep.Orphans = append(rep.Orphans, h)
 			s.log.WarnContext(ctx, "open handshake without an invite (sent outside this service?)",
 				"payer", managementAccountID, "account", acct, "handshake", h.ID, "requested_at", h.RequestedAt)
@@ -80,7 +84,27 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	return rep, errors.Join(errs...)
 }
 
-func (s *Reconciler) reconcileInvite(ctx context.Context, inv Invite, byID, newest map[string]Handshake, actor Actor) (Invite, error) {
+// pass is what one reconciliation of a payer learned: AWS's handshakes by id and the newest per account, and which
+// invite owns (or owned) each handshake.
+type pass struct {
+	byID, newest map[string]Handshake
+	owners       map[string]HandshakeOwner
+}
+
+// newestFor is the account's newest handshake that the invite may take: one that no other invite owns, so a
+// handshake of one billing profile (its notes, its history) never attaches to another.
+func (ps pass) newestFor(inv Invite) (Handshake, bool) {
+	h, ok := ps.newest[inv.AccountID]
+	if !ok {
+		return Handshake{}, false
+	}
+	if o, owned := ps.owners[h.ID]; owned && o.InviteID != inv.ID {
+		return Handshake{}, false
+	}
+	return h, adoptable(inv, h)
+}
+
+func (s *Reconciler) reconcileInvite(ctx context.Context, inv Invite, ps pass, actor Actor) (Invite, error) {
 	if inv.State == StateAccepted {
 		return s.confirmMembership(ctx, inv, actor, nil)
 	}
@@ -88,18 +112,18 @@ func (s *Reconciler) reconcileInvite(ctx context.Context, inv Invite, byID, newe
 		return inv, nil // its first send is under way; the sender records the handshake
 	}
 	if inv.Handshake != nil {
-		if h, ok := byID[inv.Handshake.ID]; ok {
+		if h, ok := ps.byID[inv.Handshake.ID]; ok {
 			if h.State.Pending() {
 				// A newer handshake for the account (sent from the console after a cancel, say) is not ours.
 				return s.observe(ctx, inv, h, actor)
 			}
-			if nh, ok := newest[inv.AccountID]; ok && nh.ID != h.ID && nh.State.Pending() && adoptable(inv, nh) {
+			if nh, ok := ps.newestFor(inv); ok && nh.ID != h.ID && nh.State.Pending() {
 				return s.observe(ctx, inv, nh, actor)
 			}
 			return s.observe(ctx, inv, h, actor)
 		}
 	}
-	if h, ok := newest[inv.AccountID]; ok && adoptable(inv, h) {
+	if h, ok := ps.newestFor(inv); ok {
 		return s.observe(ctx, inv, h, actor)
 	}
 	return s.settleWithoutHandshake(ctx, inv, actor)

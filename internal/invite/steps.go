@@ -15,7 +15,8 @@ const (
 	StepAcceptInConsole        StepCode = "accept_in_console"
 	StepWaitForEmail           StepCode = "wait_for_email"
 	StepResend                 StepCode = "resend"
-	StepLeaveOtherOrganization StepCode = "leave_other_organization"
+	StepMoveFromOtherOrg       StepCode = "accept_from_another_organization"
+	StepManagementAccount      StepCode = "management_account_cannot_join"
 	StepMembershipConfirmation StepCode = "membership_confirmation"
 	StepGrantCloudHealthAccess StepCode = "grant_cloudhealth_access"
 	StepWaitForCUR             StepCode = "wait_for_cur"
@@ -29,7 +30,7 @@ const (
 // StepCodes lists every step code, for contract tests.
 func StepCodes() []StepCode {
 	return []StepCode{StepSending, StepCheckEmail, StepAcceptInConsole, StepWaitForEmail, StepResend,
-		StepLeaveOtherOrganization, StepMembershipConfirmation, StepGrantCloudHealthAccess, StepWaitForCUR,
+		StepMoveFromOtherOrg, StepManagementAccount, StepMembershipConfirmation, StepGrantCloudHealthAccess, StepWaitForCUR,
 		StepOpenSupportTicket, StepNoSpendNoData, StepFixCloudHealthIAM, StepCloudHealthImpact, StepInviteAgain}
 }
 
@@ -103,7 +104,7 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 		{
 			Code:   StepAcceptInConsole,
 			Title:  "Accept in the AWS Organizations console",
-			Detail: "Sign in to account " + inv.AccountID + ", open AWS Organizations > Invitations, and choose Accept. If the invitation is not listed there, the account may still belong to another organization: leave it first.",
+			Detail: "Sign in to account " + inv.AccountID + ", open AWS Organizations > Invitations, and choose Accept. If the invitation is not listed there, check the account id.",
 		},
 	}
 	if at := inv.ResendAvailableAt(); now.Before(at) {
@@ -119,11 +120,21 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 			Detail: "Re-send the invitation, and check that " + inv.AccountID + " is the right account id.",
 		})
 	}
-	return append(steps, Step{
-		Code:   StepLeaveOtherOrganization,
-		Title:  "If the account belongs to another organization",
-		Detail: "A management account with members cannot see or accept the invitation: remove each member account (each must leave the organization), delete the organization, then accept here and in each former member.",
-	})
+	return append(steps,
+		Step{
+			Code:  StepMoveFromOtherOrg,
+			Title: "A member of another organization can accept directly",
+			Detail: "If account " + inv.AccountID + " is a member of another AWS organization, its owner can accept without leaving first: AWS moves the account. " +
+				"What the old organization applied stops applying to it: its service control policies, AWS RAM resource shares, delegated administrator roles and StackSets instances. " +
+				"Review AWS's migration-readiness guidance for moving accounts between organizations (AWS Organizations User Guide) before accepting.",
+		},
+		Step{
+			Code:  StepManagementAccount,
+			Title: "A management account with member accounts cannot join",
+			Detail: "If account " + inv.AccountID + " manages an AWS organization that still has member accounts, AWS refuses its acceptance. " +
+				"Keep that organization and transfer its consolidated bill to us instead (a billing transfer: ask your reseller), " +
+				"or remove each member account and delete the organization, then accept here and invite each former member.",
+		})
 }
 
 func awaitingCURSteps(inv Invite, now time.Time) []Step {

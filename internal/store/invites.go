@@ -26,7 +26,7 @@ func names(states []invite.State) []string {
 	return out
 }
 
-// openInviteIndex is the partial unique index that lets one invite at a time hold an account (the states where
+// openInviteIndex is the partial unique index that lets one invite at a time hold an account on a payer (the states where
 // invite.State.HoldsAccount): its predicate lists the terminal states, and a test checks that it matches the
 // lifecycle table.
 const openInviteIndex = "invites_open_account_key"
@@ -52,6 +52,22 @@ func (s *Store) PutBillingProfile(ctx context.Context, bp invite.BillingProfile)
 			created = true
 			return nil
 		}
+		var current billingProfileRow
+		if err := tx.Where("id = ?", row.ID).Take(&current).Error; err != nil {
+			return err
+		}
+		if current.ManagementAccountID != row.ManagementAccountID {
+			var holding int64
+			if err := tx.Model(&inviteRow{}).Where("billing_profile_id = ? AND state NOT IN ?", row.ID,
+				stateNames(invite.State.Terminal)).Count(&holding).Error; err != nil {
+				return err
+			}
+			if holding > 0 {
+				return &invite.Error{Code: invite.CodePayerChangeWithOpenInvites, Detail: fmt.Sprintf(
+					"billing profile %s has %d invites in progress or joined under payer %s; its management account cannot change until they end (cancel them, or reassign them to another billing profile of that payer)",
+					row.ID, holding, current.ManagementAccountID)}
+			}
+		}
 		return tx.Model(&billingProfileRow{}).Where("id = ?", row.ID).Updates(map[string]any{
 			"customer_id":           row.CustomerID,
 			"name":                  row.Name,
@@ -65,6 +81,10 @@ func (s *Store) PutBillingProfile(ctx context.Context, bp invite.BillingProfile)
 			"updated_at":            row.UpdatedAt,
 		}).Error
 	})
+	var domErr *invite.Error
+	if errors.As(err, &domErr) {
+		return invite.BillingProfile{}, false, err
+	}
 	if err != nil {
 		return invite.BillingProfile{}, false, fmt.Errorf("store: put billing profile %s: %w", bp.ID, err)
 	}
@@ -101,8 +121,8 @@ func (s *Store) ProfilesOfPayer(ctx context.Context, managementAccountID string)
 	return out, nil
 }
 
-// CreateInvite inserts a new invite and its first event in one transaction. A second open invite for the same
-// (billing profile, account) violates the partial unique index; that is CodeAlreadyOpen and nothing is written.
+// CreateInvite inserts a new invite and its first event in one transaction. A second invite holding the same
+// account on the same payer violates the partial unique index; that is CodeAlreadyOpen and nothing is written.
 func (s *Store) CreateInvite(ctx context.Context, inv invite.Invite, ev invite.Event) error {
 	if inv.CreatedAt.IsZero() {
 		inv.CreatedAt = s.now()
@@ -113,17 +133,29 @@ func (s *Store) CreateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 	row := inviteToRow(inv)
 	evRow := s.eventRow(ev, inv.ID, row.UpdatedAt)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// The invite's payer is its billing profile's, as the database has it: the unique index relies on it.
+		var bp billingProfileRow
+		if err := tx.Select("management_account_id").Where("id = ?", inv.BillingProfileID).Take(&bp).Error; err != nil {
+			if errors.Is(err, gorm.ErrRecordNotFound) {
+				return invite.Errorf(invite.CodeNotFound, "billing profile %s not found", inv.BillingProfileID)
+			}
+			return err
+		}
+		row.Payer, inv.Payer = bp.ManagementAccountID, bp.ManagementAccountID
 		if err := tx.Create(&row).Error; err != nil {
+			return err
+		}
+		if err := recordHandshake(tx, inv, row.UpdatedAt); err != nil {
 			return err
 		}
 		return tx.Create(&evRow).Error
 	})
-	if uniqueViolation(err, openInviteIndex, "invites.billing_profile_id", "invites.account_id") {
-		return &invite.Error{
-			Code:   invite.CodeAlreadyOpen,
-			Detail: fmt.Sprintf("account %s already has an open invite for billing profile %s", inv.AccountID, inv.BillingProfileID),
-			Err:    err,
-		}
+	var domErr *invite.Error
+	if errors.As(err, &domErr) {
+		return err
+	}
+	if uniqueViolation(err, openInviteIndex, "invites.payer", "invites.account_id") {
+		return alreadyHeld(inv, err)
 	}
 	if foreignKeyViolation(err) {
 		return &invite.Error{
@@ -159,6 +191,9 @@ func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 		if res.RowsAffected == 0 {
 			return s.staleOrMissing(tx, inv)
 		}
+		if err := recordHandshake(tx, inv, row.UpdatedAt); err != nil {
+			return err
+		}
 		if ev == (invite.Event{}) {
 			return nil // a change without a cause worth a history line
 		}
@@ -168,12 +203,8 @@ func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 	if errors.As(err, &domErr) {
 		return invite.Invite{}, err
 	}
-	if uniqueViolation(err, openInviteIndex, "invites.billing_profile_id", "invites.account_id") {
-		return invite.Invite{}, &invite.Error{
-			Code:   invite.CodeAlreadyOpen,
-			Detail: fmt.Sprintf("account %s already has an open invite for billing profile %s", inv.AccountID, inv.BillingProfileID),
-			Err:    err,
-		}
+	if uniqueViolation(err, openInviteIndex, "invites.payer", "invites.account_id") {
+		return invite.Invite{}, alreadyHeld(inv, err)
 	}
 	if err != nil {
 		return invite.Invite{}, fmt.Errorf("store: update invite %s: %w", inv.ID, err)
@@ -182,11 +213,90 @@ func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 	return row.domain(), nil
 }
 
+// recordHandshake remembers that the invite has its current handshake, so that handshakes no invite ever had can
+// be told apart from those of re-sent invites.
+func recordHandshake(tx *gorm.DB, inv invite.Invite, at time.Time) error {
+	if inv.Handshake == nil {
+		return nil
+	}
+	return tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "handshake_id"}}, DoNothing: true}).
+		Create(&inviteHandshakeRow{HandshakeID: inv.Handshake.ID, InviteID: inv.ID, Payer: inv.Payer, RecordedAt: at}).Error
+}
+
+func alreadyHeld(inv invite.Invite, err error) *invite.Error {
+	return &invite.Error{
+		Code:   invite.CodeAlreadyOpen,
+		Detail: fmt.Sprintf("account %s is already held by an invite on payer %s", inv.AccountID, inv.Payer),
+		Err:    err,
+	}
+}
+
+// ReassignInvite moves an invite, with its handshakes and history, to another billing profile of the same payer
+// and appends ev, in one transaction guarded by the invite's version. A target profile of another payer (or a
+// missing one) is CodeDifferentPayer and changes nothing.
+func (s *Store) ReassignInvite(ctx context.Context, inv invite.Invite, toProfileID string, ev invite.Event) (invite.Invite, error) {
+	now := s.now()
+	evRow := s.eventRow(ev, inv.ID, now)
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var target billingProfileRow
+		err := tx.Where("id = ?", toProfileID).Take(&target).Error
+		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && target.ManagementAccountID != inv.Payer) {
+			return invite.Errorf(invite.CodeDifferentPayer,
+				"billing profile %s is not a billing profile of payer %s; an invite moves only between billing profiles of its payer", toProfileID, inv.Payer)
+		}
+		if err != nil {
+			return err
+		}
+		res := tx.Model(&inviteRow{}).
+			Where("id = ? AND billing_profile_id = ? AND version = ?", inv.ID, inv.BillingProfileID, inv.Version).
+			Updates(map[string]any{"billing_profile_id": toProfileID, "updated_at": now, "version": gorm.Expr("version + 1")})
+		if res.Error != nil {
+			return res.Error
+		}
+		if res.RowsAffected == 0 {
+			return s.staleOrMissing(tx, inv)
+		}
+		return tx.Create(&evRow).Error
+	})
+	var domErr *invite.Error
+	if errors.As(err, &domErr) {
+		return invite.Invite{}, err
+	}
+	if err != nil {
+		return invite.Invite{}, fmt.Errorf("store: reassign invite %s: %w", inv.ID, err)
+	}
+	return s.Invite(ctx, toProfileID, inv.ID)
+}
+
+// HandshakeOwners returns, for every handshake an invite of the payer has (or had), which invite that is.
+func (s *Store) HandshakeOwners(ctx context.Context, payer string) (map[string]invite.HandshakeOwner, error) {
+	var rows []struct {
+		HandshakeID      string
+		InviteID         string
+		BillingProfileID string
+	}
+	err := s.db.WithContext(ctx).Table("invite_handshakes AS h").
+		Select("h.handshake_id, h.invite_id, i.billing_profile_id").
+		Joins("JOIN invites i ON i.id = h.invite_id").
+		Where("h.payer = ?", payer).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("store: handshakes of payer %s: %w", payer, err)
+	}
+	out := make(map[string]invite.HandshakeOwner, len(rows))
+	for _, r := range rows {
+		out[r.HandshakeID] = invite.HandshakeOwner{InviteID: r.InviteID, BillingProfileID: r.BillingProfileID}
+	}
+	return out, nil
+}
+
 // DeleteInvite removes an invite and its events if the stored version still equals inv.Version; otherwise it
 // returns CodeConcurrentUpdate (or CodeNotFound) and removes nothing.
 func (s *Store) DeleteInvite(ctx context.Context, inv invite.Invite) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("invite_id = ?", inv.ID).Delete(&eventRow{}).Error; err != nil {
+			return err
+		}
+		if err := tx.Where("invite_id = ?", inv.ID).Delete(&inviteHandshakeRow{}).Error; err != nil {
 			return err
 		}
 		res := tx.Where("id = ? AND billing_profile_id = ? AND version = ?", inv.ID, inv.BillingProfileID, inv.Version).
@@ -232,14 +342,14 @@ func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (
 	return row.domain(), nil
 }
 
-// OpenInvite returns the open (non-terminal) invite for an account, or CodeNotFound.
-func (s *Store) OpenInvite(ctx context.Context, billingProfileID, accountID string) (invite.Invite, error) {
+// HolderOf returns the invite that holds an account on a payer (whatever its billing profile), or CodeNotFound.
+func (s *Store) HolderOf(ctx context.Context, payer, accountID string) (invite.Invite, error) {
 	var row inviteRow
 	err := s.db.WithContext(ctx).
-		Where("billing_profile_id = ? AND account_id = ? AND state NOT IN ?", billingProfileID, accountID, stateNames(invite.State.Terminal)).
+		Where("payer = ? AND account_id = ? AND state NOT IN ?", payer, accountID, stateNames(invite.State.Terminal)).
 		Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return invite.Invite{}, invite.Errorf(invite.CodeNotFound, "no open invite for account %s", accountID)
+		return invite.Invite{}, invite.Errorf(invite.CodeNotFound, "no invite holds account %s on payer %s", accountID, payer)
 	}
 	if err != nil {
 		return invite.Invite{}, fmt.Errorf("store: get open invite for account %s: %w", accountID, err)
@@ -308,9 +418,7 @@ func (s *Store) eventRow(ev invite.Event, inviteID string, changedAt time.Time) 
 // InvitesOfPayer returns the invites in the given states of every billing profile whose payer is the management
 // account, oldest first. Reconciliation reads them all at once: one query per payer, whatever the number of invites.
 func (s *Store) InvitesOfPayer(ctx context.Context, managementAccountID string, states []invite.State) ([]invite.Invite, error) {
-	db := s.db.WithContext(ctx).
-		Where("billing_profile_id IN (?)", s.db.Model(&billingProfileRow{}).Select("id").Where("management_account_id = ?", managementAccountID))
-	return s.invitesIn(db, states, "payer "+managementAccountID)
+	return s.invitesIn(s.db.WithContext(ctx).Where("payer = ?", managementAccountID), states, "payer "+managementAccountID)
 }
 
 // InvitesInStates returns every invite in the given states, of all billing profiles, oldest first.

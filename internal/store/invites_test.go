@@ -24,11 +24,11 @@ func TestCreateInviteAndEvents(t *testing.T) {
 		}
 		wantEqual(t, "read invite", got, inv)
 
-		open, err := s.OpenInvite(ctx, bp.ID, inv.AccountID)
+		open, err := s.HolderOf(ctx, testPayer, inv.AccountID)
 		if err != nil {
-			t.Fatalf("open invite: %v", err)
+			t.Fatalf("holder: %v", err)
 		}
-		wantEqual(t, "open invite", open, inv)
+		wantEqual(t, "holding invite", open, inv)
 
 		evs, err := s.Events(ctx, inv.ID)
 		if err != nil {
@@ -48,7 +48,7 @@ func TestCreateInviteAndEvents(t *testing.T) {
 		other := putProfile(t, s)
 		_, err = s.Invite(ctx, other.ID, inv.ID)
 		wantCode(t, err, invite.CodeNotFound)
-		_, err = s.OpenInvite(ctx, other.ID, inv.AccountID)
+		_, err = s.HolderOf(ctx, "999988887777", inv.AccountID)
 		wantCode(t, err, invite.CodeNotFound)
 
 		// Reusing an id is a bug, not a second open invite.
@@ -96,9 +96,13 @@ func TestOnlyOneOpenInvitePerAccount(t *testing.T) {
 			t.Fatalf("refused invite left %d events (%v)", len(evs), err)
 		}
 
-		// The same account in another billing profile is a different invite.
-		otherBP := putProfile(t, s)
-		mustCreate(t, s, newInvite(t, otherBP.ID, account(7), base))
+		// Another billing profile of the same payer cannot hold it either: the payer is the unit of truth.
+		samePayer := putProfile(t, s)
+		elsewhere := newInvite(t, samePayer.ID, account(7), base)
+		wantCode(t, s.CreateInvite(ctx, elsewhere, createdEvent(elsewhere)), invite.CodeAlreadyOpen)
+		// A billing profile of another payer is another organization: its invite is a different one.
+		otherPayer := putProfileOf(t, s, "999988887777")
+		mustCreate(t, s, newInvite(t, otherPayer.ID, account(7), base))
 
 		// Once the first invite is canceled, the account may be invited again.
 		canceled := first
@@ -112,7 +116,7 @@ func TestOnlyOneOpenInvitePerAccount(t *testing.T) {
 		}
 		third := newInvite(t, bp.ID, account(7), base.Add(3*time.Minute))
 		mustCreate(t, s, third)
-		open, err := s.OpenInvite(ctx, bp.ID, account(7))
+		open, err := s.HolderOf(ctx, testPayer, account(7))
 		if err != nil || open.ID != third.ID {
 			t.Fatalf("open invite = %s (%v), want %s", open.ID, err, third.ID)
 		}
@@ -125,16 +129,22 @@ func TestOnlyOneOpenInvitePerAccount(t *testing.T) {
 	})
 }
 
+// Twenty creates of one account, split between two billing profiles of one payer (two customers), leave one
+// invite: the database decides.
 func TestConcurrentCreatesOfOneAccountLeaveOneInvite(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		bp := putProfile(t, s)
+		bp, other := putProfile(t, s), putProfile(t, s)
 		const n = 20
 		errs := make([]error, n)
 		var wg sync.WaitGroup
 		start := make(chan struct{})
 		for i := range n {
-			inv := newInvite(t, bp.ID, account(42), base)
+			owner := bp
+			if i%2 == 1 {
+				owner = other
+			}
+			inv := newInvite(t, owner.ID, account(42), base)
 			wg.Go(func() {
 				<-start
 				errs[i] = s.CreateInvite(ctx, inv, createdEvent(inv))
@@ -154,12 +164,16 @@ func TestConcurrentCreatesOfOneAccountLeaveOneInvite(t *testing.T) {
 		if won != 1 {
 			t.Fatalf("%d creates succeeded, want exactly 1", won)
 		}
-		page, err := s.ListInvites(ctx, invite.ListQuery{BillingProfileID: bp.ID, Limit: 100})
-		if err != nil {
-			t.Fatalf("list: %v", err)
+		stored := 0
+		for _, p := range []invite.BillingProfile{bp, other} {
+			page, err := s.ListInvites(ctx, invite.ListQuery{BillingProfileID: p.ID, Limit: 100})
+			if err != nil {
+				t.Fatalf("list: %v", err)
+			}
+			stored += len(page.Invites)
 		}
-		if len(page.Invites) != 1 {
-			t.Fatalf("%d invites stored, want 1", len(page.Invites))
+		if stored != 1 {
+			t.Fatalf("%d invites stored across the two billing profiles, want 1", stored)
 		}
 	})
 }
@@ -356,7 +370,7 @@ func listAll(t *testing.T, s *store.Store, q invite.ListQuery, between func(page
 func TestListInvites(t *testing.T) {
 	forEachDialect(t, func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
-		bp, other := putProfile(t, s), putProfile(t, s)
+		bp, other := putProfile(t, s), putProfileOf(t, s, "999988887777")
 		// 12 invites in bp: every third canceled, accounts 100.. plus one more invite for account 100.
 		var created []invite.Invite
 		for i := range 12 {

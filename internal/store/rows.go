@@ -29,6 +29,7 @@ func (billingProfileRow) TableName() string { return "billing_profiles" }
 type inviteRow struct {
 	ID                   string     `gorm:"column:id;primaryKey"`
 	BillingProfileID     string     `gorm:"column:billing_profile_id"`
+	Payer                string     `gorm:"column:payer"`
 	AccountID            string     `gorm:"column:account_id"`
 	Notes                string     `gorm:"column:notes"`
 	State                string     `gorm:"column:state"`
@@ -55,6 +56,10 @@ type inviteRow struct {
 	CURFirstUsage        *time.Time `gorm:"column:cur_first_usage"`
 	CURLastUsage         *time.Time `gorm:"column:cur_last_usage"`
 	CURPeriodFirstSeen   *time.Time `gorm:"column:cur_period_first_seen"`
+	OrgID                string     `gorm:"column:org_id"`
+	OrgManagementID      string     `gorm:"column:org_management_account_id"`
+	OrgManagementEmail   string     `gorm:"column:org_management_email"`
+	OrgManagementName    string     `gorm:"column:org_management_name"`
 }
 
 func (inviteRow) TableName() string { return "invites" }
@@ -72,6 +77,15 @@ type eventRow struct {
 }
 
 func (eventRow) TableName() string { return "invite_events" }
+
+type inviteHandshakeRow struct {
+	HandshakeID string    `gorm:"column:handshake_id;primaryKey"`
+	InviteID    string    `gorm:"column:invite_id"`
+	Payer       string    `gorm:"column:payer"`
+	RecordedAt  time.Time `gorm:"column:recorded_at"`
+}
+
+func (inviteHandshakeRow) TableName() string { return "invite_handshakes" }
 
 type idempotencyRow struct {
 	Scope       string    `gorm:"column:scope;primaryKey"`
@@ -120,6 +134,7 @@ func inviteToRow(inv invite.Invite) inviteRow {
 	r := inviteRow{
 		ID:               inv.ID,
 		BillingProfileID: inv.BillingProfileID,
+		Payer:            inv.Payer,
 		AccountID:        inv.AccountID,
 		Notes:            inv.Notes,
 		State:            string(inv.State),
@@ -151,6 +166,9 @@ func inviteToRow(inv invite.Invite) inviteRow {
 		r.HandshakeID, r.HandshakeState = &id, &state
 		r.HandshakeRequestedAt = optionalTime(h.RequestedAt)
 		r.HandshakeExpiresAt = optionalTime(h.ExpiresAt)
+		if o := h.Organization; o != nil {
+			r.OrgID, r.OrgManagementID, r.OrgManagementEmail, r.OrgManagementName = o.ID, o.ManagementAccountID, o.ManagementEmail, o.ManagementName
+		}
 	}
 	return r
 }
@@ -159,6 +177,7 @@ func (r inviteRow) domain() invite.Invite {
 	inv := invite.Invite{
 		ID:               r.ID,
 		BillingProfileID: r.BillingProfileID,
+		Payer:            r.Payer,
 		AccountID:        r.AccountID,
 		Notes:            r.Notes,
 		State:            invite.State(r.State),
@@ -198,38 +217,46 @@ func (r inviteRow) domain() invite.Invite {
 		if r.HandshakeState != nil {
 			h.State = invite.HandshakeState(*r.HandshakeState)
 		}
+		if r.OrgID != "" {
+			h.Organization = &invite.Organization{ID: r.OrgID, ManagementAccountID: r.OrgManagementID,
+				ManagementEmail: r.OrgManagementEmail, ManagementName: r.OrgManagementName}
+		}
 		inv.Handshake = h
 	}
 	return inv
 }
 
-// updateColumns lists what UpdateInvite may change: everything but the identity (id, billing profile, account)
-// and the creation time.
+// updateColumns lists what UpdateInvite may change: everything but the identity (id, billing profile, payer,
+// account) and the creation time.
 func (r inviteRow) updateColumns() map[string]any {
 	return map[string]any{
-		"notes":                  r.Notes,
-		"state":                  r.State,
-		"handshake_id":           r.HandshakeID,
-		"handshake_state":        r.HandshakeState,
-		"handshake_requested_at": r.HandshakeRequestedAt,
-		"handshake_expires_at":   r.HandshakeExpiresAt,
-		"invited_by_kind":        r.InvitedByKind,
-		"invited_by_subject":     r.InvitedBySubject,
-		"invited_by_email":       r.InvitedByEmail,
-		"updated_at":             r.UpdatedAt,
-		"last_sent_at":           r.LastSentAt,
-		"joined_at":              r.JoinedAt,
-		"cloudhealth_level":      r.CloudHealthLevel,
-		"cloudhealth_payer":      r.CloudHealthPayer,
-		"cloudhealth_listed":     r.CloudHealthListed,
-		"cloudhealth_checked_at": r.CloudHealthCheckedAt,
-		"cur_seen_at":            r.CURSeenAt,
-		"cur_period":             r.CURPeriod,
-		"cur_line_items":         r.CURLineItems,
-		"cur_cost":               r.CURCost,
-		"cur_first_usage":        r.CURFirstUsage,
-		"cur_last_usage":         r.CURLastUsage,
-		"cur_period_first_seen":  r.CURPeriodFirstSeen,
+		"notes":                     r.Notes,
+		"state":                     r.State,
+		"handshake_id":              r.HandshakeID,
+		"handshake_state":           r.HandshakeState,
+		"handshake_requested_at":    r.HandshakeRequestedAt,
+		"handshake_expires_at":      r.HandshakeExpiresAt,
+		"invited_by_kind":           r.InvitedByKind,
+		"invited_by_subject":        r.InvitedBySubject,
+		"invited_by_email":          r.InvitedByEmail,
+		"updated_at":                r.UpdatedAt,
+		"last_sent_at":              r.LastSentAt,
+		"joined_at":                 r.JoinedAt,
+		"cloudhealth_level":         r.CloudHealthLevel,
+		"cloudhealth_payer":         r.CloudHealthPayer,
+		"cloudhealth_listed":        r.CloudHealthListed,
+		"cloudhealth_checked_at":    r.CloudHealthCheckedAt,
+		"cur_seen_at":               r.CURSeenAt,
+		"cur_period":                r.CURPeriod,
+		"cur_line_items":            r.CURLineItems,
+		"cur_cost":                  r.CURCost,
+		"cur_first_usage":           r.CURFirstUsage,
+		"cur_last_usage":            r.CURLastUsage,
+		"cur_period_first_seen":     r.CURPeriodFirstSeen,
+		"org_id":                    r.OrgID,
+		"org_management_account_id": r.OrgManagementID,
+		"org_management_email":      r.OrgManagementEmail,
+		"org_management_name":       r.OrgManagementName,
 	}
 }
 

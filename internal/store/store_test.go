@@ -43,13 +43,22 @@ func newID(t testing.TB) string {
 
 func account(n int) string { return fmt.Sprintf("%012d", n) }
 
+// testPayer is the management account of the billing profiles putProfile makes.
+const testPayer = "111122223333"
+
 func putProfile(t testing.TB, s *store.Store) invite.BillingProfile {
+	t.Helper()
+	return putProfileOf(t, s, testPayer)
+}
+
+// putProfileOf stores a billing profile of the given payer.
+func putProfileOf(t testing.TB, s *store.Store, payer string) invite.BillingProfile {
 	t.Helper()
 	bp, _, err := s.PutBillingProfile(context.Background(), invite.BillingProfile{
 		ID:                  newID(t),
 		CustomerID:          "cust-1",
 		Name:                "Payer one",
-		ManagementAccountID: "111122223333",
+		ManagementAccountID: payer,
 		RoleARN:             "arn:aws:iam::111122223333:role/invites",
 		ExternalID:          "ext-1",
 		CreatedAt:           base,
@@ -66,6 +75,7 @@ func newInvite(t testing.TB, bpID, accountID string, at time.Time) invite.Invite
 	return invite.Invite{
 		ID:               newID(t),
 		BillingProfileID: bpID,
+		Payer:            testPayer,
 		AccountID:        accountID,
 		Notes:            "please join",
 		State:            invite.StateInvited,
