@@ -34,7 +34,7 @@ func get(t *testing.T, url, auth string) (int, string, string) {
 func wantMetricsRefused(t *testing.T, url string) {
 	t.Helper()
 	for _, auth := range []string{"", "Bearer wrong-token", "Bearer scrape-token-but-longer", "Bearer scrape-toke",
-		"Basic c2NyYXBlLXRva2Vu", "scrape-token", "Bearer  scrape-token"} {
+		"Basic c2NyYXBlLXRva2Vu", "scrape-token", "Bearer scrape-token extra"} {
 		status, body, challenge := get(t, url, auth)
 		if status != http.StatusUnauthorized || !strings.HasPrefix(challenge, "Bearer") {
 			t.Errorf("Authorization %q: %d, WWW-Authenticate %q, want 401 with a Bearer challenge", auth, status, challenge)
