@@ -33,11 +33,14 @@ const (
 // Details shared by several codes.
 const (
 	detailUnavailable = "AWS Organizations is not answering or is throttling requests right now; nothing was changed. Try again later."
-	detailInOtherOrg  = "The AWS account belongs to another AWS organization. Its owner must first leave that organization " +
+	detailInOtherOrg  = "The AWS account belongs to another AWS organization, and AWS refuses to move it directly (most member " +
+		"accounts can accept an invitation without leaving first, but not this one). Its owner must first leave that organization " +
 		"(AWS Organizations console, Leave organization); then send the invitation again."
-	detailIsMgmt = "The AWS account is the management account of another AWS organization that still has member accounts. " +
-		"Its owner must remove each member account from that organization, delete the organization, and then accept the " +
-		"invitation; each removed account then needs its own invitation, accepted in that account."
+	detailIsMgmt = "The AWS account is the management account of another AWS organization that still has member accounts, " +
+		"and AWS does not let it join another organization while it manages one. To keep that organization, transfer its " +
+		"consolidated bill to the payer instead (a billing transfer: ask your reseller). Otherwise its owner must remove each " +
+		"member account from that organization, delete the organization, and then accept the invitation; each removed " +
+		"account then needs its own invitation."
 	detailAccountLimit = "The payer organization has reached its maximum number of accounts (open invitations count too). " +
 		"Cancel invitations that are no longer needed, or ask your reseller to have the organization's account quota raised."
 	detailDailyLimit = "The payer organization has sent as many invitations as AWS allows in one day. Try again tomorrow."
