@@ -504,6 +504,32 @@ type SandboxCURRequest struct {
 	UnblendedCost string `json:"unblendedCost"`
 }
 
+// SandboxClock defines model for SandboxClock.
+type SandboxClock struct {
+	// Errors After an advance, the due work that failed (it runs again on its schedule).
+	Errors *[]string `json:"errors,omitempty"`
+
+	// InvitesChanged After an advance
+	InvitesChanged *int `json:"invitesChanged,omitempty"`
+
+	// Now The sandbox's time.
+	Now time.Time `json:"now"`
+
+	// PayersReconciled After an advance
+	PayersReconciled *int `json:"payersReconciled,omitempty"`
+}
+
+// SandboxClockRequest defines model for SandboxClockRequest.
+type SandboxClockRequest struct {
+	// Advance How far to move: a duration such as `90s`, `15m`, `72h` or `16d` (days).
+	//
+	// Example: 72h
+	Advance *string `json:"advance,omitempty"`
+
+	// To The time to move to; not before the sandbox's current time.
+	To *time.Time `json:"to,omitempty"`
+}
+
 // SandboxCloudHealthRequest defines model for SandboxCloudHealthRequest.
 type SandboxCloudHealthRequest struct {
 	Level SandboxCloudHealthRequestLevel `json:"level"`
@@ -590,6 +616,9 @@ type SandboxSetCloudHealthJSONRequestBody = SandboxCloudHealthRequest
 // SandboxDeliverCURJSONRequestBody defines body for SandboxDeliverCUR for application/json ContentType.
 type SandboxDeliverCURJSONRequestBody = SandboxCURRequest
 
+// AdvanceSandboxClockJSONRequestBody defines body for AdvanceSandboxClock for application/json ContentType.
+type AdvanceSandboxClockJSONRequestBody = SandboxClockRequest
+
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
 	// GetBillingProfile Read a billing profile you are assigned to
@@ -649,6 +678,12 @@ type ServerInterface interface {
 	// GetReadiness The database is reachable
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
+	// GetSandboxClock The sandbox's time (sandbox only)
+	// (GET /sandbox/clock)
+	GetSandboxClock(ctx echo.Context) error
+	// AdvanceSandboxClock Move the sandbox's time forward (sandbox only)
+	// (POST /sandbox/clock)
+	AdvanceSandboxClock(ctx echo.Context) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1115,6 +1150,24 @@ func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	return err
 }
 
+// GetSandboxClock converts echo context to params.
+func (w *ServerInterfaceWrapper) GetSandboxClock(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetSandboxClock(ctx)
+	return err
+}
+
+// AdvanceSandboxClock converts echo context to params.
+func (w *ServerInterfaceWrapper) AdvanceSandboxClock(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AdvanceSandboxClock(ctx)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1178,6 +1231,8 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
+	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
+	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
 	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
@@ -3210,6 +3265,167 @@ func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.Res
 	return err
 }
 
+type GetSandboxClockRequestObject struct {
+}
+
+type GetSandboxClockResponseObject interface {
+	VisitGetSandboxClockResponse(w http.ResponseWriter) error
+}
+
+type GetSandboxClock200JSONResponse SandboxClock
+
+func (response GetSandboxClock200JSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSandboxClock401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetSandboxClock401ApplicationProblemPlusJSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSandboxClock404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetSandboxClock404ApplicationProblemPlusJSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClockRequestObject struct {
+	Body *AdvanceSandboxClockJSONRequestBody
+}
+
+type AdvanceSandboxClockResponseObject interface {
+	VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error
+}
+
+type AdvanceSandboxClock200JSONResponse SandboxClock
+
+func (response AdvanceSandboxClock200JSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock400ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock401ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock404ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock413ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock422ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetBillingProfile Read a billing profile you are assigned to
@@ -3269,6 +3485,12 @@ type StrictServerInterface interface {
 	// GetReadiness The database is reachable
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
+	// GetSandboxClock The sandbox's time (sandbox only)
+	// (GET /sandbox/clock)
+	GetSandboxClock(ctx context.Context, request GetSandboxClockRequestObject) (GetSandboxClockResponseObject, error)
+	// AdvanceSandboxClock Move the sandbox's time forward (sandbox only)
+	// (POST /sandbox/clock)
+	AdvanceSandboxClock(ctx context.Context, request AdvanceSandboxClockRequestObject) (AdvanceSandboxClockResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -3884,120 +4106,199 @@ func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	return nil
 }
 
+// GetSandboxClock operation middleware
+func (sh *strictHandler) GetSandboxClock(ctx echo.Context) error {
+	var request GetSandboxClockRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetSandboxClock(ctx.Request().Context(), request.(GetSandboxClockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetSandboxClock")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetSandboxClockResponseObject); ok {
+		return validResponse.VisitGetSandboxClockResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AdvanceSandboxClock operation middleware
+func (sh *strictHandler) AdvanceSandboxClock(ctx echo.Context) error {
+	var request AdvanceSandboxClockRequestObject
+
+	var body AdvanceSandboxClockJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdvanceSandboxClock(ctx.Request().Context(), request.(AdvanceSandboxClockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdvanceSandboxClock")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AdvanceSandboxClockResponseObject); ok {
+		return validResponse.VisitAdvanceSandboxClockResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17cxs3su9X6ZqbKkl3RxRFy96YqltbjKLsOus4vpIc7zmhjwjNNEWshwADYEQzLn33U2hg3iApOZbt",
-	"dcV/yeRgADT68esX+D5K5HwhBQqjo+H7aIYsRUV/PpcJM1wK+3eKOlF84f4bXcwQFGqZqwR3NLw6e96L",
-	"4kgnM5wz+7RZLTAaRtooLq6j29s4OkOjVqOpQdV92zkmUqQajIQl4waucCoVglErLq6BXTMugq/nwuA1",
-	"qujWTrBgis3R+KV/x7OMi+uXSk55hs9S+xm3cy2YmUVxJNjcvuGq/VgcKfwt5wrTaGhUjvVZ5+zdcxTX",
-	"ZhYNDwffxtGci/L/dn5jUNkp/ufX0f5/s/3f+/tPe5f7b/7yTRQHCPJM3HCzfmW8+PqOK3py1F5Qe8pb",
-	"+ya9kEKjIxFLz/C3HLWx/0ukMCjoT7ZYZNyd/MFCyasM53/5t3ZsUM39jcJpNIz+z0HFPgfuW33w0o1y",
-	"kzbP+ieWTaWaYwrKTQ67VyyFH89/fhFDLt4KuRQw5ZilOgb7TXWuIBUkudJS7fWi2zg6kWKa8eSTLt8x",
-	"vlt44ufXsORmBmaG4E5tR4M2zCDsGilBSyksayvc1yjSGFimkKUr+LfkAtMYer3eXmw3N3p9Dgqnuca0",
-	"ehttBKZSAQOFTNuXzRCSXBs5RwUJE8ASA5JkpCa9JHH7pciFNuyfPqgJJ+35B6mueJqi+NSkTViWoYKM",
-	"JW81bXOBas61tiSQCpTMkCjFNQhpgGnNr4WllqSnvTjDwskzcckLaX6QuUg/5VZeSNB5MitVJOxKRQs2",
-	"5R53dHmEO9rx84WUz5m6xs/Fz1cyXVnKyhtU8OQI/sm/K9b1ExMrryz0p1ze6PX5joaU8WxVl4aMz7kh",
-	"mSAeYStUINU1E/x39wDXVlaSGaYfTyheCZabmVT8d/zUzGTkWxTE+Mz9DWbGTCEFNyzj7X2+fv16f5Sb",
-	"GQpjF4bNlXRMg9veDeMZu8rwE58w/Fw7Og0pT51wC71EdWz/nlmhXjINyYyJa0x7cKFWDhgAsycEk9rB",
-	"Tj7mmS+UTFDrT02W15hl+95QcrHIjbMxXNBh2yPPUcMuSxKZCwM8jS2dUMfAU5wvpEGRrOAtrkAh2RMa",
-	"ziwtUZGkW51zW4AJotMoMZIotFBygcpwhxNwzngW4Jo4esudWkWRz6Phr1GuURFeSaRIeMYdeIyjJJN5",
-	"OkOWEcBJcvuQZiK9ku+iN3H3vTq/+jc6u97FTRUa+tUtoHqDdMNu4xb86+6JJUb/oOR85OjnUFhXM1rm",
-	"LEi8nEmNkChMrUyxTJMihy7/OrXEtddLu1ZFWcO1o4t3xYCZRtJdcybYNc5RmOLLvR6czywIMhIWGTOW",
-	"CYClcy64NooZaYGQyFa9KEC5RCEzmI6IdnYkM9EwSpnBfcPnGBySq218evLqrHQFaISzW45qnRfiO4uD",
-	"WRYi6ofvjIcnq+jXOMrOcw5VB76wJzNS4mMuNV+k9zuEFlfzNGoQ2a8+vNn6mden3i4Vz6xaIWFIU243",
-	"zbKXNSGZskxj3JKbP8osm12oLazUGDxo+juD+M680RXzLoDY0QHJhN3DAaT8mhsL2Ozq2HxhtUt0WPtH",
-	"51Qu9FFoYQUz1p4b9PtbqbGWVe0eno1+Ii1jOZZpnc+tflEyv57B+cW58z9YMqsBpl0Gy5qVocGjsxfH",
-	"wE2pqWDOVpDy6RQVTJWcj0VYacWk9TxBgEGKGV5bTmwKzZCmd4Z9R8Oko4YnoNlKj8VyxpNZuQg7SKO6",
-	"4QlaV0fTUvZ6Y9Gk9aB/9G3DD2dKDNlS/8r2f99/83+HnM2Hw/E4fX84uB3a7R701vjmdWm8qyCGBK4u",
-	"C9sErWX/Z6iwOqwdDSdSW0yUwivNrhHOcCEVQcAUM36DClPYtX5ldeyPiEubAnyVJ2/RtGMHjxq89yjA",
-	"e4Uas6w3ZXlmNZo94mQVtZc+cZ9PhnDy6gwOe33YnTPBp9bF+AucnP9iXXqjncdrESqDl0z9lqPZO4ZJ",
-	"kquBHzro9eF7ZhicvrN71SRzHmqUc9vngyBioXDK37V2+vgwJI+KaPnCS2XIQSJa7/r97AHxevXZwH5m",
-	"WaPXYsjHT7YFZZq85k+nsaI1fPULx2V3ta+tW7Cda6yQAbuSuXvYy1mAW7zBQMWlQ3qlyhv0B0/2Sdt1",
-	"eYUrbc4RxciEVoiiIdD0NGi2hIwLBG5wrkvXrrayu6GZjGlDWz03TN0DBdm5n9mpG0O4ME+OqsfLeGMc",
-	"zaUwswv5PTNoSdzd5ytxlaFIMYXEHoGcNgMURFHQEqZMxcCE1Z2JgRQTPmcZ7L46/75tYwa9R0ePn2zV",
-	"V3XqB3nHgvF/EBg/R5MvQuB4E5Jq2uSu2JUBG/1SZjxZrVd8LprZWeCChr24A2ALflcMrChX23Ho6I3K",
-	"tfnAtdJYTBv4opr46PHR0ZOjbx8fDp58u3ZmTF8qLhK+YFlztLdezmzVXzVUUpqtfMBqELGkS0W+wNoD",
-	"C2ocd5NUjYMKnfsW5gsrsNoDOxqsNMNSqhR81LNEYlIkVlf4GGrA0CUzTN4WIDyogriL0uaaIgteDSGK",
-	"eygbvMGs7gBfK0RL2hVmmVySHrdk82HtKI6ClirjlujBdZK3XqMJ2Gd1gxTMAMuymiNyJWWGjMA3WYEN",
-	"4Hd0pZFcWxSNWfRMLjWMoxcHo3HU28pqjg7lRuIa8YNMQA6Ly3/UMhD3cEPYZjx/ONgnmN7w33l6DCnT",
-	"M6Q8gl6wBDUwhZZ6cmnR0+Rw8Oho//GTv367/7R/OJjs9eDM7xJykaG2iDWVC/MPJlI9Y2/RAlau4Zrf",
-	"OLapa2urrP/6rX3RHTyC9mu7+3q5yQsFR9JaCgKYkrlIHZvLBQqYFW93VPE5iJnMUt2MpMbAhTYWScop",
-	"aBQpJeFA4BKkaEOcR0cNxD3b/7W//5Tt//7m/bfxo8HtNyGxoUDVBoe7xt07GuRSoAIu2hmRXWZgbk3r",
-	"YX9wBMmMKZYYVJpObR+FQUULF1UEh5uZhTw0P7xFXGjydcqkDX3RPEfvMpegWuYKFGqkNIV1Q0DgO7sQ",
-	"Qcal7qL2rYvaFZyOOJze+IBiJ0QltzrbLmRnGegeWMcue9uLnXSeG2bQIWTmI5tdIybv9a62lbKGzG2V",
-	"XlVO9WYdpZ5zHaAWL7Bb+cemFTmSV4fBlGKrbhyGXhVayA8cs/RUqVC4lHKX4VgVaotMt4c13SuqAaEl",
-	"lMoiELB9t+AK9X2CgLyFXGb7/u9Sa/D0MIz2ffbofkFHSo9uO6Vyi2HWoTCZe1FzFXGNAhtJd16sorDf",
-	"Z6f//9Xp+cXp91Ec/fzy9EUUR6OTk9OX7pPvT0+eP3tBf56MXpycPqc/T//18tnZ6fdBy+5BZ+eEUjTr",
-	"YupzmTaWVMTJ44gtdThaTiCmeX7y7Vaj7YeFCOQEdotjsNbWdRZ4FajF6IahayB9W4SxBSIfMu5dTDCr",
-	"i9udmHZD0NoZnPS71Z3Vu4O599mehc7nKMx9xlhTdm5wcXdF+sKP6OrSmpnvzFOPtG6boZ5bcerGQpJR",
-	"kar86EqnZfg+Siw/UGVU984coSpdVrHHuuB+43hDNKmf5XoJ/xim1OuK0PnjO3NC5ToBNMu0BqYp3Kel",
-	"mpQIlNDUgl3jMTDnnHjPj1xB+8V2d2S93a4fbmdNE0/3yRBYDS17/NyDCUsSXLgHXKUORSWtF1p8cwxz",
-	"nF+h0jO+sAOv0GLHRIopV3NMe2MxYUvGDRfXl0muaCY34hiELKNDKTMMVmhoTsNvcDJsfkduKkxqedXL",
-	"RHHDE5ZNhnVPbiwSJoQ04CPDVUQNJgkTCWaYTmKYpJhkVsPYv53xtLuUN6hclL2wRp5EjoFpy2SYqi05",
-	"NMdvsJn2LZdnP/bzUuDYTVua7DRo4Uot0+HVxFvLlidhrBgcQ5Jxy6uUxFAoUiQe4wrI0bCcZtmOm2AW",
-	"b4ONNtxkd4BxtLji6fKFIb78uaUQ1wR1a96PwSzTQU+pCusG6mIoGT1uzEenfMNxOY6IrZ3v76oq3CFz",
-	"cR0IsLQhoywgo1TXpPXumo9bm0bb8ILTtTUJ1TNrIohdBR06kZeWdhsw9uYYaQjxdMMUcimsRJfuZ6d6",
-	"LZgR/UBsvwaErFubjyJQmZFcCsdqpVIslTNFjoQUCKl0rvMX5h/U7eyH+ApNPvgYBrPFWf8ZhrOoVOqs",
-	"5+yHE3h69Piv4CugwGk5HQjIblDVlKGas2TGBe5bU2U/vK9WRuuP3/0caj584Ay40MbaqXCawTHQGuGv",
-	"/LFu2mid5SgW0CZP7nIA+04c9dBTeQhT6aOWVytXVCpTbEau1g11YPHSSHmpJZVnbWYK+rayYn53sTvP",
-	"EK+coSvL/bDQ7t1UZ0tVgpEwlzeNAKiRxxaazXNtKDfrko72j65dbAU1t5emtPO27UWH6HLuPPmTV2cf",
-	"Rpm8yCiGE44XDSyQN9OPPnxKYcoq61imG0VuMWiTf44Gvcf9qBHd3f8bVU/Eh4Pb3fG45//Tv9372/Yy",
-	"iubqN9GnQq8fRqf7ZmWCxQNbEidV1VAnbXIMGbIbBIvCrHKuZVFqpPRlKN/cMbfSpZdVNJjkipvVudVo",
-	"XnqQKVSj3AVR3P9+KCzuj68vOsUaI/jx9YUrDk0yxucaJjq/sm5AUfdyyckr8Cx+6SVO289qOb8JqfCJ",
-	"kvarHpwncoG6lLuxoC+ACetLKYc7/S417E6KErtLSm5MfGkPaWrKaNE+KlLNjFm4olkuprJ7Ot9ZSlb1",
-	"9XoH8B3XFsfWM0IauDCSuipcPH9HW1dNy4yTn10omWGZUqlSCX6kf2IsPFV2dBB0d2tESyS1F3tVXlRd",
-	"4YLsjrOIpTMZ0/8t6HfkLLs/luQbSEilQwDMAN6gWoE2uOiNxVjUq8DdQU9Gvo6dFjOE74i8MM77/UfJ",
-	"j68v6A+c9OAMmU/+tPTtTpE00SAQU+0bMagizEjgZix2uxzjOGzv2I3l4jouemJcoiYF5xrS/zIt6d2k",
-	"tyYZT1Bo1JcO3qtJrTGkNxYjX9dcdVR0LIQrOtNw1D+KIeNvESxqJXxroStVnBOXENEIF7j0YIlwJusK",
-	"vie+uBq0AzMTaxonPXjmC12cXvPnUrRgQcKU4qjHYvKvfa/6hmBUjk6UBBXsZc0UJpFdZjcUSiiN8jCq",
-	"2fkojm5QaScIh71+r08RtwUKtuDRMHrU6/ceOV00I5Vx4Cm1X5zTwfu2Obu1z11jwOicFCIGGn25mqd3",
-	"kWyb+IIDF1koagm8uujW/w1hJpeN+iDXx6Fd5WG41cO4bsRCiK13rzFRaHqwLm1ql0sHQr0FjpqlarIa",
-	"P/o7mlYVeat/btDvb+gIuF8nQGumNY06ofamo/7hupeXqz1otK7QoEfbB1VNYDTiaPuIstWKrFM+nzO1",
-	"sj4CsrSrQ2Alc5d/r5q4LEuza12DVCVXRm9aPZ6/hldTPXLQ6QG9fRNHvua51WLD5qjXxEzCpcBMpDHI",
-	"hYMk2SqmwVUNbr1glYpxNez6FPJYnF+cx1XLYCEUwNM9qzzXdBVY/YbHd6ufBSqfHYuqfpaahXpwblme",
-	"Ze2j0DHIqS/ztZssDWdMobMAeu7BRaMOuJpLToFVsNxOPGOVteDCfnetUFMVhktrgI9RuuYe2D3qPx2L",
-	"Cc1z6T67tNS6tErs0r9psjekbkjLOtQXSpbDrnLuSnlCIv0yD4k0YczvZLp6IGl2dfa3TWBnFf3tZ1Uo",
-	"Z7jIWIIpaZGB0yKfaGpXrdJuWatXSm/q0aq6C25JMfW3K6Zaq/OnVJlPt48oe5jtgMM7TFE2idoBg8Fd",
-	"NlJvYav7DaRD6x7Dr1ETiEdvrMasFLmvMpIKlGOegFbfXdMus7dZt9/GdwIiB3WkU4GSppg/59o8K9FQ",
-	"y2Y0OfFnUTSWOuVkZqjRNW9r2FW4wLKe2r+FfDrt9Kiv0F1kFNpyJaLUyv9bjmpV9fIXgcdKfu6RWitT",
-	"ke0QlTYrAn+W2NFtvHFrVH7MdQNNVt0scaAwzoWXaIehLTXiqqH7CAJlbnaNoXdRN2/jPWWPwaBPgRk+",
-	"t578oe+R8f/rlmV3iWCt1KSKp06KOuyFwhsuc10GRkPrciHWdRsMtRJYcXkwlV7L2Yb6aGkrdn/+zD06",
-	"/HK1470A5Ycru1J7WcptcmVjELhEbRx+qKmrQt98LAQaDN+do0gpQNKFfvWixypw0KqUPKaB1Kvrqhop",
-	"G9iD024hpHWlqGrYl4CyIjAjikhHoS7ayt2765TzpgrsKb9BmHORWyUzYzdWUWqNKWhuv6ZYBSUg7DDY",
-	"dcjVvnHQ79cwsMAlTKgMYgJ86upp91zMgzr5p1UL81H/KUxaMWzyJsei0QNeXiIzY6YHIwENMNy8ggOu",
-	"0Wj3Zv/UpX/g0j0wcXiXIOlYhNzPXHDX5KFyMxvWQ0UzzChKz+rULRuxWwT26skC7bFwvkh3bfaNl1er",
-	"S/+Sy1agZQK7rLoexN8RYGSWuhbmY4vPvY0ei4aRBq73KPyxzmu23oA9nFAd9G7BQ81C40CBsTsCIcei",
-	"IMhS6Jhc8snfTy/ggJ7SB+8DCePbg/L1+m+5oIgSpv+P4ibOfVpTCT22B7SxsNlu/DXFx55VLfT7/8TV",
-	"JAaHBFwhsPeDilszFJpc+QSpayJQqPPMHFePvsVVo/9+LIqrNpqsPRiEvJZ6uXwXz5DhctC4slytDawz",
-	"YYPHj7flOd48jIcUagH4xB5SUbgUDrWUfn6pJNOWkqTs0pJprxTNR/FmPqYftn6D7puv3/+6L8L4Ih02",
-	"O+rpnaZpXNJzG0eP70Ky+rUvTbz0rMx6hLInLgUSDpkFsdMHeHgH74silVsHmDIMFe6dUOzHaeCWBeIO",
-	"T1kg4fo9KrsQuzKKogiuBydl8sEseUKFfzOm5hlqqmZoKWV6uFTKn0lLFav3W+p9VdL1B9nXnVAFu9YA",
-	"+mAE4e9oPvfRfvEnGgjxi1K03GVFRrukpKY65IdxqOKtY8qLFm/f/DEddFAraN3XRe90MC/WuJGjXiJQ",
-	"ZgOIOGyOLnNQf6ShZA1Qz62Ou7kC8o6MHguLUPalyFbgOnJ7MNL+QkWprJZj7v2uEMBVj86tC1Dmgynt",
-	"PIQ6L6/YPLOgPtMSmBmLSXf3B8VrevTw3posWqfh/AFlqjOXZdP2tpqva4dR1pAqVD0XFFwizRetif+g",
-	"Yi3LkcuUD9UdO8dLg5YNbk6Y6BSff42qoCkMa2PTTXm48GPuJxJdHt7KmGvZGnb/a/TT872vmV8vWvrV",
-	"6mU6so2q8SvgUbwp7nTekiY5dQ8+oF6uOnfXaM0Z10aq1X8K3hmJqmzfLz0GmaUPHT7+lOxTpNep4P1T",
-	"rntdiPwneYNND86CqMrZ84CoOBC6CW1NnNVFIMuqj6qwoRndja0DSXViignNEvuZi+sVcyhMpEq1r669",
-	"wR6MQkHdYh3OV+YE2tpB7bL+4pKemoTgVFFbXfNOPn5wrl3A/UUF5oqjF3IJedHSBcFT/uoyYF9dQYGV",
-	"6FpiZIPA1hIjxfWFdyg0+FjRpwOFU4V69sWowrNcFGWP9bt2CzKVtilQL2kFZ7ehOLUrLrYarOpelVOq",
-	"6aIez7JimmJm9eI2Kp11l5nxhGXZyrml9ZxIkYWhpKGZoQBt7Mxh9UZk/jJiL74HskvlrxksP5fyLTB3",
-	"c5KgZokHkCWN7t7oL0KUNkSPLSu7fHeZJTyu83TtCqGUHi5QLIx8d5Z0RTiuomgsyhbzuJk5rzitliyf",
-	"dNr6wyGWM3rsc8rMWZEB+6qM5+fJujhaVsHUh0qoHPi2hAOn5L8YcRwlRhetq6UZS3JFhcmNxE6tt2JH",
-	"g+bzPKMiBjnt1tD04Kh/BDI3mqdYH9nN7PheDBcT/eIskaug+ZokrcH9nvikN4e+Hap99QGr44o0EFMs",
-	"f1rgY4lI/fcLPoOc5MFyMaN981dDDOqBruKCkqL4phSnWhODi/mju8XEFXXdX1bOG0HNB/JK17eHfoH+",
-	"qZfY5m2mFkK49uk/azM3yr1G07raxF/U6rV+o+e20PsPqgDcXWFfhIF8raii2yFS3+pXljX7W7+LC8sZ",
-	"6DnLMtdJWNzG7r4cQnkpu1UD17/zBZyc/7LnAlIZFzgWzbu4O+pjWd5RX7Q4KmRUHBp7Ry9hwv63B6Oi",
-	"0tKLx9yF8uRYFDccrdc6Acjr2eV7d/P9yauzB9Y5Vcv+l6triGQJE39GvT6uMvI/r7DmJn26jmudhDyk",
-	"SvJXZ/2J2zs6gejyJ3D/nMDdM+cfRO4Ocf++KZdeQ5wPdMx+hsAxv1r02tHvN+28s1cywDVQ4Uux0XIj",
-	"hSN/x5L3tQVHZ2R5u70jQi6H/uaBZy9+eXZxWpPFOmhwl1S4gJa7N0YKdLb/UR9SttJ7RX/MWFCGM27/",
-	"6mntsjBr8l0pfatEP3YRMUO/pSYk1BoAYJduraI7tY377bWxcPdxUMshtVC45ICRMts7LuuxpaBKSLhC",
-	"oLaEIqsWaFKQZa6BylXc7REdVfKca9O8pkuvKbxvdYyVuw13s/nratr39P/ZF/eHJDRwRdvG/rhKmv50",
-	"wz48YPmhKb+L+j2CutUixILX59wh0efUZ6jE4qP92lvgN7rDv8d3p5/rfjRodt6EZMbaBeo+2WgC3SU9",
-	"qPXnsYJ2ele24/noged74S+zXW03vhabXzGN5a8BE/euM8IbmZqY2I973/rx+KqN3erZxs+3Nz7yPFr7",
-	"pIA7tY9qa7p9c/u/AQAA//8=",
+	"7F17cxs3kv8qXbxUWbodUhQtOzZVV1uKouw66zg+SY73LvSJ0ExTxGoIMABGNOPSd79CA/MGH3Is2euK",
+	"/zFFzgyARnfj18/50InlbC4FCqM7ww+dKbIEFX18KWNmuBT2c4I6Vnzu/uycTxEUapmpGB9peHP6steJ",
+	"Ojqe4ozZq81yjp1hRxvFxVXn9jbqnKJRy6OJQdV+2hnGUiQajIQF4wYucSIVglFLLq6AXTEugo/nwuAV",
+	"qs6tHWDOFJuh8VP/jqcpF1evlZzwFF8k9jtux5ozM+1EHcFm9gmXzcuijsLfMq4w6QyNyrA66oy9f4ni",
+	"ykw7w/3Bs6gz46L4245vDCo7xP/9etT9X9b9vd993rvovvvLN50oQJAX4oab1TPj+c9bzujpQXNCzSFv",
+	"7ZP0XAqNjkQsOcXfMtTG/hVLYVDQRzafp9zt/N5cycsUZ3/5l3ZsUI79jcJJZ9j5j72Sffbcr3rvtbvL",
+	"DVrf659YOpFqhgkoNzjsXLIEfjz7+VUEmbgWciFgwjFNdAT2l3JfQSqIM6Wl2u11bqPOsRSTlMcPOn3H",
+	"+G7isR9fw4KbKZgpgtu1Rxq0YQZhx0gJWkphWVthV6NIImCpQpYs4V+SC0wi6PV6u5Fd3NHbM1A4yTQm",
+	"5dNoITCRChgoZNo+bIoQZ9rIGSqImQAWG5AkIxXpJYnrFiIXWrC/eq8inLTmH6S65EmC4qFJG7M0RQUp",
+	"i681LXOOasa1tiSQCpRMkSjFNQhpgGnNr4SllqSrvTjD3MkzcckraX6QmUgecimvJOgsnhYqEnakogmb",
+	"Yo2PdLGFj7Tj53MpXzJ1hZ+Lny9lsrSUlTeo4OkB/IN/l8/rJyaWXlnoh5ze0duzRxoSxtNlVRpSPuOG",
+	"ZIJ4hC1RgVRXTPDf3QVcW1mJp5h8OqF4I1hmplLx3/GhmcnIaxTE+Mx9BjNlJpeCG5by5jrfvn3bPcrM",
+	"FIWxE8P6TFpHg1veDeMpu0zxgXcYfq5snYaEJ064hV6gOrSfp1aoF0xDPGXiCpMenKulAwbA7A7BuLKx",
+	"40+553MlY9T6ocnyFtO06w9KLuaZcWcMF7TZdssz1LDD4lhmwgBPIksn1BHwBGdzaVDES7jGJSik84Ru",
+	"Z5aWqEjSrc65zcEE0ekoNpIoNFdyjspwhxNwxnga4Jqoc82dWkWRzTrDXzuZRkV4JZYi5il34DHqxKnM",
+	"kimylABOnNmLNBPJpXzfeRe1n6uzy3+hO9fbuKlEQ7+6CZRPkO6226gB/9prYrHRPyg5O3L0cyisrRkt",
+	"c+YkXkylRogVJlamWKpJkUObf51a4trrpR2rouzB9Ujnz4oAU42ku2ZMsCucoTD5j7s9OJtaEGQkzFNm",
+	"LBMAS2ZccG0UM9ICIZEue50A5WKFzGByRLSzdzLTGXYSZrBr+AyDt2RqE58evzktTAG6w51bjmqtB+J7",
+	"i4NZGiLqx6+Mhwcr6VfbytZ1DlUHfrA7c6TEp5xqNk/utgkNruZJp0ZkP/vwYqt7Xh16s1S8sGqFhCFJ",
+	"uF00S19XhGTCUo1RQ27+KLOsN6E2sFLt5kHd3hlEW/NGW8zbAOKRDkgm7OwPIOFX3FjAZmfHZnOrXTr7",
+	"lX+0T8VEH4cmljNj5bpBv7+RGitZ1a7hxdFPpGUsxzKts5nVL0pmV1M4Oz9z9geLpxXAtMNgUTll6Oaj",
+	"01eHwE2hqWDGlpDwyQQVTJScjURYaUWk9TxBgEGCKV5ZTqwLzZCGdwf7Iw3jlhoeg2ZLPRKLKY+nxSTs",
+	"TRrVDY/RmjqaprLbG4k6rQf9g2c1O5wpMWQL/Svr/t59959DzmbD4WiUfNgf3A7tcvd6K2zzqjRuK4gh",
+	"gavKwiZBa5z/U1RYbtYjDcdSW0yUwBvNrhBOcS4VQcAEU36DChPYsXZlue2PiUvrAnyZxddomr6DxzXe",
+	"exzgvVyNWdabsCy1Gs1ucbzsNKc+dt+Ph3D85hT2e33YmTHBJ9bE+Ascn/1iTXqjncVrESqD10z9lqHZ",
+	"PYRxnKmBv3XQ68P3zDA4eW/XqknmPNQoxrbXB0HEXOGEv2+s9Ml+SB4V0fKVl8qQgUS03vHr2QXi9fK7",
+	"gf3OskavwZBPnm5yytR5ze9ObUYr+OoXjov2bN9as2Az11ghA3YpM3exl7MAt/gDAxWXDukVKm/QHzzt",
+	"krZr8wpX2pwhiiMTmiGKmkDT1aDZAlIuELjBmS5Mu8rMtkMzKdOGlnpmmLoDCrJjv7BD127hwjw9KC8v",
+	"/I1RZyaFmZ7L75lBS+L2Ot+IyxRFggnEdgvkpO6gIIqCljBhKgImrO6MDSQY8xlLYefN2ffNM2bQe3zw",
+	"5OlGfVWlfpB3LBj/O4HxMzTZPASO1yGp+pncFrvCYaNfy5THy9WKz3kzWxOc022vtgBswd/yG0vKVVYc",
+	"2nqjMm0+cq50LyY1fFEOfPDk4ODpwbMn+4Onz1aOjMlrxUXM5yyt3+1PL3dsVR81VFKajXzAKhCxoEtJ",
+	"vsDcAxOqbXedVLWNCu37BuYLK7DKBY80WGmGhVQJeK9ngcSkiK2u8D7UwEEXTzG+zkF4UAVx56XNNHkW",
+	"vBpCFHdQNniDadUAvlKIlrRLTFO5ID1uyebd2p2oEzypUm6JHpwnWesVmoC9VtdIwQywNK0YIpdSpsgI",
+	"fNMpsAb8Hl1qJNMWRW0UPZULDaPOq72jUae3kdUcHYqFRBXiB5mADBYX/6hEIO5ghrD1eH5/0CWYXrPf",
+	"eXIICdNTpDiCnrMYNTCFlnpyYdHTeH/w+KD75Om3z7rP+/uD8W4PTv0qIRMpaotYEzk3f2ci0VN2jRaw",
+	"cg1X/MaxTVVbW2X97TP7oC0sguZj2+t6vc4KBUfSSggCmJKZSBybyzkKmOZPd1TxMYipTBNd96RGwIU2",
+	"FknKCWgUCQXhQOACpGhCnMcHNcQ97f7a7z5n3d/ffXgWPR7cfhMSG3JUrTG4K9z9SINcCFTARTMissMM",
+	"zOzRut8fHEA8ZYrFBpWmXeuiMKho4qL04HAztZCHxodrxLkmW6cI2tAP9X30JnMBqmWmQKFGClNYMwQE",
+	"vrcTEXS4VE3UvjVR24LTEoeTG+9QbLmo5EZj27nsLAPdAevYaW96sJPOM8MMOoTMvGezfYjJOz2reUrZ",
+	"g8wtlR5VDPVuFaVech2gFs+xW/Fh3YwcycvNYEqxZdsPQ48KTeQHjmlyolTIXUqxy7CvCrVFppvdmu4R",
+	"5Q2hKRTKIuCwfT/nCvVdnIC8gVymXf+50Bo82Q+jfR89upvTkcKjm3apWGKYdchN5h5Un0VUocBa0p3l",
+	"s8jP79OT/35zcnZ+8n0n6vz8+uRVJ+ocHR+fvHbffH9y/PLFK/p4fPTq+OQlfTz55+sXpyffB092Dzpb",
+	"O5SgWeVTn8mkNqXcTx512EKHveUEYur7J683Htr+thCBnMBuMAxWnnWtCV4GcjHabugKSN/kYWyAyPv0",
+	"e+cDTKvithXTrnFauwMn+W65tXp3MPcuy7PQ+QyFucs99ig7MzjfXpG+8ne0dWnlmG+NU/W0bhqhGltx",
+	"6sZCkqM8VPnJlU7j4PskvvxAllHVOnOEKnVZyR6rnPu17Q3RpLqXqyX8UxylXleE9h/fm2NK1wmgWaY1",
+	"ME3uPi3VuECghKbm7AoPgTnjxFt+ZAraHzabI6vP7ermtuY09nQfD4FV0LLHzz0YszjGubvAZeqQV9Ja",
+	"ofkvhzDD2SUqPeVze+MlWuwYSzHhaoZJbyTGbMG44eLqIs4UjeTuOAQhC+9QwgyDJRoa0/AbHA/rv5GZ",
+	"CuNKXPUiVtzwmKXjYdWSG4mYCSENeM9w6VGDccxEjCkm4wjGCcap1TD2szs87SrlDSrnZc9PI08ix8C0",
+	"ZDqYyiU5NMdvsB72LaZnv/bjkuPYDVsc2UnwhCu0TItXY39aNiwJY8XgEOKUW16lIIZCkSDxGFdAhobl",
+	"NMt23ASjeGvOaMNNugWMo8nlVxcPDPHlzw2FuMKpW7F+DKapDlpKpVs3kBdDwehRbTza5RuOi1GH2NrZ",
+	"/i6rwm0yF1cBB0sTMsocMkp1RVpv23jcyjDamgecrMxJKK9Z4UFsK+jQjry2tFuDsdf7SEOIp+2mkAth",
+	"JbowP1vZa8GI6Edi+xUgZNXcvBeB0ozkQjhWK5RioZzJcySkQEikM52/MPuges5+jK1Q54NPcWA2OOvf",
+	"4+DMM5Va8zn94RieHzz5FnwGFDgtpwMO2TWqmiJUMxZPucCuParsl3fVymjt8e33oWLDB/aAC23sORUO",
+	"MzgGWiH8pT3WDhutOjnyCTTJk7kYQNeJox56Kg9hIr3X8nLpkkplgnXP1apbHVi8MFJeaEnpWeuZgn4t",
+	"TzG/usjtZ4hXTtGl5X6ca3c71dlQlWAkzORNzQFq5KGFZrNMG4rNuqCj/dA+FxtOzc2pKc24bXPSIbqc",
+	"OUv++M3px1EmyyOK4YDjeQ0LZPXwo3efkpuyjDoW4UaRWQxa55+DQe9Jv1Pz7nb/StkT0f7gdmc06vk/",
+	"+re7f92cRlGf/Tr6pDK+Dji1CuluhDAcUBHAkhsrsBEtNMkQFlJduwNswniKCexwAyoT2ieOSkHeX6sP",
+	"kixFgjiF5lghn1UFQWJ17BJSN8/LEqhgTnec1vMkiYGTXmcosjQNhZyFXIR33buIHmmwx+n24SuSA33q",
+	"Z3GHRbgbfUZkQWrFxMrZN5jBLmUTC3xkZMhPtLWUv8uF5fpcU1jLK8mUozzl6ttD9XlfWwto/8nM/vft",
+	"YDoGqWC8/zQZw07Cls28r28H0y2CO85D3t43uy+l5pKU6VzUPtX2Nc6Uskf6Xfb3di19cwPx46h818Dn",
+	"u1Xct1ViXisyeQgpshsEa+hY/FMJVFa0lc/0+mbL8GWbH+1ZjnGmuFmeWdDgDyhkCtVR5vyU7q8f8v34",
+	"8e15Kx/qCH58e+7yr+OU8ZmGsc4uLYPlqWUXnAxvf4pc+EONWLESVh8TShoraX/qwVks56iLo20k6Acr",
+	"rHanHGP7VWrYGedZrBcUPxz77DkCQxQ0pnWUpJoaM3d56VxMAvz7naVkWcKiHwG+59qaitWgqwYujKTC",
+	"JRcys7wshZYpJ1dWfo4Pi6hlGa3zd/orRsJT5ZEO2rXtNOzCWNmNPFrKExtxTtDOgc7CXxPR39auduQs",
+	"CqwWZH5LSKQD2cwA3qBagjY4743ESFQLLdxGj498qQhNZgjfEXlhlPX7j+Mf357TBxz34BSZj682IM0j",
+	"XZwVAjHRvtaJki6NBG5GYqfNMY7Ddg/dvVxcRXnZmYuFJuC8L/RXqiU9m5TNOOUxCo36wlnQalypveqN",
+	"xJEvHSiLllogzOV1ajjoH0SQ8msEaxjSCWytQ1JvxCVENILeLgJfGBHjVTUVY1+/ANrZC2OLPsc9eCGq",
+	"mtLvS17lCDFTiqMeifE/u171DcGoDJ0oCcqJTetZAkR2md6Qt67AvcNOBUp3os4NKu0EYb/X7/XJqT1H",
+	"wea8M+w87vV7j50umpLK2POU6ub7tPehiRhv7XVXGMB1x7mIgUafEerpncezxz6nxznv8nQdry7aKbZD",
+	"mMpFLQXPlUppl9wbrqZyeKUQYrkQoDFWaHqwKjPBTpc2hMp3HDUL1WQ1fudvaBqFGo0S1UG/v6bo5m7F",
+	"No2RVtTChSoID/r7qx5ezHavVh1GNz3efFNZZ0l3HGy+o6hmpNMpm82YWlozHFnS1iGwlJlLcSnrJC1L",
+	"sytdsVoKruy8a5RR/xqeTXnJXqvM+vZd1PFlBY0qNjbzsHfbbHsmkgjk3EGSdOmAfZnmXs0Jp3x3DTs+",
+	"S2Mkzs7PorIqNxcK4MmuVZ4rCnesfsPD7VLUgTLUR6JMUad6vB6cWZZnaXMrdARy4jPp7SKLgzMi73TA",
+	"QO3BeS3VvhxLToCVlq8deMrK04IL+9uVQk2JTi5yCD4M4OrnYOeg/3wkxjTOhfvuwlLrwiqxC/+k8e6Q",
+	"Co4t61DpNZ0cdpYzly0XEunXWUikCWN+J5PlPUmzK2W5rQM7q+hvP6tCOcV5ymJr1N1GnYHTIg80tEsI",
+	"a1aFVosR1pVBlgU8t6SY+psVU6WbwEOqzOeb7yjaBNgb9rcYoqjDtjcMBtsspFolWrUbSIdWLYZfO3Ug",
+	"3nlnNWapyH0in1SgHPMEtPrOioq03fW6/TbaCojsVZFOCUrqYv6Sa/OiQEONM6POiT+LvHbbKSczRY2u",
+	"P4KGHYVzLEoW/FPIptNOj3qDe56S99hlYVO3jN8yVMuyXUbu2y/l5w7R6yLa33TyaLMk8GeJ3bmN1i6N",
+	"Mvy5rqHJsmAsCuSeOg+u8zsFllQLXYRafgScDXaOoWdRwXztOUUZz6BPHgw+s5b8vi9D83+FHDkhO31c",
+	"hizGeanDXOENl5kuYg+hebkoxqoFhqp1rLjcm0qvpEWEStVpKXZ9fs89OvxyteOdAOXHK7tCe1nKrTNl",
+	"IxC4QG0cfqioq1zffCoEGvSQn6FIyEHShn7VvOLScdBIRj6kG6kc3iUOU8C9ByftXGNrSlFivs+yZrlj",
+	"RuSejlxdNJW7N9cprYSKHCb8BmHGRWaVzJTdWEWpNSaguf2ZfBUU47O3wY5DrvaJg36/goEFLmBMmUZj",
+	"4BOXsr7rfB7ULGNSdgk46D+HcSNMRNbkSNTaLJS+SmZ6cCSgBobrXW7gCo12T/ZXXfgLLtwFY4d3CZKO",
+	"RMj8zAR3dVQqM9Nh1VU0xZQCYaxK3aLXQYPAXj1ZoD0SzhZpz80+8eJyeeEfctFwtIxhh5UdeHwbDiPT",
+	"xPnEDy0+92f0SNQOaeB6l9wfq6xmaw3YzQmVGuzkPFTP5Q/k8LstEHIkcoIshI7IJB//7eQc9pwLf+9D",
+	"ICfjdq94vP5rJsijhMl/kd/EmU8rig1GdoPW1g7Yhb8l/9iLsktF9x+4HEfgkIDLtfd2UN6YRqHJlM9B",
+	"cHU6CnWWmsPy0mtc1lpcjETezabO2oNByGqpVqS08QwdXA4alydXYwGrjrDBkyebQonv7sdCClXZPLCF",
+	"lOcGhl0thZ1fKMmkoSQpgLtg2itF80msmU9ph61eoPvl67e/7oowvkiDzd71fKthan2wbqPOk21IVu2s",
+	"VMdLL4qoRyh64kIgYZdZEDt9hIW39yHPA7t1gCnFUG7sMfl+nAZunEDc4SkLJFxJVXkuRC5TKc8z7cFx",
+	"EXwwCx5Tbu2UqVmKmhKGGkqZLi6U8mfSUvns/ZJ6X5V0/UH2dTtUwq4VgD7oQfgbms+9tV/8jgZc/KIQ",
+	"LdcPzGgXlNSU6n8/BlW08Z6il+ntuz+mg/YqOeNdnbcnCMbFak1vqikCRTSAiMNmPiWoeklNyRqgsnYd",
+	"tWMFZB0ZPRIWoXSlSJfgit57cKR9z1KprJZj7vkuEcAlaM+sCVDEgynsPIQqLy/ZLLWgPtUSmBmJcXv1",
+	"e/ljenTx7oooWqunwz3KVGssy6bNZdUf13SjrCBVKEE1KLhEmi9aE/9BxVpk/BchH0rtd4aXBi1r3Bwz",
+	"0arv+BpVQV0YVvqm6/Jw7u+5m0i0eXgjY65ka9j5n6OfXu5+zfx63tCvVi/Tlq1VjV8Bj+JN3jZ9Q5jk",
+	"xF14j3q5LI5foTWnXBuplv8ueOdIlJUxfuoRyDS5b/fxQ7JPHl6ndOeHnPcqF/lP8gbrFpwFUaWx5wFR",
+	"viHUbHCFn9V5IIusjzKxoe7djYBSsRGMYkKz2H7n/Hr5GApjqRLtE9hvsAdHIaduPg9nK3MCbU2ndpF/",
+	"cUFXjUNwKi9fqFgnn94516yR+KIcc/nWC7mALK+ahOAuf3URsK8uocBKdCUwskZgK4GRvEPoFokGn8r7",
+	"tKdwolBPvxhVeJqJYJmGJ1NxNgXyJa3g7NQUp3bJxVaDlQXickI5XVRGXWRMk8+smtxGqbOuXyCPWZou",
+	"nVlajYnkURgKGpopCtDGjhxWb0TmL8P34suM21T+msHySymvgbnmZIKKJe5BljS61uxfhCit8R5bVnbx",
+	"7iJKeFjl6UqXroQuzlEsHPkCSOmScFxG0UgUXRyieuS85LRKsHzc6pwRdrGc0mWfU2ZO8wjYV3V4fp6o",
+	"i6Nl6Uy9r4DKni9L2HNK/osRx6PY6Lw6vDjG8hKzWmCnXoWm+SxLKYlBTto5ND046B+AzIzmSa1+rR3Z",
+	"8bUYzif6xZ1ELoPma5K0Gvd74pPeHPpyqGZ3EVbFFUnAp1i8veNTiUj1FSGfQU6yYLqY0b74qyYGVUdX",
+	"3gMoT74pxKlSxOB8/ugaBbmkrrvLylnNqXlPVunq8tAv0D71EltvGGwhhOtQ8Gdu5lq512ga3YN8L2Sv",
+	"9Ws1t7nev1cF4NrxfREH5FtFGd0OkfpSvyKt2TfWz98JwEDPWJq6SsL8hQfuxyEU7z2wauDqdz6H47Nf",
+	"dp1DKuUCR6Le7r6lPhbFayDyEkeFjJJDI2/oxUzYP3twlGdaevGYOVeeHIm8idhqrROAvJ5dvncvlzh+",
+	"c3rPOqfsivHl6hoiWczEn16vT6uM/BtMVrysgjrerZKQ+1RJvjvdn7i9pROILn8C988J3D1z/kHk7hD3",
+	"7+ti6RXEeU/b7EcIbPObea/p/X7XjDt7JQNcAyW+5AstFpIb8lumvK9MODqlk7ddOyLkYug7D7x49cuL",
+	"85OKLFZBg2tS4RxarjWTFOjO/sd9oO4yeX3MSFCEM2q+WLjSj88e+S6VvpGiHzmPmKHmPEJCpQAAdqgx",
+	"HLWtN+71hiPh+nFQySGVULjggJEy3T0s8rGloExIuESgsoQ8qhYoUpBFrIHSVVz3iJYqecm1qXfC0ysS",
+	"7xsVY8Vqw9Vsvl1N81UYf9bF/SEJDXRBXFsfV0rTn2bYxzssPzbkd15t1akbJUIs2D5ni0CfU5+hFItP",
+	"9kLFwGvww6+83OqN+I8H9cqbkMzYc4GqT9Yega5JD2r9eU5BO7xL2/F8dM/jvfL9opebD1+LzS+ZxuKF",
+	"28S9aw7hir/PdflbmdubG7xUOwmGXrhvbxpWo6PWEM9S1/qjUSrpixNZ+d59e8n+k27ClkBNX5eR63hz",
+	"8Kw7pfe6ZGkgV/hKsRh33fcFki7juZcsvr5y79qhLnjeF5DQAX3i+kS5lYxEszERUL0clN2Juud8Zu30",
+	"n9toPH+lMJW4FX2WVuQD11op3iPP1sZZlazb6E748cr943PJ2vOAHV2B07tBgLw5SYqe5M/1xdSiqPyp",
+	"E6kWTCWRxVRj35SQqkbzpoPDULfByPUapBdMkufGyDHsCAsuidHsI/Wuf9kq8VaOfmXT6Msl0/uJXN9L",
+	"X1Ic4FtfsByzmevoOEMmFlOeYg5tS79XLRuiAKheNDAJIOSypFqPhOu37M22/ScEfJ2bXCHMM3WFSY6H",
+	"wT5Q7UbkV3Oerlzsav7JpYhd9bCTDNeghwqjBS5okw7LBOmiA6csGmrhZIJxsJ3Nkdu5ljzdp++9bH35",
+	"wJ6wbaQ5J6irHC+iI0UT0IQnDwz57grgHiphq56BZdoayKuIbTTRejhI8M/f9CEHTq0GMNZC8b/lAe7K",
+	"Vx7dVb7JR698VTnNb9/d/n8AAAD//w==",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -109,7 +109,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := httpapi.New(httpapi.Config{
 		Invites: a.invites, Profiles: a.profiles, Reconciler: a.reconciler, Sandbox: a.sandbox,
-		Verifier: verifier, Idempotency: st, Ready: st.Ping, Logger: log,
+		Verifier: verifier, Idempotency: st, Clock: a.clock, Ready: st.Ping, Logger: log,
 		Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 	})
@@ -188,6 +188,7 @@ type app struct {
 	cur         *invite.CURFollower
 	cloudHealth *invite.CloudHealthFollower
 	sandbox     *invite.Sandbox
+	clock       invite.Clock // the sandbox's test clock in the sandbox
 	close       func()
 }
 
@@ -204,11 +205,19 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		a.close()
 		return nil, err
 	}
-	orgs, err := organizations(ctx, cfg, st, log)
+	// The time every rule reads: the real one, or in the sandbox its test clock, kept in the database.
+	var clock invite.Clock = invite.SystemClock{}
+	var sandboxClock *store.SandboxClock
+	if cfg.Mode == config.ModeSandbox {
+		sandboxClock = st.SandboxClock(nil)
+		clock = sandboxClock
+	}
+	a.clock = clock
+	orgs, err := organizations(ctx, cfg, st, clock, log)
 	if err != nil {
 		return fail(err)
 	}
-	ch, err := cloudHealth(ctx, cfg, st, log)
+	ch, err := cloudHealth(ctx, cfg, st, clock, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -216,7 +225,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	if err != nil {
 		return fail(err)
 	}
-	deps := invite.Deps{Store: st, Orgs: orgs, Log: log}
+	deps := invite.Deps{Store: st, Orgs: orgs, Clock: clock, Log: log}
 	a.invites = invite.NewInvites(deps, ch.setup)
 	a.profiles = invite.NewProfiles(deps)
 	a.reconciler = invite.NewReconciler(deps)
@@ -225,8 +234,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		a.cloudHealth = invite.NewCloudHealthFollower(deps, ch.statuses, cfg.CloudHealthGrace)
 	}
 	if cfg.Mode == config.ModeSandbox {
-		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader}
-		a.sandbox = invite.NewSandbox(deps, world, a.cloudHealth, a.cur)
+		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock}
+		a.sandbox = invite.NewSandbox(deps, world, a.reconciler, a.cloudHealth, a.cur)
 	}
 	return a, nil
 }
@@ -254,12 +263,12 @@ type cloudHealthParts struct {
 }
 
 // cloudHealth sets up the CloudHealth client (and in the sandbox its simulator).
-func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (cloudHealthParts, error) {
+func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, log *slog.Logger) (cloudHealthParts, error) {
 	parts := cloudHealthParts{setup: invite.NoCloudHealthSetup{}}
 	url, key, fallback := cfg.CloudHealthURL, cfg.CloudHealthAPIKey, cfg.CloudHealthExternalID
 	if cfg.Mode == config.ModeSandbox {
 		key = "sandbox-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-		sim, err := chsim.New(chsim.Options{APIKey: key, Store: st.Blob("chsim")})
+		sim, err := chsim.New(chsim.Options{APIKey: key, Store: st.Blob("chsim"), Now: clock.Now})
 		if err != nil {
 			return parts, err
 		}
@@ -337,7 +346,7 @@ func serveLoopback(ctx context.Context, h http.Handler, what string, log *slog.L
 
 // organizations builds the AWS Organizations adapter: over real AWS in aws mode; over the simulator, served on a
 // loopback port of its own and keeping its state in the service's database, in the sandbox.
-func organizations(ctx context.Context, cfg config.Config, st *store.Store, log *slog.Logger) (*awsorg.Client, error) {
+func organizations(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, log *slog.Logger) (*awsorg.Client, error) {
 	if cfg.Mode == config.ModeAWS {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
@@ -345,7 +354,7 @@ func organizations(ctx context.Context, cfg config.Config, st *store.Store, log 
 		}
 		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil
 	}
-	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, Persistence: st.Blob("orgsim")})
+	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, Persistence: st.Blob("orgsim"), Clock: clock.Now})
 	addr, err := serveLoopback(ctx, sim, "AWS Organizations simulator", log)
 	if err != nil {
 		return nil, err

@@ -90,15 +90,16 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	curReader := cur.Reader{Store: cur.DirStore{Root: t.TempDir()}}
 	curFollower := invite.NewCURFollower(deps, curReader, st)
 	chFollower := invite.NewCloudHealthFollower(deps, chClient, 0)
+	reconciler := invite.NewReconciler(deps)
 	var sandbox *invite.Sandbox
 	if opts.sandbox {
-		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader}
-		sandbox = invite.NewSandbox(deps, world, chFollower, curFollower)
+		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk}}
+		sandbox = invite.NewSandbox(deps, world, reconciler, chFollower, curFollower)
 	}
 	e, err := httpapi.New(httpapi.Config{
 		Invites:    invite.NewInvites(deps, cloudhealth.SetupSource{Client: chClient, FallbackExternalID: "ext-fallback-1"}),
 		Profiles:   invite.NewProfiles(deps),
-		Reconciler: invite.NewReconciler(deps),
+		Reconciler: reconciler,
 		Sandbox:    sandbox,
 		Verifier:   verifier, Idempotency: st, Clock: clk, Ready: st.Ping, Logger: log,
 		Registry: prometheus.NewRegistry(), CORSOrigins: []string{"https://app.example.com"},
@@ -257,4 +258,14 @@ func (e *env) counts() (invites, events int) {
 		}
 		after = page.NextID
 	}
+}
+
+// testClockAdvancer lets the sandbox's clock endpoints move the test clock.
+type testClockAdvancer struct{ *testclock.Clock }
+
+func (c testClockAdvancer) AdvanceTo(_ context.Context, t time.Time) (time.Time, error) {
+	if d := t.Sub(c.Now()); d > 0 {
+		c.Advance(d)
+	}
+	return c.Now(), nil
 }

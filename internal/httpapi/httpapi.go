@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
@@ -66,9 +67,16 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
 	e.Use(requestID(), observe(cfg.Logger, cfg.Registry), middleware.Recover())
 	if cfg.Sandbox != nil {
+		// Every sandbox response says so, and tells the sandbox's time, so a client can reason about
+		// resendAvailableAt and expiry while the test clock runs ahead of the real one.
+		clock := cfg.Clock
 		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {
-				c.Response().Header().Set("X-Sandbox", "true")
+				h := c.Response().Header()
+				h.Set("X-Sandbox", "true")
+				if clock != nil {
+					h.Set("X-Sandbox-Time", clock.Now().UTC().Format(time.RFC3339Nano))
+				}
 				return next(c)
 			}
 		})

@@ -324,6 +324,41 @@ func (s *server) GetCloudHealthTemplate(ctx context.Context, req api.GetCloudHea
 	return api.GetCloudHealthTemplate200ApplicationyamlResponse{Body: bytes.NewReader(setup.Template), ContentLength: int64(len(setup.Template))}, nil
 }
 
+func (s *server) GetSandboxClock(ctx context.Context, _ api.GetSandboxClockRequestObject) (api.GetSandboxClockResponseObject, error) {
+	if s.sandbox == nil {
+		return nil, invite.Errorf(invite.CodeNotFound, "the sandbox clock exists only in the sandbox")
+	}
+	return api.GetSandboxClock200JSONResponse{Now: s.sandbox.Clock(ctx, principal(ctx)).UTC()}, nil
+}
+
+func (s *server) AdvanceSandboxClock(ctx context.Context, req api.AdvanceSandboxClockRequestObject) (api.AdvanceSandboxClockResponseObject, error) {
+	if s.sandbox == nil {
+		return nil, invite.Errorf(invite.CodeNotFound, "the sandbox clock exists only in the sandbox")
+	}
+	var advance time.Duration
+	if a := req.Body.Advance; a != nil {
+		d, err := invite.ParseAdvance(*a)
+		if err != nil {
+			return nil, err
+		}
+		advance = d
+	}
+	var to time.Time
+	if req.Body.To != nil {
+		to = *req.Body.To
+	}
+	rep, err := s.sandbox.AdvanceClock(ctx, principal(ctx), advance, to)
+	if err != nil {
+		return nil, err
+	}
+	payers, changed := rep.Payers, rep.Changed
+	out := api.AdvanceSandboxClock200JSONResponse{Now: rep.Now.UTC(), PayersReconciled: &payers, InvitesChanged: &changed}
+	if len(rep.Errors) > 0 {
+		out.Errors = &rep.Errors
+	}
+	return out, nil
+}
+
 func (s *server) SandboxSetCloudHealth(ctx context.Context, req api.SandboxSetCloudHealthRequestObject) (api.SandboxSetCloudHealthResponseObject, error) {
 	out, err := s.sandboxed(func(sb *invite.Sandbox) (invite.View, error) {
 		return sb.SetCloudHealth(ctx, principal(ctx), req.BillingProfileId, req.InviteId,

@@ -132,6 +132,15 @@ type SandboxWorld struct {
 	Accounts    SandboxAccounts
 	CloudHealth SandboxCloudHealth
 	CUR         SandboxCUR
+	Clock       SandboxClock
+}
+
+// SandboxClock is the sandbox's test clock, which the service's rules, the simulators and the background work all
+// read (it is the Deps' Clock in the sandbox).
+type SandboxClock interface {
+	Now() time.Time
+	// AdvanceTo moves the time forward to t, for every process on the database; a t before now is refused.
+	AdvanceTo(ctx context.Context, t time.Time) (time.Time, error)
 }
 
 // SandboxAccounts answers handshakes as the invited account.

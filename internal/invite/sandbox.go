@@ -2,6 +2,10 @@ package invite
 
 import (
 	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
 )
 
 // Sandbox are the sandbox's use cases: the service plays the customer and the outside world (the invited account,
@@ -10,13 +14,69 @@ import (
 type Sandbox struct {
 	*core
 	world       SandboxWorld
+	reconciler  *Reconciler
 	cloudHealth *CloudHealthFollower
 	cur         *CURFollower
 }
 
-// NewSandbox returns the sandbox use cases over the simulated world and the followers they drive.
-func NewSandbox(d Deps, world SandboxWorld, cloudHealth *CloudHealthFollower, cur *CURFollower) *Sandbox {
-	return &Sandbox{core: newCore(d), world: world, cloudHealth: cloudHealth, cur: cur}
+// NewSandbox returns the sandbox use cases over the simulated world and the use cases they drive.
+func NewSandbox(d Deps, world SandboxWorld, reconciler *Reconciler, cloudHealth *CloudHealthFollower, cur *CURFollower) *Sandbox {
+	return &Sandbox{core: newCore(d), world: world, reconciler: reconciler, cloudHealth: cloudHealth, cur: cur}
+}
+
+// ClockReport is what an advance of the sandbox clock did.
+type ClockReport struct {
+	Now     time.Time
+	Payers  int      // payers reconciled and scanned
+	Changed int      // invites whose state or handshake changed
+	Errors  []string // work that failed (it runs again on its schedule)
+}
+
+// Clock tells the sandbox's time.
+func (s *Sandbox) Clock(_ context.Context, _ Principal) time.Time { return s.world.Clock.Now() }
+
+// AdvanceClock moves the sandbox's time forward, by advance or to to (never backwards), then runs at once the
+// background work that came due meanwhile (every payer's reconciliation and CUR scan, the CloudHealth sync), so
+// the answers show its effect: expired and purged handshakes, the 48-hour step, the end of the CloudHealth grace.
+func (s *Sandbox) AdvanceClock(ctx context.Context, _ Principal, advance time.Duration, to time.Time) (ClockReport, error) {
+	now := s.world.Clock.Now()
+	switch {
+	case advance < 0 || (advance == 0 && to.IsZero()):
+		return ClockReport{}, &Error{Code: CodeValidationFailed, Detail: "advance must be a positive duration such as 72h (the sandbox clock only moves forward)",
+			Fields: []FieldError{{Field: "advance", Message: "not a positive duration"}}}
+	case advance > 0 && !to.IsZero():
+		return ClockReport{}, &Error{Code: CodeValidationFailed, Detail: "give either advance or to, not both",
+			Fields: []FieldError{{Field: "to", Message: "given with advance"}}}
+	case advance > 0:
+		to = now.Add(advance)
+	}
+	moved, err := s.world.Clock.AdvanceTo(ctx, to)
+	if err != nil {
+		return ClockReport{}, err
+	}
+	rep := ClockReport{Now: moved}
+	payers, err := s.reconciler.Payers(ctx)
+	if err != nil {
+		return rep, err
+	}
+	rep.Payers = len(payers)
+	for _, payer := range payers {
+		r, err := s.reconciler.ReconcilePayer(ctx, payer)
+		rep.Changed += r.Changed
+		if err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("reconcile %s: %v", payer, err))
+		}
+		if _, err := s.cur.Scan(ctx, payer); err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("CUR scan %s: %v", payer, err))
+		}
+	}
+	if err := s.cloudHealth.Sync(ctx); err != nil {
+		rep.Errors = append(rep.Errors, "CloudHealth: "+err.Error())
+	}
+	for _, e := range rep.Errors {
+		s.log.WarnContext(ctx, "sandbox clock: due work failed", "error", e)
+	}
+	return rep, nil
 }
 
 // Answer accepts or declines the invite's current handshake as the invited account, then applies the answer.
@@ -83,4 +143,22 @@ func (s *Sandbox) DeliverCUR(ctx context.Context, p Principal, billingProfileID,
 		return View{}, err
 	}
 	return s.viewOrErr(s.invite(ctx, billingProfileID, inviteID))
+}
+
+// ParseAdvance reads how far to move the sandbox clock: a Go duration (90s, 15m, 72h) or a number of days (16d).
+func ParseAdvance(s string) (time.Duration, error) {
+	bad := &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("advance %q is not a duration such as 15m, 72h or 16d", s),
+		Fields: []FieldError{{Field: "advance", Message: "not a duration such as 15m, 72h or 16d"}}}
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil || n <= 0 || n > 3650 {
+			return 0, bad
+		}
+		return time.Duration(n) * 24 * time.Hour, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, bad
+	}
+	return d, nil
 }

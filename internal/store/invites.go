@@ -236,6 +236,9 @@ func alreadyHeld(inv invite.Invite, err error) *invite.Error {
 // missing one) is CodeDifferentPayer and changes nothing.
 func (s *Store) ReassignInvite(ctx context.Context, inv invite.Invite, toProfileID string, ev invite.Event) (invite.Invite, error) {
 	now := s.now()
+	if !ev.At.IsZero() {
+		now = dbTime(ev.At) // the domain's time (the sandbox's clock, say), like every other change
+	}
 	evRow := s.eventRow(ev, inv.ID, now)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var target billingProfileRow
