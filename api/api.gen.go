@@ -94,6 +94,63 @@ func (e CloudHealthViewLevel) Valid() bool {
 	}
 }
 
+// Defines values for EventType.
+const (
+	InviteAccepted             EventType = "invite.accepted"
+	InviteActive               EventType = "invite.active"
+	InviteCanceled             EventType = "invite.canceled"
+	InviteCloudhealthCritical  EventType = "invite.cloudhealth_critical"
+	InviteCloudhealthRecovered EventType = "invite.cloudhealth_recovered"
+	InviteCreated              EventType = "invite.created"
+	InviteDeclined             EventType = "invite.declined"
+	InviteExpired              EventType = "invite.expired"
+	InviteExpiring             EventType = "invite.expiring"
+	InviteJoined               EventType = "invite.joined"
+	InviteReassigned           EventType = "invite.reassigned"
+	InviteRefused              EventType = "invite.refused"
+	InviteResent               EventType = "invite.resent"
+	InviteUpdated              EventType = "invite.updated"
+	WebhookTest                EventType = "webhook.test"
+)
+
+// Valid indicates whether the value is a known member of the EventType enum.
+func (e EventType) Valid() bool {
+	switch e {
+	case InviteAccepted:
+		return true
+	case InviteActive:
+		return true
+	case InviteCanceled:
+		return true
+	case InviteCloudhealthCritical:
+		return true
+	case InviteCloudhealthRecovered:
+		return true
+	case InviteCreated:
+		return true
+	case InviteDeclined:
+		return true
+	case InviteExpired:
+		return true
+	case InviteExpiring:
+		return true
+	case InviteJoined:
+		return true
+	case InviteReassigned:
+		return true
+	case InviteRefused:
+		return true
+	case InviteResent:
+		return true
+	case InviteUpdated:
+		return true
+	case WebhookTest:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for HandshakeState.
 const (
 	ACCEPTED  HandshakeState = "ACCEPTED"
@@ -336,25 +393,58 @@ type CreateInviteRequest struct {
 
 // Event defines model for Event.
 type Event struct {
-	Actor Actor     `json:"actor"`
-	At    time.Time `json:"at"`
+	AccountId        string    `json:"accountId"`
+	Actor            Actor     `json:"actor"`
+	At               time.Time `json:"at"`
+	BillingProfileId string    `json:"billingProfileId"`
+
+	// Code For `invite.refused`: the problem code of the refusal.
+	Code *string `json:"code,omitempty"`
 
 	// From `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
 	// cannot read the account. `canceled`, `declined`, `expired`: over.
-	From   *InviteState `json:"from,omitempty"`
-	Reason string       `json:"reason"`
+	From *InviteState `json:"from,omitempty"`
+
+	// Id Stable: the same event delivered twice has the same id.
+	Id string `json:"id"`
+
+	// Invite The invite as the API showed it when the event happened (in the activity feed and webhooks).
+	Invite *Invite `json:"invite,omitempty"`
+
+	// InviteId Absent for an attempt AWS refused (no invite remains).
+	InviteId *string `json:"inviteId,omitempty"`
+	Reason   string  `json:"reason"`
 
 	// To `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
 	// cannot read the account. `canceled`, `declined`, `expired`: over.
-	To InviteState `json:"to"`
+	To *InviteState `json:"to,omitempty"`
+
+	// Type `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
+	// AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
+	// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
+	// `invite.expired`. `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
+	// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
+	// `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+	Type *EventType `json:"type,omitempty"`
 }
 
 // EventList defines model for EventList.
 type EventList struct {
 	Items []Event `json:"items"`
+
+	// NextCursor Pass as `cursor` for the next page; absent on the last page (the history of one invite has one page).
+	NextCursor *string `json:"nextCursor,omitempty"`
 }
+
+// EventType `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
+// AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
+// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
+// `invite.expired`. `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
+// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
+// `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+type EventType string
 
 // FieldError defines model for FieldError.
 type FieldError struct {
@@ -592,6 +682,34 @@ type CreateInviteParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
 }
 
+// ListBillingProfileEventsParams defines parameters for ListBillingProfileEvents.
+type ListBillingProfileEventsParams struct {
+	// Type Only events of these types (repeat the parameter for several).
+	Type *[]EventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Since Only events at or after this time.
+	Since     *time.Time `form:"since,omitempty" json:"since,omitempty"`
+	AccountId *string    `form:"accountId,omitempty" json:"accountId,omitempty"`
+	Limit     *int       `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListEventsParams defines parameters for ListEvents.
+type ListEventsParams struct {
+	// Type Only events of these types (repeat the parameter for several).
+	Type *[]EventType `form:"type,omitempty" json:"type,omitempty"`
+
+	// Since Only events at or after this time.
+	Since     *time.Time `form:"since,omitempty" json:"since,omitempty"`
+	AccountId *string    `form:"accountId,omitempty" json:"accountId,omitempty"`
+	Limit     *int       `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListPayerHandshakesParams defines parameters for ListPayerHandshakes.
 type ListPayerHandshakesParams struct {
 	Unclaimed *bool `form:"unclaimed,omitempty" json:"unclaimed,omitempty"`
@@ -669,6 +787,12 @@ type ServerInterface interface {
 	// SandboxDeclineInvite Sandbox only: decline the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/decline)
 	SandboxDeclineInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// ListBillingProfileEvents The billing profile's activity feed, newest first
+	// (GET /billing-profiles/{billingProfileId}/events)
+	ListBillingProfileEvents(ctx echo.Context, billingProfileId BillingProfileId, params ListBillingProfileEventsParams) error
+	// ListEvents The activity feed of every billing profile (platform administrators)
+	// (GET /events)
+	ListEvents(ctx echo.Context, params ListEventsParams) error
 	// GetHealth The process is up
 	// (GET /healthz)
 	GetHealth(ctx echo.Context) error
@@ -1093,6 +1217,105 @@ func (w *ServerInterfaceWrapper) SandboxDeclineInvite(ctx echo.Context) error {
 	return err
 }
 
+// ListBillingProfileEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListBillingProfileEvents(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListBillingProfileEventsParams
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "accountId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "accountId", ctx.QueryParams(), &params.AccountId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accountId: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListBillingProfileEvents(ctx, billingProfileId, params)
+	return err
+}
+
+// ListEvents converts echo context to params.
+func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListEventsParams
+	// ------------- Optional query parameter "type" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "type", ctx.QueryParams(), &params.Type, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter type: %s", err))
+	}
+
+	// ------------- Optional query parameter "since" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "since", ctx.QueryParams(), &params.Since, runtime.BindQueryParameterOptions{Type: "string", Format: "date-time"})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter since: %s", err))
+	}
+
+	// ------------- Optional query parameter "accountId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "accountId", ctx.QueryParams(), &params.AccountId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accountId: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListEvents(ctx, params)
+	return err
+}
+
 // GetHealth converts echo context to params.
 func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 	var err error
@@ -1217,6 +1440,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.GetBillingProfile, options.OperationMiddlewares["getBillingProfile"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.PutBillingProfile, options.OperationMiddlewares["putBillingProfile"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/events", wrapper.ListBillingProfileEvents, options.OperationMiddlewares["listBillingProfileEvents"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
 	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.CancelInvite, options.OperationMiddlewares["cancelInvite"]...)
@@ -1231,6 +1455,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
+	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
 	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
 	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
@@ -3084,6 +3309,217 @@ func (response SandboxDeclineInvite409ApplicationProblemPlusJSONResponse) VisitS
 	return err
 }
 
+type ListBillingProfileEventsRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	Params           ListBillingProfileEventsParams
+}
+
+type ListBillingProfileEventsResponseObject interface {
+	VisitListBillingProfileEventsResponse(w http.ResponseWriter) error
+}
+
+type ListBillingProfileEvents200JSONResponse EventList
+
+func (response ListBillingProfileEvents200JSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents400ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents401ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents403ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents404ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents422ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEventsRequestObject struct {
+	Params ListEventsParams
+}
+
+type ListEventsResponseObject interface {
+	VisitListEventsResponse(w http.ResponseWriter) error
+}
+
+type ListEvents200JSONResponse EventList
+
+func (response ListEvents200JSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents400ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents403ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents404ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents422ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetHealthRequestObject struct {
 }
 
@@ -3476,6 +3912,12 @@ type StrictServerInterface interface {
 	// SandboxDeclineInvite Sandbox only: decline the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/decline)
 	SandboxDeclineInvite(ctx context.Context, request SandboxDeclineInviteRequestObject) (SandboxDeclineInviteResponseObject, error)
+	// ListBillingProfileEvents The billing profile's activity feed, newest first
+	// (GET /billing-profiles/{billingProfileId}/events)
+	ListBillingProfileEvents(ctx context.Context, request ListBillingProfileEventsRequestObject) (ListBillingProfileEventsResponseObject, error)
+	// ListEvents The activity feed of every billing profile (platform administrators)
+	// (GET /events)
+	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
 	// GetHealth The process is up
 	// (GET /healthz)
 	GetHealth(ctx context.Context, request GetHealthRequestObject) (GetHealthResponseObject, error)
@@ -4034,6 +4476,57 @@ func (sh *strictHandler) SandboxDeclineInvite(ctx echo.Context, billingProfileId
 	return nil
 }
 
+// ListBillingProfileEvents operation middleware
+func (sh *strictHandler) ListBillingProfileEvents(ctx echo.Context, billingProfileId BillingProfileId, params ListBillingProfileEventsParams) error {
+	var request ListBillingProfileEventsRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBillingProfileEvents(ctx.Request().Context(), request.(ListBillingProfileEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBillingProfileEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListBillingProfileEventsResponseObject); ok {
+		return validResponse.VisitListBillingProfileEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListEvents operation middleware
+func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
+	var request ListEventsRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListEvents(ctx.Request().Context(), request.(ListEventsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListEvents")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListEventsResponseObject); ok {
+		return validResponse.VisitListEventsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetHealth operation middleware
 func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 	var request GetHealthRequestObject
@@ -4180,125 +4673,136 @@ func (sh *strictHandler) AdvanceSandboxClock(ctx echo.Context) error {
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7F17cxs3kv8qXbxUWbodUhQtOzZVV1uKouw66zg+SY73LvSJ0ExTxGoIMABGNOPSd79CA/MGH3Is2euK",
-	"/zFFzgyARnfj18/50InlbC4FCqM7ww+dKbIEFX18KWNmuBT2c4I6Vnzu/uycTxEUapmpGB9peHP6steJ",
-	"Ojqe4ozZq81yjp1hRxvFxVXn9jbqnKJRy6OJQdV+2hnGUiQajIQF4wYucSIVglFLLq6AXTEugo/nwuAV",
-	"qs6tHWDOFJuh8VP/jqcpF1evlZzwFF8k9jtux5ozM+1EHcFm9gmXzcuijsLfMq4w6QyNyrA66oy9f4ni",
-	"ykw7w/3Bs6gz46L4245vDCo7xP/9etT9X9b9vd993rvovvvLN50oQJAX4oab1TPj+c9bzujpQXNCzSFv",
-	"7ZP0XAqNjkQsOcXfMtTG/hVLYVDQRzafp9zt/N5cycsUZ3/5l3ZsUI79jcJJZ9j5j72Sffbcr3rvtbvL",
-	"DVrf659YOpFqhgkoNzjsXLIEfjz7+VUEmbgWciFgwjFNdAT2l3JfQSqIM6Wl2u11bqPOsRSTlMcPOn3H",
-	"+G7isR9fw4KbKZgpgtu1Rxq0YQZhx0gJWkphWVthV6NIImCpQpYs4V+SC0wi6PV6u5Fd3NHbM1A4yTQm",
-	"5dNoITCRChgoZNo+bIoQZ9rIGSqImQAWG5AkIxXpJYnrFiIXWrC/eq8inLTmH6S65EmC4qFJG7M0RQUp",
-	"i681LXOOasa1tiSQCpRMkSjFNQhpgGnNr4SllqSrvTjD3MkzcckraX6QmUgecimvJOgsnhYqEnakogmb",
-	"Yo2PdLGFj7Tj53MpXzJ1hZ+Lny9lsrSUlTeo4OkB/IN/l8/rJyaWXlnoh5ze0duzRxoSxtNlVRpSPuOG",
-	"ZIJ4hC1RgVRXTPDf3QVcW1mJp5h8OqF4I1hmplLx3/GhmcnIaxTE+Mx9BjNlJpeCG5by5jrfvn3bPcrM",
-	"FIWxE8P6TFpHg1veDeMpu0zxgXcYfq5snYaEJ064hV6gOrSfp1aoF0xDPGXiCpMenKulAwbA7A7BuLKx",
-	"40+553MlY9T6ocnyFtO06w9KLuaZcWcMF7TZdssz1LDD4lhmwgBPIksn1BHwBGdzaVDES7jGJSik84Ru",
-	"Z5aWqEjSrc65zcEE0ekoNpIoNFdyjspwhxNwxnga4Jqoc82dWkWRzTrDXzuZRkV4JZYi5il34DHqxKnM",
-	"kimylABOnNmLNBPJpXzfeRe1n6uzy3+hO9fbuKlEQ7+6CZRPkO6226gB/9prYrHRPyg5O3L0cyisrRkt",
-	"c+YkXkylRogVJlamWKpJkUObf51a4trrpR2rouzB9Ujnz4oAU42ku2ZMsCucoTD5j7s9OJtaEGQkzFNm",
-	"LBMAS2ZccG0UM9ICIZEue50A5WKFzGByRLSzdzLTGXYSZrBr+AyDt2RqE58evzktTAG6w51bjmqtB+J7",
-	"i4NZGiLqx6+Mhwcr6VfbytZ1DlUHfrA7c6TEp5xqNk/utgkNruZJp0ZkP/vwYqt7Xh16s1S8sGqFhCFJ",
-	"uF00S19XhGTCUo1RQ27+KLOsN6E2sFLt5kHd3hlEW/NGW8zbAOKRDkgm7OwPIOFX3FjAZmfHZnOrXTr7",
-	"lX+0T8VEH4cmljNj5bpBv7+RGitZ1a7hxdFPpGUsxzKts5nVL0pmV1M4Oz9z9geLpxXAtMNgUTll6Oaj",
-	"01eHwE2hqWDGlpDwyQQVTJScjURYaUWk9TxBgEGCKV5ZTqwLzZCGdwf7Iw3jlhoeg2ZLPRKLKY+nxSTs",
-	"TRrVDY/RmjqaprLbG4k6rQf9g2c1O5wpMWQL/Svr/t59959DzmbD4WiUfNgf3A7tcvd6K2zzqjRuK4gh",
-	"gavKwiZBa5z/U1RYbtYjDcdSW0yUwBvNrhBOcS4VQcAEU36DChPYsXZlue2PiUvrAnyZxddomr6DxzXe",
-	"exzgvVyNWdabsCy1Gs1ucbzsNKc+dt+Ph3D85hT2e33YmTHBJ9bE+Ascn/1iTXqjncVrESqD10z9lqHZ",
-	"PYRxnKmBv3XQ68P3zDA4eW/XqknmPNQoxrbXB0HEXOGEv2+s9Ml+SB4V0fKVl8qQgUS03vHr2QXi9fK7",
-	"gf3OskavwZBPnm5yytR5ze9ObUYr+OoXjov2bN9as2Az11ghA3YpM3exl7MAt/gDAxWXDukVKm/QHzzt",
-	"krZr8wpX2pwhiiMTmiGKmkDT1aDZAlIuELjBmS5Mu8rMtkMzKdOGlnpmmLoDCrJjv7BD127hwjw9KC8v",
-	"/I1RZyaFmZ7L75lBS+L2Ot+IyxRFggnEdgvkpO6gIIqCljBhKgImrO6MDSQY8xlLYefN2ffNM2bQe3zw",
-	"5OlGfVWlfpB3LBj/O4HxMzTZPASO1yGp+pncFrvCYaNfy5THy9WKz3kzWxOc022vtgBswd/yG0vKVVYc",
-	"2nqjMm0+cq50LyY1fFEOfPDk4ODpwbMn+4Onz1aOjMlrxUXM5yyt3+1PL3dsVR81VFKajXzAKhCxoEtJ",
-	"vsDcAxOqbXedVLWNCu37BuYLK7DKBY80WGmGhVQJeK9ngcSkiK2u8D7UwEEXTzG+zkF4UAVx56XNNHkW",
-	"vBpCFHdQNniDadUAvlKIlrRLTFO5ID1uyebd2p2oEzypUm6JHpwnWesVmoC9VtdIwQywNK0YIpdSpsgI",
-	"fNMpsAb8Hl1qJNMWRW0UPZULDaPOq72jUae3kdUcHYqFRBXiB5mADBYX/6hEIO5ghrD1eH5/0CWYXrPf",
-	"eXIICdNTpDiCnrMYNTCFlnpyYdHTeH/w+KD75Om3z7rP+/uD8W4PTv0qIRMpaotYEzk3f2ci0VN2jRaw",
-	"cg1X/MaxTVVbW2X97TP7oC0sguZj2+t6vc4KBUfSSggCmJKZSBybyzkKmOZPd1TxMYipTBNd96RGwIU2",
-	"FknKCWgUCQXhQOACpGhCnMcHNcQ97f7a7z5n3d/ffXgWPR7cfhMSG3JUrTG4K9z9SINcCFTARTMissMM",
-	"zOzRut8fHEA8ZYrFBpWmXeuiMKho4qL04HAztZCHxodrxLkmW6cI2tAP9X30JnMBqmWmQKFGClNYMwQE",
-	"vrcTEXS4VE3UvjVR24LTEoeTG+9QbLmo5EZj27nsLAPdAevYaW96sJPOM8MMOoTMvGezfYjJOz2reUrZ",
-	"g8wtlR5VDPVuFaVech2gFs+xW/Fh3YwcycvNYEqxZdsPQ48KTeQHjmlyolTIXUqxy7CvCrVFppvdmu4R",
-	"5Q2hKRTKIuCwfT/nCvVdnIC8gVymXf+50Bo82Q+jfR89upvTkcKjm3apWGKYdchN5h5Un0VUocBa0p3l",
-	"s8jP79OT/35zcnZ+8n0n6vz8+uRVJ+ocHR+fvHbffH9y/PLFK/p4fPTq+OQlfTz55+sXpyffB092Dzpb",
-	"O5SgWeVTn8mkNqXcTx512EKHveUEYur7J683Htr+thCBnMBuMAxWnnWtCV4GcjHabugKSN/kYWyAyPv0",
-	"e+cDTKvithXTrnFauwMn+W65tXp3MPcuy7PQ+QyFucs99ig7MzjfXpG+8ne0dWnlmG+NU/W0bhqhGltx",
-	"6sZCkqM8VPnJlU7j4PskvvxAllHVOnOEKnVZyR6rnPu17Q3RpLqXqyX8UxylXleE9h/fm2NK1wmgWaY1",
-	"ME3uPi3VuECghKbm7AoPgTnjxFt+ZAraHzabI6vP7ermtuY09nQfD4FV0LLHzz0YszjGubvAZeqQV9Ja",
-	"ofkvhzDD2SUqPeVze+MlWuwYSzHhaoZJbyTGbMG44eLqIs4UjeTuOAQhC+9QwgyDJRoa0/AbHA/rv5GZ",
-	"CuNKXPUiVtzwmKXjYdWSG4mYCSENeM9w6VGDccxEjCkm4wjGCcap1TD2szs87SrlDSrnZc9PI08ix8C0",
-	"ZDqYyiU5NMdvsB72LaZnv/bjkuPYDVsc2UnwhCu0TItXY39aNiwJY8XgEOKUW16lIIZCkSDxGFdAhobl",
-	"NMt23ASjeGvOaMNNugWMo8nlVxcPDPHlzw2FuMKpW7F+DKapDlpKpVs3kBdDwehRbTza5RuOi1GH2NrZ",
-	"/i6rwm0yF1cBB0sTMsocMkp1RVpv23jcyjDamgecrMxJKK9Z4UFsK+jQjry2tFuDsdf7SEOIp+2mkAth",
-	"JbowP1vZa8GI6Edi+xUgZNXcvBeB0ozkQjhWK5RioZzJcySkQEikM52/MPuges5+jK1Q54NPcWA2OOvf",
-	"4+DMM5Va8zn94RieHzz5FnwGFDgtpwMO2TWqmiJUMxZPucCuParsl3fVymjt8e33oWLDB/aAC23sORUO",
-	"MzgGWiH8pT3WDhutOjnyCTTJk7kYQNeJox56Kg9hIr3X8nLpkkplgnXP1apbHVi8MFJeaEnpWeuZgn4t",
-	"TzG/usjtZ4hXTtGl5X6ca3c71dlQlWAkzORNzQFq5KGFZrNMG4rNuqCj/dA+FxtOzc2pKc24bXPSIbqc",
-	"OUv++M3px1EmyyOK4YDjeQ0LZPXwo3efkpuyjDoW4UaRWQxa55+DQe9Jv1Pz7nb/StkT0f7gdmc06vk/",
-	"+re7f92cRlGf/Tr6pDK+Dji1CuluhDAcUBHAkhsrsBEtNMkQFlJduwNswniKCexwAyoT2ieOSkHeX6sP",
-	"kixFgjiF5lghn1UFQWJ17BJSN8/LEqhgTnec1vMkiYGTXmcosjQNhZyFXIR33buIHmmwx+n24SuSA33q",
-	"Z3GHRbgbfUZkQWrFxMrZN5jBLmUTC3xkZMhPtLWUv8uF5fpcU1jLK8mUozzl6ttD9XlfWwto/8nM/vft",
-	"YDoGqWC8/zQZw07Cls28r28H0y2CO85D3t43uy+l5pKU6VzUPtX2Nc6Uskf6Xfb3di19cwPx46h818Dn",
-	"u1Xct1ViXisyeQgpshsEa+hY/FMJVFa0lc/0+mbL8GWbH+1ZjnGmuFmeWdDgDyhkCtVR5vyU7q8f8v34",
-	"8e15Kx/qCH58e+7yr+OU8ZmGsc4uLYPlqWUXnAxvf4pc+EONWLESVh8TShoraX/qwVks56iLo20k6Acr",
-	"rHanHGP7VWrYGedZrBcUPxz77DkCQxQ0pnWUpJoaM3d56VxMAvz7naVkWcKiHwG+59qaitWgqwYujKTC",
-	"JRcys7wshZYpJ1dWfo4Pi6hlGa3zd/orRsJT5ZEO2rXtNOzCWNmNPFrKExtxTtDOgc7CXxPR39auduQs",
-	"CqwWZH5LSKQD2cwA3qBagjY4743ESFQLLdxGj498qQhNZgjfEXlhlPX7j+Mf357TBxz34BSZj682IM0j",
-	"XZwVAjHRvtaJki6NBG5GYqfNMY7Ddg/dvVxcRXnZmYuFJuC8L/RXqiU9m5TNOOUxCo36wlnQalypveqN",
-	"xJEvHSiLllogzOV1ajjoH0SQ8msEaxjSCWytQ1JvxCVENILeLgJfGBHjVTUVY1+/ANrZC2OLPsc9eCGq",
-	"mtLvS17lCDFTiqMeifE/u171DcGoDJ0oCcqJTetZAkR2md6Qt67AvcNOBUp3os4NKu0EYb/X7/XJqT1H",
-	"wea8M+w87vV7j50umpLK2POU6ub7tPehiRhv7XVXGMB1x7mIgUafEerpncezxz6nxznv8nQdry7aKbZD",
-	"mMpFLQXPlUppl9wbrqZyeKUQYrkQoDFWaHqwKjPBTpc2hMp3HDUL1WQ1fudvaBqFGo0S1UG/v6bo5m7F",
-	"No2RVtTChSoID/r7qx5ezHavVh1GNz3efFNZZ0l3HGy+o6hmpNMpm82YWlozHFnS1iGwlJlLcSnrJC1L",
-	"sytdsVoKruy8a5RR/xqeTXnJXqvM+vZd1PFlBY0qNjbzsHfbbHsmkgjk3EGSdOmAfZnmXs0Jp3x3DTs+",
-	"S2Mkzs7PorIqNxcK4MmuVZ4rCnesfsPD7VLUgTLUR6JMUad6vB6cWZZnaXMrdARy4jPp7SKLgzMi73TA",
-	"QO3BeS3VvhxLToCVlq8deMrK04IL+9uVQk2JTi5yCD4M4OrnYOeg/3wkxjTOhfvuwlLrwiqxC/+k8e6Q",
-	"Co4t61DpNZ0cdpYzly0XEunXWUikCWN+J5PlPUmzK2W5rQM7q+hvP6tCOcV5ymJr1N1GnYHTIg80tEsI",
-	"a1aFVosR1pVBlgU8t6SY+psVU6WbwEOqzOeb7yjaBNgb9rcYoqjDtjcMBtsspFolWrUbSIdWLYZfO3Ug",
-	"3nlnNWapyH0in1SgHPMEtPrOioq03fW6/TbaCojsVZFOCUrqYv6Sa/OiQEONM6POiT+LvHbbKSczRY2u",
-	"P4KGHYVzLEoW/FPIptNOj3qDe56S99hlYVO3jN8yVMuyXUbu2y/l5w7R6yLa33TyaLMk8GeJ3bmN1i6N",
-	"Mvy5rqHJsmAsCuSeOg+u8zsFllQLXYRafgScDXaOoWdRwXztOUUZz6BPHgw+s5b8vi9D83+FHDkhO31c",
-	"hizGeanDXOENl5kuYg+hebkoxqoFhqp1rLjcm0qvpEWEStVpKXZ9fs89OvxyteOdAOXHK7tCe1nKrTNl",
-	"IxC4QG0cfqioq1zffCoEGvSQn6FIyEHShn7VvOLScdBIRj6kG6kc3iUOU8C9ByftXGNrSlFivs+yZrlj",
-	"RuSejlxdNJW7N9cprYSKHCb8BmHGRWaVzJTdWEWpNSaguf2ZfBUU47O3wY5DrvaJg36/goEFLmBMmUZj",
-	"4BOXsr7rfB7ULGNSdgk46D+HcSNMRNbkSNTaLJS+SmZ6cCSgBobrXW7gCo12T/ZXXfgLLtwFY4d3CZKO",
-	"RMj8zAR3dVQqM9Nh1VU0xZQCYaxK3aLXQYPAXj1ZoD0SzhZpz80+8eJyeeEfctFwtIxhh5UdeHwbDiPT",
-	"xPnEDy0+92f0SNQOaeB6l9wfq6xmaw3YzQmVGuzkPFTP5Q/k8LstEHIkcoIshI7IJB//7eQc9pwLf+9D",
-	"ICfjdq94vP5rJsijhMl/kd/EmU8rig1GdoPW1g7Yhb8l/9iLsktF9x+4HEfgkIDLtfd2UN6YRqHJlM9B",
-	"cHU6CnWWmsPy0mtc1lpcjETezabO2oNByGqpVqS08QwdXA4alydXYwGrjrDBkyebQonv7sdCClXZPLCF",
-	"lOcGhl0thZ1fKMmkoSQpgLtg2itF80msmU9ph61eoPvl67e/7oowvkiDzd71fKthan2wbqPOk21IVu2s",
-	"VMdLL4qoRyh64kIgYZdZEDt9hIW39yHPA7t1gCnFUG7sMfl+nAZunEDc4SkLJFxJVXkuRC5TKc8z7cFx",
-	"EXwwCx5Tbu2UqVmKmhKGGkqZLi6U8mfSUvns/ZJ6X5V0/UH2dTtUwq4VgD7oQfgbms+9tV/8jgZc/KIQ",
-	"LdcPzGgXlNSU6n8/BlW08Z6il+ntuz+mg/YqOeNdnbcnCMbFak1vqikCRTSAiMNmPiWoeklNyRqgsnYd",
-	"tWMFZB0ZPRIWoXSlSJfgit57cKR9z1KprJZj7vkuEcAlaM+sCVDEgynsPIQqLy/ZLLWgPtUSmBmJcXv1",
-	"e/ljenTx7oooWqunwz3KVGssy6bNZdUf13SjrCBVKEE1KLhEmi9aE/9BxVpk/BchH0rtd4aXBi1r3Bwz",
-	"0arv+BpVQV0YVvqm6/Jw7u+5m0i0eXgjY65ka9j5n6OfXu5+zfx63tCvVi/Tlq1VjV8Bj+JN3jZ9Q5jk",
-	"xF14j3q5LI5foTWnXBuplv8ueOdIlJUxfuoRyDS5b/fxQ7JPHl6ndOeHnPcqF/lP8gbrFpwFUaWx5wFR",
-	"viHUbHCFn9V5IIusjzKxoe7djYBSsRGMYkKz2H7n/Hr5GApjqRLtE9hvsAdHIaduPg9nK3MCbU2ndpF/",
-	"cUFXjUNwKi9fqFgnn94516yR+KIcc/nWC7mALK+ahOAuf3URsK8uocBKdCUwskZgK4GRvEPoFokGn8r7",
-	"tKdwolBPvxhVeJqJYJmGJ1NxNgXyJa3g7NQUp3bJxVaDlQXickI5XVRGXWRMk8+smtxGqbOuXyCPWZou",
-	"nVlajYnkURgKGpopCtDGjhxWb0TmL8P34suM21T+msHySymvgbnmZIKKJe5BljS61uxfhCit8R5bVnbx",
-	"7iJKeFjl6UqXroQuzlEsHPkCSOmScFxG0UgUXRyieuS85LRKsHzc6pwRdrGc0mWfU2ZO8wjYV3V4fp6o",
-	"i6Nl6Uy9r4DKni9L2HNK/osRx6PY6Lw6vDjG8hKzWmCnXoWm+SxLKYlBTto5ND046B+AzIzmSa1+rR3Z",
-	"8bUYzif6xZ1ELoPma5K0Gvd74pPeHPpyqGZ3EVbFFUnAp1i8veNTiUj1FSGfQU6yYLqY0b74qyYGVUdX",
-	"3gMoT74pxKlSxOB8/ugaBbmkrrvLylnNqXlPVunq8tAv0D71EltvGGwhhOtQ8Gdu5lq512ga3YN8L2Sv",
-	"9Ws1t7nev1cF4NrxfREH5FtFGd0OkfpSvyKt2TfWz98JwEDPWJq6SsL8hQfuxyEU7z2wauDqdz6H47Nf",
-	"dp1DKuUCR6Le7r6lPhbFayDyEkeFjJJDI2/oxUzYP3twlGdaevGYOVeeHIm8idhqrROAvJ5dvncvlzh+",
-	"c3rPOqfsivHl6hoiWczEn16vT6uM/BtMVrysgjrerZKQ+1RJvjvdn7i9pROILn8C988J3D1z/kHk7hD3",
-	"7+ti6RXEeU/b7EcIbPObea/p/X7XjDt7JQNcAyW+5AstFpIb8lumvK9MODqlk7ddOyLkYug7D7x49cuL",
-	"85OKLFZBg2tS4RxarjWTFOjO/sd9oO4yeX3MSFCEM2q+WLjSj88e+S6VvpGiHzmPmKHmPEJCpQAAdqgx",
-	"HLWtN+71hiPh+nFQySGVULjggJEy3T0s8rGloExIuESgsoQ8qhYoUpBFrIHSVVz3iJYqecm1qXfC0ysS",
-	"7xsVY8Vqw9Vsvl1N81UYf9bF/SEJDXRBXFsfV0rTn2bYxzssPzbkd15t1akbJUIs2D5ni0CfU5+hFItP",
-	"9kLFwGvww6+83OqN+I8H9cqbkMzYc4GqT9Yega5JD2r9eU5BO7xL2/F8dM/jvfL9opebD1+LzS+ZxuKF",
-	"28S9aw7hir/PdflbmdubG7xUOwmGXrhvbxpWo6PWEM9S1/qjUSrpixNZ+d59e8n+k27ClkBNX5eR63hz",
-	"8Kw7pfe6ZGkgV/hKsRh33fcFki7juZcsvr5y79qhLnjeF5DQAX3i+kS5lYxEszERUL0clN2Juud8Zu30",
-	"n9toPH+lMJW4FX2WVuQD11op3iPP1sZZlazb6E748cr943PJ2vOAHV2B07tBgLw5SYqe5M/1xdSiqPyp",
-	"E6kWTCWRxVRj35SQqkbzpoPDULfByPUapBdMkufGyDHsCAsuidHsI/Wuf9kq8VaOfmXT6Msl0/uJXN9L",
-	"X1Ic4FtfsByzmevoOEMmFlOeYg5tS79XLRuiAKheNDAJIOSypFqPhOu37M22/ScEfJ2bXCHMM3WFSY6H",
-	"wT5Q7UbkV3Oerlzsav7JpYhd9bCTDNeghwqjBS5okw7LBOmiA6csGmrhZIJxsJ3Nkdu5ljzdp++9bH35",
-	"wJ6wbaQ5J6irHC+iI0UT0IQnDwz57grgHiphq56BZdoayKuIbTTRejhI8M/f9CEHTq0GMNZC8b/lAe7K",
-	"Vx7dVb7JR698VTnNb9/d/n8AAAD//w==",
+	"7H37Uxw58ue/klG3EcBt0UAbe+wmLjYYhtn1fj0eH+D1927aR4uqbFpLtdQjqWj3OPjfL5RSvdUPPAZ7",
+	"HfYvpusppTJTn3zWxyiR05kUKIyOBh+jCbIUFf35SibMcCns3ynqRPGZ+xldTBAUapmrBLc0vD171Yvi",
+	"SCcTnDJ7tVnMMBpE2igurqO7uzg6Q6MWx2ODqvu0c0ykSDUYCXPGDVzhWCoEoxZcXAO7ZlwEH8+FwWtU",
+	"0Z19wYwpNkXjh/4jzzIurt8oOeYZvkztMW7fNWNmEsWRYFP7hKv2ZXGk8PecK0yjgVE51t86ZR9eobg2",
+	"k2hw0H8eR1Muyt/2/cagsq/4f78d7/5ftvvH/u6L3uXu+7/+JYoDBHkpbrlZPjJenN5wRM8O2wNqv/LO",
+	"PknPpNDoSMTSM/w9R23sr0QKg4L+ZLNZxt3K782UvMpw+td/a8cG1bv/onAcDaL/sVexz547q/feuLvc",
+	"S5tr/QvLxlJNMQXlXg7bVyyFf57/+jqGXNwIORcw5pilOgZ7plpXkAqSXGmpdnrRXRydSDHOePKow3eM",
+	"7wae+PdrmHMzATNBcKu2pUEbZhC2jZSgpRSWtRXuahRpDCxTyNIF/FtygWkMvV5vJ7aTO353DgrHuca0",
+	"ehpNBMZSAQOFTNuHTRCSXBs5RQUJE8ASA5JkpCa9JHG7pciFJuyv3qsJJ835Z6mueJqieGzSJizLUEHG",
+	"khtN05yhmnKtLQmkAiUzJEpxDUIaYFrza2GpJelqL84wc/JMXPJamp9lLtLHnMprCTpPJqWKhG2paMCm",
+	"nOOWLpdwSzt+vpDyFVPX+KX4+UqmC0tZeYsKnh3Cf/Efi3H9wsTCKwv9mMM7fne+pSFlPFvUpSHjU25I",
+	"JohH2AIVSHXNBP/DXcC1lZVkgunnE4q3guVmIhX/Ax+bmYy8QUGMz9zfYCbMFFJwyzLenue7d+92j3Mz",
+	"QWHswLA5ks7W4KZ3y3jGrjJ85BWGX2tLpyHlqRNuoeeojuzfEyvUc6YhmTBxjWkPLtTCAQNgdoVgVFvY",
+	"0edc85mSCWr92GR5h1m26zdKLma5cXsMF7TYdslz1LDNkkTmwgBPY0sn1DHwFKczaVAkC7jBBSik/YRu",
+	"Z5aWqEjSrc65K8AE0ek4MZIoNFNyhspwhxNwyngW4Jo4uuFOraLIp9HgtyjXqAivJFIkPOMOPMZRksk8",
+	"nSDLCOAkub1IM5FeyQ/R+7j7XJ1f/Rvdvt7FTRUa+s0NoHqCdLfdxS34150TS4z+WcnpsaOfQ2FdzWiZ",
+	"syDxfCI1QqIwtTLFMk2KHLr869QS114vbVsVZTeuLV08KwbMNJLumjLBrnGKwhQnd3pwPrEgyEiYZcxY",
+	"JgCWTrng2ihmpAVCIlv0ogDlEoXMYHpMtLN3MhMNopQZ3DV8isFbcrWOT0/enpWmAN3h9i1Htc4D8YPF",
+	"wSwLEfXTZ8bDL6vo11jKznUOVQdO2JU5VuJzDjWfpfdbhBZX8zRqENmPPjzZ+prXX71eKl5atULCkKbc",
+	"Tpplb2pCMmaZxrglN3+WWVabUGtYqXFzv2nv9OONeaMr5l0AsaUDkgnbB31I+TU3FrDZ0bHpzGqX6KD2",
+	"j9apHOiT0MAKZqxd19/fX0uNpaxq5/Dy+BfSMpZjmdb51OoXJfPrCZxfnDv7gyWTGmDaZjCv7TJ08/HZ",
+	"6yPgptRUMGULSPl4jArGSk6HIqy0YtJ6niDAIMUMry0nNoVmQK93G/uWhlFHDY9As4UeivmEJ5NyEPYm",
+	"jeqWJ2hNHU1D2ekNRZPW/f3D5w07nCkxYHP9G9v9Y/f9/xxwNh0MhsP040H/bmCnu9dbYpvXpXFTQQwJ",
+	"XF0W1glaa/+foMJqsbY0nEhtMVEKbzW7RjjDmVQEAVPM+C0qTGHb2pXVsj8hLm0K8FWe3KBp+w6eNHjv",
+	"SYD3CjVmWW/M8sxqNLvEySJqD33kjo8GcPL2DA56+7A9ZYKPrYnxVzg5/5c16Y12Fq9FqAzeMPV7jmbn",
+	"CEZJrvr+1n5vH35ihsHpBztXTTLnoUb5bnt9EETMFI75h9ZMnx6E5FERLV97qQwZSETrbT+fHSBer471",
+	"7THLGr0WQz59ts4p0+Q1vzqNES3hq39xnHdH+86aBeu5xgoZsCuZu4u9nAW4xW8YqLh0SK9Uef39/rNd",
+	"0nZdXuFKm3NEcWxCI0TREGi6GjSbQ8YFAjc41aVpVxvZZmgmY9rQVM8NU/dAQfbdL+2rG7dwYZ4dVpeX",
+	"/sY4mkphJhfyJ2bQkrg7z7fiKkORYgqJXQI5bjooiKKgJYyZioEJqzsTAykmfMoy2H57/lN7j+n3nhw+",
+	"fbZWX9WpH+QdC8b/QWD8HE0+C4HjVUiquSd3xa502Og3MuPJYrnic97MzgBndNvrDQBb8FxxY0W52oxD",
+	"S29Urs0njpXuxbSBL6oXHz49PHx2+PzpQf/Z86VvxvSN4iLhM5Y17/a7l9u26o8aKCnNWj5gNYhY0qUi",
+	"X2DsgQE1lrtJqsZChdZ9DfOFFVjtgi0NVpphLlUK3utZIjEpEqsrvA81sNElE0xuChAeVEHceWlzTZ4F",
+	"r4YQxT2UDd5iVjeArxWiJe0Cs0zOSY9bsnm3dhRHwZ0q45bowXGStV6jCdhrdYMUzADLspohciVlhozA",
+	"N+0CK8Dv8ZVGMm1RNN6iJ3KuYRi93jseRr21rOboUE4krhE/yARksLj4Ry0CcQ8zhK3G8wf9XYLpDfud",
+	"p0eQMj1BiiPoGUtQA1NoqSfnFj2NDvpPDnefPvvh+e6L/YP+aKcHZ36WkIsMtUWsqZyZfzCR6gm7QQtY",
+	"uYZrfuvYpq6trbL+4bl90AYWQfux3Xm9WWWFgiNpLQQBTMlcpI7N5QwFTIqnO6r4GMREZqluelJj4EIb",
+	"iyTlGDSKlIJwIHAOUrQhzpPDBuKe7P62v/uC7f7x/uPz+En/7i8hsSFH1QqDu8bdWxrkXKACLtoRkW1m",
+	"YGq31oP9/iEkE6ZYYlBpWrVdFAYVDVxUHhxuJhby0PvhBnGmydYpgzZ0ormO3mQuQbXMFSjUSGEKa4aA",
+	"wA92III2l7qJum9N1K7gdMTh9NY7FO+zC7PCV7fKFHcOPXv1PZDQVSBy2nUayTSAlX+WCkaOmj0fxxo5",
+	"k8/7R8HeV2AhuoJlQReKpey62TkFcm6YwcpB1GIpw64ydEPQbIqAltY1i8nMLQSdMF1d4lzpXf8TvY0W",
+	"Jst+HUeD3zYZXXT3PhRxKWTUvfb4zUvSuJjaHW1eAGQ31gmbzVBY9cSLLdDwW24WMEZrXosU5ng1kfLG",
+	"R5F4La4c1PYUShRghXY6M42g47aQxdgUThkXztERMJiYd3R3MY2857q5J6y+hUTkwl4Y9JUxi4acRMSh",
+	"kH4DCrmhv18miK+4DggjL0yD8o+1w63mFjGl2II0H34wJxTBDih4prXliJELcY9KpUwKZsau8QiYW0EP",
+	"hggd2RPOxzzh2ki1sOIlRcljlrftT3vdzvqt3M1vKXUu/GK1LH4v894T6WW+pqvnNOrcUByUifaGZPEX",
+	"7YAWydU0iJ3sqDrAkgRn9PyhcFxLbgErNMWp6mIHDEcDYDDF6RWqQu34PY7NGTdWs1sDPmWG1d9j+C16",
+	"J4Q9NRSEC8sLavGMy0RxwxOWjWAveF5hIknX1CaSYpLR6OLqFiYSzOyhoSiO4YcZb95IR7i4Hg3g8DlM",
+	"ZK50kSzjIqV0wSIGC497AV1cF3YmhqK+n1rijKyCdk44mE8WO0fQ0Qj1xxbx99EApvIWU7hCM0cU7UC8",
+	"7lWz8i5qWhkXznPBTLcfkxq2qqEHI6/Xega1GQ2gYP0iXG0kMTaKdCa5MM4dWCDxJkdGhVr0TFX9Lhin",
+	"OuIYp36F5Ybqd2jxw2fLpa9OFytfu8EvfHXEL3vrgBXW2ixoCesHiqWojnlCR3FUJ2TQAvmZY5aeKhUK",
+	"/1EuTjj2glqza1wfpnOPqG4IqZcS/AYCkEQQfZ+gFm9Z4pNd/3epdHh6EPZeefa6XxCNWHbdtlBO0e99",
+	"oa3MPag5irhGgZWkOy9GUUjB2en/fnt6fnH6UxRHv745fR3F0fHJyekbd+Sn05NXL1/TnyfHr09OX9Gf",
+	"p//95uXZ6U9BPvFOlM4KpWiWxYinHikWQyrivnHE5joc/SWjvLl+8mbtzuVvCxHoZYndVkDspbbbJyLk",
+	"mtNpXcSs5RR5yDhu8YJJXdw2YtoVQVincNIfFxsbJE7J3md6FuycozD3uccip3ODs82R22t/RxC8FWZr",
+	"5z31yOG6N9RzBZy6sSb2cZF689mVTgttf5bY9BqI7QhV6bKKPZYFqxvLG6JJfS2XS/jnwO6F3fZo4P3P",
+	"YPL64i5D5Q5pVWDb+4N6MKrwNCyB00ceO+sJn9kbr9CCukSKMVdTTC2qK3D0ZZKrGtom4FigQIuhYYGG",
+	"3umxdeOch9dBXD2oeyaHImFCSAM+0llFiGBUQWgY1RF2AaMHlNgYgomegQsgWJ+SMywdAFyC/GoIrgbv",
+	"ChQX2uFKLdPh1bBfxbkxjiDJuOVVCsorFCkSj3EF5DiznGbZjpugzb5ijzbcZBvAOBpccXX5wBBf/tpS",
+	"iEuClDXrw2CW6aDnrwpTBvI8yWgZNt5Hq3zLcT6MiK2dL9tlCbpF5uI6EDBoQ0ZZQEaprknrbZpfsjQt",
+	"ZMUDTpfm2FXXLImIdRV0aEXeWNqtwNirvY0hxNP1asm5sBJdulM72djBDJ9PxPZLQMiysXkblixNOReO",
+	"1UqlWCpncr4Ja1am0rmCvzL7oL7Pfoqt0OSDz7FhtjjrP2PjLDJvO+M5+/kEXhw+/aH0WDstpwMBxhWq",
+	"mtyyU5ZMuMBdu1XZg/fVymjt8c3XoWbDB9aAC23sPhUOmzsGWiL8lT3WTYNYtnNUbt0meXIX09514qgH",
+	"nsoDGEsfhbtauCIJmWIzErPsVgcWL42Ul1pSuvFqpqCz1S7mZ+dDGiFeOfO+lU8LVW6mOluqEowkh1o9",
+	"oGfkkYVm01wbyjWqIhbdfbEVpFufatnOQ2oPOkSXc2fJn7w9+zTK5EWGTDiB5qKBBfJmOo2PhVDYrcqi",
+	"KdNnRG4xaJN/Dvu9p/tRI1q5+zfKBowP+nfbw2HP/9i/2/nb+rTA5uhX0SeTyU3AqVVKdytI44CKAJbe",
+	"WoGNaaJpjjCX6sZtYGPGM4oIGVC50L4QQgqKZlp9kOaZc/aXmmOJfNYVBInViSuwWD8uS6CSObUP6NXz",
+	"/p1HuBcNRJ5loRQqIefhVfcuoi0NdjvdPB2D5ECf+VHcYxLuRp/hX5JaMbF09C1msFNZxwKfmOngB9qZ",
+	"yj/k3HJ9oSms5ZXmylGeas/spvpiX1sL6ODp1P73Q38yAqlgdPAsHcF2yhbtPOYf+pMNkhVciK+7bnZd",
+	"Ks0lqXKnrOVtrGuSK2W39Pus791K+hYG4qdR+b6JPO+Xcd9GieadTJsjyJDdIkXILP6pJd7UtJXPXP7L",
+	"huk4XX60ezkmueJmcW5Bg9+gkClUx7nzU7pfPxfr8c93F5383mP457sLV0+UZIxPNYx0fmUZrEiVvuRk",
+	"ePtd5LIIAtljtTSxEaGkkZL2VA/OEzlDXW5tQ0EnfLTQM7afpYbtUVGVcUn5MCOfDU5giJKgaB4VqSbG",
+	"zFydFRfjAP/+aClZlWTqLcAPXFOAsJZEpIELI6kQ16WAWF6WQsuMkyur2McHZYS/yj7xd/orhsJTZUsH",
+	"7dpuWVFprOzEHi0Vifo4I2jnQGfpr4npt7WrHTnLguE5md8SUulANjOAt6gWoA3OekMxFPXCQbfQo2Nf",
+	"+kiDGcCPRF4Y5vv7T5J/vrugP3DUgzNkPl+oBWm2dLlXCMRU+9pdKiIwErgZiu0uxzgO2zly93JxHRdl",
+	"1C63JwXnfaFfmZb0bFI2o4wnKDTqS2dBq1Gtlrg3FMe+FK4qwu2AMFenoOFw/zCGjN8gxRtpB7bWIak3",
+	"4hIiGkFvl1FWGhGjZTWCI1+PB9rZCy7u2oOXoq4p/boUVfuQMKU46qEY/feuV30DMCpHJ0qCajyyZtYb",
+	"kV1mt+StK3HvIKpB6SiOblFpJwgHvf3ePjm1ZyjYjEeD6Elvv/fE6aIJqYw9T6ndYp32PrYR45297hoD",
+	"uO6kEDHQiEVyENG7yM8a+RxV57wr0k+9uuiWjAxgIueNlHJX+qtdsUq4OtjhlVKI5VyAxkSh6cGyTDs7",
+	"XFoQKkd11CxVk9X40d/RtAoPWy0X+vv7K4pI71c82nrTktruUEX84f7BsoeXo91rVDvTTU/W31T1DaA7",
+	"DtffUVbn0+6UT6dMLawZjizt6hBYyNylbFZ1/5al2bWuWS0lV0bvW21BlqRsVZfsddqG3L2PI18m16rK",
+	"ZlMPezetHmMijUHOHCTJFg7YV2Vb9Ronqt/SsO2zDofi/OI8rrpMFEIBPN2xynNJIarVb3i0WckVUMXV",
+	"UFQlV1Rf3oNzy/Is62R0xCDHvjLMTrLcOGPyTgcM1B5cNErHqnfJMbDK8rUvnrBqt+DCnrtWqClx10UO",
+	"wYcBfALJ9uH+i6EY0Xsu3bFLS61Lq8Qu/ZNGOwMo8iSolQjtHHaUU5f9HRLpN3lIpAlj/ijTxQNJsyvN",
+	"vGsCO6vo776oQjnDWcYSa9TdxVHfaZFHerVLcG53OagX160q668KUu9IMe2vV0y17jiPqTJfrL+jbHtj",
+	"bzjY4BVlXxF7Q7+/yUTqXQ/qdgPp0LrF8FvUBOLRe6sxK0XuE9OlAuWYJ6DVt5dUWO+s1u138UZAZK+O",
+	"dCpQ0hTzV1yblyUaau0ZTU78VRS9SJxyMhPUPmdNw7bCGZYleP4pZNNpp0e9wT3LyHvsqoqo+9PvOapF",
+	"1f6p8O1X8nOP6HUrt7Zy8mizIPBniR3dxSunRumSXDfQZFUAHQdqKZwH1/mdAlNqhC5CLawCzgY7xtCz",
+	"qAFM4zllWWp/nzwYfGot+QNfVu1/hRw5ITt9VIUsRmXeqMJbLnNdxh5C43JRjGUTDFWfWnF5MJVeS4sI",
+	"tV5xycNyXKy5R4dfr3a8F6D8dGVXai9LuVWmbAwC56iNww81dVXom8+FQIMe8nMUKTlIutCvntdbOQ5a",
+	"xTVHdCO1d3GFMBRw78Fpt3bGmlJUaOarhpgu07i9p6NQF23l7s11Siuhor0xv0WYcpFbJTNht1ZRao0p",
+	"aG5Pk6+CYnz2Nth2yNU+sb+/X8PAAucwokyjEfCxK8HacT4Pav40rrreHO6/gFErTETW5FA02gZVvkpm",
+	"enAsoAGGm13b4BqNdk/2V136Cy595rnDuwRJhyJkfuaCu7pglZvJoO4qmmBGgTBWp27Zu6dFYK+eLNAe",
+	"CmeLdMdmn3h5tbj0D7lsOVpGsM2qjnK+rZSRWep84kcWn/s9eigamzRwvUPuj2VWs7UG7OKESue2u6UA",
+	"liMDNWluCYT0GeuUa6BjMslHfz+9gD3nwt/7GMjJuNsrH6//lgvyKGH6v8hv4synJcVzQ7tAK2vh7MTf",
+	"kX/sZdV1afe/cDGKwSEBVzvm7aAic12hyZXPQXB1pwp1npmj6tIbXDRaNg1F0Z2tydr9fshqqVdYdvEM",
+	"bVwOGlc7V2sCy7aw/tOn60KJ7x/GQgpVjT6yhVTkBoZdLaWdXyrJtKUkKYA7Z9orRfNZrJnPaYctn6A7",
+	"8+3bX/dFGF+lwWbverHRaxp9He/i6OkmJKt3CmzipZdl1CMUPXEhkLDLLIidPsHC2/tY5IHdOcCUYSg3",
+	"9oR8P04Dt3Yg7vCUBRJVSZJ7aOwylYo80x6clMEHV0jKLaJR0ww1JQy1lDJdXCrlL6SlitH7KfW+Ken6",
+	"k+zrVqiCXUsAfdCD8Hc0X3ppv/oVDbj4RSlarr+l0S4oqSnV/2EMqnjtPWVv7rv3f04H7dVyxnd10W4n",
+	"GBdrNHGrpwiU0QAiDpv6lKD6JQ0la4DatOi4Gysg68joobAIZVeKbAGuiUsPjrXvwS2V1XLMPd8lArgE",
+	"7ak1Acp4MIWdB1Dn5QWbZhbUZ1oCM0Mx6s5+r3hMjy7eWRJF6/QoekCZ6rzLsml7Ws3Htd0oS0gVSlAN",
+	"Ci6R5qvWxH9SsZYZ/2XIh1L7neGlQcsGNydMdOo7vkVV0BSGpb7ppjxc+HvuJxJdHl7LmEvZGrb/z/Ev",
+	"r3a+ZX69aOlXq5dpyVaqxm+AR6nnyCZhklN34QPq5aobxxKt6ftd/KfgnWNRVcb4occgs/Sh3cePyT5F",
+	"eJ3SnR9z3Mtc5L/IW2xacBZEVcaeB0Rl7xQjl/pZnQeyzPqoEhua3t0YKBUbwSgmNEvsMefXK96hMJEq",
+	"1T6B/RZ7cBxy6hbjcLYyJ9DWdmqX+ReXdNUoBKeK8oWadfL5nXPtGomvyjFXLL2Qc8iLqkkIrvI3FwH7",
+	"5hIKrETXAiMrBLYWGCk6Xm+QaPC5vE97CscK9eSrUYVnuQiWaXgylXtTIF/SCs52Q3Fql1xsNVhVIC7H",
+	"lNNFZdRlxnRcdDkrktsoddb1v+UJy7KFM0vrMZGqPRons0GANvbNYfVGZP46fC++zLhL5W8ZLL+S8gaY",
+	"ayQnqFjiAWRJo/vUyFchSiu8x5aVXby7jBIe1Xm61nXSNe8rUCwc+wJI6ZJwXEZR2TYrHcXNyHnFabVg",
+	"+ajTOSPsYjmjy76kzJwVEbBvavP8MlEXR8vKmfpQAZU9X5aw55T8VyOOx4nRRXV4uY0VJWaNwE6zCk3z",
+	"aZ5REoMcd3NoenC4fwgyN5qnjfq1bmTH12I4n+hXtxO5DJpvSdIa3O+JT3pz4Muh2t1FWB1XpAGfYvk1",
+	"qs8lIvVPXn0BOcmD6WJG++KvhhjUHV1FD6Ai+aYUp1oRg/P5o2sUZHyryfvKynnDqflAVuny8tCv0D71",
+	"EttsgG8hhOtQ8D03c6XcazSt7kG+t7/X+o2a20LvP6gCcO34vooN8p2ijG6HSH2pX6Md7pYuv3HDQE9Z",
+	"lrlKwuIDPu7kAMrv+Fg1cP0Hn8HJ+b92nEMq4wKHovn5lo76mJefNSpKHBUySg6NvaGXMGF/9uC4yLT0",
+	"4jF1rjw5FEUTseVaJwB5Pbv85Fp/n7w9e2CdU3XF+Hp1DZEsYeK71+vzKiPfX37Jx5eo490yCXlIleS7",
+	"033H7R2dQHT5Dty/JHD3zPkIyL0T42wuxSnV3LuPL7S/2tWt/yjcoNWQdfOLCoV3uhkjovolHVPCPhUJ",
+	"c6GNyu2f7nvwZaEDV82PZ1gEQ18iCTRmP2XJxI/ctwqoEW8ogp+bsLtuaL98xXWr8rUM+a4vj3Mk9uTT",
+	"CGYx+5zFcb6F1z1r42ofkfi0yjg/K2vzqFJMedWlKFjHx12boWqsm/W6+fi9hO7rKKFbmYZQVdA53mjW",
+	"g3032QJpNV1d2vigzdKKOq+1P0tBnd0pNsh0+a7wviu87wrvu8J7tNyGi87nvRyh1eKTeiaUKtPqO+eL",
+	"/mNVlmnNF/tAvOXfEGCst7Nem3Yd0ng6A9dAKeHFPMuJFHPdsBh0qQlwRj6pblW1kPOBX4+Xr//18uK0",
+	"ZqXW3WmufZsL9bqmpVKg84o92Qfqu1gIzlCQ5NQKmzudqrnpgSsybRWvxi5WbKhtZWUO0E3b7lNvSk4d",
+	"5n93PhSuUx0146DiYmeYGCmznaOyUlEKqhGCKyw+yeUz/rvlu7LMwqFEbtdXLWhINHtE6yUlqS29WM42",
+	"rLN9I8f2R0+/a/8/JaGB/uArt4FKmr4r/08P5f+ZDaOWk9UsnmfBxpIb7BtOfYag9rKOpuubn1WdY6r+",
+	"MDNGu40XhNDXFNp+8xUgsF6THpIZuy9QXfbKLdC1r0Stv8wuaF/vEto9Hz3w+177L6ks1m++KTPsiml0",
+	"LQhYMiHuXbEJ1yLhrv/10qq3IhREXUXAWDhJNw3qeYNbGlSeuaZ4rSYivm0HK3qNuMK3g6e7KVsUX0R0",
+	"vSAPn+9O6Au+eRaoortWLMEdd7z0MVeZjlcsubl2X1Wm/tA+SpbSBu28hn4mQ9Fu2QnUSQKqvp27F3yK",
+	"ox782vVTOxvLCke9A+mSSrlGk/EH5NnGe5aVsbX6dn+6cv/0KovuOGBb1xzNO0HX8fryAXqS39fnE4ui",
+	"iqeOpZozlcYWU418u27qp1K04x6E+nDHrgv3jgVjFNM0cgTbwoJLYjT7SE2dfpVHnAX6le1wSCGZPoLq",
+	"OsL7ZjsBvvWtfBI2db3Op8jEfMIzLKBtFRFu5AmXANWLBqYBhFw1G9JD4b5E4h0HB08J+LoEEoUwy9U1",
+	"pgUeBvtAtRNTxNnFgAuxa0TuFyJxfXWcZLjWldQySOCcFumoKh0se9PLstUsjseYBBs9HruV68jTQ2al",
+	"VE3hHzlGvIk0FwR1MY4yb6hsj5/y9JEh330B3GOVMjRrE0xXA3kVsYkmWg0HCf75mz4WwKnTGtFaKP5c",
+	"kfpZO+TRXe2I9xPUjhTjqR2q7e937+/+fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -20,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/cloudreseller/aws-invites/internal/apiview"
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
@@ -205,6 +206,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		a.close()
 		return nil, err
 	}
+	// Events keep their invite as the API shows it, for the activity feed and webhooks.
+	st.OnEvents(nil, apiview.EncodeInvite)
 	// The time every rule reads: the real one, or in the sandbox its test clock, kept in the database.
 	var clock invite.Clock = invite.SystemClock{}
 	var sandboxClock *store.SandboxClock

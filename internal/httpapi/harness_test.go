@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/cloudreseller/aws-invites/internal/apiview"
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
@@ -60,6 +61,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	ctx := context.Background()
 	clk := testclock.New(time.Now().UTC().Truncate(time.Millisecond))
 	st := storetest.Open(t, opts.dialect, store.Options{Clock: clk})
+	st.OnEvents(nil, apiview.EncodeInvite)
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 1000, Conventions: true})
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
@@ -247,7 +249,7 @@ func (e *env) counts() (invites, events int) {
 		}
 		for _, inv := range page.Invites {
 			invites++
-			evs, err := e.store.Events(ctx, inv.ID)
+			evs, err := e.store.Events(ctx, inv.BillingProfileID, inv.ID)
 			if err != nil {
 				e.t.Fatal(err)
 			}

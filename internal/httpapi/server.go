@@ -250,11 +250,83 @@ func (s *server) ListInviteEvents(ctx context.Context, req api.ListInviteEventsR
 	if err != nil {
 		return nil, err
 	}
-	out := api.EventList{Items: make([]api.Event, 0, len(events))}
-	for _, e := range events {
-		out.Items = append(out.Items, toEvent(e))
+	items, err := toEvents(events)
+	if err != nil {
+		return nil, err
 	}
-	return api.ListInviteEvents200JSONResponse(out), nil
+	return api.ListInviteEvents200JSONResponse(api.EventList{Items: items}), nil
+}
+
+func (s *server) ListBillingProfileEvents(ctx context.Context, req api.ListBillingProfileEventsRequestObject) (api.ListBillingProfileEventsResponseObject, error) {
+	p := req.Params
+	list, err := s.activity(ctx, req.BillingProfileId, feedParams{p.Type, p.Since, p.AccountId, p.Limit, p.Cursor})
+	if err != nil {
+		return nil, err
+	}
+	return api.ListBillingProfileEvents200JSONResponse(list), nil
+}
+
+func (s *server) ListEvents(ctx context.Context, req api.ListEventsRequestObject) (api.ListEventsResponseObject, error) {
+	p := req.Params
+	list, err := s.activity(ctx, "", feedParams{p.Type, p.Since, p.AccountId, p.Limit, p.Cursor})
+	if err != nil {
+		return nil, err
+	}
+	return api.ListEvents200JSONResponse(list), nil
+}
+
+// feedParams are the query parameters both activity feeds take.
+type feedParams struct {
+	types     *[]api.EventType
+	since     *time.Time
+	accountID *string
+	limit     *int
+	cursor    *string
+}
+
+// activity answers a page of an activity feed (of one billing profile, or of all of them with none).
+func (s *server) activity(ctx context.Context, billingProfileID string, p feedParams) (api.EventList, error) {
+	q := invite.EventQuery{BillingProfileID: billingProfileID, AccountID: deref(p.accountID)}
+	var typeNames []string
+	if p.types != nil {
+		for _, t := range *p.types {
+			q.Types = append(q.Types, invite.EventType(t))
+			typeNames = append(typeNames, string(t))
+		}
+	}
+	slices.Sort(typeNames)
+	if p.since != nil {
+		q.Since = *p.since
+	}
+	if p.limit != nil {
+		q.Limit = *p.limit
+	}
+	filter := filterKey("events", billingProfileID, strings.Join(typeNames, ","), q.Since.UTC().Format(time.RFC3339Nano), q.AccountID)
+	if p.cursor != nil {
+		before, err := decodeCursor(*p.cursor, filter)
+		if err != nil {
+			return api.EventList{}, err
+		}
+		n, err := strconv.ParseInt(before, 10, 64)
+		if err != nil || n <= 0 {
+			return api.EventList{}, invite.Errorf(invite.CodeInvalidCursor, "cursor is not one this service issued for this list; start again without a cursor")
+		}
+		q.Before = n
+	}
+	page, err := s.invites.Activity(ctx, principal(ctx), q)
+	if err != nil {
+		return api.EventList{}, err
+	}
+	items, err := toEvents(page.Events)
+	if err != nil {
+		return api.EventList{}, err
+	}
+	out := api.EventList{Items: items}
+	if page.Next != 0 {
+		c := encodeCursor(strconv.FormatInt(page.Next, 10), filter)
+		out.NextCursor = &c
+	}
+	return out, nil
 }
 
 // sandboxed runs a sandbox use case; outside the sandbox the sandbox endpoints do not exist.

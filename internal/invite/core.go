@@ -96,15 +96,37 @@ func (c *core) viewOrErr(inv Invite, err error) (View, error) {
 	return c.view(inv), nil
 }
 
-// save writes a changed invite (stamped now) and its event, guarded by the invite's version.
+// save writes a changed invite (stamped now) and its event (none when ev is empty: a change without a cause worth
+// a history line), guarded by the invite's version. The event carries the invite as a client sees it after the
+// change, so that what is delivered about it later shows that moment.
 func (c *core) save(ctx context.Context, inv Invite, ev Event) (Invite, error) {
-	inv.UpdatedAt = c.clock.Now()
+	now := c.clock.Now()
+	inv.UpdatedAt = now
+	if !ev.Empty() {
+		ev = c.stamp(ev, inv)
+		after := inv
+		after.Version++
+		v := ViewOf(after, now)
+		ev.View = &v
+	}
 	return c.store.UpdateInvite(ctx, inv, ev)
 }
 
-// note writes a change of an invite that keeps its state, with a history line saying why.
-func (c *core) note(ctx context.Context, inv Invite, actor Actor, reason string) (Invite, error) {
-	return c.save(ctx, inv, Event{InviteID: inv.ID, At: c.clock.Now(), Actor: actor, From: inv.State, To: inv.State, Reason: reason})
+// stamp fills in what every event of an invite says: whose it is, and when.
+func (c *core) stamp(ev Event, inv Invite) Event {
+	ev.InviteID, ev.BillingProfileID, ev.Payer, ev.AccountID = inv.ID, inv.BillingProfileID, inv.Payer, inv.AccountID
+	if ev.At.IsZero() {
+		ev.At = c.clock.Now()
+	}
+	if ev.PublicID == "" {
+		ev.PublicID = newID()
+	}
+	return ev
+}
+
+// note writes a change of an invite that keeps its state, with an event of the given type saying why.
+func (c *core) note(ctx context.Context, inv Invite, typ EventType, actor Actor, reason string) (Invite, error) {
+	return c.save(ctx, inv, Event{Type: typ, Actor: actor, From: inv.State, To: inv.State, Reason: reason})
 }
 
 // transition moves an invite to another state and records why, in one write guarded by the invite's version.
@@ -117,7 +139,7 @@ func (c *core) transition(ctx context.Context, inv Invite, to State, h *Handshak
 	if h != nil {
 		inv.Handshake = h
 	}
-	return c.save(ctx, inv, Event{InviteID: inv.ID, At: c.clock.Now(), Actor: actor, From: from, To: to, Reason: reason})
+	return c.save(ctx, inv, Event{Type: typeOfTransition(from, to), Actor: actor, From: from, To: to, Reason: reason})
 }
 
 // payerOf finds how to reach an invite's payer organization.
@@ -144,7 +166,7 @@ func (c *core) observe(ctx context.Context, inv Invite, h Handshake, actor Actor
 		attached.Handshake = &h
 		attached.LastSentAt = sentAt(h, true, inv.LastSentAt)
 		var err error
-		if inv, err = c.note(ctx, attached, actor, "adopted the handshake "+h.ID+" found in AWS"); err != nil {
+		if inv, err = c.note(ctx, attached, EventUpdated, actor, "adopted the handshake "+h.ID+" found in AWS"); err != nil {
 			return inv, err
 		}
 	}

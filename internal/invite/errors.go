@@ -209,6 +209,15 @@ func ErrorCode(err error) Code {
 	return CodeInternal
 }
 
+// errorDetail is the detail of the first domain error in err's chain (what a client is told), else a generic one.
+func errorDetail(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Detail != "" {
+		return e.Detail
+	}
+	return "an unexpected error occurred"
+}
+
 // IsCode reports whether err carries the given domain code.
 func IsCode(err error, code Code) bool { return err != nil && ErrorCode(err) == code }
 

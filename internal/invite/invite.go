@@ -89,6 +89,7 @@ type Invite struct {
 	CURSeenAt        *time.Time         // when CUR line items for the account were first seen
 	CUR              *CURUsage          // the account's line items in the newest billing period scanned
 	CloudHealth      *CloudHealthStatus // CloudHealth's last word on the account, once joined
+	ExpiryWarnedFor  string             // the handshake whose coming expiry was announced (invite.expiring), once
 	Version          int64              // optimistic concurrency guard, incremented by every update
 }
 
@@ -108,17 +109,6 @@ type CloudHealthStatus struct {
 	PayerAccountID string // empty when CloudHealth shows "N/A"
 	Listed         bool   // false when CloudHealth does not list the account at all
 	CheckedAt      time.Time
-}
-
-// Event is one entry of an invite's history.
-type Event struct {
-	ID       int64
-	InviteID string
-	At       time.Time
-	Actor    Actor
-	From     State // empty for the creation
-	To       State
-	Reason   string
 }
 
 // BillingProfile is the unit users are assigned to; it points at one payer organization.

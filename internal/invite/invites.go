@@ -81,7 +81,7 @@ func (s *Invites) Events(ctx context.Context, p Principal, billingProfileID, inv
 	if _, _, err := s.inviteFor(ctx, p, billingProfileID, inviteID, read); err != nil {
 		return nil, err
 	}
-	return s.store.Events(ctx, inviteID)
+	return s.store.Events(ctx, billingProfileID, inviteID)
 }
 
 // CloudHealthSetup returns what the invite's account owner must create for CloudHealth.
@@ -135,7 +135,8 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 			ID: newID(), BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, AccountID: acct, Notes: in.Notes,
 			State: StateInvited, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1,
 		}
-		err = s.store.CreateInvite(ctx, inv, Event{InviteID: inv.ID, At: now, Actor: p.Actor(), To: StateInvited, Reason: "invite requested"})
+		// The reservation's history line has no type: consumers hear of the invite once its invitation went out.
+		err = s.store.CreateInvite(ctx, inv, s.stamp(Event{At: now, Actor: p.Actor(), To: StateInvited, Reason: "invite requested"}, inv))
 		if IsCode(err, CodeAlreadyOpen) {
 			continue
 		}
@@ -195,7 +196,7 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 		}
 		claimed := inv
 		claimed.LastSentAt = now
-		claimed, err := s.note(ctx, claimed, actor, "resuming a send that was interrupted")
+		claimed, err := s.note(ctx, claimed, EventUpdated, actor, "resuming a send that was interrupted")
 		if err != nil {
 			return Invite{}, err
 		}
@@ -233,7 +234,7 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 		failed := inv
 		failed.Handshake = &old
 		failed.LastSentAt = now.Add(-ResendAfter)
-		if _, uerr := s.note(context.WithoutCancel(ctx), failed, actor,
+		if _, uerr := s.note(context.WithoutCancel(ctx), failed, EventUpdated, actor,
 			fmt.Sprintf("re-send failed (%s): handshake %s was canceled", ErrorCode(err), old.ID)); uerr != nil {
 			s.log.ErrorContext(ctx, "recording a failed re-send", "invite", inv.ID, "error", uerr)
 		}
@@ -254,7 +255,7 @@ func (s *Invites) recordSend(ctx context.Context, inv Invite, h Handshake, adopt
 	sent := inv
 	sent.Handshake = &h
 	sent.LastSentAt = sentAt(h, adopted, now)
-	out, err := s.note(ctx, sent, actor, reason)
+	out, err := s.note(ctx, sent, EventResent, actor, reason)
 	if IsCode(err, CodeConcurrentUpdate) {
 		// A concurrent re-send won; AWS allowed only one open handshake, so the stored invite holds it.
 		return s.invite(ctx, inv.BillingProfileID, inv.ID)
@@ -270,7 +271,14 @@ func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 		h, adopted, err = s.unlessOwnedElsewhere(ctx, bp, inv, h)
 	}
 	if err != nil {
-		if derr := s.store.DeleteInvite(context.WithoutCancel(ctx), inv); derr != nil {
+		refusal := Event{}
+		if code := ErrorCode(err); refusedByAWS(code) {
+			// The attempt stays in the activity feed, with the problem code, although no invite remains.
+			refusal = s.stamp(Event{Type: EventRefused, Actor: actor, Code: code,
+				Reason: "AWS Organizations refused the invitation: " + errorDetail(err)}, inv)
+			refusal.InviteID = ""
+		}
+		if derr := s.store.DeleteInvite(context.WithoutCancel(ctx), inv, refusal); derr != nil {
 			s.log.ErrorContext(ctx, "removing the reservation of a refused invite", "invite", inv.ID, "error", derr)
 		}
 		return Invite{}, err
@@ -282,7 +290,7 @@ func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 	if adopted {
 		reason = "adopted the open handshake " + h.ID + " that AWS already had for this account"
 	}
-	out, err := s.note(context.WithoutCancel(ctx), sent, actor, reason)
+	out, err := s.note(context.WithoutCancel(ctx), sent, EventCreated, actor, reason)
 	if IsCode(err, CodeConcurrentUpdate) {
 		// Someone recorded the handshake first (a reconciliation adopting it after a slow send): that is the same one.
 		if cur, gerr := s.invite(ctx, inv.BillingProfileID, inv.ID); gerr == nil && handshakeID(cur) == h.ID {
@@ -290,6 +298,16 @@ func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 		}
 	}
 	return out, err
+}
+
+// refusedByAWS reports whether a failed send was AWS saying no (kept in the activity feed), rather than AWS or the
+// service being unavailable.
+func refusedByAWS(code Code) bool {
+	switch code.Kind() {
+	case KindConflict, KindValidation, KindRateLimited, KindUpstream:
+		return true
+	}
+	return false
 }
 
 // Cancel cancels an invite's open handshake in AWS and keeps the invite as canceled.

@@ -72,8 +72,9 @@ func (s *Invites) adopt(ctx context.Context, p Principal, bp BillingProfile, in 
 		State: StateInvited, Handshake: &h, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now,
 		LastSentAt: sentAt(h, true, now), Version: 1,
 	}
-	err = s.store.CreateInvite(ctx, inv, Event{InviteID: inv.ID, At: now, Actor: p.Actor(), To: StateInvited,
-		Reason: "adopted the open handshake " + h.ID + " that AWS holds for this account (sent outside this service)"})
+	v := ViewOf(inv, now)
+	err = s.store.CreateInvite(ctx, inv, s.stamp(Event{Type: EventCreated, At: now, Actor: p.Actor(), To: StateInvited, View: &v,
+		Reason: "adopted the open handshake " + h.ID + " that AWS holds for this account (sent outside this service)"}, inv))
 	if IsCode(err, CodeAlreadyOpen) {
 		return Invite{}, Errorf(CodeHandshakeNotAdoptable, "another invite took account %s meanwhile", h.AccountID)
 	}
@@ -102,8 +103,16 @@ func (s *Invites) Reassign(ctx context.Context, p Principal, billingProfileID, i
 	} else if err != nil {
 		return View{}, err
 	}
-	return s.viewOrErr(s.store.ReassignInvite(ctx, inv, toProfileID, Event{InviteID: inv.ID, At: s.clock.Now(), Actor: p.Actor(),
-		From: inv.State, To: inv.State, Reason: fmt.Sprintf("reassigned from billing profile %s to billing profile %s", inv.BillingProfileID, toProfileID)}))
+	// One event on each side: the profile it leaves sees it go (as it was), the one it joins sees it come.
+	now := s.clock.Now()
+	reason := fmt.Sprintf("reassigned from billing profile %s to billing profile %s", inv.BillingProfileID, toProfileID)
+	before := ViewOf(inv, now)
+	out := s.stamp(Event{Type: EventReassigned, At: now, Actor: p.Actor(), From: inv.State, To: inv.State, Reason: reason, View: &before}, inv)
+	moved := inv
+	moved.BillingProfileID, moved.UpdatedAt, moved.Version = toProfileID, now, inv.Version+1
+	after := ViewOf(moved, now)
+	in := s.stamp(Event{Type: EventReassigned, At: now, Actor: p.Actor(), From: inv.State, To: inv.State, Reason: reason, View: &after}, moved)
+	return s.viewOrErr(s.store.ReassignInvite(ctx, inv, toProfileID, out, in))
 }
 
 // unlessOwnedElsewhere checks an open handshake AWS answered a send with: when it belongs to another invite (one

@@ -26,22 +26,25 @@ type Store interface {
 	// When the stored version differs, it returns CodeConcurrentUpdate and writes nothing. On success the stored
 	// version is inv.Version+1, and it returns the invite as stored.
 	UpdateInvite(ctx context.Context, inv Invite, ev Event) (Invite, error)
-	// DeleteInvite removes an invite that never reached AWS, with its events (a reservation that failed).
-	DeleteInvite(ctx context.Context, inv Invite) error
+	// DeleteInvite removes an invite that never reached AWS, with its history (a reservation AWS refused), and
+	// writes refusal (unless empty), the event that keeps the attempt in the activity feed, in one transaction.
+	DeleteInvite(ctx context.Context, inv Invite, refusal Event) error
 	// Invite returns one invite of a billing profile, or CodeNotFound.
 	Invite(ctx context.Context, billingProfileID, inviteID string) (Invite, error)
 	// HolderOf returns the invite that holds an account on a payer, whatever its billing profile, or CodeNotFound.
 	HolderOf(ctx context.Context, payer, accountID string) (Invite, error)
-	// ReassignInvite moves an invite with its handshakes and history to another billing profile of its payer and
-	// appends ev, in one transaction guarded by the invite's version; CodeDifferentPayer for a profile of another
-	// payer.
-	ReassignInvite(ctx context.Context, inv Invite, toProfileID string, ev Event) (Invite, error)
+	// ReassignInvite moves an invite with its handshakes and history to another billing profile of its payer,
+	// writing out under the profile it leaves and in under the one it joins, in one transaction guarded by the
+	// invite's version; CodeDifferentPayer for a profile of another payer.
+	ReassignInvite(ctx context.Context, inv Invite, toProfileID string, out, in Event) (Invite, error)
 	// HandshakeOwners returns, per handshake id, the invite of the payer that has or had that handshake.
 	HandshakeOwners(ctx context.Context, payer string) (map[string]HandshakeOwner, error)
 	// ListInvites returns a page of a billing profile's invites, newest first.
 	ListInvites(ctx context.Context, q ListQuery) (Page, error)
-	// Events returns an invite's history, oldest first.
-	Events(ctx context.Context, inviteID string) ([]Event, error)
+	// Events returns an invite's history under its billing profile, oldest first.
+	Events(ctx context.Context, billingProfileID, inviteID string) ([]Event, error)
+	// ListEvents returns a page of the activity feed, newest first.
+	ListEvents(ctx context.Context, q EventQuery) (EventPage, error)
 
 	// InvitesOfPayer returns the invites in the given states of every billing profile of a payer organization.
 	InvitesOfPayer(ctx context.Context, managementAccountID string, states []State) ([]Invite, error)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ReconcileReport says what one reconciliation of a payer found and did.
@@ -65,6 +66,9 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	for _, inv := range invites {
 		open[inv.AccountID] = true
 		after, err := s.reconcileInvite(ctx, inv, pass{byID: byID, newest: newest, owners: owners}, actor)
+		if err == nil {
+			after, err = s.warnOfExpiry(ctx, after, actor)
+		}
 		switch {
 		case IsCode(err, CodeConcurrentUpdate):
 			// A user changed the invite meanwhile; the next pass sees the result.
@@ -127,6 +131,23 @@ func (s *Reconciler) reconcileInvite(ctx context.Context, inv Invite, ps pass, a
 		return s.observe(ctx, inv, h, actor)
 	}
 	return s.settleWithoutHandshake(ctx, inv, actor)
+}
+
+// warnOfExpiry announces, once per handshake, that an open invitation expires within ExpiryWarning
+// (invite.expiring), so people and systems hear of it before it is gone.
+func (s *Reconciler) warnOfExpiry(ctx context.Context, inv Invite, actor Actor) (Invite, error) {
+	h := inv.Handshake
+	if inv.State != StateInvited || h == nil || !h.State.Pending() || inv.ExpiryWarnedFor == h.ID || h.ExpiresAt.IsZero() {
+		return inv, nil
+	}
+	left := h.ExpiresAt.Sub(s.clock.Now())
+	if left > ExpiryWarning || left <= 0 {
+		return inv, nil
+	}
+	warned := inv
+	warned.ExpiryWarnedFor = h.ID
+	return s.note(ctx, warned, EventExpiring, actor, fmt.Sprintf("the invitation (handshake %s) expires at %s, in %s, unless the account's owner accepts it",
+		h.ID, h.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(left)))
 }
 
 // settleWithoutHandshake ends or completes an invite whose handshake AWS no longer lists (purged 30 days after it

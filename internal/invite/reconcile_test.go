@@ -134,7 +134,7 @@ func (w *world) asAccount(inv invite.Invite, accept bool) {
 
 func (w *world) lastEvent(inv invite.Invite) invite.Event {
 	w.t.Helper()
-	evs, err := w.store.Events(w.ctx, inv.ID)
+	evs, err := w.store.Events(w.ctx, inv.BillingProfileID, inv.ID)
 	if err != nil || len(evs) == 0 {
 		w.t.Fatalf("events: %v", err)
 	}
@@ -194,7 +194,7 @@ func TestReconcileFollowsEveryHandshakePath(t *testing.T) {
 				t.Error("joined invite without joinedAt")
 			}
 			// The accepted invite went through accepted on its way; the history shows both steps.
-			evs, _ := w.store.Events(w.ctx, accepted.ID)
+			evs, _ := w.store.Events(w.ctx, accepted.BillingProfileID, accepted.ID)
 			var path []string
 			for _, e := range evs {
 				if e.From != e.To {

@@ -14,6 +14,7 @@ const (
 	StepCheckEmail             StepCode = "check_email"
 	StepAcceptInConsole        StepCode = "accept_in_console"
 	StepWaitForEmail           StepCode = "wait_for_email"
+	StepExpiringSoon           StepCode = "expiring_soon"
 	StepResend                 StepCode = "resend"
 	StepMoveFromOtherOrg       StepCode = "accept_from_another_organization"
 	StepManagementAccount      StepCode = "management_account_cannot_join"
@@ -29,7 +30,7 @@ const (
 
 // StepCodes lists every step code, for contract tests.
 func StepCodes() []StepCode {
-	return []StepCode{StepSending, StepCheckEmail, StepAcceptInConsole, StepWaitForEmail, StepResend,
+	return []StepCode{StepSending, StepCheckEmail, StepAcceptInConsole, StepWaitForEmail, StepExpiringSoon, StepResend,
 		StepMoveFromOtherOrg, StepManagementAccount, StepMembershipConfirmation, StepGrantCloudHealthAccess, StepWaitForCUR,
 		StepOpenSupportTicket, StepNoSpendNoData, StepFixCloudHealthIAM, StepCloudHealthImpact, StepInviteAgain}
 }
@@ -95,7 +96,18 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 			Detail: "The invitation is being sent to AWS Organizations.",
 		}}
 	}
-	steps := []Step{
+	var steps []Step
+	if h := inv.Handshake; h.State.Pending() && !h.ExpiresAt.IsZero() {
+		if left := h.ExpiresAt.Sub(now); left > 0 && left <= ExpiringSoon {
+			steps = append(steps, Step{
+				Code:  StepExpiringSoon,
+				Title: "The invitation expires soon",
+				Detail: fmt.Sprintf("AWS ends this invitation at %s, in %s. The owner of account %s should accept it before then; otherwise re-send it to start another 15 days.",
+					h.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(left), inv.AccountID),
+			})
+		}
+	}
+	steps = append(steps, []Step{
 		{
 			Code:   StepCheckEmail,
 			Title:  "Check the account owner's inbox and spam folder",
@@ -106,7 +118,7 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 			Title:  "Accept in the AWS Organizations console",
 			Detail: "Sign in to account " + inv.AccountID + ", open AWS Organizations > Invitations, and choose Accept. If the invitation is not listed there, check the account id.",
 		},
-	}
+	}...)
 	if at := inv.ResendAvailableAt(); now.Before(at) {
 		steps = append(steps, Step{
 			Code:   StepWaitForEmail,

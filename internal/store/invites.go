@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/google/uuid"
 	"gorm.io/gorm"
 	"gorm.io/gorm/clause"
 
@@ -131,7 +132,6 @@ func (s *Store) CreateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 		inv.UpdatedAt = inv.CreatedAt
 	}
 	row := inviteToRow(inv)
-	evRow := s.eventRow(ev, inv.ID, row.UpdatedAt)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		// The invite's payer is its billing profile's, as the database has it: the unique index relies on it.
 		var bp billingProfileRow
@@ -148,7 +148,7 @@ func (s *Store) CreateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 		if err := recordHandshake(tx, inv, row.UpdatedAt); err != nil {
 			return err
 		}
-		return tx.Create(&evRow).Error
+		return s.writeEvents(ctx, tx, row.UpdatedAt, eventOf(ev, inv))
 	})
 	var domErr *invite.Error
 	if errors.As(err, &domErr) {
@@ -178,7 +178,6 @@ func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 		inv.UpdatedAt = s.now()
 	}
 	row := inviteToRow(inv)
-	evRow := s.eventRow(ev, inv.ID, row.UpdatedAt)
 	cols := row.updateColumns()
 	cols["version"] = gorm.Expr("version + 1")
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
@@ -194,10 +193,7 @@ func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 		if err := recordHandshake(tx, inv, row.UpdatedAt); err != nil {
 			return err
 		}
-		if ev == (invite.Event{}) {
-			return nil // a change without a cause worth a history line
-		}
-		return tx.Create(&evRow).Error
+		return s.writeEvents(ctx, tx, row.UpdatedAt, eventOf(ev, inv)) // none when ev is empty
 	})
 	var domErr *invite.Error
 	if errors.As(err, &domErr) {
@@ -223,6 +219,29 @@ func recordHandshake(tx *gorm.DB, inv invite.Invite, at time.Time) error {
 		Create(&inviteHandshakeRow{HandshakeID: inv.Handshake.ID, InviteID: inv.ID, Payer: inv.Payer, RecordedAt: at}).Error
 }
 
+// eventOf fills in what an event of an invite says and the caller left out: whose it is, and its public id.
+func eventOf(ev invite.Event, inv invite.Invite) invite.Event {
+	if ev.Empty() {
+		return ev
+	}
+	if ev.InviteID == "" {
+		ev.InviteID = inv.ID
+	}
+	if ev.BillingProfileID == "" {
+		ev.BillingProfileID = inv.BillingProfileID
+	}
+	if ev.Payer == "" {
+		ev.Payer = inv.Payer
+	}
+	if ev.AccountID == "" {
+		ev.AccountID = inv.AccountID
+	}
+	if ev.PublicID == "" {
+		ev.PublicID = uuid.Must(uuid.NewV7()).String()
+	}
+	return ev
+}
+
 func alreadyHeld(inv invite.Invite, err error) *invite.Error {
 	return &invite.Error{
 		Code:   invite.CodeAlreadyOpen,
@@ -231,15 +250,17 @@ func alreadyHeld(inv invite.Invite, err error) *invite.Error {
 	}
 }
 
-// ReassignInvite moves an invite, with its handshakes and history, to another billing profile of the same payer
-// and appends ev, in one transaction guarded by the invite's version. A target profile of another payer (or a
-// missing one) is CodeDifferentPayer and changes nothing.
-func (s *Store) ReassignInvite(ctx context.Context, inv invite.Invite, toProfileID string, ev invite.Event) (invite.Invite, error) {
+// ReassignInvite moves an invite, with its handshakes and history, to another billing profile of the same payer,
+// writing out under the profile it leaves and in under the one it joins, in one transaction guarded by the
+// invite's version. A target profile of another payer (or a missing one) is CodeDifferentPayer and changes
+// nothing.
+func (s *Store) ReassignInvite(ctx context.Context, inv invite.Invite, toProfileID string, out, in invite.Event) (invite.Invite, error) {
 	now := s.now()
-	if !ev.At.IsZero() {
-		now = dbTime(ev.At) // the domain's time (the sandbox's clock, say), like every other change
+	if !in.At.IsZero() {
+		now = dbTime(in.At) // the domain's time (the sandbox's clock, say), like every other change
 	}
-	evRow := s.eventRow(ev, inv.ID, now)
+	moved := inv
+	moved.BillingProfileID = toProfileID
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var target billingProfileRow
 		err := tx.Where("id = ?", toProfileID).Take(&target).Error
@@ -259,7 +280,12 @@ func (s *Store) ReassignInvite(ctx context.Context, inv invite.Invite, toProfile
 		if res.RowsAffected == 0 {
 			return s.staleOrMissing(tx, inv)
 		}
-		return tx.Create(&evRow).Error
+		// The history moves with the invite; the profile it leaves keeps the one event saying it left.
+		if err := tx.Model(&eventRow{}).Where("invite_id = ? AND billing_profile_id = ?", inv.ID, inv.BillingProfileID).
+			Update("billing_profile_id", toProfileID).Error; err != nil {
+			return err
+		}
+		return s.writeEvents(ctx, tx, now, eventOf(out, inv), eventOf(in, moved))
 	})
 	var domErr *invite.Error
 	if errors.As(err, &domErr) {
@@ -292,9 +318,10 @@ func (s *Store) HandshakeOwners(ctx context.Context, payer string) (map[string]i
 	return out, nil
 }
 
-// DeleteInvite removes an invite and its events if the stored version still equals inv.Version; otherwise it
-// returns CodeConcurrentUpdate (or CodeNotFound) and removes nothing.
-func (s *Store) DeleteInvite(ctx context.Context, inv invite.Invite) error {
+// DeleteInvite removes an invite and its events if the stored version still equals inv.Version, and writes
+// refusal (unless empty: the event that keeps a refused attempt in the activity feed), in one transaction;
+// otherwise it returns CodeConcurrentUpdate (or CodeNotFound) and changes nothing.
+func (s *Store) DeleteInvite(ctx context.Context, inv invite.Invite, refusal invite.Event) error {
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Where("invite_id = ?", inv.ID).Delete(&eventRow{}).Error; err != nil {
 			return err
@@ -310,7 +337,12 @@ func (s *Store) DeleteInvite(ctx context.Context, inv invite.Invite) error {
 		if res.RowsAffected == 0 {
 			return s.staleOrMissing(tx, inv) // rolls back the deleted events too
 		}
-		return nil
+		if refusal.Empty() {
+			return nil
+		}
+		refusal = eventOf(refusal, inv)
+		refusal.InviteID = "" // the invite is gone; the event stays with its profile and account
+		return s.writeEvents(ctx, tx, s.now(), refusal)
 	})
 	var domErr *invite.Error
 	if err != nil && !errors.As(err, &domErr) {
@@ -392,30 +424,6 @@ func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Pag
 		page.Invites[i] = r.domain()
 	}
 	return page, nil
-}
-
-// Events returns an invite's history, oldest first.
-func (s *Store) Events(ctx context.Context, inviteID string) ([]invite.Event, error) {
-	var rows []eventRow
-	if err := s.db.WithContext(ctx).Where("invite_id = ?", inviteID).Order("id").Find(&rows).Error; err != nil {
-		return nil, fmt.Errorf("store: list events of invite %s: %w", inviteID, err)
-	}
-	out := make([]invite.Event, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
-	}
-	return out, nil
-}
-
-// eventRow prepares ev for insertion: it belongs to inviteID, and a zero time means "when the invite changed".
-func (s *Store) eventRow(ev invite.Event, inviteID string, changedAt time.Time) eventRow {
-	ev.InviteID = inviteID
-	if ev.At.IsZero() {
-		ev.At = changedAt
-	}
-	r := eventToRow(ev)
-	r.ID = 0 // the database numbers events
-	return r
 }
 
 // InvitesOfPayer returns the invites in the given states of every billing profile whose payer is the management

@@ -30,7 +30,7 @@ func TestCreateInviteAndEvents(t *testing.T) {
 		}
 		wantEqual(t, "holding invite", open, inv)
 
-		evs, err := s.Events(ctx, inv.ID)
+		evs, err := s.Events(ctx, inv.BillingProfileID, inv.ID)
 		if err != nil {
 			t.Fatalf("events: %v", err)
 		}
@@ -38,7 +38,8 @@ func TestCreateInviteAndEvents(t *testing.T) {
 			t.Fatalf("got %d events, want 1", len(evs))
 		}
 		want := createdEvent(inv)
-		want.ID = evs[0].ID
+		want.ID, want.PublicID = evs[0].ID, evs[0].PublicID
+		want.BillingProfileID, want.Payer, want.AccountID = inv.BillingProfileID, testPayer, inv.AccountID
 		wantEqual(t, "creation event", evs[0], want)
 		if evs[0].ID == 0 {
 			t.Error("the event got no id")
@@ -92,7 +93,7 @@ func TestOnlyOneOpenInvitePerAccount(t *testing.T) {
 		wantCode(t, s.CreateInvite(ctx, second, createdEvent(second)), invite.CodeAlreadyOpen)
 		_, err := s.Invite(ctx, bp.ID, second.ID)
 		wantCode(t, err, invite.CodeNotFound)
-		if evs, err := s.Events(ctx, second.ID); err != nil || len(evs) != 0 {
+		if evs, err := s.Events(ctx, second.BillingProfileID, second.ID); err != nil || len(evs) != 0 {
 			t.Fatalf("refused invite left %d events (%v)", len(evs), err)
 		}
 
@@ -221,7 +222,7 @@ func TestUpdateInviteVersionConflict(t *testing.T) {
 			t.Fatalf("read back: %v", err)
 		}
 		wantEqual(t, "stored invite", stored, wantA)
-		evs, err := s.Events(ctx, inv.ID)
+		evs, err := s.Events(ctx, inv.BillingProfileID, inv.ID)
 		if err != nil {
 			t.Fatalf("events: %v", err)
 		}
@@ -231,7 +232,8 @@ func TestUpdateInviteVersionConflict(t *testing.T) {
 		}
 		wantEqual(t, "event history (oldest first, without the loser's)", tos,
 			[]invite.State{invite.StateInvited, invite.StateAccepted})
-		evA.ID, evA.InviteID = evs[1].ID, inv.ID
+		evA.ID, evA.InviteID, evA.PublicID = evs[1].ID, inv.ID, evs[1].PublicID
+		evA.BillingProfileID, evA.Payer, evA.AccountID = inv.BillingProfileID, testPayer, inv.AccountID
 		wantEqual(t, "second event", evs[1], evA)
 
 		// The next update starts from version 2 and stamps its own time when none is given.
@@ -291,7 +293,7 @@ func TestConcurrentUpdatesOneWins(t *testing.T) {
 			t.Fatal("no writer won")
 		}
 		stored, _ := s.Invite(ctx, bp.ID, inv.ID)
-		evs, _ := s.Events(ctx, inv.ID)
+		evs, _ := s.Events(ctx, inv.BillingProfileID, inv.ID)
 		if stored.Version != 2 || stored.Notes != "writer "+account(winner) || len(evs) != 2 || evs[1].Reason != stored.Notes {
 			t.Fatalf("stored version %d notes %q with %d events; want the winner's change and one event", stored.Version, stored.Notes, len(evs))
 		}
@@ -307,20 +309,20 @@ func TestDeleteInvite(t *testing.T) {
 
 		stale := inv
 		stale.Version = 7
-		wantCode(t, s.DeleteInvite(ctx, stale), invite.CodeConcurrentUpdate)
-		if evs, _ := s.Events(ctx, inv.ID); len(evs) != 1 {
+		wantCode(t, s.DeleteInvite(ctx, stale, invite.Event{}), invite.CodeConcurrentUpdate)
+		if evs, _ := s.Events(ctx, inv.BillingProfileID, inv.ID); len(evs) != 1 {
 			t.Fatalf("a refused delete removed events: %d left, want 1", len(evs))
 		}
 
-		if err := s.DeleteInvite(ctx, inv); err != nil {
+		if err := s.DeleteInvite(ctx, inv, invite.Event{}); err != nil {
 			t.Fatalf("delete: %v", err)
 		}
 		_, err := s.Invite(ctx, bp.ID, inv.ID)
 		wantCode(t, err, invite.CodeNotFound)
-		if evs, err := s.Events(ctx, inv.ID); err != nil || len(evs) != 0 {
+		if evs, err := s.Events(ctx, inv.BillingProfileID, inv.ID); err != nil || len(evs) != 0 {
 			t.Fatalf("events after delete: %d (%v), want none", len(evs), err)
 		}
-		wantCode(t, s.DeleteInvite(ctx, inv), invite.CodeNotFound)
+		wantCode(t, s.DeleteInvite(ctx, inv, invite.Event{}), invite.CodeNotFound)
 		// The account is free again.
 		mustCreate(t, s, newInvite(t, bp.ID, account(9), base))
 	})
@@ -485,7 +487,7 @@ func TestTimesRoundTripExactly(t *testing.T) {
 				t.Errorf("%s: read %v (%s), want %v in UTC", c.name, c.got, c.got.Location(), c.want)
 			}
 		}
-		evs, _ := s.Events(ctx, inv.ID)
+		evs, _ := s.Events(ctx, inv.BillingProfileID, inv.ID)
 		if evs[0].At != us(at) {
 			t.Errorf("event time read %v, want %v", evs[0].At, us(at))
 		}

@@ -64,7 +64,7 @@ func TestPayerMigrationEndsDuplicateHolders(t *testing.T) {
 			if err != nil || ended.State != "canceled" || ended.Version != 2 {
 				t.Fatalf("second holder: %+v %v", ended, err)
 			}
-			evs, err := s.Events(ctx, "0002")
+			evs, err := s.Events(ctx, "b", "0002")
 			if err != nil || len(evs) != 1 || evs[0].To != "canceled" || evs[0].Reason == "" {
 				t.Fatalf("history of the ended invite: %+v %v", evs, err)
 			}

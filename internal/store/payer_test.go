@@ -16,18 +16,20 @@ func TestReassignInvite(t *testing.T) {
 		from, to, elsewhere := putProfile(t, s), putProfile(t, s), putProfileOf(t, s, "999988887777")
 		inv := newInvite(t, from.ID, account(5), base)
 		mustCreate(t, s, inv)
-		ev := invite.Event{Actor: invite.Actor{Kind: invite.ActorUser, Subject: "admin"}, From: inv.State, To: inv.State, Reason: "reassigned"}
+		ev := invite.Event{Type: invite.EventReassigned, Actor: invite.Actor{Kind: invite.ActorUser, Subject: "admin"}, From: inv.State, To: inv.State, Reason: "reassigned"}
 
-		_, err := s.ReassignInvite(ctx, inv, elsewhere.ID, ev)
+		_, err := s.ReassignInvite(ctx, inv, elsewhere.ID, ev, ev)
 		wantCode(t, err, invite.CodeDifferentPayer)
-		_, err = s.ReassignInvite(ctx, inv, "no-such-profile", ev)
+		_, err = s.ReassignInvite(ctx, inv, "no-such-profile", ev, ev)
 		wantCode(t, err, invite.CodeDifferentPayer)
 		stale := inv
 		stale.Version = 9
-		_, err = s.ReassignInvite(ctx, stale, to.ID, ev)
+		_, err = s.ReassignInvite(ctx, stale, to.ID, ev, ev)
 		wantCode(t, err, invite.CodeConcurrentUpdate)
 
-		moved, err := s.ReassignInvite(ctx, inv, to.ID, ev)
+		out := ev
+		out.Reason = "left"
+		moved, err := s.ReassignInvite(ctx, inv, to.ID, out, ev)
 		if err != nil {
 			t.Fatalf("reassign: %v", err)
 		}
@@ -36,9 +38,14 @@ func TestReassignInvite(t *testing.T) {
 		}
 		_, err = s.Invite(ctx, from.ID, inv.ID)
 		wantCode(t, err, invite.CodeNotFound)
-		evs, err := s.Events(ctx, inv.ID)
+		// The history moved with the invite; the profile it left keeps one event saying so.
+		evs, err := s.Events(ctx, to.ID, inv.ID)
 		if err != nil || len(evs) != 2 || evs[1].Reason != "reassigned" {
 			t.Fatalf("history after the move: %+v (%v)", evs, err)
+		}
+		left, err := s.ListEvents(ctx, invite.EventQuery{BillingProfileID: from.ID, Limit: 10})
+		if err != nil || len(left.Events) != 1 || left.Events[0].Reason != "left" || left.Events[0].InviteID != inv.ID {
+			t.Fatalf("the feed of the profile it left: %+v (%v)", left.Events, err)
 		}
 		owners, err := s.HandshakeOwners(ctx, testPayer)
 		if err != nil || owners[inv.Handshake.ID] != (invite.HandshakeOwner{InviteID: inv.ID, BillingProfileID: to.ID}) {

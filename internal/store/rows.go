@@ -60,23 +60,31 @@ type inviteRow struct {
 	OrgManagementID      string     `gorm:"column:org_management_account_id"`
 	OrgManagementEmail   string     `gorm:"column:org_management_email"`
 	OrgManagementName    string     `gorm:"column:org_management_name"`
+	ExpiryWarnedFor      string     `gorm:"column:expiry_warned_for"`
 }
 
 func (inviteRow) TableName() string { return "invites" }
 
 type eventRow struct {
-	ID           int64     `gorm:"column:id;primaryKey;autoIncrement"`
-	InviteID     string    `gorm:"column:invite_id"`
-	At           time.Time `gorm:"column:at"`
-	ActorKind    string    `gorm:"column:actor_kind"`
-	ActorSubject string    `gorm:"column:actor_subject"`
-	ActorEmail   string    `gorm:"column:actor_email"`
-	FromState    string    `gorm:"column:from_state"`
-	ToState      string    `gorm:"column:to_state"`
-	Reason       string    `gorm:"column:reason"`
+	ID               int64     `gorm:"column:id;primaryKey;autoIncrement"`
+	EventID          string    `gorm:"column:event_id"`
+	Type             string    `gorm:"column:type"`
+	InviteID         *string   `gorm:"column:invite_id"`
+	BillingProfileID string    `gorm:"column:billing_profile_id"`
+	Payer            string    `gorm:"column:payer"`
+	AccountID        string    `gorm:"column:account_id"`
+	At               time.Time `gorm:"column:at"`
+	ActorKind        string    `gorm:"column:actor_kind"`
+	ActorSubject     string    `gorm:"column:actor_subject"`
+	ActorEmail       string    `gorm:"column:actor_email"`
+	FromState        string    `gorm:"column:from_state"`
+	ToState          string    `gorm:"column:to_state"`
+	Reason           string    `gorm:"column:reason"`
+	Code             string    `gorm:"column:code"`
+	Snapshot         *string   `gorm:"column:snapshot"`
 }
 
-func (eventRow) TableName() string { return "invite_events" }
+func (eventRow) TableName() string { return "events" }
 
 type inviteHandshakeRow struct {
 	HandshakeID string    `gorm:"column:handshake_id;primaryKey"`
@@ -145,6 +153,7 @@ func inviteToRow(inv invite.Invite) inviteRow {
 		UpdatedAt:        dbTime(inv.UpdatedAt),
 		LastSentAt:       optionalTime(inv.LastSentAt),
 		Version:          inv.Version,
+		ExpiryWarnedFor:  inv.ExpiryWarnedFor,
 	}
 	if inv.JoinedAt != nil {
 		r.JoinedAt = optionalTime(*inv.JoinedAt)
@@ -188,8 +197,9 @@ func (r inviteRow) domain() invite.Invite {
 		},
 		CreatedAt:  r.CreatedAt.UTC(),
 		UpdatedAt:  r.UpdatedAt.UTC(),
-		LastSentAt: valueTime(r.LastSentAt),
-		Version:    r.Version,
+		LastSentAt:      valueTime(r.LastSentAt),
+		Version:         r.Version,
+		ExpiryWarnedFor: r.ExpiryWarnedFor,
 	}
 	if r.JoinedAt != nil {
 		t := r.JoinedAt.UTC()
@@ -257,27 +267,46 @@ func (r inviteRow) updateColumns() map[string]any {
 		"org_management_account_id": r.OrgManagementID,
 		"org_management_email":      r.OrgManagementEmail,
 		"org_management_name":       r.OrgManagementName,
+		"expiry_warned_for":         r.ExpiryWarnedFor,
 	}
 }
 
 func eventToRow(ev invite.Event) eventRow {
-	return eventRow{
-		InviteID:     ev.InviteID,
-		At:           dbTime(ev.At),
-		ActorKind:    string(ev.Actor.Kind),
-		ActorSubject: ev.Actor.Subject,
-		ActorEmail:   ev.Actor.Email,
-		FromState:    string(ev.From),
-		ToState:      string(ev.To),
-		Reason:       ev.Reason,
+	r := eventRow{
+		EventID:          ev.PublicID,
+		Type:             string(ev.Type),
+		BillingProfileID: ev.BillingProfileID,
+		Payer:            ev.Payer,
+		AccountID:        ev.AccountID,
+		At:               dbTime(ev.At),
+		ActorKind:        string(ev.Actor.Kind),
+		ActorSubject:     ev.Actor.Subject,
+		ActorEmail:       ev.Actor.Email,
+		FromState:        string(ev.From),
+		ToState:          string(ev.To),
+		Reason:           ev.Reason,
+		Code:             string(ev.Code),
 	}
+	if ev.InviteID != "" {
+		id := ev.InviteID
+		r.InviteID = &id
+	}
+	if ev.Snapshot != nil {
+		snap := string(ev.Snapshot)
+		r.Snapshot = &snap
+	}
+	return r
 }
 
 func (r eventRow) domain() invite.Event {
-	return invite.Event{
-		ID:       r.ID,
-		InviteID: r.InviteID,
-		At:       r.At.UTC(),
+	ev := invite.Event{
+		ID:               r.ID,
+		PublicID:         r.EventID,
+		Type:             invite.EventType(r.Type),
+		BillingProfileID: r.BillingProfileID,
+		Payer:            r.Payer,
+		AccountID:        r.AccountID,
+		At:               r.At.UTC(),
 		Actor: invite.Actor{
 			Kind:    invite.ActorKind(r.ActorKind),
 			Subject: r.ActorSubject,
@@ -286,7 +315,15 @@ func (r eventRow) domain() invite.Event {
 		From:   invite.State(r.FromState),
 		To:     invite.State(r.ToState),
 		Reason: r.Reason,
+		Code:   invite.Code(r.Code),
 	}
+	if r.InviteID != nil {
+		ev.InviteID = *r.InviteID
+	}
+	if r.Snapshot != nil {
+		ev.Snapshot = []byte(*r.Snapshot)
+	}
+	return ev
 }
 
 func (r idempotencyRow) record() IdempotencyRecord {

@@ -53,6 +53,8 @@ type Store struct {
 	locks   payerLocks    // SQLite only
 	dialect string
 	clock   invite.Clock
+	hook    EventHook   // see OnEvents
+	encode  ViewEncoder // see OnEvents
 }
 
 var _ invite.Store = (*Store)(nil)

@@ -142,7 +142,7 @@ func TestMigrateFromEmptyAndAgain(t *testing.T) {
 					t.Fatalf("after round %d: version %d, %v; want %d", round, v, err, latestMigration(t))
 				}
 			}
-			for _, table := range []string{"billing_profiles", "invites", "invite_events", "idempotency_keys", "sandbox_state"} {
+			for _, table := range []string{"billing_profiles", "invites", "events", "invite_handshakes", "idempotency_keys", "sandbox_clock"} {
 				if !s.DB().Migrator().HasTable(table) {
 					t.Errorf("table %s missing after migration", table)
 				}

@@ -1,0 +1,148 @@
+// Package apiview renders the domain's views in the shapes of the API's JSON (the types generated from
+// openapi.yaml): the HTTP layer answers with them, and events keep the invite as the API showed it when they
+// happened, for the activity feed and webhooks.
+package apiview
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/cloudreseller/aws-invites/api"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// Invite converts the domain's view of an invite for clients.
+func Invite(v invite.View) api.Invite {
+	inv := v.Invite
+	out := api.Invite{
+		Id:                inv.ID,
+		BillingProfileId:  inv.BillingProfileID,
+		AccountId:         inv.AccountID,
+		Notes:             inv.Notes,
+		State:             api.InviteState(inv.State),
+		InvitedBy:         actor(inv.InvitedBy),
+		CreatedAt:         inv.CreatedAt.UTC(),
+		UpdatedAt:         inv.UpdatedAt.UTC(),
+		LastSentAt:        inv.LastSentAt.UTC(),
+		ResendAvailableAt: inv.ResendAvailableAt().UTC(),
+		NextSteps:         make([]api.NextStep, 0, len(v.NextSteps)),
+	}
+	if h := inv.Handshake; h != nil {
+		out.Handshake = &api.Handshake{
+			Id: h.ID, State: api.HandshakeState(h.State), RequestedAt: h.RequestedAt.UTC(), ExpiresAt: h.ExpiresAt.UTC(),
+		}
+		if o := h.Organization; o != nil {
+			out.Organization = &api.Organization{Id: o.ID, ManagementAccountId: optional(o.ManagementAccountID),
+				ManagementEmail: optional(o.ManagementEmail), ManagementName: optional(o.ManagementName)}
+		}
+	}
+	if inv.JoinedAt != nil {
+		t := inv.JoinedAt.UTC()
+		out.JoinedAt = &t
+	}
+	if ch := inv.CloudHealth; ch != nil {
+		v := api.CloudHealthView{Level: api.CloudHealthViewLevel(ch.Level), Listed: ch.Listed, CheckedAt: ch.CheckedAt.UTC()}
+		if ch.PayerAccountID != "" {
+			v.PayerAccountId = &ch.PayerAccountID
+		}
+		out.CloudHealth = &v
+	}
+	if inv.CURSeenAt != nil {
+		v := api.CURView{FirstSeenAt: inv.CURSeenAt.UTC()}
+		if c := inv.CUR; c != nil {
+			period, items, cost := c.BillingPeriod, c.LineItems, c.UnblendedCost
+			v.BillingPeriod, v.LineItems, v.MonthToDateCost = &period, &items, &cost
+			if !c.LastUsageAt.IsZero() {
+				last := c.LastUsageAt.UTC()
+				v.LastUsageStart = &last
+			}
+		}
+		out.Cur = &v
+	}
+	for _, s := range v.NextSteps {
+		out.NextSteps = append(out.NextSteps, api.NextStep{Code: string(s.Code), Title: s.Title, Detail: s.Detail})
+	}
+	return out
+}
+
+func actor(a invite.Actor) api.Actor {
+	out := api.Actor{Kind: api.ActorKind(a.Kind)}
+	if a.Subject != "" {
+		out.Subject = &a.Subject
+	}
+	if a.Email != "" {
+		out.Email = &a.Email
+	}
+	return out
+}
+
+// Event converts an event; its invite is the snapshot kept with it (as the API showed it then), when it has one.
+func Event(e invite.Event) (api.Event, error) {
+	out := api.Event{Id: e.PublicID, At: e.At.UTC(), Actor: actor(e.Actor), BillingProfileId: e.BillingProfileID,
+		AccountId: e.AccountID, Reason: e.Reason, InviteId: optional(e.InviteID), Code: optional(string(e.Code))}
+	if e.Type != "" {
+		t := api.EventType(e.Type)
+		out.Type = &t
+	}
+	if e.From != "" {
+		from := api.InviteState(e.From)
+		out.From = &from
+	}
+	if e.To != "" {
+		to := api.InviteState(e.To)
+		out.To = &to
+	}
+	if len(e.Snapshot) > 0 {
+		var inv api.Invite
+		if err := json.Unmarshal(e.Snapshot, &inv); err != nil {
+			return api.Event{}, fmt.Errorf("apiview: the invite kept with event %s: %w", e.PublicID, err)
+		}
+		out.Invite = &inv
+	}
+	return out, nil
+}
+
+// EncodeInvite is the snapshot an event keeps of its invite: the invite as the API shows it, in JSON.
+func EncodeInvite(v invite.View) ([]byte, error) { return json.Marshal(Invite(v)) }
+
+func BillingProfile(v invite.ProfileView) api.BillingProfile {
+	bp := v.BillingProfile
+	out := api.BillingProfile{
+		Id: bp.ID, CustomerId: bp.CustomerID, Name: bp.Name, ManagementAccountId: bp.ManagementAccountID,
+		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(), ActsFromAccountId: optional(v.ActsFromAccountID),
+	}
+	if bp.RoleARN != "" {
+		out.RoleArn = &bp.RoleARN
+	}
+	if bp.ExternalID != "" {
+		out.ExternalId = &bp.ExternalID
+	}
+	if c := bp.CUR; c.Configured() {
+		format := api.CURLocationFormat(c.Format)
+		loc := api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: &format}
+		if c.Prefix != "" {
+			loc.Prefix = &c.Prefix
+		}
+		out.Cur = &loc
+	}
+	return out
+}
+
+func PayerHandshake(h invite.PayerHandshake) api.PayerHandshake {
+	out := api.PayerHandshake{Id: h.ID, AccountId: h.AccountID, State: api.HandshakeState(h.State),
+		RequestedAt: h.RequestedAt.UTC(), ExpiresAt: h.ExpiresAt.UTC()}
+	if o := h.Owner; o != nil {
+		out.InviteId, out.BillingProfileId = &o.InviteID, &o.BillingProfileID
+	}
+	return out
+}
+
+// optional is nil for the empty string, so an unknown value is left out of the JSON.
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+
