@@ -144,5 +144,3 @@ func optional(s string) *string {
 	}
 	return &s
 }
-
-
