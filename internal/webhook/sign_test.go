@@ -54,7 +54,7 @@ func TestVerify(t *testing.T) {
 		{"entries of other versions are skipped", specSecret, "evt_1", tsText, body,
 			"v1a,c29tZXRoaW5n v2,abc " + good, ts, nil},
 		{"wrong secret", other, "evt_1", tsText, body, good, ts, webhook.ErrSignature},
-		{"body changed", specSecret, "evt_1", tsText, []byte(string(body)+" "), good, ts,
+		{"body changed", specSecret, "evt_1", tsText, []byte(string(body) + " "), good, ts,
 			webhook.ErrSignature},
 		{"id changed", specSecret, "evt_2", tsText, body, good, ts, webhook.ErrSignature},
 		{"timestamp changed", specSecret, "evt_1", strconv.FormatInt(ts.Unix()+1, 10), body, good, ts,
