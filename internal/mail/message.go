@@ -17,6 +17,7 @@ import (
 	"net/textproto"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Message is one email to send.
@@ -94,10 +95,10 @@ func (e *envelope) render() ([]byte, error) {
 	for i, a := range e.to {
 		to[i] = a.String() // encodes non-ASCII names per RFC 2047
 	}
-	header := func(k, v string) { buf.WriteString(k + ": " + v + "\r\n") }
+	header := func(k, v string) { buf.WriteString(fold(k+": "+v) + "\r\n") }
 	header("From", e.from.String())
 	header("To", strings.Join(to, ", "))
-	header("Subject", mime.QEncoding.Encode("UTF-8", e.msg.Subject))
+	header("Subject", encodeText(e.msg.Subject))
 	header("Date", e.date.Format(time.RFC1123Z))
 	header("Message-ID", e.id)
 	header("MIME-Version", "1.0")
@@ -133,6 +134,76 @@ func (e *envelope) render() ([]byte, error) {
 	}
 	buf.Write(body.Bytes())
 	return buf.Bytes(), nil
+}
+
+// lineLimit is the line length RFC 5322 recommends for headers.
+const lineLimit = 78
+
+// fold breaks a header line longer than lineLimit before spaces, as RFC 5322 allows (a line break followed by
+// white space is unfolded by the reader), never right after the field name. Between encoded words and between
+// addresses a space is always there; a single word longer than the limit stays whole (the hard limit is 998).
+func fold(line string) string {
+	var b strings.Builder
+	first := strings.IndexByte(line, ' ') + 1 // the value starts here; no break before it
+	for len(line) > lineLimit {
+		cut := strings.LastIndexByte(line[:lineLimit+1], ' ')
+		if cut < first {
+			next := strings.IndexByte(line[max(first, lineLimit):], ' ')
+			if next < 0 {
+				break
+			}
+			cut = max(first, lineLimit) + next
+		}
+		b.WriteString(line[:cut] + "\r\n")
+		line, first = line[cut:], 1
+	}
+	b.WriteString(line)
+	return b.String()
+}
+
+// encodeText returns a header's text as it may go on the wire: printable ASCII as it is, anything else as RFC 2047
+// "Q" encoded words of UTF-8. The words are kept short, and each is whole characters, so that fold can put them on
+// lines of their own; the spaces between encoded words are not part of the text (RFC 2047, section 6.2).
+func encodeText(s string) string {
+	plain := !strings.Contains(s, "=?")
+	for i := 0; plain && i < len(s); i++ {
+		plain = s[i] >= ' ' && s[i] <= '~'
+	}
+	if plain {
+		return s
+	}
+	const prefix, suffix = "=?UTF-8?q?", "?="
+	const maxWord = 60 // short of RFC 2047's 75, so that "Subject: " and a word fit a 78 character line
+	var words []string
+	var cur strings.Builder
+	for _, r := range s {
+		enc := qEncode(r)
+		if cur.Len() > 0 && len(prefix)+cur.Len()+len(enc)+len(suffix) > maxWord {
+			words = append(words, prefix+cur.String()+suffix)
+			cur.Reset()
+		}
+		cur.WriteString(enc)
+	}
+	words = append(words, prefix+cur.String()+suffix)
+	return strings.Join(words, " ")
+}
+
+// qEncode is one character in RFC 2047's "Q" encoding, as it may appear in a Subject: letters, digits and a few
+// marks as they are, a space as "_", and everything else as =XX per UTF-8 byte.
+func qEncode(r rune) string {
+	switch {
+	case r == ' ':
+		return "_"
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', strings.ContainsRune("!*+-/", r):
+		return string(r)
+	}
+	var b [utf8.UTFMax]byte
+	n := utf8.EncodeRune(b[:], r)
+	var out strings.Builder
+	for _, c := range b[:n] {
+		fmt.Fprintf(&out, "=%02X", c)
+	}
+	return out.String()
 }
 
 // writeQP writes text quoted-printable; its line breaks, \n or \r\n, become CRLF.

@@ -155,8 +155,12 @@ func (c *SMTP) Send(ctx context.Context, m Message) error {
 	defer stop()
 
 	if err := c.transact(ctx, conn, e); err != nil {
-		if ctx.Err() != nil {
-			return fmt.Errorf("mail: %s: %w (%v)", addr, ctx.Err(), err)
+		// The connection's deadline is the context's, and may fire a moment before the context notices.
+		if cause := ctx.Err(); cause != nil || errors.Is(err, os.ErrDeadlineExceeded) {
+			if cause == nil {
+				cause = context.DeadlineExceeded
+			}
+			return fmt.Errorf("mail: %s: %w (%v)", addr, cause, err)
 		}
 		return fmt.Errorf("mail: %s: %w", addr, err)
 	}
