@@ -48,8 +48,10 @@ type env struct {
 }
 
 type envOptions struct {
-	dialect string
-	sandbox bool
+	dialect     string
+	sandbox     bool
+	limits      httpapi.RateLimits // zero: no rate limits
+	corsOrigins []string           // default: https://app.example.com
 }
 
 func newEnv(t *testing.T, opts envOptions) *env {
@@ -90,6 +92,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	curReader := cur.Reader{Store: cur.DirStore{Root: t.TempDir()}}
 	curFollower := invite.NewCURFollower(deps, curReader, st)
 	chFollower := invite.NewCloudHealthFollower(deps, chClient, 0)
+	if opts.corsOrigins == nil {
+		opts.corsOrigins = []string{"https://app.example.com"}
+	}
 	var sandbox *invite.Sandbox
 	if opts.sandbox {
 		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader}
@@ -101,7 +106,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		Reconciler: invite.NewReconciler(deps),
 		Sandbox:    sandbox,
 		Verifier:   verifier, Idempotency: st, Clock: clk, Ready: st.Ping, Logger: log,
-		Registry: prometheus.NewRegistry(), CORSOrigins: []string{"https://app.example.com"},
+		Registry: prometheus.NewRegistry(), CORSOrigins: opts.corsOrigins, RateLimits: opts.limits,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -158,7 +163,8 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
-// do sends a request; body may be a string (sent as is) or a value (sent as JSON).
+// do sends a request; body may be a string or bytes (sent as is), an io.Reader (sent chunked, its length unknown)
+// or a value (sent as JSON).
 func (e *env) do(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
 	var rd io.Reader
@@ -168,6 +174,8 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 		rd = strings.NewReader(b)
 	case []byte:
 		rd = bytes.NewReader(b)
+	case io.Reader:
+		rd = io.MultiReader(b) // a type http.NewRequest cannot measure
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
@@ -218,6 +226,12 @@ func (e *env) problem(r response, status int, code string) map[string]any {
 	}
 	if d, _ := p["detail"].(string); d == "" || strings.Contains(d, "goroutine") || strings.Contains(strings.ToLower(d), "sql") {
 		e.t.Fatalf("detail missing or leaking internals: %q", d)
+	}
+	// Details are for people: no Go types or library messages.
+	for _, internal := range []string{"json.", "float64", "int64", "interface {}", "map[", "Go struct", "unmarshal", "Unmarshal", "nullable", "openapi3", "echo"} {
+		if d, _ := p["detail"].(string); strings.Contains(d, internal) {
+			e.t.Fatalf("detail speaks Go (%q): %q", internal, d)
+		}
 	}
 	return p
 }

@@ -93,7 +93,10 @@ func newLimiter(cfg RateLimits, clock invite.Clock, spec *openapi3.T) *limiter {
 		clock:   clock,
 		entries: map[string]*list.Element{}, lru: list.New(), max: maxBuckets,
 	}
-	l.awsRoute = specRoutes(spec, func(op *openapi3.Operation) bool { return slices.Contains(awsOperations, op.OperationID) })
+	// The embedded spec's operation ids are the generated code's (CreateInvite), the written spec's createInvite.
+	l.awsRoute = specRoutes(spec, func(op *openapi3.Operation) bool {
+		return slices.ContainsFunc(awsOperations, func(id string) bool { return strings.EqualFold(id, op.OperationID) })
+	})
 	return l
 }
 
