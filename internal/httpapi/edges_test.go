@@ -2,6 +2,9 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"strings"
@@ -56,6 +59,15 @@ func TestNULIsRefusedNamingTheField(t *testing.T) {
 					}
 				})
 			}
+			// A cursor is base64 of JSON anyone can write; one holding NUL is not one this service issued.
+			filter := sha256.Sum256([]byte(profile + "||"))
+			forge := func(after string) string {
+				return base64.RawURLEncoding.EncodeToString([]byte(`{"a":"` + after + `","f":"` + hex.EncodeToString(filter[:8]) + `"}`))
+			}
+			if r := e.do("GET", invitesPath(profile)+"?cursor="+forge("x"), tok, nil); r.status != 200 {
+				t.Fatalf("a forged cursor without NUL: %d %s", r.status, r.body)
+			}
+			e.problem(e.do("GET", invitesPath(profile)+"?cursor="+forge(`x\u0000`), tok, nil), 400, "invalid_cursor")
 			if inv, ev := e.counts(); inv != wantInvites || ev != wantEvents {
 				t.Errorf("NUL input wrote: invites %d -> %d, events %d -> %d", wantInvites, inv, wantEvents, ev)
 			}

@@ -37,7 +37,7 @@ const (
 
 // env is one running API over a real database, the real SDK against the simulator, and real tokens.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	store  *store.Store
 	sim    *orgsim.Sim
@@ -54,7 +54,7 @@ type envOptions struct {
 	corsOrigins []string           // default: https://app.example.com
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	if opts.dialect == "" {
 		opts.dialect = store.DialectPostgres
@@ -154,7 +154,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {

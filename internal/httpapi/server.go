@@ -361,7 +361,8 @@ func decodeCursor(s, filter string) (string, error) {
 		return "", bad
 	}
 	var c cursor
-	if err := json.Unmarshal(raw, &c); err != nil || c.After == "" {
+	// A cursor is readable by anyone who decodes it, and so forgeable: it must not carry what the database refuses.
+	if err := json.Unmarshal(raw, &c); err != nil || c.After == "" || strings.ContainsRune(c.After, 0) {
 		return "", bad
 	}
 	if c.Filter != filter {
