@@ -29,7 +29,7 @@ func schemaProblem(se *openapi3.SchemaError) string {
 		}
 		if se.SchemaField == "type" && s.Type.Is(openapi3.TypeInteger) {
 			if _, isNumber := se.Value.(float64); isNumber {
-				return "must be a whole number, " + describe(s)
+				return "must be a whole number"
 			}
 		}
 		return fmt.Sprintf("must be %s, not %s", typeName(s), kindOf(se.Value))

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -283,12 +284,22 @@ func headAsGet(e *echo.Echo) echo.MiddlewareFunc {
 			if req.Method != http.MethodHead {
 				return next(c)
 			}
-			get := req.Clone(req.Context())
+			get := req.Clone(context.WithValue(req.Context(), headKey{}, true))
 			get.Method = http.MethodGet
 			e.ServeHTTP(c.Response().Writer, get)
 			return nil
 		}
 	}
+}
+
+type headKey struct{}
+
+// method is the request's method as the client sent it: HEAD for a HEAD served as a GET.
+func method(req *http.Request) string {
+	if head, _ := req.Context().Value(headKey{}).(bool); head {
+		return http.MethodHead
+	}
+	return req.Method
 }
 
 // routeTable knows which methods each path supports, from the routes registered on the server (the spec's

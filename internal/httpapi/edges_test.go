@@ -224,6 +224,10 @@ func TestMethodsAndHEAD(t *testing.T) {
 			}
 		}
 	}
+	// Logs and metrics tell a HEAD from the GET it was served as.
+	if m := string(e.do("GET", "/metrics", "", nil).body); !strings.Contains(m, `aws_invites_http_requests_total{method="HEAD",route="/healthz",status="200"} 1`) {
+		t.Error("the HEAD /healthz is not counted as a HEAD")
+	}
 }
 
 type sent struct {
