@@ -120,6 +120,7 @@ func TestDetailsSayWhatIsWrong(t *testing.T) {
 		{"POST", invitesPath(profile), tok, `{"accountId": "123456789013", "notes": {}}`, 422, "notes must be a string, not an object"},
 		{"POST", invitesPath(profile), tok, `{"accountId": "123456789013", "notes": null}`, 422, "notes must be a string, not null"},
 		{"POST", invitesPath(profile), tok, `{"notes": "x"}`, 422, "accountId is required"},
+		{"POST", invitesPath(profile), tok, `{"accountId": "123456789013", "acountId": "x"}`, 400, `the request body has an unknown field "acountId"; the fields here are accountId`},
 		{"POST", invitesPath(profile), tok, `null`, 422, "the request body must be an object, not null"},
 		{"POST", invitesPath(profile), tok, `[]`, 422, "the request body must be an object, not a list"},
 		{"POST", invitesPath(profile), tok, `{"accountId": "` + strings.Repeat("1", 33) + `"}`, 422, "accountId must be at most 32 characters"},
@@ -148,7 +149,7 @@ func TestDetailsSayWhatIsWrong(t *testing.T) {
 			r := e.do(tc.method, tc.path, tc.token, tc.body)
 			if code == "" {
 				code, _ = r.json(t)["code"].(string)
-				if code != "invalid_parameter" && code != "malformed_json" {
+				if code != "invalid_parameter" && code != "malformed_json" && code != "unknown_field" {
 					t.Fatalf("code = %q: %s", code, r.body)
 				}
 			}

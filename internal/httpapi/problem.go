@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -155,7 +157,12 @@ func fromValidation(err error) *invite.Error {
 			if field != "" {
 				name = field + "." + name
 			}
-			return &invite.Error{Code: invite.CodeUnknownField, Detail: fmt.Sprintf("the request body has an unknown field %q", name),
+			detail := fmt.Sprintf("the request body has an unknown field %q", name)
+			if se.Schema != nil && len(se.Schema.Properties) > 0 {
+				known := slices.Sorted(maps.Keys(se.Schema.Properties))
+				detail += "; the fields here are " + strings.Join(known, ", ")
+			}
+			return &invite.Error{Code: invite.CodeUnknownField, Detail: detail,
 				Fields: []invite.FieldError{{Field: name, Message: "unknown field"}}, Err: err}
 		}
 		if check, ok := fieldChecks[field]; ok {
