@@ -112,6 +112,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		Invites: a.invites, Profiles: a.profiles, Reconciler: a.reconciler, Sandbox: a.sandbox,
 		Verifier: verifier, Idempotency: st, Clock: a.clock, Ready: st.Ping, Logger: log,
 		Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
+		RateLimits: httpapi.RateLimits{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst,
+			AWSRPS: cfg.RateLimitAWSRPS, AWSBurst: cfg.RateLimitAWSBurst},
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
 	})
 	if err != nil {

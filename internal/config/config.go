@@ -5,6 +5,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"os"
@@ -48,7 +49,23 @@ type Config struct {
 	ReconcileEvery   time.Duration
 	CloudHealthEvery time.Duration
 	CURScanEvery     time.Duration
+
+	// RateLimitRPS and RateLimitBurst are each caller's token bucket for all its requests; RateLimitAWSRPS and
+	// RateLimitAWSBurst the tighter one for the requests that call AWS. A rate or burst of 0 turns a bucket off.
+	RateLimitRPS      float64
+	RateLimitBurst    int
+	RateLimitAWSRPS   float64
+	RateLimitAWSBurst int
 }
+
+// Default rate limits: generous for people and integrations, and for AWS calls well within what one payer
+// organization's Organizations quotas allow. They hold per replica (the buckets live in each process).
+const (
+	DefaultRateLimitRPS      = 20
+	DefaultRateLimitBurst    = 40
+	DefaultRateLimitAWSRPS   = 2
+	DefaultRateLimitAWSBurst = 10
+)
 
 // Env documents every environment variable the service reads, for --help and the README.
 var Env = []struct{ Name, Help string }{
@@ -72,6 +89,10 @@ var Env = []struct{ Name, Help string }{
 	{"CLOUDHEALTH_GRACE", "how long a joined account may stay unknown or without payer in CloudHealth before it is critical (default " + short(invite.DefaultCloudHealthGrace) + ")"},
 	{"CLOUDHEALTH_INTERVAL", "how often CloudHealth's account list is read (default " + short(invite.DefaultCloudHealthEvery) + ")"},
 	{"CUR_SCAN_INTERVAL", "how often each payer's Cost and Usage Report is looked at (default " + short(invite.DefaultCURScanEvery) + ")"},
+	{"RATE_LIMIT_RPS", fmt.Sprintf("requests a second each caller (token subject and customer; without a valid token, client address) may sustain, per replica; 0 turns the limit off (default %d)", DefaultRateLimitRPS)},
+	{"RATE_LIMIT_BURST", fmt.Sprintf("requests each caller may send at once; 0 turns the limit off (default %d)", DefaultRateLimitBurst)},
+	{"RATE_LIMIT_AWS_RPS", fmt.Sprintf("the same for requests that call AWS (invite, re-send, cancel, refresh); 0 turns it off (default %d)", DefaultRateLimitAWSRPS)},
+	{"RATE_LIMIT_AWS_BURST", fmt.Sprintf("requests that call AWS each caller may send at once; 0 turns it off (default %d)", DefaultRateLimitAWSBurst)},
 }
 
 // FromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -184,7 +205,42 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		*d.dst = v
 	}
-	return c, nil
+	return c, readRateLimits(getenv, &c)
+}
+
+// readRateLimits reads the RATE_LIMIT_* variables: rates are decimal numbers, bursts whole numbers, none negative.
+func readRateLimits(getenv func(string) string, c *Config) error {
+	c.RateLimitRPS, c.RateLimitAWSRPS = DefaultRateLimitRPS, DefaultRateLimitAWSRPS
+	c.RateLimitBurst, c.RateLimitAWSBurst = DefaultRateLimitBurst, DefaultRateLimitAWSBurst
+	for _, r := range []struct {
+		name string
+		dst  *float64
+	}{{"RATE_LIMIT_RPS", &c.RateLimitRPS}, {"RATE_LIMIT_AWS_RPS", &c.RateLimitAWSRPS}} {
+		s := strings.TrimSpace(getenv(r.name))
+		if s == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(s, 64)
+		if err != nil || v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+			return fmt.Errorf("%s %q is not a number of requests a second like 20 or 0.5 (0 turns the limit off)", r.name, s)
+		}
+		*r.dst = v
+	}
+	for _, b := range []struct {
+		name string
+		dst  *int
+	}{{"RATE_LIMIT_BURST", &c.RateLimitBurst}, {"RATE_LIMIT_AWS_BURST", &c.RateLimitAWSBurst}} {
+		s := strings.TrimSpace(getenv(b.name))
+		if s == "" {
+			continue
+		}
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 0 || v > 1_000_000 {
+			return fmt.Errorf("%s %q is not a whole number of requests like 40 (0 turns the limit off)", b.name, s)
+		}
+		*b.dst = v
+	}
+	return nil
 }
 
 // missingAuthClaims says which of AUTH_ISSUER and AUTH_AUDIENCE are unset and what they hold, or returns "".

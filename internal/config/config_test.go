@@ -149,3 +149,38 @@ func TestEnvDocumentsEveryVariable(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	c, err := config.FromEnv(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimitRPS != 20 || c.RateLimitBurst != 40 || c.RateLimitAWSRPS != 2 || c.RateLimitAWSBurst != 10 {
+		t.Errorf("default rate limits: %v/%d, aws %v/%d", c.RateLimitRPS, c.RateLimitBurst, c.RateLimitAWSRPS, c.RateLimitAWSBurst)
+	}
+	c, err = config.FromEnv(env("RATE_LIMIT_RPS", "0.5", "RATE_LIMIT_BURST", "3", "RATE_LIMIT_AWS_RPS", "0", "RATE_LIMIT_AWS_BURST", "0"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.RateLimitRPS != 0.5 || c.RateLimitBurst != 3 || c.RateLimitAWSRPS != 0 || c.RateLimitAWSBurst != 0 {
+		t.Errorf("configured rate limits: %v/%d, aws %v/%d", c.RateLimitRPS, c.RateLimitBurst, c.RateLimitAWSRPS, c.RateLimitAWSBurst)
+	}
+	for _, kv := range [][2]string{
+		{"RATE_LIMIT_RPS", "fast"}, {"RATE_LIMIT_RPS", "-1"}, {"RATE_LIMIT_AWS_RPS", "Inf"},
+		{"RATE_LIMIT_BURST", "1.5"}, {"RATE_LIMIT_AWS_BURST", "-2"},
+	} {
+		_, err := config.FromEnv(env(kv[0], kv[1]))
+		if err == nil || !strings.Contains(err.Error(), kv[0]+` "`+kv[1]+`"`) || !strings.Contains(err.Error(), "0 turns the limit off") {
+			t.Errorf("%s=%s: err = %v", kv[0], kv[1], err)
+		}
+	}
+	documented := map[string]bool{}
+	for _, v := range config.Env {
+		documented[v.Name] = true
+	}
+	for _, name := range []string{"RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "RATE_LIMIT_AWS_RPS", "RATE_LIMIT_AWS_BURST"} {
+		if !documented[name] {
+			t.Errorf("%s is not in config.Env", name)
+		}
+	}
+}

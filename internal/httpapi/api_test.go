@@ -384,6 +384,31 @@ func TestBadInputChangesNothing(t *testing.T) {
 		{"unknown path", "GET", "/billing-profiles/" + profile + "/nothing-here", nil, nil, 404, "not_found"},
 		{"wrong method", "PATCH", invitesPath(profile) + "/" + id, map[string]any{}, nil, 405, "method_not_allowed"},
 		{"bad profile id", "GET", "/billing-profiles/bad%20id/aws-invites", nil, nil, 400, "invalid_parameter"},
+		// Malformed query strings: Go's parser would drop the pairs it cannot read, and the filters with them.
+		{"cursor with a broken escape", "GET", invitesPath(profile) + "?cursor=%%%", nil, nil, 400, "invalid_parameter"},
+		{"limit with a broken escape", "GET", invitesPath(profile) + "?limit=%zz", nil, nil, 400, "invalid_parameter"},
+		{"filter beside a broken escape", "GET", invitesPath(profile) + "?state=canceled&%zz", nil, nil, 400, "invalid_parameter"},
+		{"semicolons between parameters", "GET", invitesPath(profile) + "?limit=1;state=invited", nil, nil, 400, "invalid_parameter"},
+		// Bodies that encoding/json would read leniently: the last of two values, the last of two keys, U+FFFD.
+		{"a second JSON value", "POST", invitesPath(profile), `{"accountId":"123456789013"} {"accountId":"123456789014"}`, nil, 400, "malformed_json"},
+		{"garbage after the value", "POST", invitesPath(profile), `{"accountId":"123456789013"}x`, nil, 400, "malformed_json"},
+		{"a key twice", "POST", invitesPath(profile), `{"accountId":"123456789013","accountId":"123456789014"}`, nil, 400, "malformed_json"},
+		{"a key twice, once escaped", "POST", invitesPath(profile), `{"accountId":"123456789013","\u0061ccountId":"123456789014"}`, nil, 400, "malformed_json"},
+		{"a key twice, nested", "POST", invitesPath(profile), `{"accountId":"123456789013","x":[{"a":1,"a":2}]}`, nil, 400, "malformed_json"},
+		{"invalid UTF-8", "POST", invitesPath(profile), "{\"accountId\":\"123456789013\",\"notes\":\"caf\xe9\"}", nil, 400, "malformed_json"},
+		{"nested too deeply", "POST", invitesPath(profile), `{"accountId":"123456789013","x":` + strings.Repeat("[", 100) + strings.Repeat("]", 100) + `}`, nil, 400, "malformed_json"},
+		{"truncated", "POST", invitesPath(profile), `{"accountId":"1234`, nil, 400, "malformed_json"},
+		// NUL characters: PostgreSQL refuses them in text (a 500 before), SQLite would store them.
+		{"NUL in notes", "POST", invitesPath(profile), `{"accountId":"123456789013","notes":"a\u0000b"}`, nil, 422, "validation_failed"},
+		{"NUL in the account id", "POST", invitesPath(profile), `{"accountId":"12345678901\u00003"}`, nil, 422, "validation_failed"},
+		{"NUL in a path parameter", "GET", invitesPath(profile) + "/abc%00def", nil, nil, 422, "validation_failed"},
+		{"NUL in a query value", "GET", invitesPath(profile) + "?cursor=a%00b", nil, nil, 422, "validation_failed"},
+		{"oversize body, chunked", "POST", invitesPath(profile), strings.NewReader(`{"accountId":"123456789013","notes":"` + strings.Repeat("n", 70<<10) + `"}`), nil, 413, "payload_too_large"},
+		{"account id too large a number", "POST", invitesPath(profile), `{"accountId": 1e400}`, nil, 422, "validation_failed"},
+		{"notes as a list", "POST", invitesPath(profile), `{"accountId":"123456789013","notes":[]}`, nil, 422, "validation_failed"},
+		{"JSON in Latin-1", "POST", invitesPath(profile), `{"accountId":"123456789013"}`, []string{"Content-Type", "application/json; charset=iso-8859-1"}, 415, "unsupported_media_type"},
+		{"a JSON-like media type", "POST", invitesPath(profile), `{"accountId":"123456789013"}`, []string{"Content-Type", "application/json-patch+json"}, 415, "unsupported_media_type"},
+		{"JSON sent as text", "POST", invitesPath(profile), `{"accountId":"123456789013"}`, []string{"Content-Type", "text/plain"}, 415, "unsupported_media_type"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,7 +29,7 @@ func authenticate(v Verifier) openapi3filter.AuthenticationFunc {
 		if !ok {
 			return unauthenticated("send a bearer token: Authorization: Bearer <JWT>")
 		}
-		p, err := v.Verify(c.Request().Context(), token)
+		p, err := verifyOnce(c.Request().Context(), v, token)
 		if err != nil {
 			return unauthenticated("the bearer token is not valid: " + err.Error())
 		}

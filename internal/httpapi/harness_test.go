@@ -38,7 +38,7 @@ const (
 
 // env is one running API over a real database, the real SDK against the simulator, and real tokens.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	url    string
 	store  *store.Store
 	sim    *orgsim.Sim
@@ -49,11 +49,13 @@ type env struct {
 }
 
 type envOptions struct {
-	dialect string
-	sandbox bool
+	dialect     string
+	sandbox     bool
+	limits      httpapi.RateLimits // zero: no rate limits
+	corsOrigins []string           // default: https://app.example.com
 }
 
-func newEnv(t *testing.T, opts envOptions) *env {
+func newEnv(t testing.TB, opts envOptions) *env {
 	t.Helper()
 	if opts.dialect == "" {
 		opts.dialect = store.DialectPostgres
@@ -93,6 +95,9 @@ func newEnv(t *testing.T, opts envOptions) *env {
 	curFollower := invite.NewCURFollower(deps, curReader, st)
 	chFollower := invite.NewCloudHealthFollower(deps, chClient, 0)
 	reconciler := invite.NewReconciler(deps)
+	if opts.corsOrigins == nil {
+		opts.corsOrigins = []string{"https://app.example.com"}
+	}
 	var sandbox *invite.Sandbox
 	if opts.sandbox {
 		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk}}
@@ -104,7 +109,7 @@ func newEnv(t *testing.T, opts envOptions) *env {
 		Reconciler: reconciler,
 		Sandbox:    sandbox,
 		Verifier:   verifier, Idempotency: st, Clock: clk, Ready: st.Ping, Logger: log,
-		Registry: prometheus.NewRegistry(), CORSOrigins: []string{"https://app.example.com"},
+		Registry: prometheus.NewRegistry(), CORSOrigins: opts.corsOrigins, RateLimits: opts.limits,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -152,7 +157,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -161,7 +166,8 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
-// do sends a request; body may be a string (sent as is) or a value (sent as JSON).
+// do sends a request; body may be a string or bytes (sent as is), an io.Reader (sent chunked, its length unknown)
+// or a value (sent as JSON).
 func (e *env) do(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
 	var rd io.Reader
@@ -171,6 +177,8 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 		rd = strings.NewReader(b)
 	case []byte:
 		rd = bytes.NewReader(b)
+	case io.Reader:
+		rd = io.MultiReader(b) // a type http.NewRequest cannot measure
 	default:
 		raw, err := json.Marshal(b)
 		if err != nil {
@@ -221,6 +229,12 @@ func (e *env) problem(r response, status int, code string) map[string]any {
 	}
 	if d, _ := p["detail"].(string); d == "" || strings.Contains(d, "goroutine") || strings.Contains(strings.ToLower(d), "sql") {
 		e.t.Fatalf("detail missing or leaking internals: %q", d)
+	}
+	// Details are for people: no Go types or library messages.
+	for _, internal := range []string{"json.", "float64", "int64", "interface {}", "map[", "Go struct", "unmarshal", "Unmarshal", "nullable", "openapi3", "echo"} {
+		if d, _ := p["detail"].(string); strings.Contains(d, internal) {
+			e.t.Fatalf("detail speaks Go (%q): %q", internal, d)
+		}
 	}
 	return p
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -46,6 +45,8 @@ type Config struct {
 	Logger      *slog.Logger
 	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
 	CORSOrigins []string
+	// RateLimits are each caller's token buckets; the zero value turns rate limiting off.
+	RateLimits RateLimits
 
 	// MetricsToken, when set, is the bearer token /metrics requires (see MetricsHandler).
 	MetricsToken string
@@ -62,9 +63,15 @@ func New(cfg Config) (*echo.Echo, error) {
 	}
 	spec.Servers = nil // the validator must not check the Host header
 
+	clock := cfg.Clock
+	if clock == nil {
+		clock = invite.SystemClock{}
+	}
+
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.Pre(headAsGet(e))
 	e.Use(requestID(), observe(cfg.Logger, cfg.Registry), middleware.Recover())
 	if cfg.Sandbox != nil {
 		// Every sandbox response says so, and tells the sandbox's time, so a client can reason about
@@ -83,14 +90,22 @@ func New(cfg Config) (*echo.Echo, error) {
 	}
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
-			AllowOrigins:  cfg.CORSOrigins,
-			AllowMethods:  []string{http.MethodGet, http.MethodPost, http.MethodPut, http.MethodDelete},
-			AllowHeaders:  []string{echo.HeaderAuthorization, echo.HeaderContentType, "Idempotency-Key"},
-			ExposeHeaders: []string{echo.HeaderLocation, echo.HeaderRetryAfter, echo.HeaderXRequestID, "X-Sandbox", "Idempotent-Replayed"},
-			MaxAge:        600,
+			AllowOrigins: cfg.CORSOrigins,
+			AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
+			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, "traceparent",
+				"Idempotency-Key", "If-Match"},
+			ExposeHeaders: []string{echo.HeaderWWWAuthenticate, "ETag", echo.HeaderLocation, echo.HeaderRetryAfter,
+				echo.HeaderXRequestID, "Idempotent-Replayed", "X-Sandbox", "RateLimit", "RateLimit-Policy"},
+			MaxAge: 600,
 		}))
 	}
-	e.Use(middleware.BodyLimit(strconv.Itoa(maxBodyBytes/1024) + "K"))
+	routes := &routeTable{}
+	e.Use(methodNotAllowed(routes))
+	e.Use(identify(cfg.Verifier))
+	if lim := newLimiter(cfg.RateLimits, clock, spec); lim.on() {
+		e.Use(lim.middleware())
+	}
+	e.Use(checkInput(maxBodyBytes, specRoutes(spec, secured(spec))))
 
 	// Documentation and operations endpoints sit beside the API and are not described by its spec.
 	docs := v5emb.NewWithConfig(swgui.Config{Title: "aws-invites", SwaggerJSON: "/openapi.yaml", BasePath: "/docs/",
@@ -110,13 +125,11 @@ func New(cfg Config) (*echo.Echo, error) {
 	})
 	g := e.Group("", validator)
 	srv := &server{invites: cfg.Invites, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox,
-		idem: cfg.Idempotency, clock: cfg.Clock, ready: cfg.Ready, mode: "aws"}
-	if srv.clock == nil {
-		srv.clock = invite.SystemClock{}
-	}
+		idem: cfg.Idempotency, clock: clock, ready: cfg.Ready, mode: "aws"}
 	if cfg.Sandbox != nil {
 		srv.mode = "sandbox"
 	}
 	api.RegisterHandlers(g, api.NewStrictHandler(srv, nil))
+	routes.load(e.Routes())
 	return e, nil
 }

@@ -89,14 +89,14 @@ func observe(log *slog.Logger, reg *prometheus.Registry) echo.MiddlewareFunc {
 			}
 			took := time.Since(start)
 			req := c.Request()
-			log.InfoContext(req.Context(), "request", "method", req.Method, "path", req.URL.Path,
+			log.InfoContext(req.Context(), "request", "method", method(req), "path", req.URL.Path,
 				"status", c.Response().Status, "bytes", c.Response().Size, "duration_ms", float64(took.Microseconds())/1000)
 			route := c.Path()
 			if route == "" {
 				route = "unmatched"
 			}
-			requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Inc()
-			duration.WithLabelValues(c.Request().Method, route).Observe(took.Seconds())
+			requests.WithLabelValues(method(req), route, strconv.Itoa(c.Response().Status)).Inc()
+			duration.WithLabelValues(method(req), route).Observe(took.Seconds())
 			return nil
 		}
 	}

@@ -4,7 +4,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -109,8 +111,17 @@ func fromHTTPError(he *echo.HTTPError) *invite.Error {
 	if !ok {
 		code = invite.CodeInternal
 	}
-	detail := fmt.Sprint(he.Message)
+	// Echo's messages (its binder's among them) are written for Go programmers; they go to the log only.
+	detail := "the request is malformed; see /openapi.yaml for what this operation takes"
 	switch code {
+	case invite.CodeUnauthenticated:
+		detail = "send a bearer token: Authorization: Bearer <JWT>"
+	case invite.CodeForbidden:
+		detail = "this operation is not allowed with this token"
+	case invite.CodeUnsupportedMedia:
+		detail = "send the request body as application/json"
+	case invite.CodeInternal:
+		detail = "an unexpected error occurred; it was logged with the request id"
 	case invite.CodeNotFound:
 		detail = "no such resource"
 	case invite.CodePayloadTooLarge:
@@ -134,16 +145,9 @@ func fromValidation(err error) *invite.Error {
 		return nil
 	}
 	if re.Parameter != nil {
-		msg := re.Reason
-		var se *openapi3.SchemaError
-		if errors.As(re.Err, &se) {
-			msg = se.Reason
-		} else if re.Err != nil {
-			msg = strings.TrimSpace(msg + " " + re.Err.Error())
-		}
-		field := re.Parameter.Name
-		return &invite.Error{Code: invite.CodeInvalidParameter, Detail: fmt.Sprintf("%s parameter %q: %s", re.Parameter.In, field, msg),
-			Fields: []invite.FieldError{{Field: field, Message: msg}}, Err: err}
+		field, problem := re.Parameter.Name, parameterProblem(re)
+		return &invite.Error{Code: invite.CodeInvalidParameter, Detail: fmt.Sprintf("%s parameter %s %s", re.Parameter.In, field, problem),
+			Fields: []invite.FieldError{{Field: field, Message: problem}}, Err: err}
 	}
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
@@ -153,7 +157,12 @@ func fromValidation(err error) *invite.Error {
 			if field != "" {
 				name = field + "." + name
 			}
-			return &invite.Error{Code: invite.CodeUnknownField, Detail: fmt.Sprintf("the request body has an unknown field %q", name),
+			detail := fmt.Sprintf("the request body has an unknown field %q", name)
+			if se.Schema != nil && len(se.Schema.Properties) > 0 {
+				known := slices.Sorted(maps.Keys(se.Schema.Properties))
+				detail += "; the fields here are " + strings.Join(known, ", ")
+			}
+			return &invite.Error{Code: invite.CodeUnknownField, Detail: detail,
 				Fields: []invite.FieldError{{Field: name, Message: "unknown field"}}, Err: err}
 		}
 		if check, ok := fieldChecks[field]; ok {
@@ -167,11 +176,12 @@ func fromValidation(err error) *invite.Error {
 				}
 			}
 		}
+		problem, subject := schemaProblem(se), field
 		if field == "" {
-			field = "body"
+			field, subject = "body", "the request body"
 		}
-		return &invite.Error{Code: invite.CodeValidationFailed, Detail: field + ": " + se.Reason,
-			Fields: []invite.FieldError{{Field: field, Message: se.Reason}}, Err: err}
+		return &invite.Error{Code: invite.CodeValidationFailed, Detail: subject + " " + problem,
+			Fields: []invite.FieldError{{Field: field, Message: problem}}, Err: err}
 	}
 	if strings.Contains(strings.ToLower(re.Reason), "content-type") || strings.Contains(strings.ToLower(fmt.Sprint(re.Err)), "content-type") {
 		return &invite.Error{Code: invite.CodeUnsupportedMedia, Detail: "send the request body as application/json", Err: err}
@@ -199,7 +209,12 @@ func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
 		}
 		h := c.Response().Header()
 		if p.Status == http.StatusUnauthorized {
-			h.Set(echo.HeaderWWWAuthenticate, `Bearer realm="aws-invites", error="invalid_token"`)
+			// RFC 6750 3.1: a request without a bearer token gets no error code, a bad token invalid_token.
+			challenge := `Bearer realm="aws-invites"`
+			if _, sent := bearer(c.Request().Header.Get(echo.HeaderAuthorization)); sent {
+				challenge += `, error="invalid_token"`
+			}
+			h.Set(echo.HeaderWWWAuthenticate, challenge)
 		}
 		if de.RetryAfter > 0 {
 			h.Set(echo.HeaderRetryAfter, strconv.Itoa(invite.RetryAfterSeconds(de.RetryAfter)))

@@ -119,9 +119,7 @@ func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestOb
 	// The key is the caller's own: scope it to who calls and where, so keys of different clients never meet.
 	scope := p.CustomerID + "/" + p.Subject + "/" + req.BillingProfileId
 	key := *req.Params.IdempotencyKey
-	body, _ := json.Marshal(req.Body)
-	sum := sha256.Sum256(body)
-	hash := hex.EncodeToString(sum[:])
+	hash := idempotencyHash(req.Body)
 	rec, reserved, err := s.idem.ReserveIdempotencyKey(ctx, scope, key, hash, s.clock.Now())
 	if err != nil {
 		return nil, err
@@ -520,7 +518,8 @@ func decodeCursor(s, filter string) (string, error) {
 		return "", bad
 	}
 	var c cursor
-	if err := json.Unmarshal(raw, &c); err != nil || c.After == "" {
+	// A cursor is readable by anyone who decodes it, and so forgeable: it must not carry what the database refuses.
+	if err := json.Unmarshal(raw, &c); err != nil || c.After == "" || strings.ContainsRune(c.After, 0) {
 		return "", bad
 	}
 	if c.Filter != filter {

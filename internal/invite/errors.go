@@ -47,6 +47,7 @@ const (
 	CodeMethodNotAllowed Code = "method_not_allowed"     // the method is not supported on the path
 	CodePayloadTooLarge  Code = "payload_too_large"      // the body is over the limit
 	CodeUnsupportedMedia Code = "unsupported_media_type" // the body is not application/json
+	CodeRateLimited      Code = "rate_limited"           // the caller sent more requests than its rate limit allows
 
 	CodeValidationFailed  Code = "validation_failed"  // well-formed input with invalid values
 	CodeInvalidAccountID  Code = "invalid_account_id" // not a 12-digit AWS account id
@@ -104,6 +105,7 @@ var kinds = map[Code]Kind{
 	CodeMethodNotAllowed: KindMethodNotAllowed,
 	CodePayloadTooLarge:  KindTooLarge,
 	CodeUnsupportedMedia: KindUnsupportedMedia,
+	CodeRateLimited:      KindRateLimited,
 
 	CodeValidationFailed:  KindValidation,
 	CodeInvalidAccountID:  KindValidation,

@@ -1,0 +1,75 @@
+package httpapi
+
+import (
+	"context"
+	"regexp"
+	"strings"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/labstack/echo/v4"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// verified is a bearer token's verification, done once per request before anything else looks at the request:
+// the rate limiter keys buckets by the caller, the input checks leave requests without a valid token to the
+// validator's 401, and the validator's authentication reuses it.
+type verified struct {
+	token     string
+	principal invite.Principal
+	err       error
+}
+
+type verifiedKey struct{}
+
+// identify verifies the request's bearer token, if it has one, and keeps the result in the request context.
+func identify(v Verifier) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			req := c.Request()
+			if token, ok := bearer(req.Header.Get(echo.HeaderAuthorization)); ok {
+				p, err := v.Verify(req.Context(), token)
+				c.SetRequest(req.WithContext(context.WithValue(req.Context(), verifiedKey{}, verified{token, p, err})))
+			}
+			return next(c)
+		}
+	}
+}
+
+// identified returns the caller a valid bearer token names.
+func identified(ctx context.Context) (invite.Principal, bool) {
+	got, ok := ctx.Value(verifiedKey{}).(verified)
+	return got.principal, ok && got.err == nil
+}
+
+// verifyOnce verifies the token unless this request's context already holds its verification.
+func verifyOnce(ctx context.Context, v Verifier, token string) (invite.Principal, error) {
+	if got, ok := ctx.Value(verifiedKey{}).(verified); ok && got.token == token {
+		return got.principal, got.err
+	}
+	return v.Verify(ctx, token)
+}
+
+// specRoutes names the spec's operations that satisfy pred the way Echo names routes: "POST /a/:b".
+func specRoutes(spec *openapi3.T, pred func(*openapi3.Operation) bool) map[string]bool {
+	param := regexp.MustCompile(`\{([^}]+)\}`)
+	out := map[string]bool{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if pred(op) {
+				out[strings.ToUpper(method)+" "+param.ReplaceAllString(path, ":$1")] = true
+			}
+		}
+	}
+	return out
+}
+
+// secured reports whether an operation requires a token: its own security requirements, else the spec's.
+func secured(spec *openapi3.T) func(*openapi3.Operation) bool {
+	return func(op *openapi3.Operation) bool {
+		if op.Security != nil {
+			return len(*op.Security) > 0
+		}
+		return len(spec.Security) > 0
+	}
+}
