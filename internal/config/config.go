@@ -35,6 +35,14 @@ type Config struct {
 	AuthAudience       string
 	CORSAllowedOrigins []string
 	ShutdownTimeout    time.Duration
+	// WebhookAllowPrivate lets webhook URLs be plain http and resolve to loopback or private addresses (the
+	// sandbox's local receivers); off in aws mode unless set.
+	WebhookAllowPrivate bool
+	// SMTPURL (smtp://user:pass@host:587, or smtps:// for implicit TLS) and SMTPFrom configure email; without
+	// SMTPURL no email is sent (the sandbox keeps its mail in memory instead, readable at /sandbox/mail).
+	SMTPURL  string
+	SMTPFrom string
+
 	// MetricsAddr, when set, is where /metrics is served instead of beside the API on ListenAddr.
 	MetricsAddr string
 	// MetricsToken, when set, is the bearer token /metrics requires.
@@ -89,6 +97,9 @@ var Env = []struct{ Name, Help string }{
 	{"CLOUDHEALTH_GRACE", "how long a joined account may stay unknown or without payer in CloudHealth before it is critical (default " + short(invite.DefaultCloudHealthGrace) + ")"},
 	{"CLOUDHEALTH_INTERVAL", "how often CloudHealth's account list is read (default " + short(invite.DefaultCloudHealthEvery) + ")"},
 	{"CUR_SCAN_INTERVAL", "how often each payer's Cost and Usage Report is looked at (default " + short(invite.DefaultCURScanEvery) + ")"},
+	{"WEBHOOK_ALLOW_PRIVATE_NETWORKS", "true lets webhook URLs use plain http and resolve to loopback or private addresses (default true in the sandbox, false in aws mode)"},
+	{"SMTP_URL", "email server, smtp://user:pass@host:587 (STARTTLS) or smtps://...:465; without it no email is sent (the sandbox keeps mail at GET /sandbox/mail)"},
+	{"SMTP_FROM", "the From address of the service's email (default aws-invites@localhost)"},
 	{"RATE_LIMIT_RPS", fmt.Sprintf("requests a second each caller (token subject and customer; without a valid token, client address) may sustain, per replica; 0 turns the limit off (default %d)", DefaultRateLimitRPS)},
 	{"RATE_LIMIT_BURST", fmt.Sprintf("requests each caller may send at once; 0 turns the limit off (default %d)", DefaultRateLimitBurst)},
 	{"RATE_LIMIT_AWS_RPS", fmt.Sprintf("the same for requests that call AWS (invite, re-send, cancel, refresh); 0 turns it off (default %d)", DefaultRateLimitAWSRPS)},
@@ -126,6 +137,21 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		c.Mode = ModeSandbox
 	default:
 		return c, fmt.Errorf("AWS_INVITES_MODE must be %q or %q, not %q", ModeSandbox, ModeAWS, c.Mode)
+	}
+	c.WebhookAllowPrivate = c.Mode == ModeSandbox
+	if v := strings.TrimSpace(getenv("WEBHOOK_ALLOW_PRIVATE_NETWORKS")); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return c, fmt.Errorf("WEBHOOK_ALLOW_PRIVATE_NETWORKS %q is not true or false", v)
+		}
+		c.WebhookAllowPrivate = b
+	}
+	c.SMTPURL = strings.TrimSpace(getenv("SMTP_URL"))
+	c.SMTPFrom = orDefault(strings.TrimSpace(getenv("SMTP_FROM")), "aws-invites@localhost")
+	if c.SMTPURL != "" {
+		if u, err := url.Parse(c.SMTPURL); err != nil || (u.Scheme != "smtp" && u.Scheme != "smtps") || u.Host == "" {
+			return c, errors.New("SMTP_URL is not an smtp:// or smtps:// URL like smtp://user:pass@mail.example.com:587")
+		}
 	}
 	if err := checkAddr("LISTEN_ADDR", c.ListenAddr); err != nil {
 		return c, err

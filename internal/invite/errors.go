@@ -66,6 +66,7 @@ const (
 	CodeDifferentPayer             Code = "different_payer"                         // a billing profile of another payer organization
 	CodePayerChangeWithOpenInvites Code = "payer_change_with_open_invites"          // a profile with invites in progress cannot change payer
 	CodeHandshakeNotAdoptable      Code = "handshake_not_adoptable"                 // the handshake is not open, or another invite owns it
+	CodeWebhookURLRefused          Code = "webhook_url_refused"                     // a webhook URL the service must not call
 
 	CodeInOtherOrg         Code = "account_in_another_organization"
 	CodeIsManagementAcct   Code = "account_is_management_account"
@@ -124,6 +125,7 @@ var kinds = map[Code]Kind{
 	CodeDifferentPayer:             KindConflict,
 	CodePayerChangeWithOpenInvites: KindConflict,
 	CodeHandshakeNotAdoptable:      KindConflict,
+	CodeWebhookURLRefused:          KindValidation,
 
 	CodeInOtherOrg:         KindConflict,
 	CodeIsManagementAcct:   KindConflict,

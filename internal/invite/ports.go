@@ -136,6 +136,29 @@ type SandboxWorld struct {
 	CloudHealth SandboxCloudHealth
 	CUR         SandboxCUR
 	Clock       SandboxClock
+	Jobs        SandboxJobs
+	Mail        SandboxMailbox
+}
+
+// SandboxJobs brings background work that waits for a time (webhook retries) forward when the sandbox clock moves.
+type SandboxJobs interface {
+	BringForward(ctx context.Context, by time.Duration) (int, error)
+}
+
+// SandboxMailbox keeps the email the sandbox sent, so a walk can read it.
+type SandboxMailbox interface {
+	Sent() []SentMail
+}
+
+// SentMail is one email the sandbox sent.
+type SentMail struct {
+	ID      string
+	At      time.Time
+	From    string
+	To      []string
+	Subject string
+	Text    string
+	HTML    string
 }
 
 // SandboxClock is the sandbox's test clock, which the service's rules, the simulators and the background work all

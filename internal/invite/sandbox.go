@@ -3,6 +3,7 @@ package invite
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -55,6 +56,11 @@ func (s *Sandbox) AdvanceClock(ctx context.Context, _ Principal, advance time.Du
 		return ClockReport{}, err
 	}
 	rep := ClockReport{Now: moved}
+	if s.world.Jobs != nil {
+		if _, err := s.world.Jobs.BringForward(ctx, moved.Sub(now)); err != nil {
+			rep.Errors = append(rep.Errors, "webhook retries: "+err.Error())
+		}
+	}
 	payers, err := s.reconciler.Payers(ctx)
 	if err != nil {
 		return rep, err
@@ -143,6 +149,16 @@ func (s *Sandbox) DeliverCUR(ctx context.Context, p Principal, billingProfileID,
 		return View{}, err
 	}
 	return s.viewOrErr(s.invite(ctx, billingProfileID, inviteID))
+}
+
+// Mail returns the email the sandbox sent, newest first.
+func (s *Sandbox) Mail(_ context.Context, _ Principal) []SentMail {
+	if s.world.Mail == nil {
+		return nil
+	}
+	sent := s.world.Mail.Sent()
+	slices.Reverse(sent)
+	return sent
 }
 
 // ParseAdvance reads how far to move the sandbox clock: a Go duration (90s, 15m, 72h) or a number of days (16d).
