@@ -208,7 +208,7 @@ func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, log *s
 	url, key, fallback := cfg.CloudHealthURL, cfg.CloudHealthAPIKey, cfg.CloudHealthExternalID
 	if cfg.Mode == config.ModeSandbox {
 		key = "sandbox-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-		sim, err := chsim.New(chsim.Options{APIKey: key, Store: st.Blob("chsim")})
+		sim, err := chsim.New(chsim.Options{APIKey: key, Store: chsim.NewSQLStore(st.SQLDB())})
 		if err != nil {
 			return err
 		}
@@ -298,7 +298,7 @@ func organizations(ctx context.Context, cfg config.Config, st *store.Store, log 
 		}
 		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil, nil
 	}
-	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, Persistence: st.Blob("orgsim")})
+	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, Store: orgsim.NewSQLStore(st.SQLDB())})
 	addr, err := serveLoopback(ctx, sim, "AWS Organizations simulator", log)
 	if err != nil {
 		return nil, nil, err

@@ -132,7 +132,8 @@ func TestMigrateFromEmptyAndAgain(t *testing.T) {
 					t.Fatalf("after round %d: version %d, %v; want %d", round, v, err, latestMigration(t))
 				}
 			}
-			for _, table := range []string{"billing_profiles", "invites", "invite_events", "idempotency_keys", "sandbox_state"} {
+			for _, table := range []string{"billing_profiles", "invites", "invite_events", "idempotency_keys",
+				"orgsim_organizations", "orgsim_members", "orgsim_accounts", "orgsim_handshakes", "chsim_accounts"} {
 				if !s.DB().Migrator().HasTable(table) {
 					t.Errorf("table %s missing after migration", table)
 				}
