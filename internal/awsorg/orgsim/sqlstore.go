@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -169,19 +171,24 @@ func (t *sqlTx) openHandshake(mgmt, account string) (handshake, bool, error) {
 	return t.oneHandshake(`mgmt_id = $1 AND account_id = $2 AND state = 'OPEN'`, mgmt, account)
 }
 
+// The statements below are planned once and run with many values (the PostgreSQL driver prepares them, and the
+// server may settle on a generic plan). Each therefore orders by what its index holds, so that walking that index
+// from one end, and stopping at the limit, is the plan even when the values are unknown: without the ORDER BY, a
+// generic plan of the counts scans the whole table.
+
 func (t *sqlTx) countOpen(mgmt string, since time.Time, limit int) (int, error) {
 	return t.count(`SELECT count(*) FROM (SELECT 1 FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND state = 'OPEN' AND requested_at > $2 LIMIT $3) AS h`, mgmt, since, limit)
+WHERE mgmt_id = $1 AND state = 'OPEN' AND requested_at > $2 ORDER BY requested_at DESC LIMIT $3) AS h`, mgmt, since, limit)
 }
 
 func (t *sqlTx) countUnaccepted(mgmt string, since time.Time, limit int) (int, error) {
 	return t.count(`SELECT count(*) FROM (SELECT 1 FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND state <> 'ACCEPTED' AND requested_at > $2 LIMIT $3) AS h`, mgmt, since, limit)
+WHERE mgmt_id = $1 AND state <> 'ACCEPTED' AND requested_at > $2 ORDER BY requested_at DESC LIMIT $3) AS h`, mgmt, since, limit)
 }
 
 func (t *sqlTx) listHandshakes(mgmt string, afterSeq int64, now time.Time, limit int) ([]handshake, error) {
 	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+handshakeColumns+` FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND seq > $2 AND purge_at > $3 ORDER BY seq LIMIT $4`, mgmt, afterSeq, now, limit)
+WHERE mgmt_id = $1 AND seq > $2 AND purge_at > $3 ORDER BY mgmt_id, seq LIMIT $4`, mgmt, afterSeq, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("orgsim: %w", err)
 	}
@@ -212,9 +219,32 @@ func (t *sqlTx) updateHandshake(h handshake) error {
 		h.State, nullTime(h.EndedAt), h.purgeAt(), h.ID)
 }
 
+// purge finds the rows first and deletes them by key: a DELETE with the same subquery gets a generic plan that
+// scans the table to join with it.
 func (t *sqlTx) purge(mgmt string, now time.Time, limit int) error {
-	return t.exec(`DELETE FROM orgsim_handshakes WHERE seq IN (SELECT seq FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND purge_at <= $2 ORDER BY purge_at LIMIT $3)`, mgmt, now, limit)
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT seq FROM orgsim_handshakes WHERE mgmt_id = $1 AND purge_at <= $2
+ORDER BY purge_at LIMIT $3`, mgmt, now, limit)
+	if err != nil {
+		return fmt.Errorf("orgsim: %w", err)
+	}
+	var seqs []any
+	var marks []string
+	for rows.Next() {
+		var seq int64
+		if err := rows.Scan(&seq); err != nil {
+			rows.Close()
+			return fmt.Errorf("orgsim: %w", err)
+		}
+		seqs = append(seqs, seq)
+		marks = append(marks, "$"+strconv.Itoa(len(seqs)))
+	}
+	if err := errors.Join(rows.Err(), rows.Close()); err != nil {
+		return fmt.Errorf("orgsim: %w", err)
+	}
+	if len(seqs) == 0 {
+		return nil
+	}
+	return t.exec(`DELETE FROM orgsim_handshakes WHERE seq IN (`+strings.Join(marks, ", ")+`)`, seqs...)
 }
 
 func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
