@@ -1,8 +1,11 @@
 package orgsim_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -93,7 +96,28 @@ func sdkClient(url, account string) *organizations.Client {
 		BaseEndpoint: aws.String(url),
 		Credentials:  credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(account), "secret", ""),
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   &http.Client{Transport: copiedBodies{http.DefaultTransport}},
 	})
+}
+
+// copiedBodies hands net/http a copy of each request body. net/http may still read a body after the response has
+// arrived (to check that nothing follows Content-Length), while the SDK closes its own as soon as the response is
+// in; the transport then closes the connection under the response being read, and one call in a few thousand
+// fails with "use of closed network connection" (aws/aws-sdk-go-v2#2737). The service's clients retry that; these,
+// which retry nothing, must not meet it.
+type copiedBodies struct{ next http.RoundTripper }
+
+func (c copiedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return c.next.RoundTrip(r)
+	}
+	b, err := io.ReadAll(r.Body)
+	if err := errors.Join(err, r.Body.Close()); err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return c.next.RoundTrip(r)
 }
 
 func invite(ctx context.Context, c *organizations.Client, account, notes string) (*types.Handshake, error) {
