@@ -28,7 +28,7 @@ type Options struct {
 	MaxInvitesPerDay int
 	// Conventions turns on the sandbox conventions on account ids (see the package documentation).
 	Conventions bool
-	// Store keeps the simulated world; a new NewMemoryStore when nil.
+	// Store keeps the simulated world; NewMemoryStore() when nil.
 	Store Store
 }
 

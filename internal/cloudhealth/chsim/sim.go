@@ -33,7 +33,7 @@ type Options struct {
 	// ClientAPIID, when set, makes the key a partner key: every request must carry this client_api_id. When empty,
 	// a request with any client_api_id is refused, as for a key that is not a partner's.
 	ClientAPIID string
-	// Store keeps the accounts; nil means a new NewMemoryStore. Faults and counters are per process and never stored.
+	// Store keeps the accounts; nil means NewMemoryStore(). Faults and counters are per process and never stored.
 	Store Store
 	// Now is the clock of last_update, created_at and updated_at; nil means time.Now.
 	Now func() time.Time
