@@ -257,7 +257,7 @@ func TestRuleErrors(t *testing.T) {
 	}{
 		{"invalid account id", payer, "1234", "", invite.CodeInvalidAccountID, "12 digits"},
 		{"notes too long", payer, target, strings.Repeat("x", 1025), invite.CodeNotesTooLong, "1024"},
-		{"member of another organization", payer, "999100000000", "", invite.CodeInOtherOrg, "leave"},
+		{"member of another organization AWS will not move", payer, "999600000000", "", invite.CodeInOtherOrg, "leave"},
 		{"payment instrument", payer, "999300000000", "", invite.CodePaymentInstrument, "payment method"},
 		{"different seller", payer, "999400000000", "", invite.CodeDifferentSeller, "seller of record"},
 		{"unverified payer", invite.Payer{ManagementAccountID: "999500000000"}, target, "", invite.CodeEmailNotVerified, "verif"},
@@ -274,6 +274,20 @@ func TestRuleErrors(t *testing.T) {
 			}
 		})
 	}
+
+	t.Run("member of another organization moves on accepting", func(t *testing.T) {
+		h, _, err := e.client.InviteAccount(ctx, payer, "999100000000", "")
+		if err != nil {
+			t.Fatalf("AWS sends the invitation to a member of another organization: %v", err)
+		}
+		if _, err := e.client.AcceptHandshakeAs(ctx, "999100000000", h.ID); err != nil {
+			t.Fatal(err)
+		}
+		a, err := e.client.DescribeAccount(ctx, payer, "999100000000")
+		if err != nil || a.JoinedMethod != "INVITED" {
+			t.Fatalf("after accepting: %+v, %v", a, err)
+		}
+	})
 
 	t.Run("management account accepting", func(t *testing.T) {
 		h, _, err := e.client.InviteAccount(ctx, payer, "999200000000", "")

@@ -513,7 +513,7 @@ func TestAWSErrors(t *testing.T) {
 		code    string
 		mention string
 	}{
-		{"999100000001", 409, "account_in_another_organization", "leave"},
+		{"999600000001", 409, "account_in_another_organization", "leave"},
 		{"999300000001", 409, "payment_instrument_required", "payment"},
 		{"999400000001", 409, "different_seller_of_record", "seller"},
 	} {

@@ -1,6 +1,8 @@
-// Package store keeps the domain's billing profiles, invites and their histories, idempotency records and the
-// sandbox's state in PostgreSQL (production, several replicas) or SQLite (a single embedded process), through GORM.
-// It implements invite.Store; its row types never leave the package.
+// Package store keeps the domain's billing profiles, invites and their histories, and idempotency records in
+// PostgreSQL (production, several replicas) or SQLite (a single embedded process), through GORM. It implements
+// invite.Store; its row types never leave the package. Its migrations also create the tables in which the
+// sandbox's simulators keep their worlds; the simulators' own SQL stores use them through SQLDB, so that neither
+// side imports the other.
 package store
 
 import (

@@ -142,7 +142,8 @@ func TestMigrateFromEmptyAndAgain(t *testing.T) {
 					t.Fatalf("after round %d: version %d, %v; want %d", round, v, err, latestMigration(t))
 				}
 			}
-			for _, table := range []string{"billing_profiles", "invites", "events", "invite_handshakes", "idempotency_keys", "sandbox_clock"} {
+			for _, table := range []string{"billing_profiles", "invites", "events", "invite_handshakes", "idempotency_keys", "sandbox_clock",
+				"orgsim_organizations", "orgsim_members", "orgsim_accounts", "orgsim_handshakes", "chsim_accounts"} {
 				if !s.DB().Migrator().HasTable(table) {
 					t.Errorf("table %s missing after migration", table)
 				}

@@ -1,8 +1,11 @@
 package orgsim_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -15,6 +18,8 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/store/storetest"
 	"github.com/cloudreseller/aws-invites/internal/testclock"
 )
 
@@ -27,18 +32,52 @@ const (
 
 var start = time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
 
+// storeKind names a Store implementation; every test of the simulator's rules runs on each.
+type storeKind string
+
+var storeKinds = []storeKind{"memory", store.DialectPostgres, store.DialectSQLite}
+
+// eachStore runs the test once per kind of store.
+func eachStore(t *testing.T, test func(t *testing.T, kind storeKind)) {
+	for _, k := range storeKinds {
+		t.Run(string(k), func(t *testing.T) { test(t, k) })
+	}
+}
+
+// world opens n stores on one empty world, as n processes on one database would: SQL stores on one fresh,
+// migrated database (each with its connections), or one memory store shared n times.
+func (k storeKind) world(tb testing.TB, n int) []orgsim.Store {
+	tb.Helper()
+	out := make([]orgsim.Store, n)
+	if k == "memory" {
+		shared := orgsim.NewMemoryStore()
+		for i := range out {
+			out[i] = shared
+		}
+		return out
+	}
+	url := storetest.URL(tb, string(k))
+	for i := range out {
+		out[i] = orgsim.NewSQLStore(storetest.MustOpen(tb, url, store.Options{}).SQLDB())
+	}
+	return out
+}
+
 type env struct {
 	sim   *orgsim.Sim
 	url   string
 	clock *testclock.Clock
 }
 
-// newEnv serves a simulator over real HTTP.
-func newEnv(t *testing.T, opts orgsim.Options) *env {
+// newEnv serves a simulator over real HTTP, on an empty store of the kind unless opts has one.
+func newEnv(t *testing.T, kind storeKind, opts orgsim.Options) *env {
 	t.Helper()
 	clk := testclock.New(start)
 	if opts.Clock == nil {
 		opts.Clock = clk.Now
+	}
+	if opts.Store == nil {
+		opts.Store = kind.world(t, 1)[0]
 	}
 	sim := orgsim.New(opts)
 	srv := httptest.NewServer(sim)
@@ -57,7 +96,28 @@ func sdkClient(url, account string) *organizations.Client {
 		BaseEndpoint: aws.String(url),
 		Credentials:  credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(account), "secret", ""),
 		Retryer:      aws.NopRetryer{},
+		HTTPClient:   &http.Client{Transport: copiedBodies{http.DefaultTransport}},
 	})
+}
+
+// copiedBodies hands net/http a copy of each request body. net/http may still read a body after the response has
+// arrived (to check that nothing follows Content-Length), while the SDK closes its own as soon as the response is
+// in; the transport then closes the connection under the response being read, and one call in a few thousand
+// fails with "use of closed network connection" (aws/aws-sdk-go-v2#2737). The service's clients retry that; these,
+// which retry nothing, must not meet it.
+type copiedBodies struct{ next http.RoundTripper }
+
+func (c copiedBodies) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return c.next.RoundTrip(r)
+	}
+	b, err := io.ReadAll(r.Body)
+	if err := errors.Join(err, r.Body.Close()); err != nil {
+		return nil, err
+	}
+	r = r.Clone(r.Context())
+	r.Body = io.NopCloser(bytes.NewReader(b))
+	return c.next.RoundTrip(r)
 }
 
 func invite(ctx context.Context, c *organizations.Client, account, notes string) (*types.Handshake, error) {
@@ -127,4 +187,13 @@ func statusCode(err error) int {
 		return re.HTTPStatusCode()
 	}
 	return 0
+}
+
+// apiCode returns the AWS error code of a failed call, or "" when it is not an API error.
+func apiCode(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return ""
 }

@@ -10,26 +10,30 @@ import (
 	"unicode/utf8"
 )
 
-// call is one operation running inside a persistence transaction.
+// call is one operation running inside a transaction of the store.
 type call struct {
-	sim    *Sim
-	st     *state
-	now    time.Time
-	caller string
+	sim      *Sim
+	tx       tx
+	now      time.Time
+	caller   string
+	accounts map[string]description // what described read, so that a page of handshakes reads its sender once
 }
 
-func (c *call) dispatch(op string, in any) (any, *apiError) {
+func (c *call) dispatch(op string, in any) (any, error) {
+	if err := c.materialize(c.caller); err != nil {
+		return nil, err
+	}
 	switch op {
 	case "InviteAccountToOrganization":
 		return c.invite(in.(*inviteInput))
 	case "ListHandshakesForOrganization":
 		return c.list(in.(*listInput))
 	case "DescribeHandshake":
-		h, e := c.visibleHandshake(in.(*handshakeInput).HandshakeId)
-		if e != nil {
-			return nil, e
+		h, err := c.visibleHandshake(in.(*handshakeInput).HandshakeId)
+		if err != nil {
+			return nil, err
 		}
-		return map[string]any{"Handshake": c.wire(h)}, nil
+		return c.answer(h)
 	case "CancelHandshake":
 		return c.transition(in.(*handshakeInput).HandshakeId, "CANCELED")
 	case "AcceptHandshake":
@@ -44,60 +48,114 @@ func (c *call) dispatch(op string, in any) (any, *apiError) {
 	return nil, newError("UnknownOperationException", "the simulator does not implement %s", op)
 }
 
-// account returns what is known of an account: its PutAccount description, else what the sandbox conventions
-// say about its id.
-func (c *call) account(id string) Account {
-	if a, ok := c.st.Accounts[id]; ok {
-		return a
+// described returns the account's description, given with PutAccount (or by materialize), which turns the sandbox
+// conventions off for it.
+func (c *call) described(id string) (Account, bool, error) {
+	if d, ok := c.accounts[id]; ok {
+		return d.Account, d.ok, nil
 	}
-	if !c.sim.opts.Conventions {
-		return Account{}
+	a, ok, err := c.tx.account(id)
+	if err != nil {
+		return a, false, err
+	}
+	if c.accounts == nil {
+		c.accounts = map[string]description{}
+	}
+	c.accounts[id] = description{a, ok}
+	return a, ok, nil
+}
+
+// description is what call.described read about an account, kept for the rest of the call.
+type description struct {
+	Account
+	ok bool
+}
+
+// account returns what is known of an account: its description, else what the sandbox conventions say about
+// its id.
+func (c *call) account(id string) (Account, error) {
+	a, ok, err := c.described(id)
+	if ok || err != nil || !c.sim.opts.Conventions {
+		return a, err
 	}
 	switch {
-	case strings.HasPrefix(id, "9991"):
-		return Account{InviteRefusal: "ALREADY_IN_AN_ORGANIZATION"}
+	case strings.HasPrefix(id, "9996"):
+		return Account{InviteRefusal: "ALREADY_IN_AN_ORGANIZATION"}, nil
 	case strings.HasPrefix(id, "9993"):
-		return Account{InviteRefusal: "PAYMENT_INSTRUMENT_REQUIRED"}
+		return Account{InviteRefusal: "PAYMENT_INSTRUMENT_REQUIRED"}, nil
 	case strings.HasPrefix(id, "9994"):
-		return Account{InviteRefusal: "ORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORD"}
+		return Account{InviteRefusal: "ORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORD"}, nil
 	case strings.HasPrefix(id, "9995"):
-		return Account{EmailUnverified: true}
+		return Account{EmailUnverified: true}, nil
 	}
-	return Account{}
+	return Account{}, nil
+}
+
+// materialize gives a 9991 account of the sandbox conventions, the first time the simulator meets it, the
+// membership the convention promises: it is described (so the convention is spent) and made a member of the
+// organization of 9990 and its last eight digits. From then on it is an ordinary member of another organization,
+// which moves when it accepts an invitation. Two calls meeting it at once describe it once.
+func (c *call) materialize(id string) error {
+	if !c.sim.opts.Conventions || !strings.HasPrefix(id, "9991") || !accountIDRE.MatchString(id) {
+		return nil
+	}
+	if _, ok, err := c.described(id); ok || err != nil {
+		return err
+	}
+	added, err := c.tx.addAccount(id, Account{})
+	if !added || err != nil {
+		return err
+	}
+	c.accounts[id] = description{ok: true}
+	owner := "9990" + id[4:]
+	if _, err := c.tx.org(owner, c.now); err != nil {
+		return err
+	}
+	return c.tx.putMember(member{AccountID: id, MgmtID: owner, JoinedMethod: "CREATED", JoinedAt: c.now})
 }
 
 // managesOrgWithMembers reports whether the account is the management account of an organization that still has
 // member accounts, which keeps it from joining another one.
-func (c *call) managesOrgWithMembers(id string) bool {
-	if o, ok := c.st.Orgs[id]; ok && len(o.Members) > 0 {
-		return true
+func (c *call) managesOrgWithMembers(id string) (bool, error) {
+	n, err := c.tx.countMembers(id, 1)
+	if n > 0 || err != nil {
+		return n > 0, err
 	}
-	_, described := c.st.Accounts[id]
-	return c.sim.opts.Conventions && !described && strings.HasPrefix(id, "9992")
+	_, described, err := c.described(id)
+	return c.sim.opts.Conventions && !described && strings.HasPrefix(id, "9992"), err
 }
 
-func (c *call) email(id string) string {
-	if a := c.account(id); a.Email != "" {
-		return a.Email
+func (c *call) email(id string) (string, error) {
+	a, err := c.account(id)
+	if a.Email == "" {
+		a.Email = "aws+" + id + "@example.com"
 	}
-	return "aws+" + id + "@example.com"
+	return a.Email, err
 }
 
-func (c *call) name(id string) string {
-	if a := c.account(id); a.Name != "" {
-		return a.Name
+func (c *call) name(id string) (string, error) {
+	a, err := c.account(id)
+	if a.Name == "" {
+		a.Name = "Account " + id
 	}
-	return "Account " + id
+	return a.Name, err
 }
 
-// managedOrg returns the caller's organization for operations only a management account may call.
-func (c *call) managedOrg() (*orgState, *apiError) {
-	if mgmt, ok := c.st.memberOf(c.caller); ok {
-		return nil, newError("AccessDeniedException",
+// managedOrg returns the caller's organization for operations only a management account may call, locked for
+// those that change it.
+func (c *call) managedOrg(lock bool) (org, error) {
+	m, member, err := c.tx.member(c.caller)
+	switch {
+	case err != nil:
+		return org{}, err
+	case member:
+		return org{}, newError("AccessDeniedException",
 			"You don't have permissions to access this resource: account %s is a member of organization %s; only its management account can do this.",
-			c.caller, c.st.Orgs[mgmt].ID)
+			c.caller, orgIDFor(m.MgmtID))
+	case lock:
+		return c.tx.lockOrg(c.caller, c.now)
 	}
-	return c.st.org(c.caller, c.now), nil
+	return c.tx.org(c.caller, c.now)
 }
 
 func invalidInput(reason, format string, args ...any) *apiError {
@@ -108,10 +166,10 @@ func handshakeViolation(reason, format string, args ...any) *apiError {
 	return withReason(newError("HandshakeConstraintViolationException", format, args...), reason)
 }
 
-func (c *call) invite(in *inviteInput) (any, *apiError) {
-	org, e := c.managedOrg()
-	if e != nil {
-		return nil, e
+func (c *call) invite(in *inviteInput) (any, error) {
+	org, err := c.managedOrg(true)
+	if err != nil {
+		return nil, err
 	}
 	if in.Target == nil {
 		return nil, invalidInput("INPUT_REQUIRED", "You must specify a value for all required parameters: Target.")
@@ -133,62 +191,95 @@ func (c *call) invite(in *inviteInput) (any, *apiError) {
 		return nil, invalidInput("MAX_LENGTH_EXCEEDED",
 			"You provided a string parameter that is longer than allowed: Notes is at most 1024 characters.")
 	}
-	if c.account(c.caller).EmailUnverified {
+	if sender, err := c.account(c.caller); err != nil {
+		return nil, err
+	} else if sender.EmailUnverified {
 		return nil, newError("AccountOwnerNotVerifiedException",
 			"You can't invite an existing account to your organization until you verify that you own the email address associated with the management account.")
 	}
-	if _, member := org.Members[target]; member || target == c.caller {
+	if err := c.materialize(target); err != nil {
+		return nil, err
+	}
+	m, member, err := c.tx.member(target)
+	if err != nil {
+		return nil, err
+	}
+	if (member && m.MgmtID == c.caller) || target == c.caller {
 		return nil, handshakeViolation("ALREADY_IN_AN_ORGANIZATION",
 			"The handshake request is invalid because the invited account is already a member of an organization.")
 	}
-	if reason := c.account(target).InviteRefusal; reason != "" {
-		return nil, handshakeViolation(reason, "The handshake request could not be completed: %s.", reason)
+	a, err := c.account(target)
+	if err != nil {
+		return nil, err
 	}
-	open, recent := 0, 0
-	for _, h := range c.st.Handshakes {
-		if h.MgmtID != c.caller {
-			continue
-		}
-		if h.State == "OPEN" {
-			open++
-			if h.AccountID == target {
-				return nil, newError("DuplicateHandshakeException",
-					"A handshake with the same action and target already exists.")
-			}
-		}
-		if h.State != "ACCEPTED" && h.RequestedAt.After(c.now.Add(-24*time.Hour)) {
-			recent++
-		}
+	if a.InviteRefusal != "" {
+		return nil, handshakeViolation(a.InviteRefusal, "The handshake request could not be completed: %s.", a.InviteRefusal)
 	}
-	if 1+len(org.Members)+open >= c.sim.opts.MaxAccounts {
-		return nil, handshakeViolation("ACCOUNT_NUMBER_LIMIT_EXCEEDED",
-			"You attempted to exceed the number of accounts in an organization (%d, open invitations included).",
-			c.sim.opts.MaxAccounts)
+	if err := c.refuseDuplicate(target); err != nil {
+		return nil, err
 	}
-	if recent >= c.sim.opts.MaxInvitesPerDay {
-		return nil, handshakeViolation("HANDSHAKE_RATE_LIMIT_EXCEEDED",
-			"You attempted to exceed the number of handshakes that you can send in one day (%d).",
-			c.sim.opts.MaxInvitesPerDay)
+	if err := c.checkQuotas(); err != nil {
+		return nil, err
 	}
 	id, err := newHandshakeID()
 	if err != nil {
-		return nil, newError("ServiceException", "%v", err)
+		return nil, err
 	}
-	c.st.NextSeq++
-	h := &handshakeState{
-		Seq: c.st.NextSeq, ID: id, MgmtID: c.caller, OrgID: org.ID, AccountID: target, Notes: notes,
-		State: "OPEN", RequestedAt: c.now,
+	h := handshake{ID: id, MgmtID: c.caller, OrgID: org.ID, AccountID: target, Notes: notes, State: "OPEN", RequestedAt: c.now}
+	if err := c.tx.insertHandshake(&h); err != nil {
+		return nil, err
 	}
-	c.st.Handshakes = append(c.st.Handshakes, h)
-	return map[string]any{"Handshake": c.wire(h)}, nil
+	if err := c.tx.purge(c.caller, c.now, purgeBatch); err != nil {
+		return nil, err
+	}
+	return c.answer(h)
+}
+
+// refuseDuplicate fails while an invitation of target is open. One stored OPEN that has expired is written as
+// EXPIRED now, the only time expiry is written: the database keeps a single OPEN row per organization and account.
+func (c *call) refuseDuplicate(target string) error {
+	h, open, err := c.tx.openHandshake(c.caller, target)
+	switch {
+	case err != nil || !open:
+		return err
+	case h.at(c.now).State == "OPEN":
+		return newError("DuplicateHandshakeException", "A handshake with the same action and target already exists.")
+	}
+	return c.tx.updateHandshake(h.at(c.now))
+}
+
+// checkQuotas counts no further than each quota: the cost of a call does not grow with the organization.
+func (c *call) checkQuotas() error {
+	maxAccounts, maxPerDay := c.sim.opts.MaxAccounts, c.sim.opts.MaxInvitesPerDay
+	members, err := c.tx.countMembers(c.caller, maxAccounts)
+	if err != nil {
+		return err
+	}
+	open, err := c.tx.countOpen(c.caller, c.now.Add(-handshakeLifetime), maxAccounts)
+	if err != nil {
+		return err
+	}
+	if 1+members+open >= maxAccounts {
+		return handshakeViolation("ACCOUNT_NUMBER_LIMIT_EXCEEDED",
+			"You attempted to exceed the number of accounts in an organization (%d, open invitations included).", maxAccounts)
+	}
+	recent, err := c.tx.countUnaccepted(c.caller, c.now.Add(-24*time.Hour), maxPerDay)
+	if err != nil {
+		return err
+	}
+	if recent >= maxPerDay {
+		return handshakeViolation("HANDSHAKE_RATE_LIMIT_EXCEEDED",
+			"You attempted to exceed the number of handshakes that you can send in one day (%d).", maxPerDay)
+	}
+	return nil
 }
 
 const pageSize = 20
 
-func (c *call) list(in *listInput) (any, *apiError) {
-	org, e := c.managedOrg()
-	if e != nil {
-		return nil, e
+func (c *call) list(in *listInput) (any, error) {
+	org, err := c.managedOrg(false)
+	if err != nil {
+		return nil, err
 	}
 	max := pageSize
 	if in.MaxResults != nil {
@@ -220,16 +311,21 @@ func (c *call) list(in *listInput) (any, *apiError) {
 			return out, nil
 		}
 	}
-	for _, h := range c.st.Handshakes {
-		if h.MgmtID != c.caller || h.Seq <= after {
-			continue
+	// One more than the page tells whether there is a next one.
+	hs, err := c.tx.listHandshakes(c.caller, after, c.now, max+1)
+	if err != nil {
+		return nil, err
+	}
+	if len(hs) > max {
+		hs = hs[:max]
+		out["NextToken"] = makeToken(org.ID, hs[max-1].Seq)
+	}
+	for _, h := range hs {
+		w, err := c.wire(h.at(c.now))
+		if err != nil {
+			return nil, err
 		}
-		if len(page) == max {
-			out["NextToken"] = makeToken(org.ID, after)
-			break
-		}
-		page = append(page, c.wire(h))
-		after = h.Seq
+		page = append(page, w)
 	}
 	out["Handshakes"] = page
 	return out, nil
@@ -256,26 +352,36 @@ func parseToken(tok, orgID string) (int64, bool) {
 
 var handshakeIDRE = regexp.MustCompile(`^h-[0-9a-z]{8,32}$`)
 
-// visibleHandshake returns a handshake the caller takes part in; others do not exist as far as it can tell.
-func (c *call) visibleHandshake(id string) (*handshakeState, *apiError) {
+// visibleHandshake returns a handshake the caller takes part in, as it stands now; others do not exist as far as
+// the caller can tell.
+func (c *call) visibleHandshake(id string) (handshake, error) {
 	if !handshakeIDRE.MatchString(id) {
-		return nil, invalidInput("INVALID_PATTERN",
+		return handshake{}, invalidInput("INVALID_PATTERN",
 			"You provided a value that does not match the required pattern: a handshake id is h- and 8 to 32 lowercase letters or digits.")
 	}
-	h := c.st.handshake(id)
-	if h != nil {
-		mgmt, _ := c.st.memberOf(c.caller)
-		if c.caller == h.MgmtID || c.caller == h.AccountID || mgmt == h.MgmtID {
-			return h, nil
+	h, ok, err := c.tx.handshake(id)
+	if err != nil {
+		return handshake{}, err
+	}
+	if ok && h.visible(c.now) {
+		if c.caller == h.MgmtID || c.caller == h.AccountID {
+			return h.at(c.now), nil
+		}
+		m, member, err := c.tx.member(c.caller)
+		if err != nil {
+			return handshake{}, err
+		}
+		if member && m.MgmtID == h.MgmtID {
+			return h.at(c.now), nil
 		}
 	}
-	return nil, newError("HandshakeNotFoundException", "We can't find a handshake with the HandshakeId that you specified.")
+	return handshake{}, newError("HandshakeNotFoundException", "We can't find a handshake with the HandshakeId that you specified.")
 }
 
-func (c *call) transition(id, to string) (any, *apiError) {
-	h, e := c.visibleHandshake(id)
-	if e != nil {
-		return nil, e
+func (c *call) transition(id, to string) (any, error) {
+	h, err := c.visibleHandshake(id)
+	if err != nil {
+		return nil, err
 	}
 	switch {
 	case to == "CANCELED" && c.caller != h.MgmtID:
@@ -285,6 +391,18 @@ func (c *call) transition(id, to string) (any, *apiError) {
 		return nil, newError("AccessDeniedException",
 			"You don't have permissions to access this resource: only the invited account can accept or decline the handshake.")
 	}
+	// Lock what the transition changes: the sender's organization, and when accepting the organization the
+	// invited account manages, which it leaves. Then read the handshake again: another call may have ended it.
+	locks := []string{h.MgmtID}
+	if to == "ACCEPTED" {
+		locks = append(locks, h.AccountID)
+	}
+	if err := lockOrgs(c.tx, c.now, locks...); err != nil {
+		return nil, err
+	}
+	if h, err = c.visibleHandshake(id); err != nil {
+		return nil, err
+	}
 	if h.State == to {
 		return nil, newError("HandshakeAlreadyInStateException", "The specified handshake is already in the requested state (%s).", to)
 	}
@@ -292,73 +410,142 @@ func (c *call) transition(id, to string) (any, *apiError) {
 		return nil, newError("InvalidHandshakeTransitionException",
 			"You can't perform the operation on the handshake in its current state (%s).", h.State)
 	}
-	if to == "ACCEPTED" && c.managesOrgWithMembers(c.caller) {
-		return nil, handshakeViolation("ALREADY_IN_AN_ORGANIZATION",
-			"The handshake request is invalid because the account is the management account of an organization that has member accounts.")
+	if to == "ACCEPTED" {
+		busy, err := c.managesOrgWithMembers(c.caller)
+		if err != nil {
+			return nil, err
+		}
+		if busy {
+			return nil, handshakeViolation("ALREADY_IN_AN_ORGANIZATION",
+				"The handshake request is invalid because the account is the management account of an organization that has member accounts.")
+		}
 	}
 	h.State, h.EndedAt = to, c.now
-	if to == "ACCEPTED" {
-		c.st.join(h.MgmtID, h.AccountID, "INVITED", c.now)
+	if err := c.tx.updateHandshake(h); err != nil {
+		return nil, err
 	}
-	return map[string]any{"Handshake": c.wire(h)}, nil
+	if to == "ACCEPTED" {
+		if err := join(c.tx, h.MgmtID, h.AccountID, "INVITED", c.now); err != nil {
+			return nil, err
+		}
+	}
+	if err := c.tx.purge(h.MgmtID, c.now, purgeBatch); err != nil {
+		return nil, err
+	}
+	return c.answer(h)
 }
 
-func (c *call) describeAccount(id string) (any, *apiError) {
-	org, e := c.managedOrg()
-	if e != nil {
-		return nil, e
+// join makes account a member of mgmt's organization, which leaves any other organization it belonged to (AWS
+// logs AccountDepartedOrganization there and AccountJoinedOrganization here; the simulator keeps no such log). An
+// organization the account managed itself ceases to exist. The caller holds the locks of mgmt and account.
+func join(t tx, mgmt, account, method string, at time.Time) error {
+	if err := t.deleteOrg(account); err != nil {
+		return err
+	}
+	return t.putMember(member{AccountID: account, MgmtID: mgmt, JoinedMethod: method, JoinedAt: at})
+}
+
+func (c *call) describeAccount(id string) (any, error) {
+	org, err := c.managedOrg(false)
+	if err != nil {
+		return nil, err
 	}
 	if !accountIDRE.MatchString(id) {
 		return nil, invalidInput("INVALID_PATTERN",
 			"You provided a value that does not match the required pattern: an account id is 12 digits.")
 	}
-	var m memberState
-	if id == c.caller {
-		m = memberState{JoinedMethod: "CREATED", JoinedAt: org.CreatedAt}
-	} else {
+	if err := c.materialize(id); err != nil {
+		return nil, err
+	}
+	m := member{JoinedMethod: "CREATED", JoinedAt: org.CreatedAt}
+	if id != c.caller {
 		var ok bool
-		if m, ok = org.Members[id]; !ok {
+		if m, ok, err = c.tx.member(id); err != nil {
+			return nil, err
+		}
+		if !ok || m.MgmtID != c.caller {
 			return nil, newError("AccountNotFoundException",
 				"You specified an account that doesn't exist or isn't in your organization.")
 		}
 	}
-	st := c.account(id).State
-	if st == "" {
-		st = "ACTIVE"
+	a, err := c.account(id)
+	if err != nil {
+		return nil, err
+	}
+	email, err := c.email(id)
+	if err != nil {
+		return nil, err
+	}
+	name, err := c.name(id)
+	if err != nil {
+		return nil, err
+	}
+	if a.State == "" {
+		a.State = "ACTIVE"
 	}
 	return map[string]any{"Account": wireAccount{
 		Id:              id,
 		Arn:             fmt.Sprintf("arn:aws:organizations::%s:account/%s/%s", c.caller, org.ID, id),
-		Email:           c.email(id),
-		Name:            c.name(id),
-		State:           st,
+		Email:           email,
+		Name:            name,
+		State:           a.State,
 		JoinedMethod:    m.JoinedMethod,
 		JoinedTimestamp: epoch(m.JoinedAt),
 	}}, nil
 }
 
-func (c *call) describeOrganization() (any, *apiError) {
-	mgmt, member := c.st.memberOf(c.caller)
-	if !member {
-		mgmt = c.caller
+func (c *call) describeOrganization() (any, error) {
+	mgmt := c.caller
+	m, member, err := c.tx.member(c.caller)
+	if err != nil {
+		return nil, err
 	}
-	org := c.st.org(mgmt, c.now)
+	if member {
+		mgmt = m.MgmtID
+	}
+	org, err := c.tx.org(mgmt, c.now)
+	if err != nil {
+		return nil, err
+	}
+	email, err := c.email(mgmt)
+	if err != nil {
+		return nil, err
+	}
 	return map[string]any{"Organization": wireOrganization{
 		Id:                 org.ID,
 		Arn:                fmt.Sprintf("arn:aws:organizations::%s:organization/%s", mgmt, org.ID),
 		FeatureSet:         "ALL",
 		MasterAccountArn:   fmt.Sprintf("arn:aws:organizations::%s:account/%s/%s", mgmt, org.ID, mgmt),
 		MasterAccountId:    mgmt,
-		MasterAccountEmail: c.email(mgmt),
+		MasterAccountEmail: email,
 	}}, nil
 }
 
-// wire renders a handshake as AWS returns it.
-func (c *call) wire(h *handshakeState) wireHandshake {
+// answer is the output of the operations that return one handshake.
+func (c *call) answer(h handshake) (any, error) {
+	w, err := c.wire(h)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"Handshake": w}, nil
+}
+
+// wire renders a handshake as AWS returns it: the parties, then the resources the invited account is shown (the
+// inviting organization with its management account's email and name and its feature set, the invited account,
+// the notes).
+func (c *call) wire(h handshake) (wireHandshake, error) {
+	email, err := c.email(h.MgmtID)
+	if err != nil {
+		return wireHandshake{}, err
+	}
+	name, err := c.name(h.MgmtID)
+	if err != nil {
+		return wireHandshake{}, err
+	}
 	res := []wireResource{
 		{Type: "ORGANIZATION", Value: h.OrgID, Resources: []wireResource{
-			{Type: "MASTER_EMAIL", Value: c.email(h.MgmtID)},
-			{Type: "MASTER_NAME", Value: c.name(h.MgmtID)},
+			{Type: "MASTER_EMAIL", Value: email},
+			{Type: "MASTER_NAME", Value: name},
 			{Type: "ORGANIZATION_FEATURE_SET", Value: "ALL"},
 		}},
 		{Type: "ACCOUNT", Value: h.AccountID},
@@ -372,8 +559,8 @@ func (c *call) wire(h *handshakeState) wireHandshake {
 		Parties:             []wireParty{{Id: h.OrgID, Type: "ORGANIZATION"}, {Id: h.AccountID, Type: "ACCOUNT"}},
 		State:               h.State,
 		RequestedTimestamp:  epoch(h.RequestedAt),
-		ExpirationTimestamp: epoch(h.RequestedAt.Add(handshakeLifetime)),
+		ExpirationTimestamp: epoch(h.expiresAt()),
 		Action:              "INVITE",
 		Resources:           res,
-	}
+	}, nil
 }

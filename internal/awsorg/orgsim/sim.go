@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -27,18 +28,14 @@ type Options struct {
 	MaxInvitesPerDay int
 	// Conventions turns on the sandbox conventions on account ids (see the package documentation).
 	Conventions bool
-	// Persistence keeps the state; a new MemoryPersistence when nil.
-	Persistence Persistence
+	// Store keeps the simulated world; NewMemoryStore() when nil.
+	Store Store
 }
 
 // Sim is the simulator: an http.Handler speaking AWS Organizations' JSON 1.1 protocol. It is safe for concurrent
 // use.
 type Sim struct {
-	opts    Options
-	persist Persistence // nil: the state lives in memory, in mem
-
-	memMu sync.Mutex
-	mem   *state
+	opts Options
 
 	mu     sync.Mutex
 	faults []*Fault
@@ -57,8 +54,14 @@ func New(opts Options) *Sim {
 	if opts.MaxInvitesPerDay <= 0 {
 		opts.MaxInvitesPerDay = 20
 	}
-	return &Sim{opts: opts, persist: opts.Persistence, calls: map[string]int{}}
+	if opts.Store == nil {
+		opts.Store = NewMemoryStore()
+	}
+	return &Sim{opts: opts, calls: map[string]int{}}
 }
+
+// now is the simulator's time as every store keeps it: UTC, to the microsecond (PostgreSQL's precision).
+func (s *Sim) now() time.Time { return s.opts.Clock().UTC().Truncate(time.Microsecond) }
 
 // AccessKeyFor returns an access key id that the simulator reads as the given account's.
 func AccessKeyFor(accountID string) string { return "AKIASIM" + accountID }
@@ -140,73 +143,47 @@ func (s *Sim) count(op string) *Fault {
 // AddMember makes accountID a member of mgmt's organization, as if it had joined at the given time
 // (joinedMethod INVITED or CREATED); it leaves any other organization.
 func (s *Sim) AddMember(mgmt, accountID, joinedMethod string, at time.Time) error {
-	return s.update(func(st *state, now time.Time) {
-		st.org(mgmt, now)
-		st.join(mgmt, accountID, joinedMethod, at.UTC())
+	return s.update(func(t tx, now time.Time) error {
+		if err := lockOrgs(t, now, mgmt, accountID); err != nil {
+			return err
+		}
+		return join(t, mgmt, accountID, joinedMethod, at.UTC().Truncate(time.Microsecond))
 	})
 }
 
 // RemoveMember removes accountID from mgmt's organization, as if it had left.
 func (s *Sim) RemoveMember(mgmt, accountID string) error {
-	return s.update(func(st *state, _ time.Time) {
-		if o, ok := st.Orgs[mgmt]; ok {
-			delete(o.Members, accountID)
-		}
-	})
+	return s.update(func(t tx, _ time.Time) error { return t.deleteMember(mgmt, accountID) })
 }
 
 // PutAccount describes an account: its name, email and state, the organization it belongs to or manages, and how
 // invitations of it or by it behave. It replaces the sandbox conventions for that account id.
 func (s *Sim) PutAccount(id string, a Account) error {
-	return s.update(func(st *state, now time.Time) {
+	return s.update(func(t tx, now time.Time) error {
+		locks := append([]string{id}, a.Members...)
 		if a.MemberOf != "" {
-			st.org(a.MemberOf, now)
-			st.join(a.MemberOf, id, "INVITED", now)
+			locks = append(locks, a.MemberOf)
 		}
-		for _, m := range a.Members {
-			st.org(id, now)
-			st.join(id, m, "CREATED", now)
-		}
-		a.MemberOf, a.Members = "", nil
-		st.Accounts[id] = a
-	})
-}
-
-func (s *Sim) update(fn func(st *state, now time.Time)) error {
-	return s.transact(context.Background(), func(st *state) {
-		now := s.opts.Clock().UTC()
-		st.advance(now)
-		fn(st, now)
-	})
-}
-
-// transact runs fn on the state as one atomic step: under a lock in memory (no encoding, so large simulated
-// organizations stay fast), or as a read-modify-write of the JSON document through the Persistence.
-func (s *Sim) transact(ctx context.Context, fn func(st *state)) error {
-	if s.persist == nil {
-		s.memMu.Lock()
-		defer s.memMu.Unlock()
-		if err := ctx.Err(); err != nil {
+		if err := lockOrgs(t, now, locks...); err != nil {
 			return err
 		}
-		if s.mem == nil {
-			st, err := decodeState(nil)
-			if err != nil {
+		if a.MemberOf != "" {
+			if err := join(t, a.MemberOf, id, "INVITED", now); err != nil {
 				return err
 			}
-			s.mem = st
 		}
-		fn(s.mem)
-		return nil
-	}
-	return s.persist.Transact(ctx, func(b []byte) ([]byte, error) {
-		st, err := decodeState(b)
-		if err != nil {
-			return nil, err
+		for _, m := range a.Members {
+			if err := join(t, id, m, "CREATED", now); err != nil {
+				return err
+			}
 		}
-		fn(st)
-		return json.Marshal(st)
+		a.MemberOf, a.Members = "", nil
+		return t.putAccount(id, a)
 	})
+}
+
+func (s *Sim) update(fn func(t tx, now time.Time) error) error {
+	return s.opts.Store.transact(context.Background(), func(t tx) error { return fn(t, s.now()) })
 }
 
 var supported = map[string]bool{
@@ -302,7 +279,8 @@ func callerOf(r *http.Request) string {
 	return id
 }
 
-// handle runs one operation in one transaction of the persistence.
+// handle runs one operation in one transaction of the store. An answer that is an AWS error commits too: what
+// the operation did before it refused (creating the caller's organization, say) is what AWS would keep.
 func (s *Sim) handle(ctx context.Context, op, caller string, body []byte) (any, *apiError) {
 	if caller == "" {
 		return nil, newError("AccessDeniedException",
@@ -313,11 +291,14 @@ func (s *Sim) handle(ctx context.Context, op, caller string, body []byte) (any, 
 		return nil, apiErr
 	}
 	var out any
-	err := s.transact(ctx, func(st *state) {
-		now := s.opts.Clock().UTC()
-		st.advance(now)
-		c := &call{sim: s, st: st, now: now, caller: caller}
-		out, apiErr = c.dispatch(op, in)
+	err := s.opts.Store.transact(ctx, func(t tx) error {
+		c := &call{sim: s, tx: t, now: s.now(), caller: caller}
+		var err error
+		out, err = c.dispatch(op, in)
+		if errors.As(err, &apiErr) {
+			return nil
+		}
+		return err
 	})
 	if err != nil {
 		return nil, newError("ServiceException", "the simulator could not keep its state: %v", err)
@@ -349,7 +330,7 @@ func decodeInput(op string, body []byte) (any, *apiError) {
 }
 
 // newHandshakeID returns a fresh random handshake id; random rather than sequential so that Sims sharing a
-// persistence, or restarted, cannot collide.
+// store, or restarted, cannot collide.
 func newHandshakeID() (string, error) {
 	b := make([]byte, 12)
 	if _, err := rand.Read(b); err != nil {

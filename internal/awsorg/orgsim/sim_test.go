@@ -50,8 +50,10 @@ func post(t *testing.T, url, op, account, body string) (*http.Response, map[stri
 	return resp, m
 }
 
-func TestWireFormat(t *testing.T) {
-	e := newEnv(t, orgsim.Options{})
+func TestWireFormat(t *testing.T) { eachStore(t, testWireFormat) }
+
+func testWireFormat(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{})
 	resp, m := post(t, e.url, "InviteAccountToOrganization", mgmt,
 		`{"Target":{"Id":"`+target+`","Type":"ACCOUNT"},"Notes":"hello"}`)
 	if resp.StatusCode != 200 {
@@ -121,8 +123,10 @@ func TestWireFormat(t *testing.T) {
 	}
 }
 
-func TestDescribeOrganization(t *testing.T) {
-	e := newEnv(t, orgsim.Options{})
+func TestDescribeOrganization(t *testing.T) { eachStore(t, testDescribeOrganization) }
+
+func testDescribeOrganization(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{})
 	ctx := context.Background()
 	out, err := e.as(mgmt).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
 	if err != nil {
@@ -149,8 +153,10 @@ func TestDescribeOrganization(t *testing.T) {
 	wantCode(t, err, "AccessDeniedException", "")
 }
 
-func TestInviteValidationAndRules(t *testing.T) {
-	e := newEnv(t, orgsim.Options{})
+func TestInviteValidationAndRules(t *testing.T) { eachStore(t, testInviteValidationAndRules) }
+
+func testInviteValidationAndRules(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{})
 	ctx := context.Background()
 	c := e.as(mgmt)
 	if err := e.sim.AddMember(mgmt, other, "INVITED", start); err != nil {
@@ -182,8 +188,10 @@ func TestInviteValidationAndRules(t *testing.T) {
 	wantCode(t, err, "InvalidInputException", "INVALID_PARTY_TYPE_TARGET")
 }
 
-func TestLifecycle(t *testing.T) {
-	e := newEnv(t, orgsim.Options{})
+func TestLifecycle(t *testing.T) { eachStore(t, testLifecycle) }
+
+func testLifecycle(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{})
 	ctx := context.Background()
 	sender, invited, stranger := e.as(mgmt), e.as(target), e.as(other)
 
@@ -249,8 +257,10 @@ func TestLifecycle(t *testing.T) {
 	}
 }
 
-func TestExpiryAndPurge(t *testing.T) {
-	e := newEnv(t, orgsim.Options{})
+func TestExpiryAndPurge(t *testing.T) { eachStore(t, testExpiryAndPurge) }
+
+func testExpiryAndPurge(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{})
 	c := e.as(mgmt)
 	h := mustInvite(t, c, target)
 	id := aws.ToString(h.Id)
@@ -285,11 +295,24 @@ func TestExpiryAndPurge(t *testing.T) {
 			t.Fatal("purged handshake still listed")
 		}
 	}
+	// A write deletes purged handshakes; what is left reads and lists the same.
+	mustInvite(t, c, target2)
+	_, err = describe(c, id)
+	wantCode(t, err, "HandshakeNotFoundException", "")
+	var states []string
+	for _, h := range listAll(t, c) {
+		states = append(states, aws.ToString(h.Parties[1].Id)+" "+string(h.State))
+	}
+	if want := "[" + target + " EXPIRED " + target2 + " OPEN]"; fmt.Sprint(states) != want {
+		t.Fatalf("after the purge: %v, want %s", states, want)
+	}
 }
 
-func TestQuotas(t *testing.T) {
+func TestQuotas(t *testing.T) { eachStore(t, testQuotas) }
+
+func testQuotas(t *testing.T, kind storeKind) {
 	t.Run("accounts", func(t *testing.T) {
-		e := newEnv(t, orgsim.Options{MaxAccounts: 4})
+		e := newEnv(t, kind, orgsim.Options{MaxAccounts: 4})
 		c := e.as(mgmt)
 		if err := e.sim.AddMember(mgmt, other, "CREATED", start); err != nil {
 			t.Fatal(err)
@@ -305,7 +328,7 @@ func TestQuotas(t *testing.T) {
 		mustInvite(t, c, "555555555555")
 	})
 	t.Run("daily", func(t *testing.T) {
-		e := newEnv(t, orgsim.Options{MaxInvitesPerDay: 3, MaxAccounts: 100})
+		e := newEnv(t, kind, orgsim.Options{MaxInvitesPerDay: 3, MaxAccounts: 100})
 		c := e.as(mgmt)
 		h := mustInvite(t, c, "500000000001")
 		mustInvite(t, c, "500000000002")
@@ -329,8 +352,10 @@ func TestQuotas(t *testing.T) {
 	})
 }
 
-func TestPagination(t *testing.T) {
-	e := newEnv(t, orgsim.Options{MaxAccounts: 100, MaxInvitesPerDay: 100})
+func TestPagination(t *testing.T) { eachStore(t, testPagination) }
+
+func testPagination(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{MaxAccounts: 100, MaxInvitesPerDay: 100})
 	c := e.as(mgmt)
 	var want []string
 	for i := range 45 {
@@ -380,12 +405,14 @@ func TestPagination(t *testing.T) {
 	}
 }
 
-func TestConventions(t *testing.T) {
-	e := newEnv(t, orgsim.Options{Conventions: true})
+func TestConventions(t *testing.T) { eachStore(t, testConventions) }
+
+func testConventions(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{Conventions: true})
 	ctx := context.Background()
 	c := e.as(mgmt)
 	for _, tt := range []struct{ account, reason string }{
-		{"999100000001", "ALREADY_IN_AN_ORGANIZATION"},
+		{"999600000001", "ALREADY_IN_AN_ORGANIZATION"},
 		{"999300000001", "PAYMENT_INSTRUMENT_REQUIRED"},
 		{"999400000001", "ORGANIZATION_FROM_DIFFERENT_SELLER_OF_RECORD"},
 	} {
@@ -406,16 +433,43 @@ func TestConventions(t *testing.T) {
 		t.Fatalf("accept after leaving: %v", err)
 	}
 
+	// 9991: a member of another organization (9990 and the same eight digits), which moves when it accepts.
+	const mover, oldMgmt = "999100000001", "999000000001"
+	h = mustInvite(t, c, mover)
+	a, err := e.as(oldMgmt).DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(mover)})
+	if err != nil {
+		t.Fatalf("the old organization does not know its member: %v", err)
+	}
+	e.clock.Advance(time.Minute)
+	if _, err := e.as(mover).AcceptHandshake(ctx, &organizations.AcceptHandshakeInput{HandshakeId: h.Id}); err != nil {
+		t.Fatalf("a member of another organization accepts: %v", err)
+	}
+	_, err = e.as(oldMgmt).DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(mover)})
+	wantCode(t, err, "AccountNotFoundException", "")
+	moved, err := c.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(mover)})
+	if err != nil || moved.Account.JoinedMethod != types.AccountJoinedMethodInvited ||
+		!aws.ToTime(moved.Account.JoinedTimestamp).After(aws.ToTime(a.Account.JoinedTimestamp)) {
+		t.Fatalf("after the move: %+v, %v", moved, err)
+	}
+	org, err := e.as(mover).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil || aws.ToString(org.Organization.MasterAccountId) != mgmt {
+		t.Fatalf("the mover's organization: %+v, %v", org, err)
+	}
+
 	// Without conventions, the same ids are ordinary accounts.
-	plain := newEnv(t, orgsim.Options{})
-	for _, a := range []string{"999100000001", "999300000001", "999400000001"} {
+	plain := newEnv(t, kind, orgsim.Options{})
+	for _, a := range []string{"999600000001", "999300000001", "999400000001"} {
 		mustInvite(t, plain.as(mgmt), a)
 	}
 	mustInvite(t, plain.as("999500000001"), target)
+	_, err = plain.as("999000000002").DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String("999100000002")})
+	wantCode(t, err, "AccountNotFoundException", "")
 }
 
-func TestPutAccountAndMoves(t *testing.T) {
-	e := newEnv(t, orgsim.Options{})
+func TestPutAccountAndMoves(t *testing.T) { eachStore(t, testPutAccountAndMoves) }
+
+func testPutAccountAndMoves(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{})
 	ctx := context.Background()
 	// target belongs to other's organization; other manages it. target2 manages an organization with a member.
 	if err := e.sim.PutAccount(target, orgsim.Account{Name: "Target", Email: "t@example.com", MemberOf: other}); err != nil {
@@ -467,11 +521,15 @@ func TestPutAccountAndMoves(t *testing.T) {
 	wantCode(t, err, "HandshakeConstraintViolationException", "PAST_DUE_INVOICE")
 }
 
-func TestSharedPersistence(t *testing.T) {
-	store := orgsim.NewMemoryPersistence()
+// TestSharedStore shows what the sandbox relies on: simulators on one world (the service's replicas on one
+// database) see the same handshakes and members, and so does a restarted one.
+func TestSharedStore(t *testing.T) { eachStore(t, testSharedStore) }
+
+func testSharedStore(t *testing.T, kind storeKind) {
+	stores := kind.world(t, 3)
 	clk := testclock.New(start)
-	a := newEnv(t, orgsim.Options{Persistence: store, Clock: clk.Now})
-	b := newEnv(t, orgsim.Options{Persistence: store, Clock: clk.Now})
+	a := newEnv(t, kind, orgsim.Options{Store: stores[0], Clock: clk.Now})
+	b := newEnv(t, kind, orgsim.Options{Store: stores[1], Clock: clk.Now})
 	ctx := context.Background()
 
 	h := mustInvite(t, a.as(mgmt), target)
@@ -491,14 +549,15 @@ func TestSharedPersistence(t *testing.T) {
 	if err := a.sim.AddMember(mgmt, other, "CREATED", start); err != nil {
 		t.Fatal(err)
 	}
-	restarted := sdkClient(newEnv(t, orgsim.Options{Persistence: store, Clock: clk.Now}).url, mgmt)
+	restarted := sdkClient(newEnv(t, kind, orgsim.Options{Store: stores[2], Clock: clk.Now}).url, mgmt)
 	if _, err := restarted.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(other)}); err != nil {
 		t.Fatal(err)
 	}
 }
 
+// TestFaults runs on memory only: faults and counters belong to the process, whatever keeps the world.
 func TestFaults(t *testing.T) {
-	e := newEnv(t, orgsim.Options{})
+	e := newEnv(t, "memory", orgsim.Options{})
 	ctx := context.Background()
 	c := e.as(mgmt)
 
@@ -561,4 +620,84 @@ func TestFaults(t *testing.T) {
 	if _, err := describe(c, aws.ToString(h.Id)); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestHandshakeNamesInviter checks, through the SDK's types, that every handshake the simulator returns tells
+// the invited account who invites it, as AWS's do: the parties, then the inviting organization with its
+// management account's email and name and its feature set, the invited account and the notes.
+func TestHandshakeNamesInviter(t *testing.T) { eachStore(t, testHandshakeNamesInviter) }
+
+func testHandshakeNamesInviter(t *testing.T, kind storeKind) {
+	e := newEnv(t, kind, orgsim.Options{})
+	ctx := context.Background()
+	if err := e.sim.PutAccount(mgmt, orgsim.Account{Name: "Reseller payer", Email: "payer@example.com"}); err != nil {
+		t.Fatal(err)
+	}
+	o, err := e.as(mgmt).DescribeOrganization(ctx, &organizations.DescribeOrganizationInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	orgID := aws.ToString(o.Organization.Id)
+	check := func(what string, h *types.Handshake, account, notes string) {
+		t.Helper()
+		type pair struct{ Type, Value string }
+		var parties []pair
+		for _, p := range h.Parties {
+			parties = append(parties, pair{string(p.Type), aws.ToString(p.Id)})
+		}
+		flat := func(rs []types.HandshakeResource) (out []pair) {
+			for _, r := range rs {
+				out = append(out, pair{string(r.Type), aws.ToString(r.Value)})
+			}
+			return out
+		}
+		wantParties := []pair{{"ORGANIZATION", orgID}, {"ACCOUNT", account}}
+		wantTop := []pair{{"ORGANIZATION", orgID}, {"ACCOUNT", account}}
+		if notes != "" {
+			wantTop = append(wantTop, pair{"NOTES", notes})
+		}
+		wantOrg := []pair{{"MASTER_EMAIL", "payer@example.com"}, {"MASTER_NAME", "Reseller payer"}, {"ORGANIZATION_FEATURE_SET", "ALL"}}
+		if fmt.Sprint(parties) != fmt.Sprint(wantParties) || fmt.Sprint(flat(h.Resources)) != fmt.Sprint(wantTop) ||
+			len(h.Resources) == 0 || fmt.Sprint(flat(h.Resources[0].Resources)) != fmt.Sprint(wantOrg) {
+			t.Errorf("%s: parties %v, resources %v, organization's %v; want %v, %v, %v", what, parties, flat(h.Resources),
+				flat(h.Resources[0].Resources), wantParties, wantTop, wantOrg)
+		}
+	}
+
+	h, err := invite(ctx, e.as(mgmt), target, "Welcome to the reseller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("invite", h, target, "Welcome to the reseller")
+	for who, c := range map[string]*organizations.Client{"sender": e.as(mgmt), "invited": e.as(target)} {
+		got, err := describe(c, aws.ToString(h.Id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("describe by the "+who, got, target, "Welcome to the reseller")
+	}
+	acc, err := e.as(target).AcceptHandshake(ctx, &organizations.AcceptHandshakeInput{HandshakeId: h.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("accept", acc.Handshake, target, "Welcome to the reseller")
+
+	h2 := mustInvite(t, e.as(mgmt), target2)
+	check("invite without notes", h2, target2, "")
+	dec, err := e.as(target2).DeclineHandshake(ctx, &organizations.DeclineHandshakeInput{HandshakeId: h2.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("decline", dec.Handshake, target2, "")
+	h3 := mustInvite(t, e.as(mgmt), other)
+	can, err := e.as(mgmt).CancelHandshake(ctx, &organizations.CancelHandshakeInput{HandshakeId: h3.Id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("cancel", can.Handshake, other, "")
+	listed := listAll(t, e.as(mgmt))
+	if len(listed) != 3 {
+		t.Fatalf("%d handshakes listed, want 3", len(listed))
+	}
+	check("list", &listed[0], target, "Welcome to the reseller")
 }

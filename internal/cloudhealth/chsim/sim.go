@@ -1,10 +1,11 @@
 // Package chsim simulates the part of the CloudHealth API that aws-invites uses: the paginated AWS account list,
 // one account, and external id generation, with the same JSON, a bearer key check and client_api_id for partners.
-// Tests and the sandbox set accounts' statuses through its Go API, inject faults and count calls.
+// Tests and the sandbox set accounts' statuses through its Go API, inject faults and count calls. A Store keeps the
+// accounts: NewMemoryStore in this process, NewSQLStore in the service's database (one row per account), so that
+// replicas and restarts share them and a call reads or writes only the rows it needs.
 package chsim
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -32,7 +33,7 @@ type Options struct {
 	// ClientAPIID, when set, makes the key a partner key: every request must carry this client_api_id. When empty,
 	// a request with any client_api_id is refused, as for a key that is not a partner's.
 	ClientAPIID string
-	// Store keeps the accounts; nil means a MemoryStore. Faults and counters are per process and never stored.
+	// Store keeps the accounts; nil means NewMemoryStore(). Faults and counters are per process and never stored.
 	Store Store
 	// Now is the clock of last_update, created_at and updated_at; nil means time.Now.
 	Now func() time.Time
@@ -71,12 +72,6 @@ type Simulator struct {
 	mu     sync.Mutex
 	faults []Fault
 	counts Counts
-
-	// The last state read, keyed by its exact bytes: a read of unchanged state skips decoding, and a state that
-	// was never committed can never match what the store returns.
-	cacheMu  sync.Mutex
-	cacheRaw []byte
-	cacheSt  *state
 }
 
 // New returns a simulator with no accounts (or those its Store holds).
@@ -85,7 +80,7 @@ func New(opts Options) (*Simulator, error) {
 		return nil, errors.New("chsim: an api key is required")
 	}
 	if opts.Store == nil {
-		opts.Store = &MemoryStore{}
+		opts.Store = NewMemoryStore()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -115,11 +110,8 @@ func (s *Simulator) SetStatus(ctx context.Context, ownerID, level, payerAccountI
 
 // Apply sets several accounts' statuses in one step, which seeds thousands of accounts quickly.
 func (s *Simulator) Apply(ctx context.Context, updates ...Update) error {
-	type norm struct {
-		owner, payer string
-		level        cloudhealth.Level
-	}
-	ns := make([]norm, 0, len(updates))
+	now := s.opts.Now().UTC().Truncate(time.Second)
+	accounts := make([]Account, 0, len(updates))
 	for _, u := range updates {
 		if !isAccountID(u.OwnerID) {
 			return fmt.Errorf("chsim: owner id %q is not a 12-digit aws account id: %w", u.OwnerID, ErrInvalid)
@@ -135,36 +127,20 @@ func (s *Simulator) Apply(ctx context.Context, updates ...Update) error {
 		if payer != "" && !isAccountID(payer) {
 			return fmt.Errorf("chsim: payer %q is not a 12-digit aws account id: %w", payer, ErrInvalid)
 		}
-		ns = append(ns, norm{owner: u.OwnerID, payer: payer, level: lvl})
-	}
-	return s.transact(ctx, true, func(st *state) error {
-		now := s.opts.Now().UTC().Truncate(time.Second)
-		for _, u := range ns {
-			i := st.byOwner(u.owner)
-			if i < 0 {
-				st.Accounts = append(st.Accounts, Account{ID: st.NextID, Name: u.owner, OwnerID: u.owner, CreatedAt: now})
-				st.NextID++
-				i = len(st.Accounts) - 1
-			}
-			a := &st.Accounts[i]
-			a.Level, a.PayerAccountID, a.LastUpdate, a.UpdatedAt = string(u.level), u.payer, now, now
-			// A green or yellow account is one CloudHealth reaches through the customer's role.
-			if (u.level == cloudhealth.LevelGreen || u.level == cloudhealth.LevelYellow) && a.RoleArn == "" {
-				a.RoleArn = "arn:aws:iam::" + u.owner + ":role/" + cloudhealth.RoleName
-			}
+		a := Account{Name: u.OwnerID, OwnerID: u.OwnerID, PayerAccountID: payer, Level: string(lvl),
+			LastUpdate: now, CreatedAt: now, UpdatedAt: now}
+		// A green or yellow account is one CloudHealth reaches through the customer's role.
+		if lvl == cloudhealth.LevelGreen || lvl == cloudhealth.LevelYellow {
+			a.RoleArn = "arn:aws:iam::" + u.OwnerID + ":role/" + cloudhealth.RoleName
 		}
-		return nil
-	})
+		accounts = append(accounts, a)
+	}
+	return s.opts.Store.put(ctx, accounts)
 }
 
 // Accounts returns every account, ordered by id.
 func (s *Simulator) Accounts(ctx context.Context) ([]Account, error) {
-	var out []Account
-	err := s.transact(ctx, false, func(st *state) error {
-		out = append(out, st.Accounts...)
-		return nil
-	})
-	return out, err
+	return s.opts.Store.page(ctx, 0, math.MaxInt32)
 }
 
 // InjectFault queues a fault; faults apply in the order they were injected, and one with Times 0 stays first
@@ -274,14 +250,10 @@ func (s *Simulator) list(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Accounts []wireAccount `json:"aws_accounts"`
 	}{Accounts: []wireAccount{}}
-	err = s.transact(r.Context(), false, func(st *state) error {
-		if start := (page - 1) * perPage; start < len(st.Accounts) {
-			for _, a := range st.Accounts[start:min(start+perPage, len(st.Accounts))] {
-				out.Accounts = append(out.Accounts, toWire(a))
-			}
-		}
-		return nil
-	})
+	accounts, err := s.opts.Store.page(r.Context(), (page-1)*perPage, perPage)
+	for _, a := range accounts {
+		out.Accounts = append(out.Accounts, toWire(a))
+	}
 	if err != nil {
 		writeError(w, http.StatusInternalServerError, "state unavailable")
 		return
@@ -296,14 +268,7 @@ func (s *Simulator) get(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such aws account")
 		return
 	}
-	var a Account
-	found := false
-	err = s.transact(r.Context(), false, func(st *state) error {
-		if i := st.byID(id); i >= 0 {
-			a, found = st.Accounts[i], true
-		}
-		return nil
-	})
+	a, found, err := s.opts.Store.get(r.Context(), id)
 	switch {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "state unavailable")
@@ -323,76 +288,18 @@ func (s *Simulator) generateExternalID(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such aws account")
 		return
 	}
-	var ext string
-	errNotFound := errors.New("not found")
-	err = s.transact(r.Context(), true, func(st *state) error {
-		i := st.byID(id)
-		if i < 0 {
-			return errNotFound
-		}
-		if st.Accounts[i].ExternalID == "" {
-			b := make([]byte, 15)
-			_, _ = rand.Read(b)
-			st.Accounts[i].ExternalID = hex.EncodeToString(b)
-		}
-		ext = st.Accounts[i].ExternalID
-		return nil
-	})
+	b := make([]byte, 15)
+	_, _ = rand.Read(b)
+	ext, found, err := s.opts.Store.externalID(r.Context(), id, hex.EncodeToString(b))
 	switch {
-	case errors.Is(err, errNotFound):
-		writeError(w, http.StatusNotFound, "no such aws account")
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "state unavailable")
+	case !found:
+		writeError(w, http.StatusNotFound, "no such aws account")
 	default:
 		s.count(func(c *Counts) { c.ExternalIDs++ })
 		writeJSON(w, http.StatusOK, map[string]string{"generated_external_id": ext})
 	}
-}
-
-// transact runs fn on the stored state; when write is set, fn works on a copy, which is stored afterwards.
-func (s *Simulator) transact(ctx context.Context, write bool, fn func(*state) error) error {
-	return s.opts.Store.Transact(ctx, func(raw []byte) ([]byte, error) {
-		st, err := s.decode(raw)
-		if err != nil {
-			return nil, err
-		}
-		if !write {
-			return raw, fn(st)
-		}
-		st = st.clone()
-		if err := fn(st); err != nil {
-			return nil, err
-		}
-		next, err := json.Marshal(st)
-		if err != nil {
-			return nil, fmt.Errorf("chsim: encode state: %w", err)
-		}
-		s.remember(next, st)
-		return next, nil
-	})
-}
-
-// decode returns the state of raw; callers must not change it.
-func (s *Simulator) decode(raw []byte) (*state, error) {
-	s.cacheMu.Lock()
-	if s.cacheSt != nil && bytes.Equal(raw, s.cacheRaw) {
-		st := s.cacheSt
-		s.cacheMu.Unlock()
-		return st, nil
-	}
-	s.cacheMu.Unlock()
-	st, err := decodeState(raw)
-	if err != nil {
-		return nil, err
-	}
-	s.remember(raw, st)
-	return st, nil
-}
-
-func (s *Simulator) remember(raw []byte, st *state) {
-	s.cacheMu.Lock()
-	defer s.cacheMu.Unlock()
-	s.cacheRaw, s.cacheSt = raw, st
 }
 
 // wireAccount is the JSON CloudHealth sends for an AWS account.

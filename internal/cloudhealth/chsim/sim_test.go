@@ -7,44 +7,38 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth/chsim"
+	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/store/storetest"
 )
 
 const key = "sim-key-77aa"
 
-// copyingStore keeps the state as a database would: bytes copied in and out, never shared, and counts
-// transactions. It stands for the sandbox's database-backed store.
-type copyingStore struct {
-	mu    sync.Mutex
-	state []byte
-	calls int
-}
+// storeKinds are the stores the simulator runs on: memory, and the service's database on both dialects.
+var storeKinds = []string{"memory", store.DialectPostgres, store.DialectSQLite}
 
-func (s *copyingStore) Transact(ctx context.Context, fn func([]byte) ([]byte, error)) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.calls++
-	in := append([]byte(nil), s.state...)
-	if s.state == nil {
-		in = nil
+// world opens n stores on one empty set of accounts, as n processes on one database would.
+func world(tb testing.TB, kind string, n int) []chsim.Store {
+	tb.Helper()
+	out := make([]chsim.Store, n)
+	if kind == "memory" {
+		shared := chsim.NewMemoryStore()
+		for i := range out {
+			out[i] = shared
+		}
+		return out
 	}
-	out, err := fn(in)
-	if err != nil {
-		return err
+	url := storetest.URL(tb, kind)
+	for i := range out {
+		out[i] = chsim.NewSQLStore(storetest.MustOpen(tb, url, store.Options{}).SQLDB())
 	}
-	s.state = append([]byte(nil), out...)
-	return nil
-}
-
-func (s *copyingStore) transactions() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls
+	return out
 }
 
 func newSim(t *testing.T, opts chsim.Options) (*chsim.Simulator, string) {
@@ -229,10 +223,15 @@ func TestSetStatusUpdatesInPlace(t *testing.T) {
 // TestSharedStore shows what the sandbox relies on: two simulators (a restart, or two replicas) on one store see
 // the same accounts and external ids, and concurrent writers lose nothing.
 func TestSharedStore(t *testing.T) {
-	store := &copyingStore{}
-	a, urlA := newSim(t, chsim.Options{Store: store})
-	b, urlB := newSim(t, chsim.Options{Store: store})
+	for _, kind := range storeKinds {
+		t.Run(kind, func(t *testing.T) { testSharedStore(t, kind) })
+	}
+}
 
+func testSharedStore(t *testing.T, kind string) {
+	stores := world(t, kind, 3)
+	a, urlA := newSim(t, chsim.Options{Store: stores[0]})
+	b, urlB := newSim(t, chsim.Options{Store: stores[1]})
 	if err := a.SetStatus(t.Context(), "111122223333", "red", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -248,17 +247,27 @@ func TestSharedStore(t *testing.T) {
 	if err != nil || got.Status.Level != cloudhealth.LevelRed {
 		t.Fatalf("the second simulator sees %+v, %v", got, err)
 	}
-	extA, err := ca.GenerateExternalID(t.Context(), got.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	extB, err := cb.GenerateExternalID(t.Context(), got.ID)
-	if err != nil || extA != extB {
-		t.Fatalf("external ids %q and %q (%v): want one", extA, extB, err)
-	}
-
-	// Writers on both simulators at once.
+	// Both ask for the external id at once: one is issued and kept.
+	exts := make([]string, 6)
 	var wg sync.WaitGroup
+	for i := range exts {
+		c := ca
+		if i%2 == 1 {
+			c = cb
+		}
+		wg.Go(func() {
+			ext, err := c.GenerateExternalID(context.Background(), got.ID)
+			if err != nil {
+				t.Error(err)
+			}
+			exts[i] = ext
+		})
+	}
+	wg.Wait()
+	if exts[0] == "" || slices.ContainsFunc(exts, func(e string) bool { return e != exts[0] }) {
+		t.Fatalf("external ids %q: want one", exts)
+	}
+	// Writers on both simulators at once.
 	errs := make(chan error, 100)
 	for i := range 100 {
 		sim := a
@@ -283,32 +292,27 @@ func TestSharedStore(t *testing.T) {
 	if n != 101 {
 		t.Fatalf("%d accounts after concurrent writes, want 101", n)
 	}
-	if store.transactions() < 100 {
-		t.Errorf("%d transactions: the store was bypassed", store.transactions())
-	}
 
 	// A new simulator on the store, as after a restart, starts where the others were.
-	c, _ := newSim(t, chsim.Options{Store: store})
+	c, _ := newSim(t, chsim.Options{Store: stores[2]})
 	accts, err := c.Accounts(t.Context())
 	if err != nil || len(accts) != 101 {
 		t.Fatalf("after restart: %d accounts, %v", len(accts), err)
 	}
 }
 
+// TestStoreFailure runs the simulator on a database without its table, as when the database fails.
 func TestStoreFailure(t *testing.T) {
-	sim, url := newSim(t, chsim.Options{Store: failingStore{}})
+	db := storetest.MustOpenUnmigrated(t, storetest.URL(t, store.DialectSQLite), store.Options{})
+	sim, url := newSim(t, chsim.Options{Store: chsim.NewSQLStore(db.SQLDB())})
 	if err := sim.SetStatus(t.Context(), "111122223333", "red", ""); err == nil {
 		t.Fatal("SetStatus succeeded on a failing store")
 	}
-	if resp := get(t, url+"/v1/aws_accounts", nil); resp.StatusCode != http.StatusInternalServerError {
-		t.Fatalf("status %d, want 500", resp.StatusCode)
+	for _, path := range []string{"/v1/aws_accounts", "/v1/aws_accounts/206158430001", "/v1/aws_accounts/206158430001/generate_external_id"} {
+		if resp := get(t, url+path, nil); resp.StatusCode != http.StatusInternalServerError {
+			t.Fatalf("%s: status %d, want 500", path, resp.StatusCode)
+		}
 	}
-}
-
-type failingStore struct{}
-
-func (failingStore) Transact(context.Context, func([]byte) ([]byte, error)) error {
-	return errors.New("database down")
 }
 
 func TestFaultQueue(t *testing.T) {
