@@ -28,10 +28,21 @@ const (
 // Pending reports whether the handshake still waits for the invited account's answer.
 func (s HandshakeState) Pending() bool { return s == HandshakeOpen || s == HandshakeRequested }
 
+// HandshakeAction is what a handshake invites to do.
+type HandshakeAction string
+
+// The handshake actions the service sends.
+const (
+	ActionInvite   HandshakeAction = "INVITE"                  // join the payer organization
+	ActionTransfer HandshakeAction = "TRANSFER_RESPONSIBILITY" // transfer an organization's consolidated bill to the payer
+)
+
 // Handshake is AWS's record of one invitation of one account.
 type Handshake struct {
 	ID           string
-	AccountID    string // the invited account (the ACCOUNT party)
+	Action       HandshakeAction // INVITE when empty
+	AccountID    string          // the invited account (the ACCOUNT party): for a transfer, the customer's management account
+	TransferID   string          // for a transfer handshake, the responsibility transfer it is about (rt-...)
 	State        HandshakeState
 	RequestedAt  time.Time
 	ExpiresAt    time.Time

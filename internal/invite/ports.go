@@ -89,6 +89,49 @@ type Organizations interface {
 	DescribeAccount(ctx context.Context, payer Payer, accountID string) (Account, error)
 }
 
+// TransferStatus is AWS's status of a responsibility transfer.
+type TransferStatus string
+
+// The responsibility transfer statuses AWS reports.
+const (
+	TransferRequested TransferStatus = "REQUESTED"
+	TransferAccepted  TransferStatus = "ACCEPTED" // in force from its start until its end
+	TransferDeclined  TransferStatus = "DECLINED"
+	TransferCanceled  TransferStatus = "CANCELED"
+	TransferExpired   TransferStatus = "EXPIRED"
+	TransferWithdrawn TransferStatus = "WITHDRAWN" // ended by the customer (the source)
+)
+
+// Transfer is AWS's record of a billing transfer: the customer's organization (the source) hands responsibility
+// for its consolidated bill to the payer (the target) from StartAt, until EndAt when it ends.
+type Transfer struct {
+	ID                        string // rt-...
+	Name                      string
+	Status                    TransferStatus
+	SourceManagementAccountID string
+	SourceManagementEmail     string
+	StartAt                   time.Time
+	EndAt                     time.Time // zero while open-ended
+	ActiveHandshakeID         string
+}
+
+// Transfers is what the domain needs from AWS Organizations for billing transfers, per payer organization (the
+// bill-transfer account). Errors are *Error values as for Organizations.
+type Transfers interface {
+	// InviteToTransfer invites a customer's management account to transfer responsibility for its organization's
+	// consolidated bill to the payer from start (00:00 UTC on the first day of a month). When an open transfer
+	// handshake for that account exists already it is returned instead (adopted).
+	InviteToTransfer(ctx context.Context, payer Payer, managementAccountID, sourceName string, start time.Time, notes string) (h Handshake, adopted bool, err error)
+	// ListTransferHandshakes calls fn for every TRANSFER_RESPONSIBILITY handshake of the payer's organization.
+	ListTransferHandshakes(ctx context.Context, payer Payer, fn func(Handshake) error) error
+	// ListInboundTransfers calls fn for every billing transfer into the payer, all pages.
+	ListInboundTransfers(ctx context.Context, payer Payer, fn func(Transfer) error) error
+	// DescribeTransfer returns one transfer; CodeNotFound when AWS knows none.
+	DescribeTransfer(ctx context.Context, payer Payer, id string) (Transfer, error)
+	// TerminateTransfer ends an accepted transfer at end (the end of a month).
+	TerminateTransfer(ctx context.Context, payer Payer, id string, end time.Time) (Transfer, error)
+}
+
 // CloudHealthStatuses is what the domain needs from CloudHealth: its view of every AWS account it knows, keyed by
 // the 12-digit account id (one listing serves every invite).
 type CloudHealthStatuses interface {
