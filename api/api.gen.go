@@ -94,6 +94,27 @@ func (e CloudHealthViewLevel) Valid() bool {
 	}
 }
 
+// Defines values for DeliveryState.
+const (
+	Delivered DeliveryState = "delivered"
+	Failed    DeliveryState = "failed"
+	Pending   DeliveryState = "pending"
+)
+
+// Valid indicates whether the value is a known member of the DeliveryState enum.
+func (e DeliveryState) Valid() bool {
+	switch e {
+	case Delivered:
+		return true
+	case Failed:
+		return true
+	case Pending:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
 	InviteAccepted             EventType = "invite.accepted"
@@ -391,6 +412,54 @@ type CreateInviteRequest struct {
 	Notes *string `json:"notes,omitempty"`
 }
 
+// Delivery defines model for Delivery.
+type Delivery struct {
+	Attempts  []DeliveryAttempt `json:"attempts"`
+	CreatedAt time.Time         `json:"createdAt"`
+
+	// EventId The event's id, sent as webhook-id.
+	EventId string `json:"eventId"`
+
+	// EventType `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
+	// AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
+	// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
+	// `invite.expired`. `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
+	// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
+	// `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+	EventType EventType `json:"eventType"`
+	Id        string    `json:"id"`
+	InviteId  *string   `json:"inviteId,omitempty"`
+
+	// State failed: given up after about a day of retries, or the endpoint was disabled or removed.
+	State DeliveryState `json:"state"`
+}
+
+// DeliveryState failed: given up after about a day of retries, or the endpoint was disabled or removed.
+type DeliveryState string
+
+// DeliveryAttempt defines model for DeliveryAttempt.
+type DeliveryAttempt struct {
+	At time.Time `json:"at"`
+
+	// Error Why the attempt failed; absent on success.
+	Error     *string `json:"error,omitempty"`
+	LatencyMs float32 `json:"latencyMs"`
+
+	// ResponseSnippet The first KiB of the receiver's answer.
+	ResponseSnippet *string `json:"responseSnippet,omitempty"`
+
+	// StatusCode The receiver's HTTP status; absent when no answer came.
+	StatusCode *int `json:"statusCode,omitempty"`
+}
+
+// DeliveryList defines model for DeliveryList.
+type DeliveryList struct {
+	Items []Delivery `json:"items"`
+
+	// NextCursor Pass as `cursor` for the next page; absent on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
+}
+
 // Event defines model for Event.
 type Event struct {
 	AccountId        string    `json:"accountId"`
@@ -529,6 +598,13 @@ type NextStep struct {
 	Title  string `json:"title"`
 }
 
+// NotificationSettings defines model for NotificationSettings.
+type NotificationSettings struct {
+	// Events Which of the emailed event types the recipients hear of; all of them when absent or empty.
+	Events     *[]EventType `json:"events,omitempty"`
+	Recipients []string     `json:"recipients"`
+}
+
 // Organization What the invitation tells the account's owner about the payer organization (the "Organization overview" AWS shows after accepting).
 type Organization struct {
 	// Id Example: o-exampleorgid
@@ -631,11 +707,81 @@ type SandboxCloudHealthRequest struct {
 // SandboxCloudHealthRequestLevel defines model for SandboxCloudHealthRequest.Level.
 type SandboxCloudHealthRequestLevel string
 
+// SandboxMail defines model for SandboxMail.
+type SandboxMail struct {
+	At      time.Time `json:"at"`
+	From    string    `json:"from"`
+	Html    *string   `json:"html,omitempty"`
+	Id      string    `json:"id"`
+	Subject string    `json:"subject"`
+	Text    string    `json:"text"`
+	To      []string  `json:"to"`
+}
+
+// SandboxMailList defines model for SandboxMailList.
+type SandboxMailList struct {
+	Items []SandboxMail `json:"items"`
+}
+
+// WebhookEndpoint defines model for WebhookEndpoint.
+type WebhookEndpoint struct {
+	// BillingProfileId Absent for a reseller-wide endpoint.
+	BillingProfileId *string   `json:"billingProfileId,omitempty"`
+	CreatedAt        time.Time `json:"createdAt"`
+	Description      *string   `json:"description,omitempty"`
+
+	// DisabledReason Why the service disabled it (every attempt failed for 5 days).
+	DisabledReason *string `json:"disabledReason,omitempty"`
+	Enabled        bool    `json:"enabled"`
+
+	// Events The event types it receives; empty for all.
+	Events []EventType `json:"events"`
+
+	// FailingSince The first failed attempt since the last success.
+	FailingSince *time.Time `json:"failingSince,omitempty"`
+	Id           string     `json:"id"`
+
+	// Secret The signing secret (whsec_...): only in the answers to create and rotate-secret.
+	Secret    *string   `json:"secret,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
+	Url       string    `json:"url"`
+}
+
+// WebhookEndpointInput defines model for WebhookEndpointInput.
+type WebhookEndpointInput struct {
+	Description *string `json:"description,omitempty"`
+	Enabled     *bool   `json:"enabled,omitempty"`
+
+	// Events The event types to receive; all of them when absent or empty.
+	Events *[]EventType `json:"events,omitempty"`
+
+	// Url Where events are POSTed: https, resolving to public addresses (the sandbox allows local http receivers).
+	//
+	// Example: https://partner.example.com/hooks/aws-invites
+	Url string `json:"url"`
+}
+
+// WebhookEndpointList defines model for WebhookEndpointList.
+type WebhookEndpointList struct {
+	Items []WebhookEndpoint `json:"items"`
+}
+
+// WebhookEndpointUpdate defines model for WebhookEndpointUpdate.
+type WebhookEndpointUpdate struct {
+	Description *string      `json:"description,omitempty"`
+	Enabled     *bool        `json:"enabled,omitempty"`
+	Events      *[]EventType `json:"events,omitempty"`
+	Url         *string      `json:"url,omitempty"`
+}
+
 // BillingProfileId defines model for BillingProfileId.
 type BillingProfileId = string
 
 // InviteId defines model for InviteId.
 type InviteId = string
+
+// WebhookId defines model for WebhookId.
+type WebhookId = string
 
 // BadRequest RFC 9457 problem details.
 type BadRequest = Problem
@@ -696,6 +842,14 @@ type ListBillingProfileEventsParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListWebhookDeliveriesParams defines parameters for ListWebhookDeliveries.
+type ListWebhookDeliveriesParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // ListEventsParams defines parameters for ListEvents.
 type ListEventsParams struct {
 	// Type Only events of these types (repeat the parameter for several).
@@ -719,6 +873,14 @@ type ListPayerHandshakesParams struct {
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
 
+// ListResellerWebhookDeliveriesParams defines parameters for ListResellerWebhookDeliveries.
+type ListResellerWebhookDeliveriesParams struct {
+	Limit *int `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page.
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // PutBillingProfileJSONRequestBody defines body for PutBillingProfile for application/json ContentType.
 type PutBillingProfileJSONRequestBody = BillingProfileInput
 
@@ -734,8 +896,23 @@ type SandboxSetCloudHealthJSONRequestBody = SandboxCloudHealthRequest
 // SandboxDeliverCURJSONRequestBody defines body for SandboxDeliverCUR for application/json ContentType.
 type SandboxDeliverCURJSONRequestBody = SandboxCURRequest
 
+// PutNotificationsJSONRequestBody defines body for PutNotifications for application/json ContentType.
+type PutNotificationsJSONRequestBody = NotificationSettings
+
+// CreateWebhookJSONRequestBody defines body for CreateWebhook for application/json ContentType.
+type CreateWebhookJSONRequestBody = WebhookEndpointInput
+
+// UpdateWebhookJSONRequestBody defines body for UpdateWebhook for application/json ContentType.
+type UpdateWebhookJSONRequestBody = WebhookEndpointUpdate
+
 // AdvanceSandboxClockJSONRequestBody defines body for AdvanceSandboxClock for application/json ContentType.
 type AdvanceSandboxClockJSONRequestBody = SandboxClockRequest
+
+// CreateResellerWebhookJSONRequestBody defines body for CreateResellerWebhook for application/json ContentType.
+type CreateResellerWebhookJSONRequestBody = WebhookEndpointInput
+
+// UpdateResellerWebhookJSONRequestBody defines body for UpdateResellerWebhook for application/json ContentType.
+type UpdateResellerWebhookJSONRequestBody = WebhookEndpointUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
@@ -790,6 +967,36 @@ type ServerInterface interface {
 	// ListBillingProfileEvents The billing profile's activity feed, newest first
 	// (GET /billing-profiles/{billingProfileId}/events)
 	ListBillingProfileEvents(ctx echo.Context, billingProfileId BillingProfileId, params ListBillingProfileEventsParams) error
+	// GetNotifications Who hears of the billing profile's events by email
+	// (GET /billing-profiles/{billingProfileId}/notifications)
+	GetNotifications(ctx echo.Context, billingProfileId BillingProfileId) error
+	// PutNotifications Set who hears of the billing profile's events by email, and of which
+	// (PUT /billing-profiles/{billingProfileId}/notifications)
+	PutNotifications(ctx echo.Context, billingProfileId BillingProfileId) error
+	// ListWebhooks The webhook endpoints of a billing profile (licenses managers change them)
+	// (GET /billing-profiles/{billingProfileId}/webhooks)
+	ListWebhooks(ctx echo.Context, billingProfileId BillingProfileId) error
+	// CreateWebhook Add a webhook endpoint of a billing profile (licenses managers change them)
+	// (POST /billing-profiles/{billingProfileId}/webhooks)
+	CreateWebhook(ctx echo.Context, billingProfileId BillingProfileId) error
+	// DeleteWebhook Remove a webhook endpoint; its pending deliveries are given up
+	// (DELETE /billing-profiles/{billingProfileId}/webhooks/{webhookId})
+	DeleteWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error
+	// GetWebhook One webhook endpoint of a billing profile (licenses managers change them)
+	// (GET /billing-profiles/{billingProfileId}/webhooks/{webhookId})
+	GetWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error
+	// UpdateWebhook Change a webhook endpoint's URL, events, description or enabled flag
+	// (PATCH /billing-profiles/{billingProfileId}/webhooks/{webhookId})
+	UpdateWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error
+	// ListWebhookDeliveries The endpoint's deliveries, newest first, with every attempt
+	// (GET /billing-profiles/{billingProfileId}/webhooks/{webhookId}/deliveries)
+	ListWebhookDeliveries(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId, params ListWebhookDeliveriesParams) error
+	// RotateWebhookSecret Give the endpoint a new signing secret; the old one keeps signing beside it for 24 hours
+	// (POST /billing-profiles/{billingProfileId}/webhooks/{webhookId}/rotate-secret)
+	RotateWebhookSecret(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error
+	// TestWebhook Send a webhook.test event to the endpoint
+	// (POST /billing-profiles/{billingProfileId}/webhooks/{webhookId}/test)
+	TestWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error
 	// ListEvents The activity feed of every billing profile (platform administrators)
 	// (GET /events)
 	ListEvents(ctx echo.Context, params ListEventsParams) error
@@ -808,6 +1015,33 @@ type ServerInterface interface {
 	// AdvanceSandboxClock Move the sandbox's time forward (sandbox only)
 	// (POST /sandbox/clock)
 	AdvanceSandboxClock(ctx echo.Context) error
+	// ListSandboxMail The email the sandbox sent, newest first (sandbox only)
+	// (GET /sandbox/mail)
+	ListSandboxMail(ctx echo.Context) error
+	// ListResellerWebhooks The webhook endpoints that receive every billing profile's events (platform administrators)
+	// (GET /webhooks)
+	ListResellerWebhooks(ctx echo.Context) error
+	// CreateResellerWebhook Add a webhook endpoint that receive every billing profile's events (platform administrators)
+	// (POST /webhooks)
+	CreateResellerWebhook(ctx echo.Context) error
+	// DeleteResellerWebhook Remove a webhook endpoint; its pending deliveries are given up
+	// (DELETE /webhooks/{webhookId})
+	DeleteResellerWebhook(ctx echo.Context, webhookId WebhookId) error
+	// GetResellerWebhook One webhook endpoint that receive every billing profile's events (platform administrators)
+	// (GET /webhooks/{webhookId})
+	GetResellerWebhook(ctx echo.Context, webhookId WebhookId) error
+	// UpdateResellerWebhook Change a webhook endpoint's URL, events, description or enabled flag
+	// (PATCH /webhooks/{webhookId})
+	UpdateResellerWebhook(ctx echo.Context, webhookId WebhookId) error
+	// ListResellerWebhookDeliveries The endpoint's deliveries, newest first, with every attempt
+	// (GET /webhooks/{webhookId}/deliveries)
+	ListResellerWebhookDeliveries(ctx echo.Context, webhookId WebhookId, params ListResellerWebhookDeliveriesParams) error
+	// RotateResellerWebhookSecret Give the endpoint a new signing secret; the old one keeps signing beside it for 24 hours
+	// (POST /webhooks/{webhookId}/rotate-secret)
+	RotateResellerWebhookSecret(ctx echo.Context, webhookId WebhookId) error
+	// TestResellerWebhook Send a webhook.test event to the endpoint
+	// (POST /webhooks/{webhookId}/test)
+	TestResellerWebhook(ctx echo.Context, webhookId WebhookId) error
 }
 
 // ServerInterfaceWrapper converts echo contexts to parameters.
@@ -1270,6 +1504,230 @@ func (w *ServerInterfaceWrapper) ListBillingProfileEvents(ctx echo.Context) erro
 	return err
 }
 
+// GetNotifications converts echo context to params.
+func (w *ServerInterfaceWrapper) GetNotifications(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetNotifications(ctx, billingProfileId)
+	return err
+}
+
+// PutNotifications converts echo context to params.
+func (w *ServerInterfaceWrapper) PutNotifications(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.PutNotifications(ctx, billingProfileId)
+	return err
+}
+
+// ListWebhooks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhooks(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhooks(ctx, billingProfileId)
+	return err
+}
+
+// CreateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateWebhook(ctx, billingProfileId)
+	return err
+}
+
+// DeleteWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteWebhook(ctx, billingProfileId, webhookId)
+	return err
+}
+
+// GetWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetWebhook(ctx, billingProfileId, webhookId)
+	return err
+}
+
+// UpdateWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateWebhook(ctx, billingProfileId, webhookId)
+	return err
+}
+
+// ListWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListWebhookDeliveriesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListWebhookDeliveries(ctx, billingProfileId, webhookId, params)
+	return err
+}
+
+// RotateWebhookSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateWebhookSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateWebhookSecret(ctx, billingProfileId, webhookId)
+	return err
+}
+
+// TestWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) TestWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestWebhook(ctx, billingProfileId, webhookId)
+	return err
+}
+
 // ListEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 	var err error
@@ -1391,6 +1849,145 @@ func (w *ServerInterfaceWrapper) AdvanceSandboxClock(ctx echo.Context) error {
 	return err
 }
 
+// ListSandboxMail converts echo context to params.
+func (w *ServerInterfaceWrapper) ListSandboxMail(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListSandboxMail(ctx)
+	return err
+}
+
+// ListResellerWebhooks converts echo context to params.
+func (w *ServerInterfaceWrapper) ListResellerWebhooks(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListResellerWebhooks(ctx)
+	return err
+}
+
+// CreateResellerWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateResellerWebhook(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateResellerWebhook(ctx)
+	return err
+}
+
+// DeleteResellerWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) DeleteResellerWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.DeleteResellerWebhook(ctx, webhookId)
+	return err
+}
+
+// GetResellerWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) GetResellerWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetResellerWebhook(ctx, webhookId)
+	return err
+}
+
+// UpdateResellerWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) UpdateResellerWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.UpdateResellerWebhook(ctx, webhookId)
+	return err
+}
+
+// ListResellerWebhookDeliveries converts echo context to params.
+func (w *ServerInterfaceWrapper) ListResellerWebhookDeliveries(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListResellerWebhookDeliveriesParams
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListResellerWebhookDeliveries(ctx, webhookId, params)
+	return err
+}
+
+// RotateResellerWebhookSecret converts echo context to params.
+func (w *ServerInterfaceWrapper) RotateResellerWebhookSecret(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.RotateResellerWebhookSecret(ctx, webhookId)
+	return err
+}
+
+// TestResellerWebhook converts echo context to params.
+func (w *ServerInterfaceWrapper) TestResellerWebhook(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "webhookId" -------------
+	var webhookId WebhookId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "webhookId", ctx.Param("webhookId"), &webhookId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter webhookId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.TestResellerWebhook(ctx, webhookId)
+	return err
+}
+
 // This is a simple interface which specifies echo.Route addition functions which
 // are present on both echo.Echo and echo.Group, since we want to allow using
 // either of them for path registration
@@ -1441,6 +2038,16 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.GetBillingProfile, options.OperationMiddlewares["getBillingProfile"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.PutBillingProfile, options.OperationMiddlewares["putBillingProfile"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/events", wrapper.ListBillingProfileEvents, options.OperationMiddlewares["listBillingProfileEvents"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
+	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
+	router.PATCH(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.GetNotifications, options.OperationMiddlewares["getNotifications"]...)
+	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.PutNotifications, options.OperationMiddlewares["putNotifications"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
 	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.CancelInvite, options.OperationMiddlewares["cancelInvite"]...)
@@ -1456,6 +2063,15 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
 	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/webhooks", wrapper.ListResellerWebhooks, options.OperationMiddlewares["listResellerWebhooks"]...)
+	router.POST(options.BaseURL+"/webhooks", wrapper.CreateResellerWebhook, options.OperationMiddlewares["createResellerWebhook"]...)
+	router.DELETE(options.BaseURL+"/webhooks/:webhookId", wrapper.DeleteResellerWebhook, options.OperationMiddlewares["deleteResellerWebhook"]...)
+	router.GET(options.BaseURL+"/webhooks/:webhookId", wrapper.GetResellerWebhook, options.OperationMiddlewares["getResellerWebhook"]...)
+	router.PATCH(options.BaseURL+"/webhooks/:webhookId", wrapper.UpdateResellerWebhook, options.OperationMiddlewares["updateResellerWebhook"]...)
+	router.POST(options.BaseURL+"/webhooks/:webhookId/rotate-secret", wrapper.RotateResellerWebhookSecret, options.OperationMiddlewares["rotateResellerWebhookSecret"]...)
+	router.POST(options.BaseURL+"/webhooks/:webhookId/test", wrapper.TestResellerWebhook, options.OperationMiddlewares["testResellerWebhook"]...)
+	router.GET(options.BaseURL+"/webhooks/:webhookId/deliveries", wrapper.ListResellerWebhookDeliveries, options.OperationMiddlewares["listResellerWebhookDeliveries"]...)
+	router.GET(options.BaseURL+"/sandbox/mail", wrapper.ListSandboxMail, options.OperationMiddlewares["listSandboxMail"]...)
 	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
 	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
 	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
@@ -3415,6 +4031,910 @@ func (response ListBillingProfileEvents422ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type GetNotificationsRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+}
+
+type GetNotificationsResponseObject interface {
+	VisitGetNotificationsResponse(w http.ResponseWriter) error
+}
+
+type GetNotifications200JSONResponse NotificationSettings
+
+func (response GetNotifications200JSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications401ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications403ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications404ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotificationsRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	Body             *PutNotificationsJSONRequestBody
+}
+
+type PutNotificationsResponseObject interface {
+	VisitPutNotificationsResponse(w http.ResponseWriter) error
+}
+
+type PutNotifications200JSONResponse NotificationSettings
+
+func (response PutNotifications200JSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications400ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications401ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications403ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications404ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications413ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications422ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooksRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+}
+
+type ListWebhooksResponseObject interface {
+	VisitListWebhooksResponse(w http.ResponseWriter) error
+}
+
+type ListWebhooks200JSONResponse WebhookEndpointList
+
+func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks401ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks403ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks404ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhookRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	Body             *CreateWebhookJSONRequestBody
+}
+
+type CreateWebhookResponseObject interface {
+	VisitCreateWebhookResponse(w http.ResponseWriter) error
+}
+
+type CreateWebhook201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateWebhook201JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers CreateWebhook201ResponseHeaders
+}
+
+func (response CreateWebhook201JSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook400ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook401ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook403ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook404ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook413ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook422ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhookRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	WebhookId        WebhookId        `json:"webhookId"`
+}
+
+type DeleteWebhookResponseObject interface {
+	VisitDeleteWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteWebhook204Response struct {
+}
+
+func (response DeleteWebhook204Response) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook401ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook403ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook404ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhookRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	WebhookId        WebhookId        `json:"webhookId"`
+}
+
+type GetWebhookResponseObject interface {
+	VisitGetWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetWebhook200JSONResponse WebhookEndpoint
+
+func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook401ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook403ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook404ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhookRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	WebhookId        WebhookId        `json:"webhookId"`
+	Body             *UpdateWebhookJSONRequestBody
+}
+
+type UpdateWebhookResponseObject interface {
+	VisitUpdateWebhookResponse(w http.ResponseWriter) error
+}
+
+type UpdateWebhook200JSONResponse WebhookEndpoint
+
+func (response UpdateWebhook200JSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook400ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook401ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook403ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook404ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook413ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook422ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveriesRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	WebhookId        WebhookId        `json:"webhookId"`
+	Params           ListWebhookDeliveriesParams
+}
+
+type ListWebhookDeliveriesResponseObject interface {
+	VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListWebhookDeliveries200JSONResponse DeliveryList
+
+func (response ListWebhookDeliveries200JSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries403ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecretRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	WebhookId        WebhookId        `json:"webhookId"`
+}
+
+type RotateWebhookSecretResponseObject interface {
+	VisitRotateWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateWebhookSecret200JSONResponse WebhookEndpoint
+
+func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret401ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret403ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret404ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhookRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	WebhookId        WebhookId        `json:"webhookId"`
+}
+
+type TestWebhookResponseObject interface {
+	VisitTestWebhookResponse(w http.ResponseWriter) error
+}
+
+type TestWebhook202JSONResponse Delivery
+
+func (response TestWebhook202JSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook401ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook403ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook404ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListEventsRequestObject struct {
 	Params ListEventsParams
 }
@@ -3862,6 +5382,763 @@ func (response AdvanceSandboxClock422ApplicationProblemPlusJSONResponse) VisitAd
 	return err
 }
 
+type ListSandboxMailRequestObject struct {
+}
+
+type ListSandboxMailResponseObject interface {
+	VisitListSandboxMailResponse(w http.ResponseWriter) error
+}
+
+type ListSandboxMail200JSONResponse SandboxMailList
+
+func (response ListSandboxMail200JSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMail401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMail401ApplicationProblemPlusJSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMail404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMail404ApplicationProblemPlusJSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhooksRequestObject struct {
+}
+
+type ListResellerWebhooksResponseObject interface {
+	VisitListResellerWebhooksResponse(w http.ResponseWriter) error
+}
+
+type ListResellerWebhooks200JSONResponse WebhookEndpointList
+
+func (response ListResellerWebhooks200JSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhooks401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks401ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhooks403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks403ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhooks404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks404ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhookRequestObject struct {
+	Body *CreateResellerWebhookJSONRequestBody
+}
+
+type CreateResellerWebhookResponseObject interface {
+	VisitCreateResellerWebhookResponse(w http.ResponseWriter) error
+}
+
+type CreateResellerWebhook201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateResellerWebhook201JSONResponse struct {
+	Body    WebhookEndpoint
+	Headers CreateResellerWebhook201ResponseHeaders
+}
+
+func (response CreateResellerWebhook201JSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook400ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook401ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook403ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook404ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook413ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook422ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResellerWebhookRequestObject struct {
+	WebhookId WebhookId `json:"webhookId"`
+}
+
+type DeleteResellerWebhookResponseObject interface {
+	VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error
+}
+
+type DeleteResellerWebhook204Response struct {
+}
+
+func (response DeleteResellerWebhook204Response) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+	w.WriteHeader(204)
+	return nil
+}
+
+type DeleteResellerWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook401ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResellerWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook403ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResellerWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook404ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhookRequestObject struct {
+	WebhookId WebhookId `json:"webhookId"`
+}
+
+type GetResellerWebhookResponseObject interface {
+	VisitGetResellerWebhookResponse(w http.ResponseWriter) error
+}
+
+type GetResellerWebhook200JSONResponse WebhookEndpoint
+
+func (response GetResellerWebhook200JSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook401ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook403ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook404ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhookRequestObject struct {
+	WebhookId WebhookId `json:"webhookId"`
+	Body      *UpdateResellerWebhookJSONRequestBody
+}
+
+type UpdateResellerWebhookResponseObject interface {
+	VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error
+}
+
+type UpdateResellerWebhook200JSONResponse WebhookEndpoint
+
+func (response UpdateResellerWebhook200JSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook400ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook401ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook403ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook404ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook413ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook422ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveriesRequestObject struct {
+	WebhookId WebhookId `json:"webhookId"`
+	Params    ListResellerWebhookDeliveriesParams
+}
+
+type ListResellerWebhookDeliveriesResponseObject interface {
+	VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error
+}
+
+type ListResellerWebhookDeliveries200JSONResponse DeliveryList
+
+func (response ListResellerWebhookDeliveries200JSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveries400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries400ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveries401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries401ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveries403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries403ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveries404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries404ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateResellerWebhookSecretRequestObject struct {
+	WebhookId WebhookId `json:"webhookId"`
+}
+
+type RotateResellerWebhookSecretResponseObject interface {
+	VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error
+}
+
+type RotateResellerWebhookSecret200JSONResponse WebhookEndpoint
+
+func (response RotateResellerWebhookSecret200JSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateResellerWebhookSecret401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret401ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateResellerWebhookSecret403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret403ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateResellerWebhookSecret404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret404ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhookRequestObject struct {
+	WebhookId WebhookId `json:"webhookId"`
+}
+
+type TestResellerWebhookResponseObject interface {
+	VisitTestResellerWebhookResponse(w http.ResponseWriter) error
+}
+
+type TestResellerWebhook202JSONResponse Delivery
+
+func (response TestResellerWebhook202JSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook401ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.WWWAuthenticate != nil {
+		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
+	}
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook403ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook404ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
 	// GetBillingProfile Read a billing profile you are assigned to
@@ -3915,6 +6192,36 @@ type StrictServerInterface interface {
 	// ListBillingProfileEvents The billing profile's activity feed, newest first
 	// (GET /billing-profiles/{billingProfileId}/events)
 	ListBillingProfileEvents(ctx context.Context, request ListBillingProfileEventsRequestObject) (ListBillingProfileEventsResponseObject, error)
+	// GetNotifications Who hears of the billing profile's events by email
+	// (GET /billing-profiles/{billingProfileId}/notifications)
+	GetNotifications(ctx context.Context, request GetNotificationsRequestObject) (GetNotificationsResponseObject, error)
+	// PutNotifications Set who hears of the billing profile's events by email, and of which
+	// (PUT /billing-profiles/{billingProfileId}/notifications)
+	PutNotifications(ctx context.Context, request PutNotificationsRequestObject) (PutNotificationsResponseObject, error)
+	// ListWebhooks The webhook endpoints of a billing profile (licenses managers change them)
+	// (GET /billing-profiles/{billingProfileId}/webhooks)
+	ListWebhooks(ctx context.Context, request ListWebhooksRequestObject) (ListWebhooksResponseObject, error)
+	// CreateWebhook Add a webhook endpoint of a billing profile (licenses managers change them)
+	// (POST /billing-profiles/{billingProfileId}/webhooks)
+	CreateWebhook(ctx context.Context, request CreateWebhookRequestObject) (CreateWebhookResponseObject, error)
+	// DeleteWebhook Remove a webhook endpoint; its pending deliveries are given up
+	// (DELETE /billing-profiles/{billingProfileId}/webhooks/{webhookId})
+	DeleteWebhook(ctx context.Context, request DeleteWebhookRequestObject) (DeleteWebhookResponseObject, error)
+	// GetWebhook One webhook endpoint of a billing profile (licenses managers change them)
+	// (GET /billing-profiles/{billingProfileId}/webhooks/{webhookId})
+	GetWebhook(ctx context.Context, request GetWebhookRequestObject) (GetWebhookResponseObject, error)
+	// UpdateWebhook Change a webhook endpoint's URL, events, description or enabled flag
+	// (PATCH /billing-profiles/{billingProfileId}/webhooks/{webhookId})
+	UpdateWebhook(ctx context.Context, request UpdateWebhookRequestObject) (UpdateWebhookResponseObject, error)
+	// ListWebhookDeliveries The endpoint's deliveries, newest first, with every attempt
+	// (GET /billing-profiles/{billingProfileId}/webhooks/{webhookId}/deliveries)
+	ListWebhookDeliveries(ctx context.Context, request ListWebhookDeliveriesRequestObject) (ListWebhookDeliveriesResponseObject, error)
+	// RotateWebhookSecret Give the endpoint a new signing secret; the old one keeps signing beside it for 24 hours
+	// (POST /billing-profiles/{billingProfileId}/webhooks/{webhookId}/rotate-secret)
+	RotateWebhookSecret(ctx context.Context, request RotateWebhookSecretRequestObject) (RotateWebhookSecretResponseObject, error)
+	// TestWebhook Send a webhook.test event to the endpoint
+	// (POST /billing-profiles/{billingProfileId}/webhooks/{webhookId}/test)
+	TestWebhook(ctx context.Context, request TestWebhookRequestObject) (TestWebhookResponseObject, error)
 	// ListEvents The activity feed of every billing profile (platform administrators)
 	// (GET /events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
@@ -3933,6 +6240,33 @@ type StrictServerInterface interface {
 	// AdvanceSandboxClock Move the sandbox's time forward (sandbox only)
 	// (POST /sandbox/clock)
 	AdvanceSandboxClock(ctx context.Context, request AdvanceSandboxClockRequestObject) (AdvanceSandboxClockResponseObject, error)
+	// ListSandboxMail The email the sandbox sent, newest first (sandbox only)
+	// (GET /sandbox/mail)
+	ListSandboxMail(ctx context.Context, request ListSandboxMailRequestObject) (ListSandboxMailResponseObject, error)
+	// ListResellerWebhooks The webhook endpoints that receive every billing profile's events (platform administrators)
+	// (GET /webhooks)
+	ListResellerWebhooks(ctx context.Context, request ListResellerWebhooksRequestObject) (ListResellerWebhooksResponseObject, error)
+	// CreateResellerWebhook Add a webhook endpoint that receive every billing profile's events (platform administrators)
+	// (POST /webhooks)
+	CreateResellerWebhook(ctx context.Context, request CreateResellerWebhookRequestObject) (CreateResellerWebhookResponseObject, error)
+	// DeleteResellerWebhook Remove a webhook endpoint; its pending deliveries are given up
+	// (DELETE /webhooks/{webhookId})
+	DeleteResellerWebhook(ctx context.Context, request DeleteResellerWebhookRequestObject) (DeleteResellerWebhookResponseObject, error)
+	// GetResellerWebhook One webhook endpoint that receive every billing profile's events (platform administrators)
+	// (GET /webhooks/{webhookId})
+	GetResellerWebhook(ctx context.Context, request GetResellerWebhookRequestObject) (GetResellerWebhookResponseObject, error)
+	// UpdateResellerWebhook Change a webhook endpoint's URL, events, description or enabled flag
+	// (PATCH /webhooks/{webhookId})
+	UpdateResellerWebhook(ctx context.Context, request UpdateResellerWebhookRequestObject) (UpdateResellerWebhookResponseObject, error)
+	// ListResellerWebhookDeliveries The endpoint's deliveries, newest first, with every attempt
+	// (GET /webhooks/{webhookId}/deliveries)
+	ListResellerWebhookDeliveries(ctx context.Context, request ListResellerWebhookDeliveriesRequestObject) (ListResellerWebhookDeliveriesResponseObject, error)
+	// RotateResellerWebhookSecret Give the endpoint a new signing secret; the old one keeps signing beside it for 24 hours
+	// (POST /webhooks/{webhookId}/rotate-secret)
+	RotateResellerWebhookSecret(ctx context.Context, request RotateResellerWebhookSecretRequestObject) (RotateResellerWebhookSecretResponseObject, error)
+	// TestResellerWebhook Send a webhook.test event to the endpoint
+	// (POST /webhooks/{webhookId}/test)
+	TestResellerWebhook(ctx context.Context, request TestResellerWebhookRequestObject) (TestResellerWebhookResponseObject, error)
 }
 
 type StrictHandlerFunc func(ctx echo.Context, request any) (any, error)
@@ -4502,6 +6836,332 @@ func (sh *strictHandler) ListBillingProfileEvents(ctx echo.Context, billingProfi
 	return nil
 }
 
+// GetNotifications operation middleware
+func (sh *strictHandler) GetNotifications(ctx echo.Context, billingProfileId BillingProfileId) error {
+	var request GetNotificationsRequestObject
+
+	request.BillingProfileId = billingProfileId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetNotifications(ctx.Request().Context(), request.(GetNotificationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetNotifications")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetNotificationsResponseObject); ok {
+		return validResponse.VisitGetNotificationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// PutNotifications operation middleware
+func (sh *strictHandler) PutNotifications(ctx echo.Context, billingProfileId BillingProfileId) error {
+	var request PutNotificationsRequestObject
+
+	request.BillingProfileId = billingProfileId
+
+	var body PutNotificationsJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.PutNotifications(ctx.Request().Context(), request.(PutNotificationsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "PutNotifications")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(PutNotificationsResponseObject); ok {
+		return validResponse.VisitPutNotificationsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhooks operation middleware
+func (sh *strictHandler) ListWebhooks(ctx echo.Context, billingProfileId BillingProfileId) error {
+	var request ListWebhooksRequestObject
+
+	request.BillingProfileId = billingProfileId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhooks(ctx.Request().Context(), request.(ListWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhooks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhooksResponseObject); ok {
+		return validResponse.VisitListWebhooksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateWebhook operation middleware
+func (sh *strictHandler) CreateWebhook(ctx echo.Context, billingProfileId BillingProfileId) error {
+	var request CreateWebhookRequestObject
+
+	request.BillingProfileId = billingProfileId
+
+	var body CreateWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateWebhook(ctx.Request().Context(), request.(CreateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateWebhookResponseObject); ok {
+		return validResponse.VisitCreateWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteWebhook operation middleware
+func (sh *strictHandler) DeleteWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error {
+	var request DeleteWebhookRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteWebhook(ctx.Request().Context(), request.(DeleteWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteWebhookResponseObject); ok {
+		return validResponse.VisitDeleteWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetWebhook operation middleware
+func (sh *strictHandler) GetWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error {
+	var request GetWebhookRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetWebhook(ctx.Request().Context(), request.(GetWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetWebhookResponseObject); ok {
+		return validResponse.VisitGetWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateWebhook operation middleware
+func (sh *strictHandler) UpdateWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error {
+	var request UpdateWebhookRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.WebhookId = webhookId
+
+	var body UpdateWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateWebhook(ctx.Request().Context(), request.(UpdateWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateWebhookResponseObject); ok {
+		return validResponse.VisitUpdateWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListWebhookDeliveries operation middleware
+func (sh *strictHandler) ListWebhookDeliveries(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId, params ListWebhookDeliveriesParams) error {
+	var request ListWebhookDeliveriesRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.WebhookId = webhookId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListWebhookDeliveries(ctx.Request().Context(), request.(ListWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateWebhookSecret operation middleware
+func (sh *strictHandler) RotateWebhookSecret(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error {
+	var request RotateWebhookSecretRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateWebhookSecret(ctx.Request().Context(), request.(RotateWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateWebhookSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateWebhookSecretResponseObject); ok {
+		return validResponse.VisitRotateWebhookSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestWebhook operation middleware
+func (sh *strictHandler) TestWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error {
+	var request TestWebhookRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestWebhook(ctx.Request().Context(), request.(TestWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestWebhookResponseObject); ok {
+		return validResponse.VisitTestWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListEvents operation middleware
 func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
 	var request ListEventsRequestObject
@@ -4668,141 +7328,439 @@ func (sh *strictHandler) AdvanceSandboxClock(ctx echo.Context) error {
 	return nil
 }
 
+// ListSandboxMail operation middleware
+func (sh *strictHandler) ListSandboxMail(ctx echo.Context) error {
+	var request ListSandboxMailRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListSandboxMail(ctx.Request().Context(), request.(ListSandboxMailRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListSandboxMail")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListSandboxMailResponseObject); ok {
+		return validResponse.VisitListSandboxMailResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListResellerWebhooks operation middleware
+func (sh *strictHandler) ListResellerWebhooks(ctx echo.Context) error {
+	var request ListResellerWebhooksRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListResellerWebhooks(ctx.Request().Context(), request.(ListResellerWebhooksRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListResellerWebhooks")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListResellerWebhooksResponseObject); ok {
+		return validResponse.VisitListResellerWebhooksResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateResellerWebhook operation middleware
+func (sh *strictHandler) CreateResellerWebhook(ctx echo.Context) error {
+	var request CreateResellerWebhookRequestObject
+
+	var body CreateResellerWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateResellerWebhook(ctx.Request().Context(), request.(CreateResellerWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateResellerWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateResellerWebhookResponseObject); ok {
+		return validResponse.VisitCreateResellerWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// DeleteResellerWebhook operation middleware
+func (sh *strictHandler) DeleteResellerWebhook(ctx echo.Context, webhookId WebhookId) error {
+	var request DeleteResellerWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.DeleteResellerWebhook(ctx.Request().Context(), request.(DeleteResellerWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "DeleteResellerWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(DeleteResellerWebhookResponseObject); ok {
+		return validResponse.VisitDeleteResellerWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetResellerWebhook operation middleware
+func (sh *strictHandler) GetResellerWebhook(ctx echo.Context, webhookId WebhookId) error {
+	var request GetResellerWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetResellerWebhook(ctx.Request().Context(), request.(GetResellerWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetResellerWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetResellerWebhookResponseObject); ok {
+		return validResponse.VisitGetResellerWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// UpdateResellerWebhook operation middleware
+func (sh *strictHandler) UpdateResellerWebhook(ctx echo.Context, webhookId WebhookId) error {
+	var request UpdateResellerWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	var body UpdateResellerWebhookJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.UpdateResellerWebhook(ctx.Request().Context(), request.(UpdateResellerWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "UpdateResellerWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(UpdateResellerWebhookResponseObject); ok {
+		return validResponse.VisitUpdateResellerWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ListResellerWebhookDeliveries operation middleware
+func (sh *strictHandler) ListResellerWebhookDeliveries(ctx echo.Context, webhookId WebhookId, params ListResellerWebhookDeliveriesParams) error {
+	var request ListResellerWebhookDeliveriesRequestObject
+
+	request.WebhookId = webhookId
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListResellerWebhookDeliveries(ctx.Request().Context(), request.(ListResellerWebhookDeliveriesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListResellerWebhookDeliveries")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListResellerWebhookDeliveriesResponseObject); ok {
+		return validResponse.VisitListResellerWebhookDeliveriesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// RotateResellerWebhookSecret operation middleware
+func (sh *strictHandler) RotateResellerWebhookSecret(ctx echo.Context, webhookId WebhookId) error {
+	var request RotateResellerWebhookSecretRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.RotateResellerWebhookSecret(ctx.Request().Context(), request.(RotateResellerWebhookSecretRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "RotateResellerWebhookSecret")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(RotateResellerWebhookSecretResponseObject); ok {
+		return validResponse.VisitRotateResellerWebhookSecretResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// TestResellerWebhook operation middleware
+func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId WebhookId) error {
+	var request TestResellerWebhookRequestObject
+
+	request.WebhookId = webhookId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.TestResellerWebhook(ctx.Request().Context(), request.(TestResellerWebhookRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "TestResellerWebhook")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(TestResellerWebhookResponseObject); ok {
+		return validResponse.VisitTestResellerWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // Base64 encoded, compressed with deflate, json marshaled OpenAPI spec.
 // Stored as a slice of fixed-width chunks rather than one concatenated
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37Uxw58ue/klG3EcBt0UAbe+wmLjYYhtn1fj0eH+D1927aR4uqbFpLtdQjqWj3OPjfL5RSvdUPPAZ7",
-	"HfYvpusppTJTn3zWxyiR05kUKIyOBh+jCbIUFf35SibMcCns3ynqRPGZ+xldTBAUapmrBLc0vD171Yvi",
-	"SCcTnDJ7tVnMMBpE2igurqO7uzg6Q6MWx2ODqvu0c0ykSDUYCXPGDVzhWCoEoxZcXAO7ZlwEH8+FwWtU",
-	"0Z19wYwpNkXjh/4jzzIurt8oOeYZvkztMW7fNWNmEsWRYFP7hKv2ZXGk8PecK0yjgVE51t86ZR9eobg2",
-	"k2hw0H8eR1Muyt/2/cagsq/4f78d7/5ftvvH/u6L3uXu+7/+JYoDBHkpbrlZPjJenN5wRM8O2wNqv/LO",
-	"PknPpNDoSMTSM/w9R23sr0QKg4L+ZLNZxt3K782UvMpw+td/a8cG1bv/onAcDaL/sVexz547q/feuLvc",
-	"S5tr/QvLxlJNMQXlXg7bVyyFf57/+jqGXNwIORcw5pilOgZ7plpXkAqSXGmpdnrRXRydSDHOePKow3eM",
-	"7wae+PdrmHMzATNBcKu2pUEbZhC2jZSgpRSWtRXuahRpDCxTyNIF/FtygWkMvV5vJ7aTO353DgrHuca0",
-	"ehpNBMZSAQOFTNuHTRCSXBs5RQUJE8ASA5JkpCa9JHG7pciFJuyv3qsJJ835Z6mueJqieGzSJizLUEHG",
-	"khtN05yhmnKtLQmkAiUzJEpxDUIaYFrza2GpJelqL84wc/JMXPJamp9lLtLHnMprCTpPJqWKhG2paMCm",
-	"nOOWLpdwSzt+vpDyFVPX+KX4+UqmC0tZeYsKnh3Cf/Efi3H9wsTCKwv9mMM7fne+pSFlPFvUpSHjU25I",
-	"JohH2AIVSHXNBP/DXcC1lZVkgunnE4q3guVmIhX/Ax+bmYy8QUGMz9zfYCbMFFJwyzLenue7d+92j3Mz",
-	"QWHswLA5ks7W4KZ3y3jGrjJ85BWGX2tLpyHlqRNuoeeojuzfEyvUc6YhmTBxjWkPLtTCAQNgdoVgVFvY",
-	"0edc85mSCWr92GR5h1m26zdKLma5cXsMF7TYdslz1LDNkkTmwgBPY0sn1DHwFKczaVAkC7jBBSik/YRu",
-	"Z5aWqEjSrc65K8AE0ek4MZIoNFNyhspwhxNwyngW4Jo4uuFOraLIp9HgtyjXqAivJFIkPOMOPMZRksk8",
-	"nSDLCOAkub1IM5FeyQ/R+7j7XJ1f/Rvdvt7FTRUa+s0NoHqCdLfdxS34150TS4z+WcnpsaOfQ2FdzWiZ",
-	"syDxfCI1QqIwtTLFMk2KHLr869QS114vbVsVZTeuLV08KwbMNJLumjLBrnGKwhQnd3pwPrEgyEiYZcxY",
-	"JgCWTrng2ihmpAVCIlv0ogDlEoXMYHpMtLN3MhMNopQZ3DV8isFbcrWOT0/enpWmAN3h9i1Htc4D8YPF",
-	"wSwLEfXTZ8bDL6vo11jKznUOVQdO2JU5VuJzDjWfpfdbhBZX8zRqENmPPjzZ+prXX71eKl5atULCkKbc",
-	"Tpplb2pCMmaZxrglN3+WWVabUGtYqXFzv2nv9OONeaMr5l0AsaUDkgnbB31I+TU3FrDZ0bHpzGqX6KD2",
-	"j9apHOiT0MAKZqxd19/fX0uNpaxq5/Dy+BfSMpZjmdb51OoXJfPrCZxfnDv7gyWTGmDaZjCv7TJ08/HZ",
-	"6yPgptRUMGULSPl4jArGSk6HIqy0YtJ6niDAIMUMry0nNoVmQK93G/uWhlFHDY9As4UeivmEJ5NyEPYm",
-	"jeqWJ2hNHU1D2ekNRZPW/f3D5w07nCkxYHP9G9v9Y/f9/xxwNh0MhsP040H/bmCnu9dbYpvXpXFTQQwJ",
-	"XF0W1glaa/+foMJqsbY0nEhtMVEKbzW7RjjDmVQEAVPM+C0qTGHb2pXVsj8hLm0K8FWe3KBp+w6eNHjv",
-	"SYD3CjVmWW/M8sxqNLvEySJqD33kjo8GcPL2DA56+7A9ZYKPrYnxVzg5/5c16Y12Fq9FqAzeMPV7jmbn",
-	"CEZJrvr+1n5vH35ihsHpBztXTTLnoUb5bnt9EETMFI75h9ZMnx6E5FERLV97qQwZSETrbT+fHSBer471",
-	"7THLGr0WQz59ts4p0+Q1vzqNES3hq39xnHdH+86aBeu5xgoZsCuZu4u9nAW4xW8YqLh0SK9Uef39/rNd",
-	"0nZdXuFKm3NEcWxCI0TREGi6GjSbQ8YFAjc41aVpVxvZZmgmY9rQVM8NU/dAQfbdL+2rG7dwYZ4dVpeX",
-	"/sY4mkphJhfyJ2bQkrg7z7fiKkORYgqJXQI5bjooiKKgJYyZioEJqzsTAykmfMoy2H57/lN7j+n3nhw+",
-	"fbZWX9WpH+QdC8b/QWD8HE0+C4HjVUiquSd3xa502Og3MuPJYrnic97MzgBndNvrDQBb8FxxY0W52oxD",
-	"S29Urs0njpXuxbSBL6oXHz49PHx2+PzpQf/Z86VvxvSN4iLhM5Y17/a7l9u26o8aKCnNWj5gNYhY0qUi",
-	"X2DsgQE1lrtJqsZChdZ9DfOFFVjtgi0NVpphLlUK3utZIjEpEqsrvA81sNElE0xuChAeVEHceWlzTZ4F",
-	"r4YQxT2UDd5iVjeArxWiJe0Cs0zOSY9bsnm3dhRHwZ0q45bowXGStV6jCdhrdYMUzADLspohciVlhozA",
-	"N+0CK8Dv8ZVGMm1RNN6iJ3KuYRi93jseRr21rOboUE4krhE/yARksLj4Ry0CcQ8zhK3G8wf9XYLpDfud",
-	"p0eQMj1BiiPoGUtQA1NoqSfnFj2NDvpPDnefPvvh+e6L/YP+aKcHZ36WkIsMtUWsqZyZfzCR6gm7QQtY",
-	"uYZrfuvYpq6trbL+4bl90AYWQfux3Xm9WWWFgiNpLQQBTMlcpI7N5QwFTIqnO6r4GMREZqluelJj4EIb",
-	"iyTlGDSKlIJwIHAOUrQhzpPDBuKe7P62v/uC7f7x/uPz+En/7i8hsSFH1QqDu8bdWxrkXKACLtoRkW1m",
-	"YGq31oP9/iEkE6ZYYlBpWrVdFAYVDVxUHhxuJhby0PvhBnGmydYpgzZ0ormO3mQuQbXMFSjUSGEKa4aA",
-	"wA92III2l7qJum9N1K7gdMTh9NY7FO+zC7PCV7fKFHcOPXv1PZDQVSBy2nUayTSAlX+WCkaOmj0fxxo5",
-	"k8/7R8HeV2AhuoJlQReKpey62TkFcm6YwcpB1GIpw64ydEPQbIqAltY1i8nMLQSdMF1d4lzpXf8TvY0W",
-	"Jst+HUeD3zYZXXT3PhRxKWTUvfb4zUvSuJjaHW1eAGQ31gmbzVBY9cSLLdDwW24WMEZrXosU5ng1kfLG",
-	"R5F4La4c1PYUShRghXY6M42g47aQxdgUThkXztERMJiYd3R3MY2857q5J6y+hUTkwl4Y9JUxi4acRMSh",
-	"kH4DCrmhv18miK+4DggjL0yD8o+1w63mFjGl2II0H34wJxTBDih4prXliJELcY9KpUwKZsau8QiYW0EP",
-	"hggd2RPOxzzh2ki1sOIlRcljlrftT3vdzvqt3M1vKXUu/GK1LH4v894T6WW+pqvnNOrcUByUifaGZPEX",
-	"7YAWydU0iJ3sqDrAkgRn9PyhcFxLbgErNMWp6mIHDEcDYDDF6RWqQu34PY7NGTdWs1sDPmWG1d9j+C16",
-	"J4Q9NRSEC8sLavGMy0RxwxOWjWAveF5hIknX1CaSYpLR6OLqFiYSzOyhoSiO4YcZb95IR7i4Hg3g8DlM",
-	"ZK50kSzjIqV0wSIGC497AV1cF3YmhqK+n1rijKyCdk44mE8WO0fQ0Qj1xxbx99EApvIWU7hCM0cU7UC8",
-	"7lWz8i5qWhkXznPBTLcfkxq2qqEHI6/Xega1GQ2gYP0iXG0kMTaKdCa5MM4dWCDxJkdGhVr0TFX9Lhin",
-	"OuIYp36F5Ybqd2jxw2fLpa9OFytfu8EvfHXEL3vrgBXW2ixoCesHiqWojnlCR3FUJ2TQAvmZY5aeKhUK",
-	"/1EuTjj2glqza1wfpnOPqG4IqZcS/AYCkEQQfZ+gFm9Z4pNd/3epdHh6EPZeefa6XxCNWHbdtlBO0e99",
-	"oa3MPag5irhGgZWkOy9GUUjB2en/fnt6fnH6UxRHv745fR3F0fHJyekbd+Sn05NXL1/TnyfHr09OX9Gf",
-	"p//95uXZ6U9BPvFOlM4KpWiWxYinHikWQyrivnHE5joc/SWjvLl+8mbtzuVvCxHoZYndVkDspbbbJyLk",
-	"mtNpXcSs5RR5yDhu8YJJXdw2YtoVQVincNIfFxsbJE7J3md6FuycozD3uccip3ODs82R22t/RxC8FWZr",
-	"5z31yOG6N9RzBZy6sSb2cZF689mVTgttf5bY9BqI7QhV6bKKPZYFqxvLG6JJfS2XS/jnwO6F3fZo4P3P",
-	"YPL64i5D5Q5pVWDb+4N6MKrwNCyB00ceO+sJn9kbr9CCukSKMVdTTC2qK3D0ZZKrGtom4FigQIuhYYGG",
-	"3umxdeOch9dBXD2oeyaHImFCSAM+0llFiGBUQWgY1RF2AaMHlNgYgomegQsgWJ+SMywdAFyC/GoIrgbv",
-	"ChQX2uFKLdPh1bBfxbkxjiDJuOVVCsorFCkSj3EF5DiznGbZjpugzb5ijzbcZBvAOBpccXX5wBBf/tpS",
-	"iEuClDXrw2CW6aDnrwpTBvI8yWgZNt5Hq3zLcT6MiK2dL9tlCbpF5uI6EDBoQ0ZZQEaprknrbZpfsjQt",
-	"ZMUDTpfm2FXXLImIdRV0aEXeWNqtwNirvY0hxNP1asm5sBJdulM72djBDJ9PxPZLQMiysXkblixNOReO",
-	"1UqlWCpncr4Ja1am0rmCvzL7oL7Pfoqt0OSDz7FhtjjrP2PjLDJvO+M5+/kEXhw+/aH0WDstpwMBxhWq",
-	"mtyyU5ZMuMBdu1XZg/fVymjt8c3XoWbDB9aAC23sPhUOmzsGWiL8lT3WTYNYtnNUbt0meXIX09514qgH",
-	"nsoDGEsfhbtauCIJmWIzErPsVgcWL42Ul1pSuvFqpqCz1S7mZ+dDGiFeOfO+lU8LVW6mOluqEowkh1o9",
-	"oGfkkYVm01wbyjWqIhbdfbEVpFufatnOQ2oPOkSXc2fJn7w9+zTK5EWGTDiB5qKBBfJmOo2PhVDYrcqi",
-	"KdNnRG4xaJN/Dvu9p/tRI1q5+zfKBowP+nfbw2HP/9i/2/nb+rTA5uhX0SeTyU3AqVVKdytI44CKAJbe",
-	"WoGNaaJpjjCX6sZtYGPGM4oIGVC50L4QQgqKZlp9kOaZc/aXmmOJfNYVBInViSuwWD8uS6CSObUP6NXz",
-	"/p1HuBcNRJ5loRQqIefhVfcuoi0NdjvdPB2D5ECf+VHcYxLuRp/hX5JaMbF09C1msFNZxwKfmOngB9qZ",
-	"yj/k3HJ9oSms5ZXmylGeas/spvpiX1sL6ODp1P73Q38yAqlgdPAsHcF2yhbtPOYf+pMNkhVciK+7bnZd",
-	"Ks0lqXKnrOVtrGuSK2W39Pus791K+hYG4qdR+b6JPO+Xcd9GieadTJsjyJDdIkXILP6pJd7UtJXPXP7L",
-	"huk4XX60ezkmueJmcW5Bg9+gkClUx7nzU7pfPxfr8c93F5383mP457sLV0+UZIxPNYx0fmUZrEiVvuRk",
-	"ePtd5LIIAtljtTSxEaGkkZL2VA/OEzlDXW5tQ0EnfLTQM7afpYbtUVGVcUn5MCOfDU5giJKgaB4VqSbG",
-	"zFydFRfjAP/+aClZlWTqLcAPXFOAsJZEpIELI6kQ16WAWF6WQsuMkyur2McHZYS/yj7xd/orhsJTZUsH",
-	"7dpuWVFprOzEHi0Vifo4I2jnQGfpr4npt7WrHTnLguE5md8SUulANjOAt6gWoA3OekMxFPXCQbfQo2Nf",
-	"+kiDGcCPRF4Y5vv7T5J/vrugP3DUgzNkPl+oBWm2dLlXCMRU+9pdKiIwErgZiu0uxzgO2zly93JxHRdl",
-	"1C63JwXnfaFfmZb0bFI2o4wnKDTqS2dBq1Gtlrg3FMe+FK4qwu2AMFenoOFw/zCGjN8gxRtpB7bWIak3",
-	"4hIiGkFvl1FWGhGjZTWCI1+PB9rZCy7u2oOXoq4p/boUVfuQMKU46qEY/feuV30DMCpHJ0qCajyyZtYb",
-	"kV1mt+StK3HvIKpB6SiOblFpJwgHvf3ePjm1ZyjYjEeD6Elvv/fE6aIJqYw9T6ndYp32PrYR45297hoD",
-	"uO6kEDHQiEVyENG7yM8a+RxV57wr0k+9uuiWjAxgIueNlHJX+qtdsUq4OtjhlVKI5VyAxkSh6cGyTDs7",
-	"XFoQKkd11CxVk9X40d/RtAoPWy0X+vv7K4pI71c82nrTktruUEX84f7BsoeXo91rVDvTTU/W31T1DaA7",
-	"DtffUVbn0+6UT6dMLawZjizt6hBYyNylbFZ1/5al2bWuWS0lV0bvW21BlqRsVZfsddqG3L2PI18m16rK",
-	"ZlMPezetHmMijUHOHCTJFg7YV2Vb9Ronqt/SsO2zDofi/OI8rrpMFEIBPN2xynNJIarVb3i0WckVUMXV",
-	"UFQlV1Rf3oNzy/Is62R0xCDHvjLMTrLcOGPyTgcM1B5cNErHqnfJMbDK8rUvnrBqt+DCnrtWqClx10UO",
-	"wYcBfALJ9uH+i6EY0Xsu3bFLS61Lq8Qu/ZNGOwMo8iSolQjtHHaUU5f9HRLpN3lIpAlj/ijTxQNJsyvN",
-	"vGsCO6vo776oQjnDWcYSa9TdxVHfaZFHerVLcG53OagX160q668KUu9IMe2vV0y17jiPqTJfrL+jbHtj",
-	"bzjY4BVlXxF7Q7+/yUTqXQ/qdgPp0LrF8FvUBOLRe6sxK0XuE9OlAuWYJ6DVt5dUWO+s1u138UZAZK+O",
-	"dCpQ0hTzV1yblyUaau0ZTU78VRS9SJxyMhPUPmdNw7bCGZYleP4pZNNpp0e9wT3LyHvsqoqo+9PvOapF",
-	"1f6p8O1X8nOP6HUrt7Zy8mizIPBniR3dxSunRumSXDfQZFUAHQdqKZwH1/mdAlNqhC5CLawCzgY7xtCz",
-	"qAFM4zllWWp/nzwYfGot+QNfVu1/hRw5ITt9VIUsRmXeqMJbLnNdxh5C43JRjGUTDFWfWnF5MJVeS4sI",
-	"tV5xycNyXKy5R4dfr3a8F6D8dGVXai9LuVWmbAwC56iNww81dVXom8+FQIMe8nMUKTlIutCvntdbOQ5a",
-	"xTVHdCO1d3GFMBRw78Fpt3bGmlJUaOarhpgu07i9p6NQF23l7s11Siuhor0xv0WYcpFbJTNht1ZRao0p",
-	"aG5Pk6+CYnz2Nth2yNU+sb+/X8PAAucwokyjEfCxK8HacT4Pav40rrreHO6/gFErTETW5FA02gZVvkpm",
-	"enAsoAGGm13b4BqNdk/2V136Cy595rnDuwRJhyJkfuaCu7pglZvJoO4qmmBGgTBWp27Zu6dFYK+eLNAe",
-	"CmeLdMdmn3h5tbj0D7lsOVpGsM2qjnK+rZSRWep84kcWn/s9eigamzRwvUPuj2VWs7UG7OKESue2u6UA",
-	"liMDNWluCYT0GeuUa6BjMslHfz+9gD3nwt/7GMjJuNsrH6//lgvyKGH6v8hv4synJcVzQ7tAK2vh7MTf",
-	"kX/sZdV1afe/cDGKwSEBVzvm7aAic12hyZXPQXB1pwp1npmj6tIbXDRaNg1F0Z2tydr9fshqqVdYdvEM",
-	"bVwOGlc7V2sCy7aw/tOn60KJ7x/GQgpVjT6yhVTkBoZdLaWdXyrJtKUkKYA7Z9orRfNZrJnPaYctn6A7",
-	"8+3bX/dFGF+lwWbverHRaxp9He/i6OkmJKt3CmzipZdl1CMUPXEhkLDLLIidPsHC2/tY5IHdOcCUYSg3",
-	"9oR8P04Dt3Yg7vCUBRJVSZJ7aOwylYo80x6clMEHV0jKLaJR0ww1JQy1lDJdXCrlL6SlitH7KfW+Ken6",
-	"k+zrVqiCXUsAfdCD8Hc0X3ppv/oVDbj4RSlarr+l0S4oqSnV/2EMqnjtPWVv7rv3f04H7dVyxnd10W4n",
-	"GBdrNHGrpwiU0QAiDpv6lKD6JQ0la4DatOi4Gysg68joobAIZVeKbAGuiUsPjrXvwS2V1XLMPd8lArgE",
-	"7ak1Acp4MIWdB1Dn5QWbZhbUZ1oCM0Mx6s5+r3hMjy7eWRJF6/QoekCZ6rzLsml7Ws3Htd0oS0gVSlAN",
-	"Ci6R5qvWxH9SsZYZ/2XIh1L7neGlQcsGNydMdOo7vkVV0BSGpb7ppjxc+HvuJxJdHl7LmEvZGrb/z/Ev",
-	"r3a+ZX69aOlXq5dpyVaqxm+AR6nnyCZhklN34QPq5aobxxKt6ftd/KfgnWNRVcb4occgs/Sh3cePyT5F",
-	"eJ3SnR9z3Mtc5L/IW2xacBZEVcaeB0Rl7xQjl/pZnQeyzPqoEhua3t0YKBUbwSgmNEvsMefXK96hMJEq",
-	"1T6B/RZ7cBxy6hbjcLYyJ9DWdmqX+ReXdNUoBKeK8oWadfL5nXPtGomvyjFXLL2Qc8iLqkkIrvI3FwH7",
-	"5hIKrETXAiMrBLYWGCk6Xm+QaPC5vE97CscK9eSrUYVnuQiWaXgylXtTIF/SCs52Q3Fql1xsNVhVIC7H",
-	"lNNFZdRlxnRcdDkrktsoddb1v+UJy7KFM0vrMZGqPRons0GANvbNYfVGZP46fC++zLhL5W8ZLL+S8gaY",
-	"ayQnqFjiAWRJo/vUyFchSiu8x5aVXby7jBIe1Xm61nXSNe8rUCwc+wJI6ZJwXEZR2TYrHcXNyHnFabVg",
-	"+ajTOSPsYjmjy76kzJwVEbBvavP8MlEXR8vKmfpQAZU9X5aw55T8VyOOx4nRRXV4uY0VJWaNwE6zCk3z",
-	"aZ5REoMcd3NoenC4fwgyN5qnjfq1bmTH12I4n+hXtxO5DJpvSdIa3O+JT3pz4Muh2t1FWB1XpAGfYvk1",
-	"qs8lIvVPXn0BOcmD6WJG++KvhhjUHV1FD6Ai+aYUp1oRg/P5o2sUZHyryfvKynnDqflAVuny8tCv0D71",
-	"EttsgG8hhOtQ8D03c6XcazSt7kG+t7/X+o2a20LvP6gCcO34vooN8p2ijG6HSH2pX6Md7pYuv3HDQE9Z",
-	"lrlKwuIDPu7kAMrv+Fg1cP0Hn8HJ+b92nEMq4wKHovn5lo76mJefNSpKHBUySg6NvaGXMGF/9uC4yLT0",
-	"4jF1rjw5FEUTseVaJwB5Pbv85Fp/n7w9e2CdU3XF+Hp1DZEsYeK71+vzKiPfX37Jx5eo490yCXlIleS7",
-	"033H7R2dQHT5Dty/JHD3zPkIyL0T42wuxSnV3LuPL7S/2tWt/yjcoNWQdfOLCoV3uhkjovolHVPCPhUJ",
-	"c6GNyu2f7nvwZaEDV82PZ1gEQ18iCTRmP2XJxI/ctwqoEW8ogp+bsLtuaL98xXWr8rUM+a4vj3Mk9uTT",
-	"CGYx+5zFcb6F1z1r42ofkfi0yjg/K2vzqFJMedWlKFjHx12boWqsm/W6+fi9hO7rKKFbmYZQVdA53mjW",
-	"g3032QJpNV1d2vigzdKKOq+1P0tBnd0pNsh0+a7wviu87wrvu8J7tNyGi87nvRyh1eKTeiaUKtPqO+eL",
-	"/mNVlmnNF/tAvOXfEGCst7Nem3Yd0ng6A9dAKeHFPMuJFHPdsBh0qQlwRj6pblW1kPOBX4+Xr//18uK0",
-	"ZqXW3WmufZsL9bqmpVKg84o92Qfqu1gIzlCQ5NQKmzudqrnpgSsybRWvxi5WbKhtZWUO0E3b7lNvSk4d",
-	"5n93PhSuUx0146DiYmeYGCmznaOyUlEKqhGCKyw+yeUz/rvlu7LMwqFEbtdXLWhINHtE6yUlqS29WM42",
-	"rLN9I8f2R0+/a/8/JaGB/uArt4FKmr4r/08P5f+ZDaOWk9UsnmfBxpIb7BtOfYag9rKOpuubn1WdY6r+",
-	"MDNGu40XhNDXFNp+8xUgsF6THpIZuy9QXfbKLdC1r0Stv8wuaF/vEto9Hz3w+177L6ks1m++KTPsiml0",
-	"LQhYMiHuXbEJ1yLhrv/10qq3IhREXUXAWDhJNw3qeYNbGlSeuaZ4rSYivm0HK3qNuMK3g6e7KVsUX0R0",
-	"vSAPn+9O6Au+eRaoortWLMEdd7z0MVeZjlcsubl2X1Wm/tA+SpbSBu28hn4mQ9Fu2QnUSQKqvp27F3yK",
-	"ox782vVTOxvLCke9A+mSSrlGk/EH5NnGe5aVsbX6dn+6cv/0KovuOGBb1xzNO0HX8fryAXqS39fnE4ui",
-	"iqeOpZozlcYWU418u27qp1K04x6E+nDHrgv3jgVjFNM0cgTbwoJLYjT7SE2dfpVHnAX6le1wSCGZPoLq",
-	"OsL7ZjsBvvWtfBI2db3Op8jEfMIzLKBtFRFu5AmXANWLBqYBhFw1G9JD4b5E4h0HB08J+LoEEoUwy9U1",
-	"pgUeBvtAtRNTxNnFgAuxa0TuFyJxfXWcZLjWldQySOCcFumoKh0se9PLstUsjseYBBs9HruV68jTQ2al",
-	"VE3hHzlGvIk0FwR1MY4yb6hsj5/y9JEh330B3GOVMjRrE0xXA3kVsYkmWg0HCf75mz4WwKnTGtFaKP5c",
-	"kfpZO+TRXe2I9xPUjhTjqR2q7e937+/+fwAAAP//",
+	"7H17Uxs7FudXUXmnCthpzCMk98bU1hSXy52bmbwWyGR2r7NYdB9jDW3JI6lxfFN89y0dSd3qbvkBAUJS",
+	"5J9gux96nPf5naMvnVSMJ4ID16rT+9IZAc1A4p+vRUo1E9z8nYFKJZvYj53TERAJShQyhTVFPhy/7naS",
+	"jkpHMKbmaj2bQKfXUVoyftG5vk46x6Dl7GCoQbafdgKp4JkiWpApZZqcw1BIIFrOGL8g9IIyHn084xou",
+	"QHauzQsmVNIxaDf0X1ieM37xXoohy+FVZr5j5l0TqkedpMPp2DzhvHlZ0pHw34JJyDo9LQsI3zqmn18D",
+	"v9CjTm9n9+ekM2a8/GzerzVI84r/98fB5v+lm39ub77snm1++utfOklkQV7xK6bnj4z5n1cc0Yu95oDa",
+	"r/wI5yMhLue+c1r+fmcvvTZPUhPBFdh9odkx/LcApc2nVHANHP+kk0nOLLltTaQ4z2H81/8oS3vVu/8i",
+	"Ydjpdf7HVkWzW/ZXtfXe3mVfWiewNzQfCjmGjEj7crJ+TjPyj5N3bxNS8EsuppwMGeSZSoj5pSImIiRJ",
+	"C6mE3Oh2rpPOoeDDnKUPOnzLbXbgqXu/IlOmR0SPgFhSWVNEaaqBrGshiBKCG36SsKmAZwmhuQSazch/",
+	"BOOQJaTb7W4kZnIHH0+IhGGhIKuehhMhQyEJJRKoMg8bAUkLpcUYJEkpJzTVRCBjBiID2Xyz5PPYhN3V",
+	"W4FEwDn/JuQ5yzLgD720Kc1zkCSn6aXCaU5AjplSZgmEJFLkgCvFFOFCE6oUu+BmtQRe7WQImVghglTy",
+	"VujfRMGzh5zKW0FUkY5KuUzWhcQB63KOa6rcwjVl6flUiNdUXsC3oudzkc3MyoorkOTFHvkn+8WP6w3l",
+	"Mycs1EMO7+DjyZoiGWX5LOSGnI2ZRp5AGqEzkETIC8rZn/YCpgyvpCPI7o4pPnBa6JGQ7E94aGLS4hI4",
+	"Ej61fxM9otpzwRXNWXOeHz9+3Dwo9Ai4NgOD+khaqsFO74qynJ7n8MA7TN4FW6dIxjLL3FxNQe6bv0eG",
+	"qadUkXRE+QVkXXIqZ9YaIdTsEBkEGzu4yz2fSJGCUg+9LB8hzzedomR8UmirYxjHzTZbXoAi6zRNRcE1",
+	"YVli1glUQlgG44nQwNMZuYQZkYD6BG+nZi1BIqcbmXPtjQlcp4NUC1yhiRQTkJpZOwHGlOURqkk6l8yK",
+	"VeDFuNP7o1MokGivpIKnLGfWYk06aS6KbAQ0RwsnLcxFivLsXHzufEraz1XF+X/A6vW25VRZQ3/YAVRP",
+	"EPa266Rhc7bnRFOtfpNifGDXz5phbcloiNMv8XQkFJBUQmZ4iuYKBTlp068VS0w5ubRuRJRRXGvKPysh",
+	"kCtA2TWmnF7AGLj2P250ycnIGEFakElOtSECQrMx40xpSbUwhhDPZ91OZOVSCVRDdoBrZ+6kutPrZFTD",
+	"pmZjiN5SyGV0evjhuPQ/8A6rt+yqtR4In43xTfPYot5+Ziz+smr9alvZus6a1ZEfzM4cSH6XQy0m2c02",
+	"oUHVLOvUFtmNPj7ZcM/DVy/nildGrCAzZBkzk6b5+4BJhjRXkDT45muJZbHftoSUajfv1v2d3WRl2miz",
+	"eduAWFMRziTrO7skYxdMG4PNjI6OJ0a6dHaCf7hP5UCfxQbmiTG4bnd7e+lqzCVVM4dXB29QyhiKpUoV",
+	"YyNfpCguRuTk9MT6HzQdBQbTOiXTQMvgzQfHb/cJ06WkImM6IxkbDkGSoRTjPo8LrQSlnlsQQkkGOVwY",
+	"SqwzTQ9fbxX7miKDlhgeEEVnqs+nI5aOykGYmxTIK5aCcXUUDmWj2+f1td7d3vu55vxTyXt0qv6gm39u",
+	"fvqfPUbHvV6/n33Z2b3umeludecEBEJuXJURYwwX8sIyRmvo/xFIqDZrTZFDoYxNlJEPil4AOYaJkGgC",
+	"ZpCzK5CQkXXjV1bb/gyptM7A50V6CboZO3hWo71nEdrzYsyQ3pAWuZFoZovTWac59IH9ftAjhx+OyU53",
+	"m6yPKWdD42L8lRye/Mu49FpZj9dYqJS8p/K/BeiNfTJIC7nrbt3tbpNfqabk6LOZq0Kec6ZG+W5zfdSI",
+	"mEgYss+NmT7fifGjxLV867gy5iDhWq+7+WwQpPXqu13znSGNboMgn79YHgkKac3tTm1Ec+jqXwym7dF+",
+	"NG7BcqoxTEbouSjsxY7PItTiFAZIJqylV4q83e3dF5so7dq0wqTSJwD8QMdGCLzG0Hg1UXRKcsaBMA1j",
+	"Vbp2wchWs2ZyqjRO9URTeQMryLz7lXl17RbG9Yu96vIyyJl0xoLr0an4lWowS9ye5wd+ngPPICOp2QIx",
+	"rAcocEWJEmRIZUIoN7Iz1SSDlI1pTtY/nPza1DG73Wd7z18slVfh6kdpxxjjv6MxfgK6mMSM40WWVF0n",
+	"t9muDNio9yJn6Wy+4LPRzNYAJ3jb2xUMtuhv/sZq5YIZx7Zey0LpW44V74WsZl9UL957vrf3Yu/n5zu7",
+	"L36e+2bI3kvGUzahef1up72s2gof1ZNC6KV0QAMTsVyXavkiY48MqLbd9aWqbVRs35cQX1yABResKWK4",
+	"mUyFzIiLepaWmOCpkRUuhhpRdOkI0ktvhEdFELNR2kJhZMGJIQB+A2EDV5CHDvCFBDBLO4M8F1OU42bZ",
+	"XFi7k3SimipnZtGj40RvPVgTYq5VtaWgmtA8DxyRcyFyoGh8oxZYYPwenCtA1xZ47S1qJKaK9Dtvtw76",
+	"ne5SUrPrUE4kCRY/SgTosNikS5CBuIEbQhfb8zu7m2im1/x3lu2TjKoRYB5BTWgKilAJZvXE1FhPg53d",
+	"Z3ubz1/89PPmy+2d3cFGlxy7WZKC56CMxZqJif6d8kyN6CUYg5UpcsGuLNmE0toI659+Ng9awSNoPrY9",
+	"r/eLvFBilzRIQRAqRcEzS+ZiApyM/NPtqrgcxEjkmapHUhPCuNLGkhRDooBnmPkjHKZE8KaJ82yvZnGP",
+	"Nv/Y3nxJN//89OXn5Nnu9V9ibIOBqgUOd0Dda4qIKQdJGG9mRNapJmOjWne2d/dIOqKSphqkwl3bBK5B",
+	"4sB5FcFhemRMHnw/uQSYKPR1yqQN/lDfR+cyl0a1KCSRoADTFMYNIRw+m4FwVC6hi7ptXNQ247TY4Vdr",
+	"v88iilhrGE9sxJ1542SR7+0fdWBv7FSvo1LS2S0jRHAF83kNf1xTGIFEYUIVccnLTRuVjj/vFL9dPJ2j",
+	"8sL5ASAW5G7bgUTtQt/1cQ8pyyHrWb4lxcTFkK1BTElGZ4b0JWjJwPophvaAZxPBDB1RRTKGIeEMs1Iw",
+	"Flc20+AVwcSyDfpGzjszWgXfG9EBsQCQX/VwvfyMkoo0wh39tIC6PElEiOwGlCClkDFFNbNMa99B7Dz3",
+	"CbXqRXCiijQFpbpxkx2D1W9UsIW8GJ9bQ9unrE84m0xAx4nQKu9/sl+8nS0hBTPtNeWiDdE3W/V/KLK5",
+	"fl/5lN9PT987c6GcF6pNLtwbSOocwBYiomGXGdOtmvOiPXvNVGTDSklwI5EQkwVGdB1iQj2ib6hShpcH",
+	"NuM+KHUEyrsJvYBwf80PaKyZH5YbDHbksakjy9/UJaE+cbFoIWx2w1x9A4I/j2BX2hH0KAH9JiQZWOnU",
+	"dUn9gY1/uWQRMfdVBDssFM2jZGrUzLLZWWvqBKVDKSwb+lUbiWWHoOjYie4gfKSnxh8fUVVdMkeC22nh",
+	"xuT5u2Gn98cqo+tcf4qln73BYl978P4Vmp+QGfN+6qMFdqwjOpkAN7Ya8/6AZldMz8gQIMM4h9M9LqUe",
+	"aoeo6Yu4Cl5KrhCBsc6FH5uEMWXcRn0j0SPqsn5tB0/ccN/0zbRiTG+gfLEckcRAVTW/0A59LiPehQCy",
+	"HP1w0scm3EZMaSFRjwte0pihbfPRXLfx1WLKmzCN8KfjeaeWHc8HhusUR11oBIVQ3rTOjXWB7oBxawMJ",
+	"YiY7qL6gaQoTfH6fW6rFGKlhGv9TdbH1kgc9QskYjGb1YscZ/HRKmTZm7uGHY5JRTcP3aHYFLiJrfupz",
+	"dJLLC4Lk7lkqmWYpzQdkK/q7hFSgrAkmkkGa4+iS6hbKU8jNV33uv4PPE1a/Eb9h/GLQI3s/k5EopPJw",
+	"RQsbwQtmCRE8hW5EFofMTnmfh86FWZyBEdA2I0Gmo9nGPmlJhPCxHow06BG0B8k56CkAb6KSVLealcvX",
+	"4c5YbINFdljnBMWwEQ1dMnByratB6UGPeNL32B0tkLC9jWpzI94arVNkx4tFR1TVZ0841TeWcMIrDDVU",
+	"n2ObH/+13PrqZ7/zwQ1u46tv3LY3vrCmdX1Dwy/8VlTfuYXuJJ1wIaPhmN8Y5NmRt3Trog+BifFENChF",
+	"L2A5ZsE+orohJl7KSEAEjYELom7iv7FGWHK06f4uhQ7LduKhfEdeN/MXS69rkVoop+h0X0yVeWcnHEUS",
+	"rMDCpTvxo/BccHz0vz8cnZwe/dpJOu/eH73tJJ2Dw8Oj9/abX48OX796i38eHrw9PHqNfx79+/2r46Nf",
+	"o3TiIsqtHcpAzwPMjJ2l6IfkQTBJh05VHAqDLkd9/8TlUs3lbost0KvSdltgYs8NZN3SQg4i8MvgA40I",
+	"8X2CWvwLRiG7rUS0SwMS2S+zlR0SK2RvMj1j7JwA1ze5x1hOJxomq1tub90dUePNx/Ba7wlhFMveEAKn",
+	"nLMPPDvwOMQ7FzoNa/tOgDpLTGy7UJUsq8hjHnKntr2xNQn3cj6H34Xt7v227yJ0EG7uPKvcWlqVse2C",
+	"410yqOxpMsec3ne2sxqxibnxHIxRlwo+ZHIMmbHqvB19lhYysLbRcPRWoLGhyQw0vtPZ1rXfnHkdtat7",
+	"YZqmz1PKudDEwT6qdDkZVCY0GYQWtjeje4jyjpmJjoC9IRhOyTqW1gCcY/kFFlxg3nkrLqbhSinTotV4",
+	"XMWGMfZJmjNDq4hQksAzQBpjkmAWwVCaITumoz77Ah2tmc5XMONwcP7q8oExunwrNBs6oPAJaLOY6ob5",
+	"Lox+qFjglaUj78shThcyFyoxw1A+Fsomdq1GQI3rt09onrvbxjbG4vlREhhPNOIaV/fufYi+KSSqN9ck",
+	"Tg0hsxcF7n12WIzd7eZTG9sQvCK29u8aymgOWibw/DTkuYqmoCq8TKTgAB3Gfu19yGFXDKb9DooUm1R1",
+	"qQZkMMYvIpnrprkuvLku5AVqnFWBjnPxiQsecDQX7F1dMwea0VaOsR15b9ZugX+zONIbszbbEUUx5Uaa",
+	"lnm9VllQFGp6S79qYUZqbrQTvXwx5ZbUSoXUzC1wIJkA1X18vllo49zGT6vTwV0YKw3K+j6MFl8C0hrP",
+	"8W+H5OXe85/KbIHVMCqCdFmgJjEkPqbpiHHYNGaC+fKmGhGzfqvvQxA/iewB40obGyGO37IEtCCbW6hY",
+	"0fF8rV2F1OvLU1hw1aZlR9Vzq9wjQ+HgIOc2p2lWtw4JmHerNdTPtBBnSmDdy2Ki0Daj6y0INzuXTorR",
+	"yrGLa90OM7Oa6GyISqIFBjNDZIkW+8YsHhdKI+i1yha19WIDLbIc898ExDYHHVuXExtFOfxwfLuVKTxU",
+	"M47kPK3ZAkUd1+nyUIj/qOCcJY7T5rHr9LO3232+3anBZjb/hrD0ZGf3er3f77oP29cbf1uOT6+PftH6",
+	"5CK9jAQUS+5uJMisocIJza4MwyY40awAMhXy0iowm+gn60wTWXDlKvIER1iNkQdZkdtESyk55vBnKCCQ",
+	"rQ5tpd/ycZkFKomztHiDAjTi0Bk9XuR5DMvLxTS+6y48t6aIUaer4wKRD9SxG8UNJmFvdKVm5VJLyueO",
+	"vkEMZirLSOCWkDs30NZUfhdTQ/VeUhivNyukXXksgjZK9eW2Mt7nzvOx+e+n3dHAuBqDnRfZgKxndNYs",
+	"qPlpd7QCas6mV9v7ZvalklwCS0jLTha1fU0LKdFbusH+Xi9cX++c326Vb4oo/TSP+laqeGpBPvdJDvQK",
+	"MDtp7J8AARpIK1dC85cVcaEL6PGNMzluj0jy2IjWDyM9jlszc6z2+TWnSUfDZ70gv7+qbJubrcdJ4NOq",
+	"cbi3Llm8u7Cbw71YOua5hqxraHLkEpDtQS23P0JIRgmy3JyyLMhr3lHRa+3FkY3z8L7jEtsRR7z5IpYS",
+	"Dsg0WYcrkLMGGA5n9ZyUoq5tZHN8QDCaAMc9L/5TAjBduMfoYYtZU/s2kGNX0+LDvz6gY+bC+MUJi2qC",
+	"Conn5uyXQJnrK58pAAN+laOtIJXzEIHGTjZ2rL2GrE9HCtKzbre70UPItDfcLHYP+x1ZMkKPSQrj0W7a",
+	"m++mxjfpFDJfKWpiryw3vSKNm5T6NtjxNrW+DR5p1rUtouCyRrBWNnMLgsayVSTo+4pZLoo1lnsWq820",
+	"U8AKgvfvTk4h65GR1hOVYNeX/ApR44JMivOcpYRmmQSlQNlIobNAbO2BIrlIaY63l5jTpkWEz+5tbU2o",
+	"1Bxk1/3STcV4CwFvW4FPGquLXeJFyHwVOroLfdPUFHemcz4gRzwclS8i63sixBV2tbFKVk4WkunZiXmt",
+	"U8ZAJciDwubj7affvBT7x8fTVlHvAfnHx1PbRCTNKRsrMlDFuTHmfX30GcMEk1PzZx7sZL4LasMGKF8H",
+	"UpifuuQkFYbNfRihz/EHh4pzToSjBUXWB74VwxkWwQxcCTguJ+4EzqOSvYZnbHMVxocRX+EXs2hVHya1",
+	"RuAzUwiECyqHFGFci8AkMX6D4ErkDCWwj5n0SiRrVXLi7nRX9LlblTUVzSG0e4mUgeGNxEWmfHU+TDCM",
+	"ZgN8ZV4ywc8a8twuZ9klbIqpDkEyYQOaVBNrpigNk26f93nYLchu9ODA9TvCwfTIL7i8pF9sbz9L//Hx",
+	"FP+AQZccA3VFQo3w0Zoq/XIOkCnXsAs7B2hBmO7z9TbFWArb2Lf3Mn6R+N5ptqAnIzbLiJ9yJfDZqM0H",
+	"OUuBK1BnNlshB0EDsW6fH7j+N1XnrVbAyxsEe9t7CcnZJSCuDqMdmQDbcAmpBBcNw5xWCZQB28G8xkAD",
+	"14SHKBubtfjCLnnFQ6/U7YuveyAplZKB6vPBvzedqd4jRq9aVuLY2CGvl7rhsov8CrPSZYyx16mrCKNl",
+	"LCPsdLe72wjemACnE9bpdZ51t7vPrN83QpGx5VZq0+/T1pemSX9trruImWSHnsWIAvAgeFxvX5Q1cIWp",
+	"Nknta06duGj3ieiRkZjWTHDb70vZDhXxlmA2NlQysZhyZx92ybzyOjNc3BDsQWVXsxRNxonp/B10o9tQ",
+	"o8/i7vb2gs5RN+sY1XjTnIZusTZ4e9s78x5ejnar1uIMb3q2/KaqWSDesbf8jrIlH2qnYjymctbpdYwY",
+	"acsQMhOFrdOsmv0ZkqYXKogQl1TZ+dRoQDqnNKG6ZKvVoPT6U9Jx9nKjFRsduxDjqi1jKM8SIibWGMln",
+	"Noha9WoJG5tg0xa0D7HUsM9PTk+SqrWkZwrCsg10V+Ldp4x8g/3V+qwQbLPS51WfFWwq1yUnhuRp3kIu",
+	"J8YAt+1gzCRLxZkgCiOSDOiS01q/mOpdYkholWUwLx7RSlswbn67MCazse8tQo44uIsDSq/vbb/s8wG+",
+	"58x+d2ZW68wIsTP3pMFGj3g8MPYPRc1hnQj0VWMs/b6IsTTG834R2eyeuNn6aNd189cI+utvKlCOYZLT",
+	"FDKUIrtWijzQq21Vc7O1YdhRZ1Evv6oL1TUKpu3lgiloifuQIvPl8jvKXrfmhp0VXlE2EzU37O6uMpGw",
+	"1WHoN6AMDT2GPzp1Q7zzyUjMSpC7anQsjUXiiUj19Tlt1TYWy/brZCVDpOYMV0ZJnc2NM/uqtIYaOqNO",
+	"ie+4b0BqhZMegXK1GYqsS5hA2XfHPQUDb8rKUefKT3LM1NuYCPZ8/m8BclY1ffY4iop/boDSbNSQVa6j",
+	"0jM0/sxid66ThVPD+ApTNWuy6nqWRBoo2Gy5zfFFplSDicT6VkcSO2aMsWdh19fac8o4k3GZx/QzGxfj",
+	"Tm/H9VJzn2JJs1jcaVDBQwZlfZSEKyYKVeI8YuOyiJF5E4y1nDLscm8iPYD/xvqt2iI5MfR77qzDxysd",
+	"b2RQ3l7YldLLrNwiVzYhHKagtLUfAnHl5c1dWaBRNMIJ8AwDJG3TL6xfqwIHjY4a+3gjYkVt9wsEN3bJ",
+	"UbthhnGlsLuMaxVCVVmu6CIdXlw0hbtz1zEhgZ16huwKyJjxwgiZEb0yglIpyKrUQJ/b3ADwjKxby9U8",
+	"cXd7O7CBOUzJABH1A8KGtn/Dho15YMfnYdXqdm/7JRk0IDnoTfZ5rVdwlRemuksOOKkZw/VW7eQCtLJP",
+	"dleduQvOXIWltXfRJO3zmPtZcGabgclCj3phqGgEOYKOaLi6ZcPexgI78WQM7T63vkh7bOaJZ+ezM/eQ",
+	"s0agZUDWadVG3vWS1iLPLP5g39jnTkf3eU1JE6Y2MPwxz2s23oDZnFi/nPV2yauhyEgjGrsFXLjKTMR1",
+	"qgRd8sHfj07JloVLbH2J4F+vt8rHq78VHCNKkP0vjJtsBNmeVsecvtmghQ1wzMQ/YnzsVdVqefOfMBsk",
+	"xFoCtmGM84N8haYEXUiH97RZMgmqyPV+deklzGp9mvvct2Svk/bubsxrCdsqte0ZVFzWNK40V2MC81TY",
+	"7vPny2Bbn+7HQ4q1inpgD8nXwMRDLaWfXwrJrCEkESw3pcoJRX0n3sxd+mHzJ2h/+fH9r5taGI/SYTN3",
+	"vVzpNbXDHK6TzvNVliw8HqBuL70qsx6x7IlNgcRDZlHb6RYe3tYXj7m/tgZTDrEasEOM/VgJ3NBAzNpT",
+	"xpCoSu/tQxOLCvf1VF1yWCYfbMMUZiwaOc4dpKEhlPHiUih/IynlR++m1P2huOsrydfuUGV2zTHooxGE",
+	"v4P+1lv76Hc0EuLnJWvZQy20sklJhSWt9+NQJUvvKU8Bu/70dTJoK6iN3FS+x+7FPKhSmQ0I4ZhlNgAX",
+	"h44d/Dq8pCZkNcHerCpp5wrQO9Kqz42FsongJ9u5tUsOlDt4S0gj5ah9vgUC2GK4sXEBynwwpp17JKTl",
+	"GR3nxqjPlSBU9/mgPfst/5guXrwxJ4vWakx8jzzVepch0+a06o9rhlHmLFWsGCjKuLg0j1oSf6VgLasr",
+	"y5QPllFax0sRJWrUnFLeqmP+EUVBnRnmxqbr/HDq7rkZS7RpeClhziVrsv5/Dt683viR6fW0IV+NXMYt",
+	"WygafwAarVBrS9IkRx6Rem9yueo6N0dqur5u34u9c8CrKmQ39ISIPLvv8PFDko9PryMu9CHHPS9E/kZc",
+	"Qd2DM0ZU5ew5g6jsEajF3DirjUCWqI8K2FCP7iYEy96AaEm5oqn5zsb1/DskpEJmyhULXkGXHMSCun4c",
+	"1ldmaLQ1g9ol/uIMrxrEzClfKhp4J3cfnGvWoz6qwJzfei6mpPDdQUh0l3+4DNgPBygwHB0kRhYwbJAY",
+	"8cdcrQA0uKvo05aEoQQ1ejSi8Ljg0ZJYt0ylborgJQ3jrNcEp7LgYiPBqkZIYoiYLmwXVCKmE9/Nt6yP",
+	"EqDcoTcspXk+s25pmBOp2gAzdBs4Udq8OS7ecJkfR+zFtXRpr/KPbCy/FuKSUNswmWNh6j3wkgJ7vuij",
+	"YKUF0WNDyjbfXWYJ90OaDo6asE2qvRVLDlyzCV+Shgigsj1sNkjqmfOK0oJk+aDVIS4eYjnGy74lzxz7",
+	"DNgPpTy/TdbFrmUVTL2vhMqWK0vYskL+0bDjQaqV78RTqjFfzl9L7NQr/hUbFzmCGMSwjaHpkr3tPSIK",
+	"rVhW6xXQzuy4WgwbE310msifevHjcFqN+t3io9zsuXKoZic3GtoVWSSmWB5BfVcsEp5z/Q34pIjCxbRy",
+	"xV81NggDXb7XpQfflOwUFDHYmL8tMafatVS/Ka+c1IKa9+SVzm/F8Qj9U8ex9VPvjAlhu0E9YTMX8r0C",
+	"3ejU6A70c1K/1t/Ey/17FQC27fSjUJAfJSK6rUXqSv1qxz6sqfJgW0rUmOa5rST0p/baH3ukPLzXiIGL",
+	"P9mEHJ78a8MGpHLGoc/rZ7a2xMe0PMvYlzhKoAgOTZyjl1JuPnbJgUdaOvYY21Ce6HPfLHe+1ImYvI5c",
+	"3BlIhx+O71nmVB3IHq+swSVLKX+Ket2tMHLnKM05cRk7O8/jkPsUSa4L85Pd3pIJuC5Phvu3NNwdcT6A",
+	"5d7Kcda34ghr7m3nmeZR3e36Dx8GrYas6ieH+eh0PUeE9UsqQcA+FgkzrrQszJ8J6Xa7G2WhA5P1Q+KM",
+	"BYPHj0YOIDqi6ciN3LUKCBavz6PHqhmtG9OXr5lqVL6WKd/l5XGuIY5dPgWug8+dFce5dqk3rI1b2M5q",
+	"lco43+YH+wx5NmVVR8hoHR+zLR2rsa7WV/DLUwnd4yihWwhDqCroLG3U68GeXLYIrKYtS2sHN86tqHNS",
+	"+04K6lbVFDw4rkEtwme9rV14j9QYPUBijj2BhX3GMcarvheYzMeRwLMp1Hzl6+Tw+cxOMSASf+LnvXb+",
+	"MGtbKGykJNw512U6muZTOlPVBJhW7WMak+aJisHZhtGjXpL2QYeNr8C3x2mepLjvNHB1OEafu6M/bJsk",
+	"u5gDdwD2etlZTyioTh7Y6BI8DYJcCFDYEhazVIE375K7rjD05M3p+z43X4Ik6wPz8ezD8evBxn7N9/fJ",
+	"MKNSbRmfd1XMywZz+nG0me3uvfj5fPZwjvxNeN1zubGXlRbS9ej4kZTPQwFTKv8ENLL4zaSRdQnE0DbU",
+	"icumVfVPecsiPOZHf9E9kmKs9eM8reOuUWTd9/OyXoxtr6U2vhdFZCbjNiCYFPYqajUw8b3mXHsjqaoT",
+	"XGG8cZ8Kav4xBf4k+soP9LPAEEq9J+6gbIo72EjQO+RWxKODI3gKPdeMzsW2ZohIdF24XOmOd9ZPNOUZ",
+	"lRnxpEnUBNJSltl+U+uuNrQ8znbTNo30n4xjpDQdT1A7+m/NC6kuJAw2sFneRIqsSC0KewTkw/FrexjF",
+	"OdgOrA5apESO7d/bLVjNJOdXULsJ3JOSiTbmXUnJ7NzXGKJOTpZB5hS3JRem6j2Tn6qCv7WuOsgyQlvi",
+	"6g6l1U1V1tYX91erELfOZ7/i9yGf1Qh9L4JjBHeIx/dS5ohHT7Q3Zx+dg4nrKeHEqhHVVIKzxrHwLao6",
+	"5jmicxdy+yElRmgHVGYAHgSDAuS7sQHecbhPpnqI4o6Png2tvUB1OmrzFJ7TpUgOQ43enXHMnNl2RfMC",
+	"uuSI0/Pc9QQqVyJ67IHS1J+WisjcdtrFNud+UN3q+oE/sAd3U1axgGcupoSpJ//ta3WiPTYqInnXlDEU",
+	"kzJmG+wIniBg27qTYU4v7l4ZblWSfhW37tfq6ngfn6eo/m040y3rbHlgv9quH4sjW75uwB3VnOvheNek",
+	"oXaozePQbF/FkbUjXh4GHdHQys6Lb4D0cVjuyhM7uEekrIJ+HVNn18UjB9+Lsfd35g63rPSxnVstVmId",
+	"YZFnWORpI9j+inNAzAmzB1ft7pGRKKS6Bx2i3XFy34pQ62ThhClk9pAEyj18Yt3GhxIiQUtm/siZ0gjp",
+	"awakKpGz0TYYT0HN92x271wpzCN9s+pl/CvxZ1tO6XdTgn6CVSLeHurifNwRS6K2IfNJdoUGAU84kSec",
+	"yBNO5Akn8mAl4bb5ZgAicQstZ7dqNV8iTYy8s6n4PxeBP4ISlnuiLfeGCGF9mHSba9daGrfOhKl6QLGc",
+	"iJ/rij105yInjxHK325GzcXUZ49evf3Xq9OjANwbViHYU6+sSWXP1RYcbDHBs217XqZnnD4PHZLwRPIR",
+	"xe5StobA9uZt9PxNvH0qFAQoSrxp3R47KsXYQiU/nvS5PeALzzDAnswWz6mFyDf2ywavxhhMKSfnQLDP",
+	"sc+KRboeixItgv2v7HFUUfzle7Mqv1cLv1IEoJxtXGa7k++aB9Y9Sf+v4tD6Ti1XAxU3PQn/21dAf43C",
+	"CFpZ1HuO0+h5fCvoDSs+Y8GPeYduLz8zqjpwozpWY0JR2zhGiAjrTjPGvcAIDFt5x3jG6AVsZ71QBdpT",
+	"/0Cpb6MFzeutE+bo6J7f91ZorFubLVe+GdX0nCqwndtpOkLqXaCEgwLi9HJhs1CPokPMnXVO8aZemJdZ",
+	"U0QWuT9rttZBwp12QP0RDbZf6M7zzYzOCKIKZ4k9Qm/v582RKCQ+qd189ELSFDbs92VpTtUg5pymlxfY",
+	"T59MhbwkrrgwQwVtiy3cTPq8edIhwQb8pDrucPOUjWHQJe/a5T3WxzLMER7cOKfBaFUZnN5rsrT2nnnY",
+	"vbKwyTqItxfuXxcAro+DrKugPmcjWnGzvOsaPsnp9enIWFH+qUMhp1RmibGpBjS7ojy1x1BkhXSHjA5e",
+	"buOZsTvPx+a/n3ZH+OlFNtgwxhiWgmoxIOvcGJdIaOaRCg9Ilc7i9NavaFaRec50haey4MqXs8fo1p2A",
+	"ktIxkKwAMgbKpyOWl8CoqpC21l6pNFAda0AWsZCrM1pUn1tArwsc7NiD4m3dvQQyKeQFZN4eJuaBciPB",
+	"Ql1bOuvZrlbwPOOpPY7EocIQgYUnrXCY4ibtVx1X/QFQWpQndMJwCGn0fLwDu3MtfrrPYv708huV1q7C",
+	"zX5BLQ60bLdgSAbFX8YeGpr76BO12NJNtyWQExGrSKJQc2JNwKIApdvGN7Z24L6pxbxmEWA2qGs1lp8Z",
+	"/bfTAbZmJNSqCksSw3DVqvuxEnr52J3B+4RivtOQ/9d4Rm3QM2o+CSkY8zEaWKtw8Kt4SvVE8ROE+T4h",
+	"zA0Ge4IyP0GZH6U1cFuJNQf5fI8iK9RtN4M5x3jxx4A733b3HhYdvXT9n1DSD7DnUVD1/ZoYN4LJPFrE",
+	"9DdR5U/I6ScVvOyM93sFWn8NiLrBMU9g6icw9aN0ub8p9rqJo74PjPTqeOcGyz7hnh8bvT48TPoOIdCP",
+	"Bs681BV5gjXfFwF/LQp64bvxXe6uL15fN3H+CBx2v/nm/MFXDkgSfOMgicE35YCC73z4PfgqgBdcf7r+",
+	"/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

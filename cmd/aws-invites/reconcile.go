@@ -31,12 +31,15 @@ func reconcileOnce(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	log := newLogger(stderr)
-	a, err := build(ctx, cfg, log)
+	a, err := build(ctx, cfg, log, prometheus.NewRegistry())
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	w := newWork(a, log, prometheus.NewRegistry())
-	w.reportTo(stdout)
-	return jobs.RunOnce(ctx, a.jobsConfig(w, log))
+	// What the pass changes is told as always: its events enqueue their delivery for the replicas that serve.
+	if err := a.runner.Migrate(ctx); err != nil {
+		return err
+	}
+	a.work.reportTo(stdout)
+	return jobs.RunOnce(ctx, a.jobsConfig(a.work, log))
 }

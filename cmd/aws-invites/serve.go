@@ -31,7 +31,9 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/jobs"
+	"github.com/cloudreseller/aws-invites/internal/mail"
 	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/webhook"
 )
 
 // The sandbox's demo tenant, printed at start so a newcomer can walk the flow in Swagger UI.
@@ -95,21 +97,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 
-	a, err := build(ctx, cfg, log)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := build(ctx, cfg, log, reg)
 	if err != nil {
 		return err
 	}
 	defer a.close()
-	st := a.store
+	st, runner := a.store, a.runner
 	verifier, err := verifier(ctx, cfg)
 	if err != nil {
 		return err
 	}
 
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	e, err := httpapi.New(httpapi.Config{
-		Invites: a.invites, Profiles: a.profiles, Reconciler: a.reconciler, Sandbox: a.sandbox,
+		Invites: a.invites, Profiles: a.profiles, Reconciler: a.reconciler, Sandbox: a.sandbox, Webhooks: a.webhooks,
 		Verifier: verifier, Idempotency: st, Clock: a.clock, Ready: st.Ping, Logger: log,
 		Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
 		RateLimits: httpapi.RateLimits{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst,
@@ -120,14 +122,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
-	jc := a.jobsConfig(newWork(a, log, reg), log)
-	jc.Registerer = reg
-	jc.ReconcileEvery, jc.CloudHealthEvery, jc.CURScanEvery = cfg.ReconcileEvery, cfg.CloudHealthEvery, cfg.CURScanEvery
-	jc.JobTimeout, jc.RescueStuckAfter = 2*time.Minute, 3*time.Minute
-	runner, err := jobs.New(ctx, jc)
-	if err != nil {
-		return fmt.Errorf("background jobs: %w", err)
-	}
 	if err := runner.Start(ctx); err != nil {
 		return fmt.Errorf("starting background jobs: %w", err)
 	}
@@ -191,13 +185,17 @@ type app struct {
 	cur         *invite.CURFollower
 	cloudHealth *invite.CloudHealthFollower
 	sandbox     *invite.Sandbox
+	webhooks    *invite.Webhooks
+	notifier    *invite.Notifier
+	runner      *jobs.Runner // built, not started: serve starts it
+	work        *work
 	clock       invite.Clock // the sandbox's test clock in the sandbox
 	close       func()
 }
 
 // build opens the database and wires the domain to AWS Organizations, CloudHealth and the CUR: the real ones in
 // aws mode, simulators served on loopback ports of their own (state kept in the database) in the sandbox.
-func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, error) {
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (*app, error) {
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -208,8 +206,6 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 		a.close()
 		return nil, err
 	}
-	// Events keep their invite as the API shows it, for the activity feed and webhooks.
-	st.OnEvents(nil, apiview.EncodeInvite)
 	// The time every rule reads: the real one, or in the sandbox its test clock, kept in the database.
 	var clock invite.Clock = invite.SystemClock{}
 	var sandboxClock *store.SandboxClock
@@ -238,8 +234,32 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 	if ch.statuses != nil {
 		a.cloudHealth = invite.NewCloudHealthFollower(deps, ch.statuses, cfg.CloudHealthGrace)
 	}
+	// Telling people and systems: webhooks and email through the job engine, enqueued with the change itself.
+	queue := &queueRef{}
+	sender := webhook.NewDomain(cfg.WebhookAllowPrivate, clock.Now)
+	mailer, mailbox, err := mailers(cfg, clock.Now, log)
+	if err != nil {
+		return fail(err)
+	}
+	a.webhooks = invite.NewWebhooks(deps, st, sender, queue)
+	a.notifier = invite.NewNotifier(deps, st, sender, queue, mailer)
+	a.work = newWork(a, log, reg)
+	jc := a.jobsConfig(a.work, log)
+	jc.Registerer = reg
+	jc.ReconcileEvery, jc.CloudHealthEvery, jc.CURScanEvery = cfg.ReconcileEvery, cfg.CloudHealthEvery, cfg.CURScanEvery
+	jc.JobTimeout, jc.RescueStuckAfter = 2*time.Minute, 3*time.Minute
+	if a.runner, err = jobs.New(ctx, jc); err != nil {
+		return fail(fmt.Errorf("background jobs: %w", err))
+	}
+	queue.r = a.runner
+	// Events keep their invite as the API shows it (feed, webhooks), and enqueue their dispatch in their own
+	// transaction.
+	st.OnEvents(a.runner.EnqueueEventsTx, apiview.EncodeInvite)
 	if cfg.Mode == config.ModeSandbox {
-		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock}
+		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock, Jobs: queue}
+		if mailbox != nil {
+			world.Mail = mail.Mailbox{Memory: mailbox}
+		}
 		a.sandbox = invite.NewSandbox(deps, world, a.reconciler, a.cloudHealth, a.cur)
 	}
 	return a, nil
@@ -247,9 +267,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger) (*app, erro
 
 // jobsConfig is the background jobs' configuration over the app's database and work.
 func (a *app) jobsConfig(w *work, log *slog.Logger) jobs.Config {
-	c := jobs.Config{Work: w, Logger: log}
+	c := jobs.Config{Work: w, Logger: log, Notify: a.notifier, DeliveryAttempts: webhook.MaxAttempts,
+		DeliveryBackoff: webhook.Schedule{}.Backoff}
 	if pool := a.store.PgxPool(); pool != nil {
-		c.PgxPool = pool
+		c.PgxPool, c.TxDB = pool, a.store.SQLDB()
 	} else {
 		c.SQLite = a.store.SQLDB()
 	}

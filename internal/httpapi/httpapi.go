@@ -38,6 +38,7 @@ type Config struct {
 	// Sandbox is set only in the sandbox: its endpoints answer 404 without it, and with it every response says
 	// X-Sandbox: true.
 	Sandbox     *invite.Sandbox
+	Webhooks    *invite.Webhooks
 	Verifier    Verifier
 	Idempotency IdempotencyStore
 	Clock       invite.Clock                // stamps idempotency records; SystemClock when nil
@@ -124,7 +125,7 @@ func New(cfg Config) (*echo.Echo, error) {
 		},
 	})
 	g := e.Group("", validator)
-	srv := &server{invites: cfg.Invites, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox,
+	srv := &server{invites: cfg.Invites, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox, webhooks: cfg.Webhooks,
 		idem: cfg.Idempotency, clock: clock, ready: cfg.Ready, mode: "aws"}
 	if cfg.Sandbox != nil {
 		srv.mode = "sandbox"

@@ -31,6 +31,7 @@ type server struct {
 	profiles   *invite.Profiles
 	reconciler *invite.Reconciler
 	sandbox    *invite.Sandbox // nil outside the sandbox
+	webhooks   *invite.Webhooks
 	idem       IdempotencyStore
 	clock      invite.Clock // stamps idempotency records
 	ready      func(context.Context) error
