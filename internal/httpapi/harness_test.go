@@ -25,9 +25,12 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/cur"
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/jobs"
+	"github.com/cloudreseller/aws-invites/internal/mail"
 	"github.com/cloudreseller/aws-invites/internal/store"
 	"github.com/cloudreseller/aws-invites/internal/store/storetest"
 	"github.com/cloudreseller/aws-invites/internal/testclock"
+	"github.com/cloudreseller/aws-invites/internal/webhook"
 )
 
 const (
@@ -46,6 +49,9 @@ type env struct {
 	clock  *testclock.Clock
 	secret []byte
 	ch     *chsim.Simulator
+	runner *jobs.Runner // with notify: the job engine delivering webhooks and email
+	mail   *mail.Memory // with notify and no SMTP: the mailbox
+	sender webhook.Domain
 }
 
 type envOptions struct {
@@ -53,6 +59,13 @@ type envOptions struct {
 	sandbox     bool
 	limits      httpapi.RateLimits // zero: no rate limits
 	corsOrigins []string           // default: https://app.example.com
+	// notify runs the job engine so that events reach webhooks and email; backoff replaces the delivery
+	// schedule (tests cannot wait a day), smtpURL sends email to a real SMTP server instead of a mailbox.
+	notify  bool
+	backoff func(attempt int) time.Duration
+	smtpURL string
+	// aws makes webhook destinations be checked as in aws mode (https, public addresses only).
+	aws bool
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -62,7 +75,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	}
 	ctx := context.Background()
 	clk := testclock.New(time.Now().UTC().Truncate(time.Millisecond))
-	st := storetest.Open(t, opts.dialect, store.Options{Clock: clk})
+	st := storetest.Open(t, opts.dialect, store.Options{Clock: clk, MaxConns: jobs.MinPoolConns(jobs.Config{}) + 4})
 	st.OnEvents(nil, apiview.EncodeInvite)
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 1000, Conventions: true})
 	simSrv := httptest.NewServer(sim)
@@ -95,12 +108,56 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	curFollower := invite.NewCURFollower(deps, curReader, st)
 	chFollower := invite.NewCloudHealthFollower(deps, chClient, 0)
 	reconciler := invite.NewReconciler(deps)
+	queue := &queueRef{}
+	sender := webhook.NewDomain(!opts.aws, clk.Now)
+	mailbox, err := mail.NewMemory("aws-invites@example.com", mail.MemoryOptions{Now: clk.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mailer invite.Mailer = mail.Domain{Sender: mailbox}
+	if opts.smtpURL != "" {
+		c, err := mail.New(opts.smtpURL, "aws-invites@example.com", mail.WithClock(clk.Now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mailer = mail.Domain{Sender: c}
+	}
+	webhooks := invite.NewWebhooks(deps, st, sender, queue)
+	var runner *jobs.Runner
+	if opts.notify {
+		notifier := invite.NewNotifier(deps, st, sender, queue, mailer)
+		backoff := opts.backoff
+		if backoff == nil {
+			backoff = func(int) time.Duration { return 100 * time.Millisecond }
+		}
+		jc := jobs.Config{Work: idleWork{}, Notify: notifier, DeliveryBackoff: backoff, DeliveryAttempts: webhook.MaxAttempts,
+			PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour, CURScanEvery: time.Hour, Logger: log}
+		if pool := st.PgxPool(); pool != nil {
+			jc.PgxPool, jc.TxDB = pool, st.SQLDB()
+		} else {
+			jc.SQLite = st.SQLDB()
+		}
+		if runner, err = jobs.New(ctx, jc); err != nil {
+			t.Fatal(err)
+		}
+		queue.r = runner
+		st.OnEvents(runner.EnqueueEventsTx, apiview.EncodeInvite)
+		if err := runner.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = runner.Stop(sctx)
+		})
+	}
 	if opts.corsOrigins == nil {
 		opts.corsOrigins = []string{"https://app.example.com"}
 	}
 	var sandbox *invite.Sandbox
 	if opts.sandbox {
-		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk}}
+		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk},
+			Jobs: queue, Mail: mail.Mailbox{Memory: mailbox}}
 		sandbox = invite.NewSandbox(deps, world, reconciler, chFollower, curFollower)
 	}
 	e, err := httpapi.New(httpapi.Config{
@@ -108,6 +165,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Profiles:   invite.NewProfiles(deps),
 		Reconciler: reconciler,
 		Sandbox:    sandbox,
+		Webhooks:   webhooks,
 		Verifier:   verifier, Idempotency: st, Clock: clk, Ready: st.Ping, Logger: log,
 		Registry: prometheus.NewRegistry(), CORSOrigins: opts.corsOrigins, RateLimits: opts.limits,
 	})
@@ -116,7 +174,8 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	}
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, clock: clk, secret: secret, ch: ch}
+	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, clock: clk, secret: secret, ch: ch,
+		runner: runner, mail: mailbox, sender: sender}
 	for _, bp := range []invite.BillingProfile{
 		{ID: profile, CustomerID: customer, Name: "Acme main", ManagementAccountID: management},
 		{ID: "acme-other", CustomerID: customer, Name: "Acme other", ManagementAccountID: "222222222222"},
@@ -285,3 +344,35 @@ func (c testClockAdvancer) AdvanceTo(_ context.Context, t time.Time) (time.Time,
 	}
 	return c.Now(), nil
 }
+
+// queueRef forwards to the job engine, built after the use cases that enqueue through it; without one (notify
+// off) nothing is delivered.
+type queueRef struct{ r *jobs.Runner }
+
+func (q *queueRef) EnqueueDeliveries(ctx context.Context, ds []invite.Delivery) error {
+	if q.r == nil {
+		return nil
+	}
+	return q.r.EnqueueDeliveries(ctx, ds)
+}
+
+func (q *queueRef) EnqueueMail(ctx context.Context, eventID int64, to []string) error {
+	if q.r == nil {
+		return nil
+	}
+	return q.r.EnqueueMail(ctx, eventID, to)
+}
+
+func (q *queueRef) BringForward(ctx context.Context, by time.Duration) (int, error) {
+	if q.r == nil {
+		return 0, nil
+	}
+	return q.r.BringForward(ctx, by)
+}
+
+// idleWork is background work with nothing to do: the webhook tests run only the notification jobs.
+type idleWork struct{}
+
+func (idleWork) Payers(context.Context) ([]string, error)     { return nil, nil }
+func (idleWork) ReconcilePayer(context.Context, string) error { return nil }
+func (idleWork) ScanCUR(context.Context, string) error        { return nil }
