@@ -111,4 +111,3 @@ func waitForDeliveries(t *testing.T, r *hookReceiver, n int) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
-

@@ -282,9 +282,9 @@ func (r *Runner) riverConfig() *river.Config {
 		MaxAttempts:          maxAttempts,
 		FetchPollInterval:    cfg.PollInterval,
 		FetchCooldown:        min(cfg.PollInterval, river.FetchCooldownDefault),
-		Queues: queues,
-		Workers:      workers,
-		PeriodicJobs: jobs,
+		Queues:               queues,
+		Workers:              workers,
+		PeriodicJobs:         jobs,
 	}
 }
 

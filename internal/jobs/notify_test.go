@@ -109,7 +109,7 @@ func TestEventDispatchIsTransactional(t *testing.T) {
 func countJobs(t *testing.T, st *store.Store, kind string) int {
 	t.Helper()
 	var n int
-	if err := st.SQLDB().QueryRow("SELECT COUNT(*) FROM river_job WHERE kind = '"+kind+"'").Scan(&n); err != nil {
+	if err := st.SQLDB().QueryRow("SELECT COUNT(*) FROM river_job WHERE kind = '" + kind + "'").Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
