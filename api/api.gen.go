@@ -20,6 +20,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/labstack/echo/v4"
 	"github.com/oapi-codegen/runtime"
+	openapi_types "github.com/oapi-codegen/runtime/types"
 )
 
 // Defines values for ActorKind.
@@ -174,28 +175,28 @@ func (e EventType) Valid() bool {
 
 // Defines values for HandshakeState.
 const (
-	ACCEPTED  HandshakeState = "ACCEPTED"
-	CANCELED  HandshakeState = "CANCELED"
-	DECLINED  HandshakeState = "DECLINED"
-	EXPIRED   HandshakeState = "EXPIRED"
-	OPEN      HandshakeState = "OPEN"
-	REQUESTED HandshakeState = "REQUESTED"
+	HandshakeStateACCEPTED  HandshakeState = "ACCEPTED"
+	HandshakeStateCANCELED  HandshakeState = "CANCELED"
+	HandshakeStateDECLINED  HandshakeState = "DECLINED"
+	HandshakeStateEXPIRED   HandshakeState = "EXPIRED"
+	HandshakeStateOPEN      HandshakeState = "OPEN"
+	HandshakeStateREQUESTED HandshakeState = "REQUESTED"
 )
 
 // Valid indicates whether the value is a known member of the HandshakeState enum.
 func (e HandshakeState) Valid() bool {
 	switch e {
-	case ACCEPTED:
+	case HandshakeStateACCEPTED:
 		return true
-	case CANCELED:
+	case HandshakeStateCANCELED:
 		return true
-	case DECLINED:
+	case HandshakeStateDECLINED:
 		return true
-	case EXPIRED:
+	case HandshakeStateEXPIRED:
 		return true
-	case OPEN:
+	case HandshakeStateOPEN:
 		return true
-	case REQUESTED:
+	case HandshakeStateREQUESTED:
 		return true
 	default:
 		return false
@@ -214,6 +215,24 @@ func (e HealthMode) Valid() bool {
 	case HealthModeAws:
 		return true
 	case HealthModeSandbox:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InviteKind.
+const (
+	BillingTransfer InviteKind = "billing_transfer"
+	Join            InviteKind = "join"
+)
+
+// Valid indicates whether the value is a known member of the InviteKind enum.
+func (e InviteKind) Valid() bool {
+	switch e {
+	case BillingTransfer:
+		return true
+	case Join:
 		return true
 	default:
 		return false
@@ -274,6 +293,36 @@ func (e SandboxCloudHealthRequestLevel) Valid() bool {
 	case SandboxCloudHealthRequestLevelUnknown:
 		return true
 	case SandboxCloudHealthRequestLevelYellow:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for TransferStatus.
+const (
+	TransferStatusACCEPTED  TransferStatus = "ACCEPTED"
+	TransferStatusCANCELED  TransferStatus = "CANCELED"
+	TransferStatusDECLINED  TransferStatus = "DECLINED"
+	TransferStatusEXPIRED   TransferStatus = "EXPIRED"
+	TransferStatusREQUESTED TransferStatus = "REQUESTED"
+	TransferStatusWITHDRAWN TransferStatus = "WITHDRAWN"
+)
+
+// Valid indicates whether the value is a known member of the TransferStatus enum.
+func (e TransferStatus) Valid() bool {
+	switch e {
+	case TransferStatusACCEPTED:
+		return true
+	case TransferStatusCANCELED:
+		return true
+	case TransferStatusDECLINED:
+		return true
+	case TransferStatusEXPIRED:
+		return true
+	case TransferStatusREQUESTED:
+		return true
+	case TransferStatusWITHDRAWN:
 		return true
 	default:
 		return false
@@ -406,10 +455,23 @@ type CreateInviteRequest struct {
 	// AdoptHandshakeId Platform administrators only. Create the invite around this open handshake AWS already holds for the payer, instead of sending a new one.
 	AdoptHandshakeId *string `json:"adoptHandshakeId,omitempty"`
 
+	// Kind `join`: the account becomes a member of the payer organization (AWS Organizations invitation).
+	// `billing_transfer`: a customer's management account keeps its own organization and transfers responsibility
+	// for its consolidated bill to the payer from a start date (AWS billing transfer).
+	Kind *InviteKind `json:"kind,omitempty"`
+
 	// Notes Shown to the account's owner in the invitation (at most 1024 characters). Re-entering an account without notes keeps its invite's notes.
 	//
 	// Example: Billing through our reseller from next month
 	Notes *string `json:"notes,omitempty"`
+
+	// TransferName For `billing_transfer`: the name the customer sees for the transfer (printable ASCII); default the billing profile's name.
+	TransferName *string `json:"transferName,omitempty"`
+
+	// TransferStart For `billing_transfer`: the first day of the month the payer starts paying the consolidated bill (00:00 UTC), more than 24 hours ahead; default the first day of next month.
+	//
+	// Example: 2027-01-01
+	TransferStart *openapi_types.Date `json:"transferStart,omitempty"`
 }
 
 // Delivery defines model for Delivery.
@@ -548,7 +610,9 @@ type HealthMode string
 
 // Invite defines model for Invite.
 type Invite struct {
-	// AccountId Example: 123456789012
+	// AccountId The invited account: for a billing transfer, the customer's management account.
+	//
+	// Example: 123456789012
 	AccountId        string `json:"accountId"`
 	BillingProfileId string `json:"billingProfileId"`
 
@@ -557,11 +621,16 @@ type Invite struct {
 	CreatedAt   time.Time        `json:"createdAt"`
 
 	// Cur What the payer's Cost and Usage Report says about the account.
-	Cur        *CURView   `json:"cur,omitempty"`
-	Handshake  *Handshake `json:"handshake,omitempty"`
-	Id         string     `json:"id"`
-	InvitedBy  Actor      `json:"invitedBy"`
-	JoinedAt   *time.Time `json:"joinedAt,omitempty"`
+	Cur       *CURView   `json:"cur,omitempty"`
+	Handshake *Handshake `json:"handshake,omitempty"`
+	Id        string     `json:"id"`
+	InvitedBy Actor      `json:"invitedBy"`
+	JoinedAt  *time.Time `json:"joinedAt,omitempty"`
+
+	// Kind `join`: the account becomes a member of the payer organization (AWS Organizations invitation).
+	// `billing_transfer`: a customer's management account keeps its own organization and transfers responsibility
+	// for its consolidated bill to the payer from a start date (AWS billing transfer).
+	Kind       InviteKind `json:"kind"`
 	LastSentAt time.Time  `json:"lastSentAt"`
 	NextSteps  []NextStep `json:"nextSteps"`
 	Notes      string     `json:"notes"`
@@ -573,9 +642,17 @@ type Invite struct {
 	// State `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
 	// cannot read the account. `canceled`, `declined`, `expired`: over.
-	State     InviteState `json:"state"`
-	UpdatedAt time.Time   `json:"updatedAt"`
+	State InviteState `json:"state"`
+
+	// Transfer The billing transfer of a `billing_transfer` invite, as AWS reports it.
+	Transfer  *Transfer `json:"transfer,omitempty"`
+	UpdatedAt time.Time `json:"updatedAt"`
 }
+
+// InviteKind `join`: the account becomes a member of the payer organization (AWS Organizations invitation).
+// `billing_transfer`: a customer's management account keeps its own organization and transfers responsibility
+// for its consolidated bill to the payer from a start date (AWS billing transfer).
+type InviteKind string
 
 // InviteList defines model for InviteList.
 type InviteList struct {
@@ -675,13 +752,13 @@ type SandboxClock struct {
 	// Errors After an advance, the due work that failed (it runs again on its schedule).
 	Errors *[]string `json:"errors,omitempty"`
 
-	// InvitesChanged After an advance
+	// InvitesChanged After an advance: the invites the reconciliation moved.
 	InvitesChanged *int `json:"invitesChanged,omitempty"`
 
 	// Now The sandbox's time.
 	Now time.Time `json:"now"`
 
-	// PayersReconciled After an advance
+	// PayersReconciled After an advance: the payers whose due work ran.
 	PayersReconciled *int `json:"payersReconciled,omitempty"`
 }
 
@@ -722,6 +799,19 @@ type SandboxMail struct {
 type SandboxMailList struct {
 	Items []SandboxMail `json:"items"`
 }
+
+// Transfer The billing transfer of a `billing_transfer` invite, as AWS reports it.
+type Transfer struct {
+	EndAt *time.Time `json:"endAt,omitempty"`
+
+	// Id Example: rt-exampletransfer1
+	Id      *string        `json:"id,omitempty"`
+	StartAt time.Time      `json:"startAt"`
+	Status  TransferStatus `json:"status"`
+}
+
+// TransferStatus defines model for Transfer.Status.
+type TransferStatus string
 
 // WebhookEndpoint defines model for WebhookEndpoint.
 type WebhookEndpoint struct {
@@ -817,7 +907,10 @@ type ListInvitesParams struct {
 
 	// AccountId Only invites of this AWS account (12 digits, dashes or spaces allowed).
 	AccountId *string `form:"accountId,omitempty" json:"accountId,omitempty"`
-	Limit     *int    `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Kind Only invites of this kind.
+	Kind  *InviteKind `form:"kind,omitempty" json:"kind,omitempty"`
+	Limit *int        `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor The `nextCursor` of the previous page.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
@@ -1106,6 +1199,13 @@ func (w *ServerInterfaceWrapper) ListInvites(ctx echo.Context) error {
 	err = runtime.BindQueryParameterWithOptions("form", true, false, "accountId", ctx.QueryParams(), &params.AccountId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
 	if err != nil {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accountId: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
 	}
 
 	// ------------- Optional query parameter "limit" -------------
@@ -7599,168 +7699,174 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H17Uxs7FudXUXmnCthpzCMk98bU1hSXy52bmbwWyGR2r7NYdB9jDW3JI6lxfFN89y0dSd3qbvkBAUJS",
-	"5J9gux96nPf5naMvnVSMJ4ID16rT+9IZAc1A4p+vRUo1E9z8nYFKJZvYj53TERAJShQyhTVFPhy/7naS",
-	"jkpHMKbmaj2bQKfXUVoyftG5vk46x6Dl7GCoQbafdgKp4JkiWpApZZqcw1BIIFrOGL8g9IIyHn084xou",
-	"QHauzQsmVNIxaDf0X1ieM37xXoohy+FVZr5j5l0TqkedpMPp2DzhvHlZ0pHw34JJyDo9LQsI3zqmn18D",
-	"v9CjTm9n9+ekM2a8/GzerzVI84r/98fB5v+lm39ub77snm1++utfOklkQV7xK6bnj4z5n1cc0Yu95oDa",
-	"r/wI5yMhLue+c1r+fmcvvTZPUhPBFdh9odkx/LcApc2nVHANHP+kk0nOLLltTaQ4z2H81/8oS3vVu/8i",
-	"Ydjpdf7HVkWzW/ZXtfXe3mVfWiewNzQfCjmGjEj7crJ+TjPyj5N3bxNS8EsuppwMGeSZSoj5pSImIiRJ",
-	"C6mE3Oh2rpPOoeDDnKUPOnzLbXbgqXu/IlOmR0SPgFhSWVNEaaqBrGshiBKCG36SsKmAZwmhuQSazch/",
-	"BOOQJaTb7W4kZnIHH0+IhGGhIKuehhMhQyEJJRKoMg8bAUkLpcUYJEkpJzTVRCBjBiID2Xyz5PPYhN3V",
-	"W4FEwDn/JuQ5yzLgD720Kc1zkCSn6aXCaU5AjplSZgmEJFLkgCvFFOFCE6oUu+BmtQRe7WQImVghglTy",
-	"VujfRMGzh5zKW0FUkY5KuUzWhcQB63KOa6rcwjVl6flUiNdUXsC3oudzkc3MyoorkOTFHvkn+8WP6w3l",
-	"Mycs1EMO7+DjyZoiGWX5LOSGnI2ZRp5AGqEzkETIC8rZn/YCpgyvpCPI7o4pPnBa6JGQ7E94aGLS4hI4",
-	"Ej61fxM9otpzwRXNWXOeHz9+3Dwo9Ai4NgOD+khaqsFO74qynJ7n8MA7TN4FW6dIxjLL3FxNQe6bv0eG",
-	"qadUkXRE+QVkXXIqZ9YaIdTsEBkEGzu4yz2fSJGCUg+9LB8hzzedomR8UmirYxjHzTZbXoAi6zRNRcE1",
-	"YVli1glUQlgG44nQwNMZuYQZkYD6BG+nZi1BIqcbmXPtjQlcp4NUC1yhiRQTkJpZOwHGlOURqkk6l8yK",
-	"VeDFuNP7o1MokGivpIKnLGfWYk06aS6KbAQ0RwsnLcxFivLsXHzufEraz1XF+X/A6vW25VRZQ3/YAVRP",
-	"EPa266Rhc7bnRFOtfpNifGDXz5phbcloiNMv8XQkFJBUQmZ4iuYKBTlp068VS0w5ubRuRJRRXGvKPysh",
-	"kCtA2TWmnF7AGLj2P250ycnIGEFakElOtSECQrMx40xpSbUwhhDPZ91OZOVSCVRDdoBrZ+6kutPrZFTD",
-	"pmZjiN5SyGV0evjhuPQ/8A6rt+yqtR4In43xTfPYot5+Ziz+smr9alvZus6a1ZEfzM4cSH6XQy0m2c02",
-	"oUHVLOvUFtmNPj7ZcM/DVy/nildGrCAzZBkzk6b5+4BJhjRXkDT45muJZbHftoSUajfv1v2d3WRl2miz",
-	"eduAWFMRziTrO7skYxdMG4PNjI6OJ0a6dHaCf7hP5UCfxQbmiTG4bnd7e+lqzCVVM4dXB29QyhiKpUoV",
-	"YyNfpCguRuTk9MT6HzQdBQbTOiXTQMvgzQfHb/cJ06WkImM6IxkbDkGSoRTjPo8LrQSlnlsQQkkGOVwY",
-	"SqwzTQ9fbxX7miKDlhgeEEVnqs+nI5aOykGYmxTIK5aCcXUUDmWj2+f1td7d3vu55vxTyXt0qv6gm39u",
-	"fvqfPUbHvV6/n33Z2b3umeludecEBEJuXJURYwwX8sIyRmvo/xFIqDZrTZFDoYxNlJEPil4AOYaJkGgC",
-	"ZpCzK5CQkXXjV1bb/gyptM7A50V6CboZO3hWo71nEdrzYsyQ3pAWuZFoZovTWac59IH9ftAjhx+OyU53",
-	"m6yPKWdD42L8lRye/Mu49FpZj9dYqJS8p/K/BeiNfTJIC7nrbt3tbpNfqabk6LOZq0Kec6ZG+W5zfdSI",
-	"mEgYss+NmT7fifGjxLV867gy5iDhWq+7+WwQpPXqu13znSGNboMgn79YHgkKac3tTm1Ec+jqXwym7dF+",
-	"NG7BcqoxTEbouSjsxY7PItTiFAZIJqylV4q83e3dF5so7dq0wqTSJwD8QMdGCLzG0Hg1UXRKcsaBMA1j",
-	"Vbp2wchWs2ZyqjRO9URTeQMryLz7lXl17RbG9Yu96vIyyJl0xoLr0an4lWowS9ye5wd+ngPPICOp2QIx",
-	"rAcocEWJEmRIZUIoN7Iz1SSDlI1pTtY/nPza1DG73Wd7z18slVfh6kdpxxjjv6MxfgK6mMSM40WWVF0n",
-	"t9muDNio9yJn6Wy+4LPRzNYAJ3jb2xUMtuhv/sZq5YIZx7Zey0LpW44V74WsZl9UL957vrf3Yu/n5zu7",
-	"L36e+2bI3kvGUzahef1up72s2gof1ZNC6KV0QAMTsVyXavkiY48MqLbd9aWqbVRs35cQX1yABResKWK4",
-	"mUyFzIiLepaWmOCpkRUuhhpRdOkI0ktvhEdFELNR2kJhZMGJIQB+A2EDV5CHDvCFBDBLO4M8F1OU42bZ",
-	"XFi7k3SimipnZtGj40RvPVgTYq5VtaWgmtA8DxyRcyFyoGh8oxZYYPwenCtA1xZ47S1qJKaK9Dtvtw76",
-	"ne5SUrPrUE4kCRY/SgTosNikS5CBuIEbQhfb8zu7m2im1/x3lu2TjKoRYB5BTWgKilAJZvXE1FhPg53d",
-	"Z3ubz1/89PPmy+2d3cFGlxy7WZKC56CMxZqJif6d8kyN6CUYg5UpcsGuLNmE0toI659+Ng9awSNoPrY9",
-	"r/eLvFBilzRIQRAqRcEzS+ZiApyM/NPtqrgcxEjkmapHUhPCuNLGkhRDooBnmPkjHKZE8KaJ82yvZnGP",
-	"Nv/Y3nxJN//89OXn5Nnu9V9ibIOBqgUOd0Dda4qIKQdJGG9mRNapJmOjWne2d/dIOqKSphqkwl3bBK5B",
-	"4sB5FcFhemRMHnw/uQSYKPR1yqQN/lDfR+cyl0a1KCSRoADTFMYNIRw+m4FwVC6hi7ptXNQ247TY4Vdr",
-	"v88iilhrGE9sxJ1542SR7+0fdWBv7FSvo1LS2S0jRHAF83kNf1xTGIFEYUIVccnLTRuVjj/vFL9dPJ2j",
-	"8sL5ASAW5G7bgUTtQt/1cQ8pyyHrWb4lxcTFkK1BTElGZ4b0JWjJwPophvaAZxPBDB1RRTKGIeEMs1Iw",
-	"Flc20+AVwcSyDfpGzjszWgXfG9EBsQCQX/VwvfyMkoo0wh39tIC6PElEiOwGlCClkDFFNbNMa99B7Dz3",
-	"CbXqRXCiijQFpbpxkx2D1W9UsIW8GJ9bQ9unrE84m0xAx4nQKu9/sl+8nS0hBTPtNeWiDdE3W/V/KLK5",
-	"fl/5lN9PT987c6GcF6pNLtwbSOocwBYiomGXGdOtmvOiPXvNVGTDSklwI5EQkwVGdB1iQj2ib6hShpcH",
-	"NuM+KHUEyrsJvYBwf80PaKyZH5YbDHbksakjy9/UJaE+cbFoIWx2w1x9A4I/j2BX2hH0KAH9JiQZWOnU",
-	"dUn9gY1/uWQRMfdVBDssFM2jZGrUzLLZWWvqBKVDKSwb+lUbiWWHoOjYie4gfKSnxh8fUVVdMkeC22nh",
-	"xuT5u2Gn98cqo+tcf4qln73BYl978P4Vmp+QGfN+6qMFdqwjOpkAN7Ya8/6AZldMz8gQIMM4h9M9LqUe",
-	"aoeo6Yu4Cl5KrhCBsc6FH5uEMWXcRn0j0SPqsn5tB0/ccN/0zbRiTG+gfLEckcRAVTW/0A59LiPehQCy",
-	"HP1w0scm3EZMaSFRjwte0pihbfPRXLfx1WLKmzCN8KfjeaeWHc8HhusUR11oBIVQ3rTOjXWB7oBxawMJ",
-	"YiY7qL6gaQoTfH6fW6rFGKlhGv9TdbH1kgc9QskYjGb1YscZ/HRKmTZm7uGHY5JRTcP3aHYFLiJrfupz",
-	"dJLLC4Lk7lkqmWYpzQdkK/q7hFSgrAkmkkGa4+iS6hbKU8jNV33uv4PPE1a/Eb9h/GLQI3s/k5EopPJw",
-	"RQsbwQtmCRE8hW5EFofMTnmfh86FWZyBEdA2I0Gmo9nGPmlJhPCxHow06BG0B8k56CkAb6KSVLealcvX",
-	"4c5YbINFdljnBMWwEQ1dMnByratB6UGPeNL32B0tkLC9jWpzI94arVNkx4tFR1TVZ0841TeWcMIrDDVU",
-	"n2ObH/+13PrqZ7/zwQ1u46tv3LY3vrCmdX1Dwy/8VlTfuYXuJJ1wIaPhmN8Y5NmRt3Trog+BifFENChF",
-	"L2A5ZsE+orohJl7KSEAEjYELom7iv7FGWHK06f4uhQ7LduKhfEdeN/MXS69rkVoop+h0X0yVeWcnHEUS",
-	"rMDCpTvxo/BccHz0vz8cnZwe/dpJOu/eH73tJJ2Dw8Oj9/abX48OX796i38eHrw9PHqNfx79+/2r46Nf",
-	"o3TiIsqtHcpAzwPMjJ2l6IfkQTBJh05VHAqDLkd9/8TlUs3lbost0KvSdltgYs8NZN3SQg4i8MvgA40I",
-	"8X2CWvwLRiG7rUS0SwMS2S+zlR0SK2RvMj1j7JwA1ze5x1hOJxomq1tub90dUePNx/Ba7wlhFMveEAKn",
-	"nLMPPDvwOMQ7FzoNa/tOgDpLTGy7UJUsq8hjHnKntr2xNQn3cj6H34Xt7v227yJ0EG7uPKvcWlqVse2C",
-	"410yqOxpMsec3ne2sxqxibnxHIxRlwo+ZHIMmbHqvB19lhYysLbRcPRWoLGhyQw0vtPZ1rXfnHkdtat7",
-	"YZqmz1PKudDEwT6qdDkZVCY0GYQWtjeje4jyjpmJjoC9IRhOyTqW1gCcY/kFFlxg3nkrLqbhSinTotV4",
-	"XMWGMfZJmjNDq4hQksAzQBpjkmAWwVCaITumoz77Ah2tmc5XMONwcP7q8oExunwrNBs6oPAJaLOY6ob5",
-	"Lox+qFjglaUj78shThcyFyoxw1A+Fsomdq1GQI3rt09onrvbxjbG4vlREhhPNOIaV/fufYi+KSSqN9ck",
-	"Tg0hsxcF7n12WIzd7eZTG9sQvCK29u8aymgOWibw/DTkuYqmoCq8TKTgAB3Gfu19yGFXDKb9DooUm1R1",
-	"qQZkMMYvIpnrprkuvLku5AVqnFWBjnPxiQsecDQX7F1dMwea0VaOsR15b9ZugX+zONIbszbbEUUx5Uaa",
-	"lnm9VllQFGp6S79qYUZqbrQTvXwx5ZbUSoXUzC1wIJkA1X18vllo49zGT6vTwV0YKw3K+j6MFl8C0hrP",
-	"8W+H5OXe85/KbIHVMCqCdFmgJjEkPqbpiHHYNGaC+fKmGhGzfqvvQxA/iewB40obGyGO37IEtCCbW6hY",
-	"0fF8rV2F1OvLU1hw1aZlR9Vzq9wjQ+HgIOc2p2lWtw4JmHerNdTPtBBnSmDdy2Ki0Daj6y0INzuXTorR",
-	"yrGLa90OM7Oa6GyISqIFBjNDZIkW+8YsHhdKI+i1yha19WIDLbIc898ExDYHHVuXExtFOfxwfLuVKTxU",
-	"M47kPK3ZAkUd1+nyUIj/qOCcJY7T5rHr9LO3232+3anBZjb/hrD0ZGf3er3f77oP29cbf1uOT6+PftH6",
-	"5CK9jAQUS+5uJMisocIJza4MwyY40awAMhXy0iowm+gn60wTWXDlKvIER1iNkQdZkdtESyk55vBnKCCQ",
-	"rQ5tpd/ycZkFKomztHiDAjTi0Bk9XuR5DMvLxTS+6y48t6aIUaer4wKRD9SxG8UNJmFvdKVm5VJLyueO",
-	"vkEMZirLSOCWkDs30NZUfhdTQ/VeUhivNyukXXksgjZK9eW2Mt7nzvOx+e+n3dHAuBqDnRfZgKxndNYs",
-	"qPlpd7QCas6mV9v7ZvalklwCS0jLTha1fU0LKdFbusH+Xi9cX++c326Vb4oo/TSP+laqeGpBPvdJDvQK",
-	"MDtp7J8AARpIK1dC85cVcaEL6PGNMzluj0jy2IjWDyM9jlszc6z2+TWnSUfDZ70gv7+qbJubrcdJ4NOq",
-	"cbi3Llm8u7Cbw71YOua5hqxraHLkEpDtQS23P0JIRgmy3JyyLMhr3lHRa+3FkY3z8L7jEtsRR7z5IpYS",
-	"Dsg0WYcrkLMGGA5n9ZyUoq5tZHN8QDCaAMc9L/5TAjBduMfoYYtZU/s2kGNX0+LDvz6gY+bC+MUJi2qC",
-	"Conn5uyXQJnrK58pAAN+laOtIJXzEIHGTjZ2rL2GrE9HCtKzbre70UPItDfcLHYP+x1ZMkKPSQrj0W7a",
-	"m++mxjfpFDJfKWpiryw3vSKNm5T6NtjxNrW+DR5p1rUtouCyRrBWNnMLgsayVSTo+4pZLoo1lnsWq820",
-	"U8AKgvfvTk4h65GR1hOVYNeX/ApR44JMivOcpYRmmQSlQNlIobNAbO2BIrlIaY63l5jTpkWEz+5tbU2o",
-	"1Bxk1/3STcV4CwFvW4FPGquLXeJFyHwVOroLfdPUFHemcz4gRzwclS8i63sixBV2tbFKVk4WkunZiXmt",
-	"U8ZAJciDwubj7affvBT7x8fTVlHvAfnHx1PbRCTNKRsrMlDFuTHmfX30GcMEk1PzZx7sZL4LasMGKF8H",
-	"UpifuuQkFYbNfRihz/EHh4pzToSjBUXWB74VwxkWwQxcCTguJ+4EzqOSvYZnbHMVxocRX+EXs2hVHya1",
-	"RuAzUwiECyqHFGFci8AkMX6D4ErkDCWwj5n0SiRrVXLi7nRX9LlblTUVzSG0e4mUgeGNxEWmfHU+TDCM",
-	"ZgN8ZV4ywc8a8twuZ9klbIqpDkEyYQOaVBNrpigNk26f93nYLchu9ODA9TvCwfTIL7i8pF9sbz9L//Hx",
-	"FP+AQZccA3VFQo3w0Zoq/XIOkCnXsAs7B2hBmO7z9TbFWArb2Lf3Mn6R+N5ptqAnIzbLiJ9yJfDZqM0H",
-	"OUuBK1BnNlshB0EDsW6fH7j+N1XnrVbAyxsEe9t7CcnZJSCuDqMdmQDbcAmpBBcNw5xWCZQB28G8xkAD",
-	"14SHKBubtfjCLnnFQ6/U7YuveyAplZKB6vPBvzedqd4jRq9aVuLY2CGvl7rhsov8CrPSZYyx16mrCKNl",
-	"LCPsdLe72wjemACnE9bpdZ51t7vPrN83QpGx5VZq0+/T1pemSX9trruImWSHnsWIAvAgeFxvX5Q1cIWp",
-	"Nknta06duGj3ieiRkZjWTHDb70vZDhXxlmA2NlQysZhyZx92ybzyOjNc3BDsQWVXsxRNxonp/B10o9tQ",
-	"o8/i7vb2gs5RN+sY1XjTnIZusTZ4e9s78x5ejnar1uIMb3q2/KaqWSDesbf8jrIlH2qnYjymctbpdYwY",
-	"acsQMhOFrdOsmv0ZkqYXKogQl1TZ+dRoQDqnNKG6ZKvVoPT6U9Jx9nKjFRsduxDjqi1jKM8SIibWGMln",
-	"Noha9WoJG5tg0xa0D7HUsM9PTk+SqrWkZwrCsg10V+Ldp4x8g/3V+qwQbLPS51WfFWwq1yUnhuRp3kIu",
-	"J8YAt+1gzCRLxZkgCiOSDOiS01q/mOpdYkholWUwLx7RSlswbn67MCazse8tQo44uIsDSq/vbb/s8wG+",
-	"58x+d2ZW68wIsTP3pMFGj3g8MPYPRc1hnQj0VWMs/b6IsTTG834R2eyeuNn6aNd189cI+utvKlCOYZLT",
-	"FDKUIrtWijzQq21Vc7O1YdhRZ1Evv6oL1TUKpu3lgiloifuQIvPl8jvKXrfmhp0VXlE2EzU37O6uMpGw",
-	"1WHoN6AMDT2GPzp1Q7zzyUjMSpC7anQsjUXiiUj19Tlt1TYWy/brZCVDpOYMV0ZJnc2NM/uqtIYaOqNO",
-	"ie+4b0BqhZMegXK1GYqsS5hA2XfHPQUDb8rKUefKT3LM1NuYCPZ8/m8BclY1ffY4iop/boDSbNSQVa6j",
-	"0jM0/sxid66ThVPD+ApTNWuy6nqWRBoo2Gy5zfFFplSDicT6VkcSO2aMsWdh19fac8o4k3GZx/QzGxfj",
-	"Tm/H9VJzn2JJs1jcaVDBQwZlfZSEKyYKVeI8YuOyiJF5E4y1nDLscm8iPYD/xvqt2iI5MfR77qzDxysd",
-	"b2RQ3l7YldLLrNwiVzYhHKagtLUfAnHl5c1dWaBRNMIJ8AwDJG3TL6xfqwIHjY4a+3gjYkVt9wsEN3bJ",
-	"UbthhnGlsLuMaxVCVVmu6CIdXlw0hbtz1zEhgZ16huwKyJjxwgiZEb0yglIpyKrUQJ/b3ADwjKxby9U8",
-	"cXd7O7CBOUzJABH1A8KGtn/Dho15YMfnYdXqdm/7JRk0IDnoTfZ5rVdwlRemuksOOKkZw/VW7eQCtLJP",
-	"dleduQvOXIWltXfRJO3zmPtZcGabgclCj3phqGgEOYKOaLi6ZcPexgI78WQM7T63vkh7bOaJZ+ezM/eQ",
-	"s0agZUDWadVG3vWS1iLPLP5g39jnTkf3eU1JE6Y2MPwxz2s23oDZnFi/nPV2yauhyEgjGrsFXLjKTMR1",
-	"qgRd8sHfj07JloVLbH2J4F+vt8rHq78VHCNKkP0vjJtsBNmeVsecvtmghQ1wzMQ/YnzsVdVqefOfMBsk",
-	"xFoCtmGM84N8haYEXUiH97RZMgmqyPV+deklzGp9mvvct2Svk/bubsxrCdsqte0ZVFzWNK40V2MC81TY",
-	"7vPny2Bbn+7HQ4q1inpgD8nXwMRDLaWfXwrJrCEkESw3pcoJRX0n3sxd+mHzJ2h/+fH9r5taGI/SYTN3",
-	"vVzpNbXDHK6TzvNVliw8HqBuL70qsx6x7IlNgcRDZlHb6RYe3tYXj7m/tgZTDrEasEOM/VgJ3NBAzNpT",
-	"xpCoSu/tQxOLCvf1VF1yWCYfbMMUZiwaOc4dpKEhlPHiUih/IynlR++m1P2huOsrydfuUGV2zTHooxGE",
-	"v4P+1lv76Hc0EuLnJWvZQy20sklJhSWt9+NQJUvvKU8Bu/70dTJoK6iN3FS+x+7FPKhSmQ0I4ZhlNgAX",
-	"h44d/Dq8pCZkNcHerCpp5wrQO9Kqz42FsongJ9u5tUsOlDt4S0gj5ah9vgUC2GK4sXEBynwwpp17JKTl",
-	"GR3nxqjPlSBU9/mgPfst/5guXrwxJ4vWakx8jzzVepch0+a06o9rhlHmLFWsGCjKuLg0j1oSf6VgLasr",
-	"y5QPllFax0sRJWrUnFLeqmP+EUVBnRnmxqbr/HDq7rkZS7RpeClhziVrsv5/Dt683viR6fW0IV+NXMYt",
-	"WygafwAarVBrS9IkRx6Rem9yueo6N0dqur5u34u9c8CrKmQ39ISIPLvv8PFDko9PryMu9CHHPS9E/kZc",
-	"Qd2DM0ZU5ew5g6jsEajF3DirjUCWqI8K2FCP7iYEy96AaEm5oqn5zsb1/DskpEJmyhULXkGXHMSCun4c",
-	"1ldmaLQ1g9ol/uIMrxrEzClfKhp4J3cfnGvWoz6qwJzfei6mpPDdQUh0l3+4DNgPBygwHB0kRhYwbJAY",
-	"8cdcrQA0uKvo05aEoQQ1ejSi8Ljg0ZJYt0ylborgJQ3jrNcEp7LgYiPBqkZIYoiYLmwXVCKmE9/Nt6yP",
-	"EqDcoTcspXk+s25pmBOp2gAzdBs4Udq8OS7ecJkfR+zFtXRpr/KPbCy/FuKSUNswmWNh6j3wkgJ7vuij",
-	"YKUF0WNDyjbfXWYJ90OaDo6asE2qvRVLDlyzCV+Shgigsj1sNkjqmfOK0oJk+aDVIS4eYjnGy74lzxz7",
-	"DNgPpTy/TdbFrmUVTL2vhMqWK0vYskL+0bDjQaqV78RTqjFfzl9L7NQr/hUbFzmCGMSwjaHpkr3tPSIK",
-	"rVhW6xXQzuy4WgwbE310msifevHjcFqN+t3io9zsuXKoZic3GtoVWSSmWB5BfVcsEp5z/Q34pIjCxbRy",
-	"xV81NggDXb7XpQfflOwUFDHYmL8tMafatVS/Ka+c1IKa9+SVzm/F8Qj9U8ex9VPvjAlhu0E9YTMX8r0C",
-	"3ejU6A70c1K/1t/Ey/17FQC27fSjUJAfJSK6rUXqSv1qxz6sqfJgW0rUmOa5rST0p/baH3ukPLzXiIGL",
-	"P9mEHJ78a8MGpHLGoc/rZ7a2xMe0PMvYlzhKoAgOTZyjl1JuPnbJgUdaOvYY21Ce6HPfLHe+1ImYvI5c",
-	"3BlIhx+O71nmVB3IHq+swSVLKX+Ket2tMHLnKM05cRk7O8/jkPsUSa4L85Pd3pIJuC5Phvu3NNwdcT6A",
-	"5d7Kcda34ghr7m3nmeZR3e36Dx8GrYas6ieH+eh0PUeE9UsqQcA+FgkzrrQszJ8J6Xa7G2WhA5P1Q+KM",
-	"BYPHj0YOIDqi6ciN3LUKCBavz6PHqhmtG9OXr5lqVL6WKd/l5XGuIY5dPgWug8+dFce5dqk3rI1b2M5q",
-	"lco43+YH+wx5NmVVR8hoHR+zLR2rsa7WV/DLUwnd4yihWwhDqCroLG3U68GeXLYIrKYtS2sHN86tqHNS",
-	"+04K6lbVFDw4rkEtwme9rV14j9QYPUBijj2BhX3GMcarvheYzMeRwLMp1Hzl6+Tw+cxOMSASf+LnvXb+",
-	"MGtbKGykJNw512U6muZTOlPVBJhW7WMak+aJisHZhtGjXpL2QYeNr8C3x2mepLjvNHB1OEafu6M/bJsk",
-	"u5gDdwD2etlZTyioTh7Y6BI8DYJcCFDYEhazVIE375K7rjD05M3p+z43X4Ik6wPz8ezD8evBxn7N9/fJ",
-	"MKNSbRmfd1XMywZz+nG0me3uvfj5fPZwjvxNeN1zubGXlRbS9ej4kZTPQwFTKv8ENLL4zaSRdQnE0DbU",
-	"icumVfVPecsiPOZHf9E9kmKs9eM8reOuUWTd9/OyXoxtr6U2vhdFZCbjNiCYFPYqajUw8b3mXHsjqaoT",
-	"XGG8cZ8Kav4xBf4k+soP9LPAEEq9J+6gbIo72EjQO+RWxKODI3gKPdeMzsW2ZohIdF24XOmOd9ZPNOUZ",
-	"lRnxpEnUBNJSltl+U+uuNrQ8znbTNo30n4xjpDQdT1A7+m/NC6kuJAw2sFneRIqsSC0KewTkw/FrexjF",
-	"OdgOrA5apESO7d/bLVjNJOdXULsJ3JOSiTbmXUnJ7NzXGKJOTpZB5hS3JRem6j2Tn6qCv7WuOsgyQlvi",
-	"6g6l1U1V1tYX91erELfOZ7/i9yGf1Qh9L4JjBHeIx/dS5ohHT7Q3Zx+dg4nrKeHEqhHVVIKzxrHwLao6",
-	"5jmicxdy+yElRmgHVGYAHgSDAuS7sQHecbhPpnqI4o6Png2tvUB1OmrzFJ7TpUgOQ43enXHMnNl2RfMC",
-	"uuSI0/Pc9QQqVyJ67IHS1J+WisjcdtrFNud+UN3q+oE/sAd3U1axgGcupoSpJ//ta3WiPTYqInnXlDEU",
-	"kzJmG+wIniBg27qTYU4v7l4ZblWSfhW37tfq6ngfn6eo/m040y3rbHlgv9quH4sjW75uwB3VnOvheNek",
-	"oXaozePQbF/FkbUjXh4GHdHQys6Lb4D0cVjuyhM7uEekrIJ+HVNn18UjB9+Lsfd35g63rPSxnVstVmId",
-	"YZFnWORpI9j+inNAzAmzB1ft7pGRKKS6Bx2i3XFy34pQ62ThhClk9pAEyj18Yt3GhxIiQUtm/siZ0gjp",
-	"awakKpGz0TYYT0HN92x271wpzCN9s+pl/CvxZ1tO6XdTgn6CVSLeHurifNwRS6K2IfNJdoUGAU84kSec",
-	"yBNO5Akn8mAl4bb5ZgAicQstZ7dqNV8iTYy8s6n4PxeBP4ISlnuiLfeGCGF9mHSba9daGrfOhKl6QLGc",
-	"iJ/rij105yInjxHK325GzcXUZ49evf3Xq9OjANwbViHYU6+sSWXP1RYcbDHBs217XqZnnD4PHZLwRPIR",
-	"xe5StobA9uZt9PxNvH0qFAQoSrxp3R47KsXYQiU/nvS5PeALzzDAnswWz6mFyDf2ywavxhhMKSfnQLDP",
-	"sc+KRboeixItgv2v7HFUUfzle7Mqv1cLv1IEoJxtXGa7k++aB9Y9Sf+v4tD6Ti1XAxU3PQn/21dAf43C",
-	"CFpZ1HuO0+h5fCvoDSs+Y8GPeYduLz8zqjpwozpWY0JR2zhGiAjrTjPGvcAIDFt5x3jG6AVsZ71QBdpT",
-	"/0Cpb6MFzeutE+bo6J7f91ZorFubLVe+GdX0nCqwndtpOkLqXaCEgwLi9HJhs1CPokPMnXVO8aZemJdZ",
-	"U0QWuT9rttZBwp12QP0RDbZf6M7zzYzOCKIKZ4k9Qm/v582RKCQ+qd189ELSFDbs92VpTtUg5pymlxfY",
-	"T59MhbwkrrgwQwVtiy3cTPq8edIhwQb8pDrucPOUjWHQJe/a5T3WxzLMER7cOKfBaFUZnN5rsrT2nnnY",
-	"vbKwyTqItxfuXxcAro+DrKugPmcjWnGzvOsaPsnp9enIWFH+qUMhp1RmibGpBjS7ojy1x1BkhXSHjA5e",
-	"buOZsTvPx+a/n3ZH+OlFNtgwxhiWgmoxIOvcGJdIaOaRCg9Ilc7i9NavaFaRec50haey4MqXs8fo1p2A",
-	"ktIxkKwAMgbKpyOWl8CoqpC21l6pNFAda0AWsZCrM1pUn1tArwsc7NiD4m3dvQQyKeQFZN4eJuaBciPB",
-	"Ql1bOuvZrlbwPOOpPY7EocIQgYUnrXCY4ibtVx1X/QFQWpQndMJwCGn0fLwDu3MtfrrPYv708huV1q7C",
-	"zX5BLQ60bLdgSAbFX8YeGpr76BO12NJNtyWQExGrSKJQc2JNwKIApdvGN7Z24L6pxbxmEWA2qGs1lp8Z",
-	"/bfTAbZmJNSqCksSw3DVqvuxEnr52J3B+4RivtOQ/9d4Rm3QM2o+CSkY8zEaWKtw8Kt4SvVE8ROE+T4h",
-	"zA0Ge4IyP0GZH6U1cFuJNQf5fI8iK9RtN4M5x3jxx4A733b3HhYdvXT9n1DSD7DnUVD1/ZoYN4LJPFrE",
-	"9DdR5U/I6ScVvOyM93sFWn8NiLrBMU9g6icw9aN0ub8p9rqJo74PjPTqeOcGyz7hnh8bvT48TPoOIdCP",
-	"Bs681BV5gjXfFwF/LQp64bvxXe6uL15fN3H+CBx2v/nm/MFXDkgSfOMgicE35YCC73z4PfgqgBdcf7r+",
-	"/wEAAP//",
+	"7H37Uxu59ue/ovLeqsB+G2MIyUxMbd1iCHMndzKZLJCb7+44i0X3MdalLflKahxPiv99S0dSt7pbfkCA",
+	"MCnmlwntfuhx3udzjr50UjGZCg5cq07/S2cMNAOJ/3wrUqqZ4ObfGahUsqn9s3M6BiJBiUKm8EyRD8dv",
+	"u52ko9IxTKi5W8+n0Ol3lJaMX3Sur5POMWg5PxhpkO23nUAqeKaIFmRGmSbnMBISiJZzxi8IvaCMR1/P",
+	"uIYLkJ1r84EplXQC2g39J5bnjF+8l2LEcniTmWvMfGtK9biTdDidmDecN29LOhL+UzAJWaevZQHhVyf0",
+	"81vgF3rc6e/s/ph0JoyXf5vvaw3SfOL//XGw9X/p1p+9rVfds61P//W3ThJZkDf8iunFI2P+5zVH9HKv",
+	"OaD2Jz/C+ViIy4XfnJW/39lHr82b1FRwBXZfaHYM/ylAafNXKrgGjv+k02nOLLltT6U4z2HyX/9Wlvaq",
+	"b/9NwqjT7/yP7Ypmt+2vavu9fcp+tE5gv9F8JOQEMiLtx8nGOc3IP09+f5eQgl9yMeNkxCDPVELMLxUx",
+	"ESFJWkgl5Ga3c510DgUf5Sx90OFbbrMDT933FZkxPSZ6DMSSyjNFlKYayIYWgighuOEnCVsKeJYQmkug",
+	"2Zz8WzAOWUK63e5mYiZ38PGESBgVCrLqbTgRMhKSUCKBKvOyMZC0UFpMQJKUckJTTQQyZiAykM23Sj6P",
+	"TdjdvR1IBJzzz0KesywD/tBLm9I8B0lyml4qnOYU5IQpZZZASCJFDrhSTBEuNKFKsQtuVkvg3U6GkKkV",
+	"Ikgl74T+WRQ8e8ipvBNEFem4lMtkQ0gcsC7n+EyVW/hMWXo+FeItlRfwrej5XGRzs7LiCiR5uUd+ZT/5",
+	"cf1G+dwJC/WQwzv4ePJMkYyyfB5yQ84mTCNPII3QOUgi5AXl7E97A1OGV9IxZHfHFB84LfRYSPYnPDQx",
+	"aXEJHAmf2n8TPabac8EVzVlznh8/ftw6KPQYuDYDg/pIWqrBTu+Kspye5/DAO0x+D7ZOkYxllrm5moHc",
+	"N/8eG6aeUUXSMeUXkHXJqZxba4RQs0NkGGzs8C73fCpFCko99LJ8hDzfcoqS8WmhrY5hHDfbbHkBimzQ",
+	"NBUF14RliVknUAlhGUymQgNP5+QS5kQC6hN8nJq1BImcbmTOtTcmcJ0OUi1whaZSTEFqZu0EmFCWR6gm",
+	"6VwyK1aBF5NO/49OoUCivZIKnrKcWYs16aS5KLIx0BwtnLQwNynKs3PxufMpab9XFef/BqvX25ZTZQ39",
+	"YQdQvUHYx66Ths3ZnhNNtfpZismBXT9rhrUloyFOv8SzsVBAUgmZ4SmaKxTkpE2/Viwx5eTShhFRRnE9",
+	"U/5dCYFcAcquCeX0AibAtf9xs0tOxsYI0oJMc6oNERCaTRhnSkuqhTGEeD7vdiIrl0qgGrIDXDvzJNWd",
+	"fiejGrY0m0D0kUKuotPDD8el/4FPWL1lV631QvhsjG+axxb19jNj8Y9V61fbytZ91qyO/GB25kDyuxxq",
+	"Mc1utgkNqmZZp7bIbvTxyYZ7Hn56NVe8MWIFmSHLmJk0zd8HTDKiuYKkwTdfSyzL/bYVpFR7eLfu7+wm",
+	"a9NGm83bBsQzFeFMsrGzSzJ2wbQx2Mzo6GRqpEtnJ/gP96kc6PPYwDwxBvft9norV2MhqZo5vDn4DaWM",
+	"oViqVDEx8kWK4mJMTk5PrP9B03FgMG1QMgu0DD58cPxunzBdSioyoXOSsdEIJBlJMRnwuNBKUOq5BSGU",
+	"ZJDDhaHEOtP08fNWsT9TZNgSw0Oi6FwN+GzM0nE5CPOQAnnFUjCujsKhbHYHvL7Wu729H2vOP5W8T2fq",
+	"D7r159an/9lndNLvDwbZl53d676Z7nZ3QUAg5MZ1GTHGcCEvrGK0hv4fg4Rqs54pciiUsYky8kHRCyDH",
+	"MBUSTcAMcnYFEjKyYfzKatufI5XWGfi8SC9BN2MHz2u09zxCe16MGdIb0SI3Es1scTrvNIc+tNeHfXL4",
+	"4ZjsdHtkY0I5GxkX47/I4cm/jEuvlfV4jYVKyXsq/1OA3twnw7SQu+7R3W6PvKaakqPPZq4Kec6ZGuW3",
+	"zf1RI2IqYcQ+N2b6YifGjxLX8p3jypiDhGu94eazSZDWq2u75pohjW6DIF+8XB0JCmnN7U5tRAvo6l8M",
+	"Zu3RfjRuwWqqMUxG6Lko7M2OzyLU4hQGSCaspVeKvN3e7sstlHZtWmFS6RMAfqBjIwReY2i8myg6Iznj",
+	"QJiGiSpdu2Bk61kzOVUap3qiqbyBFWS+/cZ8uvYI4/rlXnV7GeRMOhPB9fhUvKYazBK35/mBn+fAM8hI",
+	"arZAjOoBClxRogQZUZkQyo3sTDXJIGUTmpONDyevmzpmt/t878XLlfIqXP0o7Rhj/Bc0xk9AF9OYcbzM",
+	"kqrr5DbblQEb9V7kLJ0vFnw2mtka4BQfe7eGwRb9zT9YrVww49jWa1kofcux4rOQ1eyL6sN7L/b2Xu79",
+	"+GJn9+WPC78M2XvJeMqmNK8/7bSXVVvhq/pSCL2SDmhgIpbrUi1fZOyRAdW2u75UtY2K7fsK4osLsOCG",
+	"Z4oYbiYzITPiop6lJSZ4amSFi6FGFF06hvTSG+FREcRslLZQGFlwYgiA30DYwBXkoQN8IQHM0s4hz8UM",
+	"5bhZNhfW7iSdqKbKmVn06DjRWw/WhJh7VW0pqCY0zwNH5FyIHCga36gFlhi/B+cK0LUFXvuKGouZIoPO",
+	"u+2DQae7ktTsOpQTSYLFjxIBOiw26RJkIG7ghtDl9vzO7haa6TX/nWX7JKNqDJhHUFOagiJUglk9MTPW",
+	"03Bn9/ne1ouXP/y49aq3szvc7JJjN0tS8ByUsVgzMdW/UJ6pMb0EY7AyRS7YlSWbUFobYf3Dj+ZFa3gE",
+	"zde25/V+mRdK7JIGKQhCpSh4ZslcTIGTsX+7XRWXgxiLPFP1SGpCGFfaWJJiRBTwDDN/hMOMCN40cZ7v",
+	"1Szu8dYfva1XdOvPT19+TJ7vXv8txjY+bLTMi7TU8au50zhMQtuNX+CiB/zwTBEx4yAJ480cygbVZGKU",
+	"8U5vd4+kYyppqkEq3Oct4BokTpVXMR+mx8ZIwu+TS4CpQu+oTPPgD/Wdd052aYaLQhIJCjCxYRwXwuGz",
+	"GQhHdRQ6tT3j1Ea0BOVqBDJun/4sJBk6s+LM3zq0jpYxSevJIgVQ7ba/m2xMJeOanhsH8OTwzZvNfeKs",
+	"/FhWxUy7beuuSMMOBp93e1uDwecfIJqFraZZGm7rz9PK7ozOvZmFixu4usq8EwNydmeApIIrkTOMluAE",
+	"yUav1+/1yIfTw82ETDDpPaac7O6RsSikInQMNKsvTO271a7W6WG3t/vDVm9nq7fT1CtRudqSlq+tezeP",
+	"2Glaw2RqEzLM267LmMq/6sA+2Kk+R6Wk81sGEOEKFoti/PGZwgA16hqqiMttb9mkRfx9p3h1+XSOyhsX",
+	"xwdZkNpvx5m1y4zUxz2iLIesb8U6KaYuxWD9Jer3W4KWDKwba4gBeDYVzAgNqkjGMGOQYdISJuLKJqK8",
+	"nTC1UhVdZ+e8G+LA70ZMhFh80K96uF5+RklFGuGOflpCXZ4kIkR2A0qQUsiYHTO3Etp+g9h57hNqrQ/B",
+	"iSrSFJTqxj06zGX8poIt5MXk3PphHtFwwtl0CjpOhJZPf2U/efkgIQUz7WfKBaOiX7bW4aHIFoYFyrf8",
+	"cnr63lmT5bzQquLCfYGkTma2ADMNs91Y9tWcl+3ZW6YiG1ZKghuJhJgsMBLtEPEWEXOEKmV4eWgBGcNS",
+	"qaAYnNILCPfX/IC2vPlhtT1pRx6bOrL8TT1W6vNayxbCJr/M3Tcg+PMItKmdYIkSEOozK526DvPhtJnL",
+	"JRLzXEWwo0LRPEqmxqZYz5w6QelQCsuGMYUGgB2CMoYDypUguqhnLAUypqq6ZYEEt9PCjcnz30ed/h/r",
+	"jK5z/SmGTvD2rP3swfs36J1AZry/mQ8m2bGO6XQK3JjyzLuLml0xPScjgAzDYE73OMRFqB2inhHCbngp",
+	"uUKAzgYXfmwSJpRxmxSIBBepSwq3TR5xw33TN9OKMb2B8sVyRBLD3NXCBnboCxnxLgSQ5eiHkz42Hztm",
+	"SguJelzwksYMbZs/zX2bXy2mvAnTiI47nndq2fF84KXMcNSFRswQ5U3nzVgX6C1CttkNJIiZ7LC6QNMU",
+	"pvj+AbdUiyF0wzT+p+pmG0QZ9gklEzCa1Ysd5w/SGWXaWM6HH45JRjUNv6PZFbiAvflpwDGGUt4Q5P7P",
+	"Usk0S2k+JNvR3yWkAmVNMJEM0hxHl1SPUJ5Cbi4NuL8Gn6es/iBeYfxi2Cd7Pzob3qFZLaoIb5gnRPAU",
+	"uhFZHDI75QMeepJmcYZGQNuEFZmN55v7pCURwtd6rNqwT9AeJOegZwC86V6pbjUrl87FnbHQFwv8sZ4o",
+	"imEjGrpk6ORaV4PSwz7xpO+hXVogYXsb1abOvDVap8iOF4uOqKq/PeFUVyzhhHcYaqj+jm1+/Ndy66uf",
+	"/c4HD7iNr664bW9csKZ1fUPDC34rqmtuoTtJJ1zIaLTuZwZ5duQt3broQ9xqHKcAStELWA1psa+oHoiJ",
+	"lzJQFAHr4IKom/hvrBG1Hm+5f5dCh2U78UyPI6+b+Yul17VMLZRTdLovpsq8sxOOIglWYOnSnfhReC44",
+	"PvrfH45OTo9ed5LO7++P3nWSzsHh4dF7e+X10eHbN+/wn4cH7w6P3uI/j/77/Zvjo9dROnEJh9YOZaAX",
+	"4akmzlL0Q/IYqaRDZyqOlEKXo75/4nKl5nKPxRboTWm73Sjkavko85GzvgMse9nmAzZJLRwVRVksjaPe",
+	"0gIPEkCr0CuNBMV9Yqr8B8YhO6/FFCsDHtlP87UdHivEbzK9mwdwjfl1Alzf5CvGljvRMF3flnznnoia",
+	"kz6E3PpOiPtZ9YUQ6efCD8CzAw+cvXMx2LT/HRuteuzU33dXaLSIo4BEUPcX7BpXgrmixUUotRplxJYz",
+	"JIPF4upXR5AVNsUQdRuZYq46i9uH+M8hFRNQcdO3DirfaGM9K5tw05htkfg0XS7tgqSCmPH694y/6t+k",
+	"iIt0sXOWMz0fcCNgzWPtSLZLiNgZYMaB2gi4MdDBTqMpmDfrJqFbvuZ8ojrIbsFd+II+DvCXCEWFrLnI",
+	"y7OWe+W8uVxclwwr/4wscM/2HUGqMZuaB8/B7Fcq+IjJCWSG3LxfdpYWMvDe0BHxG2x8MjIHjd90vlrt",
+	"N+euRf20fpgVHvCUci40cSizCp1DhpVLRoahx+bdsj4WlcTcDidDvGMRTskGKqxDscCTCDyCwF3wXkGM",
+	"Wksd0aLVeJzOhsX2SZozQ6sIiJTAM0AaYxLZVhtKswwZjQEtsfk00/kabgEOzt9dvjBGl++EZiNXl3AC",
+	"2iymumF6HaNpKhbIZ+nYC0gsC4DMhd7MMJSPrbOpXasxUCNP9wnNc/fYxMbsPD9KApOpRhj1+tEin/Jp",
+	"ConqyzWJUwPk7UVxwp8d9Gu313xrYxuCT8TW/veGKbEAnBdEEjTkuYrmryt4XkwVmeuD2veQw64YzAYd",
+	"FCkWw+FSV8hgjF9EgDJN909490/IC9T96+KqF8Khl7zgaGFtSXXPAiRY20yJ7ch7s3ZL/OXlmYOYd9H2",
+	"fcSMG2laggJaVYhRZPst/fSlGc6F0XOMGokZt6RWKqRmrooDyQSo7uPz9UMz8zZ+f50O7sJYaVDWX8No",
+	"8RVnrfEc/3xIXu29+KHMPlkNoyLAuiVqEk3WCU3HjMOWMRPMxZtqRMwir78PQTwusgeMK21shDhc1BLQ",
+	"EnRAoWI9DhZr7SpFU1+ewmI5tyw7qr5b5T4ZCYc+O587XEoG9QjIoketr3SmhThTAsvslhOFtggBb0G4",
+	"2bn0ZIxWjl2c9HYQvfVEZ0NUGtdlIq5qQDYt9o1ZPCmUrgBNmH1s68XVmKQV+PvmoGPrcmKjcocfjm+3",
+	"MoVHhseB46c1W6Cow8hdXtPim0r0eAkbt7iIOv3s7XZf9Do1NNbW37EKJtnZvd4YDLruj9715t9Xl8PU",
+	"R79sfXKRXkYC1CV3NxKu1lDhhGZXhmFtpDArgMyEvLQKzAJHyAbTRBZcuQJgwdEPNvIgK3KbuCslxwL+",
+	"DAUEstWhLSxePa4gX1cZvEG5KynBPm2pwcUsvt8u0PtMEaNI1wcgIweoYzeA9Ydvn3MlreUaS8rXAKiY",
+	"Saza9luieu0Q25P4RcwMpXvpYDzdrJB2ubHPglGkr3rKeJw7Lybmfz/sjofGvRjuvMyGZCOj82bN3g+7",
+	"4zWAuTZF394xsyOVtBJYpV42y6ntaFpIiR7SDXb2eun6eof8dqt8U9D6p0V0t1ZRZQtVvk9yoFeAGW5j",
+	"8wQg80BCuSq9v60JPV9Cj785M+P2qDaPr2n9MNaTuAWzwFJfXNaedDR81kswIuvKs4WID5wEvq0ah/vq",
+	"isW7C1s53IuVY15ovJ4G0e/FpkSJahYjQiOQYSe7EyM06qG3tq0LPPuaTKrU3pf2X99Z4CRJfVOvymX9",
+	"IsnLtbOWSefjm9NfXh8ffHy3GnRa2ot+tLEdcl2tjhzMoE02q63CEHhV4ua3ZiwL0At31Pmg9uEIa3kQ",
+	"73GJ4IrjWn0lYwn6ZZpswBXIeQPyirN6QUpl1HZ9OL4gGE1QzLMoKlfCrF0QzlhHFpmq9m14za6mLRL6",
+	"+jCbmQvjFycsqqsrvK2bs18CZe6vPNkA8vtV4Q8FqVyE+zXeixEJ9h6yMRsrSM+63e5mH+tmvDltEbrY",
+	"9M6SEfqxUmgzHvvw3TR6SDqFzNeKZdk7y02vSOMm/R4a7Hibhg8NHmkWNy+j4DIZV6udvAVBY+8CJOj7",
+	"iiQviwCXexYr0LdTwDKy97+fnELWJ2OtpyrB1l/5FSokQabFec5SQrNMglKgbPzW2Yi2AE2RXKQ0x8dL",
+	"ZHnTZsV397e3p1RqDrLrfummYrKNsNbtIFIQa46wwreT+Tp0dBcWQVNT3N4qaLzpA3LEw1H5MrK+J0Jc",
+	"Y1cbq2TlZCGZnp+YzzplDFSCPCgsKsb+9bOXYv/8eNrKnx+Qf348tZ2k0pyyiSJDVZwbd8vnuM8Ypv28",
+	"0eUhjeZaUCA8RPk6lML81CUnqTBs7oM7A44/OOyrc/McLSiyMfT9eM6wEnLoMte4nLgTOI9K9hqesR22",
+	"GB9FvLmfzKJVzfjUMwKfmUK4a1A+qgjjWgQmybNI5p3xi36JV6+qCN2T7o4Br+ro1gMZlOH6zcTFC32L",
+	"FphicNOGXctscWKRA5DndjnL6r8ZJqAEyYQNM1NNrJmiNEy7Az7gYcs4u9HDA9f0DgfTJz/h8pJB0es9",
+	"T//58RT/AcMuOQbqKkXb9YI+XMIBMuW6NiIKQgvC9IBvtCnGUtjmvn2W8YvEN9C0NZoZsblf/CtXAt+N",
+	"2nyYsxS4AnVmc0hyGHSR7A74gWuCFuAymmFIbxDs9fYSkrNLQPQsxqAyAbbrHlIJLhoGn60SKMPow0Xd",
+	"4YauExtRNmJuUcRd8oaHcQO3L766iaRUSgZqwIf/veWcqT4xetWyEsfuPnm93hmXXeRXiBUoI7/9Tl1F",
+	"GC1jGWGn2+v2EBA1BU6nrNPvPO/2us+tZz5GkbHtVmrL79P2l6ZJf23uu4iZZIeexYgC8KUuuN6+znbo",
+	"uhNY6IBvPODERbtZUJ+Mxaxmgtumj8q2KYr3hbQhu5KJxYw7+7BLFtVYm+HihmAjQruapWgyTkznH6Ab",
+	"LecazXZ3e70l7QNv1jaw8aUFXT1jvVD3ejuLXl6OdrvW5xIfer76oapjLD6xt/qJsi8raqdiMqFy3ul3",
+	"jBhpyxAyF4Ut1q86vhqSphcqiNuXVNn51OhCvaAAqbplu9Wl+vpT0nH2cqMfJ524yO+6fcMozxIiptYY",
+	"yec2tF017Aq7W2HnLrQPsXp8wE9OT5Kqv7BnCsKyTXRX4i0IjXyD/fWabRHstTXgVbMt7CzaJSeG5Gne",
+	"qk9IjAFue4KZSZaKM0FsTCRF0yWntaZh1bcwRFPmfsyHx7TSFoyb3y6MyWzse4tTJQ6E5MohNvZ6rwZ8",
+	"iN85s9fOzGqdGSF25t403OwTj/rHJtKoOawTgb5qjKXfFzGWxojrTyKb3xM3Wx/tum7+GkF//U0FyjFM",
+	"c5pChlJk10qRB/q0bW3R7G8btlVb1tC1akV4jYKpt1owBX3RH1Jkvlr9RNnw3Dyws8Ynyo7S5oHd3XUm",
+	"Eva7Df0GlKGhx/BHp26Idz4ZiVkJcteSBAvgkXgiUn1jQW/NzeWy/TpZyxCpOcOVUVJnc+PMvimtoYbO",
+	"qFPi79x3obbCSY9BuQosRTYkTKFsvubegoE3ZeWoc+WnOeInbEwEG///pwA5rzr/e3RLxT83wM42KkUr",
+	"11HpORp/ZrE718nSqWF8hamaNVm1vkwiXXQshsFmXiNTqoF3YocXRFJva47xkvFs0WcdQn09QRTWK5hv",
+	"x16IbcdrbyxjXMZdn9DPbFJMOv0d18zT/RVLqcZiXsMKMDQsYegSrpgoVIn8iY3LYogWLW6s56Fh1XtT",
+	"JwEgPNbw25bhipHfS2eZPl7JfCNj9vaCtpScZuWWudEJ4TADpa3tEohKL+vuyvqN4lNOgGcYnFlWDUE2",
+	"qqBFo0HTPj6I6OGy7sHYiEft/kvGjcP2Zq5XFVVlQbSLsngx0FQsLlSAyRBsFTdiV0AmjBdGeIzplRHS",
+	"SkFWpSUG3OYlgGdkw1rN5o27vV5gf3OYkSGWuQwJG9kOMZs23oJHDoyqXut7vVdk2ABpoSc74LVm9RVq",
+	"gOouOeCkZojXzwohF6CVfbO768zdcOZquK2tjebwgMdc34Iz241SFnrcD8NUY8gRhkbD1S07xjcW2Ikn",
+	"Y+QPuPWD2mMzbzw7n5+5l5w1gjxDslFVx/jDDLTIMwtM2Te+gbMPBrxmIBCmNjH0sshjN56I2ZxYw7aN",
+	"dlG9ochIJzS7BVy42m9E+qoEwwHDfxydkm2Lo9n+EkFEX2+Xr1d/LzhGsyD7Xxiz2QwyTa2WbQOzQUs7",
+	"sJmJf8TY3Juq1//WrzAfJsRaIb7LFfpgvgZcgi6kQwDbDJ0EVeR6v7r1Eua1gwIG3J8JUift3d2YxxT2",
+	"9WvbUqi4rFleaa7GBBapsN0XL1YB+T7dj3cW61X4wN6Zr4qKh3nKGEMpJLOGkET45IwqJxT1nXhSd+kD",
+	"Lp6g/eX79/1uamE8SmfRPPVqrc/UThO6Tjov1lmy8Hyaur30psy4xDI3Nv0SD9dFbadbeJfbX3wVxrU1",
+	"mHKIVQUeYtzJSuCGBmLWnjKGRNXcI0AqVRV2XXJYJj5sSyZmLBo5yR2coiGU8eZSKH8jKeVH76bU/a64",
+	"6yvJ1+5QZXYtMOij0Yt/gP7WW/vodzSSXuAla9lTlbSyCVGFdeb341AlK58pj6G8/vR1Mmg7qJbdUr7J",
+	"+8UimFSZiQjBumUmAheHThwgP7ylJmQ1webgKmnnKdA70mrAjYWyhcAr2zq8Sw6UO/lRSCPlqH2/BSHY",
+	"8siJcQHKXDSmvPskpOU5neTGqM+VIFQP+LA9+23/mi7evLkgg9fqjH+PPNX6liHT5rTqr2uGURYsVaw8",
+	"LMq4uDSPWhJ/pWAt623LdBMW1lrHSxElatScUt6qbP8eRUGdGRbGxev8cOqeuRlLtGl4JWEuJGuy8X8O",
+	"fnu7+T3T62lDvhq5jFu2VDR+BzRaIeZWpGiOPBr23uRy1ddygdR0nSP/KvbOAa/q0t3QEyLy7L7Dxw9J",
+	"Pj61j5jUhxz3ohD5b+IK6h6cMaIqZ88ZRGUXUi0WxlltBLJEnFSginp0NyFYCOl6+tPUXLNxPf8NCamQ",
+	"mXLlo1fQJQexoK4fh/WVGRptzaB2if04w7uGMXPKFw8H3sndB+eaFcqPKjDnt56LGSl8vxgS3eXvLgP2",
+	"3YEZDEcHiZElDBskRvw5i2uAHO4q+rQtYSRBjR+NKDwueLRK2i1TqZsiWE3DOBs1wakssNlIsKo1lhgh",
+	"ngwbSJVo7cT3Cy9rswQod+oaS2mez61bGuZEqkbjDN0GTpQ2X46LN1zmxxF7cU1+2qv8PRvLb4W4JNS2",
+	"ZOdYtnwPvKTA9hV8FKy0JHpsSNnmu8ss4X5I08HJRbYNvrdiyYFrP+LL4RB9VDagzoZJPXNeUVqQLB+2",
+	"2jbGQyzHeNu35JljnwH7rpTnt8m62LWsgqn3lVDZdiUR21bIPxp2PEi18r2ZSjXmmz3UEjv1fhCKTYoc",
+	"QQxi1MbQdMleb4+IQiuW1TpJtDM7rg7ExkQfnSby5+p8P5xWo363+Cg3+64Uq9nbj4Z2RRaJKfr+3nfG",
+	"IkGw71vwSRGFi2nlCs9qbBAGunwLBg++KdkpKKCwMX9b3k61O7ThprxyUgtq3pNXurhRyyP0Tx3H1o9d",
+	"NSaE7ffwhM1cyvcKdKN3pztR1kn9WvcbL/fvVQDYxvOPQkF+lIjUthapKzOsddd+psqT1SlRE5rntorR",
+	"Hxtvf+yT8vR4IwYu/mRTcnjyr00bkMoZhwGvHxreEh+z8jB9X14pgSI4NHGOXko5doAhBx5p6dhjYkN5",
+	"YsB9++TFUidi8jpycaesHX44vmeZU/Wke7yyBpcspfwp6nW3wsid1LbgyH/s9b2IQ+5TJLm+3E92e0sm",
+	"4Lo8Ge7f0nB3xPkAlnsrx1nfiiOs97ddb5yOXFL/4cOg1ZBV/WxCH52u54iwfkklCNjHAmXGlZaF+WdC",
+	"ut3uZlnowGT9GEpjweBp1pEjzo5oOnYjd20KgsUb8OjBjUbrxvTlW6YaVbdlynd1aZ5rxmOXT4HrHnRn",
+	"hXmuge4N6/KWttJapyrPtxjCHkeeTVnVKTRaQ4i9ucKxrtd18sudlu89ldDdDwyhqqCztFGvB3ty2SKw",
+	"mrYsrR0Nu7CizkntOymoW1dT8OAAD7UMn/WuduM9UmP0SJEF9gQW9hnHGO/6q8BkPo4FnlaiFitfJ4fP",
+	"53aKAZH4M4XvteuIWdtCYRMn4U7SL9PRNJ/RuaomwLRqHwSbNM9sDU5PjR7+k7SPUm1cAt+ap3lW677T",
+	"wNVxKQPuDoOxLZrsYg7dEfsbZVc/oaA6i2KzS/B8EHIhQGHDYMxSBd68S+66wtCT307fD7i5CJJsDM2f",
+	"Zx+O3w4392u+v0+GGZVqy/i8q2I+NlzQC6TNbHfvxS/ms4dz5G/C657Ljb2stJCuP8j3pHweCphS+Seg",
+	"kcVvJo2sSyBGtplPXDatq3/KR5bhMT/6m+6RFGNtJxdpHXePIhu+l5j1YmxrL7X5V1FEZjJuA4JJYZ+k",
+	"VvMU3+fOtVaSqjojGiab96mgFh9cgcGDmh/oZ4EhlHo/3mHZkHe4maB3yK2IRwdH4HEFthGei23NEZHo",
+	"OoC50h3vrJ9oyjMqM+JJk6gppKUss72uNlxtaHlg9pZtWOn/Mo6R0nQyRe3or5oPUl1IGG5io76pFFmR",
+	"WhT2GMiH47f2eJJzsN1fHbRIiRwPB2i3fzWTXFxB7SZwT0om2hR4LSWzc19jiDo5WQaZU9yWXJiq92t+",
+	"qgr+1rrqIMsIbYmrO5RWN1VZ21/cv1qFuHU+e43XQz6rEfpeBMcI7lyXv0qZIx5M0t6cfXQOpq6nhBOr",
+	"RlRTCc4ax8K3qOpY5IguXMjeQ0qM0A6ozAA8GggFyF/GBvidw30y1UMUd3z0bGjtBarTcZun8OQ2RXIY",
+	"afTujGPmzLYrmhfQJUecnueuJ1C5EtEjF/BUCuvVITK3nXaxjcEfVLe6XuQP7MHdlFUs4JmLGWHqyX/7",
+	"Wp1oDxKLSN5nyhiKSRmzDXYETy+wLeXJKKcXd68MtytJv45b97q6O97H5ymqfxvOdMs6Xx3Yr7br++LI",
+	"lq8bcEc153o43jVpqB2o8zg021dxZO14mYdBRzS0svPiGyB9HJa788QO7hEpq6Bfx8zZdfHIwV/F2PsH",
+	"c8edVvrYzq0WK7GOsMgzLPK0EWx/xzkg5oTZQ7N298hYFFLdgw7R7rDBb0WodbJwwhQye0AD5R4+sWHj",
+	"QwmRoCUz/8iZ0gjpawakKpGz2TYYT0Et9mx271wpLCJ9s+pl/Cvxp53O6F+mBP0Eq0S8PdTF+bjjnURt",
+	"QxaT7BoNAp5wIk84kSecyBNO5MFKwm3zzQBE4hZazm/V5r5Emhh5Z1Pxfy4DfwQlLPdEW+4LEcL6MO02",
+	"1661NG6dCVP1gGI5ET/XNXvoLkROHiOUv92MmouZzx69efevN6dHAbg3rEKwJ25Zk8qetC442GKC5z17",
+	"VqdnnAEPHZLwjPoxxe5StobA9uZt9PxNvH0qFAQoSnxowx55KsXEQiU/ngy4PVwMz0/AnswWz6mFyDf3",
+	"ywavxhhMKSfnQLDPsc+KRboeixItgv2v7FFYUfzle7Mqv1QLv1YEoJxtXGa7U/eah+U9Sf+v4tD6Tq1W",
+	"AxU3PQn/21dAf43CCFpZ1HuO0+hZgGvoDSs+Y8GPRUeyrz6vqjrsozrSY0pR2zhGiAjrTjPGvcQIDFt5",
+	"x3jG6AVsZ71UBdoTB0Gpb6MFzeetE+bo6J6/905orFubr1a+GdX0nCqwndtpOkbqXaKEgwLi9HJps1CP",
+	"okPMnXVO8aF+mJd5pogscn/Oba2DhDvtgPojGmy/0J0XWxmdE0QVzhN7fN/ej1tjUUh8U7v56IWkKWza",
+	"62VpTtUg5pymlxfYT5/MhLwkrrgwQwVtiy3cTAa8ecoiwQb8pDpqceuUTWDYJb+3y3usj2WYIzw0ckGD",
+	"0aoyOL3XZGntO4uwe2Vhk3UQby/cvy4AXB8H2VBBfc5mtOJmddc1fJPT67OxsaL8W0dCzqjMEmNTDWl2",
+	"RXlqj6HICukOOB2+6uF5tTsvJuZ/P+yO8a+X2XDTGGNYCqrFkGxwY1wioZlXKjycVTqL01u/ollF5jnT",
+	"FZ7Kgitfzh6jW3cCSkonQLICyAQon41ZXgKjqkLaWnul0kB1rAFZxEKuzmhRA24BvS5wsGMPqbd19xLI",
+	"tJAXkHl7mJgXys0EC3Vt6axnu1rB85yn9jgShwpDBBaetMJhhpu0X3Vc9Qc7aVGeDgqjEaTRs/kO7M61",
+	"+Ok+i/nTy29UWrsON/sFtTjQst2CIRkUfxl7aGjuo0/UYks33ZZATkSsI4lCzYk1AcsClG4bf7O1A/dN",
+	"LeYzywCzQV2rsfzM6L+dDrA1I6FWVViSGIar1t2PtdDLx+783ycU852G/L/GM2qDnlHzSUjBmI/RwFqF",
+	"g1/HU6onip8gzPcJYW4w2BOU+QnK/CitgdtKrAXI53sUWaFuuxnMOcaL3wfc+ba797Do6JXr/4SSfoA9",
+	"j4Kq79fEuBFM5tEipr+JKn9CTj+p4FXny98r0PprQNQNjnkCUz+BqR+ly/1NsddNHPV9YKTXxzs3WPYJ",
+	"9/zY6PXhYdJ3CIF+NHDmla7IE6z5vgj4a1HQS7+N33JPffH6uonzR+Cw+8035w8uOSBJcMVBEoMr5YCC",
+	"az78HlwK4AXXn67/fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

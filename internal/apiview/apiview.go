@@ -17,6 +17,7 @@ func Invite(v invite.View) api.Invite {
 	out := api.Invite{
 		Id:                inv.ID,
 		BillingProfileId:  inv.BillingProfileID,
+		Kind:              api.InviteKind(inv.Kind.OrJoin()),
 		AccountId:         inv.AccountID,
 		Notes:             inv.Notes,
 		State:             api.InviteState(inv.State),

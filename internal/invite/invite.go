@@ -83,9 +83,28 @@ const (
 	ActorSandbox        ActorKind = "sandbox"
 )
 
+// InviteKind is what an invite brings to the payer: an account that joins its organization, or a customer's whole
+// organization whose consolidated bill the payer takes over (a billing transfer).
+type InviteKind string
+
+// The kinds of invites.
+const (
+	InviteJoin     InviteKind = "join"
+	InviteTransfer InviteKind = "billing_transfer"
+)
+
+// OrJoin is the kind, join when unset (invites from before kinds existed).
+func (k InviteKind) OrJoin() InviteKind {
+	if k == "" {
+		return InviteJoin
+	}
+	return k
+}
+
 // Invite is one request to bring one AWS account into one billing profile's payer organization.
 type Invite struct {
 	ID               string
+	Kind             InviteKind
 	BillingProfileID string
 	Payer            string // the management account of the billing profile's payer organization
 	AccountID        string // 12 digits
