@@ -41,6 +41,17 @@ func Invite(v invite.View) api.Invite {
 		t := inv.JoinedAt.UTC()
 		out.JoinedAt = &t
 	}
+	if t := inv.Transfer; t != nil {
+		tr := api.Transfer{Id: optional(t.ID), Status: api.TransferStatus(t.Status), StartAt: t.StartAt.UTC()}
+		if tr.Status == "" {
+			tr.Status = api.TransferStatus(invite.TransferRequested)
+		}
+		if !t.EndAt.IsZero() {
+			end := t.EndAt.UTC()
+			tr.EndAt = &end
+		}
+		out.Transfer = &tr
+	}
 	if ch := inv.CloudHealth; ch != nil {
 		v := api.CloudHealthView{Level: api.CloudHealthViewLevel(ch.Level), Listed: ch.Listed, CheckedAt: ch.CheckedAt.UTC()}
 		if ch.PayerAccountID != "" {

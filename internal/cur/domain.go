@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -56,6 +57,10 @@ func (r Reader) Read(ctx context.Context, loc invite.CURLocation, period time.Ti
 		}
 		a.LineItems += u.LineItems
 		a.cost = a.cost.Add(u.UnblendedCost)
+		if u.PayerAccountID != "" && !slices.Contains(a.BillPayers, u.PayerAccountID) {
+			a.BillPayers = append(a.BillPayers, u.PayerAccountID)
+			slices.Sort(a.BillPayers)
+		}
 		if !u.FirstUsageStart.IsZero() && (a.FirstUsage.IsZero() || u.FirstUsageStart.Before(a.FirstUsage)) {
 			a.FirstUsage = u.FirstUsageStart
 		}

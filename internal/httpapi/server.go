@@ -74,6 +74,9 @@ func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfil
 func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObject) (api.ListInvitesResponseObject, error) {
 	p := req.Params
 	q := invite.ListQuery{BillingProfileID: req.BillingProfileId, AccountID: deref(p.AccountId)}
+	if p.Kind != nil {
+		q.Kind = invite.InviteKind(*p.Kind)
+	}
 	if p.Limit != nil {
 		q.Limit = *p.Limit
 	}
@@ -113,7 +116,13 @@ func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestOb
 			Fields: []invite.FieldError{{Field: "accountId", Message: "required"}}}
 	}
 	in := invite.CreateInput{AccountID: deref(req.Body.AccountId), Notes: deref(req.Body.Notes),
-		NotesSet: req.Body.Notes != nil, AdoptHandshakeID: deref(req.Body.AdoptHandshakeId)}
+		NotesSet: req.Body.Notes != nil, AdoptHandshakeID: deref(req.Body.AdoptHandshakeId), TransferName: deref(req.Body.TransferName)}
+	if k := req.Body.Kind; k != nil {
+		in.Kind = invite.InviteKind(*k)
+	}
+	if d := req.Body.TransferStart; d != nil {
+		in.TransferStart = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
+	}
 	if req.Params.IdempotencyKey == nil {
 		return s.createInvite(ctx, p, req.BillingProfileId, in)
 	}
@@ -504,7 +513,7 @@ func inviteFilterKey(q invite.ListQuery) string {
 		states = append(states, string(s))
 	}
 	slices.Sort(states)
-	return filterKey(q.BillingProfileID, strings.Join(states, ","), q.AccountID)
+	return filterKey(q.BillingProfileID, strings.Join(states, ","), q.AccountID, string(q.Kind))
 }
 
 func encodeCursor(after, filter string) string {

@@ -12,23 +12,25 @@ import (
 
 // Deps are the ports every use case shares.
 type Deps struct {
-	Store Store
-	Orgs  Organizations
-	Clock Clock        // SystemClock when nil
-	Log   *slog.Logger // slog.Default() when nil
+	Store     Store
+	Orgs      Organizations
+	Transfers Transfers    // billing transfers, in the same AWS Organizations
+	Clock     Clock        // SystemClock when nil
+	Log       *slog.Logger // slog.Default() when nil
 }
 
 // core is what the use cases share: the ports, the rules of access, and the one way an invite changes (save and
 // transition, each a versioned write with its history line) and learns from AWS (observe).
 type core struct {
-	store Store
-	orgs  Organizations
-	clock Clock
-	log   *slog.Logger
+	store     Store
+	orgs      Organizations
+	transfers Transfers
+	clock     Clock
+	log       *slog.Logger
 }
 
 func newCore(d Deps) *core {
-	c := &core{store: d.Store, orgs: d.Orgs, clock: d.Clock, log: d.Log}
+	c := &core{store: d.Store, orgs: d.Orgs, transfers: d.Transfers, clock: d.Clock, log: d.Log}
 	if c.clock == nil {
 		c.clock = SystemClock{}
 	}
@@ -185,10 +187,10 @@ func (c *core) observe(ctx context.Context, inv Invite, h Handshake, actor Actor
 			return inv, err
 		}
 	}
-	if inv.State == StateAccepted {
+	if inv.State == StateAccepted && inv.Kind.OrJoin() == InviteJoin {
 		return c.confirmMembership(ctx, inv, actor, nil)
 	}
-	return inv, nil
+	return inv, nil // an accepted transfer is in force from its start: reconciliation moves it on then
 }
 
 // adoptable reports whether a handshake found in AWS that is not the invite's recorded one belongs to it: an open

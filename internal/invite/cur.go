@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
 // CURAccount is one usage account's line items in one billing period of a payer's report.
 type CURAccount struct {
 	AccountID     string
+	BillPayers    []string // the payer accounts its line items name, sorted
 	LineItems     int64
 	UnblendedCost string // exact decimal
 	FirstUsage    time.Time
@@ -114,8 +116,8 @@ func (s *CURFollower) apply(ctx context.Context, payer, period string) (int, err
 	activated := 0
 	var errs []error
 	for _, inv := range invites {
-		u, ok := usage[inv.AccountID]
-		if !ok || (inv.CUR != nil && *inv.CUR == u && inv.State != StateAwaitingCUR) {
+		u, ok := usageOf(inv, usage)
+		if !ok || (inv.CUR != nil && sameFigures(*inv.CUR, u) && inv.State != StateAwaitingCUR) {
 			continue
 		}
 		inv.CUR = &u
@@ -124,8 +126,12 @@ func (s *CURFollower) apply(ctx context.Context, payer, period string) (int, err
 			inv.CURSeenAt = &seen
 		}
 		if inv.State == StateAwaitingCUR {
+			whose := "the account"
+			if u.AccountID != inv.AccountID {
+				whose = "account " + u.AccountID + " of the transferred organization"
+			}
 			_, err = s.transition(ctx, inv, StateActive, nil, Actor{Kind: ActorCUR}, fmt.Sprintf(
-				"the payer's Cost and Usage Report has %d line items for the account in %s (unblended cost %s)", u.LineItems, period, u.UnblendedCost))
+				"the payer's Cost and Usage Report has %d line items for %s in %s (unblended cost %s)", u.LineItems, whose, period, u.UnblendedCost))
 			if err == nil {
 				activated++
 			}
@@ -137,4 +143,30 @@ func (s *CURFollower) apply(ctx context.Context, payer, period string) (int, err
 		}
 	}
 	return activated, errors.Join(errs...)
+}
+
+// usageOf is what the payer's report says about an invite: about its account, for a join; for a billing
+// transfer, about the customer's management account, or else the first seen of the accounts whose line items
+// name it as their payer (the accounts of the transferred organization).
+func usageOf(inv Invite, usage map[string]CURUsage) (CURUsage, bool) {
+	if u, ok := usage[inv.AccountID]; ok || inv.Kind.OrJoin() == InviteJoin {
+		return u, ok
+	}
+	var found CURUsage
+	ok := false
+	for _, u := range usage {
+		if !slices.Contains(u.BillPayers, inv.AccountID) {
+			continue
+		}
+		if !ok || u.FirstSeenAt.Before(found.FirstSeenAt) || (u.FirstSeenAt.Equal(found.FirstSeenAt) && u.AccountID < found.AccountID) {
+			found, ok = u, true
+		}
+	}
+	return found, ok
+}
+
+// sameFigures reports whether two readings of an account's usage say the same (what an invite keeps of them).
+func sameFigures(a, b CURUsage) bool {
+	return a.BillingPeriod == b.BillingPeriod && a.LineItems == b.LineItems && a.UnblendedCost == b.UnblendedCost &&
+		a.FirstUsageAt.Equal(b.FirstUsageAt) && a.LastUsageAt.Equal(b.LastUsageAt) && a.FirstSeenAt.Equal(b.FirstSeenAt)
 }

@@ -67,6 +67,7 @@ const (
 	CodePayerChangeWithOpenInvites Code = "payer_change_with_open_invites"          // a profile with invites in progress cannot change payer
 	CodeHandshakeNotAdoptable      Code = "handshake_not_adoptable"                 // the handshake is not open, or another invite owns it
 	CodeWebhookURLRefused          Code = "webhook_url_refused"                     // a webhook URL the service must not call
+	CodeOtherKind                  Code = "invite_of_another_kind"                  // the account has an invite of the other kind in progress
 
 	CodeInOtherOrg         Code = "account_in_another_organization"
 	CodeIsManagementAcct   Code = "account_is_management_account"
@@ -126,6 +127,7 @@ var kinds = map[Code]Kind{
 	CodePayerChangeWithOpenInvites: KindConflict,
 	CodeHandshakeNotAdoptable:      KindConflict,
 	CodeWebhookURLRefused:          KindValidation,
+	CodeOtherKind:                  KindConflict,
 
 	CodeInOtherOrg:         KindConflict,
 	CodeIsManagementAcct:   KindConflict,

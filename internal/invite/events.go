@@ -20,8 +20,9 @@ const (
 	EventDeclined            EventType = "invite.declined"
 	EventCanceled            EventType = "invite.canceled"
 	EventExpired             EventType = "invite.expired"
-	EventExpiring            EventType = "invite.expiring" // 48 hours before AWS's expiry, once per handshake
-	EventRefused             EventType = "invite.refused"  // AWS refused an invitation; no invite remains
+	EventTransferEnded       EventType = "invite.transfer_ended" // a billing transfer ended after it was accepted
+	EventExpiring            EventType = "invite.expiring"       // 48 hours before AWS's expiry, once per handshake
+	EventRefused             EventType = "invite.refused"        // AWS refused an invitation; no invite remains
 	EventReassigned          EventType = "invite.reassigned"
 	EventUpdated             EventType = "invite.updated" // a change that keeps the state (a handshake adopted, a send resumed)
 	EventTest                EventType = "webhook.test"   // sent on request to one webhook endpoint
@@ -30,7 +31,7 @@ const (
 // EventTypes lists every type a consumer may subscribe to.
 func EventTypes() []EventType {
 	return []EventType{EventCreated, EventResent, EventAccepted, EventJoined, EventActive, EventCloudHealthCritical,
-		EventCloudHealthOK, EventDeclined, EventCanceled, EventExpired, EventExpiring, EventRefused, EventReassigned,
+		EventCloudHealthOK, EventDeclined, EventCanceled, EventExpired, EventTransferEnded, EventExpiring, EventRefused, EventReassigned,
 		EventUpdated, EventTest}
 }
 
@@ -95,6 +96,9 @@ func typeOfTransition(from, to State) EventType {
 	case StateDeclined:
 		return EventDeclined
 	case StateCanceled:
+		if from != StateInvited {
+			return EventTransferEnded
+		}
 		return EventCanceled
 	case StateExpired:
 		return EventExpired

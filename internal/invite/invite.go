@@ -107,9 +107,10 @@ type Invite struct {
 	Kind             InviteKind
 	BillingProfileID string
 	Payer            string // the management account of the billing profile's payer organization
-	AccountID        string // 12 digits
+	AccountID        string // 12 digits: for a billing transfer, the customer's management account
 	Notes            string
 	State            State
+	Transfer         *Transfer  // for a billing transfer: AWS's responsibility transfer, once known
 	Handshake        *Handshake // nil while the first send is in flight or after a failed re-send
 	InvitedBy        Actor
 	CreatedAt        time.Time
@@ -125,7 +126,9 @@ type Invite struct {
 
 // CURUsage is what a payer's Cost and Usage Report says about one usage account in one billing period.
 type CURUsage struct {
-	BillingPeriod string // YYYY-MM
+	AccountID     string
+	BillPayers    []string // the payer accounts its line items name (bill/PayerAccountId), sorted
+	BillingPeriod string   // YYYY-MM
 	LineItems     int64
 	UnblendedCost string // exact decimal
 	FirstUsageAt  time.Time

@@ -29,6 +29,11 @@ type CreateInput struct {
 	// AdoptHandshakeID (platform administrators) creates the invite around an open handshake AWS already holds
 	// for the payer (sent from the console or by another tool) instead of sending a new one.
 	AdoptHandshakeID string
+	// Kind is join (the default) or a billing transfer, with its start (zero: DefaultTransferStart) and name
+	// (empty: named after the billing profile).
+	Kind          InviteKind
+	TransferStart time.Time
+	TransferName  string
 }
 
 // Get returns one invite of a billing profile.
@@ -118,6 +123,28 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 			Detail: "accountId is the payer organization's own management account",
 			Fields: []FieldError{{Field: "accountId", Message: "the management account cannot invite itself"}}}
 	}
+	kind := in.Kind.OrJoin()
+	var transfer *Transfer
+	switch kind {
+	case InviteJoin:
+		if !in.TransferStart.IsZero() || in.TransferName != "" {
+			return View{}, false, &Error{Code: CodeValidationFailed, Detail: "transferStart and transferName are for kind billing_transfer",
+				Fields: []FieldError{{Field: "kind", Message: "give kind billing_transfer with transferStart or transferName"}}}
+		}
+	case InviteTransfer:
+		start := in.TransferStart
+		if start.IsZero() {
+			start = DefaultTransferStart(s.clock.Now())
+		}
+		name, err := checkTransfer(start, in.TransferName, s.clock.Now(), bp)
+		if err != nil {
+			return View{}, false, err
+		}
+		transfer = &Transfer{Name: name, StartAt: start, SourceManagementAccountID: acct}
+	default:
+		return View{}, false, &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("kind %q is neither join nor billing_transfer", in.Kind),
+			Fields: []FieldError{{Field: "kind", Message: "join or billing_transfer"}}}
+	}
 	// Two rounds: a create that loses the race for the account re-reads the winner's invite.
 	for range 2 {
 		holder, err := s.store.HolderOf(ctx, bp.ManagementAccountID, acct)
@@ -132,8 +159,8 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 		}
 		now := s.clock.Now()
 		inv := Invite{
-			ID: newID(), BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, AccountID: acct, Notes: in.Notes,
-			State: StateInvited, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1,
+			ID: newID(), Kind: kind, BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, AccountID: acct, Notes: in.Notes,
+			State: StateInvited, Transfer: transfer, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1,
 		}
 		// The reservation's history line has no type: consumers hear of the invite once its invitation went out.
 		err = s.store.CreateInvite(ctx, inv, s.stamp(Event{At: now, Actor: p.Actor(), To: StateInvited, Reason: "invite requested"}, inv))
@@ -157,6 +184,9 @@ func (s *Invites) reenter(ctx context.Context, p Principal, bp BillingProfile, i
 			Detail: fmt.Sprintf("account %s already accepted an invitation to this payer organization (invite %s)", inv.AccountID, inv.ID)}
 	case inv.State != StateInvited:
 		return Invite{}, Errorf(CodeInvalidState, "invite %s is %s", inv.ID, inv.State)
+	case inv.Kind.OrJoin() != in.Kind.OrJoin():
+		return Invite{}, Errorf(CodeOtherKind, "account %s already has a %s invite in progress (invite %s); cancel it first to send a %s instead",
+			inv.AccountID, inv.Kind.OrJoin(), inv.ID, in.Kind.OrJoin())
 	}
 	newNotes := in.NotesSet && in.Notes != inv.Notes
 	if newNotes {
@@ -210,7 +240,7 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 	// Ask AWS first, before anything is canceled: a refusal (the daily quota, throttling, any error) leaves the
 	// invite and its open handshake as they were. AWS answers an open handshake for the account as a duplicate,
 	// which the adapter returns as adopted.
-	probe, adopted, err := s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
+	probe, adopted, err := s.invitation(ctx, bp, inv)
 	if err != nil {
 		return Invite{}, err
 	}
@@ -227,7 +257,7 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 	if err != nil {
 		return Invite{}, err
 	}
-	h, adopted, err := s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
+	h, adopted, err := s.invitation(ctx, bp, inv)
 	if err != nil {
 		// AWS accepted the cancel but refused the new invitation (its checks differ after a cancel, e.g. the daily
 		// quota): record truthfully that the old handshake is gone, so a new re-send is possible at once.
@@ -252,8 +282,7 @@ func (s *Invites) recordSend(ctx context.Context, inv Invite, h Handshake, adopt
 	if newNotes {
 		reason += ", with the new notes"
 	}
-	sent := inv
-	sent.Handshake = &h
+	sent := withHandshake(inv, h)
 	sent.LastSentAt = sentAt(h, adopted, now)
 	out, err := s.note(ctx, sent, EventResent, actor, reason)
 	if IsCode(err, CodeConcurrentUpdate) {
@@ -266,7 +295,7 @@ func (s *Invites) recordSend(ctx context.Context, inv Invite, h Handshake, adopt
 // send sends the first handshake of a reserved invite. When AWS refuses, the reservation is removed, so a refused
 // invite leaves nothing behind.
 func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor Actor) (Invite, error) {
-	h, adopted, err := s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
+	h, adopted, err := s.invitation(ctx, bp, inv)
 	if err == nil && adopted {
 		h, adopted, err = s.unlessOwnedElsewhere(ctx, bp, inv, h)
 	}
@@ -283,10 +312,13 @@ func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 		}
 		return Invite{}, err
 	}
-	sent := inv
-	sent.Handshake = &h
+	sent := withHandshake(inv, h)
 	sent.LastSentAt = sentAt(h, adopted, inv.LastSentAt)
 	reason := "invitation sent as handshake " + h.ID
+	if inv.Kind.OrJoin() == InviteTransfer {
+		reason = fmt.Sprintf("billing transfer invitation sent as handshake %s (transfer %s, starting %s)", h.ID, h.TransferID,
+			inv.Transfer.StartAt.UTC().Format(time.DateOnly))
+	}
 	if adopted {
 		reason = "adopted the open handshake " + h.ID + " that AWS already had for this account"
 	}
@@ -323,6 +355,8 @@ func (s *Invites) cancel(ctx context.Context, p Principal, bp BillingProfile, in
 	switch {
 	case inv.State == StateCanceled:
 		return inv, nil // canceling twice is harmless
+	case inv.Kind.OrJoin() == InviteTransfer && inv.State.HoldsAccount() && inv.State != StateInvited:
+		return s.endTransfer(ctx, p, bp, inv)
 	case inv.State != StateInvited:
 		return Invite{}, Errorf(CodeInvalidState, "only an invite in state invited can be canceled; this one is %s", inv.State)
 	}
@@ -333,7 +367,7 @@ func (s *Invites) cancel(ctx context.Context, p Principal, bp BillingProfile, in
 	h := inv.Handshake
 	if h == nil {
 		// A send interrupted long ago: AWS may hold its handshake all the same; cancel that one too.
-		found, err := s.openHandshakeFor(ctx, bp.Payer(), inv.AccountID)
+		found, err := s.openHandshakeFor(ctx, bp.Payer(), inv)
 		if err != nil {
 			return Invite{}, err
 		}
@@ -355,11 +389,11 @@ func (s *Invites) cancel(ctx context.Context, p Principal, bp BillingProfile, in
 	return out, err
 }
 
-// openHandshakeFor finds the open INVITE handshake AWS holds for an account, if any.
-func (s *Invites) openHandshakeFor(ctx context.Context, payer Payer, accountID string) (*Handshake, error) {
+// openHandshakeFor finds the open handshake of the invite's kind AWS holds for its account, if any.
+func (s *Invites) openHandshakeFor(ctx context.Context, payer Payer, inv Invite) (*Handshake, error) {
 	var found *Handshake
-	err := s.orgs.ListInviteHandshakes(ctx, payer, func(h Handshake) error {
-		if h.AccountID == accountID && h.State.Pending() {
+	err := s.listHandshakes(ctx, payer, inv.Kind, func(h Handshake) error {
+		if h.AccountID == inv.AccountID && h.State.Pending() {
 			found = &h
 		}
 		return nil

@@ -35,11 +35,13 @@ type stateInfo struct {
 // lifecycle is the lifecycle's one source of truth, in lifecycle order.
 var lifecycle = []stateInfo{
 	{state: StateInvited, next: []State{StateAccepted, StateDeclined, StateCanceled, StateExpired}, followsAWS: true},
-	{state: StateAccepted, next: []State{StateAwaitingCUR}, followsAWS: true},
-	{state: StateAwaitingCUR, next: []State{StateActive, StateCloudHealthCritical},
+	// A billing transfer can end after it was accepted (ended by the reseller, withdrawn by the customer):
+	// canceled then follows every state that holds the account; an account that joined never leaves that way.
+	{state: StateAccepted, next: []State{StateAwaitingCUR, StateCanceled}, followsAWS: true},
+	{state: StateAwaitingCUR, next: []State{StateActive, StateCloudHealthCritical, StateCanceled},
 		joined: true, followsCloudHealth: true, followsCUR: true},
-	{state: StateActive, next: []State{StateCloudHealthCritical}, joined: true, followsCloudHealth: true, followsCUR: true},
-	{state: StateCloudHealthCritical, next: []State{StateActive, StateAwaitingCUR},
+	{state: StateActive, next: []State{StateCloudHealthCritical, StateCanceled}, joined: true, followsCloudHealth: true, followsCUR: true},
+	{state: StateCloudHealthCritical, next: []State{StateActive, StateAwaitingCUR, StateCanceled},
 		joined: true, followsCloudHealth: true, followsCUR: true},
 	{state: StateCanceled},
 	{state: StateDeclined},

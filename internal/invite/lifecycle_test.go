@@ -20,6 +20,11 @@ func TestTransitions(t *testing.T) {
 		{invite.StateActive, invite.StateCloudHealthCritical}:      true,
 		{invite.StateCloudHealthCritical, invite.StateActive}:      true,
 		{invite.StateCloudHealthCritical, invite.StateAwaitingCUR}: true,
+		// A billing transfer ends after it was accepted.
+		{invite.StateAccepted, invite.StateCanceled}:            true,
+		{invite.StateAwaitingCUR, invite.StateCanceled}:         true,
+		{invite.StateActive, invite.StateCanceled}:              true,
+		{invite.StateCloudHealthCritical, invite.StateCanceled}: true,
 	}
 	for _, from := range invite.States() {
 		for _, to := range invite.States() {

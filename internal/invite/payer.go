@@ -28,6 +28,10 @@ func (s *Invites) adopt(ctx context.Context, p Principal, bp BillingProfile, in 
 	if !p.IsPlatformAdmin() {
 		return Invite{}, Errorf(CodeForbidden, "adopting a handshake needs the %q role", RolePlatformAdmin)
 	}
+	if in.Kind.OrJoin() != InviteJoin {
+		return Invite{}, &Error{Code: CodeValidationFailed, Detail: "adoptHandshakeId adopts invitations to join (kind join)",
+			Fields: []FieldError{{Field: "kind", Message: "join only with adoptHandshakeId"}}}
+	}
 	field := func(msg string) error {
 		return &Error{Code: CodeValidationFailed, Detail: "adoptHandshakeId: " + msg,
 			Fields: []FieldError{{Field: "adoptHandshakeId", Message: msg}}}
@@ -129,5 +133,5 @@ func (s *Invites) unlessOwnedElsewhere(ctx context.Context, bp BillingProfile, i
 	if _, err := s.cancelHandshake(ctx, bp.Payer(), inv, h); err != nil {
 		return Handshake{}, false, err
 	}
-	return s.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
+	return s.invitation(ctx, bp, inv)
 }

@@ -62,8 +62,9 @@ type ListQuery struct {
 	BillingProfileID string
 	States           []State
 	AccountID        string
-	Limit            int    // 1..MaxPageSize; DefaultPageSize when zero
-	After            string // the id of the last invite of the previous page; empty for the first page
+	Kind             InviteKind // empty: every kind
+	Limit            int        // 1..MaxPageSize; DefaultPageSize when zero
+	After            string     // the id of the last invite of the previous page; empty for the first page
 }
 
 // Page is one page of invites and the id to continue after, empty on the last page.

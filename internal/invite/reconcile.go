@@ -39,9 +39,19 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	if err != nil {
 		return rep, err
 	}
-	invites, err := s.store.InvitesOfPayer(ctx, managementAccountID, StatesWhere(State.FollowsAWS))
+	held, err := s.store.InvitesOfPayer(ctx, managementAccountID, StatesWhere(State.HoldsAccount))
 	if err != nil {
 		return rep, err
+	}
+	// Joins follow AWS until they joined; transfers until they end. Terminal invites cost nothing.
+	var invites, transfers []Invite
+	for _, inv := range held {
+		switch {
+		case inv.Kind.OrJoin() == InviteTransfer:
+			transfers = append(transfers, inv)
+		case inv.State.FollowsAWS():
+			invites = append(invites, inv)
+		}
 	}
 	owners, err := s.store.HandshakeOwners(ctx, managementAccountID)
 	if err != nil {
@@ -77,6 +87,12 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 		case after.Version != inv.Version && (after.State != inv.State || handshakeID(after) != handshakeID(inv)):
 			rep.Changed++
 		}
+	}
+	changed, terrs := s.reconcileTransfers(ctx, payer, transfers, actor)
+	rep.Changed += changed
+	errs = append(errs, terrs...)
+	for _, inv := range transfers {
+		open[inv.AccountID] = true
 	}
 	for acct, h := range newest {
 		if _, owned := owners[h.ID]; h.State.Pending() && !open[acct] && !owned {

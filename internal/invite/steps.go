@@ -26,13 +26,17 @@ const (
 	StepFixCloudHealthIAM      StepCode = "fix_cloudhealth_iam"
 	StepCloudHealthImpact      StepCode = "cloudhealth_consequences"
 	StepInviteAgain            StepCode = "invite_again"
+	StepAcceptTransfer         StepCode = "accept_billing_transfer"
+	StepTransferChanges        StepCode = "billing_transfer_changes"
+	StepTransferStarts         StepCode = "billing_transfer_starts"
 )
 
 // StepCodes lists every step code, for contract tests.
 func StepCodes() []StepCode {
 	return []StepCode{StepSending, StepCheckEmail, StepAcceptInConsole, StepWaitForEmail, StepExpiringSoon, StepResend,
 		StepMoveFromOtherOrg, StepManagementAccount, StepMembershipConfirmation, StepGrantCloudHealthAccess, StepWaitForCUR,
-		StepOpenSupportTicket, StepNoSpendNoData, StepFixCloudHealthIAM, StepCloudHealthImpact, StepInviteAgain}
+		StepOpenSupportTicket, StepNoSpendNoData, StepFixCloudHealthIAM, StepCloudHealthImpact, StepInviteAgain,
+		StepAcceptTransfer, StepTransferChanges, StepTransferStarts}
 }
 
 // Step is one thing the customer can do (or wait for) next.
@@ -54,6 +58,14 @@ func ViewOf(inv Invite, now time.Time) View { return View{Invite: inv, NextSteps
 
 // NextSteps returns what the customer should do next for an invite in its current state, as of now.
 func NextSteps(inv Invite, now time.Time) []Step {
+	if inv.Kind.OrJoin() == InviteTransfer {
+		switch inv.State {
+		case StateInvited:
+			return transferInvitedSteps(inv, now)
+		case StateAccepted:
+			return transferAcceptedSteps(inv)
+		}
+	}
 	switch inv.State {
 	case StateInvited:
 		return invitedSteps(inv, now)
@@ -96,17 +108,7 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 			Detail: "The invitation is being sent to AWS Organizations.",
 		}}
 	}
-	var steps []Step
-	if h := inv.Handshake; h.State.Pending() && !h.ExpiresAt.IsZero() {
-		if left := h.ExpiresAt.Sub(now); left > 0 && left <= ExpiringSoon {
-			steps = append(steps, Step{
-				Code:  StepExpiringSoon,
-				Title: "The invitation expires soon",
-				Detail: fmt.Sprintf("AWS ends this invitation at %s, in %s. The owner of account %s should accept it before then; otherwise re-send it to start another 15 days.",
-					h.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(left), inv.AccountID),
-			})
-		}
-	}
+	steps := expiringSoon(inv, now)
 	steps = append(steps, []Step{
 		{
 			Code:   StepCheckEmail,
@@ -144,8 +146,9 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 			Code:  StepManagementAccount,
 			Title: "A management account with member accounts cannot join",
 			Detail: "If account " + inv.AccountID + " manages an AWS organization that still has member accounts, AWS refuses its acceptance. " +
-				"Keep that organization and transfer its consolidated bill to us instead (a billing transfer: ask your reseller), " +
-				"or remove each member account and delete the organization, then accept here and invite each former member.",
+				"It can keep that organization and transfer its consolidated bill instead: cancel this invite and send a billing transfer, " +
+				`POST /billing-profiles/` + inv.BillingProfileID + `/aws-invites {"accountId": "` + inv.AccountID + `", "kind": "billing_transfer"}. ` +
+				"Otherwise remove each member account and delete the organization, then accept here and invite each former member.",
 		})
 }
 
@@ -176,6 +179,58 @@ func awaitingCURSteps(inv Invite, now time.Time) []Step {
 		Title:  "An account without spend stays here",
 		Detail: "AWS reports only usage: an account without spend never appears in the report, and stays here until it has some.",
 	})
+}
+
+// expiringSoon warns, from ExpiringSoon before AWS's expiry, that the invitation is about to end.
+func expiringSoon(inv Invite, now time.Time) []Step {
+	h := inv.Handshake
+	if h == nil || !h.State.Pending() || h.ExpiresAt.IsZero() {
+		return nil
+	}
+	left := h.ExpiresAt.Sub(now)
+	if left <= 0 || left > ExpiringSoon {
+		return nil
+	}
+	return []Step{{
+		Code:  StepExpiringSoon,
+		Title: "The invitation expires soon",
+		Detail: fmt.Sprintf("AWS ends this invitation at %s, in %s. The owner of account %s should accept it before then; otherwise re-send it to start another 15 days.",
+			h.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(left), inv.AccountID),
+	}}
+}
+
+func transferInvitedSteps(inv Invite, now time.Time) []Step {
+	if inv.Handshake == nil {
+		return []Step{{Code: StepSending, Title: "Sending the invitation", Detail: "The billing transfer invitation is being sent to AWS Organizations."}}
+	}
+	start := inv.Transfer.StartAt.UTC()
+	deadline := start.Add(-TransferLeadTime)
+	if h := inv.Handshake; !h.ExpiresAt.IsZero() && h.ExpiresAt.Before(deadline) {
+		deadline = h.ExpiresAt
+	}
+	steps := expiringSoon(inv, now)
+	return append(steps,
+		Step{
+			Code:  StepAcceptTransfer,
+			Title: "Accept the billing transfer in the Billing and Cost Management console",
+			Detail: fmt.Sprintf("Sign in to the management account %s, open the Billing and Cost Management console, Billing transfers, and accept the invitation before %s (at least 24 hours before the transfer starts at %s).",
+				inv.AccountID, deadline.Format(time.RFC3339), start.Format(time.RFC3339)),
+		},
+		Step{
+			Code:  StepTransferChanges,
+			Title: "What changes for the organization",
+			Detail: fmt.Sprintf("The organization of %s stays as it is: its member accounts, service control policies and other policies, shared resources and governance do not change. From %s we pay its consolidated bill.",
+				inv.AccountID, start.Format(time.DateOnly)),
+		})
+}
+
+func transferAcceptedSteps(inv Invite) []Step {
+	start := inv.Transfer.StartAt.UTC()
+	return []Step{{
+		Code:   StepTransferStarts,
+		Title:  "Nothing to do: the billing transfer starts on " + start.Format(time.DateOnly),
+		Detail: fmt.Sprintf("The organization of %s accepted the billing transfer. From %s we pay its consolidated bill; its usage then appears in our Cost and Usage Report.", inv.AccountID, start.Format(time.RFC3339)),
+	}}
 }
 
 // humanDuration says roughly how long: "3 hours", "2 days".

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -30,6 +31,7 @@ type curUsageRow struct {
 	AccountID       string     `gorm:"column:account_id;primaryKey"`
 	LineItems       int64      `gorm:"column:line_items"`
 	UnblendedCost   string     `gorm:"column:unblended_cost"`
+	BillPayers      string     `gorm:"column:bill_payers"` // comma-separated
 	FirstUsageStart *time.Time `gorm:"column:first_usage_start"`
 	LastUsageStart  *time.Time `gorm:"column:last_usage_start"`
 	FirstSeenAt     time.Time  `gorm:"column:first_seen_at"`
@@ -59,14 +61,14 @@ func (s *Store) SaveCURScan(ctx context.Context, payer, period string, scan invi
 	for i, a := range scan.Accounts {
 		items += a.LineItems
 		rows[i] = curUsageRow{Payer: payer, BillingPeriod: period, AccountID: a.AccountID, LineItems: a.LineItems,
-			UnblendedCost: a.UnblendedCost, FirstUsageStart: optionalTime(a.FirstUsage), LastUsageStart: optionalTime(a.LastUsage),
+			UnblendedCost: a.UnblendedCost, BillPayers: strings.Join(a.BillPayers, ","), FirstUsageStart: optionalTime(a.FirstUsage), LastUsageStart: optionalTime(a.LastUsage),
 			FirstSeenAt: at, UpdatedAt: at}
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if len(rows) > 0 {
 			err := tx.Clauses(clause.OnConflict{
 				Columns:   []clause.Column{{Name: "payer"}, {Name: "billing_period"}, {Name: "account_id"}},
-				DoUpdates: clause.AssignmentColumns([]string{"line_items", "unblended_cost", "first_usage_start", "last_usage_start", "updated_at"}),
+				DoUpdates: clause.AssignmentColumns([]string{"line_items", "unblended_cost", "bill_payers", "first_usage_start", "last_usage_start", "updated_at"}),
 			}).CreateInBatches(rows, 500).Error
 			if err != nil {
 				return err
@@ -91,7 +93,11 @@ func (s *Store) CURUsage(ctx context.Context, payer, period string) (map[string]
 	}
 	out := make(map[string]invite.CURUsage, len(rows))
 	for _, r := range rows {
-		out[r.AccountID] = invite.CURUsage{BillingPeriod: r.BillingPeriod, LineItems: r.LineItems, UnblendedCost: r.UnblendedCost,
+		var payers []string
+		if r.BillPayers != "" {
+			payers = strings.Split(r.BillPayers, ",")
+		}
+		out[r.AccountID] = invite.CURUsage{AccountID: r.AccountID, BillPayers: payers, BillingPeriod: r.BillingPeriod, LineItems: r.LineItems, UnblendedCost: r.UnblendedCost,
 			FirstUsageAt: valueTime(r.FirstUsageStart), LastUsageAt: valueTime(r.LastUsageStart), FirstSeenAt: r.FirstSeenAt.UTC()}
 	}
 	return out, nil

@@ -406,6 +406,9 @@ func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Pag
 	if q.AccountID != "" {
 		db = db.Where("account_id = ?", q.AccountID)
 	}
+	if q.Kind != "" {
+		db = db.Where("kind = ?", string(q.Kind))
+	}
 	if q.After != "" {
 		db = db.Where("id < ?", q.After)
 	}

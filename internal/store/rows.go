@@ -61,6 +61,12 @@ type inviteRow struct {
 	OrgManagementEmail   string     `gorm:"column:org_management_email"`
 	OrgManagementName    string     `gorm:"column:org_management_name"`
 	ExpiryWarnedFor      string     `gorm:"column:expiry_warned_for"`
+	Kind                 string     `gorm:"column:kind"`
+	TransferID           string     `gorm:"column:transfer_id"`
+	TransferStatus       string     `gorm:"column:transfer_status"`
+	TransferName         string     `gorm:"column:transfer_name"`
+	TransferStart        *time.Time `gorm:"column:transfer_start"`
+	TransferEnd          *time.Time `gorm:"column:transfer_end"`
 }
 
 func (inviteRow) TableName() string { return "invites" }
@@ -154,6 +160,11 @@ func inviteToRow(inv invite.Invite) inviteRow {
 		LastSentAt:       optionalTime(inv.LastSentAt),
 		Version:          inv.Version,
 		ExpiryWarnedFor:  inv.ExpiryWarnedFor,
+		Kind:             string(inv.Kind.OrJoin()),
+	}
+	if t := inv.Transfer; t != nil {
+		r.TransferID, r.TransferStatus, r.TransferName = t.ID, string(t.Status), t.Name
+		r.TransferStart, r.TransferEnd = optionalTime(t.StartAt), optionalTime(t.EndAt)
 	}
 	if inv.JoinedAt != nil {
 		r.JoinedAt = optionalTime(*inv.JoinedAt)
@@ -200,6 +211,11 @@ func (r inviteRow) domain() invite.Invite {
 		LastSentAt:      valueTime(r.LastSentAt),
 		Version:         r.Version,
 		ExpiryWarnedFor: r.ExpiryWarnedFor,
+		Kind:            invite.InviteKind(r.Kind).OrJoin(),
+	}
+	if r.TransferStart != nil {
+		inv.Transfer = &invite.Transfer{ID: r.TransferID, Status: invite.TransferStatus(r.TransferStatus), Name: r.TransferName,
+			SourceManagementAccountID: r.AccountID, StartAt: valueTime(r.TransferStart), EndAt: valueTime(r.TransferEnd)}
 	}
 	if r.JoinedAt != nil {
 		t := r.JoinedAt.UTC()
@@ -226,6 +242,10 @@ func (r inviteRow) domain() invite.Invite {
 		}
 		if r.HandshakeState != nil {
 			h.State = invite.HandshakeState(*r.HandshakeState)
+		}
+		h.Action = invite.ActionInvite
+		if invite.InviteKind(r.Kind) == invite.InviteTransfer {
+			h.Action, h.TransferID = invite.ActionTransfer, r.TransferID
 		}
 		if r.OrgID != "" {
 			h.Organization = &invite.Organization{ID: r.OrgID, ManagementAccountID: r.OrgManagementID,
@@ -268,6 +288,11 @@ func (r inviteRow) updateColumns() map[string]any {
 		"org_management_email":      r.OrgManagementEmail,
 		"org_management_name":       r.OrgManagementName,
 		"expiry_warned_for":         r.ExpiryWarnedFor,
+		"transfer_id":               r.TransferID,
+		"transfer_status":           r.TransferStatus,
+		"transfer_name":             r.TransferName,
+		"transfer_start":            r.TransferStart,
+		"transfer_end":              r.TransferEnd,
 	}
 }
 
