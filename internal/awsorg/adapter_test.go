@@ -30,7 +30,7 @@ func TestInviteDescribeCancel(t *testing.T) {
 	if org == nil || !strings.HasPrefix(org.ID, "o-") || org.ManagementAccountID != mgmt || org.ManagementEmail == "" || org.ManagementName == "" {
 		t.Fatalf("organization = %+v", org)
 	}
-	want := invite.Handshake{ID: h.ID, AccountID: target, State: invite.HandshakeOpen, RequestedAt: start,
+	want := invite.Handshake{ID: h.ID, Action: invite.ActionInvite, AccountID: target, State: invite.HandshakeOpen, RequestedAt: start,
 		ExpiresAt: start.Add(invite.HandshakeLifetime), Organization: org}
 	if adopted || !reflect.DeepEqual(h, want) || !strings.HasPrefix(h.ID, "h-") {
 		t.Fatalf("invite = %+v adopted=%v, want %+v", h, adopted, want)

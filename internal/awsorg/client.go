@@ -1,7 +1,38 @@
-// Package awsorg implements invite.Organizations over the AWS SDK for Go v2: one AWS Organizations client per payer
-// organization (credentials assumed through STS when the payer names a role), retries with backoff for throttling
-// and concurrent modification, an optional per-payer request rate, and the translation of every AWS error the
-// service can meet into a domain error whose detail tells the customer what to do.
+// Package awsorg implements invite.Organizations and invite.Transfers over the AWS SDK for Go v2: one AWS
+// Organizations client per payer organization (credentials assumed through STS when the payer names a role),
+// retries with backoff for throttling and concurrent modification, an optional per-payer request rate, and the
+// translation of every AWS error the service can meet into a domain error whose detail tells the customer what to
+// do.
+//
+// # Billing transfers
+//
+// A customer's management account keeps its organization and transfers responsibility for its consolidated bill
+// to the payer. The AWS facts this adapter relies on, from service/organizations v1.62.8 (file named) and the AWS
+// Billing user guide's billing transfer pages:
+//
+//   - InviteOrganizationToTransferResponsibility (api_op_InviteOrganizationToTransferResponsibility.go) is called
+//     by the payer's management account (the bill-transfer account, the transfer's target) with Type BILLING,
+//     Target {ACCOUNT, the customer's management account}, SourceName (the transfer's name: 1 to 128 printable
+//     ASCII characters, API reference), StartTimestamp and Notes (at most 1024). It answers a handshake with Action
+//     TRANSFER_RESPONSIBILITY whose RESPONSIBILITY_TRANSFER resource (types/enums.go) is the transfer's id, rt-....
+//   - A transfer starts at 00:00:00.000 UTC on the first day of a month (InvalidInputException
+//     START_DATE_NOT_BEGINNING_OF_DAY, START_DATE_NOT_BEGINNING_OF_MONTH, START_DATE_TOO_EARLY: types/errors.go),
+//     and its invitation must be accepted 24 hours before the start (user guide), so it is open until the earlier
+//     of 15 days and 24 hours before the start. Only a management account accepts it (api_op_AcceptHandshake.go).
+//   - DuplicateHandshakeException ("a handshake with the same action and target already exists") means the payer's
+//     own open transfer invitation of the account exists: it is adopted from ListHandshakesForOrganization with
+//     Filter ActionType TRANSFER_RESPONSIBILITY. HandshakeConstraintViolationException
+//     RESPONSIBILITY_TRANSFER_ALREADY_EXISTS and SOURCE_AND_TARGET_CANNOT_MATCH, and ConstraintViolationException
+//     UNSUPPORTED_PRICING, RESPONSIBILITY_TRANSFER_MAX_*, ACTIVE_RESPONSIBILITY_TRANSFER_PROCESS and
+//     TRANSFER_RESPONSIBILITY_{SOURCE,TARGET}_DELETION_IN_PROGRESS get codes of their own (errors.go).
+//   - ListInboundResponsibilityTransfers (Type BILLING) lists the transfers into the payer, invitations included;
+//     the SDK has no paginator for it, and a page may be empty while NextToken says more follow.
+//   - Transfer statuses (types/enums.go): REQUESTED, ACCEPTED (in force from the start), DECLINED, CANCELED,
+//     EXPIRED, WITHDRAWN. TerminateResponsibilityTransfer (Id, EndTimestamp) may be called by either side; the user
+//     guide says either side withdraws, the status becomes WITHDRAWN, and the transfer stays in force until its end,
+//     the last millisecond of a month (END_DATE_NOT_END_OF_MONTH: "23.59.59.999").
+//   - ResponsibilityTransferNotFoundException is 404; ResponsibilityTransferAlreadyInStatusException and
+//     InvalidResponsibilityTransferTransitionException are 409 (schemas/schemas.go).
 package awsorg
 
 import (

@@ -21,6 +21,8 @@ const (
 	opInvite
 	opAccept
 	opDescribeAccount
+	opTransfer  // InviteOrganizationToTransferResponsibility
+	opTerminate // TerminateResponsibilityTransfer
 )
 
 // How long callers are told to wait in cases AWS resolves over time.
@@ -91,6 +93,48 @@ var reasons = map[string]reasonRule{
 	"MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE": {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
 	"WAIT_PERIOD_ACTIVE": {invite.CodeMembershipRate, "The AWS account was created or moved too recently for this " +
 		"change; AWS requires a waiting period. Try again later.", laterRetryAfter},
+
+	// Billing transfers (types/errors.go describes each reason).
+	"RESPONSIBILITY_TRANSFER_ALREADY_EXISTS": {invite.CodeTransferExists, "The AWS organization already has a " +
+		"billing transfer pending or in force (with this payer or another), and AWS allows one at a time. Wait until " +
+		"the other invitation is answered or expires, or until the transfer in force ends (either side can withdraw " +
+		"it); then send the invitation again for a later month.", 0},
+	"SOURCE_AND_TARGET_CANNOT_MATCH": {invite.CodeTransferToSelf, "The AWS account is the payer organization's own " +
+		"management account. A billing transfer must come from the management account of another organization.", 0},
+	"RESPONSIBILITY_TRANSFER_MAX_INBOUND_QUOTA_VIOLATION": {invite.CodeTransferQuota, "The payer organization " +
+		"manages as many billing transfers as AWS allows it. Ask your reseller to end transfers no longer needed or " +
+		"to have the quota raised.", 0},
+	"RESPONSIBILITY_TRANSFER_MAX_OUTBOUND_QUOTA_VIOLATION": {invite.CodeTransferQuota, "The AWS organization has " +
+		"as many outbound billing transfers as AWS allows it. Its owner must withdraw one it no longer needs; then " +
+		"send the invitation again.", 0},
+	"RESPONSIBILITY_TRANSFER_MAX_LEVEL_VIOLATION": {invite.CodeTransferQuota, "The billing transfer would make the " +
+		"chain of transfers (an organization's bill transferred to an account whose own bill is transferred, and so " +
+		"on) longer than AWS allows. Ask your reseller.", 0},
+	"RESPONSIBILITY_TRANSFER_MAX_TRANSFERS_QUOTA_VIOLATION": {invite.CodeTransferQuota, "The chain of billing " +
+		"transfers the payer belongs to has as many transfers as AWS allows. Ask your reseller.", 0},
+	"ACTIVE_RESPONSIBILITY_TRANSFER_PROCESS": {invite.CodeTransferProcessActive, "A billing transfer of the AWS " +
+		"organization is under way (a pending invitation or a transfer in progress), which blocks this change. Wait " +
+		"until it is answered or ends, or cancel it; then try again.", 0},
+	"UNSUPPORTED_PRICING": {invite.CodeTransferPricing, "The AWS organization cannot transfer its bill: it is " +
+		"subject to a pricing agreement with AWS that Billing Transfer does not support. Its owner can ask AWS about " +
+		"the agreement; otherwise invite its accounts to join the payer organization instead.", 0},
+	"TRANSFER_RESPONSIBILITY_SOURCE_DELETION_IN_PROGRESS": {invite.CodeTransferSourceDeleting, "The AWS " +
+		"organization is marked for deletion, so AWS accepts no billing transfer for it. Once it is deleted its " +
+		"accounts are standalone and can be invited to join the payer organization instead.", 0},
+	"TRANSFER_RESPONSIBILITY_TARGET_DELETION_IN_PROGRESS": {invite.CodeTransferPayerDeleting, "The payer " +
+		"organization is marked for deletion, so AWS accepts no billing transfer into it. Ask your reseller.", 0},
+	"ACCOUNT_NOT_ACTIVE_FOR_TRANSFER_RESPONSIBILITY": {invite.CodeAWSInvalidInput, "AWS does not consider the " +
+		"management account fully set up and active for billing transfers. Its owner (for the payer, your " +
+		"reseller) must complete the account's setup; then try again.", 0},
+	"TRANSFER_RESPONSIBILITY_UPDATE_NOT_ALLOWED": {invite.CodeTransferNotActive, "The billing transfer is no longer " +
+		"active on AWS (withdrawn, declined, expired or canceled) and cannot be changed.", 0},
+}
+
+// transferReasons replace reasons whose meaning differs for a billing transfer invitation.
+var transferReasons = map[string]reasonRule{
+	"TARGET_ACCOUNT_VALIDATION_FAILURE": {invite.CodeAWSInvalidInput, "AWS does not offer billing transfer for " +
+		"this AWS account. Its owner can ask AWS Support why; otherwise invite its accounts to join the payer " +
+		"organization instead.", 0},
 }
 
 // mapError turns an SDK error into the domain's *invite.Error. The AWS message and request id stay in Err, for
@@ -125,12 +169,19 @@ func mapError(op operation, err error, unavailableAfter time.Duration) *invite.E
 		if reason == "ALREADY_IN_AN_ORGANIZATION" && op == opAccept {
 			return set(invite.CodeIsManagementAcct, detailIsMgmt, 0)
 		}
+		if r, ok := transferReasons[reason]; ok && op == opTransfer {
+			return set(r.code, r.detail, r.retryAfter)
+		}
 		if r, ok := reasons[reason]; ok {
 			return set(r.code, r.detail, r.retryAfter)
 		}
 		return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations refused the request because of a "+
 			"constraint (%s). Contact your reseller's support with this reason.", reason), 0)
 	case "DuplicateHandshakeException":
+		if op == opTransfer {
+			return set(invite.CodeSendInProgress, "A billing transfer invitation for this AWS account is already "+
+				"open; it will be picked up shortly.", unavailableAfter)
+		}
 		return set(invite.CodeSendInProgress, "An invitation for this AWS account is already open; it will be "+
 			"picked up shortly.", unavailableAfter)
 	case "AccountOwnerNotVerifiedException":
@@ -154,6 +205,12 @@ func mapError(op operation, err error, unavailableAfter time.Duration) *invite.E
 			"declined, canceled or it expired.", 0)
 	case "AccountNotFoundException":
 		return set(invite.CodeNotFound, "The AWS account is not a member of the payer organization.", 0)
+	case "ResponsibilityTransferNotFoundException":
+		return set(invite.CodeNotFound, "AWS has no such billing transfer for the payer organization.", 0)
+	case "InvalidResponsibilityTransferTransitionException", "ResponsibilityTransferAlreadyInStatusException":
+		return set(invite.CodeTransferNotActive, "The billing transfer is not in force on AWS: only an accepted "+
+			"transfer can be ended, and a withdrawn one already ends on its end date. An invitation still waiting for "+
+			"an answer is canceled instead.", 0)
 	default:
 		if statusOf(err) >= 500 {
 			return unavailable()
@@ -164,6 +221,9 @@ func mapError(op operation, err error, unavailableAfter time.Duration) *invite.E
 }
 
 func invalidInput(op operation, reason string, set func(invite.Code, string, time.Duration) *invite.Error) *invite.Error {
+	if d, ok := transferDateReasons[reason]; ok && (op == opTransfer || op == opTerminate) {
+		return set(d.code, d.detail, 0)
+	}
 	switch {
 	case (op == opInvite || op == opDescribeAccount) &&
 		(reason == "INVALID_PATTERN" || reason == "INVALID_PATTERN_TARGET_ID"):
@@ -174,6 +234,29 @@ func invalidInput(op operation, reason string, set func(invite.Code, string, tim
 	return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations rejected the request's input (%s). "+
 		"Check the values sent.", reason), 0)
 }
+
+// transferDateReasons are the InvalidInputException reasons of a transfer's start and end (types/errors.go).
+var transferDateReasons = map[string]reasonRule{
+	"START_DATE_NOT_BEGINNING_OF_DAY":   {invite.CodeTransferStartInvalid, detailStart, 0},
+	"START_DATE_NOT_BEGINNING_OF_MONTH": {invite.CodeTransferStartInvalid, detailStart, 0},
+	"START_DATE_TOO_EARLY":              {invite.CodeTransferStartInvalid, detailStart, 0},
+	"START_DATE_TOO_LATE": {invite.CodeTransferStartInvalid, "The billing transfer's start is further ahead than " +
+		"AWS allows. Choose an earlier month.", 0},
+	"INVALID_START_DATE":        {invite.CodeTransferStartInvalid, detailStart, 0},
+	"END_DATE_NOT_END_OF_MONTH": {invite.CodeTransferEndInvalid, detailEnd, 0},
+	"END_DATE_TOO_EARLY":        {invite.CodeTransferEndInvalid, detailEnd, 0},
+	"END_DATE_TOO_LATE": {invite.CodeTransferEndInvalid, "The billing transfer's end is further ahead than AWS " +
+		"allows. Choose an earlier month.", 0},
+	"INVALID_END_DATE": {invite.CodeTransferEndInvalid, "The chosen end does not meet the minimum notice period of " +
+		"the payer's partner agreement with AWS. Choose a later month, or ask your reseller.", 0},
+}
+
+const (
+	detailStart = "A billing transfer starts at 00:00 UTC on the first day of a month, more than 24 hours ahead " +
+		"(the invitation must be accepted at least 24 hours before the start). Choose such a month."
+	detailEnd = "A billing transfer ends at the end of a month (23:59:59.999 UTC on its last day), not before the " +
+		"current month nor before the transfer starts. Choose such a month."
+)
 
 // alreadyJoined is the answer to inviting an account that is already a member of the payer organization.
 func alreadyJoined(accountID string, err error) *invite.Error {

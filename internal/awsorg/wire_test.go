@@ -64,7 +64,7 @@ func TestWireDecoding(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := invite.Handshake{
-		ID: "h-examplehandshake1", AccountID: target, State: invite.HandshakeOpen,
+		ID: "h-examplehandshake1", Action: invite.ActionInvite, AccountID: target, State: invite.HandshakeOpen,
 		RequestedAt: time.Unix(1764403200, 512e6).UTC(), ExpiresAt: time.Unix(1765699200, 512e6).UTC(),
 		Organization: &invite.Organization{ID: "o-exampleorg1", ManagementAccountID: "111111111111",
 			ManagementEmail: "payer@example.com", ManagementName: "Payer"},

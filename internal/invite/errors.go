@@ -92,6 +92,22 @@ const (
 	CodeInternal Code = "internal"
 )
 
+// Billing transfer codes: AWS's refusals of a transfer invitation or of ending a transfer, each one a customer (or,
+// for the payer's own state, the reseller) can act on.
+const (
+	CodeTransferExists         Code = "billing_transfer_already_exists"              // the organization's bill is pending or in force with a bill-transfer account
+	CodeTransferToSelf         Code = "billing_transfer_source_is_payer"             // the account is the payer's own management account
+	CodeTransferQuota          Code = "billing_transfer_quota_exceeded"              // a RESPONSIBILITY_TRANSFER_MAX_* quota
+	CodeTransferProcessActive  Code = "billing_transfer_process_active"              // another transfer process of the organization is under way
+	CodeTransferPricing        Code = "billing_transfer_unsupported_pricing"         // a pricing agreement Billing Transfer does not support
+	CodeTransferSourceDeleting Code = "billing_transfer_source_deletion_in_progress" // the customer's organization is marked for deletion
+	CodeTransferPayerDeleting  Code = "billing_transfer_payer_deletion_in_progress"  // the payer's organization is marked for deletion
+	CodeTransferNotActive      Code = "billing_transfer_not_active"                  // the transfer is not in force (pending, ended, or withdrawn)
+	CodeTransferStartInvalid   Code = "billing_transfer_start_invalid"               // not 00:00 UTC on the first of a month more than 24 hours ahead
+	CodeTransferEndInvalid     Code = "billing_transfer_end_invalid"                 // not the end of a month, or too early
+	CodeTransferNameInvalid    Code = "billing_transfer_name_invalid"                // not 1 to 128 printable ASCII characters
+)
+
 // kinds is the one table of codes: what kind of failure each is.
 var kinds = map[Code]Kind{
 	CodeInvalidRequest:   KindInvalidRequest,
@@ -150,6 +166,18 @@ var kinds = map[Code]Kind{
 	CodeCloudHealthUnavailable:   KindUnavailable,
 
 	CodeInternal: KindInternal,
+
+	CodeTransferExists:         KindConflict,
+	CodeTransferToSelf:         KindValidation,
+	CodeTransferQuota:          KindConflict,
+	CodeTransferProcessActive:  KindConflict,
+	CodeTransferPricing:        KindConflict,
+	CodeTransferSourceDeleting: KindConflict,
+	CodeTransferPayerDeleting:  KindUpstream,
+	CodeTransferNotActive:      KindConflict,
+	CodeTransferStartInvalid:   KindValidation,
+	CodeTransferEndInvalid:     KindValidation,
+	CodeTransferNameInvalid:    KindValidation,
 }
 
 // Kind returns the code's kind; a code missing from the table is internal (and a test fails on it).

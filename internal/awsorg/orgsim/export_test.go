@@ -17,7 +17,7 @@ func SeedHandshakes(ctx context.Context, s Store, mgmt string, n int, now time.T
 			return err
 		}
 		for i := range n {
-			h := handshake{ID: fmt.Sprintf("h-seed%010d", i), MgmtID: mgmt, OrgID: o.ID, AccountID: fmt.Sprintf("7%011d", i),
+			h := handshake{ID: fmt.Sprintf("h-seed%010d", i), Action: actionInvite, MgmtID: mgmt, OrgID: o.ID, AccountID: fmt.Sprintf("7%011d", i),
 				State: "DECLINED", RequestedAt: now.Add(-20 * 24 * time.Hour), EndedAt: now.Add(-19 * 24 * time.Hour)}
 			if err := t.insertHandshake(&h); err != nil {
 				return err

@@ -166,10 +166,13 @@ func wantCode(t *testing.T, err error, code, reason string) {
 	}
 	var got string
 	var hcv *types.HandshakeConstraintViolationException
+	var cv *types.ConstraintViolationException
 	var ii *types.InvalidInputException
 	switch {
 	case errors.As(err, &hcv):
 		got = string(hcv.Reason)
+	case errors.As(err, &cv):
+		got = string(cv.Reason)
 	case errors.As(err, &ii):
 		got = string(ii.Reason)
 	}

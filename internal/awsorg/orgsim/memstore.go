@@ -13,7 +13,8 @@ import (
 // the simulators' clocks do not go back, so that handshakes are created in the order of their request times.
 func NewMemoryStore() Store {
 	return &memStore{orgs: map[string]org{}, members: map[string]member{}, accounts: map[string]Account{},
-		handshakes: map[string]*handshake{}, byOrg: map[string]*memOrg{}}
+		handshakes: map[string]*handshake{}, byOrg: map[string]*memOrg{},
+		transfers: map[string]*transfer{}, bySource: map[string]*seqList[*transfer]{}, byTarget: map[string]*seqList[*transfer]{}}
 }
 
 type memStore struct {
@@ -24,16 +25,24 @@ type memStore struct {
 	accounts   map[string]Account // described accounts
 	handshakes map[string]*handshake
 	byOrg      map[string]*memOrg // by management account; kept when the organization goes, like SQL rows
+	tseq       int64
+	transfers  map[string]*transfer
+	bySource   map[string]*seqList[*transfer] // by the source's management account
+	byTarget   map[string]*seqList[*transfer] // by the target's management account
 }
 
 // memOrg indexes one organization's members and handshakes.
 type memOrg struct {
 	members    map[string]bool
-	all        seqList               // every handshake, for listing
-	open       map[string]*handshake // stored OPEN, by invited account
-	openList   seqList               // stored OPEN
-	unaccepted seqList               // not ACCEPTED
+	all        seqList[*handshake]             // every handshake, for listing
+	byAction   map[string]*seqList[*handshake] // every handshake, by action, for filtered listing
+	open       map[openKey]*handshake          // stored OPEN, by action and invited account
+	openList   seqList[*handshake]             // invitations stored OPEN
+	unaccepted seqList[*handshake]             // invitations not ACCEPTED
 }
+
+// openKey is what the database keeps unique among OPEN handshakes of one organization.
+type openKey struct{ action, account string }
 
 func (s *memStore) transact(ctx context.Context, fn func(tx) error) error {
 	s.mu.Lock()
@@ -60,7 +69,7 @@ type memTx struct {
 func (t *memTx) index(mgmt string) *memOrg {
 	o, ok := t.s.byOrg[mgmt]
 	if !ok {
-		o = &memOrg{members: map[string]bool{}, open: map[string]*handshake{}}
+		o = &memOrg{members: map[string]bool{}, byAction: map[string]*seqList[*handshake]{}, open: map[openKey]*handshake{}}
 		t.s.byOrg[mgmt] = o
 	}
 	return o
@@ -162,15 +171,31 @@ func (t *memTx) handshake(id string) (handshake, bool, error) {
 	return handshake{}, false, nil
 }
 
-func (t *memTx) openHandshake(mgmt, account string) (handshake, bool, error) {
-	if h, ok := t.index(mgmt).open[account]; ok {
+// listMembers sorts the organization's members: an organization has at most its accounts quota of them.
+func (t *memTx) listMembers(mgmt, afterAccount string, limit int) ([]member, error) {
+	var ids []string
+	for a := range t.index(mgmt).members {
+		if a > afterAccount {
+			ids = append(ids, a)
+		}
+	}
+	slices.Sort(ids)
+	out := make([]member, 0, min(limit, len(ids)))
+	for _, a := range ids[:min(limit, len(ids))] {
+		out = append(out, t.s.members[a])
+	}
+	return out, nil
+}
+
+func (t *memTx) openHandshake(mgmt, action, account string) (handshake, bool, error) {
+	if h, ok := t.index(mgmt).open[openKey{action, account}]; ok {
 		return *h, true, nil
 	}
 	return handshake{}, false, nil
 }
 
 // countBack counts, up to limit, the handshakes of l requested after since, walking back from the newest.
-func countBack(l seqList, since time.Time, limit int) int {
+func countBack(l seqList[*handshake], since time.Time, limit int) int {
 	n := 0
 	for i := len(l) - 1; i >= 0 && n < limit && l[i].RequestedAt.After(since); i-- {
 		n++
@@ -186,8 +211,12 @@ func (t *memTx) countUnaccepted(mgmt string, since time.Time, limit int) (int, e
 	return countBack(t.index(mgmt).unaccepted, since, limit), nil
 }
 
-func (t *memTx) listHandshakes(mgmt string, afterSeq int64, now time.Time, limit int) ([]handshake, error) {
-	all := t.index(mgmt).all
+func (t *memTx) listHandshakes(mgmt, action string, afterSeq int64, now time.Time, limit int) ([]handshake, error) {
+	o := t.index(mgmt)
+	all := o.all
+	if action != "" {
+		all = o.list(action)
+	}
 	var out []handshake
 	for i := all.after(afterSeq); i < len(all) && len(out) < limit; i++ {
 		if all[i].visible(now) {
@@ -197,15 +226,40 @@ func (t *memTx) listHandshakes(mgmt string, afterSeq int64, now time.Time, limit
 	return out, nil
 }
 
-// indexState adds the handshake to (or removes it from) the lists its state puts it in.
+// list returns the organization's handshakes of one action.
+func (o *memOrg) list(action string) seqList[*handshake] {
+	if l, ok := o.byAction[action]; ok {
+		return *l
+	}
+	return nil
+}
+
+// listed adds the handshake to (or removes it from) the lists of every handshake.
+func (o *memOrg) listed(h *handshake, add bool) {
+	o.all.set(h, add)
+	l, ok := o.byAction[h.Action]
+	if !ok {
+		l = &seqList[*handshake]{}
+		o.byAction[h.Action] = l
+	}
+	l.set(h, add)
+}
+
+// indexState adds the handshake to (or removes it from) the lists its state puts it in; only invitations count
+// for the quotas.
 func (t *memTx) indexState(h *handshake, add bool) {
 	o := t.index(h.MgmtID)
 	if h.State == "OPEN" {
 		if add {
-			o.open[h.AccountID] = h
+			o.open[openKey{h.Action, h.AccountID}] = h
 		} else {
-			delete(o.open, h.AccountID)
+			delete(o.open, openKey{h.Action, h.AccountID})
 		}
+	}
+	if h.Action != actionInvite {
+		return
+	}
+	if h.State == "OPEN" {
 		o.openList.set(h, add)
 	}
 	if h.State != "ACCEPTED" {
@@ -220,11 +274,11 @@ func (t *memTx) insertHandshake(h *handshake) error {
 	p := &stored
 	t.s.handshakes[p.ID] = p
 	o := t.index(p.MgmtID)
-	o.all.set(p, true)
+	o.listed(p, true)
 	t.indexState(p, true)
 	t.undo = append(t.undo, func() {
 		t.indexState(p, false)
-		o.all.set(p, false)
+		o.listed(p, false)
 		delete(t.s.handshakes, p.ID)
 	})
 	return nil
@@ -260,28 +314,103 @@ func (t *memTx) purge(mgmt string, now time.Time, limit int) error {
 			continue
 		}
 		t.indexState(h, false)
+		if l, ok := o.byAction[h.Action]; ok {
+			l.set(h, false)
+		}
 		delete(t.s.handshakes, h.ID)
 	}
 	o.all = o.all[kept:]
 	return nil
 }
 
-// seqList is a list of handshakes in creation order.
-type seqList []*handshake
+func (t *memTx) transfer(id string) (transfer, bool, error) {
+	if r, ok := t.s.transfers[id]; ok {
+		return *r, true, nil
+	}
+	return transfer{}, false, nil
+}
 
-// after returns the index of the first handshake created after the one numbered seq.
-func (l seqList) after(seq int64) int {
-	i, _ := slices.BinarySearchFunc(l, seq+1, func(h *handshake, s int64) int { return cmp.Compare(h.Seq, s) })
+// side returns the list of transfers of one account on one side, created when missing.
+func (t *memTx) side(m map[string]*seqList[*transfer], account string) *seqList[*transfer] {
+	l, ok := m[account]
+	if !ok {
+		l = &seqList[*transfer]{}
+		m[account] = l
+	}
+	return l
+}
+
+func (t *memTx) insertTransfer(r *transfer) error {
+	t.s.tseq++
+	r.Seq = t.s.tseq
+	stored := *r
+	p := &stored
+	t.s.transfers[p.ID] = p
+	t.side(t.s.bySource, p.SourceID).set(p, true)
+	t.side(t.s.byTarget, p.TargetID).set(p, true)
+	t.undo = append(t.undo, func() {
+		t.side(t.s.bySource, p.SourceID).set(p, false)
+		t.side(t.s.byTarget, p.TargetID).set(p, false)
+		delete(t.s.transfers, p.ID)
+	})
+	return nil
+}
+
+func (t *memTx) updateTransfer(r transfer) error {
+	p, ok := t.s.transfers[r.ID]
+	if !ok {
+		return nil
+	}
+	old := *p
+	p.Status, p.EndAt = r.Status, r.EndAt
+	t.undo = append(t.undo, func() { p.Status, p.EndAt = old.Status, old.EndAt })
+	return nil
+}
+
+func (t *memTx) liveTransfers(source string, since time.Time) ([]transfer, error) {
+	var out []transfer
+	for _, r := range *t.side(t.s.bySource, source) {
+		if r.Status == "REQUESTED" || r.Status == "ACCEPTED" || (r.Status == "WITHDRAWN" && r.EndAt.After(since)) {
+			out = append(out, *r)
+		}
+	}
+	return out, nil
+}
+
+func (t *memTx) listTransfers(side, account string, afterSeq int64, limit int) ([]transfer, error) {
+	l := *t.side(t.s.bySource, account)
+	if side == "target" {
+		l = *t.side(t.s.byTarget, account)
+	}
+	var out []transfer
+	for i := l.after(afterSeq); i < len(l) && len(out) < limit; i++ {
+		out = append(out, *l[i])
+	}
+	return out, nil
+}
+
+// sequenced is what a seqList holds: rows numbered in creation order.
+type sequenced interface {
+	comparable
+	seqNo() int64
+}
+
+// seqList is a list of rows in creation order.
+type seqList[T sequenced] []T
+
+// after returns the index of the first row created after the one numbered seq.
+func (l seqList[T]) after(seq int64) int {
+	i, _ := slices.BinarySearchFunc(l, seq+1, func(h T, s int64) int { return cmp.Compare(h.seqNo(), s) })
 	return i
 }
 
 // set adds h (always the newest when added) or removes it.
-func (l *seqList) set(h *handshake, add bool) {
+func (l *seqList[T]) set(h T, add bool) {
 	if add {
 		*l = append(*l, h)
 		return
 	}
-	i := l.after(h.Seq - 1)
+	i := l.after(h.seqNo() - 1)
 	switch {
 	case i >= len(*l) || (*l)[i] != h:
 	case i == 0:

@@ -44,6 +44,18 @@ func (c *call) dispatch(op string, in any) (any, error) {
 		return c.describeAccount(in.(*accountInput).AccountId)
 	case "DescribeOrganization":
 		return c.describeOrganization()
+	case "ListAccounts":
+		return c.listAccounts(in.(*pageInput))
+	case "InviteOrganizationToTransferResponsibility":
+		return c.inviteToTransfer(in.(*transferInviteInput))
+	case "ListInboundResponsibilityTransfers":
+		return c.listTransfers("target", in.(*transferListInput))
+	case "ListOutboundResponsibilityTransfers":
+		return c.listTransfers("source", in.(*transferListInput))
+	case "DescribeResponsibilityTransfer":
+		return c.describeTransfer(in.(*transferInput).Id)
+	case "TerminateResponsibilityTransfer":
+		return c.terminateTransfer(in.(*transferInput))
 	}
 	return nil, newError("UnknownOperationException", "the simulator does not implement %s", op)
 }
@@ -215,17 +227,18 @@ func (c *call) invite(in *inviteInput) (any, error) {
 	if a.InviteRefusal != "" {
 		return nil, handshakeViolation(a.InviteRefusal, "The handshake request could not be completed: %s.", a.InviteRefusal)
 	}
-	if err := c.refuseDuplicate(target); err != nil {
+	if err := c.refuseDuplicate(actionInvite, target); err != nil {
 		return nil, err
 	}
 	if err := c.checkQuotas(); err != nil {
 		return nil, err
 	}
-	id, err := newHandshakeID()
+	id, err := newID("h-")
 	if err != nil {
 		return nil, err
 	}
-	h := handshake{ID: id, MgmtID: c.caller, OrgID: org.ID, AccountID: target, Notes: notes, State: "OPEN", RequestedAt: c.now}
+	h := handshake{ID: id, Action: actionInvite, MgmtID: c.caller, OrgID: org.ID, AccountID: target, Notes: notes, State: "OPEN",
+		RequestedAt: c.now, Expires: c.now.Add(handshakeLifetime)}
 	if err := c.tx.insertHandshake(&h); err != nil {
 		return nil, err
 	}
@@ -235,17 +248,21 @@ func (c *call) invite(in *inviteInput) (any, error) {
 	return c.answer(h)
 }
 
-// refuseDuplicate fails while an invitation of target is open. One stored OPEN that has expired is written as
-// EXPIRED now, the only time expiry is written: the database keeps a single OPEN row per organization and account.
-func (c *call) refuseDuplicate(target string) error {
-	h, open, err := c.tx.openHandshake(c.caller, target)
+// refuseDuplicate fails while a handshake of the action to target is open. One stored OPEN that has expired is
+// written as EXPIRED now (with its transfer), the only time expiry is written: the database keeps a single OPEN
+// row per organization, action and account.
+func (c *call) refuseDuplicate(action, target string) error {
+	h, open, err := c.tx.openHandshake(c.caller, action, target)
 	switch {
 	case err != nil || !open:
 		return err
 	case h.at(c.now).State == "OPEN":
 		return newError("DuplicateHandshakeException", "A handshake with the same action and target already exists.")
 	}
-	return c.tx.updateHandshake(h.at(c.now))
+	if err := c.tx.updateHandshake(h.at(c.now)); err != nil {
+		return err
+	}
+	return c.settleTransfer(h.at(c.now))
 }
 
 // checkQuotas counts no further than each quota: the cost of a call does not grow with the organization.
@@ -281,38 +298,30 @@ func (c *call) list(in *listInput) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	max := pageSize
-	if in.MaxResults != nil {
-		switch {
-		case *in.MaxResults < 1:
-			return nil, invalidInput("MIN_VALUE_EXCEEDED", "MaxResults must be at least 1.")
-		case *in.MaxResults > pageSize:
-			return nil, invalidInput("MAX_VALUE_EXCEEDED", "MaxResults must be at most %d.", pageSize)
-		}
-		max = *in.MaxResults
+	max, err := maxResults(in.MaxResults)
+	if err != nil {
+		return nil, err
 	}
-	var after int64
-	if in.NextToken != nil {
-		seq, ok := parseToken(*in.NextToken, org.ID)
-		if !ok {
-			return nil, invalidInput("INVALID_NEXT_TOKEN", "The NextToken value is not valid.")
-		}
-		after = seq
+	after, err := afterToken(in.NextToken, org.ID)
+	if err != nil {
+		return nil, err
 	}
 	page := []wireHandshake{}
 	out := map[string]any{}
+	action := ""
 	if f := in.Filter; f != nil {
 		if f.ActionType != "" && f.ParentHandshakeId != "" {
 			return nil, invalidInput("MAX_LIMIT_EXCEEDED_FILTER", "You can specify only one filter parameter.")
 		}
-		// Only INVITE handshakes exist here, and none has a parent.
-		if (f.ActionType != "" && f.ActionType != "INVITE") || f.ParentHandshakeId != "" {
+		// Only INVITE and TRANSFER_RESPONSIBILITY handshakes exist here, and none has a parent.
+		if (f.ActionType != "" && f.ActionType != actionInvite && f.ActionType != actionTransfer) || f.ParentHandshakeId != "" {
 			out["Handshakes"] = page
 			return out, nil
 		}
+		action = f.ActionType
 	}
 	// One more than the page tells whether there is a next one.
-	hs, err := c.tx.listHandshakes(c.caller, after, c.now, max+1)
+	hs, err := c.tx.listHandshakes(c.caller, action, after, c.now, max+1)
 	if err != nil {
 		return nil, err
 	}
@@ -331,23 +340,54 @@ func (c *call) list(in *listInput) (any, error) {
 	return out, nil
 }
 
-// A NextToken names the organization and the last handshake of the previous page, so that pages stay stable
-// while handshakes are added or purged.
-func makeToken(orgID string, seq int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(orgID + "/" + strconv.FormatInt(seq, 10)))
+// maxResults checks a list's MaxResults, 1 to 20 as for every Organizations list, and defaults it to 20.
+func maxResults(n *int) (int, error) {
+	switch {
+	case n == nil:
+		return pageSize, nil
+	case *n < 1:
+		return 0, invalidInput("MIN_VALUE_EXCEEDED", "MaxResults must be at least 1.")
+	case *n > pageSize:
+		return 0, invalidInput("MAX_VALUE_EXCEEDED", "MaxResults must be at most %d.", pageSize)
+	}
+	return *n, nil
 }
 
-func parseToken(tok, orgID string) (int64, bool) {
+// afterToken reads the sequence number a NextToken of the scope continues after; 0 without a token.
+func afterToken(tok *string, scope string) (int64, error) {
+	if tok == nil {
+		return 0, nil
+	}
+	last, ok := parseToken(*tok, scope)
+	if !ok {
+		return 0, invalidInput("INVALID_NEXT_TOKEN", "The NextToken value is not valid.")
+	}
+	n, err := strconv.ParseInt(last, 10, 64)
+	if err != nil || n < 0 {
+		return 0, invalidInput("INVALID_NEXT_TOKEN", "The NextToken value is not valid.")
+	}
+	return n, nil
+}
+
+// A NextToken names the list it belongs to (an organization's handshakes, an account's inbound transfers, ...)
+// and the last row of the previous page, so that pages stay stable while rows are added or purged, and a token of
+// one list is refused by another.
+func makeToken(scope string, seq int64) string {
+	return makeKeyToken(scope, strconv.FormatInt(seq, 10))
+}
+
+func makeKeyToken(scope, last string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(scope + "/" + last))
+}
+
+// parseToken returns the last row a token of the scope names. Scopes hold no "/".
+func parseToken(tok, scope string) (string, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(tok)
 	if err != nil {
-		return 0, false
+		return "", false
 	}
-	org, seq, ok := strings.Cut(string(b), "/")
-	if !ok || org != orgID {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(seq, 10, 64)
-	return n, err == nil && n >= 0
+	got, last, ok := strings.Cut(string(b), "/")
+	return last, ok && got == scope
 }
 
 var handshakeIDRE = regexp.MustCompile(`^h-[0-9a-z]{8,32}$`)
@@ -392,9 +432,10 @@ func (c *call) transition(id, to string) (any, error) {
 			"You don't have permissions to access this resource: only the invited account can accept or decline the handshake.")
 	}
 	// Lock what the transition changes: the sender's organization, and when accepting the organization the
-	// invited account manages, which it leaves. Then read the handshake again: another call may have ended it.
+	// invited account manages, which it leaves (or, for a transfer, whose bill it hands over). Every change of a
+	// transfer locks both of its organizations. Then read the handshake again: another call may have ended it.
 	locks := []string{h.MgmtID}
-	if to == "ACCEPTED" {
+	if to == "ACCEPTED" || h.Action == actionTransfer {
 		locks = append(locks, h.AccountID)
 	}
 	if err := lockOrgs(c.tx, c.now, locks...); err != nil {
@@ -411,20 +452,18 @@ func (c *call) transition(id, to string) (any, error) {
 			"You can't perform the operation on the handshake in its current state (%s).", h.State)
 	}
 	if to == "ACCEPTED" {
-		busy, err := c.managesOrgWithMembers(c.caller)
-		if err != nil {
+		if err := c.mayAccept(h); err != nil {
 			return nil, err
-		}
-		if busy {
-			return nil, handshakeViolation("ALREADY_IN_AN_ORGANIZATION",
-				"The handshake request is invalid because the account is the management account of an organization that has member accounts.")
 		}
 	}
 	h.State, h.EndedAt = to, c.now
 	if err := c.tx.updateHandshake(h); err != nil {
 		return nil, err
 	}
-	if to == "ACCEPTED" {
+	if err := c.settleTransfer(h); err != nil {
+		return nil, err
+	}
+	if to == "ACCEPTED" && h.Action == actionInvite {
 		if err := join(c.tx, h.MgmtID, h.AccountID, "INVITED", c.now); err != nil {
 			return nil, err
 		}
@@ -433,6 +472,30 @@ func (c *call) transition(id, to string) (any, error) {
 		return nil, err
 	}
 	return c.answer(h)
+}
+
+// mayAccept refuses an acceptance AWS refuses: only a member account can accept an INVITE (a management account
+// whose organization still has members cannot), and only a management account can accept a TRANSFER_RESPONSIBILITY
+// (api_op_AcceptHandshake.go), whatever members its organization has.
+func (c *call) mayAccept(h handshake) error {
+	if h.Action == actionTransfer {
+		m, member, err := c.tx.member(c.caller)
+		if err != nil || !member {
+			return err
+		}
+		return newError("AccessDeniedException",
+			"You don't have permissions to access this resource: account %s is a member of organization %s; only a management account can accept a billing transfer.",
+			c.caller, orgIDFor(m.MgmtID))
+	}
+	busy, err := c.managesOrgWithMembers(c.caller)
+	if err != nil {
+		return err
+	}
+	if busy {
+		return handshakeViolation("ALREADY_IN_AN_ORGANIZATION",
+			"The handshake request is invalid because the account is the management account of an organization that has member accounts.")
+	}
+	return nil
 }
 
 // join makes account a member of mgmt's organization, which leaves any other organization it belonged to (AWS
@@ -457,10 +520,16 @@ func (c *call) describeAccount(id string) (any, error) {
 	if err := c.materialize(id); err != nil {
 		return nil, err
 	}
-	m := member{JoinedMethod: "CREATED", JoinedAt: org.CreatedAt}
+	m := member{AccountID: id, MgmtID: c.caller, JoinedMethod: "CREATED", JoinedAt: org.CreatedAt}
 	if id != c.caller {
+		ms, err := c.conventionMembers(org, id)
+		if err != nil {
+			return nil, err
+		}
 		var ok bool
-		if m, ok, err = c.tx.member(id); err != nil {
+		if len(ms) == 1 && ms[0].AccountID == id {
+			m, ok = ms[0], true
+		} else if m, ok, err = c.tx.member(id); err != nil {
 			return nil, err
 		}
 		if !ok || m.MgmtID != c.caller {
@@ -468,30 +537,11 @@ func (c *call) describeAccount(id string) (any, error) {
 				"You specified an account that doesn't exist or isn't in your organization.")
 		}
 	}
-	a, err := c.account(id)
+	w, err := c.wireAccount(org, m)
 	if err != nil {
 		return nil, err
 	}
-	email, err := c.email(id)
-	if err != nil {
-		return nil, err
-	}
-	name, err := c.name(id)
-	if err != nil {
-		return nil, err
-	}
-	if a.State == "" {
-		a.State = "ACTIVE"
-	}
-	return map[string]any{"Account": wireAccount{
-		Id:              id,
-		Arn:             fmt.Sprintf("arn:aws:organizations::%s:account/%s/%s", c.caller, org.ID, id),
-		Email:           email,
-		Name:            name,
-		State:           a.State,
-		JoinedMethod:    m.JoinedMethod,
-		JoinedTimestamp: epoch(m.JoinedAt),
-	}}, nil
+	return map[string]any{"Account": w}, nil
 }
 
 func (c *call) describeOrganization() (any, error) {
@@ -530,9 +580,13 @@ func (c *call) answer(h handshake) (any, error) {
 	return map[string]any{"Handshake": w}, nil
 }
 
-// wire renders a handshake as AWS returns it: the parties, then the resources the invited account is shown (the
-// inviting organization with its management account's email and name and its feature set, the invited account,
-// the notes).
+// wire renders a handshake as AWS returns it: the parties (the inviting organization, the invited account), then
+// the resources the invited account is shown. An invitation to join shows the inviting organization with its
+// management account's email and name and its feature set nested in it, the invited account, the notes. A billing
+// transfer invitation shows the inviting organization, its management account's id, email and name
+// (MANAGEMENT_ACCOUNT, MANAGEMENT_EMAIL, MANAGEMENT_NAME, the names types.HandshakeResourceType added with
+// transfers), the transfer (RESPONSIBILITY_TRANSFER), its type and start (TRANSFER_TYPE, TRANSFER_START_TIMESTAMP
+// in RFC 3339), the invited account and the notes.
 func (c *call) wire(h handshake) (wireHandshake, error) {
 	email, err := c.email(h.MgmtID)
 	if err != nil {
@@ -548,19 +602,32 @@ func (c *call) wire(h handshake) (wireHandshake, error) {
 			{Type: "MASTER_NAME", Value: name},
 			{Type: "ORGANIZATION_FEATURE_SET", Value: "ALL"},
 		}},
-		{Type: "ACCOUNT", Value: h.AccountID},
 	}
+	arnKind := "invite"
+	if h.Action == actionTransfer {
+		arnKind = "transfer_responsibility"
+		res = []wireResource{
+			{Type: "ORGANIZATION", Value: h.OrgID},
+			{Type: "MANAGEMENT_ACCOUNT", Value: h.MgmtID},
+			{Type: "MANAGEMENT_EMAIL", Value: email},
+			{Type: "MANAGEMENT_NAME", Value: name},
+			{Type: "RESPONSIBILITY_TRANSFER", Value: h.TransferID},
+			{Type: "TRANSFER_TYPE", Value: "BILLING"},
+			{Type: "TRANSFER_START_TIMESTAMP", Value: h.TransferStart.Format(time.RFC3339)},
+		}
+	}
+	res = append(res, wireResource{Type: "ACCOUNT", Value: h.AccountID})
 	if h.Notes != "" {
 		res = append(res, wireResource{Type: "NOTES", Value: h.Notes})
 	}
 	return wireHandshake{
 		Id:                  h.ID,
-		Arn:                 fmt.Sprintf("arn:aws:organizations::%s:handshake/%s/invite/%s", h.MgmtID, h.OrgID, h.ID),
+		Arn:                 fmt.Sprintf("arn:aws:organizations::%s:handshake/%s/%s/%s", h.MgmtID, h.OrgID, arnKind, h.ID),
 		Parties:             []wireParty{{Id: h.OrgID, Type: "ORGANIZATION"}, {Id: h.AccountID, Type: "ACCOUNT"}},
 		State:               h.State,
 		RequestedTimestamp:  epoch(h.RequestedAt),
 		ExpirationTimestamp: epoch(h.expiresAt()),
-		Action:              "INVITE",
+		Action:              h.Action,
 		Resources:           res,
 	}, nil
 }

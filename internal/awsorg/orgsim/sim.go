@@ -195,6 +195,13 @@ var supported = map[string]bool{
 	"DeclineHandshake":              true,
 	"DescribeAccount":               true,
 	"DescribeOrganization":          true,
+	"ListAccounts":                  true,
+
+	"InviteOrganizationToTransferResponsibility": true,
+	"ListInboundResponsibilityTransfers":         true,
+	"ListOutboundResponsibilityTransfers":        true,
+	"DescribeResponsibilityTransfer":             true,
+	"TerminateResponsibilityTransfer":            true,
 }
 
 // ServeHTTP answers one AWS JSON 1.1 request.
@@ -317,6 +324,14 @@ func decodeInput(op string, body []byte) (any, *apiError) {
 		in = &handshakeInput{}
 	case "DescribeAccount":
 		in = &accountInput{}
+	case "ListAccounts":
+		in = &pageInput{}
+	case "InviteOrganizationToTransferResponsibility":
+		in = &transferInviteInput{}
+	case "ListInboundResponsibilityTransfers", "ListOutboundResponsibilityTransfers":
+		in = &transferListInput{}
+	case "DescribeResponsibilityTransfer", "TerminateResponsibilityTransfer":
+		in = &transferInput{}
 	default:
 		return nil, nil
 	}
@@ -329,15 +344,16 @@ func decodeInput(op string, body []byte) (any, *apiError) {
 	return in, nil
 }
 
-// newHandshakeID returns a fresh random handshake id; random rather than sequential so that Sims sharing a
-// store, or restarted, cannot collide.
-func newHandshakeID() (string, error) {
+// newID returns a fresh random id with the prefix (h- for handshakes, rt- for transfers) and 12 lowercase letters
+// or digits, as both patterns want; random rather than sequential so that Sims sharing a store, or restarted,
+// cannot collide.
+func newID(prefix string) (string, error) {
 	b := make([]byte, 12)
 	if _, err := rand.Read(b); err != nil {
-		return "", fmt.Errorf("read random handshake id: %w", err)
+		return "", fmt.Errorf("read random id: %w", err)
 	}
 	for i := range b {
 		b[i] = alnum[int(b[i])%len(alnum)]
 	}
-	return "h-" + string(b), nil
+	return prefix + string(b), nil
 }

@@ -144,11 +144,33 @@ func (t *sqlTx) addAccount(id string, a Account) (bool, error) {
 	return n == 1, err
 }
 
-const handshakeColumns = `seq, id, mgmt_id, org_id, account_id, notes, state, requested_at, ended_at`
+func (t *sqlTx) listMembers(mgmt, afterAccount string, limit int) ([]member, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT account_id, mgmt_id, joined_method, joined_at FROM orgsim_members
+WHERE mgmt_id = $1 AND account_id > $2 ORDER BY mgmt_id, account_id LIMIT $3`, mgmt, afterAccount, limit)
+	if err != nil {
+		return nil, fmt.Errorf("orgsim: %w", err)
+	}
+	defer rows.Close()
+	var out []member
+	for rows.Next() {
+		var m member
+		if err := rows.Scan(&m.AccountID, &m.MgmtID, &m.JoinedMethod, (*dbTime)(&m.JoinedAt)); err != nil {
+			return nil, fmt.Errorf("orgsim: %w", err)
+		}
+		out = append(out, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("orgsim: %w", err)
+	}
+	return out, nil
+}
+
+const handshakeColumns = `seq, id, action, mgmt_id, org_id, account_id, notes, state, requested_at, ended_at, expires_at,
+transfer_id, transfer_start`
 
 func scanHandshake(sc interface{ Scan(...any) error }, h *handshake) error {
-	return sc.Scan(&h.Seq, &h.ID, &h.MgmtID, &h.OrgID, &h.AccountID, &h.Notes, &h.State,
-		(*dbTime)(&h.RequestedAt), (*dbTime)(&h.EndedAt))
+	return sc.Scan(&h.Seq, &h.ID, &h.Action, &h.MgmtID, &h.OrgID, &h.AccountID, &h.Notes, &h.State,
+		(*dbTime)(&h.RequestedAt), (*dbTime)(&h.EndedAt), (*dbTime)(&h.Expires), &h.TransferID, (*dbTime)(&h.TransferStart))
 }
 
 func (t *sqlTx) oneHandshake(where string, args ...any) (handshake, bool, error) {
@@ -167,28 +189,38 @@ func (t *sqlTx) handshake(id string) (handshake, bool, error) {
 	return t.oneHandshake(`id = $1`, id)
 }
 
-func (t *sqlTx) openHandshake(mgmt, account string) (handshake, bool, error) {
-	return t.oneHandshake(`mgmt_id = $1 AND account_id = $2 AND state = 'OPEN'`, mgmt, account)
+func (t *sqlTx) openHandshake(mgmt, action, account string) (handshake, bool, error) {
+	return t.oneHandshake(`mgmt_id = $1 AND action = $2 AND account_id = $3 AND state = 'OPEN'`, mgmt, action, account)
 }
 
 // The statements below are planned once and run with many values (the PostgreSQL driver prepares them, and the
 // server may settle on a generic plan). Each therefore orders by what its index holds, so that walking that index
 // from one end, and stopping at the limit, is the plan even when the values are unknown: without the ORDER BY, a
-// generic plan of the counts scans the whole table.
+// generic plan of the counts scans the whole table. The quotas count invitations only; the few transfer
+// handshakes among the rows of their indexes are filtered out on the way.
 
 func (t *sqlTx) countOpen(mgmt string, since time.Time, limit int) (int, error) {
 	return t.count(`SELECT count(*) FROM (SELECT 1 FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND state = 'OPEN' AND requested_at > $2 ORDER BY requested_at DESC LIMIT $3) AS h`, mgmt, since, limit)
+WHERE mgmt_id = $1 AND state = 'OPEN' AND requested_at > $2 AND action = 'INVITE' ORDER BY requested_at DESC LIMIT $3) AS h`,
+		mgmt, since, limit)
 }
 
 func (t *sqlTx) countUnaccepted(mgmt string, since time.Time, limit int) (int, error) {
 	return t.count(`SELECT count(*) FROM (SELECT 1 FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND state <> 'ACCEPTED' AND requested_at > $2 ORDER BY requested_at DESC LIMIT $3) AS h`, mgmt, since, limit)
+WHERE mgmt_id = $1 AND state <> 'ACCEPTED' AND requested_at > $2 AND action = 'INVITE' ORDER BY requested_at DESC LIMIT $3) AS h`,
+		mgmt, since, limit)
 }
 
-func (t *sqlTx) listHandshakes(mgmt string, afterSeq int64, now time.Time, limit int) ([]handshake, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+handshakeColumns+` FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND seq > $2 AND purge_at > $3 ORDER BY mgmt_id, seq LIMIT $4`, mgmt, afterSeq, now, limit)
+func (t *sqlTx) listHandshakes(mgmt, action string, afterSeq int64, now time.Time, limit int) ([]handshake, error) {
+	query := `SELECT ` + handshakeColumns + ` FROM orgsim_handshakes
+WHERE mgmt_id = $1 AND seq > $2 AND purge_at > $3 ORDER BY mgmt_id, seq LIMIT $4`
+	args := []any{mgmt, afterSeq, now, limit}
+	if action != "" {
+		query = `SELECT ` + handshakeColumns + ` FROM orgsim_handshakes
+WHERE mgmt_id = $1 AND action = $2 AND seq > $3 AND purge_at > $4 ORDER BY mgmt_id, action, seq LIMIT $5`
+		args = []any{mgmt, action, afterSeq, now, limit}
+	}
+	rows, err := t.tx.QueryContext(t.ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("orgsim: %w", err)
 	}
@@ -208,9 +240,11 @@ WHERE mgmt_id = $1 AND seq > $2 AND purge_at > $3 ORDER BY mgmt_id, seq LIMIT $4
 }
 
 func (t *sqlTx) insertHandshake(h *handshake) error {
-	_, err := t.one(`INSERT INTO orgsim_handshakes (id, mgmt_id, org_id, account_id, notes, state, requested_at,
-ended_at, purge_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING seq`,
-		[]any{h.ID, h.MgmtID, h.OrgID, h.AccountID, h.Notes, h.State, h.RequestedAt, nullTime(h.EndedAt), h.purgeAt()}, &h.Seq)
+	_, err := t.one(`INSERT INTO orgsim_handshakes (id, action, mgmt_id, org_id, account_id, notes, state, requested_at,
+ended_at, purge_at, expires_at, transfer_id, transfer_start) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+RETURNING seq`,
+		[]any{h.ID, h.Action, h.MgmtID, h.OrgID, h.AccountID, h.Notes, h.State, h.RequestedAt, nullTime(h.EndedAt), h.purgeAt(),
+			h.expiresAt(), h.TransferID, nullTime(h.TransferStart)}, &h.Seq)
 	return err
 }
 
@@ -245,6 +279,66 @@ ORDER BY purge_at LIMIT $3`, mgmt, now, limit)
 		return nil
 	}
 	return t.exec(`DELETE FROM orgsim_handshakes WHERE seq IN (`+strings.Join(marks, ", ")+`)`, seqs...)
+}
+
+const transferColumns = `seq, id, name, type, source_id, target_id, status, handshake_id, start_at, end_at, expires_at,
+created_at`
+
+func scanTransfer(sc interface{ Scan(...any) error }, r *transfer) error {
+	return sc.Scan(&r.Seq, &r.ID, &r.Name, &r.Type, &r.SourceID, &r.TargetID, &r.Status, &r.HandshakeID,
+		(*dbTime)(&r.StartAt), (*dbTime)(&r.EndAt), (*dbTime)(&r.ExpiresAt), (*dbTime)(&r.CreatedAt))
+}
+
+func (t *sqlTx) transfers(query string, args ...any) ([]transfer, error) {
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+transferColumns+` FROM orgsim_transfers WHERE `+query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("orgsim: %w", err)
+	}
+	defer rows.Close()
+	var out []transfer
+	for rows.Next() {
+		var r transfer
+		if err := scanTransfer(rows, &r); err != nil {
+			return nil, fmt.Errorf("orgsim: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("orgsim: %w", err)
+	}
+	return out, nil
+}
+
+func (t *sqlTx) transfer(id string) (transfer, bool, error) {
+	rs, err := t.transfers(`id = $1`, id)
+	if err != nil || len(rs) == 0 {
+		return transfer{}, false, err
+	}
+	return rs[0], true, nil
+}
+
+func (t *sqlTx) insertTransfer(r *transfer) error {
+	_, err := t.one(`INSERT INTO orgsim_transfers (id, name, type, source_id, target_id, status, handshake_id, start_at,
+end_at, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq`,
+		[]any{r.ID, r.Name, r.Type, r.SourceID, r.TargetID, r.Status, r.HandshakeID, r.StartAt, nullTime(r.EndAt), r.ExpiresAt,
+			r.CreatedAt}, &r.Seq)
+	return err
+}
+
+func (t *sqlTx) updateTransfer(r transfer) error {
+	return t.exec(`UPDATE orgsim_transfers SET status = $1, end_at = $2 WHERE id = $3`, r.Status, nullTime(r.EndAt), r.ID)
+}
+
+func (t *sqlTx) liveTransfers(source string, since time.Time) ([]transfer, error) {
+	return t.transfers(`source_id = $1 AND (status IN ('REQUESTED', 'ACCEPTED') OR (status = 'WITHDRAWN' AND end_at > $2))
+ORDER BY source_id, seq`, source, since)
+}
+
+func (t *sqlTx) listTransfers(side, account string, afterSeq int64, limit int) ([]transfer, error) {
+	if side == "target" {
+		return t.transfers(`target_id = $1 AND seq > $2 ORDER BY target_id, seq LIMIT $3`, account, afterSeq, limit)
+	}
+	return t.transfers(`source_id = $1 AND seq > $2 ORDER BY source_id, seq LIMIT $3`, account, afterSeq, limit)
 }
 
 func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }

@@ -39,16 +39,20 @@ type tx interface {
 	// addAccount describes the account unless it is described already, and reports whether it did.
 	addAccount(id string, a Account) (bool, error)
 
+	// listMembers returns up to limit of mgmt's members whose account id is after afterAccount, by account id.
+	listMembers(mgmt, afterAccount string, limit int) ([]member, error)
+
 	handshake(id string) (handshake, bool, error)
-	// openHandshake returns mgmt's handshake for account whose stored state is OPEN (it may have expired since).
-	openHandshake(mgmt, account string) (handshake, bool, error)
-	// countOpen counts, up to limit, mgmt's handshakes stored OPEN and requested after since.
+	// openHandshake returns mgmt's handshake of the action for account whose stored state is OPEN (it may have
+	// expired since).
+	openHandshake(mgmt, action, account string) (handshake, bool, error)
+	// countOpen counts, up to limit, mgmt's invitations (INVITE handshakes) stored OPEN and requested after since.
 	countOpen(mgmt string, since time.Time, limit int) (int, error)
-	// countUnaccepted counts, up to limit, mgmt's handshakes requested after since and not accepted.
+	// countUnaccepted counts, up to limit, mgmt's invitations requested after since and not accepted.
 	countUnaccepted(mgmt string, since time.Time, limit int) (int, error)
-	// listHandshakes returns up to limit of mgmt's handshakes created after the one numbered afterSeq, in creation
-	// order, leaving out those purged at now.
-	listHandshakes(mgmt string, afterSeq int64, now time.Time, limit int) ([]handshake, error)
+	// listHandshakes returns up to limit of mgmt's handshakes of the action (any when empty) created after the one
+	// numbered afterSeq, in creation order, leaving out those purged at now.
+	listHandshakes(mgmt, action string, afterSeq int64, now time.Time, limit int) ([]handshake, error)
 	// insertHandshake stores a new handshake and numbers it (h.Seq).
 	insertHandshake(h *handshake) error
 	// updateHandshake stores a handshake's new state and end.
@@ -56,6 +60,18 @@ type tx interface {
 	// purge deletes up to limit of mgmt's handshakes that are purged at now. Purged handshakes are invisible
 	// already; deleting them keeps the organization's indexes short, a few at a time so no call pays for all.
 	purge(mgmt string, now time.Time, limit int) error
+
+	transfer(id string) (transfer, bool, error)
+	// insertTransfer stores a new responsibility transfer and numbers it (t.Seq).
+	insertTransfer(t *transfer) error
+	// updateTransfer stores a transfer's new status and end.
+	updateTransfer(t transfer) error
+	// liveTransfers returns the transfers of the source organization that may still be in force after since: those
+	// stored REQUESTED or ACCEPTED, and those WITHDRAWN that end after since. A source has few of them.
+	liveTransfers(source string, since time.Time) ([]transfer, error)
+	// listTransfers returns up to limit of the transfers whose source (side "source") or target (side "target")
+	// is account, created after the one numbered afterSeq, in creation order.
+	listTransfers(side, account string, afterSeq int64, limit int) ([]transfer, error)
 }
 
 // lockOrgs locks the organizations of these management accounts in ascending order (see tx.lockOrg).
@@ -105,6 +121,7 @@ type member struct {
 type handshake struct {
 	Seq         int64 // creation order, the cursor of ListHandshakesForOrganization
 	ID          string
+	Action      string // actionInvite or actionTransfer
 	MgmtID      string
 	OrgID       string
 	AccountID   string
@@ -112,7 +129,20 @@ type handshake struct {
 	State       string    // as last written; see at
 	RequestedAt time.Time // UTC, microseconds
 	EndedAt     time.Time // zero while OPEN
+	// Expires is when the handshake expires unless answered; zero in rows written before billing transfers
+	// existed, which expire after the invitation lifetime.
+	Expires time.Time
+	// TransferID and TransferStart are the responsibility transfer a TRANSFER_RESPONSIBILITY handshake proposes,
+	// kept on the handshake so that a page of handshakes renders without reading the transfers.
+	TransferID    string
+	TransferStart time.Time
 }
+
+// The handshake actions the simulator knows, as types.ActionType spells them.
+const (
+	actionInvite   = "INVITE"
+	actionTransfer = "TRANSFER_RESPONSIBILITY"
+)
 
 // Lifetimes of handshakes, as AWS documents them.
 const (
@@ -123,16 +153,50 @@ const (
 // purgeBatch is how many purged handshakes a write deletes: more than one call creates, so none pile up.
 const purgeBatch = 50
 
-func (h handshake) expiresAt() time.Time { return h.RequestedAt.Add(handshakeLifetime) }
+func (h handshake) expiresAt() time.Time {
+	if !h.Expires.IsZero() {
+		return h.Expires
+	}
+	return h.RequestedAt.Add(handshakeLifetime)
+}
 
 // at returns the handshake as it stands at now: an OPEN one past its lifetime has EXPIRED, which no call writes
-// until it must (see call.invite).
+// until it must (see call.refuseDuplicate).
 func (h handshake) at(now time.Time) handshake {
 	if h.State == "OPEN" && !now.Before(h.expiresAt()) {
 		h.State, h.EndedAt = "EXPIRED", h.expiresAt()
 	}
 	return h
 }
+
+func (h *handshake) seqNo() int64 { return h.Seq }
+
+// transfer is a responsibility transfer: the source organization (its management account) designates the
+// target (the management account that invited it) to manage and pay its consolidated bill from StartAt.
+type transfer struct {
+	Seq         int64 // creation order, the cursor of the List*ResponsibilityTransfers operations
+	ID          string
+	Name        string
+	Type        string // BILLING
+	SourceID    string
+	TargetID    string
+	Status      string // as last written; see at
+	HandshakeID string
+	StartAt     time.Time
+	EndAt       time.Time // zero until withdrawn
+	ExpiresAt   time.Time // when its handshake expires unless answered
+	CreatedAt   time.Time
+}
+
+// at returns the transfer as it stands at now: a REQUESTED one whose handshake expired has EXPIRED with it.
+func (t transfer) at(now time.Time) transfer {
+	if t.Status == "REQUESTED" && !now.Before(t.ExpiresAt) {
+		t.Status = "EXPIRED"
+	}
+	return t
+}
+
+func (t *transfer) seqNo() int64 { return t.Seq }
 
 // purgeAt is when the handshake disappears: 30 days after it ended, an OPEN one ending when it expires.
 func (h handshake) purgeAt() time.Time {

@@ -3,6 +3,7 @@ package orgsim
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -89,7 +90,58 @@ type (
 	accountInput struct {
 		AccountId string `json:"AccountId"`
 	}
+	pageInput struct {
+		NextToken  *string `json:"NextToken"`
+		MaxResults *int    `json:"MaxResults"`
+	}
+	// Timestamps come as JSON numbers of epoch seconds with milliseconds (smithy-go's JSON codec writes
+	// FormatEpochSeconds); a string fails to decode, as it would on AWS.
+	transferInviteInput struct {
+		Type   string `json:"Type"`
+		Target *struct {
+			Id   string `json:"Id"`
+			Type string `json:"Type"`
+		} `json:"Target"`
+		Notes          *string  `json:"Notes"`
+		StartTimestamp *float64 `json:"StartTimestamp"`
+		SourceName     *string  `json:"SourceName"`
+		Tags           []struct {
+			Key   string `json:"Key"`
+			Value string `json:"Value"`
+		} `json:"Tags"`
+	}
+	transferListInput struct {
+		Type       string  `json:"Type"`
+		Id         *string `json:"Id"`
+		NextToken  *string `json:"NextToken"`
+		MaxResults *int    `json:"MaxResults"`
+	}
+	transferInput struct {
+		Id           string   `json:"Id"`
+		EndTimestamp *float64 `json:"EndTimestamp"`
+	}
 )
+
+// fromEpoch reads an epoch-seconds timestamp to the millisecond, the precision the SDK sends.
+func fromEpoch(f float64) time.Time { return time.UnixMilli(int64(math.Round(f * 1000))).UTC() }
+
+type wireParticipant struct {
+	ManagementAccountId    string `json:"ManagementAccountId"`
+	ManagementAccountEmail string `json:"ManagementAccountEmail"`
+}
+
+type wireTransfer struct {
+	Arn               string          `json:"Arn"`
+	Name              string          `json:"Name"`
+	Id                string          `json:"Id"`
+	Type              string          `json:"Type"`
+	Status            string          `json:"Status"`
+	Source            wireParticipant `json:"Source"`
+	Target            wireParticipant `json:"Target"`
+	StartTimestamp    epoch           `json:"StartTimestamp"`
+	EndTimestamp      *epoch          `json:"EndTimestamp,omitempty"`
+	ActiveHandshakeId string          `json:"ActiveHandshakeId,omitempty"`
+}
 
 // apiError is an error answer of the service, with the modeled members AWS sends for some codes.
 type apiError struct {
@@ -105,23 +157,26 @@ func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 // statusOf gives each error code the status AWS models for it. TooManyRequests and ConcurrentModification use
 // 400 because the real service was seen answering so, and clients must cope.
 var statusOf = map[string]int{
-	"AccessDeniedException":                 http.StatusForbidden,
-	"AccountNotFoundException":              http.StatusNotFound,
-	"AccountOwnerNotVerifiedException":      http.StatusForbidden,
-	"AWSOrganizationsNotInUseException":     http.StatusNotFound,
-	"ConcurrentModificationException":       http.StatusBadRequest,
-	"ConstraintViolationException":          http.StatusConflict,
-	"DuplicateHandshakeException":           http.StatusConflict,
-	"FinalizingOrganizationException":       http.StatusConflict,
-	"HandshakeAlreadyInStateException":      http.StatusConflict,
-	"HandshakeConstraintViolationException": http.StatusConflict,
-	"HandshakeNotFoundException":            http.StatusNotFound,
-	"InvalidHandshakeTransitionException":   http.StatusConflict,
-	"InvalidInputException":                 http.StatusBadRequest,
-	"ServiceException":                      http.StatusInternalServerError,
-	"TooManyRequestsException":              http.StatusBadRequest,
-	"UnknownOperationException":             http.StatusBadRequest,
-	"SerializationException":                http.StatusBadRequest,
+	"AccessDeniedException":                            http.StatusForbidden,
+	"AccountNotFoundException":                         http.StatusNotFound,
+	"AccountOwnerNotVerifiedException":                 http.StatusForbidden,
+	"AWSOrganizationsNotInUseException":                http.StatusNotFound,
+	"ConcurrentModificationException":                  http.StatusBadRequest,
+	"ConstraintViolationException":                     http.StatusConflict,
+	"DuplicateHandshakeException":                      http.StatusConflict,
+	"FinalizingOrganizationException":                  http.StatusConflict,
+	"HandshakeAlreadyInStateException":                 http.StatusConflict,
+	"HandshakeConstraintViolationException":            http.StatusConflict,
+	"HandshakeNotFoundException":                       http.StatusNotFound,
+	"InvalidHandshakeTransitionException":              http.StatusConflict,
+	"InvalidInputException":                            http.StatusBadRequest,
+	"InvalidResponsibilityTransferTransitionException": http.StatusConflict,
+	"ResponsibilityTransferAlreadyInStatusException":   http.StatusConflict,
+	"ResponsibilityTransferNotFoundException":          http.StatusNotFound,
+	"ServiceException":                                 http.StatusInternalServerError,
+	"TooManyRequestsException":                         http.StatusBadRequest,
+	"UnknownOperationException":                        http.StatusBadRequest,
+	"SerializationException":                           http.StatusBadRequest,
 }
 
 func newError(code, format string, args ...any) *apiError {
