@@ -223,16 +223,16 @@ func (e HealthMode) Valid() bool {
 
 // Defines values for InviteKind.
 const (
-	BillingTransfer InviteKind = "billing_transfer"
-	Join            InviteKind = "join"
+	InviteKindBillingTransfer InviteKind = "billing_transfer"
+	InviteKindJoin            InviteKind = "join"
 )
 
 // Valid indicates whether the value is a known member of the InviteKind enum.
 func (e InviteKind) Valid() bool {
 	switch e {
-	case BillingTransfer:
+	case InviteKindBillingTransfer:
 		return true
-	case Join:
+	case InviteKindJoin:
 		return true
 	default:
 		return false
@@ -323,6 +323,24 @@ func (e TransferStatus) Valid() bool {
 	case TransferStatusREQUESTED:
 		return true
 	case TransferStatusWITHDRAWN:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ListInvitesParamsKind.
+const (
+	ListInvitesParamsKindBillingTransfer ListInvitesParamsKind = "billing_transfer"
+	ListInvitesParamsKindJoin            ListInvitesParamsKind = "join"
+)
+
+// Valid indicates whether the value is a known member of the ListInvitesParamsKind enum.
+func (e ListInvitesParamsKind) Valid() bool {
+	switch e {
+	case ListInvitesParamsKindBillingTransfer:
+		return true
+	case ListInvitesParamsKindJoin:
 		return true
 	default:
 		return false
@@ -908,13 +926,16 @@ type ListInvitesParams struct {
 	// AccountId Only invites of this AWS account (12 digits, dashes or spaces allowed).
 	AccountId *string `form:"accountId,omitempty" json:"accountId,omitempty"`
 
-	// Kind Only invites of this kind.
-	Kind  *InviteKind `form:"kind,omitempty" json:"kind,omitempty"`
-	Limit *int        `form:"limit,omitempty" json:"limit,omitempty"`
+	// Kind Only invites of this kind (every kind when absent).
+	Kind  *ListInvitesParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+	Limit *int                   `form:"limit,omitempty" json:"limit,omitempty"`
 
 	// Cursor The `nextCursor` of the previous page.
 	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
 }
+
+// ListInvitesParamsKind defines parameters for ListInvites.
+type ListInvitesParamsKind string
 
 // CreateInviteParams defines parameters for CreateInvite.
 type CreateInviteParams struct {
@@ -7803,70 +7824,70 @@ var swaggerSpec = []string{
 	"c5pChlJk10qRB/q0bW3R7G8btlVb1tC1akV4jYKpt1owBX3RH1Jkvlr9RNnw3Dyws8Ynyo7S5oHd3XUm",
 	"Eva7Df0GlKGhx/BHp26Idz4ZiVkJcteSBAvgkXgiUn1jQW/NzeWy/TpZyxCpOcOVUVJnc+PMvimtoYbO",
 	"qFPi79x3obbCSY9BuQosRTYkTKFsvubegoE3ZeWoc+WnOeInbEwEG///pwA5rzr/e3RLxT83wM42KkUr",
-	"11HpORp/ZrE718nSqWF8hamaNVm1vkwiXXQshsFmXiNTqoF3YocXRFJva47xkvFs0WcdQn09QRTWK5hv",
-	"x16IbcdrbyxjXMZdn9DPbFJMOv0d18zT/RVLqcZiXsMKMDQsYegSrpgoVIn8iY3LYogWLW6s56Fh1XtT",
-	"JwEgPNbw25bhipHfS2eZPl7JfCNj9vaCtpScZuWWudEJ4TADpa3tEohKL+vuyvqN4lNOgGcYnFlWDUE2",
-	"qqBFo0HTPj6I6OGy7sHYiEft/kvGjcP2Zq5XFVVlQbSLsngx0FQsLlSAyRBsFTdiV0AmjBdGeIzplRHS",
-	"SkFWpSUG3OYlgGdkw1rN5o27vV5gf3OYkSGWuQwJG9kOMZs23oJHDoyqXut7vVdk2ABpoSc74LVm9RVq",
-	"gOouOeCkZojXzwohF6CVfbO768zdcOZquK2tjebwgMdc34Iz241SFnrcD8NUY8gRhkbD1S07xjcW2Ikn",
-	"Y+QPuPWD2mMzbzw7n5+5l5w1gjxDslFVx/jDDLTIMwtM2Te+gbMPBrxmIBCmNjH0sshjN56I2ZxYw7aN",
-	"dlG9ochIJzS7BVy42m9E+qoEwwHDfxydkm2Lo9n+EkFEX2+Xr1d/LzhGsyD7Xxiz2QwyTa2WbQOzQUs7",
-	"sJmJf8TY3Juq1//WrzAfJsRaIb7LFfpgvgZcgi6kQwDbDJ0EVeR6v7r1Eua1gwIG3J8JUift3d2YxxT2",
-	"9WvbUqi4rFleaa7GBBapsN0XL1YB+T7dj3cW61X4wN6Zr4qKh3nKGEMpJLOGkET45IwqJxT1nXhSd+kD",
-	"Lp6g/eX79/1uamE8SmfRPPVqrc/UThO6Tjov1lmy8Hyaur30psy4xDI3Nv0SD9dFbadbeJfbX3wVxrU1",
-	"mHKIVQUeYtzJSuCGBmLWnjKGRNXcI0AqVRV2XXJYJj5sSyZmLBo5yR2coiGU8eZSKH8jKeVH76bU/a64",
-	"6yvJ1+5QZXYtMOij0Yt/gP7WW/vodzSSXuAla9lTlbSyCVGFdeb341AlK58pj6G8/vR1Mmg7qJbdUr7J",
-	"+8UimFSZiQjBumUmAheHThwgP7ylJmQ1webgKmnnKdA70mrAjYWyhcAr2zq8Sw6UO/lRSCPlqH2/BSHY",
-	"8siJcQHKXDSmvPskpOU5neTGqM+VIFQP+LA9+23/mi7evLkgg9fqjH+PPNX6liHT5rTqr2uGURYsVaw8",
-	"LMq4uDSPWhJ/pWAt623LdBMW1lrHSxElatScUt6qbP8eRUGdGRbGxev8cOqeuRlLtGl4JWEuJGuy8X8O",
-	"fnu7+T3T62lDvhq5jFu2VDR+BzRaIeZWpGiOPBr23uRy1ddygdR0nSP/KvbOAa/q0t3QEyLy7L7Dxw9J",
-	"Pj61j5jUhxz3ohD5b+IK6h6cMaIqZ88ZRGUXUi0WxlltBLJEnFSginp0NyFYCOl6+tPUXLNxPf8NCamQ",
-	"mXLlo1fQJQexoK4fh/WVGRptzaB2if04w7uGMXPKFw8H3sndB+eaFcqPKjDnt56LGSl8vxgS3eXvLgP2",
-	"3YEZDEcHiZElDBskRvw5i2uAHO4q+rQtYSRBjR+NKDwueLRK2i1TqZsiWE3DOBs1wakssNlIsKo1lhgh",
-	"ngwbSJVo7cT3Cy9rswQod+oaS2mez61bGuZEqkbjDN0GTpQ2X46LN1zmxxF7cU1+2qv8PRvLb4W4JNS2",
-	"ZOdYtnwPvKTA9hV8FKy0JHpsSNnmu8ss4X5I08HJRbYNvrdiyYFrP+LL4RB9VDagzoZJPXNeUVqQLB+2",
-	"2jbGQyzHeNu35JljnwH7rpTnt8m62LWsgqn3lVDZdiUR21bIPxp2PEi18r2ZSjXmmz3UEjv1fhCKTYoc",
-	"QQxi1MbQdMleb4+IQiuW1TpJtDM7rg7ExkQfnSby5+p8P5xWo363+Cg3+64Uq9nbj4Z2RRaJKfr+3nfG",
-	"IkGw71vwSRGFi2nlCs9qbBAGunwLBg++KdkpKKCwMX9b3k61O7ThprxyUgtq3pNXurhRyyP0Tx3H1o9d",
-	"NSaE7ffwhM1cyvcKdKN3pztR1kn9WvcbL/fvVQDYxvOPQkF+lIjUthapKzOsddd+psqT1SlRE5rntorR",
-	"Hxtvf+yT8vR4IwYu/mRTcnjyr00bkMoZhwGvHxreEh+z8jB9X14pgSI4NHGOXko5doAhBx5p6dhjYkN5",
-	"YsB9++TFUidi8jpycaesHX44vmeZU/Wke7yyBpcspfwp6nW3wsid1LbgyH/s9b2IQ+5TJLm+3E92e0sm",
-	"4Lo8Ge7f0nB3xPkAlnsrx1nfiiOs97ddb5yOXFL/4cOg1ZBV/WxCH52u54iwfkklCNjHAmXGlZaF+WdC",
-	"ut3uZlnowGT9GEpjweBp1pEjzo5oOnYjd20KgsUb8OjBjUbrxvTlW6YaVbdlynd1aZ5rxmOXT4HrHnRn",
-	"hXmuge4N6/KWttJapyrPtxjCHkeeTVnVKTRaQ4i9ucKxrtd18sudlu89ldDdDwyhqqCztFGvB3ty2SKw",
-	"mrYsrR0Nu7CizkntOymoW1dT8OAAD7UMn/WuduM9UmP0SJEF9gQW9hnHGO/6q8BkPo4FnlaiFitfJ4fP",
-	"53aKAZH4M4XvteuIWdtCYRMn4U7SL9PRNJ/RuaomwLRqHwSbNM9sDU5PjR7+k7SPUm1cAt+ap3lW677T",
-	"wNVxKQPuDoOxLZrsYg7dEfsbZVc/oaA6i2KzS/B8EHIhQGHDYMxSBd68S+66wtCT307fD7i5CJJsDM2f",
-	"Zx+O3w4392u+v0+GGZVqy/i8q2I+NlzQC6TNbHfvxS/ms4dz5G/C657Ljb2stJCuP8j3pHweCphS+Seg",
-	"kcVvJo2sSyBGtplPXDatq3/KR5bhMT/6m+6RFGNtJxdpHXePIhu+l5j1YmxrL7X5V1FEZjJuA4JJYZ+k",
-	"VvMU3+fOtVaSqjojGiab96mgFh9cgcGDmh/oZ4EhlHo/3mHZkHe4maB3yK2IRwdH4HEFthGei23NEZHo",
-	"OoC50h3vrJ9oyjMqM+JJk6gppKUss72uNlxtaHlg9pZtWOn/Mo6R0nQyRe3or5oPUl1IGG5io76pFFmR",
-	"WhT2GMiH47f2eJJzsN1fHbRIiRwPB2i3fzWTXFxB7SZwT0om2hR4LSWzc19jiDo5WQaZU9yWXJiq92t+",
-	"qgr+1rrqIMsIbYmrO5RWN1VZ21/cv1qFuHU+e43XQz6rEfpeBMcI7lyXv0qZIx5M0t6cfXQOpq6nhBOr",
-	"RlRTCc4ax8K3qOpY5IguXMjeQ0qM0A6ozAA8GggFyF/GBvidw30y1UMUd3z0bGjtBarTcZun8OQ2RXIY",
-	"afTujGPmzLYrmhfQJUecnueuJ1C5EtEjF/BUCuvVITK3nXaxjcEfVLe6XuQP7MHdlFUs4JmLGWHqyX/7",
-	"Wp1oDxKLSN5nyhiKSRmzDXYETy+wLeXJKKcXd68MtytJv45b97q6O97H5ymqfxvOdMs6Xx3Yr7br++LI",
-	"lq8bcEc153o43jVpqB2o8zg021dxZO14mYdBRzS0svPiGyB9HJa788QO7hEpq6Bfx8zZdfHIwV/F2PsH",
-	"c8edVvrYzq0WK7GOsMgzLPK0EWx/xzkg5oTZQ7N298hYFFLdgw7R7rDBb0WodbJwwhQye0AD5R4+sWHj",
-	"QwmRoCUz/8iZ0gjpawakKpGz2TYYT0Et9mx271wpLCJ9s+pl/Cvxp53O6F+mBP0Eq0S8PdTF+bjjnURt",
-	"QxaT7BoNAp5wIk84kSecyBNO5MFKwm3zzQBE4hZazm/V5r5Emhh5Z1Pxfy4DfwQlLPdEW+4LEcL6MO02",
-	"1661NG6dCVP1gGI5ET/XNXvoLkROHiOUv92MmouZzx69efevN6dHAbg3rEKwJ25Zk8qetC442GKC5z17",
-	"VqdnnAEPHZLwjPoxxe5StobA9uZt9PxNvH0qFAQoSnxowx55KsXEQiU/ngy4PVwMz0/AnswWz6mFyDf3",
-	"ywavxhhMKSfnQLDPsc+KRboeixItgv2v7FFYUfzle7Mqv1QLv1YEoJxtXGa7U/eah+U9Sf+v4tD6Tq1W",
-	"AxU3PQn/21dAf43CCFpZ1HuO0+hZgGvoDSs+Y8GPRUeyrz6vqjrsozrSY0pR2zhGiAjrTjPGvcQIDFt5",
-	"x3jG6AVsZ71UBdoTB0Gpb6MFzeetE+bo6J6/905orFubr1a+GdX0nCqwndtpOkbqXaKEgwLi9HJps1CP",
-	"okPMnXVO8aF+mJd5pogscn/Oba2DhDvtgPojGmy/0J0XWxmdE0QVzhN7fN/ej1tjUUh8U7v56IWkKWza",
-	"62VpTtUg5pymlxfYT5/MhLwkrrgwQwVtiy3cTAa8ecoiwQb8pDpqceuUTWDYJb+3y3usj2WYIzw0ckGD",
-	"0aoyOL3XZGntO4uwe2Vhk3UQby/cvy4AXB8H2VBBfc5mtOJmddc1fJPT67OxsaL8W0dCzqjMEmNTDWl2",
-	"RXlqj6HICukOOB2+6uF5tTsvJuZ/P+yO8a+X2XDTGGNYCqrFkGxwY1wioZlXKjycVTqL01u/ollF5jnT",
-	"FZ7Kgitfzh6jW3cCSkonQLICyAQon41ZXgKjqkLaWnul0kB1rAFZxEKuzmhRA24BvS5wsGMPqbd19xLI",
-	"tJAXkHl7mJgXys0EC3Vt6axnu1rB85yn9jgShwpDBBaetMJhhpu0X3Vc9Qc7aVGeDgqjEaTRs/kO7M61",
-	"+Ok+i/nTy29UWrsON/sFtTjQst2CIRkUfxl7aGjuo0/UYks33ZZATkSsI4lCzYk1AcsClG4bf7O1A/dN",
-	"LeYzywCzQV2rsfzM6L+dDrA1I6FWVViSGIar1t2PtdDLx+783ycU852G/L/GM2qDnlHzSUjBmI/RwFqF",
-	"g1/HU6onip8gzPcJYW4w2BOU+QnK/CitgdtKrAXI53sUWaFuuxnMOcaL3wfc+ba797Do6JXr/4SSfoA9",
-	"j4Kq79fEuBFM5tEipr+JKn9CTj+p4FXny98r0PprQNQNjnkCUz+BqR+ly/1NsddNHPV9YKTXxzs3WPYJ",
-	"9/zY6PXhYdJ3CIF+NHDmla7IE6z5vgj4a1HQS7+N33JPffH6uonzR+Cw+8035w8uOSBJcMVBEoMr5YCC",
-	"az78HlwK4AXXn67/fwAAAP//",
+	"11HpORp/ZrE718nSqWF8hamaNVm1vkwiXXQshsFmXiNTqoF3YocXRFJva47xkvHMB1vx30FQaOF4HHS9",
+	"GsrNYc9meLFXY2fy2rvLMJjx6Cf0M5uYb+24fp/ur1jWNRYWG1aYomGJVJdwxUShSnBQbFwWZrRo/WNt",
+	"EQ0335vGCTDjsZ7gtlJXjPx2O+P18QrvG9m7t5fFpXA1K7fM004Ihxkobc2bQJp6cXhXBnIUwnICPMP4",
+	"zbKCCbJRxTUaPZz28UEEGJelEcaMPGq3aDKeHnZAc+2sqCprpl0gxkuKpu5x0QTMl2A3uRG7AjJhvDDy",
+	"ZUyvjBxXCrIqczHgNnUBRuZYw9q8cbfXC0x0DjMyxEqYIWEj20Rm04Zk8FSCUdWOfa/3igwbOC50dge8",
+	"1s++AhZQ3SUHnNRs9fpxIuQCtLJvdneduRvOXJm3NcfRYh7wmHdccGYbVspCj/thJGsMOSLVaLi6ZVP5",
+	"xgI78WT8gAG3rlJ7bOaNZ+fzM/eSs0YcaEg2qgIaf96BFnlmsSv7xn1wJsSA12wIwtQmRmcWOfXGWTGb",
+	"E+vpttGuuzcUGWmWZreAC1cejmBglWDEYPiPo1OybaE2218ioOnr7fL16u8Fx4AXZP8LwzqbQTKq1dVt",
+	"YDZoaZM2M/GPGL57Ux0HsPUrzIcJsYaKb4SFbpovE5egC+lAwjaJJ0EVud6vbr2Eee0sgQH3x4bUSXt3",
+	"N+ZUha3/2uYWKi5ruVeaqzGBRSps98WLVVi/T/fjwMXaGT6wA+cLp+KRoDIMUQrJrCEkEWE5o8oJRX0n",
+	"ztZduomLJ2h/+f7dw5taGI/SnzRPvVrrM7UDh66Tzot1liw8wqZuL70pkzKx5I7N0MQjelHb6RYO6PYX",
+	"X6hxbQ2mHGKFg4cYmrISuKGBmLWnjCFR9f8IwExVEV6XHJa5Edu1iRmLRk5yh7hoCGW8uRTK30hK+dG7",
+	"KXW/K+76SvK1O1SZXQsM+miA4x+gv/XWPvodjWQgeMla9uAlrWzOVGEp+v04VMnKZ8qTKq8/fZ0M2g4K",
+	"areU7wN/sQhJVSYrQjxvmazAxaETh9kPb6kJWU2wf7hK2qkM9I60GnBjoWwhNst2F++SA+UOhxTSSDlq",
+	"329xCraCcmJcgDJdjVnxPglpeU4nuTHqcyUI1QM+bM9+27+mizdvLkjytZrn3yNPtb5lyLQ5rfrrmmGU",
+	"BUsVqyCLMi4uzaOWxF8pWMuS3DIjhbW31vFSRIkaNaeUt4rfv0dRUGeGhaHzOj+cumduxhJtGl5JmAvJ",
+	"mmz8n4Pf3m5+z/R62pCvRi7jli0Vjd8BjVaguhVZnCMPmL03uVy1vlwgNV1zyb+KvXPAq9J1N/SEiDy7",
+	"7/DxQ5KPz/4jbPUhx70oRP6buIK6B2eMqMrZcwZR2ahUi4VxVhuBLEEpFe6iHt1NCNZKurb/NDXXbFzP",
+	"f0NCKmSmXIXpFXTJQSyo68dhfWWGRlszqF3CQ87wrmHMnPL1xYF3cvfBuWYR86MKzPmt52JGCt9ShkR3",
+	"+bvLgH13eAfD0UFiZAnDBokRfxTjGjiIu4o+bUsYSVDjRyMKjwseLaR2y1Tqpgic0zDORk1wKot9NhKs",
+	"6p4lRgg5wx5TJaA78S3Fy/ItAcodzMZSmudz65aGOZGqFzlDt4ETpc2X4+INl/lxxF5cH6D2Kn/PxvJb",
+	"IS4JtV3bOVY23wMvKbCtBx8FKy2JHhtStvnuMku4H9J0cLiR7ZTvrVhy4DqU+Io5BCiVPaqzYVLPnFeU",
+	"FiTLh63OjvEQyzHe9i155thnwL4r5fltsi52Latg6n0lVLZd1cS2FfKPhh0PUq18+6ZSjfl+ELXETr1l",
+	"hGKTIkcQgxi1MTRdstfbI6LQimW1ZhPtzI4rFbEx0UenifzRO98Pp9Wo3y0+ys2+q9Zqtv+joV2RRWKK",
+	"vgX4nbFIEOz7FnxSROFiWrnatBobhIEu36XBg29KdgpqLGzM31bAU+3Odbgpr5zUgpr35JUu7uXyCP1T",
+	"x7H1k1mNCWFbQjxhM5fyvQLdaO/pDp11Ur/WIMfL/XsVALY3/aNQkB8lgrmtReoqEWsNuJ+p8vB1StSE",
+	"5rktdPQny9sf+6Q8YN6IgYs/2ZQcnvxr0wakcsZhwOvnirfEx6w8b99XYEqgCA5NnKOXUo5NYsiBR1o6",
+	"9pjYUJ4YcN9hebHUiZi8jlzcQWyHH47vWeZUbeser6zBJUspf4p63a0wcoe5kUPhWAWPyifHlsWwHfgi",
+	"DrlPkeRadz/Z7S2ZgOvyZLh/S8PdEecDWO6tHGd9K46wyMk2xnE6ckn9hw+DVkNW9eMLfXS6niPC+iWV",
+	"IGAfa5gZV1oW5p8J6Xa7m2WhA5P1kyqNBYMHXkdOQTui6diN3HUyCBZvwKNnOxqtG9OXb5lqFOaWKd/V",
+	"1XuuX49dPgWuwdCd1e65Hrs3LN1b2m1rncI934UI2yB5NmVVM9FomSG27wrHul5jyi93WuH3VEJ3PzCE",
+	"qoLO0ka9HuzJZYvAatqytHZ67MKKOie176Sgbl1NwYMzPtQyfNa72o33SI3RU0cW2BNY2GccY7zrrwKT",
+	"+TgWeKCJWqx8nRw+n9spBkTijx2+18YkZm0LhX2ehDtsv0xH03xG56qaANOqfVZs0jzWNThgNXo+UNI+",
+	"bbVxCXz3nuZxrvtOA1cnqgy4Oy/GdnGyizl0p/BvlI3/hILquIrNLsEjRMiFAIU9hTFLFXjzLrnrCkNP",
+	"fjt9P+DmIkiyMTR/nn04fjvc3K/5/j4ZZlSqLePzror52HBBu5A2s929F7+Yzx7Okb8Jr3suN/ay0kK6",
+	"FiLfk/J5KGBK5Z+ARha/mTSyLoEY2X4/cdm0rv4pH1mGx/zob7pHUox1plykddw9imz4dmPWi7Hdv9Tm",
+	"X0URmcm4DQgmha2UWv1VfCs8131JquoYaZhs3qeCWny2BQYPan6gnwWGUOote4dlz97hZoLeIbciHh0c",
+	"gSca2O4fLrY1R0SiaxLmSne8s36iKc+ozIgnTaKmkJayzLbD2nC1oeWZ2lu2p6X/yzhGStPJFLWjv2o+",
+	"SHUhYbiJvfymUmRFalHYYyAfjt/aE0zOwTaIddAiJXI8P6DdIdZMcnEFtZvAPSmZaN/gtZTMzn2NIerk",
+	"ZBlkTnFbcmGq3tL5qSr4W+uqgywjtCWu7lBa3VRlbX9x/2oV4tb57DVeD/msRuh7ERwjuKNf/ipljnh2",
+	"SXtz9tE5mLqeEk6sGlFNJThrHAvfoqpjkSO6cCF7DykxQjugMgPw9CAUIH8ZG+B3DvfJVA9R3PHRs6G1",
+	"F6hOx22ewsPdFMlhpNG7M46ZM9uuaF5Alxxxep67nkDlSkRPZcCDK6xXh8jcdtrF9g5/UN3q2pU/sAd3",
+	"U1axgGcuZoSpJ//ta3WiPWssInmfKWMoJmXMNtgRPODAdp0no5xe3L0y3K4k/Tpu3evq7ngfn6eo/m04",
+	"0y3rfHVgv9qu74sjW75uwB3VnOvheNekoXbmzuPQbF/FkbUTaB4GHdHQys6Lb4D0cVjuzhM7uEekrIJ+",
+	"HTNn18UjB38VY+8fzJ2IWuljO7darMQ6wiLPsMjTRrD9HeeAmBNmz9Xa3SNjUUh1DzpEu/MIvxWh1snC",
+	"CVPI7BkOlHv4xIaNDyVEgpbM/CNnSiOkrxmQqkTOZttgPAW12LPZvXOlsIj0zaqX8a/EH4g6o3+ZEvQT",
+	"rBLx9lAX5+NOgBK1DVlMsms0CHjCiTzhRJ5wIk84kQcrCbfNNwMQiVtoOb9VJ/wSaWLknU3F/7kM/BGU",
+	"sNwTbbkvRAjrw7TbXLvW0rh1JkzVA4rlRPxc1+yhuxA5eYxQ/nYzai5mPnv05t2/3pweBeDesArBHspl",
+	"TSp7GLvgYIsJnvfscZ6ecQY8dEjCY+zHFLtL2RoC25u30fM38fapUBCgKPGhDXsqqhQTC5X8eDLg9vwx",
+	"PGIBezJbPKcWIt/cLxu8GmMwpZycA8E+xz4rFul6LEq0CPa/sqdlRfGX782q/FIt/FoRgHK2cZntDuZr",
+	"nqf3JP2/ikPrO7VaDVTc9CT8b18B/TUKI2hlUe85TqPHBa6hN6z4jAU/Fp3avvpIq+o8kOqUjSlFbeMY",
+	"ISKsO80Y9xIjMGzlHeMZoxewnfVSFWgPJQSlvo0WNJ+3Tpijo3v+3juhsW5tvlr5ZlTTc6rAdm6n6Rip",
+	"d4kSDgqI08ulzUI9ig4xd9Y5xYf6YV7mmSKyyP1RuLUOEu60A+qPaLD9QndebGV0ThBVOE/sCX97P26N",
+	"RSHxTe3moxeSprBpr5elOVWDmHOaXl5gP30yE/KSuOLCDBW0LbZwMxnw5kGMBBvwk+o0xq1TNoFhl/ze",
+	"Lu+xPpZhjvBcyQUNRqvK4PRek6W17yzC7pWFTdZBvL1w/7oAcH0cZEMF9Tmb0Yqb1V3X8E1Or8/Gxory",
+	"bx0JOaMyS4xNNaTZFeWpPYYiK6Q7A3X4qodH2u68mJj//bA7xr9eZsNNY4xhKagWQ7LBjXGJhGZeqfD8",
+	"VuksTm/9imYVmedMV3gqC658OXuMbt0JKCmdAMkKIBOgfDZmeQmMqgppa+2VSgPVsQZkEQu5OqNFDbgF",
+	"9LrAwY49x97W3Usg00JeQObtYWJeKDcTLNS1pbOe7WoFz3Oe2uNIHCoMEVh40gqHGW7SftVx1Z/9pEV5",
+	"gCiMRpBGj+87sDvX4qf7LOZPL79Rae063OwX1OJAy3YLhmRQ/GXsoaG5jz5Riy3ddFsCORGxjiQKNSfW",
+	"BCwLULpt/M3WDtw3tZjPLAPMBnWtxvIzo/92OsDWjIRaVWFJYhiuWnc/1kIvH7sjgp9QzHca8v8az6gN",
+	"ekbNJyEFYz5GA2sVDn4dT6meKH6CMN8nhLnBYE9Q5ico86O0Bm4rsRYgn+9RZIW67WYw5xgvfh9w59vu",
+	"3sOio1eu/xNK+gH2PAqqvl8T40YwmUeLmP4mqvwJOf2kglcdQX+vQOuvAVE3OOYJTP0Epn6ULvc3xV43",
+	"cdT3gZFeH+/cYNkn3PNjo9eHh0nfIQT60cCZV7oiT7Dm+yLgr0VBL/02fss99cXr6ybOH4HD7jffnD+4",
+	"5IAkwRUHSQyulAMKrvnwe3ApgBdcf7r+/wEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

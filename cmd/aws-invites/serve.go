@@ -226,7 +226,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 	if err != nil {
 		return fail(err)
 	}
-	deps := invite.Deps{Store: st, Orgs: orgs, Clock: clock, Log: log}
+	deps := invite.Deps{Store: st, Orgs: orgs, Transfers: orgs, Clock: clock, Log: log}
 	a.invites = invite.NewInvites(deps, ch.setup)
 	a.profiles = invite.NewProfiles(deps)
 	a.reconciler = invite.NewReconciler(deps)

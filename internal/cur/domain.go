@@ -79,18 +79,18 @@ func (r Reader) Read(ctx context.Context, loc invite.CURLocation, period time.Ti
 
 // Deliver writes a new version of a payer's report with one usage line item per account (invite.SandboxCUR), as
 // AWS would deliver it; the sandbox uses it so that the walk to active can be done by hand.
-func (r Reader) Deliver(ctx context.Context, loc invite.CURLocation, payer string, period time.Time, costs map[string]string, at time.Time) error {
-	rows := make([]Row, 0, len(costs))
-	for acct, c := range costs {
-		cost, err := decimal.NewFromString(c)
+func (r Reader) Deliver(ctx context.Context, loc invite.CURLocation, period time.Time, lines []invite.CURLine, at time.Time) error {
+	rows := make([]Row, 0, len(lines))
+	for _, l := range lines {
+		cost, err := decimal.NewFromString(l.UnblendedCost)
 		if err != nil {
-			return invite.Errorf(invite.CodeValidationFailed, "unblendedCost %q is not a decimal number", c)
+			return invite.Errorf(invite.CodeValidationFailed, "unblendedCost %q is not a decimal number", l.UnblendedCost)
 		}
 		start := at.UTC().Truncate(time.Hour)
 		if start.Before(period) {
 			start = period
 		}
-		rows = append(rows, Row{PayerAccountID: payer, UsageAccountID: acct, UsageStart: start, UnblendedCost: cost})
+		rows = append(rows, Row{PayerAccountID: l.BillPayer, UsageAccountID: l.AccountID, UsageStart: start, UnblendedCost: cost})
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].UsageAccountID < rows[j].UsageAccountID })
 	_, err := WriteLegacyReport(ctx, r.Store, location(loc), period, "", rows)

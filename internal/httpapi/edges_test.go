@@ -60,7 +60,7 @@ func TestNULIsRefusedNamingTheField(t *testing.T) {
 				})
 			}
 			// A cursor is base64 of JSON anyone can write; one holding NUL is not one this service issued.
-			filter := sha256.Sum256([]byte(profile + "||"))
+			filter := sha256.Sum256([]byte(profile + "|||")) // the list's filters: profile, states, account, kind
 			forge := func(after string) string {
 				return base64.RawURLEncoding.EncodeToString([]byte(`{"a":"` + after + `","f":"` + hex.EncodeToString(filter[:8]) + `"}`))
 			}

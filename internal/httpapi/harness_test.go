@@ -103,7 +103,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := invite.Deps{Store: st, Orgs: orgs, Clock: clk, Log: log}
+	deps := invite.Deps{Store: st, Orgs: orgs, Transfers: orgs, Clock: clk, Log: log}
 	curReader := cur.Reader{Store: cur.DirStore{Root: t.TempDir()}}
 	curFollower := invite.NewCURFollower(deps, curReader, st)
 	chFollower := invite.NewCloudHealthFollower(deps, chClient, 0)

@@ -135,7 +135,8 @@ func fromHTTPError(he *echo.HTTPError) *invite.Error {
 // fieldChecks are the domain's own checks of body fields whose limits the spec also states: where the validator
 // finds such a field at fault, the client gets the domain's code and detail, as if the request had reached it.
 var fieldChecks = map[string]func(string) error{
-	"notes": invite.ValidateNotes,
+	"notes":        invite.ValidateNotes,
+	"transferName": invite.ValidateTransferName,
 }
 
 // fromValidation turns the request validator's findings into a problem that names the field at fault.

@@ -140,6 +140,12 @@ func (c *core) transition(ctx context.Context, inv Invite, to State, h *Handshak
 	inv.State = to
 	if h != nil {
 		inv.Handshake = h
+		if _, ended := stateForHandshake(h.State); ended && inv.Kind.OrJoin() == InviteTransfer && inv.Transfer != nil {
+			// A transfer's status follows its handshake's answer (the handshake and the transfer end together).
+			t := *inv.Transfer
+			t.Status = TransferStatus(h.State)
+			inv.Transfer = &t
+		}
 	}
 	return c.save(ctx, inv, Event{Type: typeOfTransition(from, to), Actor: actor, From: from, To: to, Reason: reason})
 }

@@ -73,7 +73,8 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 
 	// AWS delivers the month so far: line items for the spender and for the account that has not joined yet.
 	period := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	if err := reader.Deliver(ctx, loc, payerID, period, map[string]string{spender.AccountID: "12.3400000001", lateJoiner.AccountID: "0.5"}, w.clock.Now()); err != nil {
+	if err := reader.Deliver(ctx, loc, period, []invite.CURLine{{AccountID: spender.AccountID, BillPayer: payerID, UnblendedCost: "12.3400000001"},
+		{AccountID: lateJoiner.AccountID, BillPayer: payerID, UnblendedCost: "0.5"}}, w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	rep, err = svc.Scan(ctx, payerID)
@@ -111,7 +112,8 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 	// A new delivery updates the month-to-date cost and keeps when the account was first seen.
 	firstSeen := w.get(spender).CUR.FirstSeenAt
 	w.clock.Advance(6 * time.Hour)
-	if err := reader.Deliver(ctx, loc, payerID, period, map[string]string{spender.AccountID: "20", lateJoiner.AccountID: "0.5"}, w.clock.Now()); err != nil {
+	if err := reader.Deliver(ctx, loc, period, []invite.CURLine{{AccountID: spender.AccountID, BillPayer: payerID, UnblendedCost: "20"},
+		{AccountID: lateJoiner.AccountID, BillPayer: payerID, UnblendedCost: "0.5"}}, w.clock.Now()); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err := svc.Scan(ctx, payerID); err != nil || !rep.Scanned {

@@ -100,7 +100,7 @@ const (
 	TransferDeclined  TransferStatus = "DECLINED"
 	TransferCanceled  TransferStatus = "CANCELED"
 	TransferExpired   TransferStatus = "EXPIRED"
-	TransferWithdrawn TransferStatus = "WITHDRAWN" // ended by the customer (the source)
+	TransferWithdrawn TransferStatus = "WITHDRAWN" // ended by either side; in force until its EndAt
 )
 
 // Transfer is AWS's record of a billing transfer: the customer's organization (the source) hands responsibility
@@ -213,10 +213,12 @@ type SandboxClock interface {
 	AdvanceTo(ctx context.Context, t time.Time) (time.Time, error)
 }
 
-// SandboxAccounts answers handshakes as the invited account.
+// SandboxAccounts answers handshakes as the invited account, and tells which accounts an organization has.
 type SandboxAccounts interface {
 	AcceptHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
 	DeclineHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
+	// ListAccountsAs lists, as its management account, the accounts of an organization (itself included).
+	ListAccountsAs(ctx context.Context, managementAccountID string) ([]Account, error)
 }
 
 // SandboxCloudHealth sets what the simulated CloudHealth reports for an account.
@@ -226,8 +228,15 @@ type SandboxCloudHealth interface {
 
 // SandboxCUR writes reports where the sandbox reads them.
 type SandboxCUR interface {
-	// Deliver writes a new version of the payer's report for the period with one line item per account.
-	Deliver(ctx context.Context, loc CURLocation, payer string, period time.Time, costs map[string]string, at time.Time) error
+	// Deliver writes a new version of the payer's report for the period with one line item per line.
+	Deliver(ctx context.Context, loc CURLocation, period time.Time, lines []CURLine, at time.Time) error
+}
+
+// CURLine is one usage line item the sandbox delivers: an account, the payer account its line names, its cost.
+type CURLine struct {
+	AccountID     string
+	BillPayer     string
+	UnblendedCost string
 }
 
 // Clock tells the time; tests inject one they can move.

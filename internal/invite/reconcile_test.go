@@ -68,7 +68,7 @@ func newWorldTB(t testing.TB, dialect string) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := invite.Deps{Store: st, Orgs: orgs, Clock: clk, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	deps := invite.Deps{Store: st, Orgs: orgs, Transfers: orgs, Clock: clk, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	ctx := context.Background()
 	for _, bp := range []invite.BillingProfile{
 		{ID: "bp-1", CustomerID: "acme", Name: "one", ManagementAccountID: payerID},

@@ -136,13 +136,33 @@ func (s *Sandbox) DeliverCUR(ctx context.Context, p Principal, billingProfileID,
 	if err != nil {
 		return View{}, err
 	}
-	// AWS rewrites the whole month at each delivery: the accounts delivered before, and this one.
-	costs := map[string]string{}
+	// AWS rewrites the whole month at each delivery: the lines delivered before, and this invite's. A billing
+	// transfer's lines are those of every account of the transferred organization, naming its management
+	// account as their payer.
+	lines := map[string]CURLine{}
 	for acct, u := range usage {
-		costs[acct] = u.UnblendedCost
+		payer := bp.ManagementAccountID
+		if len(u.BillPayers) > 0 {
+			payer = u.BillPayers[0]
+		}
+		lines[acct] = CURLine{AccountID: acct, BillPayer: payer, UnblendedCost: u.UnblendedCost}
 	}
-	costs[inv.AccountID] = unblendedCost
-	if err := s.world.CUR.Deliver(ctx, loc, bp.ManagementAccountID, periodStart(now), costs, now); err != nil {
+	if inv.Kind.OrJoin() == InviteTransfer {
+		accounts, err := s.world.Accounts.ListAccountsAs(ctx, inv.AccountID)
+		if err != nil {
+			return View{}, err
+		}
+		for _, a := range accounts {
+			lines[a.ID] = CURLine{AccountID: a.ID, BillPayer: inv.AccountID, UnblendedCost: unblendedCost}
+		}
+	} else {
+		lines[inv.AccountID] = CURLine{AccountID: inv.AccountID, BillPayer: bp.ManagementAccountID, UnblendedCost: unblendedCost}
+	}
+	all := make([]CURLine, 0, len(lines))
+	for _, l := range lines {
+		all = append(all, l)
+	}
+	if err := s.world.CUR.Deliver(ctx, loc, periodStart(now), all, now); err != nil {
 		return View{}, err
 	}
 	if _, err := s.cur.Scan(ctx, bp.ManagementAccountID); err != nil {

@@ -48,15 +48,23 @@ func checkTransfer(start time.Time, name string, now time.Time, bp BillingProfil
 	if name == "" {
 		name = asciiName("Billing transfer to " + bp.Name)
 	}
-	if len(name) > MaxTransferName {
-		return "", bad("transferName", fmt.Sprintf("at most %d characters", MaxTransferName))
+	return name, ValidateTransferName(name)
+}
+
+// ValidateTransferName checks a billing transfer's name as AWS does: 1 to 128 printable ASCII characters.
+func ValidateTransferName(name string) error {
+	bad := func(msg string) error {
+		return &Error{Code: CodeValidationFailed, Detail: "transferName: " + msg, Fields: []FieldError{{Field: "transferName", Message: msg}}}
+	}
+	if name == "" || len(name) > MaxTransferName {
+		return bad(fmt.Sprintf("1 to %d characters", MaxTransferName))
 	}
 	for _, r := range name {
 		if r < 0x20 || r > 0x7e {
-			return "", bad("transferName", "printable ASCII characters only")
+			return bad(fmt.Sprintf("printable ASCII characters only; %q is not one", r))
 		}
 	}
-	return name, nil
+	return nil
 }
 
 // asciiName keeps the printable ASCII of a default name, within AWS's limit.
@@ -203,7 +211,7 @@ func (s *Reconciler) advanceTransfer(ctx context.Context, inv Invite, t Transfer
 	inv = withTransfer(inv, t)
 	switch {
 	case t.Status == TransferWithdrawn || (!t.EndAt.IsZero() && !now.Before(t.EndAt)):
-		why := "withdrawn by the customer"
+		why := "withdrawn (by the customer, or outside this service)"
 		if t.Status != TransferWithdrawn {
 			why = "ended"
 		}
