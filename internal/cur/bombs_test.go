@@ -1,0 +1,191 @@
+package cur
+
+import (
+	"archive/zip"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+)
+
+// repeatReader yields n bytes of a repeated pattern without holding them.
+type repeatReader struct {
+	pattern []byte
+	off     int
+	n       int64
+}
+
+func (r *repeatReader) Read(p []byte) (int, error) {
+	if r.n <= 0 {
+		return 0, io.EOF
+	}
+	if int64(len(p)) > r.n {
+		p = p[:r.n]
+	}
+	k := 0
+	for k < len(p) {
+		c := copy(p[k:], r.pattern[r.off:])
+		k += c
+		r.off = (r.off + c) % len(r.pattern)
+	}
+	r.n -= int64(k)
+	return k, nil
+}
+
+// expanding returns prefix followed by n bytes of pattern, as a reader.
+func expanding(prefix, pattern string, n int64) io.Reader {
+	return io.MultiReader(strings.NewReader(prefix), &repeatReader{pattern: []byte(pattern), n: n})
+}
+
+// gzipBomb compresses what r yields as tightly as deflate allows.
+func gzipBomb(tb testing.TB, r io.Reader) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	zw, err := gzip.NewWriterLevel(&b, gzip.BestCompression)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.Copy(zw, r); err != nil {
+		tb.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// zipBomb stores what r yields as the one entry of a ZIP archive.
+func zipBomb(tb testing.TB, r io.Reader) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	zw := zip.NewWriter(&b)
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) { return flate.NewWriter(w, flate.BestCompression) })
+	f, err := zw.Create("bomb.csv")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		tb.Fatal(err)
+	}
+	if err := zw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// overlappingZip builds the non-recursive zip bomb: one deflated kernel and
+// a central directory of n entries that all point at it, so the archive
+// lists n files for the price of one.
+func overlappingZip(tb testing.TB, kernel []byte, n int) []byte {
+	tb.Helper()
+	var comp bytes.Buffer
+	fw, err := flate.NewWriter(&comp, flate.BestCompression)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := fw.Write(kernel); err != nil {
+		tb.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	crc := crc32.ChecksumIEEE(kernel)
+	le := binary.LittleEndian
+	var b bytes.Buffer
+	w := func(vs ...any) {
+		for _, v := range vs {
+			if err := binary.Write(&b, le, v); err != nil {
+				tb.Fatal(err)
+			}
+		}
+	}
+	name := "k.csv"
+	// Local file header, then the kernel's data.
+	w(uint32(0x04034b50), uint16(20), uint16(0), uint16(8), uint16(0), uint16(0), crc,
+		uint32(comp.Len()), uint32(len(kernel)), uint16(len(name)), uint16(0))
+	b.WriteString(name)
+	b.Write(comp.Bytes())
+	cdStart := b.Len()
+	for i := range n {
+		entry := fmt.Sprintf("e%05d.csv", i)
+		w(uint32(0x02014b50), uint16(20), uint16(20), uint16(0), uint16(8), uint16(0), uint16(0), crc,
+			uint32(comp.Len()), uint32(len(kernel)), uint16(len(entry)), uint16(0), uint16(0), uint16(0), uint16(0), uint32(0), uint32(0))
+		b.WriteString(entry)
+	}
+	cdLen := b.Len() - cdStart
+	w(uint32(0x06054b50), uint16(0), uint16(0), uint16(n), uint16(n), uint32(cdLen), uint32(cdStart), uint16(0))
+	return b.Bytes()
+}
+
+// TestDecompressionBombs feeds small files that expand to a lot of text
+// through the production path (a store, the part's suffix, the readers)
+// and checks that the readers stream: what they allocate stays bounded
+// whatever the data expands to, and each file ends with its sums or with an
+// error saying what is wrong.
+func TestDecompressionBombs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and reads a few hundred MiB of text")
+	}
+	const header = "bill/PayerAccountId,lineItem/UsageAccountId,lineItem/UsageStartDate,lineItem/UnblendedCost\n"
+	const row = "000000000001,012345678901,2024-03-01T00:00:00Z,0.25\n"
+	cases := []struct {
+		name string
+		key  string
+		body func(testing.TB) []byte
+		want string // error text, or "" for success
+		rows int64
+	}{
+		// A header that is one long run of empty columns is split again at
+		// every chunk until it ends.
+		{"gzip: header of 15 MiB of commas", "h.csv.gz", func(tb testing.TB) []byte { return gzipBomb(tb, expanding("", ",", 15<<20)) }, "columns", 0},
+		{"zip: header of 15 MiB of commas", "h.csv.zip", func(tb testing.TB) []byte { return zipBomb(tb, expanding("", ",", 15<<20)) }, "columns", 0},
+	}
+	const limit = 64 << 20
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			body := tc.body(t)
+			st := newMemStore()
+			put(t, st, "bkt", tc.key, body)
+			tl := newTally()
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			start := time.Now()
+			err := scanPart(context.Background(), st, Part{Bucket: "bkt", Key: tc.key}, tl)
+			took := time.Since(start)
+			runtime.ReadMemStats(&after)
+			alloc := after.TotalAlloc - before.TotalAlloc
+			t.Logf("%d KiB file: %v in %v, %d MiB allocated", len(body)>>10, err, took.Round(time.Millisecond), alloc>>20)
+			if alloc > limit {
+				t.Errorf("allocated %d MiB reading a %d KiB file (limit %d MiB)", alloc>>20, len(body)>>10, limit>>20)
+			}
+			if tc.want != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.want) {
+					t.Errorf("got %v, want an error about %q", err, tc.want)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tl.rows != tc.rows {
+				t.Errorf("%d rows, want %d", tl.rows, tc.rows)
+			}
+			got := tl.result()
+			checkUsage(t, got, tl.rows)
+			if want := decimal.New(25, -2).Mul(decimal.NewFromInt(tc.rows)); len(got) != 1 || !got[0].UnblendedCost.Equal(want) {
+				t.Errorf("got %+v, want one account costing %s", got, want)
+			}
+		})
+	}
+}
