@@ -149,8 +149,16 @@ func TestDecompressionBombs(t *testing.T) {
 		// every chunk until it ends.
 		{"gzip: header of 15 MiB of commas", "h.csv.gz", func(tb testing.TB) []byte { return gzipBomb(tb, expanding("", ",", 15<<20)) }, "columns", 0},
 		{"zip: header of 15 MiB of commas", "h.csv.zip", func(tb testing.TB) []byte { return zipBomb(tb, expanding("", ",", 15<<20)) }, "columns", 0},
+		{"gzip: one field of 64 MiB", "f.csv.gz", func(tb testing.TB) []byte { return gzipBomb(tb, expanding(header+"1,2,", "0", 64<<20)) }, "longer than", 0},
+		{"gzip: quoted field never closed", "q.csv.gz", func(tb testing.TB) []byte { return gzipBomb(tb, expanding(header+"1,2,\"", "x,\n", 64<<20)) }, "longer than", 0},
+		{"gzip: 64 MiB of blank lines", "b.csv.gz", func(tb testing.TB) []byte { return gzipBomb(tb, expanding(header+row, "\n", 64<<20)) }, "", 1},
+		{"gzip: a million rows of one account", "r.csv.gz", func(tb testing.TB) []byte {
+			return gzipBomb(tb, expanding(header, row, int64(len(row))*1_000_000))
+		}, "", 1_000_000},
 	}
-	const limit = 64 << 20
+	// A record may take up to maxRecord (16 MiB) before it is refused;
+	// with append's growth steps and the read buffers, that is under 96 MiB.
+	const limit = 96 << 20
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			body := tc.body(t)

@@ -437,10 +437,16 @@ func scanCSVSized(ctx context.Context, r io.Reader, t *tally, chunkSize, headroo
 		if len(data)-used > maxRecord {
 			return s.recordError("longer than %d bytes (unterminated quoted field?)", maxRecord)
 		}
-		if len(data)-used > headroom {
-			tail = append([]byte(nil), data[used:]...)
-		} else {
-			tail = append(tail[:0:0], data[used:]...)
+		rest := data[used:]
+		switch {
+		case len(tail) > headroom:
+			// data grew from tail, not in the pooled buffer: keep it, so that
+			// a long record is copied as append doubles it, not at every chunk.
+			tail = rest
+		case len(rest) > headroom:
+			tail = append([]byte(nil), rest...)
+		default:
+			tail = append(tail[:0:0], rest...)
 		}
 		pool <- c.buf
 		if atEOF {
