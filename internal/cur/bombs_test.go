@@ -138,6 +138,7 @@ func TestDecompressionBombs(t *testing.T) {
 	}
 	const header = "bill/PayerAccountId,lineItem/UsageAccountId,lineItem/UsageStartDate,lineItem/UnblendedCost\n"
 	const row = "000000000001,012345678901,2024-03-01T00:00:00Z,0.25\n"
+	kernel := []byte(header + row + strings.Repeat("\n", 4<<20))
 	cases := []struct {
 		name string
 		key  string
@@ -155,6 +156,24 @@ func TestDecompressionBombs(t *testing.T) {
 		{"gzip: a million rows of one account", "r.csv.gz", func(tb testing.TB) []byte {
 			return gzipBomb(tb, expanding(header, row, int64(len(row))*1_000_000))
 		}, "", 1_000_000},
+		{"zip: 5000 one-row entries", "m.csv.zip", func(tb testing.TB) []byte {
+			var b bytes.Buffer
+			zw := zip.NewWriter(&b)
+			for i := range 5000 {
+				f, err := zw.Create(fmt.Sprintf("e%d.csv", i))
+				if err != nil {
+					tb.Fatal(err)
+				}
+				if _, err := io.WriteString(f, header+row); err != nil {
+					tb.Fatal(err)
+				}
+			}
+			if err := zw.Close(); err != nil {
+				tb.Fatal(err)
+			}
+			return b.Bytes()
+		}, "", 5000},
+		{"zip: 2000 entries over one 4 MiB kernel", "o.csv.zip", func(tb testing.TB) []byte { return overlappingZip(tb, kernel, 2000) }, "overlap", 0},
 	}
 	// A record may take up to maxRecord (16 MiB) before it is refused;
 	// with append's growth steps and the read buffers, that is under 96 MiB.
