@@ -2,6 +2,7 @@ package cur
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -29,6 +30,9 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 			err = fmt.Errorf("corrupt parquet file: %v", p)
 		}
 	}()
+	if err := checkFooterLength(r, size); err != nil {
+		return fmt.Errorf("not a readable parquet file: %w", err)
+	}
 	f, err := parquet.OpenFile(r, size)
 	if err != nil {
 		return fmt.Errorf("not a readable parquet file: %w", err)
@@ -92,6 +96,25 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 			}
 		}
 		closeCursors(curs)
+	}
+	return nil
+}
+
+// checkFooterLength refuses a footer longer than the file. parquet-go
+// allocates the length the last 8 bytes claim before reading it, so the
+// 8-byte file "PAR1PAR1" would cost 800 MiB, and a length of 2^32-1 4 GiB.
+func checkFooterLength(r io.ReaderAt, size int64) error {
+	// "PAR1", the footer, its 4-byte length and "PAR1" again.
+	if size < 12 {
+		return fmt.Errorf("%d bytes is too small for a parquet file", size)
+	}
+	var tail [8]byte
+	// ReadAt may report io.EOF along with the file's last bytes.
+	if n, err := r.ReadAt(tail[:], size-8); n < len(tail) {
+		return fmt.Errorf("reading the footer length: %w", err)
+	}
+	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+		return fmt.Errorf("footer of %d bytes in a file of %d", n, size)
 	}
 	return nil
 }
