@@ -33,7 +33,9 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 	if err := checkFooterLength(r, size); err != nil {
 		return fmt.Errorf("not a readable parquet file: %w", err)
 	}
-	f, err := parquet.OpenFile(r, size)
+	// Page indexes and bloom filters are not needed for a full scan, and
+	// parquet-go allocates the lengths the metadata gives them unchecked.
+	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("not a readable parquet file: %w", err)
 	}
@@ -61,6 +63,17 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 		if !found {
 			names := columnNames(sl)
 			return fmt.Errorf("missing column %s", names[1])
+		}
+	}
+	groups := f.Metadata().RowGroups
+	for gi := range groups {
+		for sl := range slotCount {
+			cc := groups[gi].Columns
+			if i := cols[sl].index; i < len(cc) {
+				if err := checkPageSizes(r, size, &cc[i].MetaData); err != nil {
+					return fmt.Errorf("row group %d column %s: %w", gi, cols[sl].name, err)
+				}
+			}
 		}
 	}
 	var rowNum int64
