@@ -108,10 +108,24 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 				return fmt.Errorf("row %d: %w", rowNum, err)
 			}
 		}
+		// Values beyond the row group's row count (or repeated ones) would
+		// otherwise be dropped without a word: line items missing from the sums.
+		for sl := range slotCount {
+			if _, err := curs[sl].next(); !errors.Is(err, errNoMoreValues) {
+				closeCursors(curs)
+				if err == nil {
+					err = fmt.Errorf("more values than the row group's %d rows", n)
+				}
+				return fmt.Errorf("row group %d column %s: %w", gi, cols[sl].name, err)
+			}
+		}
 		closeCursors(curs)
 	}
 	return nil
 }
+
+// errNoMoreValues is what a valueCursor returns once its column chunk ends.
+var errNoMoreValues = errors.New("fewer values than rows")
 
 // checkFooterLength refuses a footer longer than the file. parquet-go
 // allocates the length the last 8 bytes claim before reading it, so the
@@ -245,7 +259,7 @@ func (c *valueCursor) next() (parquet.Value, error) {
 		page, err := c.pages.ReadPage()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return parquet.Value{}, errors.New("fewer values than rows")
+				return parquet.Value{}, errNoMoreValues
 			}
 			return parquet.Value{}, err
 		}
