@@ -15,7 +15,15 @@ import (
 // says, before reading it, so a 1 KiB file could make it allocate 2 GiB.
 // Headers are decoded from bytes already read, which allocates nothing that
 // the header claims.
+//
+// Only the codecs AWS writes (SNAPPY, or none) are read: parquet-go's LZ4
+// decoder doubles its buffer for as long as a corrupt block fails to
+// decode, until the process dies out of memory, and the others would
+// inflate untrusted pages without a bound.
 func checkPageSizes(r io.ReaderAt, size int64, m *format.ColumnMetaData) error {
+	if m.Codec != format.Uncompressed && m.Codec != format.Snappy {
+		return fmt.Errorf("compression %s is not supported (AWS writes SNAPPY)", m.Codec)
+	}
 	start := m.DataPageOffset
 	if m.DictionaryPageOffset != 0 {
 		start = m.DictionaryPageOffset // where parquet-go starts reading
