@@ -7,6 +7,7 @@ import (
 	"compress/gzip"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"hash/crc32"
 	"io"
@@ -15,6 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/encoding/thrift"
+	"github.com/parquet-go/parquet-go/format"
 	"github.com/shopspring/decimal"
 )
 
@@ -214,5 +218,102 @@ func TestDecompressionBombs(t *testing.T) {
 				t.Errorf("got %+v, want one account costing %s", got, want)
 			}
 		})
+	}
+}
+
+// lyingSnappy is a codec that writes every page as a snappy block claiming
+// to decode to 4 GiB, holding one literal byte.
+type lyingSnappy struct{}
+
+func (lyingSnappy) String() string                            { return "SNAPPY" }
+func (lyingSnappy) CompressionCodec() format.CompressionCodec { return format.Snappy }
+func (lyingSnappy) Encode(dst, src []byte) ([]byte, error) {
+	return []byte{0xff, 0xff, 0xff, 0xff, 0x0f, 0x00, 'x'}, nil
+}
+func (lyingSnappy) Decode(dst, src []byte) ([]byte, error) { return nil, errors.New("not used") }
+
+// sameRow is one line item repeated: every column run-length encodes to a
+// few bytes however many rows there are.
+type sameRow struct {
+	Payer   string  `parquet:"bill_payer_account_id,dict"`
+	Account string  `parquet:"line_item_usage_account_id,dict"`
+	Start   int64   `parquet:"line_item_usage_start_date,dict"`
+	Cost    float64 `parquet:"line_item_unblended_cost,dict"`
+}
+
+// TestParquetInflationClaims reads small Parquet files whose pages claim to
+// expand far beyond their bytes, which parquet-go would allocate before
+// finding out: each must be refused with a reason, allocating little.
+func TestParquetInflationClaims(t *testing.T) {
+	var lying bytes.Buffer
+	w := parquet.NewGenericWriter[athenaRow](&lying, parquet.Compression(lyingSnappy{}))
+	if _, err := w.Write([]athenaRow{{Payer: "1", Account: "2", Start: time.Now(), Cost: 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// 2^20 rows make the value count a 4-byte varint, so 2^27-1 fits in
+	// its place.
+	rows := make([]sameRow, 1<<20)
+	for i := range rows {
+		rows[i] = sameRow{"000000000001", "000000000002", 1709251200000, 0.5}
+	}
+	var manyBuf bytes.Buffer
+	mw := parquet.NewGenericWriter[sameRow](&manyBuf, parquet.PageBufferSize(64<<20)) // one page per column
+	if _, err := mw.Write(rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	many := manyBuf.Bytes()
+	pf, err := parquet.OpenFile(bytes.NewReader(many), int64(len(many)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := pf.Metadata().RowGroups[0].Columns[1].MetaData // the payer
+	var proto thrift.CompactProtocol
+	var h format.PageHeader
+	pos := m.DataPageOffset
+	pr := proto.NewReaderFromBytes(many[pos:])
+	if err := thrift.NewDecoder(pr).Decode(&h); err != nil || h.DataPageHeaderV2.V.NumValues != 1<<20 {
+		t.Fatalf("want a version 2 data page of all %d rows at the data page offset: %+v, %v", 1<<20, h, err)
+	}
+	h.DataPageHeaderV2.V.NumValues, h.DataPageHeaderV2.V.NumRows = 1<<27-1, 1<<27-1
+	patched, err := thrift.Marshal(&proto, &h)
+	if err != nil || len(patched) != pr.BytesRead() {
+		t.Fatalf("patched header is %d bytes, the original %d (%v)", len(patched), pr.BytesRead(), err)
+	}
+	manyValues := bytes.Clone(many)
+	copy(manyValues[pos:], patched)
+
+	for _, tc := range []struct {
+		name string
+		file []byte
+		want string
+	}{
+		{"snappy block claiming 4 GiB", lying.Bytes(), "claims to decode to 4294967295"},
+		{"5-byte page claiming 2^27 values", manyValues, "134217727 values in one page"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var before, after runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+			err := scanParquet(context.Background(), bytes.NewReader(tc.file), int64(len(tc.file)), newTally())
+			runtime.ReadMemStats(&after)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error saying %q", err, tc.want)
+			}
+			if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 16<<20 {
+				t.Errorf("allocated %d MiB for a %d-byte file", alloc>>20, len(tc.file))
+			}
+		})
+	}
+	// The unpatched file is fine: a million rows in pages of a few bytes.
+	tl := newTally()
+	if err := scanParquet(context.Background(), bytes.NewReader(many), int64(len(many)), tl); err != nil || tl.rows != 1<<20 {
+		t.Errorf("unpatched: %d rows, %v; want %d rows", tl.rows, err, 1<<20)
 	}
 }
