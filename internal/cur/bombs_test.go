@@ -241,9 +241,10 @@ type sameRow struct {
 	Cost    float64 `parquet:"line_item_unblended_cost,dict"`
 }
 
-// TestParquetInflationClaims reads small Parquet files whose pages claim to
-// expand far beyond their bytes, which parquet-go would allocate before
-// finding out: each must be refused with a reason, allocating little.
+// TestParquetInflationClaims reads small Parquet files whose pages or
+// footer claim far more than their bytes hold, which parquet-go would
+// allocate before finding out (the footer one killed the process): each
+// must be refused with a reason, allocating little.
 func TestParquetInflationClaims(t *testing.T) {
 	var lying bytes.Buffer
 	w := parquet.NewGenericWriter[athenaRow](&lying, parquet.Compression(lyingSnappy{}))
@@ -289,6 +290,14 @@ func TestParquetInflationClaims(t *testing.T) {
 	manyValues := bytes.Clone(many)
 	copy(manyValues[pos:], patched)
 
+	// A footer that is only a schema list declaring 2^31-1 elements.
+	var hugeList bytes.Buffer
+	footer := []byte{0x29, 0xfc, 0xff, 0xff, 0xff, 0xff, 0x07}
+	hugeList.WriteString("PAR1")
+	hugeList.Write(footer)
+	hugeList.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(footer))))
+	hugeList.WriteString("PAR1")
+
 	for _, tc := range []struct {
 		name string
 		file []byte
@@ -296,6 +305,7 @@ func TestParquetInflationClaims(t *testing.T) {
 	}{
 		{"snappy block claiming 4 GiB", lying.Bytes(), "claims to decode to 4294967295"},
 		{"5-byte page claiming 2^27 values", manyValues, "134217727 values in one page"},
+		{"footer list claiming 2^31-1 elements", hugeList.Bytes(), "2147483647 elements declared"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var before, after runtime.MemStats
@@ -315,5 +325,20 @@ func TestParquetInflationClaims(t *testing.T) {
 	tl := newTally()
 	if err := scanParquet(context.Background(), bytes.NewReader(many), int64(len(many)), tl); err != nil || tl.rows != 1<<20 {
 		t.Errorf("unpatched: %d rows, %v; want %d rows", tl.rows, err, 1<<20)
+	}
+}
+
+// TestParquetLongPageHeaders reads pages whose headers carry long min/max
+// statistics, longer than the first window the page walk reads a header in.
+func TestParquetLongPageHeaders(t *testing.T) {
+	long := strings.Repeat("9", 3000)
+	rows := []athenaRow{{Payer: long, Account: long, Start: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), Cost: 0.5}}
+	file := parquetOf(t, rows)
+	tl := newTally()
+	if err := scanParquet(context.Background(), bytes.NewReader(file), int64(len(file)), tl); err != nil {
+		t.Fatal(err)
+	}
+	if got := tl.result(); len(got) != 1 || got[0].AccountID != long || got[0].LineItems != 1 {
+		t.Errorf("got %d accounts, want the one with the long id", len(got))
 	}
 }

@@ -30,7 +30,7 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 			err = fmt.Errorf("corrupt parquet file: %v", p)
 		}
 	}()
-	if err := checkFooterLength(r, size); err != nil {
+	if err := checkFooter(r, size); err != nil {
 		return fmt.Errorf("not a readable parquet file: %w", err)
 	}
 	// Page indexes and bloom filters are not needed for a full scan, and
@@ -127,10 +127,12 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 // errNoMoreValues is what a valueCursor returns once its column chunk ends.
 var errNoMoreValues = errors.New("fewer values than rows")
 
-// checkFooterLength refuses a footer longer than the file. parquet-go
-// allocates the length the last 8 bytes claim before reading it, so the
-// 8-byte file "PAR1PAR1" would cost 800 MiB, and a length of 2^32-1 4 GiB.
-func checkFooterLength(r io.ReaderAt, size int64) error {
+// checkFooter refuses a footer longer than the file, and one whose lists
+// or strings claim more than its bytes hold (see checkThrift), before
+// parquet-go decodes it. parquet-go allocates the footer length the last 8
+// bytes claim before reading it, so the 8-byte file "PAR1PAR1" would cost
+// 800 MiB, and a length of 2^32-1 4 GiB.
+func checkFooter(r io.ReaderAt, size int64) error {
 	// "PAR1", the footer, its 4-byte length and "PAR1" again.
 	if size < 12 {
 		return fmt.Errorf("%d bytes is too small for a parquet file", size)
@@ -140,8 +142,19 @@ func checkFooterLength(r io.ReaderAt, size int64) error {
 	if n, err := r.ReadAt(tail[:], size-8); n < len(tail) {
 		return fmt.Errorf("reading the footer length: %w", err)
 	}
-	if n := int64(binary.LittleEndian.Uint32(tail[:4])); n > size-12 {
+	if string(tail[4:]) != "PAR1" {
+		return fmt.Errorf("no parquet footer (encrypted footers are not read): %q", tail[4:])
+	}
+	n := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if n > size-12 {
 		return fmt.Errorf("footer of %d bytes in a file of %d", n, size)
+	}
+	footer := make([]byte, n)
+	if got, err := r.ReadAt(footer, size-8-n); int64(got) < n {
+		return fmt.Errorf("reading the footer: %w", err)
+	}
+	if err := checkThrift(footer); err != nil {
+		return fmt.Errorf("footer: %w", err)
 	}
 	return nil
 }

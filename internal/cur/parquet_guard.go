@@ -44,7 +44,12 @@ func checkPageSizes(r io.ReaderAt, size int64, m *format.ColumnMetaData) error {
 		}
 		var h format.PageHeader
 		pr := proto.NewReaderFromBytes(win[:n])
-		err := thrift.NewDecoder(pr).Decode(&h)
+		err := checkThrift(win[:n])
+		if err == nil {
+			err = thrift.NewDecoder(pr).Decode(&h)
+		} else if errors.Is(err, errThriftShort) {
+			err = io.ErrUnexpectedEOF
+		}
 		if errors.Is(err, io.ErrUnexpectedEOF) && n < end-pos {
 			win = make([]byte, 4*len(win)) // a header with long statistics
 			continue
@@ -117,4 +122,148 @@ func checkInflation(r io.ReaderAt, codec format.CompressionCodec, h *format.Page
 		return fmt.Errorf("a snappy block of %d bytes claims to decode to %d", stored-levels, block)
 	}
 	return nil
+}
+
+// maxThriftDepth bounds how deeply the structs of Parquet metadata nest
+// (a dozen levels in practice): decoders recurse once per level.
+const maxThriftDepth = 64
+
+// checkThrift walks the compact-protocol struct at the start of b and
+// checks that every length and element count it declares fits in the bytes
+// that follow. parquet-go allocates what a list declares before decoding
+// its elements: a 14-byte footer declaring a list of 2^31-1 structs killed
+// the process (fatal out of memory, not a panic).
+func checkThrift(b []byte) error {
+	w := thriftWalker{b: b}
+	return w.structure(0)
+}
+
+type thriftWalker struct {
+	b   []byte
+	off int
+}
+
+// errThriftShort is wrapped by every error that says more bytes are needed
+// than are left: a window on a longer stream can then be grown.
+var errThriftShort = errors.New("thrift metadata ends early")
+
+func (w *thriftWalker) left() uint64 { return uint64(len(w.b) - w.off) }
+
+func (w *thriftWalker) byte() (byte, error) {
+	if w.off >= len(w.b) {
+		return 0, errThriftShort
+	}
+	w.off++
+	return w.b[w.off-1], nil
+}
+
+func (w *thriftWalker) uvarint() (uint64, error) {
+	v, n := binary.Uvarint(w.b[w.off:])
+	if n <= 0 {
+		return 0, errThriftShort
+	}
+	w.off += n
+	return v, nil
+}
+
+func (w *thriftWalker) skip(n uint64) error {
+	if n > w.left() {
+		return fmt.Errorf("%w: %d bytes declared, %d left", errThriftShort, n, w.left())
+	}
+	w.off += int(n)
+	return nil
+}
+
+// structure walks fields up to the stop byte.
+func (w *thriftWalker) structure(depth int) error {
+	if depth > maxThriftDepth {
+		return fmt.Errorf("thrift metadata nests deeper than %d", maxThriftDepth)
+	}
+	for {
+		h, err := w.byte()
+		if err != nil || h == 0 {
+			return err
+		}
+		if h>>4 == 0 { // no id delta: the field id follows
+			if _, err := w.uvarint(); err != nil {
+				return err
+			}
+		}
+		if err := w.value(h&0x0f, depth, false); err != nil {
+			return err
+		}
+	}
+}
+
+// value walks one value of a compact-protocol type. A boolean is a byte of
+// its own in a list or map, and part of the field header elsewhere.
+func (w *thriftWalker) value(typ byte, depth int, inContainer bool) error {
+	switch typ {
+	case 1, 2: // true, false
+		if inContainer {
+			_, err := w.byte()
+			return err
+		}
+		return nil
+	case 3: // byte
+		return w.skip(1)
+	case 4, 5, 6: // i16, i32, i64 as varints
+		_, err := w.uvarint()
+		return err
+	case 7: // double
+		return w.skip(8)
+	case 8: // binary
+		n, err := w.uvarint()
+		if err != nil {
+			return err
+		}
+		return w.skip(n)
+	case 9, 10: // list, set
+		h, err := w.byte()
+		if err != nil {
+			return err
+		}
+		size := uint64(h >> 4)
+		if size == 15 {
+			if size, err = w.uvarint(); err != nil {
+				return err
+			}
+		}
+		// Every element takes at least a byte.
+		if size > w.left() {
+			return fmt.Errorf("%w: %d elements declared, %d bytes left", errThriftShort, size, w.left())
+		}
+		for range size {
+			if err := w.value(h&0x0f, depth+1, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	case 11: // map
+		size, err := w.uvarint()
+		if err != nil || size == 0 {
+			return err
+		}
+		kv, err := w.byte()
+		if err != nil {
+			return err
+		}
+		if size > w.left()/2 {
+			return fmt.Errorf("%w: %d map entries declared, %d bytes left", errThriftShort, size, w.left())
+		}
+		for range size {
+			if err := w.value(kv>>4, depth+1, true); err != nil {
+				return err
+			}
+			if err := w.value(kv&0x0f, depth+1, true); err != nil {
+				return err
+			}
+		}
+		return nil
+	case 12: // struct
+		return w.structure(depth + 1)
+	case 13: // uuid
+		return w.skip(16)
+	}
+	return fmt.Errorf("thrift metadata holds unknown type %d", typ)
 }
