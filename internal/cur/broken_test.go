@@ -10,6 +10,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
 )
 
 // TestBrokenInput feeds a corpus of damaged files and manifests to the CLI
@@ -52,6 +55,7 @@ func TestBrokenInput(t *testing.T) {
 		{"garbage after quote", "r-1.csv", []byte(header + "1,\"2\"x,2024-03-01T00:00:00Z,1\n"), "after closing quote", ""},
 		{"truncated parquet", "r.parquet", good[:len(good)/2], "parquet", ""},
 		{"parquet missing column", "r.parquet", parquetOf(t, []noCost{{"1", "2", time.Now()}}), "missing column line_item_unblended_cost", ""},
+		{"parquet compressed with zstd", "r.parquet", zstdParquet(t), "compression ZSTD is not supported", ""},
 		{"corrupt zip", "r-1.csv.zip", real[:100], "not a readable zip archive", ""},
 		{"manifest not json", "r-Manifest.json", []byte("{"), "not valid JSON", ""},
 		{"wrong manifest", "r-Manifest.json", []byte(`{"hello":"world"}`), "not a CUR manifest", ""},
@@ -125,4 +129,18 @@ func TestBrokenInput(t *testing.T) {
 			t.Errorf("got %v, want ErrNotFound naming the S3 object", err)
 		}
 	})
+}
+
+// zstdParquet writes a valid Parquet file in a codec AWS does not use.
+func zstdParquet(tb testing.TB) []byte {
+	tb.Helper()
+	var b bytes.Buffer
+	w := parquet.NewGenericWriter[athenaRow](&b, parquet.Compression(&zstd.Codec{}))
+	if _, err := w.Write([]athenaRow{{Payer: "1", Account: "2", Start: time.Now(), Cost: 1}}); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return b.Bytes()
 }

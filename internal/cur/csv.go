@@ -293,12 +293,22 @@ func closingQuote(data []byte, i int, atEOF bool) (j int, esc, complete bool, er
 	}
 }
 
+// maxColumns bounds a header. Real reports have a few hundred columns; an
+// incomplete header is split again at every chunk, so a header of millions
+// of empty fields (a few KiB of gzip) would otherwise cost gigabytes.
+const maxColumns = 1 << 16
+
 // splitRecord splits the first record of data into unescaped fields (used
 // for headers, where every field is needed). next is the offset after it.
+// Fields alias data (only unescaped ones are copies): the caller uses them
+// before data changes.
 func splitRecord(data []byte, atEOF bool) (fields [][]byte, next int, ok bool, err error) {
 	n := len(data)
 	i := 0
 	for {
+		if len(fields) == maxColumns {
+			return nil, 0, false, fmt.Errorf("more than %d columns", maxColumns)
+		}
 		if i < n && data[i] == '"' {
 			j, esc, complete, err := closingQuote(data, i+1, atEOF)
 			if err != nil {
@@ -307,7 +317,7 @@ func splitRecord(data []byte, atEOF bool) (fields [][]byte, next int, ok bool, e
 			if !complete {
 				return nil, 0, false, nil
 			}
-			v := append([]byte(nil), data[i+1:j]...)
+			v := data[i+1 : j]
 			if esc {
 				v = bytes.ReplaceAll(v, []byte(`""`), []byte(`"`))
 			}
@@ -321,7 +331,7 @@ func splitRecord(data []byte, atEOF bool) (fields [][]byte, next int, ok bool, e
 			if j >= n && !atEOF {
 				return nil, 0, false, nil
 			}
-			fields = append(fields, bytes.TrimSuffix(append([]byte(nil), data[i:j]...), []byte("\r")))
+			fields = append(fields, bytes.TrimSuffix(data[i:j], []byte("\r")))
 			i = j
 		}
 		switch {
@@ -427,10 +437,16 @@ func scanCSVSized(ctx context.Context, r io.Reader, t *tally, chunkSize, headroo
 		if len(data)-used > maxRecord {
 			return s.recordError("longer than %d bytes (unterminated quoted field?)", maxRecord)
 		}
-		if len(data)-used > headroom {
-			tail = append([]byte(nil), data[used:]...)
-		} else {
-			tail = append(tail[:0:0], data[used:]...)
+		rest := data[used:]
+		switch {
+		case len(tail) > headroom:
+			// data grew from tail, not in the pooled buffer: keep it, so that
+			// a long record is copied as append doubles it, not at every chunk.
+			tail = rest
+		case len(rest) > headroom:
+			tail = append([]byte(nil), rest...)
+		default:
+			tail = append(tail[:0:0], rest...)
 		}
 		pool <- c.buf
 		if atEOF {

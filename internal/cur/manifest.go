@@ -133,8 +133,13 @@ func parseCUR2Manifest(body []byte, period time.Time) (cur2Manifest, error) {
 		return m, errors.New("manifest lists no data files (dataFiles is empty)")
 	}
 	for _, u := range m.DataFiles {
-		if _, _, err := parseS3URI(u); err != nil {
+		_, key, err := parseS3URI(u)
+		if err != nil {
 			return m, fmt.Errorf("manifest dataFiles: %w", err)
+		}
+		// As for CUR 1.0 report keys: a file needs a name.
+		if key == "" {
+			return m, fmt.Errorf("manifest dataFiles: %q names a bucket, not a file", u)
 		}
 	}
 	return m, nil

@@ -2,6 +2,7 @@ package cur
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -29,7 +30,12 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 			err = fmt.Errorf("corrupt parquet file: %v", p)
 		}
 	}()
-	f, err := parquet.OpenFile(r, size)
+	if err := checkFooter(r, size); err != nil {
+		return fmt.Errorf("not a readable parquet file: %w", err)
+	}
+	// Page indexes and bloom filters are not needed for a full scan, and
+	// parquet-go allocates the lengths the metadata gives them unchecked.
+	f, err := parquet.OpenFile(r, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 	if err != nil {
 		return fmt.Errorf("not a readable parquet file: %w", err)
 	}
@@ -57,6 +63,17 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 		if !found {
 			names := columnNames(sl)
 			return fmt.Errorf("missing column %s", names[1])
+		}
+	}
+	groups := f.Metadata().RowGroups
+	for gi := range groups {
+		for sl := range slotCount {
+			cc := groups[gi].Columns
+			if i := cols[sl].index; i < len(cc) {
+				if err := checkPageSizes(r, size, &cc[i].MetaData); err != nil {
+					return fmt.Errorf("row group %d column %s: %w", gi, cols[sl].name, err)
+				}
+			}
 		}
 	}
 	var rowNum int64
@@ -91,7 +108,53 @@ func scanParquet(ctx context.Context, r io.ReaderAt, size int64, t *tally) (err 
 				return fmt.Errorf("row %d: %w", rowNum, err)
 			}
 		}
+		// Values beyond the row group's row count (or repeated ones) would
+		// otherwise be dropped without a word: line items missing from the sums.
+		for sl := range slotCount {
+			if _, err := curs[sl].next(); !errors.Is(err, errNoMoreValues) {
+				closeCursors(curs)
+				if err == nil {
+					err = fmt.Errorf("more values than the row group's %d rows", n)
+				}
+				return fmt.Errorf("row group %d column %s: %w", gi, cols[sl].name, err)
+			}
+		}
 		closeCursors(curs)
+	}
+	return nil
+}
+
+// errNoMoreValues is what a valueCursor returns once its column chunk ends.
+var errNoMoreValues = errors.New("fewer values than rows")
+
+// checkFooter refuses a footer longer than the file, and one whose lists
+// or strings claim more than its bytes hold (see checkThrift), before
+// parquet-go decodes it. parquet-go allocates the footer length the last 8
+// bytes claim before reading it, so the 8-byte file "PAR1PAR1" would cost
+// 800 MiB, and a length of 2^32-1 4 GiB.
+func checkFooter(r io.ReaderAt, size int64) error {
+	// "PAR1", the footer, its 4-byte length and "PAR1" again.
+	if size < 12 {
+		return fmt.Errorf("%d bytes is too small for a parquet file", size)
+	}
+	var tail [8]byte
+	// ReadAt may report io.EOF along with the file's last bytes.
+	if n, err := r.ReadAt(tail[:], size-8); n < len(tail) {
+		return fmt.Errorf("reading the footer length: %w", err)
+	}
+	if string(tail[4:]) != "PAR1" {
+		return fmt.Errorf("no parquet footer (encrypted footers are not read): %q", tail[4:])
+	}
+	n := int64(binary.LittleEndian.Uint32(tail[:4]))
+	if n > size-12 {
+		return fmt.Errorf("footer of %d bytes in a file of %d", n, size)
+	}
+	footer := make([]byte, n)
+	if got, err := r.ReadAt(footer, size-8-n); int64(got) < n {
+		return fmt.Errorf("reading the footer: %w", err)
+	}
+	if err := checkThrift(footer); err != nil {
+		return fmt.Errorf("footer: %w", err)
 	}
 	return nil
 }
@@ -209,7 +272,7 @@ func (c *valueCursor) next() (parquet.Value, error) {
 		page, err := c.pages.ReadPage()
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return parquet.Value{}, errors.New("fewer values than rows")
+				return parquet.Value{}, errNoMoreValues
 			}
 			return parquet.Value{}, err
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 
@@ -214,6 +215,9 @@ func scanZip(ctx context.Context, f io.ReaderAt, size int64, t *tally) error {
 	if err != nil {
 		return fmt.Errorf("not a readable zip archive: %w", err)
 	}
+	if err := checkNoOverlap(zr.File); err != nil {
+		return err
+	}
 	n := 0
 	for _, e := range zr.File {
 		if e.FileInfo().IsDir() {
@@ -224,7 +228,14 @@ func scanZip(ctx context.Context, f io.ReaderAt, size int64, t *tally) error {
 		if err != nil {
 			return fmt.Errorf("zip entry %s: %w", e.Name, err)
 		}
-		err = scanCSV(ctx, rc, t)
+		// The zip reader fails an entry that yields more than it declares,
+		// so a small entry gets small buffers: four 1 MiB buffers each would
+		// make an archive of many tiny entries allocate gigabytes.
+		chunk := chunkSize
+		if e.UncompressedSize64 < uint64(chunk) {
+			chunk = int(e.UncompressedSize64) + 1
+		}
+		err = scanCSVSized(ctx, rc, t, chunk, min(headroom, chunk))
 		rc.Close()
 		if err != nil {
 			return fmt.Errorf("zip entry %s: %w", e.Name, err)
@@ -232,6 +243,31 @@ func scanZip(ctx context.Context, f io.ReaderAt, size int64, t *tally) error {
 	}
 	if n == 0 {
 		return errors.New("zip archive holds no files")
+	}
+	return nil
+}
+
+// checkNoOverlap refuses archives whose entries share compressed bytes: the
+// non-recursive zip bomb lists thousands of entries over one deflated
+// kernel, so a small file would be read (and summed) thousands of times.
+func checkNoOverlap(files []*zip.File) error {
+	type span struct {
+		start, end int64
+		name       string
+	}
+	spans := make([]span, 0, len(files))
+	for _, e := range files {
+		off, err := e.DataOffset()
+		if err != nil {
+			return fmt.Errorf("zip entry %s: %w", e.Name, err)
+		}
+		spans = append(spans, span{off, off + int64(e.CompressedSize64), e.Name})
+	}
+	sort.Slice(spans, func(i, j int) bool { return spans[i].start < spans[j].start })
+	for i := 1; i < len(spans); i++ {
+		if spans[i].start < spans[i-1].end {
+			return fmt.Errorf("zip entries %s and %s overlap (a zip bomb?)", spans[i-1].name, spans[i].name)
+		}
 	}
 	return nil
 }

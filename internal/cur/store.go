@@ -60,8 +60,13 @@ func (d DirStore) dir(bucket string) string {
 	return filepath.Join(d.Root, bucket)
 }
 
-// file maps a key to its path, refusing keys that climb out of the bucket.
+// file maps a key to its path, refusing keys that climb out of the bucket
+// and buckets that are not one folder under Root (CUR 2.0 manifests name
+// the buckets of their files).
 func (d DirStore) file(bucket, key string) (string, error) {
+	if bucket != "" && (bucket != path.Base(bucket) || bucket == "." || bucket == "..") {
+		return "", fmt.Errorf("bad bucket name %q", bucket)
+	}
 	clean := path.Clean("/" + key)
 	if clean == "/" {
 		return "", fmt.Errorf("empty key")

@@ -3,6 +3,7 @@ package cur
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -184,6 +185,7 @@ func parseTimestamp(b []byte) (int64, error) {
 		s, ok6 := num(b[17:19])
 		rest := b[19:]
 		nanos := 0
+		fracOK := true
 		if len(rest) > 0 && rest[0] == '.' {
 			j := 1
 			scale := int(1e9)
@@ -194,18 +196,42 @@ func parseTimestamp(b []byte) (int64, error) {
 				}
 				j++
 			}
+			fracOK = j > 1 // a dot needs digits, as in time.Parse
 			rest = rest[j:]
 		}
-		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && mo >= 1 && mo <= 12 && d >= 1 && d <= 31 && h < 24 && mi < 60 && s < 61 &&
+		// time.Date would silently move Feb 30 to March and 23:59:60 to the
+		// next day, so days beyond the month's end and leap seconds are
+		// refused, as time.Parse refuses them.
+		if ok1 && ok2 && ok3 && ok4 && ok5 && ok6 && fracOK && mo >= 1 && mo <= 12 && d >= 1 && d <= daysIn(y, mo) && h < 24 && mi < 60 && s < 60 &&
 			(len(rest) == 0 || (len(rest) == 1 && rest[0] == 'Z')) {
-			return time.Date(y, time.Month(mo), d, h, mi, s, nanos, time.UTC).UnixNano(), nil
+			return unixNanos(time.Date(y, time.Month(mo), d, h, mi, s, nanos, time.UTC), b)
 		}
 	}
 	v, err := time.Parse(time.RFC3339Nano, string(b))
 	if err != nil {
 		return 0, fmt.Errorf("bad timestamp %q", truncateForError(b))
 	}
-	return v.UnixNano(), nil
+	return unixNanos(v, b)
+}
+
+// daysIn returns the number of days of a month.
+func daysIn(year, month int) int {
+	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
+}
+
+// Instants that int64 nanoseconds since 1970 hold (years 1677 to 2262).
+var (
+	minNanoTime = time.Unix(0, math.MinInt64)
+	maxNanoTime = time.Unix(0, math.MaxInt64)
+)
+
+// unixNanos converts t for the tally, refusing instants whose UnixNano would
+// wrap around (year 0000 would otherwise come out as 1753).
+func unixNanos(t time.Time, raw []byte) (int64, error) {
+	if t.Before(minNanoTime) || t.After(maxNanoTime) {
+		return 0, fmt.Errorf("bad timestamp %q: outside years 1678-2261", truncateForError(raw))
+	}
+	return t.UnixNano(), nil
 }
 
 // formatAccountInt renders a numeric account id with the 12 digits AWS uses,
