@@ -80,15 +80,15 @@ var reasons = map[string]reasonRule{
 	"INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES": {invite.CodeEnableAllFeatures, "The payer organization is switching " +
 		"to all features, and AWS sends no invitations until that finishes. Try again later.", laterRetryAfter},
 	"MANAGEMENT_ACCOUNT_EMAIL_NOT_VERIFIED": {invite.CodeEmailNotVerified, detailEmailNotVerified, 0},
-	"UNUSED_PREPAYMENT_BALANCE": {invite.CodeAWSInvalidInput, "The AWS account has an unused prepayment balance, " +
+	"UNUSED_PREPAYMENT_BALANCE": {invite.CodeUnusedPrepayment, "The AWS account has an unused prepayment balance, " +
 		"which prevents it from joining another organization. Its owner must use it up or ask AWS Support to " +
 		"settle it; then send the invitation again.", 0},
-	"TARGET_ACCOUNT_VALIDATION_FAILURE": {invite.CodeAWSInvalidInput, "AWS could not validate the AWS account for " +
+	"TARGET_ACCOUNT_VALIDATION_FAILURE": {invite.CodeAccountNotValidated, "AWS could not validate the AWS account for " +
 		"joining an organization. Check the account id, and ask the account's owner to check the account's status " +
 		"and contact information; then send the invitation again.", 0},
-	"MASTER_ACCOUNT_MISSING_CONTACT_INFO":               {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
-	"MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE":           {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
-	"MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE": {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
+	"MASTER_ACCOUNT_MISSING_CONTACT_INFO":               {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
+	"MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE":           {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
+	"MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE": {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
 	"WAIT_PERIOD_ACTIVE": {invite.CodeMembershipRate, "The AWS account was created or moved too recently for this " +
 		"change; AWS requires a waiting period. Try again later.", laterRetryAfter},
 }

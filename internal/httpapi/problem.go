@@ -44,6 +44,8 @@ func statusFor(k invite.Kind) int {
 		return http.StatusBadGateway
 	case invite.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case invite.KindPrecondition:
+		return http.StatusPreconditionFailed
 	}
 	return http.StatusInternalServerError
 }
