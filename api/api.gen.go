@@ -50,14 +50,14 @@ func (e ActorKind) Valid() bool {
 	}
 }
 
-// Defines values for CURLocationFormat.
+// Defines values for CURFormat.
 const (
-	Cur2   CURLocationFormat = "cur2"
-	Legacy CURLocationFormat = "legacy"
+	Cur2   CURFormat = "cur2"
+	Legacy CURFormat = "legacy"
 )
 
-// Valid indicates whether the value is a known member of the CURLocationFormat enum.
-func (e CURLocationFormat) Valid() bool {
+// Valid indicates whether the value is a known member of the CURFormat enum.
+func (e CURFormat) Valid() bool {
 	switch e {
 	case Cur2:
 		return true
@@ -275,6 +275,240 @@ func (e InviteState) Valid() bool {
 	}
 }
 
+// Defines values for NextStepCode.
+const (
+	AcceptFromAnotherOrganization NextStepCode = "accept_from_another_organization"
+	AcceptInConsole               NextStepCode = "accept_in_console"
+	CheckEmail                    NextStepCode = "check_email"
+	CloudhealthConsequences       NextStepCode = "cloudhealth_consequences"
+	ExpiringSoon                  NextStepCode = "expiring_soon"
+	FixCloudhealthIam             NextStepCode = "fix_cloudhealth_iam"
+	GrantCloudhealthAccess        NextStepCode = "grant_cloudhealth_access"
+	InviteAgain                   NextStepCode = "invite_again"
+	ManagementAccountCannotJoin   NextStepCode = "management_account_cannot_join"
+	MembershipConfirmation        NextStepCode = "membership_confirmation"
+	NoSpendNoData                 NextStepCode = "no_spend_no_data"
+	OpenSupportTicket             NextStepCode = "open_support_ticket"
+	Resend                        NextStepCode = "resend"
+	Sending                       NextStepCode = "sending"
+	WaitForCur                    NextStepCode = "wait_for_cur"
+	WaitForEmail                  NextStepCode = "wait_for_email"
+)
+
+// Valid indicates whether the value is a known member of the NextStepCode enum.
+func (e NextStepCode) Valid() bool {
+	switch e {
+	case AcceptFromAnotherOrganization:
+		return true
+	case AcceptInConsole:
+		return true
+	case CheckEmail:
+		return true
+	case CloudhealthConsequences:
+		return true
+	case ExpiringSoon:
+		return true
+	case FixCloudhealthIam:
+		return true
+	case GrantCloudhealthAccess:
+		return true
+	case InviteAgain:
+		return true
+	case ManagementAccountCannotJoin:
+		return true
+	case MembershipConfirmation:
+		return true
+	case NoSpendNoData:
+		return true
+	case OpenSupportTicket:
+		return true
+	case Resend:
+		return true
+	case Sending:
+		return true
+	case WaitForCur:
+		return true
+	case WaitForEmail:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemCode.
+const (
+	ProblemCodeAccountAlreadyJoined                   ProblemCode = "account_already_joined"
+	ProblemCodeAccountHeldByAnotherBillingProfile     ProblemCode = "account_held_by_another_billing_profile"
+	ProblemCodeAccountInAnotherOrganization           ProblemCode = "account_in_another_organization"
+	ProblemCodeAccountIsManagementAccount             ProblemCode = "account_is_management_account"
+	ProblemCodeAccountValidationFailed                ProblemCode = "account_validation_failed"
+	ProblemCodeAwsAccessDenied                        ProblemCode = "aws_access_denied"
+	ProblemCodeAwsInvalidInput                        ProblemCode = "aws_invalid_input"
+	ProblemCodeAwsOrganizationFinalizing              ProblemCode = "aws_organization_finalizing"
+	ProblemCodeAwsOrganizationNotInUse                ProblemCode = "aws_organization_not_in_use"
+	ProblemCodeAwsUnavailable                         ProblemCode = "aws_unavailable"
+	ProblemCodeCloudhealthNotConfigured               ProblemCode = "cloudhealth_not_configured"
+	ProblemCodeCloudhealthUnavailable                 ProblemCode = "cloudhealth_unavailable"
+	ProblemCodeConcurrentUpdate                       ProblemCode = "concurrent_update"
+	ProblemCodeDailyInviteLimitExceeded               ProblemCode = "daily_invite_limit_exceeded"
+	ProblemCodeDatabaseUnavailable                    ProblemCode = "database_unavailable"
+	ProblemCodeDifferentPayer                         ProblemCode = "different_payer"
+	ProblemCodeDifferentSellerOfRecord                ProblemCode = "different_seller_of_record"
+	ProblemCodeForbidden                              ProblemCode = "forbidden"
+	ProblemCodeHandshakeAlreadyFinalized              ProblemCode = "handshake_already_finalized"
+	ProblemCodeHandshakeNotAdoptable                  ProblemCode = "handshake_not_adoptable"
+	ProblemCodeHandshakeNotFound                      ProblemCode = "handshake_not_found"
+	ProblemCodeIdempotencyKeyInUse                    ProblemCode = "idempotency_key_in_use"
+	ProblemCodeIdempotencyKeyReused                   ProblemCode = "idempotency_key_reused"
+	ProblemCodeInternal                               ProblemCode = "internal"
+	ProblemCodeInvalidAccountId                       ProblemCode = "invalid_account_id"
+	ProblemCodeInvalidCursor                          ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidParameter                       ProblemCode = "invalid_parameter"
+	ProblemCodeInvalidRequest                         ProblemCode = "invalid_request"
+	ProblemCodeInvalidState                           ProblemCode = "invalid_state"
+	ProblemCodeInviteAlreadyOpen                      ProblemCode = "invite_already_open"
+	ProblemCodeInvitesDisabledDuringEnableAllFeatures ProblemCode = "invites_disabled_during_enable_all_features"
+	ProblemCodeMalformedJson                          ProblemCode = "malformed_json"
+	ProblemCodeManagementAccountEmailNotVerified      ProblemCode = "management_account_email_not_verified"
+	ProblemCodeMembershipChangeRateExceeded           ProblemCode = "membership_change_rate_exceeded"
+	ProblemCodeMethodNotAllowed                       ProblemCode = "method_not_allowed"
+	ProblemCodeNotAssigned                            ProblemCode = "not_assigned"
+	ProblemCodeNotFound                               ProblemCode = "not_found"
+	ProblemCodeNotesTooLong                           ProblemCode = "notes_too_long"
+	ProblemCodeOrganizationAccountLimitExceeded       ProblemCode = "organization_account_limit_exceeded"
+	ProblemCodePayerChangeWithOpenInvites             ProblemCode = "payer_change_with_open_invites"
+	ProblemCodePayerSetupIncomplete                   ProblemCode = "payer_setup_incomplete"
+	ProblemCodePayloadTooLarge                        ProblemCode = "payload_too_large"
+	ProblemCodePaymentInstrumentRequired              ProblemCode = "payment_instrument_required"
+	ProblemCodePreconditionFailed                     ProblemCode = "precondition_failed"
+	ProblemCodeRateLimited                            ProblemCode = "rate_limited"
+	ProblemCodeResendTooSoon                          ProblemCode = "resend_too_soon"
+	ProblemCodeSandboxOnly                            ProblemCode = "sandbox_only"
+	ProblemCodeSendInProgress                         ProblemCode = "send_in_progress"
+	ProblemCodeUnauthenticated                        ProblemCode = "unauthenticated"
+	ProblemCodeUnknownField                           ProblemCode = "unknown_field"
+	ProblemCodeUnsupportedMediaType                   ProblemCode = "unsupported_media_type"
+	ProblemCodeUnusedPrepaymentBalance                ProblemCode = "unused_prepayment_balance"
+	ProblemCodeValidationFailed                       ProblemCode = "validation_failed"
+	ProblemCodeWebhookUrlRefused                      ProblemCode = "webhook_url_refused"
+)
+
+// Valid indicates whether the value is a known member of the ProblemCode enum.
+func (e ProblemCode) Valid() bool {
+	switch e {
+	case ProblemCodeAccountAlreadyJoined:
+		return true
+	case ProblemCodeAccountHeldByAnotherBillingProfile:
+		return true
+	case ProblemCodeAccountInAnotherOrganization:
+		return true
+	case ProblemCodeAccountIsManagementAccount:
+		return true
+	case ProblemCodeAccountValidationFailed:
+		return true
+	case ProblemCodeAwsAccessDenied:
+		return true
+	case ProblemCodeAwsInvalidInput:
+		return true
+	case ProblemCodeAwsOrganizationFinalizing:
+		return true
+	case ProblemCodeAwsOrganizationNotInUse:
+		return true
+	case ProblemCodeAwsUnavailable:
+		return true
+	case ProblemCodeCloudhealthNotConfigured:
+		return true
+	case ProblemCodeCloudhealthUnavailable:
+		return true
+	case ProblemCodeConcurrentUpdate:
+		return true
+	case ProblemCodeDailyInviteLimitExceeded:
+		return true
+	case ProblemCodeDatabaseUnavailable:
+		return true
+	case ProblemCodeDifferentPayer:
+		return true
+	case ProblemCodeDifferentSellerOfRecord:
+		return true
+	case ProblemCodeForbidden:
+		return true
+	case ProblemCodeHandshakeAlreadyFinalized:
+		return true
+	case ProblemCodeHandshakeNotAdoptable:
+		return true
+	case ProblemCodeHandshakeNotFound:
+		return true
+	case ProblemCodeIdempotencyKeyInUse:
+		return true
+	case ProblemCodeIdempotencyKeyReused:
+		return true
+	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidAccountId:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidParameter:
+		return true
+	case ProblemCodeInvalidRequest:
+		return true
+	case ProblemCodeInvalidState:
+		return true
+	case ProblemCodeInviteAlreadyOpen:
+		return true
+	case ProblemCodeInvitesDisabledDuringEnableAllFeatures:
+		return true
+	case ProblemCodeMalformedJson:
+		return true
+	case ProblemCodeManagementAccountEmailNotVerified:
+		return true
+	case ProblemCodeMembershipChangeRateExceeded:
+		return true
+	case ProblemCodeMethodNotAllowed:
+		return true
+	case ProblemCodeNotAssigned:
+		return true
+	case ProblemCodeNotFound:
+		return true
+	case ProblemCodeNotesTooLong:
+		return true
+	case ProblemCodeOrganizationAccountLimitExceeded:
+		return true
+	case ProblemCodePayerChangeWithOpenInvites:
+		return true
+	case ProblemCodePayerSetupIncomplete:
+		return true
+	case ProblemCodePayloadTooLarge:
+		return true
+	case ProblemCodePaymentInstrumentRequired:
+		return true
+	case ProblemCodePreconditionFailed:
+		return true
+	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeResendTooSoon:
+		return true
+	case ProblemCodeSandboxOnly:
+		return true
+	case ProblemCodeSendInProgress:
+		return true
+	case ProblemCodeUnauthenticated:
+		return true
+	case ProblemCodeUnknownField:
+		return true
+	case ProblemCodeUnsupportedMediaType:
+		return true
+	case ProblemCodeUnusedPrepaymentBalance:
+		return true
+	case ProblemCodeValidationFailed:
+		return true
+	case ProblemCodeWebhookUrlRefused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SandboxCloudHealthRequestLevel.
 const (
 	SandboxCloudHealthRequestLevelGreen   SandboxCloudHealthRequestLevel = "green"
@@ -345,7 +579,7 @@ type BillingProfile struct {
 	ActsFromAccountId *string   `json:"actsFromAccountId,omitempty"`
 	CreatedAt         time.Time `json:"createdAt"`
 
-	// Cur Where the payer's Cost and Usage Report is delivered (read through S3).
+	// Cur Where the payer's Cost and Usage Report is delivered, as stored (the format always said).
 	Cur        *CURLocation `json:"cur,omitempty"`
 	CustomerId string       `json:"customerId"`
 
@@ -362,10 +596,10 @@ type BillingProfile struct {
 
 // BillingProfileInput defines model for BillingProfileInput.
 type BillingProfileInput struct {
-	// Cur Where the payer's Cost and Usage Report is delivered (read through S3).
-	Cur        *CURLocation `json:"cur,omitempty"`
-	CustomerId string       `json:"customerId"`
-	ExternalId *string      `json:"externalId,omitempty"`
+	// Cur Where the payer's Cost and Usage Report is delivered (read through S3); `format` defaults to `legacy`.
+	Cur        *CURLocationInput `json:"cur,omitempty"`
+	CustomerId string            `json:"customerId"`
+	ExternalId *string           `json:"externalId,omitempty"`
 
 	// ManagementAccountId The payer organization's management account (12 digits).
 	//
@@ -379,20 +613,32 @@ type BillingProfileInput struct {
 	RoleArn *string `json:"roleArn,omitempty"`
 }
 
-// CURLocation Where the payer's Cost and Usage Report is delivered (read through S3).
+// CURFormat `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
+type CURFormat string
+
+// CURLocation Where the payer's Cost and Usage Report is delivered, as stored (the format always said).
 type CURLocation struct {
 	Bucket string `json:"bucket"`
 
 	// Format `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
-	Format *CURLocationFormat `json:"format,omitempty"`
-	Prefix *string            `json:"prefix,omitempty"`
+	Format CURFormat `json:"format"`
+	Prefix *string   `json:"prefix,omitempty"`
 
 	// ReportName The report (CUR 1.0) or export (CUR 2.0) name.
 	ReportName string `json:"reportName"`
 }
 
-// CURLocationFormat `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
-type CURLocationFormat string
+// CURLocationInput Where the payer's Cost and Usage Report is delivered (read through S3); `format` defaults to `legacy`.
+type CURLocationInput struct {
+	Bucket string `json:"bucket"`
+
+	// Format `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
+	Format *CURFormat `json:"format,omitempty"`
+	Prefix *string    `json:"prefix,omitempty"`
+
+	// ReportName The report (CUR 1.0) or export (CUR 2.0) name.
+	ReportName string `json:"reportName"`
+}
 
 // CURView What the payer's Cost and Usage Report says about the account.
 type CURView struct {
@@ -530,7 +776,7 @@ type Event struct {
 	BillingProfileId string    `json:"billingProfileId"`
 
 	// Code For `invite.refused`: the problem code of the refusal.
-	Code *string `json:"code,omitempty"`
+	Code *ProblemCode `json:"code,omitempty"`
 
 	// From `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
@@ -669,11 +915,14 @@ type InviteState string
 
 // NextStep defines model for NextStep.
 type NextStep struct {
-	// Code Stable; clients may render their own text for it.
-	Code   string `json:"code"`
-	Detail string `json:"detail"`
-	Title  string `json:"title"`
+	// Code The stable name of a next step; clients may render their own text for it.
+	Code   NextStepCode `json:"code"`
+	Detail string       `json:"detail"`
+	Title  string       `json:"title"`
 }
+
+// NextStepCode The stable name of a next step; clients may render their own text for it.
+type NextStepCode string
 
 // NotificationSettings defines model for NotificationSettings.
 type NotificationSettings struct {
@@ -718,20 +967,27 @@ type PayerHandshakeList struct {
 
 // Problem RFC 9457 problem details.
 type Problem struct {
-	// Code Stable and machine-readable.
-	Code      string        `json:"code"`
-	Detail    *string       `json:"detail,omitempty"`
-	Errors    *[]FieldError `json:"errors,omitempty"`
-	Instance  *string       `json:"instance,omitempty"`
-	RequestId *string       `json:"requestId,omitempty"`
-	Status    int           `json:"status"`
-	Title     string        `json:"title"`
+	// Code The stable, machine-readable code of a problem; each code always comes with the same status. New codes may
+	// be added: a client should treat an unknown code by its status.
+	Code     ProblemCode   `json:"code"`
+	Detail   *string       `json:"detail,omitempty"`
+	Errors   *[]FieldError `json:"errors,omitempty"`
+	Instance *string       `json:"instance,omitempty"`
+
+	// RequestId The request id, also in the `X-Request-Id` header.
+	RequestId *string `json:"requestId,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
 	// Type urn:aws-invites:problem: followed by the code.
 	//
 	// Example: urn:aws-invites:problem:resend_too_soon
 	Type string `json:"type"`
 }
+
+// ProblemCode The stable, machine-readable code of a problem; each code always comes with the same status. New codes may
+// be added: a client should treat an unknown code by its status.
+type ProblemCode string
 
 // ReassignRequest defines model for ReassignRequest.
 type ReassignRequest struct {
@@ -840,7 +1096,9 @@ type WebhookEndpoint struct {
 // WebhookEndpointInput defines model for WebhookEndpointInput.
 type WebhookEndpointInput struct {
 	Description *string `json:"description,omitempty"`
-	Enabled     *bool   `json:"enabled,omitempty"`
+
+	// Enabled Whether deliveries are made; true when absent.
+	Enabled *bool `json:"enabled,omitempty"`
 
 	// Events The event types to receive; all of them when absent or empty.
 	Events *[]EventType `json:"events,omitempty"`
@@ -867,11 +1125,17 @@ type WebhookEndpointUpdate struct {
 // BillingProfileId defines model for BillingProfileId.
 type BillingProfileId = string
 
+// IfMatch Example: "3q2-7wEjRmTn0Ixv5lCKvSdH"
+type IfMatch = string
+
 // InviteId defines model for InviteId.
 type InviteId = string
 
 // WebhookId defines model for WebhookId.
 type WebhookId = string
+
+// BadGateway RFC 9457 problem details.
+type BadGateway = Problem
 
 // BadRequest RFC 9457 problem details.
 type BadRequest = Problem
@@ -882,8 +1146,14 @@ type Conflict = Problem
 // Forbidden RFC 9457 problem details.
 type Forbidden = Problem
 
+// InternalError RFC 9457 problem details.
+type InternalError = Problem
+
 // NotFound RFC 9457 problem details.
 type NotFound = Problem
+
+// PreconditionFailed RFC 9457 problem details.
+type PreconditionFailed = Problem
 
 // TooLarge RFC 9457 problem details.
 type TooLarge = Problem
@@ -899,6 +1169,18 @@ type Unavailable = Problem
 
 // Unprocessable RFC 9457 problem details.
 type Unprocessable = Problem
+
+// UnsupportedMediaType RFC 9457 problem details.
+type UnsupportedMediaType = Problem
+
+// PutBillingProfileParams defines parameters for PutBillingProfile.
+type PutBillingProfileParams struct {
+	// IfMatch Write only if the billing profile is still at this version: its `ETag` as last read (several may be given,
+	// comma-separated). Another version, or a profile that does not exist, is refused with 412
+	// `precondition_failed` and nothing is written. `*` matches any existing profile. Without the header the
+	// write is unconditional.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
 
 // ListInvitesParams defines parameters for ListInvites.
 type ListInvitesParams struct {
@@ -1014,7 +1296,7 @@ type ServerInterface interface {
 	GetBillingProfile(ctx echo.Context, billingProfileId BillingProfileId) error
 	// PutBillingProfile Create or replace a billing profile (platform administrators)
 	// (PUT /billing-profiles/{billingProfileId})
-	PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId) error
+	PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId, params PutBillingProfileParams) error
 	// ListInvites List a billing profile's invites, newest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites)
 	ListInvites(ctx echo.Context, billingProfileId BillingProfileId, params ListInvitesParams) error
@@ -1169,8 +1451,28 @@ func (w *ServerInterfaceWrapper) PutBillingProfile(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PutBillingProfileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PutBillingProfile(ctx, billingProfileId)
+	err = w.Handler.PutBillingProfile(ctx, billingProfileId, params)
 	return err
 }
 
@@ -2137,48 +2439,50 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.GetBillingProfile, options.OperationMiddlewares["getBillingProfile"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.PutBillingProfile, options.OperationMiddlewares["putBillingProfile"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
+	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.CancelInvite, options.OperationMiddlewares["cancelInvite"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.GetInvite, options.OperationMiddlewares["getInvite"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup", wrapper.GetCloudHealthSetup, options.OperationMiddlewares["getCloudHealthSetup"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/events", wrapper.ListInviteEvents, options.OperationMiddlewares["listInviteEvents"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/reassign", wrapper.ReassignInvite, options.OperationMiddlewares["reassignInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/refresh", wrapper.RefreshInvite, options.OperationMiddlewares["refreshInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/resend", wrapper.ResendInvite, options.OperationMiddlewares["resendInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/accept", wrapper.SandboxAcceptInvite, options.OperationMiddlewares["sandboxAcceptInvite"]...)
+	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/decline", wrapper.SandboxDeclineInvite, options.OperationMiddlewares["sandboxDeclineInvite"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/events", wrapper.ListBillingProfileEvents, options.OperationMiddlewares["listBillingProfileEvents"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.GetNotifications, options.OperationMiddlewares["getNotifications"]...)
+	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.PutNotifications, options.OperationMiddlewares["putNotifications"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
 	router.PATCH(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.GetNotifications, options.OperationMiddlewares["getNotifications"]...)
-	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.PutNotifications, options.OperationMiddlewares["putNotifications"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
-	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.CancelInvite, options.OperationMiddlewares["cancelInvite"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.GetInvite, options.OperationMiddlewares["getInvite"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/resend", wrapper.ResendInvite, options.OperationMiddlewares["resendInvite"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/reassign", wrapper.ReassignInvite, options.OperationMiddlewares["reassignInvite"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/events", wrapper.ListInviteEvents, options.OperationMiddlewares["listInviteEvents"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/accept", wrapper.SandboxAcceptInvite, options.OperationMiddlewares["sandboxAcceptInvite"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/decline", wrapper.SandboxDeclineInvite, options.OperationMiddlewares["sandboxDeclineInvite"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/refresh", wrapper.RefreshInvite, options.OperationMiddlewares["refreshInvite"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup", wrapper.GetCloudHealthSetup, options.OperationMiddlewares["getCloudHealthSetup"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
-	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
 	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
+	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
+	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
+	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
+	router.GET(options.BaseURL+"/sandbox/mail", wrapper.ListSandboxMail, options.OperationMiddlewares["listSandboxMail"]...)
 	router.GET(options.BaseURL+"/webhooks", wrapper.ListResellerWebhooks, options.OperationMiddlewares["listResellerWebhooks"]...)
 	router.POST(options.BaseURL+"/webhooks", wrapper.CreateResellerWebhook, options.OperationMiddlewares["createResellerWebhook"]...)
 	router.DELETE(options.BaseURL+"/webhooks/:webhookId", wrapper.DeleteResellerWebhook, options.OperationMiddlewares["deleteResellerWebhook"]...)
 	router.GET(options.BaseURL+"/webhooks/:webhookId", wrapper.GetResellerWebhook, options.OperationMiddlewares["getResellerWebhook"]...)
 	router.PATCH(options.BaseURL+"/webhooks/:webhookId", wrapper.UpdateResellerWebhook, options.OperationMiddlewares["updateResellerWebhook"]...)
+	router.GET(options.BaseURL+"/webhooks/:webhookId/deliveries", wrapper.ListResellerWebhookDeliveries, options.OperationMiddlewares["listResellerWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/webhooks/:webhookId/rotate-secret", wrapper.RotateResellerWebhookSecret, options.OperationMiddlewares["rotateResellerWebhookSecret"]...)
 	router.POST(options.BaseURL+"/webhooks/:webhookId/test", wrapper.TestResellerWebhook, options.OperationMiddlewares["testResellerWebhook"]...)
-	router.GET(options.BaseURL+"/webhooks/:webhookId/deliveries", wrapper.ListResellerWebhookDeliveries, options.OperationMiddlewares["listResellerWebhookDeliveries"]...)
-	router.GET(options.BaseURL+"/sandbox/mail", wrapper.ListSandboxMail, options.OperationMiddlewares["listSandboxMail"]...)
-	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
-	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
-	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
-	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
-	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 
 }
+
+type BadGatewayApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
@@ -2193,7 +2497,11 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
+type InternalErrorApplicationProblemPlusJSONResponse Problem
+
 type NotFoundApplicationProblemPlusJSONResponse Problem
+
+type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 
 type TooLargeApplicationProblemPlusJSONResponse Problem
 
@@ -2207,7 +2515,7 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 }
 
 type UnauthorizedResponseHeaders struct {
-	WWWAuthenticate *string
+	WWWAuthenticate string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -2226,6 +2534,8 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 
 type UnprocessableApplicationProblemPlusJSONResponse Problem
 
+type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
+
 type GetBillingProfileRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 }
@@ -2234,16 +2544,40 @@ type GetBillingProfileResponseObject interface {
 	VisitGetBillingProfileResponse(w http.ResponseWriter) error
 }
 
-type GetBillingProfile200JSONResponse BillingProfile
+type GetBillingProfile200ResponseHeaders struct {
+	ETag string
+}
+
+type GetBillingProfile200JSONResponse struct {
+	Body    BillingProfile
+	Headers GetBillingProfile200ResponseHeaders
+}
 
 func (response GetBillingProfile200JSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBillingProfile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBillingProfile400ApplicationProblemPlusJSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2259,9 +2593,7 @@ func (response GetBillingProfile401ApplicationProblemPlusJSONResponse) VisitGetB
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2299,8 +2631,63 @@ func (response GetBillingProfile404ApplicationProblemPlusJSONResponse) VisitGetB
 	return err
 }
 
+type GetBillingProfile429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetBillingProfile429ApplicationProblemPlusJSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBillingProfile500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetBillingProfile500ApplicationProblemPlusJSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBillingProfile503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetBillingProfile503ApplicationProblemPlusJSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutBillingProfileRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	Params           PutBillingProfileParams
 	Body             *PutBillingProfileJSONRequestBody
 }
 
@@ -2308,21 +2695,30 @@ type PutBillingProfileResponseObject interface {
 	VisitPutBillingProfileResponse(w http.ResponseWriter) error
 }
 
-type PutBillingProfile200JSONResponse BillingProfile
+type PutBillingProfile200ResponseHeaders struct {
+	ETag string
+}
+
+type PutBillingProfile200JSONResponse struct {
+	Body    BillingProfile
+	Headers PutBillingProfile200ResponseHeaders
+}
 
 func (response PutBillingProfile200JSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
 type PutBillingProfile201ResponseHeaders struct {
+	ETag     string
 	Location *string
 }
 
@@ -2338,6 +2734,7 @@ func (response PutBillingProfile201JSONResponse) VisitPutBillingProfileResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -2373,9 +2770,7 @@ func (response PutBillingProfile401ApplicationProblemPlusJSONResponse) VisitPutB
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2416,6 +2811,22 @@ func (response PutBillingProfile409ApplicationProblemPlusJSONResponse) VisitPutB
 	return err
 }
 
+type PutBillingProfile412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile412ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutBillingProfile413ApplicationProblemPlusJSONResponse struct {
 	TooLargeApplicationProblemPlusJSONResponse
 }
@@ -2432,6 +2843,22 @@ func (response PutBillingProfile413ApplicationProblemPlusJSONResponse) VisitPutB
 	return err
 }
 
+type PutBillingProfile415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile415ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutBillingProfile422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -2444,6 +2871,60 @@ func (response PutBillingProfile422ApplicationProblemPlusJSONResponse) VisitPutB
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutBillingProfile429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile429ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutBillingProfile500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile500ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutBillingProfile503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile503ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2498,9 +2979,7 @@ func (response ListInvites401ApplicationProblemPlusJSONResponse) VisitListInvite
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2554,6 +3033,60 @@ func (response ListInvites422ApplicationProblemPlusJSONResponse) VisitListInvite
 	return err
 }
 
+type ListInvites429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites429ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInvites500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites500ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInvites503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites503ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInviteRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	Params           CreateInviteParams
@@ -2565,7 +3098,8 @@ type CreateInviteResponseObject interface {
 }
 
 type CreateInvite200ResponseHeaders struct {
-	Location *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 type CreateInvite200JSONResponse struct {
@@ -2580,6 +3114,9 @@ func (response CreateInvite200JSONResponse) VisitCreateInviteResponse(w http.Res
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -2589,7 +3126,8 @@ func (response CreateInvite200JSONResponse) VisitCreateInviteResponse(w http.Res
 }
 
 type CreateInvite201ResponseHeaders struct {
-	Location *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 type CreateInvite201JSONResponse struct {
@@ -2604,6 +3142,9 @@ func (response CreateInvite201JSONResponse) VisitCreateInviteResponse(w http.Res
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -2639,9 +3180,7 @@ func (response CreateInvite401ApplicationProblemPlusJSONResponse) VisitCreateInv
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2714,6 +3253,22 @@ func (response CreateInvite413ApplicationProblemPlusJSONResponse) VisitCreateInv
 	return err
 }
 
+type CreateInvite415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite415ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInvite422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -2745,6 +3300,38 @@ func (response CreateInvite429ApplicationProblemPlusJSONResponse) VisitCreateInv
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite500ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite502ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2791,6 +3378,22 @@ func (response CancelInvite200JSONResponse) VisitCancelInviteResponse(w http.Res
 	return err
 }
 
+type CancelInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInvite400ApplicationProblemPlusJSONResponse) VisitCancelInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2802,9 +3405,7 @@ func (response CancelInvite401ApplicationProblemPlusJSONResponse) VisitCancelInv
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2861,6 +3462,57 @@ func (response CancelInvite409ApplicationProblemPlusJSONResponse) VisitCancelInv
 	return err
 }
 
+type CancelInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInvite429ApplicationProblemPlusJSONResponse) VisitCancelInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInvite500ApplicationProblemPlusJSONResponse) VisitCancelInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInvite502ApplicationProblemPlusJSONResponse) VisitCancelInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelInvite503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2903,6 +3555,22 @@ func (response GetInvite200JSONResponse) VisitGetInviteResponse(w http.ResponseW
 	return err
 }
 
+type GetInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvite400ApplicationProblemPlusJSONResponse) VisitGetInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2914,9 +3582,7 @@ func (response GetInvite401ApplicationProblemPlusJSONResponse) VisitGetInviteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2950,6 +3616,60 @@ func (response GetInvite404ApplicationProblemPlusJSONResponse) VisitGetInviteRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvite429ApplicationProblemPlusJSONResponse) VisitGetInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvite500ApplicationProblemPlusJSONResponse) VisitGetInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvite503ApplicationProblemPlusJSONResponse) VisitGetInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2997,6 +3717,22 @@ func (response GetCloudHealthSetup200ApplicationyamlResponse) VisitGetCloudHealt
 	return err
 }
 
+type GetCloudHealthSetup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup400ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCloudHealthSetup401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3008,9 +3744,7 @@ func (response GetCloudHealthSetup401ApplicationProblemPlusJSONResponse) VisitGe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3044,6 +3778,41 @@ func (response GetCloudHealthSetup404ApplicationProblemPlusJSONResponse) VisitGe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthSetup429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup429ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthSetup500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup500ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3096,6 +3865,22 @@ func (response GetCloudHealthTemplate200ApplicationyamlResponse) VisitGetCloudHe
 	return err
 }
 
+type GetCloudHealthTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate400ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCloudHealthTemplate401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3107,9 +3892,7 @@ func (response GetCloudHealthTemplate401ApplicationProblemPlusJSONResponse) Visi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3143,6 +3926,41 @@ func (response GetCloudHealthTemplate404ApplicationProblemPlusJSONResponse) Visi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate429ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate500ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3189,6 +4007,22 @@ func (response ListInviteEvents200JSONResponse) VisitListInviteEventsResponse(w 
 	return err
 }
 
+type ListInviteEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListInviteEvents400ApplicationProblemPlusJSONResponse) VisitListInviteEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInviteEvents401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3200,9 +4034,7 @@ func (response ListInviteEvents401ApplicationProblemPlusJSONResponse) VisitListI
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3236,6 +4068,60 @@ func (response ListInviteEvents404ApplicationProblemPlusJSONResponse) VisitListI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInviteEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInviteEvents429ApplicationProblemPlusJSONResponse) VisitListInviteEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInviteEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListInviteEvents500ApplicationProblemPlusJSONResponse) VisitListInviteEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInviteEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInviteEvents503ApplicationProblemPlusJSONResponse) VisitListInviteEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3291,9 +4177,7 @@ func (response ReassignInvite401ApplicationProblemPlusJSONResponse) VisitReassig
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3366,6 +4250,22 @@ func (response ReassignInvite413ApplicationProblemPlusJSONResponse) VisitReassig
 	return err
 }
 
+type ReassignInvite415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite415ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReassignInvite422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -3378,6 +4278,60 @@ func (response ReassignInvite422ApplicationProblemPlusJSONResponse) VisitReassig
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite429ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite500ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite503ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3405,6 +4359,22 @@ func (response RefreshInvite200JSONResponse) VisitRefreshInviteResponse(w http.R
 	return err
 }
 
+type RefreshInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite400ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3416,9 +4386,7 @@ func (response RefreshInvite401ApplicationProblemPlusJSONResponse) VisitRefreshI
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3452,6 +4420,41 @@ func (response RefreshInvite404ApplicationProblemPlusJSONResponse) VisitRefreshI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite429ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite500ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3498,6 +4501,22 @@ func (response ResendInvite200JSONResponse) VisitResendInviteResponse(w http.Res
 	return err
 }
 
+type ResendInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResendInvite400ApplicationProblemPlusJSONResponse) VisitResendInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3509,9 +4528,7 @@ func (response ResendInvite401ApplicationProblemPlusJSONResponse) VisitResendInv
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3568,6 +4585,22 @@ func (response ResendInvite409ApplicationProblemPlusJSONResponse) VisitResendInv
 	return err
 }
 
+type ResendInvite422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ResendInvite422ApplicationProblemPlusJSONResponse) VisitResendInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendInvite429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -3583,6 +4616,38 @@ func (response ResendInvite429ApplicationProblemPlusJSONResponse) VisitResendInv
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResendInvite500ApplicationProblemPlusJSONResponse) VisitResendInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response ResendInvite502ApplicationProblemPlusJSONResponse) VisitResendInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3629,6 +4694,22 @@ func (response SandboxAcceptInvite200JSONResponse) VisitSandboxAcceptInviteRespo
 	return err
 }
 
+type SandboxAcceptInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite400ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxAcceptInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3640,9 +4721,7 @@ func (response SandboxAcceptInvite401ApplicationProblemPlusJSONResponse) VisitSa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3699,6 +4778,92 @@ func (response SandboxAcceptInvite409ApplicationProblemPlusJSONResponse) VisitSa
 	return err
 }
 
+type SandboxAcceptInvite422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite422ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAcceptInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite429ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAcceptInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite500ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAcceptInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite502ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAcceptInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite503ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxSetCloudHealthRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	InviteId         InviteId         `json:"inviteId"`
@@ -3750,9 +4915,7 @@ func (response SandboxSetCloudHealth401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3790,6 +4953,57 @@ func (response SandboxSetCloudHealth404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type SandboxSetCloudHealth409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth409ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth413ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth415ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxSetCloudHealth422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -3802,6 +5016,60 @@ func (response SandboxSetCloudHealth422ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth429ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth500ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth503ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3857,9 +5125,7 @@ func (response SandboxDeliverCUR401ApplicationProblemPlusJSONResponse) VisitSand
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3916,6 +5182,38 @@ func (response SandboxDeliverCUR409ApplicationProblemPlusJSONResponse) VisitSand
 	return err
 }
 
+type SandboxDeliverCUR413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR413ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR415ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxDeliverCUR422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -3928,6 +5226,60 @@ func (response SandboxDeliverCUR422ApplicationProblemPlusJSONResponse) VisitSand
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR429ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR500ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR503ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3955,6 +5307,22 @@ func (response SandboxDeclineInvite200JSONResponse) VisitSandboxDeclineInviteRes
 	return err
 }
 
+type SandboxDeclineInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite400ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxDeclineInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3966,9 +5334,7 @@ func (response SandboxDeclineInvite401ApplicationProblemPlusJSONResponse) VisitS
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4025,6 +5391,76 @@ func (response SandboxDeclineInvite409ApplicationProblemPlusJSONResponse) VisitS
 	return err
 }
 
+type SandboxDeclineInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite429ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeclineInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite500ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeclineInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite502ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeclineInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite503ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListBillingProfileEventsRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	Params           ListBillingProfileEventsParams
@@ -4075,9 +5511,7 @@ func (response ListBillingProfileEvents401ApplicationProblemPlusJSONResponse) Vi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4131,6 +5565,60 @@ func (response ListBillingProfileEvents422ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type ListBillingProfileEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents429ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents500ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents503ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetNotificationsRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 }
@@ -4153,6 +5641,22 @@ func (response GetNotifications200JSONResponse) VisitGetNotificationsResponse(w 
 	return err
 }
 
+type GetNotifications400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications400ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetNotifications401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4164,9 +5668,7 @@ func (response GetNotifications401ApplicationProblemPlusJSONResponse) VisitGetNo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4200,6 +5702,60 @@ func (response GetNotifications404ApplicationProblemPlusJSONResponse) VisitGetNo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications429ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications500ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications503ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4254,9 +5810,7 @@ func (response PutNotifications401ApplicationProblemPlusJSONResponse) VisitPutNo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4310,6 +5864,22 @@ func (response PutNotifications413ApplicationProblemPlusJSONResponse) VisitPutNo
 	return err
 }
 
+type PutNotifications415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications415ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutNotifications422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -4322,6 +5892,60 @@ func (response PutNotifications422ApplicationProblemPlusJSONResponse) VisitPutNo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications429ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications500ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications503ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4348,6 +5972,22 @@ func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.Res
 	return err
 }
 
+type ListWebhooks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks400ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhooks401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4359,9 +5999,7 @@ func (response ListWebhooks401ApplicationProblemPlusJSONResponse) VisitListWebho
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4395,6 +6033,60 @@ func (response ListWebhooks404ApplicationProblemPlusJSONResponse) VisitListWebho
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks429ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks500ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks503ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4459,9 +6151,7 @@ func (response CreateWebhook401ApplicationProblemPlusJSONResponse) VisitCreateWe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4515,6 +6205,22 @@ func (response CreateWebhook413ApplicationProblemPlusJSONResponse) VisitCreateWe
 	return err
 }
 
+type CreateWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook415ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateWebhook422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -4527,6 +6233,60 @@ func (response CreateWebhook422ApplicationProblemPlusJSONResponse) VisitCreateWe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook429ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook500ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook503ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4548,6 +6308,22 @@ func (response DeleteWebhook204Response) VisitDeleteWebhookResponse(w http.Respo
 	return nil
 }
 
+type DeleteWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4559,9 +6335,7 @@ func (response DeleteWebhook401ApplicationProblemPlusJSONResponse) VisitDeleteWe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4599,6 +6373,60 @@ func (response DeleteWebhook404ApplicationProblemPlusJSONResponse) VisitDeleteWe
 	return err
 }
 
+type DeleteWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook429ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetWebhookRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	WebhookId        WebhookId        `json:"webhookId"`
@@ -4622,6 +6450,22 @@ func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.Respons
 	return err
 }
 
+type GetWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook400ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4633,9 +6477,7 @@ func (response GetWebhook401ApplicationProblemPlusJSONResponse) VisitGetWebhookR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4669,6 +6511,60 @@ func (response GetWebhook404ApplicationProblemPlusJSONResponse) VisitGetWebhookR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook429ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook500ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook503ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4724,9 +6620,7 @@ func (response UpdateWebhook401ApplicationProblemPlusJSONResponse) VisitUpdateWe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4780,6 +6674,22 @@ func (response UpdateWebhook413ApplicationProblemPlusJSONResponse) VisitUpdateWe
 	return err
 }
 
+type UpdateWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook415ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateWebhook422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -4792,6 +6702,60 @@ func (response UpdateWebhook422ApplicationProblemPlusJSONResponse) VisitUpdateWe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook429ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook500ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook503ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4847,9 +6811,7 @@ func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4887,6 +6849,60 @@ func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type ListWebhookDeliveries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries429ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateWebhookSecretRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	WebhookId        WebhookId        `json:"webhookId"`
@@ -4910,6 +6926,22 @@ func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretRespo
 	return err
 }
 
+type RotateWebhookSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret400ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateWebhookSecret401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4921,9 +6953,7 @@ func (response RotateWebhookSecret401ApplicationProblemPlusJSONResponse) VisitRo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4961,6 +6991,60 @@ func (response RotateWebhookSecret404ApplicationProblemPlusJSONResponse) VisitRo
 	return err
 }
 
+type RotateWebhookSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret429ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestWebhookRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	WebhookId        WebhookId        `json:"webhookId"`
@@ -4984,6 +7068,22 @@ func (response TestWebhook202JSONResponse) VisitTestWebhookResponse(w http.Respo
 	return err
 }
 
+type TestWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook400ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4995,9 +7095,7 @@ func (response TestWebhook401ApplicationProblemPlusJSONResponse) VisitTestWebhoo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5031,6 +7129,60 @@ func (response TestWebhook404ApplicationProblemPlusJSONResponse) VisitTestWebhoo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook429ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook500ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook503ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5084,9 +7236,7 @@ func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5108,22 +7258,6 @@ func (response ListEvents403ApplicationProblemPlusJSONResponse) VisitListEventsR
 	return err
 }
 
-type ListEvents404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response ListEvents404ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListEvents422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -5136,6 +7270,60 @@ func (response ListEvents422ApplicationProblemPlusJSONResponse) VisitListEventsR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents429ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents500ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents503ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5157,6 +7345,38 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth400ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth500ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5211,9 +7431,7 @@ func (response ListPayerHandshakes401ApplicationProblemPlusJSONResponse) VisitLi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5267,6 +7485,57 @@ func (response ListPayerHandshakes422ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListPayerHandshakes429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes429ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes500ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes502ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPayerHandshakes503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5307,6 +7576,38 @@ func (response GetReadiness200JSONResponse) VisitGetReadinessResponse(w http.Res
 	return err
 }
 
+type GetReadiness400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadiness400ApplicationProblemPlusJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadiness500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadiness500ApplicationProblemPlusJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadiness503JSONResponse Health
 
 func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
@@ -5342,6 +7643,22 @@ func (response GetSandboxClock200JSONResponse) VisitGetSandboxClockResponse(w ht
 	return err
 }
 
+type GetSandboxClock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSandboxClock400ApplicationProblemPlusJSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSandboxClock401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5353,9 +7670,7 @@ func (response GetSandboxClock401ApplicationProblemPlusJSONResponse) VisitGetSan
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5373,6 +7688,41 @@ func (response GetSandboxClock404ApplicationProblemPlusJSONResponse) VisitGetSan
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSandboxClock429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetSandboxClock429ApplicationProblemPlusJSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSandboxClock500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSandboxClock500ApplicationProblemPlusJSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5426,9 +7776,7 @@ func (response AdvanceSandboxClock401ApplicationProblemPlusJSONResponse) VisitAd
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5466,6 +7814,22 @@ func (response AdvanceSandboxClock413ApplicationProblemPlusJSONResponse) VisitAd
 	return err
 }
 
+type AdvanceSandboxClock415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock415ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AdvanceSandboxClock422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -5478,6 +7842,60 @@ func (response AdvanceSandboxClock422ApplicationProblemPlusJSONResponse) VisitAd
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock429ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock500ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock503ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5503,6 +7921,22 @@ func (response ListSandboxMail200JSONResponse) VisitListSandboxMailResponse(w ht
 	return err
 }
 
+type ListSandboxMail400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMail400ApplicationProblemPlusJSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSandboxMail401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5514,9 +7948,7 @@ func (response ListSandboxMail401ApplicationProblemPlusJSONResponse) VisitListSa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5534,6 +7966,41 @@ func (response ListSandboxMail404ApplicationProblemPlusJSONResponse) VisitListSa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMail429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMail429ApplicationProblemPlusJSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMail500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMail500ApplicationProblemPlusJSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5559,6 +8026,22 @@ func (response ListResellerWebhooks200JSONResponse) VisitListResellerWebhooksRes
 	return err
 }
 
+type ListResellerWebhooks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks400ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListResellerWebhooks401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5570,9 +8053,7 @@ func (response ListResellerWebhooks401ApplicationProblemPlusJSONResponse) VisitL
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5594,18 +8075,56 @@ func (response ListResellerWebhooks403ApplicationProblemPlusJSONResponse) VisitL
 	return err
 }
 
-type ListResellerWebhooks404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
+type ListResellerWebhooks429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
 }
 
-func (response ListResellerWebhooks404ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+func (response ListResellerWebhooks429ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhooks500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks500ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhooks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks503ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5669,9 +8188,7 @@ func (response CreateResellerWebhook401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5693,22 +8210,6 @@ func (response CreateResellerWebhook403ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
-type CreateResellerWebhook404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response CreateResellerWebhook404ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CreateResellerWebhook413ApplicationProblemPlusJSONResponse struct {
 	TooLargeApplicationProblemPlusJSONResponse
 }
@@ -5721,6 +8222,22 @@ func (response CreateResellerWebhook413ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook415ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5741,6 +8258,60 @@ func (response CreateResellerWebhook422ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type CreateResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook429ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook500ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook503ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteResellerWebhookRequestObject struct {
 	WebhookId WebhookId `json:"webhookId"`
 }
@@ -5757,6 +8328,22 @@ func (response DeleteResellerWebhook204Response) VisitDeleteResellerWebhookRespo
 	return nil
 }
 
+type DeleteResellerWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook400ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteResellerWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5768,9 +8355,7 @@ func (response DeleteResellerWebhook401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5808,6 +8393,60 @@ func (response DeleteResellerWebhook404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type DeleteResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook429ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook500ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook503ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetResellerWebhookRequestObject struct {
 	WebhookId WebhookId `json:"webhookId"`
 }
@@ -5830,6 +8469,22 @@ func (response GetResellerWebhook200JSONResponse) VisitGetResellerWebhookRespons
 	return err
 }
 
+type GetResellerWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook400ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetResellerWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5841,9 +8496,7 @@ func (response GetResellerWebhook401ApplicationProblemPlusJSONResponse) VisitGet
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5877,6 +8530,60 @@ func (response GetResellerWebhook404ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook429ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook500ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook503ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5931,9 +8638,7 @@ func (response UpdateResellerWebhook401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5987,6 +8692,22 @@ func (response UpdateResellerWebhook413ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type UpdateResellerWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook415ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateResellerWebhook422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -5999,6 +8720,60 @@ func (response UpdateResellerWebhook422ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook429ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook500ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook503ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6053,9 +8828,7 @@ func (response ListResellerWebhookDeliveries401ApplicationProblemPlusJSONRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6093,6 +8866,60 @@ func (response ListResellerWebhookDeliveries404ApplicationProblemPlusJSONRespons
 	return err
 }
 
+type ListResellerWebhookDeliveries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries429ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateResellerWebhookSecretRequestObject struct {
 	WebhookId WebhookId `json:"webhookId"`
 }
@@ -6115,6 +8942,22 @@ func (response RotateResellerWebhookSecret200JSONResponse) VisitRotateResellerWe
 	return err
 }
 
+type RotateResellerWebhookSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret400ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateResellerWebhookSecret401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -6126,9 +8969,7 @@ func (response RotateResellerWebhookSecret401ApplicationProblemPlusJSONResponse)
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6166,6 +9007,60 @@ func (response RotateResellerWebhookSecret404ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type RotateResellerWebhookSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret429ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateResellerWebhookSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret500ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateResellerWebhookSecret503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret503ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestResellerWebhookRequestObject struct {
 	WebhookId WebhookId `json:"webhookId"`
 }
@@ -6188,6 +9083,22 @@ func (response TestResellerWebhook202JSONResponse) VisitTestResellerWebhookRespo
 	return err
 }
 
+type TestResellerWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook400ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestResellerWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -6199,9 +9110,7 @@ func (response TestResellerWebhook401ApplicationProblemPlusJSONResponse) VisitTe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6235,6 +9144,60 @@ func (response TestResellerWebhook404ApplicationProblemPlusJSONResponse) VisitTe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook429ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook500ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook503ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6407,10 +9370,11 @@ func (sh *strictHandler) GetBillingProfile(ctx echo.Context, billingProfileId Bi
 }
 
 // PutBillingProfile operation middleware
-func (sh *strictHandler) PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId) error {
+func (sh *strictHandler) PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId, params PutBillingProfileParams) error {
 	var request PutBillingProfileRequestObject
 
 	request.BillingProfileId = billingProfileId
+	request.Params = params
 
 	var body PutBillingProfileJSONRequestBody
 	var err error
@@ -7699,174 +10663,225 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37Uxu59ue/ovLeqsB+G2MIyUxMbd1iCHMndzKZLJCb7+44i0X3MdalLflKahxPiv99S0dSt7pbfkCA",
-	"MCnmlwntfuhx3udzjr50UjGZCg5cq07/S2cMNAOJ/3wrUqqZ4ObfGahUsqn9s3M6BiJBiUKm8EyRD8dv",
-	"u52ko9IxTKi5W8+n0Ol3lJaMX3Sur5POMWg5PxhpkO23nUAqeKaIFmRGmSbnMBISiJZzxi8IvaCMR1/P",
-	"uIYLkJ1r84EplXQC2g39J5bnjF+8l2LEcniTmWvMfGtK9biTdDidmDecN29LOhL+UzAJWaevZQHhVyf0",
-	"81vgF3rc6e/s/ph0JoyXf5vvaw3SfOL//XGw9X/p1p+9rVfds61P//W3ThJZkDf8iunFI2P+5zVH9HKv",
-	"OaD2Jz/C+ViIy4XfnJW/39lHr82b1FRwBXZfaHYM/ylAafNXKrgGjv+k02nOLLltT6U4z2HyX/9Wlvaq",
-	"b/9NwqjT7/yP7Ypmt+2vavu9fcp+tE5gv9F8JOQEMiLtx8nGOc3IP09+f5eQgl9yMeNkxCDPVELMLxUx",
-	"ESFJWkgl5Ga3c510DgUf5Sx90OFbbrMDT933FZkxPSZ6DMSSyjNFlKYayIYWgighuOEnCVsKeJYQmkug",
-	"2Zz8WzAOWUK63e5mYiZ38PGESBgVCrLqbTgRMhKSUCKBKvOyMZC0UFpMQJKUckJTTQQyZiAykM23Sj6P",
-	"TdjdvR1IBJzzz0KesywD/tBLm9I8B0lyml4qnOYU5IQpZZZASCJFDrhSTBEuNKFKsQtuVkvg3U6GkKkV",
-	"Ikgl74T+WRQ8e8ipvBNEFem4lMtkQ0gcsC7n+EyVW/hMWXo+FeItlRfwrej5XGRzs7LiCiR5uUd+ZT/5",
-	"cf1G+dwJC/WQwzv4ePJMkYyyfB5yQ84mTCNPII3QOUgi5AXl7E97A1OGV9IxZHfHFB84LfRYSPYnPDQx",
-	"aXEJHAmf2n8TPabac8EVzVlznh8/ftw6KPQYuDYDg/pIWqrBTu+Kspye5/DAO0x+D7ZOkYxllrm5moHc",
-	"N/8eG6aeUUXSMeUXkHXJqZxba4RQs0NkGGzs8C73fCpFCko99LJ8hDzfcoqS8WmhrY5hHDfbbHkBimzQ",
-	"NBUF14RliVknUAlhGUymQgNP5+QS5kQC6hN8nJq1BImcbmTOtTcmcJ0OUi1whaZSTEFqZu0EmFCWR6gm",
-	"6VwyK1aBF5NO/49OoUCivZIKnrKcWYs16aS5KLIx0BwtnLQwNynKs3PxufMpab9XFef/BqvX25ZTZQ39",
-	"YQdQvUHYx66Ths3ZnhNNtfpZismBXT9rhrUloyFOv8SzsVBAUgmZ4SmaKxTkpE2/Viwx5eTShhFRRnE9",
-	"U/5dCYFcAcquCeX0AibAtf9xs0tOxsYI0oJMc6oNERCaTRhnSkuqhTGEeD7vdiIrl0qgGrIDXDvzJNWd",
-	"fiejGrY0m0D0kUKuotPDD8el/4FPWL1lV631QvhsjG+axxb19jNj8Y9V61fbytZ91qyO/GB25kDyuxxq",
-	"Mc1utgkNqmZZp7bIbvTxyYZ7Hn56NVe8MWIFmSHLmJk0zd8HTDKiuYKkwTdfSyzL/bYVpFR7eLfu7+wm",
-	"a9NGm83bBsQzFeFMsrGzSzJ2wbQx2Mzo6GRqpEtnJ/gP96kc6PPYwDwxBvft9norV2MhqZo5vDn4DaWM",
-	"oViqVDEx8kWK4mJMTk5PrP9B03FgMG1QMgu0DD58cPxunzBdSioyoXOSsdEIJBlJMRnwuNBKUOq5BSGU",
-	"ZJDDhaHEOtP08fNWsT9TZNgSw0Oi6FwN+GzM0nE5CPOQAnnFUjCujsKhbHYHvL7Wu729H2vOP5W8T2fq",
-	"D7r159an/9lndNLvDwbZl53d676Z7nZ3QUAg5MZ1GTHGcCEvrGK0hv4fg4Rqs54pciiUsYky8kHRCyDH",
-	"MBUSTcAMcnYFEjKyYfzKatufI5XWGfi8SC9BN2MHz2u09zxCe16MGdIb0SI3Es1scTrvNIc+tNeHfXL4",
-	"4ZjsdHtkY0I5GxkX47/I4cm/jEuvlfV4jYVKyXsq/1OA3twnw7SQu+7R3W6PvKaakqPPZq4Kec6ZGuW3",
-	"zf1RI2IqYcQ+N2b6YifGjxLX8p3jypiDhGu94eazSZDWq2u75pohjW6DIF+8XB0JCmnN7U5tRAvo6l8M",
-	"Zu3RfjRuwWqqMUxG6Lko7M2OzyLU4hQGSCaspVeKvN3e7sstlHZtWmFS6RMAfqBjIwReY2i8myg6Iznj",
-	"QJiGiSpdu2Bk61kzOVUap3qiqbyBFWS+/cZ8uvYI4/rlXnV7GeRMOhPB9fhUvKYazBK35/mBn+fAM8hI",
-	"arZAjOoBClxRogQZUZkQyo3sTDXJIGUTmpONDyevmzpmt/t878XLlfIqXP0o7Rhj/Bc0xk9AF9OYcbzM",
-	"kqrr5DbblQEb9V7kLJ0vFnw2mtka4BQfe7eGwRb9zT9YrVww49jWa1kofcux4rOQ1eyL6sN7L/b2Xu79",
-	"+GJn9+WPC78M2XvJeMqmNK8/7bSXVVvhq/pSCL2SDmhgIpbrUi1fZOyRAdW2u75UtY2K7fsK4osLsOCG",
-	"Z4oYbiYzITPiop6lJSZ4amSFi6FGFF06hvTSG+FREcRslLZQGFlwYgiA30DYwBXkoQN8IQHM0s4hz8UM",
-	"5bhZNhfW7iSdqKbKmVn06DjRWw/WhJh7VW0pqCY0zwNH5FyIHCga36gFlhi/B+cK0LUFXvuKGouZIoPO",
-	"u+2DQae7ktTsOpQTSYLFjxIBOiw26RJkIG7ghtDl9vzO7haa6TX/nWX7JKNqDJhHUFOagiJUglk9MTPW",
-	"03Bn9/ne1ouXP/y49aq3szvc7JJjN0tS8ByUsVgzMdW/UJ6pMb0EY7AyRS7YlSWbUFobYf3Dj+ZFa3gE",
-	"zde25/V+mRdK7JIGKQhCpSh4ZslcTIGTsX+7XRWXgxiLPFP1SGpCGFfaWJJiRBTwDDN/hMOMCN40cZ7v",
-	"1Szu8dYfva1XdOvPT19+TJ7vXv8txjY+bLTMi7TU8au50zhMQtuNX+CiB/zwTBEx4yAJ480cygbVZGKU",
-	"8U5vd4+kYyppqkEq3Oct4BokTpVXMR+mx8ZIwu+TS4CpQu+oTPPgD/Wdd052aYaLQhIJCjCxYRwXwuGz",
-	"GQhHdRQ6tT3j1Ea0BOVqBDJun/4sJBk6s+LM3zq0jpYxSevJIgVQ7ba/m2xMJeOanhsH8OTwzZvNfeKs",
-	"/FhWxUy7beuuSMMOBp93e1uDwecfIJqFraZZGm7rz9PK7ozOvZmFixu4usq8EwNydmeApIIrkTOMluAE",
-	"yUav1+/1yIfTw82ETDDpPaac7O6RsSikInQMNKsvTO271a7W6WG3t/vDVm9nq7fT1CtRudqSlq+tezeP",
-	"2Glaw2RqEzLM267LmMq/6sA+2Kk+R6Wk81sGEOEKFoti/PGZwgA16hqqiMttb9mkRfx9p3h1+XSOyhsX",
-	"xwdZkNpvx5m1y4zUxz2iLIesb8U6KaYuxWD9Jer3W4KWDKwba4gBeDYVzAgNqkjGMGOQYdISJuLKJqK8",
-	"nTC1UhVdZ+e8G+LA70ZMhFh80K96uF5+RklFGuGOflpCXZ4kIkR2A0qQUsiYHTO3Etp+g9h57hNqrQ/B",
-	"iSrSFJTqxj06zGX8poIt5MXk3PphHtFwwtl0CjpOhJZPf2U/efkgIQUz7WfKBaOiX7bW4aHIFoYFyrf8",
-	"cnr63lmT5bzQquLCfYGkTma2ADMNs91Y9tWcl+3ZW6YiG1ZKghuJhJgsMBLtEPEWEXOEKmV4eWgBGcNS",
-	"qaAYnNILCPfX/IC2vPlhtT1pRx6bOrL8TT1W6vNayxbCJr/M3Tcg+PMItKmdYIkSEOozK526DvPhtJnL",
-	"JRLzXEWwo0LRPEqmxqZYz5w6QelQCsuGMYUGgB2CMoYDypUguqhnLAUypqq6ZYEEt9PCjcnz30ed/h/r",
-	"jK5z/SmGTvD2rP3swfs36J1AZry/mQ8m2bGO6XQK3JjyzLuLml0xPScjgAzDYE73OMRFqB2inhHCbngp",
-	"uUKAzgYXfmwSJpRxmxSIBBepSwq3TR5xw33TN9OKMb2B8sVyRBLD3NXCBnboCxnxLgSQ5eiHkz42Hztm",
-	"SguJelzwksYMbZs/zX2bXy2mvAnTiI47nndq2fF84KXMcNSFRswQ5U3nzVgX6C1CttkNJIiZ7LC6QNMU",
-	"pvj+AbdUiyF0wzT+p+pmG0QZ9gklEzCa1Ysd5w/SGWXaWM6HH45JRjUNv6PZFbiAvflpwDGGUt4Q5P7P",
-	"Usk0S2k+JNvR3yWkAmVNMJEM0hxHl1SPUJ5Cbi4NuL8Gn6es/iBeYfxi2Cd7Pzob3qFZLaoIb5gnRPAU",
-	"uhFZHDI75QMeepJmcYZGQNuEFZmN55v7pCURwtd6rNqwT9AeJOegZwC86V6pbjUrl87FnbHQFwv8sZ4o",
-	"imEjGrpk6ORaV4PSwz7xpO+hXVogYXsb1abOvDVap8iOF4uOqKq/PeFUVyzhhHcYaqj+jm1+/Ndy66uf",
-	"/c4HD7iNr664bW9csKZ1fUPDC34rqmtuoTtJJ1zIaLTuZwZ5duQt3broQ9xqHKcAStELWA1psa+oHoiJ",
-	"lzJQFAHr4IKom/hvrBG1Hm+5f5dCh2U78UyPI6+b+Yul17VMLZRTdLovpsq8sxOOIglWYOnSnfhReC44",
-	"PvrfH45OTo9ed5LO7++P3nWSzsHh4dF7e+X10eHbN+/wn4cH7w6P3uI/j/77/Zvjo9dROnEJh9YOZaAX",
-	"4akmzlL0Q/IYqaRDZyqOlEKXo75/4nKl5nKPxRboTWm73Sjkavko85GzvgMse9nmAzZJLRwVRVksjaPe",
-	"0gIPEkCr0CuNBMV9Yqr8B8YhO6/FFCsDHtlP87UdHivEbzK9mwdwjfl1Alzf5CvGljvRMF3flnznnoia",
-	"kz6E3PpOiPtZ9YUQ6efCD8CzAw+cvXMx2LT/HRuteuzU33dXaLSIo4BEUPcX7BpXgrmixUUotRplxJYz",
-	"JIPF4upXR5AVNsUQdRuZYq46i9uH+M8hFRNQcdO3DirfaGM9K5tw05htkfg0XS7tgqSCmPH694y/6t+k",
-	"iIt0sXOWMz0fcCNgzWPtSLZLiNgZYMaB2gi4MdDBTqMpmDfrJqFbvuZ8ojrIbsFd+II+DvCXCEWFrLnI",
-	"y7OWe+W8uVxclwwr/4wscM/2HUGqMZuaB8/B7Fcq+IjJCWSG3LxfdpYWMvDe0BHxG2x8MjIHjd90vlrt",
-	"N+euRf20fpgVHvCUci40cSizCp1DhpVLRoahx+bdsj4WlcTcDidDvGMRTskGKqxDscCTCDyCwF3wXkGM",
-	"Wksd0aLVeJzOhsX2SZozQ6sIiJTAM0AaYxLZVhtKswwZjQEtsfk00/kabgEOzt9dvjBGl++EZiNXl3AC",
-	"2iymumF6HaNpKhbIZ+nYC0gsC4DMhd7MMJSPrbOpXasxUCNP9wnNc/fYxMbsPD9KApOpRhj1+tEin/Jp",
-	"ConqyzWJUwPk7UVxwp8d9Gu313xrYxuCT8TW/veGKbEAnBdEEjTkuYrmryt4XkwVmeuD2veQw64YzAYd",
-	"FCkWw+FSV8hgjF9EgDJN909490/IC9T96+KqF8Khl7zgaGFtSXXPAiRY20yJ7ch7s3ZL/OXlmYOYd9H2",
-	"fcSMG2laggJaVYhRZPst/fSlGc6F0XOMGokZt6RWKqRmrooDyQSo7uPz9UMz8zZ+f50O7sJYaVDWX8No",
-	"8RVnrfEc/3xIXu29+KHMPlkNoyLAuiVqEk3WCU3HjMOWMRPMxZtqRMwir78PQTwusgeMK21shDhc1BLQ",
-	"EnRAoWI9DhZr7SpFU1+ewmI5tyw7qr5b5T4ZCYc+O587XEoG9QjIoketr3SmhThTAsvslhOFtggBb0G4",
-	"2bn0ZIxWjl2c9HYQvfVEZ0NUGtdlIq5qQDYt9o1ZPCmUrgBNmH1s68XVmKQV+PvmoGPrcmKjcocfjm+3",
-	"MoVHhseB46c1W6Cow8hdXtPim0r0eAkbt7iIOv3s7XZf9Do1NNbW37EKJtnZvd4YDLruj9715t9Xl8PU",
-	"R79sfXKRXkYC1CV3NxKu1lDhhGZXhmFtpDArgMyEvLQKzAJHyAbTRBZcuQJgwdEPNvIgK3KbuCslxwL+",
-	"DAUEstWhLSxePa4gX1cZvEG5KynBPm2pwcUsvt8u0PtMEaNI1wcgIweoYzeA9Ydvn3MlreUaS8rXAKiY",
-	"Saza9luieu0Q25P4RcwMpXvpYDzdrJB2ubHPglGkr3rKeJw7Lybmfz/sjofGvRjuvMyGZCOj82bN3g+7",
-	"4zWAuTZF394xsyOVtBJYpV42y6ntaFpIiR7SDXb2eun6eof8dqt8U9D6p0V0t1ZRZQtVvk9yoFeAGW5j",
-	"8wQg80BCuSq9v60JPV9Cj785M+P2qDaPr2n9MNaTuAWzwFJfXNaedDR81kswIuvKs4WID5wEvq0ah/vq",
-	"isW7C1s53IuVY15ovJ4G0e/FpkSJahYjQiOQYSe7EyM06qG3tq0LPPuaTKrU3pf2X99Z4CRJfVOvymX9",
-	"IsnLtbOWSefjm9NfXh8ffHy3GnRa2ot+tLEdcl2tjhzMoE02q63CEHhV4ua3ZiwL0At31Pmg9uEIa3kQ",
-	"73GJ4IrjWn0lYwn6ZZpswBXIeQPyirN6QUpl1HZ9OL4gGE1QzLMoKlfCrF0QzlhHFpmq9m14za6mLRL6",
-	"+jCbmQvjFycsqqsrvK2bs18CZe6vPNkA8vtV4Q8FqVyE+zXeixEJ9h6yMRsrSM+63e5mH+tmvDltEbrY",
-	"9M6SEfqxUmgzHvvw3TR6SDqFzNeKZdk7y02vSOMm/R4a7Hibhg8NHmkWNy+j4DIZV6udvAVBY+8CJOj7",
-	"iiQviwCXexYr0LdTwDKy97+fnELWJ2OtpyrB1l/5FSokQabFec5SQrNMglKgbPzW2Yi2AE2RXKQ0x8dL",
-	"ZHnTZsV397e3p1RqDrLrfummYrKNsNbtIFIQa46wwreT+Tp0dBcWQVNT3N4qaLzpA3LEw1H5MrK+J0Jc",
-	"Y1cbq2TlZCGZnp+YzzplDFSCPCgsKsb+9bOXYv/8eNrKnx+Qf348tZ2k0pyyiSJDVZwbd8vnuM8Ypv28",
-	"0eUhjeZaUCA8RPk6lML81CUnqTBs7oM7A44/OOyrc/McLSiyMfT9eM6wEnLoMte4nLgTOI9K9hqesR22",
-	"GB9FvLmfzKJVzfjUMwKfmUK4a1A+qgjjWgQmybNI5p3xi36JV6+qCN2T7o4Br+ro1gMZlOH6zcTFC32L",
-	"FphicNOGXctscWKRA5DndjnL6r8ZJqAEyYQNM1NNrJmiNEy7Az7gYcs4u9HDA9f0DgfTJz/h8pJB0es9",
-	"T//58RT/AcMuOQbqKkXb9YI+XMIBMuW6NiIKQgvC9IBvtCnGUtjmvn2W8YvEN9C0NZoZsblf/CtXAt+N",
-	"2nyYsxS4AnVmc0hyGHSR7A74gWuCFuAymmFIbxDs9fYSkrNLQPQsxqAyAbbrHlIJLhoGn60SKMPow0Xd",
-	"4YauExtRNmJuUcRd8oaHcQO3L766iaRUSgZqwIf/veWcqT4xetWyEsfuPnm93hmXXeRXiBUoI7/9Tl1F",
-	"GC1jGWGn2+v2EBA1BU6nrNPvPO/2us+tZz5GkbHtVmrL79P2l6ZJf23uu4iZZIeexYgC8KUuuN6+znbo",
-	"uhNY6IBvPODERbtZUJ+Mxaxmgtumj8q2KYr3hbQhu5KJxYw7+7BLFtVYm+HihmAjQruapWgyTkznH6Ab",
-	"LecazXZ3e70l7QNv1jaw8aUFXT1jvVD3ejuLXl6OdrvW5xIfer76oapjLD6xt/qJsi8raqdiMqFy3ul3",
-	"jBhpyxAyF4Ut1q86vhqSphcqiNuXVNn51OhCvaAAqbplu9Wl+vpT0nH2cqMfJ524yO+6fcMozxIiptYY",
-	"yec2tF017Aq7W2HnLrQPsXp8wE9OT5Kqv7BnCsKyTXRX4i0IjXyD/fWabRHstTXgVbMt7CzaJSeG5Gne",
-	"qk9IjAFue4KZSZaKM0FsTCRF0yWntaZh1bcwRFPmfsyHx7TSFoyb3y6MyWzse4tTJQ6E5MohNvZ6rwZ8",
-	"iN85s9fOzGqdGSF25t403OwTj/rHJtKoOawTgb5qjKXfFzGWxojrTyKb3xM3Wx/tum7+GkF//U0FyjFM",
-	"c5pChlJk10qRB/q0bW3R7G8btlVb1tC1akV4jYKpt1owBX3RH1Jkvlr9RNnw3Dyws8Ynyo7S5oHd3XUm",
-	"Eva7Df0GlKGhx/BHp26Idz4ZiVkJcteSBAvgkXgiUn1jQW/NzeWy/TpZyxCpOcOVUVJnc+PMvimtoYbO",
-	"qFPi79x3obbCSY9BuQosRTYkTKFsvubegoE3ZeWoc+WnOeInbEwEG///pwA5rzr/e3RLxT83wM42KkUr",
-	"11HpORp/ZrE718nSqWF8hamaNVm1vkwiXXQshsFmXiNTqoF3YocXRFJva47xkvFs0WcdQn09QRTWK5hv",
-	"x16IbcdrbyxjXMZdn9DPbFJMOv0d18zT/RVLqcZiXsMKMDQsYegSrpgoVIn8iY3LYogWLW6s56Fh1XtT",
-	"JwEgPNbw25bhipHfS2eZPl7JfCNj9vaCtpScZuWWudEJ4TADpa3tEohKL+vuyvqN4lNOgGcYnFlWDUE2",
-	"qqBFo0HTPj6I6OGy7sHYiEft/kvGjcP2Zq5XFVVlQbSLsngx0FQsLlSAyRBsFTdiV0AmjBdGeIzplRHS",
-	"SkFWpSUG3OYlgGdkw1rN5o27vV5gf3OYkSGWuQwJG9kOMZs23oJHDoyqXut7vVdk2ABpoSc74LVm9RVq",
-	"gOouOeCkZojXzwohF6CVfbO768zdcOZquK2tjebwgMdc34Iz241SFnrcD8NUY8gRhkbD1S07xjcW2Ikn",
-	"Y+QPuPWD2mMzbzw7n5+5l5w1gjxDslFVx/jDDLTIMwtM2Te+gbMPBrxmIBCmNjH0sshjN56I2ZxYw7aN",
-	"dlG9ochIJzS7BVy42m9E+qoEwwHDfxydkm2Lo9n+EkFEX2+Xr1d/LzhGsyD7Xxiz2QwyTa2WbQOzQUs7",
-	"sJmJf8TY3Juq1//WrzAfJsRaIb7LFfpgvgZcgi6kQwDbDJ0EVeR6v7r1Eua1gwIG3J8JUift3d2YxxT2",
-	"9WvbUqi4rFleaa7GBBapsN0XL1YB+T7dj3cW61X4wN6Zr4qKh3nKGEMpJLOGkET45IwqJxT1nXhSd+kD",
-	"Lp6g/eX79/1uamE8SmfRPPVqrc/UThO6Tjov1lmy8Hyaur30psy4xDI3Nv0SD9dFbadbeJfbX3wVxrU1",
-	"mHKIVQUeYtzJSuCGBmLWnjKGRNXcI0AqVRV2XXJYJj5sSyZmLBo5yR2coiGU8eZSKH8jKeVH76bU/a64",
-	"6yvJ1+5QZXYtMOij0Yt/gP7WW/vodzSSXuAla9lTlbSyCVGFdeb341AlK58pj6G8/vR1Mmg7qJbdUr7J",
-	"+8UimFSZiQjBumUmAheHThwgP7ylJmQ1webgKmnnKdA70mrAjYWyhcAr2zq8Sw6UO/lRSCPlqH2/BSHY",
-	"8siJcQHKXDSmvPskpOU5neTGqM+VIFQP+LA9+23/mi7evLkgg9fqjH+PPNX6liHT5rTqr2uGURYsVaw8",
-	"LMq4uDSPWhJ/pWAt623LdBMW1lrHSxElatScUt6qbP8eRUGdGRbGxev8cOqeuRlLtGl4JWEuJGuy8X8O",
-	"fnu7+T3T62lDvhq5jFu2VDR+BzRaIeZWpGiOPBr23uRy1ddygdR0nSP/KvbOAa/q0t3QEyLy7L7Dxw9J",
-	"Pj61j5jUhxz3ohD5b+IK6h6cMaIqZ88ZRGUXUi0WxlltBLJEnFSginp0NyFYCOl6+tPUXLNxPf8NCamQ",
-	"mXLlo1fQJQexoK4fh/WVGRptzaB2if04w7uGMXPKFw8H3sndB+eaFcqPKjDnt56LGSl8vxgS3eXvLgP2",
-	"3YEZDEcHiZElDBskRvw5i2uAHO4q+rQtYSRBjR+NKDwueLRK2i1TqZsiWE3DOBs1wakssNlIsKo1lhgh",
-	"ngwbSJVo7cT3Cy9rswQod+oaS2mez61bGuZEqkbjDN0GTpQ2X46LN1zmxxF7cU1+2qv8PRvLb4W4JNS2",
-	"ZOdYtnwPvKTA9hV8FKy0JHpsSNnmu8ss4X5I08HJRbYNvrdiyYFrP+LL4RB9VDagzoZJPXNeUVqQLB+2",
-	"2jbGQyzHeNu35JljnwH7rpTnt8m62LWsgqn3lVDZdiUR21bIPxp2PEi18r2ZSjXmmz3UEjv1fhCKTYoc",
-	"QQxi1MbQdMleb4+IQiuW1TpJtDM7rg7ExkQfnSby5+p8P5xWo363+Cg3+64Uq9nbj4Z2RRaJKfr+3nfG",
-	"IkGw71vwSRGFi2nlCs9qbBAGunwLBg++KdkpKKCwMX9b3k61O7ThprxyUgtq3pNXurhRyyP0Tx3H1o9d",
-	"NSaE7ffwhM1cyvcKdKN3pztR1kn9WvcbL/fvVQDYxvOPQkF+lIjUthapKzOsddd+psqT1SlRE5rntorR",
-	"Hxtvf+yT8vR4IwYu/mRTcnjyr00bkMoZhwGvHxreEh+z8jB9X14pgSI4NHGOXko5doAhBx5p6dhjYkN5",
-	"YsB9++TFUidi8jpycaesHX44vmeZU/Wke7yyBpcspfwp6nW3wsid1LbgyH/s9b2IQ+5TJLm+3E92e0sm",
-	"4Lo8Ge7f0nB3xPkAlnsrx1nfiiOs97ddb5yOXFL/4cOg1ZBV/WxCH52u54iwfkklCNjHAmXGlZaF+WdC",
-	"ut3uZlnowGT9GEpjweBp1pEjzo5oOnYjd20KgsUb8OjBjUbrxvTlW6YaVbdlynd1aZ5rxmOXT4HrHnRn",
-	"hXmuge4N6/KWttJapyrPtxjCHkeeTVnVKTRaQ4i9ucKxrtd18sudlu89ldDdDwyhqqCztFGvB3ty2SKw",
-	"mrYsrR0Nu7CizkntOymoW1dT8OAAD7UMn/WuduM9UmP0SJEF9gQW9hnHGO/6q8BkPo4FnlaiFitfJ4fP",
-	"53aKAZH4M4XvteuIWdtCYRMn4U7SL9PRNJ/RuaomwLRqHwSbNM9sDU5PjR7+k7SPUm1cAt+ap3lW677T",
-	"wNVxKQPuDoOxLZrsYg7dEfsbZVc/oaA6i2KzS/B8EHIhQGHDYMxSBd68S+66wtCT307fD7i5CJJsDM2f",
-	"Zx+O3w4392u+v0+GGZVqy/i8q2I+NlzQC6TNbHfvxS/ms4dz5G/C657Ljb2stJCuP8j3pHweCphS+Seg",
-	"kcVvJo2sSyBGtplPXDatq3/KR5bhMT/6m+6RFGNtJxdpHXePIhu+l5j1YmxrL7X5V1FEZjJuA4JJYZ+k",
-	"VvMU3+fOtVaSqjojGiab96mgFh9cgcGDmh/oZ4EhlHo/3mHZkHe4maB3yK2IRwdH4HEFthGei23NEZHo",
-	"OoC50h3vrJ9oyjMqM+JJk6gppKUss72uNlxtaHlg9pZtWOn/Mo6R0nQyRe3or5oPUl1IGG5io76pFFmR",
-	"WhT2GMiH47f2eJJzsN1fHbRIiRwPB2i3fzWTXFxB7SZwT0om2hR4LSWzc19jiDo5WQaZU9yWXJiq92t+",
-	"qgr+1rrqIMsIbYmrO5RWN1VZ21/cv1qFuHU+e43XQz6rEfpeBMcI7lyXv0qZIx5M0t6cfXQOpq6nhBOr",
-	"RlRTCc4ax8K3qOpY5IguXMjeQ0qM0A6ozAA8GggFyF/GBvidw30y1UMUd3z0bGjtBarTcZun8OQ2RXIY",
-	"afTujGPmzLYrmhfQJUecnueuJ1C5EtEjF/BUCuvVITK3nXaxjcEfVLe6XuQP7MHdlFUs4JmLGWHqyX/7",
-	"Wp1oDxKLSN5nyhiKSRmzDXYETy+wLeXJKKcXd68MtytJv45b97q6O97H5ymqfxvOdMs6Xx3Yr7br++LI",
-	"lq8bcEc153o43jVpqB2o8zg021dxZO14mYdBRzS0svPiGyB9HJa788QO7hEpq6Bfx8zZdfHIwV/F2PsH",
-	"c8edVvrYzq0WK7GOsMgzLPK0EWx/xzkg5oTZQ7N298hYFFLdgw7R7rDBb0WodbJwwhQye0AD5R4+sWHj",
-	"QwmRoCUz/8iZ0gjpawakKpGz2TYYT0Et9mx271wpLCJ9s+pl/Cvxp53O6F+mBP0Eq0S8PdTF+bjjnURt",
-	"QxaT7BoNAp5wIk84kSecyBNO5MFKwm3zzQBE4hZazm/V5r5Emhh5Z1Pxfy4DfwQlLPdEW+4LEcL6MO02",
-	"1661NG6dCVP1gGI5ET/XNXvoLkROHiOUv92MmouZzx69efevN6dHAbg3rEKwJ25Zk8qetC442GKC5z17",
-	"VqdnnAEPHZLwjPoxxe5StobA9uZt9PxNvH0qFAQoSnxowx55KsXEQiU/ngy4PVwMz0/AnswWz6mFyDf3",
-	"ywavxhhMKSfnQLDPsc+KRboeixItgv2v7FFYUfzle7Mqv1QLv1YEoJxtXGa7U/eah+U9Sf+v4tD6Tq1W",
-	"AxU3PQn/21dAf43CCFpZ1HuO0+hZgGvoDSs+Y8GPRUeyrz6vqjrsozrSY0pR2zhGiAjrTjPGvcQIDFt5",
-	"x3jG6AVsZ71UBdoTB0Gpb6MFzeetE+bo6J6/905orFubr1a+GdX0nCqwndtpOkbqXaKEgwLi9HJps1CP",
-	"okPMnXVO8aF+mJd5pogscn/Oba2DhDvtgPojGmy/0J0XWxmdE0QVzhN7fN/ej1tjUUh8U7v56IWkKWza",
-	"62VpTtUg5pymlxfYT5/MhLwkrrgwQwVtiy3cTAa8ecoiwQb8pDpqceuUTWDYJb+3y3usj2WYIzw0ckGD",
-	"0aoyOL3XZGntO4uwe2Vhk3UQby/cvy4AXB8H2VBBfc5mtOJmddc1fJPT67OxsaL8W0dCzqjMEmNTDWl2",
-	"RXlqj6HICukOOB2+6uF5tTsvJuZ/P+yO8a+X2XDTGGNYCqrFkGxwY1wioZlXKjycVTqL01u/ollF5jnT",
-	"FZ7Kgitfzh6jW3cCSkonQLICyAQon41ZXgKjqkLaWnul0kB1rAFZxEKuzmhRA24BvS5wsGMPqbd19xLI",
-	"tJAXkHl7mJgXys0EC3Vt6axnu1rB85yn9jgShwpDBBaetMJhhpu0X3Vc9Qc7aVGeDgqjEaTRs/kO7M61",
-	"+Ok+i/nTy29UWrsON/sFtTjQst2CIRkUfxl7aGjuo0/UYks33ZZATkSsI4lCzYk1AcsClG4bf7O1A/dN",
-	"LeYzywCzQV2rsfzM6L+dDrA1I6FWVViSGIar1t2PtdDLx+783ycU852G/L/GM2qDnlHzSUjBmI/RwFqF",
-	"g1/HU6onip8gzPcJYW4w2BOU+QnK/CitgdtKrAXI53sUWaFuuxnMOcaL3wfc+ba797Do6JXr/4SSfoA9",
-	"j4Kq79fEuBFM5tEipr+JKn9CTj+p4FXny98r0PprQNQNjnkCUz+BqR+ly/1NsddNHPV9YKTXxzs3WPYJ",
-	"9/zY6PXhYdJ3CIF+NHDmla7IE6z5vgj4a1HQS7+N33JPffH6uonzR+Cw+8035w8uOSBJcMVBEoMr5YCC",
-	"az78HlwK4AXXn67/fwAAAP//",
+	"7H37c9s21ui/gtHdmUjfR8my4rSJPJ1vXMdtvU3TXNvZ7L1VrgiTkIQ1BagAaEXt5H+/gwOABEno4cR2",
+	"sl31h8biC8DBwXk//mwlfL7gjDAlW8M/WzOCUyLgz7MrPNX/pkQmgi4U5aw1bF3NCLqmWUbZFC0En9CM",
+	"PJHolghJOUNYIjWjEmEml0QgOeNLiahCbYykEpxNEWGKqhVSeNo5RpKwVN+mDMXnk+4vWCWzGCk+YoIs",
+	"MpwQpGbEDYM4y1aIThDj1zxdoWSG2ZTA+5KyhPRGrBW1BPk9p4KkraESOYlaMpmROdbrIB/wfJGR1rA1",
+	"aj39fdD9dnn2r4v5Feuff7h9lp3+fHuZ/jRqtaKWWi30U1IJyqatjx+j1nlK5guuCFMXel4r/fk6YGI9",
+	"XoyWM8Jg1hYEVMIvqbggKRJE5plCfIIwQwSLjBKB9JSJVGhJ1cw8jOcExcWgyar7M1nFvVZlNSyft4a/",
+	"tfSorfehSb/iCTZzC+2hIJLnItGb9/biVYQEybCitwQpDnM4eXP+RCLBuaqOO+FijlVr2MoF7QoyIYKw",
+	"hAShdoEVeUXnVDVn8G5GhNncBGeZxhSFWSoNCAhOZmjBM5qsNKTi4jvdN3AxHqJYxA5sEgkyx5RphMQs",
+	"RbGKkSQJ15/LmaLZiOlxrvPkhii9HZM8yxCeYsoiRHrTHopHrZRMcJ6pUetYfPf0xbH67jDuoUvC7KY0",
+	"p2CQLYxczY9tBo/5ZHibDHj0TmBFUKYfl6idCjxRXUrUpDtTaoEXtKvvw+2uPcKdoQEkRorfEOYAwPCc",
+	"pOh6heBEUjaNYIkjpj/8e84VRvHvMWoX0MUKcZaQDgB3SVnKlyhexqjtgKw4EmRCs6wTgufv3x31j5ff",
+	"DaIRG7XwUsKlQ33pWdxDV+XOxHgpY4QXi4wS6bCQL4gAJNanCCsABzp5d4nalN1SRTTedjUViVCCWUIy",
+	"fWEiiJx1eiMGG8gZIrdErDTGLziTBE4fwLMLACNpOQxq6wGuc+UIzzWRHbScafJT7oBGNSoRZ7thgQNB",
+	"GAuIEquTiSKiiQCXJYSXmCp0TSZcHxuxAmTXKFw9nHPK6FzThcNiKMoUmRIBY/3zwmzqebqOJsDtJxLR",
+	"dOidzicSxf/s2pe756mlcprwGggbmCo051Khw8FzTZsFThQRMkIkkwRhxMgSvX17/rI3YnosScQtBfKT",
+	"8alECRZihaiKAM004DMyRylP8rlmTUiQBcFKD4klioVbR7w70e8fvniafJv0u/1+v9/9Vv/vuf5fv/xP",
+	"n9M5/vCKsKmatYaHg+ehHfvnJWbpNf+wlgUEMc7QdXgx0uATBPCYSiTpPM+wIukxwtcGoGpGxJJKcleS",
+	"76Z2ReckvMV2Ck8kUprlJBlPblD74odT9PTp0xedaOvkDV4oOidIUwyRZ0TvDk7XsIlUnzP9eAD7P0at",
+	"BRZ4TpQVOb43gsUbw/ANmlI99QVWs1bU0sSrNWxd1x/bhAH1DZ1TVvzW4ytFhB7i//120v2/uPtHv/ui",
+	"N+6+/++/hSWBCQgpAY4mqCpFFNWUkmCrFdW8RxkhyQpNQwBkrMWtWGN3hqUCiGoSe0sEztAcr9A1QVN6",
+	"S1g0Ygmfz3FXEg08RdJOD50wwBn3yQhxgXAxMpDOlBOJGFeIfKBSRXo6gkxySVLD444OByMWLwTQHKpX",
+	"NZ5gmpE0hiOpB7B0bymoUoT1UPxfMZprcBAt8a3Ml70l99A7qmbcUlPDl/SfI7YEaFHNoYvhcGYOM2y4",
+	"ebjccicdtj5JovNxoD84Cm4s8JO1KEfd7R1R7ZujOqY1h3xHrmec36wdc1ncv7dBP+ovmXNtDhxOf8SK",
+	"LDGIHwlnWsbVfwIfNvLjgaXG//0vaYTJcuy/CTJpDVv/66BUIg7MXXnwxrxlBq2eFU34HO6pku9oNQCj",
+	"JV6ZY2TuSALyYYIZmtAPqK0qvENwfbCMwL3AKyIQF1PM6B8w8whO1oKIOZX6WMiofPCJRJKofNEZFqi9",
+	"xNIpFcdIkSyrTKHX+hhpeFk2+Jjw+gVnmp6C/gCDw5zR3y9/fa35JcrZDeNLDSCSpZE++I6qajpgz50G",
+	"hRnLwl7qJ5NcSC4MPbJgRSmF446olDmBZZ9yNslo8qiLrikpUmnxqyBiOMv4soI8bcU5kpwzI5BaqRBn",
+	"mpKu0L84ZQRgY3ROpmnUVBApI9Tr9TpAMet4CYfeyIUTIKiCYMkNtiW5VHxuMRMnWgrqoRikuS6IczGS",
+	"eCWNpISN/KYV4yzTQozCN0Rqjunp296768Bmnz7whEaA3A9cXNM0JeyxN8hqbxlOboyeWx42DVA4nu14",
+	"4qYXGzhTu4dS0inTsOZBhtmOGVdj91TcAVQ8Z5pf4+xMCC4ee7nuhBjGeGxF5FwCK6MMzhiIszmzrK6k",
+	"bWmEmGbnjlwZ+wCs6TVXP/CcpY+5nNccyTyZFUcMtbmAXamI/Q7Ln8jOsT47Rgb09CWeK0lT4kuIsKQ3",
+	"nhzxA0DrMRfnGZM0L9XSSUU+0hKRO8ZCWB0GUFN5VKcmMqF2UDrqHFcYiBOONBCuOH+FxZQ8Ptk0OAdm",
+	"Mq2oarT75gj9TL938/oFs5XlZPLLEI2KTQO1Y/1jbBXyuKDHTyRKMdVCdUmLzRtWLWlyfaAw+iCaxxgC",
+	"Ap3wnGnNdk7m10TIGV1YXi/Xk21Nl8SqVLTvh1i/ZThXMy7oH+SxTzxYgqxyYKxCoBpYenyLM5rW1vnu",
+	"3bvuSa5mhCk9sTVapdYfv/n2WV+DNMsIm5Ihir8nWIB1E2fz78D20zVStBy14sga1ogm49+NtHytRx/D",
+	"rEat2PFNM0t9sLRm3NtR1980dEgPNbtyi2mGrzPy2KLwrx7yygidZjxPfyI4UzNHkUqBN8UKX2NZCmmG",
+	"jRyHhNgeunLYi7DGvyqi3ydGLwRPiJSPDb13JMu6VjSmbJFbc61FJo3QOZGobU+/4cFcgeTLEC3t6+iG",
+	"rJAgpTLs+IWmoJFHQEBETHiepeWJwYp0ji0mS8dw9K6BOC6B4r5lMl8suFAk/YWkFF8BBn5ZrqAXEPuj",
+	"6tFi1H579UP3uRa2PrrDBfhxkigjcC2EZv+KGg2SzDHN9B+1QxW1bqiRaJzZKpeg0AMLTWhGjXMiaiUa",
+	"32eA7/pXrh+yokTAyhW1ZH79L2J0kaZOXVKH38wEyi9w85rW4ir2o+aacKLkD4LPT8ymrzOXalxweLGc",
+	"cUlQIkiqKSXOZGmqrhxvUCRA2zKMC/RZLSY/ke5b1mKqb8wxw1My1wKKvdnpocuZ1vUUR4sMK438CKdz",
+	"yqhUAisuJGjPvVYAcokgWJH0RO1qoTPbsQXtTt9eFK4meMOIjAZqjQ+SD0Z+DwH101dGw4OV8KtsZeM5",
+	"Y3AJ3NA7cyLYfU41X6R324QaVtO0VQGynX14sf6e+0NvPxXnmpzCYUidee6Nd0gmOJMkqp2buyGLGaGB",
+	"MZvttVvwqfLyoGoOG0Q7I0jzrDfFTC1LNo4nah8OUEqnVMmO3v1SJDn0/qtaJJ+GJuYw0ntu0O9vhcZa",
+	"fNVrOD/5xWjkimvdO59rIiN4Pp2hy6tLYzbBycwTq9sYLT0WCy+fXLw+BvnaLXmOVyilkwkRaCL43Lhb",
+	"m6CJgPRZgCCMUpKRqUbH6skZesrxE4niBi02AvqILWc0mRWT8KQkpF+BqXSMQbkCw6PnFaM/FmyIl/I3",
+	"3P2j+/6/hhTPh8PRKP3zcPBxqJd70FvjCPCP5K6nMXTqTt9e/GCJwJ/OZ9gatjRsklWrodia6/EQnb69",
+	"QIe9PmrPMaMTzdf/G51e/gMtsFDSaE9aasfoDRa/50RpESXJxcC+Ouj10UusMDr7oMUSsEU5Rl2MrZ8P",
+	"smCf5G/w7TtD6ymXCpwIbyWeEnRB9JBaBElJRm+JAMOcdDESwBINYUQ4W2ptTGKawnmq0hvjOQ4S7kkB",
+	"0y3UyAL/o/42mdAPYTYAM36N13nVzH3UtpvSQYDp5bWBvqYRo7cVl+yaKmMWy1mDQFWKuo1mf/5uoTa4",
+	"pwri8VQjl5lijCwOg9faoeumrfP9F08rBO5pdM/76g317DBEde91n32y8+yb7e6gbViwZvP/QckydAix",
+	"2mFXwdaBr52LzlLTwHZZ2YAIytOqrj3oD77pHh6GRJ0JFVJdEsJOwiFArEK24Wkk8RJllBFEFZk7cbky",
+	"s90E1wxLBUu9VFjcQeDVY5/roSuvUKa+OWo1gyqi1pwzNbviL7EiGsTNdb5l1xlhKUlRoreA15zDAFEk",
+	"OZpgAZom+YAThVKS0DnOUPvt5cu6JDHoPT169s1WSuJDP4g7pZ3hkqh8EdKDNgnNVcmrcdtzu5UBTmHC",
+	"ZAw5jQmaELDXO8jmwXvuxRJy3opDW69ELtUnzhXeJWlFiiwHPnp2dPTN0fNnh4Nvnq8dmaRvBGUJXeCs",
+	"+raVUYxw4n9qKDhXW/EAe9pAAZcSfIG5ByZU2e4qqCobFdr3LcgXJmDeA09sTMSSixRZ91shb3OWaFph",
+	"HXwBISGZkeTG6VtBEkSNdzGXYDyzZIgQdgdiQ25J5ts6poIQDdoVyTK+BDquwWYdta2oFRSrMqqBHpwn",
+	"WKN8y6B+VlZAAeJS5kkY15xnBINSDlxgg4pzYgKPwOjqj2ICeEet1wcno9Z24cXAoVhI5AE/iASgm5rI",
+	"C8+tfgeNE2/W2g4HXVDGKqYamh6jFMsZkZp9ywVOiERYEONT1tJNfDh4etR99s23z7sv+oeDuNNDF3aV",
+	"KGcZkVovSflC/YRZKmf4hmi1hEoToFOn1ppYf/tcf2gHva/+2ea63mwyOCAD0tJ7TRAWPGepQXO+IAzN",
+	"3NcNVKyDfMaztGS3gC8RokwqLenxCbjNIeoQAvk4q4s4T48qetWs+1u/+wJ3/3j/5/Po6eDj30LHxlkI",
+	"N4lyBjt+1k9qtZgrs/FrrDHeeXgiEV+y0t/qOZDaRahif3DkxSrCPncJU0SYaOLSvGfjmGB8dEPIQoIO",
+	"bGD8RJob1Z239pRCTOa5KONZtHqKGPmgJ8KAHW2LUdJEFzM5ISIsn/7ABYqtWDF2j8ZGndYiaTVqQRJS",
+	"7rZ7GrUXgjKFr7Waf3l6ft45duJ8yEGvl92UdbcE2Y1GHwb97mj04VsSjLErl1kIbruv09DuFK+cmAXA",
+	"9QwaUn8TbK9mZwhKOJPcWPFTWCBq9/vDfh+9vTrtRGgOAbczzNDgCM14LiTCM4LTKmAq45a7WsWHQX/w",
+	"bbd/2IUw0wpfCdLVBrV8adSvVUBOU4rMF8aRS53suulQuU+dmBdb5XBYCLz6RFsxuSXrSTHchMjiyEQN",
+	"Y4lsgFvXeB3D33Oekk3LOSseXG8Kpl58X9OloIKuTePhHxqyjvKF9aIZfQm7/RZECUpkET5AWLrgVBMN",
+	"LFFKwSmWQjQMmfNbkvqmloWhqmDnscq1Rg4TMPF+J1Owg7oPL7eiqEQNf0ffb8AuhxIBJLsDJrjgnLoc",
+	"Y6L67KSKMBoX9syQzJOESNkLa3Tgq/tFelvI8vm10cNcWOMlo4sFUWEkNOf0Z/q9ow+CJEQv+4ks4nGi",
+	"MHrk8pSna80CxVd+urp6Y6XJYl0gVTHuMoKSqh3ID9CviO1asi/XvGnPXlEZ2LCCEtyJJIRogaZopxAo",
+	"GBBHsJQQk28iCeOCqQAZXOAp8fdX3wBZXt/YLk+amYeWDkf+rhordi7MTYAwfk799B0Q/joQuN70pVkE",
+	"wln266Q1/G0nby5g3cf3UYgLGprWsyGLlge63Ak9Wonmk1ziDFzRWvLYTei6BBpSkNSayAViwrDMVwPq",
+	"49kI1ZImBM2wLB9ZQ+fNMnaHjJldAChXntQrXRYb6DAmTbDIzTNzneHFgjAt8LuQvETRW6pWaEJIavKd",
+	"DIeSJvbQ5yFB/QmiRFlB3/x40jbjbm4mX804iAImSGyd/k3BiN9x39TdeGeIuwAVMucmCuVdVIwLZupr",
+	"j+t9kClz7h+PRhlvxIxKxQVwe84KHNO4rX/q5zqfTcycoFNz+Ngzbpm3PeOeLrOEWecK4jcxq6t4WgYB",
+	"nRLSREqKoRcblxdwkpAFfH/EDNaCVwjyreyt8mFjaomHCNtoukosXoTwEpscudO3FxCw5I+j6C2xPih9",
+	"a8TA0lI84AWDjBNBFU1wFqOD4H1BEg60xltISpIMZheVr0BioL40Yu4a+bCg1RfhCmXTeIiOnltJ3+bb",
+	"mTBEeGAVQTJkL0B7/cOO2Yj5+qYGTqwJchFduIKw0RpF8D9bhD0PEUiN6JqoJSGsroTJXrkq69+HnTEx",
+	"YCa+z+irJg0ZKz17S9d6ikgVD10aXxEipDggtpNkjRvVyaxVjGw5smiRqvztEKe8YhDHf0JjQ/k7tPnh",
+	"u8XWl7fdznsv2I0vr9htr10wAnh1Q/0LbivKaxbQrajlAzJo0/uBkiwtgtWrpA8CxMKBK0RKPCXbY5zM",
+	"J8oXQuSlMCcForcAIPIuWh6t2bZnXft3QXRoehj2B1n0uptWWehmm9hCsUTL+0KszKlE/iwiDwIbQXfp",
+	"ZuFOwcXZ/357dnl19rIVtX59c/a6FbVOTk/P3pgrL89OX52/hj9PT16fnr2CP8/++eb84uxlEE+sW6Kx",
+	"QylR6wLs5laedFNyQXNRCy9lOHQOFJPq/vGbrZzLvhYC0Hkhu93JMGvOUersa0ObX+NomzPrRBWjVTDi",
+	"ZqO19RPldM9NtM3RXHNjPGSQnRtg5h/nnQ7FVrNI+v1qZ7XIEPG7LO/uZl4tfl0Spu4yipblLhVZ7C5L",
+	"vrZvBMVJZ2hujOPHgG0bwQ/9tEYKwtITF2h+72SwLv/bY7TttSv33H2FJwYUBUCCqr5gYFwS5hIX14Ut",
+	"VjAjBE4fDdaTq58tQpbhVhqpm8FW+qqVuJ0j4JokHBKKQqJvNQ2l3Qz+LWXCjhbbAlZsvJnaea4HvmTV",
+	"8bS+6r4kXfo+vaYZVasRm9ismKa927pNzArAL4GNnVwL6MQso06YO1WR0IKvvp4gDzJbcB+6oLMD/FsY",
+	"rPyjuU7LM5J7qbxZj10PxaV+htaoZ8d+ZhPVuover4SzCRVzkmp0c3rZOMmFp72BIuI2WOtkaEUUjGl1",
+	"tco9q64F9bSh7zsesQQzxm0pAz+GB8WlSoZiX2NzatkQUtZCaoelIU6x8JdkDBVGoVijSXgagacuOK0g",
+	"hK0Fj2jgqrPm7cJhjBEv2iTMKaqyHeR9GNU9XXwwhHCVscO1QIynD5yDUBMHToBUZHGMkoxC3ZU5XiFB",
+	"XDYrFUB2lH7OEBTfmSELZwa4/ccmNcTt15iysSE+euJ638YTLoqHnCY2lpyzgraXb2vCNLZpOeMKD/Zj",
+	"bccWx8YG98aWMJVHY2xPhHt1KrB+2kMXDB4If4oGt/RJHNssnrGiNj6P8bFcEJaOGR/r89GKWhP6ofJB",
+	"iud1jORMaiWEJcD/DGaPIVErjIRc0YnN0rkkSiO8vGOgBFg8ZcglQ5OZY2KwFyS15lE9Dem8JHRh8GFG",
+	"sOZ5x5DIbl6b21w9SzMFIvOFgtyH3S16znlXJ+TlyBWuUAmtPArG9X+wQXyDfv2rtRPlDRE6Rr/WxL01",
+	"YZaetUeRLJPBSIQy0DIkLujro8p4QAVvKVmOWkD2TTSOdULCsaBsGgh5qqvo3KnoXExBPts1D2Jt+sKG",
+	"D5ytTQgrn1kT09cUJUM78kbDboNNY7MPKKQBNkkjX0I9uSK8o2Z0C7urP9WWstFXvdbDAZY9vmQG1Qqh",
+	"oe51ZCaNvff12WN8VeBTbDNVPLgPgbKGWf8egqXL+mzM5+KHU/Ti6Nm3ZTU1EBZkIERyB1Gm4o7cKMmY",
+	"RNidge4ZSAMAp0wqLbStScvYpZwdhJzgTHIXCVarZWeymjc4/r2xvcDvdQJb6Xarzig3UbwuEX1od2WI",
+	"JtzGHV6vbERSSqpWrXWvGhlprDh3UtNmJFImNsQJj3Z11jG9Abe2iZARmuNkRhnpalkfhErnfcYO+45N",
+	"NUq4brN6jCZdrXpq5tRDr8kSngUJdMSuCcJpSlJQkEE01cwwz7TGS7DyiyDBCNcrU+/IfK2iRzgJ0QY+",
+	"jgunhLsxI1k6vl4VwqbTai3t956kbJ1EWjwhx03h1LtvE8jLciLGeGuF0HFKGC2uuRIJkOhur/nDjieU",
+	"4Yz+YUTwxl0tDlM2ziWxd3Ov4kFVPtWPgpw8zY23xL9Ze40zW0JlbMw0WinBNFuNrVQLVTjG5ENCSGoU",
+	"L1vBoPYhk0GovwOyUeWKiZkc8wn4fURq4udsxSPPIFrsqYUEjFfehWpCKV8oO2T1zgQq8GieXJQFGN+Q",
+	"VQmz+g1TLwDkdxMZb0R52KNi/1PvouEL3oWiTJd3zRIt70rVPFasUesjxVU5doFm4zQHNYow/XOMs2w8",
+	"IVjlAlSNuaskNobSAkHVCbQAAMktEXRiENDXoMCzOIZ6Ld6+zoma8dQA2RA0Y+Ibe+4zH85g/QPalXHA",
+	"2Aq2usk00Aeww81B0w4AhMU2WTwAtd3GlGmGkxGA3wKvMo4NucygLA9cg7VrNiOg1Oi4IJiQOVYv96Nl",
+	"FK9QTaGo+kTY+mHGnGUr/VPfpmzsCo5BHgD2aqp4mQFj58/Ly4IR4zlJKR5b4p0zjXXjhSBu7tc4w6YE",
+	"c4iaWAflOBfZ2Pk2QzrmhXVzfloc/m5Sdb3Al+Lg2/aj1RU/RlSheS5VGbUMnKGpMm0PPN6SZFefdIgF",
+	"2oqqp28vPg0yuUv/CmeHXVXUxLyaK2blFRPEXKSIFblhJvixKiocDXrP+q1KyHX3fyChOTocfGyPRj37",
+	"o/+x8z/bM5urs98En4wnNwH/ciEL1uKljA7LEE5vNfIaR1+aE7Tk4sboNgaFUZsqJHImbSEbzopKhmme",
+	"mbibQs5cI4r54iSQiVNTIGf7vLxwm9IW4pUvQUVEb1NAZHy5tQYvNaGgu2lecALkhZ3A7tM379kSJQWM",
+	"BWY7RKHqRWzb9k9M3TFTbC7iJ77UmO6ogxb50tyWm4OSdVrHetGXcYTiw2dz/c+3g1mMuEDx4TdpjNop",
+	"XtXLL3w7mO2QfWMi7Jo7BuWOC2rFodpSUY27sqOuntxddvbjRvg6e/qnQfmumWnv1+HdTvUxGqljxygj",
+	"+JZAgJpWh71MMo9C2YILf9sxv2wDPv5ildJPD1134bGNGzM1D+u7a4w468sURS1FPqgNIZ670rO1AZuw",
+	"CPhaOQ876hbg3YcZxd+LrXNea9e48pzX60WJInUJdM2mRxW5PgFY1jxnTTMIYennBEIJ5cysbvTDNTYF",
+	"oe5qcLNBO4HYo52DjqLWu/Orn15enLx7vT2zpDANuNmGdsjWrz6zUYJNtNkuFfpx00VyXHdJUy/48J4q",
+	"WVUGDhwtp0BdFAHY4eSVskqyzeyhCrVNyfxqXgus6hkqmFHTUAYqmk89vIzddQ6bIpfK+me0dGTST+Sx",
+	"8bwYaJpM4M/3wOi1UDa9pEFeXSbV2DU7EEBHntLI6eX1fJZlXJJErEvu0dqLJgnmGdReziRJxr1erzO0",
+	"dfn9wrtQn8SgEUROCK7V7K55+X4Kd0WtXGQ7uTnMk8Wml6hxl/pdteP4KQW8amekXsFkEwaHM9ZtOgi1",
+	"GdZznJJjpISWQUufYThlfdcDAGWr4AA8lFNykzOx2ONQVR2zBFj5m18vr0g6RDOlFjKCEsPZLTAwjhb5",
+	"dUYThNNUECmJtEXuba1lMKZIlPEEZ/B6kW5Wl3Hh28ODgwUWihHRs3d6CZ8fQBbLgWdEDtXF2qILimwX",
+	"vLsPCaLOWT5diqh96a2xUT7aqdiE1g+EiDvsag1Khq7mgqrVpR7WMm+ooXuSmyBY88tVKmv9/d1VI1zu",
+	"BP393ZUx5ycZpnOJYplfa/XMhbSNKUT51AzqoMh5VUNMv5FYcH2rh06YV25czbAaMUZIKrXAwG34inRN",
+	"5D50HVp0zfuoHbsKjWMomBB3jotsfqpqndqO+k+RV63ea+8EuwgwKImVPm+m2Cplk4Dm+L0GeFlDXT4p",
+	"G6R49SgkokxxT/x5EgjSo2w6LFLbyrIE9k37xIiVifm7xSMWFvBOZN1QrrIfWYDbDbaitP2a7kyuNcaI",
+	"FeUElhAHwVHKjbcTK9tFSCqy6I3YiPlFpG3t5xNbBhsmM0S2aPMo7/efJn9/dwV/kLiHLgi2pSeaBQic",
+	"acaiBJgwIWBScUTViLWb2Gaws3Ns3oUOaLZdhGshZ8LE4FcmOXzbOA4zmhAmiXPqiNjrd9AbMdeFxwvh",
+	"rJs8nfBx1D+KUEZvCCTaBBr0ANB+rbU/g5l4eL8W7Y/L0tklrk+JCqH4iIH31fCpwmkcr6tHHNsKyS58",
+	"zOY1mRwnz2EYI62udKLS7zdi1vEXdvmdAcKUZz0lSYYFkQUmQYke6kpeS1tCXC05Ih8gGMbBacSuScYt",
+	"c8VqBpXmZxDChj1qIk0MpJrxFHqmqFm5B9b6bojCMxQ3vRsODmzE4hN9yXmSoTSPKy9h3oNpw7fdd9vx",
+	"T2cnL2PTCeyWCBT/eHYVIwqlqfXySGrQg5bFRzCUbu5EI6aR1M7YL+BObTUj1zbNzP4IxYXfxe53tcFX",
+	"ggVIaDW/eNvvBBE1Wr5VGrtxpkkINp1VPOllxOJ/di+LzmHQHg2oe3G1e0XnJI5qZrSyORlEpwqCs2oN",
+	"Hzj5PLs1J1OQHjrDCcScQnkV6jcXgJqSXg9EaAmEckkE1GzQP6zs5YHaVBCH147XtiI0yZIzfKvhoOh0",
+	"Bi13GOkMC+hKJPHKNnzT0DN9LvWhLfo/WpA0ekwagF6TFYf6PWTETEuDGs8avEDV5gmuZ6Vf6x04mQ1Z",
+	"aFXFQNsTozVsHfb6vT7kOCwIwwvaGrae9vq9p8ZaNwOx4MBStK6jpwd/1tX8j/q5aUhNO3WsEElS7e3q",
+	"AB/bsmQmGthVHLMQataCHaKZbQPk1HIoYUukqUIb4IJUVro6mdg8qzP20LriSnq6QIagyL7pW2k6to2Y",
+	"K/hednSLrEHDa22GbENbOJbtsj+JDaQvkOs8bQ1bPxJVK1Fea9s16Pc3VI+/W9X42khriscHAuACrYI3",
+	"NQ2AZ+DrR2b2oYeLVR54nbbglcPtr1Qaa8BLT7e/VLZOgjeOtr9RdOvRLwxebH+h3m7lY9R6tgsIqq2O",
+	"4K2nO0GhCKsA0T6fz7FYtYYtLUc1hSi04rkpf1a2Y9K0Ak+l5yQtjnvrfa1r45piDeUjB42ujh/fRy1r",
+	"nKi1KCl6J+xabxuzNEJ8YQ5ZtjJ8pCx07VeFhorXoFxDPa4Ru7y6jEpZxFEbRNMO2IbC9fuB2xzvVqQa",
+	"QY3qESuLVAOv7qFL29exnssdIT5BRdxLqTlEEIcf8IcbSlTCpRzLxV6VDSBnuBSXvf5nmgWaGChkEzZs",
+	"6nj7qP9ixOLNARcxsDqDOvpLRnQ2FhgwDILA8Q4YUtmUyQiLpuOlS6ByArLXALNTuQMNK4GIputbgY8Y",
+	"WB6HZQ9VdHQ4QMHOTdGaxpYRkhzEyhoTsODht0RA/8oRA9EWRnriuq5IG4hG2TRbOaG2qPxjBC0TFLq0",
+	"EAhxgDd5kwPc7dC5RqX6rNmYou95unogtmFr+VftMlrc+/hFOdeFxZfPYlcDw3seacqmgOOnz7ja933T",
+	"82XTjq+dKe/AY4sOlfqFw8H2FwIN6uDVpzvxc9PWDV54tgsMAt1/QHoY7PKy31zp303msPVIofodnMWA",
+	"ANJe00Ols1EMiVp1qwcU1KsY+1rv9Wx2UVkqpvFSfalS5VdUqnMv0LBCj6vH+FfmetYZbqtmRNryKxK1",
+	"bTdzI+i4Vq1aZ7ANn61hf5FB4LUpOQ0Ngn/PiViVHYJdaGhJfO6QOFsrE1UakqVagZqo4dj6GG1cGnBv",
+	"KivKedkDJQoU2jXWExO3FVhSJSsk1OQ4ELiz4xxvKEvXDWvT03ej4n6xAj126IOgjFe+WGSbD/pgyred",
+	"+m1Xlw19+0MesLjMRPFEKHJLeS6LlJLQvIog5CBwQ20RjATxQDzcywYPdcczNbj4xO1lr/VX0x//8hxA",
+	"7+0m032kRWEilVEXPJLvqPF9KZzB+NtLwlKJMEObijWgdukoqVWZPoYXIWS+KMug1bKzZhHpEQM1rCi4",
+	"jWVRr816dhyhqjNI654AKzLUu5/QW4LmlOWavIH5cYGlJGkZdjFiJu6CsBS1jfqhvzjo9z2VF3QQiMOP",
+	"tTIFZW6dGVcWxczg8aP+CxTXQt3BKjdi1e6pRVQkVuC7q+i+1W7cziHxAuobBJJyYqPeggY6YiEzXs5s",
+	"J1iRq9nQd43NSAYZVdiHbtHWsQZgS0C1Xj1ixvTQnNuWvKAYtcviHc4ir3iWmsDbY62OW+FkxCqCDqKy",
+	"A2ryOuujVv715oSqzrebNf/AJt0s525dSNyWpoMkVxmBaTP+8ewKHZg44YM/A8nAHw+Kz8v/yRl40Ej6",
+	"HRj0O14kTaPu/IiBi2pDGXnPPlAm2HR/Jqs4QkZOcr4UMHu4pD5BVC6Y9MpvCyLzTB2Xj96QVaWb54i5",
+	"1pdV1B4MQiq435ygKe0BazWaVMlbawtYx2QHz55tS1R4IKU91HDhkZV2V7QlbGYuzHoFkUxrRBLSQ5ZY",
+	"WqKoaopysQWqC8r/iqTb9ODyleKNT9ai79NWsB5S5k76dS39rySV3d3isDcb1IXGwU7Y8CNWZGnUzs+U",
+	"M8+L6JhQlI0JlQl7FoIy5yfYDQ7+dIUbPhpBExIPm05QMJFL51T2OTc1cqgWwMqarV4Ee1k4qYdOiyAV",
+	"U2mbaklQzDMbZltjZvBwwcy+EHV3s7dL+sspc3cmG3/xI2mwrhTB1yh3QVvbj0R9aXT9i2Lpv5/LmhU0",
+	"0LT3V7IsVSYfyGIQbfewuSo9H99/HrM48MordKVrxThdl+dQeLf9bLvCuw3AwXObUes/UuGGCkELPxk1",
+	"fd+g/is5YloE74Kn1TT466ETif5++etrCJvCEmHzfRMVbEpfzbWOWwR4QhzpEPkHdIXnmdZaM8kRViMW",
+	"N1d/4D7Tg4fXhcg0+lc+IKFojKXRtL6s6ufqlsw1oAqV/glSIwDNnhh9QWJUFHsrYiygqpsxfUgkeeW4",
+	"JZg1Sl/+FWlV9bSu9Z1VD+yVfeduZ7Z5yLaenLXnDrX/z8kvrzr7A/UFD9RVjUNpzgY4tZG5/AUOUZkE",
+	"tMXPfOYSAh+Ms5WdedbwHdv7Zn9QvuBBOWFlKUq7HxHiWfrQbrPHPBMuihByBx9z3utcg7/wW1K1wGjZ",
+	"ujTWWDm5aA6l+Fr/kvG8FMGtZfxm1asVIShwYxuy4kRfM/4MN4apfyZtWaBb0kMnIWeWm4exdVGQ5evO",
+	"vFrBtWAYoisK5Wni9++UqFee+qocEm7rGV+i3JXBRsFd3puz9lbw+yX7mgJ5DuwNBMZzYNtDv0tQXcEq",
+	"Hi6WrkrhJ4LI2VdD4C9yFqzpZYFZcNxAFpEmB+0KO5AmNRZS/oo+DHwCAfnQraDI941cc8qikggnkJJG",
+	"eUoTnGUrY4PxPdxlV0uT/8VsIlmYaAOYvw7rqa1W3oTyXp78kjFZnN8gbBqUMqgCdt8OsAPbv+FrOesb",
+	"nG76rJnwqiIo5dg/dF63f9MU1mlE6MQWbnbVZSAct2jHmMZRNVCrPApebFbcaGIUNnhewGNf8lBfuICL",
+	"/3iv3d79HvLUQIxiIa48lGf9wCaJHxi++tUQmJNESVfXv5AcXDXIioe/muku6TzPIAqQT5pBqD3I3+e5",
+	"kjStlJpsuvhtPr3xuXx1zN9119/Tjj3taNAOi7rAR4e2+ky9qw72BeE04FBx3U/vjcB4no4vQWXyYLS6",
+	"krbWToWI+EZ0V+HSxf4WxMhLmTYeWVM2CSvb0vqulOay4tF5IOPQ+jq4X6GZyNI7b7JPJIiUtsTN3kC0",
+	"NxDdqx5XJZySqFrbMVcziTWCQQqx40EpqOlr/FXIZ+8E5AIaFc/Waak0b30iLelEbYzkHGeZKTt0+vYC",
+	"Hfb69uYQzTGjEyINHZ3+QRfo9PIfHWNYzygjIwY5mOvpr6kF5Jd4FARDck9kTTsJZlChGJ24TBlLX+bG",
+	"JcFHzHXnXE+2AzqkRZeXpijn6duLBybaZc+Er5dYA8gSzPbEeU+cH5I420q46JRb0vFW4ilBF4bkQGvd",
+	"dRTjIUm0bYO7V6MbNBLgstej95HzX14jtof0EVTiRmBSFSVNNSNTfdvKThvyup1DrJyy68FgYhHazptZ",
+	"jYGAygkygkRcU8WyaM4VoV6v1ykSmKkoelvavoJqxvPpDDHuTo4gc0w1ATjDyczO3C/DZB4bMQvLkzfn",
+	"0LjElPXX0lhIjnpFZa08UxGntb0oiC0KbsAnia1ifm8lQWybsDtWBNnYAmCXeiCu1DnUWnfkipYdjoLV",
+	"S6hpW1bOdbduOX/ea+GQffGOh4kdLGt3GNyo1nnYF/L4t4zWbVJ70EOpWqEJIenaWh6Wr9xLKY9deRnz",
+	"uubLTXHprysPPuB5CfbxXyP5QUkRJO1T+2iJL5r3wdGMYCHXyzyW/V2vzL55mG/7bz5s3VSNMLmEOvzc",
+	"FOguo8ZszfViAVRJZCMUei42KY68S2BXioowhp7f/DcRVNEEZ94L0KSdsmn9EnFVm+1FK8Sm8bEVfARJ",
+	"6ILqRY+Ynp2DbmyAGZt6NKhdNHXhkpRd7Ts9dAZHZMqJhP5yEIXhGddsdJWts3P5y9WbEdMXiUDtWP8c",
+	"v714FXeOK6Y4F+yhJRlTFcVpynqwdbU6mxTk/o1q64nH49nV7kLAHOnSaopUXJD0L0fE9haze7aYEQUU",
+	"7G7E1iiafGKqLYdJ764yQ/HKptScd+6hBzxpoaZK6yQF+4xEbVdF3+jGpqi93Oe4fWmp2WKVt1NQnbtR",
+	"B9W1l7EFvYWrKQ3ltDsPKVSs703drFztVgFW12rLvbjouRd3IjCkMMOWwRbAoTC36eZizeErSE6xdedt",
+	"cr+za10qzFIsUuTOG5ILkhT8x1RYb9tiRCi2MOmaHlPul6JzIhWeL0CicVf1gNATP+700DnUQk/zxHaY",
+	"IujtxSvTgfyamIZtNh5b8gz6/zY7tulFri8iZhfwQIJBsO/fToLB4UPNIWgPSFOSWmHLoAuV1ZaMtXpW",
+	"+zJUe/nintMo0xThBjW+R2J8VzHj4E/7V6NkVJWMvITrPhmpnOOjQG4LsZ3p96z/CxavgX7xTYw7BiV8",
+	"YUth1nqkGq0XypkE2f06K9Za7Og/JpX3BdJSHtXLNUR/L4x+SYz8lZGHJH+PkXD+zhFMI7hCj5MG9fuB",
+	"kiyVKCMTBaahG0IWVim6xVlOeuiM4evM1mcuIBFs7w0d0I1JCPLqmiEDpqnsowp5to/tI5t/7nr+Tboi",
+	"40tE5d74sxfONhcLNOSlyS2fSK2QRYUb0UM4aOxtui2jSYan9y+VHZTceReb0Mvy6XDJ6L2j+VMIjwXr",
+	"aruvudyuvaDxha1e3vktd6XqIbYFHY1JCCtF5gv1dYgWn0UzBFdYka6ReB8ntLImFll7Xi2FGKZln7w0",
+	"k/uKpAWvtufSagthG+L+ZH/Bk/0jvSUVM7BNqaiagm3L5CyFckbGqeqeuCYQhUsVhLcNjtCM50I+AOtW",
+	"RH7R01fFdcvDXF9vzFwgZduYvyMkiBJU/5FRqUjRSjtIRztNNeSKyPVGgMG98+J15xladzvzfoQ4gzO9",
+	"xPsKcl/Wtco822cPNsmgny2L77Bs/TncoWjhPgx2Hwa7D4P9C4XB/mdEtVZiWO1WidUn9Sl1ga53qKhm",
+	"Quv+WJt0cQLOUYijyjibOve4BToYLIl0fbEk9EcyCaWuszXJJOmh11whgRUx+RWme1DDieDl8j/QYbEj",
+	"BE7K20+ubv4piKORgCS5oGrVGv72vo4SDrpUVl0xBcQcV9yxadra3b2ArWp2H2R86WIlzl//4/zqzMt+",
+	"89OWUVu/ayRswlKoRkVM9vHTPkrxSnYcyRkxX+n2KlxBeVK+tEnHphlbrclb5HQwLomXXgMvtSHidCL4",
+	"3OTQvLscsYQzyTNo/AtN+Eyij+I86xwXHb20bpBghq4JgsZ2LgYk0OaOF/GsUG6d8rWJOW80VH4qAb+T",
+	"Ha5YbZjbTXAmScFUrjnPCGZ7vvmZpKC6U9sZaHma9tkj/wlJkFB9vKyvWW1riUNlOXfh0IZg78yht+gy",
+	"V8GOYk+c2xTyF5t9scvu1wsM7NYe0AATadUdfBvEer+nZOgsa34FfRXXCxtvIGRbU5QUK3yNpW26QxlS",
+	"S44kNM2XxwijjOMUXeMMs4QIW0BRCTyZ0MTyCo4wMm0cBQEasaMQolkiZUTKLyOH6OFXjymKFAflgRcG",
+	"wLeL2yL+uM03zVJxMoPjuUEM8opmJTcb2xe5TAvIyzDWInhp6Lvfn0gk8oxI1Db9Xb0qmrbBMHZdkU0H",
+	"o8Nn3RSvEGSerKIR09eOnndnPBfwpWY7pKnACemY60X1gLKK7zVObqbQwhYtubhBth5MCiKSyYO2Kxkx",
+	"t7NFmCz0vEXxP7s2j7t7Reck7qFfmxUIjH1AkwEbBSnRUf9oTcujshpW8qCBPpVx1uV3FLUXjHHjUTny",
+	"V2yqa7CwKqBQW3q5/Z1gtv72jgTwJSv6LWda0HZfnXCxxCKNtNgd4/RWk2doTZ3mBpeGKH7Rl3GE4sNn",
+	"c/3Pt4MZ/PomjTtaXofyQorHqM20/gEnQX9SKxKa8xqlxClIvF6Jo+QbUMxI5Ey6GnOhg2W7oid4TlCa",
+	"EzQnmC1nNCsixcviTJUi3YUOY88uSQNKVNm3XY6YyUqzVrnDZ6AbmWJ4gqBFLqYkdSoT0h8UnQiKP5ly",
+	"TI4uVIporVhiWpTbMHkISYfu64wsYZOOyx5Qti6C5ouSWB/KZEISFTrsJ2bnGgf+ISvsJTdfqFzTLuTG",
+	"AdRk+xQ1EDXKAH1OafqV06B9wNADdEdQTQJrKeAuhNaXXCBvd5Nzw2LpLya/96EPgx5mU9aXV/pI6xh6",
+	"9nsevJYHm2x6X+ySUE7Gt8XvijA75QheEEmyjIh9ruA9OyT+7VP/QNwRJCFaqQk6GsoU113sGaWXdneL",
+	"xj7d7yHT/Wpnf5/295+d9reX+x4li++L01VfNrhbYl+IYOwT/P4jE/x25uHr0gC34tI+HXCPv5vSAb8G",
+	"+fROAbtfbUbgF5ED95mB+8zAfWbgbpmBnynY7ZobWKMD+xzBfY7gXvq4/xzBRxAv1lKCz8z42z17r0ZL",
+	"9ll8+7P31WfxfS6b/bQ8vq8mJ2+rRr7Pzdvn5n16bt6up6sa8fdn65pgQcRJroW1397rM2KKI6+Lcj15",
+	"c46oTTdJkQ2/EJwXnUDK0D3rKEHtapueCLwrw4ODw8G3vX6v3zscPu8/78OxyUXWGrYO4KzaNYYmIexZ",
+	"eiLrRgkZIYKTGWJ4rq+qYFyu6eJt43D+xSnrleJsPc04kOJ37jUy4RNEPlCp9GAn7y6L7v6IMgh8bdpM",
+	"mtMpWqRQgbQUjqQiC+nNyTVNbk7l3cy2b68GPG2Oj47QcsYhpgtiBqjyhrJh0WEdoZIgBWuvQ9/7kk2B",
+	"Csy54QvVyzeu+bIYOFLAcFy+nPfhAufDkywjIjQtFTyz0aO1/jgaP02gZeQHc5lYrxQrHNk4Iz2vznGl",
+	"c1QFYi4qoDmbN4Jf2xwcLpIZcWYx72UvgPbj+4//PwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,
