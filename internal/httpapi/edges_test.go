@@ -261,6 +261,9 @@ func send(t *testing.T, method, url, token string) sent {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := mustContract(t).check(req, response{status: res.StatusCode, header: res.Header, body: body}); err != nil {
+		t.Errorf("%s %s: the answer breaks the contract: %v", method, url, err)
+	}
 	return sent{status: res.StatusCode, header: res.Header, length: res.ContentLength, body: body}
 }
 
