@@ -137,3 +137,47 @@ func mapKeys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// TestContractCheckFindsWhatTheSpecDoesNotSay: the check the harness makes of every answer refuses each way an
+// answer can depart from openapi.yaml, and accepts one that does not.
+func TestContractCheckFindsWhatTheSpecDoesNotSay(t *testing.T) {
+	c := mustContract(t)
+	problem := func(code string) []byte {
+		return []byte(`{"type":"urn:aws-invites:problem:` + code + `","title":"Not Found","status":404,"code":"` + code + `","detail":"d"}`)
+	}
+	headers := func(kv ...string) http.Header {
+		h := http.Header{"X-Request-Id": {"r-1"}}
+		for i := 0; i+1 < len(kv); i += 2 {
+			h.Set(kv[i], kv[i+1])
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		name, method string
+		res          response
+		err          string // empty: the answer keeps the contract
+	}{
+		{"a declared problem", "GET", response{404, headers("Content-Type", "application/problem+json"), problem("not_found")}, ""},
+		{"HEAD as GET", "HEAD", response{404, headers("Content-Type", "application/problem+json"), nil}, ""},
+		{"an undeclared status", "GET", response{418, headers("Content-Type", "application/problem+json"), problem("not_found")}, "does not declare status 418"},
+		{"an undeclared header", "GET", response{404, headers("Content-Type", "application/problem+json", "Retry-After", "3"), problem("not_found")}, "Retry-After"},
+		{"a problem as plain JSON", "GET", response{404, headers("Content-Type", "application/json"), problem("not_found")}, "not application/problem+json"},
+		{"a code not in the enum", "GET", response{404, headers("Content-Type", "application/problem+json"), problem("no_such_code")}, "no_such_code"},
+		{"no request id", "GET", response{404, http.Header{"Content-Type": {"application/problem+json"}}, problem("not_found")}, "X-Request-Id"},
+		{"405 without Allow", "PATCH", response{405, headers("Content-Type", "application/problem+json"), problem("method_not_allowed")}, "Allow"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			req, err := http.NewRequest(tc.method, "http://127.0.0.1/billing-profiles/acme-main/aws-invites/inv-1", nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = c.check(req, tc.res)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("refused: %v", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+				t.Errorf("err = %v, want one that says %q", err, tc.err)
+			}
+		})
+	}
+}
