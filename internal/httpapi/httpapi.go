@@ -97,11 +97,11 @@ func New(cfg Config) (*echo.Echo, error) {
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins: cfg.CORSOrigins,
-			AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
+			AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, "traceparent",
 				"Idempotency-Key", "If-Match"},
 			ExposeHeaders: []string{echo.HeaderWWWAuthenticate, "ETag", echo.HeaderLocation, echo.HeaderRetryAfter,
-				echo.HeaderXRequestID, "Idempotent-Replayed", "X-Sandbox", "RateLimit", "RateLimit-Policy"},
+				echo.HeaderXRequestID, "Idempotent-Replayed", "X-Sandbox", "X-Sandbox-Time", "RateLimit", "RateLimit-Policy"},
 			MaxAge: 600,
 		}))
 	}

@@ -18,13 +18,36 @@ func TestSpecStatesTheDomainsLimits(t *testing.T) {
 	if notes.MaxLength == nil || *notes.MaxLength != invite.MaxNotes {
 		t.Errorf("CreateInviteRequest.notes maxLength = %v, want %d", notes.MaxLength, invite.MaxNotes)
 	}
-	list := spec.Paths.Find("/billing-profiles/{billingProfileId}/aws-invites").Get
-	limit := list.Parameters.GetByInAndName("query", "limit").Schema.Value
-	if limit.Max == nil || int(*limit.Max) != invite.MaxPageSize {
-		t.Errorf("limit maximum = %v, want %d", limit.Max, invite.MaxPageSize)
+	// Every list pages as the domain does.
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			p := op.Parameters.GetByInAndName("query", "limit")
+			if p == nil {
+				continue
+			}
+			limit := p.Schema.Value
+			if limit.Max == nil || int(*limit.Max) != invite.MaxPageSize || limit.Min == nil || *limit.Min != 1 {
+				t.Errorf("%s %s: limit bounds %v..%v, want 1..%d", method, path, limit.Min, limit.Max, invite.MaxPageSize)
+			}
+			if d, ok := limit.Default.(float64); !ok || int(d) != invite.DefaultPageSize {
+				t.Errorf("%s %s: limit default = %v, want %d", method, path, limit.Default, invite.DefaultPageSize)
+			}
+		}
 	}
-	if d, ok := limit.Default.(float64); !ok || int(d) != invite.DefaultPageSize {
-		t.Errorf("limit default = %v, want %d", limit.Default, invite.DefaultPageSize)
+	schemas := spec.Components.Schemas
+	for _, c := range []struct {
+		schema, property string
+		max              uint64
+	}{
+		{"WebhookEndpointInput", "url", invite.MaxWebhookURL}, {"WebhookEndpointUpdate", "url", invite.MaxWebhookURL},
+		{"WebhookEndpointInput", "description", invite.MaxDescription}, {"WebhookEndpointUpdate", "description", invite.MaxDescription},
+	} {
+		if p := schemas[c.schema].Value.Properties[c.property].Value; p.MaxLength == nil || *p.MaxLength != c.max {
+			t.Errorf("%s.%s maxLength = %v, want %d", c.schema, c.property, p.MaxLength, c.max)
+		}
+	}
+	if r := schemas["NotificationSettings"].Value.Properties["recipients"].Value; r.MaxItems == nil || *r.MaxItems != invite.MaxRecipients {
+		t.Errorf("NotificationSettings.recipients maxItems = %v, want %d", r.MaxItems, invite.MaxRecipients)
 	}
 	states := spec.Components.Schemas["InviteState"].Value.Enum
 	if len(states) != len(invite.States()) {
