@@ -10887,11 +10887,11 @@ var swaggerSpec = []string{
 	"7zKI/7MziHdA+FESgr88Y/XRyackCTvQ0l9qQPzoKcMtmcAhbrbLCP6PzAjeGmBsxOVVEv9iWcQbaXuX",
 	"Tbw7T+uyib8KNH+nWPOvNqP4i6DmXWbxLrN4l1m8XWbxZ6LgO+cWh7HC52cab2Wx26UJ79KEd6jn/tOE",
 	"HwHVtDKgz0z6/RMn8Lbk5dZ43i4/d8cjvvr83M9FIZ+WofvVZNtutFjssm53WbefnnW77emqxtP+0bki",
-	"WBBxnGtQ+et7fUZMU4G2GPLjN2fGei1uSYpscJPgvOjrVQbGWq8b6lab7kXgqhvt7e0ffDsYDoaD/dHz",
-	"4fMhHJtcZJ1RZw/Oqp3jhiCBms1GWlWC4bn+VQWj3oHcXZTbvzmF8hcWdtcLCAQSaM+8tmR8isgHKpX+",
-	"2PG7CxdCr18PYeVNk1JzOEXDMyqQ1haQVGQhvTHZoQaG8m6GVSCccH32QYSWMw4Rk+CDoMr7lE06COsy",
-	"lfRDmHt99b032QTDwJgbnnVQ9OqtdBQIHJeN6r24oPnwIMv4Hs1LBc9sbHat290TV3NKRn6opImkTLHC",
-	"kY3i0+PqHVUinior5mJcmqN5I/iVzXDjIpkRZzX0HvbC0z++//j/AwAA//8=",
+	"WBBxnGtQ+et7fUZMU4G2GPLjN2fGei1uSYpscJPgvOjrVQbGWq8b6r46u7g8fT05fvnyHML9LMAGl91o",
+	"b2//4NvBcDAc7I+eD58P4fjkIuuMOntwZu1cNwQL1Gw30qoUDM/1ryoY/Q5k76Ld/s0plMGw8LteSCCQ",
+	"SHvmtSfjU0Q+UKn0x47fXbhQev16CC9vmpaawykan1GBtNaApCIL6Y3JDjUwlHczrAJhheuzECK0nHGI",
+	"nARfBFXep2zyQVinqaQhwtzrq++9ySYaBsbc8LCDwldvqaNA8LisVO/FBe2HB1nG+WieKnhmY7RrXe+e",
+	"uNpTMvJDJk1EZYoVjmw0nx5X76gS+VRZMRfr0hzNG8GvbKYbF8mMOOuh97AXpv7x/cf/HwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -171,8 +171,10 @@ func invalidInput(op operation, reason string, set func(invite.Code, string, tim
 	case op == opInvite && reason == "MAX_LENGTH_EXCEEDED":
 		return set(invite.CodeNotesTooLong, fmt.Sprintf("The notes must be at most %d characters.", invite.MaxNotes), 0)
 	}
-	return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations rejected the request's input (%s). "+
-		"Check the values sent.", reason), 0)
+	// What remains is input the service itself built (the customer's own values are checked before, or mapped
+	// above): nothing the customer can change, so the detail points at the reseller's support, as its 502 does.
+	return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations refused the input the service sent (%s); "+
+		"nothing was changed. Contact your reseller's support with this reason.", reason), 0)
 }
 
 // alreadyJoined is the answer to inviting an account that is already a member of the payer organization.
