@@ -38,6 +38,8 @@ func (s *Store) PutBillingProfile(ctx context.Context, bp invite.BillingProfile)
 	return s.putBillingProfile(ctx, bp, invite.IfMatch{})
 }
 
+// putBillingProfile is the write of PutBillingProfile and PutBillingProfileIfMatch: m is checked first, in the
+// write's transaction, under the row's lock (checkIfMatch).
 func (s *Store) putBillingProfile(ctx context.Context, bp invite.BillingProfile, m invite.IfMatch) (invite.BillingProfile, bool, error) {
 	now := s.now()
 	if bp.CreatedAt.IsZero() {
