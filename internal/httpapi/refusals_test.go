@@ -49,6 +49,19 @@ func TestAWSRefusalsTheCustomerCanActOn(t *testing.T) {
 	if got := strings.Join(codes, " "); got != "aws_access_denied payer_setup_incomplete account_validation_failed unused_prepayment_balance" {
 		t.Errorf("the feed's refusals: %s", got)
 	}
+
+	// The same refusals meet a re-send, and the account's acceptance.
+	id := e.create("123456789012")["id"].(string)
+	e.clock.Advance(5 * time.Minute)
+	e.sim.Inject(orgsim.Fault{Op: "InviteAccountToOrganization", Code: "HandshakeConstraintViolationException", Reason: "TARGET_ACCOUNT_VALIDATION_FAILURE"})
+	e.problem(e.do("POST", invitesPath(profile)+"/"+id+"/resend", tok, nil), 422, "account_validation_failed")
+	e.sim.ClearFaults()
+	e.sim.Inject(orgsim.Fault{Op: "AcceptHandshake", Code: "HandshakeConstraintViolationException", Reason: "UNUSED_PREPAYMENT_BALANCE"})
+	e.problem(e.do("POST", invitesPath(profile)+"/"+id+"/sandbox/accept", tok, nil), 409, "unused_prepayment_balance")
+	e.sim.ClearFaults()
+	e.sim.Inject(orgsim.Fault{Op: "AcceptHandshake", Code: "HandshakeConstraintViolationException", Reason: "TARGET_ACCOUNT_VALIDATION_FAILURE"})
+	e.problem(e.do("POST", invitesPath(profile)+"/"+id+"/sandbox/accept", tok, nil), 422, "account_validation_failed")
+	e.sim.ClearFaults()
 }
 
 // Every operation that calls AWS Organizations answers 502 aws_access_denied when the service's role may not act
