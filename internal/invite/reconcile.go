@@ -39,6 +39,7 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	if err != nil {
 		return rep, err
 	}
+	readAt := s.clock.Now() // a handshake requested after this may belong to an invite being created now
 	held, err := s.store.InvitesOfPayer(ctx, managementAccountID, StatesWhere(State.HoldsAccount))
 	if err != nil {
 		return rep, err
@@ -95,7 +96,9 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 		open[inv.AccountID] = true
 	}
 	for acct, h := range newest {
-		if _, owned := owners[h.ID]; h.State.Pending() && !open[acct] && !owned {
+		// One requested after the invites were read is most likely a create's, between its send and its record
+		// (the lock serialises reconciliations, not creates): the next pass tells.
+		if _, owned := owners[h.ID]; h.State.Pending() && !open[acct] && !owned && !h.RequestedAt.After(readAt) {
 			rep.Orphans = append(rep.Orphans, h)
 			s.log.WarnContext(ctx, "open handshake without an invite (sent outside this service?)",
 				"payer", managementAccountID, "account", acct, "handshake", h.ID, "requested_at", h.RequestedAt)
