@@ -50,14 +50,14 @@ func (e ActorKind) Valid() bool {
 	}
 }
 
-// Defines values for CURLocationFormat.
+// Defines values for CURFormat.
 const (
-	Cur2   CURLocationFormat = "cur2"
-	Legacy CURLocationFormat = "legacy"
+	Cur2   CURFormat = "cur2"
+	Legacy CURFormat = "legacy"
 )
 
-// Valid indicates whether the value is a known member of the CURLocationFormat enum.
-func (e CURLocationFormat) Valid() bool {
+// Valid indicates whether the value is a known member of the CURFormat enum.
+func (e CURFormat) Valid() bool {
 	switch e {
 	case Cur2:
 		return true
@@ -131,6 +131,7 @@ const (
 	InviteReassigned           EventType = "invite.reassigned"
 	InviteRefused              EventType = "invite.refused"
 	InviteResent               EventType = "invite.resent"
+	InviteTransferEnded        EventType = "invite.transfer_ended"
 	InviteUpdated              EventType = "invite.updated"
 	WebhookTest                EventType = "webhook.test"
 )
@@ -163,6 +164,8 @@ func (e EventType) Valid() bool {
 	case InviteRefused:
 		return true
 	case InviteResent:
+		return true
+	case InviteTransferEnded:
 		return true
 	case InviteUpdated:
 		return true
@@ -275,6 +278,285 @@ func (e InviteState) Valid() bool {
 	}
 }
 
+// Defines values for NextStepCode.
+const (
+	AcceptBillingTransfer         NextStepCode = "accept_billing_transfer"
+	AcceptFromAnotherOrganization NextStepCode = "accept_from_another_organization"
+	AcceptInConsole               NextStepCode = "accept_in_console"
+	BillingTransferChanges        NextStepCode = "billing_transfer_changes"
+	BillingTransferStarts         NextStepCode = "billing_transfer_starts"
+	CheckEmail                    NextStepCode = "check_email"
+	CloudhealthConsequences       NextStepCode = "cloudhealth_consequences"
+	ExpiringSoon                  NextStepCode = "expiring_soon"
+	FixCloudhealthIam             NextStepCode = "fix_cloudhealth_iam"
+	GrantCloudhealthAccess        NextStepCode = "grant_cloudhealth_access"
+	InviteAgain                   NextStepCode = "invite_again"
+	ManagementAccountCannotJoin   NextStepCode = "management_account_cannot_join"
+	MembershipConfirmation        NextStepCode = "membership_confirmation"
+	NoSpendNoData                 NextStepCode = "no_spend_no_data"
+	OpenSupportTicket             NextStepCode = "open_support_ticket"
+	Resend                        NextStepCode = "resend"
+	Sending                       NextStepCode = "sending"
+	WaitForCur                    NextStepCode = "wait_for_cur"
+	WaitForEmail                  NextStepCode = "wait_for_email"
+)
+
+// Valid indicates whether the value is a known member of the NextStepCode enum.
+func (e NextStepCode) Valid() bool {
+	switch e {
+	case AcceptBillingTransfer:
+		return true
+	case AcceptFromAnotherOrganization:
+		return true
+	case AcceptInConsole:
+		return true
+	case BillingTransferChanges:
+		return true
+	case BillingTransferStarts:
+		return true
+	case CheckEmail:
+		return true
+	case CloudhealthConsequences:
+		return true
+	case ExpiringSoon:
+		return true
+	case FixCloudhealthIam:
+		return true
+	case GrantCloudhealthAccess:
+		return true
+	case InviteAgain:
+		return true
+	case ManagementAccountCannotJoin:
+		return true
+	case MembershipConfirmation:
+		return true
+	case NoSpendNoData:
+		return true
+	case OpenSupportTicket:
+		return true
+	case Resend:
+		return true
+	case Sending:
+		return true
+	case WaitForCur:
+		return true
+	case WaitForEmail:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for ProblemCode.
+const (
+	ProblemCodeAccountAlreadyJoined                    ProblemCode = "account_already_joined"
+	ProblemCodeAccountHeldByAnotherBillingProfile      ProblemCode = "account_held_by_another_billing_profile"
+	ProblemCodeAccountInAnotherOrganization            ProblemCode = "account_in_another_organization"
+	ProblemCodeAccountIsManagementAccount              ProblemCode = "account_is_management_account"
+	ProblemCodeAccountValidationFailed                 ProblemCode = "account_validation_failed"
+	ProblemCodeAwsAccessDenied                         ProblemCode = "aws_access_denied"
+	ProblemCodeAwsInvalidInput                         ProblemCode = "aws_invalid_input"
+	ProblemCodeAwsOrganizationFinalizing               ProblemCode = "aws_organization_finalizing"
+	ProblemCodeAwsOrganizationNotInUse                 ProblemCode = "aws_organization_not_in_use"
+	ProblemCodeAwsUnavailable                          ProblemCode = "aws_unavailable"
+	ProblemCodeBillingTransferAlreadyExists            ProblemCode = "billing_transfer_already_exists"
+	ProblemCodeBillingTransferEndInvalid               ProblemCode = "billing_transfer_end_invalid"
+	ProblemCodeBillingTransferNameInvalid              ProblemCode = "billing_transfer_name_invalid"
+	ProblemCodeBillingTransferNotActive                ProblemCode = "billing_transfer_not_active"
+	ProblemCodeBillingTransferPayerDeletionInProgress  ProblemCode = "billing_transfer_payer_deletion_in_progress"
+	ProblemCodeBillingTransferProcessActive            ProblemCode = "billing_transfer_process_active"
+	ProblemCodeBillingTransferQuotaExceeded            ProblemCode = "billing_transfer_quota_exceeded"
+	ProblemCodeBillingTransferSourceDeletionInProgress ProblemCode = "billing_transfer_source_deletion_in_progress"
+	ProblemCodeBillingTransferSourceIsPayer            ProblemCode = "billing_transfer_source_is_payer"
+	ProblemCodeBillingTransferStartInvalid             ProblemCode = "billing_transfer_start_invalid"
+	ProblemCodeBillingTransferUnsupportedPricing       ProblemCode = "billing_transfer_unsupported_pricing"
+	ProblemCodeCloudhealthNotConfigured                ProblemCode = "cloudhealth_not_configured"
+	ProblemCodeCloudhealthUnavailable                  ProblemCode = "cloudhealth_unavailable"
+	ProblemCodeConcurrentUpdate                        ProblemCode = "concurrent_update"
+	ProblemCodeDailyInviteLimitExceeded                ProblemCode = "daily_invite_limit_exceeded"
+	ProblemCodeDatabaseUnavailable                     ProblemCode = "database_unavailable"
+	ProblemCodeDifferentPayer                          ProblemCode = "different_payer"
+	ProblemCodeDifferentSellerOfRecord                 ProblemCode = "different_seller_of_record"
+	ProblemCodeForbidden                               ProblemCode = "forbidden"
+	ProblemCodeHandshakeAlreadyFinalized               ProblemCode = "handshake_already_finalized"
+	ProblemCodeHandshakeNotAdoptable                   ProblemCode = "handshake_not_adoptable"
+	ProblemCodeHandshakeNotFound                       ProblemCode = "handshake_not_found"
+	ProblemCodeIdempotencyKeyInUse                     ProblemCode = "idempotency_key_in_use"
+	ProblemCodeIdempotencyKeyReused                    ProblemCode = "idempotency_key_reused"
+	ProblemCodeInternal                                ProblemCode = "internal"
+	ProblemCodeInvalidAccountId                        ProblemCode = "invalid_account_id"
+	ProblemCodeInvalidCursor                           ProblemCode = "invalid_cursor"
+	ProblemCodeInvalidParameter                        ProblemCode = "invalid_parameter"
+	ProblemCodeInvalidRequest                          ProblemCode = "invalid_request"
+	ProblemCodeInvalidState                            ProblemCode = "invalid_state"
+	ProblemCodeInviteAlreadyOpen                       ProblemCode = "invite_already_open"
+	ProblemCodeInviteOfAnotherKind                     ProblemCode = "invite_of_another_kind"
+	ProblemCodeInvitesDisabledDuringEnableAllFeatures  ProblemCode = "invites_disabled_during_enable_all_features"
+	ProblemCodeMalformedJson                           ProblemCode = "malformed_json"
+	ProblemCodeManagementAccountEmailNotVerified       ProblemCode = "management_account_email_not_verified"
+	ProblemCodeMembershipChangeRateExceeded            ProblemCode = "membership_change_rate_exceeded"
+	ProblemCodeMethodNotAllowed                        ProblemCode = "method_not_allowed"
+	ProblemCodeNotAssigned                             ProblemCode = "not_assigned"
+	ProblemCodeNotFound                                ProblemCode = "not_found"
+	ProblemCodeNotesTooLong                            ProblemCode = "notes_too_long"
+	ProblemCodeOrganizationAccountLimitExceeded        ProblemCode = "organization_account_limit_exceeded"
+	ProblemCodePayerChangeWithOpenInvites              ProblemCode = "payer_change_with_open_invites"
+	ProblemCodePayerSetupIncomplete                    ProblemCode = "payer_setup_incomplete"
+	ProblemCodePayloadTooLarge                         ProblemCode = "payload_too_large"
+	ProblemCodePaymentInstrumentRequired               ProblemCode = "payment_instrument_required"
+	ProblemCodePreconditionFailed                      ProblemCode = "precondition_failed"
+	ProblemCodeRateLimited                             ProblemCode = "rate_limited"
+	ProblemCodeResendTooSoon                           ProblemCode = "resend_too_soon"
+	ProblemCodeSandboxOnly                             ProblemCode = "sandbox_only"
+	ProblemCodeSendInProgress                          ProblemCode = "send_in_progress"
+	ProblemCodeUnauthenticated                         ProblemCode = "unauthenticated"
+	ProblemCodeUnknownField                            ProblemCode = "unknown_field"
+	ProblemCodeUnsupportedMediaType                    ProblemCode = "unsupported_media_type"
+	ProblemCodeUnusedPrepaymentBalance                 ProblemCode = "unused_prepayment_balance"
+	ProblemCodeValidationFailed                        ProblemCode = "validation_failed"
+	ProblemCodeWebhookUrlRefused                       ProblemCode = "webhook_url_refused"
+)
+
+// Valid indicates whether the value is a known member of the ProblemCode enum.
+func (e ProblemCode) Valid() bool {
+	switch e {
+	case ProblemCodeAccountAlreadyJoined:
+		return true
+	case ProblemCodeAccountHeldByAnotherBillingProfile:
+		return true
+	case ProblemCodeAccountInAnotherOrganization:
+		return true
+	case ProblemCodeAccountIsManagementAccount:
+		return true
+	case ProblemCodeAccountValidationFailed:
+		return true
+	case ProblemCodeAwsAccessDenied:
+		return true
+	case ProblemCodeAwsInvalidInput:
+		return true
+	case ProblemCodeAwsOrganizationFinalizing:
+		return true
+	case ProblemCodeAwsOrganizationNotInUse:
+		return true
+	case ProblemCodeAwsUnavailable:
+		return true
+	case ProblemCodeBillingTransferAlreadyExists:
+		return true
+	case ProblemCodeBillingTransferEndInvalid:
+		return true
+	case ProblemCodeBillingTransferNameInvalid:
+		return true
+	case ProblemCodeBillingTransferNotActive:
+		return true
+	case ProblemCodeBillingTransferPayerDeletionInProgress:
+		return true
+	case ProblemCodeBillingTransferProcessActive:
+		return true
+	case ProblemCodeBillingTransferQuotaExceeded:
+		return true
+	case ProblemCodeBillingTransferSourceDeletionInProgress:
+		return true
+	case ProblemCodeBillingTransferSourceIsPayer:
+		return true
+	case ProblemCodeBillingTransferStartInvalid:
+		return true
+	case ProblemCodeBillingTransferUnsupportedPricing:
+		return true
+	case ProblemCodeCloudhealthNotConfigured:
+		return true
+	case ProblemCodeCloudhealthUnavailable:
+		return true
+	case ProblemCodeConcurrentUpdate:
+		return true
+	case ProblemCodeDailyInviteLimitExceeded:
+		return true
+	case ProblemCodeDatabaseUnavailable:
+		return true
+	case ProblemCodeDifferentPayer:
+		return true
+	case ProblemCodeDifferentSellerOfRecord:
+		return true
+	case ProblemCodeForbidden:
+		return true
+	case ProblemCodeHandshakeAlreadyFinalized:
+		return true
+	case ProblemCodeHandshakeNotAdoptable:
+		return true
+	case ProblemCodeHandshakeNotFound:
+		return true
+	case ProblemCodeIdempotencyKeyInUse:
+		return true
+	case ProblemCodeIdempotencyKeyReused:
+		return true
+	case ProblemCodeInternal:
+		return true
+	case ProblemCodeInvalidAccountId:
+		return true
+	case ProblemCodeInvalidCursor:
+		return true
+	case ProblemCodeInvalidParameter:
+		return true
+	case ProblemCodeInvalidRequest:
+		return true
+	case ProblemCodeInvalidState:
+		return true
+	case ProblemCodeInviteAlreadyOpen:
+		return true
+	case ProblemCodeInviteOfAnotherKind:
+		return true
+	case ProblemCodeInvitesDisabledDuringEnableAllFeatures:
+		return true
+	case ProblemCodeMalformedJson:
+		return true
+	case ProblemCodeManagementAccountEmailNotVerified:
+		return true
+	case ProblemCodeMembershipChangeRateExceeded:
+		return true
+	case ProblemCodeMethodNotAllowed:
+		return true
+	case ProblemCodeNotAssigned:
+		return true
+	case ProblemCodeNotFound:
+		return true
+	case ProblemCodeNotesTooLong:
+		return true
+	case ProblemCodeOrganizationAccountLimitExceeded:
+		return true
+	case ProblemCodePayerChangeWithOpenInvites:
+		return true
+	case ProblemCodePayerSetupIncomplete:
+		return true
+	case ProblemCodePayloadTooLarge:
+		return true
+	case ProblemCodePaymentInstrumentRequired:
+		return true
+	case ProblemCodePreconditionFailed:
+		return true
+	case ProblemCodeRateLimited:
+		return true
+	case ProblemCodeResendTooSoon:
+		return true
+	case ProblemCodeSandboxOnly:
+		return true
+	case ProblemCodeSendInProgress:
+		return true
+	case ProblemCodeUnauthenticated:
+		return true
+	case ProblemCodeUnknownField:
+		return true
+	case ProblemCodeUnsupportedMediaType:
+		return true
+	case ProblemCodeUnusedPrepaymentBalance:
+		return true
+	case ProblemCodeValidationFailed:
+		return true
+	case ProblemCodeWebhookUrlRefused:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SandboxCloudHealthRequestLevel.
 const (
 	SandboxCloudHealthRequestLevelGreen   SandboxCloudHealthRequestLevel = "green"
@@ -363,7 +645,7 @@ type BillingProfile struct {
 	ActsFromAccountId *string   `json:"actsFromAccountId,omitempty"`
 	CreatedAt         time.Time `json:"createdAt"`
 
-	// Cur Where the payer's Cost and Usage Report is delivered (read through S3).
+	// Cur Where the payer's Cost and Usage Report is delivered, as stored (the format always said).
 	Cur        *CURLocation `json:"cur,omitempty"`
 	CustomerId string       `json:"customerId"`
 
@@ -380,10 +662,10 @@ type BillingProfile struct {
 
 // BillingProfileInput defines model for BillingProfileInput.
 type BillingProfileInput struct {
-	// Cur Where the payer's Cost and Usage Report is delivered (read through S3).
-	Cur        *CURLocation `json:"cur,omitempty"`
-	CustomerId string       `json:"customerId"`
-	ExternalId *string      `json:"externalId,omitempty"`
+	// Cur Where the payer's Cost and Usage Report is delivered (read through S3); `format` defaults to `legacy`.
+	Cur        *CURLocationInput `json:"cur,omitempty"`
+	CustomerId string            `json:"customerId"`
+	ExternalId *string           `json:"externalId,omitempty"`
 
 	// ManagementAccountId The payer organization's management account (12 digits).
 	//
@@ -397,20 +679,32 @@ type BillingProfileInput struct {
 	RoleArn *string `json:"roleArn,omitempty"`
 }
 
-// CURLocation Where the payer's Cost and Usage Report is delivered (read through S3).
+// CURFormat `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
+type CURFormat string
+
+// CURLocation Where the payer's Cost and Usage Report is delivered, as stored (the format always said).
 type CURLocation struct {
 	Bucket string `json:"bucket"`
 
 	// Format `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
-	Format *CURLocationFormat `json:"format,omitempty"`
-	Prefix *string            `json:"prefix,omitempty"`
+	Format CURFormat `json:"format"`
+	Prefix *string   `json:"prefix,omitempty"`
 
 	// ReportName The report (CUR 1.0) or export (CUR 2.0) name.
 	ReportName string `json:"reportName"`
 }
 
-// CURLocationFormat `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
-type CURLocationFormat string
+// CURLocationInput Where the payer's Cost and Usage Report is delivered (read through S3); `format` defaults to `legacy`.
+type CURLocationInput struct {
+	Bucket string `json:"bucket"`
+
+	// Format `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
+	Format *CURFormat `json:"format,omitempty"`
+	Prefix *string    `json:"prefix,omitempty"`
+
+	// ReportName The report (CUR 1.0) or export (CUR 2.0) name.
+	ReportName string `json:"reportName"`
+}
 
 // CURView What the payer's Cost and Usage Report says about the account.
 type CURView struct {
@@ -503,7 +797,8 @@ type Delivery struct {
 	// EventType `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
 	// AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
 	// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
-	// `invite.expired`. `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
+	// `invite.expired`. `invite.transfer_ended`: an accepted billing transfer ended (by the reseller, or withdrawn by
+	// the customer). `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
 	// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
 	// `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
 	EventType EventType `json:"eventType"`
@@ -548,7 +843,7 @@ type Event struct {
 	BillingProfileId string    `json:"billingProfileId"`
 
 	// Code For `invite.refused`: the problem code of the refusal.
-	Code *string `json:"code,omitempty"`
+	Code *ProblemCode `json:"code,omitempty"`
 
 	// From `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
@@ -573,7 +868,8 @@ type Event struct {
 	// Type `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
 	// AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
 	// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
-	// `invite.expired`. `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
+	// `invite.expired`. `invite.transfer_ended`: an accepted billing transfer ended (by the reseller, or withdrawn by
+	// the customer). `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
 	// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
 	// `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
 	Type *EventType `json:"type,omitempty"`
@@ -590,7 +886,8 @@ type EventList struct {
 // EventType `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
 // AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
 // seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
-// `invite.expired`. `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
+// `invite.expired`. `invite.transfer_ended`: an accepted billing transfer ended (by the reseller, or withdrawn by
+// the customer). `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
 // invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
 // `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
 type EventType string
@@ -687,11 +984,14 @@ type InviteState string
 
 // NextStep defines model for NextStep.
 type NextStep struct {
-	// Code Stable; clients may render their own text for it.
-	Code   string `json:"code"`
-	Detail string `json:"detail"`
-	Title  string `json:"title"`
+	// Code The stable name of a next step; clients may render their own text for it.
+	Code   NextStepCode `json:"code"`
+	Detail string       `json:"detail"`
+	Title  string       `json:"title"`
 }
+
+// NextStepCode The stable name of a next step; clients may render their own text for it.
+type NextStepCode string
 
 // NotificationSettings defines model for NotificationSettings.
 type NotificationSettings struct {
@@ -736,20 +1036,27 @@ type PayerHandshakeList struct {
 
 // Problem RFC 9457 problem details.
 type Problem struct {
-	// Code Stable and machine-readable.
-	Code      string        `json:"code"`
-	Detail    *string       `json:"detail,omitempty"`
-	Errors    *[]FieldError `json:"errors,omitempty"`
-	Instance  *string       `json:"instance,omitempty"`
-	RequestId *string       `json:"requestId,omitempty"`
-	Status    int           `json:"status"`
-	Title     string        `json:"title"`
+	// Code The stable, machine-readable code of a problem; each code always comes with the same status. New codes may
+	// be added: a client should treat an unknown code by its status.
+	Code     ProblemCode   `json:"code"`
+	Detail   *string       `json:"detail,omitempty"`
+	Errors   *[]FieldError `json:"errors,omitempty"`
+	Instance *string       `json:"instance,omitempty"`
+
+	// RequestId The request id, also in the `X-Request-Id` header.
+	RequestId *string `json:"requestId,omitempty"`
+	Status    int     `json:"status"`
+	Title     string  `json:"title"`
 
 	// Type urn:aws-invites:problem: followed by the code.
 	//
 	// Example: urn:aws-invites:problem:resend_too_soon
 	Type string `json:"type"`
 }
+
+// ProblemCode The stable, machine-readable code of a problem; each code always comes with the same status. New codes may
+// be added: a client should treat an unknown code by its status.
+type ProblemCode string
 
 // ReassignRequest defines model for ReassignRequest.
 type ReassignRequest struct {
@@ -858,7 +1165,9 @@ type WebhookEndpoint struct {
 // WebhookEndpointInput defines model for WebhookEndpointInput.
 type WebhookEndpointInput struct {
 	Description *string `json:"description,omitempty"`
-	Enabled     *bool   `json:"enabled,omitempty"`
+
+	// Enabled Whether deliveries are made; true when absent.
+	Enabled *bool `json:"enabled,omitempty"`
 
 	// Events The event types to receive; all of them when absent or empty.
 	Events *[]EventType `json:"events,omitempty"`
@@ -885,11 +1194,17 @@ type WebhookEndpointUpdate struct {
 // BillingProfileId defines model for BillingProfileId.
 type BillingProfileId = string
 
+// IfMatch Example: "3q2-7wEjRmTn0Ixv5lCKvSdH"
+type IfMatch = string
+
 // InviteId defines model for InviteId.
 type InviteId = string
 
 // WebhookId defines model for WebhookId.
 type WebhookId = string
+
+// BadGateway RFC 9457 problem details.
+type BadGateway = Problem
 
 // BadRequest RFC 9457 problem details.
 type BadRequest = Problem
@@ -900,8 +1215,14 @@ type Conflict = Problem
 // Forbidden RFC 9457 problem details.
 type Forbidden = Problem
 
+// InternalError RFC 9457 problem details.
+type InternalError = Problem
+
 // NotFound RFC 9457 problem details.
 type NotFound = Problem
+
+// PreconditionFailed RFC 9457 problem details.
+type PreconditionFailed = Problem
 
 // TooLarge RFC 9457 problem details.
 type TooLarge = Problem
@@ -917,6 +1238,18 @@ type Unavailable = Problem
 
 // Unprocessable RFC 9457 problem details.
 type Unprocessable = Problem
+
+// UnsupportedMediaType RFC 9457 problem details.
+type UnsupportedMediaType = Problem
+
+// PutBillingProfileParams defines parameters for PutBillingProfile.
+type PutBillingProfileParams struct {
+	// IfMatch Write only if the billing profile is still at this version: its `ETag` as last read (several may be given,
+	// comma-separated). Another version, or a profile that does not exist, is refused with 412
+	// `precondition_failed` and nothing is written. `*` matches any existing profile. Without the header the
+	// write is unconditional.
+	IfMatch *IfMatch `json:"If-Match,omitempty"`
+}
 
 // ListInvitesParams defines parameters for ListInvites.
 type ListInvitesParams struct {
@@ -1035,7 +1368,7 @@ type ServerInterface interface {
 	GetBillingProfile(ctx echo.Context, billingProfileId BillingProfileId) error
 	// PutBillingProfile Create or replace a billing profile (platform administrators)
 	// (PUT /billing-profiles/{billingProfileId})
-	PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId) error
+	PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId, params PutBillingProfileParams) error
 	// ListInvites List a billing profile's invites, newest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites)
 	ListInvites(ctx echo.Context, billingProfileId BillingProfileId, params ListInvitesParams) error
@@ -1132,16 +1465,16 @@ type ServerInterface interface {
 	// ListSandboxMail The email the sandbox sent, newest first (sandbox only)
 	// (GET /sandbox/mail)
 	ListSandboxMail(ctx echo.Context) error
-	// ListResellerWebhooks The webhook endpoints that receive every billing profile's events (platform administrators)
+	// ListResellerWebhooks The webhook endpoints that receives every billing profile's events (platform administrators)
 	// (GET /webhooks)
 	ListResellerWebhooks(ctx echo.Context) error
-	// CreateResellerWebhook Add a webhook endpoint that receive every billing profile's events (platform administrators)
+	// CreateResellerWebhook Add a webhook endpoint that receives every billing profile's events (platform administrators)
 	// (POST /webhooks)
 	CreateResellerWebhook(ctx echo.Context) error
 	// DeleteResellerWebhook Remove a webhook endpoint; its pending deliveries are given up
 	// (DELETE /webhooks/{webhookId})
 	DeleteResellerWebhook(ctx echo.Context, webhookId WebhookId) error
-	// GetResellerWebhook One webhook endpoint that receive every billing profile's events (platform administrators)
+	// GetResellerWebhook One webhook endpoint that receives every billing profile's events (platform administrators)
 	// (GET /webhooks/{webhookId})
 	GetResellerWebhook(ctx echo.Context, webhookId WebhookId) error
 	// UpdateResellerWebhook Change a webhook endpoint's URL, events, description or enabled flag
@@ -1190,8 +1523,28 @@ func (w *ServerInterfaceWrapper) PutBillingProfile(ctx echo.Context) error {
 		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
 	}
 
+	// Parameter object where we will unmarshal all parameters from the context
+	var params PutBillingProfileParams
+
+	headers := ctx.Request().Header
+	// ------------- Optional header parameter "If-Match" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("If-Match")]; found {
+		var IfMatch IfMatch
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for If-Match, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "If-Match", valueList[0], &IfMatch, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter If-Match: %s", err))
+		}
+
+		params.IfMatch = &IfMatch
+	}
+
 	// Invoke the callback with all the unmarshaled arguments
-	err = w.Handler.PutBillingProfile(ctx, billingProfileId)
+	err = w.Handler.PutBillingProfile(ctx, billingProfileId, params)
 	return err
 }
 
@@ -2158,48 +2511,50 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.GetBillingProfile, options.OperationMiddlewares["getBillingProfile"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.PutBillingProfile, options.OperationMiddlewares["putBillingProfile"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
+	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.CancelInvite, options.OperationMiddlewares["cancelInvite"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.GetInvite, options.OperationMiddlewares["getInvite"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup", wrapper.GetCloudHealthSetup, options.OperationMiddlewares["getCloudHealthSetup"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/events", wrapper.ListInviteEvents, options.OperationMiddlewares["listInviteEvents"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/reassign", wrapper.ReassignInvite, options.OperationMiddlewares["reassignInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/refresh", wrapper.RefreshInvite, options.OperationMiddlewares["refreshInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/resend", wrapper.ResendInvite, options.OperationMiddlewares["resendInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/accept", wrapper.SandboxAcceptInvite, options.OperationMiddlewares["sandboxAcceptInvite"]...)
+	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/decline", wrapper.SandboxDeclineInvite, options.OperationMiddlewares["sandboxDeclineInvite"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/events", wrapper.ListBillingProfileEvents, options.OperationMiddlewares["listBillingProfileEvents"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.GetNotifications, options.OperationMiddlewares["getNotifications"]...)
+	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.PutNotifications, options.OperationMiddlewares["putNotifications"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks", wrapper.ListWebhooks, options.OperationMiddlewares["listWebhooks"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks", wrapper.CreateWebhook, options.OperationMiddlewares["createWebhook"]...)
 	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.DeleteWebhook, options.OperationMiddlewares["deleteWebhook"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.GetWebhook, options.OperationMiddlewares["getWebhook"]...)
 	router.PATCH(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId", wrapper.UpdateWebhook, options.OperationMiddlewares["updateWebhook"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.GetNotifications, options.OperationMiddlewares["getNotifications"]...)
-	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/notifications", wrapper.PutNotifications, options.OperationMiddlewares["putNotifications"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
-	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.CancelInvite, options.OperationMiddlewares["cancelInvite"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.GetInvite, options.OperationMiddlewares["getInvite"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/resend", wrapper.ResendInvite, options.OperationMiddlewares["resendInvite"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/reassign", wrapper.ReassignInvite, options.OperationMiddlewares["reassignInvite"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/events", wrapper.ListInviteEvents, options.OperationMiddlewares["listInviteEvents"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/accept", wrapper.SandboxAcceptInvite, options.OperationMiddlewares["sandboxAcceptInvite"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/decline", wrapper.SandboxDeclineInvite, options.OperationMiddlewares["sandboxDeclineInvite"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/refresh", wrapper.RefreshInvite, options.OperationMiddlewares["refreshInvite"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup", wrapper.GetCloudHealthSetup, options.OperationMiddlewares["getCloudHealthSetup"]...)
-	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
-	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
-	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
 	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
+	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
+	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
+	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
+	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
+	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
+	router.GET(options.BaseURL+"/sandbox/mail", wrapper.ListSandboxMail, options.OperationMiddlewares["listSandboxMail"]...)
 	router.GET(options.BaseURL+"/webhooks", wrapper.ListResellerWebhooks, options.OperationMiddlewares["listResellerWebhooks"]...)
 	router.POST(options.BaseURL+"/webhooks", wrapper.CreateResellerWebhook, options.OperationMiddlewares["createResellerWebhook"]...)
 	router.DELETE(options.BaseURL+"/webhooks/:webhookId", wrapper.DeleteResellerWebhook, options.OperationMiddlewares["deleteResellerWebhook"]...)
 	router.GET(options.BaseURL+"/webhooks/:webhookId", wrapper.GetResellerWebhook, options.OperationMiddlewares["getResellerWebhook"]...)
 	router.PATCH(options.BaseURL+"/webhooks/:webhookId", wrapper.UpdateResellerWebhook, options.OperationMiddlewares["updateResellerWebhook"]...)
+	router.GET(options.BaseURL+"/webhooks/:webhookId/deliveries", wrapper.ListResellerWebhookDeliveries, options.OperationMiddlewares["listResellerWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/webhooks/:webhookId/rotate-secret", wrapper.RotateResellerWebhookSecret, options.OperationMiddlewares["rotateResellerWebhookSecret"]...)
 	router.POST(options.BaseURL+"/webhooks/:webhookId/test", wrapper.TestResellerWebhook, options.OperationMiddlewares["testResellerWebhook"]...)
-	router.GET(options.BaseURL+"/webhooks/:webhookId/deliveries", wrapper.ListResellerWebhookDeliveries, options.OperationMiddlewares["listResellerWebhookDeliveries"]...)
-	router.GET(options.BaseURL+"/sandbox/mail", wrapper.ListSandboxMail, options.OperationMiddlewares["listSandboxMail"]...)
-	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
-	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
-	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
-	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
-	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 
 }
+
+type BadGatewayApplicationProblemPlusJSONResponse Problem
 
 type BadRequestApplicationProblemPlusJSONResponse Problem
 
@@ -2214,7 +2569,11 @@ type ConflictApplicationProblemPlusJSONResponse struct {
 
 type ForbiddenApplicationProblemPlusJSONResponse Problem
 
+type InternalErrorApplicationProblemPlusJSONResponse Problem
+
 type NotFoundApplicationProblemPlusJSONResponse Problem
+
+type PreconditionFailedApplicationProblemPlusJSONResponse Problem
 
 type TooLargeApplicationProblemPlusJSONResponse Problem
 
@@ -2228,7 +2587,7 @@ type TooManyRequestsApplicationProblemPlusJSONResponse struct {
 }
 
 type UnauthorizedResponseHeaders struct {
-	WWWAuthenticate *string
+	WWWAuthenticate string
 }
 type UnauthorizedApplicationProblemPlusJSONResponse struct {
 	Body Problem
@@ -2247,6 +2606,8 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 
 type UnprocessableApplicationProblemPlusJSONResponse Problem
 
+type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
+
 type GetBillingProfileRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 }
@@ -2255,16 +2616,40 @@ type GetBillingProfileResponseObject interface {
 	VisitGetBillingProfileResponse(w http.ResponseWriter) error
 }
 
-type GetBillingProfile200JSONResponse BillingProfile
+type GetBillingProfile200ResponseHeaders struct {
+	ETag string
+}
+
+type GetBillingProfile200JSONResponse struct {
+	Body    BillingProfile
+	Headers GetBillingProfile200ResponseHeaders
+}
 
 func (response GetBillingProfile200JSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBillingProfile400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetBillingProfile400ApplicationProblemPlusJSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(200)
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2280,9 +2665,7 @@ func (response GetBillingProfile401ApplicationProblemPlusJSONResponse) VisitGetB
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2320,8 +2703,63 @@ func (response GetBillingProfile404ApplicationProblemPlusJSONResponse) VisitGetB
 	return err
 }
 
+type GetBillingProfile429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetBillingProfile429ApplicationProblemPlusJSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBillingProfile500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetBillingProfile500ApplicationProblemPlusJSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetBillingProfile503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetBillingProfile503ApplicationProblemPlusJSONResponse) VisitGetBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutBillingProfileRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	Params           PutBillingProfileParams
 	Body             *PutBillingProfileJSONRequestBody
 }
 
@@ -2329,21 +2767,30 @@ type PutBillingProfileResponseObject interface {
 	VisitPutBillingProfileResponse(w http.ResponseWriter) error
 }
 
-type PutBillingProfile200JSONResponse BillingProfile
+type PutBillingProfile200ResponseHeaders struct {
+	ETag string
+}
+
+type PutBillingProfile200JSONResponse struct {
+	Body    BillingProfile
+	Headers PutBillingProfile200ResponseHeaders
+}
 
 func (response PutBillingProfile200JSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	w.WriteHeader(200)
 	_, err := buf.WriteTo(w)
 	return err
 }
 
 type PutBillingProfile201ResponseHeaders struct {
+	ETag     string
 	Location *string
 }
 
@@ -2359,6 +2806,7 @@ func (response PutBillingProfile201JSONResponse) VisitPutBillingProfileResponse(
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("ETag", fmt.Sprint(response.Headers.ETag))
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -2394,9 +2842,7 @@ func (response PutBillingProfile401ApplicationProblemPlusJSONResponse) VisitPutB
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2437,6 +2883,22 @@ func (response PutBillingProfile409ApplicationProblemPlusJSONResponse) VisitPutB
 	return err
 }
 
+type PutBillingProfile412ApplicationProblemPlusJSONResponse struct {
+	PreconditionFailedApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile412ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(412)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutBillingProfile413ApplicationProblemPlusJSONResponse struct {
 	TooLargeApplicationProblemPlusJSONResponse
 }
@@ -2453,6 +2915,22 @@ func (response PutBillingProfile413ApplicationProblemPlusJSONResponse) VisitPutB
 	return err
 }
 
+type PutBillingProfile415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile415ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutBillingProfile422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -2465,6 +2943,60 @@ func (response PutBillingProfile422ApplicationProblemPlusJSONResponse) VisitPutB
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutBillingProfile429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile429ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutBillingProfile500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile500ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutBillingProfile503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile503ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2519,9 +3051,7 @@ func (response ListInvites401ApplicationProblemPlusJSONResponse) VisitListInvite
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2575,6 +3105,60 @@ func (response ListInvites422ApplicationProblemPlusJSONResponse) VisitListInvite
 	return err
 }
 
+type ListInvites429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites429ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInvites500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites500ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInvites503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInvites503ApplicationProblemPlusJSONResponse) VisitListInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInviteRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	Params           CreateInviteParams
@@ -2586,7 +3170,8 @@ type CreateInviteResponseObject interface {
 }
 
 type CreateInvite200ResponseHeaders struct {
-	Location *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 type CreateInvite200JSONResponse struct {
@@ -2601,6 +3186,9 @@ func (response CreateInvite200JSONResponse) VisitCreateInviteResponse(w http.Res
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -2610,7 +3198,8 @@ func (response CreateInvite200JSONResponse) VisitCreateInviteResponse(w http.Res
 }
 
 type CreateInvite201ResponseHeaders struct {
-	Location *string
+	IdempotentReplayed *string
+	Location           *string
 }
 
 type CreateInvite201JSONResponse struct {
@@ -2625,6 +3214,9 @@ func (response CreateInvite201JSONResponse) VisitCreateInviteResponse(w http.Res
 		return err
 	}
 	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
 	if response.Headers.Location != nil {
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
@@ -2660,9 +3252,7 @@ func (response CreateInvite401ApplicationProblemPlusJSONResponse) VisitCreateInv
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2735,6 +3325,22 @@ func (response CreateInvite413ApplicationProblemPlusJSONResponse) VisitCreateInv
 	return err
 }
 
+type CreateInvite415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite415ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateInvite422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -2766,6 +3372,38 @@ func (response CreateInvite429ApplicationProblemPlusJSONResponse) VisitCreateInv
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite500ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInvite502ApplicationProblemPlusJSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -2812,6 +3450,22 @@ func (response CancelInvite200JSONResponse) VisitCancelInviteResponse(w http.Res
 	return err
 }
 
+type CancelInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInvite400ApplicationProblemPlusJSONResponse) VisitCancelInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2823,9 +3477,7 @@ func (response CancelInvite401ApplicationProblemPlusJSONResponse) VisitCancelInv
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2882,6 +3534,57 @@ func (response CancelInvite409ApplicationProblemPlusJSONResponse) VisitCancelInv
 	return err
 }
 
+type CancelInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInvite429ApplicationProblemPlusJSONResponse) VisitCancelInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInvite500ApplicationProblemPlusJSONResponse) VisitCancelInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInvite502ApplicationProblemPlusJSONResponse) VisitCancelInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CancelInvite503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -2924,6 +3627,22 @@ func (response GetInvite200JSONResponse) VisitGetInviteResponse(w http.ResponseW
 	return err
 }
 
+type GetInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvite400ApplicationProblemPlusJSONResponse) VisitGetInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -2935,9 +3654,7 @@ func (response GetInvite401ApplicationProblemPlusJSONResponse) VisitGetInviteRes
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -2971,6 +3688,60 @@ func (response GetInvite404ApplicationProblemPlusJSONResponse) VisitGetInviteRes
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvite429ApplicationProblemPlusJSONResponse) VisitGetInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvite500ApplicationProblemPlusJSONResponse) VisitGetInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInvite503ApplicationProblemPlusJSONResponse) VisitGetInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3018,6 +3789,22 @@ func (response GetCloudHealthSetup200ApplicationyamlResponse) VisitGetCloudHealt
 	return err
 }
 
+type GetCloudHealthSetup400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup400ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCloudHealthSetup401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3029,9 +3816,7 @@ func (response GetCloudHealthSetup401ApplicationProblemPlusJSONResponse) VisitGe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3065,6 +3850,41 @@ func (response GetCloudHealthSetup404ApplicationProblemPlusJSONResponse) VisitGe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthSetup429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup429ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthSetup500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup500ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3117,6 +3937,22 @@ func (response GetCloudHealthTemplate200ApplicationyamlResponse) VisitGetCloudHe
 	return err
 }
 
+type GetCloudHealthTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate400ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCloudHealthTemplate401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3128,9 +3964,7 @@ func (response GetCloudHealthTemplate401ApplicationProblemPlusJSONResponse) Visi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3164,6 +3998,41 @@ func (response GetCloudHealthTemplate404ApplicationProblemPlusJSONResponse) Visi
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthTemplate429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate429ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate500ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3210,6 +4079,22 @@ func (response ListInviteEvents200JSONResponse) VisitListInviteEventsResponse(w 
 	return err
 }
 
+type ListInviteEvents400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListInviteEvents400ApplicationProblemPlusJSONResponse) VisitListInviteEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListInviteEvents401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3221,9 +4106,7 @@ func (response ListInviteEvents401ApplicationProblemPlusJSONResponse) VisitListI
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3257,6 +4140,60 @@ func (response ListInviteEvents404ApplicationProblemPlusJSONResponse) VisitListI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInviteEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListInviteEvents429ApplicationProblemPlusJSONResponse) VisitListInviteEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInviteEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListInviteEvents500ApplicationProblemPlusJSONResponse) VisitListInviteEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListInviteEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListInviteEvents503ApplicationProblemPlusJSONResponse) VisitListInviteEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3312,9 +4249,7 @@ func (response ReassignInvite401ApplicationProblemPlusJSONResponse) VisitReassig
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3387,6 +4322,22 @@ func (response ReassignInvite413ApplicationProblemPlusJSONResponse) VisitReassig
 	return err
 }
 
+type ReassignInvite415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite415ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ReassignInvite422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -3399,6 +4350,60 @@ func (response ReassignInvite422ApplicationProblemPlusJSONResponse) VisitReassig
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite429ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite500ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ReassignInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ReassignInvite503ApplicationProblemPlusJSONResponse) VisitReassignInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3426,6 +4431,22 @@ func (response RefreshInvite200JSONResponse) VisitRefreshInviteResponse(w http.R
 	return err
 }
 
+type RefreshInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite400ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RefreshInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3437,9 +4458,7 @@ func (response RefreshInvite401ApplicationProblemPlusJSONResponse) VisitRefreshI
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3473,6 +4492,41 @@ func (response RefreshInvite404ApplicationProblemPlusJSONResponse) VisitRefreshI
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite429ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RefreshInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RefreshInvite500ApplicationProblemPlusJSONResponse) VisitRefreshInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3519,6 +4573,22 @@ func (response ResendInvite200JSONResponse) VisitResendInviteResponse(w http.Res
 	return err
 }
 
+type ResendInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ResendInvite400ApplicationProblemPlusJSONResponse) VisitResendInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3530,9 +4600,7 @@ func (response ResendInvite401ApplicationProblemPlusJSONResponse) VisitResendInv
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3589,6 +4657,22 @@ func (response ResendInvite409ApplicationProblemPlusJSONResponse) VisitResendInv
 	return err
 }
 
+type ResendInvite422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ResendInvite422ApplicationProblemPlusJSONResponse) VisitResendInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ResendInvite429ApplicationProblemPlusJSONResponse struct {
 	TooManyRequestsApplicationProblemPlusJSONResponse
 }
@@ -3604,6 +4688,38 @@ func (response ResendInvite429ApplicationProblemPlusJSONResponse) VisitResendInv
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ResendInvite500ApplicationProblemPlusJSONResponse) VisitResendInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ResendInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response ResendInvite502ApplicationProblemPlusJSONResponse) VisitResendInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3650,6 +4766,22 @@ func (response SandboxAcceptInvite200JSONResponse) VisitSandboxAcceptInviteRespo
 	return err
 }
 
+type SandboxAcceptInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite400ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxAcceptInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3661,9 +4793,7 @@ func (response SandboxAcceptInvite401ApplicationProblemPlusJSONResponse) VisitSa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3720,6 +4850,92 @@ func (response SandboxAcceptInvite409ApplicationProblemPlusJSONResponse) VisitSa
 	return err
 }
 
+type SandboxAcceptInvite422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite422ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAcceptInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite429ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAcceptInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite500ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAcceptInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite502ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxAcceptInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxAcceptInvite503ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxSetCloudHealthRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	InviteId         InviteId         `json:"inviteId"`
@@ -3771,9 +4987,7 @@ func (response SandboxSetCloudHealth401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3811,6 +5025,57 @@ func (response SandboxSetCloudHealth404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type SandboxSetCloudHealth409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth409ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth413ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth415ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxSetCloudHealth422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -3823,6 +5088,60 @@ func (response SandboxSetCloudHealth422ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth429ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth500ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxSetCloudHealth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth503ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3878,9 +5197,7 @@ func (response SandboxDeliverCUR401ApplicationProblemPlusJSONResponse) VisitSand
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -3937,6 +5254,38 @@ func (response SandboxDeliverCUR409ApplicationProblemPlusJSONResponse) VisitSand
 	return err
 }
 
+type SandboxDeliverCUR413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR413ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR415ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxDeliverCUR422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -3949,6 +5298,60 @@ func (response SandboxDeliverCUR422ApplicationProblemPlusJSONResponse) VisitSand
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR429ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR500ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeliverCUR503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeliverCUR503ApplicationProblemPlusJSONResponse) VisitSandboxDeliverCURResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -3976,6 +5379,22 @@ func (response SandboxDeclineInvite200JSONResponse) VisitSandboxDeclineInviteRes
 	return err
 }
 
+type SandboxDeclineInvite400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite400ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxDeclineInvite401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -3987,9 +5406,7 @@ func (response SandboxDeclineInvite401ApplicationProblemPlusJSONResponse) VisitS
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4046,6 +5463,76 @@ func (response SandboxDeclineInvite409ApplicationProblemPlusJSONResponse) VisitS
 	return err
 }
 
+type SandboxDeclineInvite429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite429ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeclineInvite500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite500ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeclineInvite502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite502ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxDeclineInvite503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxDeclineInvite503ApplicationProblemPlusJSONResponse) VisitSandboxDeclineInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListBillingProfileEventsRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	Params           ListBillingProfileEventsParams
@@ -4096,9 +5583,7 @@ func (response ListBillingProfileEvents401ApplicationProblemPlusJSONResponse) Vi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4152,6 +5637,60 @@ func (response ListBillingProfileEvents422ApplicationProblemPlusJSONResponse) Vi
 	return err
 }
 
+type ListBillingProfileEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents429ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents500ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfileEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfileEvents503ApplicationProblemPlusJSONResponse) VisitListBillingProfileEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetNotificationsRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 }
@@ -4174,6 +5713,22 @@ func (response GetNotifications200JSONResponse) VisitGetNotificationsResponse(w 
 	return err
 }
 
+type GetNotifications400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications400ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetNotifications401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4185,9 +5740,7 @@ func (response GetNotifications401ApplicationProblemPlusJSONResponse) VisitGetNo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4221,6 +5774,60 @@ func (response GetNotifications404ApplicationProblemPlusJSONResponse) VisitGetNo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications429ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications500ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetNotifications503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetNotifications503ApplicationProblemPlusJSONResponse) VisitGetNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4275,9 +5882,7 @@ func (response PutNotifications401ApplicationProblemPlusJSONResponse) VisitPutNo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4331,6 +5936,22 @@ func (response PutNotifications413ApplicationProblemPlusJSONResponse) VisitPutNo
 	return err
 }
 
+type PutNotifications415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications415ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutNotifications422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -4343,6 +5964,60 @@ func (response PutNotifications422ApplicationProblemPlusJSONResponse) VisitPutNo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications429ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications500ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type PutNotifications503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response PutNotifications503ApplicationProblemPlusJSONResponse) VisitPutNotificationsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4369,6 +6044,22 @@ func (response ListWebhooks200JSONResponse) VisitListWebhooksResponse(w http.Res
 	return err
 }
 
+type ListWebhooks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks400ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListWebhooks401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4380,9 +6071,7 @@ func (response ListWebhooks401ApplicationProblemPlusJSONResponse) VisitListWebho
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4416,6 +6105,60 @@ func (response ListWebhooks404ApplicationProblemPlusJSONResponse) VisitListWebho
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks429ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks500ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhooks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhooks503ApplicationProblemPlusJSONResponse) VisitListWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4480,9 +6223,7 @@ func (response CreateWebhook401ApplicationProblemPlusJSONResponse) VisitCreateWe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4536,6 +6277,22 @@ func (response CreateWebhook413ApplicationProblemPlusJSONResponse) VisitCreateWe
 	return err
 }
 
+type CreateWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook415ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type CreateWebhook422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -4548,6 +6305,60 @@ func (response CreateWebhook422ApplicationProblemPlusJSONResponse) VisitCreateWe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook429ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook500ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateWebhook503ApplicationProblemPlusJSONResponse) VisitCreateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4569,6 +6380,22 @@ func (response DeleteWebhook204Response) VisitDeleteWebhookResponse(w http.Respo
 	return nil
 }
 
+type DeleteWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook400ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4580,9 +6407,7 @@ func (response DeleteWebhook401ApplicationProblemPlusJSONResponse) VisitDeleteWe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4620,6 +6445,60 @@ func (response DeleteWebhook404ApplicationProblemPlusJSONResponse) VisitDeleteWe
 	return err
 }
 
+type DeleteWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook429ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook500ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteWebhook503ApplicationProblemPlusJSONResponse) VisitDeleteWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetWebhookRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	WebhookId        WebhookId        `json:"webhookId"`
@@ -4643,6 +6522,22 @@ func (response GetWebhook200JSONResponse) VisitGetWebhookResponse(w http.Respons
 	return err
 }
 
+type GetWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook400ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4654,9 +6549,7 @@ func (response GetWebhook401ApplicationProblemPlusJSONResponse) VisitGetWebhookR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4690,6 +6583,60 @@ func (response GetWebhook404ApplicationProblemPlusJSONResponse) VisitGetWebhookR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook429ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook500ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetWebhook503ApplicationProblemPlusJSONResponse) VisitGetWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4745,9 +6692,7 @@ func (response UpdateWebhook401ApplicationProblemPlusJSONResponse) VisitUpdateWe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4801,6 +6746,22 @@ func (response UpdateWebhook413ApplicationProblemPlusJSONResponse) VisitUpdateWe
 	return err
 }
 
+type UpdateWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook415ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateWebhook422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -4813,6 +6774,60 @@ func (response UpdateWebhook422ApplicationProblemPlusJSONResponse) VisitUpdateWe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook429ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook500ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateWebhook503ApplicationProblemPlusJSONResponse) VisitUpdateWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -4868,9 +6883,7 @@ func (response ListWebhookDeliveries401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4908,6 +6921,60 @@ func (response ListWebhookDeliveries404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type ListWebhookDeliveries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries429ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateWebhookSecretRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	WebhookId        WebhookId        `json:"webhookId"`
@@ -4931,6 +6998,22 @@ func (response RotateWebhookSecret200JSONResponse) VisitRotateWebhookSecretRespo
 	return err
 }
 
+type RotateWebhookSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret400ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateWebhookSecret401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -4942,9 +7025,7 @@ func (response RotateWebhookSecret401ApplicationProblemPlusJSONResponse) VisitRo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -4982,6 +7063,60 @@ func (response RotateWebhookSecret404ApplicationProblemPlusJSONResponse) VisitRo
 	return err
 }
 
+type RotateWebhookSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret429ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret500ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateWebhookSecret503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateWebhookSecret503ApplicationProblemPlusJSONResponse) VisitRotateWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestWebhookRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
 	WebhookId        WebhookId        `json:"webhookId"`
@@ -5005,6 +7140,22 @@ func (response TestWebhook202JSONResponse) VisitTestWebhookResponse(w http.Respo
 	return err
 }
 
+type TestWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook400ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5016,9 +7167,7 @@ func (response TestWebhook401ApplicationProblemPlusJSONResponse) VisitTestWebhoo
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5052,6 +7201,60 @@ func (response TestWebhook404ApplicationProblemPlusJSONResponse) VisitTestWebhoo
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook429ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook500ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestWebhook503ApplicationProblemPlusJSONResponse) VisitTestWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5105,9 +7308,7 @@ func (response ListEvents401ApplicationProblemPlusJSONResponse) VisitListEventsR
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5129,22 +7330,6 @@ func (response ListEvents403ApplicationProblemPlusJSONResponse) VisitListEventsR
 	return err
 }
 
-type ListEvents404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response ListEvents404ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type ListEvents422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -5157,6 +7342,60 @@ func (response ListEvents422ApplicationProblemPlusJSONResponse) VisitListEventsR
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents429ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents500ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListEvents503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListEvents503ApplicationProblemPlusJSONResponse) VisitListEventsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5178,6 +7417,38 @@ func (response GetHealth200JSONResponse) VisitGetHealthResponse(w http.ResponseW
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth400ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetHealth500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetHealth500ApplicationProblemPlusJSONResponse) VisitGetHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5232,9 +7503,7 @@ func (response ListPayerHandshakes401ApplicationProblemPlusJSONResponse) VisitLi
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5288,6 +7557,57 @@ func (response ListPayerHandshakes422ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type ListPayerHandshakes429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes429ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes500ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListPayerHandshakes502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response ListPayerHandshakes502ApplicationProblemPlusJSONResponse) VisitListPayerHandshakesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListPayerHandshakes503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -5328,6 +7648,38 @@ func (response GetReadiness200JSONResponse) VisitGetReadinessResponse(w http.Res
 	return err
 }
 
+type GetReadiness400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadiness400ApplicationProblemPlusJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetReadiness500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetReadiness500ApplicationProblemPlusJSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadiness503JSONResponse Health
 
 func (response GetReadiness503JSONResponse) VisitGetReadinessResponse(w http.ResponseWriter) error {
@@ -5363,6 +7715,22 @@ func (response GetSandboxClock200JSONResponse) VisitGetSandboxClockResponse(w ht
 	return err
 }
 
+type GetSandboxClock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetSandboxClock400ApplicationProblemPlusJSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetSandboxClock401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5374,9 +7742,7 @@ func (response GetSandboxClock401ApplicationProblemPlusJSONResponse) VisitGetSan
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5394,6 +7760,41 @@ func (response GetSandboxClock404ApplicationProblemPlusJSONResponse) VisitGetSan
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSandboxClock429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetSandboxClock429ApplicationProblemPlusJSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetSandboxClock500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetSandboxClock500ApplicationProblemPlusJSONResponse) VisitGetSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5447,9 +7848,7 @@ func (response AdvanceSandboxClock401ApplicationProblemPlusJSONResponse) VisitAd
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5487,6 +7886,22 @@ func (response AdvanceSandboxClock413ApplicationProblemPlusJSONResponse) VisitAd
 	return err
 }
 
+type AdvanceSandboxClock415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock415ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AdvanceSandboxClock422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -5499,6 +7914,60 @@ func (response AdvanceSandboxClock422ApplicationProblemPlusJSONResponse) VisitAd
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock429ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock500ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceSandboxClock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock503ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5524,6 +7993,22 @@ func (response ListSandboxMail200JSONResponse) VisitListSandboxMailResponse(w ht
 	return err
 }
 
+type ListSandboxMail400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMail400ApplicationProblemPlusJSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListSandboxMail401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5535,9 +8020,7 @@ func (response ListSandboxMail401ApplicationProblemPlusJSONResponse) VisitListSa
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5555,6 +8038,41 @@ func (response ListSandboxMail404ApplicationProblemPlusJSONResponse) VisitListSa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMail429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMail429ApplicationProblemPlusJSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListSandboxMail500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListSandboxMail500ApplicationProblemPlusJSONResponse) VisitListSandboxMailResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5580,6 +8098,22 @@ func (response ListResellerWebhooks200JSONResponse) VisitListResellerWebhooksRes
 	return err
 }
 
+type ListResellerWebhooks400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks400ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type ListResellerWebhooks401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5591,9 +8125,7 @@ func (response ListResellerWebhooks401ApplicationProblemPlusJSONResponse) VisitL
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5615,18 +8147,56 @@ func (response ListResellerWebhooks403ApplicationProblemPlusJSONResponse) VisitL
 	return err
 }
 
-type ListResellerWebhooks404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
+type ListResellerWebhooks429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
 }
 
-func (response ListResellerWebhooks404ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+func (response ListResellerWebhooks429ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhooks500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks500ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhooks503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhooks503ApplicationProblemPlusJSONResponse) VisitListResellerWebhooksResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5690,9 +8260,7 @@ func (response CreateResellerWebhook401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5714,22 +8282,6 @@ func (response CreateResellerWebhook403ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
-type CreateResellerWebhook404ApplicationProblemPlusJSONResponse struct {
-	NotFoundApplicationProblemPlusJSONResponse
-}
-
-func (response CreateResellerWebhook404ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
-
-	var buf bytes.Buffer
-	if err := json.NewEncoder(&buf).Encode(response); err != nil {
-		return err
-	}
-	w.Header().Set("Content-Type", "application/problem+json")
-	w.WriteHeader(404)
-	_, err := buf.WriteTo(w)
-	return err
-}
-
 type CreateResellerWebhook413ApplicationProblemPlusJSONResponse struct {
 	TooLargeApplicationProblemPlusJSONResponse
 }
@@ -5742,6 +8294,22 @@ func (response CreateResellerWebhook413ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook415ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5762,6 +8330,60 @@ func (response CreateResellerWebhook422ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type CreateResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook429ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook500ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateResellerWebhook503ApplicationProblemPlusJSONResponse) VisitCreateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteResellerWebhookRequestObject struct {
 	WebhookId WebhookId `json:"webhookId"`
 }
@@ -5778,6 +8400,22 @@ func (response DeleteResellerWebhook204Response) VisitDeleteResellerWebhookRespo
 	return nil
 }
 
+type DeleteResellerWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook400ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type DeleteResellerWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5789,9 +8427,7 @@ func (response DeleteResellerWebhook401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5829,6 +8465,60 @@ func (response DeleteResellerWebhook404ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type DeleteResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook429ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook500ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type DeleteResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response DeleteResellerWebhook503ApplicationProblemPlusJSONResponse) VisitDeleteResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetResellerWebhookRequestObject struct {
 	WebhookId WebhookId `json:"webhookId"`
 }
@@ -5851,6 +8541,22 @@ func (response GetResellerWebhook200JSONResponse) VisitGetResellerWebhookRespons
 	return err
 }
 
+type GetResellerWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook400ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetResellerWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -5862,9 +8568,7 @@ func (response GetResellerWebhook401ApplicationProblemPlusJSONResponse) VisitGet
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -5898,6 +8602,60 @@ func (response GetResellerWebhook404ApplicationProblemPlusJSONResponse) VisitGet
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook429ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook500ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetResellerWebhook503ApplicationProblemPlusJSONResponse) VisitGetResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -5952,9 +8710,7 @@ func (response UpdateResellerWebhook401ApplicationProblemPlusJSONResponse) Visit
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6008,6 +8764,22 @@ func (response UpdateResellerWebhook413ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type UpdateResellerWebhook415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook415ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type UpdateResellerWebhook422ApplicationProblemPlusJSONResponse struct {
 	UnprocessableApplicationProblemPlusJSONResponse
 }
@@ -6020,6 +8792,60 @@ func (response UpdateResellerWebhook422ApplicationProblemPlusJSONResponse) Visit
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook429ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook500ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type UpdateResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response UpdateResellerWebhook503ApplicationProblemPlusJSONResponse) VisitUpdateResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6074,9 +8900,7 @@ func (response ListResellerWebhookDeliveries401ApplicationProblemPlusJSONRespons
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6114,6 +8938,60 @@ func (response ListResellerWebhookDeliveries404ApplicationProblemPlusJSONRespons
 	return err
 }
 
+type ListResellerWebhookDeliveries429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries429ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveries500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries500ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListResellerWebhookDeliveries503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListResellerWebhookDeliveries503ApplicationProblemPlusJSONResponse) VisitListResellerWebhookDeliveriesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateResellerWebhookSecretRequestObject struct {
 	WebhookId WebhookId `json:"webhookId"`
 }
@@ -6136,6 +9014,22 @@ func (response RotateResellerWebhookSecret200JSONResponse) VisitRotateResellerWe
 	return err
 }
 
+type RotateResellerWebhookSecret400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret400ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type RotateResellerWebhookSecret401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -6147,9 +9041,7 @@ func (response RotateResellerWebhookSecret401ApplicationProblemPlusJSONResponse)
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6187,6 +9079,60 @@ func (response RotateResellerWebhookSecret404ApplicationProblemPlusJSONResponse)
 	return err
 }
 
+type RotateResellerWebhookSecret429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret429ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateResellerWebhookSecret500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret500ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type RotateResellerWebhookSecret503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response RotateResellerWebhookSecret503ApplicationProblemPlusJSONResponse) VisitRotateResellerWebhookSecretResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestResellerWebhookRequestObject struct {
 	WebhookId WebhookId `json:"webhookId"`
 }
@@ -6209,6 +9155,22 @@ func (response TestResellerWebhook202JSONResponse) VisitTestResellerWebhookRespo
 	return err
 }
 
+type TestResellerWebhook400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook400ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type TestResellerWebhook401ApplicationProblemPlusJSONResponse struct {
 	UnauthorizedApplicationProblemPlusJSONResponse
 }
@@ -6220,9 +9182,7 @@ func (response TestResellerWebhook401ApplicationProblemPlusJSONResponse) VisitTe
 		return err
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
-	if response.Headers.WWWAuthenticate != nil {
-		w.Header().Set("WWW-Authenticate", fmt.Sprint(*response.Headers.WWWAuthenticate))
-	}
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
 	w.WriteHeader(401)
 	_, err := buf.WriteTo(w)
 	return err
@@ -6256,6 +9216,60 @@ func (response TestResellerWebhook404ApplicationProblemPlusJSONResponse) VisitTe
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook429ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook500ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type TestResellerWebhook503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response TestResellerWebhook503ApplicationProblemPlusJSONResponse) VisitTestResellerWebhookResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -6364,16 +9378,16 @@ type StrictServerInterface interface {
 	// ListSandboxMail The email the sandbox sent, newest first (sandbox only)
 	// (GET /sandbox/mail)
 	ListSandboxMail(ctx context.Context, request ListSandboxMailRequestObject) (ListSandboxMailResponseObject, error)
-	// ListResellerWebhooks The webhook endpoints that receive every billing profile's events (platform administrators)
+	// ListResellerWebhooks The webhook endpoints that receives every billing profile's events (platform administrators)
 	// (GET /webhooks)
 	ListResellerWebhooks(ctx context.Context, request ListResellerWebhooksRequestObject) (ListResellerWebhooksResponseObject, error)
-	// CreateResellerWebhook Add a webhook endpoint that receive every billing profile's events (platform administrators)
+	// CreateResellerWebhook Add a webhook endpoint that receives every billing profile's events (platform administrators)
 	// (POST /webhooks)
 	CreateResellerWebhook(ctx context.Context, request CreateResellerWebhookRequestObject) (CreateResellerWebhookResponseObject, error)
 	// DeleteResellerWebhook Remove a webhook endpoint; its pending deliveries are given up
 	// (DELETE /webhooks/{webhookId})
 	DeleteResellerWebhook(ctx context.Context, request DeleteResellerWebhookRequestObject) (DeleteResellerWebhookResponseObject, error)
-	// GetResellerWebhook One webhook endpoint that receive every billing profile's events (platform administrators)
+	// GetResellerWebhook One webhook endpoint that receives every billing profile's events (platform administrators)
 	// (GET /webhooks/{webhookId})
 	GetResellerWebhook(ctx context.Context, request GetResellerWebhookRequestObject) (GetResellerWebhookResponseObject, error)
 	// UpdateResellerWebhook Change a webhook endpoint's URL, events, description or enabled flag
@@ -6428,10 +9442,11 @@ func (sh *strictHandler) GetBillingProfile(ctx echo.Context, billingProfileId Bi
 }
 
 // PutBillingProfile operation middleware
-func (sh *strictHandler) PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId) error {
+func (sh *strictHandler) PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId, params PutBillingProfileParams) error {
 	var request PutBillingProfileRequestObject
 
 	request.BillingProfileId = billingProfileId
+	request.Params = params
 
 	var body PutBillingProfileJSONRequestBody
 	var err error
@@ -7720,174 +10735,238 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H37Uxu59ue/ovLeqsB+G2MIyUxMbd1iCHMndzKZLJCb7+44i0X3MdalLflKahxPiv99S0dSt7pbfkCA",
-	"MCnmlwntfuhx3udzjr50UjGZCg5cq07/S2cMNAOJ/3wrUqqZ4ObfGahUsqn9s3M6BiJBiUKm8EyRD8dv",
-	"u52ko9IxTKi5W8+n0Ol3lJaMX3Sur5POMWg5PxhpkO23nUAqeKaIFmRGmSbnMBISiJZzxi8IvaCMR1/P",
-	"uIYLkJ1r84EplXQC2g39J5bnjF+8l2LEcniTmWvMfGtK9biTdDidmDecN29LOhL+UzAJWaevZQHhVyf0",
-	"81vgF3rc6e/s/ph0JoyXf5vvaw3SfOL//XGw9X/p1p+9rVfds61P//W3ThJZkDf8iunFI2P+5zVH9HKv",
-	"OaD2Jz/C+ViIy4XfnJW/39lHr82b1FRwBXZfaHYM/ylAafNXKrgGjv+k02nOLLltT6U4z2HyX/9Wlvaq",
-	"b/9NwqjT7/yP7Ypmt+2vavu9fcp+tE5gv9F8JOQEMiLtx8nGOc3IP09+f5eQgl9yMeNkxCDPVELMLxUx",
-	"ESFJWkgl5Ga3c510DgUf5Sx90OFbbrMDT933FZkxPSZ6DMSSyjNFlKYayIYWgighuOEnCVsKeJYQmkug",
-	"2Zz8WzAOWUK63e5mYiZ38PGESBgVCrLqbTgRMhKSUCKBKvOyMZC0UFpMQJKUckJTTQQyZiAykM23Sj6P",
-	"TdjdvR1IBJzzz0KesywD/tBLm9I8B0lyml4qnOYU5IQpZZZASCJFDrhSTBEuNKFKsQtuVkvg3U6GkKkV",
-	"Ikgl74T+WRQ8e8ipvBNEFem4lMtkQ0gcsC7n+EyVW/hMWXo+FeItlRfwrej5XGRzs7LiCiR5uUd+ZT/5",
-	"cf1G+dwJC/WQwzv4ePJMkYyyfB5yQ84mTCNPII3QOUgi5AXl7E97A1OGV9IxZHfHFB84LfRYSPYnPDQx",
-	"aXEJHAmf2n8TPabac8EVzVlznh8/ftw6KPQYuDYDg/pIWqrBTu+Kspye5/DAO0x+D7ZOkYxllrm5moHc",
-	"N/8eG6aeUUXSMeUXkHXJqZxba4RQs0NkGGzs8C73fCpFCko99LJ8hDzfcoqS8WmhrY5hHDfbbHkBimzQ",
-	"NBUF14RliVknUAlhGUymQgNP5+QS5kQC6hN8nJq1BImcbmTOtTcmcJ0OUi1whaZSTEFqZu0EmFCWR6gm",
-	"6VwyK1aBF5NO/49OoUCivZIKnrKcWYs16aS5KLIx0BwtnLQwNynKs3PxufMpab9XFef/BqvX25ZTZQ39",
-	"YQdQvUHYx66Ths3ZnhNNtfpZismBXT9rhrUloyFOv8SzsVBAUgmZ4SmaKxTkpE2/Viwx5eTShhFRRnE9",
-	"U/5dCYFcAcquCeX0AibAtf9xs0tOxsYI0oJMc6oNERCaTRhnSkuqhTGEeD7vdiIrl0qgGrIDXDvzJNWd",
-	"fiejGrY0m0D0kUKuotPDD8el/4FPWL1lV631QvhsjG+axxb19jNj8Y9V61fbytZ91qyO/GB25kDyuxxq",
-	"Mc1utgkNqmZZp7bIbvTxyYZ7Hn56NVe8MWIFmSHLmJk0zd8HTDKiuYKkwTdfSyzL/bYVpFR7eLfu7+wm",
-	"a9NGm83bBsQzFeFMsrGzSzJ2wbQx2Mzo6GRqpEtnJ/gP96kc6PPYwDwxBvft9norV2MhqZo5vDn4DaWM",
-	"oViqVDEx8kWK4mJMTk5PrP9B03FgMG1QMgu0DD58cPxunzBdSioyoXOSsdEIJBlJMRnwuNBKUOq5BSGU",
-	"ZJDDhaHEOtP08fNWsT9TZNgSw0Oi6FwN+GzM0nE5CPOQAnnFUjCujsKhbHYHvL7Wu729H2vOP5W8T2fq",
-	"D7r159an/9lndNLvDwbZl53d676Z7nZ3QUAg5MZ1GTHGcCEvrGK0hv4fg4Rqs54pciiUsYky8kHRCyDH",
-	"MBUSTcAMcnYFEjKyYfzKatufI5XWGfi8SC9BN2MHz2u09zxCe16MGdIb0SI3Es1scTrvNIc+tNeHfXL4",
-	"4ZjsdHtkY0I5GxkX47/I4cm/jEuvlfV4jYVKyXsq/1OA3twnw7SQu+7R3W6PvKaakqPPZq4Kec6ZGuW3",
-	"zf1RI2IqYcQ+N2b6YifGjxLX8p3jypiDhGu94eazSZDWq2u75pohjW6DIF+8XB0JCmnN7U5tRAvo6l8M",
-	"Zu3RfjRuwWqqMUxG6Lko7M2OzyLU4hQGSCaspVeKvN3e7sstlHZtWmFS6RMAfqBjIwReY2i8myg6Iznj",
-	"QJiGiSpdu2Bk61kzOVUap3qiqbyBFWS+/cZ8uvYI4/rlXnV7GeRMOhPB9fhUvKYazBK35/mBn+fAM8hI",
-	"arZAjOoBClxRogQZUZkQyo3sTDXJIGUTmpONDyevmzpmt/t878XLlfIqXP0o7Rhj/Bc0xk9AF9OYcbzM",
-	"kqrr5DbblQEb9V7kLJ0vFnw2mtka4BQfe7eGwRb9zT9YrVww49jWa1kofcux4rOQ1eyL6sN7L/b2Xu79",
-	"+GJn9+WPC78M2XvJeMqmNK8/7bSXVVvhq/pSCL2SDmhgIpbrUi1fZOyRAdW2u75UtY2K7fsK4osLsOCG",
-	"Z4oYbiYzITPiop6lJSZ4amSFi6FGFF06hvTSG+FREcRslLZQGFlwYgiA30DYwBXkoQN8IQHM0s4hz8UM",
-	"5bhZNhfW7iSdqKbKmVn06DjRWw/WhJh7VW0pqCY0zwNH5FyIHCga36gFlhi/B+cK0LUFXvuKGouZIoPO",
-	"u+2DQae7ktTsOpQTSYLFjxIBOiw26RJkIG7ghtDl9vzO7haa6TX/nWX7JKNqDJhHUFOagiJUglk9MTPW",
-	"03Bn9/ne1ouXP/y49aq3szvc7JJjN0tS8ByUsVgzMdW/UJ6pMb0EY7AyRS7YlSWbUFobYf3Dj+ZFa3gE",
-	"zde25/V+mRdK7JIGKQhCpSh4ZslcTIGTsX+7XRWXgxiLPFP1SGpCGFfaWJJiRBTwDDN/hMOMCN40cZ7v",
-	"1Szu8dYfva1XdOvPT19+TJ7vXv8txjY+bLTMi7TU8au50zhMQtuNX+CiB/zwTBEx4yAJ480cygbVZGKU",
-	"8U5vd4+kYyppqkEq3Oct4BokTpVXMR+mx8ZIwu+TS4CpQu+oTPPgD/Wdd052aYaLQhIJCjCxYRwXwuGz",
-	"GQhHdRQ6tT3j1Ea0BOVqBDJun/4sJBk6s+LM3zq0jpYxSevJIgVQ7ba/m2xMJeOanhsH8OTwzZvNfeKs",
-	"/FhWxUy7beuuSMMOBp93e1uDwecfIJqFraZZGm7rz9PK7ozOvZmFixu4usq8EwNydmeApIIrkTOMluAE",
-	"yUav1+/1yIfTw82ETDDpPaac7O6RsSikInQMNKsvTO271a7W6WG3t/vDVm9nq7fT1CtRudqSlq+tezeP",
-	"2Glaw2RqEzLM267LmMq/6sA+2Kk+R6Wk81sGEOEKFoti/PGZwgA16hqqiMttb9mkRfx9p3h1+XSOyhsX",
-	"xwdZkNpvx5m1y4zUxz2iLIesb8U6KaYuxWD9Jer3W4KWDKwba4gBeDYVzAgNqkjGMGOQYdISJuLKJqK8",
-	"nTC1UhVdZ+e8G+LA70ZMhFh80K96uF5+RklFGuGOflpCXZ4kIkR2A0qQUsiYHTO3Etp+g9h57hNqrQ/B",
-	"iSrSFJTqxj06zGX8poIt5MXk3PphHtFwwtl0CjpOhJZPf2U/efkgIQUz7WfKBaOiX7bW4aHIFoYFyrf8",
-	"cnr63lmT5bzQquLCfYGkTma2ADMNs91Y9tWcl+3ZW6YiG1ZKghuJhJgsMBLtEPEWEXOEKmV4eWgBGcNS",
-	"qaAYnNILCPfX/IC2vPlhtT1pRx6bOrL8TT1W6vNayxbCJr/M3Tcg+PMItKmdYIkSEOozK526DvPhtJnL",
-	"JRLzXEWwo0LRPEqmxqZYz5w6QelQCsuGMYUGgB2CMoYDypUguqhnLAUypqq6ZYEEt9PCjcnz30ed/h/r",
-	"jK5z/SmGTvD2rP3swfs36J1AZry/mQ8m2bGO6XQK3JjyzLuLml0xPScjgAzDYE73OMRFqB2inhHCbngp",
-	"uUKAzgYXfmwSJpRxmxSIBBepSwq3TR5xw33TN9OKMb2B8sVyRBLD3NXCBnboCxnxLgSQ5eiHkz42Hztm",
-	"SguJelzwksYMbZs/zX2bXy2mvAnTiI47nndq2fF84KXMcNSFRswQ5U3nzVgX6C1CttkNJIiZ7LC6QNMU",
-	"pvj+AbdUiyF0wzT+p+pmG0QZ9gklEzCa1Ysd5w/SGWXaWM6HH45JRjUNv6PZFbiAvflpwDGGUt4Q5P7P",
-	"Usk0S2k+JNvR3yWkAmVNMJEM0hxHl1SPUJ5Cbi4NuL8Gn6es/iBeYfxi2Cd7Pzob3qFZLaoIb5gnRPAU",
-	"uhFZHDI75QMeepJmcYZGQNuEFZmN55v7pCURwtd6rNqwT9AeJOegZwC86V6pbjUrl87FnbHQFwv8sZ4o",
-	"imEjGrpk6ORaV4PSwz7xpO+hXVogYXsb1abOvDVap8iOF4uOqKq/PeFUVyzhhHcYaqj+jm1+/Ndy66uf",
-	"/c4HD7iNr664bW9csKZ1fUPDC34rqmtuoTtJJ1zIaLTuZwZ5duQt3broQ9xqHKcAStELWA1psa+oHoiJ",
-	"lzJQFAHr4IKom/hvrBG1Hm+5f5dCh2U78UyPI6+b+Yul17VMLZRTdLovpsq8sxOOIglWYOnSnfhReC44",
-	"PvrfH45OTo9ed5LO7++P3nWSzsHh4dF7e+X10eHbN+/wn4cH7w6P3uI/j/77/Zvjo9dROnEJh9YOZaAX",
-	"4akmzlL0Q/IYqaRDZyqOlEKXo75/4nKl5nKPxRboTWm73Sjkavko85GzvgMse9nmAzZJLRwVRVksjaPe",
-	"0gIPEkCr0CuNBMV9Yqr8B8YhO6/FFCsDHtlP87UdHivEbzK9mwdwjfl1Alzf5CvGljvRMF3flnznnoia",
-	"kz6E3PpOiPtZ9YUQ6efCD8CzAw+cvXMx2LT/HRuteuzU33dXaLSIo4BEUPcX7BpXgrmixUUotRplxJYz",
-	"JIPF4upXR5AVNsUQdRuZYq46i9uH+M8hFRNQcdO3DirfaGM9K5tw05htkfg0XS7tgqSCmPH694y/6t+k",
-	"iIt0sXOWMz0fcCNgzWPtSLZLiNgZYMaB2gi4MdDBTqMpmDfrJqFbvuZ8ojrIbsFd+II+DvCXCEWFrLnI",
-	"y7OWe+W8uVxclwwr/4wscM/2HUGqMZuaB8/B7Fcq+IjJCWSG3LxfdpYWMvDe0BHxG2x8MjIHjd90vlrt",
-	"N+euRf20fpgVHvCUci40cSizCp1DhpVLRoahx+bdsj4WlcTcDidDvGMRTskGKqxDscCTCDyCwF3wXkGM",
-	"Wksd0aLVeJzOhsX2SZozQ6sIiJTAM0AaYxLZVhtKswwZjQEtsfk00/kabgEOzt9dvjBGl++EZiNXl3AC",
-	"2iymumF6HaNpKhbIZ+nYC0gsC4DMhd7MMJSPrbOpXasxUCNP9wnNc/fYxMbsPD9KApOpRhj1+tEin/Jp",
-	"ConqyzWJUwPk7UVxwp8d9Gu313xrYxuCT8TW/veGKbEAnBdEEjTkuYrmryt4XkwVmeuD2veQw64YzAYd",
-	"FCkWw+FSV8hgjF9EgDJN909490/IC9T96+KqF8Khl7zgaGFtSXXPAiRY20yJ7ch7s3ZL/OXlmYOYd9H2",
-	"fcSMG2laggJaVYhRZPst/fSlGc6F0XOMGokZt6RWKqRmrooDyQSo7uPz9UMz8zZ+f50O7sJYaVDWX8No",
-	"8RVnrfEc/3xIXu29+KHMPlkNoyLAuiVqEk3WCU3HjMOWMRPMxZtqRMwir78PQTwusgeMK21shDhc1BLQ",
-	"EnRAoWI9DhZr7SpFU1+ewmI5tyw7qr5b5T4ZCYc+O587XEoG9QjIoketr3SmhThTAsvslhOFtggBb0G4",
-	"2bn0ZIxWjl2c9HYQvfVEZ0NUGtdlIq5qQDYt9o1ZPCmUrgBNmH1s68XVmKQV+PvmoGPrcmKjcocfjm+3",
-	"MoVHhseB46c1W6Cow8hdXtPim0r0eAkbt7iIOv3s7XZf9Do1NNbW37EKJtnZvd4YDLruj9715t9Xl8PU",
-	"R79sfXKRXkYC1CV3NxKu1lDhhGZXhmFtpDArgMyEvLQKzAJHyAbTRBZcuQJgwdEPNvIgK3KbuCslxwL+",
-	"DAUEstWhLSxePa4gX1cZvEG5KynBPm2pwcUsvt8u0PtMEaNI1wcgIweoYzeA9Ydvn3MlreUaS8rXAKiY",
-	"Saza9luieu0Q25P4RcwMpXvpYDzdrJB2ubHPglGkr3rKeJw7Lybmfz/sjofGvRjuvMyGZCOj82bN3g+7",
-	"4zWAuTZF394xsyOVtBJYpV42y6ntaFpIiR7SDXb2eun6eof8dqt8U9D6p0V0t1ZRZQtVvk9yoFeAGW5j",
-	"8wQg80BCuSq9v60JPV9Cj785M+P2qDaPr2n9MNaTuAWzwFJfXNaedDR81kswIuvKs4WID5wEvq0ah/vq",
-	"isW7C1s53IuVY15ovJ4G0e/FpkSJahYjQiOQYSe7EyM06qG3tq0LPPuaTKrU3pf2X99Z4CRJfVOvymX9",
-	"IsnLtbOWSefjm9NfXh8ffHy3GnRa2ot+tLEdcl2tjhzMoE02q63CEHhV4ua3ZiwL0At31Pmg9uEIa3kQ",
-	"73GJ4IrjWn0lYwn6ZZpswBXIeQPyirN6QUpl1HZ9OL4gGE1QzLMoKlfCrF0QzlhHFpmq9m14za6mLRL6",
-	"+jCbmQvjFycsqqsrvK2bs18CZe6vPNkA8vtV4Q8FqVyE+zXeixEJ9h6yMRsrSM+63e5mH+tmvDltEbrY",
-	"9M6SEfqxUmgzHvvw3TR6SDqFzNeKZdk7y02vSOMm/R4a7Hibhg8NHmkWNy+j4DIZV6udvAVBY+8CJOj7",
-	"iiQviwCXexYr0LdTwDKy97+fnELWJ2OtpyrB1l/5FSokQabFec5SQrNMglKgbPzW2Yi2AE2RXKQ0x8dL",
-	"ZHnTZsV397e3p1RqDrLrfummYrKNsNbtIFIQa46wwreT+Tp0dBcWQVNT3N4qaLzpA3LEw1H5MrK+J0Jc",
-	"Y1cbq2TlZCGZnp+YzzplDFSCPCgsKsb+9bOXYv/8eNrKnx+Qf348tZ2k0pyyiSJDVZwbd8vnuM8Ypv28",
-	"0eUhjeZaUCA8RPk6lML81CUnqTBs7oM7A44/OOyrc/McLSiyMfT9eM6wEnLoMte4nLgTOI9K9hqesR22",
-	"GB9FvLmfzKJVzfjUMwKfmUK4a1A+qgjjWgQmybNI5p3xi36JV6+qCN2T7o4Br+ro1gMZlOH6zcTFC32L",
-	"FphicNOGXctscWKRA5DndjnL6r8ZJqAEyYQNM1NNrJmiNEy7Az7gYcs4u9HDA9f0DgfTJz/h8pJB0es9",
-	"T//58RT/AcMuOQbqKkXb9YI+XMIBMuW6NiIKQgvC9IBvtCnGUtjmvn2W8YvEN9C0NZoZsblf/CtXAt+N",
-	"2nyYsxS4AnVmc0hyGHSR7A74gWuCFuAymmFIbxDs9fYSkrNLQPQsxqAyAbbrHlIJLhoGn60SKMPow0Xd",
-	"4YauExtRNmJuUcRd8oaHcQO3L766iaRUSgZqwIf/veWcqT4xetWyEsfuPnm93hmXXeRXiBUoI7/9Tl1F",
-	"GC1jGWGn2+v2EBA1BU6nrNPvPO/2us+tZz5GkbHtVmrL79P2l6ZJf23uu4iZZIeexYgC8KUuuN6+znbo",
-	"uhNY6IBvPODERbtZUJ+Mxaxmgtumj8q2KYr3hbQhu5KJxYw7+7BLFtVYm+HihmAjQruapWgyTkznH6Ab",
-	"LecazXZ3e70l7QNv1jaw8aUFXT1jvVD3ejuLXl6OdrvW5xIfer76oapjLD6xt/qJsi8raqdiMqFy3ul3",
-	"jBhpyxAyF4Ut1q86vhqSphcqiNuXVNn51OhCvaAAqbplu9Wl+vpT0nH2cqMfJ524yO+6fcMozxIiptYY",
-	"yec2tF017Aq7W2HnLrQPsXp8wE9OT5Kqv7BnCsKyTXRX4i0IjXyD/fWabRHstTXgVbMt7CzaJSeG5Gne",
-	"qk9IjAFue4KZSZaKM0FsTCRF0yWntaZh1bcwRFPmfsyHx7TSFoyb3y6MyWzse4tTJQ6E5MohNvZ6rwZ8",
-	"iN85s9fOzGqdGSF25t403OwTj/rHJtKoOawTgb5qjKXfFzGWxojrTyKb3xM3Wx/tum7+GkF//U0FyjFM",
-	"c5pChlJk10qRB/q0bW3R7G8btlVb1tC1akV4jYKpt1owBX3RH1Jkvlr9RNnw3Dyws8Ynyo7S5oHd3XUm",
-	"Eva7Df0GlKGhx/BHp26Idz4ZiVkJcteSBAvgkXgiUn1jQW/NzeWy/TpZyxCpOcOVUVJnc+PMvimtoYbO",
-	"qFPi79x3obbCSY9BuQosRTYkTKFsvubegoE3ZeWoc+WnOeInbEwEG///pwA5rzr/e3RLxT83wM42KkUr",
-	"11HpORp/ZrE718nSqWF8hamaNVm1vkwiXXQshsFmXiNTqoF3YocXRFJva47xkvHMB1vx30FQaOF4HHS9",
-	"GsrNYc9meLFXY2fy2rvLMJjx6Cf0M5uYb+24fp/ur1jWNRYWG1aYomGJVJdwxUShSnBQbFwWZrRo/WNt",
-	"EQ0335vGCTDjsZ7gtlJXjPx2O+P18QrvG9m7t5fFpXA1K7fM004Ihxkobc2bQJp6cXhXBnIUwnICPMP4",
-	"zbKCCbJRxTUaPZz28UEEGJelEcaMPGq3aDKeHnZAc+2sqCprpl0gxkuKpu5x0QTMl2A3uRG7AjJhvDDy",
-	"ZUyvjBxXCrIqczHgNnUBRuZYw9q8cbfXC0x0DjMyxEqYIWEj20Rm04Zk8FSCUdWOfa/3igwbOC50dge8",
-	"1s++AhZQ3SUHnNRs9fpxIuQCtLJvdneduRvOXJm3NcfRYh7wmHdccGYbVspCj/thJGsMOSLVaLi6ZVP5",
-	"xgI78WT8gAG3rlJ7bOaNZ+fzM/eSs0YcaEg2qgIaf96BFnlmsSv7xn1wJsSA12wIwtQmRmcWOfXGWTGb",
-	"E+vpttGuuzcUGWmWZreAC1cejmBglWDEYPiPo1OybaE2218ioOnr7fL16u8Fx4AXZP8LwzqbQTKq1dVt",
-	"YDZoaZM2M/GPGL57Ux0HsPUrzIcJsYaKb4SFbpovE5egC+lAwjaJJ0EVud6vbr2Eee0sgQH3x4bUSXt3",
-	"N+ZUha3/2uYWKi5ruVeaqzGBRSps98WLVVi/T/fjwMXaGT6wA+cLp+KRoDIMUQrJrCEkEWE5o8oJRX0n",
-	"ztZduomLJ2h/+f7dw5taGI/SnzRPvVrrM7UDh66Tzot1liw8wqZuL70pkzKx5I7N0MQjelHb6RYO6PYX",
-	"X6hxbQ2mHGKFg4cYmrISuKGBmLWnjCFR9f8IwExVEV6XHJa5Edu1iRmLRk5yh7hoCGW8uRTK30hK+dG7",
-	"KXW/K+76SvK1O1SZXQsM+miA4x+gv/XWPvodjWQgeMla9uAlrWzOVGEp+v04VMnKZ8qTKq8/fZ0M2g4K",
-	"areU7wN/sQhJVSYrQjxvmazAxaETh9kPb6kJWU2wf7hK2qkM9I60GnBjoWwhNst2F++SA+UOhxTSSDlq",
-	"329xCraCcmJcgDJdjVnxPglpeU4nuTHqcyUI1QM+bM9+27+mizdvLkjytZrn3yNPtb5lyLQ5rfrrmmGU",
-	"BUsVqyCLMi4uzaOWxF8pWMuS3DIjhbW31vFSRIkaNaeUt4rfv0dRUGeGhaHzOj+cumduxhJtGl5JmAvJ",
-	"mmz8n4Pf3m5+z/R62pCvRi7jli0Vjd8BjVaguhVZnCMPmL03uVy1vlwgNV1zyb+KvXPAq9J1N/SEiDy7",
-	"7/DxQ5KPz/4jbPUhx70oRP6buIK6B2eMqMrZcwZR2ahUi4VxVhuBLEEpFe6iHt1NCNZKurb/NDXXbFzP",
-	"f0NCKmSmXIXpFXTJQSyo68dhfWWGRlszqF3CQ87wrmHMnPL1xYF3cvfBuWYR86MKzPmt52JGCt9ShkR3",
-	"+bvLgH13eAfD0UFiZAnDBokRfxTjGjiIu4o+bUsYSVDjRyMKjwseLaR2y1Tqpgic0zDORk1wKot9NhKs",
-	"6p4lRgg5wx5TJaA78S3Fy/ItAcodzMZSmudz65aGOZGqFzlDt4ETpc2X4+INl/lxxF5cH6D2Kn/PxvJb",
-	"IS4JtV3bOVY23wMvKbCtBx8FKy2JHhtStvnuMku4H9J0cLiR7ZTvrVhy4DqU+Io5BCiVPaqzYVLPnFeU",
-	"FiTLh63OjvEQyzHe9i155thnwL4r5fltsi52Latg6n0lVLZd1cS2FfKPhh0PUq18+6ZSjfl+ELXETr1l",
-	"hGKTIkcQgxi1MTRdstfbI6LQimW1ZhPtzI4rFbEx0UenifzRO98Pp9Wo3y0+ys2+q9Zqtv+joV2RRWKK",
-	"vgX4nbFIEOz7FnxSROFiWrnatBobhIEu36XBg29KdgpqLGzM31bAU+3Odbgpr5zUgpr35JUu7uXyCP1T",
-	"x7H1k1mNCWFbQjxhM5fyvQLdaO/pDp11Ur/WIMfL/XsVALY3/aNQkB8lgrmtReoqEWsNuJ+p8vB1StSE",
-	"5rktdPQny9sf+6Q8YN6IgYs/2ZQcnvxr0wakcsZhwOvnirfEx6w8b99XYEqgCA5NnKOXUo5NYsiBR1o6",
-	"9pjYUJ4YcN9hebHUiZi8jlzcQWyHH47vWeZUbeser6zBJUspf4p63a0wcoe5kUPhWAWPyifHlsWwHfgi",
-	"DrlPkeRadz/Z7S2ZgOvyZLh/S8PdEecDWO6tHGd9K46wyMk2xnE6ckn9hw+DVkNW9eMLfXS6niPC+iWV",
-	"IGAfa5gZV1oW5p8J6Xa7m2WhA5P1kyqNBYMHXkdOQTui6diN3HUyCBZvwKNnOxqtG9OXb5lqFOaWKd/V",
-	"1XuuX49dPgWuwdCd1e65Hrs3LN1b2m1rncI934UI2yB5NmVVM9FomSG27wrHul5jyi93WuH3VEJ3PzCE",
-	"qoLO0ka9HuzJZYvAatqytHZ67MKKOie176Sgbl1NwYMzPtQyfNa72o33SI3RU0cW2BNY2GccY7zrrwKT",
-	"+TgWeKCJWqx8nRw+n9spBkTijx2+18YkZm0LhX2ehDtsv0xH03xG56qaANOqfVZs0jzWNThgNXo+UNI+",
-	"bbVxCXz3nuZxrvtOA1cnqgy4Oy/GdnGyizl0p/BvlI3/hILquIrNLsEjRMiFAIU9hTFLFXjzLrnrCkNP",
-	"fjt9P+DmIkiyMTR/nn04fjvc3K/5/j4ZZlSqLePzror52HBBu5A2s929F7+Yzx7Okb8Jr3suN/ay0kK6",
-	"FiLfk/J5KGBK5Z+ARha/mTSyLoEY2X4/cdm0rv4pH1mGx/zob7pHUox1plykddw9imz4dmPWi7Hdv9Tm",
-	"X0URmcm4DQgmha2UWv1VfCs8131JquoYaZhs3qeCWny2BQYPan6gnwWGUOote4dlz97hZoLeIbciHh0c",
-	"gSca2O4fLrY1R0SiaxLmSne8s36iKc+ozIgnTaKmkJayzLbD2nC1oeWZ2lu2p6X/yzhGStPJFLWjv2o+",
-	"SHUhYbiJvfymUmRFalHYYyAfjt/aE0zOwTaIddAiJXI8P6DdIdZMcnEFtZvAPSmZaN/gtZTMzn2NIerk",
-	"ZBlkTnFbcmGq3tL5qSr4W+uqgywjtCWu7lBa3VRlbX9x/2oV4tb57DVeD/msRuh7ERwjuKNf/ipljnh2",
-	"SXtz9tE5mLqeEk6sGlFNJThrHAvfoqpjkSO6cCF7DykxQjugMgPw9CAUIH8ZG+B3DvfJVA9R3PHRs6G1",
-	"F6hOx22ewsPdFMlhpNG7M46ZM9uuaF5Alxxxep67nkDlSkRPZcCDK6xXh8jcdtrF9g5/UN3q2pU/sAd3",
-	"U1axgGcuZoSpJ//ta3WiPWssInmfKWMoJmXMNtgRPODAdp0no5xe3L0y3K4k/Tpu3evq7ngfn6eo/m04",
-	"0y3rfHVgv9qu74sjW75uwB3VnOvheNekoXbmzuPQbF/FkbUTaB4GHdHQys6Lb4D0cVjuzhM7uEekrIJ+",
-	"HTNn18UjB38VY+8fzJ2IWuljO7darMQ6wiLPsMjTRrD9HeeAmBNmz9Xa3SNjUUh1DzpEu/MIvxWh1snC",
-	"CVPI7BkOlHv4xIaNDyVEgpbM/CNnSiOkrxmQqkTOZttgPAW12LPZvXOlsIj0zaqX8a/EH4g6o3+ZEvQT",
-	"rBLx9lAX5+NOgBK1DVlMsms0CHjCiTzhRJ5wIk84kQcrCbfNNwMQiVtoOb9VJ/wSaWLknU3F/7kM/BGU",
-	"sNwTbbkvRAjrw7TbXLvW0rh1JkzVA4rlRPxc1+yhuxA5eYxQ/nYzai5mPnv05t2/3pweBeDesArBHspl",
-	"TSp7GLvgYIsJnvfscZ6ecQY8dEjCY+zHFLtL2RoC25u30fM38fapUBCgKPGhDXsqqhQTC5X8eDLg9vwx",
-	"PGIBezJbPKcWIt/cLxu8GmMwpZycA8E+xz4rFul6LEq0CPa/sqdlRfGX782q/FIt/FoRgHK2cZntDuZr",
-	"nqf3JP2/ikPrO7VaDVTc9CT8b18B/TUKI2hlUe85TqPHBa6hN6z4jAU/Fp3avvpIq+o8kOqUjSlFbeMY",
-	"ISKsO80Y9xIjMGzlHeMZoxewnfVSFWgPJQSlvo0WNJ+3Tpijo3v+3juhsW5tvlr5ZlTTc6rAdm6n6Rip",
-	"d4kSDgqI08ulzUI9ig4xd9Y5xYf6YV7mmSKyyP1RuLUOEu60A+qPaLD9QndebGV0ThBVOE/sCX97P26N",
-	"RSHxTe3moxeSprBpr5elOVWDmHOaXl5gP30yE/KSuOLCDBW0LbZwMxnw5kGMBBvwk+o0xq1TNoFhl/ze",
-	"Lu+xPpZhjvBcyQUNRqvK4PRek6W17yzC7pWFTdZBvL1w/7oAcH0cZEMF9Tmb0Yqb1V3X8E1Or8/Gxory",
-	"bx0JOaMyS4xNNaTZFeWpPYYiK6Q7A3X4qodH2u68mJj//bA7xr9eZsNNY4xhKagWQ7LBjXGJhGZeqfD8",
-	"VuksTm/9imYVmedMV3gqC658OXuMbt0JKCmdAMkKIBOgfDZmeQmMqgppa+2VSgPVsQZkEQu5OqNFDbgF",
-	"9LrAwY49x97W3Usg00JeQObtYWJeKDcTLNS1pbOe7WoFz3Oe2uNIHCoMEVh40gqHGW7SftVx1Z/9pEV5",
-	"gCiMRpBGj+87sDvX4qf7LOZPL79Rae063OwX1OJAy3YLhmRQ/GXsoaG5jz5Riy3ddFsCORGxjiQKNSfW",
-	"BCwLULpt/M3WDtw3tZjPLAPMBnWtxvIzo/92OsDWjIRaVWFJYhiuWnc/1kIvH7sjgp9QzHca8v8az6gN",
-	"ekbNJyEFYz5GA2sVDn4dT6meKH6CMN8nhLnBYE9Q5ico86O0Bm4rsRYgn+9RZIW67WYw5xgvfh9w59vu",
-	"3sOio1eu/xNK+gH2PAqqvl8T40YwmUeLmP4mqvwJOf2kglcdQX+vQOuvAVE3OOYJTP0Epn6ULvc3xV43",
-	"cdT3gZFeH+/cYNkn3PNjo9eHh0nfIQT60cCZV7oiT7Dm+yLgr0VBL/02fss99cXr6ybOH4HD7jffnD+4",
-	"5IAkwRUHSQyulAMKrvnwe3ApgBdcf7r+/wEAAP//",
+	"7H39c9s22uC/gtHtTKT3pWTZcdpEnp13XMdtvU3TnO1s9q7KiTAJWVhTgAqAVtRO/vcbPABIkAQlObGd",
+	"tKv9YRuLX8CD5/vzj07C5wvOCFOyM/qjMyM4JQL+eXqJr/V/UyITQReKctYZdS5nBF3RLKPsGi0En9KM",
+	"PJHolghJOUNYIjWjEmEml0QgOeNLiahCXYykEpxdI8IUVSuk8HXvCEnCUn2ZMhSfTfs/Y5XMYqT4mAmy",
+	"yHBCkJoR9xnEWbZCdIoYv+LpCiUzzK4JPC8pS8hgzDpRR5DfcipI2hkpkZOoI5MZmWO9D/IBzxcZ6Yw6",
+	"487T3w763y5P/30+v2TDsw+3z7KTn24v0h/HnU7UUauFvksqQdl15+PHqHOWkvmCK8LUuV7XSr++DphY",
+	"fy9GyxlhsGoLAirhL6m4ICkSROaZQnyKMEMEi4wSgfSSiVRoSdXM3IznBMXFR5NV/yeyigedym5YPu+M",
+	"fu3or3behxb9iifYrC10hoJInotEH97b81cREiTDit4SpDis4fjN2ROJBOeq+t0pF3OsOqNOLmhfkCkR",
+	"hCUkCLVzrMgrOqequYJ3MyLM4SY4yzSmKMxSaUBAcDJDC57RZKUhFRfv6b+BH+MRikXswCaRIHNMmUZI",
+	"zFIUqxhJknD9upwpmo2Z/s5VntwQpY9jmmcZwteYsgiRwfUAxeNOSqY4z9S4cyT+/vTFkfr7fjxAF4TZ",
+	"Q2kuwSBbGLmaL1sPHvPK8DEZ8OiTwIqgTN8uUTcVeKr6lKhpf6bUAi9oX1+Hy31Lwr2RASRGit8Q5gDA",
+	"8Jyk6GqFgCIpu45gi2OmX/xbzhVG8W8x6hbQxQpxlpAeAHdJWcqXKF7GqOuArDgSZEqzrBeC529/Pxwe",
+	"Lf9+EI3ZuIOXEn7a1z89iwfosjyZGC9ljPBikVEiHRbyBRGAxJqKsAJwoON3F6hL2S1VRONtX3ORCCWY",
+	"JSTTP0wFkbPeYMzgADlD5JaIlcb4BWeSAPUBPPsAMJKWn0Fd/YGrXDnGc0VkDy1nmv2UJ6BRjUrE2XZY",
+	"4EAQxgKixOp4qohoIsBFCeElpgpdkSnXZCNWgOwahavEOaeMzjVf2C8+RZki10TAt/51bg71LG3jCXD5",
+	"iUQ0HXnU+USi+F99+3D/LLVcTjNeA2EDU4XmXCq0f/Bc82aBE0WEjBDJJEEYMbJEb9+evRyMmf6WJOKW",
+	"AvvJ+LVECRZihaiKAM004DMyRylP8rkWTUiQBcFKfxJLFAu3j3h7pj/cf/E0+TYZ9ofD4bD/rf6/5/r/",
+	"huX/NJ3O8YdXhF2rWWe0f/A8dGL/usAsveIfWkVAEOMMX4cHIw0+QQCPqUSSzvMMK5IeIXxlAKpmRCyp",
+	"JHdl+W5pl3ROwkdsl/BEIqVFTpLx5AZ1z78/QU+fPn3RizYu3uCFonOCNMcQeUb06eC0RUykms707QHs",
+	"/xh1FljgOVFW5fjOKBZvjMA3aEr10hdYzTpRRzOvzqhzVb9tHQbUD3ROWfG3/r5SROhP/L9fj/v/F/d/",
+	"H/ZfDCb99//9t7AmMAUlJSDRBFWliqKaWhIctaJa9iijJFmlaQSAjLW6FWvszrBUAFHNYm+JwBma4xW6",
+	"Iuia3hIWjVnC53Pcl0QDT5G0N0DHDHDGvTJCXCBcfBlYZ8qJRIwrRD5QqSK9HEGmuSSpkXGH+wdjFi8E",
+	"8ByqdzWZYpqRNAaS1B+wfG8pqFKEDVD8XzGaa3AQrfGtzJu9LQ/QO6pm3HJTI5f0P8dsCdCiWkIXn8OZ",
+	"IWY4cHNzeeROO+x8kkbn48Dw4DB4sCBPWlGOustboto3h3VMa37yHbmacX7T+s1lcf3ePvpRv8nQtSE4",
+	"nP6AFVliUD8SzrSOq/8Jctjoj3uWG//3v6VRJstv/02QaWfU+V97pRGxZ67KvTfmKfPRKq1oxudwT5Vy",
+	"R5sBGC3xypCRuSIJ6IcJZmhKP6CuqsgOwTVhGYV7gVdEIC6uMaO/w8ojoKwFEXMqNVnIqLzxiUSSqHzR",
+	"GxWovcTSGRVHSJEsqyxh0PkYaXhZMfiY8PoZZ5qfgv0AH4c1o39c/PJay0uUsxvGlxpAJEsjTfiOq2o+",
+	"YOlOg8J8y8Je6juTXEguDD+yYEUpBXJHVMqcwLZPOJtmNHnUTdeMFKm0+lUwMZxlfFlBnq7iHEnOmVFI",
+	"rVaIM81JV+jfnDICsDE2J9M86loQKSM0GAx6wDHreAlEb/TCKTBUQbDkBtuSXCo+t5iJE60FDVAM2lwf",
+	"1LkYSbySRlPCRn/ThnGWaSVG4RsitcT07G3v2Taw2bv3PKURIPc9F1c0TQl77AOy1luGkxtj55bEpgEK",
+	"5NmNp255sYEztWcoJb1mGtY8KDC7MeNq4u6Ke4CKZ0zLa5ydCsHFY2/XUYgRjEdWRc4liDLKgMZAnc2Z",
+	"FXUlb0sjxLQ4d+zK+AdgT6+5+p7nLH3M7bzmSObJrCAx1OUCTqWi9jssfyJ7R5p2jA7o2Us8V5KmxNcQ",
+	"YUtvPD3ie4DWY27OcyZpWaq1k4p+pDUiR8ZCWBsGUFN5XKemMqFuUDvqHVUEiFOONBAuOX+FxTV5fLZp",
+	"cA7cZNpQ1Wj3zSH6iX7n1vUzZisryeSXYRoVnwbqxvqPiTXI44IfP5EoxVQr1SUvNk9Ys6Qp9YHDaEI0",
+	"tzEEDDrhOdOW7ZzMr4iQM7qwsl62s23Nl8SqNLTvh1m/ZThXMy7o7+SxKR48QdY4MF4hMA0sP77FGU1r",
+	"+3z37l3/OFczwpReWItVqe3Hb759NtQgzTLCrskIxd8RLMC7ibP538H30zdatBx34sg61ohm438fa/1a",
+	"f30Cqxp3Yic3zSo1YWnLeLClrb/u0yE71JzKLaYZvsrIY6vCv3jIKyN0kvE8/ZHgTM0cRyoV3hQrfIVl",
+	"qaQZMXIUUmIH6NJhL8Ia/6qIfp8YvRA8IVI+NvTekSzrW9WYskVu3bUWmTRC50SirqV+I4O5As2XIVr6",
+	"19ENWSFBSmPYyQvNQSOPgYCKmPA8S0uKwYr0jiwmSydw9KmBOi6B475lMl8suFAk/ZmkFF8CBn5ZqaA3",
+	"EPtf1V+LUfft5ff951rZ+uiIC/DjOFFG4VoILf4VNRYkmWOa6X/UiCrq3FCj0Ti3VS7BoAcRmtCMmuBE",
+	"1Ek0vs8A3/Vfub7JqhIBL1fUkfnVv4mxRZo2dckdfjULKN/AzWPaiqv4j5p7womS3ws+PzaH3uYu1bjg",
+	"8GI545KgRJBUc0qcydJVXSFvMCTA2jKCC+xZrSY/ke5d1mOqL8wxw9dkrhUUe7E3QBczbespjhYZVhr5",
+	"EU7nlFGpBFZcSLCeB50A5BJBsCLpsdrWQ2eOYwPanbw9L0JN8IRRGQ3UGi8kH4z+HgLqp++Mhj9Wwq9y",
+	"lI37jMMlcEGfzLFg97nUfJHe7RBqWE3TTgXIdvXhzfpn7n96M1WcaXYKxJA699wbj0imOJMkqtHN3ZDF",
+	"fKGBMev9tRvwqfLwQdUddhBtjSBNWm+qmVqXbJAn6u4foJReUyV7+vRLlWTf+1/VI/k0tDCHkd59B8Ph",
+	"Rmi04qvew9nxz8YiV1zb3vlcMxnB8+sZuri8MG4TnMw8tbqL0dITsfDw8fnrI9Cv3ZbneIVSOp0SgaaC",
+	"z024tQmaCFifBQjCKCUZudboWKWckWccP5EobvBio6CP2XJGk1mxCE9LQvoRWErPOJQrMDx8XnH6Y8FG",
+	"eCl/xf3f++//a0TxfDQaj9M/9g8+jvR29wYtgQCfJLelxhDVnbw9/94ygT9czLAz6mjYJKtOw7A1v8cj",
+	"dPL2HO0Phqg7x4xOtVz/b3Ry8U+0wEJJYz1prR2jN1j8lhOlVZQkFwf20YPBEL3ECqPTD1otAV+UE9TF",
+	"t/X9QRHss/w1sX3naD3hUkEQ4a3E1wSdE/1JrYKkJKO3RIBjTrocCRCJhjEinC21NSYxTYGeqvzGRI6D",
+	"jHtawHQDN7LA/6jfTab0Q1gMwIpf47aomrmOuvZQeggwvfztQP+mEWOwEZfsnirfLLbTgkBVjrqJZ3/+",
+	"aaEuhKcK5vFUI5dZYowsDkPU2qHruqPz4xdPKwzuaXTP5+p96tl+iOve6zn7bOfZN5vDQZuwoOXw/0nJ",
+	"MkSEWG1xquDrwFcuRGe5aeC4rG5ABOVp1dY+GB5809/fD6k6UyqkuiCEHYdTgFiFbcPdSOIlyigjiCoy",
+	"d+pyZWXbKa4Zlgq2eqGwuIPCq799pj9deYQy9c1hp5lUEXXmnKnZJX+JFdEgbu7zLbvKCEtJihJ9BLwW",
+	"HAaIIsnRFAuwNMkHnCiUkoTOcYa6by9e1jWJg8HTw2ffbOQkPvSDuFP6GS6IyhchO2id0lzVvBqXvbBb",
+	"meAUZkzGkdNYoEkBe72Fbh685h4sIeftOHT0SuRSfeJa4VmSVrTI8sOHzw4Pvzl8/mz/4JvnrV8m6RtB",
+	"WUIXOKs+bXUUo5z4rxoJztVGPMCeNVDApQRfYO2BBVWOuwqqykGFzn0D8oUZmHfDE5sTseQiRTb8Vujb",
+	"nCWaV9gAX0BJSGYkuXH2VpAFURNdzCU4zywbIoTdgdmQW5L5vo5rQYgG7YpkGV8CH9dgs4HaTtQJqlUZ",
+	"1UAPrhO8Ub5nUN8rK6AAdSnzNIwrzjOCwSgHKbDGxDk2iUfgdPW/YhJ4x53Xe8fjzmblxcCh2EjkAT+I",
+	"BGCbmswLL6x+B4sTr7fa9g/6YIxVXDU0PUIpljMitfiWC5wQibAgJqastZt4/+DpYf/ZN98+778Y7h/E",
+	"vQE6t7tEOcuI1HZJyhfqR8xSOcM3RJslVJoEnTq31sz62+f6RVvYffXXNvf1Zp3DARmQltFrgrDgOUsN",
+	"mvMFYWjm3m6gYgPkM56lpbgFfIkQZVJpTY9PIWwOWYeQyMdZXcV5elixq2b9X4f9F7j/+/s/nkdPDz7+",
+	"LUQ2zkO4TpUz2PGTvlObxVyZg2/xxnj08EQivmRlvNULIHWLVMXhwaGXqwjn3CdMEWGyiUv3ns1jgu+j",
+	"G0IWEmxgA+Mn0lyonrz1pxRqMs9Fmc+izVPEyAe9EAbiaFOOkma6mMkpEWH99HsuUGzViom7NTbmtFZJ",
+	"q1kLkpDytN3dqLsQlCl8pc38i5Ozs96RU+dDAXq97aauuyHJbjz+cDDsj8cfviXBHLtym4Xitv0+De9O",
+	"8cqpWQBcz6Eh9TvB92pOhqCEM8mNFz+FDaLucDgaDtHby5NehOaQcDvDDB0cohnPhUR4RnBaBUzlu+Wp",
+	"VvHhYHjwbX+434c004pcCfLVBrd8acyvVUBPU4rMFyaQS53uuo6o3KuOzYOd8nNYCLz6RF8xuSXtrBgu",
+	"QmZxZLKGsUQ2wa1voo7h97lIybrtnBY3truCqZff1wwpqGBo00T4R4ato3xho2jGXsLuvAVRghJZpA8Q",
+	"li441UwDS5RSCIqlkA1D5vyWpL6rZWG4Kvh5rHGtkcMkTLzfyhXsoO7Dy+0oKlHDP9H3a7DLoUQAye6A",
+	"CS45p67HmKw+u6gijcalPTMk8yQhUg7CFh3E6n6W3hGyfH5l7DCX1njB6GJBVBgJDZ3+RL9z/EGQhOht",
+	"P5FFPk4URo9cnvC01S1QvOXHy8s3Vpss9gVaFeOuIiip+oH8BP2K2q41+3LP687sFZWBAys4wZ1YQogX",
+	"aI52AomCAXUESwk5+SaTMC6ECrDBBb4m/vnqC6DL6wub9Umz8tDWgeTvarFiF8JcBwgT59R33wHhrwKJ",
+	"681YmkUgnGW/TDujX7eK5gLWfXwfhaSg4WkDm7JoZaCrndBfK9F8mkucQShaax7bKV0XwEMKllpTuUBN",
+	"GJX1asB9PB+hWtKEoBmW5S0tfN5sY3vImNUFgHLpab3SVbGBDWPKBIvaPLPWGV4sCNMKv0vJSxS9pWqF",
+	"poSkpt7JSChpcg99GRK0nyBLlBX8zc8n7TLu1mbq1UyAKOCCxDbo31SM+B3PTd1NdoakC3AhQzdRqO6i",
+	"4lwwS28l1/tgU4buH49HmWjEjErFBUh7zgoc07it/9T39T6bmTlFpxbwsTRuhbelcc+WWcKqcwX5m5jV",
+	"TTytg4BNCWUiJcfQm43LH3CSkAW8f8wM1kJUCOqt7KXyZuNqiUcI22y6Si5ehPASmxq5k7fnkLDkf0fR",
+	"W2JjUPrSmIGnpbjBSwaZJIIqmuAsRnvB64IkHHiNt5GUJBmsLiofgcJA/dOYud/IhwWtPugsiQn4avXm",
+	"WLH1wvApDCXj0O1eVasUQAXUpmIq8JKhq5WJhTqjyzsA+D5l1/EIHT63doWt7jNJj3DDKoLSy0GA0/us",
+	"BbMx861b/c1Ys/8il3EFSao1/uO/tkiyHiHQUdEVUUtCWN3kk4MShjabAPDAZJyZbEJjHZuiZ6z06i0X",
+	"HSgiVTxyRYNFQpLiQEZObzZBW6chV/G/45iwReHyb3dW5S8GTf07NO6Vf4dQLXy1QLTyssMz7wGLZuUv",
+	"FslqPxh1P4h1/u7gaP0f3BGVv9kD6EQdH8BBz+L3lGRpkTJfZcCQphZOnyFS4muyOdPKvKJ8IMTkCqdW",
+	"IIcMACXvYmvSmod91rf/LlgfTffDUSmLdnezbQsLcZ1wKrZoJXBIoDrDzF9F5EFgLegu3CocdZyf/u+3",
+	"pxeXpy87UeeXN6evO1Hn+OTk9I355eXpyauz1/DPk+PXJ6ev4J+n/3pzdn76MognNjjSOKGUqLY0v7nV",
+	"at2SXOpe1MFLGU7gA/Ooen78ZqP8tI+FAHRWaJB3cg8bOkqdl29kq3zq3D6quM6CeT9rfb6faC14wapN",
+	"4e5aMOUhU/3cB2Y+OW9FFBudM+l3q62NM8Pc77K9uzubtRJ4QZi6y1e0RnmhyGJ7jfa1fSKo1Dp3d+M7",
+	"fibapi/4CajWVUJYeuzS3e+dDdatEEtGmx67dPfdV5JkwFwBJKhaLQbGJWMucbEtebKCGSFw+mjQzq5+",
+	"sghZJn1ppG6mfOlfrd7vwhFXJOFQ1hRSwKvFMN1mCnKpK/a0OhfwpeP13M4LgPAlq35PW83uTdI1EaBX",
+	"NKNqNWZTW5vT9Lrb4I3ZAURHsPHWazOBmG3UGXOvqipa8NX3E5RB5gjuwyJ13og/hdvMJ802W9No9KUJ",
+	"aeOGAxSXViJqMRKP/Poqqm0afV4JZ1Mq5iTV6Oasw0mSC8+GBAPFHbC2DNGKKPimtRgr16zRGLQWR34E",
+	"e8wSzBi3DRX8TCIUl4Yhin270RmHIyicC5kjloc4g8PfknGXGEOjxcLwLAXPjHDWQghbCxnRwFXnU9xG",
+	"whhXYrROmVNUZVvo+/BVd3fxwhDCVb4d7khi4o0QooTOPEABUpHFEUoyCt1f5niFBHE1tVQA21H6PsNQ",
+	"/JCKLEIqkHwwMQUq7rwmlE0M89EL1+c2mXJR3OQstInknBW8vXxaM6aJLQ6aVGSwn/E7sTg2Mbg3sYyp",
+	"JI2JpQj36LXA+m4PXTDEQfwlGtzSlDixtUQTRW2WIOMTuSAsnTA+0fTRiTpT+qHyQorndYzkTGojhCUg",
+	"/wxmT6BcrNxwg5k2+evE1lGGLpl4axinuaJTW3p0QZSmH3nH7A9w48pQnIkmMycT4WhJan2+ehnShX7o",
+	"wqDXjGAtQo+gOt88NrcFiJYFC0TmCwUFHdu7KV1Esi4Xyi9XhEwlX/QwWKzwwWYmHgzrb60RqPeJEFX+",
+	"UtMeW3JHPaeSIlkmg+kVZfZoSPvQv48r3wOmekvJctwBKWJSjGxkFZCOsutAHlfd4ufO4ufiGtS9bYs7",
+	"Wmsy1rzgtLXKrbynJVGxqZmGTuSNht0aF8n6wFbIoGxyWr6EJnlFzkrNtxeOwX+qa2ZtAL41bAMORL5k",
+	"BtUKHaQeSmWmNn/w9bl3fMviU1w9VTy4D/20hll/Dj3VlbI21nP+/Ql6cfjs27JFHOgeMpD3uYVmVImx",
+	"rlWMTHXv1kD3/K0BgFMmldYBW2pNtunRB3k0OJPcpbfVGvSZUu012Qzet71s9jb9r4wlVleUm9RkV10/",
+	"sqcyQlNukyltiESfRtVJ1vaoUbkminOnhK1HImUSXpwuandno+1rcGuTRhqhOU5mlJG+Nh1AR3Uhdeyw",
+	"78i02ITfbamSMcyrrVzNmgboNVnCvaDQjtkVQThNSQr2Nmi6WhjmmTagCVZ+Zyf4wtXKNHEyb6uYJU7h",
+	"tNmckyL24S7MSJZOrlaF7uo0Ncv7vTspa1NwizvkpKnretdtVXzZI8X4gq1OO0kJo8Vvru8DVO/b3/zP",
+	"TqaU4Yz+bjT6xlWtXVM2ySWxV3OvjUNAH3XwgYYuQY1V455dVOiyNlPWXucaItb+a1wFDWmSkozA6imb",
+	"uC5UwbtNU4U174N+rRPyISHEhI+aCjh0stn6k/Z2Ks1SW1X6dSDIy14Hk4WgiTXGPMtDAwksoOvcxMf8",
+	"i9UTTDizLXomxgGnzU1Ms9XE2ivQ5cUHgeuQUXuRqVDV73E7K38x0dsJn0KkT6QmP9N21PJc3QX6WKSE",
+	"75VX4exTvlD2k9UrU+jwpNWjou3E5IasSvStXzD9KMAyM5UXxkgDcilIMfV+NCLa+6FoA+f9ZuWH90vV",
+	"8VnsUVua5a98WnAF60O1fHviMhwnaQ6WM2H6zwnOssmUYJULsAznroXdBHpaBK1lsNQAVrdE0KlhEr7R",
+	"DHbmBBoFeQc+J2rGUwN9I3SMV3fiRUz9AwCHL8iXjANqVjiKW0wDrwzt2jVo/g4QsmgoixugqeCEMq0U",
+	"ZAQAu8CrjGMj0jLoBwW/wd61KiCgx+2kEGpQsljvM6X1SK9DUuGb8AWlDb1NOMtW+k/Dy3yCz6H3kGvm",
+	"45WkTFwI16feOUkpnlgBmzONjpOFIG7tVzjDpvd3iOPbmPQkF9nEhbNDfoBzG9n+tAKQ7Syfemc5xSHN",
+	"wS+TUPwIUYXmuVRlujxI76ZZuznjfUN1Z33RITXFtvI9eXv+aZDJXd1huCzxsmLK59UiRatTmuz5ojax",
+	"KEo0WbdVde7wYPBs2Knk+vf/Byrpo/2Dj93xeGD/GH7s/c/mkvrq6tfBJ+PJTSCloNDXa4l6xs/AEE5v",
+	"NfKa2G6aE7Tk4sbYnwaFUZcqJHImbQclzooWmmmemYSvwhZoUZd9lR/YxInpzLR5XV6eV+mv8vrmoCKV",
+	"vKnEM77c2PyZmhzk7axjoAB5bhew/fLNc7Y3TgFjgdkW6c96E5uO/RNrxswSm5v4kS81pjvuoNXyNLd9",
+	"DqFXoraDXwxlHKF4/9lc/+fbg1mMuEDx/jdpjLopXtX7fnx7MNui7MukdjZPDPpsF9yKQ5uvog185URd",
+	"I8O7nOzHtfB1IZRPg/JdSyLft+HdVo1ZGjWLRygj+JZAZuSUC7+E0eNQttPH37YsbFyDjz9bx8Gn10y4",
+	"vOzGhZmah30SLY629v5YUUeRD2pNbvG2/Kw1Uxg2AW8r12G/ugF49+Hq8s9i45pbfU+XXr5CuypRpIKC",
+	"P6AZREduQAWWtWBp01VFWPo5uW9COVe4+/p+i99HqLs6RW2eViDdbOs8s6jz7uzyx5fnx+9eby5pKtw3",
+	"brWhE7KN009twmgTbTZrhX7CfpG/21/S1MtDvacWapUPB0jLGVDnReZ/uGqqbM9tS8qoQl0zq6FaUAW7",
+	"eoYKYdR0ZoKJ5nMPr1S8LahWFPHZGJrWjkzdkzwy0TEDTVOC/vlRMr0Xyq4vaFBWl9Vcds8OBDAKqnRE",
+	"ewVlnxW9kCQRbVVl2nrRLMHcg7rLmSTJZDAY9EZ2IITf8Rka4xg0gmQZwbX93TcP30/HuKiTi2yrUJS5",
+	"szj0EjXu0jiuRo6f0jmuRiP11jnrMDjcKsHWIVFb2j/HKTlCSmgdtIzrhnslbEsA0C8NCOChAsfrAr7F",
+	"GYfaOZktwM7f/HJxSdIRmim1kBH0ts5uQYBxtMivMpognKaCSEmkna5gm3yDM0WijCc4g8eLOse6jgvv",
+	"Hu3tLbBQjIiBvTJI+HwPyqf2PEd/qCHbBltQZNvg3X1oEHXJ8ulaRO1Nb43z8tGoYh1aPxAibnGqNSgZ",
+	"vpoLqlYX+rNWeEPz5uPc5D2bv1yLvM4/3l02MiSP0T/eXZqQS5JhOpcolvmVNs9cFuOEQmJXLegBhpzX",
+	"rsYMuokF15cG6Jh5fe7VDKsxY4SkUisM3GYsSTe98EPfoUXfPI+6sWsNOoFOHXHvqGgjQVVtRODh8Cny",
+	"xiR4c8XgFAEGJbPS9Ga6/FI2DViO32mAl8375ZNyMo/XCEUiyhT31J8ngbxMyq5HRU1l2Q/DPmnvGLOy",
+	"I8R2KaiFa7wX2VChaylJFhAahaMofb9mLJibyTJmRR+LJeSqcJRyE5HGyo6vkoosBmM2Zn73ctt0/Nj2",
+	"X4fFjJDtFj7Oh8OnyT/eXcI/SDxA5wTbnifNzhfONWNRAlyYkCOrOKJqzLpNbDPY2Tsyz8LoPTunxM0u",
+	"NJmB8FcmObzbBHczmhAmiQu8idgbtDEYMzf+ycvarbs8nfJxODyMUEZvCNRcBSZDAdB+qc3dg5V4eN+K",
+	"9kdlz/YS16+JCqH4mEGE3MipIrAftzXCjm1rbpcxaEvcTLmbF9SNkTZXelEZmx0zG5wNh2VPAWFKWk9J",
+	"kmFBZIFJ0BuKul7r0vauV0uOyAdIWHJwGrMrknErXLGawYiDGWQtYo+bSJP2qmY8hWE9alaegfW+G6bw",
+	"DMXN6IaDAxuz+Fj/5KL90BPK9TUxz8Gy4d3uvd34x9Pjl7EZQXdLBIp/OL2MEYWe6Hp7JDXoQcuuNxh6",
+	"hveiMdNIaldcMUmK1RNxS8zaD1FcRF3iAbpY4utrItDbM9SN91KeyL24F5m2RG7Mn6aaPb4gDC/oYIXn",
+	"WWymTtr9CJpI/bD9p74ozBqgYLGYQ3L85gwe01f1ogxzvCIp0ns2iFcdcZdgAapiLYmi689CiRpDDyuj",
+	"DTnTvAyb2UKeGjVm8b/6F8XsPBgQCGKm+LV/Seckjmr+vHI8H2RGC4KzahcrYEE8uzUsQpABOsUJ5DtD",
+	"gyHqj9eArqreFFAYioVyaUtW9R9WCfTO3PTQh8eOWodxmnLhGb7VcFD0egZDpxjpjQroSiTxyo481NAz",
+	"k1419ygmoFqQNKasGoBekRU3WDBmZqhHTXgevEDV8SFuaqs/7QBEqs1v6VT1UTsVpjPq7A+GgyHU1xgs",
+	"7Iw6TwfDwVPjNpyBfrJnWWvfMfa9P+r+ho/6vuuQvXjiZDKSpDrd2AE+to35TCa667lnIdTshjxCMzsI",
+	"yxEjNHEm0tQeB8QxlZWiZZPIaY3XAWprL6aXC/wQxkyYya1mZuGYuZEH5UzDyHpWvOF+yI50BiHZLSf0",
+	"2CKOArnO0s6o8wNRtSb9tcF1B8PhmvkJd5ubUPtSy/iEQLZkYFj2urEZcA+8/dCsPnRzscs9b9YcPLK/",
+	"+ZHKaBl46Onmh8rhYfDE4eYninlV+oGDF5sfqA8c+hh1nm0DguqwL3jq6VZQKBI/wMbI53MsVp1RRyt0",
+	"TW0OrXhuGgCWA8k0r8DX0ovWFuTeeV+bW9rSrqS8Za8x1/Tj+6hjvSS1IT3F9JBtO85jlkaILwyRZSsj",
+	"R8pW735fdOj5DlY+dKQbs4vLi6hUihy3QTTtgZMqPMECpM3Rdm3aEXRpH7OyTTuMGxqgCzvZtN5fIEJ8",
+	"iorMnNKEiaAGJBCYN5yohEv5LZeoV45AneFSb/cmAGoRaBLmkC0Wsu0MuofDF2MWr8/8iEHUGdTRbzI6",
+	"vHEFgYcSFI53IJDKsWRGazUzX13xntPUvRGwvcoVGNkKTDRtH4Y/ZuACHZVThNHh/gEKzi6LWka7Rkhy",
+	"0G9rQsCCh98SARNcxwx0bPjSEzd3SNqsRcqus5XTroveV0bRMhnESwuBkAR4kzclwN2Izo3q1bRms56+",
+	"4+nqgcSGnWZRdRBpde/jF5Vc5xZfPktcHRjZ80hLNi1MP33FUcefTbDu/nJszdculLeQscWMVv3A/sHm",
+	"BwIjGuHRp1vJczPYEB54tg0MAvOvQHs42OZhf7zYn03nsB15of8j0GJAAem2TBHqrVVDok7d/QItJSte",
+	"x857vZptTJaKj77NfHmDNX/n05Z2sPbxSPN2bb+aCF3XOmyWMxBiVgCDwpWmJO1FaEozBZ6HK+NuIVGh",
+	"3nCBbihLbaa9Ge+mZFkkCqG9quh4RaU689IyK0Kjup9fmBstaVQCNSPS9i2SqCvIghRjFNxEZW3Y2Lns",
+	"NgyyyKCUwHSGhznev+VErMpB3i7DtuSQd6gsr3VzK93uUq3AltWH3fkYrd0anBiVFQ9COaooCvTDNr4m",
+	"k+UW2FKlzik0izyQ5rTlGvVxu8A2/NsLqLWuxyYle8Mg79wUQC8v9GpwKlTeXXRsOBhCbITO9bf27Xwm",
+	"+1cowy0UUozL8itPFSS3lOeyqKMKratI9w7CPzTgxGhCD6SLeB0VQnMuTTc9PnXHPej81ezgv7wk02e7",
+	"LhZSZfue6HJS5b4M52BC8wVhqUSYoXUNT1C3jDzV+sUfwYNQg1C0NtHm5WmzHfyYgTlZtM7Hsui8aENl",
+	"jpfVBb2N94BbHiZXTOktQXPKcs0BwY26wFKStMxjGTOTyEI0VzRmlH7jwXDome5gS0FhQ6yNQmhY7dzR",
+	"smgUCLcfDl+guFY7AN7FMavOQS7STLGCYGjFhq/O1XcRnhfQIyRQiRYbMx0s6TELuSNzZmc6i1zNRn6s",
+	"cUYyUAywD91iQGsNwJaBSjwnY2ZcKM21bSiGi1G3bIDjJqUqnqUmk/kI4WLq45hVFDZEZQ/M/TYv6hyv",
+	"4HBC8yO6ze6d4FtvDmawMTlu2z5CZbeMwEUb/3B6ifZM4vXeH4EK+I97xevl/+QMQpIk/TsEJnpealJj",
+	"gsSYQcxvzUAIz89RljL1fyKrOEJGlXLBKXDfuEpWQVQumPQa6Qsi80wdlbfekFVlLu+YuSG2VdQ+OAi5",
+	"EvwxI02FEESrsQhL2VrbQJuQPXj2bFPlxwM5H0KjUx7Z+eAaH4Xd5YV7smCSaY1JQr3NEkvLFFXN4C+O",
+	"QPXBibEi6SZ7vnykeOKTvQH36fNoh5S5kn5dW/8raWV395zs3B91pfFgK2z4ASuyNJbpZ+qZZ0W6USht",
+	"yeQehSMkQZ3zE/wfe3+4biUfjaIJlZzNYC64+qULjvuSmxo9VCtgZT9krySgbD42QCdF1o/pmU+1Jijm",
+	"mc1brgkzuLkQZl+Iu7vV2y395Yy5O7ONvzhJGqwrVfAW4+66LUW+nMpAteK6tFkg1oJZuoZT5Xgq0wfD",
+	"ZfV146KhZhx5nsBaLlhvEEok+NK08hclkT9f3J8VDDjgRn4gd0W0OUzp+mJ9fP95kmrP66LRl26iaytJ",
+	"FikCfu1kkSIAwMFzWx/t31IRxQrBJFAZNRMIwPeg5Jhp/b8P4WozJ3SAjiX6x8UvryH3DEuEzftNjrdp",
+	"NjfXBnaRrgtZwSPkEyhkB6IupMliNWZxc/d77jU2lbAlz6gxBvcBGUXjWxpN69uqvq7uRm0BVajZVpAb",
+	"AWh2zOgLMqOivWIR4oI+isbvIpHkFXJLMGv0rv0r8qoqta7lXOAS0jr0D6eXaDAYNF8Wb+IcozVMJ9Tk",
+	"MiWLjK9kzT+m2edgA0+5tK+9G1tp8oGNxN3KGlD3/xz//Kq3o/kvSPOXNSGqhS9g6lr59xeg87LqLEjO",
+	"JjnMpttZ371T0niWFsEkT2VLcC7tWC6TwB5ojgI3H7+7iHygR8XQqUqufS9C0N2FFMHWtmyCU1ck+2D6",
+	"QTkmrUV620FkO1r+grR8zMoWuvY8qsj6FyBbl9AK9bSPue626O7P/JZUnWiaF5T+NmttFJP6FG8NEZrg",
+	"WZFnXaYSVwOTBVuAlBGc6N9MSMp9wzQLlLZV1i0ZoONQPNKtw7grKVhE9XhsrTthMCPWNUrz/Bn3H1eq",
+	"d2P7qmJK7ugZX6LcTQNAwVPeeSR3gYz7ZfuaA3k5CGsYjJeDYIl+m/zOQlQ8XFpnlcNPBZGzr4bBn+cs",
+	"2OeuohSG68s1O+hWxIH0ykaLcTR8CrUhZqKnq4GP3KTgSinrggjKU5rgLFsZT5afpFBxZqsZYdabHWba",
+	"AOavwwdtpyw0obzTJ79kWh3nNwibadEMOuPddwxzz46x+VpofU3cVNOayZAr8oqOfKIrJ49RM6HbWUTo",
+	"2Dacdx2XIOm6mFabxlE1164kBS+9Lm7Mcgu7jc/hti9J1OcuZ+Y/PvC6y6AIxbsgzbRQVx4qOWLP+lD2",
+	"jFz9ahjMcaKkm0dSaA6uQ2olSaPadEHSeZ5BIiefNvOIB9DVgueq6DRhn2w6jWxrB+N//uqEv8ki3vGO",
+	"He8I8A6LuiBHR7YjU30aGPYV4TQQlnJDoO+NwXghni/BZfJgwYGSZepKyUR8P7/r+urStwtm5FXvm+iU",
+	"aSWGlZ34f1dOc1EJOj2Qc6i9N/RX6Cay/M5b7BMJKqVt+7RzEO0cRPdqx1UZpySqFkl2fcRYI6WmUDse",
+	"lIOa8e5fhX72TpgSYKBH2zKoMsP6ibSsE3UxknOcZaYD1snbc7Q/GNqLIzTHjE6JNHz0+ne6QCcX/+wZ",
+	"x3pGGRkzqLRt57+mLZXf9lQQDPVZkXXtJJhB12507IqdLH+Zm5AEHzM3pLidbQdsSIsuL02j2pO35w/M",
+	"tMs5Il8vswaQJZjtmPOOOT8kc7bdodEJt6zjrcTXBJ0blgMTxts4xkOyaDsNfGdGN3gkwGVnR++KH768",
+	"RWyJ9BFM4q1yp0xH+s0dWVxArFyym0tichG6LppZzYGA5hcyglpqaDtXDqyL0GAw6BU16FQUM3ntPFQ1",
+	"4/n1DDHuKEeQOaaaAZziZGZX7ncEM7eNmYXl8ZszGOZjRl1obSykR72istYprMjT2tz6xTbKN+CTxHb2",
+	"v7fGL3Z03h37vqwdi7FN1xfX/h+65zh2RcupX8EeNdSM8ivXut0EqT/utT3Mrv/Kw+QOlu1XDG5UW3Xs",
+	"erH8KROKm9we7FCqVmhKSNrajsXKlXvpxrKtLGNc0alFbLk2ux86sCBBErqgHnMONLQ3Aq0ykmVGVmhG",
+	"sFY8jxBmK0gR9vu6Bl81x6uixmIeTOh/XVn+A1Kx/6ELohRl17JNHzWQkvauXQ7HF63p4YB3a3rjWaF8",
+	"tTLn5tGjnZT7sI2FL22+PFrOuOlgX+ay2ekIxQaoksjmTQxcxlQceT+BtysqkisG/vzuRFBFE5x5D5AP",
+	"C6olYP0n4tqa2x+tap3GR1YdK7nAmFmyNvMwDDBj0+gIdYvxS1zaAU+MM9IboFMgkWtOJEyChNwQz+Vn",
+	"c75sA6eLny/fjBnMExCoG+s/J2/PX8W9o4qD0KWgaP3KtNtx9rv+WFsz2yYHuX9XXzvzeDxv310YmGNd",
+	"2niSiguS/uWY2M6Pd89+PKKAg92N2Rrzl09NO/Iw691Wkyke2WCX28FfptzATUpcu9zIm5kja1MF5f2p",
+	"M9pGeOc28YCcIDSerU2TsfdI1HUgMB4Fu/ld8eKXtjUs1nsnBe31G42M3aAq25FfuKbwgIu9h1R62qfc",
+	"N1vPu108kY3hnXExvTPuReB+YkZtAA8Kh876pjetDSKsoKTHUqStUnTewAuFWYpFihy9IbkgSSEfzYiE",
+	"ru3ChWILk76ZVuf+UnROpMLzBWhc7lf9QaxyQeLeAJ3BMIM0T+ysOoLenr9C81wqdEXM6EebxS55BpPE",
+	"m7Mf9Sbbu+fZDTyQ4hKcILqV4rL/UGsIelHSlKRWGTToQmV1uGutkduu/9pO/7nn4tM0RbjBje+RGd9V",
+	"Ddr7w/5rQ6+0czIvSjiLZdt0txFiHE1zAfEH48+h0hipME3RqG/eSF+paJahhetAKog1BPOF3rSEAIxE",
+	"sZ1y0hug1zClcfMoxQb3ewnb8blfhf0ctm003WksX7Tf0xyq9RqEcgSqtUOc2pBoh0NtWkq7y9K+3RQl",
+	"u+iL6VwPOE0Boe14XtTlAi3bh7r31toBQfdkK34OH1M8+qAoFXnYA6x9p8V/SZr4hZGHlBuP0d/gnZM0",
+	"RuOH6U4NgvyekiyVKCNTBT6/G0IW1pq8xVlOBuhU06Ht6O6Z6QFilAoLZXx9UMbZJD4z1/tRtWM7SvyR",
+	"/Xp3pf+y1SOVO6/eTqtd317UsJemvH4itSUbFQ4yD+EQF4VEnWb4+v7V2b1SP9huIJK36vLRahg2qs0x",
+	"Mtqu1hWMUwErReYLNYIoRtHbiOh3FSnkEYx8hTnTVGvI/KYIhgLDciGc0iRtdQC+LHcYboy/y8X4FGZp",
+	"wbranI5R4slOOfrCLs6tqBcIt0KqX4c69Fl8TnCFFekbLf1xso9rqlw4/diM2y8G3Jj1hZ2yA/Syasz5",
+	"DtkrrmbOfoI0voNDNOO5kDDnFBccFpptyiVVyQxmnBZ2GCRJao2RM/IZzoRzgLPd+oWB9leksnldkTcA",
+	"e8eqvhyr+oHekpoXzRxYxU9gJ/ZnKbQwMykL7o4rApn3VFVo4QH0J0XkV8ROLIMgKcoodBpxydNdwysi",
+	"JIgSVP/D+hCtaz8oGAK95i+JbPfEHNy7ctFGzxrqRXAqQpwBTS/xrmvkl01cYJ7nfgCHZFMXeQXL2ulw",
+	"Qz2AmbrkJYAinAgupVVXal6eoGJjRnBlmqSCrqEnEl4cNil2afe7tPtd2v1fKO3+PyOLvsoyzVE12eVW",
+	"LRxdYv0dOjiapNnfW5m6s4GwNA4fm1higQ4eayLdKEUJI/VMATvjaqbXTzKpTRaukMCKmHquEAf/gSiv",
+	"d8gDEYv9QoBS3n7yTIpPQRyNBCTJBVWrzujX93WUcNClshoNLCDmJPKWczZbT/ccjqo5sJbxpcsyOnv9",
+	"z7PLU6/a1m+TgLr6WaPdE5ZC9ztiTNynQ5Tilew5ljNmdUHvGpnOMIygME0OzPzO2lzQyNl/XBKvnA8e",
+	"6kKYfir43NTsvbsYs4QzyTOYeQ9zW01hoeI86x0VQyC1XaLt7SuCYBaqM9YDk1F5kakOwxe0bd1SCPhG",
+	"Q+XHEvBbOTWL3Yal3RRnkhRC5YrzjGC2k5ufyQqqJ7VZgJbUtKtW+08ouoZpB2U/3+okZBxqA7yNhDYM",
+	"e2sJvcGWuQwOoXzi4uZQL+0azXT3D1BKr6kyngOg0AUGcWsJNCBEOvUI7xq13h9DHKJlLa9gFG+7svEG",
+	"ijE0R0mxwldY2lFplCG15EiShLNUHiGMMo5TdIUzzBIibMNWJfB0ShMrK4xfFacrJAjwiC2VEC0SKSNS",
+	"fhk9RH9+9ZiqSEEoD7wxAL7d3Ab1xx2+ma+NkxmQ5xo1yGvSl9xsGN1kaqig4sp4quChkZ9/8UQikWdE",
+	"miEvla69diY9doP0TYR0/1k/xSsENWWraMz0b4fP+zOeC3hTc4jdtcAJ6dk5MK5bSdk1/AonN9cw9Rwt",
+	"ubhBtv9UCiqSqe+wOxkzd7JFgjmMSUfxv/q2b0T/ks5JPEC/NDueGP+AZgM2WCvR4fCwZVBd2X0vedBM",
+	"r8p32iq3il4vxrnxqBL5K3YTNkRYFVCoK71eIr1gd5DNE1DgTVb1W860ou3eOuViiUUaabU7xumtZs8x",
+	"6mKU5gaXRih+MZRxhOL9Z3P9n28PZvDXN2nc0/o6tDNTPEZdpu0PoAT9Sm1IaMlrjBJnIPF6559SbkDz",
+	"NJEz6ZJ8Q4SlSRUrlOA5QWlO0JxgtpzRrKixKJvBNec7ebRL0oAR1S3VhzEz9abWK7f/DGwj03xTELTI",
+	"xTVJncmE9AtFz4yLMu3fHF+oNO1bsWSAvAITKOZQMzJmjCzhkI7KyX22D4uWi5LY+M10ShIVIvZjc3IN",
+	"gn/Ijp7JzRdqD7cNu3EAjWxWrXUSa5QB/pzS9CvnQbuMsQeYxqKaDNZywG0Yra+5QEX+5q4U1TLwhemG",
+	"pEmcT0EJppCSVQ+tQI5BklHT7ogBA4Awu18SfoeuaNpYtlTzs+kk8NDEqT+zrn7Ta/2mN6lhtdMJWnWC",
+	"Ji5JaKflY822CLyxGvkSMgglyTIQpHxZ5jzLyNRDu/yXsp2KbPWDl7UJtkB3U3WCRptz+/1d1fE9B2j+",
+	"9EXE1eL4IMaV1fzbOHjKkPn2Lp5d5fBDVg7XiH9XQfyfXUG8U4QfpSD4yzNWXzv5lCJhp7T0l1ohfvSS",
+	"4ZZK4BA321UE/0dWBG+tYGzUy6so/sWqiDfi9q6aeEdP66qJvwpt/k655l9tRfEX0Zp3lcW7yuJdZfF2",
+	"lcWfqQXfubY4rCt8fqXxVh67XZnwrkx4p/Xcf5nwI2g1rQzoM4t+/8QFvC11uTWet6vP3fGIr74+93O1",
+	"kE+r0P1qqm03eix2Vbe7qttPr7rdlrqq+bR/dK4IFkQc51qp/PW9phEzVKAth/z4zZnxXotbkiKb3CQ4",
+	"L+Z6lYmxNuqGuq/OLi5PX0+OX748h3Q/q2BDyG60t7d/8O1gOBgO9kfPh8+HQD65yDqjzh7QrN3rhmSB",
+	"mu9GWpOC4bn+VQWz3wHtXbbbvzmFNhhW/a43EggU0p5548n4FJEPVCr9seN3Fy6VXr8e0subrqXmcorB",
+	"Z1QgbTUgqchCemuySw0s5d0Mq0Ba4foqhAgtZxwyJyEWQZX3KVt8ELZpKmWIsPc69L032ULDwJobEXYw",
+	"+OojdRQIHleV6r24wP3wIss8H81TBc9sjnZt6t0T13tKRn7KpMmoTLHCkc3m0+vqHVUynyoQc7kuzdW8",
+	"EfzKVrpxkcyI8x56D3tp6h/ff/z/AQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

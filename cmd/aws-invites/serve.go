@@ -112,7 +112,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	e, err := httpapi.New(httpapi.Config{
 		Invites: a.invites, Profiles: a.profiles, Reconciler: a.reconciler, Sandbox: a.sandbox, Webhooks: a.webhooks,
-		Verifier: verifier, Idempotency: st, Clock: a.clock, Ready: st.Ping, Logger: log,
+		Verifier: verifier, Idempotency: st, Clock: a.clock, Ready: st.Ping, DatabaseUnavailable: store.Unavailable, Logger: log,
 		Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
 		RateLimits: httpapi.RateLimits{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst,
 			AWSRPS: cfg.RateLimitAWSRPS, AWSBurst: cfg.RateLimitAWSBurst},

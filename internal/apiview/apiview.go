@@ -72,7 +72,7 @@ func Invite(v invite.View) api.Invite {
 		out.Cur = &v
 	}
 	for _, s := range v.NextSteps {
-		out.NextSteps = append(out.NextSteps, api.NextStep{Code: string(s.Code), Title: s.Title, Detail: s.Detail})
+		out.NextSteps = append(out.NextSteps, api.NextStep{Code: api.NextStepCode(s.Code), Title: s.Title, Detail: s.Detail})
 	}
 	return out
 }
@@ -91,7 +91,11 @@ func actor(a invite.Actor) api.Actor {
 // Event converts an event; its invite is the snapshot kept with it (as the API showed it then), when it has one.
 func Event(e invite.Event) (api.Event, error) {
 	out := api.Event{Id: e.PublicID, At: e.At.UTC(), Actor: actor(e.Actor), BillingProfileId: e.BillingProfileID,
-		AccountId: e.AccountID, Reason: e.Reason, InviteId: optional(e.InviteID), Code: optional(string(e.Code))}
+		AccountId: e.AccountID, Reason: e.Reason, InviteId: optional(e.InviteID)}
+	if e.Code != "" {
+		code := api.ProblemCode(e.Code)
+		out.Code = &code
+	}
 	if e.Type != "" {
 		t := api.EventType(e.Type)
 		out.Type = &t
@@ -130,8 +134,7 @@ func BillingProfile(v invite.ProfileView) api.BillingProfile {
 		out.ExternalId = &bp.ExternalID
 	}
 	if c := bp.CUR; c.Configured() {
-		format := api.CURLocationFormat(c.Format)
-		loc := api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: &format}
+		loc := api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: api.CURFormat(c.Format)}
 		if c.Prefix != "" {
 			loc.Prefix = &c.Prefix
 		}

@@ -366,7 +366,12 @@ func TestErrorTable(t *testing.T) {
 		{"InviteAccountToOrganization", "ConstraintViolationException", "ACCOUNT_NUMBER_LIMIT_EXCEEDED", 0, invite.CodeAccountLimit, false},
 		{"InviteAccountToOrganization", "ConstraintViolationException", "HANDSHAKE_RATE_LIMIT_EXCEEDED", 0, invite.CodeDailyInviteLimit, true},
 	}
-	// The handshake constraint reasons that matter, each with its own code.
+	// Limits that lift with time tell when to try again.
+	liftsWithTime := func(reason string) bool {
+		return reason == "HANDSHAKE_RATE_LIMIT_EXCEEDED" || reason == "ORGANIZATION_MEMBERSHIP_CHANGE_RATE_LIMIT_EXCEEDED" ||
+			reason == "INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES"
+	}
+	// The constraint reasons that matter, each with its own code.
 	specific := map[string]invite.Code{
 		"ALREADY_IN_AN_ORGANIZATION":                         invite.CodeInOtherOrg,
 		"ACCOUNT_NUMBER_LIMIT_EXCEEDED":                      invite.CodeAccountLimit,
@@ -376,19 +381,21 @@ func TestErrorTable(t *testing.T) {
 		"ORGANIZATION_MEMBERSHIP_CHANGE_RATE_LIMIT_EXCEEDED": invite.CodeMembershipRate,
 		"INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES":         invite.CodeEnableAllFeatures,
 		"MANAGEMENT_ACCOUNT_EMAIL_NOT_VERIFIED":              invite.CodeEmailNotVerified,
+		"UNUSED_PREPAYMENT_BALANCE":                          invite.CodeUnusedPrepayment,
+		"TARGET_ACCOUNT_VALIDATION_FAILURE":                  invite.CodeAccountNotValidated,
+		"MASTER_ACCOUNT_MISSING_CONTACT_INFO":                invite.CodePayerSetupIncomplete,
+		"MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE":            invite.CodePayerSetupIncomplete,
+		"MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE":  invite.CodePayerSetupIncomplete,
 	}
 	for _, r := range types.HandshakeConstraintViolationExceptionReason("").Values() {
 		want, ok := specific[string(r)]
 		if !ok {
 			want = "" // any domain code but internal, with an actionable detail
 		}
-		// Limits that lift with time tell when to try again.
-		retry := r == "HANDSHAKE_RATE_LIMIT_EXCEEDED" || r == "ORGANIZATION_MEMBERSHIP_CHANGE_RATE_LIMIT_EXCEEDED" ||
-			r == "INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES"
-		rows = append(rows, row{"InviteAccountToOrganization", "HandshakeConstraintViolationException", string(r), 0, want, retry})
+		rows = append(rows, row{"InviteAccountToOrganization", "HandshakeConstraintViolationException", string(r), 0, want, liftsWithTime(string(r))})
 	}
 	for _, r := range types.ConstraintViolationExceptionReason("").Values() {
-		rows = append(rows, row{"InviteAccountToOrganization", "ConstraintViolationException", string(r), 0, "", false})
+		rows = append(rows, row{"InviteAccountToOrganization", "ConstraintViolationException", string(r), 0, specific[string(r)], liftsWithTime(string(r))})
 	}
 
 	for _, r := range rows {

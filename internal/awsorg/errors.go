@@ -82,15 +82,15 @@ var reasons = map[string]reasonRule{
 	"INVITE_DISABLED_DURING_ENABLE_ALL_FEATURES": {invite.CodeEnableAllFeatures, "The payer organization is switching " +
 		"to all features, and AWS sends no invitations until that finishes. Try again later.", laterRetryAfter},
 	"MANAGEMENT_ACCOUNT_EMAIL_NOT_VERIFIED": {invite.CodeEmailNotVerified, detailEmailNotVerified, 0},
-	"UNUSED_PREPAYMENT_BALANCE": {invite.CodeAWSInvalidInput, "The AWS account has an unused prepayment balance, " +
+	"UNUSED_PREPAYMENT_BALANCE": {invite.CodeUnusedPrepayment, "The AWS account has an unused prepayment balance, " +
 		"which prevents it from joining another organization. Its owner must use it up or ask AWS Support to " +
 		"settle it; then send the invitation again.", 0},
-	"TARGET_ACCOUNT_VALIDATION_FAILURE": {invite.CodeAWSInvalidInput, "AWS could not validate the AWS account for " +
+	"TARGET_ACCOUNT_VALIDATION_FAILURE": {invite.CodeAccountNotValidated, "AWS could not validate the AWS account for " +
 		"joining an organization. Check the account id, and ask the account's owner to check the account's status " +
 		"and contact information; then send the invitation again.", 0},
-	"MASTER_ACCOUNT_MISSING_CONTACT_INFO":               {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
-	"MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE":           {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
-	"MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE": {invite.CodeAWSInvalidInput, detailPayerSetup, 0},
+	"MASTER_ACCOUNT_MISSING_CONTACT_INFO":               {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
+	"MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE":           {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
+	"MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE": {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
 	"WAIT_PERIOD_ACTIVE": {invite.CodeMembershipRate, "The AWS account was created or moved too recently for this " +
 		"change; AWS requires a waiting period. Try again later.", laterRetryAfter},
 
@@ -231,8 +231,10 @@ func invalidInput(op operation, reason string, set func(invite.Code, string, tim
 	case op == opInvite && reason == "MAX_LENGTH_EXCEEDED":
 		return set(invite.CodeNotesTooLong, fmt.Sprintf("The notes must be at most %d characters.", invite.MaxNotes), 0)
 	}
-	return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations rejected the request's input (%s). "+
-		"Check the values sent.", reason), 0)
+	// What remains is input the service itself built (the customer's own values are checked before, or mapped
+	// above): nothing the customer can change, so the detail points at the reseller's support, as its 502 does.
+	return set(invite.CodeAWSInvalidInput, fmt.Sprintf("AWS Organizations refused the input the service sent (%s); "+
+		"nothing was changed. Contact your reseller's support with this reason.", reason), 0)
 }
 
 // transferDateReasons are the InvalidInputException reasons of a transfer's start and end (types/errors.go).

@@ -230,6 +230,9 @@ func DiscoverAll(ctx context.Context, st Store, bucket, prefix string) ([]Report
 	for _, o := range objs {
 		segs := strings.Split(o.Key, "/")
 		name := segs[len(segs)-1]
+		if !plainFolders(segs[:len(segs)-1]) {
+			continue // not a layout AWS writes: its folder would not name the key again once joined
+		}
 		for i := len(segs) - 2; i >= 1; i-- {
 			// CUR 1.0: <prefix>/<report>/<yyyymmdd-yyyymmdd>/[<assembly>/]<report>-Manifest.json
 			if dateRangeDir.MatchString(segs[i]) && i >= len(segs)-3 {
@@ -293,4 +296,15 @@ func DiscoverAll(ctx context.Context, st Store, bucket, prefix string) ([]Report
 		reps = append(reps, rep)
 	}
 	return reps, nil
+}
+
+// plainFolders tells whether a key's folders read back as written: no "." or "..", no empty folder after the first
+// (a leading "/" is kept as written).
+func plainFolders(folders []string) bool {
+	for i, f := range folders {
+		if f == "." || f == ".." || (f == "" && i > 0) {
+			return false
+		}
+	}
+	return true
 }

@@ -141,3 +141,22 @@ func TestScanPathsLayouts(t *testing.T) {
 		prev = l.AccountID
 	}
 }
+
+// TestDiscoverAllPassesOverOddFolders: a key whose folders do not read back as written ("x//r", "a/../r") is not a
+// layout AWS writes; it does not keep the bucket's real report from being found.
+func TestDiscoverAllPassesOverOddFolders(t *testing.T) {
+	st := newMemStore()
+	manifest := legacyManifestJSON(t, "r", "a", "GZIP", []string{"r/20240301-20240401/a/r-1.csv.gz"})
+	for _, k := range []string{"x//r/20240301-20240401/r-Manifest.json", "a/../r/20240301-20240401/r-Manifest.json",
+		"r/./20240301-20240401/r-Manifest.json", "r/20240301-20240401/r-Manifest.json"} {
+		put(t, st, "bkt", k, manifest)
+	}
+	put(t, st, "bkt", "r/20240301-20240401/a/r-1.csv.gz", gzipBytes(t, []byte("bill/PayerAccountId,lineItem/UnblendedCost\n1,2\n")))
+	reps, err := DiscoverAll(context.Background(), st, "bkt", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].Name != "r" || reps[0].ManifestKey != "r/20240301-20240401/r-Manifest.json" {
+		t.Fatalf("found %+v", reps)
+	}
+}

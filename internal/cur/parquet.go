@@ -207,6 +207,10 @@ func valueText(dst []byte, v parquet.Value, c parquetColumn, slot int) ([]byte, 
 			}
 			return appendUnixNanos(dst, i*unit), nil
 		case slot == slotPayer || slot == slotAccount:
+			// Zero-padding a negative number would give "0-1097262572".
+			if i < 0 {
+				return dst, fmt.Errorf("account id %d is negative", i)
+			}
 			return append(dst, formatAccountInt(i)...), nil
 		case c.decimal > 0:
 			return appendScaled(dst, strconv.FormatInt(i, 10), c.decimal), nil

@@ -401,8 +401,8 @@ func TestBadInputChangesNothing(t *testing.T) {
 		// NUL characters: PostgreSQL refuses them in text (a 500 before), SQLite would store them.
 		{"NUL in notes", "POST", invitesPath(profile), `{"accountId":"123456789013","notes":"a\u0000b"}`, nil, 422, "validation_failed"},
 		{"NUL in the account id", "POST", invitesPath(profile), `{"accountId":"12345678901\u00003"}`, nil, 422, "validation_failed"},
-		{"NUL in a path parameter", "GET", invitesPath(profile) + "/abc%00def", nil, nil, 422, "validation_failed"},
-		{"NUL in a query value", "GET", invitesPath(profile) + "?cursor=a%00b", nil, nil, 422, "validation_failed"},
+		{"NUL in a path parameter", "GET", invitesPath(profile) + "/abc%00def", nil, nil, 400, "invalid_parameter"},
+		{"NUL in a query value", "GET", invitesPath(profile) + "?cursor=a%00b", nil, nil, 400, "invalid_parameter"},
 		{"oversize body, chunked", "POST", invitesPath(profile), strings.NewReader(`{"accountId":"123456789013","notes":"` + strings.Repeat("n", 70<<10) + `"}`), nil, 413, "payload_too_large"},
 		{"account id too large a number", "POST", invitesPath(profile), `{"accountId": 1e400}`, nil, 422, "validation_failed"},
 		{"notes as a list", "POST", invitesPath(profile), `{"accountId":"123456789013","notes":[]}`, nil, 422, "validation_failed"},

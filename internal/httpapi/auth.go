@@ -2,9 +2,11 @@ package httpapi
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	echomiddleware "github.com/oapi-codegen/echo-middleware"
@@ -19,9 +21,49 @@ func principal(ctx context.Context) invite.Principal {
 	return p
 }
 
-// authenticate verifies the bearer token for operations that declare security, and checks the roles an operation
-// declares as scopes. The principal travels in the request context to the handlers.
-func authenticate(v Verifier) openapi3filter.AuthenticationFunc {
+// rolesExtension is the operation extension that names the roles an operation requires, all of them: OpenAPI 3.0
+// gives scopes to OAuth 2 and OpenID Connect only, and the API's tokens are bearer JWTs.
+const rolesExtension = "x-required-roles"
+
+// requiredRoles reads every operation's x-required-roles. A malformed one, or a security requirement that names
+// scopes (which nothing would enforce), is an error: the spec is the one place roles are declared.
+func requiredRoles(spec *openapi3.T) (map[*openapi3.Operation][]string, error) {
+	out := map[*openapi3.Operation][]string{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.Security != nil {
+				for _, req := range *op.Security {
+					for scheme, scopes := range req {
+						if len(scopes) > 0 {
+							return nil, fmt.Errorf("%s %s: security %s names scopes %v; declare roles in %s", method, path, scheme, scopes, rolesExtension)
+						}
+					}
+				}
+			}
+			raw, ok := op.Extensions[rolesExtension]
+			if !ok {
+				continue
+			}
+			list, ok := raw.([]any)
+			if !ok || len(list) == 0 {
+				return nil, fmt.Errorf("%s %s: %s must be a non-empty list of role names", method, path, rolesExtension)
+			}
+			for _, r := range list {
+				role, ok := r.(string)
+				if !ok || role == "" {
+					return nil, fmt.Errorf("%s %s: %s must be a non-empty list of role names", method, path, rolesExtension)
+				}
+				out[op] = append(out[op], role)
+			}
+		}
+	}
+	return out, nil
+}
+
+// authenticate verifies the bearer token for operations that declare security, and checks the roles the route's
+// operation requires (x-required-roles, read by requiredRoles). The principal travels in the request context to
+// the handlers.
+func authenticate(v Verifier, roles map[*openapi3.Operation][]string) openapi3filter.AuthenticationFunc {
 	return func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
 		c := echomiddleware.GetEchoContext(ctx)
 		raw := in.RequestValidationInput.Request.Header.Get(echo.HeaderAuthorization)
@@ -33,7 +75,11 @@ func authenticate(v Verifier) openapi3filter.AuthenticationFunc {
 		if err != nil {
 			return unauthenticated("the bearer token is not valid: " + err.Error())
 		}
-		for _, role := range in.Scopes {
+		var need []string
+		if route := in.RequestValidationInput.Route; route != nil {
+			need = roles[route.Operation]
+		}
+		for _, role := range need {
 			if !contains(p.Roles, role) {
 				return &echo.HTTPError{Code: http.StatusForbidden, Internal: invite.Errorf(invite.CodeForbidden, "this operation needs the %q role", role)}
 			}

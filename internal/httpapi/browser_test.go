@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
+	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
 // browserCall is what the page saw of one fetch.
@@ -35,30 +36,9 @@ func (c browserCall) header(name string) string {
 // web app's headers (preflighted), and responses whose headers the page must be able to read. scripts/test installs
 // what it needs (Chromium from Debian, playwright-core into .cache/browser); without Chromium or node it skips.
 func TestCORSInABrowser(t *testing.T) {
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Skip("skipping the browser test: node is not installed (scripts/test installs Debian's chromium; node comes with the image)")
-	}
-	chromium := os.Getenv("CHROMIUM")
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if chromium == "" {
-			chromium, _ = exec.LookPath(name)
-		}
-	}
-	if chromium == "" {
-		t.Skip("skipping the browser test: chromium is not installed (apt-get install chromium, or set CHROMIUM to its path)")
-	}
-	root, err := filepath.Abs("../..")
-	if err != nil {
-		t.Fatal(err)
-	}
+	tools := browserTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, filepath.Join(root, "scripts/browser/install")).Output()
-	if err != nil {
-		t.Fatalf("installing playwright-core: %v", err)
-	}
-	modules := strings.TrimSpace(string(out))
 
 	page := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -71,19 +51,10 @@ func TestCORSInABrowser(t *testing.T) {
 		t.Fatal("the page and the API share an origin")
 	}
 
-	cmd := exec.CommandContext(ctx, node, filepath.Join(root, "scripts/browser/cors.cjs"))
-	cmd.Env = append(os.Environ(), "PLAYWRIGHT_CORE="+filepath.Join(modules, "playwright-core"), "CHROMIUM="+chromium,
+	cmd := tools.script(ctx, "cors.cjs",
 		"PAGE_URL="+page.URL, "API_URL="+e.url, "INVITES_PATH="+invitesPath(profile), "TOKEN="+e.token(), "ACCOUNT=123456789012")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	raw, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("the browser script failed: %v\n%s", err, stderr.String())
-	}
 	var seen map[string]browserCall
-	if err := json.Unmarshal(raw, &seen); err != nil {
-		t.Fatalf("the browser script's output: %v: %s", err, raw)
-	}
+	tools.run(t, cmd, &seen)
 
 	expect := func(name string, status int, headers map[string]string) browserCall {
 		t.Helper()
@@ -119,4 +90,139 @@ func TestCORSInABrowser(t *testing.T) {
 	}
 	expect("get", 200, etag)
 	expect("cancel", 200, nil)
+}
+
+// browser is what the browser tests run: node, Chromium, and playwright-core as scripts/browser/install put it.
+type browser struct {
+	node, chromium, root, modules string
+}
+
+// browserTools finds node and Chromium (scripts/test installs Debian's chromium; node comes with the image) and
+// installs playwright-core into .cache/browser; without node or Chromium the test is skipped, saying why.
+func browserTools(t *testing.T) browser {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("skipping the browser test: node is not installed (scripts/test installs Debian's chromium; node comes with the image)")
+	}
+	chromium := os.Getenv("CHROMIUM")
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if chromium == "" {
+			chromium, _ = exec.LookPath(name)
+		}
+	}
+	if chromium == "" {
+		t.Skip("skipping the browser test: chromium is not installed (apt-get install chromium, or set CHROMIUM to its path)")
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join(root, "scripts/browser/install")).Output()
+	if err != nil {
+		t.Fatalf("installing playwright-core: %v", err)
+	}
+	return browser{node: node, chromium: chromium, root: root, modules: strings.TrimSpace(string(out))}
+}
+
+// script prepares one of scripts/browser's scripts with the given environment.
+func (b browser) script(ctx context.Context, name string, env ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, b.node, filepath.Join(b.root, "scripts/browser", name))
+	cmd.Env = append(os.Environ(), append([]string{"PLAYWRIGHT_CORE=" + filepath.Join(b.modules, "playwright-core"),
+		"CHROMIUM=" + b.chromium}, env...)...)
+	return cmd
+}
+
+// run runs a browser script and decodes the JSON it prints into seen.
+func (b browser) run(t *testing.T, cmd *exec.Cmd, seen any) {
+	t.Helper()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	raw, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("the browser script failed: %v\n%s", err, stderr.String())
+	}
+	if err := json.Unmarshal(raw, seen); err != nil {
+		t.Fatalf("the browser script's output: %v: %s", err, raw)
+	}
+}
+
+// TestSwaggerUITransferWalk walks a billing transfer through Swagger UI in headless Chromium, as the README's walk
+// does with curl: Authorize, create (kind billing_transfer), accept in the sandbox, move the sandbox clock past the
+// start, read it in force, deliver the organization's CUR data, end it, read its history.
+func TestSwaggerUITransferWalk(t *testing.T) {
+	tools := browserTools(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	e := newEnv(t, envOptions{sandbox: true, limits: httpapi.RateLimits{RPS: 100, Burst: 100, AWSRPS: 100, AWSBurst: 100}})
+	if _, _, err := e.store.PutBillingProfile(ctx, invite.BillingProfile{ID: profile, CustomerID: customer, Name: "Acme main",
+		ManagementAccountID: management, CUR: invite.CURLocation{Bucket: "payer-cur", Prefix: "cur", Report: "payer",
+			Format: invite.CURLegacy}}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := tools.script(ctx, "swagger-transfer.cjs", "API_URL="+e.url, "TOKEN="+e.token(), "PROFILE="+profile,
+		"ACCOUNT=999200000001")
+	var seen map[string]struct {
+		Status int    `json:"status"`
+		Body   string `json:"body"`
+	}
+	tools.run(t, cmd, &seen)
+
+	type shown struct {
+		ID       string `json:"id"`
+		Kind     string `json:"kind"`
+		State    string `json:"state"`
+		Transfer *struct {
+			Status string `json:"status"`
+			EndAt  string `json:"endAt"`
+		} `json:"transfer"`
+		NextSteps []struct {
+			Code string `json:"code"`
+		} `json:"nextSteps"`
+		Items []struct {
+			Type string `json:"type"`
+		} `json:"items"`
+	}
+	step := func(name string, status int) shown {
+		t.Helper()
+		c, ok := seen[name]
+		if !ok {
+			t.Fatalf("Swagger UI did not get to %s: %v", name, seen)
+		}
+		if c.Status != status {
+			t.Fatalf("%s: Swagger UI shows %d, want %d: %s", name, c.Status, status, c.Body)
+		}
+		var v shown
+		if err := json.Unmarshal([]byte(c.Body), &v); err != nil {
+			t.Fatalf("%s: Swagger UI shows no JSON: %v: %s", name, err, c.Body)
+		}
+		return v
+	}
+	created := step("create", 201)
+	if created.Kind != "billing_transfer" || created.State != "invited" || created.Transfer == nil ||
+		len(created.NextSteps) == 0 || created.NextSteps[0].Code != "accept_billing_transfer" {
+		t.Errorf("create: %+v", created)
+	}
+	if v := step("accept", 200); v.State != "accepted" {
+		t.Errorf("accept: state %s", v.State)
+	}
+	step("advance", 200)
+	if v := step("inForce", 200); v.State != "awaiting_cur" {
+		t.Errorf("after the start: state %s", v.State)
+	}
+	if v := step("cur", 200); v.State != "active" {
+		t.Errorf("after the organization's CUR data: state %s", v.State)
+	}
+	if v := step("end", 200); v.State != "canceled" || v.Transfer == nil || v.Transfer.EndAt == "" {
+		t.Errorf("ended: %+v", v)
+	}
+	var types []string
+	for _, ev := range step("history", 200).Items {
+		types = append(types, ev.Type)
+	}
+	if !strings.Contains(strings.Join(types, " "), "transfer_ended") {
+		t.Errorf("the history Swagger UI shows: %v", types)
+	}
 }

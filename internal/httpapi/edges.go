@@ -29,8 +29,10 @@ const maxJSONDepth = 32
 // too large (also when sent chunked, without a Content-Length), not UTF-8, not exactly one JSON value, or with a
 // key given twice (encoding/json keeps the last one silently). The body is read once, bounded, and put back for the
 // validator and the handler. Operations that need a token are checked only for a caller with a valid one, so that
-// a request without is told 401 first, as the validator (security before parameters and body) would.
-func checkInput(limit int64, secured map[string]bool) echo.MiddlewareFunc {
+// a request without is told 401 first, as the validator (security before parameters and body) would. Only the
+// operations that take a body (bodies) read one: elsewhere a body means nothing and is ignored, as the validator
+// and the handlers ignore it, so that no answer depends on it.
+func checkInput(limit int64, secured, bodies map[string]bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if _, ok := identified(c.Request().Context()); !ok && secured[c.Request().Method+" "+c.Path()] {
@@ -41,6 +43,9 @@ func checkInput(limit int64, secured map[string]bool) echo.MiddlewareFunc {
 			}
 			if err := checkPathParams(c); err != nil {
 				return err
+			}
+			if !bodies[c.Request().Method+" "+c.Path()] {
+				return next(c)
 			}
 			if err := readBody(c.Request(), limit); err != nil {
 				return err
@@ -75,7 +80,7 @@ func checkQuery(raw string) error {
 			fields = append(fields, invite.FieldError{Field: name, Message: nulMessage})
 		}
 	}
-	return nulError("query parameter", fields)
+	return nulError(invite.CodeInvalidParameter, "query parameter", fields)
 }
 
 // checkPathParams refuses NUL characters in path parameters.
@@ -98,12 +103,14 @@ func checkPathParams(c echo.Context) error {
 			fields = append(fields, invite.FieldError{Field: name, Message: nulMessage})
 		}
 	}
-	return nulError("path parameter", fields)
+	return nulError(invite.CodeInvalidParameter, "path parameter", fields)
 }
 
 const nulMessage = `must not contain NUL characters (\u0000)`
 
-func nulError(what string, fields []invite.FieldError) error {
+// nulError refuses the fields that hold NUL characters: a malformed parameter (invalid_parameter, 400, as the
+// validator answers any parameter its schema refuses) or an invalid body value (validation_failed, 422).
+func nulError(code invite.Code, what string, fields []invite.FieldError) error {
 	if len(fields) == 0 {
 		return nil
 	}
@@ -112,7 +119,7 @@ func nulError(what string, fields []invite.FieldError) error {
 	for i, f := range fields {
 		names[i] = f.Field
 	}
-	return &invite.Error{Code: invite.CodeValidationFailed,
+	return &invite.Error{Code: code,
 		Detail: fmt.Sprintf("%s %s %s", what, strings.Join(names, ", "), nulMessage), Fields: fields}
 }
 
@@ -270,7 +277,7 @@ func checkJSON(raw []byte) error {
 			return invite.Errorf(invite.CodeMalformedJSON,
 				"the request body goes on after its JSON value (at byte %d); send exactly one JSON value", dec.InputOffset())
 		}
-		return nulError("field", nul)
+		return nulError(invite.CodeValidationFailed, "field", nul)
 	}
 }
 

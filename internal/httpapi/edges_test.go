@@ -31,25 +31,29 @@ func TestNULIsRefusedNamingTheField(t *testing.T) {
 			id := e.create("123456789012")["id"].(string)
 			wantInvites, wantEvents := e.counts()
 			calls := e.sim.TotalCalls()
+			// In a body, an invalid value (422); in a parameter, a malformed one (400), as the validator says of
+			// any parameter its schema refuses.
 			for _, tc := range []struct {
 				name, method, path, token string
 				body                      any
 				field                     string
+				status                    int
 			}{
-				{"notes", "POST", invitesPath(profile), tok, `{"accountId":"123456789013","notes":"first line\u0000"}`, "notes"},
-				{"account id", "POST", invitesPath(profile), tok, `{"accountId":"\u0000123456789013"}`, "accountId"},
+				{"notes", "POST", invitesPath(profile), tok, `{"accountId":"123456789013","notes":"first line\u0000"}`, "notes", 422},
+				{"account id", "POST", invitesPath(profile), tok, `{"accountId":"\u0000123456789013"}`, "accountId", 422},
 				{"billing profile's customer", "PUT", "/billing-profiles/acme-nul", admin,
-					`{"customerId":"acme\u0000","name":"Acme NUL","managementAccountId":"444455556666"}`, "customerId"},
+					`{"customerId":"acme\u0000","name":"Acme NUL","managementAccountId":"444455556666"}`, "customerId", 422},
 				{"nested CUR bucket", "PUT", "/billing-profiles/acme-nul", admin,
-					`{"customerId":"acme","name":"Acme NUL","managementAccountId":"444455556666","cur":{"bucket":"b\u0000b","reportName":"r"}}`, "cur.bucket"},
-				{"billing profile id in the path", "GET", "/billing-profiles/acme%00main", tok, nil, "billingProfileId"},
-				{"invite id in the path", "DELETE", invitesPath(profile) + "/" + id + "%00", tok, nil, "inviteId"},
-				{"account filter", "GET", invitesPath(profile) + "?accountId=1234%00", tok, nil, "accountId"},
-				{"state filter", "GET", invitesPath(profile) + "?state=invited%00", tok, nil, "state"},
+					`{"customerId":"acme","name":"Acme NUL","managementAccountId":"444455556666","cur":{"bucket":"b\u0000b","reportName":"r"}}`, "cur.bucket", 422},
+				{"billing profile id in the path", "GET", "/billing-profiles/acme%00main", tok, nil, "billingProfileId", 400},
+				{"invite id in the path", "DELETE", invitesPath(profile) + "/" + id + "%00", tok, nil, "inviteId", 400},
+				{"account filter", "GET", invitesPath(profile) + "?accountId=1234%00", tok, nil, "accountId", 400},
+				{"state filter", "GET", invitesPath(profile) + "?state=invited%00", tok, nil, "state", 400},
 			} {
 				t.Run(tc.name, func(t *testing.T) {
 					e := e.with(t)
-					p := e.problem(e.do(tc.method, tc.path, tc.token, tc.body), 422, "validation_failed")
+					code := map[int]string{400: "invalid_parameter", 422: "validation_failed"}[tc.status]
+					p := e.problem(e.do(tc.method, tc.path, tc.token, tc.body), tc.status, code)
 					if d := p["detail"].(string); !strings.Contains(d, tc.field) || !strings.Contains(d, "NUL") {
 						t.Errorf("detail does not name %s and NUL: %q", tc.field, d)
 					}
@@ -256,6 +260,9 @@ func send(t *testing.T, method, url, token string) sent {
 	body, err := io.ReadAll(res.Body)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if err := mustContract(t).check(req, response{status: res.StatusCode, header: res.Header, body: body}); err != nil {
+		t.Errorf("%s %s: the answer breaks the contract: %v", method, url, err)
 	}
 	return sent{status: res.StatusCode, header: res.Header, length: res.ContentLength, body: body}
 }

@@ -168,6 +168,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Webhooks:   webhooks,
 		Verifier:   verifier, Idempotency: st, Clock: clk, Ready: st.Ping, Logger: log,
 		Registry: prometheus.NewRegistry(), CORSOrigins: opts.corsOrigins, RateLimits: opts.limits,
+		DatabaseUnavailable: store.Unavailable,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -226,7 +227,8 @@ func (r response) json(t testing.TB) map[string]any {
 }
 
 // do sends a request; body may be a string or bytes (sent as is), an io.Reader (sent chunked, its length unknown)
-// or a value (sent as JSON).
+// or a value (sent as JSON). Every answer is checked against openapi.yaml (contract.check): a test fails on a
+// status, header or body the spec does not declare, whatever else it asserts.
 func (e *env) do(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
 	var rd io.Reader
@@ -267,7 +269,11 @@ func (e *env) do(method, path, token string, body any, headers ...string) respon
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return response{status: res.StatusCode, header: res.Header, body: raw}
+	r := response{status: res.StatusCode, header: res.Header, body: raw}
+	if err := mustContract(e.t).check(req, r); err != nil {
+		e.t.Errorf("%s %s: the answer breaks the contract: %v", method, path, err)
+	}
+	return r
 }
 
 // problem asserts a problem+json answer with the status and code, and returns it.

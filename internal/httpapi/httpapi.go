@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -54,6 +55,10 @@ type Config struct {
 	// MetricsElsewhere leaves /metrics out of this server, for a caller that serves MetricsHandler on a listener
 	// of its own (METRICS_ADDR); the zero value serves it here, beside the API.
 	MetricsElsewhere bool
+
+	// DatabaseUnavailable reports whether an error says the database could not be reached (store.Unavailable):
+	// such a request answers 503 database_unavailable, which a client may retry, instead of 500. Nil: none does.
+	DatabaseUnavailable func(error) bool
 }
 
 // New builds the Echo server.
@@ -71,7 +76,7 @@ func New(cfg Config) (*echo.Echo, error) {
 
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	e.HTTPErrorHandler = errorHandler(cfg.Logger)
+	e.HTTPErrorHandler = errorHandler(cfg.Logger, cfg.DatabaseUnavailable)
 	e.Pre(headAsGet(e))
 	e.Use(requestID(), observe(cfg.Logger, cfg.Registry), middleware.Recover())
 	if cfg.Sandbox != nil {
@@ -92,11 +97,11 @@ func New(cfg Config) (*echo.Echo, error) {
 	if len(cfg.CORSOrigins) > 0 {
 		e.Use(middleware.CORSWithConfig(middleware.CORSConfig{
 			AllowOrigins: cfg.CORSOrigins,
-			AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodDelete},
+			AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, "traceparent",
 				"Idempotency-Key", "If-Match"},
 			ExposeHeaders: []string{echo.HeaderWWWAuthenticate, "ETag", echo.HeaderLocation, echo.HeaderRetryAfter,
-				echo.HeaderXRequestID, "Idempotent-Replayed", "X-Sandbox", "RateLimit", "RateLimit-Policy"},
+				echo.HeaderXRequestID, "Idempotent-Replayed", "X-Sandbox", "X-Sandbox-Time", "RateLimit", "RateLimit-Policy"},
 			MaxAge: 600,
 		}))
 	}
@@ -106,7 +111,8 @@ func New(cfg Config) (*echo.Echo, error) {
 	if lim := newLimiter(cfg.RateLimits, clock, spec); lim.on() {
 		e.Use(lim.middleware())
 	}
-	e.Use(checkInput(maxBodyBytes, specRoutes(spec, secured(spec))))
+	e.Use(checkInput(maxBodyBytes, specRoutes(spec, secured(spec)),
+		specRoutes(spec, func(op *openapi3.Operation) bool { return op.RequestBody != nil })))
 
 	// Documentation and operations endpoints sit beside the API and are not described by its spec.
 	docs := v5emb.NewWithConfig(swgui.Config{Title: "aws-invites", SwaggerJSON: "/openapi.yaml", BasePath: "/docs/",
@@ -118,8 +124,12 @@ func New(cfg Config) (*echo.Echo, error) {
 		e.GET("/metrics", echo.WrapHandler(MetricsHandler(cfg.Registry, cfg.MetricsToken)))
 	}
 
+	roles, err := requiredRoles(spec)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded openapi spec: %w", err)
+	}
 	validator := echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
-		Options: openapi3filter.Options{AuthenticationFunc: authenticate(cfg.Verifier)},
+		Options: openapi3filter.Options{AuthenticationFunc: authenticate(cfg.Verifier, roles)},
 		ErrorHandler: func(c echo.Context, err *echo.HTTPError) error {
 			return err
 		},

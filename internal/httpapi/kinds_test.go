@@ -23,6 +23,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		invite.KindRateLimited:      http.StatusTooManyRequests,
 		invite.KindUpstream:         http.StatusBadGateway,
 		invite.KindUnavailable:      http.StatusServiceUnavailable,
+		invite.KindPrecondition:     http.StatusPreconditionFailed,
 		invite.KindInternal:         http.StatusInternalServerError,
 	}
 	for k, status := range want {

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -44,6 +45,8 @@ func statusFor(k invite.Kind) int {
 		return http.StatusBadGateway
 	case invite.KindUnavailable:
 		return http.StatusServiceUnavailable
+	case invite.KindPrecondition:
+		return http.StatusPreconditionFailed
 	}
 	return http.StatusInternalServerError
 }
@@ -193,11 +196,20 @@ func fromValidation(err error) *invite.Error {
 	return &invite.Error{Code: invite.CodeMalformedJSON, Detail: "the request body is not valid JSON", Err: err}
 }
 
+// databaseRetryAfter is what a client is told to wait when the database does not answer: long enough for a
+// failover or a restart of the pool's connections, short enough that a user retrying by hand is not kept waiting.
+const databaseRetryAfter = 5 * time.Second
+
 // errorHandler is Echo's one error handler: it logs internals with the request id and answers problem+json.
-func errorHandler(log *slog.Logger) echo.HTTPErrorHandler {
+// dbUnavailable, when not nil, tells an unreachable database from the service's own failures.
+func errorHandler(log *slog.Logger, dbUnavailable func(error) bool) echo.HTTPErrorHandler {
 	return func(err error, c echo.Context) {
 		if c.Response().Committed {
 			return
+		}
+		if dbUnavailable != nil && invite.ErrorCode(err) == invite.CodeInternal && dbUnavailable(err) {
+			err = &invite.Error{Code: invite.CodeDatabaseUnavailable, RetryAfter: databaseRetryAfter, Err: err,
+				Detail: "the service's database is not answering right now; nothing was changed. Try again shortly."}
 		}
 		p, de := problemFor(err)
 		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)

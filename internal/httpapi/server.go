@@ -45,7 +45,7 @@ func (s *server) GetBillingProfile(ctx context.Context, req api.GetBillingProfil
 	if err != nil {
 		return nil, err
 	}
-	return api.GetBillingProfile200JSONResponse(toBillingProfile(bp)), nil
+	return api.GetBillingProfile200JSONResponse{Body: toBillingProfile(bp), Headers: api.GetBillingProfile200ResponseHeaders{ETag: bp.ETag()}}, nil
 }
 
 func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfileRequestObject) (api.PutBillingProfileResponseObject, error) {
@@ -60,15 +60,19 @@ func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfil
 			in.CUR.Format = string(*c.Format)
 		}
 	}
-	bp, created, err := s.profiles.Put(ctx, principal(ctx), in)
+	m, err := parseIfMatch(req.Params.IfMatch)
+	if err != nil {
+		return nil, err
+	}
+	bp, created, err := s.profiles.PutIfMatch(ctx, principal(ctx), in, m)
 	if err != nil {
 		return nil, err
 	}
 	if created {
 		loc := "/billing-profiles/" + bp.ID
-		return api.PutBillingProfile201JSONResponse{Body: toBillingProfile(bp), Headers: api.PutBillingProfile201ResponseHeaders{Location: &loc}}, nil
+		return api.PutBillingProfile201JSONResponse{Body: toBillingProfile(bp), Headers: api.PutBillingProfile201ResponseHeaders{Location: &loc, ETag: bp.ETag()}}, nil
 	}
-	return api.PutBillingProfile200JSONResponse(toBillingProfile(bp)), nil
+	return api.PutBillingProfile200JSONResponse{Body: toBillingProfile(bp), Headers: api.PutBillingProfile200ResponseHeaders{ETag: bp.ETag()}}, nil
 }
 
 func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObject) (api.ListInvitesResponseObject, error) {

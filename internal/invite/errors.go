@@ -30,6 +30,7 @@ const (
 	KindInternal                     // the service failed; details are only in its logs
 	KindUpstream                     // AWS refused in a way only the reseller can fix
 	KindUnavailable                  // a dependency is unavailable or not configured; try again later
+	KindPrecondition                 // a conditional request's precondition (If-Match) does not hold
 )
 
 // Error codes. Each has exactly one kind, in the kinds table below.
@@ -48,6 +49,8 @@ const (
 	CodePayloadTooLarge  Code = "payload_too_large"      // the body is over the limit
 	CodeUnsupportedMedia Code = "unsupported_media_type" // the body is not application/json
 	CodeRateLimited      Code = "rate_limited"           // the caller sent more requests than its rate limit allows
+
+	CodePreconditionFailed Code = "precondition_failed" // If-Match names another version than the current one
 
 	CodeValidationFailed  Code = "validation_failed"  // well-formed input with invalid values
 	CodeInvalidAccountID  Code = "invalid_account_id" // not a 12-digit AWS account id
@@ -80,14 +83,21 @@ const (
 	CodeEnableAllFeatures  Code = "invites_disabled_during_enable_all_features"
 	CodeHandshakeNotFound  Code = "handshake_not_found"
 	CodeHandshakeFinalized Code = "handshake_already_finalized"
-	CodeAWSAccessDenied    Code = "aws_access_denied"
-	CodeAWSOrgNotInUse     Code = "aws_organization_not_in_use"
-	CodeAWSInvalidInput    Code = "aws_invalid_input"
+	CodeAWSAccessDenied    Code = "aws_access_denied"           // 502: the service's role in the payer cannot be assumed or lacks permissions
+	CodeAWSOrgNotInUse     Code = "aws_organization_not_in_use" // 502: the billing profile's management account manages no organization
+	CodeAWSInvalidInput    Code = "aws_invalid_input"           // 502: AWS refused what the service sent, for a reason only the reseller's support can look into
 	CodeAWSUnavailable     Code = "aws_unavailable"
 	CodeAWSOrgFinalizing   Code = "aws_organization_finalizing"
 
+	// AWS refusals of an invitation that the account's owner can act on: not gateway failures.
+	CodeUnusedPrepayment    Code = "unused_prepayment_balance" // 409: the account's prepayment balance must be used up or settled first
+	CodeAccountNotValidated Code = "account_validation_failed" // 422: AWS could not validate the account; check the id, its owner its status and contact details
+	// Only the reseller can fix this one: 502, like aws_access_denied.
+	CodePayerSetupIncomplete Code = "payer_setup_incomplete" // the payer's management account lacks contact details, a business license or a matching address
+
 	CodeCloudHealthNotConfigured Code = "cloudhealth_not_configured"
 	CodeCloudHealthUnavailable   Code = "cloudhealth_unavailable"
+	CodeDatabaseUnavailable      Code = "database_unavailable" // the database does not answer; nothing was changed
 
 	CodeInternal Code = "internal"
 )
@@ -124,6 +134,8 @@ var kinds = map[Code]Kind{
 	CodePayloadTooLarge:  KindTooLarge,
 	CodeUnsupportedMedia: KindUnsupportedMedia,
 	CodeRateLimited:      KindRateLimited,
+
+	CodePreconditionFailed: KindPrecondition,
 
 	CodeValidationFailed:  KindValidation,
 	CodeInvalidAccountID:  KindValidation,
@@ -162,8 +174,13 @@ var kinds = map[Code]Kind{
 	CodeAWSUnavailable:     KindUnavailable,
 	CodeAWSOrgFinalizing:   KindUnavailable,
 
+	CodeUnusedPrepayment:     KindConflict,
+	CodeAccountNotValidated:  KindValidation,
+	CodePayerSetupIncomplete: KindUpstream,
+
 	CodeCloudHealthNotConfigured: KindUnavailable,
 	CodeCloudHealthUnavailable:   KindUnavailable,
+	CodeDatabaseUnavailable:      KindUnavailable,
 
 	CodeInternal: KindInternal,
 

@@ -111,39 +111,9 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 		v, err := s.viewOrErr(s.adopt(ctx, p, bp, in))
 		return v, err == nil, err
 	}
-	acct, err := NormalizeAccountID(in.AccountID)
+	acct, kind, transfer, err := s.checkCreate(bp, in)
 	if err != nil {
 		return View{}, false, err
-	}
-	if err := ValidateNotes(in.Notes); err != nil {
-		return View{}, false, err
-	}
-	if acct == bp.ManagementAccountID {
-		return View{}, false, &Error{Code: CodeValidationFailed,
-			Detail: "accountId is the payer organization's own management account",
-			Fields: []FieldError{{Field: "accountId", Message: "the management account cannot invite itself"}}}
-	}
-	kind := in.Kind.OrJoin()
-	var transfer *Transfer
-	switch kind {
-	case InviteJoin:
-		if !in.TransferStart.IsZero() || in.TransferName != "" {
-			return View{}, false, &Error{Code: CodeValidationFailed, Detail: "transferStart and transferName are for kind billing_transfer",
-				Fields: []FieldError{{Field: "kind", Message: "give kind billing_transfer with transferStart or transferName"}}}
-		}
-	case InviteTransfer:
-		start := in.TransferStart
-		if start.IsZero() {
-			start = DefaultTransferStart(s.clock.Now())
-		}
-		name, err := checkTransfer(start, in.TransferName, s.clock.Now(), bp)
-		if err != nil {
-			return View{}, false, err
-		}
-		transfer = &Transfer{Name: name, StartAt: start, SourceManagementAccountID: acct}
-	default:
-		return View{}, false, &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("kind %q is neither join nor billing_transfer", in.Kind),
-			Fields: []FieldError{{Field: "kind", Message: "join or billing_transfer"}}}
 	}
 	// Two rounds: a create that loses the race for the account re-reads the winner's invite.
 	for range 2 {
@@ -174,6 +144,44 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 		return v, err == nil, err
 	}
 	return View{}, false, Errorf(CodeConcurrentUpdate, "another request is inviting account %s right now; try again", acct)
+}
+
+// checkCreate checks a create's input against the billing profile and the clock: the account id (normalized), the
+// notes, the kind, and for a billing transfer its start (the first of next month when not given) and name.
+func (s *Invites) checkCreate(bp BillingProfile, in CreateInput) (acct string, kind InviteKind, transfer *Transfer, err error) {
+	acct, err = NormalizeAccountID(in.AccountID)
+	if err != nil {
+		return "", "", nil, err
+	}
+	if err := ValidateNotes(in.Notes); err != nil {
+		return "", "", nil, err
+	}
+	if acct == bp.ManagementAccountID {
+		return "", "", nil, &Error{Code: CodeValidationFailed,
+			Detail: "accountId is the payer organization's own management account",
+			Fields: []FieldError{{Field: "accountId", Message: "the management account cannot invite itself"}}}
+	}
+	switch kind = in.Kind.OrJoin(); kind {
+	case InviteJoin:
+		if !in.TransferStart.IsZero() || in.TransferName != "" {
+			return "", "", nil, &Error{Code: CodeValidationFailed, Detail: "transferStart and transferName are for kind billing_transfer",
+				Fields: []FieldError{{Field: "kind", Message: "give kind billing_transfer with transferStart or transferName"}}}
+		}
+		return acct, kind, nil, nil
+	case InviteTransfer:
+		start := in.TransferStart
+		if start.IsZero() {
+			start = DefaultTransferStart(s.clock.Now())
+		}
+		name, err := checkTransfer(start, in.TransferName, s.clock.Now(), bp)
+		if err != nil {
+			return "", "", nil, err
+		}
+		return acct, kind, &Transfer{Name: name, StartAt: start, SourceManagementAccountID: acct}, nil
+	default:
+		return "", "", nil, &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("kind %q is neither join nor billing_transfer", in.Kind),
+			Fields: []FieldError{{Field: "kind", Message: "join or billing_transfer"}}}
+	}
 }
 
 // reenter handles a create for an account that already has an open invite of the same billing profile.

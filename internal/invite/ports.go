@@ -12,6 +12,10 @@ type Store interface {
 	// with CodePayerChangeWithOpenInvites, to change the management account of a profile that has invites
 	// holding accounts.
 	PutBillingProfile(ctx context.Context, bp BillingProfile) (BillingProfile, bool, error)
+	// PutBillingProfileIfMatch is PutBillingProfile when m holds for the current profile (IfMatch.Holds), checked
+	// in the write's transaction with the row locked; otherwise it writes nothing and returns
+	// CodePreconditionFailed.
+	PutBillingProfileIfMatch(ctx context.Context, bp BillingProfile, m IfMatch) (BillingProfile, bool, error)
 	// BillingProfile returns one billing profile, or CodeNotFound.
 	BillingProfile(ctx context.Context, id string) (BillingProfile, error)
 	// ProfilesOfPayer returns the billing profiles that name a management account, ordered by id.

@@ -31,6 +31,12 @@ func (bp BillingProfile) ViewFor(p Principal) ProfileView {
 
 // Put creates or replaces a billing profile (platform administrators only); it reports whether it was created.
 func (s *Profiles) Put(ctx context.Context, p Principal, bp BillingProfile) (ProfileView, bool, error) {
+	return s.PutIfMatch(ctx, p, bp, IfMatch{})
+}
+
+// PutIfMatch is Put under a precondition on the current version (CodePreconditionFailed when it does not hold),
+// checked and written in one transaction, so two administrators cannot overwrite each other unknowingly.
+func (s *Profiles) PutIfMatch(ctx context.Context, p Principal, bp BillingProfile, m IfMatch) (ProfileView, bool, error) {
 	if !p.IsPlatformAdmin() {
 		return ProfileView{}, false, Errorf(CodeForbidden, "managing billing profiles needs the %q role", RolePlatformAdmin)
 	}
@@ -47,7 +53,7 @@ func (s *Profiles) Put(ctx context.Context, p Principal, bp BillingProfile) (Pro
 	}
 	now := s.clock.Now()
 	bp.CreatedAt, bp.UpdatedAt = now, now
-	stored, created, err := s.store.PutBillingProfile(ctx, bp)
+	stored, created, err := s.store.PutBillingProfileIfMatch(ctx, bp, m)
 	if err != nil {
 		return ProfileView{}, false, err
 	}

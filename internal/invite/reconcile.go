@@ -45,38 +45,52 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 		return rep, err
 	}
 	// Joins follow AWS until they joined; transfers until they end. Terminal invites cost nothing.
-	var invites, transfers []Invite
+	var joins, transfers []Invite
 	for _, inv := range held {
 		switch {
 		case inv.Kind.OrJoin() == InviteTransfer:
 			transfers = append(transfers, inv)
 		case inv.State.FollowsAWS():
-			invites = append(invites, inv)
+			joins = append(joins, inv)
 		}
 	}
-	owners, err := s.store.HandshakeOwners(ctx, managementAccountID)
-	if err != nil {
-		return rep, err
-	}
-	byID := map[string]Handshake{}
-	newest := map[string]Handshake{} // per account, the most recent handshake
-	err = s.orgs.ListInviteHandshakes(ctx, payer, func(h Handshake) error {
-		rep.Handshakes++
-		byID[h.ID] = h
-		if cur, ok := newest[h.AccountID]; !ok || h.RequestedAt.After(cur.RequestedAt) {
-			newest[h.AccountID] = h
-		}
-		return nil
-	})
+	ps, err := s.listPass(ctx, payer, &rep)
 	if err != nil {
 		return rep, err
 	}
 	actor := Actor{Kind: ActorReconciliation}
-	open := map[string]bool{}
-	var errs []error
-	for _, inv := range invites {
-		open[inv.AccountID] = true
-		after, err := s.reconcileInvite(ctx, inv, pass{byID: byID, newest: newest, owners: owners}, actor)
+	changed, errs := s.reconcileJoins(ctx, joins, ps, actor)
+	rep.Changed += changed
+	changed, terrs := s.reconcileTransfers(ctx, payer, transfers, actor)
+	rep.Changed += changed
+	rep.Orphans = s.orphans(ctx, managementAccountID, ps, append(joins, transfers...), readAt)
+	return rep, errors.Join(append(errs, terrs...)...)
+}
+
+// listPass reads, once per pass, what AWS holds for the payer (every page of its invitation handshakes) and which
+// invite owns which handshake.
+func (s *Reconciler) listPass(ctx context.Context, payer Payer, rep *ReconcileReport) (pass, error) {
+	owners, err := s.store.HandshakeOwners(ctx, payer.ManagementAccountID)
+	if err != nil {
+		return pass{}, err
+	}
+	ps := pass{byID: map[string]Handshake{}, newest: map[string]Handshake{}, owners: owners}
+	err = s.orgs.ListInviteHandshakes(ctx, payer, func(h Handshake) error {
+		rep.Handshakes++
+		ps.byID[h.ID] = h
+		if cur, ok := ps.newest[h.AccountID]; !ok || h.RequestedAt.After(cur.RequestedAt) {
+			ps.newest[h.AccountID] = h
+		}
+		return nil
+	})
+	return ps, err
+}
+
+// reconcileJoins moves each join invite to what AWS says of its handshake, and warns of an expiry once; it counts
+// the invites whose state or handshake changed.
+func (s *Reconciler) reconcileJoins(ctx context.Context, joins []Invite, ps pass, actor Actor) (changed int, errs []error) {
+	for _, inv := range joins {
+		after, err := s.reconcileInvite(ctx, inv, ps, actor)
 		if err == nil {
 			after, err = s.warnOfExpiry(ctx, after, actor)
 		}
@@ -86,25 +100,30 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 		case err != nil:
 			errs = append(errs, fmt.Errorf("invite %s: %w", inv.ID, err))
 		case after.Version != inv.Version && (after.State != inv.State || handshakeID(after) != handshakeID(inv)):
-			rep.Changed++
+			changed++
 		}
 	}
-	changed, terrs := s.reconcileTransfers(ctx, payer, transfers, actor)
-	rep.Changed += changed
-	errs = append(errs, terrs...)
-	for _, inv := range transfers {
+	return changed, errs
+}
+
+// orphans are the accounts' newest pending handshakes that no invite owns and no open invite is for: sent from the
+// console or by another tool. They are logged, and listed at GET /payers/{id}/handshakes?unclaimed=true. One
+// requested after readAt, when the pass read the invites, is most likely a create's between its send and its record
+// (the payer's lock serialises reconciliations, not creates): the next pass tells.
+func (s *Reconciler) orphans(ctx context.Context, managementAccountID string, ps pass, held []Invite, readAt time.Time) []Handshake {
+	open := map[string]bool{}
+	for _, inv := range held {
 		open[inv.AccountID] = true
 	}
-	for acct, h := range newest {
-		// One requested after the invites were read is most likely a create's, between its send and its record
-		// (the lock serialises reconciliations, not creates): the next pass tells.
-		if _, owned := owners[h.ID]; h.State.Pending() && !open[acct] && !owned && !h.RequestedAt.After(readAt) {
-			rep.Orphans = append(rep.Orphans, h)
+	var orphans []Handshake
+	for acct, h := range ps.newest {
+		if _, owned := ps.owners[h.ID]; h.State.Pending() && !open[acct] && !owned && !h.RequestedAt.After(readAt) {
+			orphans = append(orphans, h)
 			s.log.WarnContext(ctx, "open handshake without an invite (sent outside this service?)",
 				"payer", managementAccountID, "account", acct, "handshake", h.ID, "requested_at", h.RequestedAt)
 		}
 	}
-	return rep, errors.Join(errs...)
+	return orphans
 }
 
 // pass is what one reconciliation of a payer learned: AWS's handshakes by id and the newest per account, and which

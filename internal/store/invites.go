@@ -35,6 +35,12 @@ const openInviteIndex = "invites_open_account_key"
 // PutBillingProfile creates or replaces a billing profile and reports whether it was created. A replacement keeps
 // the original creation time. Zero timestamps are stamped with the store's clock.
 func (s *Store) PutBillingProfile(ctx context.Context, bp invite.BillingProfile) (invite.BillingProfile, bool, error) {
+	return s.putBillingProfile(ctx, bp, invite.IfMatch{})
+}
+
+// putBillingProfile is the write of PutBillingProfile and PutBillingProfileIfMatch: m is checked first, in the
+// write's transaction, under the row's lock (checkIfMatch).
+func (s *Store) putBillingProfile(ctx context.Context, bp invite.BillingProfile, m invite.IfMatch) (invite.BillingProfile, bool, error) {
 	now := s.now()
 	if bp.CreatedAt.IsZero() {
 		bp.CreatedAt = now
@@ -45,6 +51,9 @@ func (s *Store) PutBillingProfile(ctx context.Context, bp invite.BillingProfile)
 	row := profileToRow(bp)
 	var created bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := s.checkIfMatch(tx, row.ID, m); err != nil {
+			return err
+		}
 		res := tx.Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "id"}}, DoNothing: true}).Create(&row)
 		if res.Error != nil {
 			return res.Error

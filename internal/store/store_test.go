@@ -74,6 +74,7 @@ func newInvite(t testing.TB, bpID, accountID string, at time.Time) invite.Invite
 	t.Helper()
 	return invite.Invite{
 		ID:               newID(t),
+		Kind:             invite.InviteJoin,
 		BillingProfileID: bpID,
 		Payer:            testPayer,
 		AccountID:        accountID,
@@ -81,6 +82,7 @@ func newInvite(t testing.TB, bpID, accountID string, at time.Time) invite.Invite
 		State:            invite.StateInvited,
 		Handshake: &invite.Handshake{
 			ID:          "h-" + newID(t)[:8],
+			Action:      invite.ActionInvite,
 			AccountID:   accountID,
 			State:       invite.HandshakeOpen,
 			RequestedAt: at,
