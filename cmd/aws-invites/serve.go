@@ -380,7 +380,7 @@ func organizations(ctx context.Context, cfg config.Config, st *store.Store, cloc
 		}
 		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil
 	}
-	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, Store: orgsim.NewSQLStore(st.SQLDB()), Clock: clock.Now})
+	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, MaxInvitesPerDay: cfg.SandboxInvitesPerDay, Store: orgsim.NewSQLStore(st.SQLDB()), Clock: clock.Now})
 	addr, err := serveLoopback(ctx, sim, "AWS Organizations simulator", log)
 	if err != nil {
 		return nil, err

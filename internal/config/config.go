@@ -64,7 +64,14 @@ type Config struct {
 	RateLimitBurst    int
 	RateLimitAWSRPS   float64
 	RateLimitAWSBurst int
+
+	// SandboxInvitesPerDay is how many invitations the sandbox's simulated AWS Organizations lets each payer send
+	// in any 24 hours (accepted ones excepted); AWS's own quota by default. Load tests raise it.
+	SandboxInvitesPerDay int
 }
+
+// DefaultSandboxInvitesPerDay is AWS Organizations' quota of invitations a payer organization may send a day.
+const DefaultSandboxInvitesPerDay = 20
 
 // Default rate limits: generous for people and integrations, and for AWS calls well within what one payer
 // organization's Organizations quotas allow. They hold per replica (the buckets live in each process).
@@ -104,6 +111,7 @@ var Env = []struct{ Name, Help string }{
 	{"RATE_LIMIT_BURST", fmt.Sprintf("requests each caller may send at once; 0 turns the limit off (default %d)", DefaultRateLimitBurst)},
 	{"RATE_LIMIT_AWS_RPS", fmt.Sprintf("the same for requests that call AWS (invite, re-send, cancel, refresh); 0 turns it off (default %d)", DefaultRateLimitAWSRPS)},
 	{"RATE_LIMIT_AWS_BURST", fmt.Sprintf("requests that call AWS each caller may send at once; 0 turns it off (default %d)", DefaultRateLimitAWSBurst)},
+	{"SANDBOX_INVITES_PER_DAY", fmt.Sprintf("sandbox only: how many invitations the simulated AWS Organizations lets each payer send in any 24 hours, accepted ones excepted (default %d, AWS's quota; load tests raise it)", DefaultSandboxInvitesPerDay)},
 }
 
 // FromEnv reads the configuration; getenv is os.Getenv outside tests.
@@ -230,6 +238,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 			return c, fmt.Errorf("%s %q is not a positive duration like %s", d.name, s, short(d.def))
 		}
 		*d.dst = v
+	}
+	c.SandboxInvitesPerDay = DefaultSandboxInvitesPerDay
+	if s := strings.TrimSpace(getenv("SANDBOX_INVITES_PER_DAY")); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > 1_000_000 {
+			return c, fmt.Errorf("SANDBOX_INVITES_PER_DAY %q is not a whole number of invitations like %d", s, DefaultSandboxInvitesPerDay)
+		}
+		c.SandboxInvitesPerDay = v
 	}
 	return c, readRateLimits(getenv, &c)
 }

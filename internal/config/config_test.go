@@ -150,6 +150,24 @@ func TestEnvDocumentsEveryVariable(t *testing.T) {
 	}
 }
 
+func TestSandboxInvitesPerDay(t *testing.T) {
+	c, err := config.FromEnv(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SandboxInvitesPerDay != 20 {
+		t.Errorf("default sandbox invitations a day: %d, want AWS's 20", c.SandboxInvitesPerDay)
+	}
+	if c, err = config.FromEnv(env("SANDBOX_INVITES_PER_DAY", "5000")); err != nil || c.SandboxInvitesPerDay != 5000 {
+		t.Errorf("SANDBOX_INVITES_PER_DAY=5000: %d, %v", c.SandboxInvitesPerDay, err)
+	}
+	for _, v := range []string{"0", "-1", "many", "2.5"} {
+		if _, err := config.FromEnv(env("SANDBOX_INVITES_PER_DAY", v)); err == nil || !strings.Contains(err.Error(), "SANDBOX_INVITES_PER_DAY") {
+			t.Errorf("SANDBOX_INVITES_PER_DAY=%s: err = %v", v, err)
+		}
+	}
+}
+
 func TestRateLimits(t *testing.T) {
 	c, err := config.FromEnv(env())
 	if err != nil {

@@ -39,6 +39,7 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	if err != nil {
 		return rep, err
 	}
+	readAt := s.clock.Now() // a handshake requested after this may belong to an invite being created now
 	held, err := s.store.InvitesOfPayer(ctx, managementAccountID, StatesWhere(State.HoldsAccount))
 	if err != nil {
 		return rep, err
@@ -62,7 +63,7 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	rep.Changed += changed
 	changed, terrs := s.reconcileTransfers(ctx, payer, transfers, actor)
 	rep.Changed += changed
-	rep.Orphans = s.orphans(ctx, managementAccountID, ps, append(joins, transfers...))
+	rep.Orphans = s.orphans(ctx, managementAccountID, ps, append(joins, transfers...), readAt)
 	return rep, errors.Join(append(errs, terrs...)...)
 }
 
@@ -106,15 +107,17 @@ func (s *Reconciler) reconcileJoins(ctx context.Context, joins []Invite, ps pass
 }
 
 // orphans are the accounts' newest pending handshakes that no invite owns and no open invite is for: sent from the
-// console or by another tool. They are logged, and listed at GET /payers/{id}/handshakes?unclaimed=true.
-func (s *Reconciler) orphans(ctx context.Context, managementAccountID string, ps pass, held []Invite) []Handshake {
+// console or by another tool. They are logged, and listed at GET /payers/{id}/handshakes?unclaimed=true. One
+// requested after readAt, when the pass read the invites, is most likely a create's between its send and its record
+// (the payer's lock serialises reconciliations, not creates): the next pass tells.
+func (s *Reconciler) orphans(ctx context.Context, managementAccountID string, ps pass, held []Invite, readAt time.Time) []Handshake {
 	open := map[string]bool{}
 	for _, inv := range held {
 		open[inv.AccountID] = true
 	}
 	var orphans []Handshake
 	for acct, h := range ps.newest {
-		if _, owned := ps.owners[h.ID]; h.State.Pending() && !open[acct] && !owned {
+		if _, owned := ps.owners[h.ID]; h.State.Pending() && !open[acct] && !owned && !h.RequestedAt.After(readAt) {
 			orphans = append(orphans, h)
 			s.log.WarnContext(ctx, "open handshake without an invite (sent outside this service?)",
 				"payer", managementAccountID, "account", acct, "handshake", h.ID, "requested_at", h.RequestedAt)

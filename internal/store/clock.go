@@ -14,6 +14,11 @@ import (
 // clockRefresh bounds how stale another process's advance of the sandbox clock may be seen here.
 const clockRefresh = time.Second
 
+// clockReadTimeout bounds a refresh of the offset. Every caller of Now waits for it, so a database that does not
+// answer (or a caller that holds SQLite's only connection in a transaction, which the clock must never be read
+// inside) costs this once a refresh interval instead of stopping every clock in the process.
+const clockReadTimeout = time.Second
+
 // SandboxClock is the sandbox's test clock: the real time plus an offset kept in the database, so every process on
 // the database tells the same time (one that advanced it at once, the others within a second). It only moves
 // forward. It satisfies invite.Clock.
@@ -50,7 +55,10 @@ func (c *SandboxClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.loadedAt.IsZero() || now.Sub(c.loadedAt) >= clockRefresh || now.Before(c.loadedAt) {
-		if off, err := c.load(context.Background()); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), clockReadTimeout)
+		off, err := c.load(ctx)
+		cancel()
+		if err == nil {
 			c.offset = max(c.offset, off)
 		}
 		c.loadedAt = now

@@ -51,6 +51,7 @@ type Options struct {
 type Store struct {
 	db      *gorm.DB
 	sqlDB   *sql.DB
+	readDB  *sql.DB       // SQLite only: the connections of reads outside transactions (see readRouter)
 	pool    *pgxpool.Pool // nil on SQLite
 	locks   payerLocks    // SQLite only
 	dialect string
@@ -155,19 +156,45 @@ func (s *Store) openSQLite(path string, cfg *gorm.Config) error {
 	if err != nil {
 		return fmt.Errorf("store: open SQLite database %s: %w", path, err)
 	}
-	// One connection: SQLite allows one writer at a time, and a single connection serialises this process's
-	// writers in Go instead of in SQLite's busy loop. Nothing here may use s.db while holding a transaction.
+	// One writing connection: SQLite allows one writer at a time, and a single connection serialises this
+	// process's writers in Go instead of in SQLite's busy loop. Nothing here may write through s.db, or read
+	// through SQLDB, while holding a transaction.
 	sqlDB.SetMaxOpenConns(1)
 	sqlDB.SetMaxIdleConns(1)
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
 	s.db, s.sqlDB, s.dialect = db, sqlDB, DialectSQLite
+	if path == ":memory:" {
+		return nil // every connection would open a database of its own
+	}
+	// Reads outside transactions have connections of their own (see readRouter); query_only makes a write that
+	// reached one fail instead of bypassing the single writer.
+	r := url.Values{}
+	r.Add("_pragma", "busy_timeout(10000)")
+	r.Add("_pragma", "query_only(1)")
+	rdb, err := gorm.Open(sqlite.Open(path+"?"+r.Encode()), &gorm.Config{Logger: cfg.Logger})
+	if err == nil {
+		s.readDB, err = rdb.DB()
+	}
+	if err != nil {
+		_ = sqlDB.Close()
+		return fmt.Errorf("store: open SQLite readers %s: %w", path, err)
+	}
+	s.readDB.SetMaxOpenConns(sqliteReaders)
+	s.readDB.SetMaxIdleConns(sqliteReaders)
+	s.readDB.SetConnMaxLifetime(0)
+	s.readDB.SetConnMaxIdleTime(0)
+	router := readRouter{writer: sqlDB, reader: s.readDB}
+	db.ConnPool, db.Statement.ConnPool = router, router
 	return nil
 }
 
 // Close releases the database connections.
 func (s *Store) Close() error {
 	err := s.sqlDB.Close()
+	if s.readDB != nil {
+		err = errors.Join(err, s.readDB.Close())
+	}
 	if s.pool != nil {
 		s.pool.Close()
 	}

@@ -183,7 +183,8 @@ func (s *Sim) PutAccount(id string, a Account) error {
 }
 
 func (s *Sim) update(fn func(t tx, now time.Time) error) error {
-	return s.opts.Store.transact(context.Background(), func(t tx) error { return fn(t, s.now()) })
+	now := s.now() // before the transaction, as in handle
+	return s.opts.Store.transact(context.Background(), func(t tx) error { return fn(t, now) })
 }
 
 var supported = map[string]bool{
@@ -298,8 +299,11 @@ func (s *Sim) handle(ctx context.Context, op, caller string, body []byte) (any, 
 		return nil, apiErr
 	}
 	var out any
+	// The time is read before the transaction begins: the sandbox's clock reads the same database, and on SQLite
+	// the transaction holds its only connection, so a clock read inside it would wait for itself forever.
+	now := s.now()
 	err := s.opts.Store.transact(ctx, func(t tx) error {
-		c := &call{sim: s, tx: t, now: s.now(), caller: caller}
+		c := &call{sim: s, tx: t, now: now, caller: caller}
 		var err error
 		out, err = c.dispatch(op, in)
 		if errors.As(err, &apiErr) {
