@@ -7,27 +7,46 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 )
 
 // serveMetrics serves h at /metrics (and nothing else) on addr, a listener apart from the API's so that it can be
 // bound to an internal interface; stop shuts it down.
 func serveMetrics(addr string, h http.Handler, log *slog.Logger) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("METRICS_ADDR %s: %w", addr, err)
-	}
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", h)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
+	return serveSide("METRICS_ADDR", "metrics", addr, mux, 30*time.Second, log)
+}
+
+// servePprof serves Go's profiler (/debug/pprof/...) on addr, which the configuration keeps on a loopback
+// address: a CPU profile of a running service under load, without a rebuild. Off unless PPROF_ADDR is set.
+func servePprof(addr string, log *slog.Logger) (stop func(), err error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	// A CPU profile or a trace lasts as long as its ?seconds= asks.
+	return serveSide("PPROF_ADDR", "profiler", addr, mux, 0, log)
+}
+
+// serveSide serves h on a listener of its own beside the API; stop shuts it down.
+func serveSide(name, what, addr string, h http.Handler, writeTimeout time.Duration, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", name, addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: writeTimeout}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			log.Error("serving metrics stopped", "addr", ln.Addr().String(), "error", err)
+			log.Error("serving "+what+" stopped", "addr", ln.Addr().String(), "error", err)
 		}
 	}()
-	log.Info("serving metrics", "addr", ln.Addr().String())
+	log.Info("serving "+what, "addr", ln.Addr().String())
 	return func() {
 		// A scrape takes milliseconds; one still running after this was stuck anyway.
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

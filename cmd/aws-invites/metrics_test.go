@@ -90,3 +90,25 @@ func TestMetricsTokenBesideTheAPI(t *testing.T) {
 		t.Errorf("the API's refusal is not its usual problem document: %s", body)
 	}
 }
+
+// PPROF_ADDR serves Go's profiler on a listener of its own; the API's address never serves it.
+func TestProfilerOnItsOwnAddress(t *testing.T) {
+	inst := start(t, map[string]string{"AWS_INVITES_DATA_DIR": t.TempDir()})
+	if inst.pprofURL != "" {
+		t.Errorf("a profiler was started without PPROF_ADDR: %s", inst.pprofURL)
+	}
+	if status, _, _ := get(t, inst.url+"/debug/pprof/", ""); status != http.StatusNotFound {
+		t.Errorf("the API address serves /debug/pprof/: %d", status)
+	}
+	inst = start(t, map[string]string{"AWS_INVITES_DATA_DIR": t.TempDir(), "PPROF_ADDR": "127.0.0.1:0"})
+	if inst.pprofURL == "" {
+		t.Fatal(`no "serving profiler" log line with the address`)
+	}
+	status, body, _ := get(t, inst.pprofURL+"/debug/pprof/heap?debug=1", "")
+	if status != http.StatusOK || !strings.Contains(body, "heap profile") {
+		t.Errorf("profiler heap: %d %.200s", status, body)
+	}
+	if status, _, _ := get(t, inst.url+"/debug/pprof/heap", ""); status != http.StatusNotFound {
+		t.Errorf("the API address serves /debug/pprof/heap with PPROF_ADDR set: %d", status)
+	}
+}

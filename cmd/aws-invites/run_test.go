@@ -29,6 +29,7 @@ import (
 type instance struct {
 	url        string
 	metricsURL string // when METRICS_ADDR is set
+	pprofURL   string // when PPROF_ADDR is set
 	stdout     *syncBuffer
 	stop       func() error
 }
@@ -58,7 +59,7 @@ func startAsync(env map[string]string) (*instance, error) {
 	}()
 	addr := make(chan string, 1)
 	badLine := make(chan string, 1)
-	var metricsAddr string // written before addr is sent, read after it is received
+	var metricsAddr, pprofAddr string // written before addr is sent, read after it is received
 	go func() {
 		sc := bufio.NewScanner(pr)
 		for sc.Scan() {
@@ -73,6 +74,9 @@ func startAsync(env map[string]string) (*instance, error) {
 			if line["msg"] == "serving metrics" {
 				metricsAddr = line["addr"].(string)
 			}
+			if line["msg"] == "serving profiler" {
+				pprofAddr = line["addr"].(string)
+			}
 			if line["msg"] == "listening" {
 				addr <- line["addr"].(string)
 			}
@@ -83,6 +87,9 @@ func startAsync(env map[string]string) (*instance, error) {
 		inst := &instance{url: "http://" + a, stdout: stdout}
 		if metricsAddr != "" {
 			inst.metricsURL = "http://" + metricsAddr
+		}
+		if pprofAddr != "" {
+			inst.pprofURL = "http://" + pprofAddr
 		}
 		var once sync.Once
 		var stopErr error

@@ -140,6 +140,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		defer stopMetrics()
 	}
+	if cfg.PprofAddr != "" {
+		stopPprof, err := servePprof(cfg.PprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

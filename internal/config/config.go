@@ -47,6 +47,8 @@ type Config struct {
 	MetricsAddr string
 	// MetricsToken, when set, is the bearer token /metrics requires.
 	MetricsToken string
+	// PprofAddr, when set, is a loopback host:port serving Go's profiler; empty turns it off.
+	PprofAddr string
 
 	CloudHealthURL        string
 	CloudHealthAPIKey     string
@@ -94,6 +96,7 @@ var Env = []struct{ Name, Help string }{
 	{"AUTH_AUDIENCE", "an aud tokens must carry; required with AUTH_JWKS_URL or AUTH_HS256_SECRET (default with the development secret: aws-invites)"},
 	{"CORS_ALLOWED_ORIGINS", "comma-separated origins of the web app allowed to call the API (default none)"},
 	{"METRICS_ADDR", "host:port to serve /metrics on, on a listener of its own; the API's address then does not serve it (default: /metrics beside the API)"},
+	{"PPROF_ADDR", "loopback host:port serving Go's profiler at /debug/pprof/ (CPU, heap, allocations) for measuring under load (default: off)"},
 	{"METRICS_TOKEN", "when set, /metrics requires Authorization: Bearer <METRICS_TOKEN> (default: no token)"},
 	{"SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests in flight (default 15s)"},
 	{"RECONCILE_INTERVAL", "how often each payer's handshakes are reconciled with AWS (default " + short(invite.DefaultReconcileEvery) + ")"},
@@ -126,6 +129,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		AuthAudience: strings.TrimSpace(getenv("AUTH_AUDIENCE")),
 		MetricsAddr:  strings.TrimSpace(getenv("METRICS_ADDR")),
 		MetricsToken: strings.TrimSpace(getenv("METRICS_TOKEN")),
+		PprofAddr:    strings.TrimSpace(getenv("PPROF_ADDR")),
 	}
 	if s := getenv("AUTH_HS256_SECRET"); s != "" {
 		c.AuthHS256Secret = []byte(s)
@@ -170,6 +174,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		}
 		if _, port, _ := net.SplitHostPort(c.MetricsAddr); c.MetricsAddr == c.ListenAddr && port != "0" {
 			return c, fmt.Errorf("METRICS_ADDR %q is LISTEN_ADDR too: give /metrics another port, or unset METRICS_ADDR to serve it beside the API", c.MetricsAddr)
+		}
+	}
+	if c.PprofAddr != "" {
+		if err := checkAddr("PPROF_ADDR", c.PprofAddr); err != nil {
+			return c, err
+		}
+		// The profiler shows the process's memory and command line: it never listens beyond this machine.
+		if host, _, _ := net.SplitHostPort(c.PprofAddr); !isLoopback(host) {
+			return c, fmt.Errorf("PPROF_ADDR %q must be a loopback address such as 127.0.0.1:6060: the profiler is not for the network", c.PprofAddr)
 		}
 	}
 	// The token travels as "Authorization: Bearer <token>", which cannot carry spaces or control characters.

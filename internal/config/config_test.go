@@ -54,6 +54,9 @@ func TestRefusals(t *testing.T) {
 		{"metrics address without port", env("METRICS_ADDR", "127.0.0.1"), "METRICS_ADDR \"127.0.0.1\" is not host:port"},
 		{"metrics address with a bad port", env("METRICS_ADDR", ":99999"), "METRICS_ADDR \":99999\" has no valid port"},
 		{"metrics on the API's address", env("LISTEN_ADDR", "0.0.0.0:8080", "METRICS_ADDR", "0.0.0.0:8080"), "METRICS_ADDR \"0.0.0.0:8080\" is LISTEN_ADDR too"},
+		{"profiler beyond loopback", env("PPROF_ADDR", "0.0.0.0:6060"), "PPROF_ADDR \"0.0.0.0:6060\" must be a loopback address"},
+		{"profiler on a host name", env("PPROF_ADDR", "db.internal:6060"), "must be a loopback address"},
+		{"profiler without port", env("PPROF_ADDR", "127.0.0.1"), "PPROF_ADDR \"127.0.0.1\" is not host:port"},
 		{"metrics token with a space", env("METRICS_TOKEN", "two words"), "METRICS_TOKEN must not contain spaces"},
 		{"metrics token with a newline", env("METRICS_TOKEN", "abc\ndef"), "METRICS_TOKEN must not contain spaces"},
 	}
@@ -118,6 +121,11 @@ func TestMetrics(t *testing.T) {
 	}
 	if c.MetricsAddr != "0.0.0.0:9090" || c.MetricsToken != "s3cr3t-scrape-token" {
 		t.Errorf("addr %q token %q", c.MetricsAddr, c.MetricsToken)
+	}
+	for _, addr := range []string{"127.0.0.1:6060", "[::1]:6060", "localhost:6060"} {
+		if c, err := config.FromEnv(env("PPROF_ADDR", addr)); err != nil || c.PprofAddr != addr {
+			t.Errorf("PPROF_ADDR %s: %+v %v", addr, c.PprofAddr, err)
+		}
 	}
 	// Port 0 twice is two different ports (tests do this).
 	if _, err := config.FromEnv(env("LISTEN_ADDR", "127.0.0.1:0", "METRICS_ADDR", "127.0.0.1:0")); err != nil {
