@@ -48,10 +48,15 @@ const (
 	write
 )
 
-// profileFor loads a billing profile and checks the caller's rights on it. Another customer's profile answers
-// exactly like a missing one, so ids of other tenants cannot be probed.
+// profileFor loads a billing profile and checks the caller's rights on it.
 func (c *core) profileFor(ctx context.Context, p Principal, id string, need access) (BillingProfile, error) {
 	bp, err := c.store.BillingProfile(ctx, id)
+	return authorize(p, id, bp, err, need)
+}
+
+// authorize checks the caller's rights on a billing profile as the store answered it (bp, err). Another
+// customer's profile answers exactly like a missing one, so ids of other tenants cannot be probed.
+func authorize(p Principal, id string, bp BillingProfile, err error, need access) (BillingProfile, error) {
 	if IsCode(err, CodeNotFound) || (err == nil && bp.CustomerID != p.CustomerID && !p.IsPlatformAdmin()) {
 		return BillingProfile{}, Errorf(CodeNotFound, "billing profile %q was not found", id)
 	}
@@ -72,19 +77,26 @@ func (c *core) profileFor(ctx context.Context, p Principal, id string, need acce
 func (c *core) invite(ctx context.Context, billingProfileID, inviteID string) (Invite, error) {
 	inv, err := c.store.Invite(ctx, billingProfileID, inviteID)
 	if IsCode(err, CodeNotFound) {
-		return Invite{}, Errorf(CodeNotFound, "invite %q was not found in billing profile %q", inviteID, billingProfileID)
+		return Invite{}, inviteNotFound(billingProfileID, inviteID)
 	}
 	return inv, err
 }
 
-// inviteFor loads an invite after checking the caller's rights on its billing profile.
+func inviteNotFound(billingProfileID, inviteID string) error {
+	return Errorf(CodeNotFound, "invite %q was not found in billing profile %q", inviteID, billingProfileID)
+}
+
+// inviteFor loads an invite with its billing profile (one round trip) and checks the caller's rights on the
+// profile before saying anything about the invite.
 func (c *core) inviteFor(ctx context.Context, p Principal, billingProfileID, inviteID string, need access) (BillingProfile, Invite, error) {
-	bp, err := c.profileFor(ctx, p, billingProfileID, need)
-	if err != nil {
+	bp, inv, err := c.store.ProfileAndInvite(ctx, billingProfileID, inviteID)
+	if bp, err = authorize(p, billingProfileID, bp, err, need); err != nil {
 		return BillingProfile{}, Invite{}, err
 	}
-	inv, err := c.invite(ctx, billingProfileID, inviteID)
-	return bp, inv, err
+	if inv == nil {
+		return bp, Invite{}, inviteNotFound(billingProfileID, inviteID)
+	}
+	return bp, *inv, nil
 }
 
 // view renders an invite as a client sees it now.

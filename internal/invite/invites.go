@@ -48,29 +48,18 @@ type ViewPage struct {
 	NextID string
 }
 
-// List returns a page of a billing profile's invites, newest first.
+// List returns a page of a billing profile's invites, newest first. A valid query reads the profile and the
+// page together; an invalid one is refused after the caller's rights are checked, as any request on the profile.
 func (s *Invites) List(ctx context.Context, p Principal, q ListQuery) (ViewPage, error) {
-	if _, err := s.profileFor(ctx, p, q.BillingProfileID, read); err != nil {
-		return ViewPage{}, err
-	}
-	for _, st := range q.States {
-		if !st.Valid() {
-			return ViewPage{}, Errorf(CodeValidationFailed, "unknown state %q", st)
-		}
-	}
-	if q.AccountID != "" {
-		acct, err := NormalizeAccountID(q.AccountID)
-		if err != nil {
+	q, invalid := checkList(q)
+	if invalid != nil {
+		if _, err := s.profileFor(ctx, p, q.BillingProfileID, read); err != nil {
 			return ViewPage{}, err
 		}
-		q.AccountID = acct
+		return ViewPage{}, invalid
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultPageSize
-	}
-	q.Limit = min(max(q.Limit, 1), MaxPageSize)
-	page, err := s.store.ListInvites(ctx, q)
-	if err != nil {
+	bp, page, err := s.store.ProfileAndPage(ctx, q)
+	if _, err := authorize(p, q.BillingProfileID, bp, err, read); err != nil {
 		return ViewPage{}, err
 	}
 	now := s.clock.Now()
@@ -79,6 +68,27 @@ func (s *Invites) List(ctx context.Context, p Principal, q ListQuery) (ViewPage,
 		out.Views[i] = ViewOf(inv, now)
 	}
 	return out, nil
+}
+
+// checkList validates a list query and fills its defaults.
+func checkList(q ListQuery) (ListQuery, error) {
+	for _, st := range q.States {
+		if !st.Valid() {
+			return q, Errorf(CodeValidationFailed, "unknown state %q", st)
+		}
+	}
+	if q.AccountID != "" {
+		acct, err := NormalizeAccountID(q.AccountID)
+		if err != nil {
+			return q, err
+		}
+		q.AccountID = acct
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	q.Limit = min(max(q.Limit, 1), MaxPageSize)
+	return q, nil
 }
 
 // Events returns an invite's history, oldest first.

@@ -35,6 +35,9 @@ type Store interface {
 	DeleteInvite(ctx context.Context, inv Invite, refusal Event) error
 	// Invite returns one invite of a billing profile, or CodeNotFound.
 	Invite(ctx context.Context, billingProfileID, inviteID string) (Invite, error)
+	// ProfileAndInvite returns a billing profile and one of its invites, read together (one round trip for a
+	// GET): CodeNotFound when the profile is missing, a nil invite when it has no such invite.
+	ProfileAndInvite(ctx context.Context, billingProfileID, inviteID string) (BillingProfile, *Invite, error)
 	// HolderOf returns the invite that holds an account on a payer, whatever its billing profile, or CodeNotFound.
 	HolderOf(ctx context.Context, payer, accountID string) (Invite, error)
 	// ReassignInvite moves an invite with its handshakes and history to another billing profile of its payer,
@@ -45,6 +48,9 @@ type Store interface {
 	HandshakeOwners(ctx context.Context, payer string) (map[string]HandshakeOwner, error)
 	// ListInvites returns a page of a billing profile's invites, newest first.
 	ListInvites(ctx context.Context, q ListQuery) (Page, error)
+	// ProfileAndPage returns a billing profile and a page of its invites, read together; CodeNotFound when the
+	// profile is missing.
+	ProfileAndPage(ctx context.Context, q ListQuery) (BillingProfile, Page, error)
 	// Events returns an invite's history under its billing profile, oldest first.
 	Events(ctx context.Context, billingProfileID, inviteID string) ([]Event, error)
 	// ListEvents returns a page of the activity feed, newest first.

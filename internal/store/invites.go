@@ -105,19 +105,6 @@ func (s *Store) putBillingProfile(ctx context.Context, bp invite.BillingProfile,
 	return stored, created, nil
 }
 
-// BillingProfile returns one billing profile, or CodeNotFound.
-func (s *Store) BillingProfile(ctx context.Context, id string) (invite.BillingProfile, error) {
-	var row billingProfileRow
-	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return invite.BillingProfile{}, invite.Errorf(invite.CodeNotFound, "billing profile %s not found", id)
-	}
-	if err != nil {
-		return invite.BillingProfile{}, fmt.Errorf("store: get billing profile %s: %w", id, err)
-	}
-	return row.domain(), nil
-}
-
 // ProfilesOfPayer returns the billing profiles that name a management account, ordered by id.
 func (s *Store) ProfilesOfPayer(ctx context.Context, managementAccountID string) ([]invite.BillingProfile, error) {
 	var rows []billingProfileRow
@@ -373,19 +360,6 @@ func (s *Store) staleOrMissing(tx *gorm.DB, inv invite.Invite) error {
 		"invite %s was changed by another request since version %d; reload it and try again", inv.ID, inv.Version)
 }
 
-// Invite returns one invite of a billing profile, or CodeNotFound.
-func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (invite.Invite, error) {
-	var row inviteRow
-	err := s.db.WithContext(ctx).Where("id = ? AND billing_profile_id = ?", inviteID, billingProfileID).Take(&row).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return invite.Invite{}, invite.Errorf(invite.CodeNotFound, "invite %s not found", inviteID)
-	}
-	if err != nil {
-		return invite.Invite{}, fmt.Errorf("store: get invite %s: %w", inviteID, err)
-	}
-	return row.domain(), nil
-}
-
 // HolderOf returns the invite that holds an account on a payer (whatever its billing profile), or CodeNotFound.
 func (s *Store) HolderOf(ctx context.Context, payer, accountID string) (invite.Invite, error) {
 	var row inviteRow
@@ -399,43 +373,6 @@ func (s *Store) HolderOf(ctx context.Context, payer, accountID string) (invite.I
 		return invite.Invite{}, fmt.Errorf("store: get open invite for account %s: %w", accountID, err)
 	}
 	return row.domain(), nil
-}
-
-// ListInvites returns a page of a billing profile's invites, newest first. Ids are UUIDv7 strings, so id order is
-// creation order and the keyset "id < After" neither repeats nor skips rows when invites are added between pages.
-func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Page, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = invite.DefaultPageSize
-	}
-	db := s.db.WithContext(ctx).Where("billing_profile_id = ?", q.BillingProfileID)
-	if len(q.States) > 0 {
-		db = db.Where("state IN ?", names(q.States))
-	}
-	if q.AccountID != "" {
-		db = db.Where("account_id = ?", q.AccountID)
-	}
-	if q.Kind != "" {
-		db = db.Where("kind = ?", string(q.Kind))
-	}
-	if q.After != "" {
-		db = db.Where("id < ?", q.After)
-	}
-	var rows []inviteRow
-	// One row more than the page tells whether another page follows without a second query.
-	if err := db.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
-		return invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
-	}
-	var page invite.Page
-	if len(rows) > limit {
-		rows = rows[:limit]
-		page.NextID = rows[limit-1].ID
-	}
-	page.Invites = make([]invite.Invite, len(rows))
-	for i, r := range rows {
-		page.Invites[i] = r.domain()
-	}
-	return page, nil
 }
 
 // InvitesOfPayer returns the invites in the given states of every billing profile whose payer is the management

@@ -1,0 +1,293 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+)
+
+// The read path of the API's GETs, written by hand: what a request reads, it reads in one round trip (the
+// billing profile it authorizes against, and the invite or the page), in SQL whose plans are checked by
+// TestListPlansAreIndexRangeScans. Measured with scripts/bench-read, GORM's statement building and reflective
+// scanning, and a second round trip for the profile, were most of a GET's time in the database layer
+// (docs/read-path.md). Writes keep GORM.
+//
+// On PostgreSQL the statements go straight to pgx's pool, which prepares each once per connection, and the two
+// of a request are sent as one batch; on SQLite they run one after the other on the read-only connections (a
+// round trip there is a function call).
+
+// profileColumns and inviteColumns are the columns the row types scan, in the order of their fields methods.
+// TestHandWrittenColumnsCoverTheTables fails when a migration adds a column they lack.
+const (
+	profileColumns = "id, customer_id, name, management_account_id, role_arn, external_id, " +
+		"cur_bucket, cur_prefix, cur_report, cur_format, created_at, updated_at"
+	inviteColumns = "id, billing_profile_id, payer, account_id, notes, state, " +
+		"handshake_id, handshake_state, handshake_requested_at, handshake_expires_at, " +
+		"invited_by_kind, invited_by_subject, invited_by_email, created_at, updated_at, last_sent_at, joined_at, version, " +
+		"cloudhealth_level, cloudhealth_payer, cloudhealth_listed, cloudhealth_checked_at, " +
+		"cur_seen_at, cur_period, cur_line_items, cur_cost, cur_first_usage, cur_last_usage, cur_period_first_seen, " +
+		"org_id, org_management_account_id, org_management_email, org_management_name, expiry_warned_for, " +
+		"kind, transfer_id, transfer_status, transfer_name, transfer_start, transfer_end"
+)
+
+func (r *billingProfileRow) fields() []any {
+	return []any{&r.ID, &r.CustomerID, &r.Name, &r.ManagementAccountID, &r.RoleARN, &r.ExternalID,
+		&r.CURBucket, &r.CURPrefix, &r.CURReport, &r.CURFormat, &r.CreatedAt, &r.UpdatedAt}
+}
+
+func (r *inviteRow) fields() []any {
+	return []any{&r.ID, &r.BillingProfileID, &r.Payer, &r.AccountID, &r.Notes, &r.State,
+		&r.HandshakeID, &r.HandshakeState, &r.HandshakeRequestedAt, &r.HandshakeExpiresAt,
+		&r.InvitedByKind, &r.InvitedBySubject, &r.InvitedByEmail, &r.CreatedAt, &r.UpdatedAt, &r.LastSentAt, &r.JoinedAt, &r.Version,
+		&r.CloudHealthLevel, &r.CloudHealthPayer, &r.CloudHealthListed, &r.CloudHealthCheckedAt,
+		&r.CURSeenAt, &r.CURPeriod, &r.CURLineItems, &r.CURCost, &r.CURFirstUsage, &r.CURLastUsage, &r.CURPeriodFirstSeen,
+		&r.OrgID, &r.OrgManagementID, &r.OrgManagementEmail, &r.OrgManagementName, &r.ExpiryWarnedFor,
+		&r.Kind, &r.TransferID, &r.TransferStatus, &r.TransferName, &r.TransferStart, &r.TransferEnd}
+}
+
+const (
+	profileByID = "SELECT " + profileColumns + " FROM billing_profiles WHERE id = $1"
+	inviteByID  = "SELECT " + inviteColumns + " FROM invites WHERE id = $1 AND billing_profile_id = $2"
+)
+
+// statement is one SQL statement with its arguments, written with PostgreSQL's $n placeholders.
+type statement struct {
+	sql  string
+	args []any
+}
+
+// scanner is a row or a result set positioned on a row: pgx's and database/sql's both.
+type scanner interface{ Scan(dest ...any) error }
+
+// readBatch runs statements, in one round trip on PostgreSQL, and gives each one's rows to its reader in turn.
+func (s *Store) readBatch(ctx context.Context, stmts []statement, readers []func(next func() bool, row scanner) error) error {
+	if s.pool != nil {
+		b := &pgx.Batch{}
+		for _, st := range stmts {
+			b.Queue(st.sql, st.args...)
+		}
+		br := s.pool.SendBatch(ctx, b)
+		for _, read := range readers {
+			rows, err := br.Query()
+			if err != nil {
+				_ = br.Close()
+				return err
+			}
+			err = read(rows.Next, rows)
+			rows.Close()
+			if err == nil {
+				err = rows.Err()
+			}
+			if err != nil {
+				_ = br.Close()
+				return err
+			}
+		}
+		return br.Close()
+	}
+	db := s.readDB
+	if db == nil {
+		db = s.sqlDB // an in-memory database has only the one connection
+	}
+	for i, st := range stmts {
+		rows, err := db.QueryContext(ctx, sqlitePlaceholders(st.sql), st.args...)
+		if err != nil {
+			return err
+		}
+		err = readers[i](rows.Next, rows)
+		if cerr := rows.Close(); err == nil {
+			err = cerr
+		}
+		if err == nil {
+			err = rows.Err()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sqlitePlaceholders turns $n into ?n, SQLite's numbered parameters, which bind the n-th argument like $n does.
+func sqlitePlaceholders(q string) string { return strings.ReplaceAll(q, "$", "?") }
+
+// one reads at most one row into dest, reporting whether there was one.
+func one(found *bool, dest func() []any) func(next func() bool, row scanner) error {
+	return func(next func() bool, row scanner) error {
+		if !next() {
+			return nil
+		}
+		*found = true
+		return row.Scan(dest()...)
+	}
+}
+
+// ProfileAndInvite returns a billing profile and one of its invites, read in one round trip: CodeNotFound when
+// the profile is missing, a nil invite when the profile has no such invite.
+func (s *Store) ProfileAndInvite(ctx context.Context, billingProfileID, inviteID string) (invite.BillingProfile, *invite.Invite, error) {
+	var bp billingProfileRow
+	var row inviteRow
+	var haveProfile, haveInvite bool
+	err := s.readBatch(ctx,
+		[]statement{{profileByID, []any{billingProfileID}}, {inviteByID, []any{inviteID, billingProfileID}}},
+		[]func(func() bool, scanner) error{one(&haveProfile, bp.fields), one(&haveInvite, row.fields)})
+	if err != nil {
+		return invite.BillingProfile{}, nil, fmt.Errorf("store: get invite %s of billing profile %s: %w", inviteID, billingProfileID, err)
+	}
+	if !haveProfile {
+		return invite.BillingProfile{}, nil, invite.Errorf(invite.CodeNotFound, "billing profile %s not found", billingProfileID)
+	}
+	if !haveInvite {
+		return bp.domain(), nil, nil
+	}
+	inv := row.domain()
+	return bp.domain(), &inv, nil
+}
+
+// BillingProfile returns one billing profile, or CodeNotFound.
+func (s *Store) BillingProfile(ctx context.Context, id string) (invite.BillingProfile, error) {
+	var bp billingProfileRow
+	var found bool
+	if err := s.readBatch(ctx, []statement{{profileByID, []any{id}}},
+		[]func(func() bool, scanner) error{one(&found, bp.fields)}); err != nil {
+		return invite.BillingProfile{}, fmt.Errorf("store: get billing profile %s: %w", id, err)
+	}
+	if !found {
+		return invite.BillingProfile{}, invite.Errorf(invite.CodeNotFound, "billing profile %s not found", id)
+	}
+	return bp.domain(), nil
+}
+
+// Invite returns one invite of a billing profile, or CodeNotFound.
+func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (invite.Invite, error) {
+	var row inviteRow
+	var found bool
+	if err := s.readBatch(ctx, []statement{{inviteByID, []any{inviteID, billingProfileID}}},
+		[]func(func() bool, scanner) error{one(&found, row.fields)}); err != nil {
+		return invite.Invite{}, fmt.Errorf("store: get invite %s: %w", inviteID, err)
+	}
+	if !found {
+		return invite.Invite{}, invite.Errorf(invite.CodeNotFound, "invite %s not found", inviteID)
+	}
+	return row.domain(), nil
+}
+
+// ProfileAndPage returns a billing profile and a page of its invites, newest first, read in one round trip;
+// CodeNotFound when the profile is missing.
+func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.BillingProfile, invite.Page, error) {
+	var bp billingProfileRow
+	var haveProfile bool
+	var rows []inviteRow
+	err := s.readBatch(ctx, []statement{{profileByID, []any{q.BillingProfileID}}, pageQuery(q)},
+		[]func(func() bool, scanner) error{one(&haveProfile, bp.fields), func(next func() bool, row scanner) error {
+			for next() {
+				rows = append(rows, inviteRow{})
+				if err := row.Scan(rows[len(rows)-1].fields()...); err != nil {
+					return err
+				}
+			}
+			return nil
+		}})
+	if err != nil {
+		return invite.BillingProfile{}, invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
+	}
+	if !haveProfile {
+		return invite.BillingProfile{}, invite.Page{}, invite.Errorf(invite.CodeNotFound, "billing profile %s not found", q.BillingProfileID)
+	}
+	return bp.domain(), pageOf(rows, pageLimit(q)), nil
+}
+
+// ListInvites returns a page of a billing profile's invites, newest first.
+func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Page, error) {
+	var rows []inviteRow
+	err := s.readBatch(ctx, []statement{pageQuery(q)}, []func(func() bool, scanner) error{func(next func() bool, row scanner) error {
+		for next() {
+			rows = append(rows, inviteRow{})
+			if err := row.Scan(rows[len(rows)-1].fields()...); err != nil {
+				return err
+			}
+		}
+		return nil
+	}})
+	if err != nil {
+		return invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
+	}
+	return pageOf(rows, pageLimit(q)), nil
+}
+
+func pageLimit(q invite.ListQuery) int {
+	if q.Limit <= 0 {
+		return invite.DefaultPageSize
+	}
+	return q.Limit
+}
+
+// pageOf makes a page of rows read with one row more than the page, which tells whether another page follows
+// without a second query.
+func pageOf(rows []inviteRow, limit int) invite.Page {
+	var page invite.Page
+	if len(rows) > limit {
+		rows = rows[:limit]
+		page.NextID = rows[limit-1].ID
+	}
+	page.Invites = make([]invite.Invite, len(rows))
+	for i, r := range rows {
+		page.Invites[i] = r.domain()
+	}
+	return page
+}
+
+// pageQuery is the SQL of one page of a billing profile's invites, newest first. Ids are UUIDv7 strings, so id
+// order is creation order and the keyset "id < after" neither repeats nor skips rows when invites are added
+// between pages. Each form is a range scan of one index, read backwards from the cursor and stopped after the
+// page (migration 00011): (billing_profile_id, account_id, id) for an account, (billing_profile_id, state, id)
+// for one state, one such scan per state merged in id order for several, (billing_profile_id, kind, id) for a
+// kind, (billing_profile_id, kind, state, id) for a kind and states, and (billing_profile_id, id) otherwise. With
+// an account, states and kind filter the few rows of that account.
+func pageQuery(q invite.ListQuery) statement {
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	where := "billing_profile_id = " + arg(q.BillingProfileID)
+	if q.AccountID != "" {
+		where += " AND account_id = " + arg(q.AccountID)
+	}
+	if q.Kind != "" {
+		where += " AND kind = " + arg(string(q.Kind))
+	}
+	if q.After != "" {
+		where += " AND id < " + arg(q.After)
+	}
+	limit := arg(pageLimit(q) + 1)
+	states := slices.Compact(slices.Sorted(slices.Values(names(q.States))))
+	if len(states) <= 1 || q.AccountID != "" {
+		if len(states) == 1 {
+			where += " AND state = " + arg(states[0])
+		} else if len(states) > 1 {
+			where += " AND state IN (" + placeholders(arg, states) + ")"
+		}
+		return statement{"SELECT " + inviteColumns + " FROM invites WHERE " + where + " ORDER BY id DESC LIMIT " + limit, args}
+	}
+	parts := make([]string, len(states))
+	for i, st := range states {
+		parts[i] = "SELECT * FROM (SELECT " + inviteColumns + " FROM invites WHERE " + where + " AND state = " + arg(st) +
+			" ORDER BY id DESC LIMIT " + limit + ") s" + strconv.Itoa(i)
+	}
+	return statement{strings.Join(parts, " UNION ALL ") + " ORDER BY id DESC LIMIT " + limit, args}
+}
+
+func placeholders(arg func(any) string, values []string) string {
+	ps := make([]string, len(values))
+	for i, v := range values {
+		ps[i] = arg(v)
+	}
+	return strings.Join(ps, ", ")
+}
