@@ -5,6 +5,7 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -88,6 +89,7 @@ type Verifier struct {
 	allowed map[string]bool
 	parser  *jwt.Parser
 	cfg     Config
+	cache   tokenCache
 }
 
 // NewVerifier builds a Verifier; with a JWKS URL it fetches the key set once (failing if it cannot, so a wrong URL
@@ -155,19 +157,52 @@ func (v *Verifier) Verify(ctx context.Context, rawToken string) (invite.Principa
 	if len(rawToken) > maxTokenBytes {
 		return invite.Principal{}, refuse(errTooLarge)
 	}
+	now := v.now()
+	key := sha256.Sum256([]byte(rawToken))
+	if p, ok := v.remembered(ctx, key, now); ok {
+		return p, nil
+	}
 	var c tokenClaims
 	tok, err := v.parser.ParseWithClaims(rawToken, &c, v.keyFor(ctx))
 	if err != nil {
 		return invite.Principal{}, refuse(v.reason(err, tok, &c))
 	}
-	return invite.Principal{
+	p := invite.Principal{
 		Subject:         c.Subject,
 		Email:           c.Email,
 		CustomerID:      c.CustomerID,
 		Permissions:     nonEmpty(c.Permissions),
 		BillingProfiles: nonEmpty(c.BillingProfiles),
 		Roles:           nonEmpty(c.Roles),
-	}, nil
+	}
+	// Remembered until the earlier of cacheFor and the moment the parser would refuse it as expired, and only for
+	// the times at which the parser accepts it (a clock set back sees it checked again).
+	until := now.Add(cacheFor)
+	if c.ExpiresAt != nil {
+		until = minTime(until, c.ExpiresAt.Add(v.cfg.Leeway))
+	}
+	var from time.Time
+	for _, t := range []*jwt.NumericDate{c.NotBefore, c.IssuedAt} {
+		if t != nil && t.Add(-v.cfg.Leeway).After(from) {
+			from = t.Add(-v.cfg.Leeway)
+		}
+	}
+	v.remember(ctx, key, tok, p, from, until)
+	return p, nil
+}
+
+func (v *Verifier) now() time.Time {
+	if v.cfg.Now != nil {
+		return v.cfg.Now()
+	}
+	return time.Now()
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // keyFor returns the jwt.Keyfunc that picks the key by algorithm: the shared secret for HS256, the JWKS otherwise,

@@ -183,3 +183,41 @@ func TestNewVerifierConfig(t *testing.T) {
 		})
 	}
 }
+
+// A token accepted once is remembered (a client sends the same one with every request), but only as itself and
+// only while it is valid: a changed byte is checked in full, and the remembered token is refused at its exp and
+// before its nbf like any other. (A JWKS key withdrawn after its token was remembered: TestJWKSRotationOnUnknownKID.)
+func TestRememberedTokensStayExact(t *testing.T) {
+	secret := testSecret(t)
+	at := now
+	v, err := auth.NewVerifier(t.Context(), auth.Config{HS256Secret: secret, Issuer: auth.DevIssuer, Audience: auth.DevAudience,
+		Now: func() time.Time { return at }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := with(claims(auth.DevIssuer, auth.DevAudience), "exp", now.Add(10*time.Second).Unix())
+	token := sign(t, jwt.SigningMethodHS256, secret, "", c)
+	for range 2 {
+		if _, err := v.Verify(t.Context(), token); err != nil {
+			t.Fatalf("token refused: %v", err)
+		}
+	}
+	// A character inside the signature (the last one also carries padding bits).
+	i := len(token) - 5
+	flip := byte('A')
+	if token[i] == 'A' {
+		flip = 'B'
+	}
+	flipped := token[:i] + string(flip) + token[i+1:]
+	_, err = v.Verify(t.Context(), flipped)
+	wantRefused(t, err, "bad signature")
+	_, err = v.Verify(t.Context(), tamper(t, token, with(c, "customer_id", "cust-2")))
+	wantRefused(t, err, "bad signature")
+
+	at = now.Add(10 * time.Second)
+	_, err = v.Verify(t.Context(), token)
+	wantRefused(t, err, "expired")
+	at = now.Add(-2 * time.Minute)
+	_, err = v.Verify(t.Context(), token)
+	wantRefused(t, err, "not yet valid")
+}

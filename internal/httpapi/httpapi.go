@@ -128,12 +128,15 @@ func New(cfg Config) (*echo.Echo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the embedded openapi spec: %w", err)
 	}
-	validator := echomiddleware.OapiRequestValidatorWithOptions(spec, &echomiddleware.Options{
+	validator, err := requestValidator(spec, &echomiddleware.Options{
 		Options: openapi3filter.Options{AuthenticationFunc: authenticate(cfg.Verifier, roles)},
 		ErrorHandler: func(c echo.Context, err *echo.HTTPError) error {
 			return err
 		},
 	})
+	if err != nil {
+		return nil, fmt.Errorf("the embedded openapi spec: %w", err)
+	}
 	g := e.Group("", validator)
 	srv := &server{invites: cfg.Invites, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox, webhooks: cfg.Webhooks,
 		idem: cfg.Idempotency, clock: clock, ready: cfg.Ready, mode: "aws"}
