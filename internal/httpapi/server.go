@@ -109,7 +109,7 @@ func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObje
 		c := encodeCursor(page.NextID, filter)
 		out.NextCursor = &c
 	}
-	return api.ListInvites200JSONResponse(out), nil
+	return pageAnswer{out}, nil
 }
 
 func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestObject) (api.CreateInviteResponseObject, error) {
@@ -201,7 +201,7 @@ func (s *server) GetInvite(ctx context.Context, req api.GetInviteRequestObject) 
 	if err != nil {
 		return nil, err
 	}
-	return api.GetInvite200JSONResponse(toInvite(v)), nil
+	return inviteAnswer{toInvite(v)}, nil
 }
 
 func (s *server) CancelInvite(ctx context.Context, req api.CancelInviteRequestObject) (api.CancelInviteResponseObject, error) {
