@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -19,20 +20,36 @@ import (
 type inviteAnswer struct{ v api.Invite }
 
 func (a inviteAnswer) VisitGetInviteResponse(w http.ResponseWriter) error {
-	return writeJSON(w, appendInvite(make([]byte, 0, 1024), &a.v))
+	buf := buffers.Get().(*[]byte)
+	defer buffers.Put(buf)
+	*buf = appendInvite((*buf)[:0], &a.v)
+	return writeJSON(w, buf)
 }
 
 // pageAnswer is the 200 answer of listInvites.
 type pageAnswer struct{ v api.InviteList }
 
 func (a pageAnswer) VisitListInvitesResponse(w http.ResponseWriter) error {
-	return writeJSON(w, appendInviteList(make([]byte, 0, 1024*(len(a.v.Items)+1)), &a.v))
+	buf := buffers.Get().(*[]byte)
+	defer buffers.Put(buf)
+	*buf = appendInviteList((*buf)[:0], &a.v)
+	return writeJSON(w, buf)
 }
 
-func writeJSON(w http.ResponseWriter, body []byte) error {
+// buffers keep the answers' buffers between requests; one grown past maxKeptBuffer (a page of large invites) is
+// let go rather than kept.
+var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxKeptBuffer = 256 << 10
+
+func writeJSON(w http.ResponseWriter, buf *[]byte) error {
+	*buf = append(*buf, '\n')
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusOK)
-	_, err := w.Write(append(body, '\n'))
+	_, err := w.Write(*buf)
+	if cap(*buf) > maxKeptBuffer {
+		*buf = make([]byte, 0, 4096)
+	}
 	return err
 }
 

@@ -207,17 +207,9 @@ func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (
 func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.BillingProfile, invite.Page, error) {
 	var bp billingProfileRow
 	var haveProfile bool
-	var rows []inviteRow
+	rows := make([]inviteRow, 0, pageLimit(q)+1)
 	err := s.readBatch(ctx, []statement{{profileByID, []any{q.BillingProfileID}}, pageQuery(q)},
-		[]func(func() bool, scanner) error{one(&haveProfile, bp.fields), func(next func() bool, row scanner) error {
-			for next() {
-				rows = append(rows, inviteRow{})
-				if err := row.Scan(rows[len(rows)-1].fields()...); err != nil {
-					return err
-				}
-			}
-			return nil
-		}})
+		[]func(func() bool, scanner) error{one(&haveProfile, bp.fields), scanRows(&rows)})
 	if err != nil {
 		return invite.BillingProfile{}, invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
 	}
@@ -229,20 +221,27 @@ func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.
 
 // ListInvites returns a page of a billing profile's invites, newest first.
 func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Page, error) {
-	var rows []inviteRow
-	err := s.readBatch(ctx, []statement{pageQuery(q)}, []func(func() bool, scanner) error{func(next func() bool, row scanner) error {
-		for next() {
-			rows = append(rows, inviteRow{})
-			if err := row.Scan(rows[len(rows)-1].fields()...); err != nil {
-				return err
-			}
-		}
-		return nil
-	}})
+	rows := make([]inviteRow, 0, pageLimit(q)+1)
+	err := s.readBatch(ctx, []statement{pageQuery(q)}, []func(func() bool, scanner) error{scanRows(&rows)})
 	if err != nil {
 		return invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
 	}
 	return pageOf(rows, pageLimit(q)), nil
+}
+
+// scanRows appends every row to rows, scanning each into one row value whose field pointers are made once.
+func scanRows(rows *[]inviteRow) func(next func() bool, row scanner) error {
+	return func(next func() bool, row scanner) error {
+		var r inviteRow
+		dest := r.fields()
+		for next() {
+			if err := row.Scan(dest...); err != nil {
+				return err
+			}
+			*rows = append(*rows, r)
+		}
+		return nil
+	}
 }
 
 func pageLimit(q invite.ListQuery) int {

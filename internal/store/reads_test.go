@@ -69,17 +69,32 @@ func TestPagesMatchAFilterOverEveryInvite(t *testing.T) {
 		states := []invite.State{invite.StateInvited, invite.StateActive, invite.StateCanceled, invite.StateDeclined, invite.StateExpired}
 		var all []invite.Invite
 		for i := range 120 {
-			inv := newInvite(t, bp.ID, account(500+i%40), base.Add(time.Duration(i)*time.Second))
-			inv.State = states[rng.IntN(len(states))]
-			if inv.State.HoldsAccount() {
-				inv.AccountID = account(1000 + i) // one holder per account
+			state := states[rng.IntN(len(states))]
+			acct := account(500 + i%40)
+			if state.HoldsAccount() {
+				acct = account(1000 + i) // one holder per account
 			}
+			inv := newInvite(t, bp.ID, acct, base.Add(time.Duration(i)*time.Second))
+			inv.State = state
 			if rng.IntN(4) == 0 {
 				inv.Kind = invite.InviteTransfer
-				inv.Transfer = &invite.Transfer{ID: "rt-1", Status: invite.TransferRequested, StartAt: base}
+				inv.Transfer = &invite.Transfer{ID: "rt-1", Status: invite.TransferRequested, StartAt: base, SourceManagementAccountID: acct}
+				inv.Handshake.Action, inv.Handshake.TransferID = invite.ActionTransfer, "rt-1"
 			}
 			mustCreate(t, s, inv)
 			all = append(all, inv)
+		}
+		// Every field of every listed invite is its own (rows are scanned through one reused row value).
+		page, err := s.ListInvites(context.Background(), invite.ListQuery{BillingProfileID: bp.ID, Limit: len(all)})
+		if err != nil || len(page.Invites) != len(all) {
+			t.Fatalf("one page of all: %d invites, %v", len(page.Invites), err)
+		}
+		for i, got := range page.Invites {
+			want := all[len(all)-1-i]
+			if got.Handshake != nil && want.Handshake != nil {
+				wantEqual(t, "listed invite's handshake", *got.Handshake, *want.Handshake)
+			}
+			wantEqual(t, "listed invite", got, want)
 		}
 		for range 60 {
 			q := invite.ListQuery{BillingProfileID: bp.ID, Limit: 1 + rng.IntN(17)}
