@@ -89,8 +89,9 @@ func observe(log *slog.Logger, reg *prometheus.Registry) echo.MiddlewareFunc {
 			}
 			took := time.Since(start)
 			req := c.Request()
-			log.InfoContext(req.Context(), "request", "method", method(req), "path", req.URL.Path,
-				"status", c.Response().Status, "bytes", c.Response().Size, "duration_ms", float64(took.Microseconds())/1000)
+			log.LogAttrs(req.Context(), slog.LevelInfo, "request", slog.String("method", method(req)), slog.String("path", req.URL.Path),
+				slog.Int("status", c.Response().Status), slog.Int64("bytes", c.Response().Size),
+				slog.Float64("duration_ms", float64(took.Microseconds())/1000))
 			route := c.Path()
 			if route == "" {
 				route = "unmatched"
