@@ -2,11 +2,11 @@ package cur
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"math"
 	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -39,9 +39,12 @@ type accum struct {
 // tally holds the per-account sums of one or more files; its size depends
 // on the number of accounts only.
 type tally struct {
-	// accounts is keyed by usage account, NUL, payer: a usage account can in
-	// theory move between payers, and each pairing is reported on its own.
-	// A string key lets lookups from a byte buffer avoid allocating.
+	// accounts is keyed by the usage account's length (a uvarint), the
+	// account and the payer: a usage account can in theory move between
+	// payers, and each pairing is reported on its own. The length, not a
+	// separator, tells where the account ends, whatever bytes a damaged
+	// report puts in it. A string key lets lookups from a byte buffer avoid
+	// allocating.
 	accounts map[string]*accum
 	rows     int64
 	keyBuf   []byte
@@ -63,7 +66,7 @@ func (t *tally) account(payer, account []byte) *accum {
 	if t.lastAcc != nil && bytes.Equal(account, t.lastAccount) && bytes.Equal(payer, t.lastPayer) {
 		return t.lastAcc
 	}
-	t.keyBuf = append(append(append(t.keyBuf[:0], account...), 0), payer...)
+	t.keyBuf = append(append(binary.AppendUvarint(t.keyBuf[:0], uint64(len(account))), account...), payer...)
 	a := t.accounts[string(t.keyBuf)]
 	if a == nil {
 		a = &accum{}
@@ -140,7 +143,8 @@ func (t *tally) merge(o *tally) {
 func (t *tally) result() []AccountUsage {
 	out := make([]AccountUsage, 0, len(t.accounts))
 	for k, a := range t.accounts {
-		account, payer, _ := strings.Cut(k, "\x00")
+		n, w := binary.Uvarint([]byte(k))
+		account, payer := k[w:w+int(n)], k[w+int(n):]
 		u := AccountUsage{
 			AccountID:      account,
 			PayerAccountID: payer,
