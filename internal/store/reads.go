@@ -208,7 +208,7 @@ func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.
 	var bp billingProfileRow
 	var haveProfile bool
 	rows := make([]inviteRow, 0, pageLimit(q)+1)
-	err := s.readBatch(ctx, []statement{{profileByID, []any{q.BillingProfileID}}, pageQuery(q)},
+	err := s.readBatch(ctx, []statement{{profileByID, []any{q.BillingProfileID}}, s.pageQuery(q)},
 		[]func(func() bool, scanner) error{one(&haveProfile, bp.fields), scanRows(&rows)})
 	if err != nil {
 		return invite.BillingProfile{}, invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
@@ -222,7 +222,7 @@ func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.
 // ListInvites returns a page of a billing profile's invites, newest first.
 func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Page, error) {
 	rows := make([]inviteRow, 0, pageLimit(q)+1)
-	err := s.readBatch(ctx, []statement{pageQuery(q)}, []func(func() bool, scanner) error{scanRows(&rows)})
+	err := s.readBatch(ctx, []statement{s.pageQuery(q)}, []func(func() bool, scanner) error{scanRows(&rows)})
 	if err != nil {
 		return invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
 	}
@@ -272,8 +272,13 @@ func pageOf(rows []inviteRow, limit int) invite.Page {
 // page (migration 00011): (billing_profile_id, account_id, id) for an account, (billing_profile_id, state, id)
 // for one state, one such scan per state merged in id order for several, (billing_profile_id, kind, id) for a
 // kind, (billing_profile_id, kind, state, id) for a kind and states, and (billing_profile_id, id) otherwise. With
-// an account, states and kind filter the few rows of that account.
-func pageQuery(q invite.ListQuery) statement {
+// an account, states and kind filter the few rows of that account. On PostgreSQL ids are compared and ordered byte
+// by byte, as those indexes hold them (see migration 00011); SQLite's default order is that already.
+func (s *Store) pageQuery(q invite.ListQuery) statement {
+	before, newestFirst := " < ", " DESC"
+	if s.dialect == DialectPostgres {
+		before, newestFirst = " ~<~ ", " USING ~>~"
+	}
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
@@ -287,7 +292,7 @@ func pageQuery(q invite.ListQuery) statement {
 		where += " AND kind = " + arg(string(q.Kind))
 	}
 	if q.After != "" {
-		where += " AND id < " + arg(q.After)
+		where += " AND id" + before + arg(q.After)
 	}
 	limit := arg(pageLimit(q) + 1)
 	states := slices.Compact(slices.Sorted(slices.Values(names(q.States))))
@@ -297,14 +302,14 @@ func pageQuery(q invite.ListQuery) statement {
 		} else if len(states) > 1 {
 			where += " AND state IN (" + placeholders(arg, states) + ")"
 		}
-		return statement{"SELECT " + inviteColumns + " FROM invites WHERE " + where + " ORDER BY id DESC LIMIT " + limit, args}
+		return statement{"SELECT " + inviteColumns + " FROM invites WHERE " + where + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
 	}
 	parts := make([]string, len(states))
 	for i, st := range states {
 		parts[i] = "SELECT * FROM (SELECT " + inviteColumns + " FROM invites WHERE " + where + " AND state = " + arg(st) +
-			" ORDER BY id DESC LIMIT " + limit + ") s" + strconv.Itoa(i)
+			" ORDER BY id" + newestFirst + " LIMIT " + limit + ") s" + strconv.Itoa(i)
 	}
-	return statement{strings.Join(parts, " UNION ALL ") + " ORDER BY id DESC LIMIT " + limit, args}
+	return statement{strings.Join(parts, " UNION ALL ") + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
 }
 
 func placeholders(arg func(any) string, values []string) string {
