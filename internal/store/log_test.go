@@ -153,6 +153,16 @@ func TestLoggingSlowStatementsAndGORMMessages(t *testing.T) {
 				t.Errorf("a statement that succeeded has an error: %v", line["error"])
 			}
 
+			// The hand-written read path logs the same way, without the parameters it was given.
+			buf.Reset()
+			if _, err := s.BillingProfile(ctx, "secret-profile-id"); !invite.IsCode(err, invite.CodeNotFound) {
+				t.Fatalf("missing profile: %v", err)
+			}
+			line = only(t, logLines(t, &buf), "slow database statement")
+			if sql, _ := line["sql"].(string); !strings.HasPrefix(sql, "SELECT id, customer_id, name") || strings.Contains(buf.String(), "secret-profile-id") {
+				t.Errorf("read path logged %s", buf.String())
+			}
+
 			buf.Reset()
 			value := &struct {
 				Email string

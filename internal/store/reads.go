@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -79,8 +82,34 @@ type statement struct {
 // scanner is a row or a result set positioned on a row: pgx's and database/sql's both.
 type scanner interface{ Scan(dest ...any) error }
 
-// readBatch runs statements, in one round trip on PostgreSQL, and gives each one's rows to its reader in turn.
+// readBatch runs statements, in one round trip on PostgreSQL, and gives each one's rows to its reader in turn. A
+// failed or slow batch is logged as GORM's statements are (log.go): the SQL without its parameters.
 func (s *Store) readBatch(ctx context.Context, stmts []statement, readers []func(next func() bool, row scanner) error) error {
+	start := time.Now()
+	err := s.runBatch(ctx, stmts, readers)
+	elapsed := time.Since(start)
+	var msg string
+	switch {
+	case err != nil && !errors.Is(err, context.Canceled):
+		msg = "database statement failed"
+	case err == nil && elapsed > s.slow:
+		msg = "slow database statement"
+	default:
+		return err
+	}
+	sqls := make([]string, len(stmts))
+	for i, st := range stmts {
+		sqls[i] = st.sql
+	}
+	attrs := []slog.Attr{slog.String("sql", strings.Join(sqls, "; ")), slog.Float64("elapsed_ms", float64(elapsed.Microseconds())/1000)}
+	if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	s.log.LogAttrs(ctx, slog.LevelWarn, msg, attrs...)
+	return err
+}
+
+func (s *Store) runBatch(ctx context.Context, stmts []statement, readers []func(next func() bool, row scanner) error) error {
 	if s.pool != nil && len(stmts) == 1 {
 		rows, err := s.pool.Query(ctx, stmts[0].sql, stmts[0].args...)
 		if err != nil {

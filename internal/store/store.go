@@ -56,8 +56,10 @@ type Store struct {
 	locks   payerLocks    // SQLite only
 	dialect string
 	clock   invite.Clock
-	hook    EventHook   // see OnEvents
-	encode  ViewEncoder // see OnEvents
+	log     *slog.Logger  // the read path's failed and slow statements (GORM logs its own)
+	slow    time.Duration // Options.SlowThreshold
+	hook    EventHook     // see OnEvents
+	encode  ViewEncoder   // see OnEvents
 }
 
 var _ invite.Store = (*Store)(nil)
@@ -75,7 +77,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if opts.SlowThreshold == 0 {
 		opts.SlowThreshold = 500 * time.Millisecond
 	}
-	s := &Store{clock: opts.Clock}
+	s := &Store{clock: opts.Clock, log: opts.Logger, slow: opts.SlowThreshold}
 	cfg := &gorm.Config{
 		Logger:                 newGormLogger(opts.Logger, opts.SlowThreshold),
 		SkipDefaultTransaction: true, // every multi-statement write opens its own transaction explicitly
