@@ -3,6 +3,7 @@ package awsorg
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -30,7 +31,7 @@ func (c *Client) InviteAccount(ctx context.Context, payer invite.Payer, accountI
 	}
 	var dup *types.DuplicateHandshakeException
 	if errors.As(err, &dup) {
-		h, adoptErr := c.openInvite(ctx, payer, accountID)
+		h, adoptErr := c.openHandshake(ctx, payer, types.ActionTypeInviteAccountToOrganization, accountID, "an invitation")
 		if adoptErr != nil {
 			return invite.Handshake{}, false, adoptErr
 		}
@@ -45,10 +46,12 @@ func (c *Client) InviteAccount(ctx context.Context, payer invite.Payer, accountI
 	return invite.Handshake{}, false, mapError(opInvite, err, c.opts.RetryAfter)
 }
 
-// openInvite finds the OPEN invitation of an account among the organization's handshakes.
-func (c *Client) openInvite(ctx context.Context, payer invite.Payer, accountID string) (invite.Handshake, error) {
+// openHandshake finds the pending handshake of one action (an invitation, or a billing transfer invitation) for
+// an account among the organization's handshakes, after AWS answered DuplicateHandshakeException; what names
+// the kind of invitation in the detail a caller sees.
+func (c *Client) openHandshake(ctx context.Context, payer invite.Payer, action types.ActionType, accountID, what string) (invite.Handshake, error) {
 	var found *invite.Handshake
-	err := c.ListInviteHandshakes(ctx, payer, func(h invite.Handshake) error {
+	err := c.listHandshakes(ctx, payer, action, func(h invite.Handshake) error {
 		if h.AccountID == accountID && h.State.Pending() {
 			found = &h
 		}
@@ -61,9 +64,9 @@ func (c *Client) openInvite(ctx context.Context, payer invite.Payer, accountID s
 		// AWS said an invitation is open but does not list it yet (or it was answered meanwhile).
 		return invite.Handshake{}, &invite.Error{
 			Code:       invite.CodeSendInProgress,
-			Detail:     "AWS reports an invitation for this account in progress but does not show it yet; try again in a moment.",
+			Detail:     "AWS reports " + what + " for this account in progress but does not show it yet; try again in a moment.",
 			RetryAfter: c.opts.RetryAfter,
-			Err:        errors.New("organizations: DuplicateHandshakeException but no open INVITE handshake for the account is listed"),
+			Err:        fmt.Errorf("organizations: DuplicateHandshakeException but no open %s handshake for the account is listed", action),
 		}
 	}
 	return *found, nil

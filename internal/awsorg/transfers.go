@@ -42,7 +42,7 @@ func (c *Client) InviteToTransfer(ctx context.Context, payer invite.Payer, manag
 	}
 	var dup *types.DuplicateHandshakeException
 	if errors.As(err, &dup) {
-		h, adoptErr := c.openTransferInvite(ctx, payer, managementAccountID)
+		h, adoptErr := c.openHandshake(ctx, payer, types.ActionTypeTransferResponsibility, managementAccountID, "a billing transfer invitation")
 		if adoptErr != nil {
 			return invite.Handshake{}, false, adoptErr
 		}
@@ -86,30 +86,6 @@ func transferInviteError(err error, accountID, name, notes string, unavailableAf
 		badName()
 	}
 	return e
-}
-
-// openTransferInvite finds the payer's open transfer invitation of an account among its organization's
-// TRANSFER_RESPONSIBILITY handshakes.
-func (c *Client) openTransferInvite(ctx context.Context, payer invite.Payer, accountID string) (invite.Handshake, error) {
-	var found *invite.Handshake
-	err := c.ListTransferHandshakes(ctx, payer, func(h invite.Handshake) error {
-		if h.AccountID == accountID && h.State.Pending() {
-			found = &h
-		}
-		return nil
-	})
-	if err != nil {
-		return invite.Handshake{}, err
-	}
-	if found == nil {
-		return invite.Handshake{}, &invite.Error{
-			Code:       invite.CodeSendInProgress,
-			Detail:     "AWS reports a billing transfer invitation for this account in progress but does not show it yet; try again in a moment.",
-			RetryAfter: c.opts.RetryAfter,
-			Err:        errors.New("organizations: DuplicateHandshakeException but no open TRANSFER_RESPONSIBILITY handshake for the account is listed"),
-		}
-	}
-	return *found, nil
 }
 
 // ListTransferHandshakes calls fn for every TRANSFER_RESPONSIBILITY handshake of the payer's organization, all

@@ -178,22 +178,31 @@ func handshakeViolation(reason, format string, args ...any) *apiError {
 	return withReason(newError("HandshakeConstraintViolationException", format, args...), reason)
 }
 
+// targetAccount is the account an invitation targets, refused as AWS refuses a missing, non-account or malformed
+// target.
+func targetAccount(t *handshakeParty) (string, error) {
+	if t == nil {
+		return "", invalidInput("INPUT_REQUIRED", "You must specify a value for all required parameters: Target.")
+	}
+	if t.Type != "ACCOUNT" {
+		return "", invalidInput("INVALID_PARTY_TYPE_TARGET",
+			"You specified the wrong type for the Target parameter: the simulator only invites by ACCOUNT.")
+	}
+	if !accountIDRE.MatchString(t.Id) {
+		return "", invalidInput("INVALID_PATTERN",
+			"You provided a value that does not match the required pattern: an account id is 12 digits.")
+	}
+	return t.Id, nil
+}
+
 func (c *call) invite(in *inviteInput) (any, error) {
 	org, err := c.managedOrg(true)
 	if err != nil {
 		return nil, err
 	}
-	if in.Target == nil {
-		return nil, invalidInput("INPUT_REQUIRED", "You must specify a value for all required parameters: Target.")
-	}
-	if in.Target.Type != "ACCOUNT" {
-		return nil, invalidInput("INVALID_PARTY_TYPE_TARGET",
-			"You specified the wrong type for the Target parameter: the simulator only invites by ACCOUNT.")
-	}
-	target := in.Target.Id
-	if !accountIDRE.MatchString(target) {
-		return nil, invalidInput("INVALID_PATTERN",
-			"You provided a value that does not match the required pattern: an account id is 12 digits.")
+	target, err := targetAccount(in.Target)
+	if err != nil {
+		return nil, err
 	}
 	notes := ""
 	if in.Notes != nil {

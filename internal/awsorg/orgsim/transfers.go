@@ -44,17 +44,9 @@ func (c *call) inviteToTransfer(in *transferInviteInput) (any, error) {
 	if err := checkTransferType(in.Type); err != nil {
 		return nil, err
 	}
-	if in.Target == nil {
-		return nil, invalidInput("INPUT_REQUIRED", "You must specify a value for all required parameters: Target.")
-	}
-	if in.Target.Type != "ACCOUNT" {
-		return nil, invalidInput("INVALID_PARTY_TYPE_TARGET",
-			"You specified the wrong type for the Target parameter: the simulator only invites by ACCOUNT.")
-	}
-	source := in.Target.Id
-	if !accountIDRE.MatchString(source) {
-		return nil, invalidInput("INVALID_PATTERN",
-			"You provided a value that does not match the required pattern: an account id is 12 digits.")
+	source, err := targetAccount(in.Target)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkSourceName(in.SourceName); err != nil {
 		return nil, err

@@ -65,13 +65,15 @@ type wireOrganization struct {
 
 // Operation inputs, as the SDK serializes them.
 type (
+	// handshakeParty is the Target of an invitation.
+	handshakeParty struct {
+		Id   string `json:"Id"`
+		Type string `json:"Type"`
+	}
 	inviteInput struct {
-		Target *struct {
-			Id   string `json:"Id"`
-			Type string `json:"Type"`
-		} `json:"Target"`
-		Notes *string `json:"Notes"`
-		Tags  []struct {
+		Target *handshakeParty `json:"Target"`
+		Notes  *string         `json:"Notes"`
+		Tags   []struct {
 			Key   string `json:"Key"`
 			Value string `json:"Value"`
 		} `json:"Tags"`
@@ -97,14 +99,11 @@ type (
 	// Timestamps come as JSON numbers of epoch seconds with milliseconds (smithy-go's JSON codec writes
 	// FormatEpochSeconds); a string fails to decode, as it would on AWS.
 	transferInviteInput struct {
-		Type   string `json:"Type"`
-		Target *struct {
-			Id   string `json:"Id"`
-			Type string `json:"Type"`
-		} `json:"Target"`
-		Notes          *string  `json:"Notes"`
-		StartTimestamp *float64 `json:"StartTimestamp"`
-		SourceName     *string  `json:"SourceName"`
+		Type           string          `json:"Type"`
+		Target         *handshakeParty `json:"Target"`
+		Notes          *string         `json:"Notes"`
+		StartTimestamp *float64        `json:"StartTimestamp"`
+		SourceName     *string         `json:"SourceName"`
 		Tags           []struct {
 			Key   string `json:"Key"`
 			Value string `json:"Value"`
