@@ -90,13 +90,11 @@ func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObje
 		}
 	}
 	filter := inviteFilterKey(q)
-	if p.Cursor != nil {
-		after, err := decodeCursor(*p.Cursor, filter)
-		if err != nil {
-			return nil, err
-		}
-		q.After = after
+	after, err := cursorParam(p.Cursor, filter)
+	if err != nil {
+		return nil, err
 	}
+	q.After = after
 	page, err := s.invites.List(ctx, principal(ctx), q)
 	if err != nil {
 		return nil, err
@@ -235,13 +233,11 @@ func (s *server) ListPayerHandshakes(ctx context.Context, req api.ListPayerHands
 		q.Limit = *p.Limit
 	}
 	filter := filterKey("payer", req.ManagementAccountId, strconv.FormatBool(q.Unclaimed))
-	if p.Cursor != nil {
-		after, err := decodeCursor(*p.Cursor, filter)
-		if err != nil {
-			return nil, err
-		}
-		q.After = after
+	after, err := cursorParam(p.Cursor, filter)
+	if err != nil {
+		return nil, err
 	}
+	q.After = after
 	page, err := s.reconciler.Handshakes(ctx, principal(ctx), q)
 	if err != nil {
 		return nil, err
@@ -523,6 +519,14 @@ func inviteFilterKey(q invite.ListQuery) string {
 func encodeCursor(after, filter string) string {
 	b, _ := json.Marshal(cursor{After: after, Filter: filter})
 	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// cursorParam is the position an optional cursor query parameter names: none without a cursor.
+func cursorParam(c *string, filter string) (string, error) {
+	if c == nil {
+		return "", nil
+	}
+	return decodeCursor(*c, filter)
 }
 
 func decodeCursor(s, filter string) (string, error) {

@@ -91,12 +91,9 @@ func (s *server) webhookDeliveries(ctx context.Context, scope, id string, limit 
 		n = *limit
 	}
 	filter := filterKey("deliveries", scope, id)
-	before := ""
-	if cursor != nil {
-		var err error
-		if before, err = decodeCursor(*cursor, filter); err != nil {
-			return api.DeliveryList{}, err
-		}
+	before, err := cursorParam(cursor, filter)
+	if err != nil {
+		return api.DeliveryList{}, err
 	}
 	ds, next, err := s.webhooks.Deliveries(ctx, principal(ctx), scope, id, n, before)
 	if err != nil {
