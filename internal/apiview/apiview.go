@@ -53,11 +53,8 @@ func Invite(v invite.View) api.Invite {
 		out.Transfer = &tr
 	}
 	if ch := inv.CloudHealth; ch != nil {
-		v := api.CloudHealthView{Level: api.CloudHealthViewLevel(ch.Level), Listed: ch.Listed, CheckedAt: ch.CheckedAt.UTC()}
-		if ch.PayerAccountID != "" {
-			v.PayerAccountId = &ch.PayerAccountID
-		}
-		out.CloudHealth = &v
+		out.CloudHealth = &api.CloudHealthView{Level: api.CloudHealthViewLevel(ch.Level), Listed: ch.Listed,
+			CheckedAt: ch.CheckedAt.UTC(), PayerAccountId: optional(ch.PayerAccountID)}
 	}
 	if inv.CURSeenAt != nil {
 		v := api.CURView{FirstSeenAt: inv.CURSeenAt.UTC()}
@@ -78,36 +75,14 @@ func Invite(v invite.View) api.Invite {
 }
 
 func actor(a invite.Actor) api.Actor {
-	out := api.Actor{Kind: api.ActorKind(a.Kind)}
-	if a.Subject != "" {
-		out.Subject = &a.Subject
-	}
-	if a.Email != "" {
-		out.Email = &a.Email
-	}
-	return out
+	return api.Actor{Kind: api.ActorKind(a.Kind), Subject: optional(a.Subject), Email: optional(a.Email)}
 }
 
 // Event converts an event; its invite is the snapshot kept with it (as the API showed it then), when it has one.
 func Event(e invite.Event) (api.Event, error) {
 	out := api.Event{Id: e.PublicID, At: e.At.UTC(), Actor: actor(e.Actor), BillingProfileId: e.BillingProfileID,
-		AccountId: e.AccountID, Reason: e.Reason, InviteId: optional(e.InviteID)}
-	if e.Code != "" {
-		code := api.ProblemCode(e.Code)
-		out.Code = &code
-	}
-	if e.Type != "" {
-		t := api.EventType(e.Type)
-		out.Type = &t
-	}
-	if e.From != "" {
-		from := api.InviteState(e.From)
-		out.From = &from
-	}
-	if e.To != "" {
-		to := api.InviteState(e.To)
-		out.To = &to
-	}
+		AccountId: e.AccountID, Reason: e.Reason, InviteId: optional(e.InviteID), Code: optional(api.ProblemCode(e.Code)),
+		Type: optional(api.EventType(e.Type)), From: optional(api.InviteState(e.From)), To: optional(api.InviteState(e.To))}
 	if len(e.Snapshot) > 0 {
 		var inv api.Invite
 		if err := json.Unmarshal(e.Snapshot, &inv); err != nil {
@@ -126,19 +101,10 @@ func BillingProfile(v invite.ProfileView) api.BillingProfile {
 	out := api.BillingProfile{
 		Id: bp.ID, CustomerId: bp.CustomerID, Name: bp.Name, ManagementAccountId: bp.ManagementAccountID,
 		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(), ActsFromAccountId: optional(v.ActsFromAccountID),
-	}
-	if bp.RoleARN != "" {
-		out.RoleArn = &bp.RoleARN
-	}
-	if bp.ExternalID != "" {
-		out.ExternalId = &bp.ExternalID
+		RoleArn: optional(bp.RoleARN), ExternalId: optional(bp.ExternalID),
 	}
 	if c := bp.CUR; c.Configured() {
-		loc := api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: api.CURFormat(c.Format)}
-		if c.Prefix != "" {
-			loc.Prefix = &c.Prefix
-		}
-		out.Cur = &loc
+		out.Cur = &api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: api.CURFormat(c.Format), Prefix: optional(c.Prefix)}
 	}
 	return out
 }
@@ -153,7 +119,8 @@ func PayerHandshake(h invite.PayerHandshake) api.PayerHandshake {
 }
 
 // optional is nil for the empty string, so an unknown value is left out of the JSON.
-func optional(s string) *string {
+// optional is nil for the empty string, as the API leaves an unset field out.
+func optional[S ~string](s S) *S {
 	if s == "" {
 		return nil
 	}
