@@ -111,9 +111,9 @@ func (s *Store) ListEvents(ctx context.Context, q invite.EventQuery) (invite.Eve
 		return invite.EventPage{}, fmt.Errorf("store: list events: %w", err)
 	}
 	var page invite.EventPage
-	if len(rows) > limit {
-		rows = rows[:limit]
-		page.Next = rows[limit-1].ID
+	rows, last := onePage(rows, limit)
+	if last != nil {
+		page.Next = last.ID
 	}
 	page.Events = make([]invite.Event, len(rows))
 	for i, r := range rows {

@@ -280,13 +280,22 @@ func pageLimit(q invite.ListQuery) int {
 	return q.Limit
 }
 
-// pageOf makes a page of rows read with one row more than the page, which tells whether another page follows
-// without a second query.
+// onePage cuts rows read with one row more than a page (limit+1) to the page, and returns the page's last row when
+// another page follows: one query tells both.
+func onePage[R any](rows []R, limit int) ([]R, *R) {
+	if len(rows) <= limit {
+		return rows, nil
+	}
+	rows = rows[:limit]
+	return rows, &rows[limit-1]
+}
+
+// pageOf makes a page of invites of rows read with one row more than the page.
 func pageOf(rows []inviteRow, limit int) invite.Page {
 	var page invite.Page
-	if len(rows) > limit {
-		rows = rows[:limit]
-		page.NextID = rows[limit-1].ID
+	rows, last := onePage(rows, limit)
+	if last != nil {
+		page.NextID = last.ID
 	}
 	page.Invites = make([]invite.Invite, len(rows))
 	for i, r := range rows {

@@ -360,9 +360,9 @@ func (s *Store) Deliveries(ctx context.Context, endpointID string, limit int, be
 		return nil, "", fmt.Errorf("store: deliveries: %w", err)
 	}
 	next := ""
-	if len(rows) > limit {
-		rows = rows[:limit]
-		next = rows[limit-1].ID
+	rows, last := onePage(rows, limit)
+	if last != nil {
+		next = last.ID
 	}
 	seqs, ids := make([]int64, len(rows)), make([]string, len(rows))
 	for i, r := range rows {
