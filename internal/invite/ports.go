@@ -46,10 +46,8 @@ type Store interface {
 	ReassignInvite(ctx context.Context, inv Invite, toProfileID string, out, in Event) (Invite, error)
 	// HandshakeOwners returns, per handshake id, the invite of the payer that has or had that handshake.
 	HandshakeOwners(ctx context.Context, payer string) (map[string]HandshakeOwner, error)
-	// ListInvites returns a page of a billing profile's invites, newest first.
-	ListInvites(ctx context.Context, q ListQuery) (Page, error)
-	// ProfileAndPage returns a billing profile and a page of its invites, read together; CodeNotFound when the
-	// profile is missing.
+	// ProfileAndPage returns a billing profile and a page of its invites, newest first, read together;
+	// CodeNotFound when the profile is missing.
 	ProfileAndPage(ctx context.Context, q ListQuery) (BillingProfile, Page, error)
 	// Events returns an invite's history under its billing profile, oldest first.
 	Events(ctx context.Context, billingProfileID, inviteID string) ([]Event, error)

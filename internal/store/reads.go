@@ -248,7 +248,8 @@ func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.
 	return bp.domain(), pageOf(rows, pageLimit(q)), nil
 }
 
-// ListInvites returns a page of a billing profile's invites, newest first.
+// ListInvites returns a page of a billing profile's invites, newest first, without the profile (the API reads both
+// with ProfileAndPage; tests page through a profile with this).
 func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Page, error) {
 	rows := make([]inviteRow, 0, pageLimit(q)+1)
 	err := s.readBatch(ctx, []statement{s.pageQuery(q)}, []func(func() bool, scanner) error{scanRows(&rows)})
