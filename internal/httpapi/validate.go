@@ -21,17 +21,18 @@ func requestValidator(spec *openapi3.T, opts *echomiddleware.Options) (echo.Midd
 	if err != nil {
 		return nil, err
 	}
-	known := map[string]*routers.Route{}
+	type route struct{ method, path string }
+	known := map[route]*routers.Route{}
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
-			known[method+" "+echoPath(path)] = &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op}
+			known[route{method, echoPath(path)}] = &routers.Route{Spec: spec, Path: path, PathItem: item, Method: method, Operation: op}
 		}
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			var router routers.Router = fallback
-			if route, ok := known[c.Request().Method+" "+c.Path()]; ok {
-				router = matched{route, c}
+			if r, ok := known[route{c.Request().Method, c.Path()}]; ok {
+				router = matched{r, c}
 			}
 			if err := echomiddleware.ValidateRequestFromContext(c, router, opts); err != nil {
 				return opts.ErrorHandler(c, err)
