@@ -17,14 +17,12 @@ import (
 
 // TestBrokenInput feeds a corpus of damaged files and manifests to the CLI
 // entry point: each must fail with an error that names the file and says
-// what is wrong, and none may panic.
+// what is wrong, and none may panic. The damaged gzip reports are cut from a
+// generated one here, and from the real sample in TestBrokenRealSample.
 func TestBrokenInput(t *testing.T) {
-	real, err := os.ReadFile(filepath.Join(sampleDir(t), "legacy-csv", "billing-report-2.csv.gz"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	corrupt := bytes.Clone(real)
-	corrupt[len(corrupt)-6] ^= 0xff // inside the CRC-32 trailer
+	report := gzipBytes(t, wideLegacyCSV(wideSpec{seed: 3, rows: 2_000, columns: 75, period: time.Date(2018, 3, 1, 0, 0, 0, 0, time.UTC),
+		payer: "486000000001", accounts: []string{"486000000001"}}).csv)
+	checkBrokenReport(t, report)
 	header := "bill/PayerAccountId,lineItem/UsageAccountId,lineItem/UsageStartDate,lineItem/UnblendedCost\n"
 	good := athenaParquet(t, genRows(1, 50, []string{"111111111111"}))
 	type noCost struct {
@@ -40,8 +38,6 @@ func TestBrokenInput(t *testing.T) {
 		want  string // in the message, besides the file name
 		named string // the file the message must name; default: file
 	}{
-		{"truncated gzip", "r-1.csv.gz", real[:len(real)/2], "truncated", ""},
-		{"gzip checksum", "r-1.csv.gz", corrupt, "checksum", ""},
 		{"not gzip", "r-1.csv.gz", []byte(header + "1,2,2024-03-01T00:00:00Z,1\n"), "not gzip data", ""},
 		{"empty gzip file", "r-1.csv.gz", nil, "empty file", ""},
 		{"empty csv file", "r-1.csv", nil, "empty file", ""},
@@ -54,9 +50,9 @@ func TestBrokenInput(t *testing.T) {
 		{"unterminated quote", "r-1.csv", []byte(header + "1,2,2024-03-01T00:00:00Z,\"1\n"), "unterminated quoted field", ""},
 		{"garbage after quote", "r-1.csv", []byte(header + "1,\"2\"x,2024-03-01T00:00:00Z,1\n"), "after closing quote", ""},
 		{"truncated parquet", "r.parquet", good[:len(good)/2], "parquet", ""},
-		{"parquet missing column", "r.parquet", parquetOf(t, []noCost{{"1", "2", time.Now()}}), "missing column line_item_unblended_cost", ""},
+		{"parquet missing column", "r.parquet", parquetOf(t, []noCost{{"1", "2", time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC)}}), "missing column line_item_unblended_cost", ""},
 		{"parquet compressed with zstd", "r.parquet", zstdParquet(t), "compression ZSTD is not supported", ""},
-		{"corrupt zip", "r-1.csv.zip", real[:100], "not a readable zip archive", ""},
+		{"corrupt zip", "r-1.csv.zip", zipBytes(t, "r-1.csv", []byte(header+"1,2,2024-03-01T00:00:00Z,1\n"))[:100], "not a readable zip archive", ""},
 		{"manifest not json", "r-Manifest.json", []byte("{"), "not valid JSON", ""},
 		{"wrong manifest", "r-Manifest.json", []byte(`{"hello":"world"}`), "not a CUR manifest", ""},
 		{"manifest without keys", "r-Manifest.json", []byte(`{"assemblyId":"a","reportKeys":[]}`), "lists no report files", ""},
@@ -131,12 +127,60 @@ func TestBrokenInput(t *testing.T) {
 	})
 }
 
+// TestBrokenRealSample damages the shared real report as TestBrokenInput
+// damages a generated one.
+func TestBrokenRealSample(t *testing.T) {
+	real, err := os.ReadFile(filepath.Join(sampleDir(t), "legacy-csv", "billing-report-2.csv.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkBrokenReport(t, real)
+}
+
+// checkBrokenReport scans a gzip CSV report cut in half, with a damaged
+// CRC-32 and cut into a ZIP name: each must fail naming the file and saying
+// what is wrong. The whole report must scan.
+func checkBrokenReport(t *testing.T, report []byte) {
+	t.Helper()
+	dir := t.TempDir()
+	whole := filepath.Join(dir, "whole-1.csv.gz")
+	if err := os.WriteFile(whole, report, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ScanPaths(context.Background(), []string{whole}, nil, io.Discard); err != nil {
+		t.Fatalf("the undamaged report: %v", err)
+	}
+	corrupt := bytes.Clone(report)
+	corrupt[len(corrupt)-6] ^= 0xff // inside the CRC-32 trailer
+	cases := []struct {
+		name, file string
+		body       []byte
+		want       string
+	}{
+		{"truncated gzip", "cut-1.csv.gz", report[:len(report)/2], "truncated"},
+		{"gzip checksum", "crc-1.csv.gz", corrupt, "checksum"},
+		{"gzip named as zip", "gz-1.csv.zip", report[:100], "not a readable zip archive"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := filepath.Join(dir, tc.file)
+			if err := os.WriteFile(p, tc.body, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := ScanPaths(context.Background(), []string{p}, nil, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), p) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("got %v, want an error naming %s and saying %q", err, p, tc.want)
+			}
+		})
+	}
+}
+
 // zstdParquet writes a valid Parquet file in a codec AWS does not use.
 func zstdParquet(tb testing.TB) []byte {
 	tb.Helper()
 	var b bytes.Buffer
 	w := parquet.NewGenericWriter[athenaRow](&b, parquet.Compression(&zstd.Codec{}))
-	if _, err := w.Write([]athenaRow{{Payer: "1", Account: "2", Start: time.Now(), Cost: 1}}); err != nil {
+	if _, err := w.Write([]athenaRow{{Payer: "1", Account: "2", Start: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), Cost: 1}}); err != nil {
 		tb.Fatal(err)
 	}
 	if err := w.Close(); err != nil {

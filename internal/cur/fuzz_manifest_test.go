@@ -41,21 +41,30 @@ func checkReport(tb testing.TB, rep Report, want Format) {
 	}
 }
 
-// legacyManifestSeeds are the real manifests of the layout samples and
+// legacyManifestSeeds are the manifests of a generated delivery layout, the
+// real ones of the layout samples when the shared samples are there, and
 // generated ones in every accepted form.
 func legacyManifestSeeds(tb testing.TB) [][]byte {
 	tb.Helper()
-	layout := filepath.Join(sampleDir(tb), "layout")
-	var seeds [][]byte
-	for _, p := range []string{
-		"koku-local/20180801-20180901/koku-local-Manifest.json",
-		"my-prefix/my-report/20180801-20180901/861af42f-713c-4a42-9562-9158a7625630/my-report-Manifest.json",
-	} {
-		b, err := os.ReadFile(filepath.Join(layout, filepath.FromSlash(p)))
-		if err != nil {
-			tb.Fatal(err)
+	aug := time.Date(2018, 8, 1, 0, 0, 0, 0, time.UTC)
+	cols := wideColumns(57)
+	seeds := [][]byte{
+		awsManifest(tb, "koku-local", "5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a5b6", "070809101112", aug, cols,
+			[]string{"/koku-local/20180801-20180901/5e6f7a8b-1c2d-4e3f-9a0b-c1d2e3f4a5b6/koku-local-1.csv.gz"}),
+		awsManifest(tb, "my-report", "6f7a8b9c-2d3e-4f5a-8b1c-d2e3f4a5b6c7", "123123123123", aug, cols,
+			[]string{"my-prefix/my-report/20180801-20180901/6f7a8b9c-2d3e-4f5a-8b1c-d2e3f4a5b6c7/my-report-1.csv.gz"}),
+	}
+	if dir, ok := findSamples(); ok {
+		for _, p := range []string{
+			"koku-local/20180801-20180901/koku-local-Manifest.json",
+			"my-prefix/my-report/20180801-20180901/861af42f-713c-4a42-9562-9158a7625630/my-report-Manifest.json",
+		} {
+			b, err := os.ReadFile(filepath.Join(dir, "layout", filepath.FromSlash(p)))
+			if err != nil {
+				tb.Fatal(err)
+			}
+			seeds = append(seeds, b)
 		}
-		seeds = append(seeds, b)
 	}
 	return append(seeds,
 		legacyManifestJSON(tb, "acme", "asm-1", "GZIP", []string{"/cur/acme/20240301-20240401/asm-1/acme-00001.csv.gz", "cur/acme/x/acme-2.csv.zip"}),
@@ -180,16 +189,22 @@ func FuzzCUR2Manifest(f *testing.F) {
 // listed key (the manifest may name missing ones; then Scan says so) and
 // every manifest a listed key.
 func FuzzDiscoverAll(f *testing.F) {
+	// The delivery layout with a generated manifest, and with the real one
+	// when the shared samples are there.
 	layout := []string{
 		"koku-local/20180801-20180901/koku-local-Manifest.json",
 		"koku-local/20180801-20180901/16e57707-f9e3-49be-8be6-b84e684b5194/koku-local-Manifest.json",
 		"koku-local/20180801-20180901/16e57707-f9e3-49be-8be6-b84e684b5194/koku-local-1.csv.gz",
 	}
-	koku, err := os.ReadFile(filepath.Join(sampleDir(f), "layout", filepath.FromSlash(layout[0])))
-	if err != nil {
-		f.Fatal(err)
+	f.Add(strings.Join(layout, "\n"), awsManifest(f, "koku-local", "16e57707-f9e3-49be-8be6-b84e684b5194", "070809101112",
+		time.Date(2018, 8, 1, 0, 0, 0, 0, time.UTC), wideColumns(57), []string{"/" + layout[2]}))
+	if dir, ok := findSamples(); ok {
+		koku, err := os.ReadFile(filepath.Join(dir, "layout", filepath.FromSlash(layout[0])))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(strings.Join(layout, "\n"), koku)
 	}
-	f.Add(strings.Join(layout, "\n"), koku)
 	f.Add("p/e2/metadata/BILLING_PERIOD=2024-03/e2-Manifest.json\np/e2/data/BILLING_PERIOD=2024-03/e2-00001.csv.gz",
 		cur2ManifestJSON(f, "exec-1", []string{"s3://bkt/p/e2/data/BILLING_PERIOD=2024-03/e2-00001.csv.gz"}))
 	f.Add("ath/ath/year=2024/month=3/a.parquet\nath/year=2024/month=03/b.parquet\n/year=2024/month=3/c.parquet", []byte(nil))

@@ -134,18 +134,32 @@ func sameUsage(tb testing.TB, what string, got, want []AccountUsage) {
 	}
 }
 
-// realCSVHeads returns the header and first records of each real sample
-// report, cut at a record boundary: real column sets, quoting and number
-// forms, small enough for a fuzzing seed.
-func realCSVHeads(tb testing.TB, records int) [][]byte {
+// csvHeads returns the header and first records of generated reports shaped
+// like real ones (96 and 75 columns, quoted fields, RFC 3339 and
+// space-separated dates), then of each real sample report when the shared
+// samples are there: real column sets, quoting and number forms, small
+// enough for a fuzzing seed. Either way it returns at least three.
+func csvHeads(tb testing.TB, records int) [][]byte {
 	tb.Helper()
-	dir := sampleDir(tb)
+	var out [][]byte
+	for _, s := range []wideSpec{
+		{seed: 31, rows: records, columns: 96, period: time.Date(2018, 2, 1, 0, 0, 0, 0, time.UTC), payer: "048613975320", accounts: []string{"048613975320"}},
+		{seed: 32, rows: records, columns: 75, period: time.Date(2024, 2, 1, 0, 0, 0, 0, time.UTC), payer: "000111222333",
+			accounts: []string{"012345678901", "000000000042"}, spaceDates: true, strayDates: true},
+		{seed: 33, rows: records, columns: 57, period: time.Date(2018, 8, 1, 0, 0, 0, 0, time.UTC), payer: "070809101112",
+			accounts: []string{"070809101112"}, spaceDates: true},
+	} {
+		out = append(out, wideLegacyCSV(s).csv)
+	}
+	dir, ok := findSamples()
+	if !ok {
+		return out
+	}
 	files := []string{
 		"legacy-csv/billing-report-2018-02.csv.gz",
 		"legacy-csv/billing-report-2.csv.gz",
 		"layout/koku-local/20180801-20180901/16e57707-f9e3-49be-8be6-b84e684b5194/koku-local-1.csv.gz",
 	}
-	var out [][]byte
 	for _, name := range files {
 		f, err := os.Open(filepath.Join(dir, filepath.FromSlash(name)))
 		if err != nil {

@@ -3,7 +3,6 @@ package cur
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"path/filepath"
 	"reflect"
@@ -15,26 +14,79 @@ import (
 // TestLayoutSamples discovers and scans the two real delivery layouts (no
 // prefix, and under my-prefix) from disk and from S3 through the real SDK
 // client against gofakes3, and checks both against the standard-library sum.
+// TestDeliveryLayout covers the same on a generated layout.
 func TestLayoutSamples(t *testing.T) {
+	checkDeliveryLayout(t, filepath.Join(sampleDir(t), "layout"), realLayoutReports(t))
+}
+
+// TestScanPathsLayouts runs the CLI entry point over the real layouts given
+// as a folder, a report folder, a date-range folder, a manifest and s3://
+// URLs. TestScanPathsDeliveryLayout covers the same on a generated layout.
+func TestScanPathsLayouts(t *testing.T) {
+	checkScanPathsLayout(t, filepath.Join(sampleDir(t), "layout"), realLayoutReports(t))
+}
+
+// realLayoutReports describes the reports of the shared layout samples; their
+// sums come from the standard-library reading of the part files.
+func realLayoutReports(t *testing.T) []deliveredReport {
 	layout := filepath.Join(sampleDir(t), "layout")
+	reports := []deliveredReport{
+		{name: "no prefix", loc: Location{Report: "koku-local", Format: FormatLegacy},
+			assembly: "16e57707-f9e3-49be-8be6-b84e684b5194",
+			part:     "koku-local/20180801-20180901/16e57707-f9e3-49be-8be6-b84e684b5194/koku-local-1.csv.gz"},
+		{name: "with prefix", loc: Location{Prefix: "my-prefix", Report: "my-report", Format: FormatLegacy},
+			assembly: "861af42f-713c-4a42-9562-9158a7625630",
+			part:     "my-prefix/my-report/20180801-20180901/861af42f-713c-4a42-9562-9158a7625630/my-report-1.csv.gz"},
+	}
+	for i := range reports {
+		reports[i].at = time.Date(2018, 8, 17, 12, 0, 0, 0, time.UTC)
+		reports[i].want = oracleGzipCSV(t, filepath.Join(layout, filepath.FromSlash(reports[i].part)))
+	}
+	return reports
+}
+
+// TestDeliveryLayout discovers and scans a generated delivery layout (a
+// report without a prefix, with an older month and an older delivery in the
+// newest month, and one under a prefix) from disk and from S3 through the real
+// SDK client against gofakes3, to the sums the generator computed.
+func TestDeliveryLayout(t *testing.T) {
+	layout := t.TempDir()
+	reports, july := writeDeliveryLayout(t, layout)
+	checkDeliveryLayout(t, layout, reports)
+
+	// The older month is still there to read, as its own version.
+	rep, err := Discover(context.Background(), DirStore{Root: layout}, july.loc, july.at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.VersionID != july.assembly || len(rep.Parts) != 1 || rep.Parts[0].Key != july.part {
+		t.Fatalf("July: version %q, parts %+v; want %s with %s", rep.VersionID, rep.Parts, july.assembly, july.part)
+	}
+	sum, err := Scan(context.Background(), DirStore{Root: layout}, rep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkAgainstOracle(t, sum.Accounts, july.want)
+}
+
+// TestScanPathsDeliveryLayout runs the CLI entry point over a generated
+// delivery layout in every form a user may name it: the newest month of each
+// report comes out, the same however it is named.
+func TestScanPathsDeliveryLayout(t *testing.T) {
+	layout := t.TempDir()
+	reports, _ := writeDeliveryLayout(t, layout)
+	checkScanPathsLayout(t, layout, reports)
+}
+
+// checkDeliveryLayout uploads a delivery layout to gofakes3 and discovers and
+// scans each report from the folder and from S3: the newest version of its
+// month with its one part, the expected sums, the same on disk and on S3, and
+// no report for the month after.
+func checkDeliveryLayout(t *testing.T, layout string, reports []deliveredReport) {
+	t.Helper()
 	s3c := newS3(t)
 	mustBucket(t, s3c, "billing")
 	uploadDir(t, s3c, "billing", layout)
-
-	august := time.Date(2018, 8, 17, 12, 0, 0, 0, time.UTC)
-	cases := []struct {
-		name     string
-		loc      Location
-		assembly string
-		part     string
-	}{
-		{"no prefix", Location{Report: "koku-local", Format: FormatLegacy},
-			"16e57707-f9e3-49be-8be6-b84e684b5194",
-			"koku-local/20180801-20180901/16e57707-f9e3-49be-8be6-b84e684b5194/koku-local-1.csv.gz"},
-		{"with prefix", Location{Prefix: "my-prefix", Report: "my-report", Format: FormatLegacy},
-			"861af42f-713c-4a42-9562-9158a7625630",
-			"my-prefix/my-report/20180801-20180901/861af42f-713c-4a42-9562-9158a7625630/my-report-1.csv.gz"},
-	}
 	stores := []struct {
 		name   string
 		st     Store
@@ -43,14 +95,13 @@ func TestLayoutSamples(t *testing.T) {
 		{"disk", DirStore{Root: layout}, ""},
 		{"s3", S3Store{Client: s3c}, "billing"},
 	}
-	for _, tc := range cases {
-		want := oracleGzipCSV(t, filepath.Join(layout, filepath.FromSlash(tc.part)))
+	for _, tc := range reports {
 		var results [][]AccountUsage
 		for _, s := range stores {
 			t.Run(tc.name+"/"+s.name, func(t *testing.T) {
 				loc := tc.loc
 				loc.Bucket = s.bucket
-				rep, err := Discover(context.Background(), s.st, loc, august)
+				rep, err := Discover(context.Background(), s.st, loc, tc.at)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -60,43 +111,42 @@ func TestLayoutSamples(t *testing.T) {
 				if len(rep.Parts) != 1 || rep.Parts[0].Key != tc.part {
 					t.Errorf("parts %+v, want the one key %s", rep.Parts, tc.part)
 				}
-				if !rep.Period.Equal(time.Date(2018, 8, 1, 0, 0, 0, 0, time.UTC)) {
-					t.Errorf("period %s, want 2018-08-01", rep.Period)
+				if !rep.Period.Equal(MonthStart(tc.at)) {
+					t.Errorf("period %s, want %s", rep.Period, MonthStart(tc.at))
 				}
 				sum, err := Scan(context.Background(), s.st, rep)
 				if err != nil {
 					t.Fatal(err)
 				}
-				checkAgainstOracle(t, sum.Accounts, want)
+				checkAgainstOracle(t, sum.Accounts, tc.want)
 				var rows int64
-				for _, w := range want {
+				for _, w := range tc.want {
 					rows += w.rows
 				}
 				if sum.LineItems != rows {
 					t.Errorf("line items %d, want %d", sum.LineItems, rows)
 				}
 				results = append(results, sum.Accounts)
+
+				next := MonthStart(tc.at).AddDate(0, 1, 0)
+				if _, err := Discover(context.Background(), s.st, loc, next); !errors.Is(err, ErrNoReport) {
+					t.Errorf("%s: got %v, want ErrNoReport", next.Format("2006-01"), err)
+				}
 			})
 		}
 		if len(results) == 2 && !reflect.DeepEqual(results[0], results[1]) {
 			t.Errorf("%s: disk and S3 scans differ", tc.name)
 		}
 	}
-
-	t.Run("other month has no report", func(t *testing.T) {
-		_, err := Discover(context.Background(), DirStore{Root: layout}, Location{Report: "koku-local", Format: FormatLegacy},
-			time.Date(2018, 9, 1, 0, 0, 0, 0, time.UTC))
-		if !errors.Is(err, ErrNoReport) {
-			t.Fatalf("September: got %v, want ErrNoReport", err)
-		}
-	})
 }
 
-// TestScanPathsLayouts runs the CLI entry point over the real layouts given
-// as a folder, a report folder, a manifest and an s3:// URL: the same
-// accounts must come out, sorted, however the report is named.
-func TestScanPathsLayouts(t *testing.T) {
-	layout := filepath.Join(sampleDir(t), "layout")
+// checkScanPathsLayout runs ScanPaths over a delivery layout given as the
+// folder, and each report as its folder, its date-range folder, its manifest
+// and s3:// URLs: each form gives the report's expected lines, and the folder
+// (the union of the reports, whose accounts are disjoint) the same as the
+// bucket.
+func checkScanPathsLayout(t *testing.T, layout string, reports []deliveredReport) {
+	t.Helper()
 	s3c := newS3(t)
 	mustBucket(t, s3c, "billing")
 	uploadDir(t, s3c, "billing", layout)
@@ -112,34 +162,28 @@ func TestScanPathsLayouts(t *testing.T) {
 	if got := run("s3://billing/"); got != all {
 		t.Errorf("s3://billing/ differs from the folder:\n%s\nvs\n%s", got, all)
 	}
-	koku := run(filepath.Join(layout, "koku-local"))
-	if got := run("s3://billing/koku-local/"); got != koku {
-		t.Errorf("s3://billing/koku-local/ differs from the report folder")
-	}
-	if got := run(filepath.Join(layout, "koku-local", "20180801-20180901")); got != koku {
-		t.Errorf("the date-range folder differs from the report folder")
-	}
-	mine := run(filepath.Join(layout, "my-prefix", "my-report", "20180801-20180901", "my-report-Manifest.json"))
-	if got := run("s3://billing/my-prefix"); got != mine {
-		t.Errorf("s3://billing/my-prefix differs from the manifest")
-	}
-	// The two reports have disjoint accounts, so the folder holds both.
-	if len(strings.Split(strings.TrimSpace(all), "\n")) != len(strings.Split(strings.TrimSpace(koku), "\n"))+len(strings.Split(strings.TrimSpace(mine), "\n")) {
-		t.Errorf("folder output is not the union of the two reports:\n%s", all)
-	}
-	var prev string
-	for _, line := range strings.Split(strings.TrimSpace(all), "\n") {
-		var l struct {
-			AccountID string `json:"accountId"`
+	union := map[string]*oracleAccount{}
+	for _, r := range reports {
+		base := reportBase(r.loc.Prefix, r.loc.Report)
+		folder := filepath.Join(layout, filepath.FromSlash(base))
+		period := MonthStart(r.at)
+		dateDir := filepath.Join(folder, period.Format("20060102")+"-"+period.AddDate(0, 1, 0).Format("20060102"))
+		top, _, _ := strings.Cut(base, "/")
+		got := run(folder)
+		checkScanLines(t, got, r.want)
+		for _, p := range []string{"s3://billing/" + base, "s3://billing/" + top, dateDir, filepath.Join(dateDir, r.loc.Report+"-Manifest.json")} {
+			if other := run(p); other != got {
+				t.Errorf("%s differs from the report folder %s:\n%s\nvs\n%s", p, folder, other, got)
+			}
 		}
-		if err := json.Unmarshal([]byte(line), &l); err != nil {
-			t.Fatal(err)
+		for id, w := range r.want {
+			if union[id] != nil {
+				t.Fatalf("account %s is in two reports", id)
+			}
+			union[id] = w
 		}
-		if l.AccountID <= prev {
-			t.Errorf("not sorted by accountId: %s after %s", l.AccountID, prev)
-		}
-		prev = l.AccountID
 	}
+	checkScanLines(t, all, union)
 }
 
 // TestDiscoverAllPassesOverOddFolders: a key whose folders do not read back as written ("x//r", "a/../r") is not a

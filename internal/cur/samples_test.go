@@ -13,6 +13,7 @@ import (
 
 // TestRealSamples checks the two real legacy reports against the totals
 // their README gives and against an independent standard-library sum.
+// TestScanWideLegacyReport covers the same on generated reports.
 func TestRealSamples(t *testing.T) {
 	dir := sampleDir(t)
 	cases := []struct {
@@ -32,14 +33,7 @@ func TestRealSamples(t *testing.T) {
 			if err := ScanPaths(context.Background(), []string{path}, nil, &out); err != nil {
 				t.Fatal(err)
 			}
-			var line struct {
-				AccountID       string `json:"accountId"`
-				PayerAccountID  string `json:"payerAccountId"`
-				LineItems       int64  `json:"lineItems"`
-				UnblendedCost   string `json:"unblendedCost"`
-				FirstUsageStart string `json:"firstUsageStart"`
-				LastUsageStart  string `json:"lastUsageStart"`
-			}
+			var line scanLine
 			lines := bytes.Split(bytes.TrimSpace(out.Bytes()), []byte("\n"))
 			if len(lines) != 1 {
 				t.Fatalf("want one account line, got %d:\n%s", len(lines), out.String())
