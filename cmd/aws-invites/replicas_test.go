@@ -23,7 +23,7 @@ import (
 // together (the schema is migrated once), the owner's answers reach the invites through either, and each payer is
 // reconciled once per period, not once per replica.
 func TestTwoReplicas(t *testing.T) {
-	sim := orgsim.New(orgsim.Options{MaxAccounts: 100})
+	sim := orgsim.New(orgsim.Options{MaxAccounts: 100, Clock: systemClock.Now})
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	const mgmt = "555555555555"

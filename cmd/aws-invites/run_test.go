@@ -217,7 +217,7 @@ func TestEndToEndSandbox(t *testing.T) {
 // TestEndToEndAWSMode runs the command in aws mode: the SDK's own settings (endpoint override, credentials from
 // the environment) take it to a simulator standing in for AWS.
 func TestEndToEndAWSMode(t *testing.T) {
-	sim := orgsim.New(orgsim.Options{})
+	sim := orgsim.New(orgsim.Options{Clock: systemClock.Now}) // AWS tells the time the service does
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
 	secret := strings.Repeat("p", 32)

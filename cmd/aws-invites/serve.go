@@ -50,7 +50,7 @@ func newLogger(w io.Writer) *slog.Logger {
 // openStore opens and migrates the database.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
 	// River's workers, listener and leader election need connections of their own beside the requests'.
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log, MaxConns: jobs.MinPoolConns(jobs.Config{}) + 16})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log, Clock: systemClock, MaxConns: jobs.MinPoolConns(jobs.Config{}) + 16})
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}
@@ -200,6 +200,10 @@ type app struct {
 	close       func()
 }
 
+// systemClock is the real time: what every rule reads in aws mode, and what the sandbox's test clock runs over. The
+// command's tests replace it (TestMain) to run the whole command as if it were another instant.
+var systemClock invite.Clock = invite.SystemClock{}
+
 // build opens the database and wires the domain to AWS Organizations, CloudHealth and the CUR: the real ones in
 // aws mode, simulators served on loopback ports of their own (state kept in the database) in the sandbox.
 func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (*app, error) {
@@ -214,10 +218,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 		return nil, err
 	}
 	// The time every rule reads: the real one, or in the sandbox its test clock, kept in the database.
-	var clock invite.Clock = invite.SystemClock{}
+	clock := systemClock
 	var sandboxClock *store.SandboxClock
 	if cfg.Mode == config.ModeSandbox {
-		sandboxClock = st.SandboxClock(nil)
+		sandboxClock = st.SandboxClock(systemClock)
 		clock = sandboxClock
 	}
 	a.clock = clock

@@ -150,8 +150,8 @@ func (b browser) run(t *testing.T, cmd *exec.Cmd, seen any) {
 }
 
 // TestSwaggerUITransferWalk walks a billing transfer through Swagger UI in headless Chromium, as the README's walk
-// does with curl: Authorize, create (kind billing_transfer), accept in the sandbox, move the sandbox clock past the
-// start, read it in force, deliver the organization's CUR data, end it, read its history.
+// does with curl: Authorize, create (kind billing_transfer), accept in the sandbox, move the sandbox clock to just
+// after the start (whatever day it is), read it in force, deliver the organization's CUR data, end it, read its history.
 func TestSwaggerUITransferWalk(t *testing.T) {
 	tools := browserTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
@@ -175,9 +175,11 @@ func TestSwaggerUITransferWalk(t *testing.T) {
 		Kind     string `json:"kind"`
 		State    string `json:"state"`
 		Transfer *struct {
-			Status string `json:"status"`
-			EndAt  string `json:"endAt"`
+			Status  string    `json:"status"`
+			StartAt time.Time `json:"startAt"`
+			EndAt   string    `json:"endAt"`
 		} `json:"transfer"`
+		Now       time.Time `json:"now"` // the sandbox clock's answer
 		NextSteps []struct {
 			Code string `json:"code"`
 		} `json:"nextSteps"`
@@ -208,7 +210,11 @@ func TestSwaggerUITransferWalk(t *testing.T) {
 	if v := step("accept", 200); v.State != "accepted" {
 		t.Errorf("accept: state %s", v.State)
 	}
-	step("advance", 200)
+	// The walk moves the sandbox clock to just after the start, whatever day the test runs.
+	if v := step("advance", 200); created.Transfer != nil &&
+		(!v.Now.After(created.Transfer.StartAt) || v.Now.Sub(created.Transfer.StartAt) > 2*time.Hour) {
+		t.Errorf("advance: the sandbox says %s, not just after the transfer's start %s", v.Now, created.Transfer.StartAt)
+	}
 	if v := step("inForce", 200); v.State != "awaiting_cur" {
 		t.Errorf("after the start: state %s", v.State)
 	}

@@ -74,7 +74,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		opts.dialect = store.DialectPostgres
 	}
 	ctx := context.Background()
-	clk := testclock.New(time.Now().UTC().Truncate(time.Millisecond))
+	clk := testclock.NewAtStart() // now, or the instant AWS_INVITES_TEST_NOW names
 	st := storetest.Open(t, opts.dialect, store.Options{Clock: clk, MaxConns: jobs.MinPoolConns(jobs.Config{}) + 4})
 	st.OnEvents(nil, apiview.EncodeInvite)
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 1000, Conventions: true})

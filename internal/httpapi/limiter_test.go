@@ -15,7 +15,7 @@ func TestAWSOperationsAreTheSpecs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := newLimiter(RateLimits{RPS: 1, Burst: 1, AWSRPS: 1, AWSBurst: 1}, testclock.New(time.Now()), spec)
+	l := newLimiter(RateLimits{RPS: 1, Burst: 1, AWSRPS: 1, AWSBurst: 1}, testclock.NewAtStart(), spec)
 	want := []string{
 		"POST /billing-profiles/:billingProfileId/aws-invites",
 		"POST /billing-profiles/:billingProfileId/aws-invites/:inviteId/resend",
@@ -39,7 +39,7 @@ func TestLimiterForgets(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := testclock.New(time.Now())
+	clock := testclock.NewAtStart()
 	l := newLimiter(RateLimits{RPS: 10, Burst: 20}, clock, spec) // a bucket fills in 2 s
 	l.max = 5
 	for i := range 5 {

@@ -12,6 +12,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/store"
 	"github.com/cloudreseller/aws-invites/internal/store/storetest"
+	"github.com/cloudreseller/aws-invites/internal/testclock"
 )
 
 // dispatches records the events the notification jobs were asked to dispatch.
@@ -61,7 +62,7 @@ func TestEventDispatchIsTransactional(t *testing.T) {
 				t.Fatal(err)
 			}
 			newInvite := func(account string) (invite.Invite, invite.Event) {
-				now := time.Now().UTC()
+				now := testclock.MustStart()
 				inv := invite.Invite{ID: account + "-id", BillingProfileID: "bp", AccountID: account, State: invite.StateInvited,
 					InvitedBy: invite.Actor{Kind: invite.ActorUser, Subject: "u"}, CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1}
 				return inv, invite.Event{Type: invite.EventCreated, At: now, Actor: inv.InvitedBy, To: invite.StateInvited, Reason: "sent"}
