@@ -42,22 +42,30 @@ type world struct {
 	deps        invite.Deps
 }
 
-func newWorld(t *testing.T, dialect string) *world { return newWorldTB(t, dialect) }
+func newWorld(t *testing.T, dialect string, tune ...func(*awsorg.Options)) *world {
+	return newWorldTB(t, dialect, tune...)
+}
 
-func newWorldTB(t testing.TB, dialect string) *world {
+// newWorldTB builds the world; tune changes the AWS client's options (the default per-attempt timeout is long, so
+// that a busy machine never turns one call into two in the tests that count calls).
+func newWorldTB(t testing.TB, dialect string, tune ...func(*awsorg.Options)) *world {
 	t.Helper()
 	clk := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
 	st := storetest.Open(t, dialect, store.Options{Clock: clk})
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 100000, MaxInvitesPerDay: 100000})
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
-	orgs := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
+	orgOpts := awsorg.Options{
 		OrganizationsEndpoint: simSrv.URL,
 		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
 			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "test", "")
 		},
-		MaxAttempts: 4, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, AttemptTimeout: 2 * time.Second,
-	})
+		MaxAttempts: 4, BaseBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond, AttemptTimeout: 30 * time.Second,
+	}
+	for _, f := range tune {
+		f(&orgOpts)
+	}
+	orgs := awsorg.New(aws.Config{Region: "us-east-1"}, orgOpts)
 	ch, err := chsim.New(chsim.Options{APIKey: "ch-key", Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -317,7 +325,8 @@ func TestReconcileAdoptsAfterCrashAndReportsConsoleHandshakes(t *testing.T) {
 }
 
 func TestReconcileUnderFaults(t *testing.T) {
-	w := newWorld(t, store.DialectPostgres)
+	// A 2-second attempt timeout, for the slow answers below.
+	w := newWorld(t, store.DialectPostgres, func(o *awsorg.Options) { o.AttemptTimeout = 2 * time.Second })
 	var invites []invite.Invite
 	for i := range 45 { // three pages of handshakes
 		invites = append(invites, w.invite("bp-1", fmt.Sprintf("5000000000%02d", i)))
