@@ -78,18 +78,7 @@ func (s *Store) putBillingProfile(ctx context.Context, bp invite.BillingProfile,
 					row.ID, holding, current.ManagementAccountID)}
 			}
 		}
-		return tx.Model(&billingProfileRow{}).Where("id = ?", row.ID).Updates(map[string]any{
-			"customer_id":           row.CustomerID,
-			"name":                  row.Name,
-			"management_account_id": row.ManagementAccountID,
-			"role_arn":              row.RoleARN,
-			"external_id":           row.ExternalID,
-			"cur_bucket":            row.CURBucket,
-			"cur_prefix":            row.CURPrefix,
-			"cur_report":            row.CURReport,
-			"cur_format":            row.CURFormat,
-			"updated_at":            row.UpdatedAt,
-		}).Error
+		return tx.Model(&billingProfileRow{}).Where("id = ?", row.ID).Updates(profileTable.updates(row)).Error
 	})
 	var domErr *invite.Error
 	if errors.As(err, &domErr) {
@@ -174,7 +163,9 @@ func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 		inv.UpdatedAt = s.now()
 	}
 	row := inviteToRow(inv)
-	cols := row.updateColumns()
+	// Everything but the create-only columns (id, payer, account, kind, creation time); the billing profile is
+	// written as the WHERE clause pins it (a reassignment moves it, in a write of its own).
+	cols := inviteTable.updates(row)
 	cols["version"] = gorm.Expr("version + 1")
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&inviteRow{}).

@@ -26,52 +26,24 @@ import (
 // each once per connection; on SQLite they run one after the other on the read-only connections (a round trip
 // there is a function call).
 
-// profileColumns and inviteColumns are the columns the row types scan, in the order of their fields methods.
-// TestHandWrittenColumnsCoverTheTables fails when a migration adds a column they lack.
-const (
-	profileColumns = "id, customer_id, name, management_account_id, role_arn, external_id, " +
-		"cur_bucket, cur_prefix, cur_report, cur_format, created_at, updated_at"
-	inviteColumns = "id, billing_profile_id, payer, account_id, notes, state, " +
-		"handshake_id, handshake_state, handshake_requested_at, handshake_expires_at, " +
-		"invited_by_kind, invited_by_subject, invited_by_email, created_at, updated_at, last_sent_at, joined_at, version, " +
-		"cloudhealth_level, cloudhealth_payer, cloudhealth_listed, cloudhealth_checked_at, " +
-		"cur_seen_at, cur_period, cur_line_items, cur_cost, cur_first_usage, cur_last_usage, cur_period_first_seen, " +
-		"org_id, org_management_account_id, org_management_email, org_management_name, expiry_warned_for, " +
-		"kind, transfer_id, transfer_status, transfer_name, transfer_start, transfer_end"
+// The columns of the two tables the read path scans, derived from their row types (columns.go).
+// TestRowTypesCoverTheTables fails when a migration adds a column that a row type lacks.
+var (
+	profileTable = columnsOf[billingProfileRow]()
+	inviteTable  = columnsOf[inviteRow]()
 )
 
-func (r *billingProfileRow) fields() []any {
-	return []any{&r.ID, &r.CustomerID, &r.Name, &r.ManagementAccountID, &r.RoleARN, &r.ExternalID,
-		&r.CURBucket, &r.CURPrefix, &r.CURReport, &r.CURFormat, &r.CreatedAt, &r.UpdatedAt}
-}
+func (r *billingProfileRow) fields() []any { return profileTable.fields(r) }
 
-func (r *inviteRow) fields() []any {
-	return []any{&r.ID, &r.BillingProfileID, &r.Payer, &r.AccountID, &r.Notes, &r.State,
-		&r.HandshakeID, &r.HandshakeState, &r.HandshakeRequestedAt, &r.HandshakeExpiresAt,
-		&r.InvitedByKind, &r.InvitedBySubject, &r.InvitedByEmail, &r.CreatedAt, &r.UpdatedAt, &r.LastSentAt, &r.JoinedAt, &r.Version,
-		&r.CloudHealthLevel, &r.CloudHealthPayer, &r.CloudHealthListed, &r.CloudHealthCheckedAt,
-		&r.CURSeenAt, &r.CURPeriod, &r.CURLineItems, &r.CURCost, &r.CURFirstUsage, &r.CURLastUsage, &r.CURPeriodFirstSeen,
-		&r.OrgID, &r.OrgManagementID, &r.OrgManagementEmail, &r.OrgManagementName, &r.ExpiryWarnedFor,
-		&r.Kind, &r.TransferID, &r.TransferStatus, &r.TransferName, &r.TransferStart, &r.TransferEnd}
-}
+func (r *inviteRow) fields() []any { return inviteTable.fields(r) }
 
-const (
-	profileByID = "SELECT " + profileColumns + " FROM billing_profiles WHERE id = $1"
-	inviteByID  = "SELECT " + inviteColumns + " FROM invites WHERE id = $1 AND billing_profile_id = $2"
+var (
+	profileByID = "SELECT " + profileTable.list + " FROM billing_profiles WHERE id = $1"
+	inviteByID  = "SELECT " + inviteTable.list + " FROM invites WHERE id = $1 AND billing_profile_id = $2"
+	// inviteWithProfile is an invite and its billing profile in one row.
+	inviteWithProfile = "SELECT " + profileTable.prefixed("p.") + ", " + inviteTable.prefixed("i.") +
+		" FROM invites i JOIN billing_profiles p ON p.id = i.billing_profile_id WHERE i.id = $1 AND i.billing_profile_id = $2"
 )
-
-// inviteWithProfile is an invite and its billing profile in one row.
-var inviteWithProfile = "SELECT " + prefixed("p.", profileColumns) + ", " + prefixed("i.", inviteColumns) +
-	" FROM invites i JOIN billing_profiles p ON p.id = i.billing_profile_id WHERE i.id = $1 AND i.billing_profile_id = $2"
-
-// prefixed qualifies every column of a list with a table alias.
-func prefixed(alias, columns string) string {
-	parts := strings.Split(columns, ", ")
-	for i, c := range parts {
-		parts[i] = alias + c
-	}
-	return strings.Join(parts, ", ")
-}
 
 // statement is one SQL statement with its arguments, written with PostgreSQL's $n placeholders.
 type statement struct {
@@ -341,11 +313,11 @@ func (s *Store) pageQuery(q invite.ListQuery) statement {
 		} else if len(states) > 1 {
 			where += " AND state IN (" + placeholders(arg, states) + ")"
 		}
-		return statement{"SELECT " + inviteColumns + " FROM invites WHERE " + where + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
+		return statement{"SELECT " + inviteTable.list + " FROM invites WHERE " + where + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
 	}
 	parts := make([]string, len(states))
 	for i, st := range states {
-		parts[i] = "SELECT * FROM (SELECT " + inviteColumns + " FROM invites WHERE " + where + " AND state = " + arg(st) +
+		parts[i] = "SELECT * FROM (SELECT " + inviteTable.list + " FROM invites WHERE " + where + " AND state = " + arg(st) +
 			" ORDER BY id" + newestFirst + " LIMIT " + limit + ") s" + strconv.Itoa(i)
 	}
 	return statement{strings.Join(parts, " UNION ALL ") + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}

@@ -12,9 +12,10 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/testdb"
 )
 
-// The columns the read path scans by hand are every column of the tables, on both dialects: a migration that
-// adds a column without adding it to the read path fails here, not as a field silently read as empty.
-func TestHandWrittenColumnsCoverTheTables(t *testing.T) {
+// The row types declare every column of their tables, on both dialects: a migration that adds a column without
+// adding it to the row type fails here, not as a field silently read as empty. The read path's lists and scan
+// targets are derived from the row types, so they cannot disagree with them.
+func TestRowTypesCoverTheTables(t *testing.T) {
 	for _, dialect := range []string{DialectPostgres, DialectSQLite} {
 		t.Run(dialect, func(t *testing.T) {
 			url := t.TempDir() + "/c.db"
@@ -22,7 +23,7 @@ func TestHandWrittenColumnsCoverTheTables(t *testing.T) {
 				url = testdb.New(t)
 			}
 			s := openMigrated(t, url)
-			for table, listed := range map[string]string{"billing_profiles": profileColumns, "invites": inviteColumns} {
+			for table, listed := range map[string]string{"billing_profiles": profileTable.list, "invites": inviteTable.list} {
 				rows, err := s.sqlDB.Query("SELECT * FROM " + table + " LIMIT 0")
 				if err != nil {
 					t.Fatal(err)
@@ -36,16 +37,16 @@ func TestHandWrittenColumnsCoverTheTables(t *testing.T) {
 				want := splitColumns(listed)
 				slices.Sort(want)
 				if !slices.Equal(cols, want) {
-					t.Errorf("%s has columns %v; the read path scans %v", table, cols, want)
+					t.Errorf("%s has columns %v; its row type declares %v", table, cols, want)
 				}
 			}
 			var bp billingProfileRow
 			var inv inviteRow
-			if n, m := len(splitColumns(profileColumns)), len(bp.fields()); n != m {
-				t.Errorf("profileColumns names %d columns, billingProfileRow.fields has %d", n, m)
+			if n, m := len(splitColumns(profileTable.list)), len(bp.fields()); n != m {
+				t.Errorf("the profile's list names %d columns, its scan targets are %d", n, m)
 			}
-			if n, m := len(splitColumns(inviteColumns)), len(inv.fields()); n != m {
-				t.Errorf("inviteColumns names %d columns, inviteRow.fields has %d", n, m)
+			if n, m := len(splitColumns(inviteTable.list)), len(inv.fields()); n != m {
+				t.Errorf("the invite's list names %d columns, its scan targets are %d", n, m)
 			}
 		})
 	}

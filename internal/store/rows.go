@@ -6,11 +6,15 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// The row types mirror the tables of migration 00001. GORM maps them; the domain never sees them. Timestamps
-// are written as the domain gave them (normalised by dbTime), never stamped by GORM behind the domain's back.
+// The row types mirror the tables of the migrations, each the one declaration of its table's columns: GORM maps
+// and writes them, the read path's SELECT lists and scan targets and the update sets are derived from them
+// (columns.go). A field tagged `<-:create` (GORM's create-only permission) is written once, with the row, and never
+// by an update: GORM itself refuses to. The domain
+// never sees the rows. Timestamps are written as the domain gave them (normalised by dbTime), never stamped by GORM
+// behind the domain's back.
 
 type billingProfileRow struct {
-	ID                  string    `gorm:"column:id;primaryKey"`
+	ID                  string    `gorm:"column:id;primaryKey;<-:create"`
 	CustomerID          string    `gorm:"column:customer_id"`
 	Name                string    `gorm:"column:name"`
 	ManagementAccountID string    `gorm:"column:management_account_id"`
@@ -20,17 +24,17 @@ type billingProfileRow struct {
 	CURPrefix           string    `gorm:"column:cur_prefix"`
 	CURReport           string    `gorm:"column:cur_report"`
 	CURFormat           string    `gorm:"column:cur_format"`
-	CreatedAt           time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	CreatedAt           time.Time `gorm:"column:created_at;autoCreateTime:false;<-:create"`
 	UpdatedAt           time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
 
 func (billingProfileRow) TableName() string { return "billing_profiles" }
 
 type inviteRow struct {
-	ID                   string     `gorm:"column:id;primaryKey"`
+	ID                   string     `gorm:"column:id;primaryKey;<-:create"`
 	BillingProfileID     string     `gorm:"column:billing_profile_id"`
-	Payer                string     `gorm:"column:payer"`
-	AccountID            string     `gorm:"column:account_id"`
+	Payer                string     `gorm:"column:payer;<-:create"`
+	AccountID            string     `gorm:"column:account_id;<-:create"`
 	Notes                string     `gorm:"column:notes"`
 	State                string     `gorm:"column:state"`
 	HandshakeID          *string    `gorm:"column:handshake_id"`
@@ -40,7 +44,7 @@ type inviteRow struct {
 	InvitedByKind        string     `gorm:"column:invited_by_kind"`
 	InvitedBySubject     string     `gorm:"column:invited_by_subject"`
 	InvitedByEmail       string     `gorm:"column:invited_by_email"`
-	CreatedAt            time.Time  `gorm:"column:created_at;autoCreateTime:false"`
+	CreatedAt            time.Time  `gorm:"column:created_at;autoCreateTime:false;<-:create"`
 	UpdatedAt            time.Time  `gorm:"column:updated_at;autoUpdateTime:false"`
 	LastSentAt           *time.Time `gorm:"column:last_sent_at"`
 	JoinedAt             *time.Time `gorm:"column:joined_at"`
@@ -61,7 +65,7 @@ type inviteRow struct {
 	OrgManagementEmail   string     `gorm:"column:org_management_email"`
 	OrgManagementName    string     `gorm:"column:org_management_name"`
 	ExpiryWarnedFor      string     `gorm:"column:expiry_warned_for"`
-	Kind                 string     `gorm:"column:kind"`
+	Kind                 string     `gorm:"column:kind;<-:create"`
 	TransferID           string     `gorm:"column:transfer_id"`
 	TransferStatus       string     `gorm:"column:transfer_status"`
 	TransferName         string     `gorm:"column:transfer_name"`
@@ -254,46 +258,6 @@ func (r inviteRow) domain() invite.Invite {
 		inv.Handshake = h
 	}
 	return inv
-}
-
-// updateColumns lists what UpdateInvite may change: everything but the identity (id, billing profile, payer,
-// account) and the creation time.
-func (r inviteRow) updateColumns() map[string]any {
-	return map[string]any{
-		"notes":                     r.Notes,
-		"state":                     r.State,
-		"handshake_id":              r.HandshakeID,
-		"handshake_state":           r.HandshakeState,
-		"handshake_requested_at":    r.HandshakeRequestedAt,
-		"handshake_expires_at":      r.HandshakeExpiresAt,
-		"invited_by_kind":           r.InvitedByKind,
-		"invited_by_subject":        r.InvitedBySubject,
-		"invited_by_email":          r.InvitedByEmail,
-		"updated_at":                r.UpdatedAt,
-		"last_sent_at":              r.LastSentAt,
-		"joined_at":                 r.JoinedAt,
-		"cloudhealth_level":         r.CloudHealthLevel,
-		"cloudhealth_payer":         r.CloudHealthPayer,
-		"cloudhealth_listed":        r.CloudHealthListed,
-		"cloudhealth_checked_at":    r.CloudHealthCheckedAt,
-		"cur_seen_at":               r.CURSeenAt,
-		"cur_period":                r.CURPeriod,
-		"cur_line_items":            r.CURLineItems,
-		"cur_cost":                  r.CURCost,
-		"cur_first_usage":           r.CURFirstUsage,
-		"cur_last_usage":            r.CURLastUsage,
-		"cur_period_first_seen":     r.CURPeriodFirstSeen,
-		"org_id":                    r.OrgID,
-		"org_management_account_id": r.OrgManagementID,
-		"org_management_email":      r.OrgManagementEmail,
-		"org_management_name":       r.OrgManagementName,
-		"expiry_warned_for":         r.ExpiryWarnedFor,
-		"transfer_id":               r.TransferID,
-		"transfer_status":           r.TransferStatus,
-		"transfer_name":             r.TransferName,
-		"transfer_start":            r.TransferStart,
-		"transfer_end":              r.TransferEnd,
-	}
 }
 
 func eventToRow(ev invite.Event) eventRow {
