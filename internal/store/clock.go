@@ -96,14 +96,10 @@ func (c *SandboxClock) AdvanceTo(ctx context.Context, t time.Time) (time.Time, e
 	offset := t.Sub(real).Truncate(time.Microsecond)
 	row := sandboxClockRow{ID: 1, OffsetUS: offset.Microseconds(), UpdatedAt: dbTime(real)}
 	// GREATEST/MAX keep a concurrent advance of another process that went further.
-	greatest := "GREATEST"
-	if s := c.s; s.dialect == DialectSQLite {
-		greatest = "MAX"
-	}
 	err = c.s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "id"}},
 		DoUpdates: clause.Set{
-			{Column: clause.Column{Name: "offset_us"}, Value: clause.Expr{SQL: greatest + "(sandbox_clock.offset_us, excluded.offset_us)"}},
+			{Column: clause.Column{Name: "offset_us"}, Value: clause.Expr{SQL: c.s.dialect.greatest + "(sandbox_clock.offset_us, excluded.offset_us)"}},
 			{Column: clause.Column{Name: "updated_at"}, Value: clause.Expr{SQL: "excluded.updated_at"}},
 		},
 	}).Create(&row).Error

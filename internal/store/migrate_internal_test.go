@@ -27,15 +27,12 @@ func TestPayerMigrationEndsDuplicateHolders(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { s.Close() })
-			fsys, err := renderMigrations(dialect)
+			d, _ := dialectNamed(dialect)
+			fsys, err := renderMigrations(d)
 			if err != nil {
 				t.Fatal(err)
 			}
-			gd := goose.DialectSQLite3
-			if dialect == DialectPostgres {
-				gd = goose.DialectPostgres
-			}
-			p, err := goose.NewProvider(gd, s.sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
+			p, err := goose.NewProvider(d.goose, s.sqlDB, fsys, goose.WithDisableGlobalRegistry(true))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -123,7 +123,7 @@ func (s *Store) runBatch(ctx context.Context, stmts []statement, readers []func(
 		db = s.sqlDB // an in-memory database has only the one connection
 	}
 	for i, st := range stmts {
-		rows, err := db.QueryContext(ctx, sqlitePlaceholders(st.sql), st.args...)
+		rows, err := db.QueryContext(ctx, st.sql, st.args...)
 		if err != nil {
 			return err
 		}
@@ -140,9 +140,6 @@ func (s *Store) runBatch(ctx context.Context, stmts []statement, readers []func(
 	}
 	return nil
 }
-
-// sqlitePlaceholders turns $n into ?n, SQLite's numbered parameters, which bind the n-th argument like $n does.
-func sqlitePlaceholders(q string) string { return strings.ReplaceAll(q, "$", "?") }
 
 // one reads at most one row into dest, reporting whether there was one.
 func one(found *bool, dest func() []any) func(next func() bool, row scanner) error {
@@ -286,10 +283,7 @@ func pageOf(rows []inviteRow, limit int) invite.Page {
 // an account, states and kind filter the few rows of that account. On PostgreSQL ids are compared and ordered byte
 // by byte, as those indexes hold them (see migration 00011); SQLite's default order is that already.
 func (s *Store) pageQuery(q invite.ListQuery) statement {
-	before, newestFirst := " < ", " DESC"
-	if s.dialect == DialectPostgres {
-		before, newestFirst = " ~<~ ", " USING ~>~"
-	}
+	before, newestFirst := s.dialect.idBefore, s.dialect.idNewestFirst
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)

@@ -203,3 +203,22 @@ func (p planNode) walk(fn func(planNode)) {
 		c.walk(fn)
 	}
 }
+
+// Both databases bind $n to the n-th argument, whatever the order the placeholders appear in: the hand-written
+// statements of the read path and of the simulators' stores are written once, with PostgreSQL's placeholders.
+func TestPlaceholdersBindByNumber(t *testing.T) {
+	for _, dialect := range []string{DialectPostgres, DialectSQLite} {
+		t.Run(dialect, func(t *testing.T) {
+			url := t.TempDir() + "/p.db"
+			if dialect == DialectPostgres {
+				url = testdb.New(t)
+			}
+			s := openMigrated(t, url)
+			var second, first, again string
+			err := s.sqlDB.QueryRow("SELECT CAST($2 AS TEXT), CAST($1 AS TEXT), CAST($2 AS TEXT)", "one", "two").Scan(&second, &first, &again)
+			if err != nil || second != "two" || first != "one" || again != "two" {
+				t.Fatalf("SELECT $2, $1, $2 with (one, two): %q %q %q, %v", second, first, again, err)
+			}
+		})
+	}
+}

@@ -54,7 +54,7 @@ type Store struct {
 	readDB  *sql.DB       // SQLite only: the connections of reads outside transactions (see readRouter)
 	pool    *pgxpool.Pool // nil on SQLite
 	locks   payerLocks    // SQLite only
-	dialect string
+	dialect sqlDialect
 	clock   invite.Clock
 	log     *slog.Logger  // the read path's failed and slow statements (GORM logs its own)
 	slow    time.Duration // Options.SlowThreshold
@@ -126,7 +126,7 @@ func (s *Store) openPostgres(ctx context.Context, databaseURL string, opts Optio
 		pool.Close()
 		return fmt.Errorf("store: open PostgreSQL: %w", err)
 	}
-	s.db, s.sqlDB, s.pool, s.dialect = db, sqlDB, pool, DialectPostgres
+	s.db, s.sqlDB, s.pool, s.dialect = db, sqlDB, pool, postgresDialect
 	return nil
 }
 
@@ -165,7 +165,7 @@ func (s *Store) openSQLite(path string, cfg *gorm.Config) error {
 	sqlDB.SetMaxIdleConns(1)
 	sqlDB.SetConnMaxLifetime(0)
 	sqlDB.SetConnMaxIdleTime(0)
-	s.db, s.sqlDB, s.dialect = db, sqlDB, DialectSQLite
+	s.db, s.sqlDB, s.dialect = db, sqlDB, sqliteDialect
 	if path == ":memory:" {
 		return nil // every connection would open a database of its own
 	}
@@ -209,13 +209,13 @@ func (s *Store) Close() error {
 // Ping checks that the database answers (for readiness probes).
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.sqlDB.PingContext(ctx); err != nil {
-		return fmt.Errorf("store: ping %s: %w", s.dialect, err)
+		return fmt.Errorf("store: ping %s: %w", s.dialect.name, err)
 	}
 	return nil
 }
 
 // Dialect returns DialectPostgres or DialectSQLite.
-func (s *Store) Dialect() string { return s.dialect }
+func (s *Store) Dialect() string { return s.dialect.name }
 
 // DB returns the GORM handle, for code that must write in the same transaction as the store (a job engine).
 func (s *Store) DB() *gorm.DB { return s.db }

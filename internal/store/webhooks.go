@@ -337,12 +337,7 @@ func attemptSummary(a invite.DeliveryAttempt) string {
 }
 
 // forUpdate locks the rows a transaction reads on PostgreSQL; SQLite's transactions hold the write lock already.
-func (s *Store) forUpdate() []clause.Expression {
-	if s.dialect == DialectPostgres {
-		return []clause.Expression{clause.Locking{Strength: "UPDATE"}}
-	}
-	return nil
-}
+func (s *Store) forUpdate() []clause.Expression { return s.dialect.lockRows }
 
 // Deliveries returns a page of an endpoint's deliveries, newest first, with their attempts; before is the id of
 // the last delivery of the previous page.

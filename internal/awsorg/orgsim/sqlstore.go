@@ -12,7 +12,7 @@ import (
 
 // NewSQLStore keeps the world in the orgsim_* tables of the service's migrations, so that several processes on one
 // database (or a restarted one) share it. The same statements run on PostgreSQL (pgx's database/sql driver) and
-// on SQLite (the glebarez driver, which binds $1, $2... by position). On PostgreSQL an operation locks the row of
+// on SQLite (the glebarez driver binds $n to the n-th argument as PostgreSQL does; internal/store TestPlaceholdersBindByNumber). On PostgreSQL an operation locks the row of
 // each organization it changes; SQLite has one writer at a time, so db must begin its transactions with BEGIN
 // IMMEDIATE (so that one that reads, then writes, waits instead of failing) and, to wait in Go rather than in
 // SQLite's busy loop, hold a single connection, never used by anything else while a transaction is open.
