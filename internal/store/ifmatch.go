@@ -32,6 +32,11 @@ func (s *Store) checkIfMatch(tx *gorm.DB, id string, m invite.IfMatch) error {
 	case !errors.Is(err, gorm.ErrRecordNotFound):
 		return fmt.Errorf("store: read billing profile %s for If-Match: %w", id, err)
 	}
+	return ifMatchError(id, m, current)
+}
+
+// ifMatchError is CodePreconditionFailed unless m holds for the current billing profile (nil when there is none).
+func ifMatchError(id string, m invite.IfMatch, current *invite.BillingProfile) error {
 	if m.Holds(current) {
 		return nil
 	}

@@ -73,9 +73,7 @@ func (s *Store) putBillingProfile(ctx context.Context, bp invite.BillingProfile,
 				return err
 			}
 			if holding > 0 {
-				return &invite.Error{Code: invite.CodePayerChangeWithOpenInvites, Detail: fmt.Sprintf(
-					"billing profile %s has %d invites in progress or joined under payer %s; its management account cannot change until they end (cancel them, or reassign them to another billing profile of that payer)",
-					row.ID, holding, current.ManagementAccountID)}
+				return payerChangeRefused(row.ID, int(holding), current.ManagementAccountID)
 			}
 		}
 		return tx.Model(&billingProfileRow{}).Where("id = ?", row.ID).Updates(profileTable.updates(row)).Error
@@ -252,8 +250,7 @@ func (s *Store) ReassignInvite(ctx context.Context, inv invite.Invite, toProfile
 		var target billingProfileRow
 		err := tx.Where("id = ?", toProfileID).Take(&target).Error
 		if errors.Is(err, gorm.ErrRecordNotFound) || (err == nil && target.ManagementAccountID != inv.Payer) {
-			return invite.Errorf(invite.CodeDifferentPayer,
-				"billing profile %s is not a billing profile of payer %s; an invite moves only between billing profiles of its payer", toProfileID, inv.Payer)
+			return differentPayer(toProfileID, inv.Payer)
 		}
 		if err != nil {
 			return err
@@ -347,8 +344,26 @@ func (s *Store) staleOrMissing(tx *gorm.DB, inv invite.Invite) error {
 	if n == 0 {
 		return invite.Errorf(invite.CodeNotFound, "invite %s not found", inv.ID)
 	}
+	return staleVersion(inv)
+}
+
+// staleVersion is the refusal of a write whose invite changed since the version it read.
+func staleVersion(inv invite.Invite) error {
 	return invite.Errorf(invite.CodeConcurrentUpdate,
 		"invite %s was changed by another request since version %d; reload it and try again", inv.ID, inv.Version)
+}
+
+// payerChangeRefused is the refusal to move a billing profile that has invites holding accounts to another payer.
+func payerChangeRefused(profileID string, holding int, payer string) error {
+	return &invite.Error{Code: invite.CodePayerChangeWithOpenInvites, Detail: fmt.Sprintf(
+		"billing profile %s has %d invites in progress or joined under payer %s; its management account cannot change until they end (cancel them, or reassign them to another billing profile of that payer)",
+		profileID, holding, payer)}
+}
+
+// differentPayer is the refusal to reassign an invite to a billing profile of another payer (or a missing one).
+func differentPayer(toProfileID, payer string) error {
+	return invite.Errorf(invite.CodeDifferentPayer,
+		"billing profile %s is not a billing profile of payer %s; an invite moves only between billing profiles of its payer", toProfileID, payer)
 }
 
 // HolderOf returns the invite that holds an account on a payer (whatever its billing profile), or CodeNotFound.
