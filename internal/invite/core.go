@@ -152,11 +152,8 @@ func (c *core) transition(ctx context.Context, inv Invite, to State, h *Handshak
 	inv.State = to
 	if h != nil {
 		inv.Handshake = h
-		if _, ended := stateForHandshake(h.State); ended && inv.Kind.OrJoin() == InviteTransfer && inv.Transfer != nil {
-			// A transfer's status follows its handshake's answer (the handshake and the transfer end together).
-			t := *inv.Transfer
-			t.Status = TransferStatus(h.State)
-			inv.Transfer = &t
+		if _, ended := stateForHandshake(h.State); ended {
+			inv = inv.Kind.rules().recordAnswer(inv, *h)
 		}
 	}
 	return c.save(ctx, inv, Event{Type: typeOfTransition(from, to), Actor: actor, From: from, To: to, Reason: reason})
@@ -205,10 +202,10 @@ func (c *core) observe(ctx context.Context, inv Invite, h Handshake, actor Actor
 			return inv, err
 		}
 	}
-	if inv.State == StateAccepted && inv.Kind.OrJoin() == InviteJoin {
+	if inv.State == StateAccepted && inv.Kind.rules().confirmsMembership() {
 		return c.confirmMembership(ctx, inv, actor, nil)
 	}
-	return inv, nil // an accepted transfer is in force from its start: reconciliation moves it on then
+	return inv, nil
 }
 
 // adoptable reports whether a handshake found in AWS that is not the invite's recorded one belongs to it: an open

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 )
 
@@ -116,7 +115,7 @@ func (s *CURFollower) apply(ctx context.Context, payer, period string) (int, err
 	activated := 0
 	var errs []error
 	for _, inv := range invites {
-		u, ok := usageOf(inv, usage)
+		u, ok := inv.Kind.rules().usageOf(inv, usage)
 		if !ok || (inv.CUR != nil && sameFigures(*inv.CUR, u) && inv.State != StateAwaitingCUR) {
 			continue
 		}
@@ -143,26 +142,6 @@ func (s *CURFollower) apply(ctx context.Context, payer, period string) (int, err
 		}
 	}
 	return activated, errors.Join(errs...)
-}
-
-// usageOf is what the payer's report says about an invite: about its account, for a join; for a billing
-// transfer, about the customer's management account, or else the first seen of the accounts whose line items
-// name it as their payer (the accounts of the transferred organization).
-func usageOf(inv Invite, usage map[string]CURUsage) (CURUsage, bool) {
-	if u, ok := usage[inv.AccountID]; ok || inv.Kind.OrJoin() == InviteJoin {
-		return u, ok
-	}
-	var found CURUsage
-	ok := false
-	for _, u := range usage {
-		if !slices.Contains(u.BillPayers, inv.AccountID) {
-			continue
-		}
-		if !ok || u.FirstSeenAt.Before(found.FirstSeenAt) || (u.FirstSeenAt.Equal(found.FirstSeenAt) && u.AccountID < found.AccountID) {
-			found, ok = u, true
-		}
-	}
-	return found, ok
 }
 
 // sameFigures reports whether two readings of an account's usage say the same (what an invite keeps of them).

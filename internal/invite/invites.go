@@ -157,7 +157,7 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 }
 
 // checkCreate checks a create's input against the billing profile and the clock: the account id (normalized), the
-// notes, the kind, and for a billing transfer its start (the first of next month when not given) and name.
+// notes, the kind, and what the kind checks itself (a billing transfer's start and name).
 func (s *Invites) checkCreate(bp BillingProfile, in CreateInput) (acct string, kind InviteKind, transfer *Transfer, err error) {
 	acct, err = NormalizeAccountID(in.AccountID)
 	if err != nil {
@@ -171,27 +171,14 @@ func (s *Invites) checkCreate(bp BillingProfile, in CreateInput) (acct string, k
 			Detail: "accountId is the payer organization's own management account",
 			Fields: []FieldError{{Field: "accountId", Message: "the management account cannot invite itself"}}}
 	}
-	switch kind = in.Kind.OrJoin(); kind {
-	case InviteJoin:
-		if !in.TransferStart.IsZero() || in.TransferName != "" {
-			return "", "", nil, &Error{Code: CodeValidationFailed, Detail: "transferStart and transferName are for kind billing_transfer",
-				Fields: []FieldError{{Field: "kind", Message: "give kind billing_transfer with transferStart or transferName"}}}
-		}
-		return acct, kind, nil, nil
-	case InviteTransfer:
-		start := in.TransferStart
-		if start.IsZero() {
-			start = DefaultTransferStart(s.clock.Now())
-		}
-		name, err := checkTransfer(start, in.TransferName, s.clock.Now(), bp)
-		if err != nil {
-			return "", "", nil, err
-		}
-		return acct, kind, &Transfer{Name: name, StartAt: start, SourceManagementAccountID: acct}, nil
-	default:
-		return "", "", nil, &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("kind %q is neither join nor billing_transfer", in.Kind),
-			Fields: []FieldError{{Field: "kind", Message: "join or billing_transfer"}}}
+	rules, err := rulesFor(in.Kind)
+	if err != nil {
+		return "", "", nil, err
 	}
+	if transfer, err = rules.checkCreate(bp, acct, in, s.clock.Now()); err != nil {
+		return "", "", nil, err
+	}
+	return acct, rules.kind(), transfer, nil
 }
 
 // reenter handles a create for an account that already has an open invite of the same billing profile.
@@ -258,7 +245,7 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 	// Ask AWS first, before anything is canceled: a refusal (the daily quota, throttling, any error) leaves the
 	// invite and its open handshake as they were. AWS answers an open handshake for the account as a duplicate,
 	// which the adapter returns as adopted.
-	probe, adopted, err := s.invitation(ctx, bp, inv)
+	probe, adopted, err := inv.Kind.rules().sendInvitation(ctx, s.core, bp, inv)
 	if err != nil {
 		return Invite{}, err
 	}
@@ -275,7 +262,7 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 	if err != nil {
 		return Invite{}, err
 	}
-	h, adopted, err := s.invitation(ctx, bp, inv)
+	h, adopted, err := inv.Kind.rules().sendInvitation(ctx, s.core, bp, inv)
 	if err != nil {
 		// AWS accepted the cancel but refused the new invitation (its checks differ after a cancel, e.g. the daily
 		// quota): record truthfully that the old handshake is gone, so a new re-send is possible at once.
@@ -313,7 +300,7 @@ func (s *Invites) recordSend(ctx context.Context, inv Invite, h Handshake, adopt
 // send sends the first handshake of a reserved invite. When AWS refuses, the reservation is removed, so a refused
 // invite leaves nothing behind.
 func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor Actor) (Invite, error) {
-	h, adopted, err := s.invitation(ctx, bp, inv)
+	h, adopted, err := inv.Kind.rules().sendInvitation(ctx, s.core, bp, inv)
 	if err == nil && adopted {
 		h, adopted, err = s.unlessOwnedElsewhere(ctx, bp, inv, h)
 	}
@@ -332,11 +319,7 @@ func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 	}
 	sent := withHandshake(inv, h)
 	sent.LastSentAt = sentAt(h, adopted, inv.LastSentAt)
-	reason := "invitation sent as handshake " + h.ID
-	if inv.Kind.OrJoin() == InviteTransfer {
-		reason = fmt.Sprintf("billing transfer invitation sent as handshake %s (transfer %s, starting %s)", h.ID, h.TransferID,
-			inv.Transfer.StartAt.UTC().Format(time.DateOnly))
-	}
+	reason := inv.Kind.rules().sentReason(inv, h)
 	if adopted {
 		reason = "adopted the open handshake " + h.ID + " that AWS already had for this account"
 	}
@@ -348,6 +331,12 @@ func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 		}
 	}
 	return out, err
+}
+
+// withHandshake records the handshake an invite's invitation went out as, with what its kind keeps of it.
+func withHandshake(inv Invite, h Handshake) Invite {
+	inv.Handshake = &h
+	return inv.Kind.rules().recordSent(inv, h)
 }
 
 // refusedByAWS reports whether a failed send was AWS saying no (kept in the activity feed), rather than AWS or the
@@ -373,10 +362,10 @@ func (s *Invites) cancel(ctx context.Context, p Principal, bp BillingProfile, in
 	switch {
 	case inv.State == StateCanceled:
 		return inv, nil // canceling twice is harmless
-	case inv.Kind.OrJoin() == InviteTransfer && inv.State.HoldsAccount() && inv.State != StateInvited:
-		return s.endTransfer(ctx, p, bp, inv)
+	case inv.State.HoldsAccount() && inv.State != StateInvited:
+		return inv.Kind.rules().cancelAccepted(ctx, s, p, bp, inv)
 	case inv.State != StateInvited:
-		return Invite{}, Errorf(CodeInvalidState, "only an invite in state invited can be canceled; this one is %s", inv.State)
+		return Invite{}, notCancelable(inv)
 	}
 	if wait, inFlight := inv.SendInFlight(s.clock.Now()); inFlight {
 		return Invite{}, &Error{Code: CodeSendInProgress, RetryAfter: wait,
@@ -407,10 +396,15 @@ func (s *Invites) cancel(ctx context.Context, p Principal, bp BillingProfile, in
 	return out, err
 }
 
+// notCancelable refuses the cancel of an invite past its invitation.
+func notCancelable(inv Invite) error {
+	return Errorf(CodeInvalidState, "only an invite in state invited can be canceled; this one is %s", inv.State)
+}
+
 // openHandshakeFor finds the open handshake of the invite's kind AWS holds for its account, if any.
 func (s *Invites) openHandshakeFor(ctx context.Context, payer Payer, inv Invite) (*Handshake, error) {
 	var found *Handshake
-	err := s.listHandshakes(ctx, payer, inv.Kind, func(h Handshake) error {
+	err := inv.Kind.rules().listHandshakes(ctx, s.core, payer, func(h Handshake) error {
 		if h.AccountID == inv.AccountID && h.State.Pending() {
 			found = &h
 		}

@@ -28,7 +28,7 @@ func (s *Invites) adopt(ctx context.Context, p Principal, bp BillingProfile, in 
 	if !p.IsPlatformAdmin() {
 		return Invite{}, Errorf(CodeForbidden, "adopting a handshake needs the %q role", RolePlatformAdmin)
 	}
-	if in.Kind.OrJoin() != InviteJoin {
+	if r, err := rulesFor(in.Kind); err != nil || !r.adoptsHandshakes() {
 		return Invite{}, &Error{Code: CodeValidationFailed, Detail: "adoptHandshakeId adopts invitations to join (kind join)",
 			Fields: []FieldError{{Field: "kind", Message: "join only with adoptHandshakeId"}}}
 	}
@@ -133,5 +133,5 @@ func (s *Invites) unlessOwnedElsewhere(ctx context.Context, bp BillingProfile, i
 	if _, err := s.cancelHandshake(ctx, bp.Payer(), inv, h); err != nil {
 		return Handshake{}, false, err
 	}
-	return s.invitation(ctx, bp, inv)
+	return inv.Kind.rules().sendInvitation(ctx, s.core, bp, inv)
 }

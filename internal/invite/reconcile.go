@@ -44,14 +44,12 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	if err != nil {
 		return rep, err
 	}
-	// Joins follow AWS until they joined; transfers until they end. Terminal invites cost nothing.
-	var joins, transfers []Invite
+	// Each kind says which of its invites reconciliation follows (joins until they joined, transfers until they
+	// end) and how. Terminal invites cost nothing.
+	followed := map[InviteKind][]Invite{}
 	for _, inv := range held {
-		switch {
-		case inv.Kind.OrJoin() == InviteTransfer:
-			transfers = append(transfers, inv)
-		case inv.State.FollowsAWS():
-			joins = append(joins, inv)
+		if r := inv.Kind.rules(); r.reconciledIn(inv.State) {
+			followed[r.kind()] = append(followed[r.kind()], inv)
 		}
 	}
 	ps, err := s.listPass(ctx, payer, &rep)
@@ -59,12 +57,17 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 		return rep, err
 	}
 	actor := Actor{Kind: ActorReconciliation}
-	changed, errs := s.reconcileJoins(ctx, joins, ps, actor)
-	rep.Changed += changed
-	changed, terrs := s.reconcileTransfers(ctx, payer, transfers, actor)
-	rep.Changed += changed
-	rep.Orphans = s.orphans(ctx, managementAccountID, ps, append(joins, transfers...), readAt)
-	return rep, errors.Join(append(errs, terrs...)...)
+	var all []Invite
+	var errs []error
+	for _, r := range inviteKinds {
+		invites := followed[r.kind()]
+		changed, kerrs := r.reconcile(ctx, s, payer, ps, invites, actor)
+		rep.Changed += changed
+		errs = append(errs, kerrs...)
+		all = append(all, invites...)
+	}
+	rep.Orphans = s.orphans(ctx, managementAccountID, ps, all, readAt)
+	return rep, errors.Join(errs...)
 }
 
 // listPass reads, once per pass, what AWS holds for the payer (every page of its invitation handshakes) and which

@@ -136,9 +136,8 @@ func (s *Sandbox) DeliverCUR(ctx context.Context, p Principal, billingProfileID,
 	if err != nil {
 		return View{}, err
 	}
-	// AWS rewrites the whole month at each delivery: the lines delivered before, and this invite's. A billing
-	// transfer's lines are those of every account of the transferred organization, naming its management
-	// account as their payer.
+	// AWS rewrites the whole month at each delivery: the lines delivered before, and this invite's (its kind says
+	// which: a billing transfer's are those of every account of the transferred organization).
 	lines := map[string]CURLine{}
 	for acct, u := range usage {
 		payer := bp.ManagementAccountID
@@ -147,16 +146,12 @@ func (s *Sandbox) DeliverCUR(ctx context.Context, p Principal, billingProfileID,
 		}
 		lines[acct] = CURLine{AccountID: acct, BillPayer: payer, UnblendedCost: u.UnblendedCost}
 	}
-	if inv.Kind.OrJoin() == InviteTransfer {
-		accounts, err := s.world.Accounts.ListAccountsAs(ctx, inv.AccountID)
-		if err != nil {
-			return View{}, err
-		}
-		for _, a := range accounts {
-			lines[a.ID] = CURLine{AccountID: a.ID, BillPayer: inv.AccountID, UnblendedCost: unblendedCost}
-		}
-	} else {
-		lines[inv.AccountID] = CURLine{AccountID: inv.AccountID, BillPayer: bp.ManagementAccountID, UnblendedCost: unblendedCost}
+	own, err := inv.Kind.rules().sandboxCURLines(ctx, s.world, bp, inv, unblendedCost)
+	if err != nil {
+		return View{}, err
+	}
+	for _, l := range own {
+		lines[l.AccountID] = l
 	}
 	all := make([]CURLine, 0, len(lines))
 	for _, l := range lines {

@@ -58,23 +58,11 @@ func ViewOf(inv Invite, now time.Time) View { return View{Invite: inv, NextSteps
 
 // NextSteps returns what the customer should do next for an invite in its current state, as of now.
 func NextSteps(inv Invite, now time.Time) []Step {
-	if inv.Kind.OrJoin() == InviteTransfer {
-		switch inv.State {
-		case StateInvited:
-			return transferInvitedSteps(inv, now)
-		case StateAccepted:
-			return transferAcceptedSteps(inv)
-		}
-	}
 	switch inv.State {
 	case StateInvited:
-		return invitedSteps(inv, now)
+		return inv.Kind.rules().invitedNextSteps(inv, now)
 	case StateAccepted:
-		return []Step{{
-			Code:   StepMembershipConfirmation,
-			Title:  "Nothing to do: confirming membership",
-			Detail: "AWS reports the invitation accepted. The service confirms that the account is a member of the payer organization; this usually takes a few minutes.",
-		}}
+		return inv.Kind.rules().acceptedNextSteps(inv)
 	case StateAwaitingCUR:
 		return awaitingCURSteps(inv, now)
 	case StateCloudHealthCritical:
@@ -150,6 +138,14 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 				`POST /billing-profiles/` + inv.BillingProfileID + `/aws-invites {"accountId": "` + inv.AccountID + `", "kind": "billing_transfer"}. ` +
 				"Otherwise remove each member account and delete the organization, then accept here and invite each former member.",
 		})
+}
+
+func membershipSteps() []Step {
+	return []Step{{
+		Code:   StepMembershipConfirmation,
+		Title:  "Nothing to do: confirming membership",
+		Detail: "AWS reports the invitation accepted. The service confirms that the account is a member of the payer organization; this usually takes a few minutes.",
+	}}
 }
 
 func awaitingCURSteps(inv Invite, now time.Time) []Step {

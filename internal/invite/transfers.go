@@ -81,43 +81,6 @@ func asciiName(s string) string {
 	return string(out)
 }
 
-// invitation sends an invite's invitation: to join the payer's organization, or to transfer an organization's
-// consolidated bill to it.
-func (c *core) invitation(ctx context.Context, bp BillingProfile, inv Invite) (Handshake, bool, error) {
-	if inv.Kind.OrJoin() == InviteTransfer {
-		t := inv.Transfer
-		if t == nil {
-			return Handshake{}, false, Errorf(CodeInternal, "transfer invite %s has no transfer", inv.ID)
-		}
-		return c.transfers.InviteToTransfer(ctx, bp.Payer(), inv.AccountID, t.Name, t.StartAt, inv.Notes)
-	}
-	return c.orgs.InviteAccount(ctx, bp.Payer(), inv.AccountID, inv.Notes)
-}
-
-// withHandshake records the handshake an invite's invitation went out as, and for a transfer its transfer.
-func withHandshake(inv Invite, h Handshake) Invite {
-	inv.Handshake = &h
-	if inv.Kind.OrJoin() == InviteTransfer && inv.Transfer != nil {
-		t := *inv.Transfer
-		if h.TransferID != "" {
-			t.ID = h.TransferID
-		}
-		if t.Status == "" {
-			t.Status = TransferRequested
-		}
-		inv.Transfer = &t
-	}
-	return inv
-}
-
-// listHandshakes lists the payer's handshakes of the invite's kind.
-func (c *core) listHandshakes(ctx context.Context, payer Payer, kind InviteKind, fn func(Handshake) error) error {
-	if kind.OrJoin() == InviteTransfer {
-		return c.transfers.ListTransferHandshakes(ctx, payer, fn)
-	}
-	return c.orgs.ListInviteHandshakes(ctx, payer, fn)
-}
-
 // endTransfer ends an accepted billing transfer at the end of the month, at the reseller's request.
 func (s *Invites) endTransfer(ctx context.Context, p Principal, bp BillingProfile, inv Invite) (Invite, error) {
 	if inv.Transfer == nil || inv.Transfer.ID == "" {

@@ -247,10 +247,7 @@ func (r inviteRow) domain() invite.Invite {
 		if r.HandshakeState != nil {
 			h.State = invite.HandshakeState(*r.HandshakeState)
 		}
-		h.Action = invite.ActionInvite
-		if invite.InviteKind(r.Kind) == invite.InviteTransfer {
-			h.Action, h.TransferID = invite.ActionTransfer, r.TransferID
-		}
+		*h = invite.InviteKind(r.Kind).StoredHandshake(*h, r.TransferID)
 		if r.OrgID != "" {
 			h.Organization = &invite.Organization{ID: r.OrgID, ManagementAccountID: r.OrgManagementID,
 				ManagementEmail: r.OrgManagementEmail, ManagementName: r.OrgManagementName}

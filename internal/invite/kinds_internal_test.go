@@ -1,0 +1,25 @@
+package invite
+
+import "testing"
+
+// TestRulesFor: each kind's rules are found by its name (join when unset), once; an unknown kind is a
+// validation failure on the field kind. That every kind answers every rule, the compiler checks (kindRules).
+func TestRulesFor(t *testing.T) {
+	seen := map[InviteKind]bool{}
+	for _, r := range inviteKinds {
+		if seen[r.kind()] {
+			t.Errorf("kind %q has two sets of rules", r.kind())
+		}
+		seen[r.kind()] = true
+		if got, err := rulesFor(r.kind()); err != nil || got.kind() != r.kind() {
+			t.Errorf("rulesFor(%q) = %v, %v", r.kind(), got, err)
+		}
+	}
+	if got, err := rulesFor(""); err != nil || got.kind() != InviteJoin {
+		t.Errorf(`rulesFor("") = %v, %v; want the join rules`, got, err)
+	}
+	_, err := rulesFor("merge")
+	if e, ok := err.(*Error); !ok || e.Code != CodeValidationFailed || len(e.Fields) != 1 || e.Fields[0].Field != "kind" {
+		t.Errorf(`rulesFor("merge") = %v; want validation_failed on kind`, err)
+	}
+}
