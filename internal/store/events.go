@@ -110,6 +110,11 @@ func (s *Store) ListEvents(ctx context.Context, q invite.EventQuery) (invite.Eve
 	if err := db.Order("id DESC").Limit(limit + 1).Find(&rows).Error; err != nil {
 		return invite.EventPage{}, fmt.Errorf("store: list events: %w", err)
 	}
+	return eventPageOf(rows, limit), nil
+}
+
+// eventPageOf makes a page of the feed of rows read with one row more than the page.
+func eventPageOf(rows []eventRow, limit int) invite.EventPage {
 	var page invite.EventPage
 	rows, last := onePage(rows, limit)
 	if last != nil {
@@ -119,5 +124,5 @@ func (s *Store) ListEvents(ctx context.Context, q invite.EventQuery) (invite.Eve
 	for i, r := range rows {
 		page.Events[i] = r.domain()
 	}
-	return page, nil
+	return page
 }

@@ -38,17 +38,21 @@ func (s *Store) PutBillingProfile(ctx context.Context, bp invite.BillingProfile)
 	return s.putBillingProfile(ctx, bp, invite.IfMatch{})
 }
 
-// putBillingProfile is the write of PutBillingProfile and PutBillingProfileIfMatch: m is checked first, in the
-// write's transaction, under the row's lock (checkIfMatch).
-func (s *Store) putBillingProfile(ctx context.Context, bp invite.BillingProfile, m invite.IfMatch) (invite.BillingProfile, bool, error) {
-	now := s.now()
+// stamped gives a billing profile's zero timestamps the time now.
+func stamped(bp invite.BillingProfile, now time.Time) invite.BillingProfile {
 	if bp.CreatedAt.IsZero() {
 		bp.CreatedAt = now
 	}
 	if bp.UpdatedAt.IsZero() {
 		bp.UpdatedAt = now
 	}
-	row := profileToRow(bp)
+	return bp
+}
+
+// putBillingProfile is the write of PutBillingProfile and PutBillingProfileIfMatch: m is checked first, in the
+// write's transaction, under the row's lock (checkIfMatch).
+func (s *Store) putBillingProfile(ctx context.Context, bp invite.BillingProfile, m invite.IfMatch) (invite.BillingProfile, bool, error) {
+	row := profileToRow(stamped(bp, s.now()))
 	var created bool
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := s.checkIfMatch(tx, row.ID, m); err != nil {

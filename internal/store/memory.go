@@ -49,14 +49,7 @@ func (m *Memory) PutBillingProfile(ctx context.Context, bp invite.BillingProfile
 func (m *Memory) PutBillingProfileIfMatch(_ context.Context, bp invite.BillingProfile, match invite.IfMatch) (invite.BillingProfile, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := m.now()
-	if bp.CreatedAt.IsZero() {
-		bp.CreatedAt = now
-	}
-	if bp.UpdatedAt.IsZero() {
-		bp.UpdatedAt = now
-	}
-	row := profileToRow(bp)
+	row := profileToRow(stamped(bp, m.now()))
 	current, exists := m.profiles[row.ID]
 	var cur *invite.BillingProfile
 	if exists {
@@ -347,16 +340,7 @@ func (m *Memory) ListEvents(_ context.Context, q invite.EventQuery) (invite.Even
 		}
 		rows = append(rows, e)
 	}
-	var page invite.EventPage
-	rows, last := onePage(rows, limit)
-	if last != nil {
-		page.Next = last.ID
-	}
-	page.Events = make([]invite.Event, len(rows))
-	for i, r := range rows {
-		page.Events[i] = r.domain()
-	}
-	return page, nil
+	return eventPageOf(rows, limit), nil
 }
 
 // InvitesOfPayer returns the invites in the given states of every billing profile of a payer, oldest first.
