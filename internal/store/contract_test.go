@@ -236,6 +236,29 @@ func storeContract(t *testing.T, open func(t *testing.T, clk invite.Clock) invit
 		t.Errorf("the whole feed has %d events, want 5", len(seen))
 	}
 
+	// CUR scans: the version scanned, each account's usage, and when it was first seen in the period (kept).
+	cs := s.(invite.CURStore)
+	scan := invite.CURScan{VersionID: "v1", Accounts: []invite.CURAccount{{AccountID: account(1), BillPayers: []string{payer},
+		LineItems: 3, UnblendedCost: "1.25", FirstUsage: base, LastUsage: base.Add(time.Hour)}}}
+	if err := cs.SaveCURScan(ctx, payer, "2026-11", scan, base.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	scan.VersionID, scan.Accounts[0].LineItems, scan.Accounts[0].UnblendedCost = "v2", 5, "2.50"
+	if err := cs.SaveCURScan(ctx, payer, "2026-11", scan, base.Add(3*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := cs.CURVersion(ctx, payer, "2026-11"); err != nil || v != "v2" {
+		t.Errorf("the version scanned: %q %v", v, err)
+	}
+	usage, err := cs.CURUsage(ctx, payer, "2026-11")
+	if u := usage[account(1)]; err != nil || len(usage) != 1 || u.LineItems != 5 || u.UnblendedCost != "2.50" ||
+		!u.FirstSeenAt.Equal(base.Add(2*time.Hour)) || len(u.BillPayers) != 1 || u.BillPayers[0] != payer || !u.LastUsageAt.Equal(base.Add(time.Hour)) {
+		t.Errorf("usage: %+v %v", usage, err)
+	}
+	if usage, err := cs.CURUsage(ctx, payer, "2026-10"); err != nil || len(usage) != 0 {
+		t.Errorf("another period: %+v %v", usage, err)
+	}
+
 	// A payer's lock is exclusive until released.
 	unlock, err := s.LockPayer(ctx, payer)
 	if err != nil {

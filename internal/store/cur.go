@@ -56,14 +56,7 @@ func (s *Store) CURVersion(ctx context.Context, payer, period string) (string, e
 // account was first seen in the period, and the scanned version is remembered.
 func (s *Store) SaveCURScan(ctx context.Context, payer, period string, scan invite.CURScan, at time.Time) error {
 	at = dbTime(at)
-	var items int64
-	rows := make([]curUsageRow, len(scan.Accounts))
-	for i, a := range scan.Accounts {
-		items += a.LineItems
-		rows[i] = curUsageRow{Payer: payer, BillingPeriod: period, AccountID: a.AccountID, LineItems: a.LineItems,
-			UnblendedCost: a.UnblendedCost, BillPayers: strings.Join(a.BillPayers, ","), FirstUsageStart: optionalTime(a.FirstUsage), LastUsageStart: optionalTime(a.LastUsage),
-			FirstSeenAt: at, UpdatedAt: at}
-	}
+	rows, scanned := scanRowsOf(payer, period, scan, at)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if len(rows) > 0 {
 			err := tx.Clauses(clause.OnConflict{
@@ -77,7 +70,7 @@ func (s *Store) SaveCURScan(ctx context.Context, payer, period string, scan invi
 		return tx.Clauses(clause.OnConflict{
 			Columns:   []clause.Column{{Name: "payer"}, {Name: "billing_period"}},
 			DoUpdates: clause.AssignmentColumns([]string{"version_id", "accounts", "line_items", "scanned_at"}),
-		}).Create(&curScanRow{Payer: payer, BillingPeriod: period, VersionID: scan.VersionID, Accounts: len(rows), LineItems: items, ScannedAt: at}).Error
+		}).Create(&scanned).Error
 	})
 	if err != nil {
 		return fmt.Errorf("store: save cur scan of %s %s: %w", payer, period, err)
@@ -93,12 +86,29 @@ func (s *Store) CURUsage(ctx context.Context, payer, period string) (map[string]
 	}
 	out := make(map[string]invite.CURUsage, len(rows))
 	for _, r := range rows {
-		var payers []string
-		if r.BillPayers != "" {
-			payers = strings.Split(r.BillPayers, ",")
-		}
-		out[r.AccountID] = invite.CURUsage{AccountID: r.AccountID, BillPayers: payers, BillingPeriod: r.BillingPeriod, LineItems: r.LineItems, UnblendedCost: r.UnblendedCost,
-			FirstUsageAt: valueTime(r.FirstUsageStart), LastUsageAt: valueTime(r.LastUsageStart), FirstSeenAt: r.FirstSeenAt.UTC()}
+		out[r.AccountID] = r.domain()
 	}
 	return out, nil
+}
+
+// scanRowsOf is what a scan writes: each account's usage, first seen at (unless it was seen before), and the scan.
+func scanRowsOf(payer, period string, scan invite.CURScan, at time.Time) ([]curUsageRow, curScanRow) {
+	var items int64
+	rows := make([]curUsageRow, len(scan.Accounts))
+	for i, a := range scan.Accounts {
+		items += a.LineItems
+		rows[i] = curUsageRow{Payer: payer, BillingPeriod: period, AccountID: a.AccountID, LineItems: a.LineItems,
+			UnblendedCost: a.UnblendedCost, BillPayers: strings.Join(a.BillPayers, ","), FirstUsageStart: optionalTime(a.FirstUsage), LastUsageStart: optionalTime(a.LastUsage),
+			FirstSeenAt: at, UpdatedAt: at}
+	}
+	return rows, curScanRow{Payer: payer, BillingPeriod: period, VersionID: scan.VersionID, Accounts: len(rows), LineItems: items, ScannedAt: at}
+}
+
+func (r curUsageRow) domain() invite.CURUsage {
+	var payers []string
+	if r.BillPayers != "" {
+		payers = strings.Split(r.BillPayers, ",")
+	}
+	return invite.CURUsage{AccountID: r.AccountID, BillPayers: payers, BillingPeriod: r.BillingPeriod, LineItems: r.LineItems, UnblendedCost: r.UnblendedCost,
+		FirstUsageAt: valueTime(r.FirstUsageStart), LastUsageAt: valueTime(r.LastUsageStart), FirstSeenAt: r.FirstSeenAt.UTC()}
 }

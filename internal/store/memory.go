@@ -24,10 +24,15 @@ type Memory struct {
 	events     []eventRow // in sequence order
 	seq        int64
 	handshakes map[string]inviteHandshakeRow
+	curScans   map[[2]string]curScanRow  // by payer and billing period
+	curUsage   map[[3]string]curUsageRow // by payer, billing period and account
 	locks      payerLocks
 }
 
-var _ invite.Store = (*Memory)(nil)
+var (
+	_ invite.Store    = (*Memory)(nil)
+	_ invite.CURStore = (*Memory)(nil)
+)
 
 // NewMemory returns an empty store whose zero timestamps are stamped with clock (SystemClock when nil).
 func NewMemory(clock invite.Clock) *Memory {
@@ -35,7 +40,7 @@ func NewMemory(clock invite.Clock) *Memory {
 		clock = invite.SystemClock{}
 	}
 	return &Memory{clock: clock, profiles: map[string]billingProfileRow{}, invites: map[string]inviteRow{},
-		handshakes: map[string]inviteHandshakeRow{}}
+		handshakes: map[string]inviteHandshakeRow{}, curScans: map[[2]string]curScanRow{}, curUsage: map[[3]string]curUsageRow{}}
 }
 
 func (m *Memory) now() time.Time { return dbTime(m.clock.Now()) }
@@ -412,4 +417,40 @@ func (m *Memory) writeEvents(changedAt time.Time, events ...invite.Event) {
 		row.ID = m.seq
 		m.events = append(m.events, row)
 	}
+}
+
+// CURVersion returns the report version last scanned for a payer and billing period, or "".
+func (m *Memory) CURVersion(_ context.Context, payer, period string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.curScans[[2]string{payer, period}].VersionID, nil
+}
+
+// SaveCURScan records a scan: each account's usage replaces the previous one, keeping when it was first seen.
+func (m *Memory) SaveCURScan(_ context.Context, payer, period string, scan invite.CURScan, at time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rows, scanned := scanRowsOf(payer, period, scan, dbTime(at))
+	for _, r := range rows {
+		key := [3]string{payer, period, r.AccountID}
+		if before, ok := m.curUsage[key]; ok {
+			r.FirstSeenAt = before.FirstSeenAt
+		}
+		m.curUsage[key] = r
+	}
+	m.curScans[[2]string{payer, period}] = scanned
+	return nil
+}
+
+// CURUsage returns the stored usage of a payer's accounts in a billing period, by account id.
+func (m *Memory) CURUsage(_ context.Context, payer, period string) (map[string]invite.CURUsage, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]invite.CURUsage{}
+	for key, r := range m.curUsage {
+		if key[0] == payer && key[1] == period {
+			out[r.AccountID] = r.domain()
+		}
+	}
+	return out, nil
 }
