@@ -17,7 +17,6 @@ import (
 
 	"github.com/cloudreseller/aws-invites/internal/cur"
 	"github.com/cloudreseller/aws-invites/internal/invite"
-	"github.com/cloudreseller/aws-invites/internal/store"
 )
 
 // countingStore counts the data files read, to show that a version already scanned is not read again.
@@ -34,7 +33,7 @@ func (c *countingStore) Open(ctx context.Context, bucket, key string) (io.ReadCl
 }
 
 func TestCURMovesJoinedInvitesToActive(t *testing.T) {
-	w := newWorld(t, store.DialectPostgres)
+	w := newWorld(t, inMemory)
 	ctx := w.ctx
 	// The payer's report lives in S3 (gofakes3 in process, through the real S3 client).
 	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())

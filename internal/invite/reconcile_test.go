@@ -25,14 +25,14 @@ import (
 
 const payerID = "111111111111"
 
-// world is the domain over a real database, the real SDK against the Organizations simulator, and the real
-// CloudHealth client against its simulator, all on one test clock.
+// world is the domain over a store (in memory, or a real database), the real SDK against the Organizations
+// simulator, and the real CloudHealth client against its simulator, all on one test clock.
 type world struct {
 	t           testing.TB
 	invites     *invite.Invites
 	reconciler  *invite.Reconciler
 	cloudHealth *invite.CloudHealthFollower
-	store       *store.Store
+	store       worldStore
 	sim         *orgsim.Sim
 	orgs        *awsorg.Client
 	ch          *chsim.Simulator
@@ -41,6 +41,16 @@ type world struct {
 	ctx         context.Context
 	deps        invite.Deps
 }
+
+// worldStore is what the domain keeps: invites and profiles, and the CUR follower's scans.
+type worldStore interface {
+	invite.Store
+	invite.CURStore
+}
+
+// inMemory runs a world on store.Memory, which TestStoreContract holds to the databases' behaviour: the domain's
+// tests run without a database.
+const inMemory = "memory"
 
 func newWorld(t *testing.T, dialect string, tune ...func(*awsorg.Options)) *world {
 	return newWorldTB(t, dialect, tune...)
@@ -51,7 +61,10 @@ func newWorld(t *testing.T, dialect string, tune ...func(*awsorg.Options)) *worl
 func newWorldTB(t testing.TB, dialect string, tune ...func(*awsorg.Options)) *world {
 	t.Helper()
 	clk := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
-	st := storetest.Open(t, dialect, store.Options{Clock: clk})
+	var st worldStore = store.NewMemory(clk)
+	if dialect != inMemory {
+		st = storetest.Open(t, dialect, store.Options{Clock: clk})
+	}
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 100000, MaxInvitesPerDay: 100000})
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
@@ -236,7 +249,7 @@ func TestReconcileFollowsEveryHandshakePath(t *testing.T) {
 }
 
 func TestReconcileAfterPurge(t *testing.T) {
-	w := newWorld(t, store.DialectPostgres)
+	w := newWorld(t, inMemory)
 	joined := w.invite("bp-1", "300000000001")
 	expired := w.invite("bp-1", "300000000002")
 	w.asAccount(joined, true)
@@ -262,7 +275,7 @@ func TestReconcileAfterPurge(t *testing.T) {
 }
 
 func TestReconcileAdoptsAfterCrashAndReportsConsoleHandshakes(t *testing.T) {
-	w := newWorld(t, store.DialectPostgres)
+	w := newWorld(t, inMemory)
 	ctx := w.ctx
 	payer := invite.Payer{ManagementAccountID: payerID}
 	// A process reserved the invite, AWS took the invitation, the process died before recording it; then the owner
@@ -318,7 +331,7 @@ func TestReconcileAdoptsAfterCrashAndReportsConsoleHandshakes(t *testing.T) {
 		t.Errorf("after accepting the adopted handshake: %s", got.State)
 	}
 	// No invite was made for the console handshake.
-	page, _ := w.store.ListInvites(ctx, invite.ListQuery{BillingProfileID: "bp-1", AccountID: "400000000099"})
+	_, page, _ := w.store.ProfileAndPage(ctx, invite.ListQuery{BillingProfileID: "bp-1", AccountID: "400000000099"})
 	if len(page.Invites) != 0 {
 		t.Error("an invite was made for a console handshake")
 	}
@@ -326,7 +339,7 @@ func TestReconcileAdoptsAfterCrashAndReportsConsoleHandshakes(t *testing.T) {
 
 func TestReconcileUnderFaults(t *testing.T) {
 	// A 2-second attempt timeout, for the slow answers below.
-	w := newWorld(t, store.DialectPostgres, func(o *awsorg.Options) { o.AttemptTimeout = 2 * time.Second })
+	w := newWorld(t, inMemory, func(o *awsorg.Options) { o.AttemptTimeout = 2 * time.Second })
 	var invites []invite.Invite
 	for i := range 45 { // three pages of handshakes
 		invites = append(invites, w.invite("bp-1", fmt.Sprintf("5000000000%02d", i)))
@@ -376,7 +389,7 @@ func TestReconcileUnderFaults(t *testing.T) {
 }
 
 func TestReconcileCostIsPerPageNotPerInvite(t *testing.T) {
-	w := newWorld(t, store.DialectPostgres)
+	w := newWorld(t, inMemory)
 	const n = 70
 	var invites []invite.Invite
 	for i := range n {
@@ -400,7 +413,7 @@ func TestReconcileCostIsPerPageNotPerInvite(t *testing.T) {
 }
 
 func TestCloudHealthLifecycle(t *testing.T) {
-	w := newWorld(t, store.DialectPostgres)
+	w := newWorld(t, inMemory)
 	inv := w.invite("bp-1", "700000000001")
 	w.asAccount(inv, true)
 	if _, _, err := w.reconcile(); err != nil {

@@ -5,14 +5,13 @@ import (
 	"testing"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
-	"github.com/cloudreseller/aws-invites/internal/store"
 )
 
 // TestReconcileWithTransfersCostsPages: on one payer with 50 joins and 50 billing transfers, one pass lists the
 // INVITE handshakes, the transfer handshakes and the inbound transfers once each, by pages of 20: never a call per
 // invite. A payer without transfers makes no transfer call at all.
 func TestReconcileWithTransfersCostsPages(t *testing.T) {
-	w := newWorld(t, store.DialectPostgres)
+	w := newWorld(t, inMemory)
 	ops := []string{"ListHandshakesForOrganization", "ListInboundResponsibilityTransfers", "DescribeResponsibilityTransfer", "DescribeAccount"}
 	count := func() map[string]int {
 		m := map[string]int{}
