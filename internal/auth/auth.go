@@ -275,7 +275,7 @@ func (v *Verifier) reason(err error, tok *jwt.Token, c *tokenClaims) error {
 
 func refuse(reason error) error { return fmt.Errorf("%w: %w", ErrInvalidToken, reason) }
 
-// tokenClaims is the payload the service reads (PRODUCT.md §3). It decodes itself (claims.go) so that a claim of
+// tokenClaims is the payload the service reads (README "API in short"). It decodes itself (claims.go) so that a claim of
 // the wrong type is refused instead of coerced.
 type tokenClaims struct {
 	jwt.RegisteredClaims

@@ -6,7 +6,7 @@ import (
 	"fmt"
 )
 
-// jsonKind is the JSON type a claim must have (PRODUCT.md §3, RFC 7519 §4.1).
+// jsonKind is the JSON type a claim must have (README "API in short", RFC 7519 §4.1).
 type jsonKind int
 
 const (

@@ -3,7 +3,7 @@ package invite
 // State is where an invite stands in its lifecycle.
 type State string
 
-// The states of an invite (PRODUCT.md §4). What each one means, and what follows from it, is the lifecycle table
+// The states of an invite (README "Try it", the spec's InviteState). What each one means, and what follows from it, is the lifecycle table
 // below.
 const (
 	StateInvited             State = "invited"

@@ -34,8 +34,8 @@ CREATE TABLE invites (
 );
 
 -- The database, not the application, guarantees at most one open invite per (billing profile, account): two
--- replicas racing to invite the same account cannot both succeed. The terminal states here must match
--- terminalStates in invites.go.
+-- replicas racing to invite the same account cannot both succeed. (Migration 00004 replaced this index with one
+-- per payer; its predicate follows the lifecycle table, internal/invite/lifecycle.go, as a store test checks.)
 CREATE UNIQUE INDEX invites_open_account_key ON invites (billing_profile_id, account_id)
     WHERE state NOT IN ('canceled', 'declined', 'expired');
 CREATE INDEX invites_list_idx ON invites (billing_profile_id, id);
