@@ -144,3 +144,22 @@ type CloudHealthSetup struct {
 	JSON     any    // role name, trusted account, external id, policies
 	Template []byte // the same as a CloudFormation template (YAML)
 }
+
+// CloudHealthStatuses is what the domain needs from CloudHealth: its view of every AWS account it knows, keyed by
+// the 12-digit account id (one listing serves every invite).
+type CloudHealthStatuses interface {
+	Statuses(ctx context.Context) (map[string]CloudHealthStatus, error)
+}
+
+// CloudHealthSetupSource builds the IAM setup a customer creates in an AWS account so CloudHealth can read it.
+type CloudHealthSetupSource interface {
+	Setup(ctx context.Context, accountID string) (CloudHealthSetup, error)
+}
+
+// NoCloudHealthSetup is the setup source of a service without CloudHealth configured: it says so.
+type NoCloudHealthSetup struct{}
+
+// Setup answers CodeCloudHealthNotConfigured.
+func (NoCloudHealthSetup) Setup(context.Context, string) (CloudHealthSetup, error) {
+	return CloudHealthSetup{}, Errorf(CodeCloudHealthNotConfigured, "CloudHealth is not configured for this service")
+}

@@ -149,3 +149,23 @@ func sameFigures(a, b CURUsage) bool {
 	return a.BillingPeriod == b.BillingPeriod && a.LineItems == b.LineItems && a.UnblendedCost == b.UnblendedCost &&
 		a.FirstUsageAt.Equal(b.FirstUsageAt) && a.LastUsageAt.Equal(b.LastUsageAt) && a.FirstSeenAt.Equal(b.FirstSeenAt)
 }
+
+// CURReader reads the newest version of a payer's report for a billing period.
+type CURReader interface {
+	// Read returns ErrNoCURReport when the period has no report yet; when the newest version is skipVersion it
+	// returns Unchanged without reading the data.
+	Read(ctx context.Context, loc CURLocation, period time.Time, skipVersion string) (CURScan, error)
+}
+
+// ErrNoCURReport says that a payer's report has no data for the billing period yet.
+var ErrNoCURReport = errors.New("no cost and usage report for the billing period yet")
+
+// CURStore keeps what the scans found, per payer, billing period and usage account.
+type CURStore interface {
+	// CURVersion returns the version last scanned for the payer and period, or "".
+	CURVersion(ctx context.Context, payer, period string) (string, error)
+	// SaveCURScan records a scan: every account's usage (keeping when each was first seen) and the version.
+	SaveCURScan(ctx context.Context, payer, period string, scan CURScan, at time.Time) error
+	// CURUsage returns the stored usage of the payer's accounts in the period, by account id.
+	CURUsage(ctx context.Context, payer, period string) (map[string]CURUsage, error)
+}

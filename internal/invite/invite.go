@@ -1,6 +1,6 @@
 // Package invite is the domain of aws-invites: invites of existing AWS accounts into a billing profile's payer
 // organization, their lifecycle (lifecycle.go), the rules and limits (rules.go), what a customer sees next
-// (steps.go), who may do what, and the ports the domain needs from the outside world (ports.go).
+// (steps.go), who may do what, and the ports the domain needs from the outside world (ports.go, and each use case's own beside it).
 //
 // The use cases are split by concern over one shared core (core.go): Invites (create, re-send, cancel, read),
 // Profiles (billing profiles), Reconciler (handshakes and membership from AWS Organizations), the followers

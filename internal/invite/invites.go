@@ -412,3 +412,33 @@ func (s *Invites) openHandshakeFor(ctx context.Context, payer Payer, inv Invite)
 	})
 	return found, err
 }
+
+// Activity returns a page of a billing profile's activity feed: every event of its invites, and the attempts AWS
+// refused, newest first. With no billing profile it is the feed of every profile, for platform administrators.
+func (s *Invites) Activity(ctx context.Context, p Principal, q EventQuery) (EventPage, error) {
+	if q.BillingProfileID == "" {
+		if !p.IsPlatformAdmin() {
+			return EventPage{}, Errorf(CodeForbidden, "the activity of every billing profile needs the %q role", RolePlatformAdmin)
+		}
+	} else if _, err := s.profileFor(ctx, p, q.BillingProfileID, read); err != nil {
+		return EventPage{}, err
+	}
+	for _, t := range q.Types {
+		if !t.Valid() {
+			return EventPage{}, &Error{Code: CodeValidationFailed, Detail: "unknown event type " + string(t),
+				Fields: []FieldError{{Field: "type", Message: "not an event type"}}}
+		}
+	}
+	if q.AccountID != "" {
+		acct, err := NormalizeAccountID(q.AccountID)
+		if err != nil {
+			return EventPage{}, err
+		}
+		q.AccountID = acct
+	}
+	if q.Limit == 0 {
+		q.Limit = DefaultPageSize
+	}
+	q.Limit = min(max(q.Limit, 1), MaxPageSize)
+	return s.store.ListEvents(ctx, q)
+}

@@ -9,7 +9,7 @@ import (
 
 // transferKind are the rules of a billing transfer: the customer's management account hands its organization's
 // consolidated bill to the payer from the first day of a month (a TRANSFER_RESPONSIBILITY handshake; the rest of
-// its rules are in transfers.go).
+// its dates and name are checked in transfers.go, its reconciliation is in reconcile_transfers.go).
 type transferKind struct{}
 
 func (transferKind) kind() InviteKind { return InviteTransfer }
@@ -134,4 +134,19 @@ func (transferKind) sandboxCURLines(ctx context.Context, world SandboxWorld, _ B
 func (transferKind) storedHandshake(h Handshake, transferID string) Handshake {
 	h.Action, h.TransferID = ActionTransfer, transferID
 	return h
+}
+
+// endTransfer ends an accepted billing transfer at the end of the month, at the reseller's request.
+func (s *Invites) endTransfer(ctx context.Context, p Principal, bp BillingProfile, inv Invite) (Invite, error) {
+	if inv.Transfer == nil || inv.Transfer.ID == "" {
+		return Invite{}, Errorf(CodeInvalidState, "invite %s has no billing transfer to end", inv.ID)
+	}
+	t, err := s.transfers.TerminateTransfer(ctx, bp.Payer(), inv.Transfer.ID, transferEnd(s.clock.Now()))
+	if err != nil {
+		return Invite{}, err
+	}
+	ended := inv
+	ended.Transfer = &t
+	return s.transition(ctx, ended, StateCanceled, nil, p.Actor(), fmt.Sprintf(
+		"the billing transfer %s was ended by the reseller; the payer stops paying the organization's bill at %s", t.ID, t.EndAt.UTC().Format(time.RFC3339)))
 }

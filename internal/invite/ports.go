@@ -2,7 +2,6 @@ package invite
 
 import (
 	"context"
-	"errors"
 	"time"
 )
 
@@ -139,112 +138,6 @@ type Transfers interface {
 	DescribeTransfer(ctx context.Context, payer Payer, id string) (Transfer, error)
 	// TerminateTransfer ends an accepted transfer at end (the end of a month).
 	TerminateTransfer(ctx context.Context, payer Payer, id string, end time.Time) (Transfer, error)
-}
-
-// CloudHealthStatuses is what the domain needs from CloudHealth: its view of every AWS account it knows, keyed by
-// the 12-digit account id (one listing serves every invite).
-type CloudHealthStatuses interface {
-	Statuses(ctx context.Context) (map[string]CloudHealthStatus, error)
-}
-
-// CloudHealthSetupSource builds the IAM setup a customer creates in an AWS account so CloudHealth can read it.
-type CloudHealthSetupSource interface {
-	Setup(ctx context.Context, accountID string) (CloudHealthSetup, error)
-}
-
-// NoCloudHealthSetup is the setup source of a service without CloudHealth configured: it says so.
-type NoCloudHealthSetup struct{}
-
-// Setup answers CodeCloudHealthNotConfigured.
-func (NoCloudHealthSetup) Setup(context.Context, string) (CloudHealthSetup, error) {
-	return CloudHealthSetup{}, Errorf(CodeCloudHealthNotConfigured, "CloudHealth is not configured for this service")
-}
-
-// CURReader reads the newest version of a payer's report for a billing period.
-type CURReader interface {
-	// Read returns ErrNoCURReport when the period has no report yet; when the newest version is skipVersion it
-	// returns Unchanged without reading the data.
-	Read(ctx context.Context, loc CURLocation, period time.Time, skipVersion string) (CURScan, error)
-}
-
-// ErrNoCURReport says that a payer's report has no data for the billing period yet.
-var ErrNoCURReport = errors.New("no cost and usage report for the billing period yet")
-
-// CURStore keeps what the scans found, per payer, billing period and usage account.
-type CURStore interface {
-	// CURVersion returns the version last scanned for the payer and period, or "".
-	CURVersion(ctx context.Context, payer, period string) (string, error)
-	// SaveCURScan records a scan: every account's usage (keeping when each was first seen) and the version.
-	SaveCURScan(ctx context.Context, payer, period string, scan CURScan, at time.Time) error
-	// CURUsage returns the stored usage of the payer's accounts in the period, by account id.
-	CURUsage(ctx context.Context, payer, period string) (map[string]CURUsage, error)
-}
-
-// SandboxWorld is the simulated outside world of the sandbox, where the service plays the customer: the invited
-// account answering a handshake, CloudHealth reporting a status, AWS delivering a Cost and Usage Report. It is the
-// sandbox's one port; nothing outside the Sandbox use cases knows of it.
-type SandboxWorld struct {
-	Accounts    SandboxAccounts
-	CloudHealth SandboxCloudHealth
-	CUR         SandboxCUR
-	Clock       SandboxClock
-	Jobs        SandboxJobs
-	Mail        SandboxMailbox
-}
-
-// SandboxJobs brings background work that waits for a time (webhook retries) forward when the sandbox clock moves.
-type SandboxJobs interface {
-	BringForward(ctx context.Context, by time.Duration) (int, error)
-}
-
-// SandboxMailbox keeps the email the sandbox sent, so a walk can read it.
-type SandboxMailbox interface {
-	Sent() []SentMail
-}
-
-// SentMail is one email the sandbox sent.
-type SentMail struct {
-	ID      string
-	At      time.Time
-	From    string
-	To      []string
-	Subject string
-	Text    string
-	HTML    string
-}
-
-// SandboxClock is the sandbox's test clock, which the service's rules, the simulators and the background work all
-// read (it is the Deps' Clock in the sandbox).
-type SandboxClock interface {
-	Now() time.Time
-	// AdvanceTo moves the time forward to t, for every process on the database; a t before now is refused.
-	AdvanceTo(ctx context.Context, t time.Time) (time.Time, error)
-}
-
-// SandboxAccounts answers handshakes as the invited account, and tells which accounts an organization has.
-type SandboxAccounts interface {
-	AcceptHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
-	DeclineHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
-	// ListAccountsAs lists, as its management account, the accounts of an organization (itself included).
-	ListAccountsAs(ctx context.Context, managementAccountID string) ([]Account, error)
-}
-
-// SandboxCloudHealth sets what the simulated CloudHealth reports for an account.
-type SandboxCloudHealth interface {
-	SetStatus(ctx context.Context, accountID, level, payerAccountID string) error
-}
-
-// SandboxCUR writes reports where the sandbox reads them.
-type SandboxCUR interface {
-	// Deliver writes a new version of the payer's report for the period with one line item per line.
-	Deliver(ctx context.Context, loc CURLocation, period time.Time, lines []CURLine, at time.Time) error
-}
-
-// CURLine is one usage line item the sandbox delivers: an account, the payer account its line names, its cost.
-type CURLine struct {
-	AccountID     string
-	BillPayer     string
-	UnblendedCost string
 }
 
 // Clock tells the time; tests inject one they can move.

@@ -193,3 +193,70 @@ func ParseAdvance(s string) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+// SandboxWorld is the simulated outside world of the sandbox, where the service plays the customer: the invited
+// account answering a handshake, CloudHealth reporting a status, AWS delivering a Cost and Usage Report. It is the
+// sandbox's one port; nothing outside the Sandbox use cases knows of it.
+type SandboxWorld struct {
+	Accounts    SandboxAccounts
+	CloudHealth SandboxCloudHealth
+	CUR         SandboxCUR
+	Clock       SandboxClock
+	Jobs        SandboxJobs
+	Mail        SandboxMailbox
+}
+
+// SandboxJobs brings background work that waits for a time (webhook retries) forward when the sandbox clock moves.
+type SandboxJobs interface {
+	BringForward(ctx context.Context, by time.Duration) (int, error)
+}
+
+// SandboxMailbox keeps the email the sandbox sent, so a walk can read it.
+type SandboxMailbox interface {
+	Sent() []SentMail
+}
+
+// SentMail is one email the sandbox sent.
+type SentMail struct {
+	ID      string
+	At      time.Time
+	From    string
+	To      []string
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// SandboxClock is the sandbox's test clock, which the service's rules, the simulators and the background work all
+// read (it is the Deps' Clock in the sandbox).
+type SandboxClock interface {
+	Now() time.Time
+	// AdvanceTo moves the time forward to t, for every process on the database; a t before now is refused.
+	AdvanceTo(ctx context.Context, t time.Time) (time.Time, error)
+}
+
+// SandboxAccounts answers handshakes as the invited account, and tells which accounts an organization has.
+type SandboxAccounts interface {
+	AcceptHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
+	DeclineHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
+	// ListAccountsAs lists, as its management account, the accounts of an organization (itself included).
+	ListAccountsAs(ctx context.Context, managementAccountID string) ([]Account, error)
+}
+
+// SandboxCloudHealth sets what the simulated CloudHealth reports for an account.
+type SandboxCloudHealth interface {
+	SetStatus(ctx context.Context, accountID, level, payerAccountID string) error
+}
+
+// SandboxCUR writes reports where the sandbox reads them.
+type SandboxCUR interface {
+	// Deliver writes a new version of the payer's report for the period with one line item per line.
+	Deliver(ctx context.Context, loc CURLocation, period time.Time, lines []CURLine, at time.Time) error
+}
+
+// CURLine is one usage line item the sandbox delivers: an account, the payer account its line names, its cost.
+type CURLine struct {
+	AccountID     string
+	BillPayer     string
+	UnblendedCost string
+}

@@ -3,6 +3,7 @@ package invite
 import (
 	"context"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"slices"
 	"strings"
@@ -359,4 +360,45 @@ func (s *Webhooks) Deliveries(ctx context.Context, p Principal, billingProfileID
 		limit = DefaultPageSize
 	}
 	return s.hooks.Deliveries(ctx, id, min(max(limit, 1), MaxPageSize), before)
+}
+
+// Notifications returns a billing profile's email settings.
+func (s *Webhooks) Notifications(ctx context.Context, p Principal, billingProfileID string) (NotificationSettings, error) {
+	if _, err := s.profileFor(ctx, p, billingProfileID, read); err != nil {
+		return NotificationSettings{}, err
+	}
+	ns, err := s.hooks.NotificationSettings(ctx, billingProfileID)
+	ns.BillingProfileID = billingProfileID
+	return ns, err
+}
+
+// PutNotifications sets who hears of a billing profile's events by email, and of which.
+func (s *Webhooks) PutNotifications(ctx context.Context, p Principal, ns NotificationSettings) (NotificationSettings, error) {
+	if _, err := s.profileFor(ctx, p, ns.BillingProfileID, write); err != nil {
+		return NotificationSettings{}, err
+	}
+	bad := func(field, msg string) error {
+		return &Error{Code: CodeValidationFailed, Detail: field + ": " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
+	}
+	if len(ns.Recipients) > MaxRecipients {
+		return NotificationSettings{}, bad("recipients", fmt.Sprintf("at most %d", MaxRecipients))
+	}
+	for i, r := range ns.Recipients {
+		a, err := mail.ParseAddress(r)
+		if err != nil || a.Name != "" || strings.ContainsAny(r, "\r\n") {
+			return NotificationSettings{}, bad("recipients", fmt.Sprintf("%q is not an email address", r))
+		}
+		ns.Recipients[i] = strings.ToLower(a.Address)
+	}
+	slices.Sort(ns.Recipients)
+	ns.Recipients = slices.Compact(ns.Recipients)
+	for _, t := range ns.Events {
+		if !slices.Contains(MailTypes(), t) {
+			return NotificationSettings{}, bad("events", fmt.Sprintf("%q is not an event sent by email (%v)", t, MailTypes()))
+		}
+	}
+	if err := s.hooks.PutNotificationSettings(ctx, ns); err != nil {
+		return NotificationSettings{}, err
+	}
+	return ns, nil
 }
