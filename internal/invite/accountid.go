@@ -28,7 +28,7 @@ func NormalizeAccountID(s string) (string, error) {
 }
 
 func accountIDError(msg string) error {
-	return &Error{Code: CodeInvalidAccountID, Detail: msg, Fields: []FieldError{{Field: "accountId", Message: msg}}}
+	return FieldProblem(CodeInvalidAccountID, "accountId", msg, msg)
 }
 
 // ValidateNotes checks an invitation's notes against AWS's limit (MaxNotes characters), with a CodeNotesTooLong
@@ -36,7 +36,7 @@ func accountIDError(msg string) error {
 func ValidateNotes(notes string) error {
 	if n := utf8.RuneCountInString(notes); n > MaxNotes {
 		msg := fmt.Sprintf("notes may have at most %d characters; got %d", MaxNotes, n)
-		return &Error{Code: CodeNotesTooLong, Detail: msg, Fields: []FieldError{{Field: "notes", Message: msg}}}
+		return FieldProblem(CodeNotesTooLong, "notes", msg, msg)
 	}
 	return nil
 }

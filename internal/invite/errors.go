@@ -227,6 +227,17 @@ type FieldError struct {
 	Message string `json:"message"`
 }
 
+// FieldProblem is the refusal of one field's value: its code, the detail a person reads, and the field with its
+// message.
+func FieldProblem(code Code, field, message, detail string) *Error {
+	return &Error{Code: code, Detail: detail, Fields: []FieldError{{Field: field, Message: message}}}
+}
+
+// Invalid is CodeValidationFailed for one field, told as "field: message".
+func Invalid(field, message string) *Error {
+	return FieldProblem(CodeValidationFailed, field, message, field+": "+message)
+}
+
 // Error is a domain error: a stable code, a detail a client can act on, and optionally the fields at fault and
 // how long to wait before trying again. Err keeps the underlying cause for logs; it never reaches clients.
 type Error struct {

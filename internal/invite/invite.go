@@ -9,6 +9,7 @@
 package invite
 
 import (
+	"slices"
 	"time"
 )
 
@@ -211,24 +212,15 @@ const (
 )
 
 // IsPlatformAdmin reports whether the caller is the reseller's own staff or systems.
-func (p Principal) IsPlatformAdmin() bool { return contains(p.Roles, RolePlatformAdmin) }
+func (p Principal) IsPlatformAdmin() bool { return slices.Contains(p.Roles, RolePlatformAdmin) }
 
 // HasPermission reports whether the caller holds the named permission.
-func (p Principal) HasPermission(name string) bool { return contains(p.Permissions, name) }
+func (p Principal) HasPermission(name string) bool { return slices.Contains(p.Permissions, name) }
 
 // AssignedTo reports whether the caller is assigned to the billing profile.
 func (p Principal) AssignedTo(billingProfileID string) bool {
-	return contains(p.BillingProfiles, billingProfileID)
+	return slices.Contains(p.BillingProfiles, billingProfileID)
 }
 
 // Actor returns the principal as the actor of a change.
 func (p Principal) Actor() Actor { return Actor{Kind: ActorUser, Subject: p.Subject, Email: p.Email} }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}

@@ -84,10 +84,7 @@ func checkList(q ListQuery) (ListQuery, error) {
 		}
 		q.AccountID = acct
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultPageSize
-	}
-	q.Limit = min(max(q.Limit, 1), MaxPageSize)
+	q.Limit = PageSize(q.Limit)
 	return q, nil
 }
 
@@ -167,9 +164,8 @@ func (s *Invites) checkCreate(bp BillingProfile, in CreateInput) (acct string, k
 		return "", "", nil, err
 	}
 	if acct == bp.ManagementAccountID {
-		return "", "", nil, &Error{Code: CodeValidationFailed,
-			Detail: "accountId is the payer organization's own management account",
-			Fields: []FieldError{{Field: "accountId", Message: "the management account cannot invite itself"}}}
+		return "", "", nil, FieldProblem(CodeValidationFailed, "accountId", "the management account cannot invite itself",
+			"accountId is the payer organization's own management account")
 	}
 	rules, err := rulesFor(in.Kind)
 	if err != nil {
@@ -425,8 +421,7 @@ func (s *Invites) Activity(ctx context.Context, p Principal, q EventQuery) (Even
 	}
 	for _, t := range q.Types {
 		if !t.Valid() {
-			return EventPage{}, &Error{Code: CodeValidationFailed, Detail: "unknown event type " + string(t),
-				Fields: []FieldError{{Field: "type", Message: "not an event type"}}}
+			return EventPage{}, FieldProblem(CodeValidationFailed, "type", "not an event type", "unknown event type "+string(t))
 		}
 	}
 	if q.AccountID != "" {
@@ -436,9 +431,6 @@ func (s *Invites) Activity(ctx context.Context, p Principal, q EventQuery) (Even
 		}
 		q.AccountID = acct
 	}
-	if q.Limit == 0 {
-		q.Limit = DefaultPageSize
-	}
-	q.Limit = min(max(q.Limit, 1), MaxPageSize)
+	q.Limit = PageSize(q.Limit)
 	return s.store.ListEvents(ctx, q)
 }

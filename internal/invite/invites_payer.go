@@ -19,8 +19,7 @@ func (s *Invites) heldElsewhere(ctx context.Context, p Principal, holder Invite)
 		detail = fmt.Sprintf("AWS account %s is held by invite %s of billing profile %s on this payer (%s). Reassign "+
 			"that invite to this billing profile, or cancel it first.", holder.AccountID, holder.ID, holder.BillingProfileID, holder.State)
 	}
-	return &Error{Code: CodeHeldByAnotherProfile, Detail: detail,
-		Fields: []FieldError{{Field: "accountId", Message: "held by another billing profile of this payer"}}}
+	return FieldProblem(CodeHeldByAnotherProfile, "accountId", "held by another billing profile of this payer", detail)
 }
 
 // adopt creates an invite around an open handshake that AWS holds for the payer and no invite owns.
@@ -29,13 +28,9 @@ func (s *Invites) adopt(ctx context.Context, p Principal, bp BillingProfile, in 
 		return Invite{}, Errorf(CodeForbidden, "adopting a handshake needs the %q role", RolePlatformAdmin)
 	}
 	if r, err := rulesFor(in.Kind); err != nil || !r.adoptsHandshakes() {
-		return Invite{}, &Error{Code: CodeValidationFailed, Detail: "adoptHandshakeId adopts invitations to join (kind join)",
-			Fields: []FieldError{{Field: "kind", Message: "join only with adoptHandshakeId"}}}
+		return Invite{}, FieldProblem(CodeValidationFailed, "kind", "join only with adoptHandshakeId", "adoptHandshakeId adopts invitations to join (kind join)")
 	}
-	field := func(msg string) error {
-		return &Error{Code: CodeValidationFailed, Detail: "adoptHandshakeId: " + msg,
-			Fields: []FieldError{{Field: "adoptHandshakeId", Message: msg}}}
-	}
+	field := func(msg string) error { return Invalid("adoptHandshakeId", msg) }
 	h, err := s.orgs.DescribeHandshake(ctx, bp.Payer(), in.AdoptHandshakeID)
 	if IsCode(err, CodeHandshakeNotFound) || IsCode(err, CodeAWSInvalidInput) {
 		return Invite{}, field(fmt.Sprintf("AWS holds no handshake %q for payer %s", in.AdoptHandshakeID, bp.ManagementAccountID))
@@ -102,8 +97,8 @@ func (s *Invites) Reassign(ctx context.Context, p Principal, billingProfileID, i
 		return s.view(inv), nil
 	}
 	if _, err := s.store.BillingProfile(ctx, toProfileID); IsCode(err, CodeNotFound) {
-		return View{}, &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("billingProfileId: billing profile %q was not found", toProfileID),
-			Fields: []FieldError{{Field: "billingProfileId", Message: "no such billing profile"}}}
+		return View{}, FieldProblem(CodeValidationFailed, "billingProfileId", "no such billing profile",
+			fmt.Sprintf("billingProfileId: billing profile %q was not found", toProfileID))
 	} else if err != nil {
 		return View{}, err
 	}

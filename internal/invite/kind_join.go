@@ -14,8 +14,8 @@ func (joinKind) kind() InviteKind { return InviteJoin }
 // checkCreate refuses a billing transfer's start or name: a join keeps no record of its own.
 func (joinKind) checkCreate(_ BillingProfile, _ string, in CreateInput, _ time.Time) (*Transfer, error) {
 	if !in.TransferStart.IsZero() || in.TransferName != "" {
-		return nil, &Error{Code: CodeValidationFailed, Detail: "transferStart and transferName are for kind billing_transfer",
-			Fields: []FieldError{{Field: "kind", Message: "give kind billing_transfer with transferStart or transferName"}}}
+		return nil, FieldProblem(CodeValidationFailed, "kind", "give kind billing_transfer with transferStart or transferName",
+			"transferStart and transferName are for kind billing_transfer")
 	}
 	return nil, nil
 }

@@ -58,8 +58,7 @@ func rulesFor(k InviteKind) (kindRules, error) {
 			return r, nil
 		}
 	}
-	return nil, &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("kind %q is neither join nor billing_transfer", k),
-		Fields: []FieldError{{Field: "kind", Message: "join or billing_transfer"}}}
+	return nil, FieldProblem(CodeValidationFailed, "kind", "join or billing_transfer", fmt.Sprintf("kind %q is neither join nor billing_transfer", k))
 }
 
 // rules are the rules of a stored invite's kind: join when unset (invites from before kinds existed) or unknown

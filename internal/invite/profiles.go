@@ -44,8 +44,8 @@ func (s *Profiles) PutIfMatch(ctx context.Context, p Principal, bp BillingProfil
 	if err != nil {
 		var e *Error
 		errors.As(err, &e)
-		return ProfileView{}, false, &Error{Code: CodeValidationFailed, Detail: "managementAccountId must be a 12-digit AWS account id",
-			Fields: []FieldError{{Field: "managementAccountId", Message: e.Fields[0].Message}}}
+		return ProfileView{}, false, FieldProblem(CodeValidationFailed, "managementAccountId", e.Fields[0].Message,
+			"managementAccountId must be a 12-digit AWS account id")
 	}
 	bp.ManagementAccountID = acct
 	if err := validateRole(bp); err != nil {
@@ -87,20 +87,17 @@ var externalID = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
 
 // validateRole checks the role the service assumes to reach the payer, and its external id.
 func validateRole(bp BillingProfile) error {
-	bad := func(field, msg string) error {
-		return &Error{Code: CodeValidationFailed, Detail: field + ": " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
-	}
 	if bp.RoleARN == "" {
 		if bp.ExternalID != "" {
-			return bad("externalId", "an external id needs a roleArn to go with")
+			return Invalid("externalId", "an external id needs a roleArn to go with")
 		}
 		return nil
 	}
 	if !roleARN.MatchString(bp.RoleARN) {
-		return bad("roleArn", fmt.Sprintf("%q is not an IAM role ARN like arn:aws:iam::%s:role/aws-invites", bp.RoleARN, bp.ManagementAccountID))
+		return Invalid("roleArn", fmt.Sprintf("%q is not an IAM role ARN like arn:aws:iam::%s:role/aws-invites", bp.RoleARN, bp.ManagementAccountID))
 	}
 	if n := len(bp.ExternalID); n > 0 && (n < 2 || n > 1224 || !externalID.MatchString(bp.ExternalID)) {
-		return bad("externalId", "an external id has 2 to 1224 letters, digits and +=,.@:/-_ characters")
+		return Invalid("externalId", "an external id has 2 to 1224 letters, digits and +=,.@:/-_ characters")
 	}
 	return nil
 }

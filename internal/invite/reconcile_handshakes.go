@@ -76,11 +76,7 @@ func (s *Reconciler) Handshakes(ctx context.Context, p Principal, q HandshakeQue
 			return -1 // the cursor's own handshake comes before where the page starts
 		})
 	}
-	limit := q.Limit
-	if limit == 0 {
-		limit = DefaultPageSize
-	}
-	limit = min(max(limit, 1), MaxPageSize)
+	limit := PageSize(q.Limit)
 	end := min(start+limit, len(all))
 	page := HandshakePage{Handshakes: all[start:end]}
 	if end < len(all) {

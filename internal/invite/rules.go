@@ -53,3 +53,12 @@ func (inv Invite) sinceJoined(now time.Time) time.Duration {
 	}
 	return now.Sub(*inv.JoinedAt)
 }
+
+// PageSize is the size of a page a caller asked for: DefaultPageSize when it asked for none (0), else within 1 and
+// MaxPageSize.
+func PageSize(asked int) int {
+	if asked == 0 {
+		return DefaultPageSize
+	}
+	return min(max(asked, 1), MaxPageSize)
+}

@@ -43,11 +43,10 @@ func (s *Sandbox) AdvanceClock(ctx context.Context, _ Principal, advance time.Du
 	now := s.world.Clock.Now()
 	switch {
 	case advance < 0 || (advance == 0 && to.IsZero()):
-		return ClockReport{}, &Error{Code: CodeValidationFailed, Detail: "advance must be a positive duration such as 72h (the sandbox clock only moves forward)",
-			Fields: []FieldError{{Field: "advance", Message: "not a positive duration"}}}
+		return ClockReport{}, FieldProblem(CodeValidationFailed, "advance", "not a positive duration",
+			"advance must be a positive duration such as 72h (the sandbox clock only moves forward)")
 	case advance > 0 && !to.IsZero():
-		return ClockReport{}, &Error{Code: CodeValidationFailed, Detail: "give either advance or to, not both",
-			Fields: []FieldError{{Field: "to", Message: "given with advance"}}}
+		return ClockReport{}, FieldProblem(CodeValidationFailed, "to", "given with advance", "give either advance or to, not both")
 	case advance > 0:
 		to = now.Add(advance)
 	}
@@ -178,8 +177,8 @@ func (s *Sandbox) Mail(_ context.Context, _ Principal) []SentMail {
 
 // ParseAdvance reads how far to move the sandbox clock: a Go duration (90s, 15m, 72h) or a number of days (16d).
 func ParseAdvance(s string) (time.Duration, error) {
-	bad := &Error{Code: CodeValidationFailed, Detail: fmt.Sprintf("advance %q is not a duration such as 15m, 72h or 16d", s),
-		Fields: []FieldError{{Field: "advance", Message: "not a duration such as 15m, 72h or 16d"}}}
+	bad := FieldProblem(CodeValidationFailed, "advance", "not a duration such as 15m, 72h or 16d",
+		fmt.Sprintf("advance %q is not a duration such as 15m, 72h or 16d", s))
 	if days, ok := strings.CutSuffix(s, "d"); ok {
 		n, err := strconv.Atoi(days)
 		if err != nil || n <= 0 || n > 3650 {

@@ -31,18 +31,15 @@ func transferEnd(now time.Time) time.Time { return periodStart(now).AddDate(0, 1
 
 // checkTransfer validates a transfer's start and name, and returns the name to send.
 func checkTransfer(start time.Time, name string, now time.Time, bp BillingProfile) (string, error) {
-	bad := func(field, msg string) error {
-		return &Error{Code: CodeValidationFailed, Detail: field + ": " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
-	}
 	switch {
 	case !start.Equal(periodStart(start)):
-		return "", bad("transferStart", fmt.Sprintf("a billing transfer starts on the first day of a month (00:00 UTC); %s is not one",
+		return "", Invalid("transferStart", fmt.Sprintf("a billing transfer starts on the first day of a month (00:00 UTC); %s is not one",
 			start.UTC().Format(time.DateOnly)))
 	case !start.After(now.Add(TransferLeadTime)):
-		return "", bad("transferStart", fmt.Sprintf("a billing transfer must start more than 24 hours ahead; the earliest start is %s",
+		return "", Invalid("transferStart", fmt.Sprintf("a billing transfer must start more than 24 hours ahead; the earliest start is %s",
 			DefaultTransferStart(now).Format(time.DateOnly)))
 	case start.After(now.Add(MaxTransferAhead)):
-		return "", bad("transferStart", "a billing transfer starts within the next 12 months")
+		return "", Invalid("transferStart", "a billing transfer starts within the next 12 months")
 	}
 	if name == "" {
 		name = asciiName("Billing transfer to " + bp.Name)
@@ -52,15 +49,12 @@ func checkTransfer(start time.Time, name string, now time.Time, bp BillingProfil
 
 // ValidateTransferName checks a billing transfer's name as AWS does: 1 to 128 printable ASCII characters.
 func ValidateTransferName(name string) error {
-	bad := func(msg string) error {
-		return &Error{Code: CodeValidationFailed, Detail: "transferName: " + msg, Fields: []FieldError{{Field: "transferName", Message: msg}}}
-	}
 	if name == "" || len(name) > MaxTransferName {
-		return bad(fmt.Sprintf("1 to %d characters", MaxTransferName))
+		return Invalid("transferName", fmt.Sprintf("1 to %d characters", MaxTransferName))
 	}
 	for _, r := range name {
 		if r < 0x20 || r > 0x7e {
-			return bad(fmt.Sprintf("printable ASCII characters only; %q is not one", r))
+			return Invalid("transferName", fmt.Sprintf("printable ASCII characters only; %q is not one", r))
 		}
 	}
 	return nil

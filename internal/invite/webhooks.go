@@ -188,26 +188,24 @@ func (s *Webhooks) endpoint(ctx context.Context, p Principal, billingProfileID, 
 
 // check validates what an endpoint is set to.
 func (s *Webhooks) check(ctx context.Context, ep WebhookEndpoint) error {
-	bad := func(field, msg string) error {
-		return &Error{Code: CodeValidationFailed, Detail: field + ": " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
-	}
 	u, err := url.Parse(ep.URL)
 	switch {
 	case ep.URL == "" || len(ep.URL) > MaxWebhookURL:
-		return bad("url", fmt.Sprintf("give an http(s) URL of at most %d characters", MaxWebhookURL))
+		return Invalid("url", fmt.Sprintf("give an http(s) URL of at most %d characters", MaxWebhookURL))
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.Fragment != "":
-		return bad("url", "not an absolute http(s) URL without credentials or fragment")
+		return Invalid("url", "not an absolute http(s) URL without credentials or fragment")
 	case len(ep.Description) > MaxDescription:
-		return bad("description", fmt.Sprintf("at most %d characters", MaxDescription))
+		return Invalid("description", fmt.Sprintf("at most %d characters", MaxDescription))
 	}
 	for _, t := range ep.Events {
 		if !t.Valid() || t == EventTest {
-			return bad("events", fmt.Sprintf("%q is not an event type one can subscribe to", t))
+			return Invalid("events", fmt.Sprintf("%q is not an event type one can subscribe to", t))
 		}
 	}
 	if err := s.sender.CheckURL(ctx, ep.URL); err != nil {
-		return &Error{Code: CodeWebhookURLRefused, Detail: "url: " + err.Error(),
-			Fields: []FieldError{{Field: "url", Message: err.Error()}}, Err: err}
+		refused := FieldProblem(CodeWebhookURLRefused, "url", err.Error(), "url: "+err.Error())
+		refused.Err = err
+		return refused
 	}
 	return nil
 }
@@ -356,10 +354,7 @@ func (s *Webhooks) Deliveries(ctx context.Context, p Principal, billingProfileID
 	if _, err := s.endpoint(ctx, p, billingProfileID, id, read); err != nil {
 		return nil, "", err
 	}
-	if limit == 0 {
-		limit = DefaultPageSize
-	}
-	return s.hooks.Deliveries(ctx, id, min(max(limit, 1), MaxPageSize), before)
+	return s.hooks.Deliveries(ctx, id, PageSize(limit), before)
 }
 
 // Notifications returns a billing profile's email settings.
@@ -377,16 +372,13 @@ func (s *Webhooks) PutNotifications(ctx context.Context, p Principal, ns Notific
 	if _, err := s.profileFor(ctx, p, ns.BillingProfileID, write); err != nil {
 		return NotificationSettings{}, err
 	}
-	bad := func(field, msg string) error {
-		return &Error{Code: CodeValidationFailed, Detail: field + ": " + msg, Fields: []FieldError{{Field: field, Message: msg}}}
-	}
 	if len(ns.Recipients) > MaxRecipients {
-		return NotificationSettings{}, bad("recipients", fmt.Sprintf("at most %d", MaxRecipients))
+		return NotificationSettings{}, Invalid("recipients", fmt.Sprintf("at most %d", MaxRecipients))
 	}
 	for i, r := range ns.Recipients {
 		a, err := mail.ParseAddress(r)
 		if err != nil || a.Name != "" || strings.ContainsAny(r, "\r\n") {
-			return NotificationSettings{}, bad("recipients", fmt.Sprintf("%q is not an email address", r))
+			return NotificationSettings{}, Invalid("recipients", fmt.Sprintf("%q is not an email address", r))
 		}
 		ns.Recipients[i] = strings.ToLower(a.Address)
 	}
@@ -394,7 +386,7 @@ func (s *Webhooks) PutNotifications(ctx context.Context, p Principal, ns Notific
 	ns.Recipients = slices.Compact(ns.Recipients)
 	for _, t := range ns.Events {
 		if !slices.Contains(MailTypes(), t) {
-			return NotificationSettings{}, bad("events", fmt.Sprintf("%q is not an event sent by email (%v)", t, MailTypes()))
+			return NotificationSettings{}, Invalid("events", fmt.Sprintf("%q is not an event sent by email (%v)", t, MailTypes()))
 		}
 	}
 	if err := s.hooks.PutNotificationSettings(ctx, ns); err != nil {

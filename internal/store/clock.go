@@ -89,9 +89,8 @@ func (c *SandboxClock) AdvanceTo(ctx context.Context, t time.Time) (time.Time, e
 	}
 	current := real.Add(max(c.offset, stored))
 	if t.Before(current) {
-		return time.Time{}, &invite.Error{Code: invite.CodeValidationFailed,
-			Detail: fmt.Sprintf("the sandbox clock only moves forward: it is %s there, after %s", current.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339)),
-			Fields: []invite.FieldError{{Field: "to", Message: "before the sandbox's current time"}}}
+		return time.Time{}, invite.FieldProblem(invite.CodeValidationFailed, "to", "before the sandbox's current time",
+			fmt.Sprintf("the sandbox clock only moves forward: it is %s there, after %s", current.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339)))
 	}
 	offset := t.Sub(real).Truncate(time.Microsecond)
 	row := sandboxClockRow{ID: 1, OffsetUS: offset.Microseconds(), UpdatedAt: dbTime(real)}

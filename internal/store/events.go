@@ -82,10 +82,7 @@ func (s *Store) Events(ctx context.Context, billingProfileID, inviteID string) (
 // ListEvents returns a page of the activity feed (events of a type), newest first: a keyset over the event
 // sequence, so pages neither repeat nor skip events written meanwhile.
 func (s *Store) ListEvents(ctx context.Context, q invite.EventQuery) (invite.EventPage, error) {
-	limit := q.Limit
-	if limit <= 0 {
-		limit = invite.DefaultPageSize
-	}
+	limit := pageLimit(q.Limit)
 	db := s.db.WithContext(ctx).Where("type <> ''")
 	if q.BillingProfileID != "" {
 		db = db.Where("billing_profile_id = ?", q.BillingProfileID)

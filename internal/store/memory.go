@@ -312,7 +312,7 @@ func (m *Memory) ProfileAndPage(_ context.Context, q invite.ListQuery) (invite.B
 		rows = append(rows, row)
 	}
 	slices.SortFunc(rows, func(a, b inviteRow) int { return cmp.Compare(b.ID, a.ID) })
-	limit := pageLimit(q)
+	limit := pageLimit(q.Limit)
 	return bp, pageOf(rows[:min(len(rows), limit+1)], limit), nil
 }
 
@@ -333,7 +333,7 @@ func (m *Memory) Events(_ context.Context, billingProfileID, inviteID string) ([
 func (m *Memory) ListEvents(_ context.Context, q invite.EventQuery) (invite.EventPage, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	limit := cmp.Or(max(q.Limit, 0), invite.DefaultPageSize)
+	limit := pageLimit(q.Limit)
 	var rows []eventRow
 	for i := len(m.events) - 1; i >= 0 && len(rows) <= limit; i-- {
 		e := m.events[i]

@@ -205,7 +205,7 @@ func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (
 func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.BillingProfile, invite.Page, error) {
 	var bp billingProfileRow
 	var haveProfile bool
-	rows := make([]inviteRow, 0, pageLimit(q)+1)
+	rows := make([]inviteRow, 0, pageLimit(q.Limit)+1)
 	err := s.readBatch(ctx, []statement{{profileByID, []any{q.BillingProfileID}}, s.pageQuery(q)},
 		[]func(func() bool, scanner) error{one(&haveProfile, bp.fields), scanRows(&rows)})
 	if err != nil {
@@ -214,18 +214,18 @@ func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.
 	if !haveProfile {
 		return invite.BillingProfile{}, invite.Page{}, invite.Errorf(invite.CodeNotFound, "billing profile %s not found", q.BillingProfileID)
 	}
-	return bp.domain(), pageOf(rows, pageLimit(q)), nil
+	return bp.domain(), pageOf(rows, pageLimit(q.Limit)), nil
 }
 
 // ListInvites returns a page of a billing profile's invites, newest first, without the profile (the API reads both
 // with ProfileAndPage; tests page through a profile with this).
 func (s *Store) ListInvites(ctx context.Context, q invite.ListQuery) (invite.Page, error) {
-	rows := make([]inviteRow, 0, pageLimit(q)+1)
+	rows := make([]inviteRow, 0, pageLimit(q.Limit)+1)
 	err := s.readBatch(ctx, []statement{s.pageQuery(q)}, []func(func() bool, scanner) error{scanRows(&rows)})
 	if err != nil {
 		return invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
 	}
-	return pageOf(rows, pageLimit(q)), nil
+	return pageOf(rows, pageLimit(q.Limit)), nil
 }
 
 // scanRows appends every row to rows, scanning each into one row value whose field pointers are made once.
@@ -243,11 +243,12 @@ func scanRows(rows *[]inviteRow) func(next func() bool, row scanner) error {
 	}
 }
 
-func pageLimit(q invite.ListQuery) int {
-	if q.Limit <= 0 {
+// pageLimit is a page's size: the domain's default when the caller gives none (the domain bounds what users ask).
+func pageLimit(limit int) int {
+	if limit <= 0 {
 		return invite.DefaultPageSize
 	}
-	return q.Limit
+	return limit
 }
 
 // onePage cuts rows read with one row more than a page (limit+1) to the page, and returns the page's last row when
@@ -299,7 +300,7 @@ func (s *Store) pageQuery(q invite.ListQuery) statement {
 	if q.After != "" {
 		where += " AND id" + before + arg(q.After)
 	}
-	limit := arg(pageLimit(q) + 1)
+	limit := arg(pageLimit(q.Limit) + 1)
 	states := slices.Compact(slices.Sorted(slices.Values(names(q.States))))
 	if len(states) <= 1 || q.AccountID != "" {
 		if len(states) == 1 {
