@@ -168,117 +168,174 @@ func readBody(req *http.Request, limit int64) error {
 // checkJSON accepts exactly one JSON value in UTF-8 whose objects give each key once, nesting at most maxJSONDepth
 // deep; strings with NUL characters are a validation failure naming their fields.
 func checkJSON(raw []byte) error {
-	if !utf8.Valid(raw) {
-		at := 0
-		for at < len(raw) {
-			r, size := utf8.DecodeRune(raw[at:])
-			if r == utf8.RuneError && size <= 1 {
-				break
-			}
-			at += size
-		}
-		return invite.Errorf(invite.CodeMalformedJSON, "the request body is not valid UTF-8 (at byte %d); JSON must be sent as UTF-8", at)
-	}
-	type frame struct {
-		object  bool
-		wantKey bool // in an object: the next string is a key
-		keys    map[string]bool
-		path    string // of the container
-		key     string // in an object: the member being read
-		index   int    // in an array: the element being read
-	}
-	var stack []*frame
-	// path names the value about to be read, in the dotted form the validator's findings use.
-	path := func() string {
-		if len(stack) == 0 {
-			return ""
-		}
-		top := stack[len(stack)-1]
-		name := top.key
-		if !top.object {
-			name = fmt.Sprint(top.index)
-		}
-		if top.path == "" {
-			return name
-		}
-		return top.path + "." + name
-	}
-	// valueDone moves the enclosing container past the value just read.
-	valueDone := func() {
-		if len(stack) == 0 {
-			return
-		}
-		top := stack[len(stack)-1]
-		if top.object {
-			top.wantKey = true
-		} else {
-			top.index++
-		}
-	}
-	syntax := func(dec *json.Decoder, err error) error {
-		if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
-			return &invite.Error{Code: invite.CodeMalformedJSON, Detail: "the request body ends before its JSON value does", Err: err}
-		}
-		return &invite.Error{Code: invite.CodeMalformedJSON,
-			Detail: fmt.Sprintf("the request body is not valid JSON (at byte %d)", dec.InputOffset()), Err: err}
+	if err := checkUTF8(raw); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
+	nul, err := readOneValue(dec)
+	if err != nil {
+		return err
+	}
+	if err := checkNothingAfter(dec); err != nil {
+		return err
+	}
+	return nulError(invite.CodeValidationFailed, "field", nul)
+}
+
+// checkUTF8 refuses a body that is not UTF-8, saying at which byte it stops being so.
+func checkUTF8(raw []byte) error {
+	if utf8.Valid(raw) {
+		return nil
+	}
+	at := 0
+	for at < len(raw) {
+		r, size := utf8.DecodeRune(raw[at:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		at += size
+	}
+	return invite.Errorf(invite.CodeMalformedJSON, "the request body is not valid UTF-8 (at byte %d); JSON must be sent as UTF-8", at)
+}
+
+// readOneValue reads one JSON value token by token, refusing broken syntax, nesting beyond maxJSONDepth and keys
+// given twice, and returns the fields whose names or strings hold NUL characters.
+func readOneValue(dec *json.Decoder) ([]invite.FieldError, error) {
+	var at jsonPath
 	var nul []invite.FieldError
 	for {
 		tok, err := dec.Token()
 		if err != nil {
-			return syntax(dec, err)
+			return nil, syntaxError(dec, err)
 		}
 		switch t := tok.(type) {
 		case json.Delim:
-			switch t {
-			case '{', '[':
-				if len(stack) == maxJSONDepth {
-					return invite.Errorf(invite.CodeMalformedJSON, "the request body nests deeper than %d levels", maxJSONDepth)
-				}
-				stack = append(stack, &frame{object: t == '{', wantKey: t == '{', keys: map[string]bool{}, path: path()})
-			default:
-				stack = stack[:len(stack)-1]
-				valueDone()
-			}
+			err = at.delim(t)
 		case string:
-			if top := len(stack) - 1; top >= 0 && stack[top].object && stack[top].wantKey {
-				f := stack[top]
-				f.key, f.wantKey = t, false
-				if f.keys[t] {
-					field := printable(path())
-					return &invite.Error{Code: invite.CodeMalformedJSON,
-						Detail: fmt.Sprintf("the request body has the field %q more than once; send each field once", field),
-						Fields: []invite.FieldError{{Field: field, Message: "given more than once"}}}
-				}
-				f.keys[t] = true
-				if strings.ContainsRune(t, 0) {
-					nul = append(nul, invite.FieldError{Field: printable(path()), Message: "the field's name " + nulMessage})
-				}
-				continue
+			var f *invite.FieldError
+			if f, err = at.str(t); f != nil {
+				nul = append(nul, *f)
 			}
-			if strings.ContainsRune(t, 0) {
-				field := path()
-				if field == "" {
-					field = "body"
-				}
-				nul = append(nul, invite.FieldError{Field: printable(field), Message: nulMessage})
-			}
-			valueDone()
 		default:
-			valueDone()
+			at.valueDone()
 		}
-		if len(stack) > 0 {
-			continue
+		if err != nil {
+			return nil, err
 		}
-		// One value read: anything but white space after it is a second value or garbage.
-		if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-			return invite.Errorf(invite.CodeMalformedJSON,
-				"the request body goes on after its JSON value (at byte %d); send exactly one JSON value", dec.InputOffset())
+		if len(at) == 0 {
+			return nul, nil
 		}
-		return nulError(invite.CodeValidationFailed, "field", nul)
 	}
+}
+
+// syntaxError tells what broke a body's JSON: an end before the value's, or where the syntax went wrong.
+func syntaxError(dec *json.Decoder, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return &invite.Error{Code: invite.CodeMalformedJSON, Detail: "the request body ends before its JSON value does", Err: err}
+	}
+	return &invite.Error{Code: invite.CodeMalformedJSON,
+		Detail: fmt.Sprintf("the request body is not valid JSON (at byte %d)", dec.InputOffset()), Err: err}
+}
+
+// checkNothingAfter refuses anything but white space after the body's value: a second value, or garbage.
+func checkNothingAfter(dec *json.Decoder) error {
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return invite.Errorf(invite.CodeMalformedJSON,
+			"the request body goes on after its JSON value (at byte %d); send exactly one JSON value", dec.InputOffset())
+	}
+	return nil
+}
+
+// jsonPath is where a reader of a JSON value is: the objects and arrays it is in, outermost first.
+type jsonPath []*jsonFrame
+
+// jsonFrame is an object or array being read.
+type jsonFrame struct {
+	object  bool
+	wantKey bool // in an object: the next string is a key
+	keys    map[string]bool
+	path    string // of the container
+	key     string // in an object: the member being read
+	index   int    // in an array: the element being read
+}
+
+// current names the value about to be read, in the dotted form the validator's findings use ("" for the body).
+func (p jsonPath) current() string {
+	if len(p) == 0 {
+		return ""
+	}
+	top := p[len(p)-1]
+	name := top.key
+	if !top.object {
+		name = fmt.Sprint(top.index)
+	}
+	if top.path == "" {
+		return name
+	}
+	return top.path + "." + name
+}
+
+// delim opens an object or array, refused beyond maxJSONDepth, or closes one, the value it was.
+func (p *jsonPath) delim(d json.Delim) error {
+	switch d {
+	case '{', '[':
+		if len(*p) == maxJSONDepth {
+			return invite.Errorf(invite.CodeMalformedJSON, "the request body nests deeper than %d levels", maxJSONDepth)
+		}
+		*p = append(*p, &jsonFrame{object: d == '{', wantKey: d == '{', keys: map[string]bool{}, path: p.current()})
+	default:
+		*p = (*p)[:len(*p)-1]
+		p.valueDone()
+	}
+	return nil
+}
+
+// valueDone moves the enclosing container past the value just read.
+func (p jsonPath) valueDone() {
+	if len(p) == 0 {
+		return
+	}
+	top := p[len(p)-1]
+	if top.object {
+		top.wantKey = true
+	} else {
+		top.index++
+	}
+}
+
+// str reads a string: an object's key, refused when the object gave it already, or a value. It returns the field
+// when the string holds a NUL character.
+func (p jsonPath) str(s string) (*invite.FieldError, error) {
+	if len(p) == 0 || !p[len(p)-1].object || !p[len(p)-1].wantKey {
+		f := nulIn(p.current(), s, false)
+		p.valueDone()
+		return f, nil
+	}
+	top := p[len(p)-1]
+	top.key, top.wantKey = s, false
+	if top.keys[s] {
+		field := printable(p.current())
+		return nil, &invite.Error{Code: invite.CodeMalformedJSON,
+			Detail: fmt.Sprintf("the request body has the field %q more than once; send each field once", field),
+			Fields: []invite.FieldError{{Field: field, Message: "given more than once"}}}
+	}
+	top.keys[s] = true
+	return nulIn(p.current(), s, true), nil
+}
+
+// nulIn is the finding of a NUL character in the field at path: in its name (key), or in its value (the body's
+// own when path is empty); nil when s has none.
+func nulIn(path, s string, key bool) *invite.FieldError {
+	switch {
+	case !strings.ContainsRune(s, 0):
+		return nil
+	case key:
+		return &invite.FieldError{Field: printable(path), Message: "the field's name " + nulMessage}
+	case path == "":
+		path = "body"
+	}
+	return &invite.FieldError{Field: printable(path), Message: nulMessage}
 }
 
 // headAsGet answers HEAD wherever GET is answered: the request is served as a GET through the whole server (so the

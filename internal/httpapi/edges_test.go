@@ -64,9 +64,9 @@ func TestNULIsRefusedNamingTheField(t *testing.T) {
 				})
 			}
 			// A cursor is base64 of JSON anyone can write; one holding NUL is not one this service issued.
-			filter := sha256.Sum256([]byte(profile + "|||")) // the list's filters: profile, states, account, kind
+			list := sha256.Sum256([]byte(`["invites","` + profile + `","","",""]`)) // the list and its filters: profile, states, account, kind
 			forge := func(after string) string {
-				return base64.RawURLEncoding.EncodeToString([]byte(`{"a":"` + after + `","f":"` + hex.EncodeToString(filter[:8]) + `"}`))
+				return base64.RawURLEncoding.EncodeToString([]byte(`{"p":"` + after + `","l":"` + hex.EncodeToString(list[:8]) + `"}`))
 			}
 			if r := e.do("GET", invitesPath(profile)+"?cursor="+forge("x"), tok, nil); r.status != 200 {
 				t.Fatalf("a forged cursor without NUL: %d %s", r.status, r.body)

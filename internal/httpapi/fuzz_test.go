@@ -13,34 +13,46 @@ import (
 )
 
 // FuzzDecodeCursor: whatever a client sends as a cursor is either refused as invalid_cursor or names a position
-// the database can take (no NUL), bound to the filters it was issued for.
+// the store can take (an id without NUL, a positive sequence number), bound to the list and filters it was issued
+// for.
 func FuzzDecodeCursor(f *testing.F) {
-	filter := inviteFilterKey(invite.ListQuery{BillingProfileID: "acme-main"})
-	other := inviteFilterKey(invite.ListQuery{BillingProfileID: "acme-main", States: []invite.State{invite.StateInvited}})
+	list := inviteList(invite.ListQuery{BillingProfileID: "acme-main"})
+	other := inviteList(invite.ListQuery{BillingProfileID: "acme-main", States: []invite.State{invite.StateInvited}})
+	events := listOf("events", "acme-main", "", "", "")
 	for _, seed := range []string{
-		encodeCursor("0193c7c0-0000-7000-8000-000000000000", filter),
-		encodeCursor("0193c7c0-0000-7000-8000-000000000000", other),
-		encodeCursor("x\x00", filter),
-		"bm90IGEgY3Vyc29y", "%%%", "", "e30", "eyJhIjoiIn0", "eyJhIjoxfQ", "////", "eyJhIjoieCIsImYiOm51bGx9",
+		*encodeCursor(list, "0193c7c0-0000-7000-8000-000000000000"),
+		*encodeCursor(other, "0193c7c0-0000-7000-8000-000000000000"),
+		*encodeCursor(list, "x\x00"),
+		*encodeCursor(events, int64(42)),
+		"bm90IGEgY3Vyc29y", "%%%", "", "e30", "eyJwIjoiIn0", "eyJwIjoxfQ", "////", "eyJwIjoieCIsImwiOm51bGx9",
 	} {
 		f.Add(seed)
 	}
+	refused := func(t *testing.T, s string, err error) {
+		t.Helper()
+		var de *invite.Error
+		if !errors.As(err, &de) || de.Code != invite.CodeInvalidCursor || de.Detail == "" {
+			t.Fatalf("decodeCursor(%q) = %v, want an invalid_cursor error", s, err)
+		}
+	}
 	f.Fuzz(func(t *testing.T, s string) {
-		after, err := decodeCursor(s, filter)
+		if n, err := decodeCursor[int64](events, &s); err != nil {
+			refused(t, s, err)
+		} else if n <= 0 {
+			t.Fatalf("decodeCursor(%q) = %d: not an event the feed can continue from", s, n)
+		}
+		after, err := decodeCursor[string](list, &s)
 		if err != nil {
-			var de *invite.Error
-			if !errors.As(err, &de) || de.Code != invite.CodeInvalidCursor || de.Detail == "" {
-				t.Fatalf("decodeCursor(%q) = %v, want an invalid_cursor error", s, err)
-			}
+			refused(t, s, err)
 			return
 		}
 		if after == "" || strings.ContainsRune(after, 0) {
 			t.Fatalf("decodeCursor(%q) = %q: not a position the database can take", s, after)
 		}
-		if _, err := decodeCursor(s, other); err == nil {
+		if _, err := decodeCursor[string](other, &s); err == nil {
 			t.Fatalf("cursor %q works for other filters too", s)
 		}
-		if again, err := decodeCursor(encodeCursor(after, filter), filter); err != nil || again != after {
+		if again, err := decodeCursor[string](list, encodeCursor(list, after)); err != nil || again != after {
 			t.Fatalf("the position %q does not survive a round trip: %q, %v", after, again, err)
 		}
 	})

@@ -108,7 +108,11 @@ func New(cfg Config) (*echo.Echo, error) {
 	routes := &routeTable{}
 	e.Use(methodNotAllowed(routes))
 	e.Use(identify(cfg.Verifier))
-	if lim := newLimiter(cfg.RateLimits, clock, spec); lim.on() {
+	calls, err := awsCalls(spec)
+	if err != nil {
+		return nil, fmt.Errorf("the embedded openapi spec: %w", err)
+	}
+	if lim := newLimiter(cfg.RateLimits, clock, calls); lim.on() {
 		e.Use(lim.middleware())
 	}
 	e.Use(checkInput(maxBodyBytes, specRoutes(spec, secured(spec)),
@@ -139,7 +143,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	}
 	g := e.Group("", validator)
 	srv := &server{invites: cfg.Invites, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox, webhooks: cfg.Webhooks,
-		idem: cfg.Idempotency, clock: clock, ready: cfg.Ready, mode: "aws"}
+		idem: idempotency{store: cfg.Idempotency, clock: clock}, ready: cfg.Ready, mode: "aws"}
 	if cfg.Sandbox != nil {
 		srv.mode = "sandbox"
 	}

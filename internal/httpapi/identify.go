@@ -52,16 +52,23 @@ func verifyOnce(ctx context.Context, v Verifier, token string) (invite.Principal
 
 // specRoutes names the spec's operations that satisfy pred the way Echo names routes: "POST /a/:b".
 func specRoutes(spec *openapi3.T, pred func(*openapi3.Operation) bool) map[string]bool {
-	param := regexp.MustCompile(`\{([^}]+)\}`)
 	out := map[string]bool{}
 	for path, item := range spec.Paths.Map() {
 		for method, op := range item.Operations() {
 			if pred(op) {
-				out[strings.ToUpper(method)+" "+param.ReplaceAllString(path, ":$1")] = true
+				out[echoRoute(method, path)] = true
 			}
 		}
 	}
 	return out
+}
+
+// pathParam is a parameter of a path as the spec writes it.
+var pathParam = regexp.MustCompile(`\{([^}]+)\}`)
+
+// echoRoute is the key of an operation as Echo routes it: "METHOD /echo/:path".
+func echoRoute(method, specPath string) string {
+	return strings.ToUpper(method) + " " + pathParam.ReplaceAllString(specPath, ":$1")
 }
 
 // secured reports whether an operation requires a token: its own security requirements, else the spec's.

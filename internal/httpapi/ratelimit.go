@@ -6,7 +6,6 @@ import (
 	"math"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -18,17 +17,50 @@ import (
 )
 
 // RateLimits are the token buckets every caller gets: one for all its requests, and a tighter one for the operations
-// that call AWS (create, re-send, cancel, refresh), whose quotas are AWS's and shared by every customer of a payer.
-// A policy with a rate or a burst of 0 is off; the zero value turns rate limiting off.
+// that call AWS Organizations (those openapi.yaml marks with x-aws-calls), whose quotas are AWS's and shared by every
+// customer of a payer. A request takes one token from the first, and from the second as many as the AWS calls its
+// operation makes. A policy with a rate or a burst of 0 is off; the zero value turns rate limiting off.
 type RateLimits struct {
 	RPS      float64 // requests a second a caller may sustain
 	Burst    int     // requests a caller may send at once
-	AWSRPS   float64 // the same for the operations that call AWS
-	AWSBurst int
+	AWSRPS   float64 // AWS calls a second a caller's requests may sustain
+	AWSBurst int     // AWS calls a caller's requests may make at once
 }
 
-// awsOperations are the operations that call AWS Organizations and so take from the tighter bucket.
-var awsOperations = []string{"createInvite", "resendInvite", "cancelInvite", "refreshInvite"}
+// awsCallsExtension is the operation extension that says how many AWS Organizations calls one request of the
+// operation makes (openapi.yaml's description says how they are counted); an operation without it makes none.
+const awsCallsExtension = "x-aws-calls"
+
+// maxAWSCalls bounds a declared weight: a larger one is a mistake in the spec, not a cost.
+const maxAWSCalls = 100
+
+// awsCalls reads every operation's x-aws-calls, by route ("METHOD /echo/:path"). A value that is not a whole number
+// from 1 to maxAWSCalls is an error: the spec is the one place the operations that call AWS are declared.
+func awsCalls(spec *openapi3.T) (map[string]int, error) {
+	out := map[string]int{}
+	for path, item := range spec.Paths.Map() {
+		for method, op := range item.Operations() {
+			raw, ok := op.Extensions[awsCallsExtension]
+			if !ok {
+				continue
+			}
+			var n float64
+			switch v := raw.(type) {
+			case float64:
+				n = v
+			case int:
+				n = float64(v)
+			default:
+				n = math.NaN()
+			}
+			if n != math.Trunc(n) || n < 1 || n > maxAWSCalls {
+				return nil, fmt.Errorf("%s %s: %s must be a whole number of AWS calls from 1 to %d, not %v", method, path, awsCallsExtension, maxAWSCalls, raw)
+			}
+			out[echoRoute(method, path)] = int(n)
+		}
+	}
+	return out, nil
+}
 
 // unlimitedPaths are the probes and metrics: an orchestrator or load balancer that sees 429 on /readyz would take a
 // healthy replica out of service because someone else sent too many requests from the same address.
@@ -76,7 +108,7 @@ type entry struct {
 type limiter struct {
 	policies [2]policy // default, aws
 	clock    invite.Clock
-	awsRoute map[string]bool // "METHOD /echo/:path"
+	awsCalls map[string]int // "METHOD /echo/:path": the AWS calls a request makes, from awsCalls
 
 	mu      sync.Mutex
 	entries map[string]*list.Element
@@ -84,33 +116,34 @@ type limiter struct {
 	max     int
 }
 
-func newLimiter(cfg RateLimits, clock invite.Clock, spec *openapi3.T) *limiter {
-	l := &limiter{
+// newLimiter builds the buckets of cfg; awsCalls are the routes that call AWS, with their calls (awsCalls).
+func newLimiter(cfg RateLimits, clock invite.Clock, awsCalls map[string]int) *limiter {
+	return &limiter{
 		policies: [2]policy{
 			{name: "default", rate: cfg.RPS, burst: float64(cfg.Burst)},
 			{name: "aws", rate: cfg.AWSRPS, burst: float64(cfg.AWSBurst)},
 		},
-		clock:   clock,
+		clock: clock, awsCalls: awsCalls,
 		entries: map[string]*list.Element{}, lru: list.New(), max: maxBuckets,
 	}
-	// The embedded spec's operation ids are the generated code's (CreateInvite), the written spec's createInvite.
-	l.awsRoute = specRoutes(spec, func(op *openapi3.Operation) bool {
-		return slices.ContainsFunc(awsOperations, func(id string) bool { return strings.EqualFold(id, op.OperationID) })
-	})
-	return l
 }
 
 func (l *limiter) on() bool { return l.policies[0].on() || l.policies[1].on() }
 
-// decision is what one request's take left: which policies applied and their buckets afterwards.
+// decision is what one request's take left: which policies applied, what the request cost in each, and their
+// buckets afterwards.
 type decision struct {
 	applied [2]bool
+	cost    [2]float64
 	level   [2]float64
-	wait    time.Duration // > 0: refused; when the refusing buckets have a token again
+	wait    time.Duration // > 0: refused; when the refusing buckets hold the request's cost again
 }
 
-// take takes a token from each bucket that applies to the request, or from none when any of them is empty.
-func (l *limiter) take(key string, aws bool) decision {
+// take takes a request's cost from each bucket that applies to it, or nothing when any of them holds less: one
+// token from the default bucket, and awsCalls tokens (0: the request calls no AWS) from the AWS bucket. A cost
+// beyond a bucket's size takes the whole bucket, so that such a request waits for a full bucket instead of never
+// passing.
+func (l *limiter) take(key string, awsCalls int) decision {
 	now := l.clock.Now()
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -125,14 +158,16 @@ func (l *limiter) take(key string, aws bool) decision {
 	e := el.Value.(*entry)
 	e.used = now
 	var d decision
+	costs := [2]float64{1, float64(awsCalls)}
 	for i, p := range l.policies {
-		if !p.on() || (i == 1 && !aws) {
+		if !p.on() || costs[i] == 0 {
 			continue
 		}
 		d.applied[i] = true
+		d.cost[i] = math.Min(costs[i], p.burst)
 		d.level[i] = e.buckets[i].level(p, now)
-		if d.level[i] < 1 {
-			d.wait = max(d.wait, time.Duration((1-d.level[i])/p.rate*float64(time.Second)))
+		if d.level[i] < d.cost[i] {
+			d.wait = max(d.wait, time.Duration((d.cost[i]-d.level[i])/p.rate*float64(time.Second)))
 		}
 	}
 	for i := range l.policies {
@@ -140,7 +175,7 @@ func (l *limiter) take(key string, aws bool) decision {
 			continue
 		}
 		if d.wait == 0 {
-			d.level[i]--
+			d.level[i] -= d.cost[i]
 		}
 		e.buckets[i] = bucket{tokens: d.level[i], at: now}
 	}
@@ -186,7 +221,7 @@ func (l *limiter) middleware() echo.MiddlewareFunc {
 			if p, ok := identified(req.Context()); ok {
 				key = "sub " + p.CustomerID + "\x00" + p.Subject
 			}
-			d := l.take(key, l.awsRoute[req.Method+" "+c.Path()])
+			d := l.take(key, l.awsCalls[req.Method+" "+c.Path()])
 			l.describe(c.Response().Header(), d)
 			if d.wait > 0 {
 				return &invite.Error{Code: invite.CodeRateLimited, RetryAfter: d.wait, Detail: l.refusal(d)}
@@ -229,13 +264,13 @@ func (l *limiter) describe(h http.Header, d decision) {
 
 // refusal says which limit was reached and when to try again.
 func (l *limiter) refusal(d decision) string {
-	p := l.policies[0]
-	what := "requests"
-	if d.applied[1] && d.level[1] < 1 {
-		p, what = l.policies[1], "requests that call AWS (invite, re-send, cancel, refresh)"
+	if p := l.policies[1]; d.applied[1] && d.level[1] < d.cost[1] {
+		return fmt.Sprintf("too many requests that call AWS: each caller's requests may make %d AWS calls at once and %s a second "+
+			"after that, and this one counts %d; try again in %d s", int(p.burst), formatRate(p.rate), int(d.cost[1]), invite.RetryAfterSeconds(d.wait))
 	}
-	return fmt.Sprintf("too many %s: each caller may send %d at once and %s a second after that; try again in %d s",
-		what, int(p.burst), formatRate(p.rate), invite.RetryAfterSeconds(d.wait))
+	p := l.policies[0]
+	return fmt.Sprintf("too many requests: each caller may send %d at once and %s a second after that; try again in %d s",
+		int(p.burst), formatRate(p.rate), invite.RetryAfterSeconds(d.wait))
 }
 
 func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

@@ -3,12 +3,8 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,13 +14,6 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// IdempotencyStore keeps the first result of a create for its Idempotency-Key.
-type IdempotencyStore interface {
-	ReserveIdempotencyKey(ctx context.Context, scope, key, requestHash string, now time.Time) (invite.IdempotencyRecord, bool, error)
-	CompleteIdempotencyKey(ctx context.Context, scope, key string, status int, location string, body []byte) error
-	ReleaseIdempotencyKey(ctx context.Context, scope, key string) error
-}
-
 // server implements the generated strict server interface by converting between API and domain types.
 type server struct {
 	invites    *invite.Invites
@@ -32,8 +21,7 @@ type server struct {
 	reconciler *invite.Reconciler
 	sandbox    *invite.Sandbox // nil outside the sandbox
 	webhooks   *invite.Webhooks
-	idem       IdempotencyStore
-	clock      invite.Clock // stamps idempotency records
+	idem       idempotency
 	ready      func(context.Context) error
 	mode       string
 }
@@ -89,8 +77,8 @@ func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObje
 			q.States = append(q.States, invite.State(st))
 		}
 	}
-	filter := inviteFilterKey(q)
-	after, err := cursorParam(p.Cursor, filter)
+	list := inviteList(q)
+	after, err := decodeCursor[string](list, p.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -99,13 +87,9 @@ func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObje
 	if err != nil {
 		return nil, err
 	}
-	out := api.InviteList{Items: make([]api.Invite, 0, len(page.Views))}
+	out := api.InviteList{Items: make([]api.Invite, 0, len(page.Views)), NextCursor: encodeCursor(list, page.NextID)}
 	for _, v := range page.Views {
 		out.Items = append(out.Items, toInvite(v))
-	}
-	if page.NextID != "" {
-		c := encodeCursor(page.NextID, filter)
-		out.NextCursor = &c
 	}
 	return pageAnswer{out}, nil
 }
@@ -125,46 +109,12 @@ func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestOb
 	if d := req.Body.TransferStart; d != nil {
 		in.TransferStart = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 	}
-	if req.Params.IdempotencyKey == nil {
+	create := func() (api.CreateInviteResponseObject, error) {
 		return s.createInvite(ctx, p, req.BillingProfileId, in)
 	}
-	// The key is the caller's own: scope it to who calls and where, so keys of different clients never meet.
-	scope := p.CustomerID + "/" + p.Subject + "/" + req.BillingProfileId
-	key := *req.Params.IdempotencyKey
-	hash := idempotencyHash(req.Body)
-	rec, reserved, err := s.idem.ReserveIdempotencyKey(ctx, scope, key, hash, s.clock.Now())
-	if err != nil {
-		return nil, err
-	}
-	if !reserved {
-		switch {
-		case rec.RequestHash != hash:
-			return nil, invite.Errorf(invite.CodeIdempotencyReused, "Idempotency-Key %q was used with another request body; use a new key for a new request", key)
-		case rec.Status == 0:
-			return nil, &invite.Error{Code: invite.CodeIdempotencyInUse, RetryAfter: time.Second,
-				Detail: "a request with this Idempotency-Key is still being processed"}
-		}
-		return replayed(rec), nil
-	}
-	resp, err := s.createInvite(ctx, p, req.BillingProfileId, in)
-	if err != nil {
-		if rerr := s.idem.ReleaseIdempotencyKey(context.WithoutCancel(ctx), scope, key); rerr != nil {
-			return nil, rerr
-		}
-		return nil, err
-	}
-	status, loc, inv := http.StatusOK, "", api.Invite{}
-	switch r := resp.(type) {
-	case api.CreateInvite201JSONResponse:
-		status, loc, inv = http.StatusCreated, *r.Headers.Location, r.Body
-	case api.CreateInvite200JSONResponse:
-		loc, inv = *r.Headers.Location, r.Body
-	}
-	stored, _ := json.Marshal(inv)
-	if err := s.idem.CompleteIdempotencyKey(context.WithoutCancel(ctx), scope, key, status, loc, stored); err != nil {
-		return nil, err
-	}
-	return resp, nil
+	replay := func(r replayed) api.CreateInviteResponseObject { return r }
+	key := keyOf(req.Params.IdempotencyKey, p, req.BillingProfileId, createInviteRequest(req.Body))
+	return idempotently(ctx, s.idem, key, create, createInviteKept, replay)
 }
 
 func (s *server) createInvite(ctx context.Context, p invite.Principal, billingProfileID string, in invite.CreateInput) (api.CreateInviteResponseObject, error) {
@@ -178,20 +128,6 @@ func (s *server) createInvite(ctx context.Context, p invite.Principal, billingPr
 		return api.CreateInvite201JSONResponse{Body: body, Headers: api.CreateInvite201ResponseHeaders{Location: &loc}}, nil
 	}
 	return api.CreateInvite200JSONResponse{Body: body, Headers: api.CreateInvite200ResponseHeaders{Location: &loc}}, nil
-}
-
-// replayed answers a repeated request with the stored first result.
-type replayed invite.IdempotencyRecord
-
-func (r replayed) VisitCreateInviteResponse(w http.ResponseWriter) error {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Idempotent-Replayed", "true")
-	if r.Location != "" {
-		w.Header().Set("Location", r.Location)
-	}
-	w.WriteHeader(r.Status)
-	_, err := w.Write(append(r.Body, '\n'))
-	return err
 }
 
 func (s *server) GetInvite(ctx context.Context, req api.GetInviteRequestObject) (api.GetInviteResponseObject, error) {
@@ -232,8 +168,8 @@ func (s *server) ListPayerHandshakes(ctx context.Context, req api.ListPayerHands
 	if p.Limit != nil {
 		q.Limit = *p.Limit
 	}
-	filter := filterKey("payer", req.ManagementAccountId, strconv.FormatBool(q.Unclaimed))
-	after, err := cursorParam(p.Cursor, filter)
+	list := listOf("handshakes", req.ManagementAccountId, strconv.FormatBool(q.Unclaimed))
+	after, err := decodeCursor[string](list, p.Cursor)
 	if err != nil {
 		return nil, err
 	}
@@ -242,13 +178,9 @@ func (s *server) ListPayerHandshakes(ctx context.Context, req api.ListPayerHands
 	if err != nil {
 		return nil, err
 	}
-	out := api.PayerHandshakeList{Items: make([]api.PayerHandshake, 0, len(page.Handshakes))}
+	out := api.PayerHandshakeList{Items: make([]api.PayerHandshake, 0, len(page.Handshakes)), NextCursor: encodeCursor(list, page.Next)}
 	for _, h := range page.Handshakes {
 		out.Items = append(out.Items, toPayerHandshake(h))
-	}
-	if page.Next != "" {
-		c := encodeCursor(page.Next, filter)
-		out.NextCursor = &c
 	}
 	return api.ListPayerHandshakes200JSONResponse(out), nil
 }
@@ -309,18 +241,12 @@ func (s *server) activity(ctx context.Context, billingProfileID string, p feedPa
 	if p.limit != nil {
 		q.Limit = *p.limit
 	}
-	filter := filterKey("events", billingProfileID, strings.Join(typeNames, ","), q.Since.UTC().Format(time.RFC3339Nano), q.AccountID)
-	if p.cursor != nil {
-		before, err := decodeCursor(*p.cursor, filter)
-		if err != nil {
-			return api.EventList{}, err
-		}
-		n, err := strconv.ParseInt(before, 10, 64)
-		if err != nil || n <= 0 {
-			return api.EventList{}, invite.Errorf(invite.CodeInvalidCursor, "cursor is not one this service issued for this list; start again without a cursor")
-		}
-		q.Before = n
+	list := listOf("events", billingProfileID, strings.Join(typeNames, ","), q.Since.UTC().Format(time.RFC3339Nano), q.AccountID)
+	before, err := decodeCursor[int64](list, p.cursor)
+	if err != nil {
+		return api.EventList{}, err
 	}
+	q.Before = before
 	page, err := s.invites.Activity(ctx, principal(ctx), q)
 	if err != nil {
 		return api.EventList{}, err
@@ -329,12 +255,7 @@ func (s *server) activity(ctx context.Context, billingProfileID string, p feedPa
 	if err != nil {
 		return api.EventList{}, err
 	}
-	out := api.EventList{Items: items}
-	if page.Next != 0 {
-		c := encodeCursor(strconv.FormatInt(page.Next, 10), filter)
-		out.NextCursor = &c
-	}
-	return out, nil
+	return api.EventList{Items: items, NextCursor: encodeCursor(list, page.Next)}, nil
 }
 
 // sandboxed runs a sandbox use case; outside the sandbox the sandbox endpoints do not exist.
@@ -494,54 +415,12 @@ func inviteLocation(inv invite.Invite) string {
 	return "/billing-profiles/" + inv.BillingProfileID + "/aws-invites/" + inv.ID
 }
 
-// cursor is the opaque position of a page: the last invite id, bound to the filters it was issued for.
-type cursor struct {
-	After  string `json:"a"`
-	Filter string `json:"f"`
-}
-
-// filterKey binds a cursor to the list and filters it was issued for.
-func filterKey(parts ...string) string {
-	sum := sha256.Sum256([]byte(strings.Join(parts, "|")))
-	return hex.EncodeToString(sum[:8])
-}
-
-// inviteFilterKey is the filter key of a list of invites.
-func inviteFilterKey(q invite.ListQuery) string {
+// inviteList is the list key of a page of invites: its billing profile and filters.
+func inviteList(q invite.ListQuery) listKey {
 	states := make([]string, 0, len(q.States))
 	for _, s := range q.States {
 		states = append(states, string(s))
 	}
 	slices.Sort(states)
-	return filterKey(q.BillingProfileID, strings.Join(states, ","), q.AccountID, string(q.Kind))
-}
-
-func encodeCursor(after, filter string) string {
-	b, _ := json.Marshal(cursor{After: after, Filter: filter})
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-// cursorParam is the position an optional cursor query parameter names: none without a cursor.
-func cursorParam(c *string, filter string) (string, error) {
-	if c == nil {
-		return "", nil
-	}
-	return decodeCursor(*c, filter)
-}
-
-func decodeCursor(s, filter string) (string, error) {
-	bad := invite.Errorf(invite.CodeInvalidCursor, "cursor is not one this service issued for this list; start again without a cursor")
-	raw, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return "", bad
-	}
-	var c cursor
-	// A cursor is readable by anyone who decodes it, and so forgeable: it must not carry what the database refuses.
-	if err := json.Unmarshal(raw, &c); err != nil || c.After == "" || strings.ContainsRune(c.After, 0) {
-		return "", bad
-	}
-	if c.Filter != filter {
-		return "", invite.Errorf(invite.CodeInvalidCursor, "cursor was issued for other filters (state, accountId); keep the filters while paging")
-	}
-	return c.After, nil
+	return listOf("invites", q.BillingProfileID, strings.Join(states, ","), q.AccountID, string(q.Kind))
 }

@@ -90,8 +90,8 @@ func (s *server) webhookDeliveries(ctx context.Context, scope, id string, limit 
 	if limit != nil {
 		n = *limit
 	}
-	filter := filterKey("deliveries", scope, id)
-	before, err := cursorParam(cursor, filter)
+	list := listOf("deliveries", scope, id)
+	before, err := decodeCursor[string](list, cursor)
 	if err != nil {
 		return api.DeliveryList{}, err
 	}
@@ -99,13 +99,9 @@ func (s *server) webhookDeliveries(ctx context.Context, scope, id string, limit 
 	if err != nil {
 		return api.DeliveryList{}, err
 	}
-	out := api.DeliveryList{Items: make([]api.Delivery, 0, len(ds))}
+	out := api.DeliveryList{Items: make([]api.Delivery, 0, len(ds)), NextCursor: encodeCursor(list, next)}
 	for _, d := range ds {
 		out.Items = append(out.Items, toDelivery(d))
-	}
-	if next != "" {
-		c := encodeCursor(next, filter)
-		out.NextCursor = &c
 	}
 	return out, nil
 }
