@@ -141,7 +141,9 @@ func (s *Invites) endTransfer(ctx context.Context, p Principal, bp BillingProfil
 	if inv.Transfer == nil || inv.Transfer.ID == "" {
 		return Invite{}, Errorf(CodeInvalidState, "invite %s has no billing transfer to end", inv.ID)
 	}
-	t, err := s.transfers.TerminateTransfer(ctx, bp.Payer(), inv.Transfer.ID, transferEnd(s.clock.Now()))
+	// The earliest end AWS takes: the end of this month, or of the transfer's first month when it has not started
+	// (an end before the start is END_DATE_TOO_EARLY).
+	t, err := s.transfers.TerminateTransfer(ctx, bp.Payer(), inv.Transfer.ID, transferEnd(latest(s.clock.Now(), inv.Transfer.StartAt)))
 	if err != nil {
 		return Invite{}, err
 	}

@@ -29,6 +29,14 @@ func DefaultTransferStart(now time.Time) time.Time {
 // transferEnd is when a transfer ended at now ends: at the end of the month (the start of the next one).
 func transferEnd(now time.Time) time.Time { return periodStart(now).AddDate(0, 1, 0) }
 
+// latest is the later of two times.
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // checkTransfer validates a transfer's start and name, and returns the name to send.
 func checkTransfer(start time.Time, name string, now time.Time, bp BillingProfile) (string, error) {
 	switch {

@@ -170,6 +170,30 @@ func TestChangesToAnInvite(t *testing.T) {
 				return w.get(inv)
 			},
 			do: cancel, code: invite.CodeInvalidState},
+		{name: "cancel an accepted billing transfer before its start",
+			before: func(w *world, _ invite.Invite) invite.Invite {
+				v, _, err := w.invites.Create(w.ctx, w.user, "bp-1", invite.CreateInput{AccountID: "300000000002", Kind: invite.InviteTransfer})
+				if err != nil {
+					w.t.Fatal(err)
+				}
+				w.asAccount(v.Invite, true)
+				if _, _, err := w.reconcile(); err != nil {
+					w.t.Fatal(err)
+				}
+				if got := w.get(v.Invite); got.State != invite.StateAccepted {
+					w.t.Fatalf("accepted transfer: %s", got.State)
+				}
+				return w.get(v.Invite)
+			},
+			do: cancel,
+			check: func(t *testing.T, w *world, before invite.Invite, after invite.View) {
+				// It ends as early as AWS allows: at the end of its first month.
+				firstMonthEnd := before.Transfer.StartAt.AddDate(0, 1, 0).Add(-time.Millisecond)
+				if after.State != invite.StateCanceled || after.Transfer == nil || !after.Transfer.EndAt.Equal(firstMonthEnd) ||
+					after.Transfer.Status != invite.TransferWithdrawn {
+					t.Errorf("%s, transfer %+v; want it withdrawn, ending %s", after.State, after.Transfer, firstMonthEnd)
+				}
+			}},
 		{name: "reassign to another billing profile of the payer", do: func(w *world, inv invite.Invite) (invite.View, error) {
 			return w.invites.Reassign(w.ctx, admin, inv.BillingProfileID, inv.ID, "bp-2")
 		}, check: func(t *testing.T, w *world, before invite.Invite, after invite.View) {
