@@ -7,14 +7,14 @@ import (
 	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/config"
-	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/mail"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
 // mailers builds the email transport: SMTP when SMTP_URL is set, else in the sandbox a memory mailbox (shown at
 // /sandbox/mail), else none (and the start log says so).
-func mailers(cfg config.Config, now func() time.Time, log *slog.Logger) (invite.Mailer, *mail.Memory, error) {
+func mailers(cfg config.Config, now func() time.Time, log *slog.Logger) (notify.Mailer, *mail.Memory, error) {
 	if cfg.SMTPURL != "" {
 		c, err := mail.New(cfg.SMTPURL, cfg.SMTPFrom, mail.WithClock(now))
 		if err != nil {
@@ -36,7 +36,7 @@ func mailers(cfg config.Config, now func() time.Time, log *slog.Logger) (invite.
 // queueRef forwards to the job runner, which is built after the use cases that enqueue through it.
 type queueRef struct{ r *jobs.Runner }
 
-func (q *queueRef) EnqueueDeliveries(ctx context.Context, ds []invite.Delivery) error {
+func (q *queueRef) EnqueueDeliveries(ctx context.Context, ds []notify.Delivery) error {
 	return q.r.EnqueueDeliveries(ctx, ds)
 }
 

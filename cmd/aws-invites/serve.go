@@ -32,6 +32,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/mail"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 	"github.com/cloudreseller/aws-invites/internal/store"
 	"github.com/cloudreseller/aws-invites/internal/webhook"
 )
@@ -192,8 +193,8 @@ type app struct {
 	cur         *invite.CURFollower
 	cloudHealth *invite.CloudHealthFollower
 	sandbox     *invite.Sandbox
-	webhooks    *invite.Webhooks
-	notifier    *invite.Notifier
+	webhooks    *notify.Webhooks
+	notifier    *notify.Notifier
 	runner      *jobs.Runner // built, not started: serve starts it
 	work        *work
 	clock       invite.Clock // the sandbox's test clock in the sandbox
@@ -252,8 +253,8 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 	if err != nil {
 		return fail(err)
 	}
-	a.webhooks = invite.NewWebhooks(deps, st, sender, queue)
-	a.notifier = invite.NewNotifier(deps, st, sender, queue, mailer)
+	a.webhooks = notify.NewWebhooks(st, clock, st, sender, queue)
+	a.notifier = notify.NewNotifier(st, clock, st, sender, queue, mailer)
 	a.work = newWork(a, log, reg)
 	jc := a.jobsConfig(a.work, log)
 	jc.Registerer = reg

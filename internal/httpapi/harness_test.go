@@ -27,6 +27,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/mail"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 	"github.com/cloudreseller/aws-invites/internal/store"
 	"github.com/cloudreseller/aws-invites/internal/store/storetest"
 	"github.com/cloudreseller/aws-invites/internal/testclock"
@@ -114,7 +115,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var mailer invite.Mailer = mail.Domain{Sender: mailbox}
+	var mailer notify.Mailer = mail.Domain{Sender: mailbox}
 	if opts.smtpURL != "" {
 		c, err := mail.New(opts.smtpURL, "aws-invites@example.com", mail.WithClock(clk.Now))
 		if err != nil {
@@ -122,10 +123,10 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		}
 		mailer = mail.Domain{Sender: c}
 	}
-	webhooks := invite.NewWebhooks(deps, st, sender, queue)
+	webhooks := notify.NewWebhooks(st, clk, st, sender, queue)
 	var runner *jobs.Runner
 	if opts.notify {
-		notifier := invite.NewNotifier(deps, st, sender, queue, mailer)
+		notifier := notify.NewNotifier(st, clk, st, sender, queue, mailer)
 		backoff := opts.backoff
 		if backoff == nil {
 			backoff = func(int) time.Duration { return 100 * time.Millisecond }
@@ -355,7 +356,7 @@ func (c testClockAdvancer) AdvanceTo(_ context.Context, t time.Time) (time.Time,
 // off) nothing is delivered.
 type queueRef struct{ r *jobs.Runner }
 
-func (q *queueRef) EnqueueDeliveries(ctx context.Context, ds []invite.Delivery) error {
+func (q *queueRef) EnqueueDeliveries(ctx context.Context, ds []notify.Delivery) error {
 	if q.r == nil {
 		return nil
 	}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/cloudreseller/aws-invites/api"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
 // maxBodyBytes is the largest request body accepted.
@@ -39,7 +40,7 @@ type Config struct {
 	// Sandbox is set only in the sandbox: its endpoints answer 404 without it, and with it every response says
 	// X-Sandbox: true.
 	Sandbox     *invite.Sandbox
-	Webhooks    *invite.Webhooks
+	Webhooks    *notify.Webhooks
 	Verifier    Verifier
 	Idempotency IdempotencyStore
 	Clock       invite.Clock                // stamps idempotency records; SystemClock when nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/cloudreseller/aws-invites/api"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
 // TestSpecStatesTheDomainsLimits: the limits a client can validate against in openapi.yaml are the domain's.
@@ -39,15 +40,15 @@ func TestSpecStatesTheDomainsLimits(t *testing.T) {
 		schema, property string
 		max              uint64
 	}{
-		{"WebhookEndpointInput", "url", invite.MaxWebhookURL}, {"WebhookEndpointUpdate", "url", invite.MaxWebhookURL},
-		{"WebhookEndpointInput", "description", invite.MaxDescription}, {"WebhookEndpointUpdate", "description", invite.MaxDescription},
+		{"WebhookEndpointInput", "url", notify.MaxWebhookURL}, {"WebhookEndpointUpdate", "url", notify.MaxWebhookURL},
+		{"WebhookEndpointInput", "description", notify.MaxDescription}, {"WebhookEndpointUpdate", "description", notify.MaxDescription},
 	} {
 		if p := schemas[c.schema].Value.Properties[c.property].Value; p.MaxLength == nil || *p.MaxLength != c.max {
 			t.Errorf("%s.%s maxLength = %v, want %d", c.schema, c.property, p.MaxLength, c.max)
 		}
 	}
-	if r := schemas["NotificationSettings"].Value.Properties["recipients"].Value; r.MaxItems == nil || *r.MaxItems != invite.MaxRecipients {
-		t.Errorf("NotificationSettings.recipients maxItems = %v, want %d", r.MaxItems, invite.MaxRecipients)
+	if r := schemas["NotificationSettings"].Value.Properties["recipients"].Value; r.MaxItems == nil || *r.MaxItems != notify.MaxRecipients {
+		t.Errorf("NotificationSettings.recipients maxItems = %v, want %d", r.MaxItems, notify.MaxRecipients)
 	}
 	states := spec.Components.Schemas["InviteState"].Value.Enum
 	if len(states) != len(invite.States()) {

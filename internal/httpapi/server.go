@@ -12,6 +12,7 @@ import (
 
 	"github.com/cloudreseller/aws-invites/api"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
 // server implements the generated strict server interface by converting between API and domain types.
@@ -20,7 +21,7 @@ type server struct {
 	profiles   *invite.Profiles
 	reconciler *invite.Reconciler
 	sandbox    *invite.Sandbox // nil outside the sandbox
-	webhooks   *invite.Webhooks
+	webhooks   *notify.Webhooks
 	idem       idempotency
 	ready      func(context.Context) error
 	mode       string

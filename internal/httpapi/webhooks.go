@@ -6,12 +6,13 @@ import (
 
 	"github.com/cloudreseller/aws-invites/api"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
 // The webhook endpoints of a billing profile and the reseller-wide ones share their handlers: the scope is the
 // billing profile's id, or "" for the reseller's.
 
-func toEndpoint(ep invite.WebhookEndpoint) api.WebhookEndpoint {
+func toEndpoint(ep notify.WebhookEndpoint) api.WebhookEndpoint {
 	out := api.WebhookEndpoint{Id: ep.ID, Url: ep.URL, Enabled: ep.Enabled, Events: make([]api.EventType, 0, len(ep.Events)),
 		CreatedAt: ep.CreatedAt.UTC(), UpdatedAt: ep.UpdatedAt.UTC(), BillingProfileId: optional(ep.BillingProfileID),
 		Description: optional(ep.Description), DisabledReason: optional(ep.DisabledReason), Secret: optional(ep.Secret)}
@@ -25,7 +26,7 @@ func toEndpoint(ep invite.WebhookEndpoint) api.WebhookEndpoint {
 	return out
 }
 
-func toDelivery(d invite.Delivery) api.Delivery {
+func toDelivery(d notify.Delivery) api.Delivery {
 	out := api.Delivery{Id: d.ID, EventId: d.PublicID, EventType: api.EventType(d.EventType), State: api.DeliveryState(d.State),
 		InviteId: optional(d.InviteID), CreatedAt: d.CreatedAt.UTC(), Attempts: make([]api.DeliveryAttempt, 0, len(d.Attempts))}
 	for _, a := range d.Attempts {
@@ -71,7 +72,7 @@ func (s *server) listWebhooks(ctx context.Context, scope string) (api.WebhookEnd
 }
 
 func (s *server) createWebhook(ctx context.Context, scope string, b *api.WebhookEndpointInput) (api.WebhookEndpoint, string, error) {
-	ep, err := s.webhooks.Create(ctx, principal(ctx), scope, invite.EndpointInput{URL: &b.Url, Description: b.Description,
+	ep, err := s.webhooks.Create(ctx, principal(ctx), scope, notify.EndpointInput{URL: &b.Url, Description: b.Description,
 		Events: eventTypes(b.Events), Enabled: b.Enabled})
 	if err != nil {
 		return api.WebhookEndpoint{}, "", err
@@ -80,7 +81,7 @@ func (s *server) createWebhook(ctx context.Context, scope string, b *api.Webhook
 }
 
 func (s *server) updateWebhook(ctx context.Context, scope, id string, b *api.WebhookEndpointUpdate) (api.WebhookEndpoint, error) {
-	ep, err := s.webhooks.Update(ctx, principal(ctx), scope, id, invite.EndpointInput{URL: b.Url, Description: b.Description,
+	ep, err := s.webhooks.Update(ctx, principal(ctx), scope, id, notify.EndpointInput{URL: b.Url, Description: b.Description,
 		Events: eventTypes(b.Events), Enabled: b.Enabled})
 	return toEndpoint(ep), err
 }
@@ -232,7 +233,7 @@ func (s *server) ListResellerWebhookDeliveries(ctx context.Context, req api.List
 	return api.ListResellerWebhookDeliveries200JSONResponse(out), nil
 }
 
-func toNotifications(ns invite.NotificationSettings) api.NotificationSettings {
+func toNotifications(ns notify.NotificationSettings) api.NotificationSettings {
 	out := api.NotificationSettings{Recipients: append([]string{}, ns.Recipients...)}
 	if len(ns.Events) > 0 {
 		types := make([]api.EventType, len(ns.Events))
@@ -253,7 +254,7 @@ func (s *server) GetNotifications(ctx context.Context, req api.GetNotificationsR
 }
 
 func (s *server) PutNotifications(ctx context.Context, req api.PutNotificationsRequestObject) (api.PutNotificationsResponseObject, error) {
-	in := invite.NotificationSettings{BillingProfileID: req.BillingProfileId, Recipients: append([]string{}, req.Body.Recipients...)}
+	in := notify.NotificationSettings{BillingProfileID: req.BillingProfileId, Recipients: append([]string{}, req.Body.Recipients...)}
 	if ts := eventTypes(req.Body.Events); ts != nil {
 		in.Events = *ts
 	}

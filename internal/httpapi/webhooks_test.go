@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/auth"
-	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/mail/mailtest"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 	"github.com/cloudreseller/aws-invites/internal/store"
 )
 
@@ -304,7 +304,7 @@ func TestWebhookSecretRotation(t *testing.T) {
 	if len(d.Signatures) != 2 || !signedBy(old, d.ID, d.Timestamp, body, strings.Join(d.Signatures, " ")) {
 		t.Errorf("within the overlap: %d signatures, old one valid: %v", len(d.Signatures), signedBy(old, d.ID, d.Timestamp, body, strings.Join(d.Signatures, " ")))
 	}
-	e.clock.Advance(invite.SecretOverlap + time.Minute)
+	e.clock.Advance(notify.SecretOverlap + time.Minute)
 	e.create("100000000004")
 	d = r.waitFor(2)[1]
 	if len(d.Signatures) != 1 || signedBy(old, d.ID, d.Timestamp, d.Raw, d.Signatures[0]) {
@@ -321,7 +321,7 @@ func TestWebhookDisabledAfterFiveDays(t *testing.T) {
 	path := "/billing-profiles/" + profile + "/webhooks/" + hook
 	e.create("100000000005")
 	waitUntil(t, func() bool { ep := e.do("GET", path, e.token(), nil).json(t); return ep["failingSince"] != nil })
-	e.clock.Advance(invite.DisableAfterFailing)
+	e.clock.Advance(notify.DisableAfterFailing)
 	waitUntil(t, func() bool { return e.do("GET", path, e.token(), nil).json(t)["enabled"] == false })
 	ep := e.do("GET", path, e.token(), nil).json(t)
 	if reason, _ := ep["disabledReason"].(string); !strings.Contains(reason, "failed") {

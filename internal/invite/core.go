@@ -73,6 +73,30 @@ func authorize(p Principal, id string, bp BillingProfile, err error, need access
 	return bp, nil
 }
 
+// ProfileReader reads billing profiles.
+type ProfileReader interface {
+	BillingProfile(ctx context.Context, id string) (BillingProfile, error)
+}
+
+// Access is who may read or change what under a billing profile, for the use cases of other packages (the
+// notifications): the same checks and refusals as this package's own.
+type Access struct{ profiles ProfileReader }
+
+// NewAccess returns the access rules over the billing profiles profiles reads.
+func NewAccess(profiles ProfileReader) Access { return Access{profiles: profiles} }
+
+// Read returns a billing profile the caller may read.
+func (a Access) Read(ctx context.Context, p Principal, id string) (BillingProfile, error) {
+	bp, err := a.profiles.BillingProfile(ctx, id)
+	return authorize(p, id, bp, err, read)
+}
+
+// Change returns a billing profile the caller may change things under.
+func (a Access) Change(ctx context.Context, p Principal, id string) (BillingProfile, error) {
+	bp, err := a.profiles.BillingProfile(ctx, id)
+	return authorize(p, id, bp, err, write)
+}
+
 // invite loads one invite of a billing profile, with a not-found detail that names both.
 func (c *core) invite(ctx context.Context, billingProfileID, inviteID string) (Invite, error) {
 	inv, err := c.store.Invite(ctx, billingProfileID, inviteID)

@@ -12,6 +12,7 @@ import (
 	"github.com/riverqueue/river/rivertype"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
 // NotifyWork is what the notification jobs run (the domain's Notifier).
@@ -85,9 +86,9 @@ func (r *Runner) EnqueueEventsTx(ctx context.Context, tx *sql.Tx, events []invit
 	return nil
 }
 
-// EnqueueDeliveries schedules the first attempt of each delivery (invite.Deliverer); one job per (endpoint,
+// EnqueueDeliveries schedules the first attempt of each delivery (notify.Deliverer); one job per (endpoint,
 // event), however often it is asked.
-func (r *Runner) EnqueueDeliveries(ctx context.Context, ds []invite.Delivery) error {
+func (r *Runner) EnqueueDeliveries(ctx context.Context, ds []notify.Delivery) error {
 	params := make([]river.InsertManyParams, len(ds))
 	for i, d := range ds {
 		params[i] = river.InsertManyParams{Args: deliverArgs{EndpointID: d.EndpointID, EventID: d.EventID},
@@ -99,7 +100,7 @@ func (r *Runner) EnqueueDeliveries(ctx context.Context, ds []invite.Delivery) er
 	return nil
 }
 
-// EnqueueMail schedules an email about an event (invite.Deliverer).
+// EnqueueMail schedules an email about an event (notify.Deliverer).
 func (r *Runner) EnqueueMail(ctx context.Context, eventID int64, to []string) error {
 	if _, err := r.engine.InsertMany(ctx, []river.InsertManyParams{{Args: mailArgs{EventID: eventID, To: to}}}); err != nil {
 		return fmt.Errorf("jobs: enqueue mail: %w", err)
@@ -150,9 +151,9 @@ func (w *deliverWorker) Work(ctx context.Context, job *river.Job[deliverArgs]) e
 	final := job.Attempt >= job.MaxAttempts
 	err := w.r.cfg.Notify.Deliver(ctx, job.Args.EndpointID, job.Args.EventID, final)
 	switch {
-	case errors.Is(err, invite.ErrEarlierPending):
+	case errors.Is(err, notify.ErrEarlierPending):
 		return river.JobSnooze(earlierPendingWait)
-	case errors.Is(err, invite.ErrAttemptFailed):
+	case errors.Is(err, notify.ErrAttemptFailed):
 		w.r.metrics.observe(KindDeliverWebhook, "error", 0)
 		return err // River retries it after NextRetry
 	case err != nil:

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
 // Sender is anything that sends a Message: an SMTP server or a Memory mailbox.
@@ -14,10 +15,10 @@ type Sender interface {
 // Domain is the domain's Mailer over a Sender.
 type Domain struct{ Sender Sender }
 
-var _ invite.Mailer = Domain{}
+var _ notify.Mailer = Domain{}
 
 // Send sends the domain's mail.
-func (d Domain) Send(ctx context.Context, m invite.Mail) error {
+func (d Domain) Send(ctx context.Context, m notify.Mail) error {
 	return d.Sender.Send(ctx, Message{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
 }
 

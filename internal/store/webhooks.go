@@ -11,9 +11,10 @@ import (
 	"gorm.io/gorm/clause"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
-var _ invite.WebhookStore = (*Store)(nil)
+var _ notify.WebhookStore = (*Store)(nil)
 
 type endpointRow struct {
 	ID               string     `gorm:"column:id;primaryKey"`
@@ -89,7 +90,7 @@ func splitTypes(s string) []invite.EventType {
 	return out
 }
 
-func endpointToRow(ep invite.WebhookEndpoint) endpointRow {
+func endpointToRow(ep notify.WebhookEndpoint) endpointRow {
 	return endpointRow{ID: ep.ID, BillingProfileID: ep.BillingProfileID, URL: ep.URL, Description: ep.Description,
 		Events: joinTypes(ep.Events), Enabled: ep.Enabled, DisabledReason: ep.DisabledReason, Secret: ep.Secret,
 		PreviousSecret: ep.PreviousSecret, PreviousUntil: optionalTime(ep.PreviousUntil), FailingSince: optionalTime(ep.FailingSince),
@@ -97,8 +98,8 @@ func endpointToRow(ep invite.WebhookEndpoint) endpointRow {
 		CreatedAt: dbTime(ep.CreatedAt), UpdatedAt: dbTime(ep.UpdatedAt)}
 }
 
-func (r endpointRow) domain() invite.WebhookEndpoint {
-	return invite.WebhookEndpoint{ID: r.ID, BillingProfileID: r.BillingProfileID, URL: r.URL, Description: r.Description,
+func (r endpointRow) domain() notify.WebhookEndpoint {
+	return notify.WebhookEndpoint{ID: r.ID, BillingProfileID: r.BillingProfileID, URL: r.URL, Description: r.Description,
 		Events: splitTypes(r.Events), Enabled: r.Enabled, DisabledReason: r.DisabledReason, Secret: r.Secret,
 		PreviousSecret: r.PreviousSecret, PreviousUntil: valueTime(r.PreviousUntil), FailingSince: valueTime(r.FailingSince),
 		CreatedBy: invite.Actor{Kind: invite.ActorKind(r.CreatedByKind), Subject: r.CreatedBySubject, Email: r.CreatedByEmail},
@@ -106,7 +107,7 @@ func (r endpointRow) domain() invite.WebhookEndpoint {
 }
 
 // CreateEndpoint stores a new webhook endpoint.
-func (s *Store) CreateEndpoint(ctx context.Context, ep invite.WebhookEndpoint) error {
+func (s *Store) CreateEndpoint(ctx context.Context, ep notify.WebhookEndpoint) error {
 	row := endpointToRow(ep)
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("store: create webhook endpoint: %w", err)
@@ -114,39 +115,39 @@ func (s *Store) CreateEndpoint(ctx context.Context, ep invite.WebhookEndpoint) e
 	return nil
 }
 
-func (s *Store) endpointWhere(ctx context.Context, what string, where string, args ...any) (invite.WebhookEndpoint, error) {
+func (s *Store) endpointWhere(ctx context.Context, what string, where string, args ...any) (notify.WebhookEndpoint, error) {
 	var row endpointRow
 	err := s.db.WithContext(ctx).Where(where, args...).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return invite.WebhookEndpoint{}, invite.Errorf(invite.CodeNotFound, "webhook endpoint %s not found", what)
+		return notify.WebhookEndpoint{}, invite.Errorf(invite.CodeNotFound, "webhook endpoint %s not found", what)
 	}
 	if err != nil {
-		return invite.WebhookEndpoint{}, fmt.Errorf("store: webhook endpoint %s: %w", what, err)
+		return notify.WebhookEndpoint{}, fmt.Errorf("store: webhook endpoint %s: %w", what, err)
 	}
 	return row.domain(), nil
 }
 
 // Endpoint returns an endpoint of a billing profile ("" for reseller-wide ones), or CodeNotFound.
-func (s *Store) Endpoint(ctx context.Context, billingProfileID, id string) (invite.WebhookEndpoint, error) {
+func (s *Store) Endpoint(ctx context.Context, billingProfileID, id string) (notify.WebhookEndpoint, error) {
 	return s.endpointWhere(ctx, id, "id = ? AND billing_profile_id = ?", id, billingProfileID)
 }
 
 // EndpointByID returns an endpoint whatever its scope, or CodeNotFound.
-func (s *Store) EndpointByID(ctx context.Context, id string) (invite.WebhookEndpoint, error) {
+func (s *Store) EndpointByID(ctx context.Context, id string) (notify.WebhookEndpoint, error) {
 	return s.endpointWhere(ctx, id, "id = ?", id)
 }
 
 // Endpoints returns the endpoints of a billing profile ("" for the reseller-wide ones), oldest first.
-func (s *Store) Endpoints(ctx context.Context, billingProfileID string) ([]invite.WebhookEndpoint, error) {
+func (s *Store) Endpoints(ctx context.Context, billingProfileID string) ([]notify.WebhookEndpoint, error) {
 	return s.endpointsWhere(ctx, "billing_profile_id = ?", billingProfileID)
 }
 
-func (s *Store) endpointsWhere(ctx context.Context, where string, args ...any) ([]invite.WebhookEndpoint, error) {
+func (s *Store) endpointsWhere(ctx context.Context, where string, args ...any) ([]notify.WebhookEndpoint, error) {
 	var rows []endpointRow
 	if err := s.db.WithContext(ctx).Where(where, args...).Order("created_at, id").Find(&rows).Error; err != nil {
 		return nil, fmt.Errorf("store: webhook endpoints: %w", err)
 	}
-	out := make([]invite.WebhookEndpoint, len(rows))
+	out := make([]notify.WebhookEndpoint, len(rows))
 	for i, r := range rows {
 		out[i] = r.domain()
 	}
@@ -154,7 +155,7 @@ func (s *Store) endpointsWhere(ctx context.Context, where string, args ...any) (
 }
 
 // UpdateEndpoint writes an endpoint's settings, secrets and health.
-func (s *Store) UpdateEndpoint(ctx context.Context, ep invite.WebhookEndpoint) error {
+func (s *Store) UpdateEndpoint(ctx context.Context, ep notify.WebhookEndpoint) error {
 	row := endpointToRow(ep)
 	res := s.db.WithContext(ctx).Model(&endpointRow{}).Where("id = ? AND billing_profile_id = ?", ep.ID, ep.BillingProfileID).
 		Updates(map[string]any{"url": row.URL, "description": row.Description, "events": row.Events, "enabled": row.Enabled,
@@ -194,7 +195,7 @@ func (s *Store) DeleteEndpoint(ctx context.Context, billingProfileID, id string)
 
 // Subscribers returns the enabled endpoints that receive an event of the type for the billing profile: its own
 // and the reseller-wide ones.
-func (s *Store) Subscribers(ctx context.Context, billingProfileID string, t invite.EventType) ([]invite.WebhookEndpoint, error) {
+func (s *Store) Subscribers(ctx context.Context, billingProfileID string, t invite.EventType) ([]notify.WebhookEndpoint, error) {
 	eps, err := s.endpointsWhere(ctx, "enabled AND billing_profile_id IN ?", []string{billingProfileID, ""})
 	if err != nil {
 		return nil, err
@@ -232,7 +233,7 @@ func (s *Store) WriteTestEvent(ctx context.Context, ev invite.Event) (invite.Eve
 }
 
 // CreateDeliveries stores deliveries, keeping the ones of an (endpoint, event) that exist already.
-func (s *Store) CreateDeliveries(ctx context.Context, ds []invite.Delivery) error {
+func (s *Store) CreateDeliveries(ctx context.Context, ds []notify.Delivery) error {
 	rows := make([]deliveryRow, len(ds))
 	for i, d := range ds {
 		rows[i] = deliveryRow{ID: d.ID, EndpointID: d.EndpointID, EventSeq: d.EventID, InviteID: d.InviteID,
@@ -246,37 +247,37 @@ func (s *Store) CreateDeliveries(ctx context.Context, ds []invite.Delivery) erro
 	return nil
 }
 
-func (s *Store) deliveryOf(row deliveryRow, ev eventRow) invite.Delivery {
-	return invite.Delivery{ID: row.ID, EndpointID: row.EndpointID, EventID: row.EventSeq, EventType: invite.EventType(ev.Type),
-		PublicID: ev.EventID, InviteID: row.InviteID, State: invite.DeliveryState(row.State),
+func (s *Store) deliveryOf(row deliveryRow, ev eventRow) notify.Delivery {
+	return notify.Delivery{ID: row.ID, EndpointID: row.EndpointID, EventID: row.EventSeq, EventType: invite.EventType(ev.Type),
+		PublicID: ev.EventID, InviteID: row.InviteID, State: notify.DeliveryState(row.State),
 		CreatedAt: row.CreatedAt.UTC(), UpdatedAt: row.UpdatedAt.UTC()}
 }
 
 // Delivery returns the delivery of an event to an endpoint, or CodeNotFound.
-func (s *Store) Delivery(ctx context.Context, endpointID string, eventID int64) (invite.Delivery, error) {
+func (s *Store) Delivery(ctx context.Context, endpointID string, eventID int64) (notify.Delivery, error) {
 	var row deliveryRow
 	err := s.db.WithContext(ctx).Where("endpoint_id = ? AND event_seq = ?", endpointID, eventID).Take(&row).Error
 	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return invite.Delivery{}, invite.Errorf(invite.CodeNotFound, "no delivery of event %d to endpoint %s", eventID, endpointID)
+		return notify.Delivery{}, invite.Errorf(invite.CodeNotFound, "no delivery of event %d to endpoint %s", eventID, endpointID)
 	}
 	if err != nil {
-		return invite.Delivery{}, fmt.Errorf("store: delivery: %w", err)
+		return notify.Delivery{}, fmt.Errorf("store: delivery: %w", err)
 	}
 	var ev eventRow
 	if err := s.db.WithContext(ctx).Select("id, type, event_id").Where("id = ?", eventID).Take(&ev).Error; err != nil {
-		return invite.Delivery{}, fmt.Errorf("store: event of a delivery: %w", err)
+		return notify.Delivery{}, fmt.Errorf("store: event of a delivery: %w", err)
 	}
 	return s.deliveryOf(row, ev), nil
 }
 
 // EarlierPending reports whether an earlier delivery of the same invite to the same endpoint is still pending.
-func (s *Store) EarlierPending(ctx context.Context, d invite.Delivery) (bool, error) {
+func (s *Store) EarlierPending(ctx context.Context, d notify.Delivery) (bool, error) {
 	if d.InviteID == "" {
 		return false, nil // an event of no invite (a refusal, a test) waits for nothing
 	}
 	var n int64
 	err := s.db.WithContext(ctx).Model(&deliveryRow{}).
-		Where("endpoint_id = ? AND invite_id = ? AND state = ? AND event_seq < ?", d.EndpointID, d.InviteID, string(invite.DeliveryPending), d.EventID).
+		Where("endpoint_id = ? AND invite_id = ? AND state = ? AND event_seq < ?", d.EndpointID, d.InviteID, string(notify.DeliveryPending), d.EventID).
 		Limit(1).Count(&n).Error
 	if err != nil {
 		return false, fmt.Errorf("store: earlier deliveries: %w", err)
@@ -285,9 +286,9 @@ func (s *Store) EarlierPending(ctx context.Context, d invite.Delivery) (bool, er
 }
 
 // RecordAttempt appends an attempt to a delivery and sets its state, in one transaction, and keeps the endpoint's
-// health: a success clears its failing streak; a failed answer starts one or, after invite.DisableAfterFailing
+// health: a success clears its failing streak; a failed answer starts one or, after notify.DisableAfterFailing
 // without a success, disables the endpoint and says why.
-func (s *Store) RecordAttempt(ctx context.Context, d invite.Delivery, a invite.DeliveryAttempt, state invite.DeliveryState) error {
+func (s *Store) RecordAttempt(ctx context.Context, d notify.Delivery, a notify.DeliveryAttempt, state notify.DeliveryState) error {
 	at := dbTime(a.At)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		att := attemptRow{DeliveryID: d.ID, At: at, StatusCode: a.StatusCode, LatencyUS: a.Latency.Microseconds(),
@@ -316,7 +317,7 @@ func (s *Store) RecordAttempt(ctx context.Context, d invite.Delivery, a invite.D
 		switch {
 		case ep.FailingSince == nil:
 			return tx.Model(&endpointRow{}).Where("id = ?", ep.ID).Update("failing_since", at).Error
-		case ep.Enabled && at.Sub(*ep.FailingSince) >= invite.DisableAfterFailing:
+		case ep.Enabled && at.Sub(*ep.FailingSince) >= notify.DisableAfterFailing:
 			return tx.Model(&endpointRow{}).Where("id = ?", ep.ID).Updates(map[string]any{"enabled": false, "updated_at": at,
 				"disabled_reason": fmt.Sprintf("disabled at %s: every delivery attempt since %s failed (the last: %s)",
 					at.Format(time.RFC3339), ep.FailingSince.UTC().Format(time.RFC3339), attemptSummary(a))}).Error
@@ -329,7 +330,7 @@ func (s *Store) RecordAttempt(ctx context.Context, d invite.Delivery, a invite.D
 	return nil
 }
 
-func attemptSummary(a invite.DeliveryAttempt) string {
+func attemptSummary(a notify.DeliveryAttempt) string {
 	if a.Error != "" {
 		return a.Error
 	}
@@ -341,7 +342,7 @@ func (s *Store) forUpdate() []clause.Expression { return s.dialect.lockRows }
 
 // Deliveries returns a page of an endpoint's deliveries, newest first, with their attempts; before is the id of
 // the last delivery of the previous page.
-func (s *Store) Deliveries(ctx context.Context, endpointID string, limit int, before string) ([]invite.Delivery, string, error) {
+func (s *Store) Deliveries(ctx context.Context, endpointID string, limit int, before string) ([]notify.Delivery, string, error) {
 	db := s.db.WithContext(ctx).Where("endpoint_id = ?", endpointID)
 	if before != "" {
 		var at deliveryRow
@@ -377,12 +378,12 @@ func (s *Store) Deliveries(ctx context.Context, endpointID string, limit int, be
 	for _, e := range evs {
 		byID[e.ID] = e
 	}
-	attempts := map[string][]invite.DeliveryAttempt{}
+	attempts := map[string][]notify.DeliveryAttempt{}
 	for _, a := range atts {
-		attempts[a.DeliveryID] = append(attempts[a.DeliveryID], invite.DeliveryAttempt{At: a.At.UTC(), StatusCode: a.StatusCode,
+		attempts[a.DeliveryID] = append(attempts[a.DeliveryID], notify.DeliveryAttempt{At: a.At.UTC(), StatusCode: a.StatusCode,
 			Latency: time.Duration(a.LatencyUS) * time.Microsecond, Error: a.Error, ResponseSnippet: a.ResponseSnippet})
 	}
-	out := make([]invite.Delivery, len(rows))
+	out := make([]notify.Delivery, len(rows))
 	for i, r := range rows {
 		out[i] = s.deliveryOf(r, byID[r.EventSeq])
 		out[i].Attempts = attempts[r.ID]
@@ -391,12 +392,12 @@ func (s *Store) Deliveries(ctx context.Context, endpointID string, limit int, be
 }
 
 // NotificationSettings returns a billing profile's email settings (zero when none were set).
-func (s *Store) NotificationSettings(ctx context.Context, billingProfileID string) (invite.NotificationSettings, error) {
+func (s *Store) NotificationSettings(ctx context.Context, billingProfileID string) (notify.NotificationSettings, error) {
 	var rows []notificationRow
 	if err := s.db.WithContext(ctx).Where("billing_profile_id = ?", billingProfileID).Limit(1).Find(&rows).Error; err != nil {
-		return invite.NotificationSettings{}, fmt.Errorf("store: notification settings: %w", err)
+		return notify.NotificationSettings{}, fmt.Errorf("store: notification settings: %w", err)
 	}
-	ns := invite.NotificationSettings{BillingProfileID: billingProfileID}
+	ns := notify.NotificationSettings{BillingProfileID: billingProfileID}
 	if len(rows) == 1 {
 		if rows[0].Recipients != "" {
 			ns.Recipients = strings.Split(rows[0].Recipients, ",")
@@ -407,7 +408,7 @@ func (s *Store) NotificationSettings(ctx context.Context, billingProfileID strin
 }
 
 // PutNotificationSettings sets a billing profile's email settings.
-func (s *Store) PutNotificationSettings(ctx context.Context, ns invite.NotificationSettings) error {
+func (s *Store) PutNotificationSettings(ctx context.Context, ns notify.NotificationSettings) error {
 	row := notificationRow{BillingProfileID: ns.BillingProfileID, Recipients: strings.Join(ns.Recipients, ","),
 		Events: joinTypes(ns.Events), UpdatedAt: s.now()}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{Columns: []clause.Column{{Name: "billing_profile_id"}},

@@ -1,4 +1,4 @@
-package invite
+package notify
 
 import (
 	"context"
@@ -8,6 +8,9 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/google/uuid"
 )
 
 // Rules of webhook delivery.
@@ -29,21 +32,21 @@ type WebhookEndpoint struct {
 	BillingProfileID string // empty: reseller-wide
 	URL              string
 	Description      string
-	Events           []EventType // empty: every type
+	Events           []invite.EventType // empty: every type
 	Enabled          bool
 	DisabledReason   string // why it was disabled by the service, when it was
 	Secret           string // signs every delivery; shown once, when created or rotated
 	PreviousSecret   string // the secret before the last rotation, signing beside the new one until PreviousUntil
 	PreviousUntil    time.Time
 	FailingSince     time.Time // the first failed attempt since the last success; zero when healthy
-	CreatedBy        Actor
+	CreatedBy        invite.Actor
 	CreatedAt        time.Time
 	UpdatedAt        time.Time
 }
 
 // Wants reports whether the endpoint receives events of type t.
-func (ep WebhookEndpoint) Wants(t EventType) bool {
-	return t == EventTest || len(ep.Events) == 0 || slices.Contains(ep.Events, t)
+func (ep WebhookEndpoint) Wants(t invite.EventType) bool {
+	return t == invite.EventTest || len(ep.Events) == 0 || slices.Contains(ep.Events, t)
 }
 
 // Secrets are the secrets that sign a delivery at now: the current one, and the previous one within the overlap.
@@ -70,7 +73,7 @@ type Delivery struct {
 	ID         string
 	EndpointID string
 	EventID    int64 // the store's event sequence: per endpoint and invite, deliveries go in this order
-	EventType  EventType
+	EventType  invite.EventType
 	PublicID   string // the event's public id (webhook-id)
 	InviteID   string
 	State      DeliveryState
@@ -103,11 +106,11 @@ type WebhookStore interface {
 	DeleteEndpoint(ctx context.Context, billingProfileID, id string) error
 	// Subscribers returns the enabled endpoints that receive an event of the type for the billing profile: its
 	// own and the reseller-wide ones.
-	Subscribers(ctx context.Context, billingProfileID string, t EventType) ([]WebhookEndpoint, error)
+	Subscribers(ctx context.Context, billingProfileID string, t invite.EventType) ([]WebhookEndpoint, error)
 	// Event returns an event by its sequence number, or CodeNotFound.
-	Event(ctx context.Context, id int64) (Event, error)
+	Event(ctx context.Context, id int64) (invite.Event, error)
 	// WriteTestEvent stores an event that reaches no one by itself (a test, delivered to one endpoint).
-	WriteTestEvent(ctx context.Context, ev Event) (Event, error)
+	WriteTestEvent(ctx context.Context, ev invite.Event) (invite.Event, error)
 	// CreateDeliveries stores deliveries, keeping those of an (endpoint, event) that exist already.
 	CreateDeliveries(ctx context.Context, ds []Delivery) error
 	// Delivery returns the delivery of an event to an endpoint, or CodeNotFound.
@@ -130,7 +133,7 @@ type WebhookSender interface {
 	// CheckURL refuses a URL the service must not call (not https in production, private addresses).
 	CheckURL(ctx context.Context, url string) error
 	// Send delivers one event, signed with every secret given.
-	Send(ctx context.Context, url string, secrets []string, ev Event) DeliveryAttempt
+	Send(ctx context.Context, url string, secrets []string, ev invite.Event) DeliveryAttempt
 }
 
 // Deliverer is the queue deliveries and mail go through (the job engine).
@@ -144,44 +147,64 @@ type Deliverer interface {
 // Webhooks are the use cases of webhook endpoints: a billing profile's (licenses managers) and the reseller-wide
 // ones (platform administrators).
 type Webhooks struct {
-	*core
+	access invite.Access
+	clock  invite.Clock
 	hooks  WebhookStore
 	sender WebhookSender
 	queue  Deliverer
 }
 
 // NewWebhooks returns the webhook use cases.
-func NewWebhooks(d Deps, hooks WebhookStore, sender WebhookSender, queue Deliverer) *Webhooks {
-	return &Webhooks{core: newCore(d), hooks: hooks, sender: sender, queue: queue}
+func NewWebhooks(profiles invite.ProfileReader, clock invite.Clock, hooks WebhookStore, sender WebhookSender, queue Deliverer) *Webhooks {
+	return &Webhooks{access: invite.NewAccess(profiles), clock: clock, hooks: hooks, sender: sender, queue: queue}
 }
+
+// need is what a caller needs on a billing profile's endpoints and settings: to read them, or to change them.
+type need int
+
+const (
+	read need = iota
+	write
+)
+
+// newID is a new entity id: a UUIDv7, so ids sort by creation.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
 
 // EndpointInput is what a caller sets on an endpoint; nil fields of an update are left as they are.
 type EndpointInput struct {
 	URL         *string
 	Description *string
-	Events      *[]EventType
+	Events      *[]invite.EventType
 	Enabled     *bool
 }
 
+// profile returns a billing profile the caller may read, or change things under.
+func (s *Webhooks) profile(ctx context.Context, p invite.Principal, id string, n need) (invite.BillingProfile, error) {
+	if n == write {
+		return s.access.Change(ctx, p, id)
+	}
+	return s.access.Read(ctx, p, id)
+}
+
 // scope checks the caller's rights on a billing profile's endpoints ("" for the reseller-wide ones).
-func (s *Webhooks) scope(ctx context.Context, p Principal, billingProfileID string, need access) error {
+func (s *Webhooks) scope(ctx context.Context, p invite.Principal, billingProfileID string, need need) error {
 	if billingProfileID == "" {
 		if !p.IsPlatformAdmin() {
-			return Errorf(CodeForbidden, "reseller-wide webhooks need the %q role", RolePlatformAdmin)
+			return invite.Errorf(invite.CodeForbidden, "reseller-wide webhooks need the %q role", invite.RolePlatformAdmin)
 		}
 		return nil
 	}
-	_, err := s.profileFor(ctx, p, billingProfileID, need)
+	_, err := s.profile(ctx, p, billingProfileID, need)
 	return err
 }
 
-func (s *Webhooks) endpoint(ctx context.Context, p Principal, billingProfileID, id string, need access) (WebhookEndpoint, error) {
+func (s *Webhooks) endpoint(ctx context.Context, p invite.Principal, billingProfileID, id string, need need) (WebhookEndpoint, error) {
 	if err := s.scope(ctx, p, billingProfileID, need); err != nil {
 		return WebhookEndpoint{}, err
 	}
 	ep, err := s.hooks.Endpoint(ctx, billingProfileID, id)
-	if IsCode(err, CodeNotFound) {
-		return WebhookEndpoint{}, Errorf(CodeNotFound, "webhook endpoint %q was not found", id)
+	if invite.IsCode(err, invite.CodeNotFound) {
+		return WebhookEndpoint{}, invite.Errorf(invite.CodeNotFound, "webhook endpoint %q was not found", id)
 	}
 	return ep, err
 }
@@ -191,19 +214,19 @@ func (s *Webhooks) check(ctx context.Context, ep WebhookEndpoint) error {
 	u, err := url.Parse(ep.URL)
 	switch {
 	case ep.URL == "" || len(ep.URL) > MaxWebhookURL:
-		return Invalid("url", fmt.Sprintf("give an http(s) URL of at most %d characters", MaxWebhookURL))
+		return invite.Invalid("url", fmt.Sprintf("give an http(s) URL of at most %d characters", MaxWebhookURL))
 	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") || u.User != nil || u.Fragment != "":
-		return Invalid("url", "not an absolute http(s) URL without credentials or fragment")
+		return invite.Invalid("url", "not an absolute http(s) URL without credentials or fragment")
 	case len(ep.Description) > MaxDescription:
-		return Invalid("description", fmt.Sprintf("at most %d characters", MaxDescription))
+		return invite.Invalid("description", fmt.Sprintf("at most %d characters", MaxDescription))
 	}
 	for _, t := range ep.Events {
-		if !t.Valid() || t == EventTest {
-			return Invalid("events", fmt.Sprintf("%q is not an event type one can subscribe to", t))
+		if !t.Valid() || t == invite.EventTest {
+			return invite.Invalid("events", fmt.Sprintf("%q is not an event type one can subscribe to", t))
 		}
 	}
 	if err := s.sender.CheckURL(ctx, ep.URL); err != nil {
-		refused := FieldProblem(CodeWebhookURLRefused, "url", err.Error(), "url: "+err.Error())
+		refused := invite.FieldProblem(invite.CodeWebhookURLRefused, "url", err.Error(), "url: "+err.Error())
 		refused.Err = err
 		return refused
 	}
@@ -211,7 +234,7 @@ func (s *Webhooks) check(ctx context.Context, ep WebhookEndpoint) error {
 }
 
 // Create registers an endpoint and returns it with its signing secret, which is shown only now.
-func (s *Webhooks) Create(ctx context.Context, p Principal, billingProfileID string, in EndpointInput) (WebhookEndpoint, error) {
+func (s *Webhooks) Create(ctx context.Context, p invite.Principal, billingProfileID string, in EndpointInput) (WebhookEndpoint, error) {
 	if err := s.scope(ctx, p, billingProfileID, write); err != nil {
 		return WebhookEndpoint{}, err
 	}
@@ -251,13 +274,13 @@ func apply(ep *WebhookEndpoint, in EndpointInput) {
 }
 
 // Get returns an endpoint, without its secrets.
-func (s *Webhooks) Get(ctx context.Context, p Principal, billingProfileID, id string) (WebhookEndpoint, error) {
+func (s *Webhooks) Get(ctx context.Context, p invite.Principal, billingProfileID, id string) (WebhookEndpoint, error) {
 	ep, err := s.endpoint(ctx, p, billingProfileID, id, read)
 	return ep.withoutSecrets(), err
 }
 
 // List returns the endpoints of a billing profile ("" for the reseller-wide ones), without their secrets.
-func (s *Webhooks) List(ctx context.Context, p Principal, billingProfileID string) ([]WebhookEndpoint, error) {
+func (s *Webhooks) List(ctx context.Context, p invite.Principal, billingProfileID string) ([]WebhookEndpoint, error) {
 	if err := s.scope(ctx, p, billingProfileID, read); err != nil {
 		return nil, err
 	}
@@ -275,7 +298,7 @@ func (ep WebhookEndpoint) withoutSecrets() WebhookEndpoint {
 
 // Update changes an endpoint's URL, events, description or enabled flag. Enabling an endpoint the service
 // disabled starts it afresh.
-func (s *Webhooks) Update(ctx context.Context, p Principal, billingProfileID, id string, in EndpointInput) (WebhookEndpoint, error) {
+func (s *Webhooks) Update(ctx context.Context, p invite.Principal, billingProfileID, id string, in EndpointInput) (WebhookEndpoint, error) {
 	ep, err := s.endpoint(ctx, p, billingProfileID, id, write)
 	if err != nil {
 		return WebhookEndpoint{}, err
@@ -298,7 +321,7 @@ func (s *Webhooks) Update(ctx context.Context, p Principal, billingProfileID, id
 }
 
 // Delete removes an endpoint; its pending deliveries are given up.
-func (s *Webhooks) Delete(ctx context.Context, p Principal, billingProfileID, id string) error {
+func (s *Webhooks) Delete(ctx context.Context, p invite.Principal, billingProfileID, id string) error {
 	if _, err := s.endpoint(ctx, p, billingProfileID, id, write); err != nil {
 		return err
 	}
@@ -307,7 +330,7 @@ func (s *Webhooks) Delete(ctx context.Context, p Principal, billingProfileID, id
 
 // RotateSecret gives the endpoint a new signing secret, returned only now; the old one keeps signing beside it
 // for SecretOverlap, so the receiver can switch without losing a delivery.
-func (s *Webhooks) RotateSecret(ctx context.Context, p Principal, billingProfileID, id string) (WebhookEndpoint, error) {
+func (s *Webhooks) RotateSecret(ctx context.Context, p invite.Principal, billingProfileID, id string) (WebhookEndpoint, error) {
 	ep, err := s.endpoint(ctx, p, billingProfileID, id, write)
 	if err != nil {
 		return WebhookEndpoint{}, err
@@ -327,13 +350,13 @@ func (s *Webhooks) RotateSecret(ctx context.Context, p Principal, billingProfile
 
 // SendTest delivers a webhook.test event to the endpoint (as any event: signed, retried, listed in its
 // deliveries) and returns its delivery.
-func (s *Webhooks) SendTest(ctx context.Context, p Principal, billingProfileID, id string) (Delivery, error) {
+func (s *Webhooks) SendTest(ctx context.Context, p invite.Principal, billingProfileID, id string) (Delivery, error) {
 	ep, err := s.endpoint(ctx, p, billingProfileID, id, write)
 	if err != nil {
 		return Delivery{}, err
 	}
 	now := s.clock.Now()
-	ev, err := s.hooks.WriteTestEvent(ctx, Event{PublicID: newID(), Type: EventTest, BillingProfileID: billingProfileID,
+	ev, err := s.hooks.WriteTestEvent(ctx, invite.Event{PublicID: newID(), Type: invite.EventTest, BillingProfileID: billingProfileID,
 		At: now, Actor: p.Actor(), Reason: "a test event, sent on request to webhook endpoint " + ep.ID})
 	if err != nil {
 		return Delivery{}, err
@@ -350,16 +373,16 @@ func (s *Webhooks) SendTest(ctx context.Context, p Principal, billingProfileID, 
 }
 
 // Deliveries returns a page of the endpoint's deliveries, newest first, with each attempt.
-func (s *Webhooks) Deliveries(ctx context.Context, p Principal, billingProfileID, id string, limit int, before string) ([]Delivery, string, error) {
+func (s *Webhooks) Deliveries(ctx context.Context, p invite.Principal, billingProfileID, id string, limit int, before string) ([]Delivery, string, error) {
 	if _, err := s.endpoint(ctx, p, billingProfileID, id, read); err != nil {
 		return nil, "", err
 	}
-	return s.hooks.Deliveries(ctx, id, PageSize(limit), before)
+	return s.hooks.Deliveries(ctx, id, invite.PageSize(limit), before)
 }
 
 // Notifications returns a billing profile's email settings.
-func (s *Webhooks) Notifications(ctx context.Context, p Principal, billingProfileID string) (NotificationSettings, error) {
-	if _, err := s.profileFor(ctx, p, billingProfileID, read); err != nil {
+func (s *Webhooks) Notifications(ctx context.Context, p invite.Principal, billingProfileID string) (NotificationSettings, error) {
+	if _, err := s.profile(ctx, p, billingProfileID, read); err != nil {
 		return NotificationSettings{}, err
 	}
 	ns, err := s.hooks.NotificationSettings(ctx, billingProfileID)
@@ -368,17 +391,17 @@ func (s *Webhooks) Notifications(ctx context.Context, p Principal, billingProfil
 }
 
 // PutNotifications sets who hears of a billing profile's events by email, and of which.
-func (s *Webhooks) PutNotifications(ctx context.Context, p Principal, ns NotificationSettings) (NotificationSettings, error) {
-	if _, err := s.profileFor(ctx, p, ns.BillingProfileID, write); err != nil {
+func (s *Webhooks) PutNotifications(ctx context.Context, p invite.Principal, ns NotificationSettings) (NotificationSettings, error) {
+	if _, err := s.profile(ctx, p, ns.BillingProfileID, write); err != nil {
 		return NotificationSettings{}, err
 	}
 	if len(ns.Recipients) > MaxRecipients {
-		return NotificationSettings{}, Invalid("recipients", fmt.Sprintf("at most %d", MaxRecipients))
+		return NotificationSettings{}, invite.Invalid("recipients", fmt.Sprintf("at most %d", MaxRecipients))
 	}
 	for i, r := range ns.Recipients {
 		a, err := mail.ParseAddress(r)
 		if err != nil || a.Name != "" || strings.ContainsAny(r, "\r\n") {
-			return NotificationSettings{}, Invalid("recipients", fmt.Sprintf("%q is not an email address", r))
+			return NotificationSettings{}, invite.Invalid("recipients", fmt.Sprintf("%q is not an email address", r))
 		}
 		ns.Recipients[i] = strings.ToLower(a.Address)
 	}
@@ -386,7 +409,7 @@ func (s *Webhooks) PutNotifications(ctx context.Context, p Principal, ns Notific
 	ns.Recipients = slices.Compact(ns.Recipients)
 	for _, t := range ns.Events {
 		if !slices.Contains(MailTypes(), t) {
-			return NotificationSettings{}, Invalid("events", fmt.Sprintf("%q is not an event sent by email (%v)", t, MailTypes()))
+			return NotificationSettings{}, invite.Invalid("events", fmt.Sprintf("%q is not an event sent by email (%v)", t, MailTypes()))
 		}
 	}
 	if err := s.hooks.PutNotificationSettings(ctx, ns); err != nil {

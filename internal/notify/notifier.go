@@ -1,4 +1,4 @@
-package invite
+package notify
 
 import (
 	"bytes"
@@ -9,11 +9,13 @@ import (
 	"slices"
 	"strings"
 	textTemplate "text/template"
+
+	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
 // MailTypes are the events people are told of by email.
-func MailTypes() []EventType {
-	return []EventType{EventAccepted, EventActive, EventCloudHealthCritical, EventExpiring, EventExpired, EventDeclined}
+func MailTypes() []invite.EventType {
+	return []invite.EventType{invite.EventAccepted, invite.EventActive, invite.EventCloudHealthCritical, invite.EventExpiring, invite.EventExpired, invite.EventDeclined}
 }
 
 // MaxRecipients bounds a billing profile's notification recipients.
@@ -23,11 +25,11 @@ const MaxRecipients = 20
 type NotificationSettings struct {
 	BillingProfileID string
 	Recipients       []string
-	Events           []EventType // empty: every one of MailTypes
+	Events           []invite.EventType // empty: every one of MailTypes
 }
 
 // wants reports whether the settings' recipients hear of events of type t.
-func (ns NotificationSettings) wants(t EventType) bool {
+func (ns NotificationSettings) wants(t invite.EventType) bool {
 	return len(ns.Events) == 0 || slices.Contains(ns.Events, t)
 }
 
@@ -54,7 +56,8 @@ var ErrAttemptFailed = errors.New("the delivery attempt failed")
 // Notifier tells people and systems what happened: it turns each event into webhook deliveries and email, and
 // makes each delivery attempt.
 type Notifier struct {
-	*core
+	reads  Reads
+	clock  invite.Clock
 	hooks  WebhookStore
 	sender WebhookSender
 	queue  Deliverer
@@ -62,15 +65,21 @@ type Notifier struct {
 }
 
 // NewNotifier returns the notifier; mailer is nil when the service sends no email.
-func NewNotifier(d Deps, hooks WebhookStore, sender WebhookSender, queue Deliverer, mailer Mailer) *Notifier {
-	return &Notifier{core: newCore(d), hooks: hooks, sender: sender, queue: queue, mailer: mailer}
+func NewNotifier(reads Reads, clock invite.Clock, hooks WebhookStore, sender WebhookSender, queue Deliverer, mailer Mailer) *Notifier {
+	return &Notifier{reads: reads, clock: clock, hooks: hooks, sender: sender, queue: queue, mailer: mailer}
+}
+
+// Reads is what the notifier reads of the domain: the invite and the billing profile an event is about.
+type Reads interface {
+	invite.ProfileReader
+	Invite(ctx context.Context, billingProfileID, inviteID string) (invite.Invite, error)
 }
 
 // Dispatch turns an event into a delivery for every endpoint that receives it and an email to the people who
 // hear of it. Run again for the same event (a retried job), it adds nothing twice.
 func (n *Notifier) Dispatch(ctx context.Context, eventID int64) error {
 	ev, err := n.hooks.Event(ctx, eventID)
-	if err != nil || ev.Type == "" || ev.Type == EventTest {
+	if err != nil || ev.Type == "" || ev.Type == invite.EventTest {
 		return err
 	}
 	eps, err := n.hooks.Subscribers(ctx, ev.BillingProfileID, ev.Type)
@@ -103,14 +112,14 @@ func (n *Notifier) Dispatch(ctx context.Context, eventID int64) error {
 
 // recipients are who hears of an event by email: the user who sent the invite, and the billing profile's
 // notification recipients who want that type.
-func (n *Notifier) recipients(ctx context.Context, ev Event) ([]string, error) {
+func (n *Notifier) recipients(ctx context.Context, ev invite.Event) ([]string, error) {
 	var to []string
 	if ev.InviteID != "" {
-		inv, err := n.store.Invite(ctx, ev.BillingProfileID, ev.InviteID)
-		if err != nil && !IsCode(err, CodeNotFound) {
+		inv, err := n.reads.Invite(ctx, ev.BillingProfileID, ev.InviteID)
+		if err != nil && !invite.IsCode(err, invite.CodeNotFound) {
 			return nil, err
 		}
-		if inv.InvitedBy.Kind == ActorUser && inv.InvitedBy.Email != "" {
+		if inv.InvitedBy.Kind == invite.ActorUser && inv.InvitedBy.Email != "" {
 			to = append(to, inv.InvitedBy.Email)
 		}
 	}
@@ -140,7 +149,7 @@ func (n *Notifier) Deliver(ctx context.Context, endpointID string, eventID int64
 	now := n.clock.Now()
 	ep, err := n.hooks.EndpointByID(ctx, endpointID)
 	switch {
-	case IsCode(err, CodeNotFound):
+	case invite.IsCode(err, invite.CodeNotFound):
 		return n.hooks.RecordAttempt(ctx, d, DeliveryAttempt{At: now, Error: "the endpoint was removed"}, DeliveryFailed)
 	case err != nil:
 		return err
@@ -183,14 +192,14 @@ func (n *Notifier) SendMail(ctx context.Context, eventID int64, to []string) err
 	if err != nil {
 		return err
 	}
-	bp, err := n.store.BillingProfile(ctx, ev.BillingProfileID)
+	bp, err := n.reads.BillingProfile(ctx, ev.BillingProfileID)
 	if err != nil {
 		return err
 	}
-	var steps []Step
+	var steps []invite.Step
 	if ev.InviteID != "" {
-		if inv, err := n.store.Invite(ctx, ev.BillingProfileID, ev.InviteID); err == nil {
-			steps = NextSteps(inv, n.clock.Now())
+		if inv, err := n.reads.Invite(ctx, ev.BillingProfileID, ev.InviteID); err == nil {
+			steps = invite.NextSteps(inv, n.clock.Now())
 		}
 	}
 	m, err := renderMail(ev, bp, steps)
@@ -202,19 +211,19 @@ func (n *Notifier) SendMail(ctx context.Context, eventID int64, to []string) err
 }
 
 // headline says in a few words what an event means for the customer.
-func headline(t EventType) string {
+func headline(t invite.EventType) string {
 	switch t {
-	case EventAccepted:
+	case invite.EventAccepted:
 		return "accepted the invitation"
-	case EventActive:
+	case invite.EventActive:
 		return "is active: its billing data arrived"
-	case EventCloudHealthCritical:
+	case invite.EventCloudHealthCritical:
 		return "needs attention: CloudHealth cannot read it"
-	case EventExpiring:
+	case invite.EventExpiring:
 		return "has not accepted yet: the invitation expires soon"
-	case EventExpired:
+	case invite.EventExpired:
 		return "did not answer: the invitation expired"
-	case EventDeclined:
+	case invite.EventDeclined:
 		return "declined the invitation"
 	}
 	return string(t)
@@ -222,7 +231,7 @@ func headline(t EventType) string {
 
 type mailData struct {
 	Account, Headline, Profile, ProfileID, Reason, At string
-	Steps                                             []Step
+	Steps                                             []invite.Step
 }
 
 var (
@@ -250,7 +259,7 @@ What to do next:
 )
 
 // renderMail writes the plain-text and HTML bodies of an event's email.
-func renderMail(ev Event, bp BillingProfile, steps []Step) (Mail, error) {
+func renderMail(ev invite.Event, bp invite.BillingProfile, steps []invite.Step) (Mail, error) {
 	data := mailData{Account: ev.AccountID, Headline: headline(ev.Type), Profile: bp.Name, ProfileID: bp.ID,
 		Reason: ev.Reason, At: ev.At.UTC().Format("2006-01-02 15:04 UTC"), Steps: steps}
 	var text, html bytes.Buffer
