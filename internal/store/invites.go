@@ -80,7 +80,7 @@ func (s *Store) putBillingProfile(ctx context.Context, bp invite.BillingProfile,
 				return payerChangeRefused(row.ID, int(holding), current.ManagementAccountID)
 			}
 		}
-		return tx.Model(&billingProfileRow{}).Where("id = ?", row.ID).Updates(profileTable.updates(row)).Error
+		return tx.Model(&billingProfileRow{}).Where("id = ?", row.ID).Updates(profileTable.Updates(row)).Error
 	})
 	var domErr *invite.Error
 	if errors.As(err, &domErr) {
@@ -167,7 +167,7 @@ func (s *Store) UpdateInvite(ctx context.Context, inv invite.Invite, ev invite.E
 	row := inviteToRow(inv)
 	// Everything but the create-only columns (id, payer, account, kind, creation time); the billing profile is
 	// written as the WHERE clause pins it (a reassignment moves it, in a write of its own).
-	cols := inviteTable.updates(row)
+	cols := inviteTable.Updates(row)
 	cols["version"] = gorm.Expr("version + 1")
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		res := tx.Model(&inviteRow{}).

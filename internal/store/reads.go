@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/sqlcols"
 )
 
 // The read path of the API's GETs, written by hand: what a request reads, it reads in one round trip (the
@@ -26,22 +27,22 @@ import (
 // each once per connection; on SQLite they run one after the other on the read-only connections (a round trip
 // there is a function call).
 
-// The columns of the two tables the read path scans, derived from their row types (columns.go).
+// The columns of the two tables the read path scans, derived from their row types (internal/sqlcols).
 // TestRowTypesCoverTheTables fails when a migration adds a column that a row type lacks.
 var (
-	profileTable = columnsOf[billingProfileRow]()
-	inviteTable  = columnsOf[inviteRow]()
+	profileTable = sqlcols.Of[billingProfileRow]()
+	inviteTable  = sqlcols.Of[inviteRow]()
 )
 
-func (r *billingProfileRow) fields() []any { return profileTable.fields(r) }
+func (r *billingProfileRow) fields() []any { return profileTable.Fields(r) }
 
-func (r *inviteRow) fields() []any { return inviteTable.fields(r) }
+func (r *inviteRow) fields() []any { return inviteTable.Fields(r) }
 
 var (
-	profileByID = "SELECT " + profileTable.list + " FROM billing_profiles WHERE id = $1"
-	inviteByID  = "SELECT " + inviteTable.list + " FROM invites WHERE id = $1 AND billing_profile_id = $2"
+	profileByID = "SELECT " + profileTable.List + " FROM billing_profiles WHERE id = $1"
+	inviteByID  = "SELECT " + inviteTable.List + " FROM invites WHERE id = $1 AND billing_profile_id = $2"
 	// inviteWithProfile is an invite and its billing profile in one row.
-	inviteWithProfile = "SELECT " + profileTable.prefixed("p.") + ", " + inviteTable.prefixed("i.") +
+	inviteWithProfile = "SELECT " + profileTable.Prefixed("p.") + ", " + inviteTable.Prefixed("i.") +
 		" FROM invites i JOIN billing_profiles p ON p.id = i.billing_profile_id WHERE i.id = $1 AND i.billing_profile_id = $2"
 )
 
@@ -308,11 +309,11 @@ func (s *Store) pageQuery(q invite.ListQuery) statement {
 		} else if len(states) > 1 {
 			where += " AND state IN (" + placeholders(arg, states) + ")"
 		}
-		return statement{"SELECT " + inviteTable.list + " FROM invites WHERE " + where + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
+		return statement{"SELECT " + inviteTable.List + " FROM invites WHERE " + where + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
 	}
 	parts := make([]string, len(states))
 	for i, st := range states {
-		parts[i] = "SELECT * FROM (SELECT " + inviteTable.list + " FROM invites WHERE " + where + " AND state = " + arg(st) +
+		parts[i] = "SELECT * FROM (SELECT " + inviteTable.List + " FROM invites WHERE " + where + " AND state = " + arg(st) +
 			" ORDER BY id" + newestFirst + " LIMIT " + limit + ") s" + strconv.Itoa(i)
 	}
 	return statement{strings.Join(parts, " UNION ALL ") + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}

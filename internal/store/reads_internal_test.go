@@ -23,7 +23,7 @@ func TestRowTypesCoverTheTables(t *testing.T) {
 				url = testdb.New(t)
 			}
 			s := openMigrated(t, url)
-			for table, listed := range map[string]string{"billing_profiles": profileTable.list, "invites": inviteTable.list} {
+			for table, listed := range map[string]string{"billing_profiles": profileTable.List, "invites": inviteTable.List} {
 				rows, err := s.sqlDB.Query("SELECT * FROM " + table + " LIMIT 0")
 				if err != nil {
 					t.Fatal(err)
@@ -42,10 +42,10 @@ func TestRowTypesCoverTheTables(t *testing.T) {
 			}
 			var bp billingProfileRow
 			var inv inviteRow
-			if n, m := len(splitColumns(profileTable.list)), len(bp.fields()); n != m {
+			if n, m := len(splitColumns(profileTable.List)), len(bp.fields()); n != m {
 				t.Errorf("the profile's list names %d columns, its scan targets are %d", n, m)
 			}
-			if n, m := len(splitColumns(inviteTable.list)), len(inv.fields()); n != m {
+			if n, m := len(splitColumns(inviteTable.List)), len(inv.fields()); n != m {
 				t.Errorf("the invite's list names %d columns, its scan targets are %d", n, m)
 			}
 		})

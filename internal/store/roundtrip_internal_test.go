@@ -9,48 +9,9 @@ import (
 	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/sqlcols/sqlcolstest"
 	"github.com/cloudreseller/aws-invites/internal/testdb"
 )
-
-// distinctRow fills every column of a row type with a value that no other column of it holds and that differs for
-// every seed: a column missing from a write or a read, or two columns swapped, shows as a difference. fixed sets
-// the columns whose values the schema or the domain constrains (ids, 12-digit accounts, a kind, a state).
-func distinctRow[R any](c columns[R], seed int, fixed map[string]any) R {
-	var r R
-	v := reflect.ValueOf(&r).Elem()
-	at := time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(seed) * 24 * time.Hour)
-	for i, idx := range c.index {
-		name := c.names[i]
-		f := v.FieldByIndex(idx)
-		if val, ok := fixed[name]; ok {
-			f.Set(reflect.ValueOf(val))
-			continue
-		}
-		var val any
-		switch f.Type() {
-		case reflect.TypeFor[string](), reflect.TypeFor[*string]():
-			s := fmt.Sprintf("%s-%d", name, seed)
-			val = s
-			if f.Kind() == reflect.Pointer {
-				val = &s
-			}
-		case reflect.TypeFor[time.Time](), reflect.TypeFor[*time.Time]():
-			t := at.Add(time.Duration(i)*time.Minute + time.Duration(seed)*time.Microsecond)
-			val = t
-			if f.Kind() == reflect.Pointer {
-				val = &t
-			}
-		case reflect.TypeFor[int64]():
-			val = int64(1000*seed + i)
-		case reflect.TypeFor[bool]():
-			val = seed%2 == 1
-		default:
-			panic(fmt.Sprintf("distinctRow: no distinct value for column %s of type %s", name, f.Type()))
-		}
-		f.Set(reflect.ValueOf(val))
-	}
-	return r
-}
 
 // Every column of a billing profile and of an invite, filled with distinct values, comes back as written through
 // every path that writes or reads it, on both databases: create and update (GORM, their sets derived from the row
@@ -68,7 +29,7 @@ func TestEveryColumnRoundTrips(t *testing.T) {
 
 			const payer = "210987654321"
 			bpFixed := map[string]any{"id": "bp-roundtrip", "management_account_id": payer}
-			bpRow := distinctRow(profileTable, 1, bpFixed)
+			bpRow := sqlcolstest.Distinct(profileTable, 1, bpFixed)
 			_, created, err := s.PutBillingProfile(ctx, bpRow.domain())
 			if err != nil || !created {
 				t.Fatalf("create the profile: %v (created %v)", err, created)
@@ -91,7 +52,7 @@ func TestEveryColumnRoundTrips(t *testing.T) {
 			invFixed := map[string]any{"id": "inv-roundtrip", "billing_profile_id": bpRow.ID, "payer": payer,
 				"account_id": "123456789012", "kind": string(invite.InviteTransfer), "state": string(invite.StateAwaitingCUR),
 				"version": int64(1)}
-			invRow := distinctRow(inviteTable, 1, invFixed)
+			invRow := sqlcolstest.Distinct(inviteTable, 1, invFixed)
 			if err := s.CreateInvite(ctx, invRow.domain(), invite.Event{}); err != nil {
 				t.Fatalf("create the invite: %v", err)
 			}
@@ -139,10 +100,10 @@ func TestEveryColumnRoundTrips(t *testing.T) {
 			checkInvite("created", bpRow, invRow)
 
 			// An update writes every column but the create-only ones, which keep what the create wrote.
-			next := distinctRow(inviteTable, 2, map[string]any{"billing_profile_id": bpRow.ID,
+			next := sqlcolstest.Distinct(inviteTable, 2, map[string]any{"billing_profile_id": bpRow.ID,
 				"kind": string(invite.InviteTransfer), "state": string(invite.StateActive), "version": int64(1)})
 			for _, col := range []string{"id", "payer", "account_id", "kind", "created_at"} {
-				if slices.Contains(inviteTable.updatable, col) {
+				if slices.Contains(inviteTable.Updatable, col) {
 					t.Errorf("an update may write %s", col)
 				}
 			}
@@ -160,7 +121,7 @@ func TestEveryColumnRoundTrips(t *testing.T) {
 			checkInvite("updated", bpRow, next)
 
 			// A billing profile's replacement writes every column but its id and creation time.
-			bpNext := distinctRow(profileTable, 2, bpFixed)
+			bpNext := sqlcolstest.Distinct(profileTable, 2, bpFixed)
 			if _, created, err := s.PutBillingProfile(ctx, bpNext.domain()); err != nil || created {
 				t.Fatalf("replace the profile: %v (created %v)", err, created)
 			}

@@ -8,8 +8,8 @@ import (
 
 // The row types mirror the tables of the migrations, each the one declaration of its table's columns: GORM maps
 // and writes them, the read path's SELECT lists and scan targets and the update sets are derived from them
-// (columns.go). A field tagged `<-:create` (GORM's create-only permission) is written once, with the row, and never
-// by an update: GORM itself refuses to. The domain
+// (internal/sqlcols). A field tagged `<-:create` (GORM's create-only permission) is written once, with the row,
+// and never by an update: GORM itself refuses to. The domain
 // never sees the rows. Timestamps are written as the domain gave them (normalised by dbTime), never stamped by GORM
 // behind the domain's back.
 

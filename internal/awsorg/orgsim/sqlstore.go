@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/cloudreseller/aws-invites/internal/sqlcols"
 )
 
 // NewSQLStore keeps the world in the orgsim_* tables of the service's migrations, so that several processes on one
@@ -19,6 +21,103 @@ import (
 func NewSQLStore(db *sql.DB) Store { return &sqlStore{db: db} }
 
 type sqlStore struct{ db *sql.DB }
+
+// The row types are the one declaration of their tables' columns: the statements below take their column lists,
+// placeholders, scan targets and update sets from them (internal/sqlcols explains the tags). Each has the fields
+// of the domain type it stores, with the same names and types in the same order, so that Go converts one into the
+// other and a field added to the domain type does not compile until its column is declared; only orgsim_accounts,
+// whose key Account does not hold, is converted field by field.
+
+type orgRow struct {
+	MgmtID    string    `gorm:"column:mgmt_id"`
+	ID        string    `gorm:"column:org_id"`
+	CreatedAt time.Time `gorm:"column:created_at"`
+}
+
+type memberRow struct {
+	AccountID    string    `gorm:"column:account_id;<-:create"`
+	MgmtID       string    `gorm:"column:mgmt_id"`
+	JoinedMethod string    `gorm:"column:joined_method"`
+	JoinedAt     time.Time `gorm:"column:joined_at"`
+}
+
+type accountRow struct {
+	AccountID       string `gorm:"column:account_id;<-:create"`
+	Name            string `gorm:"column:name"`
+	Email           string `gorm:"column:email"`
+	State           string `gorm:"column:state"`
+	EmailUnverified bool   `gorm:"column:email_unverified"`
+	InviteRefusal   string `gorm:"column:invite_refusal"`
+}
+
+// handshakeRow is a handshake and when it is purged: purge_at is written for the purge and the listings' filter,
+// and never read back (purgeAt derives it).
+type handshakeRow struct {
+	H       handshakeColumns `gorm:"embedded"`
+	PurgeAt time.Time        `gorm:"column:purge_at;->:false;<-"`
+}
+
+// handshakeColumns hold a handshake's fields. An update writes only its state and end (and purge_at).
+type handshakeColumns struct {
+	Seq           int64     `gorm:"column:seq;<-:false"`
+	ID            string    `gorm:"column:id;<-:create"`
+	Action        string    `gorm:"column:action;<-:create"`
+	MgmtID        string    `gorm:"column:mgmt_id;<-:create"`
+	OrgID         string    `gorm:"column:org_id;<-:create"`
+	AccountID     string    `gorm:"column:account_id;<-:create"`
+	Notes         string    `gorm:"column:notes;<-:create"`
+	State         string    `gorm:"column:state"`
+	RequestedAt   time.Time `gorm:"column:requested_at;<-:create"`
+	EndedAt       time.Time `gorm:"column:ended_at;default:null"`
+	Expires       time.Time `gorm:"column:expires_at;<-:create;default:null"`
+	TransferID    string    `gorm:"column:transfer_id;<-:create"`
+	TransferStart time.Time `gorm:"column:transfer_start;<-:create;default:null"`
+}
+
+// transferRow is a responsibility transfer. An update writes its status and end.
+type transferRow struct {
+	Seq         int64     `gorm:"column:seq;<-:false"`
+	ID          string    `gorm:"column:id;<-:create"`
+	Name        string    `gorm:"column:name;<-:create"`
+	Type        string    `gorm:"column:type;<-:create"`
+	SourceID    string    `gorm:"column:source_id;<-:create"`
+	TargetID    string    `gorm:"column:target_id;<-:create"`
+	Status      string    `gorm:"column:status"`
+	HandshakeID string    `gorm:"column:handshake_id;<-:create"`
+	StartAt     time.Time `gorm:"column:start_at;<-:create"`
+	EndAt       time.Time `gorm:"column:end_at;default:null"`
+	ExpiresAt   time.Time `gorm:"column:expires_at;<-:create"`
+	CreatedAt   time.Time `gorm:"column:created_at;<-:create"`
+}
+
+var (
+	orgTable       = sqlcols.Of[orgRow]()
+	memberTable    = sqlcols.Of[memberRow]()
+	accountTable   = sqlcols.Of[accountRow]()
+	handshakeTable = sqlcols.Of[handshakeRow]()
+	transferTable  = sqlcols.Of[transferRow]()
+)
+
+func (r orgRow) domain() org             { return org(r) }
+func (r memberRow) domain() member       { return member(r) }
+func (r handshakeRow) domain() handshake { return handshake(r.H) }
+func (r transferRow) domain() transfer   { return transfer(r) }
+
+func accountRowOf(id string, a Account) accountRow {
+	return accountRow{AccountID: id, Name: a.Name, Email: a.Email, State: a.State, EmailUnverified: a.EmailUnverified,
+		InviteRefusal: a.InviteRefusal}
+}
+
+func (r accountRow) domain() Account {
+	return Account{Name: r.Name, Email: r.Email, State: r.State, EmailUnverified: r.EmailUnverified, InviteRefusal: r.InviteRefusal}
+}
+
+// handshakeRowOf is the row that stores h: with its expiry as expiresAt tells it, and its purge.
+func handshakeRowOf(h handshake) handshakeRow {
+	c := handshakeColumns(h)
+	c.Expires = h.expiresAt()
+	return handshakeRow{H: c, PurgeAt: h.purgeAt()}
+}
 
 func (s *sqlStore) transact(ctx context.Context, fn func(tx) error) (err error) {
 	t, err := s.db.BeginTx(ctx, nil)
@@ -65,25 +164,53 @@ func (t *sqlTx) count(query string, args ...any) (int, error) {
 	return n, err
 }
 
+// queryOne reads the row of a query of c's columns as its domain value; found is false when there is none.
+func queryOne[R interface{ domain() T }, T any](t *sqlTx, c sqlcols.Columns[R], query string, args ...any) (T, bool, error) {
+	r, found, err := c.ScanOne(t.tx.QueryRowContext(t.ctx, query, args...))
+	if err != nil {
+		return r.domain(), false, fmt.Errorf("orgsim: %w", err)
+	}
+	return r.domain(), found, nil
+}
+
+// queryAll reads every row of a query of c's columns as its domain value.
+func queryAll[R interface{ domain() T }, T any](t *sqlTx, c sqlcols.Columns[R], query string, args ...any) ([]T, error) {
+	rows, err := c.ScanAll(t.tx.QueryContext(t.ctx, query, args...))
+	if err != nil {
+		return nil, fmt.Errorf("orgsim: %w", err)
+	}
+	var out []T
+	for _, r := range rows {
+		out = append(out, r.domain())
+	}
+	return out, nil
+}
+
 // An upsert that rewrites the row with itself takes the row's lock on PostgreSQL, creating the row if needed, in
 // one statement that cannot miss a row being created or deleted by another transaction.
-const lockOrgSQL = `INSERT INTO orgsim_organizations (mgmt_id, org_id, created_at) VALUES ($1, $2, $3)
-ON CONFLICT (mgmt_id) DO UPDATE SET org_id = orgsim_organizations.org_id RETURNING created_at`
+var lockOrgSQL = orgTable.Insert("orgsim_organizations") +
+	" ON CONFLICT (mgmt_id) DO UPDATE SET org_id = orgsim_organizations.org_id RETURNING " + orgTable.List
+
+var (
+	addOrgSQL = orgTable.Insert("orgsim_organizations") + " ON CONFLICT (mgmt_id) DO NOTHING"
+	orgSQL    = orgTable.Select("orgsim_organizations") + " WHERE mgmt_id = $1"
+)
+
+// newOrgArgs are the values of the organization managed by mgmt as a call at now creates it.
+func newOrgArgs(mgmt string, now time.Time) []any {
+	return orgTable.InsertArgs(orgRow(org{MgmtID: mgmt, ID: orgIDFor(mgmt), CreatedAt: now}))
+}
 
 func (t *sqlTx) lockOrg(mgmt string, now time.Time) (org, error) {
-	o := org{MgmtID: mgmt, ID: orgIDFor(mgmt)}
-	_, err := t.one(lockOrgSQL, []any{mgmt, o.ID, now}, (*dbTime)(&o.CreatedAt))
+	o, _, err := queryOne(t, orgTable, lockOrgSQL, newOrgArgs(mgmt, now)...)
 	return o, err
 }
 
 func (t *sqlTx) org(mgmt string, now time.Time) (org, error) {
-	o := org{MgmtID: mgmt, ID: orgIDFor(mgmt)}
-	err := t.exec(`INSERT INTO orgsim_organizations (mgmt_id, org_id, created_at) VALUES ($1, $2, $3)
-ON CONFLICT (mgmt_id) DO NOTHING`, mgmt, o.ID, now)
-	if err != nil {
-		return o, err
+	if err := t.exec(addOrgSQL, newOrgArgs(mgmt, now)...); err != nil {
+		return org{}, err
 	}
-	ok, err := t.one(`SELECT created_at FROM orgsim_organizations WHERE mgmt_id = $1`, []any{mgmt}, (*dbTime)(&o.CreatedAt))
+	o, ok, err := queryOne(t, orgTable, orgSQL, mgmt)
 	if err == nil && !ok {
 		// Deleted by a transaction that committed in between: locking waits for that one instead.
 		return t.lockOrg(mgmt, now)
@@ -98,17 +225,19 @@ func (t *sqlTx) deleteOrg(mgmt string) error {
 	return t.exec(`DELETE FROM orgsim_organizations WHERE mgmt_id = $1`, mgmt)
 }
 
+var (
+	memberSQL      = memberTable.Select("orgsim_members") + " WHERE account_id = $1"
+	putMemberSQL   = memberTable.Insert("orgsim_members") + sqlcols.OnConflictUpdate("account_id", memberTable.Updatable...)
+	listMembersSQL = memberTable.Select("orgsim_members") +
+		" WHERE mgmt_id = $1 AND account_id > $2 ORDER BY mgmt_id, account_id LIMIT $3"
+)
+
 func (t *sqlTx) member(account string) (member, bool, error) {
-	m := member{AccountID: account}
-	ok, err := t.one(`SELECT mgmt_id, joined_method, joined_at FROM orgsim_members WHERE account_id = $1`,
-		[]any{account}, &m.MgmtID, &m.JoinedMethod, (*dbTime)(&m.JoinedAt))
-	return m, ok, err
+	return queryOne(t, memberTable, memberSQL, account)
 }
 
 func (t *sqlTx) putMember(m member) error {
-	return t.exec(`INSERT INTO orgsim_members (account_id, mgmt_id, joined_method, joined_at) VALUES ($1, $2, $3, $4)
-ON CONFLICT (account_id) DO UPDATE SET mgmt_id = EXCLUDED.mgmt_id, joined_method = EXCLUDED.joined_method,
-joined_at = EXCLUDED.joined_at`, m.AccountID, m.MgmtID, m.JoinedMethod, m.JoinedAt)
+	return t.exec(putMemberSQL, memberTable.InsertArgs(memberRow(m))...)
 }
 
 func (t *sqlTx) deleteMember(mgmt, account string) error {
@@ -119,24 +248,26 @@ func (t *sqlTx) countMembers(mgmt string, limit int) (int, error) {
 	return t.count(`SELECT count(*) FROM (SELECT 1 FROM orgsim_members WHERE mgmt_id = $1 LIMIT $2) AS m`, mgmt, limit)
 }
 
-func (t *sqlTx) account(id string) (Account, bool, error) {
-	var a Account
-	ok, err := t.one(`SELECT name, email, state, email_unverified, invite_refusal FROM orgsim_accounts
-WHERE account_id = $1`, []any{id}, &a.Name, &a.Email, &a.State, &a.EmailUnverified, &a.InviteRefusal)
-	return a, ok, err
+func (t *sqlTx) listMembers(mgmt, afterAccount string, limit int) ([]member, error) {
+	return queryAll(t, memberTable, listMembersSQL, mgmt, afterAccount, limit)
 }
 
-const accountColumns = `(account_id, name, email, state, email_unverified, invite_refusal) VALUES ($1, $2, $3, $4, $5, $6)`
+var (
+	accountSQL    = accountTable.Select("orgsim_accounts") + " WHERE account_id = $1"
+	putAccountSQL = accountTable.Insert("orgsim_accounts") + sqlcols.OnConflictUpdate("account_id", accountTable.Updatable...)
+	addAccountSQL = accountTable.Insert("orgsim_accounts") + " ON CONFLICT (account_id) DO NOTHING"
+)
+
+func (t *sqlTx) account(id string) (Account, bool, error) {
+	return queryOne(t, accountTable, accountSQL, id)
+}
 
 func (t *sqlTx) putAccount(id string, a Account) error {
-	return t.exec(`INSERT INTO orgsim_accounts `+accountColumns+` ON CONFLICT (account_id) DO UPDATE SET
-name = EXCLUDED.name, email = EXCLUDED.email, state = EXCLUDED.state, email_unverified = EXCLUDED.email_unverified,
-invite_refusal = EXCLUDED.invite_refusal`, id, a.Name, a.Email, a.State, a.EmailUnverified, a.InviteRefusal)
+	return t.exec(putAccountSQL, accountTable.InsertArgs(accountRowOf(id, a))...)
 }
 
 func (t *sqlTx) addAccount(id string, a Account) (bool, error) {
-	res, err := t.tx.ExecContext(t.ctx, `INSERT INTO orgsim_accounts `+accountColumns+` ON CONFLICT (account_id) DO NOTHING`,
-		id, a.Name, a.Email, a.State, a.EmailUnverified, a.InviteRefusal)
+	res, err := t.tx.ExecContext(t.ctx, addAccountSQL, accountTable.InsertArgs(accountRowOf(id, a))...)
 	if err != nil {
 		return false, fmt.Errorf("orgsim: %w", err)
 	}
@@ -144,53 +275,19 @@ func (t *sqlTx) addAccount(id string, a Account) (bool, error) {
 	return n == 1, err
 }
 
-func (t *sqlTx) listMembers(mgmt, afterAccount string, limit int) ([]member, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT account_id, mgmt_id, joined_method, joined_at FROM orgsim_members
-WHERE mgmt_id = $1 AND account_id > $2 ORDER BY mgmt_id, account_id LIMIT $3`, mgmt, afterAccount, limit)
-	if err != nil {
-		return nil, fmt.Errorf("orgsim: %w", err)
-	}
-	defer rows.Close()
-	var out []member
-	for rows.Next() {
-		var m member
-		if err := rows.Scan(&m.AccountID, &m.MgmtID, &m.JoinedMethod, (*dbTime)(&m.JoinedAt)); err != nil {
-			return nil, fmt.Errorf("orgsim: %w", err)
-		}
-		out = append(out, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("orgsim: %w", err)
-	}
-	return out, nil
-}
-
-const handshakeColumns = `seq, id, action, mgmt_id, org_id, account_id, notes, state, requested_at, ended_at, expires_at,
-transfer_id, transfer_start`
-
-func scanHandshake(sc interface{ Scan(...any) error }, h *handshake) error {
-	return sc.Scan(&h.Seq, &h.ID, &h.Action, &h.MgmtID, &h.OrgID, &h.AccountID, &h.Notes, &h.State,
-		(*dbTime)(&h.RequestedAt), (*dbTime)(&h.EndedAt), (*dbTime)(&h.Expires), &h.TransferID, (*dbTime)(&h.TransferStart))
-}
-
-func (t *sqlTx) oneHandshake(where string, args ...any) (handshake, bool, error) {
-	var h handshake
-	err := scanHandshake(t.tx.QueryRowContext(t.ctx, `SELECT `+handshakeColumns+` FROM orgsim_handshakes WHERE `+where, args...), &h)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return h, false, nil
-	case err != nil:
-		return h, false, fmt.Errorf("orgsim: %w", err)
-	}
-	return h, true, nil
-}
+var (
+	selectHandshakes   = handshakeTable.Select("orgsim_handshakes") + " WHERE "
+	insertHandshakeSQL = handshakeTable.Insert("orgsim_handshakes") + " RETURNING seq"
+	updateHandshakeSQL = handshakeTable.Update("orgsim_handshakes", "id")
+)
 
 func (t *sqlTx) handshake(id string) (handshake, bool, error) {
-	return t.oneHandshake(`id = $1`, id)
+	return queryOne(t, handshakeTable, selectHandshakes+`id = $1`, id)
 }
 
 func (t *sqlTx) openHandshake(mgmt, action, account string) (handshake, bool, error) {
-	return t.oneHandshake(`mgmt_id = $1 AND action = $2 AND account_id = $3 AND state = 'OPEN'`, mgmt, action, account)
+	return queryOne(t, handshakeTable, selectHandshakes+`mgmt_id = $1 AND action = $2 AND account_id = $3 AND state = 'OPEN'`,
+		mgmt, action, account)
 }
 
 // The statements below are planned once and run with many values (the PostgreSQL driver prepares them, and the
@@ -212,45 +309,21 @@ WHERE mgmt_id = $1 AND state <> 'ACCEPTED' AND requested_at > $2 AND action = 'I
 }
 
 func (t *sqlTx) listHandshakes(mgmt, action string, afterSeq int64, now time.Time, limit int) ([]handshake, error) {
-	query := `SELECT ` + handshakeColumns + ` FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND seq > $2 AND purge_at > $3 ORDER BY mgmt_id, seq LIMIT $4`
-	args := []any{mgmt, afterSeq, now, limit}
 	if action != "" {
-		query = `SELECT ` + handshakeColumns + ` FROM orgsim_handshakes
-WHERE mgmt_id = $1 AND action = $2 AND seq > $3 AND purge_at > $4 ORDER BY mgmt_id, action, seq LIMIT $5`
-		args = []any{mgmt, action, afterSeq, now, limit}
+		return queryAll(t, handshakeTable, selectHandshakes+`mgmt_id = $1 AND action = $2 AND seq > $3 AND purge_at > $4
+ORDER BY mgmt_id, action, seq LIMIT $5`, mgmt, action, afterSeq, now, limit)
 	}
-	rows, err := t.tx.QueryContext(t.ctx, query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("orgsim: %w", err)
-	}
-	defer rows.Close()
-	var out []handshake
-	for rows.Next() {
-		var h handshake
-		if err := scanHandshake(rows, &h); err != nil {
-			return nil, fmt.Errorf("orgsim: %w", err)
-		}
-		out = append(out, h)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("orgsim: %w", err)
-	}
-	return out, nil
+	return queryAll(t, handshakeTable, selectHandshakes+`mgmt_id = $1 AND seq > $2 AND purge_at > $3
+ORDER BY mgmt_id, seq LIMIT $4`, mgmt, afterSeq, now, limit)
 }
 
 func (t *sqlTx) insertHandshake(h *handshake) error {
-	_, err := t.one(`INSERT INTO orgsim_handshakes (id, action, mgmt_id, org_id, account_id, notes, state, requested_at,
-ended_at, purge_at, expires_at, transfer_id, transfer_start) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-RETURNING seq`,
-		[]any{h.ID, h.Action, h.MgmtID, h.OrgID, h.AccountID, h.Notes, h.State, h.RequestedAt, nullTime(h.EndedAt), h.purgeAt(),
-			h.expiresAt(), h.TransferID, nullTime(h.TransferStart)}, &h.Seq)
+	_, err := t.one(insertHandshakeSQL, handshakeTable.InsertArgs(handshakeRowOf(*h)), &h.Seq)
 	return err
 }
 
 func (t *sqlTx) updateHandshake(h handshake) error {
-	return t.exec(`UPDATE orgsim_handshakes SET state = $1, ended_at = $2, purge_at = $3 WHERE id = $4`,
-		h.State, nullTime(h.EndedAt), h.purgeAt(), h.ID)
+	return t.exec(updateHandshakeSQL, append(handshakeTable.UpdateArgs(handshakeRowOf(h)), h.ID)...)
 }
 
 // purge finds the rows first and deletes them by key: a DELETE with the same subquery gets a generic plan that
@@ -281,96 +354,35 @@ ORDER BY purge_at LIMIT $3`, mgmt, now, limit)
 	return t.exec(`DELETE FROM orgsim_handshakes WHERE seq IN (`+strings.Join(marks, ", ")+`)`, seqs...)
 }
 
-const transferColumns = `seq, id, name, type, source_id, target_id, status, handshake_id, start_at, end_at, expires_at,
-created_at`
-
-func scanTransfer(sc interface{ Scan(...any) error }, r *transfer) error {
-	return sc.Scan(&r.Seq, &r.ID, &r.Name, &r.Type, &r.SourceID, &r.TargetID, &r.Status, &r.HandshakeID,
-		(*dbTime)(&r.StartAt), (*dbTime)(&r.EndAt), (*dbTime)(&r.ExpiresAt), (*dbTime)(&r.CreatedAt))
-}
-
-func (t *sqlTx) transfers(query string, args ...any) ([]transfer, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+transferColumns+` FROM orgsim_transfers WHERE `+query, args...)
-	if err != nil {
-		return nil, fmt.Errorf("orgsim: %w", err)
-	}
-	defer rows.Close()
-	var out []transfer
-	for rows.Next() {
-		var r transfer
-		if err := scanTransfer(rows, &r); err != nil {
-			return nil, fmt.Errorf("orgsim: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("orgsim: %w", err)
-	}
-	return out, nil
-}
+var (
+	selectTransfers   = transferTable.Select("orgsim_transfers") + " WHERE "
+	insertTransferSQL = transferTable.Insert("orgsim_transfers") + " RETURNING seq"
+	updateTransferSQL = transferTable.Update("orgsim_transfers", "id")
+)
 
 func (t *sqlTx) transfer(id string) (transfer, bool, error) {
-	rs, err := t.transfers(`id = $1`, id)
-	if err != nil || len(rs) == 0 {
-		return transfer{}, false, err
-	}
-	return rs[0], true, nil
+	return queryOne(t, transferTable, selectTransfers+`id = $1`, id)
 }
 
 func (t *sqlTx) insertTransfer(r *transfer) error {
-	_, err := t.one(`INSERT INTO orgsim_transfers (id, name, type, source_id, target_id, status, handshake_id, start_at,
-end_at, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING seq`,
-		[]any{r.ID, r.Name, r.Type, r.SourceID, r.TargetID, r.Status, r.HandshakeID, r.StartAt, nullTime(r.EndAt), r.ExpiresAt,
-			r.CreatedAt}, &r.Seq)
+	_, err := t.one(insertTransferSQL, transferTable.InsertArgs(transferRow(*r)), &r.Seq)
 	return err
 }
 
 func (t *sqlTx) updateTransfer(r transfer) error {
-	return t.exec(`UPDATE orgsim_transfers SET status = $1, end_at = $2 WHERE id = $3`, r.Status, nullTime(r.EndAt), r.ID)
+	return t.exec(updateTransferSQL, append(transferTable.UpdateArgs(transferRow(r)), r.ID)...)
 }
 
 func (t *sqlTx) liveTransfers(source string, since time.Time) ([]transfer, error) {
-	return t.transfers(`source_id = $1 AND (status IN ('REQUESTED', 'ACCEPTED') OR (status = 'WITHDRAWN' AND end_at > $2))
-ORDER BY source_id, seq`, source, since)
+	return queryAll(t, transferTable, selectTransfers+`source_id = $1 AND (status IN ('REQUESTED', 'ACCEPTED')
+OR (status = 'WITHDRAWN' AND end_at > $2)) ORDER BY source_id, seq`, source, since)
 }
 
 func (t *sqlTx) listTransfers(side, account string, afterSeq int64, limit int) ([]transfer, error) {
 	if side == "target" {
-		return t.transfers(`target_id = $1 AND seq > $2 ORDER BY target_id, seq LIMIT $3`, account, afterSeq, limit)
+		return queryAll(t, transferTable, selectTransfers+`target_id = $1 AND seq > $2 ORDER BY target_id, seq LIMIT $3`,
+			account, afterSeq, limit)
 	}
-	return t.transfers(`source_id = $1 AND seq > $2 ORDER BY source_id, seq LIMIT $3`, account, afterSeq, limit)
-}
-
-func nullTime(t time.Time) sql.NullTime { return sql.NullTime{Time: t, Valid: !t.IsZero()} }
-
-// dbTime scans a timestamp column on both drivers: pgx gives a time.Time in the session's zone, SQLite gives a
-// time.Time where it knows the column's declared type and text elsewhere (a RETURNING clause). NULL is zero.
-type dbTime time.Time
-
-func (d *dbTime) Scan(v any) error {
-	switch v := v.(type) {
-	case nil:
-		*d = dbTime{}
-	case time.Time:
-		*d = dbTime(v.UTC())
-	case string:
-		return d.parse(v)
-	case []byte:
-		return d.parse(string(v))
-	default:
-		return fmt.Errorf("orgsim: cannot read a time from %T", v)
-	}
-	return nil
-}
-
-// sqliteTime is how the SQLite driver writes a time.Time.
-const sqliteTime = "2006-01-02 15:04:05.999999999-07:00"
-
-func (d *dbTime) parse(s string) error {
-	t, err := time.Parse(sqliteTime, s)
-	if err != nil {
-		return fmt.Errorf("orgsim: read a time: %w", err)
-	}
-	*d = dbTime(t.UTC())
-	return nil
+	return queryAll(t, transferTable, selectTransfers+`source_id = $1 AND seq > $2 ORDER BY source_id, seq LIMIT $3`,
+		account, afterSeq, limit)
 }

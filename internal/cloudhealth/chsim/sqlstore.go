@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cloudreseller/aws-invites/internal/sqlcols"
 )
 
 // NewSQLStore keeps the accounts in the chsim_accounts table of the service's migrations, so that several processes
@@ -15,10 +17,38 @@ func NewSQLStore(db *sql.DB) Store { return &sqlStore{db: db} }
 
 type sqlStore struct{ db *sql.DB }
 
+// accountRow is the one declaration of chsim_accounts' columns: the statements below take their column lists,
+// placeholders and scan targets from it (internal/sqlcols explains the tags). It has Account's fields, with the
+// same names and types in the same order, so that Go converts one into the other and a field added to Account does
+// not compile until its column is declared.
+type accountRow struct {
+	ID             int64     `gorm:"column:seq;<-:false"` // the row's sequence number: the API's id less idOffset
+	Name           string    `gorm:"column:name"`
+	OwnerID        string    `gorm:"column:owner_id"`
+	PayerAccountID string    `gorm:"column:payer_account_id"`
+	Level          string    `gorm:"column:level"`
+	LastUpdate     time.Time `gorm:"column:last_update"`
+	ExternalID     string    `gorm:"column:external_id;<-:update"` // given by externalID, never by put
+	RoleArn        string    `gorm:"column:role_arn"`
+	CreatedAt      time.Time `gorm:"column:created_at"`
+	UpdatedAt      time.Time `gorm:"column:updated_at"`
+}
+
+var accountTable = sqlcols.Of[accountRow]()
+
 // The API's id is the row's sequence number moved to CloudHealth's range.
 const idOffset = firstID - 1
 
-const accountColumns = `seq, name, owner_id, payer_account_id, level, last_update, external_id, role_arn, created_at, updated_at`
+func (r accountRow) domain() Account {
+	r.ID += idOffset
+	return Account(r)
+}
+
+// putSQL creates an account or, for an owner CloudHealth knows, updates its status and update times; it keeps the
+// name and creation time, and the role unless it has none yet.
+var putSQL = accountTable.Insert("chsim_accounts") +
+	sqlcols.OnConflictUpdate("owner_id", "payer_account_id", "level", "last_update", "updated_at") +
+	", role_arn = CASE WHEN chsim_accounts.role_arn = '' THEN EXCLUDED.role_arn ELSE chsim_accounts.role_arn END"
 
 func (s *sqlStore) put(ctx context.Context, accounts []Account) (err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
@@ -31,13 +61,7 @@ func (s *sqlStore) put(ctx context.Context, accounts []Account) (err error) {
 		}
 	}()
 	for _, a := range accounts {
-		_, err := tx.ExecContext(ctx, `INSERT INTO chsim_accounts (name, owner_id, payer_account_id, level, last_update,
-role_arn, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (owner_id) DO UPDATE SET
-payer_account_id = EXCLUDED.payer_account_id, level = EXCLUDED.level, last_update = EXCLUDED.last_update,
-updated_at = EXCLUDED.updated_at,
-role_arn = CASE WHEN chsim_accounts.role_arn = '' THEN EXCLUDED.role_arn ELSE chsim_accounts.role_arn END`,
-			a.Name, a.OwnerID, a.PayerAccountID, a.Level, a.LastUpdate, a.RoleArn, a.CreatedAt, a.UpdatedAt)
-		if err != nil {
+		if _, err := tx.ExecContext(ctx, putSQL, accountTable.InsertArgs(accountRow(a))...); err != nil {
 			return fmt.Errorf("chsim: put account %s: %w", a.OwnerID, err)
 		}
 	}
@@ -47,34 +71,32 @@ role_arn = CASE WHEN chsim_accounts.role_arn = '' THEN EXCLUDED.role_arn ELSE ch
 	return nil
 }
 
+var (
+	pageSQL = accountTable.Select("chsim_accounts") + " ORDER BY seq LIMIT $1 OFFSET $2"
+	getSQL  = accountTable.Select("chsim_accounts") + " WHERE seq = $1"
+)
+
 func (s *sqlStore) page(ctx context.Context, offset, limit int) ([]Account, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+accountColumns+` FROM chsim_accounts ORDER BY seq LIMIT $1 OFFSET $2`,
-		limit, offset)
+	rows, err := accountTable.ScanAll(s.db.QueryContext(ctx, pageSQL, limit, offset))
 	if err != nil {
 		return nil, fmt.Errorf("chsim: list accounts: %w", err)
 	}
-	defer rows.Close()
 	var out []Account
-	for rows.Next() {
-		var a Account
-		if err := scanAccount(rows, &a); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("chsim: list accounts: %w", err)
+	for _, r := range rows {
+		out = append(out, r.domain())
 	}
 	return out, nil
 }
 
 func (s *sqlStore) get(ctx context.Context, id int64) (Account, bool, error) {
-	var a Account
-	err := scanAccount(s.db.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM chsim_accounts WHERE seq = $1`, id-idOffset), &a)
-	if errors.Is(err, sql.ErrNoRows) {
+	r, found, err := accountTable.ScanOne(s.db.QueryRowContext(ctx, getSQL, id-idOffset))
+	switch {
+	case err != nil:
+		return Account{}, false, fmt.Errorf("chsim: read account %d: %w", id, err)
+	case !found:
 		return Account{}, false, nil
 	}
-	return a, err == nil, err
+	return r.domain(), true, nil
 }
 
 // externalID sets the id only where none is set, so that of two processes asking at once the second finds the
@@ -90,30 +112,4 @@ ELSE external_id END WHERE seq = $2 RETURNING external_id`, fresh, id-idOffset).
 		return "", false, fmt.Errorf("chsim: external id of %d: %w", id, err)
 	}
 	return ext, true, nil
-}
-
-func scanAccount(sc interface{ Scan(...any) error }, a *Account) error {
-	var seq int64
-	err := sc.Scan(&seq, &a.Name, &a.OwnerID, &a.PayerAccountID, &a.Level, (*dbTime)(&a.LastUpdate), &a.ExternalID,
-		&a.RoleArn, (*dbTime)(&a.CreatedAt), (*dbTime)(&a.UpdatedAt))
-	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		return fmt.Errorf("chsim: read account: %w", err)
-	}
-	a.ID = seq + idOffset
-	return nil
-}
-
-// dbTime reads a timestamp column as UTC on both drivers (pgx gives the session's zone).
-type dbTime time.Time
-
-func (d *dbTime) Scan(v any) error {
-	t, ok := v.(time.Time)
-	if !ok {
-		return fmt.Errorf("chsim: cannot read a time from %T", v)
-	}
-	*d = dbTime(t.UTC())
-	return nil
 }
