@@ -9,7 +9,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloudreseller/aws-invites/internal/config"
-	"github.com/cloudreseller/aws-invites/internal/jobs"
 )
 
 // reconcileOnce runs, in this process, what the background jobs do periodically: every payer's handshake
@@ -37,9 +36,9 @@ func reconcileOnce(ctx context.Context, args []string, getenv func(string) strin
 	}
 	defer a.close()
 	// What the pass changes is told as always: its events enqueue their delivery for the replicas that serve.
-	if err := a.runner.Migrate(ctx); err != nil {
+	if err := a.Runner.Migrate(ctx); err != nil {
 		return err
 	}
-	a.work.reportTo(stdout)
-	return jobs.RunOnce(ctx, a.jobsConfig(a.work, log))
+	a.Work.ReportTo(stdout)
+	return a.RunOnce(ctx)
 }

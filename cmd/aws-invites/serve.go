@@ -20,7 +20,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
-	"github.com/cloudreseller/aws-invites/internal/apiview"
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
@@ -32,7 +31,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/mail"
-	"github.com/cloudreseller/aws-invites/internal/notify"
+	"github.com/cloudreseller/aws-invites/internal/service"
 	"github.com/cloudreseller/aws-invites/internal/store"
 	"github.com/cloudreseller/aws-invites/internal/webhook"
 )
@@ -105,16 +104,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	defer a.close()
-	st, runner := a.store, a.runner
+	st, runner := a.Store, a.Runner
 	verifier, err := verifier(ctx, cfg)
 	if err != nil {
 		return err
 	}
 
-	e, err := httpapi.New(httpapi.Config{
-		Invites: a.invites, Profiles: a.profiles, Reconciler: a.reconciler, Sandbox: a.sandbox, Webhooks: a.webhooks,
-		Verifier: verifier, Idempotency: st, Clock: a.clock, Ready: st.Ping, DatabaseUnavailable: store.Unavailable, Logger: log,
-		Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
+	e, err := a.API(httpapi.Config{
+		Verifier: verifier, Logger: log, Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
 		RateLimits: httpapi.RateLimits{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst,
 			AWSRPS: cfg.RateLimitAWSRPS, AWSBurst: cfg.RateLimitAWSBurst},
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
@@ -183,39 +180,27 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	return nil
 }
 
-// app is the service's parts, built once for serve and for the command-line tasks. A feature that is not
-// configured is not built: cloudHealth is nil without CloudHealth, sandbox outside the sandbox.
+// app is the service built for serve and the command-line tasks, and how to release what it holds.
 type app struct {
-	store       *store.Store
-	invites     *invite.Invites
-	profiles    *invite.Profiles
-	reconciler  *invite.Reconciler
-	cur         *invite.CURFollower
-	cloudHealth *invite.CloudHealthFollower
-	sandbox     *invite.Sandbox
-	webhooks    *notify.Webhooks
-	notifier    *notify.Notifier
-	runner      *jobs.Runner // built, not started: serve starts it
-	work        *work
-	clock       invite.Clock // the sandbox's test clock in the sandbox
-	close       func()
+	*service.Service
+	close func()
 }
 
 // systemClock is the real time: what every rule reads in aws mode, and what the sandbox's test clock runs over. The
 // command's tests replace it (TestMain) to run the whole command as if it were another instant.
 var systemClock invite.Clock = invite.SystemClock{}
 
-// build opens the database and wires the domain to AWS Organizations, CloudHealth and the CUR: the real ones in
-// aws mode, simulators served on loopback ports of their own (state kept in the database) in the sandbox.
-func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (*app, error) {
+// build opens the database and builds the service over AWS Organizations, CloudHealth and the CUR: the real ones
+// in aws mode, simulators served on loopback ports of their own (state kept in the database) in the sandbox.
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*app, error) {
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	a := &app{store: st, close: func() { cancel(); st.Close() }}
+	closeAll := func() { cancel(); st.Close() }
 	fail := func(err error) (*app, error) {
-		a.close()
+		closeAll()
 		return nil, err
 	}
 	// The time every rule reads: the real one, or in the sandbox its test clock, kept in the database.
@@ -225,7 +210,6 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 		sandboxClock = st.SandboxClock(systemClock)
 		clock = sandboxClock
 	}
-	a.clock = clock
 	orgs, err := organizations(ctx, cfg, st, clock, log)
 	if err != nil {
 		return fail(err)
@@ -238,58 +222,26 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 	if err != nil {
 		return fail(err)
 	}
-	deps := invite.Deps{Store: st, Orgs: orgs, Transfers: orgs, Clock: clock, Log: log}
-	a.invites = invite.NewInvites(deps, ch.setup)
-	a.profiles = invite.NewProfiles(deps)
-	a.reconciler = invite.NewReconciler(deps)
-	a.cur = invite.NewCURFollower(deps, reader, st)
-	if ch.statuses != nil {
-		a.cloudHealth = invite.NewCloudHealthFollower(deps, ch.statuses, cfg.CloudHealthGrace)
-	}
-	// Telling people and systems: webhooks and email through the job engine, enqueued with the change itself.
-	queue := &queueRef{}
-	sender := webhook.NewDomain(cfg.WebhookAllowPrivate, clock.Now)
 	mailer, mailbox, err := mailers(cfg, clock.Now, log)
 	if err != nil {
 		return fail(err)
 	}
-	a.webhooks = notify.NewWebhooks(st, clock, st, sender, queue)
-	a.notifier = notify.NewNotifier(st, clock, st, sender, queue, mailer)
-	a.work = newWork(a, log, reg)
-	jc := a.jobsConfig(a.work, log)
-	jc.Registerer = reg
-	jc.ReconcileEvery, jc.CloudHealthEvery, jc.CURScanEvery = cfg.ReconcileEvery, cfg.CloudHealthEvery, cfg.CURScanEvery
-	jc.JobTimeout, jc.RescueStuckAfter = 2*time.Minute, 3*time.Minute
-	if a.runner, err = jobs.New(ctx, jc); err != nil {
-		return fail(fmt.Errorf("background jobs: %w", err))
-	}
-	queue.r = a.runner
-	// Events keep their invite as the API shows it (feed, webhooks), and enqueue their dispatch in their own
-	// transaction.
-	st.OnEvents(a.runner.EnqueueEventsTx, apiview.EncodeInvite)
+	parts := service.Parts{Store: st, Clock: clock, AWS: orgs, CloudHealth: ch.statuses, CloudHealthGrace: cfg.CloudHealthGrace,
+		CloudHealthSetup: ch.setup, CUR: reader, Webhooks: webhook.NewDomain(cfg.WebhookAllowPrivate, clock.Now), Mailer: mailer,
+		Jobs: jobs.Config{ReconcileEvery: cfg.ReconcileEvery, CloudHealthEvery: cfg.CloudHealthEvery, CURScanEvery: cfg.CURScanEvery,
+			JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute},
+		Log: log, Registry: reg}
 	if cfg.Mode == config.ModeSandbox {
-		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock, Jobs: queue}
+		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock}
 		if mailbox != nil {
-			world.Mail = mail.Mailbox{Memory: mailbox}
+			parts.Sandbox.Mail = mail.Mailbox{Memory: mailbox}
 		}
-		a.sandbox = invite.NewSandbox(deps, world, a.reconciler, a.cloudHealth, a.cur)
 	}
-	return a, nil
-}
-
-// jobsConfig is the background jobs' configuration over the app's database and work.
-func (a *app) jobsConfig(w *work, log *slog.Logger) jobs.Config {
-	c := jobs.Config{Work: w, Logger: log, Notify: a.notifier, DeliveryAttempts: webhook.MaxAttempts,
-		DeliveryBackoff: webhook.Schedule{}.Backoff}
-	if pool := a.store.PgxPool(); pool != nil {
-		c.PgxPool, c.TxDB = pool, a.store.SQLDB()
-	} else {
-		c.SQLite = a.store.SQLDB()
+	svc, err := service.New(ctx, parts)
+	if err != nil {
+		return fail(err)
 	}
-	if a.cloudHealth != nil {
-		c.CloudHealth = w
-	}
-	return c
+	return &app{Service: svc, close: closeAll}, nil
 }
 
 // cloudHealthParts are the CloudHealth adapters: statuses is nil when CloudHealth is not followed, sim is set

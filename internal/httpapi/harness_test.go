@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/cloudreseller/aws-invites/internal/apiview"
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
@@ -28,6 +27,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/mail"
 	"github.com/cloudreseller/aws-invites/internal/notify"
+	"github.com/cloudreseller/aws-invites/internal/service"
 	"github.com/cloudreseller/aws-invites/internal/store"
 	"github.com/cloudreseller/aws-invites/internal/store/storetest"
 	"github.com/cloudreseller/aws-invites/internal/testclock"
@@ -77,7 +77,6 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	ctx := context.Background()
 	clk := testclock.NewAtStart() // now, or the instant AWS_INVITES_TEST_NOW names
 	st := storetest.Open(t, opts.dialect, store.Options{Clock: clk, MaxConns: jobs.MinPoolConns(jobs.Config{}) + 4})
-	st.OnEvents(nil, apiview.EncodeInvite)
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 1000, Conventions: true})
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
@@ -104,12 +103,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := invite.Deps{Store: st, Orgs: orgs, Transfers: orgs, Clock: clk, Log: log}
 	curReader := cur.Reader{Store: cur.DirStore{Root: t.TempDir()}}
-	curFollower := invite.NewCURFollower(deps, curReader, st)
-	chFollower := invite.NewCloudHealthFollower(deps, chClient, 0)
-	reconciler := invite.NewReconciler(deps)
-	queue := &queueRef{}
 	sender := webhook.NewDomain(!opts.aws, clk.Now)
 	mailbox, err := mail.NewMemory("aws-invites@example.com", mail.MemoryOptions{Now: clk.Now})
 	if err != nil {
@@ -123,26 +117,26 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		}
 		mailer = mail.Domain{Sender: c}
 	}
-	webhooks := notify.NewWebhooks(st, clk, st, sender, queue)
+	backoff := opts.backoff
+	if backoff == nil {
+		backoff = func(int) time.Duration { return 100 * time.Millisecond }
+	}
+	// The service as serve builds it; the job engine runs (the notifications alone) only when a test asks.
+	parts := service.Parts{Store: st, Clock: clk, AWS: orgs, CloudHealth: chClient,
+		CloudHealthSetup: cloudhealth.SetupSource{Client: chClient, FallbackExternalID: "ext-fallback-1"},
+		CUR:              curReader, Webhooks: sender, Mailer: mailer, Quiet: !opts.notify, Log: log, Registry: prometheus.NewRegistry(),
+		Jobs: jobs.Config{Unscheduled: true, DeliveryBackoff: backoff, PollInterval: 20 * time.Millisecond}}
+	if opts.sandbox {
+		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk},
+			Mail: mail.Mailbox{Memory: mailbox}}
+	}
+	svc, err := service.New(ctx, parts)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var runner *jobs.Runner
 	if opts.notify {
-		notifier := notify.NewNotifier(st, clk, st, sender, queue, mailer)
-		backoff := opts.backoff
-		if backoff == nil {
-			backoff = func(int) time.Duration { return 100 * time.Millisecond }
-		}
-		jc := jobs.Config{Work: idleWork{}, Notify: notifier, DeliveryBackoff: backoff, DeliveryAttempts: webhook.MaxAttempts,
-			PollInterval: 20 * time.Millisecond, ReconcileEvery: time.Hour, CURScanEvery: time.Hour, Logger: log}
-		if pool := st.PgxPool(); pool != nil {
-			jc.PgxPool, jc.TxDB = pool, st.SQLDB()
-		} else {
-			jc.SQLite = st.SQLDB()
-		}
-		if runner, err = jobs.New(ctx, jc); err != nil {
-			t.Fatal(err)
-		}
-		queue.r = runner
-		st.OnEvents(runner.EnqueueEventsTx, apiview.EncodeInvite)
+		runner = svc.Runner
 		if err := runner.Start(ctx); err != nil {
 			t.Fatal(err)
 		}
@@ -155,25 +149,12 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if opts.corsOrigins == nil {
 		opts.corsOrigins = []string{"https://app.example.com"}
 	}
-	var sandbox *invite.Sandbox
-	if opts.sandbox {
-		world := invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk},
-			Jobs: queue, Mail: mail.Mailbox{Memory: mailbox}}
-		sandbox = invite.NewSandbox(deps, world, reconciler, chFollower, curFollower)
-	}
-	e, err := httpapi.New(httpapi.Config{
-		Invites:    invite.NewInvites(deps, cloudhealth.SetupSource{Client: chClient, FallbackExternalID: "ext-fallback-1"}),
-		Profiles:   invite.NewProfiles(deps),
-		Reconciler: reconciler,
-		Sandbox:    sandbox,
-		Webhooks:   webhooks,
-		Verifier:   verifier, Idempotency: st, Clock: clk, Ready: st.Ping, Logger: log,
-		Registry: prometheus.NewRegistry(), CORSOrigins: opts.corsOrigins, RateLimits: opts.limits,
-		DatabaseUnavailable: store.Unavailable,
-	})
+	e, err := svc.API(httpapi.Config{Verifier: verifier, Logger: log, Registry: prometheus.NewRegistry(),
+		CORSOrigins: opts.corsOrigins, RateLimits: opts.limits})
 	if err != nil {
 		t.Fatal(err)
 	}
+	st = svc.Store
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
 	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, clock: clk, secret: secret, ch: ch,
@@ -351,35 +332,3 @@ func (c testClockAdvancer) AdvanceTo(_ context.Context, t time.Time) (time.Time,
 	}
 	return c.Now(), nil
 }
-
-// queueRef forwards to the job engine, built after the use cases that enqueue through it; without one (notify
-// off) nothing is delivered.
-type queueRef struct{ r *jobs.Runner }
-
-func (q *queueRef) EnqueueDeliveries(ctx context.Context, ds []notify.Delivery) error {
-	if q.r == nil {
-		return nil
-	}
-	return q.r.EnqueueDeliveries(ctx, ds)
-}
-
-func (q *queueRef) EnqueueMail(ctx context.Context, eventID int64, to []string) error {
-	if q.r == nil {
-		return nil
-	}
-	return q.r.EnqueueMail(ctx, eventID, to)
-}
-
-func (q *queueRef) BringForward(ctx context.Context, by time.Duration) (int, error) {
-	if q.r == nil {
-		return 0, nil
-	}
-	return q.r.BringForward(ctx, by)
-}
-
-// idleWork is background work with nothing to do: the webhook tests run only the notification jobs.
-type idleWork struct{}
-
-func (idleWork) Payers(context.Context) ([]string, error)     { return nil, nil }
-func (idleWork) ReconcilePayer(context.Context, string) error { return nil }
-func (idleWork) ScanCUR(context.Context, string) error        { return nil }

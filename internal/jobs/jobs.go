@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 	"github.com/riverqueue/river/riverdriver"
-	"github.com/riverqueue/river/riverdriver/riverdatabasesql"
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
@@ -65,9 +64,6 @@ type Config struct {
 	// embedded SQLite database. New needs exactly one of them; RunOnce neither.
 	PgxPool *pgxpool.Pool
 	SQLite  *sql.DB
-	// TxDB is, on PostgreSQL, the database/sql handle over PgxPool that the service's transactions run on, so
-	// that jobs can be enqueued inside them (EnqueueEventsTx). Unused on SQLite.
-	TxDB *sql.DB
 	// Work is the domain work the jobs run (required).
 	Work Work
 	// CloudHealth is the CloudHealth sync; nil when CloudHealth is not configured, and then its job is neither
@@ -75,10 +71,9 @@ type Config struct {
 	CloudHealth CloudHealthWork
 	// Notify turns events into webhook deliveries and email and makes each attempt; nil registers none of it.
 	Notify NotifyWork
-	// DeliveryBackoff is the wait before a delivery's next attempt after the given number of failed ones, and
-	// DeliveryAttempts how many attempts a delivery gets; required with Notify.
-	DeliveryBackoff  func(attempt int) time.Duration
-	DeliveryAttempts int
+	// DeliveryBackoff is the wait before a delivery's next attempt after the given number of failed ones (how
+	// many it gets is the Queue's, which enqueued it); required with Notify.
+	DeliveryBackoff func(attempt int) time.Duration
 	// Logger receives job failures and River's own messages; nil discards them.
 	Logger *slog.Logger
 	// ReconcileEvery is the period of reconcile_all; default invite.DefaultReconcileEvery.
@@ -97,6 +92,9 @@ type Config struct {
 	Workers int
 	// CURWorkers is how many CUR scans this replica runs at once; default 2 (scans are long and memory-bound).
 	CURWorkers int
+	// Unscheduled leaves the periodic jobs out: the engine runs only what is enqueued (tests that run it for
+	// the notifications alone).
+	Unscheduled bool
 	// PollInterval is how often a replica looks for jobs when no notification arrives (always, on SQLite);
 	// default River's 1 second. Tests lower it.
 	PollInterval time.Duration
@@ -121,12 +119,11 @@ const MigrationLockID int64 = 0x6177_7369_6e76_726a // "awsinvrj"
 
 // Runner owns the River client of one replica.
 type Runner struct {
-	cfg      Config
-	log      *slog.Logger
-	engine   engine
-	insertTx func(ctx context.Context, tx *sql.Tx, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
-	migrate  func(ctx context.Context) error
-	metrics  *metrics
+	cfg     Config
+	log     *slog.Logger
+	engine  engine
+	migrate func(ctx context.Context) error
+	metrics *metrics
 }
 
 // engine is the part of *river.Client[TTx] the Runner uses, so one Runner serves both drivers.
@@ -135,8 +132,6 @@ type engine interface {
 	Stop(ctx context.Context) error
 	StopAndCancel(ctx context.Context) error
 	InsertMany(ctx context.Context, params []river.InsertManyParams) ([]*rivertype.JobInsertResult, error)
-	JobList(ctx context.Context, params *river.JobListParams) (*river.JobListResult, error)
-	JobRetry(ctx context.Context, id int64) (*rivertype.JobRow, error)
 }
 
 // New builds a Runner on the service's database: River's pgx driver on PostgreSQL, its SQLite driver (on the
@@ -163,19 +158,9 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 		driver := riverpgxv5.New(pool)
 		r.engine, err = newClient(driver, rc)
 		r.migrate = func(ctx context.Context) error { return migratePostgres(ctx, pool, driver, cfg.Logger) }
-		if err == nil && cfg.TxDB != nil {
-			// An insert-only client over database/sql, for jobs enqueued in the service's own transactions.
-			var txc *river.Client[*sql.Tx]
-			txc, err = river.NewClient(riverdatabasesql.New(cfg.TxDB), &river.Config{Workers: rc.Workers, Logger: cfg.Logger})
-			if err == nil {
-				r.insertTx = txc.InsertManyTx
-			}
-		}
 	case cfg.SQLite != nil:
 		driver := riversqlite.New(cfg.SQLite)
-		var c *river.Client[*sql.Tx]
-		c, err = river.NewClient(driver, rc)
-		r.engine, r.insertTx = c, c.InsertManyTx
+		r.engine, err = newClient(driver, rc)
 		r.migrate = func(ctx context.Context) error { return migrateUp(ctx, driver, cfg.Logger) }
 	default:
 		return nil, errors.New("jobs: config without a database (PgxPool or SQLite)")
@@ -230,8 +215,8 @@ func (c *Config) withDefaults() error {
 	if c.Workers < 0 || c.CURWorkers < 0 {
 		return errors.New("jobs: worker counts must not be negative")
 	}
-	if c.Notify != nil && (c.DeliveryBackoff == nil || c.DeliveryAttempts <= 0) {
-		return errors.New("jobs: Notify needs DeliveryBackoff and DeliveryAttempts")
+	if c.Notify != nil && c.DeliveryBackoff == nil {
+		return errors.New("jobs: Notify needs DeliveryBackoff")
 	}
 	if c.RescueStuckAfter <= c.JobTimeout {
 		// River would rescue (and so run a second time) a job that is still within its timeout.
@@ -262,6 +247,9 @@ func (r *Runner) riverConfig() *river.Config {
 	if cfg.CloudHealth != nil {
 		river.AddWorker(workers, &cloudHealthWorker{r: r})
 		jobs = append(jobs, periodic(cfg.CloudHealthEvery, cloudHealthArgs{}))
+	}
+	if cfg.Unscheduled {
+		jobs = nil
 	}
 	queues := map[string]river.QueueConfig{
 		QueueReconcile: {MaxWorkers: cfg.Workers},

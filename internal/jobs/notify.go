@@ -2,16 +2,12 @@ package jobs
 
 import (
 	"context"
-	"database/sql"
 	"errors"
-	"fmt"
 	"strconv"
 	"time"
 
 	"github.com/riverqueue/river"
-	"github.com/riverqueue/river/rivertype"
 
-	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/notify"
 )
 
@@ -60,75 +56,6 @@ type mailArgs struct {
 func (mailArgs) Kind() string { return KindSendMail }
 func (mailArgs) InsertOpts() river.InsertOpts {
 	return river.InsertOpts{Queue: QueueNotify, MaxAttempts: mailAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
-}
-
-// EnqueueEventsTx enqueues, in the caller's transaction, the dispatch of each event: the store's event hook. A
-// rolled-back change sends nothing; a committed one is dispatched even if the process dies right after.
-func (r *Runner) EnqueueEventsTx(ctx context.Context, tx *sql.Tx, events []invite.Event) error {
-	if r.cfg.Notify == nil {
-		return nil
-	}
-	if r.insertTx == nil {
-		return errors.New("jobs: no transactional insert (set Config.TxDB on PostgreSQL)")
-	}
-	params := make([]river.InsertManyParams, 0, len(events))
-	for _, ev := range events {
-		if ev.Type != invite.EventTest {
-			params = append(params, river.InsertManyParams{Args: dispatchArgs{EventID: ev.ID}})
-		}
-	}
-	if len(params) == 0 {
-		return nil
-	}
-	if _, err := r.insertTx(ctx, tx, params); err != nil {
-		return fmt.Errorf("jobs: enqueue event dispatch: %w", err)
-	}
-	return nil
-}
-
-// EnqueueDeliveries schedules the first attempt of each delivery (notify.Deliverer); one job per (endpoint,
-// event), however often it is asked.
-func (r *Runner) EnqueueDeliveries(ctx context.Context, ds []notify.Delivery) error {
-	params := make([]river.InsertManyParams, len(ds))
-	for i, d := range ds {
-		params[i] = river.InsertManyParams{Args: deliverArgs{EndpointID: d.EndpointID, EventID: d.EventID},
-			InsertOpts: &river.InsertOpts{Queue: QueueNotify, MaxAttempts: r.cfg.DeliveryAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}}
-	}
-	if _, err := r.engine.InsertMany(ctx, params); err != nil {
-		return fmt.Errorf("jobs: enqueue deliveries: %w", err)
-	}
-	return nil
-}
-
-// EnqueueMail schedules an email about an event (notify.Deliverer).
-func (r *Runner) EnqueueMail(ctx context.Context, eventID int64, to []string) error {
-	if _, err := r.engine.InsertMany(ctx, []river.InsertManyParams{{Args: mailArgs{EventID: eventID, To: to}}}); err != nil {
-		return fmt.Errorf("jobs: enqueue mail: %w", err)
-	}
-	return nil
-}
-
-// BringForward makes every delivery and email waiting for a retry due within d due now: the sandbox's clock moved
-// d ahead of River's, which schedules by the real time.
-func (r *Runner) BringForward(ctx context.Context, d time.Duration) (int, error) {
-	due := time.Now().Add(d)
-	params := river.NewJobListParams().Kinds(KindDeliverWebhook, KindSendMail).
-		States(rivertype.JobStateRetryable, rivertype.JobStateScheduled).First(10000)
-	res, err := r.engine.JobList(ctx, params)
-	if err != nil {
-		return 0, fmt.Errorf("jobs: list jobs to bring forward: %w", err)
-	}
-	n := 0
-	for _, j := range res.Jobs {
-		if j.ScheduledAt.After(due) {
-			continue
-		}
-		if _, err := r.engine.JobRetry(ctx, j.ID); err != nil {
-			return n, fmt.Errorf("jobs: bring job %d forward: %w", j.ID, err)
-		}
-		n++
-	}
-	return n, nil
 }
 
 type dispatchWorker struct {

@@ -46,12 +46,19 @@ func TestEventDispatchIsTransactional(t *testing.T) {
 			st := storetest.Open(t, dialect, pgOptions())
 			d := &dispatches{}
 			cfg := testConfig(t, st, newFakeWork())
-			cfg.Notify, cfg.DeliveryAttempts = d, 3
+			cfg.Notify = d
 			cfg.DeliveryBackoff = func(int) time.Duration { return time.Millisecond }
-			if st.PgxPool() != nil {
-				cfg.TxDB = st.SQLDB()
-			}
 			r, err := jobs.New(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			qc := jobs.QueueConfig{Dispatch: true, DeliveryAttempts: 3}
+			if st.PgxPool() != nil {
+				qc.PgxPool, qc.TxDB = st.PgxPool(), st.SQLDB()
+			} else {
+				qc.SQLite = st.SQLDB()
+			}
+			q, err := jobs.NewQueue(qc)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -69,14 +76,14 @@ func TestEventDispatchIsTransactional(t *testing.T) {
 			}
 
 			boom := errors.New("the change fails after its events were written")
-			st.OnEvents(func(ctx context.Context, tx *sql.Tx, evs []invite.Event) error {
-				if err := r.EnqueueEventsTx(ctx, tx, evs); err != nil {
+			failing := st.WithEvents(func(ctx context.Context, tx *sql.Tx, evs []invite.Event) error {
+				if err := q.EnqueueEventsTx(ctx, tx, evs); err != nil {
 					return err
 				}
 				return boom
 			}, nil)
 			inv, ev := newInvite("100000000001")
-			if err := st.CreateInvite(ctx, inv, ev); !errors.Is(err, boom) {
+			if err := failing.CreateInvite(ctx, inv, ev); !errors.Is(err, boom) {
 				t.Fatalf("create with a failing hook: %v", err)
 			}
 			if _, err := st.Invite(ctx, "bp", inv.ID); !invite.IsCode(err, invite.CodeNotFound) {
@@ -86,9 +93,8 @@ func TestEventDispatchIsTransactional(t *testing.T) {
 				t.Fatalf("%d dispatch jobs after the rollback, want 0", n)
 			}
 
-			st.OnEvents(r.EnqueueEventsTx, nil)
 			inv, ev = newInvite("100000000002")
-			if err := st.CreateInvite(ctx, inv, ev); err != nil {
+			if err := st.WithEvents(q.EnqueueEventsTx, nil).CreateInvite(ctx, inv, ev); err != nil {
 				t.Fatal(err)
 			}
 			if n := countJobs(t, st, jobs.KindDispatchEvent); n != 1 {

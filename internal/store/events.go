@@ -20,10 +20,12 @@ type EventHook func(ctx context.Context, tx *sql.Tx, events []invite.Event) erro
 // ViewEncoder renders an invite as the API shows it, for the snapshot an event keeps.
 type ViewEncoder func(invite.View) ([]byte, error)
 
-// OnEvents sets the hook that runs with every event written, and the encoder of the invites the events carry. Call
-// it while wiring, before the store serves.
-func (s *Store) OnEvents(hook EventHook, encode ViewEncoder) {
-	s.hook, s.encode = hook, encode
+// WithEvents returns the store writing events with a hook that runs in their transaction (nil: none) and the
+// encoder of the invites they carry: the same database, connections and locks; s itself is unchanged.
+func (s *Store) WithEvents(hook EventHook, encode ViewEncoder) *Store {
+	c := *s
+	c.hook, c.encode = hook, encode
+	return &c
 }
 
 // writeEvents inserts events (skipping empty ones) in tx, then runs the hook on those of a type.

@@ -53,13 +53,13 @@ type Store struct {
 	sqlDB   *sql.DB
 	readDB  *sql.DB       // SQLite only: the connections of reads outside transactions (see readRouter)
 	pool    *pgxpool.Pool // nil on SQLite
-	locks   payerLocks    // SQLite only
+	locks   *payerLocks   // SQLite only; shared by the store's copies (WithEvents)
 	dialect sqlDialect
 	clock   invite.Clock
 	log     *slog.Logger  // the read path's failed and slow statements (GORM logs its own)
 	slow    time.Duration // Options.SlowThreshold
-	hook    EventHook     // see OnEvents
-	encode  ViewEncoder   // see OnEvents
+	hook    EventHook     // see WithEvents
+	encode  ViewEncoder   // see WithEvents
 }
 
 var _ invite.Store = (*Store)(nil)
@@ -77,7 +77,7 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if opts.SlowThreshold == 0 {
 		opts.SlowThreshold = 500 * time.Millisecond
 	}
-	s := &Store{clock: opts.Clock, log: opts.Logger, slow: opts.SlowThreshold}
+	s := &Store{clock: opts.Clock, log: opts.Logger, slow: opts.SlowThreshold, locks: &payerLocks{}}
 	cfg := &gorm.Config{
 		Logger:                 newGormLogger(opts.Logger, opts.SlowThreshold),
 		SkipDefaultTransaction: true, // every multi-statement write opens its own transaction explicitly

@@ -1,8 +1,9 @@
-package main
+package service
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -12,8 +13,8 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// work is what the background jobs run: the domain's periodic tasks, with their outcomes logged and counted.
-type work struct {
+// Work is what the background jobs run: the domain's periodic tasks, with their outcomes logged and counted.
+type Work struct {
 	reconciler  *invite.Reconciler
 	cur         *invite.CURFollower
 	cloudHealth *invite.CloudHealthFollower // nil without CloudHealth: then the jobs never call SyncCloudHealth
@@ -28,11 +29,11 @@ type work struct {
 	report *json.Encoder // one JSON line per step, when set (reconcile --once)
 }
 
-// reportTo makes every step also print a JSON line to w.
-func (w *work) reportTo(out io.Writer) { w.report = json.NewEncoder(out) }
+// ReportTo makes every step also print a JSON line to out (reconcile --once).
+func (w *Work) ReportTo(out io.Writer) { w.report = json.NewEncoder(out) }
 
 // step logs a finished step, and prints it when reporting.
-func (w *work) step(ctx context.Context, name string, err error, attrs ...any) {
+func (w *Work) step(ctx context.Context, name string, err error, attrs ...any) {
 	w.log.InfoContext(ctx, name, append(attrs, "error", err)...)
 	if w.report == nil {
 		return
@@ -51,9 +52,9 @@ func (w *work) step(ctx context.Context, name string, err error, attrs ...any) {
 	}
 }
 
-func newWork(a *app, log *slog.Logger, reg prometheus.Registerer) *work {
-	w := &work{
-		reconciler: a.reconciler, cur: a.cur, cloudHealth: a.cloudHealth, log: log,
+func newWork(s *Service, log *slog.Logger, reg prometheus.Registerer) (*Work, error) {
+	w := &Work{
+		reconciler: s.Reconciler, cur: s.CUR, cloudHealth: s.CloudHealth, log: log,
 		orphans: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_orphan_handshakes",
 			Help: "Open AWS handshakes of a payer for accounts without an invite here (sent from the console?), as of the last reconciliation."}, []string{"payer"}),
 		handshakes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_payer_handshakes",
@@ -65,13 +66,17 @@ func newWork(a *app, log *slog.Logger, reg prometheus.Registerer) *work {
 		curAccounts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_cur_accounts",
 			Help: "Usage accounts in the last scanned version of a payer's CUR."}, []string{"payer"}),
 	}
-	reg.MustRegister(w.orphans, w.handshakes, w.changed, w.activated, w.curAccounts)
-	return w
+	for _, c := range []prometheus.Collector{w.orphans, w.handshakes, w.changed, w.activated, w.curAccounts} {
+		if err := reg.Register(c); err != nil {
+			return nil, fmt.Errorf("the work's metrics: %w", err)
+		}
+	}
+	return w, nil
 }
 
-func (w *work) Payers(ctx context.Context) ([]string, error) { return w.reconciler.Payers(ctx) }
+func (w *Work) Payers(ctx context.Context) ([]string, error) { return w.reconciler.Payers(ctx) }
 
-func (w *work) ReconcilePayer(ctx context.Context, payer string) error {
+func (w *Work) ReconcilePayer(ctx context.Context, payer string) error {
 	rep, err := w.reconciler.ReconcilePayer(ctx, payer)
 	w.orphans.WithLabelValues(payer).Set(float64(len(rep.Orphans)))
 	w.handshakes.WithLabelValues(payer).Set(float64(rep.Handshakes))
@@ -80,13 +85,13 @@ func (w *work) ReconcilePayer(ctx context.Context, payer string) error {
 	return err
 }
 
-func (w *work) SyncCloudHealth(ctx context.Context) error {
+func (w *Work) SyncCloudHealth(ctx context.Context) error {
 	err := w.cloudHealth.Sync(ctx)
 	w.step(ctx, "cloudhealth", err)
 	return err
 }
 
-func (w *work) ScanCUR(ctx context.Context, payer string) error {
+func (w *Work) ScanCUR(ctx context.Context, payer string) error {
 	rep, err := w.cur.Scan(ctx, payer)
 	w.activated.Add(float64(rep.Activated))
 	if rep.Scanned {

@@ -1,0 +1,148 @@
+// Package service builds the service from its parts: the one wiring of the domain's use cases, its notifications
+// and its background jobs, over a database and an outside world (AWS, CloudHealth, the CUR, webhook receivers,
+// email) that is real or simulated. The command (serve, reconcile --once) and the tests build it the same way.
+//
+// The order is what each piece needs and nothing is completed afterwards: the job queue first (the store's events
+// enqueue their dispatch through it, in their own transaction), then the use cases over the store writing events,
+// the notifications over the queue, and last the job runner, which runs their work.
+package service
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudreseller/aws-invites/internal/apiview"
+	"github.com/cloudreseller/aws-invites/internal/httpapi"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/jobs"
+	"github.com/cloudreseller/aws-invites/internal/notify"
+	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/webhook"
+)
+
+// AWS is AWS Organizations as the domain uses it: invitations to join, and billing transfers.
+type AWS interface {
+	invite.Organizations
+	invite.Transfers
+}
+
+// Parts are what the service is built from.
+type Parts struct {
+	Store *store.Store // opened and migrated
+	Clock invite.Clock // the time every rule reads: the real one, or the sandbox's test clock
+	AWS   AWS
+	// CloudHealth is the CloudHealth listing the follower reads, nil when CloudHealth is not followed; an account
+	// unknown or payer N/A there for CloudHealthGrace is critical.
+	CloudHealth      invite.CloudHealthStatuses
+	CloudHealthGrace time.Duration
+	// CloudHealthSetup tells the IAM setup of an invite's account; none when nil.
+	CloudHealthSetup invite.CloudHealthSetupSource
+	CUR              invite.CURReader
+	Webhooks         notify.WebhookSender
+	Mailer           notify.Mailer // nil: no email
+	// Sandbox is the simulated world of the sandbox (its Jobs are the service's queue); nil outside it.
+	Sandbox *invite.SandboxWorld
+	// Jobs schedules the background work (periods, workers, timeouts, polling, the delivery backoff: webhook's
+	// schedule when nil); the database, the work and the notifications are the service's.
+	Jobs jobs.Config
+	// Quiet keeps events in the history and the feed but sends them nowhere: for tests that run no job engine.
+	Quiet    bool
+	Log      *slog.Logger
+	Registry *prometheus.Registry // the service's metrics: the jobs', the work's and the API's
+}
+
+// Service is the service built: its use cases, its queue, and the job runner (built, not started).
+type Service struct {
+	Store       *store.Store // writes events with their dispatch
+	Clock       invite.Clock
+	Invites     *invite.Invites
+	Profiles    *invite.Profiles
+	Reconciler  *invite.Reconciler
+	CUR         *invite.CURFollower
+	CloudHealth *invite.CloudHealthFollower // nil without CloudHealth
+	Sandbox     *invite.Sandbox             // nil outside the sandbox
+	Webhooks    *notify.Webhooks
+	Notifier    *notify.Notifier
+	Queue       *jobs.Queue
+	Runner      *jobs.Runner
+	Work        *Work
+	jobs        jobs.Config
+}
+
+// New builds the service. It does not touch the database beyond what the store did when it opened.
+func New(ctx context.Context, p Parts) (*Service, error) {
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	if p.Registry == nil {
+		p.Registry = prometheus.NewRegistry()
+	}
+	if p.CloudHealthSetup == nil {
+		p.CloudHealthSetup = invite.NoCloudHealthSetup{}
+	}
+	qc := jobs.QueueConfig{Dispatch: !p.Quiet, DeliveryAttempts: webhook.MaxAttempts, Logger: p.Log}
+	jc := p.Jobs
+	jc.PgxPool, jc.SQLite, jc.Logger, jc.Registerer = nil, nil, p.Log, p.Registry
+	if pool := p.Store.PgxPool(); pool != nil {
+		qc.PgxPool, qc.TxDB, jc.PgxPool = pool, p.Store.SQLDB(), pool
+	} else {
+		qc.SQLite, jc.SQLite = p.Store.SQLDB(), p.Store.SQLDB()
+	}
+	queue, err := jobs.NewQueue(qc)
+	if err != nil {
+		return nil, err
+	}
+	// Events keep their invite as the API shows it (feed, webhooks) and enqueue their dispatch with the change.
+	st := p.Store.WithEvents(queue.EnqueueEventsTx, apiview.EncodeInvite)
+	deps := invite.Deps{Store: st, Orgs: p.AWS, Transfers: p.AWS, Clock: p.Clock, Log: p.Log}
+	s := &Service{Store: st, Clock: p.Clock, Queue: queue,
+		Invites:    invite.NewInvites(deps, p.CloudHealthSetup),
+		Profiles:   invite.NewProfiles(deps),
+		Reconciler: invite.NewReconciler(deps),
+		CUR:        invite.NewCURFollower(deps, p.CUR, st),
+		Webhooks:   notify.NewWebhooks(st, p.Clock, st, p.Webhooks, queue),
+		Notifier:   notify.NewNotifier(st, p.Clock, st, p.Webhooks, queue, p.Mailer),
+	}
+	if p.CloudHealth != nil {
+		s.CloudHealth = invite.NewCloudHealthFollower(deps, p.CloudHealth, p.CloudHealthGrace)
+	}
+	if p.Sandbox != nil {
+		world := *p.Sandbox
+		world.Jobs = queue
+		s.Sandbox = invite.NewSandbox(deps, world, s.Reconciler, s.CloudHealth, s.CUR)
+	}
+	if s.Work, err = newWork(s, p.Log, p.Registry); err != nil {
+		return nil, err
+	}
+	jc.Work = s.Work
+	if s.CloudHealth != nil {
+		jc.CloudHealth = s.Work
+	}
+	if !p.Quiet {
+		jc.Notify = s.Notifier
+		if jc.DeliveryBackoff == nil {
+			jc.DeliveryBackoff = webhook.Schedule{}.Backoff
+		}
+	}
+	s.jobs = jc
+	if s.Runner, err = jobs.New(ctx, jc); err != nil {
+		return nil, fmt.Errorf("background jobs: %w", err)
+	}
+	return s, nil
+}
+
+// API is the HTTP API over the service's use cases. cfg says what only the API has (tokens, CORS, rate limits,
+// metrics, logs); the use cases, the idempotency records, the clock and readiness are the service's.
+func (s *Service) API(cfg httpapi.Config) (*echo.Echo, error) {
+	cfg.Invites, cfg.Profiles, cfg.Reconciler, cfg.Sandbox, cfg.Webhooks = s.Invites, s.Profiles, s.Reconciler, s.Sandbox, s.Webhooks
+	cfg.Idempotency, cfg.Clock, cfg.Ready, cfg.DatabaseUnavailable = s.Store, s.Clock, s.Store.Ping, store.Unavailable
+	return httpapi.New(cfg)
+}
+
+// RunOnce runs the periodic work once, in this process and without the job engine (reconcile --once).
+func (s *Service) RunOnce(ctx context.Context) error { return jobs.RunOnce(ctx, s.jobs) }
