@@ -33,8 +33,8 @@ func Invite(v invite.View) api.Invite {
 			Id: h.ID, State: api.HandshakeState(h.State), RequestedAt: h.RequestedAt.UTC(), ExpiresAt: h.ExpiresAt.UTC(),
 		}
 		if o := h.Organization; o != nil {
-			out.Organization = &api.Organization{Id: o.ID, ManagementAccountId: optional(o.ManagementAccountID),
-				ManagementEmail: optional(o.ManagementEmail), ManagementName: optional(o.ManagementName)}
+			out.Organization = &api.Organization{Id: o.ID, ManagementAccountId: Optional(o.ManagementAccountID),
+				ManagementEmail: Optional(o.ManagementEmail), ManagementName: Optional(o.ManagementName)}
 		}
 	}
 	if inv.JoinedAt != nil {
@@ -42,7 +42,7 @@ func Invite(v invite.View) api.Invite {
 		out.JoinedAt = &t
 	}
 	if t := inv.Transfer; t != nil {
-		tr := api.Transfer{Id: optional(t.ID), Status: api.TransferStatus(t.Status), StartAt: t.StartAt.UTC()}
+		tr := api.Transfer{Id: Optional(t.ID), Status: api.TransferStatus(t.Status), StartAt: t.StartAt.UTC()}
 		if tr.Status == "" {
 			tr.Status = api.TransferStatus(invite.TransferRequested)
 		}
@@ -54,7 +54,7 @@ func Invite(v invite.View) api.Invite {
 	}
 	if ch := inv.CloudHealth; ch != nil {
 		out.CloudHealth = &api.CloudHealthView{Level: api.CloudHealthViewLevel(ch.Level), Listed: ch.Listed,
-			CheckedAt: ch.CheckedAt.UTC(), PayerAccountId: optional(ch.PayerAccountID)}
+			CheckedAt: ch.CheckedAt.UTC(), PayerAccountId: Optional(ch.PayerAccountID)}
 	}
 	if inv.CURSeenAt != nil {
 		v := api.CURView{FirstSeenAt: inv.CURSeenAt.UTC()}
@@ -75,14 +75,14 @@ func Invite(v invite.View) api.Invite {
 }
 
 func actor(a invite.Actor) api.Actor {
-	return api.Actor{Kind: api.ActorKind(a.Kind), Subject: optional(a.Subject), Email: optional(a.Email)}
+	return api.Actor{Kind: api.ActorKind(a.Kind), Subject: Optional(a.Subject), Email: Optional(a.Email)}
 }
 
 // Event converts an event; its invite is the snapshot kept with it (as the API showed it then), when it has one.
 func Event(e invite.Event) (api.Event, error) {
 	out := api.Event{Id: e.PublicID, At: e.At.UTC(), Actor: actor(e.Actor), BillingProfileId: e.BillingProfileID,
-		AccountId: e.AccountID, Reason: e.Reason, InviteId: optional(e.InviteID), Code: optional(api.ProblemCode(e.Code)),
-		Type: optional(api.EventType(e.Type)), From: optional(api.InviteState(e.From)), To: optional(api.InviteState(e.To))}
+		AccountId: e.AccountID, Reason: e.Reason, InviteId: Optional(e.InviteID), Code: Optional(api.ProblemCode(e.Code)),
+		Type: Optional(api.EventType(e.Type)), From: Optional(api.InviteState(e.From)), To: Optional(api.InviteState(e.To))}
 	if len(e.Snapshot) > 0 {
 		var inv api.Invite
 		if err := json.Unmarshal(e.Snapshot, &inv); err != nil {
@@ -100,11 +100,11 @@ func BillingProfile(v invite.ProfileView) api.BillingProfile {
 	bp := v.BillingProfile
 	out := api.BillingProfile{
 		Id: bp.ID, CustomerId: bp.CustomerID, Name: bp.Name, ManagementAccountId: bp.ManagementAccountID,
-		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(), ActsFromAccountId: optional(v.ActsFromAccountID),
-		RoleArn: optional(bp.RoleARN), ExternalId: optional(bp.ExternalID),
+		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(), ActsFromAccountId: Optional(v.ActsFromAccountID),
+		RoleArn: Optional(bp.RoleARN), ExternalId: Optional(bp.ExternalID),
 	}
 	if c := bp.CUR; c.Configured() {
-		out.Cur = &api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: api.CURFormat(c.Format), Prefix: optional(c.Prefix)}
+		out.Cur = &api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: api.CURFormat(c.Format), Prefix: Optional(c.Prefix)}
 	}
 	return out
 }
@@ -118,9 +118,8 @@ func PayerHandshake(h invite.PayerHandshake) api.PayerHandshake {
 	return out
 }
 
-// optional is nil for the empty string, so an unknown value is left out of the JSON.
-// optional is nil for the empty string, as the API leaves an unset field out.
-func optional[S ~string](s S) *S {
+// Optional is nil for the empty string, as the API leaves an unset field out of the JSON.
+func Optional[S ~string](s S) *S {
 	if s == "" {
 		return nil
 	}

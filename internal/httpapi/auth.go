@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -80,7 +81,7 @@ func authenticate(v Verifier, roles map[*openapi3.Operation][]string) openapi3fi
 			need = roles[route.Operation]
 		}
 		for _, role := range need {
-			if !contains(p.Roles, role) {
+			if !slices.Contains(p.Roles, role) {
 				return &echo.HTTPError{Code: http.StatusForbidden, Internal: invite.Errorf(invite.CodeForbidden, "this operation needs the %q role", role)}
 			}
 		}
@@ -105,13 +106,4 @@ func bearer(header string) (string, bool) {
 		return "", false
 	}
 	return token, true
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -38,11 +38,3 @@ func deref(s *string) string {
 func jsonEncode(w io.Writer, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
-
-// optional is nil for the empty string, so an unknown value is left out of the JSON.
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return &s
-}

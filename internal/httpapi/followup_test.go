@@ -86,7 +86,11 @@ func TestSandboxCloudHealthOutsideSandbox(t *testing.T) {
 	e := newEnv(t, envOptions{})
 	tok := e.token()
 	id := e.create("123456789012")["id"].(string)
-	e.problem(e.do("PUT", invitesPath(profile)+"/"+id+"/sandbox/cloudhealth", tok, map[string]any{"level": "red"}), 404, "not_found")
+	e.problem(e.do("PUT", invitesPath(profile)+"/"+id+"/sandbox/cloudhealth", tok, map[string]any{"level": "red"}), 404, "sandbox_only")
+	e.problem(e.do("POST", invitesPath(profile)+"/"+id+"/sandbox/accept", tok, nil), 404, "sandbox_only")
+	e.problem(e.do("GET", "/sandbox/clock", tok, nil), 404, "sandbox_only")
+	e.problem(e.do("POST", "/sandbox/clock", tok, map[string]any{"advance": "1h"}), 404, "sandbox_only")
+	e.problem(e.do("GET", "/sandbox/mail", tok, nil), 404, "sandbox_only")
 }
 
 func TestSandboxCURDelivery(t *testing.T) {

@@ -37,7 +37,7 @@ type Config struct {
 	Invites    *invite.Invites
 	Profiles   *invite.Profiles
 	Reconciler *invite.Reconciler
-	// Sandbox is set only in the sandbox: its endpoints answer 404 without it, and with it every response says
+	// Sandbox is set only in the sandbox: its endpoints answer 404 sandbox_only without it, and with it every response says
 	// X-Sandbox: true.
 	Sandbox     *invite.Sandbox
 	Webhooks    *notify.Webhooks

@@ -10,7 +10,7 @@ import (
 // TestStatusOfEveryCode: each kind has its status, and only the internal kind answers 500, so no code of the
 // domain's table reaches a client as a server error by accident.
 func TestStatusOfEveryCode(t *testing.T) {
-	want := map[invite.Kind]int{
+	want := map[invite.ErrorKind]int{
 		invite.KindInvalidRequest:   http.StatusBadRequest,
 		invite.KindUnauthenticated:  http.StatusUnauthorized,
 		invite.KindForbidden:        http.StatusForbidden,
@@ -32,7 +32,7 @@ func TestStatusOfEveryCode(t *testing.T) {
 		}
 	}
 	for _, code := range invite.Codes() {
-		status := statusFor(code.Kind())
+		status := statusFor(code.ErrorKind())
 		if (status == http.StatusInternalServerError) != (code == invite.CodeInternal) {
 			t.Errorf("code %s answers %d", code, status)
 		}

@@ -19,7 +19,7 @@ import (
 )
 
 // statusFor is the one mapping from the domain's kinds of errors to HTTP statuses.
-func statusFor(k invite.Kind) int {
+func statusFor(k invite.ErrorKind) int {
 	switch k {
 	case invite.KindInvalidRequest:
 		return http.StatusBadRequest
@@ -85,7 +85,7 @@ func problemFor(err error) (Problem, *invite.Error) {
 	default:
 		de = &invite.Error{Code: invite.CodeInternal, Detail: "an unexpected error occurred; it was logged with the request id", Err: err}
 	}
-	status := statusFor(de.Code.Kind())
+	status := statusFor(de.Code.ErrorKind())
 	title := http.StatusText(status)
 	if status == http.StatusInternalServerError {
 		// Whatever the cause, a client sees no internals.

@@ -262,7 +262,7 @@ func (s *server) activity(ctx context.Context, billingProfileID string, p feedPa
 // sandboxed runs a sandbox use case; outside the sandbox the sandbox endpoints do not exist.
 func (s *server) sandboxed(run func(*invite.Sandbox) (invite.View, error)) (api.Invite, error) {
 	if s.sandbox == nil {
-		return api.Invite{}, invite.Errorf(invite.CodeNotFound, "sandbox endpoints exist only in the sandbox")
+		return api.Invite{}, invite.Errorf(invite.CodeSandboxOnly, "this endpoint exists only in the sandbox (AWS_INVITES_MODE=sandbox); here AWS answers for the account")
 	}
 	v, err := run(s.sandbox)
 	if err != nil {
@@ -328,14 +328,14 @@ func (s *server) GetCloudHealthTemplate(ctx context.Context, req api.GetCloudHea
 
 func (s *server) GetSandboxClock(ctx context.Context, _ api.GetSandboxClockRequestObject) (api.GetSandboxClockResponseObject, error) {
 	if s.sandbox == nil {
-		return nil, invite.Errorf(invite.CodeNotFound, "the sandbox clock exists only in the sandbox")
+		return nil, invite.Errorf(invite.CodeSandboxOnly, "the sandbox clock exists only in the sandbox (AWS_INVITES_MODE=sandbox); here time is the real time")
 	}
 	return api.GetSandboxClock200JSONResponse{Now: s.sandbox.Clock(ctx, principal(ctx)).UTC()}, nil
 }
 
 func (s *server) AdvanceSandboxClock(ctx context.Context, req api.AdvanceSandboxClockRequestObject) (api.AdvanceSandboxClockResponseObject, error) {
 	if s.sandbox == nil {
-		return nil, invite.Errorf(invite.CodeNotFound, "the sandbox clock exists only in the sandbox")
+		return nil, invite.Errorf(invite.CodeSandboxOnly, "the sandbox clock exists only in the sandbox (AWS_INVITES_MODE=sandbox); here time is the real time")
 	}
 	var advance time.Duration
 	if a := req.Body.Advance; a != nil {

@@ -210,12 +210,12 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 				}
 			})
 		}
-		// Outside the sandbox its operations do not exist.
+		// Outside the sandbox its operations do not exist, and say so.
 		out := newEnv(t, envOptions{}).with(t)
 		outParams := existing(out)
 		for _, o := range ops {
 			if strings.Contains(o.path, "/sandbox") {
-				out.problem(out.do(o.method, o.url(t, outParams), rootToken(out), o.validBody(t)), 404, "not_found")
+				out.problem(out.do(o.method, o.url(t, outParams), rootToken(out), o.validBody(t)), 404, "sandbox_only")
 			}
 		}
 	})

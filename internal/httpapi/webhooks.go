@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/cloudreseller/aws-invites/api"
+	"github.com/cloudreseller/aws-invites/internal/apiview"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/notify"
 )
@@ -14,8 +15,8 @@ import (
 
 func toEndpoint(ep notify.WebhookEndpoint) api.WebhookEndpoint {
 	out := api.WebhookEndpoint{Id: ep.ID, Url: ep.URL, Enabled: ep.Enabled, Events: make([]api.EventType, 0, len(ep.Events)),
-		CreatedAt: ep.CreatedAt.UTC(), UpdatedAt: ep.UpdatedAt.UTC(), BillingProfileId: optional(ep.BillingProfileID),
-		Description: optional(ep.Description), DisabledReason: optional(ep.DisabledReason), Secret: optional(ep.Secret)}
+		CreatedAt: ep.CreatedAt.UTC(), UpdatedAt: ep.UpdatedAt.UTC(), BillingProfileId: apiview.Optional(ep.BillingProfileID),
+		Description: apiview.Optional(ep.Description), DisabledReason: apiview.Optional(ep.DisabledReason), Secret: apiview.Optional(ep.Secret)}
 	for _, t := range ep.Events {
 		out.Events = append(out.Events, api.EventType(t))
 	}
@@ -28,10 +29,10 @@ func toEndpoint(ep notify.WebhookEndpoint) api.WebhookEndpoint {
 
 func toDelivery(d notify.Delivery) api.Delivery {
 	out := api.Delivery{Id: d.ID, EventId: d.PublicID, EventType: api.EventType(d.EventType), State: api.DeliveryState(d.State),
-		InviteId: optional(d.InviteID), CreatedAt: d.CreatedAt.UTC(), Attempts: make([]api.DeliveryAttempt, 0, len(d.Attempts))}
+		InviteId: apiview.Optional(d.InviteID), CreatedAt: d.CreatedAt.UTC(), Attempts: make([]api.DeliveryAttempt, 0, len(d.Attempts))}
 	for _, a := range d.Attempts {
 		att := api.DeliveryAttempt{At: a.At.UTC(), LatencyMs: float32(a.Latency.Microseconds()) / 1000,
-			Error: optional(a.Error), ResponseSnippet: optional(a.ResponseSnippet)}
+			Error: apiview.Optional(a.Error), ResponseSnippet: apiview.Optional(a.ResponseSnippet)}
 		if a.StatusCode != 0 {
 			code := a.StatusCode
 			att.StatusCode = &code
@@ -267,12 +268,12 @@ func (s *server) PutNotifications(ctx context.Context, req api.PutNotificationsR
 
 func (s *server) ListSandboxMail(ctx context.Context, _ api.ListSandboxMailRequestObject) (api.ListSandboxMailResponseObject, error) {
 	if s.sandbox == nil {
-		return nil, invite.Errorf(invite.CodeNotFound, "the sandbox's mailbox exists only in the sandbox")
+		return nil, invite.Errorf(invite.CodeSandboxOnly, "the sandbox's mailbox exists only in the sandbox (AWS_INVITES_MODE=sandbox); here email goes out through SMTP")
 	}
 	out := api.SandboxMailList{Items: []api.SandboxMail{}}
 	for _, m := range s.sandbox.Mail(ctx, principal(ctx)) {
 		out.Items = append(out.Items, api.SandboxMail{Id: m.ID, At: m.At.UTC().Truncate(time.Microsecond), From: m.From,
-			To: m.To, Subject: m.Subject, Text: m.Text, Html: optional(m.HTML)})
+			To: m.To, Subject: m.Subject, Text: m.Text, Html: apiview.Optional(m.HTML)})
 	}
 	return api.ListSandboxMail200JSONResponse(out), nil
 }

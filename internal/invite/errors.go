@@ -7,30 +7,30 @@ import (
 	"time"
 )
 
-// Code is a stable, machine-readable error code. Clients may rely on it. Every code has a Kind, which is all an
+// Code is a stable, machine-readable error code. Clients may rely on it. Every code has an ErrorKind, which is all an
 // adapter needs to answer it (the HTTP layer maps kinds to statuses in one function).
 type Code string
 
-// Kind is the kind of failure a code stands for.
-type Kind int
+// ErrorKind is the kind of failure a code stands for.
+type ErrorKind int
 
 // The kinds of failures.
 const (
-	kindNone             Kind = iota // the zero value: a code nobody gave a kind (a test forbids it)
-	KindInvalidRequest               // the request is malformed: the caller must fix its form
-	KindUnauthenticated              // no or bad credentials
-	KindForbidden                    // the caller lacks a permission, role or assignment
-	KindNotFound                     // no such resource, or not the caller's to see
-	KindMethodNotAllowed             // the resource does not support the method
-	KindConflict                     // the resource's current state does not allow it; the answer says why
-	KindTooLarge                     // the request body is over the limit
-	KindUnsupportedMedia             // the request body's media type is not accepted
-	KindValidation                   // well-formed input with invalid values
-	KindRateLimited                  // too many requests for now; Retry-After says when
-	KindInternal                     // the service failed; details are only in its logs
-	KindUpstream                     // AWS refused in a way only the reseller can fix
-	KindUnavailable                  // a dependency is unavailable or not configured; try again later
-	KindPrecondition                 // a conditional request's precondition (If-Match) does not hold
+	kindNone             ErrorKind = iota // the zero value: a code nobody gave a kind (a test forbids it)
+	KindInvalidRequest                    // the request is malformed: the caller must fix its form
+	KindUnauthenticated                   // no or bad credentials
+	KindForbidden                         // the caller lacks a permission, role or assignment
+	KindNotFound                          // no such resource, or not the caller's to see
+	KindMethodNotAllowed                  // the resource does not support the method
+	KindConflict                          // the resource's current state does not allow it; the answer says why
+	KindTooLarge                          // the request body is over the limit
+	KindUnsupportedMedia                  // the request body's media type is not accepted
+	KindValidation                        // well-formed input with invalid values
+	KindRateLimited                       // too many requests for now; Retry-After says when
+	KindInternal                          // the service failed; details are only in its logs
+	KindUpstream                          // AWS refused in a way only the reseller can fix
+	KindUnavailable                       // a dependency is unavailable or not configured; try again later
+	KindPrecondition                      // a conditional request's precondition (If-Match) does not hold
 )
 
 // Error codes. Each has exactly one kind, in the kinds table below.
@@ -119,7 +119,7 @@ const (
 )
 
 // kinds is the one table of codes: what kind of failure each is.
-var kinds = map[Code]Kind{
+var kinds = map[Code]ErrorKind{
 	CodeInvalidRequest:   KindInvalidRequest,
 	CodeMalformedJSON:    KindInvalidRequest,
 	CodeUnknownField:     KindInvalidRequest,
@@ -198,7 +198,7 @@ var kinds = map[Code]Kind{
 }
 
 // Kind returns the code's kind; a code missing from the table is internal (and a test fails on it).
-func (c Code) Kind() Kind {
+func (c Code) ErrorKind() ErrorKind {
 	if k, ok := kinds[c]; ok {
 		return k
 	}

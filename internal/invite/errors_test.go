@@ -88,7 +88,7 @@ func isCodeType(e ast.Expr, pkg string) bool {
 func TestCodeKinds(t *testing.T) {
 	for _, tc := range []struct {
 		code invite.Code
-		kind invite.Kind
+		kind invite.ErrorKind
 	}{
 		{invite.CodeMalformedJSON, invite.KindInvalidRequest},
 		{invite.CodeUnauthenticated, invite.KindUnauthenticated},
@@ -102,8 +102,8 @@ func TestCodeKinds(t *testing.T) {
 		{invite.CodeInternal, invite.KindInternal},
 		{invite.Code("no_such_code"), invite.KindInternal},
 	} {
-		if got := tc.code.Kind(); got != tc.kind {
-			t.Errorf("%s.Kind() = %d, want %d", tc.code, got, tc.kind)
+		if got := tc.code.ErrorKind(); got != tc.kind {
+			t.Errorf("%s.ErrorKind() = %d, want %d", tc.code, got, tc.kind)
 		}
 	}
 	codes := invite.Codes()

@@ -338,7 +338,7 @@ func withHandshake(inv Invite, h Handshake) Invite {
 // refusedByAWS reports whether a failed send was AWS saying no (kept in the activity feed), rather than AWS or the
 // service being unavailable.
 func refusedByAWS(code Code) bool {
-	switch code.Kind() {
+	switch code.ErrorKind() {
 	case KindConflict, KindValidation, KindRateLimited, KindUpstream:
 		return true
 	}
