@@ -258,7 +258,7 @@ func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock 
 	url, key, fallback := cfg.CloudHealthURL, cfg.CloudHealthAPIKey, cfg.CloudHealthExternalID
 	if cfg.Mode == config.ModeSandbox {
 		key = "sandbox-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-		sim, err := chsim.New(chsim.Options{APIKey: key, Store: chsim.NewSQLStore(st.SQLDB()), Now: clock.Now})
+		sim, err := chsim.New(chsim.Options{APIKey: key, World: chsim.NewSQLStore(st.SQLDB()), Now: clock.Now})
 		if err != nil {
 			return parts, err
 		}
@@ -344,7 +344,7 @@ func organizations(ctx context.Context, cfg config.Config, st *store.Store, cloc
 		}
 		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil
 	}
-	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, MaxInvitesPerDay: cfg.SandboxInvitesPerDay, Store: orgsim.NewSQLStore(st.SQLDB()), Clock: clock.Now})
+	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, MaxInvitesPerDay: cfg.SandboxInvitesPerDay, World: orgsim.NewSQLStore(st.SQLDB()), Clock: clock.Now})
 	addr, err := serveLoopback(ctx, sim, "AWS Organizations simulator", log)
 	if err != nil {
 		return nil, err

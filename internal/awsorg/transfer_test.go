@@ -187,7 +187,7 @@ func TestTransferRefusals(t *testing.T) {
 		start         time.Time
 		notes         string
 		code          invite.Code
-		kind          invite.Kind
+		kind          invite.ErrorKind
 		detailMention string
 	}{
 		{"account id", payer, "1234-5678-9012", "Customer", jan, "", invite.CodeInvalidAccountID, invite.KindValidation, "12 digits"},
@@ -205,8 +205,8 @@ func TestTransferRefusals(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			_, _, err := e.client.InviteToTransfer(ctx, tt.payer, tt.account, tt.src, tt.start, tt.notes)
 			de := wantDomain(t, err, tt.code)
-			if de.Code.Kind() != tt.kind {
-				t.Errorf("kind %d, want %d", de.Code.Kind(), tt.kind)
+			if de.Code.ErrorKind() != tt.kind {
+				t.Errorf("kind %d, want %d", de.Code.ErrorKind(), tt.kind)
 			}
 			if !strings.Contains(de.Detail, tt.detailMention) {
 				t.Errorf("detail %q does not mention %q", de.Detail, tt.detailMention)
@@ -287,8 +287,8 @@ func TestTransferErrorTable(t *testing.T) {
 	}
 	for reason, code := range specific {
 		rows = append(rows, row{"InviteOrganizationToTransferResponsibility", "ConstraintViolationException", reason, code})
-		if code.Kind() != invite.KindConflict && code != invite.CodeTransferPayerDeleting && code != invite.CodeAWSInvalidInput {
-			t.Errorf("%s: %s is kind %d, want a conflict", reason, code, code.Kind())
+		if code.ErrorKind() != invite.KindConflict && code != invite.CodeTransferPayerDeleting && code != invite.CodeAWSInvalidInput {
+			t.Errorf("%s: %s is kind %d, want a conflict", reason, code, code.ErrorKind())
 		}
 	}
 	for _, r := range types.ConstraintViolationExceptionReason("").Values() {

@@ -153,7 +153,7 @@ func discoverLocal(ctx context.Context, dir string) (DirStore, []Report, error) 
 }
 
 // reportFromManifest builds a Report from a manifest of either generation.
-func reportFromManifest(body []byte, st Store, key string) (Report, error) {
+func reportFromManifest(body []byte, st ObjectStore, key string) (Report, error) {
 	kind, err := manifestKind(body)
 	if err != nil {
 		return Report{}, fmt.Errorf("%s: %w", st.Name("", key), err)
@@ -192,7 +192,7 @@ func locateRoot(st DirStore, rep Report) (DirStore, error) {
 }
 
 // scanAll scans several reports into one tally.
-func scanAll(ctx context.Context, st Store, reps []Report) (*tally, error) {
+func scanAll(ctx context.Context, st ObjectStore, reps []Report) (*tally, error) {
 	t := newTally()
 	for _, rep := range reps {
 		rt, err := scanReport(ctx, st, rep)
@@ -206,7 +206,7 @@ func scanAll(ctx context.Context, st Store, reps []Report) (*tally, error) {
 
 // DiscoverAll finds every report under prefix and returns the newest version
 // of the newest billing period of each.
-func DiscoverAll(ctx context.Context, st Store, bucket, prefix string) ([]Report, error) {
+func DiscoverAll(ctx context.Context, st ObjectStore, bucket, prefix string) ([]Report, error) {
 	objs, err := st.List(ctx, bucket, prefix)
 	if err != nil {
 		return nil, err

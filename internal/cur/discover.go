@@ -66,7 +66,7 @@ func MonthStart(t time.Time) time.Time {
 
 // Discover finds the newest version of the report of the month holding
 // period.
-func Discover(ctx context.Context, st Store, loc Location, period time.Time) (Report, error) {
+func Discover(ctx context.Context, st ObjectStore, loc Location, period time.Time) (Report, error) {
 	period = MonthStart(period)
 	if loc.Report == "" {
 		return Report{}, errors.New("discover: no report name")
@@ -100,7 +100,7 @@ func newest(objs []Object) Object {
 	return objs[len(objs)-1]
 }
 
-func discoverLegacy(ctx context.Context, st Store, loc Location, period time.Time) (Report, error) {
+func discoverLegacy(ctx context.Context, st ObjectStore, loc Location, period time.Time) (Report, error) {
 	base := reportBase(loc.Prefix, loc.Report)
 	objs, err := st.List(ctx, loc.Bucket, base)
 	if err != nil {
@@ -139,7 +139,7 @@ func discoverLegacy(ctx context.Context, st Store, loc Location, period time.Tim
 }
 
 // legacyReport turns a CUR 1.0 manifest into a Report.
-func legacyReport(body []byte, bucket, key, report string, period time.Time, st Store) (Report, error) {
+func legacyReport(body []byte, bucket, key, report string, period time.Time, st ObjectStore) (Report, error) {
 	m, err := parseLegacyManifest(body, report, period)
 	if err != nil {
 		return Report{}, fmt.Errorf("%s: %w", st.Name(bucket, key), err)
@@ -191,7 +191,7 @@ func discoverAthena(loc Location, period time.Time, objs []Object, base string) 
 	return rep, nil
 }
 
-func discoverCUR2(ctx context.Context, st Store, loc Location, period time.Time) (Report, error) {
+func discoverCUR2(ctx context.Context, st ObjectStore, loc Location, period time.Time) (Report, error) {
 	base := reportBase(loc.Prefix, loc.Report) + "metadata/"
 	objs, err := st.List(ctx, loc.Bucket, base)
 	if err != nil {
@@ -218,7 +218,7 @@ func discoverCUR2(ctx context.Context, st Store, loc Location, period time.Time)
 }
 
 // cur2Report turns a CUR 2.0 manifest into a Report.
-func cur2Report(body []byte, bucket, key, export string, period time.Time, st Store) (Report, error) {
+func cur2Report(body []byte, bucket, key, export string, period time.Time, st ObjectStore) (Report, error) {
 	m, err := parseCUR2Manifest(body, period)
 	if err != nil {
 		return Report{}, fmt.Errorf("%s: %w", st.Name(bucket, key), err)
@@ -240,7 +240,7 @@ func cur2Report(body []byte, bucket, key, export string, period time.Time, st St
 }
 
 // readAll reads one (small) object fully.
-func readAll(ctx context.Context, st Store, bucket, key string) ([]byte, error) {
+func readAll(ctx context.Context, st ObjectStore, bucket, key string) ([]byte, error) {
 	rc, err := st.Open(ctx, bucket, key)
 	if err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ import (
 
 // Reader reads payers' reports for the domain (invite.CURReader) from one Store: S3 in production, a folder in
 // the sandbox.
-type Reader struct{ Store Store }
+type Reader struct{ Store ObjectStore }
 
 var _ invite.CURReader = Reader{}
 

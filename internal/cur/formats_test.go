@@ -186,7 +186,7 @@ func cur2ManifestJSON(tb testing.TB, execution string, files []string) []byte {
 }
 
 // put writes an object or fails the test.
-func put(tb testing.TB, st Store, bucket, key string, body []byte) {
+func put(tb testing.TB, st ObjectStore, bucket, key string, body []byte) {
 	tb.Helper()
 	if err := st.Put(context.Background(), bucket, key, body); err != nil {
 		tb.Fatal(err)
@@ -207,9 +207,9 @@ func TestFormats(t *testing.T) {
 	}
 	builders := []struct {
 		name  string
-		build func(tb testing.TB, st Store, bucket string) built
+		build func(tb testing.TB, st ObjectStore, bucket string) built
 	}{
-		{"cur1 gzip csv, three parts in parallel", func(tb testing.TB, st Store, bucket string) built {
+		{"cur1 gzip csv, three parts in parallel", func(tb testing.TB, st ObjectStore, bucket string) built {
 			all := genRows(1, 3000, accounts)
 			dir := "cur/acme/20240301-20240401/"
 			var keys []string
@@ -222,7 +222,7 @@ func TestFormats(t *testing.T) {
 			put(tb, st, bucket, dir+"acme-Manifest.json", legacyManifestJSON(tb, "acme", "asm-1", "GZIP", keys))
 			return built{Location{Bucket: bucket, Prefix: "cur", Report: "acme", Format: FormatLegacy}, "asm-1", all}
 		}},
-		{"cur1 zip csv parts", func(tb testing.TB, st Store, bucket string) built {
+		{"cur1 zip csv parts", func(tb testing.TB, st ObjectStore, bucket string) built {
 			all := genRows(2, 1200, accounts)
 			dir := "z/20240301-20240401/asm-z/"
 			k1, k2 := dir+"z-1.csv.zip", dir+"z-2.csv.zip"
@@ -231,14 +231,14 @@ func TestFormats(t *testing.T) {
 			put(tb, st, bucket, dir+"z-Manifest.json", legacyManifestJSON(tb, "z", "asm-z", "ZIP", []string{k1, k2}))
 			return built{Location{Bucket: bucket, Report: "z", Format: FormatLegacy}, "asm-z", all}
 		}},
-		{"cur1 overwrite layout", func(tb testing.TB, st Store, bucket string) built {
+		{"cur1 overwrite layout", func(tb testing.TB, st ObjectStore, bucket string) built {
 			all := genRows(3, 800, accounts)
 			dir := "p/q/ow/20240301-20240401/"
 			put(tb, st, bucket, dir+"ow-1.csv.gz", gzipBytes(tb, csvText(all, legacyNames())))
 			put(tb, st, bucket, dir+"ow-Manifest.json", legacyManifestJSON(tb, "ow", "asm-ow", "GZIP", []string{dir + "ow-1.csv.gz"}))
 			return built{Location{Bucket: bucket, Prefix: "/p/q/", Report: "ow", Format: FormatLegacy}, "asm-ow", all}
 		}},
-		{"cur1 athena parquet", func(tb testing.TB, st Store, bucket string) built {
+		{"cur1 athena parquet", func(tb testing.TB, st ObjectStore, bucket string) built {
 			all := genRows(4, 2000, accounts)
 			put(tb, st, bucket, "ath/ath/year=2024/month=3/ath-00001.snappy.parquet", athenaParquet(tb, all[:1500]))
 			put(tb, st, bucket, "ath/ath/year=2024/month=3/ath-00002.snappy.parquet", athenaParquet(tb, all[1500:]))
@@ -246,7 +246,7 @@ func TestFormats(t *testing.T) {
 			put(tb, st, bucket, "ath/ath/year=2024/month=2/ath-00001.snappy.parquet", athenaParquet(tb, genRows(9, 50, accounts)))
 			return built{Location{Bucket: bucket, Report: "ath", Format: FormatLegacy}, "", all}
 		}},
-		{"cur2 parquet", func(tb testing.TB, st Store, bucket string) built {
+		{"cur2 parquet", func(tb testing.TB, st ObjectStore, bucket string) built {
 			old := genRows(5, 300, accounts)
 			all := genRows(6, 1800, accounts)
 			base := "exports/e2/"
@@ -264,14 +264,14 @@ func TestFormats(t *testing.T) {
 			put(tb, st, bucket, base+"metadata/BILLING_PERIOD=2024-03/20240312T000000Z-exec-new/e2-Manifest.json", cur2ManifestJSON(tb, "exec-new", files))
 			return built{Location{Bucket: bucket, Prefix: "exports", Report: "e2", Format: FormatCUR2}, "exec-new", all}
 		}},
-		{"cur2 gzip csv, lower-case partition", func(tb testing.TB, st Store, bucket string) built {
+		{"cur2 gzip csv, lower-case partition", func(tb testing.TB, st ObjectStore, bucket string) built {
 			all := genRows(7, 1000, accounts)
 			k := "e3/data/billing_period=2024-03/e3-00001.csv.gz"
 			put(tb, st, bucket, k, gzipBytes(tb, csvText(all, snakeNames())))
 			put(tb, st, bucket, "e3/metadata/billing_period=2024-03/e3-Manifest.json", cur2ManifestJSON(tb, "exec-3", []string{"s3://" + bucket + "/" + k}))
 			return built{Location{Bucket: bucket, Report: "e3", Format: FormatCUR2}, "exec-3", all}
 		}},
-		{"cur1 newest assembly without a date-range manifest", func(tb testing.TB, st Store, bucket string) built {
+		{"cur1 newest assembly without a date-range manifest", func(tb testing.TB, st ObjectStore, bucket string) built {
 			old := genRows(8, 100, accounts)
 			all := genRows(10, 400, accounts)
 			dir := "nv/20240301-20240401/"
@@ -282,7 +282,7 @@ func TestFormats(t *testing.T) {
 			put(tb, st, bucket, dir+"a-new/nv-Manifest.json", legacyManifestJSON(tb, "nv", "a-new", "GZIP", []string{dir + "a-new/nv-1.csv.gz"}))
 			return built{Location{Bucket: bucket, Report: "nv", Format: FormatLegacy}, "a-new", all}
 		}},
-		{"cur1 date-range manifest names the version", func(tb testing.TB, st Store, bucket string) built {
+		{"cur1 date-range manifest names the version", func(tb testing.TB, st ObjectStore, bucket string) built {
 			// The date-range manifest wins even over a newer assembly folder.
 			chosen := genRows(11, 300, accounts)
 			dir := "dm/20240301-20240401/"
@@ -295,7 +295,7 @@ func TestFormats(t *testing.T) {
 	}
 	stores := []struct {
 		name   string
-		st     Store
+		st     ObjectStore
 		bucket string
 	}{
 		{"disk", DirStore{Root: t.TempDir()}, "bills"},
@@ -336,7 +336,7 @@ func TestFormats(t *testing.T) {
 // setOld back-dates an object so that LastModified order is certain. On S3
 // (gofakes3 stamps uploads with the wall clock) it waits instead, so the next
 // upload is at least a second newer.
-func setOld(tb testing.TB, st Store, bucket, key string) {
+func setOld(tb testing.TB, st ObjectStore, bucket, key string) {
 	tb.Helper()
 	switch s := st.(type) {
 	case DirStore:

@@ -89,7 +89,7 @@ func checkDeliveryLayout(t *testing.T, layout string, reports []deliveredReport)
 	uploadDir(t, s3c, "billing", layout)
 	stores := []struct {
 		name   string
-		st     Store
+		st     ObjectStore
 		bucket string
 	}{
 		{"disk", DirStore{Root: layout}, ""},

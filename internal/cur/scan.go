@@ -27,7 +27,7 @@ type Summary struct {
 
 // Scan reads every part of a report (several at once) and sums it per
 // account. Memory depends on the number of accounts, not on the files' size.
-func Scan(ctx context.Context, st Store, rep Report) (Summary, error) {
+func Scan(ctx context.Context, st ObjectStore, rep Report) (Summary, error) {
 	t, err := scanReport(ctx, st, rep)
 	if err != nil {
 		return Summary{}, err
@@ -36,7 +36,7 @@ func Scan(ctx context.Context, st Store, rep Report) (Summary, error) {
 }
 
 // scanReport reads the parts of rep in parallel into one tally.
-func scanReport(ctx context.Context, st Store, rep Report) (*tally, error) {
+func scanReport(ctx context.Context, st ObjectStore, rep Report) (*tally, error) {
 	if len(rep.Parts) == 0 {
 		return nil, fmt.Errorf("report %q version %q lists no files", rep.Name, rep.VersionID)
 	}
@@ -121,7 +121,7 @@ func kindOf(key, hint string) partKind {
 }
 
 // scanPart reads one file into t; errors name the file.
-func scanPart(ctx context.Context, st Store, p Part, t *tally) error {
+func scanPart(ctx context.Context, st ObjectStore, p Part, t *tally) error {
 	name := st.Name(p.Bucket, p.Key)
 	if err := scanPartInner(ctx, st, p, t); err != nil {
 		if errors.Is(err, ErrNotFound) {
@@ -132,7 +132,7 @@ func scanPart(ctx context.Context, st Store, p Part, t *tally) error {
 	return nil
 }
 
-func scanPartInner(ctx context.Context, st Store, p Part, t *tally) error {
+func scanPartInner(ctx context.Context, st ObjectStore, p Part, t *tally) error {
 	kind := kindOf(p.Key, p.Compression)
 	if kind == kindZip || kind == kindParquet {
 		// Both formats need random access: use the file itself when local,
@@ -177,7 +177,7 @@ func scanPartInner(ctx context.Context, st Store, p Part, t *tally) error {
 }
 
 // randomAccess returns the part as an *os.File.
-func randomAccess(ctx context.Context, st Store, p Part) (*os.File, func(), error) {
+func randomAccess(ctx context.Context, st ObjectStore, p Part) (*os.File, func(), error) {
 	if d, ok := st.(DirStore); ok {
 		path, err := d.file(p.Bucket, p.Key)
 		if err != nil {

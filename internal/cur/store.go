@@ -29,9 +29,9 @@ type Object struct {
 	LastModified time.Time
 }
 
-// Store is where reports live: an S3 bucket or a local directory tree. The
+// ObjectStore is where reports live: an S3 bucket or a local directory tree. The
 // same discovery and scan code runs over both.
-type Store interface {
+type ObjectStore interface {
 	// List returns every object of bucket whose key starts with prefix.
 	List(ctx context.Context, bucket, prefix string) ([]Object, error)
 	// Open streams one object.

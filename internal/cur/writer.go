@@ -51,7 +51,7 @@ func legacyColumns() [][2]string {
 // in the date-range folder, as AWS does at each delivery. Like AWS, every
 // version holds the whole month so far, so pass all rows of the period. An
 // empty assemblyID gets a random one. The rows are written as given.
-func WriteLegacyReport(ctx context.Context, st Store, loc Location, period time.Time, assemblyID string, rows []Row) (Report, error) {
+func WriteLegacyReport(ctx context.Context, st ObjectStore, loc Location, period time.Time, assemblyID string, rows []Row) (Report, error) {
 	if loc.Report == "" || strings.Contains(loc.Report, "/") {
 		return Report{}, fmt.Errorf("write report: bad report name %q", loc.Report)
 	}

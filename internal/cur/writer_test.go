@@ -28,7 +28,7 @@ func TestWriteLegacyReportRoundTrip(t *testing.T) {
 
 	stores := []struct {
 		name string
-		st   Store
+		st   ObjectStore
 		loc  Location
 		path string // for ScanPaths
 	}{

@@ -21,7 +21,7 @@ import (
 
 // countingStore counts the data files read, to show that a version already scanned is not read again.
 type countingStore struct {
-	cur.Store
+	cur.ObjectStore
 	dataReads atomic.Int64
 }
 
@@ -29,7 +29,7 @@ func (c *countingStore) Open(ctx context.Context, bucket, key string) (io.ReadCl
 	if !strings.HasSuffix(key, ".json") {
 		c.dataReads.Add(1)
 	}
-	return c.Store.Open(ctx, bucket, key)
+	return c.ObjectStore.Open(ctx, bucket, key)
 }
 
 func TestCURMovesJoinedInvitesToActive(t *testing.T) {
@@ -45,7 +45,7 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 	if _, err := s3c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("payer-cur")}); err != nil {
 		t.Fatal(err)
 	}
-	counting := &countingStore{Store: cur.S3Store{Client: s3c}}
+	counting := &countingStore{ObjectStore: cur.S3Store{Client: s3c}}
 	reader := cur.Reader{Store: counting}
 	loc := invite.CURLocation{Bucket: "payer-cur", Prefix: "reports", Report: "hourly", Format: invite.CURLegacy}
 	if _, _, err := w.store.PutBillingProfile(ctx, invite.BillingProfile{ID: "bp-1", CustomerID: "acme", Name: "one",

@@ -34,7 +34,7 @@ func benchSimCall(b *testing.B, kind storeKind, n int) {
 	if err := orgsim.SeedHandshakes(ctx, st, mgmt, n, start); err != nil {
 		b.Fatal(err)
 	}
-	sim := orgsim.New(orgsim.Options{Store: st, Clock: func() time.Time { return start }, MaxAccounts: 1000})
+	sim := orgsim.New(orgsim.Options{World: st, Clock: func() time.Time { return start }, MaxAccounts: 1000})
 	// The SDK's own work, on the client side, is most of a round and varies with the machine's load: the
 	// simulator's time is measured apart, around its handler.
 	var served atomic.Int64

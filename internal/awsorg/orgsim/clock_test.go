@@ -20,7 +20,7 @@ func TestSandboxClockOnSQLite(t *testing.T) {
 	st := storetest.MustOpen(t, storetest.URL(t, store.DialectSQLite), store.Options{})
 	real := testclock.New(start)
 	clock := st.SandboxClock(real)
-	e := newEnv(t, store.DialectSQLite, orgsim.Options{Clock: clock.Now, Store: orgsim.NewSQLStore(st.SQLDB())})
+	e := newEnv(t, store.DialectSQLite, orgsim.Options{Clock: clock.Now, World: orgsim.NewSQLStore(st.SQLDB())})
 	org := e.as(mgmt)
 	for i := range 3 {
 		real.Advance(2 * time.Second) // the clock's next read goes to the database

@@ -23,8 +23,8 @@ func testConcurrentSims(t *testing.T, kind storeKind) {
 	clk := testclock.New(start)
 	const maxAccounts = 4
 	sims := []*env{
-		newEnv(t, kind, orgsim.Options{Store: stores[0], Clock: clk.Now, MaxAccounts: maxAccounts}),
-		newEnv(t, kind, orgsim.Options{Store: stores[1], Clock: clk.Now, MaxAccounts: maxAccounts}),
+		newEnv(t, kind, orgsim.Options{World: stores[0], Clock: clk.Now, MaxAccounts: maxAccounts}),
+		newEnv(t, kind, orgsim.Options{World: stores[1], Clock: clk.Now, MaxAccounts: maxAccounts}),
 	}
 	ctx := context.Background()
 	const callers = 12

@@ -9,7 +9,7 @@ import (
 // SeedHandshakes adds n handshakes sent by mgmt to the store in one transaction, faster than n calls: they were
 // requested 20 days before now and declined the next day, so they are listed and described but count for no
 // quota. Account ids start at 7 and handshake ids at h-seed.
-func SeedHandshakes(ctx context.Context, s Store, mgmt string, n int, now time.Time) error {
+func SeedHandshakes(ctx context.Context, s World, mgmt string, n int, now time.Time) error {
 	now = now.UTC().Truncate(time.Microsecond)
 	return s.transact(ctx, func(t tx) error {
 		o, err := t.lockOrg(mgmt, now.Add(-60*24*time.Hour))

@@ -46,9 +46,9 @@ func eachStore(t *testing.T, test func(t *testing.T, kind storeKind)) {
 
 // world opens n stores on one empty world, as n processes on one database would: SQL stores on one fresh,
 // migrated database (each with its connections), or one memory store shared n times.
-func (k storeKind) world(tb testing.TB, n int) []orgsim.Store {
+func (k storeKind) world(tb testing.TB, n int) []orgsim.World {
 	tb.Helper()
-	out := make([]orgsim.Store, n)
+	out := make([]orgsim.World, n)
 	if k == "memory" {
 		shared := orgsim.NewMemoryStore()
 		for i := range out {
@@ -76,8 +76,8 @@ func newEnv(t *testing.T, kind storeKind, opts orgsim.Options) *env {
 	if opts.Clock == nil {
 		opts.Clock = clk.Now
 	}
-	if opts.Store == nil {
-		opts.Store = kind.world(t, 1)[0]
+	if opts.World == nil {
+		opts.World = kind.world(t, 1)[0]
 	}
 	sim := orgsim.New(opts)
 	srv := httptest.NewServer(sim)

@@ -11,7 +11,7 @@ import (
 // NewMemoryStore returns an empty world kept in this process's memory; several Sims may share it. Its maps and
 // per-organization lists play the SQL store's indexes, so a call never walks the whole world either. It assumes
 // the simulators' clocks do not go back, so that handshakes are created in the order of their request times.
-func NewMemoryStore() Store {
+func NewMemoryStore() World {
 	return &memStore{orgs: map[string]org{}, members: map[string]member{}, accounts: map[string]Account{},
 		handshakes: map[string]*handshake{}, byOrg: map[string]*memOrg{},
 		transfers: map[string]*transfer{}, bySource: map[string]*seqList[*transfer]{}, byTarget: map[string]*seqList[*transfer]{}}

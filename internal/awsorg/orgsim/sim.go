@@ -29,7 +29,7 @@ type Options struct {
 	// Conventions turns on the sandbox conventions on account ids (see the package documentation).
 	Conventions bool
 	// Store keeps the simulated world; NewMemoryStore() when nil.
-	Store Store
+	World World
 }
 
 // Sim is the simulator: an http.Handler speaking AWS Organizations' JSON 1.1 protocol. It is safe for concurrent
@@ -54,8 +54,8 @@ func New(opts Options) *Sim {
 	if opts.MaxInvitesPerDay <= 0 {
 		opts.MaxInvitesPerDay = 20
 	}
-	if opts.Store == nil {
-		opts.Store = NewMemoryStore()
+	if opts.World == nil {
+		opts.World = NewMemoryStore()
 	}
 	return &Sim{opts: opts, calls: map[string]int{}}
 }
@@ -184,7 +184,7 @@ func (s *Sim) PutAccount(id string, a Account) error {
 
 func (s *Sim) update(fn func(t tx, now time.Time) error) error {
 	now := s.now() // before the transaction, as in handle
-	return s.opts.Store.transact(context.Background(), func(t tx) error { return fn(t, now) })
+	return s.opts.World.transact(context.Background(), func(t tx) error { return fn(t, now) })
 }
 
 var supported = map[string]bool{
@@ -302,7 +302,7 @@ func (s *Sim) handle(ctx context.Context, op, caller string, body []byte) (any, 
 	// The time is read before the transaction begins: the sandbox's clock reads the same database, and on SQLite
 	// the transaction holds its only connection, so a clock read inside it would wait for itself forever.
 	now := s.now()
-	err := s.opts.Store.transact(ctx, func(t tx) error {
+	err := s.opts.World.transact(ctx, func(t tx) error {
 		c := &call{sim: s, tx: t, now: now, caller: caller}
 		var err error
 		out, err = c.dispatch(op, in)

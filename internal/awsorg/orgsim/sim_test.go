@@ -528,8 +528,8 @@ func TestSharedStore(t *testing.T) { eachStore(t, testSharedStore) }
 func testSharedStore(t *testing.T, kind storeKind) {
 	stores := kind.world(t, 3)
 	clk := testclock.New(start)
-	a := newEnv(t, kind, orgsim.Options{Store: stores[0], Clock: clk.Now})
-	b := newEnv(t, kind, orgsim.Options{Store: stores[1], Clock: clk.Now})
+	a := newEnv(t, kind, orgsim.Options{World: stores[0], Clock: clk.Now})
+	b := newEnv(t, kind, orgsim.Options{World: stores[1], Clock: clk.Now})
 	ctx := context.Background()
 
 	h := mustInvite(t, a.as(mgmt), target)
@@ -549,7 +549,7 @@ func testSharedStore(t *testing.T, kind storeKind) {
 	if err := a.sim.AddMember(mgmt, other, "CREATED", start); err != nil {
 		t.Fatal(err)
 	}
-	restarted := sdkClient(newEnv(t, kind, orgsim.Options{Store: stores[2], Clock: clk.Now}).url, mgmt)
+	restarted := sdkClient(newEnv(t, kind, orgsim.Options{World: stores[2], Clock: clk.Now}).url, mgmt)
 	if _, err := restarted.DescribeAccount(ctx, &organizations.DescribeAccountInput{AccountId: aws.String(other)}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 // each organization it changes; SQLite has one writer at a time, so db must begin its transactions with BEGIN
 // IMMEDIATE (so that one that reads, then writes, waits instead of failing) and, to wait in Go rather than in
 // SQLite's busy loop, hold a single connection, never used by anything else while a transaction is open.
-func NewSQLStore(db *sql.DB) Store { return &sqlStore{db: db} }
+func NewSQLStore(db *sql.DB) World { return &sqlStore{db: db} }
 
 type sqlStore struct{ db *sql.DB }
 

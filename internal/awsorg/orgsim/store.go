@@ -10,7 +10,7 @@ import (
 // Store keeps the simulated world: organizations, memberships, described accounts and handshakes.
 // NewMemoryStore keeps it in this process; NewSQLStore in a database that several processes share. Only this
 // package implements it: an operation takes many small steps inside one transaction, and those stay private.
-type Store interface {
+type World interface {
 	// transact runs fn as one atomic step: all of fn's changes are kept when it returns nil, none otherwise.
 	transact(ctx context.Context, fn func(tx) error) error
 }

@@ -710,7 +710,7 @@ func TestConcurrentTransferInvites(t *testing.T) { eachStore(t, testConcurrentTr
 func testConcurrentTransferInvites(t *testing.T, kind storeKind) {
 	stores := kind.world(t, 2)
 	clk := testclock.New(start)
-	sims := []*env{newEnv(t, kind, orgsim.Options{Store: stores[0], Clock: clk.Now}), newEnv(t, kind, orgsim.Options{Store: stores[1], Clock: clk.Now})}
+	sims := []*env{newEnv(t, kind, orgsim.Options{World: stores[0], Clock: clk.Now}), newEnv(t, kind, orgsim.Options{World: stores[1], Clock: clk.Now})}
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make([]error, n)

@@ -34,7 +34,7 @@ type Options struct {
 	// a request with any client_api_id is refused, as for a key that is not a partner's.
 	ClientAPIID string
 	// Store keeps the accounts; nil means NewMemoryStore(). Faults and counters are per process and never stored.
-	Store Store
+	World World
 	// Now is the clock of last_update, created_at and updated_at; nil means time.Now.
 	Now func() time.Time
 	// DefaultPerPage is the page size when a request has no per_page; default 30.
@@ -79,8 +79,8 @@ func New(opts Options) (*Simulator, error) {
 	if opts.APIKey == "" {
 		return nil, errors.New("chsim: an api key is required")
 	}
-	if opts.Store == nil {
-		opts.Store = NewMemoryStore()
+	if opts.World == nil {
+		opts.World = NewMemoryStore()
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
@@ -135,12 +135,12 @@ func (s *Simulator) Apply(ctx context.Context, updates ...Update) error {
 		}
 		accounts = append(accounts, a)
 	}
-	return s.opts.Store.put(ctx, accounts)
+	return s.opts.World.put(ctx, accounts)
 }
 
 // Accounts returns every account, ordered by id.
 func (s *Simulator) Accounts(ctx context.Context) ([]Account, error) {
-	return s.opts.Store.page(ctx, 0, math.MaxInt32)
+	return s.opts.World.page(ctx, 0, math.MaxInt32)
 }
 
 // InjectFault queues a fault; faults apply in the order they were injected, and one with Times 0 stays first
@@ -250,7 +250,7 @@ func (s *Simulator) list(w http.ResponseWriter, r *http.Request) {
 	out := struct {
 		Accounts []wireAccount `json:"aws_accounts"`
 	}{Accounts: []wireAccount{}}
-	accounts, err := s.opts.Store.page(r.Context(), (page-1)*perPage, perPage)
+	accounts, err := s.opts.World.page(r.Context(), (page-1)*perPage, perPage)
 	for _, a := range accounts {
 		out.Accounts = append(out.Accounts, toWire(a))
 	}
@@ -268,7 +268,7 @@ func (s *Simulator) get(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such aws account")
 		return
 	}
-	a, found, err := s.opts.Store.get(r.Context(), id)
+	a, found, err := s.opts.World.get(r.Context(), id)
 	switch {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "state unavailable")
@@ -290,7 +290,7 @@ func (s *Simulator) generateExternalID(w http.ResponseWriter, r *http.Request) {
 	}
 	b := make([]byte, 15)
 	_, _ = rand.Read(b)
-	ext, found, err := s.opts.Store.externalID(r.Context(), id, hex.EncodeToString(b))
+	ext, found, err := s.opts.World.externalID(r.Context(), id, hex.EncodeToString(b))
 	switch {
 	case err != nil:
 		writeError(w, http.StatusInternalServerError, "state unavailable")

@@ -24,9 +24,9 @@ const key = "sim-key-77aa"
 var storeKinds = []string{"memory", store.DialectPostgres, store.DialectSQLite}
 
 // world opens n stores on one empty set of accounts, as n processes on one database would.
-func world(tb testing.TB, kind string, n int) []chsim.Store {
+func world(tb testing.TB, kind string, n int) []chsim.World {
 	tb.Helper()
-	out := make([]chsim.Store, n)
+	out := make([]chsim.World, n)
 	if kind == "memory" {
 		shared := chsim.NewMemoryStore()
 		for i := range out {
@@ -230,8 +230,8 @@ func TestSharedStore(t *testing.T) {
 
 func testSharedStore(t *testing.T, kind string) {
 	stores := world(t, kind, 3)
-	a, urlA := newSim(t, chsim.Options{Store: stores[0]})
-	b, urlB := newSim(t, chsim.Options{Store: stores[1]})
+	a, urlA := newSim(t, chsim.Options{World: stores[0]})
+	b, urlB := newSim(t, chsim.Options{World: stores[1]})
 	if err := a.SetStatus(t.Context(), "111122223333", "red", ""); err != nil {
 		t.Fatal(err)
 	}
@@ -294,7 +294,7 @@ func testSharedStore(t *testing.T, kind string) {
 	}
 
 	// A new simulator on the store, as after a restart, starts where the others were.
-	c, _ := newSim(t, chsim.Options{Store: stores[2]})
+	c, _ := newSim(t, chsim.Options{World: stores[2]})
 	accts, err := c.Accounts(t.Context())
 	if err != nil || len(accts) != 101 {
 		t.Fatalf("after restart: %d accounts, %v", len(accts), err)
@@ -304,7 +304,7 @@ func testSharedStore(t *testing.T, kind string) {
 // TestStoreFailure runs the simulator on a database without its table, as when the database fails.
 func TestStoreFailure(t *testing.T) {
 	db := storetest.MustOpenUnmigrated(t, storetest.URL(t, store.DialectSQLite), store.Options{})
-	sim, url := newSim(t, chsim.Options{Store: chsim.NewSQLStore(db.SQLDB())})
+	sim, url := newSim(t, chsim.Options{World: chsim.NewSQLStore(db.SQLDB())})
 	if err := sim.SetStatus(t.Context(), "111122223333", "red", ""); err == nil {
 		t.Fatal("SetStatus succeeded on a failing store")
 	}

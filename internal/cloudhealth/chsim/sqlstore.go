@@ -13,7 +13,7 @@ import (
 // NewSQLStore keeps the accounts in the chsim_accounts table of the service's migrations, so that several processes
 // on one database (or a restarted one) share them. The same statements run on PostgreSQL and SQLite (whose driver
 // binds $n to the n-th argument as PostgreSQL does); every change is one upsert or one conditional update, atomic on its own row.
-func NewSQLStore(db *sql.DB) Store { return &sqlStore{db: db} }
+func NewSQLStore(db *sql.DB) World { return &sqlStore{db: db} }
 
 type sqlStore struct{ db *sql.DB }
 

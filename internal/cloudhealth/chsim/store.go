@@ -10,7 +10,7 @@ import (
 // Store keeps the simulator's accounts, so that a restarted process, or a second one, sees the same accounts.
 // NewMemoryStore keeps them in this process; NewSQLStore in the service's database. Only this package implements
 // it.
-type Store interface {
+type World interface {
 	// put creates or updates accounts by owner id, in one atomic step. A new account takes the next id and all of
 	// a; an existing one takes a's level, payer and update times, and a's role only when it has none yet.
 	put(ctx context.Context, accounts []Account) error
@@ -42,7 +42,7 @@ type Account struct {
 const firstID = 206158430001
 
 // NewMemoryStore returns an empty store in this process's memory; several simulators may share it.
-func NewMemoryStore() Store { return &memoryStore{byOwner: map[string]int{}} }
+func NewMemoryStore() World { return &memoryStore{byOwner: map[string]int{}} }
 
 type memoryStore struct {
 	mu       sync.Mutex
