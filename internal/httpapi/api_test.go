@@ -665,7 +665,7 @@ func TestOperationsEndpoints(t *testing.T) {
 	tok := e.token()
 	id := e.create("123456789012")["id"].(string)
 	r := e.do("POST", invitesPath(profile)+"/"+id+"/sandbox/accept", tok, nil)
-	e.problem(r, 404, "not_found")
+	e.problem(r, 404, "sandbox_only")
 	if r.header.Get("X-Sandbox") != "" {
 		t.Error("X-Sandbox outside the sandbox")
 	}
