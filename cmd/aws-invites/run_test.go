@@ -259,7 +259,7 @@ func TestEndToEndAWSMode(t *testing.T) {
 	// No sandbox here.
 	status, p, _ := call(t, "POST", inst.url+"/billing-profiles/acme-main/aws-invites/"+inv["id"].(string)+"/sandbox/accept",
 		strings.TrimSpace(user.String()), nil)
-	if status != 404 || p["code"] != "not_found" {
+	if status != 404 || p["code"] != "sandbox_only" {
 		t.Fatalf("sandbox endpoint in aws mode: %d %v", status, p)
 	}
 

@@ -55,29 +55,15 @@ func (s *Sandbox) AdvanceClock(ctx context.Context, _ Principal, advance time.Du
 		return ClockReport{}, err
 	}
 	rep := ClockReport{Now: moved}
-	if s.world.Jobs != nil {
-		if _, err := s.world.Jobs.BringForward(ctx, moved.Sub(now)); err != nil {
-			rep.Errors = append(rep.Errors, "webhook retries: "+err.Error())
-		}
+	if _, err := s.world.Jobs.BringForward(ctx, moved.Sub(now)); err != nil {
+		rep.Errors = append(rep.Errors, "webhook retries: "+err.Error())
 	}
-	payers, err := s.reconciler.Payers(ctx)
+	due, err := s.world.Jobs.RunDue(ctx)
 	if err != nil {
 		return rep, err
 	}
-	rep.Payers = len(payers)
-	for _, payer := range payers {
-		r, err := s.reconciler.ReconcilePayer(ctx, payer)
-		rep.Changed += r.Changed
-		if err != nil {
-			rep.Errors = append(rep.Errors, fmt.Sprintf("reconcile %s: %v", payer, err))
-		}
-		if _, err := s.cur.Scan(ctx, payer); err != nil {
-			rep.Errors = append(rep.Errors, fmt.Sprintf("CUR scan %s: %v", payer, err))
-		}
-	}
-	if err := s.cloudHealth.Sync(ctx); err != nil {
-		rep.Errors = append(rep.Errors, "CloudHealth: "+err.Error())
-	}
+	rep.Payers, rep.Changed = due.Payers, due.Changed
+	rep.Errors = append(rep.Errors, due.Failures...)
 	for _, e := range rep.Errors {
 		s.log.WarnContext(ctx, "sandbox clock: due work failed", "error", e)
 	}
@@ -205,9 +191,21 @@ type SandboxWorld struct {
 	Mail        SandboxMailbox
 }
 
-// SandboxJobs brings background work that waits for a time (webhook retries) forward when the sandbox clock moves.
+// SandboxJobs is the background work as the sandbox drives it when its clock moves.
 type SandboxJobs interface {
+	// BringForward makes work that waits for a time (webhook retries) due within by due now.
 	BringForward(ctx context.Context, by time.Duration) (int, error)
+	// RunDue runs the periodic work once, as the jobs run it (every payer's reconciliation and CUR scan, the
+	// CloudHealth sync); an error says it could not run at all (the database), a failure of one piece of work is
+	// in DueWork.Failures.
+	RunDue(ctx context.Context) (DueWork, error)
+}
+
+// DueWork is what a run of the periodic work covered.
+type DueWork struct {
+	Payers   int      // payers reconciled and scanned
+	Changed  int      // invites whose state or handshake the reconciliation changed
+	Failures []string // the work that failed (it runs again on its schedule)
 }
 
 // SandboxMailbox keeps the email the sandbox sent, so a walk can read it.

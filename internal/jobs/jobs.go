@@ -240,16 +240,14 @@ func (r *Runner) riverConfig() *river.Config {
 	river.AddWorker(workers, &reconcilePayerWorker{r: r})
 	river.AddWorker(workers, &curScanAllWorker{r: r})
 	river.AddWorker(workers, &curScanWorker{r: r})
-	jobs := []*river.PeriodicJob{
-		periodic(cfg.ReconcileEvery, reconcileAllArgs{}),
-		periodic(cfg.CURScanEvery, curScanAllArgs{}),
-	}
 	if cfg.CloudHealth != nil {
 		river.AddWorker(workers, &cloudHealthWorker{r: r})
-		jobs = append(jobs, periodic(cfg.CloudHealthEvery, cloudHealthArgs{}))
 	}
-	if cfg.Unscheduled {
-		jobs = nil
+	var jobs []*river.PeriodicJob
+	for _, t := range tasks(cfg) {
+		if !cfg.Unscheduled {
+			jobs = append(jobs, periodic(t.every, t.scheduled))
+		}
 	}
 	queues := map[string]river.QueueConfig{
 		QueueReconcile: {MaxWorkers: cfg.Workers},

@@ -30,6 +30,34 @@ func insertOpts(queue string) river.InsertOpts {
 	return river.InsertOpts{Queue: queue, MaxAttempts: maxAttempts, UniqueOpts: uniqueWhileActive()}
 }
 
+// task is one piece of the periodic work. The work is listed once, by tasks: River schedules each task's job (for
+// a per-payer task, the fan-out that enqueues one job per payer), and RunOnce runs the tasks in this order, for
+// reconcile --once and for the sandbox when its clock moves.
+type task struct {
+	kind      string                                        // the job that does the task (for one payer)
+	perPayer  bool                                          // run once per payer, at most limit at a time
+	limit     int                                           // how many payers at once
+	scheduled river.JobArgs                                 // what River enqueues every period
+	every     time.Duration                                 // the period
+	run       func(ctx context.Context, payer string) error // payer is empty for a task that is not per payer
+}
+
+// tasks is the periodic work of cfg, in the order RunOnce runs it: reconciliation, then the CUR scan (it reads
+// who joined), then the CloudHealth sync when configured (its grace is judged on what the two settled).
+func tasks(cfg Config) []task {
+	t := []task{
+		{kind: KindReconcilePayer, perPayer: true, limit: cfg.Workers, scheduled: reconcileAllArgs{}, every: cfg.ReconcileEvery,
+			run: cfg.Work.ReconcilePayer},
+		{kind: KindCURScan, perPayer: true, limit: cfg.CURWorkers, scheduled: curScanAllArgs{}, every: cfg.CURScanEvery,
+			run: cfg.Work.ScanCUR},
+	}
+	if ch := cfg.CloudHealth; ch != nil {
+		t = append(t, task{kind: KindCloudHealthSync, scheduled: cloudHealthArgs{}, every: cfg.CloudHealthEvery,
+			run: func(ctx context.Context, _ string) error { return ch.SyncCloudHealth(ctx) }})
+	}
+	return t
+}
+
 type reconcileAllArgs struct{}
 
 func (reconcileAllArgs) Kind() string                 { return KindReconcileAll }

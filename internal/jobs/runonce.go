@@ -7,10 +7,10 @@ import (
 	"sync"
 )
 
-// RunOnce runs every payer's reconciliation, then one CloudHealth sync (when configured), then every payer's CUR
-// scan, in this process and without River (for `aws-invites reconcile --once`): the same work as the periodic
-// jobs, with the same metrics and logs. Payers run Workers at a time; one payer's failure does not stop the
-// others, and all failures are returned joined.
+// RunOnce runs the periodic work once, in this process and without River (for `aws-invites reconcile --once`,
+// and for the sandbox when its clock moves): every task of tasks in order, a per-payer one for every payer, with
+// the same metrics and logs as the jobs. Payers run a task's limit at a time; one payer's failure does not stop
+// the others, and all failures are returned joined.
 func RunOnce(ctx context.Context, cfg Config) error {
 	r, err := newRunner(cfg)
 	if err != nil {
@@ -22,11 +22,14 @@ func RunOnce(ctx context.Context, cfg Config) error {
 			return fmt.Errorf("list payers: %w", err)
 		})
 	}
-	errs := []error{r.eachPayer(ctx, payers, r.cfg.Workers, KindReconcilePayer, r.cfg.Work.ReconcilePayer)}
-	if r.cfg.CloudHealth != nil {
-		errs = append(errs, r.observe(ctx, KindCloudHealthSync, "", r.cfg.CloudHealth.SyncCloudHealth))
+	var errs []error
+	for _, t := range tasks(r.cfg) {
+		if t.perPayer {
+			errs = append(errs, r.eachPayer(ctx, payers, t.limit, t.kind, t.run))
+			continue
+		}
+		errs = append(errs, r.observe(ctx, t.kind, "", func(ctx context.Context) error { return t.run(ctx, "") }))
 	}
-	errs = append(errs, r.eachPayer(ctx, payers, r.cfg.CURWorkers, KindCURScan, r.cfg.Work.ScanCUR))
 	return errors.Join(errs...)
 }
 

@@ -113,7 +113,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 	}
 	if p.Sandbox != nil {
 		world := *p.Sandbox
-		world.Jobs = queue
+		world.Jobs = sandboxJobs{Queue: queue, s: s}
 		s.Sandbox = invite.NewSandbox(deps, world, s.Reconciler, s.CloudHealth, s.CUR)
 	}
 	if s.Work, err = newWork(s, p.Log, p.Registry); err != nil {
@@ -146,3 +146,36 @@ func (s *Service) API(cfg httpapi.Config) (*echo.Echo, error) {
 
 // RunOnce runs the periodic work once, in this process and without the job engine (reconcile --once).
 func (s *Service) RunOnce(ctx context.Context) error { return jobs.RunOnce(ctx, s.jobs) }
+
+// sandboxJobs is the background work as the sandbox drives it: the queue's waiting retries, and the periodic work
+// run once as reconcile --once runs it (jobs.RunOnce: the one list of that work).
+type sandboxJobs struct {
+	*jobs.Queue
+	s *Service
+}
+
+func (j sandboxJobs) RunDue(ctx context.Context) (invite.DueWork, error) {
+	if _, err := j.s.Reconciler.Payers(ctx); err != nil {
+		return invite.DueWork{}, err // nothing can run: the database does not answer
+	}
+	var due tally
+	err := j.s.RunOnce(withTally(ctx, &due))
+	w := due.work()
+	w.Failures = failures(err)
+	return w, nil
+}
+
+// failures lists the failures a run of work joined (errors.Join), each once.
+func failures(err error) []string {
+	if err == nil {
+		return nil
+	}
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []string
+		for _, e := range joined.Unwrap() {
+			out = append(out, failures(e)...)
+		}
+		return out
+	}
+	return []string{err.Error()}
+}

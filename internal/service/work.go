@@ -81,6 +81,9 @@ func (w *Work) ReconcilePayer(ctx context.Context, payer string) error {
 	w.orphans.WithLabelValues(payer).Set(float64(len(rep.Orphans)))
 	w.handshakes.WithLabelValues(payer).Set(float64(rep.Handshakes))
 	w.changed.Add(float64(rep.Changed))
+	if t := tallyOf(ctx); t != nil {
+		t.reconciled(rep.Changed)
+	}
 	w.step(ctx, "reconcile", err, "payer", payer, "handshakes", rep.Handshakes, "changed", rep.Changed, "orphans", len(rep.Orphans))
 	return err
 }
@@ -100,4 +103,35 @@ func (w *Work) ScanCUR(ctx context.Context, payer string) error {
 	w.step(ctx, "cur", err, "payer", payer, "period", rep.Period, "version", rep.VersionID, "scanned", rep.Scanned,
 		"accounts", rep.Accounts, "activated", rep.Activated)
 	return err
+}
+
+// tally counts what a run of the periodic work covered, for whoever started it (the sandbox's clock).
+type tally struct {
+	mu              sync.Mutex
+	payers, changed int
+}
+
+func (t *tally) reconciled(changed int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.payers++
+	t.changed += changed
+}
+
+func (t *tally) work() invite.DueWork {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return invite.DueWork{Payers: t.payers, Changed: t.changed}
+}
+
+type tallyKey struct{}
+
+// withTally makes the work done under ctx count into t.
+func withTally(ctx context.Context, t *tally) context.Context {
+	return context.WithValue(ctx, tallyKey{}, t)
+}
+
+func tallyOf(ctx context.Context) *tally {
+	t, _ := ctx.Value(tallyKey{}).(*tally)
+	return t
 }
