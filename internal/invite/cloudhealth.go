@@ -64,17 +64,18 @@ func roundHours(d time.Duration) string {
 // period, is cloudhealth_critical; healthy again is back to active or awaiting_cur.
 type CloudHealthFollower struct {
 	*core
+	store    CloudHealthStore
 	statuses CloudHealthStatuses
 	grace    time.Duration
 }
 
 // NewCloudHealthFollower returns the follower over CloudHealth's account list; grace <= 0 means
 // DefaultCloudHealthGrace.
-func NewCloudHealthFollower(d Deps, statuses CloudHealthStatuses, grace time.Duration) *CloudHealthFollower {
+func NewCloudHealthFollower(st CloudHealthStore, d Deps, statuses CloudHealthStatuses, grace time.Duration) *CloudHealthFollower {
 	if grace <= 0 {
 		grace = DefaultCloudHealthGrace
 	}
-	return &CloudHealthFollower{core: newCore(d), statuses: statuses, grace: grace}
+	return &CloudHealthFollower{core: newCore(d, st), store: st, statuses: statuses, grace: grace}
 }
 
 // Sync reads CloudHealth's account list once and applies it to every invite CloudHealth can move.

@@ -10,9 +10,8 @@ import (
 	"github.com/google/uuid"
 )
 
-// Deps are the ports every use case shares.
+// Deps are the ports the use cases share besides their store, which each takes narrowed to what it uses.
 type Deps struct {
-	Store     Store
 	Orgs      Organizations
 	Transfers Transfers    // billing transfers, in the same AWS Organizations
 	Clock     Clock        // SystemClock when nil
@@ -22,15 +21,15 @@ type Deps struct {
 // core is what the use cases share: the ports, the rules of access, and the one way an invite changes (save and
 // transition, each a versioned write with its history line) and learns from AWS (observe).
 type core struct {
-	store     Store
+	store     CoreStore
 	orgs      Organizations
 	transfers Transfers
 	clock     Clock
 	log       *slog.Logger
 }
 
-func newCore(d Deps) *core {
-	c := &core{store: d.Store, orgs: d.Orgs, transfers: d.Transfers, clock: d.Clock, log: d.Log}
+func newCore(d Deps, st CoreStore) *core {
+	c := &core{store: st, orgs: d.Orgs, transfers: d.Transfers, clock: d.Clock, log: d.Log}
 	if c.clock == nil {
 		c.clock = SystemClock{}
 	}

@@ -37,13 +37,14 @@ func periodStart(t time.Time) time.Time {
 // active. One scan serves every invite of the payer.
 type CURFollower struct {
 	*core
+	store  CURFollowerStore
 	reader CURReader
 	scans  CURStore
 }
 
 // NewCURFollower returns the follower over a report reader and the store of what scans found.
-func NewCURFollower(d Deps, reader CURReader, scans CURStore) *CURFollower {
-	return &CURFollower{core: newCore(d), reader: reader, scans: scans}
+func NewCURFollower(st CURFollowerStore, d Deps, reader CURReader, scans CURStore) *CURFollower {
+	return &CURFollower{core: newCore(d, st), store: st, reader: reader, scans: scans}
 }
 
 // CURReport is what ScanCUR did for one payer.

@@ -52,7 +52,7 @@ func TestCURMovesJoinedInvitesToActive(t *testing.T) {
 		ManagementAccountID: payerID, CUR: loc}); err != nil {
 		t.Fatal(err)
 	}
-	svc := invite.NewCURFollower(w.deps, reader, w.store)
+	svc := invite.NewCURFollower(w.store, invite.Deps{Clock: w.clock}, reader, w.store)
 
 	spender := w.invite("bp-1", "800000000001")
 	lateJoiner := w.invite("bp-2", "800000000002")

@@ -11,13 +11,14 @@ import (
 // caller's rights itself, so no adapter can forget to.
 type Invites struct {
 	*core
+	store InvitesStore
 	setup CloudHealthSetupSource
 }
 
 // NewInvites returns the invite use cases. setup builds the CloudHealth IAM setup shown for an invite
 // (NoCloudHealthSetup when CloudHealth is not configured).
-func NewInvites(d Deps, setup CloudHealthSetupSource) *Invites {
-	return &Invites{core: newCore(d), setup: setup}
+func NewInvites(st InvitesStore, d Deps, setup CloudHealthSetupSource) *Invites {
+	return &Invites{core: newCore(d, st), store: st, setup: setup}
 }
 
 // CreateInput is what a user enters to invite an account.

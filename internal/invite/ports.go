@@ -5,38 +5,48 @@ import (
 	"time"
 )
 
-// Store keeps billing profiles, invites and their histories. Implementations turn "not found" into CodeNotFound.
+// Store keeps billing profiles, invites and their histories: the whole port, which the databases' store and the
+// memory store implement. Each use case takes it narrowed to what it uses (CoreStore and the use case's own).
+// Implementations turn "not found" into CodeNotFound.
 type Store interface {
 	// PutBillingProfile creates or replaces a billing profile; it reports whether it was created. It refuses,
 	// with CodePayerChangeWithOpenInvites, to change the management account of a profile that has invites
 	// holding accounts.
 	PutBillingProfile(ctx context.Context, bp BillingProfile) (BillingProfile, bool, error)
-	// PutBillingProfileIfMatch is PutBillingProfile when m holds for the current profile (IfMatch.Holds), checked
-	// in the write's transaction with the row locked; otherwise it writes nothing and returns
-	// CodePreconditionFailed.
-	PutBillingProfileIfMatch(ctx context.Context, bp BillingProfile, m IfMatch) (BillingProfile, bool, error)
+	InvitesStore
+	ProfilesStore
+	ReconcilerStore
+	CloudHealthStore
+	CURFollowerStore
+}
+
+// CoreStore is what every use case reads and writes through the core: a billing profile, an invite, and the one
+// versioned write of an invite with its history line.
+type CoreStore interface {
 	// BillingProfile returns one billing profile, or CodeNotFound.
 	BillingProfile(ctx context.Context, id string) (BillingProfile, error)
-	// ProfilesOfPayer returns the billing profiles that name a management account, ordered by id.
-	ProfilesOfPayer(ctx context.Context, managementAccountID string) ([]BillingProfile, error)
-
-	// CreateInvite inserts a new invite and its first event in one transaction. When another invite already
-	// holds the account (State.HoldsAccount) on the same payer, whatever its billing profile, it returns
-	// CodeAlreadyOpen and writes nothing: the database guarantees one holder per account and payer.
-	CreateInvite(ctx context.Context, inv Invite, ev Event) error
-	// UpdateInvite writes inv, whose Version is the version it was read at, and appends ev (unless ev is the zero
-	// Event: a change without a state change or cause worth a history line), in one transaction.
-	// When the stored version differs, it returns CodeConcurrentUpdate and writes nothing. On success the stored
-	// version is inv.Version+1, and it returns the invite as stored.
-	UpdateInvite(ctx context.Context, inv Invite, ev Event) (Invite, error)
-	// DeleteInvite removes an invite that never reached AWS, with its history (a reservation AWS refused), and
-	// writes refusal (unless empty), the event that keeps the attempt in the activity feed, in one transaction.
-	DeleteInvite(ctx context.Context, inv Invite, refusal Event) error
 	// Invite returns one invite of a billing profile, or CodeNotFound.
 	Invite(ctx context.Context, billingProfileID, inviteID string) (Invite, error)
 	// ProfileAndInvite returns a billing profile and one of its invites, read together (one round trip for a
 	// GET): CodeNotFound when the profile is missing, a nil invite when it has no such invite.
 	ProfileAndInvite(ctx context.Context, billingProfileID, inviteID string) (BillingProfile, *Invite, error)
+	// UpdateInvite writes inv, whose Version is the version it was read at, and appends ev (unless ev is the zero
+	// Event: a change without a state change or cause worth a history line), in one transaction.
+	// When the stored version differs, it returns CodeConcurrentUpdate and writes nothing. On success the stored
+	// version is inv.Version+1, and it returns the invite as stored.
+	UpdateInvite(ctx context.Context, inv Invite, ev Event) (Invite, error)
+}
+
+// InvitesStore is what the invite use cases (create, re-send, cancel, adopt, reassign, the lists) keep.
+type InvitesStore interface {
+	CoreStore
+	// CreateInvite inserts a new invite and its first event in one transaction. When another invite already
+	// holds the account (State.HoldsAccount) on the same payer, whatever its billing profile, it returns
+	// CodeAlreadyOpen and writes nothing: the database guarantees one holder per account and payer.
+	CreateInvite(ctx context.Context, inv Invite, ev Event) error
+	// DeleteInvite removes an invite that never reached AWS, with its history (a reservation AWS refused), and
+	// writes refusal (unless empty), the event that keeps the attempt in the activity feed, in one transaction.
+	DeleteInvite(ctx context.Context, inv Invite, refusal Event) error
 	// HolderOf returns the invite that holds an account on a payer, whatever its billing profile, or CodeNotFound.
 	HolderOf(ctx context.Context, payer, accountID string) (Invite, error)
 	// ReassignInvite moves an invite with its handshakes and history to another billing profile of its payer,
@@ -52,16 +62,48 @@ type Store interface {
 	Events(ctx context.Context, billingProfileID, inviteID string) ([]Event, error)
 	// ListEvents returns a page of the activity feed, newest first.
 	ListEvents(ctx context.Context, q EventQuery) (EventPage, error)
+}
 
+// ProfilesStore is what the billing profile use cases keep.
+type ProfilesStore interface {
+	CoreStore
+	// PutBillingProfileIfMatch is PutBillingProfile when m holds for the current profile (IfMatch.Holds), checked
+	// in the write's transaction with the row locked; otherwise it writes nothing and returns
+	// CodePreconditionFailed.
+	PutBillingProfileIfMatch(ctx context.Context, bp BillingProfile, m IfMatch) (BillingProfile, bool, error)
+}
+
+// ReconcilerStore is what reconciliation reads: a payer's profiles and invites, who had which handshake, the lock
+// that keeps one pass per payer.
+type ReconcilerStore interface {
+	CoreStore
+	// ProfilesOfPayer returns the billing profiles that name a management account, ordered by id.
+	ProfilesOfPayer(ctx context.Context, managementAccountID string) ([]BillingProfile, error)
 	// InvitesOfPayer returns the invites in the given states of every billing profile of a payer organization.
 	InvitesOfPayer(ctx context.Context, managementAccountID string, states []State) ([]Invite, error)
-	// InvitesInStates returns every invite in the given states.
-	InvitesInStates(ctx context.Context, states []State) ([]Invite, error)
+	// HandshakeOwners returns, per handshake id, the invite of the payer that has or had that handshake.
+	HandshakeOwners(ctx context.Context, payer string) (map[string]HandshakeOwner, error)
 	// Payers returns the management account of every billing profile, each once.
 	Payers(ctx context.Context) ([]string, error)
 	// LockPayer holds an exclusive lock on a payer's reconciliation, across every process on the database, until
 	// unlock is called; it waits until ctx ends.
 	LockPayer(ctx context.Context, payer string) (unlock func() error, err error)
+}
+
+// CloudHealthStore is what the CloudHealth follower reads: the invites it follows.
+type CloudHealthStore interface {
+	CoreStore
+	// InvitesInStates returns every invite in the given states.
+	InvitesInStates(ctx context.Context, states []State) ([]Invite, error)
+}
+
+// CURFollowerStore is what the CUR follower reads: a payer's profiles and invites.
+type CURFollowerStore interface {
+	CoreStore
+	// ProfilesOfPayer returns the billing profiles that name a management account, ordered by id.
+	ProfilesOfPayer(ctx context.Context, managementAccountID string) ([]BillingProfile, error)
+	// InvitesOfPayer returns the invites in the given states of every billing profile of a payer organization.
+	InvitesOfPayer(ctx context.Context, managementAccountID string, states []State) ([]Invite, error)
 }
 
 // ListQuery selects invites of one billing profile.

@@ -8,10 +8,15 @@ import (
 )
 
 // Profiles are the use cases of billing profiles: the reseller's staff manage them; customers read theirs.
-type Profiles struct{ *core }
+type Profiles struct {
+	*core
+	store ProfilesStore
+}
 
 // NewProfiles returns the billing profile use cases.
-func NewProfiles(d Deps) *Profiles { return &Profiles{newCore(d)} }
+func NewProfiles(st ProfilesStore, d Deps) *Profiles {
+	return &Profiles{core: newCore(d, st), store: st}
+}
 
 // ProfileView is a billing profile as a caller may see it: customers see neither how the service reaches the
 // payer (role, external id) nor from which account it acts; platform administrators see everything.

@@ -16,10 +16,15 @@ type ReconcileReport struct {
 }
 
 // Reconciler applies what AWS Organizations says (handshakes, membership) to the invites, one payer at a time.
-type Reconciler struct{ *core }
+type Reconciler struct {
+	*core
+	store ReconcilerStore
+}
 
 // NewReconciler returns the reconciliation use cases.
-func NewReconciler(d Deps) *Reconciler { return &Reconciler{newCore(d)} }
+func NewReconciler(st ReconcilerStore, d Deps) *Reconciler {
+	return &Reconciler{core: newCore(d, st), store: st}
+}
 
 // ReconcilePayer applies what AWS Organizations says about a payer's handshakes to the open invites of every
 // billing profile of that payer. It costs one ListHandshakesForOrganization call per page of 20 handshakes, plus

@@ -89,7 +89,7 @@ func newWorldTB(t testing.TB, dialect string, tune ...func(*awsorg.Options)) *wo
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := invite.Deps{Store: st, Orgs: orgs, Transfers: orgs, Clock: clk, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	deps := invite.Deps{Orgs: orgs, Transfers: orgs, Clock: clk, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
 	ctx := context.Background()
 	for _, bp := range []invite.BillingProfile{
 		{ID: "bp-1", CustomerID: "acme", Name: "one", ManagementAccountID: payerID},
@@ -99,8 +99,8 @@ func newWorldTB(t testing.TB, dialect string, tune ...func(*awsorg.Options)) *wo
 			t.Fatal(err)
 		}
 	}
-	return &world{t: t, invites: invite.NewInvites(deps, invite.NoCloudHealthSetup{}), reconciler: invite.NewReconciler(deps),
-		cloudHealth: invite.NewCloudHealthFollower(deps, chClient, 72*time.Hour), deps: deps, store: st, sim: sim, orgs: orgs, ch: ch, clock: clk, ctx: ctx,
+	return &world{t: t, invites: invite.NewInvites(st, deps, invite.NoCloudHealthSetup{}), reconciler: invite.NewReconciler(st, deps),
+		cloudHealth: invite.NewCloudHealthFollower(st, invite.Deps{Clock: clk}, chClient, 72*time.Hour), deps: deps, store: st, sim: sim, orgs: orgs, ch: ch, clock: clk, ctx: ctx,
 		user: invite.Principal{Subject: "alice", CustomerID: "acme", BillingProfiles: []string{"bp-1", "bp-2"},
 			Permissions: []string{invite.PermissionLicensesManager}}}
 }

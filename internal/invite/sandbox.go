@@ -21,8 +21,8 @@ type Sandbox struct {
 }
 
 // NewSandbox returns the sandbox use cases over the simulated world and the use cases they drive.
-func NewSandbox(d Deps, world SandboxWorld, reconciler *Reconciler, cloudHealth *CloudHealthFollower, cur *CURFollower) *Sandbox {
-	return &Sandbox{core: newCore(d), world: world, reconciler: reconciler, cloudHealth: cloudHealth, cur: cur}
+func NewSandbox(st CoreStore, d Deps, world SandboxWorld, reconciler *Reconciler, cloudHealth *CloudHealthFollower, cur *CURFollower) *Sandbox {
+	return &Sandbox{core: newCore(d, st), world: world, reconciler: reconciler, cloudHealth: cloudHealth, cur: cur}
 }
 
 // ClockReport is what an advance of the sandbox clock did.

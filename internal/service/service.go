@@ -99,22 +99,23 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 	}
 	// Events keep their invite as the API shows it (feed, webhooks) and enqueue their dispatch with the change.
 	st := p.Store.WithEvents(queue.EnqueueEventsTx, apiview.EncodeInvite)
-	deps := invite.Deps{Store: st, Orgs: p.AWS, Transfers: p.AWS, Clock: p.Clock, Log: p.Log}
+	deps := invite.Deps{Orgs: p.AWS, Transfers: p.AWS, Clock: p.Clock, Log: p.Log}
+	followers := invite.Deps{Clock: p.Clock, Log: p.Log} // the followers read no AWS
 	s := &Service{Store: st, Clock: p.Clock, Queue: queue,
-		Invites:    invite.NewInvites(deps, p.CloudHealthSetup),
-		Profiles:   invite.NewProfiles(deps),
-		Reconciler: invite.NewReconciler(deps),
-		CUR:        invite.NewCURFollower(deps, p.CUR, st),
+		Invites:    invite.NewInvites(st, deps, p.CloudHealthSetup),
+		Profiles:   invite.NewProfiles(st, deps),
+		Reconciler: invite.NewReconciler(st, deps),
+		CUR:        invite.NewCURFollower(st, followers, p.CUR, st),
 		Webhooks:   notify.NewWebhooks(st, p.Clock, st, p.Webhooks, queue),
 		Notifier:   notify.NewNotifier(st, p.Clock, st, p.Webhooks, queue, p.Mailer),
 	}
 	if p.CloudHealth != nil {
-		s.CloudHealth = invite.NewCloudHealthFollower(deps, p.CloudHealth, p.CloudHealthGrace)
+		s.CloudHealth = invite.NewCloudHealthFollower(st, followers, p.CloudHealth, p.CloudHealthGrace)
 	}
 	if p.Sandbox != nil {
 		world := *p.Sandbox
 		world.Jobs = sandboxJobs{Queue: queue, s: s}
-		s.Sandbox = invite.NewSandbox(deps, world, s.Reconciler, s.CloudHealth, s.CUR)
+		s.Sandbox = invite.NewSandbox(st, deps, world, s.Reconciler, s.CloudHealth, s.CUR)
 	}
 	if s.Work, err = newWork(s, p.Log, p.Registry); err != nil {
 		return nil, err
