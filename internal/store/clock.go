@@ -92,7 +92,13 @@ func (c *SandboxClock) AdvanceTo(ctx context.Context, t time.Time) (time.Time, e
 		return time.Time{}, invite.FieldProblem(invite.CodeValidationFailed, "to", "before the sandbox's current time",
 			fmt.Sprintf("the sandbox clock only moves forward: it is %s there, after %s", current.UTC().Format(time.RFC3339), t.UTC().Format(time.RFC3339)))
 	}
-	offset := t.Sub(real).Truncate(time.Microsecond)
+	// The offset is kept in microseconds, rounded up: the clock then reads t or later, never just before it.
+	offset := t.Sub(real)
+	if up := offset.Truncate(time.Microsecond); up < offset {
+		offset = up + time.Microsecond
+	} else {
+		offset = up
+	}
 	row := sandboxClockRow{ID: 1, OffsetUS: offset.Microseconds(), UpdatedAt: dbTime(real)}
 	// GREATEST/MAX keep a concurrent advance of another process that went further.
 	err = c.s.db.WithContext(ctx).Clauses(clause.OnConflict{

@@ -47,3 +47,17 @@ func TestSandboxClockIsSharedAndMonotonic(t *testing.T) {
 		})
 	}
 }
+
+// A clock moved to an instant reads that instant or later, never just before it, whatever the real time's
+// nanoseconds (the offset is kept in microseconds).
+func TestSandboxClockReachesItsTarget(t *testing.T) {
+	ctx := context.Background()
+	s := storetest.Open(t, store.DialectSQLite, store.Options{})
+	real := testclock.New(time.Date(2026, 12, 7, 13, 45, 2, 843846123, time.UTC))
+	c := s.SandboxClock(real)
+	target := time.Date(2027, 1, 1, 1, 0, 0, 0, time.UTC)
+	got, err := c.AdvanceTo(ctx, target)
+	if err != nil || got.Before(target) || got.Sub(target) >= time.Microsecond || c.Now().Before(target) {
+		t.Fatalf("advanced to %s: %s (now %s), %v", target, got, c.Now(), err)
+	}
+}
