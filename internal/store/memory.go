@@ -27,6 +27,7 @@ type Memory struct {
 	curScans   map[[2]string]curScanRow  // by payer and billing period
 	curUsage   map[[3]string]curUsageRow // by payer, billing period and account
 	locks      payerLocks
+	webhooks   *memoryWebhooks // notify.WebhookStore's rows (memory_webhooks.go)
 }
 
 var (
@@ -40,7 +41,8 @@ func NewMemory(clock invite.Clock) *Memory {
 		clock = invite.SystemClock{}
 	}
 	return &Memory{clock: clock, profiles: map[string]billingProfileRow{}, invites: map[string]inviteRow{},
-		handshakes: map[string]inviteHandshakeRow{}, curScans: map[[2]string]curScanRow{}, curUsage: map[[3]string]curUsageRow{}}
+		handshakes: map[string]inviteHandshakeRow{}, curScans: map[[2]string]curScanRow{}, curUsage: map[[3]string]curUsageRow{},
+		webhooks: newMemoryWebhooks()}
 }
 
 func (m *Memory) now() time.Time { return dbTime(m.clock.Now()) }
