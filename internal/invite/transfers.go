@@ -17,14 +17,21 @@ const (
 	MaxTransferName = 128
 )
 
-// DefaultTransferStart is the first day of the next month that starts more than TransferLeadTime after now.
+// DefaultTransferStart is the start a billing transfer gets when the caller gives none: the first day of a month
+// that leaves the customer at least a day to accept. The invitation must be accepted TransferLeadTime before the
+// start, so the earliest start AWS takes (earliestTransferStart) would leave minutes on a month's last day.
 func DefaultTransferStart(now time.Time) time.Time {
-	start := periodStart(now).AddDate(0, 1, 0)
-	if !start.After(now.Add(TransferLeadTime)) {
-		start = start.AddDate(0, 1, 0)
-	}
-	return start
+	return firstOfMonthAfter(now.Add(2 * TransferLeadTime))
 }
+
+// earliestTransferStart is the first day of a month more than TransferLeadTime after now: the earliest start AWS
+// takes.
+func earliestTransferStart(now time.Time) time.Time {
+	return firstOfMonthAfter(now.Add(TransferLeadTime))
+}
+
+// firstOfMonthAfter is the first instant of the first month that starts after t.
+func firstOfMonthAfter(t time.Time) time.Time { return periodStart(t).AddDate(0, 1, 0) }
 
 // transferEnd is when a transfer ended at now ends: at the end of the month (the start of the next one).
 func transferEnd(now time.Time) time.Time { return periodStart(now).AddDate(0, 1, 0) }
@@ -45,7 +52,7 @@ func checkTransfer(start time.Time, name string, now time.Time, bp BillingProfil
 			start.UTC().Format(time.DateOnly)))
 	case !start.After(now.Add(TransferLeadTime)):
 		return "", Invalid("transferStart", fmt.Sprintf("a billing transfer must start more than 24 hours ahead; the earliest start is %s",
-			DefaultTransferStart(now).Format(time.DateOnly)))
+			earliestTransferStart(now).Format(time.DateOnly)))
 	case start.After(now.Add(MaxTransferAhead)):
 		return "", Invalid("transferStart", "a billing transfer starts within the next 12 months")
 	}

@@ -245,3 +245,24 @@ func resend(w *world, inv invite.Invite) (invite.View, error) {
 func cancel(w *world, inv invite.Invite) (invite.View, error) {
 	return w.invites.Cancel(w.ctx, w.user, inv.BillingProfileID, inv.ID)
 }
+
+// A billing transfer's default start leaves the customer at least a day to accept, whatever day it is created:
+// on a month's last evening, the first of the month after next.
+func TestDefaultTransferStart(t *testing.T) {
+	for _, tc := range []struct{ now, want string }{
+		{"2026-12-07T12:00:00Z", "2027-01-01"},
+		{"2027-01-30T00:00:00Z", "2027-03-01"}, // 1 February is 48 h ahead exactly: not more
+		{"2027-01-29T23:59:59Z", "2027-02-01"},
+		{"2027-01-31T23:30:00Z", "2027-03-01"},
+		{"2027-05-01T00:30:00Z", "2027-06-01"},
+		{"2027-12-31T23:30:00Z", "2028-02-01"},
+		{"2028-02-28T23:30:00Z", "2028-04-01"}, // a leap year: 1 March is 24.5 hours ahead
+		{"2028-02-29T23:30:00Z", "2028-04-01"},
+	} {
+		now, _ := time.Parse(time.RFC3339, tc.now)
+		got := invite.DefaultTransferStart(now)
+		if got.Format(time.DateOnly) != tc.want || got.Day() != 1 || got.Sub(now) <= 2*invite.TransferLeadTime {
+			t.Errorf("created at %s: starts %s, want %s (accept by a day before, with a day to do it)", tc.now, got, tc.want)
+		}
+	}
+}
