@@ -67,8 +67,7 @@ func checkQuery(raw string) error {
 		case strings.Contains(err.Error(), "semicolon"):
 			detail = "the query string separates parameters with ';'; use '&'"
 		}
-		return &invite.Error{Code: invite.CodeInvalidParameter, Detail: detail,
-			Fields: []invite.FieldError{{Field: "query", Message: detail}}, Err: err}
+		return invite.FieldProblem(invite.CodeInvalidParameter, "query", detail, detail).Because(err)
 	}
 	var fields []invite.FieldError
 	for name, vs := range values {
@@ -316,9 +315,8 @@ func (p jsonPath) str(s string) (*invite.FieldError, error) {
 	top.key, top.wantKey = s, false
 	if top.keys[s] {
 		field := printable(p.current())
-		return nil, &invite.Error{Code: invite.CodeMalformedJSON,
-			Detail: fmt.Sprintf("the request body has the field %q more than once; send each field once", field),
-			Fields: []invite.FieldError{{Field: field, Message: "given more than once"}}}
+		return nil, invite.FieldProblem(invite.CodeMalformedJSON, field, "given more than once",
+			fmt.Sprintf("the request body has the field %q more than once; send each field once", field))
 	}
 	top.keys[s] = true
 	return nulIn(p.current(), s, true), nil

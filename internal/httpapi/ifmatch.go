@@ -22,8 +22,7 @@ func parseIfMatch(header *string) (invite.IfMatch, error) {
 		opaque := strings.TrimPrefix(tag, "W/")
 		if len(opaque) < 2 || opaque[0] != '"' || opaque[len(opaque)-1] != '"' || strings.Contains(opaque[1:len(opaque)-1], `"`) {
 			detail := `If-Match must be * or entity tags as the ETag header gives them, in double quotes ("..."), separated by commas`
-			return invite.IfMatch{}, &invite.Error{Code: invite.CodeInvalidParameter, Detail: detail,
-				Fields: []invite.FieldError{{Field: "If-Match", Message: detail}}}
+			return invite.IfMatch{}, invite.FieldProblem(invite.CodeInvalidParameter, "If-Match", detail, detail)
 		}
 		m.ETags = append(m.ETags, tag)
 	}

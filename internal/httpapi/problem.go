@@ -150,8 +150,8 @@ func fromValidation(err error) *invite.Error {
 	}
 	if re.Parameter != nil {
 		field, problem := re.Parameter.Name, parameterProblem(re)
-		return &invite.Error{Code: invite.CodeInvalidParameter, Detail: fmt.Sprintf("%s parameter %s %s", re.Parameter.In, field, problem),
-			Fields: []invite.FieldError{{Field: field, Message: problem}}, Err: err}
+		return invite.FieldProblem(invite.CodeInvalidParameter, field, problem,
+			fmt.Sprintf("%s parameter %s %s", re.Parameter.In, field, problem)).Because(err)
 	}
 	var se *openapi3.SchemaError
 	if errors.As(re.Err, &se) {
@@ -166,8 +166,7 @@ func fromValidation(err error) *invite.Error {
 				known := slices.Sorted(maps.Keys(se.Schema.Properties))
 				detail += "; the fields here are " + strings.Join(known, ", ")
 			}
-			return &invite.Error{Code: invite.CodeUnknownField, Detail: detail,
-				Fields: []invite.FieldError{{Field: name, Message: "unknown field"}}, Err: err}
+			return invite.FieldProblem(invite.CodeUnknownField, name, "unknown field", detail).Because(err)
 		}
 		if check, ok := fieldChecks[field]; ok {
 			if v, isString := se.Value.(string); isString {
@@ -184,8 +183,7 @@ func fromValidation(err error) *invite.Error {
 		if field == "" {
 			field, subject = "body", "the request body"
 		}
-		return &invite.Error{Code: invite.CodeValidationFailed, Detail: subject + " " + problem,
-			Fields: []invite.FieldError{{Field: field, Message: problem}}, Err: err}
+		return invite.FieldProblem(invite.CodeValidationFailed, field, problem, subject+" "+problem).Because(err)
 	}
 	if strings.Contains(strings.ToLower(re.Reason), "content-type") || strings.Contains(strings.ToLower(fmt.Sprint(re.Err)), "content-type") {
 		return &invite.Error{Code: invite.CodeUnsupportedMedia, Detail: "send the request body as application/json", Err: err}

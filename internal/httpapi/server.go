@@ -99,8 +99,8 @@ func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestOb
 	p := principal(ctx)
 	if req.Body.AccountId == nil && req.Body.AdoptHandshakeId == nil {
 		// The schema cannot say "one of the two": this is its required-property error.
-		return nil, &invite.Error{Code: invite.CodeValidationFailed, Detail: "accountId is required (or adoptHandshakeId, for platform administrators)",
-			Fields: []invite.FieldError{{Field: "accountId", Message: "required"}}}
+		return nil, invite.FieldProblem(invite.CodeValidationFailed, "accountId", "required",
+			"accountId is required (or adoptHandshakeId, for platform administrators)")
 	}
 	in := invite.CreateInput{AccountID: deref(req.Body.AccountId), Notes: deref(req.Body.Notes),
 		NotesSet: req.Body.Notes != nil, AdoptHandshakeID: deref(req.Body.AdoptHandshakeId), TransferName: deref(req.Body.TransferName)}

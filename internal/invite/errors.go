@@ -233,6 +233,12 @@ func FieldProblem(code Code, field, message, detail string) *Error {
 	return &Error{Code: code, Detail: detail, Fields: []FieldError{{Field: field, Message: message}}}
 }
 
+// Because keeps the underlying cause of a refusal, for logs (it never reaches clients), and returns e.
+func (e *Error) Because(err error) *Error {
+	e.Err = err
+	return e
+}
+
 // Invalid is CodeValidationFailed for one field, told as "field: message".
 func Invalid(field, message string) *Error {
 	return FieldProblem(CodeValidationFailed, field, message, field+": "+message)

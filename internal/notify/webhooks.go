@@ -226,9 +226,7 @@ func (s *Webhooks) check(ctx context.Context, ep WebhookEndpoint) error {
 		}
 	}
 	if err := s.sender.CheckURL(ctx, ep.URL); err != nil {
-		refused := invite.FieldProblem(invite.CodeWebhookURLRefused, "url", err.Error(), "url: "+err.Error())
-		refused.Err = err
-		return refused
+		return invite.FieldProblem(invite.CodeWebhookURLRefused, "url", err.Error(), "url: "+err.Error()).Because(err)
 	}
 	return nil
 }
