@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/notify"
@@ -217,11 +216,6 @@ func (m *Memory) CreateDeliveries(_ context.Context, ds []notify.Delivery) error
 	return nil
 }
 
-func deliveryToRow(d notify.Delivery) deliveryRow {
-	return deliveryRow{ID: d.ID, EndpointID: d.EndpointID, EventSeq: d.EventID, InviteID: d.InviteID,
-		State: string(d.State), CreatedAt: dbTime(d.CreatedAt), UpdatedAt: dbTime(d.UpdatedAt)}
-}
-
 // deliveryByID returns the delivery with the id, and its key.
 func (w *memoryWebhooks) deliveryByID(id string) (deliveryRow, deliveryKey, bool) {
 	for key, d := range w.deliveries {
@@ -302,22 +296,6 @@ func (m *Memory) RecordAttempt(_ context.Context, d notify.Delivery, a notify.De
 		w.endpoints[ep.ID] = ep
 	}
 	return nil
-}
-
-func attemptToRow(deliveryID string, a notify.DeliveryAttempt) attemptRow {
-	return attemptRow{DeliveryID: deliveryID, At: dbTime(a.At), StatusCode: a.StatusCode, LatencyUS: a.Latency.Microseconds(),
-		Error: a.Error, ResponseSnippet: a.ResponseSnippet}
-}
-
-func (r attemptRow) domain() notify.DeliveryAttempt {
-	return notify.DeliveryAttempt{At: r.At.UTC(), StatusCode: r.StatusCode, Latency: time.Duration(r.LatencyUS) * time.Microsecond,
-		Error: r.Error, ResponseSnippet: r.ResponseSnippet}
-}
-
-// disabledReason says why an endpoint failing since since was disabled at at, after the attempt a.
-func disabledReason(at, since time.Time, a notify.DeliveryAttempt) string {
-	return fmt.Sprintf("disabled at %s: every delivery attempt since %s failed (the last: %s)",
-		at.Format(time.RFC3339), since.UTC().Format(time.RFC3339), attemptSummary(a))
 }
 
 // Deliveries returns a page of an endpoint's deliveries, newest first, with their attempts; before is the id of

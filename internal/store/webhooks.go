@@ -236,8 +236,7 @@ func (s *Store) WriteTestEvent(ctx context.Context, ev invite.Event) (invite.Eve
 func (s *Store) CreateDeliveries(ctx context.Context, ds []notify.Delivery) error {
 	rows := make([]deliveryRow, len(ds))
 	for i, d := range ds {
-		rows[i] = deliveryRow{ID: d.ID, EndpointID: d.EndpointID, EventSeq: d.EventID, InviteID: d.InviteID,
-			State: string(d.State), CreatedAt: dbTime(d.CreatedAt), UpdatedAt: dbTime(d.UpdatedAt)}
+		rows[i] = deliveryToRow(d)
 	}
 	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns: []clause.Column{{Name: "endpoint_id"}, {Name: "event_seq"}}, DoNothing: true}).Create(&rows).Error
@@ -291,8 +290,7 @@ func (s *Store) EarlierPending(ctx context.Context, d notify.Delivery) (bool, er
 func (s *Store) RecordAttempt(ctx context.Context, d notify.Delivery, a notify.DeliveryAttempt, state notify.DeliveryState) error {
 	at := dbTime(a.At)
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		att := attemptRow{DeliveryID: d.ID, At: at, StatusCode: a.StatusCode, LatencyUS: a.Latency.Microseconds(),
-			Error: a.Error, ResponseSnippet: a.ResponseSnippet}
+		att := attemptToRow(d.ID, a)
 		if err := tx.Create(&att).Error; err != nil {
 			return err
 		}
@@ -319,8 +317,7 @@ func (s *Store) RecordAttempt(ctx context.Context, d notify.Delivery, a notify.D
 			return tx.Model(&endpointRow{}).Where("id = ?", ep.ID).Update("failing_since", at).Error
 		case ep.Enabled && at.Sub(*ep.FailingSince) >= notify.DisableAfterFailing:
 			return tx.Model(&endpointRow{}).Where("id = ?", ep.ID).Updates(map[string]any{"enabled": false, "updated_at": at,
-				"disabled_reason": fmt.Sprintf("disabled at %s: every delivery attempt since %s failed (the last: %s)",
-					at.Format(time.RFC3339), ep.FailingSince.UTC().Format(time.RFC3339), attemptSummary(a))}).Error
+				"disabled_reason": disabledReason(at, *ep.FailingSince, a)}).Error
 		}
 		return nil
 	})
@@ -380,8 +377,7 @@ func (s *Store) Deliveries(ctx context.Context, endpointID string, limit int, be
 	}
 	attempts := map[string][]notify.DeliveryAttempt{}
 	for _, a := range atts {
-		attempts[a.DeliveryID] = append(attempts[a.DeliveryID], notify.DeliveryAttempt{At: a.At.UTC(), StatusCode: a.StatusCode,
-			Latency: time.Duration(a.LatencyUS) * time.Microsecond, Error: a.Error, ResponseSnippet: a.ResponseSnippet})
+		attempts[a.DeliveryID] = append(attempts[a.DeliveryID], a.domain())
 	}
 	out := make([]notify.Delivery, len(rows))
 	for i, r := range rows {
@@ -417,4 +413,28 @@ func (s *Store) PutNotificationSettings(ctx context.Context, ns notify.Notificat
 		return fmt.Errorf("store: put notification settings: %w", err)
 	}
 	return nil
+}
+
+// deliveryToRow is a delivery as its row keeps it.
+func deliveryToRow(d notify.Delivery) deliveryRow {
+	return deliveryRow{ID: d.ID, EndpointID: d.EndpointID, EventSeq: d.EventID, InviteID: d.InviteID,
+		State: string(d.State), CreatedAt: dbTime(d.CreatedAt), UpdatedAt: dbTime(d.UpdatedAt)}
+}
+
+// attemptToRow is an attempt of a delivery as its row keeps it.
+func attemptToRow(deliveryID string, a notify.DeliveryAttempt) attemptRow {
+	return attemptRow{DeliveryID: deliveryID, At: dbTime(a.At), StatusCode: a.StatusCode, LatencyUS: a.Latency.Microseconds(),
+		Error: a.Error, ResponseSnippet: a.ResponseSnippet}
+}
+
+// domain is the attempt a row keeps.
+func (r attemptRow) domain() notify.DeliveryAttempt {
+	return notify.DeliveryAttempt{At: r.At.UTC(), StatusCode: r.StatusCode, Latency: time.Duration(r.LatencyUS) * time.Microsecond,
+		Error: r.Error, ResponseSnippet: r.ResponseSnippet}
+}
+
+// disabledReason says why an endpoint failing since since was disabled at at, after the attempt a.
+func disabledReason(at, since time.Time, a notify.DeliveryAttempt) string {
+	return fmt.Sprintf("disabled at %s: every delivery attempt since %s failed (the last: %s)",
+		at.Format(time.RFC3339), since.UTC().Format(time.RFC3339), attemptSummary(a))
 }
