@@ -401,6 +401,7 @@ const (
 	ProblemCodeNotesTooLong                            ProblemCode = "notes_too_long"
 	ProblemCodeOrganizationAccountLimitExceeded        ProblemCode = "organization_account_limit_exceeded"
 	ProblemCodePayerChangeWithOpenInvites              ProblemCode = "payer_change_with_open_invites"
+	ProblemCodePayerOfOtherCustomers                   ProblemCode = "payer_of_other_customers"
 	ProblemCodePayerSetupIncomplete                    ProblemCode = "payer_setup_incomplete"
 	ProblemCodePayloadTooLarge                         ProblemCode = "payload_too_large"
 	ProblemCodePaymentInstrumentRequired               ProblemCode = "payment_instrument_required"
@@ -409,6 +410,7 @@ const (
 	ProblemCodeResendTooSoon                           ProblemCode = "resend_too_soon"
 	ProblemCodeSandboxOnly                             ProblemCode = "sandbox_only"
 	ProblemCodeSendInProgress                          ProblemCode = "send_in_progress"
+	ProblemCodeTestClockExists                         ProblemCode = "test_clock_exists"
 	ProblemCodeUnauthenticated                         ProblemCode = "unauthenticated"
 	ProblemCodeUnknownField                            ProblemCode = "unknown_field"
 	ProblemCodeUnsupportedMediaType                    ProblemCode = "unsupported_media_type"
@@ -524,6 +526,8 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodePayerChangeWithOpenInvites:
 		return true
+	case ProblemCodePayerOfOtherCustomers:
+		return true
 	case ProblemCodePayerSetupIncomplete:
 		return true
 	case ProblemCodePayloadTooLarge:
@@ -539,6 +543,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeSandboxOnly:
 		return true
 	case ProblemCodeSendInProgress:
+		return true
+	case ProblemCodeTestClockExists:
 		return true
 	case ProblemCodeUnauthenticated:
 		return true
@@ -1125,6 +1131,32 @@ type SandboxMailList struct {
 	Items []SandboxMail `json:"items"`
 }
 
+// TestClock defines model for TestClock.
+type TestClock struct {
+	// CreatedAt When it was created (real time).
+	CreatedAt time.Time `json:"createdAt"`
+
+	// CustomerId The customer whose users may move it.
+	CustomerId string `json:"customerId"`
+
+	// ManagementAccountId The payer organization whose time it is.
+	ManagementAccountId string `json:"managementAccountId"`
+
+	// Now The payer's time.
+	Now time.Time `json:"now"`
+}
+
+// TestClockRequest defines model for TestClockRequest.
+type TestClockRequest struct {
+	// CustomerId The customer (partner) whose users may move the clock.
+	CustomerId string `json:"customerId"`
+
+	// ManagementAccountId The payer organization's management account (12 digits).
+	//
+	// Example: 222222222222
+	ManagementAccountId string `json:"managementAccountId"`
+}
+
 // Transfer The billing transfer of a `billing_transfer` invite, as AWS reports it.
 type Transfer struct {
 	EndAt *time.Time `json:"endAt,omitempty"`
@@ -1199,6 +1231,9 @@ type IfMatch = string
 
 // InviteId defines model for InviteId.
 type InviteId = string
+
+// ManagementAccountId defines model for ManagementAccountId.
+type ManagementAccountId = string
 
 // WebhookId defines model for WebhookId.
 type WebhookId = string
@@ -1355,6 +1390,12 @@ type UpdateWebhookJSONRequestBody = WebhookEndpointUpdate
 // AdvanceSandboxClockJSONRequestBody defines body for AdvanceSandboxClock for application/json ContentType.
 type AdvanceSandboxClockJSONRequestBody = SandboxClockRequest
 
+// CreateTestClockJSONRequestBody defines body for CreateTestClock for application/json ContentType.
+type CreateTestClockJSONRequestBody = TestClockRequest
+
+// AdvanceTestClockJSONRequestBody defines body for AdvanceTestClock for application/json ContentType.
+type AdvanceTestClockJSONRequestBody = SandboxClockRequest
+
 // CreateResellerWebhookJSONRequestBody defines body for CreateResellerWebhook for application/json ContentType.
 type CreateResellerWebhookJSONRequestBody = WebhookEndpointInput
 
@@ -1452,7 +1493,7 @@ type ServerInterface interface {
 	GetHealth(ctx echo.Context) error
 	// ListPayerHandshakes The handshakes AWS holds for a payer organization (platform administrators)
 	// (GET /payers/{managementAccountId}/handshakes)
-	ListPayerHandshakes(ctx echo.Context, managementAccountId string, params ListPayerHandshakesParams) error
+	ListPayerHandshakes(ctx echo.Context, managementAccountId ManagementAccountId, params ListPayerHandshakesParams) error
 	// GetReadiness The database is reachable
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
@@ -1465,6 +1506,15 @@ type ServerInterface interface {
 	// ListSandboxMail The email the sandbox sent, newest first (sandbox only)
 	// (GET /sandbox/mail)
 	ListSandboxMail(ctx echo.Context) error
+	// CreateTestClock Give a sandbox payer organization its own clock (sandbox only)
+	// (POST /sandbox/test-clocks)
+	CreateTestClock(ctx echo.Context) error
+	// GetTestClock A payer organization's own clock (sandbox only)
+	// (GET /sandbox/test-clocks/{managementAccountId})
+	GetTestClock(ctx echo.Context, managementAccountId ManagementAccountId) error
+	// AdvanceTestClock Move a payer organization's own clock forward (sandbox only)
+	// (POST /sandbox/test-clocks/{managementAccountId}/advance)
+	AdvanceTestClock(ctx echo.Context, managementAccountId ManagementAccountId) error
 	// ListResellerWebhooks The webhook endpoints that receives every billing profile's events (platform administrators)
 	// (GET /webhooks)
 	ListResellerWebhooks(ctx echo.Context) error
@@ -2261,7 +2311,7 @@ func (w *ServerInterfaceWrapper) GetHealth(ctx echo.Context) error {
 func (w *ServerInterfaceWrapper) ListPayerHandshakes(ctx echo.Context) error {
 	var err error
 	// ------------- Path parameter "managementAccountId" -------------
-	var managementAccountId string
+	var managementAccountId ManagementAccountId
 
 	err = runtime.BindStyledParameterWithOptions("simple", "managementAccountId", ctx.Param("managementAccountId"), &managementAccountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
 	if err != nil {
@@ -2329,6 +2379,47 @@ func (w *ServerInterfaceWrapper) ListSandboxMail(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.ListSandboxMail(ctx)
+	return err
+}
+
+// CreateTestClock converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateTestClock(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateTestClock(ctx)
+	return err
+}
+
+// GetTestClock converts echo context to params.
+func (w *ServerInterfaceWrapper) GetTestClock(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "managementAccountId" -------------
+	var managementAccountId ManagementAccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "managementAccountId", ctx.Param("managementAccountId"), &managementAccountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter managementAccountId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetTestClock(ctx, managementAccountId)
+	return err
+}
+
+// AdvanceTestClock converts echo context to params.
+func (w *ServerInterfaceWrapper) AdvanceTestClock(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "managementAccountId" -------------
+	var managementAccountId ManagementAccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "managementAccountId", ctx.Param("managementAccountId"), &managementAccountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter managementAccountId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.AdvanceTestClock(ctx, managementAccountId)
 	return err
 }
 
@@ -2543,6 +2634,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
 	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
 	router.GET(options.BaseURL+"/sandbox/mail", wrapper.ListSandboxMail, options.OperationMiddlewares["listSandboxMail"]...)
+	router.POST(options.BaseURL+"/sandbox/test-clocks", wrapper.CreateTestClock, options.OperationMiddlewares["createTestClock"]...)
+	router.GET(options.BaseURL+"/sandbox/test-clocks/:managementAccountId", wrapper.GetTestClock, options.OperationMiddlewares["getTestClock"]...)
+	router.POST(options.BaseURL+"/sandbox/test-clocks/:managementAccountId/advance", wrapper.AdvanceTestClock, options.OperationMiddlewares["advanceTestClock"]...)
 	router.GET(options.BaseURL+"/webhooks", wrapper.ListResellerWebhooks, options.OperationMiddlewares["listResellerWebhooks"]...)
 	router.POST(options.BaseURL+"/webhooks", wrapper.CreateResellerWebhook, options.OperationMiddlewares["createResellerWebhook"]...)
 	router.DELETE(options.BaseURL+"/webhooks/:webhookId", wrapper.DeleteResellerWebhook, options.OperationMiddlewares["deleteResellerWebhook"]...)
@@ -7470,7 +7564,7 @@ func (response GetHealth500ApplicationProblemPlusJSONResponse) VisitGetHealthRes
 }
 
 type ListPayerHandshakesRequestObject struct {
-	ManagementAccountId string `json:"managementAccountId"`
+	ManagementAccountId ManagementAccountId `json:"managementAccountId"`
 	Params              ListPayerHandshakesParams
 }
 
@@ -7870,6 +7964,22 @@ func (response AdvanceSandboxClock401ApplicationProblemPlusJSONResponse) VisitAd
 	return err
 }
 
+type AdvanceSandboxClock403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceSandboxClock403ApplicationProblemPlusJSONResponse) VisitAdvanceSandboxClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type AdvanceSandboxClock404ApplicationProblemPlusJSONResponse struct {
 	NotFoundApplicationProblemPlusJSONResponse
 }
@@ -8089,6 +8199,558 @@ func (response ListSandboxMail500ApplicationProblemPlusJSONResponse) VisitListSa
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClockRequestObject struct {
+	Body *CreateTestClockJSONRequestBody
+}
+
+type CreateTestClockResponseObject interface {
+	VisitCreateTestClockResponse(w http.ResponseWriter) error
+}
+
+type CreateTestClock201ResponseHeaders struct {
+	Location *string
+}
+
+type CreateTestClock201JSONResponse struct {
+	Body    TestClock
+	Headers CreateTestClock201ResponseHeaders
+}
+
+func (response CreateTestClock201JSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock400ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock401ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock403ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock404ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock409ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock413ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock415ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock422ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock429ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock500ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateTestClock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateTestClock503ApplicationProblemPlusJSONResponse) VisitCreateTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTestClockRequestObject struct {
+	ManagementAccountId ManagementAccountId `json:"managementAccountId"`
+}
+
+type GetTestClockResponseObject interface {
+	VisitGetTestClockResponse(w http.ResponseWriter) error
+}
+
+type GetTestClock200JSONResponse TestClock
+
+func (response GetTestClock200JSONResponse) VisitGetTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTestClock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetTestClock400ApplicationProblemPlusJSONResponse) VisitGetTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTestClock401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetTestClock401ApplicationProblemPlusJSONResponse) VisitGetTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTestClock404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetTestClock404ApplicationProblemPlusJSONResponse) VisitGetTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTestClock429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetTestClock429ApplicationProblemPlusJSONResponse) VisitGetTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTestClock500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetTestClock500ApplicationProblemPlusJSONResponse) VisitGetTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetTestClock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetTestClock503ApplicationProblemPlusJSONResponse) VisitGetTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClockRequestObject struct {
+	ManagementAccountId ManagementAccountId `json:"managementAccountId"`
+	Body                *AdvanceTestClockJSONRequestBody
+}
+
+type AdvanceTestClockResponseObject interface {
+	VisitAdvanceTestClockResponse(w http.ResponseWriter) error
+}
+
+type AdvanceTestClock200JSONResponse SandboxClock
+
+func (response AdvanceTestClock200JSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock400ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock401ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock403ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock404ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock409ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock413ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock415ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock422ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock429ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock500ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type AdvanceTestClock503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response AdvanceTestClock503ApplicationProblemPlusJSONResponse) VisitAdvanceTestClockResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9394,6 +10056,15 @@ type StrictServerInterface interface {
 	// ListSandboxMail The email the sandbox sent, newest first (sandbox only)
 	// (GET /sandbox/mail)
 	ListSandboxMail(ctx context.Context, request ListSandboxMailRequestObject) (ListSandboxMailResponseObject, error)
+	// CreateTestClock Give a sandbox payer organization its own clock (sandbox only)
+	// (POST /sandbox/test-clocks)
+	CreateTestClock(ctx context.Context, request CreateTestClockRequestObject) (CreateTestClockResponseObject, error)
+	// GetTestClock A payer organization's own clock (sandbox only)
+	// (GET /sandbox/test-clocks/{managementAccountId})
+	GetTestClock(ctx context.Context, request GetTestClockRequestObject) (GetTestClockResponseObject, error)
+	// AdvanceTestClock Move a payer organization's own clock forward (sandbox only)
+	// (POST /sandbox/test-clocks/{managementAccountId}/advance)
+	AdvanceTestClock(ctx context.Context, request AdvanceTestClockRequestObject) (AdvanceTestClockResponseObject, error)
 	// ListResellerWebhooks The webhook endpoints that receives every billing profile's events (platform administrators)
 	// (GET /webhooks)
 	ListResellerWebhooks(ctx context.Context, request ListResellerWebhooksRequestObject) (ListResellerWebhooksResponseObject, error)
@@ -10363,7 +11034,7 @@ func (sh *strictHandler) GetHealth(ctx echo.Context) error {
 }
 
 // ListPayerHandshakes operation middleware
-func (sh *strictHandler) ListPayerHandshakes(ctx echo.Context, managementAccountId string, params ListPayerHandshakesParams) error {
+func (sh *strictHandler) ListPayerHandshakes(ctx echo.Context, managementAccountId ManagementAccountId, params ListPayerHandshakesParams) error {
 	var request ListPayerHandshakesRequestObject
 
 	request.ManagementAccountId = managementAccountId
@@ -10497,6 +11168,125 @@ func (sh *strictHandler) ListSandboxMail(ctx echo.Context) error {
 		return err
 	} else if validResponse, ok := response.(ListSandboxMailResponseObject); ok {
 		return validResponse.VisitListSandboxMailResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateTestClock operation middleware
+func (sh *strictHandler) CreateTestClock(ctx echo.Context) error {
+	var request CreateTestClockRequestObject
+
+	var body CreateTestClockJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateTestClock(ctx.Request().Context(), request.(CreateTestClockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateTestClock")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateTestClockResponseObject); ok {
+		return validResponse.VisitCreateTestClockResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetTestClock operation middleware
+func (sh *strictHandler) GetTestClock(ctx echo.Context, managementAccountId ManagementAccountId) error {
+	var request GetTestClockRequestObject
+
+	request.ManagementAccountId = managementAccountId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetTestClock(ctx.Request().Context(), request.(GetTestClockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetTestClock")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetTestClockResponseObject); ok {
+		return validResponse.VisitGetTestClockResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// AdvanceTestClock operation middleware
+func (sh *strictHandler) AdvanceTestClock(ctx echo.Context, managementAccountId ManagementAccountId) error {
+	var request AdvanceTestClockRequestObject
+
+	request.ManagementAccountId = managementAccountId
+
+	var body AdvanceTestClockJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.AdvanceTestClock(ctx.Request().Context(), request.(AdvanceTestClockRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "AdvanceTestClock")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(AdvanceTestClockResponseObject); ok {
+		return validResponse.VisitAdvanceTestClockResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10751,249 +11541,275 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7H15cxs3tu9XQfFNlcl7m9RiOYmpmrqlsZVEk8Txk+TxvBf6saFuUMS4CTAAWjST8nd/hXOAbnQTXOTI",
-	"y2Q4f0ws9obl4Jzf2X/vZHI2l4IJozvD3ztTRnOm4J/n1/TW/jdnOlN8brgUnWHnesrIDS8KLm7JXMkJ",
-	"L9gjTe6Y0lwKQjUxU64JFXrBFNFTudCEG9KlRBslxS1hwnCzJIbe9k6JZiK3l7kg6cWk/xM12TQlRo6E",
-	"YvOCZoyYKfOfIVIUS8InRMgbmS9JNqXilsHzmouMDUaik3QU+7XkiuWdoVElSzo6m7IZtfNg7+hsXrDO",
-	"sDPqPP71uP/14vxfl7NrcXjx7u5J8eyHu6v8+1Gnk3TMcm7v0kZxcdt5/z7pXORsNpeGCXNpx7W0r28v",
-	"TGq/l5LFlAkYtVsCruEvbaRiOVFMl4UhckKoIIyqgjNF7JCZNmTBzRRvpjNG0uqj2bL/A1umg05jNqKc",
-	"dYa/dOxXO29ig/5RZhTHFttDxbQsVWY379XljwlRrKCG3zFiJIzh7OXFI02UlKb53YlUM2o6w06peF+x",
-	"CVNMZCy6apfUsB/5jJvVEbyeMoWbm9GisJRiqMg1LgGj2ZTMZcGzpV2ptHpP/yX8mA5JqlK/bJooNqNc",
-	"WILsnr2+gjdqMpFqJFK60GmPUJGT1KREs0zar5TC8AK+flNmb5mxmzQpi4LQW8pFQtjgdkDSUSdnE1oW",
-	"ZtQ5VX99/PTU/PUoHZArJnCrRmJ1ZEiDcZpbfdvmVcNXxncPV81uEDWMFPZ2Tbq5ohPT58xM+lNj5nTO",
-	"+/Y6XO67k90b4vpSYuRbJvwKCDpjOblZEjioXNwmbo72xb+W0lCS/pqSbrXo1BApMnZKGktOghVfcJHL",
-	"BUkXKen6lTeSKDbhRdHDVR6JxjL/+teTw9PFX48TMurQhYZfjuwvT9IBua73C75C6HxecKY9xco5U0Dw",
-	"9sRRA4Oyo0uImUrN/J6969OF7sOI0yGh1ekz9C1zT86oAMqzc4dV0oORgH2XgrA7ppb2+Myl0AyOMuxC",
-	"H5aZ5fU4SNeO4KY0novdMN0ji6nlZfW+WbrlmkixG+34JYrTDjNqeTYxTK2SzVW9BQvKDblhE2nPoFra",
-	"EQDlN0/6jAs+s0zmqPoUF4bdMgXf+uclLtxFvo7BwOVHmvB8GBz1R5qk/+y7h/sXuWOZlovjCuOaGjKT",
-	"2pCj428so1c0M0zphLBCM0KJYAvy6tXF88FI2G9ppu448LJC3mqSUaWWhJsE6NAufMFmJJdZObNyjig2",
-	"Z9TYT1JNUuXnke4uQQ6Pnj7Ovs4O+4eHh4f9r+3/fWP/77D+nz3dM/ruRyZuzbQzPDr+JrZj/7yiIr+R",
-	"79bKkyjFoZCABxO7fIrBMeSaaD4rC2pYfkroDS6omTK14JrdV374oV3zGYtvsRvCI02MPUFZIbO3pHv5",
-	"7TPy+PHjp71k6+CRLgyfMThrqiyY3R2ar5E5uT1n9vYI9b9POnOq6IwZh1/+hijlJaIHJFNuhz6nZtpJ",
-	"OpbldYadm/ZtmyigvaEzLqq/7feNYcp+4v/9ctb/v7T/22H/6WDcf/Pff4nDigkgnoh4VNzUeMesQi7Y",
-	"asOtyDKIuBwCG8JCpha7pZa6C6oNrKjlwXdM0YLM6JLcMHLL75hIRiKTsxnta2YXz7C8NyBnAmjGvzIh",
-	"UhFafRk4ZC6ZJkIawt5xbRI7HMUmpWY5ivCTo+ORSOcKeA63sxpPKC9YnsKRtB9wfG+huDFMDEj6XymZ",
-	"2eVgFj4u8c3BlAfkNTdT6bgpSjP7z5FYwGpxK9erz9ECDzNsON5cb7mHmp0PgochDRwen0Q3Vtxxs57k",
-	"uL+8I6l9ddKmtNVPvmY3Uynfrv3morr+YB99b9+E5xoPHM2/o4YtKICWTAoLmO0/QVAjGD1w3Pi//6UR",
-	"mdbf/otik86w878Oao3kAK/qg5f4FH60eVYs4/O0Z2q5Y3UKShZ0iccIr2gGYDOjgkz4O9I1DdmhpD1Y",
-	"iN7ndMkUkeqWCv4bjDyBkzVnasa1PRY6qW98pIlmppz3hhVpL6j2GsopMawoGkMYdN4ndr2cGPyU6/UT",
-	"LSw/BWUEPg5jJn+/+vmFlZekFG+FXNgFYkWe2IPvuarlA+7c2aXAb7m11/bOrFRaKuRHbllJzuG4E651",
-	"yWDaz6SYFDz7pJNuaTzaWPhVMTFaFHLRIJ6ukZJoKQUi1r5VVBNCC8tJl+RfkgsGa4MKrLA86lYxrRMy",
-	"GAx6wDHbdAmHHnHhBBiqYlRLpLas1EbOHGXSzKKgAUkBzfUBzqVE06VGpEQRv1ktuygsiAHkaiVmoLwH",
-	"z65bNnf3QQAaYeW+leqG5zkTn3qDnCpY0OwtKs31YbMLCsezm0788FJcZ+72UGt+K+xay6jA7KZCmrG/",
-	"K+0BKV4IK69pca6UVJ96uv6EoGA8dRC51CDKuIAzBnC2FE7U1bwtT4iw4tyzKzQ2wJxeSPOtLEX+Kafz",
-	"QhJdZtPqiJGuVLArDdjvqfyR7p3as4MYMNCXZGk0z1mIEGFKLwMc8S2s1qecXGCZsrLUopMGPrKIyB9j",
-	"pZwOA6RpAq7TgkykG0VHvdOGAPHgyC7CtZQ/UnXLPj3bRJoDm5tVVC3ZfXVCfuB/8+P6iYqlk2T68zCN",
-	"hiWEdFP7x9gp5GnFjx9pklNuQXXNi/EJp5asSn3gMPYg4m2CAIPOZCmsZjtjsxum9JTPnazX69m25Utq",
-	"WSvaD8OsXwlamqlU/Df2qU88WEaccoC2JFANHD++owXPW/N8/fp1/6w0UyaMHdgardLqj199/eTQLmlR",
-	"MHHLhiT9G6MKTKW0mP0VjEN9RNF61EnRVkVSZtn4X0cWX9uvj2FUo07q5SaO0h4sqxkPdtT1N306pofi",
-	"rtxRXtCbgn1qKPxzQLw6Ic8KWebfM1qYqedINeDNqaE3VNcgDcXIaQzEDsi1p15CLf01Cf0hKXquZMa0",
-	"/tSr95oVRd9BYy7mpTPIO2KyBF0yTbru9KMMlgaQryC8NtaTt2xJFKuVYS8vLAdNAgaCplNZFnl9Yqhh",
-	"vVNHydoLHLtrAMc1cNxXQpfzuVSG5T+xnNNroMDPKxXsBNLwq/ZrKem+uv62/40FW+/94QL6OMsMAq65",
-	"suLfcNQg2Yzywv6jdaiSzluOiMabrUoNCj2I0IwXHD0dSSez9D4Ferd/lfYmByUiVq6ko8ubfzHURVZ1",
-	"6po7/IIDqN8g8TGrxTXsR6tzopnR3yo5O8NNX2cutbTg6WIB9upMsdxySlroypbdPN6gSIC2hYIL9FkL",
-	"kx9p/y5nMbUXZlTQWzazAMVd7A3I1dTqekaSeUGNJX5C8xkXXBtFjVQatOdBJ7JymWLUsPzM7Gqhw+3Y",
-	"QnbPXl1Wfit4AiEjrtrKC9k7xO+xRf3wmfH4x+r1a2zlyn1ocIlcsDtzpsRDDrWc5/fbhBZV87zTWGQ3",
-	"+vhkwz0PP739VFxYdgqHIffmuZfBIZnQQrOkdW7uRyz4hRWK2Wyv3UJPjYePm+aw42RnAlk966sw02LJ",
-	"leNJukfHJOe33Oie3f0akhwF/2taJB/HBuYpMrjv+PBw62qspVc7h4uzn1AjN9Lq3uXMMhkly9spubq+",
-	"QrMJzaYBrO5SsghELDx8dvniFPC1n/KMLknOJxOmyETJ2UjEOVcCrM8tCKEkZwW7teTYPDnDQDl+pEm6",
-	"wosRoI/EYsqzaTWIACUR+wgMpYcG5cYannzTMPpTJYZ0oX+h/d/6b/5ryOlsOByN8t+Pjt8P7XQPBmsc",
-	"AeGR3PU0xk7ds1eX3zom8Lv3GXaGHbs22bKzotji7+mQPHt1SY4Gh6Q7o4JPrFz/b/Ls6h9kTpXRqD1Z",
-	"1E7JS6p+LZmxECUr1bF79HhwSJ5TQ8n5OwtLwBblBXX1bXt/VASHLH9DoIA3tD6T2oAT4ZWmt4xcMvtJ",
-	"C0FyVvA7psAwp33ABYhEZIyEFgurjWnKczhPTX6DruUo455Ua7qFG7nFf2/fzSb8XVwMwIhf0HVeNbxO",
-	"um5TegQovf7t2P5mCWOwlZbcnBrfrKazhoCaHHUbz/7ju0W64J6qmMdjS1w4xJQ4GgavtSfXTVsX+i8e",
-	"Nxjc4+SB9zX41JOjGNd90H0O2c6Tr7a7g7ZRwZrN/wdni9ghpGaHXQVbB73xLjrHTSPb5bABU1zmTV37",
-	"+PD4q/7RUQzqTLjS5ooxcRaPJxINtg13E00XpOCCEW7YzMPlxsh2A64F1QamemWougfgtd++sJ9uPMKF",
-	"+eqksxpUkXRmUpjptXxODbNLvDrPV+KmYCJnOcnsFsiWcxhWlGhJJlSBpsne0cyQnGV8RgvSfXX1vI0k",
-	"jgePT558tZWThKsfpZ3aznDFTDmP6UGbQHMTea1cDtxudVhUnDGhIWdlgBhP9mIHbB695h+sVy6YcWzr",
-	"jSq1+cCxwrMsb6DI+sMnT05Ovjr55snR8VffrP0yy18qLjI+p0XzaYdREJyErxoqKc1WOqCBNlCtS718",
-	"kbFHBtTY7uZSNTYqtu9biC/OwIIbHrmYiIVUOXHutwpvS5FZXuEcfBGQkE1Z9tbrW1EWxNG7WGownjk2",
-	"xJi4B7Nhd6wIbR23ijG7tEtWFHIBfNwum3PUdpJOFFYV3C56dJxgjQotg/Ze3VgKgEtFgDBupCwYBaUc",
-	"pMAGFecMA4/A6Bp+BaOBR50XB2ejznbwgutQTSQJFj9KBKCbYuRF4Fa/h8ZJN2ttR8d9UMYaphqen5Kc",
-	"6inTVnzrOc2YJlQx9ClbdJMeHT8+6T/56utv+k8Pj47T3oBculmSUhRMW70kl3PzPRW5ntK3zKolXGOA",
-	"TptbW2b99Tf2RTvofe3Xrs7r5SaDA8Elrb3XjFAlS5Ejmcs5E2Tq346r4hzkU1nktbgFekkIF9pYpCcn",
-	"4DaHqEMI5JOiDXEenzT0qmn/l8P+U9r/7c3v3ySPj9//JXZsvIVwE5RD6vjB3mnVYmlw49dYY4Lz8EgT",
-	"uRC1vzVwIHWrUMXD45MgVhH2uc+EYQqmWpt9Fy6OCb5P3jI216AD4xo/0nihufPOnlLBZFmqOp7FqqdE",
-	"sHd2IALE0bYYJct0qdATpuL49FupSOpgxdjfmqI6bSFpM2pBM1bvtr+bdOeKC0NvrJp/9ezionfq4XzM",
-	"QW+nvYp1twTZjUbvjg/7o9G7r1k0xq6eZgXcdp8n8u6cLj3MgsUNDBravhNsr7gzjGRSaIlW/BwmSLqH",
-	"h8PDQ/Lq+lkvITMIuJ1SQY5PyFSWShM6ZTRvLszKd+udRQ9bweid8wpUW4A/W1QOTxppqY3NDSrAAbnO",
-	"Sm3IDXOXWV4PxQcEQ7YCVaaFFI8Pj7/uHx71IbC1IcminHyFPz9HhW8ZQYbGsNkcXcfco+VNx9i/6gwf",
-	"7NSfo0rR5Qdap9kdW8/84SLEMicYp0w1cSF1ffRzxt/nfTObpnNe3bje+MyDiMJVJ4aJOlMxpmCIgoSU",
-	"c+e3Qw2NegpTzCjOdBWwwEQ+l9yyKapJzsENl0P8DZvJO5aHxp058nGwLDl13hIHhmi82cn47Fc9XC8/",
-	"o6QmjXBH32ygLk8SESK7ByX4cKA2csI4QjeoKnDHB1oLosssY1oP4jokeAd/0sEWinJ2g5qfD6S8Enw+",
-	"ZyZOhMgZfuB/85xBsYzZaT/SVQRQEiePUj+T+VpDRPWW76+vXzr8Ws0LcJyQPqEpa1qewpSAhqJgdYl6",
-	"zpv27EeuIxtWcYJ7sYQYL7D88xmEJq7O/+c5/bVkp2ROtfYJARjGmCakFM75nVTSDXjxnN6yATmrtt1e",
-	"AKUCLjQlWMw21D4HMMHYCgFnuK8qTb1vddN6oQPW3n2Pc3ETiahfdfI5OqNF8fOkM/xlJzczEOf7N0lM",
-	"PCPrG7hYSiecfVKH/Vp9GialpgX4yC0k2g0NXgGrqThvCwsCfhnWWXnApALjpVnwjJEp1fUta8QBTmP3",
-	"lcHRRRblOoDj2ufqgXKFyZBVBiKOdUrncyasJuJjBTPD77hZkgljOWZqoSDTGBQZipqoYgfhq6Jig2Gg",
-	"a1dIPzbMykPPVcQ2Sl00wipik/fcN3M/ERsTQsCs8NwksYSQhtUDh772uD4EN8Nz/9lZGYLHKddGKsAK",
-	"UlSkZ0ne/mnv6z04z/OwqeWwcqzAQQHHCgJwu4BZlAbiT6loq6gW0YBODGkuNWOxk0/rHzw0TocjgcQN",
-	"Xi1YU3epvhlNRZBJiNGAjVjChNAFxRy/Z68uIeAq/I7hd8z50OylkQBLUXVDEMwyzhQ3PKNFSg6i1xXL",
-	"JLCkYCI5ywoYXVI/QkXGCvvTSPjf2Ls5bz7oNaEx2Jrt5EStMHjFrVL00CDdvWlmWQCgtKpuruhCkJsl",
-	"+nK9xhJsAHyfi9t0SE6+aSojGLQJNywTSDgdRARCyIGoGIlQO7ffTK2UqGIxlxBk22JT4WurIPEhAcRL",
-	"bphZMCbaKqse1GvooiGADvCkoa6G2r3TqYwdvWO2A8O0SYc+6bFOQ5VwrDwKR6ezx9tN+u94Xu1IuP7b",
-	"71X9C5JpeIelvfrvGKnFr1aEVl/2dBY84Mis/sURWesHVB6iVBfODrY2/MFvUf2b24BO0gkXOGoZ/Zaz",
-	"Iq9C/pt8GsLs4uE/TGt6y7ZHiuEr6gdiTK4yykVi4GCh9H00V97yEEz77t8V6+P5Udyr5sjufppypW9u",
-	"kmHVFJ2gjsldr+aFo0iCFdi4dFd+FP50XJ7/71fnV9fnzztJ5+eX5y86Sefs2bPzl/jL8/NnP168gH8+",
-	"O3vx7PxH+Of5P19eXJ4/j9KJc+6s7FDOzLowxZkDv35IPvQw6dCFjgcggrLV3D/5dqtx3D0WW6CLCmje",
-	"y7yN5yj3Vsqhy1Jqc/ukYXeKxi1ttFl/oFIRONu2uetbzqCPGaroPzANj/NOh2KrqSf/23JnHQ6Z+32m",
-	"d39juQWFV0yY+3zFIswrw+a7A98X7oko9vXm+pXvhJF0274QBtA6wwsT+ZkP139wNthWVtwx2vbYtb/v",
-	"oYI8I1oNEEFTucE1rhlzTYvrgj8blBFbzpAM1rOrHxxB1kFrlqhXQ9bsrw73e3fKDcskpGXFAHgzmae7",
-	"GkJdY8WehXMRXwDdzO0CB45ciOb3rHLt36R9EQR+wwtuliMxcblFq14D53zCGYB3h6JN3qoJDKfRZsy9",
-	"JlR0y9eeT1QG4RY8hOLqjRZ/JiNceILXqaQI/GtN07lHByStlUmyRpc8DdPIuFV97LZmUky4mrF8AGWM",
-	"UIkcZ6UKVE3QYzwdWAWSLJmBbzrFsnHN6ZZRpXIYOupHIqNCSFc3IgyYImmtP5I0VC+9DjmE/MCY1uJY",
-	"jddLwimh8QX1kTWKSKBQBNqGVypiRF2JkhWS9hbKXQQRGiaTTZjPcFPsoBbAV/3d1QtjBNf4drzwCrpV",
-	"wRMLBYjgRGjD5qckKzgUuZnRJVHMpw5zBdzJ2PuQ74R+HF35cSDGYox5OH6/xlyMkUfZgdt9G0+kqm7y",
-	"itxYSykqEVA/bfnX2OVAjRuiOgxsHjsaGyPtjR3/qo/G2J0I/+itovbugFwoOF/CISJt2ZM4dilTY8Nd",
-	"MKSQYz1nIh8LObbno5N0Jvxd44WcztoUKYW2uorIQEwiZY8hK66e8ArPXWXDY5cuGruEbuU4TUvDJy7D",
-	"6ooZe370PYNcwCisY84tnk296IStZbmzINthaO9v4nMkrymjVtKeQhECfGzm8iwdS1aEzeYG8lZ2N3p6",
-	"N2hbfNRfbsiiRljsSTQn450LwDw+bL+1dUCDT8RO5c8tkLkmRDawPRlWFDoaRVIHycZAiv191PgeMNU7",
-	"zhajDkgRjKRy7lwgOi5uI+FqbcOA9IYBqW4BFe6aw7I29WTDC87XJvPV96yJx1wFsLEdeWnXboMlZbOb",
-	"LKZ3rnJauYDCglVoTssEGHf8f6gFZ6PXf60TCOyMciGQ1CoM0vbfCixBMPjyrEChAvIhFqEmHTwEjG1R",
-	"1p8KzvrE3pVhX377jDw9efJ1XTAPIIqORMHuAKAajt2N+AlznXfem8B6G9kXLrSxUHFN5s0uFQshxocW",
-	"Wvpgv1a5Qkxc3xBpEXw7iO1fBxNrB2ZzRCUGavtaA0O3K0MykS601Dlc7G40TW7rHkVkNjZSeqy2mYgM",
-	"BuN4yOpm51z8G2hrG3BNyIxmUy5Y32oYAGW9H5966jvFMqXwu0vcQjW/WSUXxzQgL9gC7gXcOxI3jNA8",
-	"Zzlo7wCIrcwsC6uOM2rCOlfwhZsllrTCtzW0F49LXWzruPKk+AtTVuTjm2UFcT2gcyIiuJOLdTi4ukOP",
-	"VyFxcN3VCKgrxqBl2UHfcc4Er37zVTCgloH7LfzseMIFLfhvCPxXrloQzsW41MxdLYOiFhHY6tcHyttE",
-	"ga2lPTeo2GWrzWy8Lu2KODVx5SoAqXHOCgaj52Lsa3JF78YSExveBzVvx+xdxhg6o1ZxOtT12fmT7nau",
-	"cahrkf+mJSjryg/jueKZ09kCBcUuEihKtyV628KLzR3MpHAFi8ZozrNaKeXFcuzUGqh5Ey6BrxfSehHm",
-	"69r3+JnVv6AveCwn4DdUOcaOuvpigeG8Ih9HlPC9+irsfS7nxn2yeWUC9a4siqqKcIzfsmVNvu0LWJ0D",
-	"FDjMQ0FdDo5LdRTz4EcU38EPVVG84DcnP4JfmmbUao5WIa1/lZOKKziLrOPbYx99Oc5LULCZsH+OaVGM",
-	"J4yaUoECOfMF/cZQ4SOqVINCB2t1xxSfIJMIdWvAJGMomxRs+IyZqcxx9VHooI14HPhfww0A8zHIl0IC",
-	"aTY4ih/MCl3h2XVjsPwdVsiRoa5ugBKLYy4sKCgYLOycLgtJUaQVUB0LfoO5WyigoOLvuBJqkMDZrrpl",
-	"4WZQL6oyYYSC0jnyxlIUS/sn8rLwwJdQicmXNgoSdMbeIRye3hnLOR07AVsKS47juWJ+7De0oFhWPcbx",
-	"nYd7XKpi7J3jMXPBpfOTf1g6zG4KUrvOnpEQNBEmjRh5amEwRJ5XyQMgvVe13+3x/1tyXduDjsEUV9j4",
-	"2avLD1uZ0mdhxpM0rxsaf9lM2XSYEsP5q0zNKkUTI4KbcO7kePDksNPIfOj/D9QVSI6O33dHo4H74/B9",
-	"73+2Fxhojn7T+hQyexsJUKjweis6EM0RgtD8zhIveorzkpGFVG9RTUUSJl1uiCqFdvWkpKgKiuZlgeFk",
-	"lS6wBi6HkB/YxDNUq7aPK4gaq81aQRUhUoW5r4J4IRdbS2FzjI/eTYmGE6Av3QB2Hz4+5yoFVWusqNgh",
-	"NNtOYtu2f2AGHQ5xdRLfy4WldM8dLCzPS1f1ESpHWh356aFOE5IePZnZ/3x9PE2JVCQ9+ipPSTeny3YV",
-	"lK+PpzskwWE86eqOQdXxiltJKHrWyIGpdtSXdbzPzr7fuL7e0/Jhq3zfBNE36+hupzI1Kxmcp5iABHGW",
-	"E6nChM6AQ7m6J3/ZMc1zAz3+5AwHH57P4YPBVy5MzSxuk1hjj1tfLSzpGPbObAho3pWfrQ1PhknA2+px",
-	"uK9uWbyHsIiFe7F1zGttT9dB9MN6KFEFloI9YNUl73g3lHlp+lRXTVVM5H8kkk4ZbzH3Xz9aY/dR5r62",
-	"Uxf1FQle2zlqLem8vrj+/vnl2esX29OtKvONH21sh1wZ+XMXfrpKNttRYZglUEUD9xc8D6JaH6igXOPD",
-	"kaPlFajLKt0gntFVFyt36W7ckC52rmgme8GsnpBKGK0aM0FFC7lHkDi/zvdWJRg6V5tFR5iTpU/RiYar",
-	"iQn5f9yZZufCxe0Vj8rqOtPMzdkvAXTZqg3TQbLbH3JyaJapdRlvVnuxLAHvId3FVLNsPBgMekPXHiOs",
-	"fw1lgpCMIPRGSat/9/Hhh6mfl3RKVezkscI7q02vSeM+ZfRax/FD6ui1zki7kNAmCo4XjnDJT9wVOpjR",
-	"nJ0SoywGrd2/8coRux4AqB4HB+Bj+Zc3+YWrPY4Vt8IpwMxf/nx1zfIhmRoz1wlU+i7uQIBJMi9vCp4R",
-	"mueKac206zXhSp6DMUWTQma0gMerHMw2xoV3Dw8O5lQZwdTAXRlkcnYAOVsHgaE/Vp5uiy6oil3o7iEQ",
-	"RFuyfDiKaL3pFRovP9mp2ETWH4kQd9jV1iohXy0VN8sr+1knvKGU9VmJUdT4ly8Y2Pn76+uVeMsz8vfX",
-	"1+hyyQrKZ5qkuryx6pmPiRxziP9qOT1AkQuK92Dbn1RJe2lAzkRQ9d9MqRkJwViuLWCQLrBJ+8aQ7/qe",
-	"LPr4POmmvlDqGOqWpL3TqqgGN63uiyeHj0nQNCLosga7CGtQMyt73rDmMReTiOb4N7vgdSsD/ajuUxSU",
-	"hdGECyMD+PMoEuXJxe2wSuSsq4O4J90dI1HXx9gtoLUyjfcS5yr0BTbZHFyjsBW17RebpPkONSNRlZRY",
-	"QEiLJLlEDzU1rpmXNmw+GImRCGu5uxLsZ64aPQxmSFzt9FF5ePg4+/vra/gHSwfkklFXAWa1Dog3zTiS",
-	"ABMmRNwaSbgZie4qtSF19k7xWWhf6Lq2YO2VnGAAIfxVaAnvRuduwTMmNPOON5UGbUcGI+GbYQUxwG2T",
-	"pwcfJ4cnCSn4WwYZXJE+WbBoP7faFMJIArpfS/andQX7mtZvmYmR+Opn1lSQ1nTpvlZ3RSRTucAeiNjX",
-	"se6ROIMeiS46oTrBj/RIlLqkBZlTMx26qj5BIBTX5AjedQrvgn0hJ0i8FXID7zC3wn7ORPg01WAtwtLi",
-	"aFUcCV+JsL4PZTIWi7KUMuHQWzYh2CvHB5AitUPUBVQeggQ86EdSuHPsT7Dx5bvm9JaNRPf4EMsI9hKY",
-	"RcNkiJmwMKQBuQSat2uhYcWw7ks3WgoI7HeOCbig4ZFwS2THcOpSIB0/A9bg8gtndEmm9I6RG8YEKaAe",
-	"oCKKZizvJaSc25u/cmqYA8VOJYO3D8g5zab2Y7i3cuIscQ3eDBtONZID9sLEgPRGZxfDb6eGqar9huve",
-	"aTX1WJfU3ml9QjKpjQ4q48CPrs0nlpFaULsV2LOVB71a7T7C8CDnXRZs0KB6f0iapG2ZmaxPAxwVCCZB",
-	"8qliYNJ1FfRTV9Pfx+C63FLMMw3iH1JiNfteUocxjISLY4hHMJwDb62XPmdZQRXTFdOFonLcN2nQrumF",
-	"WUjC3kEIoD/rI3HDCulwKFChosDDYIHrNqkYSG6mMocuX2ZasyvnqEL5+YSkq45Avw52g8/sTz4wpjpH",
-	"4OaA52DY8G7/3m76/fnZ8xR7V94xRdLvzq9TwqGZgp0ey5GT8rpcFoVmA71kJOzWuxE3tPdq9EzdMRz7",
-	"CUkrB2U6IFcLenvLFHl1QbrpQS4zfZD2Eqxn5vuDWgFzYA8infPBks4K18/WzUfxTNuH3T/tRYVjgEzh",
-	"qoHR2csLeMxetYNCHHHDcmLnjITX7I2ZUQVaVSveqBsetWSlW2qjJ6oUVuxTbEoWaBwjkf6zf1U13YTO",
-	"ooDIql/713zG0qRl+q77ekKugWK0aJa/Aw4sizuUpop5ruJ6efGwLw+UYw6aDkM3PVJqlytu/3D6UrDn",
-	"2HwDHjtd2+YX8/SBGdKKGcHawDChoUfdqLg3rNYcBSB2ULVril2orUCsmJZbqBUmhst8w5YSaWMkkPu1",
-	"0OfxU9LsRuSAUqN5CmBSFyDWaSp0rslUZ9g5GhwODiHdDWmzM+w8HhwOHqPdfQoA/8Bhk75HRge/tw12",
-	"7+19tzGDyzMPaolmzc7rFS91dT4x48OX8HQrtFpcfQhIIjyiUBOeaSwFEMGzXDdqCGDAtLP+DMi6aoV2",
-	"uMAloWsNdorGFqgj4Tuo1C1SEy8T616hxLWbB5TZrRt+uZyqiuQu8s6w8x0zrZ4frT6Yx4eHG9qx3K8N",
-	"S+tLa7qxRKKSI438N3XhgXvg7Sc4+tjN1SwPgtaV8MjR9kcanargocfbH6p7EcITJ9ufqNrf2QeOn25/",
-	"oN2/7H3SebLLEjR7B8JTj3dahSpyCpT0cjajatkZdqxGtKoOkaUssZ5o3d/Q8gp6q4Nwh+q4d9602iCv",
-	"KTJU33Kw0ib5/Zuk48yMrZ5fVTOiXRtYUJEnRM7xkBVLlC5154iwzQK0kAAzGRS4HImr66ukhkqe2xCe",
-	"98DKG1dnQAad7tb1gUDTh5Gouz5A97IBuXKNktvlPhKLkavQttoGkAAUj0S2ICeq16X+lo90rTsqT2mt",
-	"+AYNRa1gxIhT4pLyHPrvnhw+HYl0c+hUCqIOSce+CZUgtKWCbgMw5DUIpLrLIWJZbCHtc2m9qht0lO41",
-	"rkAHaGCiedW4WkhoD+UC3kF3Bx/CsG5KTk6Ojkm0FWKyplN0QrQE1NsSAm555B1T0BB6JAB5w5ce+TZm",
-	"2oX9cnFbLD3mrgrbIfzyyiGuQEwCvCxXJcD9Dp3v/G3PmlPA/ibz5UcSG645TtPCakHg+88quS4dvfwh",
-	"cXWMsucTDRkrIn/4iJNO2Opk0/11F6wvXSjvIGOrls/2gaPj7Q9EOr7Co493kufYJxUeeLLLGkTa6QF6",
-	"ON7l4bBb4b8b5nhWmYUc744AkO6apmS9jTAk6bTtl1AvtmG277yxo9lFZWk4udapLy+p5e/tlhhtq3Ji",
-	"ebvVatG213VmnMUUhJgTwAC48hwMaRNeGLBH3KARhiUVvJGKvOUid6kq2C3S6DoZG3zjTdHxI9fmIohr",
-	"bgiNVhqZ8J1qERKYKdOujJgmXcXmrOrK4hu0W8VGI3pxfsR5Abk42GiC29f+WjK19K2lhlXCXc0h71Ho",
-	"oVWDsfZbabMEXdZudud9snFqsGNcN+wKdeezJFJeHy1QGCYamVIjn7Ca1uY4wR3HaLfbR4bAvwOP9Nrx",
-	"uKj+oLfsvWt02OHFXg1Ghca7qwIqx4fgXOQz+60j1+7N/RULEY355NM6zTGAguyOy1KDWRxisLC+dFdC",
-	"2uPaVahSKKJbEk1pfPMR4UlQ8yTWSRfrX8qJp4BB58+mGv/phZvd203+xaYkCKSZFzQPpUtHkwSuwMFD",
-	"BdlUkoh0a29uqyMFOIawUENVfMhqnOerXqaRAA2zas5BdVUb1XmePHtry/7AEQXFN8mE3zEy46K0TBHs",
-	"rXOqNcvr2LCRwOAwZhklalb2jceHh4E2D+oVJAulVk8EBuLt1roq5Qm3nxw+JWkrHwcMjiPR7LRehW5T",
-	"AwEGDbXez92p0s5r+hTK80SyO1PU3EG5HomYhbIUrmu8KsHlWX9vygrACjRc3aoFdGuBHU/VdOZ9mpGx",
-	"bUkwTUm3LlHlezEbWeToXTwltOorOxINDEe47oEFYJ1hdUaXsDmxDjXd1fq6YIRfbf3i/NzSFWaFogo6",
-	"Aatt+t35NTnAZIaD3yPFJ94fVK/X/1MKcPOz/K/gwegF4X4rPWpGAvzoG1rOBKaPOj2w/wNbpglBdOW9",
-	"WGDR8X5SxUyphA5adSimy8Kc1re+ZctG5++R8G2ym6R9fByzLoSNjFYxIohWVBJr2dqawDohe/zkybZs",
-	"qnvbI1xAWhgbPA6L3NX82Ad/E4ru2rb9EPulcLOhyBr4f4KnepggV7JWuY/O06dPjw/xf0e+0t2wEynM",
-	"02yD0znLZozcKlnOQZgAQGtM4mIlXsdI4Cpr7KLrBthsClVV3oMu9JmcMUJvJFU5YpPdEE2sAdYntvn4",
-	"8m9xL0VlFa4EUd4SRJAnuKDaCR7TsrNUZG76YDtasnybGaV+pHrig40wD2lqWr9SeCX/sqb+Z0K+9zdY",
-	"7a1ObWB+vBM1fEcNW6BB4A9i+ZrtxsItMWZyLQNewfVJJ4gJ6gyPPsQMdfC7L870HsE9ZKSv+tTB46J9",
-	"5EKIllxIggW9tXQLUpvqWosD8qyKXsSGI9yibzUrmNYe7K4pzs+1q8/vsBC8mlFVLH36FAajD4mzJlng",
-	"7vUByFKG4AyrCVcBcZi87ANRrD4BUTeGWmomS2ZI9+T4GG+oa/Nr//reqlkM51dhns8koKoYQVdTvvOf",
-	"zvn2vChmNEcnaqXf7cRhkrjNutnLh1staeGikJy6vPCFBetui1jIyIdld9OqvnKaBJboVoRi5NB9x8zn",
-	"PnF/0oP27xd3IirJE3FjfCTbWLLdTe7rH75/88dE9EFQBqmvfYPytUeyClEJk9+rEBVYHDpzBS7CWxqY",
-	"xBBobK2T1QAWMHQZPRJWEepDuAS2vR6QM03+fvXzCxC6EPkO78ckHSwqOpsXQb4FCP4hCQ8oxKySLuQ5",
-	"UDMS6ersD/xrXIDrmji3la7uH5FRrHzLkml7Ws3XtW32a5Yq1mo6yo1gafbM6DMyo6qMbuVihXq5aOTT",
-	"RMvGccuoWKlR/mfkVc3TupFzgf3RKg/fnV+TwWCw+rJ0G+cYbmA6sWLGOZsXcqlbxljLPgdbeMq1e+39",
-	"2MoqH9h6uNeyBtL9P2c//djbn/nPeOavW0LUCl+g1I3y709wzuu04ehxxuBEF+7pHEUepMkirzyXAWTL",
-	"aKld10ZMq4hUt4Kbz15fJeGiJ1UPwkYGSC8hXFRtHjdFs5z7KgcfDR/UzTXXSG/Xp3J/lj/jWT4Tdal0",
-	"tx9NYv0THFsfUA0FET7luNeFEvwk71jTemh5QW1odNpG1cjVyLX+aPTUVnH+dSh70wtesQUwM9LM/ob+",
-	"T/8NrPaqXa3DOzYgZzHntx8H2m05aERt53+rvGw0IttXugzsGQ8fVN0up/lFOdf81gu5IKXv+kKiu7y3",
-	"a+49Og/L9i0HCgJeNjCYIODFHfpd4osbdtWPE1bc5PATxfT0i2Hwl6WIFiptgMJ4gRDLDroNcaCDZOaq",
-	"7ZicQG4S+pB8EZPE95dvJFjPmeIy5xktiiVassKImIYx20yZcNbsONOGZf4ybNCum87qKu/x5OeM4ZTy",
-	"LaEGDKsCSpt+bGfugWtf9qWc/Q0OZHv2MDyzCmo7DQ9h3ZiSY9kTryGRM9dBxJfQgySAqpl5nibNQM/6",
-	"aASxnelKq8+4GfkSbvuch/zSBxPt3bl7d27E/4X1iGhYdGgHRnPyRxmNs7EcoNz9YhjOWWaqEk8VsvAl",
-	"sBvRK81SIZrPygKiiuVkNah9ALVYZGmq+ijuyVWjkitIgvbpLw4cYEj7npfseUmElzjSBbk6dEFZ7a6Q",
-	"NATKecRt5Q7GCsM5fiiGE7iEPgfXKaPZMEbXoS41Uwn9Ar7Mt88tqJhTUG0CvVlYE4xizsr9Oc9Vw0n1",
-	"kYxJ65sBfIFmJcf/gsE+0gA5XfGyvUFpb1B6UL2vyUg1My3Ps6+GJ1ZCcCoYEuOoD8ZBS/XF4LXXClPW",
-	"4Ty6EldVrq6rkomsk3Qp0TNaFFjH7dmrS3I0OHQXh2RGBZ8wjXz09jc+J8+u/tFDQ3zBBRsJyAxfz3+x",
-	"jFpY51oxCsmDiTMFZVRAmwZy5jPxHH+ZoQtDjoRvXj8g30KVrpWAZlBDuXBZ+gYKaMqJq5IY1Nex9/mH",
-	"lNV1G/4LV/sHBosUw/JIKmbBtXERX406kr1TV0QMUn+ErIrLEa6hIvqK1BkJL3YiOrIj9+dYWf3Zq8uP",
-	"LHTqxldfrrCBrcmo2AuXvXD5mMLFtTMgz6Rjfa80vWXkEllmTg1dy/F2AO1HDyVycpZZrrc3E6zwTFiX",
-	"vZ3gS7UT/Cdp/O6QPpjKvzv32CmWDFusbK+Q5B2EYXH1Oo8L6jqgd7eJqaAYjU6gkAEkb9cdWBMyGAx6",
-	"VQEIrqom867Bt5nK8nZqkZQ7SYrNKLcM4ZxmUzfysEIf3jYSbm3PXl5Adzrs3WTRZgxn/ch1q3JfFbe2",
-	"vRST6/yCy6eZa1XzYIWYXC/Ye9Zh2tjnaZcqTL6fDVSz8uyL120sozWjOPamrce6W0vE3x+0XNO+HtIn",
-	"C6+syyEhuTRL5+xrI/1bxlyvCgBQvblZkglj+drySE7UPEh1pF3Fm5CGTxxh640JEFARiSiW8TkP+HWk",
-	"aQvKuEbbsSlbkimjFpueEiqWEEUdll6OvmpGl1Uayiya8/CiMfyPeIrDD10xY7i41esgK66Udnftw1w+",
-	"a9qTBLrbUL7SyembJe5bcB5dN/iPW/v72qUUkMVUYuuJOtzPtTWpJgDWMpfZ64PK0iT4CQx8SRVvMggc",
-	"UuNMccMzWgQPsHdzbiVg+yfmOw+4Hx36ztNTh9BqLjAS7lhjzydczNRL6qrFoNSuiaGQgvUG5ByOyK1k",
-	"GrodQ7hMYOV0YXGuoNrVT9cvRwIagSjSTe2f41eXP6a904ZN1EflWMiF5a+8im8/tq7e9CoHeXjr4Hrm",
-	"8ekMhPdhYJ51WcyljVQs/9Mxsb3p74FNfwx6Rd2T2aJGLCfoNYiz3l2RTPXIFlXdNbfEjAzfDXjjcJOg",
-	"L5xudc7VDwdnrI7w2k/iI3KCWAvSdUjG3aNJ1y8BGhnc5Pf5nZ9b13BUH+wUdMBYqTXumzG6EoDK920A",
-	"Wux9TNATNXJf172cQtuTn8UjvdKgOq06VKe9BCxSAmEDGFUkNL9AV6XzOywh68mdSJfI6Q2GV4aKnKqc",
-	"+PNG9JxllXzELiZdV7GNpG5N+tiR1f9l+IxpQ2dzQFz+V/tBakrF0t6AXEC/kbzMXD9WRl5d/khmpTbk",
-	"hmF7Yxfor2Vxx6L9je0k11ezdBP4SMAl2iV7J+By9LHGELWi5DnLHRhEcuG62cC8VfRvX6tvj38eOD83",
-	"zwld4cYPyIzvC4MOfnf/2lJH75LNqizXatguwm9IhCSTUoFLAu05XKOSCh2DEb4Fbeuxz+zcVwRWzCmC",
-	"5dxOGhrIUk1S14ioNyAvoBPx9nbBK9zvOUwn5H4N9nOybqL5HrF81pJYM0hoXDkopwCtPeEEFBXS0DqU",
-	"st5k6d6OedveIYPNJYCmseuta0FPulKRxXTZzMzjGi9y09uoB0TNk2vp8/BTisdwKWogD3OAse9R/Oc8",
-	"Ez8L9jHlxqcoAfHaSxpE/NCAbeVAfstZkWtSsIkBm99bxuZOm4RC3gNybs+h67AQqOmRwwgVUdHWB5mu",
-	"q4fv1Tz/1OgYP/mp7Xr3Pf91NUyu91a9PardXJEV2cuqvH6krSabVAaygOCIVJVEnRT09uHh7EGND3br",
-	"WRaMun606YZNWq3GEO1arODin41hs7kZghejKv/E7LuqqPkEujJDg3huEbJ8WzlDgWF5F06tkq41AD6v",
-	"ZxhvVLEPz3gg/ulWerk9QqMmnT1e+sxWz50ONJzlxun9MhDSH2J9ShpqWB+B+6eJWW6hu3jQMrC0usUv",
-	"ji9upx2Q5039LrTR3kgz9SoVBPsdn5CpLJWG7sS0YrpQolQvuMmm0Jm4Us0glNKCSCnYH7AvXMI6u6lf",
-	"4Wp/QSguqCW9ZbH3rOrzsarv+B1rGdZwwxqmAzRcyyKHwm8YxeDvuGEQr89N4yx8BEhlmP6C2IljECwn",
-	"BYd6LD7Euou8IiGKGcXtP5xZ0Vn7o4IhUqH/mun1xpnjBwcX686zXfXKX5UQKeBML+i+1ubnjWUQgTF/",
-	"AJvkohllg8rWn8MtWQPYtCuICSU0U1JrB1dahp8osMEueYU9UlFr0SMNL45rGfvg/H1w/l77+3MH5/9n",
-	"xNo3uWiVrv4hvfZ9+P09SmFiaO1va/m8V4uoRrOQCz9xiw52baZ9A1QNTRoxs19IM7XjZ4W2Wow0RFHD",
-	"MBEsxtS/YyYoqvKRDov7QuSkvPrg5h4fQjiWCFhWKm6WneEvb9ok4VeX66bPsFoxL6R37I67dncvYatW",
-	"axsIufCxSBcv/nFxfR6k7Yb1I0jXPouAH1vJScFQ6318SHK61D3PckaiLft9RdgphV4eWP0Bu+62uvkm",
-	"XiWUmgV5gPBQF5z5EyVnmOz3+mokMik0dpHFbsuYkWikLHqnVVtRq6pYFfyGEehg7PX3SD9jWcWzQxcL",
-	"q26vySB8aVfl+3rhdzJ9VrONC8AJLTSrhMqNlAWjYi9KH547NDdvu0ytD9g+ze0/IaEbOknUtZKbLc1p",
-	"rMTyLkIbefhqfveOQnyLBnQd7Xz6KNpIu3t0THJ+y42uT+ycgkR2BzYiZzptV/EGZSDsLx4721akQf/n",
-	"9XjkJWR1WKaTU0NvqHZt6bggZiGJZpkUuT4llBSS5uSGFlRkTLliuEbRyYRnTpygNZbmS6IY8IwdcYqV",
-	"mlwwrT8PVLGfX35KtFIdnI88MVh8N7ktCMlvPjbOp9kUjusGpBQUOMzebmmThclYkLqF9i14aBgGcjzS",
-	"RJUF09hQp1ER+YZNpGJAWlA9Fl2tR0/6OV0SSE5bJlhd6uSb/lSWCt602jDwVtGM9VzPHV8Zpa7QfkOz",
-	"t7fKMmyykOotcbW7ckBRmCjiZjISfmerSHVuCBck/Wff1ajoX/MZSwfk59XqKmhVsGzAeX01OTk8WdMU",
-	"sK5cmH3UkLHGd9algFV1ZdAk8kkl9BdsXFwRac2FIl0d1C3pRUvlbe82A29y6HAxtVjcv3Ui1YKqPLHI",
-	"PKX5nWXPKelSkpdIS0OSPj3UaULSoycz+5+vj6fw11d52rOQHkrBGZmSrrAqCpwE+0qra1hJjHqL16Fk",
-	"u8pQLTeg8JwqhfbRwrGDZY8qNSSjM0bykpEZo2Ix5UWVrFEX0lvtpbWthly3hhMjgYmrzpZ39ATUJyxc",
-	"qhiZl+qW5V6rIvaFqoetubB0nucLjYKHS5ENSJCpAlkhUHFOsAVs0mndJdHVeLFyUTPn9ZlMWGYG5KJd",
-	"5I5gGwjX/yu2AGAKmOHM7F3Bztj7YwzkDKlhhYl8zAqr2dvPVO5uFxbmNylxIb/OXG3JEHh+zvMvnK/t",
-	"w9k+Qjcds8q0HVfdgXlHy0iFaeY7lNBo5qzPsZqTZSNyAkCbQ/xY2+kD0Q9ZwbFckwAmAwEAYf76Paq8",
-	"WQXdnaKfsOzBxz6s9jObkk2DUnZ2knat9rhjLe5YpSUN5cBCqtkFjVgC3po6fQ3hjpoVBcgquagDtLUr",
-	"+eojc+raL3qtOb5OpHDZxNtSKSzZXLrv71OkH9hP9G+f8dzM5I9SXF16YBejUu3M392MtE9z/phpzq3D",
-	"v093/s9Od94D40+Svfz5GWuITj4ko9mDlv7CAuJPnt+8Jm05xs326cv/kenLOwOMrbi8SeKfLeV5K23v",
-	"U5/352lT6vMXgebvFQX/xaY/fxbUvE+D3qdB79Ogd0uD/oMo+N6J0HGs8MfToney2O1zmvc5zXsg9Ely",
-	"mj8B0FnLk/5ghvK/cbbxmiTiFhvcJxPvecQXn0z8R4HJh6UTfzGpwVuNGPsU4X2K8IenCO96upphvL93",
-	"bhhVTJ2VFlT+8saeEWyKsC50/ezlBRq01R3LiYt/UlJWrcrqeFzniCPdHy+urs9fjM+eP7+EKEOHucGL",
-	"Nzw4ODr+enA4OBwcDb85/OYQjk+pis6wcwBn1s11S/xAy5yjnZYh6Awa0kaD7oHsfZDdvySHmh0Ofrer",
-	"HkSyfi+CjmtyQtg7ro392NnrKx/Bb18PUe2r1qbV4VS93LgiVpEg2rC5DsbkhhoZyuspNZFoxs3JEAlZ",
-	"TCUEbIJ7gpvgUy4HIq7mNBIkYe7t1Q/e5FIgI2NecbqDDthuCWRA8Ph82eDFFe3HB1mH/lieqmThQsNb",
-	"jf0e+dpZOgkjNTGQM6eGJi7gz46rd9oIhmqsmA9/WR3NSyVvXA6eVNmUeYNi8HAQHf/+zfv/HwAA//8=",
+	"7L0Lcxs3tj/4VVDcW2Xyf5vUw3ISUzV1S5GVRBPH9kry9eyGWTbUDYoYNwGmgRbNZPzdt3AO0I3uBh+S",
+	"ZdmT4VTdXIv9wuPgvM/v/NlJ5GwuBRNadYZ/dqaMpiyHf55d0Rvz/1OmkpzPNZeiM+xcTRm55lnGxQ2Z",
+	"53LCM/ZEkVuWKy4FoYroKVeECrVgOVFTuVCEa9KlROlcihvChOZ6STS96R0TxURqLnNB4vNJ/xeqk2lM",
+	"tByJnM0zmjCip8x9hkiRLQmfECGvZbokyZSKGwbPKy4SNhiJTtTJ2e8Fz1naGeq8YFFHJVM2o2Ye7AOd",
+	"zTPWGXZGnae/H/a/XZz982J2JfbPP9w+y05/vr1Mfxp1OlFHL+fmLqVzLm46Hz9GnfOUzeZSM6EvzLiW",
+	"5vXNhYnN92KymDIBo7ZLwBX8pbTMWUpypopMEzkhVBBG84yznJghM6XJgusp3kxnjMTlR5Nl/2e2jAed",
+	"2mxEMesMf+2Yr3Z+Cw36pUwoji20hzlTssgTs3lvL15GJGcZ1fyWES1hDCdvzp8okkup69+dyHxGdWfY",
+	"KXLez9mE5UwkLLhqF1Szl3zGdXsE76Ysx81NaJYZStFUpAqXgNFkSuYy48nSrFRcvqf/Bn6MhyTOY7ds",
+	"iuRsRrkwBNk9eXcJb1RkIvORiOlCxT1CRUpiHRPFEmm+UgjNM/j6dZG8Z9ps0qTIMkJvKBcRYYObAYlH",
+	"nZRNaJHpUec4/9vT58f6bwfxgFwygVs1Eu2RIQ2Gaa79tvWrhq8M7x6umtkgqhnJzO2KdNOcTnSfMz3p",
+	"T7We0znvm+twuW9Pdm+I60uJlu+ZcCsg6Iyl5HpJ4KBycRPZOZoX/15ITUn8e0y65aJTTaRI2DGpLTnx",
+	"VnzBRSoXJF7EpOtWXkuSswnPsh6u8kjUlvn3vx3tHy/+dhiRUYcuFPxyYH55Fg/IVbVf8BVC5/OMM+Uo",
+	"Vs5ZDgRvThzVMCgzuojoqVTM7dmHPl2oPow4HhJanj5N3zP75IwKoDwzd1glNRgJ2HcpCLtl+dIcn7kU",
+	"isFRhl3owzKztBoH6ZoRXBfacbFrpnpkMTW8rNo3Q7dcESm2ox23RGHaYTpfnkw0y9tkc1ltwYJyTa7Z",
+	"RJozmC/NCIDy6yd9xgWfGSZzUH6KC81uWA7f+scFLtx5uorBwOUnivB06B31J4rE/+jbh/vnqWWZhovj",
+	"CuOaajKTSpODw+8Mo89polmuIsIyxQglgi3I27fnLwYjYb6lWH7LgZdl8kaRhOb5knAdAR2ahc/YjKQy",
+	"KWZGzpGczRnV5pNUkTh384i3lyD7B8+fJt8m+/39/f39/rfmP9+Z/+xX/zOne0Y/vGTiRk87w4PD70I7",
+	"9o9LKtJr+WGlPAlSHAoJeDAyy5czOIZcEcVnRUY1S48JvcYF1VOWL7hid5UfbmhXfMbCW2yH8EQRbU5Q",
+	"ksnkPele/HBKnj59+rwXbRw80oXmMwZnLS8yZnaHpitkTmrOmbk9QP0fo86c5nTGtNVfvkct5Q1qD0im",
+	"3Ax9TvW0E3UMy+sMO9fN29ZRQHNDZ1yUf5vva81y84n/79eT/v9L+3/s958Pxv3f/vu/wmrFBDSegHjM",
+	"ua70Hd1WuWCrNTciS6PGZTWwISxkbHS32FB3RpWGFTU8+JblNCMzuiTXjNzwWyaikUjkbEb7ipnF0yzt",
+	"DciJAJpxr4yIzAktvwwcMpVMESE1YR+40pEZTs4mhWIpivCjg8ORiOc58BxuZjWeUJ6xNIYjaT5g+d4i",
+	"51ozMSDx/4nJzCwHM+rjEt/sTXlA3nE9lZabojQz/xyJBawWN3K9/BzN8DDDhuPN1ZY7VbNzL/XQp4H9",
+	"w6PgxopbrleTHHeXtyS1b46alNb+5C9U0Btm+NtJkshCrOTLc7pkOZH5DRX8D5BTT5SRePZpQvFx0j04",
+	"JCm/4Vr1Bm4h69OYBT655YyeHtZndBia0jt2PZXy/cplXJTXH2wdP5o3IatCHkLTH6lmCwp6WCKFsQHM",
+	"P0H3QP16zwqY//6nQmW7+vZ/5WzSGXb+r73KyNrDq2rvDT6FH61vk+Hl7jjpSpQaM4mSBV0iZ8ArioH+",
+	"nFBBJvwD6eqaOMyl4RVokLQ3PgJmMWf5jCtz0lVU3fhEEcV0Me8Ny9O6oMoZXcdEsyyrDWHQ+RiZ9bKS",
+	"/THX6xeaGREB9hV8HMZM/n75+pVRAUgh3gu5MAvEsjQyvMwJCsPaLCsxS4HfsmuvzJ1JkSuZI4u1y0pS",
+	"DhyMcKUKBtM+lWKS8eRRJ90w4pQ2GmXJl2mWyUWNeLpaSqKkFKiE943tHRGaGeGwJP+UXDBYG7TJhWG7",
+	"NzlTKiKDwaAHQqBJl8DHUNWdgIzIGVUSqS0plJYzS5k0MYrdgMSgoPZBQ42JokuFyh9FlZQrM26jl4Ey",
+	"btiO54/wnl21bPbuPU8PhpX7QebXPE2ZeOwNstZtRpP36AeoDptZUDie3XjihhfjOnO7h0rxG2HWWgZ1",
+	"gG4spB67u+IekOK5MCoIzc7yXOaPPV13QlDWH1utv1AgnbmAMwYaeiGs9K54WxoRYTQUx67QfwJzeiX1",
+	"D7IQ6WNO55Ukqkim5REjXZnDrtQsGUflT1Tv2JwdVGs9E1AWWvGU+UovTOmNpxr9AKv1mJPznG1GlhqF",
+	"q6byGSXPHeM8t2YZkKb2uE5DCyTdoMLXO64JEKfvmUW4kvIlzW/Y47NNpDlwIxrb25DdN0fkZ/69G9cv",
+	"VCytJFNfhmnUnDukG5s/xtbHEJf8+IkiKeXGTqh4MT5hLa221AcOYw4i3iYIMGhQ4IwmyGbXLFdTPrey",
+	"Xq1m24Yv5cvKd/AwzPqtoIWeypz/wR77xIOzx9o76B4Da8fy41ua8bQxz3fv3vVPCj1lQpuBrTCUjUn8",
+	"zbfP9s2SZhkTN2xI4u8ZzcH7S7PZ38Df1UfDQI06MbrfSMwMG//byJgM5utjGNWoEzu5iaM0B8sY+4Mt",
+	"3RfrPh0yrXFXbinP6HXGHlsVfu0Rr4rIaSaL9CdGMz11HKlSeFOq6TVVlZKGYuQ4pMQOyJWjXkIN/dUJ",
+	"/SEpep7LhCn12Kv3jmVZ36rGXMwLG2OwxGQIumCKdJ3JBzJYatB8BeFV/IG8Z0uSs8q+d/LCcNDIYyDo",
+	"DZZFllYnhmrWO7aUrJzAMbsG6rgCjvtWqGI+l7lm6S8s5fQKKPDLSgUzgdj/qvlaTLpvr37of2eUrY/u",
+	"cAF9nCQaFa55bsS/5mhBshnlmflH41BFnfccNRrniSsU+ChAhCY84xi8iTqJofcp0Lv5qzA3WVUi4LiL",
+	"Oqq4/idDW6RtU1fc4VccQPUGiY8ZK67mEmvPiSZa/ZDL2QZPg6EFRxcLcMEnOUsNp6SZKt3z9eMNhgRY",
+	"Wyi4wJ41avIT5d5lncDmQttt0RuQy6mx9bQk84xqQ/yEpjMuuNI51TJXYD0POoGVS3JGNUtP9LZOR9yO",
+	"DWR3+vaiDMXBE6gy4qq1Xsg+oP4eWtT7z4yHPzYLO41a96HDJXDB7MxJLh5yqMU8vdsmNKiap53aItvR",
+	"RyvcVdWe+5/efCrODTuFw5A6j+Mb75BMaKZY1Dg3dyMW/EKLYta7oDfQU+3hw7o77DDamkAezKtYqSQH",
+	"3v/qTtanoYE5ivTuO9zf37gaK+nVzOH85Be0yLU0tncxM0wml8XNlFxeXaLbhCZTT63uUrLwRCw8fHLx",
+	"6hj0azflGV2SlE8mLCeTXM5GIsy5ImB9dkEIJSnL2I0hx/rJGXrG8RNF4hYvRgV9JBZTnkzLQXhaEjGP",
+	"wFB66COvreHRd7U4Bs3FkC7Ur7T/R/+3/zPkdDYcjkbpnweHH4dmunuDFbEN/0huexpDp+707cUPlgn8",
+	"6cKgnWHHrE2y7LQMW/w9HpLTtxfkYLBPujMq+MTI9f8mp5f/S+Y01wqtJ6O1U/KG5r8XTBsVJSnyQ/vo",
+	"4WCfvKCakrMPRi0BX5QT1OW3zf1BEeyz/DW5D87ReiqVhrjIW0VvGLlg5pNGBUlZxm9ZDo455XJIQCQi",
+	"YyQ0WxhrTFGewnmq8xuMlgcZ96Rc0w3cyC7+R/NuNuEfwmIARvyKrgoU4nXStZvSI0Dp1W+H5jdDGION",
+	"tGTnVPtmOZ0VBFTnqJt49qfvFulCxK1kHk8NceEQY2JpGALxjlzXbZ0fv3haY3BPowfeV+9Tzw5CXPdB",
+	"99lnO8++2Rzh2kQFKzb/fzlbhA4h1VvsKvg66LWLOlpuGtguqxuwnMu0bmsf7h9+0z84CKk6E54rfcmY",
+	"OAmnSIka24a7iaILknHBCNds5tTl2si2U1wzqjRM9VLT/A4Kr/n2ufl07REu9DdHnXaeSNSZSaGnV/IF",
+	"1cwscXueb8V1xkTKUpKYLZCNeDesKFGSTGgOlib7QBNNUpbwGc1I9+3li6YmcTh4evTsm42cxF/9IO1U",
+	"foZLpot5yA5apzTXNa/WZS/sVmV6hRkTOnJaA8QUuVdb6ObBa+7BauW8GYe2XueF0vccKzzL0poWWX34",
+	"6NnR0TdH3z07OPzmu5VfZumbnIuEz2lWf9rqKKic+K8a5lLqjXRA/eC1W5dq+QJjDwyott31paptVGjf",
+	"NxBfmIF5NzyxaR4LmafEht9KfVuKxPAKG+ALKAnJlCXvnb0VZEEco4uFAueZZUOMiTswG3bLMt/XcZMz",
+	"ZpZ2ybJMLoCPm2WzgdpO1AmqVRk3ix4cJ3ijfM+guVfVlgLUpczTMK6lzBgFoxykwBoT5wRzqcDp6n8F",
+	"E5xHnVd7J6POZuUF16GcSOQtfpAIwDbFZBIvrH4Hi5Out9oODvtgjNVcNTw9JilVU6aM+FZzmjBFaM4w",
+	"pmy0m/jg8OlR/9k3337Xf75/cBj3BuTCzpIUImPK2CWpnOufqEjVlL5nxizhCnOOmtzaMOtvvzMv2sLu",
+	"a762Pa836xwOBJe0il4zQnNZiBTJXM6ZIFP3dlwVGyCfyiytxC3QS0S4UNpoenICYXNIpITcRCmaKs7T",
+	"o5pdNe3/ut9/Tvt//Pbnd9HTw4//FTo2zkO4TpVD6vjZ3GnMYqlx41d4Y7zz8EQRuRBVvNULIHXL7Mv9",
+	"wyMv/RL2uc+EZjlMtXL7LmxqFnyfvGdsrsAGxjV+ovBCfeetP6VUk2WRV/ksxjwlgn0wAxEgjjalXRmm",
+	"S4WasDysn/4gcxJbtWLsbo3RnDYqaT1rQTFW7ba7m3TnOReaXhsz//L0/Lx37NT5UIDeTLut627IGxyN",
+	"Phzu90ejD9+yYNpgNc1Scdt+nsi7U7p0ahYsrufQUOad4HvFnWEkkUJJ9OKnMEHS3d8f7u+Tt1envYjM",
+	"IId4SgU5PCJTWeSK0CmjaX1hWt+tdhYjbBmjtzYqUG4B/my0cnhSS0NtbK7RAPbIdVYoTa6ZvczSaigu",
+	"xxkKMGiuG5ri4f7ht/39gz7k6tYkWZCTt/jzCzT4lgHNUGs2m2PomDtted0xdq86wQc71edontPlPb3T",
+	"7JatZv5wEdKzI0y9porYlLo+xjnD73OxmXXTOStvXO185l6SZDuIoYPBVMwpGKIgIcXcxu3QQqOOwnKm",
+	"c85UmbDARDqX3LApqkjKIQyXQv4Nm8lblvrOnTnycfAsWXPeEAemaPy2lfPZrbq/Xm5GUUUa/o7+toa6",
+	"HEkEiOwOlODSgZqaE+YR2kGViTsud1wQVSQJU2oQtiEhOviL8rZQFLNrtPxcIuWl4PM502EiRM7wM//e",
+	"cYacJcxM+4kqM4CiMHkU6lSmKx0R5Vt+urp6Y/XXcl6gxwnparSSuufJr3KoGQrGlqjmvG7PXnIV2LCS",
+	"E9yJJYR4geGfp5Ca2J7/6zn9vWDHZE6VcjUOmMYYR6QQNvgdldINePGc3rABOSm33VwAowIu1CXYs3C6",
+	"bu0cwARDKwSc4a6mNHWx1XXrhQFYc/cdzsV1oEigHeSzdEaz7PWkM/x1qzAzEOfH36KQeEbWN7C5lFY4",
+	"uzoV87XqNEwKRTOIkRuVaDtt8BJYTcl5G7og6C/DqtAQmJTnvNQLnjAypaq6ZYU4wGlsvzI4usCiXHnq",
+	"uHLlh2BcYX1nWVSJY53S+ZwJY4m4XMFE81uul2TCWIrFZyjIFCZF+qImaNhB+qoo2aCf6NoV0o0NCw0x",
+	"chXwjVKbjdDW2OQd903fTcSGhBAwKzw3UajGpeb1wKGvPK4Pwc3w3H9xVobK45QrLXPQFaQoSc+QvPnT",
+	"3Nd7cJ7n1KZGwMqyAqsKWFbgKbcLmEWhIf+UiqaJajQasImhcqdiLGbycfWDU43j4UggcUNUC9bUXqpu",
+	"RlcRFEdiNmAtlzAidEGxbPH07QUkXPnf0fyW2RiauTQS4Ckqb/CSWcZJzjVPaBaTveD1nCUSWJI3kZQl",
+	"GYwuqh6hImGZ+Wkk3G/sw5zXH3SW0Bh8zWZyojIYnOFWGnrokO5e16ssQKE0pm6a04Ug10uM5TqLxdsA",
+	"+D4XN/GQHH1XN0YwaRNuWEZQQzsICASfA1ExEr51br4ZGylR5mIuIcm2wab815ZJ4kMCGi+5ZnrBmGia",
+	"rGpQraHNhgA6wJOGthpa99am0mb0ltkONFM6Hro6zqqyVsKxclo4Bp2dvl2n/47j1ZaEq7/dXlW/IJn6",
+	"dxjaq/4OkVr4aklo1WVHZ94DlsyqXyyRNX5A4yFIdf7sYGv9H9wWVb/ZDehEHX+Bg57RHzjL0jLlv86n",
+	"Ic0unP7DlKI3bHOmGL6ieiDE5EqnXCAHDhZK3cVy5Y0IwbRv/12yPp4ehKNqluzuZimX9uY6GVZO0Qrq",
+	"kNx1Zp4/ishbgbVLd+lG4U7Hxdn//fbs8ursRSfqvH5z9qoTdU5OT8/e4C8vzk5fnr+Cf56evDo9ewn/",
+	"PPvHm/OLsxdBOrHBndYOpUyvSlOcWeXXDcmlHkYdulDhBEQwtur7J99vdI7bx0ILdF4qmndyb+M5Sp2X",
+	"cmirlJrcPqr5nYJ5S2t91vc0Krxg26ZwfSMY9DlTFd0Hpv5x3upQbHT1pN8vt7bhkLnfZXp3d5YbpfCS",
+	"CX2XrxgN81Kz+faK7yv7RFD3de761nf8TLpNX/ATaK3jhYn0xKXrPzgbbBor9hhteuzK3fdQSZ4BqwaI",
+	"oG7c4BpXjLmixVXJnzXKCC2nTwar2dXPliCrpDVD1O2UNfOr1ftdOOWaJRLKskIKeL2Yp9tOoa50xZ5R",
+	"5wKxALqe23kBHLkQ9e8Z49q9STlcB37NM66XIzGxtUXtqIENPuEMILpD0SdvzASG02gy5l5dVbTL15xP",
+	"UAbhFjyE4eqcFn8lJ5x/gleZpKj4V5amDY8OSFwZk2SFLXnsl5FxY/qYbU2kmPB8xtIBIDOhETlOitwz",
+	"NcGOcXRgDEiyZBq+aQ3L2jVrWwaNyqEfqB+JhAohLRSGnzBF4sp+JLFvXjobcgj1gSGrxbIaZ5f4U0Ln",
+	"C9ojKwwRz6DwrA1nVISIuhQlLZJ2HsptBBE6JqN1Op/mOtvCLICvurvLF4YIrvbtMJYMhlUhEguYSnAi",
+	"lGbzY5JkHHB7ZnRJcuZKh3kO3Emb+5Dv+HEcVcZxIMdijHU4br/GXIyRR5mBm30bT2Re3uQMubGSUpQi",
+	"oHra8K+xrYEa10S1n9g8tjQ2RtobW/5VHY2xPRHu0Zucmrs9cqEQfPGHiLRlTuLYlkyNNbfJkEKO1ZyJ",
+	"dCzk2JyPTtSZ8A+1F3I6a1KkFMrYKiIBMYmUPYaquGrCLZ7bZsNjWy4auoRh5TBNS80ntsLqkmlzftQd",
+	"k1zAKaxCwS2eTJ3ohK1lqfUgm2EoF2/icySvKaNG0h4DCAE+NrN1lpYl54TN5hrqVrZ3erowaFN8VF+u",
+	"yaJaWuxRsCbjg03APNxvvrVxQL1PhE7l64aSuSJF1vM9aZZlKphFUiXJhpQU8/uo9j1gqrecLUYdkCKY",
+	"SWXDuUB0XNwE0tWajgHpHAMyvwGtcNsalpWlJ2tecLaymK+6Z0U+ZluBDe3IG7N2azwp68NkIbuzzWnl",
+	"ArASy9SchgswHPi/rwdnbdR/ZRAI/IxyIZDUSh2kGb8VCEEw+Pq8QL4Bch+PUJ0OHkKNbVDWX0qddYW9",
+	"rWFf/HBKnh89+7bCAAQVRQWyYLdQoGqB3bX6E9Y6b703nvc2sC9cKG1UxRWVN9uAMEKOD82UdMl+DQRG",
+	"LFxfk2nhfdvL7V+lJlYBzPqICkzUdlgDQ7srQzKRNrXUBlzMbtRdbqseRc1srKV0utp6ItKYjONUVjs7",
+	"G+JfQ1ubFNeIzGgy5YL1jYUBqqyL41NHfceIvAq/28ItNPPrwL84pgF5xRZwL+i9I3HNCE1TloL1Dgqx",
+	"kZlFZsxxRrWPcwVfuF4ipBW+rWa9OL3U5raOy0iKuzBlWTq+XpYqrlPorIjw7uRilR5c3qHGbZXYu24x",
+	"AirEGPQsW9V3nDLBy98cCgZgGdjf/M+OJ1zQjP+Bin/rqlHCuRgXitmrhQdqEVBb3foAvE1QsTW0ZwcV",
+	"umysmbXXpVkRaya2roIiNU5ZxmD0XIwdJlfwboSYWPM+gPEdsw8JYxiMauvpgOuz9Sft7VzhUFdq/uuW",
+	"oKiQH8bznCfWZvMMFLNIYCjdFBht8y/WdzCRwgIWjdGdZ6xSyrPl2Jo1gHnjL4HDC2m8COt1zXvczKpf",
+	"MBY8lhOIG+Yp5o5afDHPcV6SjyVK+F51FfY+lXNtP1m/MgG8K6NFlSAc4/dsWZFv8wKic4ABh3UoaMvB",
+	"cSmPYur9iOLb+6EExfN+s/LD+6XuRi3naAzS6lc5KbmC9chavj122ZfjtAADmwnz55hm2XjCqC5yMCBn",
+	"DtBvDAgfQaMaDDpYq1uW8wkyCd+2Bp1kDLBJ3obPmJ7KFFcfhQ76iMde/NXfAHAfg3zJJJBmjaO4wbTo",
+	"Cs+uHYPh77BClgxVeYOcjHGZnD+2ugToi2MujL6QMVjzOV1mkqK0ywA4C36DZTFaQg74xuNS3kFtZxOQ",
+	"y2iiHpRU6d3wZaiN8Y2lyJbmT2RzPi/QTIGnInlfcccCgJscEpJXzzN28WP/sM9YyunYyuNCGOodz3Pm",
+	"5nNNM4rA8iEBYQPi4yLPxi6WHvIuXNiw+v2qZ7azp5qwfFpCjoVfY6LlsdGaIVG9rDUAYd82ljeXC2wo",
+	"jW0OOqTVWGjn07cX91uZwhVthms6r2oOgqJe4WlVUMz+Lws7y4pOTCCua39Hh4Nn+51aoUT/fwCGIDo4",
+	"/NgdjQb2j/2Pvf/ZjEdQH/269TEEHshnKNX7RjIhei8EoemtIV4MLKcFIwuZv0erFkmYdLkmeSGUhZ+S",
+	"osQfTYsMs89K02GFdu1bCMBVTtEK2zwuL8ms8oJ5oEOkzIpv6/xCLjaCgXNMp97O5oYToC7sALYfPj5n",
+	"gYXKNc6p2CKT20xi07bfs+AOh9iexE9yYSjdcQejxaeFBYkEoEljUj/fV3FE4oNnM/P/vj2cxkTmJD74",
+	"Jo1JN6XLJmjKt4fTLWrmMP20vWOAu15yKwkYabWSmXJHHQrkXXb249r1dYGZ+63yXetJf1tFd1uh2rQK",
+	"Po+xXgnSMicy9+s/PQ5lYVL+a8uq0DX0+Iv1M9y//MPljrcuTPUs7MJY4b5bDS5mdIIPek3+87b8bGU2",
+	"M0wC3laNw351w+I9hAPN34uNY17pqrpiSq+QKrWUnkAhNsf6JXsbYIxkcCJ72zPbOpRUAHrUFd8hWy2U",
+	"YbEzukQegRG2hwSJst+xHSAID/tyV8ocB95xR77kb9UKVLAaYhFwlPXFWuW+3o+hbb0v3TnNtWB5L7xD",
+	"4Dwzw7izFvmYWF+H3v82yq+77ldwd7wUpdUKfJn9DU67dt6M1ZgAi6me+ND2JzORfkq6a65dWMt9/WCF",
+	"czbXdw1w2NTMQIbp1qmlUefd+dVPLy5O3r3aXBNZ+ljdaEM7ZHs9nNkc8TZ33GyL+aU8Zcp+f8FTL/X8",
+	"gVAfax8OCDTn5bgoa4LCZZdVRwFbk8o16WLHnHpFJszqGSlVwHbEAfwovsz20C1WBcjLKmAbDzc2CRZO",
+	"qmOMdONqImrGp0e8zVy4uLnkQQ25Kge1c3ZLAN39quiRV5H6SZFIxZJ8VVmq4jcQJMV7SHcxVSwZDwaD",
+	"3tC25fFB6gHLC8kI8uNyqc148OGHAbmMOkWebRVWxjvLTa9I4y5Yl43jeB+wy8YZaaJ9raPgMLqLrVDk",
+	"Fo1kRlN2THRuLL8qRyMM77LtAQCIRzgAnysJZF3yRrnHIQQ6nALM/M3ryyuWDslU67mKAI4/uwUBJsm8",
+	"uM54Qmia5kwppmxDGNuXADyeimQyoRk8XhZKN0U0vHu4t2fVjYG9MkjkbA8KK/e8aFwIQ3KDBybPtqG7",
+	"h9Dbm5Ll/rp7401vMcLwaKdiHVl/JkLcYlcbq4R8tci5Xl6az1rhDXjzJwWWOuBfDtWz8/d3V62k6BPy",
+	"93dXGBdNMspnisSquI4jEjtNb8whSbMRmQT3iYewhe3G4lyaSwNyIrzWHHpK9UgIxlJlFAZpsw+Va0j7",
+	"oe/Ioo/Pk27s0IzHAC4U945L5BuuG11fj/afEq+zi9fdEXYR1qBiVua8ITA5F5OAv+Z7s+BVvxH1pOqP",
+	"5mE3KcKFlp768ySQis3FzbCstq4gfOyT9o6RqEBstss6L+NXvcjG8x0KLptD/gJsRRWgweaMro3USHim",
+	"J4WawVRiGgnVtomg0mw+GImR8Bsu2D4JJ7ZlBAxmSGyDg1Gxv/80+fu7K/gHiwfkDN5UEYEtoJRgQiW2",
+	"+xDuPgag48i1pIRRYovCa5bJxXGr46iA6nMkJci2AF//anIq2zdUNHTDNJDOSPhdgaqefF7efjPu4HSR",
+	"o/2jiGT8PYOBB9r1wRr+y5si+Rd55y+B+XNJ/jUS/+r3++X/wTMoX8wTVCyhKYwbvJvMv2ynU1AdM0lT",
+	"YkM5uYIdl3kyZQ6VC1oELZEKXIcGC+YilpXVi9+mYjk29q79OnYXKL8Kcm5Kc5aW4g7dCh6OASAsGwqQ",
+	"gh03fJwzyjNoBMwzjTgIwa5Lyu9ajAnJNMVOr9Ax1tofYdjzXkSULJsn1MGmIJ3NLjJ+amxeDZMFM78F",
+	"jVke0AoyyesYBU1jWuwR2WnP9XQMjhK+6BGaCxRYai6RrVVE5kwCWrXA2I46bk3O8I82gRoTmsNyuT4d",
+	"tpGknWqz/RXXyE9rDa8aqwVtIGG5yk/CCkZVfk2c8YQJxVxKSh57DbmON6wJ164jjmVRvl+G43m0lpoE",
+	"BxqQnszSJqVBr+s+FxXAWKNQsUyq7SL3jIgtEOhhhp3vkDZLPyl7AVkAXqsqL6u6bR9fgxLsmLmQRZYC",
+	"RcIhBO5VHpUuJbecLSyRZ1K+j3BXEt1zC18XhvYMtn62Tc5a/K9nH/BklVwIszqTCUxLLZXRUIatIxhZ",
+	"gVCdAAcAgs390ClYCiQVkZm8tYh1dhlc/Xv1yrrHwOGHRF5rW2XnjVwGo994PMM0Yw9ZgOjsSTYnvqQg",
+	"X0+/MSY4RgSRo2FrXS1JN748efXi+9f/GF/+dHJx9mJ8+vL16c/j07eXV69/ObsoF3UNJ4R/y4lbQ1Tw",
+	"fTZe9fK1PbDlQgzdEnINnkaFFRhuSbx0AMe0zKfQO2lnW3Gpym9bfWpBLTwk0XIzd7Kjrr8Cmobkuuzc",
+	"zYAh6QDD5TrAjDTYWQvzH48XezPzGUxjwtvyGPKvkhTLRcDBQzAYhLX7vYxpSpEt4ZgKid2cvek73gze",
+	"338Zwf6OGzFqoUJyqw8F4DilMFwenRaoBLdOLgDCZdnx6r2A3gbSkhJyFXCeNnUTR13txQFl5PWK1u0N",
+	"FVPRpdPNyhbuZCoX2LAdm9BXDd1n0NDd5h2Xa/FEjUShCpqROdXTocXr9EocuCIH8K5jeBf0ySRHqPGW",
+	"7h7I++RG5s+Z8J8G9poW2DQIEwBGwu1odR8a8ggDayh0wkUKDcuxC6YrDUMVGfKpAVMUoDWg02BmlX+n",
+	"9msHzDunN2wkuof7CBDei2AWteg+YtzAkAbkAhRlsxYKVgwRHbtBkE+IOFgGassBR8IukRnDsZVC1ggC",
+	"e8JKIEMoU3prGC8TJAOk75zkNGFpLyLF3Nz8jdWdLFFaPy68fUDOaDI1H8O9lRMbNK8ZdLDhVCE5YON+",
+	"LDWt9WzU/GaqWV421oP+Z6NOTLgYifiCavbSXOkjOrOx8Uo9GnQcD/MSfkQsegsQu6BmKwqheWb3clJk",
+	"Ge4jDA/QrGTGBjWqL89HjbSNBSSr0wBHBdLEkXzK7PZ4VW+s2HbrctV1FjUGEWS8zOaYMFEYrbBMUB4J",
+	"m6Eczk1umlFGP6E5U6WlBnDRFZt1/HEhCfsAxT3urI+EMaas8wqoMKfA42CBKwsLS0T1VKbAOvW0Mmps",
+	"Thka3c9I3E7xc+tgNvjE/ORS3stzBBlJ8BwMG97t3tuNfzo7eRFjo/1blpP4x7OrmHBok2amx1K0t7j2",
+	"xOi1TJe9aCTM1tsR11z+5ehZfstw7Eeo4ELqYTwglwt6c8Ny8vacdOO9VCZqL+5FiFScygSS/UaiG++Z",
+	"g0jnfLCksyzulUxjxnTOE2Uetv80F3McA2AAla1JT96cw2MUhJ9RIFWS82uWEjNnJLx6I/+E5uCKbVQS",
+	"dP2jFqHjlGsHCcRs764SJLmHXgDrTbfaykjE/+jbcPsQPLzWjVP+2r/iMxZHDb26UgWgihji4zVga+DA",
+	"MrtFPTdnjqtYa477HTeh0QqYlni+oU82KDSgnZg/rJPV23PPIj2uix1PsCECFzBDWjIjWBsYJrTqwz56",
+	"hgv0huWaowAEKoQ1NWYEtNWtmJZdqBYTw2W+ZkuJtDESyP0aLqvD56TeZ9R6V2ptEcGRZUs/OnUvsG0f",
+	"2xl2Dgb7g30AskDa7Aw7Twf7g6eYIjMFr+Ce1RL6Tgnf+7MZ5fto7rsJRWlOnSfMWM8OP7Gua1gEf6zl",
+	"duD8doXabZOGoEn4RxS6PTGFIF8BJxhXQfsFoz5kFQ65GS5wSfB2DMiV4cVnV/QmHgnXG5Er14k3cjLR",
+	"ZfHSzBh5GU0w1t6tWvlatISS5M7TzrDzI9ONbn6NDveH+/trGi3ercFi40sr+iwG6g29NptmJTb114R7",
+	"4O1HOPrQzeUs97ym9PDIweZHaj1o4aGnmx+quozDE0ebnygbW5sHDp9vfqDZmfhj1Hm2zRLUu4LDU0+3",
+	"WoWyJgI8+8VsRvNlZ9i5YDQNqPlLWWCngMp1Y3gFvVFeZnJ53Du/RR3ng+wMO77PBhP0bD2CWgksWt3S",
+	"oL3zFFBGbdSy0ee3bEC6bSILFWlE5ByPn7HFdK1bnN9aDdrGQdQNQO1H4vLq0jMOHR8iPO1B0Dhs6IB0",
+	"Ot6u0xuBRm8jUXV6g47FA3JpuAzNAt4TOSFlOUsVUohASQ+kpyOPqtal+parbsO8d/PhKa1sUg7uFagY",
+	"MCITq8yIBeKwdkH3aP/5SMTryyViEIJIVOZNaB5haBasnoEzfInX2Ry1XOCsJX6O80TajimG1Hq1K1w5",
+	"9praQP+ECAktYW2RK+F6JCAlYYjW+IIrRo4ODkmw/TlKXufb5mUDdPS7LWRTPNjlkbcsB3t6JEAnhy89",
+	"UaUHEjNbubjJlk4bL8GsUTFzZiOuQEg2vCnasuFuh+58AmsNZ82aZt/LdPmZBIptiFkP2Br18OMXlWkX",
+	"ll4+SZAdolR6pCFjF5T7jzjq+O0N191fdb792sX1FtL3VIpJxjEZ4OjgcPMDbzyG8APWLsGjT7eS9C+h",
+	"xAseeLbNGgRaaINecbjNw36H8n83beS0dBhZ3h1QTborGhH37qCg1NyjHXOtHtKA/hH1m34zI93G0Knl",
+	"06wyet5Qw/tXxgHt45Hh+8YWRo9g1zp/FlMQcFY4g5qWpuB+K0Oe1+i6YVGp+sicvOcitaXr2D1eqwqc",
+	"CdLw6mLlJVf63KtzrAmUBqwEptKV6oKeMmVhhRXp5mzOyi6N9i1gDinUbGzK0jyD2nxsPMfNa38vWL50",
+	"rWaHJQBHxT3vAPzWwGSvUmSUXoIFbDa78zFaOzXYMa5q3ogqOzoKtNtCvxXWgQWmVMMXKae1KZF6qzGa",
+	"7XZJqPBvL/lt5XhslW81lLtj9pnhhV4Nrojau0tAxcN9yGPiM/OtA9v+2f4VqgELpf/FFeyJpyayWy4L",
+	"Bc50SPfGyFRXAgzKylUoS6qDWxKEOPntM6ouHgZiQAc4QTx8OXEUMOj81Qzqv7zgM3vblnWrJIEn6Zyg",
+	"+fwWeLA++BICRlSQdeClpFullDV610GgCSHdSphSY6eetaNWIwF2adnGj6qyi4KNZDnG19QYvMAWwPST",
+	"Cb9lZMZFYdgl+G/nVCmWVgnqI4EZ6sywULTHzBsP9/c9HwAYZQArEBvrEliL84OrEvQfbj/af07iRnk+",
+	"ODBHouaTrao2qYYsx5ozwM3dGuA2xew5AHkGcGBitPfBJB+JkMezEBwb9eYFhFCr701ZBloE9VfXhd+b",
+	"C2y5raIzFyMNjG0DFA1k0flZOMZ41jJLMVrph65Hoh675qoHfoNVjtoZXcLmhILn3XYnDnDqt5tE2sxA",
+	"aVs4APyaisALHP94dkX2sI55789AYdPHvSqH5X8KAalbLP0bRER6Xs1Bq5vlSEDS4ZrmlJ7DpAIS6f/M",
+	"lnFEUO9yUTHwA7m4a850kVtYNtQuc6aKTB9Xt75nSxdtgx0bCfCetEj78DDkk/Bbnra1RxC6aFpWUrcx",
+	"gVXi9/DZs01ACnf2YtiseL9AaezDYVec2lWgEYrh36bXETsrcr0GjhniSd5TPcTGKFgDGLDz/Pnzw338",
+	"34HDxB52AhCe9YaZnZNkxshNLos5iBlQ3WqTOG8lDWsJXGWFN3XVAOvtY0uM7mHnHcsSOWOEXkuap6i1",
+	"bKfrhFrlPrKnyAFFh6MepS+5FERpQxAduwpfFDy64Z0pyVz3weO0ZOkm50v1SPnEvV03D+mgWr1SeCX9",
+	"uqb+V9KJ7+7m2vmqmir74VbU8CPVbIGugk/U8iu2G6r5wMKNlQx4O40fQg3g0SrTjzrDg/v4rvb+dAiv",
+	"H1HvB+yqdvgeQjjKJUn4ipTNfjD6cCX4vNLrCrB9QPA1oKpA10JuFPN8ljGlnB68osMXV7bJl1WT4NWM",
+	"5tnSlXdjsdyQWBeU0emdqQDYRZAHYnNNURdCSCOX82JMDUjw0dQQOlkyTbpHh4d4Q9XgS7nX99q+NJxf",
+	"qQ59IdlVpiPaxlSd/3SmuGNTIS88RmVL0+9TmU8U9oHXe4VyY1stbC6UNbLb1RkWKNVVlHXjsn9LHHme",
+	"7UaeZOA8/sj0lz6Mf9Ez+O+X/SJKoRQIizy6ry3aHKx3yOsff/s0ub7nAbD2AaZyZcDqyk+UqZUtuUQZ",
+	"WDY6s1h5/i01HUcTnRdKq6idRgOOM61GwixlH5I25pD1OCAnivz98vUrrCdRhOL7sfIY2xnM5plXRAra",
+	"wpD4RxdyakkXyjmpHom4Pfs99xqbgLsiD8+b2yUs2mdkIa1vGQJuTqv+umZ0YMVSBeAswnwKlmbHpr4g",
+	"myobeJTBXCgqRKehIkrWjltCRas70n8WF6uf47U8DTydxhb58eyKDAaD9sviTTxluIYdhRqspGyeyaVq",
+	"uH0NYx1s4DZX9rV3YzhtDrHx2K9kGqT7/5z88rK34wZfkBtcNcSrEctAqWsl41+aA1T4KcGDfuaXUNtg",
+	"lVP5ZJaWcVVPAUxooWyPeSwVCYDrws0n7y4jfzuismN6raqlFxEuyqb063Jtzhzc02fTKeALq7IJrqqu",
+	"+rtT/gVP+YmoGjvZ/agT61/6QLskccCMesxxr0p0+MWVypeMw3CJytdpbRe3VX6xegtWHuLIZe1ClZ5f",
+	"j9GXDAM8nTTRgGyhq+NJsGuFsiDst2xATkKheTcO9CpzsK+aqQmNNhnBLHMHwe/5TR4+UbyJ8/9Vhf7c",
+	"1gu5IIXrXkmCu7xzre7iTQ8rEAwH8tJx1jAYLx3HHvptcqZXCJHHSpWuc/9JztT0q2H+F4UIdleoqZJh",
+	"fDXDKro1UaG8su6ytbKcQC0WhrgqVCaq2qXmc5ZzmfKEZtkSfWZ+Lk/Noa6nTFiPepihwzJ/HX5w2zG0",
+	"vco7LfRL5qVK+Z5QDS5cRE+/g875wFHoPdu8+WvhCmsi3wB6hamxLlHv2D+eVVt+jtAwzuIiJ7Z/osMm",
+	"hpKHkShbuUf15NXq0Hj5qjbR9MTt6YkOu7Iv4LYvefwvXILULg69i0MHonOI2UR9YKZPC0YffSoPsu6c",
+	"PRTWXw0vOkl0iZBVqiOu2U8tI6eBYMhnRQZJ1HLSzuEfAJSNLHQJL2OfbPuvLJ4LOsm/Oo0CM/h3bGbH",
+	"ZgJsxpIuiNyhTTRrtsunKgTv6fEiezDuwosOH4oXeSGrL8GQimBdkPbAVSt+48ctXNeVOnbqE+WjdWC0",
+	"DdHWKFbv3J0pXdaCaJ/JcbW6I9pX6MKyrNEb7BMFiqqFhds5r3bOqwe1I+s8VjHdiIw7nEHRSh4qNZQ7",
+	"MtsHY65F/tVoee9yrPiHo2pxxcpSZwtNaoGju5SoGc0yBM87fXtBDgb79uKQzKjgE6aQxd78wefk9PJ/",
+	"exgPyLhgIwGF9atZM2LX+UjHxuJXgHyKXqeECmioRU5cuaJlPRZ0WI5EjB3O4wH5AaDRWqndYNdyYUEO",
+	"NKCWlnjHHnQRgCHbh3JjPNfCKBZWCQaLxMTSQL1qxpW2aWw18M7esUVug/ooIUtEP8IV9K5pCaSRcBIp",
+	"YHTbk/ACgb1P3158ZnlUNQb+euUQbE1CxU7u7OTO55Q7Fk2fnErL+t4qesPIhcXap5qu5HifpuofPJQ0",
+	"su0Ddn6HFjuFddk5Hr5Wx8N/kgvBHtLH8CFsz1i2SpHDFnqbYalcBNPHwa/q4AAyA0PTdU0MEIBUBBgR",
+	"UBfPhdI5wF9HZDAY9EpsDZ4TC38OIObEmAKyuJka/csespzNKDe84owmUztyHzIRbxsJu+wnb86h5zf2",
+	"5jQ6akg7e8lVA0qxTMfbjH9lO/vh8ilmWxE+GPoVZO3eGfxqbR/PbaCvXL9CgBBznI1XrZqDQF3QGNQf",
+	"63YNnf98UIysHQjVo2WNVhhUSC51vKIdINW/ZZJ5WwC47kxkwli6EpPKiprPDEm1reATUvOJJXm1thYE",
+	"YKhIzhI+5x4nD/TnQ+lXazg7ZUsyZdQotMfQ1A7an/mtz0KvKvvO6SmbBcs/XtWG/xnPt/+hS6Y1Fzdq",
+	"lZ6LK6XsXbsMnS9aGyaB7tagiVoJfr3EffNOqmuO9oUA3K9sdQX02IPOIlV+o+1aU04N/HK2ZNplysWR",
+	"9xO4EqMyVWbgRcXGSc41T2jmPcA+zLmRms2fmGssYX+0ynwaH1utruIPI2EPPLYLw2WOnXQv205LZRtb",
+	"CylYb0DO4PDcSKaMiYuZPp4/1eb6WXy7y1+u3owE9HnJSTc2f47fXryMe7VehGVCkVHTEI3MeQzMx1aB",
+	"hrd5y8P7IVezlcdzRd6FtTmmZvQ0pWXO0r8ce9s5GR/YycigFdgd2TBa0XKC8YntmfIdw1vl2zZY/rYX",
+	"Olan2Gbyau1MIq/dsSJGzzF3Ydcc9XA6kDE53rlJfEYmEepYv0r9sfco0nVLgD4LO/ldfeyXNl0s1Xs7",
+	"Fexm2XVdLC1YY668Rruz3pfRlIKO9quqv5fv5HLze9I8gKQbL6aKJePBYBD3InB9CdQ1wHsjoe0JRlLL",
+	"JsNcjYQ9q7YQ1jktLzUVKc1T4k4iUXOWlEIV+9d0Leoeie1q9bG1v/tL8xlTms7moKa5X80HqS5yFvcG",
+	"5Bw6zaRFYhv7M/L24iWZFUqTa0amWs+VLXlQMruFKhhsZO56uEGj0Gy5GpHUTuAzaTsNJnKHRicHn2sM",
+	"QXdNmjLXzRrJhZfJFy5kUQNu3OEt7pSmB65vTlNCW3z6M7Ppe+pOe3/af23AQrxgZUftakY2bXFIhCST",
+	"IoewCHqOuEKjF9riozpoWbFh79iWeO4An3NmDctibtYD+g1TRWLbnao3IK+g9/PGztVtDesFTMdnjDXO",
+	"dLRqoulOzfmi2GXQKrx9ho5BH3eE41GUT0N3PjNrQPzch7Em3sWLsOEIkDv2T2bCzCIlXZmTxXRZr2zk",
+	"Ci9y3VtrVwR9pCtJd/8xhaq/FJVhAHOAse+sgi95XF4L9tjS5vGAN9458YQWBLTyax3VHzjLUkUyNtHg",
+	"eHzP2NzarQDuPiBn5oTarhueQyBwTAEKFx2OUEPcPpZv5+lja9v4ycd2Lt6VM1RYp1ztXIs7LXk9FC8y",
+	"nraQf6KMZRyVrjiP4IjMS1k7yejNo6rHe5W+sV3zO29C1aP10HLU6FmH2rNRMGwmuNZsNtdDiLKUSF3M",
+	"vKssLYigKXgmxQ2k/0BZuw3jAi9zIabK+l3phXxRzTDc12SXcvJArNWu9HJz1klFOjsl6wu7Xrc60HCW",
+	"a6f3a1erPokp5lJTzfpoBzxO8nZDJQxnbwOzqzpM4/jCzuIBeVG3JH1H8bXUU2ehQWrj4RGZyiJX0Byb",
+	"luwYsGnVgutkCo2xS0sPEkeN5ikF+wRPxgWss536Ja72V6T6efDiGxZ7x8S+HBP7kd+yhgsPN6zmiUDv",
+	"ucxSwOjD/At3xzWDwgWua2fhcfUwzdRXxGks72ApyTjg47hc8y6ykYjkTOfc/MP6Nm00IihNAv0crpha",
+	"7QY6fHCNZNVRN6textMiIgUc9wXdYal+2QQN4QUbBrBJNnlT1qjsXkd0Q2UF9ozz8mYJTXKplFV/Gt6n",
+	"oKKETRozc9qCLqsnCl4ctlp2BQy7AoadNfnXLmD4z6hHqHPREgig5b/fAuw0XKJwb6xTTDP+Y6UMcIYW",
+	"VeiCslk1dkPAvc6U682roH8o4ikIqadmbixTxi6SmuRUMyykCzH8H5n2UG4+00GyXwicorf37hNzH6Iy",
+	"BMKSIud62Rn++luTXNzqclWPd5Yr1tp/yCRCob5lM+eVO34B29dGmRBy4dKuzl/97/nVmVcl7SN5kK55",
+	"Fs0KbG8oBUPb+uk+SelS9RyLGommruAggqcUWsUgDgc2iW40n46c4SkV82or4aEuJCdMcjnDAsp3lyOR",
+	"SKGw6TE2B8cqTy1l1jsuu+Aag8gY+teMQMNt5yUItN+WZb4/tEIxRv2Kqsw3ZlV+qhZ+K9drOduwwJzQ",
+	"TLFSCF1LmTEqdqL34TlGffM2y+DqgO1KB/8T6ueh6UgFkF3vwE9DuNrbCHnk4ZuFvF9Pv6XQv6v3+Ze2",
+	"GLE+ZWgivlpzeAO1KIYVpFTTa6psl0IuiF5IolgiRaqOCSWZpCm5phkVCcst+rDO6WTCE8vk0RNL0yXJ",
+	"GZzkLTUKI8u4MMv3RZQK8/nlY+oVJTl/5onB4tvJbdBl3OYbZSZnNJnCIbqjTuPhRSbvN3RFw7IyKEJD",
+	"pxY8NPSzQZ4okhcZU9glqQZLfc0mMmdAbgDhi0HZg2f9lC4JlNktI0TkOvquP5VFDm9qd468yWnCeraR",
+	"koOMqQD0r2ny/iY3rJUsZP6eWLyzFPQdrGuxMxkJt9tl+jzXhAsS/6NvwTv6V3zG4gF53YadQX/BnOqp",
+	"jQ8rcrR/tKI7ZAUEmXzWjLTad1YVs5WAO+jseFRZ+hV7FFvCp75QpKs8QJfeRogWKpbjQjFgHZvaB3kY",
+	"SFOasxQ/OJH5guZpZLTqmKa3honHpEtJWiB1DUn8fF/FEYkPns3M//v2cAp/fZPGPaOOA6CeljHpCmNe",
+	"wNkwrzR2gpGiaHM4m0g2AZkq6QLwfXkhlMtcDh01c3ipJgmdMZIWjMwYFYupsb4dgBYKX1dOBmfSMAoo",
+	"hrVBP5+zWIWX58b26A3x3+bUtjuubQLy63qaBJb0Wq/fwTMwnBBXNmdkXuQ3LHX21EiYF+Y9bOCG+IWO",
+	"0dQAKZciGRCvHgdqX1wI1ezmcdV+0yLmGNmrmAUHZJMJS/SAnDeRBgm2/bBd4hyco78A4BmYwczMTdW+",
+	"qiKZ4jODkRgJIGmPvLjzNs9prgW8OLQJQ6NrBfUqi9rINXbgHYlAYNaaLGD9uX7dPhO94fgKsxjd+PLk",
+	"1YvvX/9jfPnTycXZi/Hpy9enP49P315evf7l7AKLrUeCza5Zaoxfa2hBFGgmy/f3BuRELM0XWaYYuWHa",
+	"cOanQ0LVe6s7eiTWjUsRaH7tw68q3BvhBM9gi5l/TuDg5P0XgmrcRpQ44o5sZrcNCJjDD7I35btC6V02",
+	"4xYtrHRb3Frpd1exixxunNjDGQBG80EQtoB+qSMqzBGfzLByOQGDikP2YDNEBxkuScYRgEwAo4ckDx9d",
+	"4Q6Qhi+5ckrkLwjX8bkPvvnMunpnT2cxkzRrtdMlV+qSbVpSAHDnU839NUyfrD0pBqkeQdXzRxC7QSdK",
+	"2SgOh9LUxwwRy4WIMEMW6gJsOUClWqByKQUbiVLod6nTM3rD0n8snM7pNJsSTBCrfFbrc661ZqWCjgSI",
+	"HKtlUTtkC6iA/mzzox3PExVKIzOrqUjXPLLKlQRKz0hwPONCetoTLBTqRNYJ7mwsa3eu6MmHm+DqmRvD",
+	"HIkuNOOEm8ZyMoYXj90NAEXt9hEsczMEpUHjwifNsJAfjtkHrvQK5QYroa+Y0p9TsSnffyet5uDhv7+K",
+	"rTlKhAXbFTzvsKu/wjxEWnLnAP+2DNqZN3cTKfePdgfETzhQulblcqevkjkRwDmEmTGa4pithazbctRS",
+	"6nBNFmV8TMtj7JBaGYdH+0cQQOPwXM7IwvxHSMGCTu86d/xM+tddWdRO53oo9IHAcXryCYfJE7z3K09Y",
+	"HSDa+rTtWb/h3bN+wx/f7MtsH+HKkUkVid+8vvSQ6OCGmFQQCVaNlKLmdax7G62qV/c2oo+RareJgLot",
+	"JPH6nFcKpm2Nfq7VNhrhSKzRCMmMLo/LrIeS81i3k2EvFs6wAoXyyhXI0f7TNa6mz62O/Zv4mYBKbDeq",
+	"/zR/007l+ip6rG+SDfd0V3kyYg2W/0a8visob1Usy4CRmWGVKGe22ZGrt6pQitXKdMmINCDsNuFtvORK",
+	"X9jv73D5HjiP998eZq8OHxmkuAoKc5sknlV1GPeyXnboep8ZXa/BGHYoe//ZKHs7/eRRQPO+bqbrazX3",
+	"QdJzyk5/wdMvgKu3Ai4vxOl2sHk72Lz7KiYbdf06+X8xrL2NdL/D3NudtXWYe1+9hXAn1+lXi7z3RTTx",
+	"HQLfLmdth8B3HwS+B9Ws7wzCF9YxPh2Sbyvv4Q5Pb4ent1OgvgCe3qMrSCv51Sfi4/0bY92tgLBrsMgd",
+	"lN2Of/ybQdk9rEJzPzS7rwaZbqPTZIdQt0OoeyiEuvudvHoB+p+da0Zzlp8URlH99TdzfrAJaQg87sr2",
+	"1+cWyih1hQK5lLqsMiirxm0wkXRfnl9enb0an7x4cQGVr1aPh0jkcG/v4PDbwf5gf3Aw/G7/u304WkWe",
+	"dYadPTjPdh025Ec0XEvKWi6CzsyvVU5+K7HWpY/9U3JAmrUqfROQM4A6d26etMULckIgE9987OTdJbFQ",
+	"cOb1gMfQ9ny1hxO5OlSeE2OcEKXZXHljskMNDOXdlOpAScV6cI2ILKYSioghjMK19ymLqRE2nWoAXTD3",
+	"5up7b7IQXIExt5IKwK5sNufWILAcXpv34vJchAdZFTMZfpvLzAIY4CKmboeeOCx4Ffnlv1gdnFJNI5ue",
+	"ZsbVO66Vd9VWzCUDtUfzJpfXFtNJ5smUOeem97CH6/Dxt4//fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

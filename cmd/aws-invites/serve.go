@@ -47,10 +47,15 @@ func newLogger(w io.Writer) *slog.Logger {
 	return slog.New(httpapi.LogHandler(slog.NewJSONHandler(w, nil)))
 }
 
+// apiConns is the share of the API's requests in the database pool and in the connections to AWS, beside the
+// background work's.
+const apiConns = 16
+
 // openStore opens and migrates the database.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
 	// River's workers, listener and leader election need connections of their own beside the requests'.
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log, Clock: systemClock, MaxConns: jobs.MinPoolConns(jobs.Config{}) + 16})
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log, Clock: systemClock,
+		MaxConns: jobs.MinPoolConns(jobs.Config{Workers: cfg.BackgroundConcurrency}) + apiConns})
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
 	}
@@ -204,13 +209,18 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promet
 		return nil, err
 	}
 	// The time every rule reads: the real one, or in the sandbox its test clock, kept in the database.
+	// A payer of the sandbox can have a test clock of its own, which its invites and its simulated AWS read.
 	clock := systemClock
-	var sandboxClock *store.SandboxClock
+	var (
+		sandboxClock  *store.SandboxClock
+		sandboxClocks *store.SandboxClocks
+	)
 	if cfg.Mode == config.ModeSandbox {
 		sandboxClock = st.SandboxClock(systemClock)
+		sandboxClocks = st.SandboxClocks(sandboxClock)
 		clock = sandboxClock
 	}
-	orgs, err := organizations(ctx, cfg, st, clock, log)
+	orgs, err := organizations(ctx, cfg, st, clock, sandboxClocks, log)
 	if err != nil {
 		return fail(err)
 	}
@@ -226,13 +236,17 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promet
 	if err != nil {
 		return fail(err)
 	}
-	parts := service.Parts{Store: st, Clock: clock, AWS: orgs, CloudHealth: ch.statuses, CloudHealthGrace: cfg.CloudHealthGrace,
-		CloudHealthSetup: ch.setup, CUR: reader, Webhooks: webhook.NewDomain(cfg.WebhookAllowPrivate, clock.Now), Mailer: mailer,
+	// Webhook deliveries are signed, retried and given up in real time, which receivers check against their own
+	// clocks; the sandbox's time travels in the events' bodies.
+	parts := service.Parts{Store: st, Clock: clock, RealClock: systemClock, AWS: orgs, CloudHealth: ch.statuses, CloudHealthGrace: cfg.CloudHealthGrace,
+		CloudHealthSetup: ch.setup, CUR: reader, Webhooks: webhook.NewDomain(cfg.WebhookAllowPrivate, systemClock.Now), Mailer: mailer,
 		Jobs: jobs.Config{ReconcileEvery: cfg.ReconcileEvery, CloudHealthEvery: cfg.CloudHealthEvery, CURScanEvery: cfg.CURScanEvery,
-			JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute},
+			JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute, Workers: cfg.BackgroundConcurrency},
 		Log: log, Registry: reg}
 	if cfg.Mode == config.ModeSandbox {
-		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock}
+		parts.Clocks = sandboxClocks
+		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock,
+			Clocks: sandboxClocks, SharedClockCustomer: cfg.SandboxSharedClockCustomer}
 		if mailbox != nil {
 			parts.Sandbox.Mail = mail.Mailbox{Memory: mailbox}
 		}
@@ -272,18 +286,19 @@ func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock 
 			fallback = "sandbox-external-id"
 		}
 	}
-	var client *cloudhealth.Client
+	var source *cloudhealth.Source
 	if key != "" {
-		var err error
-		if client, err = cloudhealth.New(url, key, cloudhealth.Options{ClientAPIID: cfg.CloudHealthClientID}); err != nil {
+		client, err := cloudhealth.New(url, key, cloudhealth.Options{})
+		if err != nil {
 			return parts, fmt.Errorf("CLOUDHEALTH_API_URL / CLOUDHEALTH_API_KEY: %w", err)
 		}
-		parts.statuses = client
+		source = cloudhealth.NewSource(client, cloudhealth.SourceOptions{DefaultTenant: cfg.CloudHealthClientID})
+		parts.statuses = source
 	} else {
 		log.Warn("CLOUDHEALTH_API_KEY is not set: CloudHealth statuses are not followed")
 	}
-	if client != nil || fallback != "" {
-		parts.setup = cloudhealth.SetupSource{Client: client, FallbackExternalID: fallback}
+	if source != nil || fallback != "" {
+		parts.setup = cloudhealth.NewSetupSource(source, fallback, cloudhealth.DeployOptions{}, cloudhealth.PolicyOptions{})
 	}
 	return parts, nil
 }
@@ -336,21 +351,23 @@ func serveLoopback(ctx context.Context, h http.Handler, what string, log *slog.L
 
 // organizations builds the AWS Organizations adapter: over real AWS in aws mode; over the simulator, served on a
 // loopback port of its own and keeping its state in the service's database, in the sandbox.
-func organizations(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, log *slog.Logger) (*awsorg.Client, error) {
+func organizations(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, clocks *store.SandboxClocks, log *slog.Logger) (*awsorg.Client, error) {
 	if cfg.Mode == config.ModeAWS {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 		}
-		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5}), nil
+		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5,
+			MaxConns: cfg.BackgroundConcurrency + apiConns, RoleSessionDuration: cfg.AWSRoleSessionDuration}), nil
 	}
-	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, MaxInvitesPerDay: cfg.SandboxInvitesPerDay, World: orgsim.NewSQLStore(st.SQLDB()), Clock: clock.Now})
+	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, MaxInvitesPerDay: cfg.SandboxInvitesPerDay, World: orgsim.NewSQLStore(st.SQLDB()), Clock: clock.Now,
+		ClockOf: clocks.TimeOf})
 	addr, err := serveLoopback(ctx, sim, "AWS Organizations simulator", log)
 	if err != nil {
 		return nil, err
 	}
 	client := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
-		OrganizationsEndpoint: "http://" + addr,
+		OrganizationsEndpoint: "http://" + addr, MaxConns: cfg.BackgroundConcurrency + apiConns,
 		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
 			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "sandbox", "")
 		},

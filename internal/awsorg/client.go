@@ -37,7 +37,9 @@ package awsorg
 
 import (
 	"context"
+	"crypto/tls"
 	"math/rand/v2"
+	"net/http"
 	"sync"
 	"time"
 
@@ -67,8 +69,17 @@ type Options struct {
 	// CredentialsFor, when set, gives the credentials for a payer instead of the role or the config's credentials
 	// (the sandbox signs as the payer's management account for the simulator).
 	CredentialsFor func(invite.Payer) aws.CredentialsProvider
-	// HTTPClient replaces the config's HTTP client.
+	// HTTPClient replaces the config's HTTP client. It serves every payer's calls and STS: the client must pool
+	// its connections for all of them.
 	HTTPClient aws.HTTPClient
+	// MaxConns bounds the connections open at once to each AWS endpoint, and is how many are kept idle for reuse
+	// between calls; DefaultMaxConns when zero. Size it to the background work's concurrency plus the API's share:
+	// a call beyond it waits for a connection instead of opening one more. It applies when the HTTP client is the
+	// SDK's own.
+	MaxConns int
+	// RoleSessionDuration is how long an assumed payer role's credentials last (STS DurationSeconds);
+	// DefaultRoleSessionDuration when zero. It must not exceed the role's MaxSessionDuration.
+	RoleSessionDuration time.Duration
 
 	// MaxAttempts is how many times one call is tried in all; 5 when zero.
 	MaxAttempts int
@@ -88,10 +99,31 @@ type Options struct {
 	Burst int
 }
 
+// DefaultMaxConns is Options.MaxConns when zero.
+const DefaultMaxConns = 64
+
+// DefaultRoleSessionDuration is Options.RoleSessionDuration when zero: one hour, the longest session every role
+// grants. An IAM role's MaxSessionDuration is one hour unless its owner raised it (up to 12), STS refuses a longer
+// DurationSeconds outright, and a session assumed with credentials that are themselves a role session (role
+// chaining, as on a host whose own identity is an assumed role) is capped at one hour whatever the role says. The
+// SDK's own default is 15 minutes: four AssumeRole calls an hour per payer instead of one.
+const DefaultRoleSessionDuration = time.Hour
+
+// credentialsRefreshWindow is how long before its expiry an assumed role's credentials are replaced (less up to
+// half of it, at random, so that payers whose sessions began together do not all call STS in the same second): no
+// call is signed with credentials about to expire, whatever the clock skew and the retries.
+const credentialsRefreshWindow = 5 * time.Minute
+
 // Client talks to the AWS Organizations of every payer organization. It is safe for concurrent use.
+//
+// It is built once per process and kept: its per-payer clients (with their cached role credentials, reused until
+// shortly before they expire) and its one HTTP client live as long as the process, across reconciliation passes.
+// All payers share the one HTTP client and so one pool of keep-alive connections (and TLS sessions): the connections
+// open follow the calls in flight, bounded by MaxConns, not the number of payers.
 type Client struct {
 	cfg  aws.Config
 	opts Options
+	http aws.HTTPClient // shared by every payer's client and STS
 
 	mu       sync.Mutex
 	clients  map[invite.Payer]*organizations.Client
@@ -121,9 +153,16 @@ func New(cfg aws.Config, opts Options) *Client {
 	if opts.Burst <= 0 {
 		opts.Burst = 1
 	}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = DefaultMaxConns
+	}
+	if opts.RoleSessionDuration <= 0 {
+		opts.RoleSessionDuration = DefaultRoleSessionDuration
+	}
 	return &Client{
 		cfg:      cfg,
 		opts:     opts,
+		http:     sharedHTTPClient(cfg.HTTPClient, opts),
 		clients:  map[invite.Payer]*organizations.Client{},
 		limiters: map[string]*rate.Limiter{},
 	}
@@ -147,7 +186,7 @@ func (c *Client) org(p invite.Payer) *organizations.Client {
 		}
 		o.Retryer = c.retryer()
 		o.RetryMaxAttempts = 0 // the retryer above decides; a config-wide value must not wrap it
-		o.HTTPClient = c.httpClient(o.HTTPClient)
+		o.HTTPClient = c.http
 		if limiter != nil {
 			o.APIOptions = append(o.APIOptions, rateLimit(limiter))
 		}
@@ -173,16 +212,20 @@ func (c *Client) credentialsLocked(p invite.Payer) aws.CredentialsProvider {
 			}
 			o.Retryer = c.retryer()
 			o.RetryMaxAttempts = 0
-			o.HTTPClient = c.httpClient(o.HTTPClient)
+			o.HTTPClient = c.http
 		})
 	}
 	prov := stscreds.NewAssumeRoleProvider(c.sts, p.RoleARN, func(o *stscreds.AssumeRoleOptions) {
 		o.RoleSessionName = "aws-invites"
+		o.Duration = c.opts.RoleSessionDuration
 		if p.ExternalID != "" {
 			o.ExternalID = aws.String(p.ExternalID)
 		}
 	})
-	return aws.NewCredentialsCache(prov)
+	return aws.NewCredentialsCache(prov, func(o *aws.CredentialsCacheOptions) {
+		o.ExpiryWindow = min(credentialsRefreshWindow, c.opts.RoleSessionDuration/4)
+		o.ExpiryWindowJitterFrac = 0.5
+	})
 }
 
 func (c *Client) limiterLocked(mgmt string) *rate.Limiter {
@@ -197,21 +240,40 @@ func (c *Client) limiterLocked(mgmt string) *rate.Limiter {
 	return l
 }
 
-func (c *Client) httpClient(fromConfig aws.HTTPClient) aws.HTTPClient {
-	if c.opts.HTTPClient != nil {
-		return c.opts.HTTPClient
+// sharedHTTPClient is the one HTTP client of every payer's calls. The SDK copies a *BuildableClient for each
+// client it builds (to apply its defaults mode), and each copy has its own connection pool: one per payer, several
+// hundred connections, and a TLS handshake per payer whenever a pass outlasts the idle timeout. A frozen client is
+// used as it is, by all of them. The config's client (LoadDefaultConfig's, with AWS_CA_BUNDLE and the like) is
+// the base when it is the SDK's own.
+func sharedHTTPClient(fromConfig aws.HTTPClient, opts Options) aws.HTTPClient {
+	if opts.HTTPClient != nil {
+		return opts.HTTPClient
 	}
-	if c.opts.AttemptTimeout < 0 {
-		return fromConfig
+	bc, ok := fromConfig.(*awshttp.BuildableClient)
+	switch {
+	case fromConfig == nil:
+		bc = awshttp.NewBuildableClient()
+	case !ok:
+		return fromConfig // the caller's own client: its pooling is the caller's
 	}
-	switch hc := fromConfig.(type) {
-	case nil:
-		return awshttp.NewBuildableClient().WithTimeout(c.opts.AttemptTimeout)
-	case *awshttp.BuildableClient:
-		return hc.WithTimeout(c.opts.AttemptTimeout)
-	default:
-		return fromConfig
+	bc = bc.WithTransportOptions(func(t *http.Transport) {
+		t.MaxConnsPerHost = opts.MaxConns
+		t.MaxIdleConnsPerHost = opts.MaxConns
+		t.MaxIdleConns = 2 * opts.MaxConns // Organizations and STS
+		t.IdleConnTimeout = 90 * time.Second
+		if t.TLSClientConfig == nil {
+			t.TLSClientConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+		}
+		if t.TLSClientConfig.ClientSessionCache == nil {
+			// A connection opened again (after the idle timeout, or beyond the idle ones kept) resumes its TLS
+			// session instead of a full handshake.
+			t.TLSClientConfig.ClientSessionCache = tls.NewLRUClientSessionCache(opts.MaxConns)
+		}
+	})
+	if opts.AttemptTimeout > 0 {
+		bc = bc.WithTimeout(opts.AttemptTimeout)
 	}
+	return bc.Freeze()
 }
 
 // retryer retries what the SDK retries by default (throttling whatever its status, 5xx, timeouts, broken

@@ -1,6 +1,7 @@
 package awsorg_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -22,6 +23,9 @@ import (
 // out access keys the Organizations simulator reads as the role's account, so the whole chain can be checked.
 type stsDouble struct {
 	externalID string
+	lasts      time.Duration // how long the credentials it hands out last; an hour when zero
+
+	duration string // the DurationSeconds of the last call
 
 	mu        sync.Mutex
 	calls     int
@@ -39,7 +43,12 @@ func (d *stsDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	calls := d.calls
 	d.signedBy = r.Header.Get("Authorization")
 	d.sessionOf = r.Form.Get("RoleSessionName")
+	d.duration = r.Form.Get("DurationSeconds")
+	lasts := d.lasts
 	d.mu.Unlock()
+	if lasts == 0 {
+		lasts = time.Hour
+	}
 
 	arn := r.Form.Get("RoleArn") // arn:aws:iam::<account>:role/<name>
 	parts := strings.Split(arn, ":")
@@ -69,7 +78,7 @@ func (d *stsDouble) ServeHTTP(w http.ResponseWriter, r *http.Request) {
     </AssumedRoleUser>
   </AssumeRoleResult>
   <ResponseMetadata><RequestId>sts-request-1</RequestId></ResponseMetadata>
-</AssumeRoleResponse>`, orgsim.AccessKeyFor(parts[4]), time.Now().Add(time.Hour).UTC().Format(time.RFC3339), parts[4])
+</AssumeRoleResponse>`, orgsim.AccessKeyFor(parts[4]), time.Now().Add(lasts).UTC().Format(time.RFC3339), parts[4])
 }
 
 func stsError(code, msg string) string {
@@ -116,10 +125,13 @@ func TestAssumeRole(t *testing.T) {
 		}
 	}
 	double.mu.Lock()
-	calls, signedBy, session := double.calls, double.signedBy, double.sessionOf
+	calls, signedBy, session, duration := double.calls, double.signedBy, double.sessionOf, double.duration
 	double.mu.Unlock()
 	if calls != 1 {
 		t.Errorf("AssumeRole called %d times, want once (credentials cached)", calls)
+	}
+	if duration != "3600" {
+		t.Errorf("role session of %q seconds, want 3600 (DefaultRoleSessionDuration)", duration)
 	}
 	if !strings.Contains(signedBy, "Credential="+orgsim.AccessKeyFor(other)+"/") || !strings.Contains(signedBy, "/sts/aws4_request") {
 		t.Errorf("STS request signed as %q", signedBy)
@@ -148,4 +160,44 @@ func TestAssumeRole(t *testing.T) {
 	// STS unavailable.
 	_, err = c.DescribeAccount(ctx, invite.Payer{ManagementAccountID: mgmt, RoleARN: "arn:aws:iam::" + mgmt + ":role/unavailable"}, mgmt)
 	wantDomain(t, err, invite.CodeAWSUnavailable)
+}
+
+// TestAssumedCredentialsRefreshBeforeExpiry: credentials are reused while they have more than the refresh window
+// left, and replaced before they expire, never used up to the last second; the session asked for is the option's.
+func TestAssumedCredentialsRefreshBeforeExpiry(t *testing.T) {
+	sim := orgsim.New(orgsim.Options{})
+	orgSrv := httptest.NewServer(sim)
+	t.Cleanup(orgSrv.Close)
+	for _, tc := range []struct {
+		name    string
+		lasts   time.Duration
+		session time.Duration
+		want    int // AssumeRole calls for 3 Organizations calls
+	}{
+		{"long-lived credentials are reused", 2 * time.Hour, 2 * time.Hour, 1},
+		{"credentials within the refresh window are replaced", 2 * time.Minute, 0, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			double := &stsDouble{lasts: tc.lasts}
+			stsSrv := httptest.NewServer(double)
+			t.Cleanup(stsSrv.Close)
+			c := awsorg.New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(other), "secret", "")},
+				awsorg.Options{OrganizationsEndpoint: orgSrv.URL, STSEndpoint: stsSrv.URL, RoleSessionDuration: tc.session})
+			p := invite.Payer{ManagementAccountID: mgmt, RoleARN: "arn:aws:iam::" + mgmt + ":role/aws-invites"}
+			for range 3 {
+				if _, err := c.DescribeAccount(context.Background(), p, mgmt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			double.mu.Lock()
+			defer double.mu.Unlock()
+			if double.calls != tc.want {
+				t.Errorf("AssumeRole called %d times, want %d", double.calls, tc.want)
+			}
+			want := fmt.Sprint(int(cmp.Or(tc.session, awsorg.DefaultRoleSessionDuration).Seconds()))
+			if double.duration != want {
+				t.Errorf("DurationSeconds %q, want %s", double.duration, want)
+			}
+		})
+	}
 }

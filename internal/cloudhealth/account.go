@@ -1,9 +1,11 @@
-// Package cloudhealth is the adapter to the CloudHealth API: a client for the reseller's AWS account list (each
-// account's status level and payer, handed to the domain as invite.CloudHealthStatuses; the health rule itself is
-// the domain's invite.EvaluateCloudHealth), and the IAM setup (JSON and a CloudFormation template) a customer needs
-// so that CloudHealth can read their account.
+// Package cloudhealth is the adapter to the CloudHealth API as CloudHealth publishes it (its API guide, the
+// repository CloudHealth/cht_api_guide, and its IAM module CloudHealth/terraform-cloudhealth-iam): a rate-limited
+// client that lists AWS accounts and partner assignments page by page and resumes where it stopped, the payer of
+// each account derived from the documented fields only (Snapshot), the domain's port over them (Source: the
+// status of every account, handed to invite.EvaluateCloudHealth), the IAM role CloudHealth publishes (policy.go)
+// with its one-click deployments (deploy.go), and the validation checks of an account's setup (validate.go).
 //
-// The sub-package chsim is a simulator that speaks the same JSON, for tests and the sandbox.
+// The sub-package chsim is a simulator built from the same published contract, for tests and the sandbox.
 package cloudhealth
 
 import (
@@ -51,25 +53,43 @@ func normalizeLevel(s string) Level {
 	return Level(strings.ToLower(strings.TrimSpace(s)))
 }
 
-// NoPayer is how CloudHealth shows an account it has no payer for ("Payer Account: N/A"). The client turns it into
-// an empty Account.PayerAccountID; the simulator sends it on the wire.
+// NoPayer is how CloudHealth's UI shows an account it places under no payer ("Payer Account: N/A"). The API has no
+// such field: the client derives the payer from documented fields (Snapshot.Placement), and the sandbox accepts
+// "N/A" to mean an account CloudHealth has not placed yet.
 const NoPayer = "N/A"
 
-// Account is one AWS account as CloudHealth knows it.
+// The account types CloudHealth discovers from the bills.
+const (
+	TypeConsolidated = "Consolidated" // the payer (management) account of a consolidated bill
+	TypeLinked       = "Linked"       // a member of a consolidated bill; cluster_name names its payer
+	TypeStandalone   = "Standalone"   // its own payer
+	TypeUnknown      = "Unknown"      // not discovered yet (a newly created account)
+)
+
+// Account is one AWS account as CloudHealth's /v1/aws_accounts documents it. Only documented fields are read; the
+// payer is not one of them (see Snapshot.Placement for how it is derived).
 type Account struct {
-	ID      int64  // CloudHealth's own id of the account
-	Name    string // the name shown in CloudHealth
-	OwnerID string // the 12-digit AWS account id, as a string (leading zeros matter)
-	// PayerAccountID is the 12-digit AWS account id of the payer CloudHealth reports for the account; empty when
-	// CloudHealth has none (it shows "N/A"), which the help pages count as a broken setup.
-	PayerAccountID     string
+	ID         int64  // CloudHealth's own id of the account
+	Name       string // the name set in CloudHealth
+	AmazonName string // the name discovered from the bills
+	OwnerID    string // the 12-digit AWS account id, as a string (leading zeros matter); "" until discovered
+	// AccountType is Consolidated, Linked, Standalone or Unknown, as discovered from the bills.
+	AccountType string
+	// ClusterName is the name of the account's payer account (its own name for a standalone or payer account).
+	ClusterName        string
 	Status             Status
 	Authentication     Authentication
 	Billing            Billing
-	CostAndUsageReport json.RawMessage   // kept as CloudHealth sent it; the service does not read it
+	CostAndUsageReport CostAndUsageReport
 	Tags               map[string]string // CloudHealth's key/value tags
 	CreatedAt          time.Time
 	UpdatedAt          time.Time
+}
+
+// Consolidated reports whether the record is a payer's own: account_type Consolidated or billing.is_consolidated,
+// which the guide documents together; either one is taken, since a tenant might send only one of them.
+func (a Account) Consolidated() bool {
+	return strings.EqualFold(a.AccountType, TypeConsolidated) || a.Billing.IsConsolidated
 }
 
 // Status is CloudHealth's health status of an account.
@@ -80,10 +100,16 @@ type Status struct {
 
 // Authentication is how CloudHealth reaches the account.
 type Authentication struct {
-	Protocol             string // "assume_role" once the customer's role is set up
+	Protocol             string // "assume_role" once the customer's role is set up, or "access_key"
 	AssumeRoleArn        string
 	AssumeRoleExternalID string
 }
+
+// The authentication protocols CloudHealth documents.
+const (
+	ProtocolAssumeRole = "assume_role"
+	ProtocolAccessKey  = "access_key"
+)
 
 // Billing is where CloudHealth reads the account's bills.
 type Billing struct {
@@ -91,14 +117,37 @@ type Billing struct {
 	IsConsolidated bool
 }
 
-// wireAccount is the JSON of /v1/aws_accounts. Ids and timestamps are decoded by hand because CloudHealth has
-// sent ids as numbers or strings and timestamps in more than one format.
+// CostAndUsageReport is where the account's Cost and Usage Report is delivered, as set in CloudHealth.
+type CostAndUsageReport struct {
+	Bucket string
+	Path   string
+}
+
+// Assignment is one AWS account's entry of a partner's /v2/aws_account_assignments: which customer tenant it is
+// assigned to and which bill it belongs to.
+type Assignment struct {
+	ID                int64
+	OwnerID           string // the AWS account
+	TargetClientAPIID string // the customer tenant
+	// BillingFamilyOwnerID is the AWS payer of the account, as the guide documents.
+	BillingFamilyOwnerID string
+	// PayerAccountOwnerID is the designated payer inside the customer's billing block (the account itself for a
+	// standalone block): not the AWS payer.
+	PayerAccountOwnerID string
+	BillingBlockType    string // Family, Consolidated or Standalone
+	BillingBlockName    string
+}
+
+// wireAccount is the JSON of /v1/aws_accounts, with the documented fields only. Ids and timestamps are decoded by
+// hand because public clients have seen ids as numbers or strings and timestamps in more than one format.
 type wireAccount struct {
-	ID             json.RawMessage `json:"id"`
-	Name           string          `json:"name"`
-	OwnerID        json.RawMessage `json:"owner_id"`
-	PayerAccountID json.RawMessage `json:"payer_account_id"`
-	Status         struct {
+	ID          json.RawMessage `json:"id"`
+	Name        string          `json:"name"`
+	AmazonName  string          `json:"amazon_name"`
+	OwnerID     json.RawMessage `json:"owner_id"`
+	AccountType string          `json:"account_type"`
+	ClusterName string          `json:"cluster_name"`
+	Status      struct {
 		Level      string `json:"level"`
 		LastUpdate string `json:"last_update"`
 	} `json:"status"`
@@ -111,8 +160,11 @@ type wireAccount struct {
 		Bucket         string `json:"bucket"`
 		IsConsolidated bool   `json:"is_consolidated"`
 	} `json:"billing"`
-	CostAndUsageReport json.RawMessage `json:"cost_and_usage_report"`
-	Tags               []struct {
+	CostAndUsageReport struct {
+		Bucket string `json:"bucket"`
+		Path   string `json:"path"`
+	} `json:"cost_and_usage_report"`
+	Tags []struct {
 		Key   string `json:"key"`
 		Value string `json:"value"`
 	} `json:"tags"`
@@ -129,25 +181,21 @@ func (w wireAccount) account() (Account, error) {
 	if err != nil {
 		return Account{}, fmt.Errorf("account %d: owner_id: %w", id, err)
 	}
-	payer, err := rawAccountID(w.PayerAccountID)
-	if err != nil {
-		return Account{}, fmt.Errorf("account %d: payer_account_id: %w", id, err)
-	}
 	a := Account{
-		ID:             id,
-		Name:           w.Name,
-		OwnerID:        owner,
-		PayerAccountID: payer,
-		Status:         Status{Level: normalizeLevel(w.Status.Level)},
+		ID:          id,
+		Name:        w.Name,
+		AmazonName:  w.AmazonName,
+		OwnerID:     owner,
+		AccountType: strings.TrimSpace(w.AccountType),
+		ClusterName: strings.TrimSpace(w.ClusterName),
+		Status:      Status{Level: normalizeLevel(w.Status.Level)},
 		Authentication: Authentication{
 			Protocol:             w.Authentication.Protocol,
 			AssumeRoleArn:        w.Authentication.AssumeRoleArn,
 			AssumeRoleExternalID: w.Authentication.AssumeRoleExternalID,
 		},
-		Billing: Billing{Bucket: w.Billing.Bucket, IsConsolidated: w.Billing.IsConsolidated},
-	}
-	if len(w.CostAndUsageReport) > 0 && !bytes.Equal(w.CostAndUsageReport, []byte("null")) {
-		a.CostAndUsageReport = w.CostAndUsageReport
+		Billing:            Billing{Bucket: w.Billing.Bucket, IsConsolidated: w.Billing.IsConsolidated},
+		CostAndUsageReport: CostAndUsageReport{Bucket: w.CostAndUsageReport.Bucket, Path: w.CostAndUsageReport.Path},
 	}
 	if len(w.Tags) > 0 {
 		a.Tags = make(map[string]string, len(w.Tags))
@@ -166,6 +214,43 @@ func (w wireAccount) account() (Account, error) {
 	} {
 		if *f.out, err = parseTime(f.in); err != nil {
 			return Account{}, fmt.Errorf("account %d: %s: %w", id, f.name, err)
+		}
+	}
+	return a, nil
+}
+
+// wireAssignment is one entry of /v2/aws_account_assignments.
+type wireAssignment struct {
+	ID                   json.RawMessage `json:"id"`
+	OwnerID              json.RawMessage `json:"owner_id"`
+	TargetClientAPIID    json.RawMessage `json:"target_client_api_id"`
+	PayerAccountOwnerID  json.RawMessage `json:"payer_account_owner_id"`
+	BillingFamilyOwnerID json.RawMessage `json:"billing_family_owner_id"`
+	BillingBlockType     string          `json:"billing_block_type"`
+	BillingBlockName     string          `json:"billing_block_name"`
+}
+
+func (w wireAssignment) assignment() (Assignment, error) {
+	id, err := rawInt(w.ID)
+	if err != nil {
+		return Assignment{}, fmt.Errorf("id: %w", err)
+	}
+	a := Assignment{ID: id, BillingBlockType: w.BillingBlockType, BillingBlockName: w.BillingBlockName,
+		TargetClientAPIID: strings.Trim(string(bytes.TrimSpace(w.TargetClientAPIID)), `"`)}
+	if a.TargetClientAPIID == "null" {
+		a.TargetClientAPIID = ""
+	}
+	for _, f := range []struct {
+		name string
+		raw  json.RawMessage
+		out  *string
+	}{
+		{"owner_id", w.OwnerID, &a.OwnerID},
+		{"payer_account_owner_id", w.PayerAccountOwnerID, &a.PayerAccountOwnerID},
+		{"billing_family_owner_id", w.BillingFamilyOwnerID, &a.BillingFamilyOwnerID},
+	} {
+		if *f.out, err = rawAccountID(f.raw); err != nil {
+			return Assignment{}, fmt.Errorf("assignment %d: %s: %w", id, f.name, err)
 		}
 	}
 	return a, nil

@@ -6,40 +6,48 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
-// MaxPerPage is the largest page CloudHealth serves.
+// MaxPerPage is the largest page CloudHealth serves (per_page, default 30, at most 100).
 const MaxPerPage = 100
 
-// Options tunes a Client; the zero value is fine for production.
+// Options tunes a Client; the zero value is right for production.
 type Options struct {
-	// ClientAPIID is the customer a partner key acts for, sent as client_api_id; empty for a direct customer key.
-	ClientAPIID string
 	// HTTPClient sends the requests; nil means a client with a 30 second timeout.
 	HTTPClient *http.Client
-	// PerPage is the page size of ListAccounts: default and maximum 100.
+	// PerPage is the page size of the listings: default and maximum 100, so a pass costs as few requests as
+	// CloudHealth allows.
 	PerPage int
-	// Retries is how many times a request is retried after 429, a 5xx or a network error; default 3, and a negative
-	// value means none.
+	// Retries is how many more tries a request gets after a 429, a 5xx or a network error; default 3, negative
+	// none. A 429 or 503 waits for the next budget window, so the default waits out about three minutes at most.
 	Retries int
-	// MinBackoff is the wait before the first retry, doubled at each retry with jitter; default 500ms.
+	// Rate is the request budget of the API key; default DefaultRate (30 a minute). Tests make it fast.
+	Rate Rate
+	// Clock is what the budget and the waits read; nil means the real time.
+	Clock Clock
+	// Limiter, when set, is shared with other clients of the same key (the budget is per key); Rate and Clock are
+	// then the limiter's.
+	Limiter *Limiter
+	// MinBackoff is the first wait after a 5xx other than 503 or a network error, doubled at each try and capped at
+	// the budget's window; default 1s.
 	MinBackoff time.Duration
-	// MaxBackoff caps one wait, including a Retry-After the server asks for; default 30s.
-	MaxBackoff time.Duration
 }
 
-// Client calls the CloudHealth API with one API key. It is safe for concurrent use.
+// Client calls the CloudHealth API with one API key, within the key's request budget. It is safe for concurrent
+// use. Every call takes the tenant it acts for: "" for the key's own, or a partner's customer's client_api_id.
 type Client struct {
-	base   *url.URL
-	key    string
-	opts   Options
-	client *http.Client
+	base     *url.URL
+	key      string
+	opts     Options
+	client   *http.Client
+	limiter  *Limiter
+	requests atomic.Int64
 }
 
 // New returns a client for the API at baseURL (https://chapi.cloudhealthtech.com in production).
@@ -63,201 +71,262 @@ func New(baseURL, apiKey string, opts Options) (*Client, error) {
 		opts.Retries = 0
 	}
 	if opts.MinBackoff <= 0 {
-		opts.MinBackoff = 500 * time.Millisecond
+		opts.MinBackoff = time.Second
 	}
-	if opts.MaxBackoff <= 0 {
-		opts.MaxBackoff = 30 * time.Second
+	lim := opts.Limiter
+	if lim == nil {
+		lim = NewLimiter(opts.Rate, opts.Clock)
 	}
+	opts.Clock, opts.Rate = lim.clock, lim.rate
 	hc := opts.HTTPClient
 	if hc == nil {
 		hc = &http.Client{Timeout: 30 * time.Second}
 	}
-	return &Client{base: u, key: apiKey, opts: opts, client: hc}, nil
+	return &Client{base: u, key: apiKey, opts: opts, client: hc, limiter: lim}, nil
 }
 
-// ListAccounts calls fn for every AWS account CloudHealth lists, page by page, until a short or empty page. An error
-// from fn stops the listing and is returned as is.
-func (c *Client) ListAccounts(ctx context.Context, fn func(Account) error) error {
-	var prevFirst int64
-	for page := 1; ; page++ {
-		q := url.Values{"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(c.opts.PerPage)}}
-		var body struct {
-			Accounts []wireAccount `json:"aws_accounts"`
-		}
-		if err := c.get(ctx, "/v1/aws_accounts", q, &body); err != nil {
-			return fmt.Errorf("cloudhealth: list aws accounts, page %d: %w", page, err)
-		}
-		for i, w := range body.Accounts {
-			a, err := w.account()
-			if err != nil {
-				return fmt.Errorf("cloudhealth: list aws accounts, page %d: %w", page, err)
-			}
-			// A server that ignores ?page= would repeat the first page forever.
-			if i == 0 {
-				if page > 1 && a.ID == prevFirst {
-					return fmt.Errorf("cloudhealth: list aws accounts: page %d repeats page %d", page, page-1)
-				}
-				prevFirst = a.ID
-			}
-			if err := fn(a); err != nil {
-				return err
-			}
-		}
-		if len(body.Accounts) < c.opts.PerPage {
-			return nil
-		}
+// Limiter returns the client's request budget.
+func (c *Client) Limiter() *Limiter { return c.limiter }
+
+// Requests returns how many requests the client has sent, retries included.
+func (c *Client) Requests() int { return int(c.requests.Load()) }
+
+// PageInfo is what a page of a listing says about the listing: the headers the guide documents, when sent.
+type PageInfo struct {
+	Page    int
+	PerPage int  // X-Per-Page, else what was asked
+	Total   int  // X-Total; -1 when not sent
+	Link    bool // whether a Link header was sent (the guide sends one when the result is truncated)
+	HasNext bool // whether Link has rel="next"
+	Count   int  // the entries on this page
+}
+
+// Last reports whether no page follows: an empty or short page, the total reached, or a Link without next.
+func (p PageInfo) Last() bool {
+	switch {
+	case p.Count == 0 || p.Count < p.PerPage:
+		return true
+	case p.Total >= 0 && p.Page*p.PerPage >= p.Total:
+		return true
+	case p.Link && !p.HasNext:
+		return true
 	}
+	return false
+}
+
+// AccountsPage reads one page of /v1/aws_accounts of the tenant.
+func (c *Client) AccountsPage(ctx context.Context, tenant string, page int) ([]Account, PageInfo, error) {
+	var body struct {
+		Accounts []wireAccount `json:"aws_accounts"`
+	}
+	q := c.pageQuery(page)
+	setTenant(q, "client_api_id", tenant)
+	hdr, err := c.get(ctx, "/v1/aws_accounts", q, &body)
+	if err != nil {
+		return nil, PageInfo{}, fmt.Errorf("cloudhealth: list aws accounts%s, page %d: %w", tenantText(tenant), page, err)
+	}
+	out := make([]Account, 0, len(body.Accounts))
+	for _, w := range body.Accounts {
+		a, err := w.account()
+		if err != nil {
+			return nil, PageInfo{}, fmt.Errorf("cloudhealth: list aws accounts%s, page %d: %w", tenantText(tenant), page, err)
+		}
+		out = append(out, a)
+	}
+	return out, c.pageInfo(hdr, page, len(out)), nil
+}
+
+// AssignmentsPage reads one page of a partner's /v2/aws_account_assignments for one customer tenant (all of
+// them when tenant is ""). It is a partner-level endpoint: the customer is named by target_client_api_id.
+func (c *Client) AssignmentsPage(ctx context.Context, tenant string, page int) ([]Assignment, PageInfo, error) {
+	// The guide shows the v2 answer's entries without naming the list's key; this is the one its v1 sibling and
+	// /v1/aws_accounts use (the resource's plural), inferred.
+	var body struct {
+		Assignments []wireAssignment `json:"aws_account_assignments"`
+	}
+	q := c.pageQuery(page)
+	setTenant(q, "target_client_api_id", tenant)
+	hdr, err := c.get(ctx, "/v2/aws_account_assignments", q, &body)
+	if err != nil {
+		return nil, PageInfo{}, fmt.Errorf("cloudhealth: list aws account assignments%s, page %d: %w", tenantText(tenant), page, err)
+	}
+	out := make([]Assignment, 0, len(body.Assignments))
+	for _, w := range body.Assignments {
+		a, err := w.assignment()
+		if err != nil {
+			return nil, PageInfo{}, fmt.Errorf("cloudhealth: list aws account assignments%s, page %d: %w", tenantText(tenant), page, err)
+		}
+		out = append(out, a)
+	}
+	return out, c.pageInfo(hdr, page, len(out)), nil
 }
 
 // GetAccount returns one account by CloudHealth's id; errors.Is(err, ErrNotFound) when there is none.
-func (c *Client) GetAccount(ctx context.Context, id int64) (Account, error) {
+func (c *Client) GetAccount(ctx context.Context, tenant string, id int64) (Account, error) {
 	var w wireAccount
-	if err := c.get(ctx, "/v1/aws_accounts/"+strconv.FormatInt(id, 10), nil, &w); err != nil {
-		return Account{}, fmt.Errorf("cloudhealth: get aws account %d: %w", id, err)
+	q := url.Values{}
+	setTenant(q, "client_api_id", tenant)
+	if _, err := c.get(ctx, "/v1/aws_accounts/"+strconv.FormatInt(id, 10), q, &w); err != nil {
+		return Account{}, fmt.Errorf("cloudhealth: get aws account %d%s: %w", id, tenantText(tenant), err)
 	}
 	a, err := w.account()
 	if err != nil {
-		return Account{}, fmt.Errorf("cloudhealth: get aws account %d: %w", id, err)
+		return Account{}, fmt.Errorf("cloudhealth: get aws account %d%s: %w", id, tenantText(tenant), err)
 	}
 	return a, nil
 }
 
-// AccountByOwner lists the accounts and returns the one of a 12-digit AWS account id; errors.Is(err, ErrNotFound)
-// when CloudHealth does not know it (yet: it creates accounts once they appear in the payer's CUR).
-func (c *Client) AccountByOwner(ctx context.Context, ownerID string) (Account, error) {
-	var found *Account
-	errFound := errors.New("found")
-	err := c.ListAccounts(ctx, func(a Account) error {
-		if a.OwnerID == ownerID {
-			found = &a
-			return errFound
-		}
-		return nil
-	})
-	if err != nil && !errors.Is(err, errFound) {
-		return Account{}, err
-	}
-	if found == nil {
-		return Account{}, fmt.Errorf("cloudhealth: aws account %s: %w", ownerID, ErrNotFound)
-	}
-	return *found, nil
-}
-
-// AccountsByOwner lists every account once and indexes it by AWS account id, which is what a periodic check of
-// all joined accounts needs: one listing (pages of 100) however many accounts there are. When CloudHealth lists
-// one AWS account twice, the most recently updated entry wins.
-func (c *Client) AccountsByOwner(ctx context.Context) (map[string]Account, error) {
-	out := map[string]Account{}
-	err := c.ListAccounts(ctx, func(a Account) error {
-		if prev, ok := out[a.OwnerID]; !ok || a.UpdatedAt.After(prev.UpdatedAt) {
-			out[a.OwnerID] = a
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-// GenerateExternalID asks CloudHealth for the external id the customer's IAM role must require of CloudHealth.
-func (c *Client) GenerateExternalID(ctx context.Context, id int64) (string, error) {
+// GenerateExternalID asks CloudHealth for the tenant's external id, which the customer's IAM role must require of
+// CloudHealth. The guide says it is generated once per customer and reused for all its accounts, and public
+// clients call the endpoint with a literal ":id" in place of an account's id: so does this, and setup works before
+// CloudHealth lists the account.
+func (c *Client) GenerateExternalID(ctx context.Context, tenant string) (string, error) {
 	var body struct {
 		ExternalID string `json:"generated_external_id"`
 	}
-	if err := c.get(ctx, "/v1/aws_accounts/"+strconv.FormatInt(id, 10)+"/generate_external_id", nil, &body); err != nil {
-		return "", fmt.Errorf("cloudhealth: generate external id for aws account %d: %w", id, err)
+	q := url.Values{}
+	setTenant(q, "client_api_id", tenant)
+	if _, err := c.get(ctx, "/v1/aws_accounts/:id/generate_external_id", q, &body); err != nil {
+		return "", fmt.Errorf("cloudhealth: generate external id%s: %w", tenantText(tenant), err)
 	}
 	if body.ExternalID == "" {
-		return "", fmt.Errorf("cloudhealth: generate external id for aws account %d: empty answer", id)
+		return "", fmt.Errorf("cloudhealth: generate external id%s: empty answer", tenantText(tenant))
 	}
 	return body.ExternalID, nil
 }
 
-// get sends one GET, retrying throttling, 5xx answers and network errors, and decodes a 200 answer into out.
-func (c *Client) get(ctx context.Context, path string, q url.Values, out any) error {
-	if q == nil {
-		q = url.Values{}
+func (c *Client) pageQuery(page int) url.Values {
+	return url.Values{"page": {strconv.Itoa(page)}, "per_page": {strconv.Itoa(c.opts.PerPage)}}
+}
+
+func setTenant(q url.Values, param, tenant string) {
+	if tenant != "" {
+		q.Set(param, tenant)
 	}
-	if c.opts.ClientAPIID != "" {
-		q.Set("client_api_id", c.opts.ClientAPIID)
+}
+
+func tenantText(tenant string) string {
+	if tenant == "" {
+		return ""
 	}
+	return " of client " + tenant
+}
+
+func (c *Client) pageInfo(h http.Header, page, count int) PageInfo {
+	p := PageInfo{Page: page, PerPage: c.opts.PerPage, Total: -1, Count: count}
+	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("X-Per-Page"))); err == nil && n > 0 {
+		p.PerPage = n
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(h.Get("X-Total"))); err == nil && n >= 0 {
+		p.Total = n
+	}
+	if links := h.Values("Link"); len(links) > 0 {
+		p.Link = true
+		p.HasNext = linkHasNext(strings.Join(links, ","))
+	}
+	return p
+}
+
+// linkHasNext reads an RFC 8288 Link header for rel="next" (or rel=next, possibly among other relations).
+func linkHasNext(v string) bool {
+	for part := range strings.SplitSeq(v, ",") {
+		for param := range strings.SplitSeq(part, ";") {
+			name, val, ok := strings.Cut(strings.TrimSpace(param), "=")
+			if !ok || !strings.EqualFold(strings.TrimSpace(name), "rel") {
+				continue
+			}
+			for rel := range strings.FieldsSeq(strings.Trim(strings.TrimSpace(val), `"`)) {
+				if strings.EqualFold(rel, "next") {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// get sends one GET within the budget, waits out budget refusals and retries other failures, and decodes a 200
+// answer into out.
+func (c *Client) get(ctx context.Context, path string, q url.Values, out any) (http.Header, error) {
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = q.Encode()
-
-	var err error
+	var lastErr error
 	for attempt := 0; ; attempt++ {
-		var retryAfter time.Duration
-		retryAfter, err = c.try(ctx, u.String(), out)
+		if err := c.limiter.Wait(ctx); err != nil {
+			if lastErr != nil {
+				return nil, fmt.Errorf("%w (gave up waiting for the request budget: %w)", lastErr, err)
+			}
+			return nil, fmt.Errorf("waiting for the request budget: %w", err)
+		}
+		hdr, retryAfter, err := c.try(ctx, u.String(), out)
 		if err == nil {
-			return nil
+			return hdr, nil
 		}
+		lastErr = err
 		if ctx.Err() != nil || !retryable(err) || attempt >= c.opts.Retries {
-			return err
+			return nil, err
 		}
-		wait := c.backoff(attempt, retryAfter)
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return fmt.Errorf("%w (not retried: the deadline comes before the next try)", err)
+		if budgetRefusal(err) {
+			// No Retry-After is documented: the budget stays closed until the next window.
+			c.limiter.Backoff(retryAfter)
+			continue
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return fmt.Errorf("%w (gave up waiting to retry: %w)", err, ctx.Err())
-		case <-t.C:
+		wait := min(c.opts.MinBackoff<<attempt, c.opts.Rate.Per)
+		if err := c.opts.Clock.Sleep(ctx, max(wait, retryAfter)); err != nil {
+			return nil, fmt.Errorf("%w (gave up waiting to retry: %w)", lastErr, err)
 		}
 	}
 }
 
 // try sends one request; it returns the Retry-After the server asked for, if any.
-func (c *Client) try(ctx context.Context, u string, out any) (time.Duration, error) {
+func (c *Client) try(ctx context.Context, u string, out any) (http.Header, time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return 0, fmt.Errorf("build request: %w", err)
+		return nil, 0, fmt.Errorf("build request: %w", err)
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Accept", "application/json")
+	c.requests.Add(1)
 	resp, err := c.client.Do(req)
 	if err != nil {
 		// The key travels only in a header, so the url.Error text cannot hold it; redact anyway in case a
 		// transport echoes headers.
-		return 0, &networkError{err: errors.New(c.redact(err.Error())), cause: err}
+		return nil, 0, &networkError{err: errors.New(c.redact(err.Error())), cause: err}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode == http.StatusOK {
 		if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
-			return 0, fmt.Errorf("decode answer: %w", err)
+			return nil, 0, fmt.Errorf("decode answer: %w", err)
 		}
-		return 0, nil
+		return resp.Header, 0, nil
 	}
 	snippet, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
 	e := &APIError{
 		StatusCode: resp.StatusCode,
-		Message:    c.redact(strings.TrimSpace(string(snippet))),
-		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		Message:    c.redact(errorText(snippet)),
+		RetryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), c.opts.Clock.Now()),
 	}
-	return e.RetryAfter, e
+	return nil, e.RetryAfter, e
 }
 
-func (c *Client) backoff(attempt int, retryAfter time.Duration) time.Duration {
-	d := c.opts.MinBackoff << attempt
-	if d <= 0 || d > c.opts.MaxBackoff {
-		d = c.opts.MaxBackoff
+// errorText is the "error" of CloudHealth's {"error": "..."} answers, else the start of the body as sent.
+func errorText(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
 	}
-	// Jitter spreads replicas that were throttled together.
-	d = d/2 + rand.N(d/2+1)
-	if retryAfter > d {
-		d = retryAfter
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return e.Error
 	}
-	return min(d, c.opts.MaxBackoff)
+	return strings.TrimSpace(string(body))
 }
 
 func (c *Client) redact(s string) string {
 	return strings.ReplaceAll(s, c.key, "[redacted]")
 }
 
-// parseRetryAfter reads seconds or an HTTP date; 0 when absent or unreadable.
+// parseRetryAfter reads seconds or an HTTP date; 0 when absent or unreadable. CloudHealth documents none, but a
+// proxy in front of it may send one.
 func parseRetryAfter(v string, now time.Time) time.Duration {
 	v = strings.TrimSpace(v)
 	if v == "" {

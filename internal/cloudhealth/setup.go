@@ -25,10 +25,11 @@ const (
 // SetupInput is what the IAM setup depends on.
 type SetupInput struct {
 	AccountID  string // the customer's 12-digit AWS account id
-	ExternalID string // what CloudHealth issued (GenerateExternalID)
-	// Buckets are S3 buckets of the customer's account CloudHealth may read objects of (CUR, CloudTrail, Config),
-	// when the customer has any; optional.
-	Buckets []string
+	ExternalID string // the tenant's, from generate_external_id
+	// RoleName is the role's name; default RoleName.
+	RoleName string
+	// Policy chooses the optional parts of the policy (bucket reads, reservation changes); off by default.
+	Policy PolicyOptions
 }
 
 // Setup is what the customer must create so that CloudHealth can read their account.
@@ -42,6 +43,11 @@ type Setup struct {
 	TrustPolicy       PolicyDocument `json:"trustPolicy"`
 	PolicyName        string         `json:"policyName"`
 	PermissionsPolicy PolicyDocument `json:"permissionsPolicy"`
+	// PolicyVersion and PolicySource say which version of CloudHealth's published policy this is.
+	PolicyVersion string `json:"policyVersion"`
+	PolicySource  string `json:"policySource"`
+	// Deploy holds the one-click deployments, once built (Deployments).
+	Deploy *Deployments `json:"deploy,omitempty"`
 }
 
 // PolicyDocument is an IAM policy document.
@@ -54,9 +60,9 @@ type PolicyDocument struct {
 type Statement struct {
 	Sid       string                    `json:"Sid,omitempty" yaml:"Sid,omitempty"`
 	Effect    string                    `json:"Effect" yaml:"Effect"`
-	Principal map[string]string         `json:"Principal,omitempty" yaml:"Principal,omitempty"`
+	Principal map[string]any            `json:"Principal,omitempty" yaml:"Principal,omitempty"`
 	Action    []string                  `json:"Action" yaml:"Action"`
-	Resource  []string                  `json:"Resource,omitempty" yaml:"Resource,omitempty"`
+	Resource  []any                     `json:"Resource,omitempty" yaml:"Resource,omitempty"`
 	Condition map[string]map[string]any `json:"Condition,omitempty" yaml:"Condition,omitempty"`
 }
 
@@ -79,129 +85,107 @@ func NewSetup(in SetupInput) (Setup, error) {
 	if len(in.AccountID) != 12 || !isDigits(in.AccountID) {
 		return Setup{}, fmt.Errorf("cloudhealth setup: account id %q is not 12 digits", in.AccountID)
 	}
-	// The external id ends up in a CloudFormation default and an IAM condition: keep to what STS accepts.
-	if n := len(in.ExternalID); n < 2 || n > 1224 || strings.ContainsFunc(in.ExternalID, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@:/-_", r))
-	}) {
+	if !validExternalID(in.ExternalID) {
 		return Setup{}, fmt.Errorf("cloudhealth setup: external id is not 2-1224 characters of [A-Za-z0-9+=,.@:/_-]")
 	}
-	for _, b := range in.Buckets {
-		if !isBucketName(b) {
-			return Setup{}, fmt.Errorf("cloudhealth setup: %q is not an s3 bucket name", b)
-		}
+	if in.RoleName == "" {
+		in.RoleName = RoleName
+	}
+	if !validRoleName(in.RoleName) {
+		return Setup{}, fmt.Errorf("cloudhealth setup: role name %q is not 1-64 characters of [A-Za-z0-9+=,.@_-]", in.RoleName)
+	}
+	policy, err := PermissionsPolicy(in.Policy)
+	if err != nil {
+		return Setup{}, fmt.Errorf("cloudhealth setup: %w", err)
 	}
 	s := Setup{
 		AccountID:         in.AccountID,
-		RoleName:          RoleName,
-		RoleARN:           "arn:aws:iam::" + in.AccountID + ":role/" + RoleName,
+		RoleName:          in.RoleName,
+		RoleARN:           "arn:aws:iam::" + in.AccountID + ":role/" + in.RoleName,
 		TrustedAccountID:  TrustedAccountID,
 		TrustedPrincipal:  TrustedPrincipal,
 		ExternalID:        in.ExternalID,
 		TrustPolicy:       trustPolicy(in.ExternalID),
 		PolicyName:        PolicyName,
-		PermissionsPolicy: readOnlyPolicy(in.Buckets),
+		PermissionsPolicy: policy,
+		PolicyVersion:     PolicyVersion,
+		PolicySource:      PolicySource,
 	}
 	return s, nil
+}
+
+// validExternalID keeps to what STS accepts: the id ends up in a CloudFormation parameter and an IAM condition.
+func validExternalID(id string) bool {
+	return len(id) >= 2 && len(id) <= 1224 && !strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@:/-_", r))
+	})
+}
+
+// validRoleName applies IAM's rule for role names.
+func validRoleName(n string) bool {
+	return len(n) >= 1 && len(n) <= 64 && !strings.ContainsFunc(n, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("+=,.@-_", r))
+	})
 }
 
 func trustPolicy(externalID any) PolicyDocument {
 	return PolicyDocument{Version: policyVersion, Statement: []Statement{{
 		Sid:       "CloudHealthAssumeRole",
 		Effect:    "Allow",
-		Principal: map[string]string{"AWS": TrustedPrincipal},
+		Principal: map[string]any{"AWS": TrustedPrincipal},
 		Action:    []string{"sts:AssumeRole"},
 		// Without the external id, any CloudHealth customer who learns the role ARN could read this account.
 		Condition: map[string]map[string]any{"StringEquals": {"sts:ExternalId": externalID}},
 	}}}
 }
 
-// readOnlyPolicy lists what CloudHealth reads: inventory and configuration metadata, billing and usage, and, only
-// on the customer's named buckets, the objects of reports and logs. It leaves out reads of data (no
-// s3:GetObject elsewhere, no dynamodb:GetItem, no secrets, no ssm parameters, no lambda code).
-func readOnlyPolicy(buckets []string) PolicyDocument {
-	doc := PolicyDocument{Version: policyVersion, Statement: []Statement{
-		{
-			Sid:    "Inventory",
-			Effect: "Allow",
-			Action: []string{
-				"acm:Describe*", "acm:List*",
-				"autoscaling:Describe*",
-				"cloudformation:Describe*", "cloudformation:List*",
-				"cloudfront:Get*", "cloudfront:List*",
-				"cloudtrail:Describe*", "cloudtrail:GetTrailStatus", "cloudtrail:ListTags",
-				"cloudwatch:Describe*", "cloudwatch:GetMetricStatistics", "cloudwatch:GetMetricData", "cloudwatch:List*",
-				"config:Describe*", "config:Get*", "config:List*",
-				"dynamodb:DescribeTable", "dynamodb:ListTables", "dynamodb:ListTagsOfResource",
-				"ec2:Describe*", "ec2:GetReservedInstancesExchangeQuote",
-				"ecr:DescribeRepositories", "ecs:Describe*", "ecs:List*",
-				"eks:Describe*", "eks:List*",
-				"elasticache:Describe*", "elasticache:ListTagsForResource",
-				"elasticbeanstalk:Describe*",
-				"elasticfilesystem:Describe*",
-				"elasticloadbalancing:Describe*",
-				"elasticmapreduce:Describe*", "elasticmapreduce:List*",
-				"es:Describe*", "es:ListDomainNames", "es:ListTags",
-				"fsx:Describe*",
-				"iam:GetAccountSummary", "iam:GetAccountPasswordPolicy", "iam:GetRole", "iam:GetPolicy",
-				"iam:GetPolicyVersion", "iam:GetUser", "iam:ListAccountAliases", "iam:ListRoles", "iam:ListUsers",
-				"iam:ListPolicies", "iam:ListAttachedRolePolicies",
-				"kinesis:Describe*", "kinesis:ListStreams", "kinesis:ListTagsForStream",
-				"kms:DescribeKey", "kms:ListKeys", "kms:ListAliases", "kms:ListResourceTags",
-				"lambda:GetFunctionConfiguration", "lambda:ListFunctions", "lambda:ListTags",
-				"logs:DescribeLogGroups",
-				"rds:Describe*", "rds:ListTagsForResource",
-				"redshift:Describe*",
-				"route53:GetHostedZone", "route53:ListHostedZones", "route53:ListResourceRecordSets",
-				"s3:GetBucketLocation", "s3:GetBucketTagging", "s3:GetBucketLogging", "s3:GetBucketVersioning",
-				"s3:GetBucketPolicyStatus", "s3:GetEncryptionConfiguration", "s3:GetLifecycleConfiguration",
-				"s3:ListAllMyBuckets",
-				"sagemaker:Describe*", "sagemaker:List*",
-				"sns:GetTopicAttributes", "sns:ListTopics",
-				"sqs:GetQueueAttributes", "sqs:ListQueues",
-				"tag:GetResources", "tag:GetTagKeys",
-				"workspaces:Describe*",
-			},
-			Resource: []string{"*"},
-		},
-		{
-			Sid:    "BillingAndUsage",
-			Effect: "Allow",
-			Action: []string{
-				"ce:Describe*", "ce:Get*", "ce:List*",
-				"cur:Describe*",
-				"organizations:Describe*", "organizations:List*",
-				"pricing:DescribeServices", "pricing:GetProducts",
-				"savingsplans:Describe*",
-				"support:DescribeTrustedAdvisorCheck*",
-			},
-			Resource: []string{"*"},
-		},
-	}}
-	if len(buckets) > 0 {
-		var res []string
-		for _, b := range buckets {
-			res = append(res, "arn:aws:s3:::"+b, "arn:aws:s3:::"+b+"/*")
-		}
-		doc.Statement = append(doc.Statement, Statement{
-			Sid:      "ReportBuckets",
-			Effect:   "Allow",
-			Action:   []string{"s3:GetObject", "s3:ListBucket"},
-			Resource: res,
-		})
-	}
-	return doc
+// CheckerRoleName is the optional second role of the template, which lets the reseller's service check the
+// CloudHealth role's permissions (iam:SimulatePrincipalPolicy and iam:GetRole on that role only).
+const CheckerRoleName = "CloudHealthSetupCheck"
+
+// CheckerActions are all the checker role may do, on the CloudHealth role only.
+var CheckerActions = []string{"iam:GetRole", "iam:SimulatePrincipalPolicy"}
+
+// TemplateOptions are the parts of the CloudFormation template that differ between its uses.
+type TemplateOptions struct {
+	// ExternalIDDefault fills the ExternalId parameter's default (a setup's own template); empty for a template
+	// the reseller hosts for quick-create, where the external id comes as a parameter.
+	ExternalIDDefault string
+	// CheckerPrincipalDefault fills the CheckerPrincipal parameter's default: the reseller's principal (an IAM role
+	// ARN) the checker role trusts. The checker role is created only when the parameter is not empty.
+	CheckerPrincipalDefault string
 }
 
-// CloudFormation returns the setup as a CloudFormation template in YAML: a Parameters section for the external id
-// (its default filled in), the role with its trust and inline policy, and the role's ARN as an output. It uses
-// only the long forms of intrinsic functions (Ref, Fn::GetAtt), so any YAML parser reads it.
+// CloudFormation returns the setup as a CloudFormation template in YAML, with the external id as the
+// ExternalId parameter's default.
 func (s Setup) CloudFormation() ([]byte, error) {
+	return Template(s.PermissionsPolicy, TemplateOptions{ExternalIDDefault: s.ExternalID})
+}
+
+// HostedTemplate is the template a reseller hosts (an S3 URL) for quick-create links: the same role, every value
+// that differs between customers a parameter.
+func HostedTemplate(o PolicyOptions) ([]byte, error) {
+	policy, err := PermissionsPolicy(o)
+	if err != nil {
+		return nil, err
+	}
+	return Template(policy, TemplateOptions{})
+}
+
+// Template returns the CloudHealth role as a CloudFormation template in YAML: parameters for the external id, the
+// role's name and the optional checker role's principal; the role with its trust and inline policy; the checker
+// role when its principal is given; and the roles' ARNs as outputs. No parameter is NoEcho: quick-create links
+// ignore NoEcho parameters, and an external id is not a secret (it guards against the confused deputy, not
+// against being read). Only the long forms of intrinsic functions (Ref, Fn::GetAtt, Fn::Sub...) are used, so any
+// YAML parser reads it.
+func Template(policy PolicyDocument, o TemplateOptions) ([]byte, error) {
 	type (
 		param struct {
 			Type           string `yaml:"Type"`
 			Default        string `yaml:"Default"`
 			Description    string `yaml:"Description"`
-			MinLength      int    `yaml:"MinLength"`
+			MinLength      *int   `yaml:"MinLength,omitempty"`
+			MaxLength      int    `yaml:"MaxLength,omitempty"`
 			AllowedPattern string `yaml:"AllowedPattern"`
 		}
 		inlinePolicy struct {
@@ -209,7 +193,7 @@ func (s Setup) CloudFormation() ([]byte, error) {
 			PolicyDocument PolicyDocument `yaml:"PolicyDocument"`
 		}
 		roleProps struct {
-			RoleName                 string         `yaml:"RoleName"`
+			RoleName                 any            `yaml:"RoleName"`
 			Description              string         `yaml:"Description"`
 			MaxSessionDuration       int            `yaml:"MaxSessionDuration"`
 			AssumeRolePolicyDocument PolicyDocument `yaml:"AssumeRolePolicyDocument"`
@@ -217,45 +201,69 @@ func (s Setup) CloudFormation() ([]byte, error) {
 		}
 		resource struct {
 			Type       string    `yaml:"Type"`
+			Condition  string    `yaml:"Condition,omitempty"`
 			Properties roleProps `yaml:"Properties"`
 		}
 		output struct {
 			Description string `yaml:"Description"`
+			Condition   string `yaml:"Condition,omitempty"`
 			Value       any    `yaml:"Value"`
 		}
 		template struct {
 			FormatVersion string              `yaml:"AWSTemplateFormatVersion"`
 			Description   string              `yaml:"Description"`
 			Parameters    map[string]param    `yaml:"Parameters"`
+			Conditions    map[string]any      `yaml:"Conditions"`
 			Resources     map[string]resource `yaml:"Resources"`
 			Outputs       map[string]output   `yaml:"Outputs"`
 		}
 	)
+	two, zero := 2, 0
+	roleArn := map[string]string{"Fn::Sub": "arn:aws:iam::${AWS::AccountId}:role/${RoleName}"}
 	t := template{
 		FormatVersion: "2010-09-09",
-		Description: fmt.Sprintf("Read-only IAM role %s that lets CloudHealth (AWS account %s) read AWS account %s.",
-			s.RoleName, s.TrustedAccountID, s.AccountID),
-		Parameters: map[string]param{"ExternalId": {
-			Type:           "String",
-			Default:        s.ExternalID,
-			Description:    "The external id CloudHealth issued for this account; CloudHealth must present it to assume the role.",
-			MinLength:      2,
-			AllowedPattern: `[\w+=,.@:/-]*`,
-		}},
-		Resources: map[string]resource{"CloudHealthRole": {
-			Type: "AWS::IAM::Role",
-			Properties: roleProps{
-				RoleName:                 s.RoleName,
+		Description: fmt.Sprintf("Read-only IAM role that lets CloudHealth (AWS account %s) read this AWS account: the policy CloudHealth publishes (%s).",
+			TrustedAccountID, PolicyVersion),
+		Parameters: map[string]param{
+			"ExternalId": {Type: "String", Default: o.ExternalIDDefault, MinLength: &two, MaxLength: 1224,
+				Description:    "The external id CloudHealth issued to your organization; CloudHealth must present it to assume the role.",
+				AllowedPattern: `[\w+=,.@:/-]*`},
+			"RoleName": {Type: "String", Default: RoleName, MinLength: &two, MaxLength: 64,
+				Description: "The role's name; enter the role's ARN in CloudHealth once it exists.", AllowedPattern: `[\w+=,.@-]+`},
+			"CheckerPrincipal": {Type: "String", Default: o.CheckerPrincipalDefault, MinLength: &zero,
+				Description: "Optional: the reseller's IAM principal (a role ARN) allowed to check the CloudHealth role's " +
+					"permissions (iam:GetRole and iam:SimulatePrincipalPolicy on that role only). Leave empty to create no checker role.",
+				AllowedPattern: `(arn:aws[\w-]*:iam::\d{12}:[\w+=,.@/-]+)?`},
+		},
+		Conditions: map[string]any{"CreateChecker": map[string]any{
+			"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]string{"Ref": "CheckerPrincipal"}, ""}}}}},
+		Resources: map[string]resource{
+			"CloudHealthRole": {Type: "AWS::IAM::Role", Properties: roleProps{
+				RoleName:                 map[string]string{"Ref": "RoleName"},
 				Description:              "Read-only access for CloudHealth.",
 				MaxSessionDuration:       3600,
 				AssumeRolePolicyDocument: trustPolicy(map[string]string{"Ref": "ExternalId"}),
-				Policies:                 []inlinePolicy{{PolicyName: s.PolicyName, PolicyDocument: s.PermissionsPolicy}},
-			},
-		}},
-		Outputs: map[string]output{"RoleArn": {
-			Description: "The ARN to enter in CloudHealth for this account.",
-			Value:       map[string][]string{"Fn::GetAtt": {"CloudHealthRole", "Arn"}},
-		}},
+				Policies:                 []inlinePolicy{{PolicyName: PolicyName, PolicyDocument: policy}},
+			}},
+			"CheckerRole": {Type: "AWS::IAM::Role", Condition: "CreateChecker", Properties: roleProps{
+				RoleName:           CheckerRoleName,
+				Description:        "Lets the reseller check the CloudHealth role's permissions; it can read nothing else.",
+				MaxSessionDuration: 3600,
+				AssumeRolePolicyDocument: PolicyDocument{Version: policyVersion, Statement: []Statement{{
+					Sid: "ResellerCheck", Effect: "Allow", Principal: map[string]any{"AWS": map[string]string{"Ref": "CheckerPrincipal"}},
+					Action:    []string{"sts:AssumeRole"},
+					Condition: map[string]map[string]any{"StringEquals": {"sts:ExternalId": map[string]string{"Ref": "ExternalId"}}},
+				}}},
+				Policies: []inlinePolicy{{PolicyName: "CloudHealthSetupCheck", PolicyDocument: PolicyDocument{Version: policyVersion,
+					Statement: []Statement{{Sid: "CheckCloudHealthRole", Effect: "Allow", Action: CheckerActions, Resource: []any{roleArn}}}}}},
+			}},
+		},
+		Outputs: map[string]output{
+			"RoleArn": {Description: "The ARN to enter in CloudHealth for this account.",
+				Value: map[string][]string{"Fn::GetAtt": {"CloudHealthRole", "Arn"}}},
+			"CheckerRoleArn": {Description: "The checker role's ARN.", Condition: "CreateChecker",
+				Value: map[string][]string{"Fn::GetAtt": {"CheckerRole", "Arn"}}},
+		},
 	}
 	var buf bytes.Buffer
 	enc := yaml.NewEncoder(&buf)

@@ -1,8 +1,11 @@
 package cloudhealth_test
 
 import (
-	"bytes"
+	"bufio"
 	"encoding/json"
+	"net/url"
+	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,254 +15,259 @@ import (
 )
 
 const (
-	setupAccount  = "012345678901"
-	setupExternal = "a1b2c3d4e5f60718293a4b5c6d"
+	setupAccount  = "123456789012"
+	setupExternal = "chsim-0123abcd"
 )
 
-func TestSetupJSON(t *testing.T) {
-	s, err := cloudhealth.NewSetup(cloudhealth.SetupInput{AccountID: setupAccount, ExternalID: setupExternal, Buckets: []string{"my-cur-bucket"}})
-	if err != nil {
-		t.Fatalf("NewSetup: %v", err)
-	}
-	raw, err := json.Marshal(s)
+// publishedActions reads the copy of CloudHealth's published list kept in testdata.
+func publishedActions(t *testing.T) []string {
+	t.Helper()
+	f, err := os.Open("testdata/cloudhealth-readonly-actions.txt")
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Read it back generically, as the web app would.
-	var got struct {
-		AccountID        string `json:"accountId"`
-		RoleName         string `json:"roleName"`
-		RoleARN          string `json:"roleArn"`
-		TrustedAccountID string `json:"trustedAccountId"`
-		TrustedPrincipal string `json:"trustedPrincipal"`
-		ExternalID       string `json:"externalId"`
-		TrustPolicy      struct {
-			Version   string
-			Statement []struct {
-				Effect    string
-				Principal map[string]string
-				Action    []string
-				Condition map[string]map[string]string
-			}
-		} `json:"trustPolicy"`
-		PermissionsPolicy struct {
-			Version   string
-			Statement []struct {
-				Sid      string
-				Effect   string
-				Action   []string
-				Resource []string
-			}
-		} `json:"permissionsPolicy"`
-	}
-	if err := json.Unmarshal(raw, &got); err != nil {
-		t.Fatalf("decode %s: %v", raw, err)
-	}
-	if got.AccountID != setupAccount || got.RoleName != "CloudHealth" || got.TrustedAccountID != "454464851268" ||
-		got.TrustedPrincipal != "arn:aws:iam::454464851268:root" || got.ExternalID != setupExternal ||
-		got.RoleARN != "arn:aws:iam::012345678901:role/CloudHealth" {
-		t.Errorf("setup: %s", raw)
-	}
-	tp := got.TrustPolicy
-	if tp.Version != "2012-10-17" || len(tp.Statement) != 1 {
-		t.Fatalf("trust policy: %+v", tp)
-	}
-	st := tp.Statement[0]
-	if st.Effect != "Allow" || st.Principal["AWS"] != "arn:aws:iam::454464851268:root" ||
-		len(st.Action) != 1 || st.Action[0] != "sts:AssumeRole" ||
-		st.Condition["StringEquals"]["sts:ExternalId"] != setupExternal {
-		t.Errorf("trust statement: %+v", st)
-	}
-
-	pp := got.PermissionsPolicy
-	if pp.Version != "2012-10-17" || len(pp.Statement) == 0 {
-		t.Fatalf("permissions policy: %+v", pp)
-	}
-	actions := map[string]bool{}
-	for _, st := range pp.Statement {
-		if st.Effect != "Allow" {
-			t.Errorf("statement %s: effect %s", st.Sid, st.Effect)
-		}
-		for _, a := range st.Action {
-			actions[a] = true
-			if !isReadOnlyAction(a) {
-				t.Errorf("statement %s: %s is not a read-only action", st.Sid, a)
-			}
-			// Object reads are for the named buckets only.
-			if a == "s3:GetObject" && (len(st.Resource) != 2 || st.Resource[0] != "arn:aws:s3:::my-cur-bucket" ||
-				st.Resource[1] != "arn:aws:s3:::my-cur-bucket/*") {
-				t.Errorf("s3:GetObject on %v, want only my-cur-bucket", st.Resource)
-			}
+	defer func() { _ = f.Close() }()
+	var out []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if line := strings.TrimSpace(sc.Text()); line != "" && !strings.HasPrefix(line, "#") {
+			out = append(out, line)
 		}
 	}
-	for _, want := range []string{"cur:Describe*", "ec2:Describe*", "s3:GetObject", "ce:Get*", "organizations:Describe*"} {
-		if !actions[want] {
-			t.Errorf("the policy lacks %s", want)
-		}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
 	}
-	// IAM caps a role's inline policies at 10,240 characters without whitespace.
-	compact, _ := json.Marshal(s.PermissionsPolicy)
-	if len(compact) > 10240 {
-		t.Errorf("the inline policy is %d characters, over IAM's 10,240", len(compact))
-	}
+	return out
 }
 
-func isReadOnlyAction(a string) bool {
-	_, verb, ok := strings.Cut(a, ":")
-	if !ok {
-		return false
+// The policy served (JSON and CloudFormation) is CloudHealth's published read-only list, action by action.
+func TestPolicyIsThePublishedList(t *testing.T) {
+	want := publishedActions(t)
+	if len(want) != 87 {
+		t.Fatalf("testdata holds %d actions, want the 87 of the published module", len(want))
 	}
-	for _, p := range []string{"Describe", "Get", "List", "Lookup"} {
-		if strings.HasPrefix(verb, p) {
-			return true
-		}
-	}
-	return false
-}
-
-func TestSetupWithoutBuckets(t *testing.T) {
 	s, err := cloudhealth.NewSetup(cloudhealth.SetupInput{AccountID: setupAccount, ExternalID: setupExternal})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, st := range s.PermissionsPolicy.Statement {
-		for _, a := range st.Action {
-			if a == "s3:GetObject" {
-				t.Fatalf("s3:GetObject granted without a bucket: %+v", st)
+	// JSON, as the API serves it.
+	raw, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served struct {
+		PermissionsPolicy struct {
+			Statement []struct {
+				Action   []string `json:"Action"`
+				Resource []string `json:"Resource"`
+			} `json:"Statement"`
+		} `json:"permissionsPolicy"`
+		PolicyVersion string `json:"policyVersion"`
+	}
+	if err := json.Unmarshal(raw, &served); err != nil {
+		t.Fatal(err)
+	}
+	if st := served.PermissionsPolicy.Statement; len(st) != 1 || !slices.Equal(st[0].Resource, []string{"*"}) {
+		t.Fatalf("statements: %+v, want one on *", st)
+	}
+	compareActions(t, "json", served.PermissionsPolicy.Statement[0].Action, want)
+	if served.PolicyVersion != cloudhealth.PolicyVersion {
+		t.Errorf("policy version %q", served.PolicyVersion)
+	}
+	// CloudFormation.
+	tmpl, err := s.CloudFormation()
+	if err != nil {
+		t.Fatal(err)
+	}
+	role := parseTemplate(t, tmpl).Resources["CloudHealthRole"]
+	if len(role.Properties.Policies) != 1 || len(role.Properties.Policies[0].PolicyDocument.Statement) != 1 {
+		t.Fatalf("template policies: %+v", role.Properties.Policies)
+	}
+	compareActions(t, "cloudformation", role.Properties.Policies[0].PolicyDocument.Statement[0].Action, want)
+}
+
+func compareActions(t *testing.T, where string, got, want []string) {
+	t.Helper()
+	for i := range max(len(got), len(want)) {
+		var g, w string
+		if i < len(got) {
+			g = got[i]
+		}
+		if i < len(want) {
+			w = want[i]
+		}
+		if g != w {
+			t.Errorf("%s: action %d is %q, the published list has %q", where, i+1, g, w)
+		}
+	}
+}
+
+// The optional parts are off by default and added, each in its own statement, when chosen.
+func TestPolicyOptionalParts(t *testing.T) {
+	doc, err := cloudhealth.PermissionsPolicy(cloudhealth.PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(doc.Actions(), "ec2:ModifyReservedInstances") || slices.Contains(doc.Actions(), "s3:Get*") {
+		t.Error("optional actions are on by default")
+	}
+	doc, err = cloudhealth.PermissionsPolicy(cloudhealth.PolicyOptions{Buckets: []string{"cur-bucket"}, ModifyReservedInstances: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Statement) != 3 || !slices.Equal(doc.Statement[1].Action, []string{"s3:Get*", "s3:List*"}) ||
+		doc.Statement[1].Resource[1] != "arn:aws:s3:::cur-bucket/*" || doc.Statement[2].Action[0] != "ec2:ModifyReservedInstances" {
+		t.Errorf("optional statements: %+v", doc.Statement)
+	}
+	if _, err := cloudhealth.PermissionsPolicy(cloudhealth.PolicyOptions{Buckets: []string{"Bad_Bucket"}}); err == nil {
+		t.Error("a bad bucket name accepted")
+	}
+}
+
+type template struct {
+	Parameters map[string]map[string]any `yaml:"Parameters"`
+	Resources  map[string]struct {
+		Type       string `yaml:"Type"`
+		Condition  string `yaml:"Condition"`
+		Properties struct {
+			RoleName                 any `yaml:"RoleName"`
+			AssumeRolePolicyDocument struct {
+				Statement []struct {
+					Principal map[string]any                       `yaml:"Principal"`
+					Action    []string                             `yaml:"Action"`
+					Condition map[string]map[string]map[string]any `yaml:"Condition"`
+				} `yaml:"Statement"`
+			} `yaml:"AssumeRolePolicyDocument"`
+			Policies []struct {
+				PolicyDocument struct {
+					Statement []struct {
+						Action []string `yaml:"Action"`
+					} `yaml:"Statement"`
+				} `yaml:"PolicyDocument"`
+			} `yaml:"Policies"`
+		} `yaml:"Properties"`
+	} `yaml:"Resources"`
+}
+
+func parseTemplate(t *testing.T, raw []byte) template {
+	t.Helper()
+	var tpl template
+	if err := yaml.Unmarshal(raw, &tpl); err != nil {
+		t.Fatalf("the template is not YAML: %v\n%s", err, raw)
+	}
+	return tpl
+}
+
+// The template trusts CloudHealth's account with the external id, takes every value as a parameter a
+// quick-create link can fill (none NoEcho), and offers the checker role only when its principal is given.
+func TestTemplate(t *testing.T) {
+	for _, ext := range []string{setupExternal, "0123456789", "yes"} {
+		s, err := cloudhealth.NewSetup(cloudhealth.SetupInput{AccountID: setupAccount, ExternalID: ext})
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, err := s.CloudFormation()
+		if err != nil {
+			t.Fatal(err)
+		}
+		tpl := parseTemplate(t, raw)
+		if d, ok := tpl.Parameters["ExternalId"]["Default"].(string); !ok || d != ext {
+			t.Errorf("ExternalId default %#v, want the string %q", tpl.Parameters["ExternalId"]["Default"], ext)
+		}
+		for name, p := range tpl.Parameters {
+			if _, ok := p["NoEcho"]; ok {
+				t.Errorf("parameter %s is NoEcho, which quick-create ignores", name)
 			}
 		}
+		role := tpl.Resources["CloudHealthRole"]
+		trust := role.Properties.AssumeRolePolicyDocument.Statement
+		if len(trust) != 1 || trust[0].Principal["AWS"] != "arn:aws:iam::454464851268:root" || trust[0].Action[0] != "sts:AssumeRole" ||
+			trust[0].Condition["StringEquals"]["sts:ExternalId"]["Ref"] != "ExternalId" {
+			t.Errorf("trust: %+v", trust)
+		}
+		if checker := tpl.Resources["CheckerRole"]; checker.Condition != "CreateChecker" ||
+			!slices.Equal(checker.Properties.Policies[0].PolicyDocument.Statement[0].Action, cloudhealth.CheckerActions) {
+			t.Errorf("checker role: %+v", checker)
+		}
+	}
+	hosted, err := cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := parseTemplate(t, hosted).Parameters["ExternalId"]["Default"]; d != "" {
+		t.Errorf("the hosted template defaults the external id to %v", d)
+	}
+}
+
+// The quick-create link parses and carries the template, the stack name and the parameters; the CloudShell
+// command and the Terraform snippet say the same.
+func TestDeployments(t *testing.T) {
+	s, err := cloudhealth.NewSetup(cloudhealth.SetupInput{AccountID: setupAccount, ExternalID: setupExternal})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const tmplURL = "https://reseller-templates.s3.amazonaws.com/cloudhealth/role.yaml?versionId=3&x=a b"
+	d, err := s.Deployments(cloudhealth.DeployOptions{TemplateURL: tmplURL, Region: "eu-west-1",
+		CheckerPrincipal: "arn:aws:iam::999999999999:role/aws-invites"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(d.QuickCreateURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Scheme != "https" || u.Host != "console.aws.amazon.com" || u.Path != "/cloudformation/home" || u.Query().Get("region") != "eu-west-1" {
+		t.Errorf("console: %s", d.QuickCreateURL)
+	}
+	route, query, ok := strings.Cut(u.EscapedFragment(), "?")
+	if !ok || route != "/stacks/quickcreate" {
+		t.Fatalf("fragment %q", u.Fragment)
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, want := range map[string]string{"templateURL": tmplURL, "stackName": "CloudHealth", "param_ExternalId": setupExternal,
+		"param_RoleName": "CloudHealth", "param_CheckerPrincipal": "arn:aws:iam::999999999999:role/aws-invites"} {
+		if got := q.Get(k); got != want {
+			t.Errorf("%s = %q, want %q", k, got, want)
+		}
+	}
+	if d.Capability != "CAPABILITY_NAMED_IAM" {
+		t.Errorf("capability %q", d.Capability)
+	}
+	for _, want := range []string{"aws cloudformation create-stack --stack-name 'CloudHealth'", "--template-url '" + tmplURL + "'",
+		"--capabilities CAPABILITY_NAMED_IAM", "'ParameterKey=ExternalId,ParameterValue=" + setupExternal + "'",
+		"'ParameterKey=RoleName,ParameterValue=CloudHealth'"} {
+		if !strings.Contains(d.CloudShell, want) {
+			t.Errorf("cloudshell command lacks %q: %s", want, d.CloudShell)
+		}
+	}
+	for _, want := range []string{`resource "aws_iam_role" "cloudhealth"`, `"arn:aws:iam::454464851268:root"`, setupExternal,
+		`"route53:Get*"`, `"workspaces:Describe*"`} {
+		if !strings.Contains(d.Terraform, want) {
+			t.Errorf("terraform lacks %q", want)
+		}
+	}
+	// Without a hosted template: no link, and the command reads the template downloaded from the service.
+	d, err = s.Deployments(cloudhealth.DeployOptions{})
+	if err != nil || d.QuickCreateURL != "" || !strings.Contains(d.CloudShell, "--template-body 'file://cloudhealth-role.yaml'") {
+		t.Errorf("without a template url: %+v, %v", d, err)
+	}
+	if _, err := s.Deployments(cloudhealth.DeployOptions{TemplateURL: "http://insecure/x"}); err == nil {
+		t.Error("an http template url accepted")
 	}
 }
 
 func TestSetupRejects(t *testing.T) {
-	tests := []struct {
-		name string
-		in   cloudhealth.SetupInput
-	}{
-		{"short account id", cloudhealth.SetupInput{AccountID: "12345", ExternalID: setupExternal}},
-		{"account id with letters", cloudhealth.SetupInput{AccountID: "01234567890a", ExternalID: setupExternal}},
-		{"empty external id", cloudhealth.SetupInput{AccountID: setupAccount}},
-		{"external id with a quote", cloudhealth.SetupInput{AccountID: setupAccount, ExternalID: `abc"def`}},
-		{"external id with a newline", cloudhealth.SetupInput{AccountID: setupAccount, ExternalID: "abc\ndef"}},
-		{"bad bucket", cloudhealth.SetupInput{AccountID: setupAccount, ExternalID: setupExternal, Buckets: []string{"My_Bucket"}}},
-	}
-	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			if _, err := cloudhealth.NewSetup(tc.in); err == nil {
-				t.Fatal("NewSetup accepted it")
-			}
-		})
-	}
-}
-
-func TestSetupCloudFormation(t *testing.T) {
-	// An external id that YAML would read as a number if it were not quoted.
-	for _, ext := range []string{setupExternal, "0123456789", "1e10", "yes"} {
-		t.Run(ext, func(t *testing.T) {
-			s, err := cloudhealth.NewSetup(cloudhealth.SetupInput{AccountID: setupAccount, ExternalID: ext, Buckets: []string{"cur-bucket"}})
-			if err != nil {
-				t.Fatalf("NewSetup: %v", err)
-			}
-			raw, err := s.CloudFormation()
-			if err != nil {
-				t.Fatalf("CloudFormation: %v", err)
-			}
-			checkTemplate(t, raw, ext)
-		})
-	}
-}
-
-func checkTemplate(t *testing.T, raw []byte, ext string) {
-	t.Helper()
-	var tpl struct {
-		FormatVersion string `yaml:"AWSTemplateFormatVersion"`
-		Parameters    map[string]struct {
-			Type    string `yaml:"Type"`
-			Default string `yaml:"Default"`
-		} `yaml:"Parameters"`
-		Resources map[string]struct {
-			Type       string `yaml:"Type"`
-			Properties struct {
-				RoleName                 string `yaml:"RoleName"`
-				AssumeRolePolicyDocument struct {
-					Version   string `yaml:"Version"`
-					Statement []struct {
-						Effect    string                                  `yaml:"Effect"`
-						Principal map[string]string                       `yaml:"Principal"`
-						Action    []string                                `yaml:"Action"`
-						Condition map[string]map[string]map[string]string `yaml:"Condition"`
-					} `yaml:"Statement"`
-				} `yaml:"AssumeRolePolicyDocument"`
-				Policies []struct {
-					PolicyName     string `yaml:"PolicyName"`
-					PolicyDocument struct {
-						Version   string `yaml:"Version"`
-						Statement []struct {
-							Action   []string `yaml:"Action"`
-							Resource []string `yaml:"Resource"`
-						} `yaml:"Statement"`
-					} `yaml:"PolicyDocument"`
-				} `yaml:"Policies"`
-			} `yaml:"Properties"`
-		} `yaml:"Resources"`
-		Outputs map[string]struct {
-			Value map[string][]string `yaml:"Value"`
-		} `yaml:"Outputs"`
-	}
-	if err := yaml.Unmarshal(raw, &tpl); err != nil {
-		t.Fatalf("the template is not YAML: %v\n%s", err, raw)
-	}
-	// Decoded without a target type, the default must still be a string: an unquoted 0123456789 would be a number.
-	var generic struct {
-		Parameters map[string]map[string]any `yaml:"Parameters"`
-	}
-	if err := yaml.NewDecoder(bytes.NewReader(raw)).Decode(&generic); err != nil {
-		t.Fatalf("generic decode: %v", err)
-	}
-	if d, ok := generic.Parameters["ExternalId"]["Default"].(string); !ok || d != ext {
-		t.Errorf("Default is %#v, want the string %q", generic.Parameters["ExternalId"]["Default"], ext)
-	}
-	if tpl.FormatVersion != "2010-09-09" {
-		t.Errorf("AWSTemplateFormatVersion %q", tpl.FormatVersion)
-	}
-	p, ok := tpl.Parameters["ExternalId"]
-	if !ok || p.Type != "String" || p.Default != ext {
-		t.Errorf("parameter ExternalId: %+v, want a String defaulting to %q", p, ext)
-	}
-	role, ok := tpl.Resources["CloudHealthRole"]
-	if !ok || role.Type != "AWS::IAM::Role" || role.Properties.RoleName != "CloudHealth" {
-		t.Fatalf("role resource: %+v", role)
-	}
-	trust := role.Properties.AssumeRolePolicyDocument
-	if trust.Version != "2012-10-17" || len(trust.Statement) != 1 {
-		t.Fatalf("trust policy: %+v", trust)
-	}
-	st := trust.Statement[0]
-	if st.Effect != "Allow" || st.Principal["AWS"] != "arn:aws:iam::454464851268:root" ||
-		len(st.Action) != 1 || st.Action[0] != "sts:AssumeRole" {
-		t.Errorf("trust statement: %+v", st)
-	}
-	if ref := st.Condition["StringEquals"]["sts:ExternalId"]["Ref"]; ref != "ExternalId" {
-		t.Errorf("condition: %+v, want StringEquals sts:ExternalId = Ref ExternalId", st.Condition)
-	}
-	if len(role.Properties.Policies) != 1 || role.Properties.Policies[0].PolicyName != "CloudHealthReadOnly" {
-		t.Fatalf("policies: %+v", role.Properties.Policies)
-	}
-	doc := role.Properties.Policies[0].PolicyDocument
-	foundCUR, foundBucket := false, false
-	for _, s := range doc.Statement {
-		for _, a := range s.Action {
-			foundCUR = foundCUR || a == "cur:Describe*"
-			if a == "s3:GetObject" {
-				foundBucket = len(s.Resource) == 2 && s.Resource[1] == "arn:aws:s3:::cur-bucket/*"
-			}
+	for _, in := range []cloudhealth.SetupInput{
+		{AccountID: "12345", ExternalID: setupExternal},
+		{AccountID: setupAccount, ExternalID: "x"},
+		{AccountID: setupAccount, ExternalID: "has space"},
+		{AccountID: setupAccount, ExternalID: setupExternal, RoleName: "bad/name"},
+	} {
+		if _, err := cloudhealth.NewSetup(in); err == nil {
+			t.Errorf("NewSetup(%+v) accepted", in)
 		}
-	}
-	if doc.Version != "2012-10-17" || !foundCUR || !foundBucket {
-		t.Errorf("permissions policy in the template: %+v", doc)
-	}
-	out := tpl.Outputs["RoleArn"].Value["Fn::GetAtt"]
-	if len(out) != 2 || out[0] != "CloudHealthRole" || out[1] != "Arn" {
-		t.Errorf("output RoleArn: %+v, want Fn::GetAtt [CloudHealthRole, Arn]", tpl.Outputs)
 	}
 }

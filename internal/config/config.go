@@ -53,6 +53,11 @@ type Config struct {
 	ReconcileEvery   time.Duration
 	CloudHealthEvery time.Duration
 	CURScanEvery     time.Duration
+	// BackgroundConcurrency is how many payers' background jobs one replica works at once (jobs.Config.Workers);
+	// the database pool and the AWS connections are sized from it.
+	BackgroundConcurrency int
+	// AWSRoleSessionDuration is how long an assumed payer role's session lasts (awsorg.Options.RoleSessionDuration).
+	AWSRoleSessionDuration time.Duration
 
 	// RateLimitRPS and RateLimitBurst are each caller's token bucket for all its requests; RateLimitAWSRPS and
 	// RateLimitAWSBurst the tighter one for the requests that call AWS, counted in AWS calls. A rate or burst of 0
@@ -65,6 +70,9 @@ type Config struct {
 	// SandboxInvitesPerDay is how many invitations the sandbox's simulated AWS Organizations lets each payer send
 	// in any 24 hours (accepted ones excepted); AWS's own quota by default. Load tests raise it.
 	SandboxInvitesPerDay int
+	// SandboxSharedClockCustomer is the one customer whose users may move the sandbox's shared clock besides
+	// platform administrators; none when empty.
+	SandboxSharedClockCustomer string
 }
 
 // Var is one environment variable the service reads, with what --help says of it.

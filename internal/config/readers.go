@@ -12,7 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/jobs"
 )
 
 // The readers, one a concern, each after the defaults and the documentation of the variables it reads. A reader
@@ -257,15 +259,27 @@ func authSource(c Config) string {
 	return "AUTH_HS256_SECRET"
 }
 
-// Jobs: how often the background work runs (the domain's defaults).
+// Jobs: how often the background work runs (the domain's defaults), how much of it at once, and how long a payer's
+// role session lasts.
 
 var jobsEnv = []Var{
 	{"RECONCILE_INTERVAL", "how often each payer's handshakes are reconciled with AWS (default " + short(invite.DefaultReconcileEvery) + ")"},
 	{"CLOUDHEALTH_INTERVAL", "how often CloudHealth's account list is read (default " + short(invite.DefaultCloudHealthEvery) + ")"},
 	{"CUR_SCAN_INTERVAL", "how often each payer's Cost and Usage Report is looked at (default " + short(invite.DefaultCURScanEvery) + ")"},
+	{"BACKGROUND_CONCURRENCY", fmt.Sprintf("how many payers one replica reconciles at once (CUR scans: an eighth of it, at least %d); a payer waiting on AWS holds no database connection, so size it to payers x AWS latency, not to the database: the pool grows by one connection per %d (default %d, 10,000 payers a minute at 100 ms a call)",
+		jobs.DefaultCURWorkers, jobs.WorkersPerConn, jobs.DefaultWorkers)},
+	{"AWS_ROLE_SESSION_DURATION", "how long a session of a payer's IAM role assumed through STS lasts, reused until shortly before it ends; at most the role's MaxSessionDuration, and 1h when the service's own credentials are a role session (role chaining) (default " + short(awsorg.DefaultRoleSessionDuration) + ", from 15m to 12h)"},
 }
 
-// readJobs reads the intervals of the periodic work.
+// The bounds of the background settings: more concurrency than this would exhaust the database server's
+// connections (one per WorkersPerConn workers, per replica) and STS refuses sessions outside these.
+const (
+	maxBackgroundConcurrency = 4096
+	minRoleSessionDuration   = 15 * time.Minute
+	maxRoleSessionDuration   = 12 * time.Hour
+)
+
+// readJobs reads the intervals of the periodic work, its concurrency and the role session's length.
 func readJobs(e env, c *Config) error {
 	for _, d := range []struct {
 		name string
@@ -281,6 +295,22 @@ func readJobs(e env, c *Config) error {
 			return err
 		}
 		*d.dst = v
+	}
+	c.BackgroundConcurrency = jobs.DefaultWorkers
+	if s := e.trimmed("BACKGROUND_CONCURRENCY"); s != "" {
+		v, err := strconv.Atoi(s)
+		if err != nil || v < 1 || v > maxBackgroundConcurrency {
+			return fmt.Errorf("BACKGROUND_CONCURRENCY %q is not a whole number of payers from 1 to %d like %d", s, maxBackgroundConcurrency, jobs.DefaultWorkers)
+		}
+		c.BackgroundConcurrency = v
+	}
+	var err error
+	c.AWSRoleSessionDuration, err = e.duration("AWS_ROLE_SESSION_DURATION", awsorg.DefaultRoleSessionDuration, false)
+	if err != nil {
+		return err
+	}
+	if d := c.AWSRoleSessionDuration; d < minRoleSessionDuration || d > maxRoleSessionDuration {
+		return fmt.Errorf("AWS_ROLE_SESSION_DURATION %s is outside what STS grants (%s to %s)", short(d), short(minRoleSessionDuration), short(maxRoleSessionDuration))
 	}
 	return nil
 }
@@ -412,13 +442,26 @@ func (e env) burst(name string, def int) (int, error) {
 // DefaultSandboxInvitesPerDay is AWS Organizations' quota of invitations a payer organization may send a day.
 const DefaultSandboxInvitesPerDay = 20
 
+// DefaultSandboxSharedClockCustomer is the customer whose users may move the sandbox's shared clock by default:
+// the embedded default's demo customer, the one user of a sandbox on a developer's machine.
+const DefaultSandboxSharedClockCustomer = "demo-customer"
+
 var sandboxEnv = []Var{
+	{"SANDBOX_SHARED_CLOCK_CUSTOMER", fmt.Sprintf("sandbox only: the one customer whose licenses_manager users may move the shared test clock besides platform administrators (default %s, the demo customer; `none` for platform administrators only, as a sandbox shared by partners wants: each partner gets a test clock of its own)", DefaultSandboxSharedClockCustomer)},
 	{"SANDBOX_INVITES_PER_DAY", fmt.Sprintf("sandbox only: how many invitations the simulated AWS Organizations lets each payer send in any 24 hours, accepted ones excepted (default %d, AWS's quota; load tests raise it)", DefaultSandboxInvitesPerDay)},
 }
 
 // readSandbox reads the sandbox's settings.
 func readSandbox(e env, c *Config) error {
 	c.SandboxInvitesPerDay = DefaultSandboxInvitesPerDay
+	switch s := e.trimmed("SANDBOX_SHARED_CLOCK_CUSTOMER"); s {
+	case "":
+		c.SandboxSharedClockCustomer = DefaultSandboxSharedClockCustomer
+	case "none":
+		c.SandboxSharedClockCustomer = ""
+	default:
+		c.SandboxSharedClockCustomer = s
+	}
 	if s := e.trimmed("SANDBOX_INVITES_PER_DAY"); s != "" {
 		v, err := strconv.Atoi(s)
 		if err != nil || v < 1 || v > 1_000_000 {

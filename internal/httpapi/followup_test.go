@@ -39,13 +39,15 @@ func TestRefreshCloudHealthSetupAndSandboxStatus(t *testing.T) {
 	}
 	setup := r.json(t)
 	if setup["roleName"] != "CloudHealth" || setup["trustedAccountId"] != "454464851268" ||
-		setup["trustedPrincipal"] != "arn:aws:iam::454464851268:root" || setup["externalId"] != "ext-fallback-1" ||
+		setup["trustedPrincipal"] != "arn:aws:iam::454464851268:root" || setup["externalId"] == "" || setup["externalId"] == "ext-fallback-1" ||
 		setup["accountId"] != "123456789012" {
 		t.Errorf("setup: %s", r.body)
 	}
 	if !strings.Contains(string(r.body), "sts:ExternalId") {
 		t.Error("the trust policy does not require the external id")
 	}
+	// The external id is the tenant's, from CloudHealth, before CloudHealth lists the account (issue 19).
+	externalID, _ := setup["externalId"].(string)
 	// The same as a CloudFormation template, by Accept header or by path.
 	for _, req := range []struct{ path, accept string }{{path + "/cloudhealth-setup", "application/yaml"}, {path + "/cloudhealth-setup/template.yaml", ""}} {
 		r := e.do("GET", req.path, tok, nil, "Accept", req.accept)
@@ -56,7 +58,7 @@ func TestRefreshCloudHealthSetupAndSandboxStatus(t *testing.T) {
 		if err := yaml.Unmarshal(r.body, &tmpl); err != nil {
 			t.Fatalf("template is not YAML: %v", err)
 		}
-		if !strings.Contains(string(r.body), "AWS::IAM::Role") || !strings.Contains(string(r.body), "ext-fallback-1") {
+		if !strings.Contains(string(r.body), "AWS::IAM::Role") || !strings.Contains(string(r.body), externalID) {
 			t.Errorf("template: %s", r.body)
 		}
 	}
@@ -74,8 +76,8 @@ func TestRefreshCloudHealthSetupAndSandboxStatus(t *testing.T) {
 	if got := r.json(t); r.status != 200 || got["state"] != "awaiting_cur" || got["cloudHealth"].(map[string]any)["payerAccountId"] != management {
 		t.Fatalf("green: %d %s", r.status, r.body)
 	}
-	// Once CloudHealth lists the account, the external id is the one it issues for it.
-	if setup := e.do("GET", path+"/cloudhealth-setup", tok, nil).json(t); setup["externalId"] == "ext-fallback-1" || setup["externalId"] == "" {
+	// Once CloudHealth lists the account, the external id is still the tenant's one.
+	if setup := e.do("GET", path+"/cloudhealth-setup", tok, nil).json(t); setup["externalId"] != externalID {
 		t.Errorf("external id of a listed account: %v", setup["externalId"])
 	}
 	e.problem(e.do("PUT", path+"/sandbox/cloudhealth", tok, map[string]any{"level": "purple"}), 422, "validation_failed")

@@ -67,6 +67,9 @@ type envOptions struct {
 	smtpURL string
 	// aws makes webhook destinations be checked as in aws mode (https, public addresses only).
 	aws bool
+	// testClocks keeps the sandbox's clocks in the database as serve does (the shared one, moved by platform
+	// administrators only, and the payers' own) over the test's clock, instead of moving the test's clock itself.
+	testClocks bool
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -77,7 +80,13 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	ctx := context.Background()
 	clk := testclock.NewAtStart() // now, or the instant AWS_INVITES_TEST_NOW names
 	st := storetest.Open(t, opts.dialect, store.Options{Clock: clk, MaxConns: jobs.MinPoolConns(jobs.Config{}) + 4})
-	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 1000, Conventions: true})
+	var clocks *store.SandboxClocks
+	simOpts := orgsim.Options{Clock: clk.Now, MaxAccounts: 1000, Conventions: true}
+	if opts.testClocks {
+		clocks = st.SandboxClocks(st.SandboxClock(clk))
+		simOpts.Clock, simOpts.ClockOf = clocks.Shared.Now, clocks.TimeOf
+	}
+	sim := orgsim.New(simOpts)
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(simSrv.Close)
 	orgs := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
@@ -103,8 +112,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	chSource := cloudhealth.NewSource(chClient, cloudhealth.SourceOptions{})
 	curReader := cur.Reader{Store: cur.DirStore{Root: t.TempDir()}}
-	sender := webhook.NewDomain(!opts.aws, clk.Now)
+	sender := webhook.NewDomain(!opts.aws, clk.Now) // the real time of the test's world, as serve signs with the real time
 	mailbox, err := mail.NewMemory("aws-invites@example.com", mail.MemoryOptions{Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -122,13 +132,18 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		backoff = func(int) time.Duration { return 100 * time.Millisecond }
 	}
 	// The service as serve builds it; the job engine runs (the notifications alone) only when a test asks.
-	parts := service.Parts{Store: st, Clock: clk, AWS: orgs, CloudHealth: chClient,
-		CloudHealthSetup: cloudhealth.SetupSource{Client: chClient, FallbackExternalID: "ext-fallback-1"},
+	// The test's clock is the real time of its world: webhook deliveries read it (signing alone reads the machine's
+	// clock, as receivers do), so a test can move it to a retry or past the disabling of an endpoint.
+	parts := service.Parts{Store: st, Clock: clk, RealClock: clk, AWS: orgs, CloudHealth: chSource,
+		CloudHealthSetup: cloudhealth.NewSetupSource(chSource, "ext-fallback-1", cloudhealth.DeployOptions{}, cloudhealth.PolicyOptions{}),
 		CUR:              curReader, Webhooks: sender, Mailer: mailer, Quiet: !opts.notify, Log: log, Registry: prometheus.NewRegistry(),
 		Jobs: jobs.Config{Unscheduled: true, DeliveryBackoff: backoff, PollInterval: 20 * time.Millisecond}}
 	if opts.sandbox {
 		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk},
 			Mail: mail.Mailbox{Memory: mailbox}}
+		if clocks != nil {
+			parts.Clock, parts.Clocks, parts.Sandbox.Clock, parts.Sandbox.Clocks = clocks.Shared, clocks, clocks.Shared, clocks
+		}
 	}
 	svc, err := service.New(ctx, parts)
 	if err != nil {

@@ -43,11 +43,15 @@ type Config struct {
 	Webhooks    *notify.Webhooks
 	Verifier    Verifier
 	Idempotency IdempotencyStore
-	Clock       invite.Clock                // stamps idempotency records; SystemClock when nil
-	Ready       func(context.Context) error // readiness probe (the database)
-	Logger      *slog.Logger
-	Registry    *prometheus.Registry // metrics are registered here and served at /metrics
-	CORSOrigins []string
+	Clock       invite.Clock // stamps idempotency records; SystemClock when nil
+	// Clocks is the time of each payer (the sandbox's test clocks), and ProfilePayer the payer of a billing
+	// profile: a sandbox response about one payer says its time. Clock for everything when nil.
+	Clocks       invite.Clocks
+	ProfilePayer func(ctx context.Context, billingProfileID string) (string, bool)
+	Ready        func(context.Context) error // readiness probe (the database)
+	Logger       *slog.Logger
+	Registry     *prometheus.Registry // metrics are registered here and served at /metrics
+	CORSOrigins  []string
 	// RateLimits are each caller's token buckets; the zero value turns rate limiting off.
 	RateLimits RateLimits
 
@@ -81,16 +85,17 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.Pre(headAsGet(e))
 	e.Use(requestID(), observe(cfg.Logger, cfg.Registry), middleware.Recover())
 	if cfg.Sandbox != nil {
-		// Every sandbox response says so, and tells the sandbox's time, so a client can reason about
-		// resendAvailableAt and expiry while the test clock runs ahead of the real one.
-		clock := cfg.Clock
+		// Every sandbox response says so, and tells the time that applies to it (the payer's own test clock for
+		// what concerns one payer, else the shared one), so a client can reason about resendAvailableAt and expiry
+		// while a test clock runs ahead of the real one. It is read when the answer is written, after the work.
+		times := sandboxTimes{shared: clock, clocks: cfg.Clocks, payerOf: cfg.ProfilePayer}
 		e.Use(func(next echo.HandlerFunc) echo.HandlerFunc {
 			return func(c echo.Context) error {
 				h := c.Response().Header()
 				h.Set("X-Sandbox", "true")
-				if clock != nil {
-					h.Set("X-Sandbox-Time", clock.Now().UTC().Format(time.RFC3339Nano))
-				}
+				c.Response().Before(func() {
+					h.Set("X-Sandbox-Time", times.of(c).UTC().Format(time.RFC3339Nano))
+				})
 				return next(c)
 			}
 		})
@@ -133,6 +138,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	if err != nil {
 		return nil, fmt.Errorf("the embedded openapi spec: %w", err)
 	}
+	if _, err := operationAccess(spec); err != nil {
+		return nil, fmt.Errorf("the embedded openapi spec: %w", err)
+	}
 	validator, err := requestValidator(spec, &echomiddleware.Options{
 		Options: openapi3filter.Options{AuthenticationFunc: authenticate(cfg.Verifier, roles)},
 		ErrorHandler: func(c echo.Context, err *echo.HTTPError) error {
@@ -151,4 +159,26 @@ func New(cfg Config) (*echo.Echo, error) {
 	api.RegisterHandlers(g, api.NewStrictHandler(srv, nil))
 	routes.load(e.Routes())
 	return e, nil
+}
+
+// sandboxTimes tells the sandbox time that applies to a request: its payer's, named by the path (a billing
+// profile's payer, or a payer's own id), else the shared time.
+type sandboxTimes struct {
+	shared  invite.Clock
+	clocks  invite.Clocks
+	payerOf func(ctx context.Context, billingProfileID string) (string, bool)
+}
+
+func (t sandboxTimes) of(c echo.Context) time.Time {
+	if t.clocks == nil {
+		return t.shared.Now()
+	}
+	payer := c.Param("managementAccountId")
+	if id := c.Param("billingProfileId"); id != "" && t.payerOf != nil {
+		payer, _ = t.payerOf(c.Request().Context(), id)
+	}
+	if payer == "" {
+		return t.shared.Now()
+	}
+	return t.clocks.For(payer).Now()
 }

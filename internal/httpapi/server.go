@@ -337,28 +337,83 @@ func (s *server) AdvanceSandboxClock(ctx context.Context, req api.AdvanceSandbox
 	if s.sandbox == nil {
 		return nil, invite.Errorf(invite.CodeSandboxOnly, "the sandbox clock exists only in the sandbox (AWS_INVITES_MODE=sandbox); here time is the real time")
 	}
-	var advance time.Duration
-	if a := req.Body.Advance; a != nil {
-		d, err := invite.ParseAdvance(*a)
-		if err != nil {
-			return nil, err
-		}
-		advance = d
-	}
-	var to time.Time
-	if req.Body.To != nil {
-		to = *req.Body.To
+	advance, to, err := clockMove(req.Body)
+	if err != nil {
+		return nil, err
 	}
 	rep, err := s.sandbox.AdvanceClock(ctx, principal(ctx), advance, to)
 	if err != nil {
 		return nil, err
 	}
+	return api.AdvanceSandboxClock200JSONResponse(clockReportOut(rep)), nil
+}
+
+func (s *server) CreateTestClock(ctx context.Context, req api.CreateTestClockRequestObject) (api.CreateTestClockResponseObject, error) {
+	if s.sandbox == nil {
+		return nil, invite.Errorf(invite.CodeSandboxOnly, "test clocks exist only in the sandbox (AWS_INVITES_MODE=sandbox); here time is the real time")
+	}
+	c, err := s.sandbox.CreateTestClock(ctx, principal(ctx), req.Body.ManagementAccountId, req.Body.CustomerId)
+	if err != nil {
+		return nil, err
+	}
+	loc := "/sandbox/test-clocks/" + c.Payer
+	return api.CreateTestClock201JSONResponse{Body: testClockOut(c), Headers: api.CreateTestClock201ResponseHeaders{Location: &loc}}, nil
+}
+
+func (s *server) GetTestClock(ctx context.Context, req api.GetTestClockRequestObject) (api.GetTestClockResponseObject, error) {
+	if s.sandbox == nil {
+		return nil, invite.Errorf(invite.CodeSandboxOnly, "test clocks exist only in the sandbox (AWS_INVITES_MODE=sandbox); here time is the real time")
+	}
+	c, err := s.sandbox.TestClock(ctx, principal(ctx), req.ManagementAccountId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetTestClock200JSONResponse(testClockOut(c)), nil
+}
+
+func (s *server) AdvanceTestClock(ctx context.Context, req api.AdvanceTestClockRequestObject) (api.AdvanceTestClockResponseObject, error) {
+	if s.sandbox == nil {
+		return nil, invite.Errorf(invite.CodeSandboxOnly, "test clocks exist only in the sandbox (AWS_INVITES_MODE=sandbox); here time is the real time")
+	}
+	advance, to, err := clockMove(req.Body)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := s.sandbox.AdvanceTestClock(ctx, principal(ctx), req.ManagementAccountId, advance, to)
+	if err != nil {
+		return nil, err
+	}
+	return api.AdvanceTestClock200JSONResponse(clockReportOut(rep)), nil
+}
+
+func testClockOut(c invite.TestClock) api.TestClock {
+	return api.TestClock{ManagementAccountId: c.Payer, CustomerId: c.CustomerID, Now: c.Now.UTC(), CreatedAt: c.CreatedAt.UTC()}
+}
+
+// clockMove reads how far a clock is to move: by advance, or to a time.
+func clockMove(body *api.SandboxClockRequest) (time.Duration, time.Time, error) {
+	var advance time.Duration
+	if a := body.Advance; a != nil {
+		d, err := invite.ParseAdvance(*a)
+		if err != nil {
+			return 0, time.Time{}, err
+		}
+		advance = d
+	}
+	var to time.Time
+	if body.To != nil {
+		to = *body.To
+	}
+	return advance, to, nil
+}
+
+func clockReportOut(rep invite.ClockReport) api.SandboxClock {
 	payers, changed := rep.Payers, rep.Changed
-	out := api.AdvanceSandboxClock200JSONResponse{Now: rep.Now.UTC(), PayersReconciled: &payers, InvitesChanged: &changed}
+	out := api.SandboxClock{Now: rep.Now.UTC(), PayersReconciled: &payers, InvitesChanged: &changed}
 	if len(rep.Errors) > 0 {
 		out.Errors = &rep.Errors
 	}
-	return out, nil
+	return out
 }
 
 func (s *server) SandboxSetCloudHealth(ctx context.Context, req api.SandboxSetCloudHealthRequestObject) (api.SandboxSetCloudHealthResponseObject, error) {

@@ -70,6 +70,8 @@ var validBodies = map[string]string{
 	"sandboxSetCloudHealth": `{"level":"green"}`,
 	"sandboxDeliverCUR":     `{"unblendedCost":"1.00"}`,
 	"advanceSandboxClock":   `{"advance":"1s"}`,
+	"advanceTestClock":      `{"advance":"1s"}`,
+	"createTestClock":       `{"managementAccountId":"222222222222","customerId":"acme"}`,
 }
 
 func (o operation) validBody(t *testing.T) any {
@@ -99,6 +101,10 @@ func existing(e *env) map[string]string {
 	hook := e.do("POST", "/billing-profiles/"+profile+"/webhooks", rootToken(e, setup("hook")), map[string]any{"url": "http://127.0.0.1:9/hooks"})
 	if hook.status != http.StatusCreated {
 		e.t.Fatalf("creating a webhook: %d %s", hook.status, hook.body)
+	}
+	// acme's payer gets a test clock of its own, where the sandbox keeps them.
+	if c := e.do("POST", "/sandbox/test-clocks", rootToken(e, setup("clock")), map[string]any{"managementAccountId": management, "customerId": customer}); c.status != http.StatusCreated && c.status != http.StatusNotFound {
+		e.t.Fatalf("creating a test clock: %d %s", c.status, c.body)
 	}
 	return map[string]string{"billingProfileId": profile, "inviteId": inv["id"].(string),
 		"webhookId": hook.json(e.t)["id"].(string), "managementAccountId": management}
@@ -137,13 +143,14 @@ func paramsFor(o operation, profileScoped, resellerScoped map[string]string) map
 // spec, and this test that the status is the expected one). 409, 412 and 502 have tests of their own.
 func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	ops := operations(t)
-	// Operations that need only a valid token: the sandbox's clock and mail are any caller's to use.
-	tokenOnly := []string{"getSandboxClock", "advanceSandboxClock", "listSandboxMail"}
+	// Operations that need only a valid token (of the customer, for its test clock): the sandbox's shared time
+	// and its mail (filtered to what the caller may read).
+	tokenOnly := []string{"getSandboxClock", "listSandboxMail", "getTestClock"}
 	// Operations that never read the database (the probe, the sandbox's clock and mailbox).
 	noDatabase := []string{"getHealth", "getSandboxClock", "listSandboxMail"}
 
 	t.Run("400, 401, 403, 413, 415 and 422", func(t *testing.T) {
-		e := newEnv(t, envOptions{sandbox: true}).with(t)
+		e := newEnv(t, envOptions{testClocks: true, sandbox: true}).with(t)
 		params := existing(e)
 		reseller := resellerHook(e, params)
 		root := rootToken(e)
@@ -184,7 +191,7 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	})
 
 	t.Run("404", func(t *testing.T) {
-		e := newEnv(t, envOptions{sandbox: true}).with(t)
+		e := newEnv(t, envOptions{testClocks: true, sandbox: true}).with(t)
 		params := existing(e)
 		unknown := map[string]string{"billingProfileId": "no-such-profile", "inviteId": "no-such-invite",
 			"webhookId": "no-such-webhook", "managementAccountId": "999999999999"}
@@ -221,7 +228,7 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	})
 
 	t.Run("429", func(t *testing.T) {
-		e := newEnv(t, envOptions{sandbox: true, limits: httpapi.RateLimits{RPS: 0.001, Burst: 1, AWSRPS: 0.001, AWSBurst: 1}}).with(t)
+		e := newEnv(t, envOptions{testClocks: true, sandbox: true, limits: httpapi.RateLimits{RPS: 0.001, Burst: 1, AWSRPS: 0.001, AWSBurst: 1}}).with(t)
 		params := existing(e)
 		reseller := resellerHook(e, params)
 		for _, o := range ops {
@@ -247,7 +254,7 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	})
 
 	t.Run("500", func(t *testing.T) {
-		e := newEnv(t, envOptions{sandbox: true}).with(t)
+		e := newEnv(t, envOptions{testClocks: true, sandbox: true}).with(t)
 		params := existing(e)
 		reseller := resellerHook(e, params)
 		// The service's own fault, which a client cannot act on: its tables are gone.
@@ -275,7 +282,7 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	})
 
 	t.Run("503", func(t *testing.T) {
-		e := newEnv(t, envOptions{sandbox: true}).with(t)
+		e := newEnv(t, envOptions{testClocks: true, sandbox: true}).with(t)
 		params := existing(e)
 		reseller := resellerHook(e, params)
 		cutOff(t, e)

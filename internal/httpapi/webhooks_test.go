@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	netmail "net/mail"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -36,6 +37,7 @@ type receiver struct {
 	answer   func(d delivered) int // the status to answer; 204 when nil
 	attempts map[string]int        // by webhook-id
 	times    map[string][]time.Time
+	now      func() time.Time // the receiver's own clock: the real time of the test's world
 }
 
 type delivered struct {
@@ -82,6 +84,16 @@ func (r *receiver) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	if !ok {
 		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	// The Standard Webhooks reference library's rule: the timestamp (seconds) within five minutes of the
+	// receiver's own clock, either way ("Message timestamp too old" / "too new").
+	now := time.Now()
+	if r.now != nil {
+		now = r.now()
+	}
+	if sec, err := strconv.ParseInt(ts, 10, 64); err != nil || now.Sub(time.Unix(sec, 0)).Abs() > 5*time.Minute {
+		http.Error(w, "Message timestamp too old or too new", http.StatusUnauthorized)
 		return
 	}
 	d := delivered{ID: id, Timestamp: ts, Signatures: strings.Fields(sig), Raw: body, At: time.Now()}
@@ -146,6 +158,7 @@ func (e *env) addWebhook(r *receiver, events ...string) (id, secret string) {
 	}
 	r.mu.Lock()
 	r.secrets = append(r.secrets, secret)
+	r.now = e.clock.Now
 	r.mu.Unlock()
 	return ep["id"].(string), secret
 }

@@ -2,12 +2,15 @@ package invite
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
 
-// CloudHealth levels as the API reports them (the UI says Healthy, Warning, Critical, Unknown).
+// CloudHealth levels as the API reports them (the UI says Healthy, Warning, Critical, Unknown; that the words map
+// to the levels in this order is inferred, as nothing public states it).
 const (
 	LevelGreen   = "green"
 	LevelYellow  = "yellow"
@@ -15,27 +18,34 @@ const (
 	LevelUnknown = "unknown"
 )
 
+// ErrCloudHealthKeyRefused marks a CloudHealth answer of 401 or 403: the reseller's API key (or the client_api_id
+// it acts for) is refused. It is the reseller's configuration to fix, so it never moves a customer's invite.
+var ErrCloudHealthKeyRefused = errors.New("CloudHealth refused the service's API key (cloudhealth_key_refused)")
+
 // Health is the verdict of the CloudHealth rule on one joined account.
 type Health string
 
 // The verdicts.
 const (
-	HealthHealthy  Health = "healthy"  // green or yellow with a payer
-	HealthGrace    Health = "grace"    // not healthy yet, but only unknown or without a payer, within the grace period
+	HealthHealthy  Health = "healthy"  // green or yellow, under the invite's payer
+	HealthGrace    Health = "grace"    // not healthy yet, but not red: within the grace period
 	HealthCritical Health = "critical" // red, or not healthy after the grace period
 )
 
 // Verdict is the outcome of EvaluateCloudHealth.
 type Verdict struct {
-	Health Health
-	Reason string        // why it is not healthy, for the history; empty when healthy
-	Left   time.Duration // how long until a grace verdict turns critical
+	Health  Health
+	Reason  string        // why it is not healthy, for the history; empty when healthy
+	Warning string        // set when healthy with a warning (yellow), for the invite's view
+	Left    time.Duration // how long until a grace verdict turns critical
 }
 
-// EvaluateCloudHealth applies the lifecycle's rule: red is critical at once; unknown, not listed or without a
-// payer is critical once the account has been a member for the grace period; green or yellow with a payer is
-// healthy.
-func EvaluateCloudHealth(st CloudHealthStatus, sinceJoined, grace time.Duration) Verdict {
+// EvaluateCloudHealth applies the lifecycle's rule to CloudHealth's status of a joined account. payers are the
+// payer accounts the account may be placed under (the invite's payer; see CloudHealthPayers). Red is critical at
+// once. Not listed, unknown, without a payer ("Payer N/A": the documented fields name none) or under another
+// payer is critical once the account has been a member for the grace period, and recovers when CloudHealth
+// corrects it. Green or yellow under one of payers is healthy, yellow with a warning.
+func EvaluateCloudHealth(st CloudHealthStatus, payers []string, sinceJoined, grace time.Duration) Verdict {
 	var reason string
 	switch {
 	case st.Listed && st.Level == LevelRed:
@@ -43,11 +53,17 @@ func EvaluateCloudHealth(st CloudHealthStatus, sinceJoined, grace time.Duration)
 	case !st.Listed:
 		reason = "CloudHealth does not list the account"
 	case st.Level != LevelGreen && st.Level != LevelYellow:
-		reason = "CloudHealth reports the account's status as unknown"
+		reason = "CloudHealth reports the account's status as " + cmpOr(st.Level, LevelUnknown)
 	case st.PayerAccountID == "":
 		reason = "CloudHealth shows the account's payer as N/A"
+		if st.PayerReason != "" {
+			reason += " (" + st.PayerReason + ")"
+		}
+	case len(payers) > 0 && !slices.Contains(payers, st.PayerAccountID):
+		reason = fmt.Sprintf("CloudHealth places the account under payer %s, not under this billing profile's payer %s",
+			st.payerText(), strings.Join(payers, " or "))
 	default:
-		return Verdict{Health: HealthHealthy}
+		return Verdict{Health: HealthHealthy, Warning: st.Warning()}
 	}
 	sinceJoined = max(sinceJoined, 0) // a join time in the future is clock skew: no grace used up
 	if sinceJoined >= grace {
@@ -56,11 +72,80 @@ func EvaluateCloudHealth(st CloudHealthStatus, sinceJoined, grace time.Duration)
 	return Verdict{Health: HealthGrace, Reason: reason, Left: grace - sinceJoined}
 }
 
+func cmpOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+// payerText names the payer CloudHealth shows: its id, and its name when known.
+func (st CloudHealthStatus) payerText() string {
+	if st.PayerName != "" && st.PayerName != st.PayerAccountID {
+		return fmt.Sprintf("%s (%q)", st.PayerAccountID, st.PayerName)
+	}
+	return st.PayerAccountID
+}
+
+// Warning is what an invite's view shows for a yellow status: the account is healthy for the lifecycle, but
+// CloudHealth warns about it; empty for any other level.
+func (st CloudHealthStatus) Warning() string {
+	if !st.Listed || st.Level != LevelYellow {
+		return ""
+	}
+	return "CloudHealth shows a warning (yellow) for this account: some of its data may be missing. Check that the " +
+		"CloudHealth IAM role has the whole published read-only policy; CloudHealth says missing permissions show as a warning."
+}
+
+// CloudHealthPayers are the payer accounts CloudHealth may place an invite's account under for it to be healthy:
+// the billing profile's payer. For a billing transfer the customer's management account keeps its organization and
+// stays the payer its own accounts' line items name (as the sandbox's reports have it), so CloudHealth, which
+// learns payers from the bills, may show it instead: inferred, nothing public says how CloudHealth shows a
+// transferred bill.
+func CloudHealthPayers(inv Invite) []string {
+	out := []string{}
+	if inv.Payer != "" {
+		out = append(out, inv.Payer)
+	}
+	if inv.Kind.OrJoin() == InviteTransfer && inv.AccountID != inv.Payer {
+		out = append(out, inv.AccountID)
+	}
+	return out
+}
+
 func roundHours(d time.Duration) string {
 	return fmt.Sprintf("%dh", int(d.Round(time.Hour)/time.Hour))
 }
 
-// CloudHealthFollower follows CloudHealth's status of every joined account: red, or unknown beyond the grace
+// cloudHealthCriticalSteps are the next steps of an invite in cloudhealth_critical: what CloudHealth shows and
+// who can fix it. An account placed under another payer names that payer, since the IAM role cannot fix it.
+func cloudHealthCriticalSteps(inv Invite) []Step {
+	fix := Step{
+		Code:   StepFixCloudHealthIAM,
+		Title:  "Fix the CloudHealth IAM setup",
+		Detail: "CloudHealth cannot read this account: check the CloudHealth IAM role (its name, the trusted CloudHealth account and the external id), or open a support ticket.",
+	}
+	if st := inv.CloudHealth; st != nil && st.Listed && st.PayerAccountID != "" && !slices.Contains(CloudHealthPayers(inv), st.PayerAccountID) {
+		fix.Title = "CloudHealth shows the account under another payer"
+		fix.Detail = fmt.Sprintf("CloudHealth places this account under payer %s, not under this billing profile's payer %s. "+
+			"Check that the account left its previous organization and that its bills now come from payer %s; if they do, "+
+			"open a support ticket so that the reseller corrects the account in CloudHealth.", st.payerText(), inv.Payer, inv.Payer)
+	} else if st != nil && st.Listed && st.PayerAccountID == "" && (st.Level == LevelGreen || st.Level == LevelYellow) {
+		fix.Title = "CloudHealth shows no payer for the account (Payer N/A)"
+		fix.Detail = "CloudHealth does not place this account under a payer yet"
+		if st.PayerReason != "" {
+			fix.Detail += " (" + st.PayerReason + ")"
+		}
+		fix.Detail += ". It learns the payer from the payer's bills: once the account's usage appears in the payer's Cost and Usage Report this resolves; if it does not within a day or two, open a support ticket."
+	}
+	return []Step{fix, {
+		Code:   StepCloudHealthImpact,
+		Title:  "What does not work until then",
+		Detail: "Reservation data is not shown, the FlexRI and Spot0 services cannot be used, and reports cannot run on this account.",
+	}}
+}
+
+// CloudHealthFollower follows CloudHealth's status of every joined account: red, or not healthy beyond the grace
 // period, is cloudhealth_critical; healthy again is back to active or awaiting_cur.
 type CloudHealthFollower struct {
 	*core
@@ -78,24 +163,52 @@ func NewCloudHealthFollower(st CloudHealthStore, d Deps, statuses CloudHealthSta
 	return &CloudHealthFollower{core: newCore(d, st), store: st, statuses: statuses, grace: grace}
 }
 
-// Sync reads CloudHealth's account list once and applies it to every invite CloudHealth can move.
+// Sync reads each CloudHealth tenant's account list once and applies it to every invite of that tenant that
+// CloudHealth can move: one listing per tenant serves every invite of every payer. A tenant whose listing fails
+// leaves its invites as they are (a refused key is the reseller's to fix, not the customers' state); the others
+// are still applied.
 func (s *CloudHealthFollower) Sync(ctx context.Context) error {
-	statuses, err := s.statuses.Statuses(ctx)
-	if err != nil {
-		return err
-	}
 	invites, err := s.store.InvitesInStates(ctx, StatesWhere(State.FollowsCloudHealth))
 	if err != nil {
 		return err
 	}
-	var errs []string
+	var errs []error
+	byTenant := map[string][]Invite{}
+	tenantOf := map[string]string{}
 	for _, inv := range invites {
-		if _, err := s.apply(ctx, inv, statuses[inv.AccountID]); err != nil && !IsCode(err, CodeConcurrentUpdate) {
-			errs = append(errs, fmt.Sprintf("invite %s: %v", inv.ID, err))
+		t, ok := tenantOf[inv.BillingProfileID]
+		if !ok {
+			if t, err = s.statuses.Tenant(ctx, inv.BillingProfileID); err != nil {
+				errs = append(errs, fmt.Errorf("billing profile %s: cloudhealth tenant: %w", inv.BillingProfileID, err))
+				continue
+			}
+			tenantOf[inv.BillingProfileID] = t
+		}
+		byTenant[t] = append(byTenant[t], inv)
+	}
+	tenants := make([]string, 0, len(byTenant))
+	for t := range byTenant {
+		tenants = append(tenants, t)
+	}
+	slices.Sort(tenants)
+	for _, t := range tenants {
+		statuses, err := s.statuses.Statuses(ctx, t)
+		if err != nil {
+			if errors.Is(err, ErrCloudHealthKeyRefused) {
+				s.log.ErrorContext(ctx, "cloudhealth refused the api key: invites are left as they are until the reseller fixes it",
+					"code", "cloudhealth_key_refused", "tenant", t, "invites", len(byTenant[t]), "error", err)
+			}
+			errs = append(errs, fmt.Errorf("tenant %q: %w", t, err))
+			continue
+		}
+		for _, inv := range byTenant[t] {
+			if _, err := s.apply(ctx, inv, statuses[inv.AccountID]); err != nil && !IsCode(err, CodeConcurrentUpdate) {
+				errs = append(errs, fmt.Errorf("invite %s: %w", inv.ID, err))
+			}
 		}
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("cloudhealth: %s", strings.Join(errs, "; "))
+		return fmt.Errorf("cloudhealth: %w", errors.Join(errs...))
 	}
 	return nil
 }
@@ -105,7 +218,11 @@ func (s *CloudHealthFollower) refreshOne(ctx context.Context, inv Invite) (Invit
 	if !inv.State.FollowsCloudHealth() {
 		return inv, nil // CloudHealth keeps the status; the invite follows it once the account joins
 	}
-	statuses, err := s.statuses.Statuses(ctx)
+	tenant, err := s.statuses.Tenant(ctx, inv.BillingProfileID)
+	if err != nil {
+		return Invite{}, err
+	}
+	statuses, err := s.statuses.Statuses(ctx, tenant)
 	if err != nil {
 		return Invite{}, err
 	}
@@ -118,11 +235,13 @@ func (s *CloudHealthFollower) apply(ctx context.Context, inv Invite, st CloudHea
 	now := s.clock.Now()
 	st.CheckedAt = now
 	prev := inv.CloudHealth
+	// The fields the store keeps decide whether the status changed; the others (name, reason, last update) ride
+	// along when it did.
 	changed := prev == nil || prev.Level != st.Level || prev.PayerAccountID != st.PayerAccountID || prev.Listed != st.Listed
 	if changed {
 		inv.CloudHealth = &st
 	}
-	v := EvaluateCloudHealth(st, inv.sinceJoined(now), s.grace)
+	v := EvaluateCloudHealth(st, CloudHealthPayers(inv), inv.sinceJoined(now), s.grace)
 	actor := Actor{Kind: ActorCloudHealth}
 	switch {
 	case v.Health == HealthCritical && inv.State != StateCloudHealthCritical:
@@ -133,7 +252,7 @@ func (s *CloudHealthFollower) apply(ctx context.Context, inv Invite, st CloudHea
 			to = StateActive
 		}
 		return s.transition(ctx, inv, to, nil, actor,
-			fmt.Sprintf("CloudHealth reports the account healthy (%s, payer %s)", st.Level, st.PayerAccountID))
+			fmt.Sprintf("CloudHealth reports the account healthy (%s, payer %s)", st.Level, st.payerText()))
 	case changed:
 		return s.save(ctx, inv, Event{})
 	}
@@ -142,25 +261,82 @@ func (s *CloudHealthFollower) apply(ctx context.Context, inv Invite, st CloudHea
 
 // CloudHealthSetup is what the customer creates in the invited account so CloudHealth can read it.
 type CloudHealthSetup struct {
-	JSON     any    // role name, trusted account, external id, policies
+	JSON     any    // role name, trusted account, external id, policies, one-click deployments
 	Template []byte // the same as a CloudFormation template (YAML)
 }
 
-// CloudHealthStatuses is what the domain needs from CloudHealth: its view of every AWS account it knows, keyed by
-// the 12-digit account id (one listing serves every invite).
+// CloudHealthStatuses is what the domain needs from CloudHealth: which tenant holds a billing profile's accounts,
+// and a tenant's view of every AWS account it knows, keyed by the 12-digit account id (one listing serves every
+// invite of the tenant). An error wrapping ErrCloudHealthKeyRefused is the reseller's configuration problem.
 type CloudHealthStatuses interface {
-	Statuses(ctx context.Context) (map[string]CloudHealthStatus, error)
+	// Tenant names the CloudHealth tenant of a billing profile: "" for the API key's own, else the client_api_id
+	// of a partner's customer.
+	Tenant(ctx context.Context, billingProfileID string) (string, error)
+	Statuses(ctx context.Context, tenant string) (map[string]CloudHealthStatus, error)
 }
 
-// CloudHealthSetupSource builds the IAM setup a customer creates in an AWS account so CloudHealth can read it.
+// CloudHealthSetupSource builds the IAM setup a customer creates in an invite's AWS account so CloudHealth can
+// read it.
 type CloudHealthSetupSource interface {
-	Setup(ctx context.Context, accountID string) (CloudHealthSetup, error)
+	Setup(ctx context.Context, inv Invite) (CloudHealthSetup, error)
 }
 
 // NoCloudHealthSetup is the setup source of a service without CloudHealth configured: it says so.
 type NoCloudHealthSetup struct{}
 
 // Setup answers CodeCloudHealthNotConfigured.
-func (NoCloudHealthSetup) Setup(context.Context, string) (CloudHealthSetup, error) {
+func (NoCloudHealthSetup) Setup(context.Context, Invite) (CloudHealthSetup, error) {
 	return CloudHealthSetup{}, Errorf(CodeCloudHealthNotConfigured, "CloudHealth is not configured for this service")
+}
+
+// The outcomes of a validation check.
+const (
+	CheckPass    = "pass"
+	CheckFail    = "fail"
+	CheckUnknown = "unknown" // the service cannot tell now; Detail says what would let it
+)
+
+// The validation checks, in the order they are run and shown.
+const (
+	CheckListed         = "listed"           // CloudHealth lists the account
+	CheckAuthentication = "authentication"   // assume_role with the role in the invited account and the expected external id
+	CheckStatus         = "status"           // the status level
+	CheckFreshness      = "status_freshness" // status.last_update is recent
+	CheckPayer          = "payer_placement"  // under the billing profile's payer
+	CheckPayerCUR       = "payer_cur"        // the payer's Cost and Usage Report is configured
+	CheckPermissions    = "permissions"      // the role allows the whole published policy (needs the checker role)
+)
+
+// CloudHealthCheck is the result of one validation check of an invite's CloudHealth setup.
+type CloudHealthCheck struct {
+	Name   string // one of the Check* names
+	Result string // CheckPass, CheckFail or CheckUnknown
+	Detail string // what was found, and what to do about it, in words a customer can act on
+	// Missing lists the actions the role lacks, and Denied those an organization's SCP denies (permissions check).
+	Missing []string
+	Denied  []string
+}
+
+// CloudHealthValidation is one run of the checks.
+type CloudHealthValidation struct {
+	InviteID string
+	At       time.Time
+	Checks   []CloudHealthCheck
+}
+
+// Passed reports whether every check passed.
+func (v CloudHealthValidation) Passed() bool {
+	for _, c := range v.Checks {
+		if c.Result != CheckPass {
+			return false
+		}
+	}
+	return len(v.Checks) > 0
+}
+
+// CloudHealthValidator runs the checks of an invite's CloudHealth setup that the service can make now, from the
+// last listing (never a new one) and, when configured, a probe of the role. payerCURConfigured says whether the
+// billing profile names its payer's Cost and Usage Report.
+type CloudHealthValidator interface {
+	ValidateCloudHealth(ctx context.Context, inv Invite, payerCURConfigured bool) (CloudHealthValidation, error)
 }

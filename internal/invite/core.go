@@ -14,7 +14,8 @@ import (
 type Deps struct {
 	Orgs      Organizations
 	Transfers Transfers    // billing transfers, in the same AWS Organizations
-	Clock     Clock        // SystemClock when nil
+	Clock     Clock        // the shared time; SystemClock when nil
+	Clocks    Clocks       // the time of each payer; Clock for every payer when nil
 	Log       *slog.Logger // slog.Default() when nil
 }
 
@@ -24,14 +25,18 @@ type core struct {
 	store     CoreStore
 	orgs      Organizations
 	transfers Transfers
-	clock     Clock
+	clock     Clock  // the shared time, for what concerns no one payer
+	clocks    Clocks // the time of each payer: every rule about an invite reads its payer's
 	log       *slog.Logger
 }
 
 func newCore(d Deps, st CoreStore) *core {
-	c := &core{store: st, orgs: d.Orgs, transfers: d.Transfers, clock: d.Clock, log: d.Log}
+	c := &core{store: st, orgs: d.Orgs, transfers: d.Transfers, clock: d.Clock, clocks: d.Clocks, log: d.Log}
 	if c.clock == nil {
 		c.clock = SystemClock{}
+	}
+	if c.clocks == nil {
+		c.clocks = OneClock{Clock: c.clock}
 	}
 	if c.log == nil {
 		c.log = slog.Default()
@@ -66,7 +71,7 @@ func authorize(p Principal, id string, bp BillingProfile, err error, need access
 		return BillingProfile{}, Errorf(CodeNotAssigned,
 			"you must be assigned to billing profile %q to see or invite its accounts; ask an administrator of your organization to assign you", bp.ID)
 	}
-	if need == write && !p.HasPermission(PermissionLicensesManager) {
+	if need == write && !p.HasPermission(PermissionLicensesManager) && !p.IsPlatformAdmin() {
 		return BillingProfile{}, Errorf(CodeForbidden, "inviting, re-sending and canceling need the %q permission", PermissionLicensesManager)
 	}
 	return bp, nil
@@ -123,7 +128,10 @@ func (c *core) inviteFor(ctx context.Context, p Principal, billingProfileID, inv
 }
 
 // view renders an invite as a client sees it now.
-func (c *core) view(inv Invite) View { return ViewOf(inv, c.clock.Now()) }
+func (c *core) view(inv Invite) View { return ViewOf(inv, c.now(inv.Payer)) }
+
+// now is the time that applies to a payer organization's invites.
+func (c *core) now(payer string) time.Time { return c.clocks.For(payer).Now() }
 
 // viewOrErr renders the result of a use case that returns an invite.
 func (c *core) viewOrErr(inv Invite, err error) (View, error) {
@@ -137,7 +145,7 @@ func (c *core) viewOrErr(inv Invite, err error) (View, error) {
 // a history line), guarded by the invite's version. The event carries the invite as a client sees it after the
 // change, so that what is delivered about it later shows that moment.
 func (c *core) save(ctx context.Context, inv Invite, ev Event) (Invite, error) {
-	now := c.clock.Now()
+	now := c.now(inv.Payer)
 	inv.UpdatedAt = now
 	if !ev.Empty() {
 		ev = c.stamp(ev, inv)
@@ -153,7 +161,7 @@ func (c *core) save(ctx context.Context, inv Invite, ev Event) (Invite, error) {
 func (c *core) stamp(ev Event, inv Invite) Event {
 	ev.InviteID, ev.BillingProfileID, ev.Payer, ev.AccountID = inv.ID, inv.BillingProfileID, inv.Payer, inv.AccountID
 	if ev.At.IsZero() {
-		ev.At = c.clock.Now()
+		ev.At = c.now(inv.Payer)
 	}
 	if ev.PublicID == "" {
 		ev.PublicID = newID()
@@ -260,7 +268,7 @@ func (c *core) confirmMembership(ctx context.Context, inv Invite, actor Actor, k
 	}
 	joined := acct.JoinedAt
 	if joined.IsZero() {
-		joined = c.clock.Now()
+		joined = c.now(inv.Payer)
 	}
 	inv.JoinedAt = &joined
 	return c.transition(ctx, inv, StateAwaitingCUR, nil, actor,

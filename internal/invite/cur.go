@@ -61,7 +61,7 @@ type CURReport struct {
 // already, records the usage per account, and moves joined invites whose account has line items to active. One
 // scan serves every invite of the payer.
 func (s *CURFollower) Scan(ctx context.Context, managementAccountID string) (CURReport, error) {
-	now := s.clock.Now()
+	now := s.now(managementAccountID)
 	rep := CURReport{Payer: managementAccountID, Period: BillingPeriod(now)}
 	loc, ok, err := s.location(ctx, managementAccountID)
 	if err != nil || !ok {

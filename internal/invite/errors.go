@@ -71,6 +71,8 @@ const (
 	CodeHandshakeNotAdoptable      Code = "handshake_not_adoptable"                 // the handshake is not open, or another invite owns it
 	CodeWebhookURLRefused          Code = "webhook_url_refused"                     // a webhook URL the service must not call
 	CodeOtherKind                  Code = "invite_of_another_kind"                  // the account has an invite of the other kind in progress
+	CodeTestClockExists            Code = "test_clock_exists"                       // the sandbox payer has its own test clock already
+	CodePayerOfOtherCustomers      Code = "payer_of_other_customers"                // a test clock's payer must serve its one customer only
 
 	CodeInOtherOrg         Code = "account_in_another_organization"
 	CodeIsManagementAcct   Code = "account_is_management_account"
@@ -156,6 +158,8 @@ var kinds = map[Code]ErrorKind{
 	CodeHandshakeNotAdoptable:      KindConflict,
 	CodeWebhookURLRefused:          KindValidation,
 	CodeOtherKind:                  KindConflict,
+	CodeTestClockExists:            KindConflict,
+	CodePayerOfOtherCustomers:      KindConflict,
 
 	CodeInOtherOrg:         KindConflict,
 	CodeIsManagementAcct:   KindConflict,

@@ -137,11 +137,17 @@ type CURUsage struct {
 	FirstSeenAt   time.Time // when the service first saw the account's line items in this period
 }
 
-// CloudHealthStatus is what CloudHealth reports about an AWS account.
+// CloudHealthStatus is what CloudHealth reports about an AWS account, from the fields its API documents.
 type CloudHealthStatus struct {
-	Level          string // green, yellow, red or unknown
-	PayerAccountID string // empty when CloudHealth shows "N/A"
-	Listed         bool   // false when CloudHealth does not list the account at all
+	Level string // green, yellow, red or unknown
+	// PayerAccountID is the payer CloudHealth places the account under, as its documented fields give it (the
+	// payer's Consolidated record named by cluster_name, or a partner assignment's billing_family_owner_id); empty
+	// when they give none, which CloudHealth's UI shows as "Payer Account: N/A".
+	PayerAccountID string
+	PayerName      string    // the payer's name as CloudHealth shows it (cluster_name), when known
+	PayerReason    string    // why PayerAccountID is empty, or where it came from
+	LastUpdate     time.Time // CloudHealth's status.last_update; zero when it sent none
+	Listed         bool      // false when CloudHealth does not list the account at all
 	CheckedAt      time.Time
 }
 

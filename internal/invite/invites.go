@@ -63,7 +63,7 @@ func (s *Invites) List(ctx context.Context, p Principal, q ListQuery) (ViewPage,
 	if _, err := authorize(p, q.BillingProfileID, bp, err, read); err != nil {
 		return ViewPage{}, err
 	}
-	now := s.clock.Now()
+	now := s.now(bp.ManagementAccountID)
 	out := ViewPage{Views: make([]View, len(page.Invites)), NextID: page.NextID}
 	for i, inv := range page.Invites {
 		out.Views[i] = ViewOf(inv, now)
@@ -103,7 +103,7 @@ func (s *Invites) CloudHealthSetup(ctx context.Context, p Principal, billingProf
 	if err != nil {
 		return CloudHealthSetup{}, err
 	}
-	return s.setup.Setup(ctx, inv.AccountID)
+	return s.setup.Setup(ctx, inv)
 }
 
 // Create invites an account into the billing profile's payer organization. Entering an account that already has
@@ -135,7 +135,7 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 		case !IsCode(err, CodeNotFound):
 			return View{}, false, err
 		}
-		now := s.clock.Now()
+		now := s.now(bp.ManagementAccountID)
 		inv := Invite{
 			ID: newID(), Kind: kind, BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, AccountID: acct, Notes: in.Notes,
 			State: StateInvited, Transfer: transfer, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1,
@@ -172,7 +172,7 @@ func (s *Invites) checkCreate(bp BillingProfile, in CreateInput) (acct string, k
 	if err != nil {
 		return "", "", nil, err
 	}
-	if transfer, err = rules.checkCreate(bp, acct, in, s.clock.Now()); err != nil {
+	if transfer, err = rules.checkCreate(bp, acct, in, s.now(bp.ManagementAccountID)); err != nil {
 		return "", "", nil, err
 	}
 	return acct, rules.kind(), transfer, nil
@@ -219,7 +219,7 @@ func (s *Invites) Resend(ctx context.Context, p Principal, billingProfileID, inv
 // resend re-sends an invite's invitation; newNotes says the invite carries notes the user just changed, which the
 // new invitation takes and its history line mentions.
 func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, actor Actor, newNotes bool) (Invite, error) {
-	now := s.clock.Now()
+	now := s.now(inv.Payer)
 	if inv.Handshake == nil {
 		// A reservation without a handshake: either a send is under way, or its process stopped mid-send.
 		if wait, inFlight := inv.SendInFlight(now); inFlight {
@@ -364,7 +364,7 @@ func (s *Invites) cancel(ctx context.Context, p Principal, bp BillingProfile, in
 	case inv.State != StateInvited:
 		return Invite{}, notCancelable(inv)
 	}
-	if wait, inFlight := inv.SendInFlight(s.clock.Now()); inFlight {
+	if wait, inFlight := inv.SendInFlight(s.now(inv.Payer)); inFlight {
 		return Invite{}, &Error{Code: CodeSendInProgress, RetryAfter: wait,
 			Detail: "the invitation is being sent right now; cancel it once it is sent"}
 	}

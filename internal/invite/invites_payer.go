@@ -65,7 +65,7 @@ func (s *Invites) adopt(ctx context.Context, p Principal, bp BillingProfile, in 
 	} else if !IsCode(err, CodeNotFound) {
 		return Invite{}, err
 	}
-	now := s.clock.Now()
+	now := s.now(bp.ManagementAccountID)
 	inv := Invite{
 		ID: newID(), BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, AccountID: h.AccountID, Notes: in.Notes,
 		State: StateInvited, Handshake: &h, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now,
@@ -103,7 +103,7 @@ func (s *Invites) Reassign(ctx context.Context, p Principal, billingProfileID, i
 		return View{}, err
 	}
 	// One event on each side: the profile it leaves sees it go (as it was), the one it joins sees it come.
-	now := s.clock.Now()
+	now := s.now(inv.Payer)
 	reason := fmt.Sprintf("reassigned from billing profile %s to billing profile %s", inv.BillingProfileID, toProfileID)
 	before := ViewOf(inv, now)
 	out := s.stamp(Event{Type: EventReassigned, At: now, Actor: p.Actor(), From: inv.State, To: inv.State, Reason: reason, View: &before}, inv)

@@ -143,7 +143,7 @@ func (s *Invites) endTransfer(ctx context.Context, p Principal, bp BillingProfil
 	}
 	// The earliest end AWS takes: the end of this month, or of the transfer's first month when it has not started
 	// (an end before the start is END_DATE_TOO_EARLY).
-	t, err := s.transfers.TerminateTransfer(ctx, bp.Payer(), inv.Transfer.ID, transferEnd(latest(s.clock.Now(), inv.Transfer.StartAt)))
+	t, err := s.transfers.TerminateTransfer(ctx, bp.Payer(), inv.Transfer.ID, transferEnd(latest(s.now(inv.Payer), inv.Transfer.StartAt)))
 	if err != nil {
 		return Invite{}, err
 	}

@@ -2,6 +2,7 @@ package invite_test
 
 import (
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,10 +230,19 @@ func TestEvaluateCloudHealth(t *testing.T) {
 		{"green, payer N/A, within grace", invite.CloudHealthStatus{Level: invite.LevelGreen, Listed: true}, 0, invite.HealthGrace, grace},
 		{"green, payer N/A, after grace", invite.CloudHealthStatus{Level: invite.LevelGreen, Listed: true}, grace, invite.HealthCritical, 0},
 		{"join time in the future counts as just joined", invite.CloudHealthStatus{}, -time.Hour, invite.HealthGrace, grace},
+		{"green under another payer, within grace", invite.CloudHealthStatus{Level: invite.LevelGreen, PayerAccountID: "999999999999", Listed: true}, time.Hour, invite.HealthGrace, grace - time.Hour},
+		{"green under another payer, after grace", invite.CloudHealthStatus{Level: invite.LevelGreen, PayerAccountID: "999999999999", Listed: true}, grace, invite.HealthCritical, 0},
+		{"red under another payer is critical at once", invite.CloudHealthStatus{Level: invite.LevelRed, PayerAccountID: "999999999999", Listed: true}, 0, invite.HealthCritical, 0},
 	} {
-		v := invite.EvaluateCloudHealth(tc.st, tc.joined, grace)
+		v := invite.EvaluateCloudHealth(tc.st, []string{"111111111111"}, tc.joined, grace)
 		if v.Health != tc.want || v.Left != tc.left {
 			t.Errorf("%s: %+v, want %s with %s left", tc.name, v, tc.want, tc.left)
+		}
+		if tc.st.PayerAccountID == "999999999999" && tc.st.Level == invite.LevelGreen && !strings.Contains(v.Reason, "999999999999") {
+			t.Errorf("%s: the reason %q does not name the payer CloudHealth shows", tc.name, v.Reason)
+		}
+		if (v.Warning != "") != (v.Health == invite.HealthHealthy && tc.st.Level == invite.LevelYellow) {
+			t.Errorf("%s: warning %q", tc.name, v.Warning)
 		}
 		if (v.Health == invite.HealthHealthy) != (v.Reason == "") {
 			t.Errorf("%s: reason %q for %s", tc.name, v.Reason, v.Health)

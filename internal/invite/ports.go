@@ -191,6 +191,19 @@ type SystemClock struct{}
 // Now returns the current time in UTC.
 func (SystemClock) Now() time.Time { return time.Now().UTC() }
 
+// Clocks tells the time that applies to a payer organization (its management account id). Outside the sandbox
+// every payer reads the real time; in the sandbox a payer can have its own test clock, given to one partner so
+// that no other customer moves its time, and the others read the sandbox's shared clock.
+type Clocks interface {
+	For(payer string) Clock
+}
+
+// OneClock is Clocks where every payer reads the same clock.
+type OneClock struct{ Clock Clock }
+
+// For returns the one clock.
+func (c OneClock) For(string) Clock { return c.Clock }
+
 // IdempotencyRecord is what is remembered of a create sent with an Idempotency-Key. Status 0 marks a reservation
 // whose request is still running; otherwise Status, Location and Body are the response to replay.
 type IdempotencyRecord struct {

@@ -56,7 +56,7 @@ func (s *Profiles) PutIfMatch(ctx context.Context, p Principal, bp BillingProfil
 	if err := validateRole(bp); err != nil {
 		return ProfileView{}, false, err
 	}
-	now := s.clock.Now()
+	now := s.now(bp.ManagementAccountID)
 	bp.CreatedAt, bp.UpdatedAt = now, now
 	stored, created, err := s.store.PutBillingProfileIfMatch(ctx, bp, m)
 	if err != nil {

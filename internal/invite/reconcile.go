@@ -44,7 +44,7 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	if err != nil {
 		return rep, err
 	}
-	readAt := s.clock.Now() // a handshake requested after this may belong to an invite being created now
+	readAt := s.now(managementAccountID) // a handshake requested after this may belong to an invite being created now
 	held, err := s.store.InvitesOfPayer(ctx, managementAccountID, StatesWhere(State.HoldsAccount))
 	if err != nil {
 		return rep, err
@@ -158,7 +158,7 @@ func (s *Reconciler) reconcileInvite(ctx context.Context, inv Invite, ps pass, a
 	if inv.State == StateAccepted {
 		return s.confirmMembership(ctx, inv, actor, nil)
 	}
-	if _, inFlight := inv.SendInFlight(s.clock.Now()); inFlight {
+	if _, inFlight := inv.SendInFlight(s.now(inv.Payer)); inFlight {
 		return inv, nil // its first send is under way; the sender records the handshake
 	}
 	if inv.Handshake != nil {
@@ -186,7 +186,7 @@ func (s *Reconciler) warnOfExpiry(ctx context.Context, inv Invite, actor Actor) 
 	if inv.State != StateInvited || h == nil || !h.State.Pending() || inv.ExpiryWarnedFor == h.ID || h.ExpiresAt.IsZero() {
 		return inv, nil
 	}
-	left := h.ExpiresAt.Sub(s.clock.Now())
+	left := h.ExpiresAt.Sub(s.now(inv.Payer))
 	if left > ExpiryWarning || left <= 0 {
 		return inv, nil
 	}

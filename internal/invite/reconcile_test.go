@@ -100,7 +100,7 @@ func newWorldTB(t testing.TB, dialect string, tune ...func(*awsorg.Options)) *wo
 		}
 	}
 	return &world{t: t, invites: invite.NewInvites(st, deps, invite.NoCloudHealthSetup{}), reconciler: invite.NewReconciler(st, deps),
-		cloudHealth: invite.NewCloudHealthFollower(st, invite.Deps{Clock: clk}, chClient, 72*time.Hour), deps: deps, store: st, sim: sim, orgs: orgs, ch: ch, clock: clk, ctx: ctx,
+		cloudHealth: invite.NewCloudHealthFollower(st, invite.Deps{Clock: clk}, cloudhealth.NewSource(chClient, cloudhealth.SourceOptions{}), 72*time.Hour), deps: deps, store: st, sim: sim, orgs: orgs, ch: ch, clock: clk, ctx: ctx,
 		user: invite.Principal{Subject: "alice", CustomerID: "acme", BillingProfiles: []string{"bp-1", "bp-2"},
 			Permissions: []string{invite.PermissionLicensesManager}}}
 }

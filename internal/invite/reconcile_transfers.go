@@ -43,7 +43,7 @@ func (s *Reconciler) reconcileTransfers(ctx context.Context, payer Payer, invite
 
 func (s *Reconciler) reconcileTransfer(ctx context.Context, payer Payer, inv Invite, handshakes map[string]Handshake,
 	transfers map[string]Transfer, actor Actor) (Invite, error) {
-	if _, inFlight := inv.SendInFlight(s.clock.Now()); inFlight || inv.Transfer == nil || inv.Transfer.ID == "" {
+	if _, inFlight := inv.SendInFlight(s.now(inv.Payer)); inFlight || inv.Transfer == nil || inv.Transfer.ID == "" {
 		return inv, nil // its send is under way (or never reached AWS: a re-entry resumes it)
 	}
 	t, listed := transfers[inv.Transfer.ID]
@@ -80,7 +80,7 @@ func (s *Reconciler) reconcileTransfer(ctx context.Context, payer Payer, inv Inv
 // advanceTransfer moves an accepted transfer invite on: in force once its start passed (awaiting CUR data, as a
 // joined account), over when the customer withdrew it or it ended.
 func (s *Reconciler) advanceTransfer(ctx context.Context, inv Invite, t Transfer, actor Actor) (Invite, error) {
-	now := s.clock.Now()
+	now := s.now(inv.Payer)
 	inv = withTransfer(inv, t)
 	switch {
 	case t.Status == TransferWithdrawn || (!t.EndAt.IsZero() && !now.Before(t.EndAt)):

@@ -66,18 +66,7 @@ func NextSteps(inv Invite, now time.Time) []Step {
 	case StateAwaitingCUR:
 		return awaitingCURSteps(inv, now)
 	case StateCloudHealthCritical:
-		return []Step{
-			{
-				Code:   StepFixCloudHealthIAM,
-				Title:  "Fix the CloudHealth IAM setup",
-				Detail: "CloudHealth cannot read this account: check the CloudHealth IAM role (its name, the trusted CloudHealth account and the external id), or open a support ticket.",
-			},
-			{
-				Code:   StepCloudHealthImpact,
-				Title:  "What does not work until then",
-				Detail: "Reservation data is not shown, the FlexRI and Spot0 services cannot be used, and reports cannot run on this account.",
-			},
-		}
+		return cloudHealthCriticalSteps(inv)
 	case StateDeclined, StateExpired:
 		return []Step{{
 			Code:   StepInviteAgain,

@@ -88,10 +88,19 @@ type Config struct {
 	// schedules it again. It must exceed JobTimeout, or a slow but live job would run twice at once; default
 	// JobTimeout + 1 minute.
 	RescueStuckAfter time.Duration
-	// Workers is how many reconcile and CloudHealth jobs this replica runs at once; default 4.
+	// Workers is the concurrency of this replica's background work: how many reconcile (and CloudHealth, and
+	// notification) jobs it runs at once; default DefaultWorkers. A payer's job spends nearly all its time waiting
+	// on AWS, paced by the AWS client's per-payer rate, and holds no database connection meanwhile (its lease is a
+	// row, see store.LockPayer), so this is sized to AWS's latency and the number of payers, not to the pool:
+	// a pass takes about payers x (calls a payer x latency) / Workers.
 	Workers int
-	// CURWorkers is how many CUR scans this replica runs at once; default 2 (scans are long and memory-bound).
+	// CURWorkers is how many CUR scans this replica runs at once; default Workers/8, at least 2: a scan of a
+	// changed report reads it whole and is bound by memory, while an unchanged one costs a manifest read.
 	CURWorkers int
+	// Lease, when set, holds an exclusive lease on a key until the function it returns is called, across every
+	// process on the database (store.LockPayer); each CUR scan holds its payer's, so that a scan run by
+	// `reconcile --once` never overlaps a replica's. Reconciliation takes its payer's lease itself (the domain's).
+	Lease func(ctx context.Context, key string) (release func() error, err error)
 	// Unscheduled leaves the periodic jobs out: the engine runs only what is enqueued (tests that run it for
 	// the notifications alone).
 	Unscheduled bool
@@ -107,8 +116,14 @@ type Config struct {
 // Defaults used when Config leaves a field zero.
 const (
 	DefaultJobTimeout = 5 * time.Minute
-	DefaultWorkers    = 4
+	// DefaultWorkers reconciles 10,000 payers of 100 invites (5 pages each, 100 ms a call) in about 45 s on one
+	// replica: within the default one-minute interval, and half that with two replicas.
+	DefaultWorkers = 128
+	// DefaultCURWorkers is the fewest CUR scans a replica runs at once.
 	DefaultCURWorkers = 2
+	// WorkersPerConn is how many workers share one pooled connection: a payer's pass spends about 5% of its time
+	// in short statements (leases, reads, the writes of what changed) and the rest waiting on AWS.
+	WorkersPerConn = 8
 	// maxAttempts bounds retries of one job; a payer's next tick enqueues a fresh job after the last one fails.
 	maxAttempts = 5
 )
@@ -183,11 +198,19 @@ func newRunner(cfg Config) (*Runner, error) {
 	return &Runner{cfg: cfg, log: cfg.Logger, metrics: m}, nil
 }
 
-// MinPoolConns is the smallest PostgreSQL pool (store.Options.MaxConns) New accepts for cfg: one connection per
-// worker, whose Work uses the store, plus River's own (listener, elector, producers, completer, maintenance).
+// MinPoolConns is the smallest PostgreSQL pool (store.Options.MaxConns) New accepts for cfg: a connection for
+// every WorkersPerConn workers, whose Work uses the store between its waits on AWS, plus River's own (listener,
+// elector, producers, completer, maintenance).
 func MinPoolConns(cfg Config) int32 {
-	return int32(cmp.Or(cfg.Workers, DefaultWorkers) + cmp.Or(cfg.CURWorkers, DefaultCURWorkers) + 6)
+	workers := cmp.Or(cfg.Workers, DefaultWorkers)
+	cur := cmp.Or(cfg.CURWorkers, curWorkersFor(workers))
+	return int32(ceilDiv(workers, WorkersPerConn) + ceilDiv(cur, WorkersPerConn) + 6)
 }
+
+// curWorkersFor is the default CURWorkers for a concurrency.
+func curWorkersFor(workers int) int { return max(DefaultCURWorkers, workers/8) }
+
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 func (c *Config) withDefaults() error {
 	if c.Work == nil {
@@ -202,7 +225,7 @@ func (c *Config) withDefaults() error {
 	c.JobTimeout = cmp.Or(c.JobTimeout, DefaultJobTimeout)
 	c.RescueStuckAfter = cmp.Or(c.RescueStuckAfter, c.JobTimeout+time.Minute)
 	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
-	c.CURWorkers = cmp.Or(c.CURWorkers, DefaultCURWorkers)
+	c.CURWorkers = cmp.Or(c.CURWorkers, curWorkersFor(c.Workers))
 	c.PollInterval = cmp.Or(c.PollInterval, river.FetchPollIntervalDefault)
 	for name, d := range map[string]time.Duration{
 		"ReconcileEvery": c.ReconcileEvery, "CloudHealthEvery": c.CloudHealthEvery, "CURScanEvery": c.CURScanEvery,
@@ -272,6 +295,15 @@ func (r *Runner) riverConfig() *river.Config {
 		Workers:              workers,
 		PeriodicJobs:         jobs,
 	}
+}
+
+// EnqueueReconcileAll asks for a reconciliation pass now, beside the periodic ones: the fan-out of one job per
+// payer, run by whichever replicas have room. It adds nothing while a fan-out already waits or runs.
+func (r *Runner) EnqueueReconcileAll(ctx context.Context) error {
+	if _, err := r.engine.InsertMany(ctx, []river.InsertManyParams{{Args: reconcileAllArgs{}}}); err != nil {
+		return fmt.Errorf("jobs: enqueue a reconciliation pass: %w", err)
+	}
+	return nil
 }
 
 // Start migrates River's schema (a no-op when current) and starts fetching and working jobs, and, while this

@@ -49,13 +49,34 @@ func tasks(cfg Config) []task {
 		{kind: KindReconcilePayer, perPayer: true, limit: cfg.Workers, scheduled: reconcileAllArgs{}, every: cfg.ReconcileEvery,
 			run: cfg.Work.ReconcilePayer},
 		{kind: KindCURScan, perPayer: true, limit: cfg.CURWorkers, scheduled: curScanAllArgs{}, every: cfg.CURScanEvery,
-			run: cfg.Work.ScanCUR},
+			run: leased(cfg.Lease, curLeasePrefix, cfg.Work.ScanCUR)},
 	}
 	if ch := cfg.CloudHealth; ch != nil {
 		t = append(t, task{kind: KindCloudHealthSync, scheduled: cloudHealthArgs{}, every: cfg.CloudHealthEvery,
 			run: func(ctx context.Context, _ string) error { return ch.SyncCloudHealth(ctx) }})
 	}
 	return t
+}
+
+// curLeasePrefix keys a payer's CUR scan lease apart from its reconciliation's (the bare payer): the two may run
+// at once, two scans of one payer may not.
+const curLeasePrefix = "cur:"
+
+// leased runs fn for a payer while holding the lease of prefix+payer; without lease it runs fn alone (River's
+// uniqueness still keeps two jobs of one payer apart).
+func leased(lease func(context.Context, string) (func() error, error), prefix string,
+	fn func(context.Context, string) error) func(context.Context, string) error {
+	if lease == nil {
+		return fn
+	}
+	return func(ctx context.Context, payer string) (err error) {
+		release, err := lease(ctx, prefix+payer)
+		if err != nil {
+			return err
+		}
+		defer func() { err = errors.Join(err, release()) }()
+		return fn(ctx, payer)
+	}
 }
 
 type reconcileAllArgs struct{}
@@ -155,8 +176,9 @@ type curScanWorker struct {
 }
 
 func (w *curScanWorker) Work(ctx context.Context, job *river.Job[curScanArgs]) error {
+	scan := leased(w.r.cfg.Lease, curLeasePrefix, w.r.cfg.Work.ScanCUR)
 	return w.r.observe(ctx, KindCURScan, job.Args.Payer, func(ctx context.Context) error {
-		return w.r.cfg.Work.ScanCUR(ctx, job.Args.Payer)
+		return scan(ctx, job.Args.Payer)
 	})
 }
 

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/riverqueue/river"
@@ -142,30 +141,4 @@ func (q *Queue) EnqueueMail(ctx context.Context, eventID int64, to []string) err
 		return fmt.Errorf("jobs: enqueue mail: %w", err)
 	}
 	return nil
-}
-
-// BringForward makes every delivery and email waiting for a retry due within d due now: the sandbox's clock moved
-// d ahead of River's, which schedules by the real time.
-func (q *Queue) BringForward(ctx context.Context, d time.Duration) (int, error) {
-	if !q.dispatch {
-		return 0, nil
-	}
-	due := time.Now().Add(d)
-	params := river.NewJobListParams().Kinds(KindDeliverWebhook, KindSendMail).
-		States(rivertype.JobStateRetryable, rivertype.JobStateScheduled).First(10000)
-	res, err := q.client.JobList(ctx, params)
-	if err != nil {
-		return 0, fmt.Errorf("jobs: list jobs to bring forward: %w", err)
-	}
-	n := 0
-	for _, j := range res.Jobs {
-		if j.ScheduledAt.After(due) {
-			continue
-		}
-		if _, err := q.client.JobRetry(ctx, j.ID); err != nil {
-			return n, fmt.Errorf("jobs: bring job %d forward: %w", j.ID, err)
-		}
-		n++
-	}
-	return n, nil
 }

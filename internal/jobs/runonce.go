@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -11,7 +12,11 @@ import (
 // and for the sandbox when its clock moves): every task of tasks in order, a per-payer one for every payer, with
 // the same metrics and logs as the jobs. Payers run a task's limit at a time; one payer's failure does not stop
 // the others, and all failures are returned joined.
-func RunOnce(ctx context.Context, cfg Config) error {
+func RunOnce(ctx context.Context, cfg Config) error { return RunOnceFor(ctx, cfg, nil) }
+
+// RunOnceFor is RunOnce for the payers only keeps (every payer when nil): the sandbox runs the work of the payers
+// whose clock moved.
+func RunOnceFor(ctx context.Context, cfg Config, only func(payer string) bool) error {
 	r, err := newRunner(cfg)
 	if err != nil {
 		return err
@@ -21,6 +26,9 @@ func RunOnce(ctx context.Context, cfg Config) error {
 		return r.observe(ctx, KindReconcileAll, "", func(context.Context) error {
 			return fmt.Errorf("list payers: %w", err)
 		})
+	}
+	if only != nil {
+		payers = slices.DeleteFunc(payers, func(p string) bool { return !only(p) })
 	}
 	var errs []error
 	for _, t := range tasks(r.cfg) {

@@ -19,7 +19,8 @@ var _ notify.Mailer = Domain{}
 
 // Send sends the domain's mail.
 func (d Domain) Send(ctx context.Context, m notify.Mail) error {
-	return d.Sender.Send(ctx, Message{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+	return d.Sender.Send(ctx, Message{To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML,
+		CustomerID: m.CustomerID, BillingProfileID: m.BillingProfileID})
 }
 
 // Mailbox shows a Memory mailbox to the sandbox.
@@ -31,7 +32,7 @@ var _ invite.SandboxMailbox = Mailbox{}
 func (b Mailbox) Sent() []invite.SentMail {
 	var out []invite.SentMail
 	for _, m := range b.Memory.Sent() {
-		out = append(out, invite.SentMail{ID: m.ID, At: m.At, From: m.From, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
+		out = append(out, invite.SentMail{CustomerID: m.CustomerID, BillingProfileID: m.BillingProfileID, ID: m.ID, At: m.At, From: m.From, To: m.To, Subject: m.Subject, Text: m.Text, HTML: m.HTML})
 	}
 	return out
 }

@@ -25,6 +25,8 @@ type Mail struct {
 	Subject, Text, HTML string
 	// Raw is the whole message as SMTP would have sent it.
 	Raw []byte
+	// CustomerID and BillingProfileID are whose the mail is, as the Message said.
+	CustomerID, BillingProfileID string
 }
 
 // Memory is a mailbox that keeps what is sent to it instead of sending it: the sandbox shows it (GET
@@ -72,7 +74,8 @@ func (b *Memory) Send(ctx context.Context, m Message) error {
 	if err != nil {
 		return err
 	}
-	got := Mail{ID: e.id, At: e.date, From: e.from.String(), Subject: m.Subject, Text: m.Text, HTML: m.HTML, Raw: e.bytes}
+	got := Mail{ID: e.id, At: e.date, From: e.from.String(), Subject: m.Subject, Text: m.Text, HTML: m.HTML, Raw: e.bytes,
+		CustomerID: m.CustomerID, BillingProfileID: m.BillingProfileID}
 	for _, a := range e.to {
 		got.To = append(got.To, a.Address)
 	}

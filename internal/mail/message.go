@@ -31,6 +31,9 @@ type Message struct {
 	Text string
 	// HTML is the HTML body; empty for a text-only mail.
 	HTML string
+	// CustomerID and BillingProfileID say whose the mail is; a Memory keeps them, so the sandbox shows a mail to
+	// that customer's users only. They are never sent.
+	CustomerID, BillingProfileID string
 }
 
 // envelope is a Message checked and ready to send.

@@ -39,6 +39,10 @@ type Mail struct {
 	Subject string
 	Text    string
 	HTML    string
+	// CustomerID and BillingProfileID say whose the mail is, for a mailbox that shows it (the sandbox's) to
+	// that customer's users only; they are not sent.
+	CustomerID       string
+	BillingProfileID string
 }
 
 // Mailer sends email.
@@ -199,14 +203,14 @@ func (n *Notifier) SendMail(ctx context.Context, eventID int64, to []string) err
 	var steps []invite.Step
 	if ev.InviteID != "" {
 		if inv, err := n.reads.Invite(ctx, ev.BillingProfileID, ev.InviteID); err == nil {
-			steps = invite.NextSteps(inv, n.clock.Now())
+			steps = invite.NextSteps(inv, ev.At) // the steps as of the event, in its payer's time
 		}
 	}
 	m, err := renderMail(ev, bp, steps)
 	if err != nil {
 		return err
 	}
-	m.To = to
+	m.To, m.CustomerID, m.BillingProfileID = to, bp.CustomerID, bp.ID
 	return n.mailer.Send(ctx, m)
 }
 

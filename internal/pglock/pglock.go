@@ -1,6 +1,8 @@
 // Package pglock holds PostgreSQL session-level advisory locks, each on a connection of its own taken from a pgx
 // pool, so that a lock lasts exactly as long as its holder wants and never leaks to another user of the pool.
-// The store (migrations, per-payer reconciliation) and the job engine's migrations take their locks here.
+// The store's and the job engine's migrations take their locks here: a lock that pins a connection suits a short
+// run that must exclude every other replica. Per-payer work, which waits on AWS for most of its run, takes a lease
+// instead (store.LockPayer), which holds no connection between its statements.
 package pglock
 
 import (

@@ -34,8 +34,15 @@ type AWS interface {
 // Parts are what the service is built from.
 type Parts struct {
 	Store *store.Store // opened and migrated
-	Clock invite.Clock // the time every rule reads: the real one, or the sandbox's test clock
-	AWS   AWS
+	Clock invite.Clock // the time every rule reads: the real one, or the sandbox's shared test clock
+	// Clocks is the time of each payer: in the sandbox its own test clock, if it has one; Clock for every payer
+	// when nil.
+	Clocks invite.Clocks
+	// RealClock is the time of webhook deliveries (their signatures, retries and the disabling of failing
+	// endpoints): what receivers check against their own clocks, so the real time even in the sandbox. SystemClock
+	// when nil.
+	RealClock invite.Clock
+	AWS       AWS
 	// CloudHealth is the CloudHealth listing the follower reads, nil when CloudHealth is not followed; an account
 	// unknown or payer N/A there for CloudHealthGrace is critical.
 	CloudHealth      invite.CloudHealthStatuses
@@ -60,6 +67,7 @@ type Parts struct {
 type Service struct {
 	Store       *store.Store // writes events with their dispatch
 	Clock       invite.Clock
+	Clocks      invite.Clocks // nil: Clock for every payer
 	Invites     *invite.Invites
 	Profiles    *invite.Profiles
 	Reconciler  *invite.Reconciler
@@ -99,15 +107,18 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 	}
 	// Events keep their invite as the API shows it (feed, webhooks) and enqueue their dispatch with the change.
 	st := p.Store.WithEvents(queue.EnqueueEventsTx, apiview.EncodeInvite)
-	deps := invite.Deps{Orgs: p.AWS, Transfers: p.AWS, Clock: p.Clock, Log: p.Log}
-	followers := invite.Deps{Clock: p.Clock, Log: p.Log} // the followers read no AWS
-	s := &Service{Store: st, Clock: p.Clock, Queue: queue,
+	if p.RealClock == nil {
+		p.RealClock = invite.SystemClock{}
+	}
+	deps := invite.Deps{Orgs: p.AWS, Transfers: p.AWS, Clock: p.Clock, Clocks: p.Clocks, Log: p.Log}
+	followers := invite.Deps{Clock: p.Clock, Clocks: p.Clocks, Log: p.Log} // the followers read no AWS
+	s := &Service{Store: st, Clock: p.Clock, Clocks: p.Clocks, Queue: queue,
 		Invites:    invite.NewInvites(st, deps, p.CloudHealthSetup),
 		Profiles:   invite.NewProfiles(st, deps),
 		Reconciler: invite.NewReconciler(st, deps),
 		CUR:        invite.NewCURFollower(st, followers, p.CUR, st),
-		Webhooks:   notify.NewWebhooks(st, p.Clock, st, p.Webhooks, queue),
-		Notifier:   notify.NewNotifier(st, p.Clock, st, p.Webhooks, queue, p.Mailer),
+		Webhooks:   notify.NewWebhooks(st, p.RealClock, st, p.Webhooks, queue),
+		Notifier:   notify.NewNotifier(st, p.RealClock, st, p.Webhooks, queue, p.Mailer),
 	}
 	if p.CloudHealth != nil {
 		s.CloudHealth = invite.NewCloudHealthFollower(st, followers, p.CloudHealth, p.CloudHealthGrace)
@@ -121,6 +132,11 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 		return nil, err
 	}
 	jc.Work = s.Work
+	if jc.Lease == nil {
+		// The per-payer work other than reconciliation (which takes its payer's lease itself) holds the same
+		// kind of lease: a row, not a pooled connection, while it waits on AWS or S3.
+		jc.Lease = st.LockPayer
+	}
 	if s.CloudHealth != nil {
 		jc.CloudHealth = s.Work
 	}
@@ -142,6 +158,13 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 func (s *Service) API(cfg httpapi.Config) (*echo.Echo, error) {
 	cfg.Invites, cfg.Profiles, cfg.Reconciler, cfg.Sandbox, cfg.Webhooks = s.Invites, s.Profiles, s.Reconciler, s.Sandbox, s.Webhooks
 	cfg.Idempotency, cfg.Clock, cfg.Ready, cfg.DatabaseUnavailable = s.Store, s.Clock, s.Store.Ping, store.Unavailable
+	if s.Clocks != nil {
+		cfg.Clocks = s.Clocks
+		cfg.ProfilePayer = func(ctx context.Context, id string) (string, bool) {
+			bp, err := s.Store.BillingProfile(ctx, id)
+			return bp.ManagementAccountID, err == nil
+		}
+	}
 	return httpapi.New(cfg)
 }
 
@@ -155,12 +178,12 @@ type sandboxJobs struct {
 	s *Service
 }
 
-func (j sandboxJobs) RunDue(ctx context.Context) (invite.DueWork, error) {
+func (j sandboxJobs) RunDue(ctx context.Context, payers func(string) bool) (invite.DueWork, error) {
 	if _, err := j.s.Reconciler.Payers(ctx); err != nil {
 		return invite.DueWork{}, err // nothing can run: the database does not answer
 	}
 	var due tally
-	err := j.s.RunOnce(withTally(ctx, &due))
+	err := jobs.RunOnceFor(withTally(ctx, &due), j.s.jobs, payers)
 	w := due.work()
 	w.Failures = failures(err)
 	return w, nil

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -56,6 +57,68 @@ func TestLockPayer(t *testing.T) {
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatal("the waiter never got the released lock")
+			}
+		})
+	}
+}
+
+// TestPayerLeaseHoldsNoConnection: a payer's lock is a lease row, not a session: a pool of two connections holds
+// leases on far more payers than it has connections, and still answers other statements meanwhile.
+func TestPayerLeaseHoldsNoConnection(t *testing.T) {
+	url := storetest.URL(t, store.DialectPostgres)
+	st := storetest.MustOpen(t, url, store.Options{MaxConns: 2})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	var unlocks []func() error
+	for i := range 20 {
+		u, err := st.LockPayer(ctx, fmt.Sprintf("%012d", i))
+		if err != nil {
+			t.Fatalf("payer %d: %v", i, err)
+		}
+		unlocks = append(unlocks, u)
+	}
+	if err := st.Ping(ctx); err != nil {
+		t.Fatalf("the pool is exhausted by held leases: %v", err)
+	}
+	for _, u := range unlocks {
+		if err := u(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var left int
+	if err := st.SQLDB().QueryRowContext(ctx, "SELECT count(*) FROM payer_leases").Scan(&left); err != nil || left != 0 {
+		t.Fatalf("leases left after release: %d (%v)", left, err)
+	}
+}
+
+// TestPayerLeaseOfDeadHolder: a lease whose holder stopped renewing it (a replica killed) is taken once expired,
+// and not before.
+func TestPayerLeaseOfDeadHolder(t *testing.T) {
+	for _, d := range storetest.Dialects() {
+		t.Run(d, func(t *testing.T) {
+			st := storetest.MustOpen(t, storetest.URL(t, d), store.Options{})
+			ctx := context.Background()
+			now := time.Now()
+			for _, l := range []struct {
+				payer   string
+				expires time.Time
+			}{{"111111111111", now.Add(-time.Second)}, {"222222222222", now.Add(time.Hour)}} {
+				if _, err := st.SQLDB().ExecContext(ctx, "INSERT INTO payer_leases (payer, holder, expires_at) VALUES ($1, 'dead-replica', $2)",
+					l.payer, l.expires.UnixMilli()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			unlock, err := st.LockPayer(ctx, "111111111111")
+			if err != nil {
+				t.Fatalf("an expired lease was not taken: %v", err)
+			}
+			if err := unlock(); err != nil {
+				t.Fatal(err)
+			}
+			short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+			defer cancel()
+			if _, err := st.LockPayer(short, "222222222222"); err == nil {
+				t.Fatal("a lease still valid was taken")
 			}
 		})
 	}

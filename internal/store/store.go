@@ -53,7 +53,7 @@ type Store struct {
 	sqlDB   *sql.DB
 	readDB  *sql.DB       // SQLite only: the connections of reads outside transactions (see readRouter)
 	pool    *pgxpool.Pool // nil on SQLite
-	locks   *payerLocks   // SQLite only; shared by the store's copies (WithEvents)
+	locks   *payerLocks   // this process's holders of payer leases; shared by the store's copies (WithEvents)
 	dialect sqlDialect
 	clock   invite.Clock
 	log     *slog.Logger  // the read path's failed and slow statements (GORM logs its own)

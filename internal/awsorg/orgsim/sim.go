@@ -20,6 +20,9 @@ import (
 type Options struct {
 	// Clock tells the simulator's time; time.Now when nil.
 	Clock func() time.Time
+	// ClockOf, when set, tells the time of a call as the calling account sees it (the sandbox's payers can have
+	// test clocks of their own); Clock when nil.
+	ClockOf func(ctx context.Context, account string) time.Time
 	// MaxAccounts is the accounts quota of every organization (management account, members and OPEN invitations);
 	// 10 when zero.
 	MaxAccounts int
@@ -302,6 +305,9 @@ func (s *Sim) handle(ctx context.Context, op, caller string, body []byte) (any, 
 	// The time is read before the transaction begins: the sandbox's clock reads the same database, and on SQLite
 	// the transaction holds its only connection, so a clock read inside it would wait for itself forever.
 	now := s.now()
+	if s.opts.ClockOf != nil {
+		now = s.opts.ClockOf(ctx, caller).UTC().Truncate(time.Microsecond)
+	}
 	err := s.opts.World.transact(ctx, func(t tx) error {
 		c := &call{sim: s, tx: t, now: now, caller: caller}
 		var err error

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/sqlcols"
@@ -12,7 +14,7 @@ import (
 
 // NewSQLStore keeps the accounts in the chsim_accounts table of the service's migrations, so that several processes
 // on one database (or a restarted one) share them. The same statements run on PostgreSQL and SQLite (whose driver
-// binds $n to the n-th argument as PostgreSQL does); every change is one upsert or one conditional update, atomic on its own row.
+// binds $n to the n-th argument as PostgreSQL does); every change is one transaction of upserts, atomic on its rows.
 func NewSQLStore(db *sql.DB) World { return &sqlStore{db: db} }
 
 type sqlStore struct{ db *sql.DB }
@@ -20,7 +22,8 @@ type sqlStore struct{ db *sql.DB }
 // accountRow is the one declaration of chsim_accounts' columns: the statements below take their column lists,
 // placeholders and scan targets from it (internal/sqlcols explains the tags). It has Account's fields, with the
 // same names and types in the same order, so that Go converts one into the other and a field added to Account does
-// not compile until its column is declared.
+// not compile until its column is declared. payer_account_id is the simulator's own truth of the account's bill,
+// never sent on the wire.
 type accountRow struct {
 	ID             int64     `gorm:"column:seq;<-:false"` // the row's sequence number: the API's id less idOffset
 	Name           string    `gorm:"column:name"`
@@ -28,7 +31,7 @@ type accountRow struct {
 	PayerAccountID string    `gorm:"column:payer_account_id"`
 	Level          string    `gorm:"column:level"`
 	LastUpdate     time.Time `gorm:"column:last_update"`
-	ExternalID     string    `gorm:"column:external_id;<-:update"` // given by externalID, never by put
+	ExternalID     string    `gorm:"column:external_id"`
 	RoleArn        string    `gorm:"column:role_arn"`
 	CreatedAt      time.Time `gorm:"column:created_at"`
 	UpdatedAt      time.Time `gorm:"column:updated_at"`
@@ -44,13 +47,19 @@ func (r accountRow) domain() Account {
 	return Account(r)
 }
 
-// putSQL creates an account or, for an owner CloudHealth knows, updates its status and update times; it keeps the
-// name and creation time, and the role unless it has none yet.
+// putSQL creates an account or, for an owner CloudHealth knows, updates its status, payer and update times; it
+// keeps the name and creation time, and the role and external id unless it has none yet.
 var putSQL = accountTable.Insert("chsim_accounts") +
 	sqlcols.OnConflictUpdate("owner_id", "payer_account_id", "level", "last_update", "updated_at") +
-	", role_arn = CASE WHEN chsim_accounts.role_arn = '' THEN EXCLUDED.role_arn ELSE chsim_accounts.role_arn END"
+	", role_arn = CASE WHEN chsim_accounts.role_arn = '' THEN EXCLUDED.role_arn ELSE chsim_accounts.role_arn END" +
+	", external_id = CASE WHEN chsim_accounts.external_id = '' THEN EXCLUDED.external_id ELSE chsim_accounts.external_id END"
 
-func (s *sqlStore) put(ctx context.Context, accounts []Account) (err error) {
+// ensurePayerSQL creates a payer's own record, or makes an existing account with no payer its own payer.
+var ensurePayerSQL = accountTable.Insert("chsim_accounts") +
+	" ON CONFLICT (owner_id) DO UPDATE SET payer_account_id = CASE WHEN chsim_accounts.payer_account_id = '' " +
+	"THEN EXCLUDED.payer_account_id ELSE chsim_accounts.payer_account_id END"
+
+func (s *sqlStore) put(ctx context.Context, accounts, payers []Account) (err error) {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("chsim: begin: %w", err)
@@ -65,6 +74,11 @@ func (s *sqlStore) put(ctx context.Context, accounts []Account) (err error) {
 			return fmt.Errorf("chsim: put account %s: %w", a.OwnerID, err)
 		}
 	}
+	for _, p := range payers {
+		if _, err := tx.ExecContext(ctx, ensurePayerSQL, accountTable.InsertArgs(accountRow(p))...); err != nil {
+			return fmt.Errorf("chsim: put payer %s: %w", p.OwnerID, err)
+		}
+	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("chsim: commit: %w", err)
 	}
@@ -72,8 +86,9 @@ func (s *sqlStore) put(ctx context.Context, accounts []Account) (err error) {
 }
 
 var (
-	pageSQL = accountTable.Select("chsim_accounts") + " ORDER BY seq LIMIT $1 OFFSET $2"
-	getSQL  = accountTable.Select("chsim_accounts") + " WHERE seq = $1"
+	pageSQL  = accountTable.Select("chsim_accounts") + " ORDER BY seq LIMIT $1 OFFSET $2"
+	getSQL   = accountTable.Select("chsim_accounts") + " WHERE seq = $1"
+	countSQL = "SELECT COUNT(*) FROM chsim_accounts"
 )
 
 func (s *sqlStore) page(ctx context.Context, offset, limit int) ([]Account, error) {
@@ -88,6 +103,14 @@ func (s *sqlStore) page(ctx context.Context, offset, limit int) ([]Account, erro
 	return out, nil
 }
 
+func (s *sqlStore) count(ctx context.Context) (int, error) {
+	var n int
+	if err := s.db.QueryRowContext(ctx, countSQL).Scan(&n); err != nil {
+		return 0, fmt.Errorf("chsim: count accounts: %w", err)
+	}
+	return n, nil
+}
+
 func (s *sqlStore) get(ctx context.Context, id int64) (Account, bool, error) {
 	r, found, err := accountTable.ScanOne(s.db.QueryRowContext(ctx, getSQL, id-idOffset))
 	switch {
@@ -99,17 +122,41 @@ func (s *sqlStore) get(ctx context.Context, id int64) (Account, bool, error) {
 	return r.domain(), true, nil
 }
 
-// externalID sets the id only where none is set, so that of two processes asking at once the second finds the
-// first's, in the same statement.
-func (s *sqlStore) externalID(ctx context.Context, id int64, fresh string) (string, bool, error) {
-	var ext string
-	err := s.db.QueryRowContext(ctx, `UPDATE chsim_accounts SET external_id = CASE WHEN external_id = '' THEN $1
-ELSE external_id END WHERE seq = $2 RETURNING external_id`, fresh, id-idOffset).Scan(&ext)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return "", false, nil
-	case err != nil:
-		return "", false, fmt.Errorf("chsim: external id of %d: %w", id, err)
+// byOwner reads the named accounts and which of them head a bill, in two statements over at most one page's
+// payers.
+func (s *sqlStore) byOwner(ctx context.Context, owners []string) (map[string]Account, map[string]bool, error) {
+	accounts, heads := map[string]Account{}, map[string]bool{}
+	if len(owners) == 0 {
+		return accounts, heads, nil
 	}
-	return ext, true, nil
+	marks := make([]string, len(owners))
+	args := make([]any, len(owners))
+	for i, o := range owners {
+		marks[i], args[i] = "$"+strconv.Itoa(i+1), o
+	}
+	in := "(" + strings.Join(marks, ", ") + ")"
+	rows, err := accountTable.ScanAll(s.db.QueryContext(ctx, accountTable.Select("chsim_accounts")+" WHERE owner_id IN "+in, args...))
+	if err != nil {
+		return nil, nil, fmt.Errorf("chsim: read payers: %w", err)
+	}
+	for _, r := range rows {
+		accounts[r.OwnerID] = r.domain()
+	}
+	hr, err := s.db.QueryContext(ctx, "SELECT DISTINCT payer_account_id FROM chsim_accounts WHERE payer_account_id IN "+in+
+		" AND payer_account_id <> owner_id", args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("chsim: read payers' members: %w", err)
+	}
+	defer func() { _ = hr.Close() }()
+	for hr.Next() {
+		var p string
+		if err := hr.Scan(&p); err != nil {
+			return nil, nil, fmt.Errorf("chsim: read payers' members: %w", err)
+		}
+		heads[p] = true
+	}
+	if err := hr.Err(); err != nil {
+		return nil, nil, fmt.Errorf("chsim: read payers' members: %w", err)
+	}
+	return accounts, heads, nil
 }

@@ -1,0 +1,389 @@
+package service_test
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudreseller/aws-invites/internal/awsorg"
+	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
+	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/jobs"
+	"github.com/cloudreseller/aws-invites/internal/service"
+	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/store/storetest"
+	"github.com/cloudreseller/aws-invites/internal/testclock"
+)
+
+// BenchmarkReconcilePass measures one reconciliation pass of the service as it runs in production: the River fan-out
+// over real PostgreSQL, one job per payer, the real SDK over HTTP against the Organizations simulator answering each
+// call after a latency (100 ms by default, like AWS's), and the client's per-payer rate of production (5 calls a
+// second, burst 5). Each payer has 100 invites (5 pages of handshakes) of which one was accepted since the last
+// pass, so a pass makes 6 calls a payer: 5 pages and one DescribeAccount.
+//
+// It reports per pass: its wall time, the AWS calls, the most connections open to the simulator at once, the CPU
+// time of this process (service and simulator; PostgreSQL's own is not counted) and the time workers waited for a
+// pooled database connection. 100 and 1,000 payers run by default; 10,000 payers (a million invites to set up,
+// several minutes) only with PASS_BENCH_10K=1:
+//
+//	TEST_DATABASE_URL=postgres://... go test -run '^$' -bench ReconcilePass -benchtime 2x ./internal/service/
+//	PASS_BENCH_10K=1 PASS_BENCH_LATENCY=100ms PASS_BENCH_WORKERS=128 go test -run '^$' -bench 'ReconcilePass/payers=10000' -benchtime 1x -timeout 60m ./internal/service/
+//
+// The replicas=2 cases run two services (own pools, own AWS clients, own River clients) over one database, as two
+// processes would, sharing each pass; every payer is reconciled once per pass (the AWS calls prove it).
+func BenchmarkReconcilePass(b *testing.B) {
+	sizes := []int{100, 1000}
+	if os.Getenv("PASS_BENCH_10K") != "" {
+		sizes = append(sizes, 10_000)
+	}
+	for _, n := range sizes {
+		for _, replicas := range []int{1, 2} {
+			b.Run(fmt.Sprintf("payers=%d/replicas=%d", n, replicas), func(b *testing.B) { benchPass(b, n, replicas) })
+		}
+	}
+}
+
+const (
+	invitesPerPayer = 100
+	apiShare        = 16 // the API's connections beside the background work's, as serve sizes them
+)
+
+func benchPass(b *testing.B, payers, replicas int) {
+	latency := 100 * time.Millisecond
+	if s := os.Getenv("PASS_BENCH_LATENCY"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			b.Fatalf("PASS_BENCH_LATENCY: %v", err)
+		}
+		latency = d
+	}
+	workers := jobs.DefaultWorkers
+	if s := os.Getenv("PASS_BENCH_WORKERS"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil {
+			b.Fatalf("PASS_BENCH_WORKERS: %v", err)
+		}
+		workers = n
+	}
+	ctx := context.Background()
+	clk := testclock.New(time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC))
+
+	// AWS: one simulator, as AWS is one, behind a server that counts its connections.
+	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 10 * invitesPerPayer, MaxInvitesPerDay: 10 * invitesPerPayer})
+		conns = connGauge{}
+	srv := httptest.NewUnstartedServer(sim)
+	srv.Config.ConnState = conns.track
+	srv.Start()
+	b.Cleanup(srv.Close)
+
+	url := storetest.URL(b, store.DialectPostgres)
+	jc := jobs.Config{Workers: workers, Unscheduled: true, PollInterval: 100 * time.Millisecond,
+		JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute}
+	var reps []*replica
+	for i := range replicas {
+		reps = append(reps, newReplica(b, url, sim, srv.URL, clk, jc, i))
+	}
+	began := time.Now()
+	seed(b, reps[0], payers)
+	b.Logf("seeded %d payers x %d invites in %s", payers, invitesPerPayer, time.Since(began).Round(time.Second))
+
+	// Start the replicas, then a warm-up pass at no latency: it settles what seeding left (nothing, normally) and
+	// opens the connections a running service would have.
+	for _, r := range reps {
+		if err := r.svc.Runner.Start(ctx); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = r.svc.Runner.Stop(sctx)
+		})
+	}
+	runPass(b, reps, payers)
+
+	var last passFigures
+	for b.Loop() {
+		b.StopTimer()
+		acceptOnePerPayer(b, reps[0], payers)
+		sim.Inject(orgsim.Fault{Latency: latency})
+		b.StartTimer()
+		last = runPass(b, reps, payers)
+		b.StopTimer()
+		sim.ClearFaults()
+		b.StartTimer()
+	}
+	b.ReportMetric(last.wall.Seconds(), "pass-s")
+	b.ReportMetric(float64(last.calls), "aws-calls/pass")
+	b.ReportMetric(float64(last.maxConns), "max-conns")
+	b.ReportMetric(last.cpu.Seconds(), "cpu-s/pass")
+	b.ReportMetric(float64(last.poolWait.Milliseconds()), "pool-wait-ms/pass")
+	b.ReportMetric(float64(last.maxShare), "most-payers-one-replica")
+	if want := payers * (invitesPerPayer/20 + 1); last.calls != want {
+		b.Errorf("a pass made %d AWS calls, want %d (5 pages and 1 DescribeAccount a payer, each payer once)", last.calls, want)
+	}
+}
+
+// replica is one service over the shared database, as one process of a deployment.
+type replica struct {
+	st   *store.Store
+	orgs *awsorg.Client
+	svc  *service.Service
+	reg  *prometheus.Registry
+	sim  *orgsim.Sim
+}
+
+func newReplica(b *testing.B, url string, sim *orgsim.Sim, simURL string, clk *testclock.Clock, jc jobs.Config, i int) *replica {
+	st := storetest.MustOpen(b, url, store.Options{Clock: clk, MaxConns: jobs.MinPoolConns(jc) + apiShare})
+	orgs := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
+		OrganizationsEndpoint: simURL, RatePerSecond: 5, Burst: 5, MaxConns: jc.Workers + apiShare,
+		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
+			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "bench", "")
+		},
+	})
+	reg := prometheus.NewRegistry()
+	jc.ID = fmt.Sprintf("bench-replica-%d", i)
+	svc, err := service.New(context.Background(), service.Parts{Store: st, Clock: clk, AWS: orgs, Jobs: jc, Quiet: true,
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Registry: reg})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return &replica{st: st, orgs: orgs, svc: svc, reg: reg, sim: sim}
+}
+
+func payerID(i int) string   { return fmt.Sprintf("6%011d", i) }
+func profileID(i int) string { return fmt.Sprintf("bench-%05d", i) }
+func accountID(p, j int) string {
+	return fmt.Sprintf("8%06d%05d", p, j)
+}
+
+func principal(i int) invite.Principal {
+	return invite.Principal{Subject: "bench", CustomerID: "bench", BillingProfiles: []string{profileID(i)},
+		Permissions: []string{invite.PermissionLicensesManager}}
+}
+
+// seed creates the billing profiles and their invites through the service's own use case (each invitation sent
+// to the simulator), 32 at a time, at no latency.
+func seed(b *testing.B, r *replica, payers int) {
+	ctx := context.Background()
+	parallel(b, payers, func(i int) error {
+		_, _, err := r.st.PutBillingProfile(ctx, invite.BillingProfile{ID: profileID(i), CustomerID: "bench",
+			Name: profileID(i), ManagementAccountID: payerID(i)})
+		return err
+	})
+	parallel(b, payers*invitesPerPayer, func(n int) error {
+		p, j := n%payers, n/payers
+		_, _, err := r.svc.Invites.Create(ctx, principal(p), profileID(p), invite.CreateInput{AccountID: accountID(p, j)})
+		return err
+	})
+}
+
+// acceptOnePerPayer makes the next invited account of every payer accept, as its owner would in the console.
+func acceptOnePerPayer(b *testing.B, r *replica, payers int) {
+	ctx := context.Background()
+	parallel(b, payers, func(i int) error {
+		page, err := r.svc.Invites.List(ctx, principal(i), invite.ListQuery{BillingProfileID: profileID(i),
+			States: []invite.State{invite.StateInvited}, Limit: 1})
+		if err != nil || len(page.Views) == 0 {
+			return fmt.Errorf("payer %d has no invited invite left: %v", i, err)
+		}
+		inv := page.Views[0].Invite
+		_, err = r.orgs.AcceptHandshakeAs(ctx, inv.AccountID, inv.Handshake.ID)
+		return err
+	})
+}
+
+// passFigures is what one pass cost.
+type passFigures struct {
+	wall, cpu, poolWait time.Duration
+	calls, maxConns     int
+	maxShare            int // payers reconciled by the busiest replica
+}
+
+// runPass enqueues a pass on the first replica and waits until every payer's job has finished, on any replica.
+func runPass(b *testing.B, reps []*replica, payers int) passFigures {
+	b.Helper()
+	ctx := context.Background()
+	before := make([]float64, len(reps))
+	var waitBefore time.Duration
+	for i, r := range reps {
+		before[i] = jobsDone(b, r.reg)
+		waitBefore += r.st.PgxPool().Stat().AcquireDuration()
+	}
+	calls := reps[0].sim.TotalCalls()
+	conns.resetMax()
+	cpu := cpuTime()
+	start := time.Now()
+	if err := reps[0].svc.Runner.EnqueueReconcileAll(ctx); err != nil {
+		b.Fatal(err)
+	}
+	var shares []int
+	for {
+		done, most := 0, 0
+		shares = shares[:0]
+		for i, r := range reps {
+			n := int(jobsDone(b, r.reg) - before[i])
+			done += n
+			most = max(most, n)
+			shares = append(shares, n)
+		}
+		if done >= payers {
+			f := passFigures{wall: time.Since(start), cpu: cpuTime() - cpu, calls: reps[0].sim.TotalCalls() - calls,
+				maxConns: conns.maxOpen(), maxShare: most}
+			for _, r := range reps {
+				f.poolWait += r.st.PgxPool().Stat().AcquireDuration()
+			}
+			f.poolWait -= waitBefore
+			if failed := jobsFailed(b, reps); failed > 0 {
+				b.Fatalf("%.0f reconciliations failed", failed)
+			}
+			// The jobs' metrics count a job as it ends; River records it finished a moment later. The next pass
+			// waits for that, or its fan-out would find jobs still running and (rightly) skip their payers.
+			for active(b, reps[0]) > 0 {
+				time.Sleep(10 * time.Millisecond)
+			}
+			b.Logf("pass: %s, %d calls, %d connections at most, %s CPU, pool wait %s, payers per replica %v",
+				f.wall.Round(time.Millisecond), f.calls, f.maxConns, f.cpu.Round(time.Millisecond), f.poolWait.Round(time.Millisecond), shares)
+			return f
+		}
+		if time.Since(start) > 30*time.Minute {
+			b.Fatalf("the pass did not finish: %d of %d payers", done, payers)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+var conns connGauge
+
+// active is how many reconcile jobs River has not yet recorded as finished.
+func active(b *testing.B, r *replica) int {
+	var n int
+	err := r.st.PgxPool().QueryRow(context.Background(),
+		"SELECT count(*) FROM river_job WHERE kind = ANY($1) AND state NOT IN ('completed', 'cancelled', 'discarded')",
+		[]string{jobs.KindReconcileAll, jobs.KindReconcilePayer}).Scan(&n)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+// connGauge counts the simulator's open connections and the most open at once since the last reset.
+type connGauge struct {
+	mu        sync.Mutex
+	open, max int
+}
+
+func (c *connGauge) track(_ net.Conn, s http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch s {
+	case http.StateNew:
+		c.open++
+		c.max = max(c.max, c.open)
+	case http.StateClosed, http.StateHijacked:
+		c.open--
+	}
+}
+
+func (c *connGauge) resetMax() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.max = c.open
+}
+
+func (c *connGauge) maxOpen() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.max
+}
+
+// jobsDone is how many reconcile_payer jobs a replica finished, whatever their outcome.
+func jobsDone(b *testing.B, reg prometheus.Gatherer) float64 {
+	return jobCount(b, reg, "")
+}
+
+func jobsFailed(b *testing.B, reps []*replica) float64 {
+	var n float64
+	for _, r := range reps {
+		n += jobCount(b, r.reg, "error") + jobCount(b, r.reg, "canceled")
+	}
+	return n
+}
+
+func jobCount(b *testing.B, reg prometheus.Gatherer, outcome string) float64 {
+	families, err := reg.Gather()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var n float64
+	for _, f := range families {
+		if f.GetName() != "aws_invites_jobs_total" {
+			continue
+		}
+		for _, m := range f.GetMetric() {
+			var kind, out string
+			for _, lp := range m.GetLabel() {
+				switch lp.GetName() {
+				case "kind":
+					kind = lp.GetValue()
+				case "outcome":
+					out = lp.GetValue()
+				}
+			}
+			if kind == jobs.KindReconcilePayer && (outcome == "" || out == outcome) {
+				n += m.GetCounter().GetValue()
+			}
+		}
+	}
+	return n
+}
+
+// cpuTime is the user and system CPU time of this process so far.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// parallel runs f(0..n-1), 32 at a time, and fails the benchmark on the first error.
+func parallel(b *testing.B, n int, f func(int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	var once sync.Once
+	var first error
+	for range 32 {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					once.Do(func() { first = err })
+					next.Store(int64(n))
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		b.Fatal(first)
+	}
+}
+
