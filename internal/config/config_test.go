@@ -3,6 +3,7 @@ package config_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/config"
 )
@@ -207,6 +208,30 @@ func TestRateLimits(t *testing.T) {
 	for _, name := range []string{"RATE_LIMIT_RPS", "RATE_LIMIT_BURST", "RATE_LIMIT_AWS_RPS", "RATE_LIMIT_AWS_BURST"} {
 		if !documented[name] {
 			t.Errorf("%s is not in config.Env", name)
+		}
+	}
+}
+
+func TestBackgroundConcurrencyAndRoleSession(t *testing.T) {
+	c, err := config.FromEnv(env())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BackgroundConcurrency != 128 || c.AWSRoleSessionDuration != time.Hour {
+		t.Errorf("defaults: concurrency %d, role session %s; want 128 and 1h", c.BackgroundConcurrency, c.AWSRoleSessionDuration)
+	}
+	c, err = config.FromEnv(env("BACKGROUND_CONCURRENCY", "300", "AWS_ROLE_SESSION_DURATION", "4h"))
+	if err != nil || c.BackgroundConcurrency != 300 || c.AWSRoleSessionDuration != 4*time.Hour {
+		t.Errorf("set: concurrency %d, role session %s, %v", c.BackgroundConcurrency, c.AWSRoleSessionDuration, err)
+	}
+	for name, values := range map[string][]string{
+		"BACKGROUND_CONCURRENCY":    {"0", "-3", "lots", "100000"},
+		"AWS_ROLE_SESSION_DURATION": {"5m", "13h", "1 hour"},
+	} {
+		for _, v := range values {
+			if _, err := config.FromEnv(env(name, v)); err == nil || !strings.Contains(err.Error(), name) {
+				t.Errorf("%s=%s: err = %v", name, v, err)
+			}
 		}
 	}
 }

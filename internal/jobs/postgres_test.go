@@ -283,7 +283,7 @@ func TestConfigValidation(t *testing.T) {
 			store: func(t *testing.T) *store.Store {
 				return storetest.MustOpenUnmigrated(t, storetest.URL(t, store.DialectPostgres), store.Options{MaxConns: 4})
 			},
-			wantErr: "needs at least 12",
+			wantErr: "needs at least 24", // DefaultWorkers (128) + the queue's own, within the pool's bounds
 		},
 		{name: "negative period", mod: func(c *jobs.Config) { c.ReconcileEvery = -time.Second }, wantErr: "ReconcileEvery must not be negative"},
 	} {

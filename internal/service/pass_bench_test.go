@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime/pprof"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -84,7 +85,7 @@ func benchPass(b *testing.B, payers, replicas int) {
 
 	// AWS: one simulator, as AWS is one, behind a server that counts its connections.
 	sim := orgsim.New(orgsim.Options{Clock: clk.Now, MaxAccounts: 10 * invitesPerPayer, MaxInvitesPerDay: 10 * invitesPerPayer})
-		conns = connGauge{}
+	conns = connGauge{}
 	srv := httptest.NewUnstartedServer(sim)
 	srv.Config.ConnState = conns.track
 	srv.Start()
@@ -121,7 +122,9 @@ func benchPass(b *testing.B, payers, replicas int) {
 		acceptOnePerPayer(b, reps[0], payers)
 		sim.Inject(orgsim.Fault{Latency: latency})
 		b.StartTimer()
+		stop := profile(b)
 		last = runPass(b, reps, payers)
+		stop()
 		b.StopTimer()
 		sim.ClearFaults()
 		b.StartTimer()
@@ -387,3 +390,21 @@ func parallel(b *testing.B, n int, f func(int) error) {
 	}
 }
 
+// profile writes a CPU profile of the measured pass to PASS_BENCH_CPUPROFILE when set.
+func profile(b *testing.B) (stop func()) {
+	path := os.Getenv("PASS_BENCH_CPUPROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		b.Fatal(err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		_ = f.Close()
+	}
+}
