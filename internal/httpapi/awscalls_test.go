@@ -30,7 +30,7 @@ func declaredAWSCalls(t *testing.T) map[string]int {
 // usual path, in a payer organization of its own, and must make exactly the calls it declares (none without
 // x-aws-calls); on the other paths tried after, an operation that calls AWS at all must declare it.
 func TestAWSCallsAreDeclared(t *testing.T) {
-	e := newEnv(t, envOptions{sandbox: true}).with(t)
+	e := newEnv(t, envOptions{sandbox: true, testClocks: true}).with(t)
 	ctx := context.Background()
 	root := rootToken(e)
 	declared := declaredAWSCalls(t)
@@ -48,6 +48,11 @@ func TestAWSCallsAreDeclared(t *testing.T) {
 		for _, p := range []invite.BillingProfile{bp, sibling} {
 			if _, _, err := e.store.PutBillingProfile(ctx, p); err != nil {
 				t.Fatal(err)
+			}
+		}
+		if o.id == "getTestClock" || o.id == "advanceTestClock" { // the payer's own clock, the customer's
+			if c := e.do("POST", "/sandbox/test-clocks", root, map[string]any{"managementAccountId": bp.ManagementAccountID, "customerId": customer}); c.status != http.StatusCreated {
+				t.Fatalf("test clock: %d %s", c.status, c.body)
 			}
 		}
 		body := map[string]any{"accountId": fmt.Sprintf("6%011d", i+1)}

@@ -140,8 +140,9 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		Jobs: jobs.Config{Unscheduled: true, DeliveryBackoff: backoff, PollInterval: 20 * time.Millisecond}}
 	if opts.sandbox {
 		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk},
-			Mail: mail.Mailbox{Memory: mailbox}}
+			Mail: mail.Mailbox{Memory: mailbox}, SharedClockCustomer: customer} // as the embedded default gives it to its demo customer
 		if clocks != nil {
+			parts.Sandbox.SharedClockCustomer = "" // a sandbox shared by partners
 			parts.Clock, parts.Clocks, parts.Sandbox.Clock, parts.Sandbox.Clocks = clocks.Shared, clocks, clocks.Shared, clocks
 		}
 	}
