@@ -50,12 +50,18 @@ func (s *Store) SandboxClock(real invite.Clock) *SandboxClock {
 	return &SandboxClock{s: s, real: real}
 }
 
+// stale reports whether offsets read at loadedAt (zero: never) must be read again at now: they are over
+// clockRefresh old, or the real clock went back.
+func stale(loadedAt, now time.Time) bool {
+	return loadedAt.IsZero() || now.Sub(loadedAt) >= clockRefresh || now.Before(loadedAt)
+}
+
 // Now returns the sandbox time. When the database cannot be read it keeps the offset it knew: a clock must answer.
 func (c *SandboxClock) Now() time.Time {
 	now := c.real.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.loadedAt.IsZero() || now.Sub(c.loadedAt) >= clockRefresh || now.Before(c.loadedAt) {
+	if stale(c.loadedAt, now) {
 		ctx, cancel := context.WithTimeout(context.Background(), clockReadTimeout)
 		off, err := c.load(ctx)
 		cancel()
@@ -203,7 +209,7 @@ func (c *SandboxClocks) own(payer string) (payerOffset, bool) {
 	now := c.Shared.real.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.loadedAt.IsZero() || now.Sub(c.loadedAt) >= clockRefresh || now.Before(c.loadedAt) {
+	if stale(c.loadedAt, now) {
 		ctx, cancel := context.WithTimeout(context.Background(), clockReadTimeout)
 		all, err := c.Shared.s.payerClocks(ctx)
 		cancel()
