@@ -121,7 +121,9 @@ func TestTwoReplicasShareTheSchedule(t *testing.T) {
 	for i, name := range []string{"replica-a", "replica-b"} {
 		st = storetest.MustOpen(t, url, pgOptions())
 		cfg := testConfig(t, st, work.replica(name))
-		cfg.ID = name
+		// Fewer workers than payers, so that one replica cannot take a whole fan-out (the default, 128, takes
+		// every job a fetch finds) and the two must share it.
+		cfg.ID, cfg.Workers = name, 3
 		if i == 0 {
 			cfgA = cfg
 		}
