@@ -68,6 +68,60 @@ func (e CURFormat) Valid() bool {
 	}
 }
 
+// Defines values for CloudHealthCheckName.
+const (
+	Authentication  CloudHealthCheckName = "authentication"
+	Listed          CloudHealthCheckName = "listed"
+	PayerCur        CloudHealthCheckName = "payer_cur"
+	PayerPlacement  CloudHealthCheckName = "payer_placement"
+	Permissions     CloudHealthCheckName = "permissions"
+	Status          CloudHealthCheckName = "status"
+	StatusFreshness CloudHealthCheckName = "status_freshness"
+)
+
+// Valid indicates whether the value is a known member of the CloudHealthCheckName enum.
+func (e CloudHealthCheckName) Valid() bool {
+	switch e {
+	case Authentication:
+		return true
+	case Listed:
+		return true
+	case PayerCur:
+		return true
+	case PayerPlacement:
+		return true
+	case Permissions:
+		return true
+	case Status:
+		return true
+	case StatusFreshness:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for CloudHealthCheckResult.
+const (
+	CloudHealthCheckResultFail    CloudHealthCheckResult = "fail"
+	CloudHealthCheckResultPass    CloudHealthCheckResult = "pass"
+	CloudHealthCheckResultUnknown CloudHealthCheckResult = "unknown"
+)
+
+// Valid indicates whether the value is a known member of the CloudHealthCheckResult enum.
+func (e CloudHealthCheckResult) Valid() bool {
+	switch e {
+	case CloudHealthCheckResultFail:
+		return true
+	case CloudHealthCheckResultPass:
+		return true
+	case CloudHealthCheckResultUnknown:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CloudHealthViewLevel.
 const (
 	CloudHealthViewLevelEmpty   CloudHealthViewLevel = ""
@@ -116,15 +170,33 @@ func (e DeliveryState) Valid() bool {
 	}
 }
 
+// Defines values for DepartureMethod.
+const (
+	CLEANED DepartureMethod = "CLEANED"
+)
+
+// Valid indicates whether the value is a known member of the DepartureMethod enum.
+func (e DepartureMethod) Valid() bool {
+	switch e {
+	case CLEANED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for EventType.
 const (
 	InviteAccepted             EventType = "invite.accepted"
+	InviteAccountStateChanged  EventType = "invite.account_state_changed"
 	InviteActive               EventType = "invite.active"
 	InviteCanceled             EventType = "invite.canceled"
 	InviteCloudhealthCritical  EventType = "invite.cloudhealth_critical"
 	InviteCloudhealthRecovered EventType = "invite.cloudhealth_recovered"
+	InviteCloudhealthValidated EventType = "invite.cloudhealth_validated"
 	InviteCreated              EventType = "invite.created"
 	InviteDeclined             EventType = "invite.declined"
+	InviteDeparted             EventType = "invite.departed"
 	InviteExpired              EventType = "invite.expired"
 	InviteExpiring             EventType = "invite.expiring"
 	InviteJoined               EventType = "invite.joined"
@@ -141,6 +213,8 @@ func (e EventType) Valid() bool {
 	switch e {
 	case InviteAccepted:
 		return true
+	case InviteAccountStateChanged:
+		return true
 	case InviteActive:
 		return true
 	case InviteCanceled:
@@ -149,9 +223,13 @@ func (e EventType) Valid() bool {
 		return true
 	case InviteCloudhealthRecovered:
 		return true
+	case InviteCloudhealthValidated:
+		return true
 	case InviteCreated:
 		return true
 	case InviteDeclined:
+		return true
+	case InviteDeparted:
 		return true
 	case InviteExpired:
 		return true
@@ -224,6 +302,33 @@ func (e HealthMode) Valid() bool {
 	}
 }
 
+// Defines values for InviteAccountState.
+const (
+	ACTIVE            InviteAccountState = "ACTIVE"
+	CLOSED            InviteAccountState = "CLOSED"
+	PENDINGACTIVATION InviteAccountState = "PENDING_ACTIVATION"
+	PENDINGCLOSURE    InviteAccountState = "PENDING_CLOSURE"
+	SUSPENDED         InviteAccountState = "SUSPENDED"
+)
+
+// Valid indicates whether the value is a known member of the InviteAccountState enum.
+func (e InviteAccountState) Valid() bool {
+	switch e {
+	case ACTIVE:
+		return true
+	case CLOSED:
+		return true
+	case PENDINGACTIVATION:
+		return true
+	case PENDINGCLOSURE:
+		return true
+	case SUSPENDED:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InviteKind.
 const (
 	InviteKindBillingTransfer InviteKind = "billing_transfer"
@@ -250,6 +355,7 @@ const (
 	Canceled            InviteState = "canceled"
 	CloudhealthCritical InviteState = "cloudhealth_critical"
 	Declined            InviteState = "declined"
+	Departed            InviteState = "departed"
 	Expired             InviteState = "expired"
 	Invited             InviteState = "invited"
 )
@@ -269,6 +375,8 @@ func (e InviteState) Valid() bool {
 		return true
 	case Declined:
 		return true
+	case Departed:
+		return true
 	case Expired:
 		return true
 	case Invited:
@@ -283,6 +391,8 @@ const (
 	AcceptBillingTransfer         NextStepCode = "accept_billing_transfer"
 	AcceptFromAnotherOrganization NextStepCode = "accept_from_another_organization"
 	AcceptInConsole               NextStepCode = "accept_in_console"
+	AccountClosed                 NextStepCode = "account_closed"
+	AccountDeparted               NextStepCode = "account_departed"
 	BillingTransferChanges        NextStepCode = "billing_transfer_changes"
 	BillingTransferStarts         NextStepCode = "billing_transfer_starts"
 	CheckEmail                    NextStepCode = "check_email"
@@ -309,6 +419,10 @@ func (e NextStepCode) Valid() bool {
 	case AcceptFromAnotherOrganization:
 		return true
 	case AcceptInConsole:
+		return true
+	case AccountClosed:
+		return true
+	case AccountDeparted:
 		return true
 	case BillingTransferChanges:
 		return true
@@ -370,8 +484,10 @@ const (
 	ProblemCodeBillingTransferSourceIsPayer            ProblemCode = "billing_transfer_source_is_payer"
 	ProblemCodeBillingTransferStartInvalid             ProblemCode = "billing_transfer_start_invalid"
 	ProblemCodeBillingTransferUnsupportedPricing       ProblemCode = "billing_transfer_unsupported_pricing"
+	ProblemCodeCloudhealthKeyRefused                   ProblemCode = "cloudhealth_key_refused"
 	ProblemCodeCloudhealthNotConfigured                ProblemCode = "cloudhealth_not_configured"
 	ProblemCodeCloudhealthUnavailable                  ProblemCode = "cloudhealth_unavailable"
+	ProblemCodeCloudhealthValidationTooSoon            ProblemCode = "cloudhealth_validation_too_soon"
 	ProblemCodeConcurrentUpdate                        ProblemCode = "concurrent_update"
 	ProblemCodeDailyInviteLimitExceeded                ProblemCode = "daily_invite_limit_exceeded"
 	ProblemCodeDatabaseUnavailable                     ProblemCode = "database_unavailable"
@@ -464,9 +580,13 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeBillingTransferUnsupportedPricing:
 		return true
+	case ProblemCodeCloudhealthKeyRefused:
+		return true
 	case ProblemCodeCloudhealthNotConfigured:
 		return true
 	case ProblemCodeCloudhealthUnavailable:
+		return true
+	case ProblemCodeCloudhealthValidationTooSoon:
 		return true
 	case ProblemCodeConcurrentUpdate:
 		return true
@@ -563,6 +683,24 @@ func (e ProblemCode) Valid() bool {
 	}
 }
 
+// Defines values for SandboxAccountRequestChange.
+const (
+	Close SandboxAccountRequestChange = "close"
+	Leave SandboxAccountRequestChange = "leave"
+)
+
+// Valid indicates whether the value is a known member of the SandboxAccountRequestChange enum.
+func (e SandboxAccountRequestChange) Valid() bool {
+	switch e {
+	case Close:
+		return true
+	case Leave:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for SandboxCloudHealthRequestLevel.
 const (
 	SandboxCloudHealthRequestLevelGreen   SandboxCloudHealthRequestLevel = "green"
@@ -648,8 +786,11 @@ type ActorKind string
 // BillingProfile defines model for BillingProfile.
 type BillingProfile struct {
 	// ActsFromAccountId The AWS account whose credentials call AWS Organizations for this payer (the role's account, else the management account). Shown to platform administrators only.
-	ActsFromAccountId *string   `json:"actsFromAccountId,omitempty"`
-	CreatedAt         time.Time `json:"createdAt"`
+	ActsFromAccountId *string `json:"actsFromAccountId,omitempty"`
+
+	// CloudHealthClientApiId The customer's CloudHealth tenant (a partner's client_api_id). Shown to platform administrators only.
+	CloudHealthClientApiId *string   `json:"cloudHealthClientApiId,omitempty"`
+	CreatedAt              time.Time `json:"createdAt"`
 
 	// Cur Where the payer's Cost and Usage Report is delivered, as stored (the format always said).
 	Cur        *CURLocation `json:"cur,omitempty"`
@@ -668,6 +809,11 @@ type BillingProfile struct {
 
 // BillingProfileInput defines model for BillingProfileInput.
 type BillingProfileInput struct {
+	// CloudHealthClientApiId When the reseller's CloudHealth key is a partner's: the customer's CloudHealth tenant (its `client_api_id`),
+	// whose accounts, payer assignments and external id the service reads for this profile's invites. Absent:
+	// the service's default tenant (`CLOUDHEALTH_CLIENT_API_ID`, else the key's own).
+	CloudHealthClientApiId *string `json:"cloudHealthClientApiId,omitempty"`
+
 	// Cur Where the payer's Cost and Usage Report is delivered (read through S3); `format` defaults to `legacy`.
 	Cur        *CURLocationInput `json:"cur,omitempty"`
 	CustomerId string            `json:"customerId"`
@@ -728,13 +874,64 @@ type CURView struct {
 	MonthToDateCost *string `json:"monthToDateCost,omitempty"`
 }
 
+// CloudHealthCheck defines model for CloudHealthCheck.
+type CloudHealthCheck struct {
+	// DeniedActions Permissions check: the subset an organization's service control policy denies.
+	DeniedActions *[]string `json:"deniedActions,omitempty"`
+
+	// Detail What was found and what to do about it.
+	Detail string `json:"detail"`
+
+	// MissingActions Permissions check: the published actions the role is not allowed.
+	MissingActions *[]string              `json:"missingActions,omitempty"`
+	Name           CloudHealthCheckName   `json:"name"`
+	Result         CloudHealthCheckResult `json:"result"`
+}
+
+// CloudHealthCheckName defines model for CloudHealthCheck.Name.
+type CloudHealthCheckName string
+
+// CloudHealthCheckResult defines model for CloudHealthCheck.Result.
+type CloudHealthCheckResult string
+
+// CloudHealthDeploy Ways to create the role in one step, all granting the same actions.
+type CloudHealthDeploy struct {
+	// Capability What the customer must acknowledge to create the stack.
+	//
+	// Example: CAPABILITY_NAMED_IAM
+	Capability string `json:"capability"`
+
+	// CloudShellCommand The same stack as an `aws cloudformation create-stack` command for AWS CloudShell.
+	CloudShellCommand string `json:"cloudShellCommand"`
+
+	// QuickCreateUrl The CloudFormation console's quick-create link, the external id and role name filled in; absent when the reseller hosts no template.
+	QuickCreateUrl *string `json:"quickCreateUrl,omitempty"`
+
+	// TemplateUrl The template the reseller hosts (in the sandbox, served by the service itself).
+	TemplateUrl *string `json:"templateUrl,omitempty"`
+
+	// Terraform The same role as Terraform (aws_iam_role and aws_iam_role_policy).
+	Terraform string `json:"terraform"`
+}
+
 // CloudHealthSetup defines model for CloudHealthSetup.
 type CloudHealthSetup struct {
-	AccountId         string                 `json:"accountId"`
+	AccountId string `json:"accountId"`
+
+	// Deploy Ways to create the role in one step, all granting the same actions.
+	Deploy            *CloudHealthDeploy     `json:"deploy,omitempty"`
 	ExternalId        string                 `json:"externalId"`
 	PermissionsPolicy map[string]interface{} `json:"permissionsPolicy"`
 	PolicyName        string                 `json:"policyName"`
-	RoleArn           string                 `json:"roleArn"`
+
+	// PolicySource Where CloudHealth publishes the policy this one follows.
+	PolicySource string `json:"policySource"`
+
+	// PolicyVersion The version of CloudHealth's published read-only policy served.
+	//
+	// Example: 2024-06
+	PolicyVersion string `json:"policyVersion"`
+	RoleArn       string `json:"roleArn"`
 
 	// RoleName Example: CloudHealth
 	RoleName    string                 `json:"roleName"`
@@ -747,17 +944,41 @@ type CloudHealthSetup struct {
 	TrustedPrincipal string `json:"trustedPrincipal"`
 }
 
+// CloudHealthValidation defines model for CloudHealthValidation.
+type CloudHealthValidation struct {
+	Checks   []CloudHealthCheck `json:"checks"`
+	InviteId string             `json:"inviteId"`
+
+	// Passed Whether every check passed.
+	Passed bool      `json:"passed"`
+	RanAt  time.Time `json:"ranAt"`
+}
+
 // CloudHealthView CloudHealth's last word on the account (once it joined).
 type CloudHealthView struct {
 	// CheckedAt When this status was first seen.
-	CheckedAt time.Time            `json:"checkedAt"`
-	Level     CloudHealthViewLevel `json:"level"`
+	CheckedAt time.Time `json:"checkedAt"`
+
+	// LastUpdate CloudHealth's own time of the status (`status.last_update`), when it sent one.
+	LastUpdate *time.Time           `json:"lastUpdate,omitempty"`
+	Level      CloudHealthViewLevel `json:"level"`
 
 	// Listed Whether CloudHealth lists the account at all.
 	Listed bool `json:"listed"`
 
-	// PayerAccountId Absent when CloudHealth shows "N/A".
+	// PayerAccountId The payer CloudHealth places the account under, from its documented fields (for the reseller's own
+	// tenant: the payer's Consolidated account named by the account's `cluster_name`; for a partner's customer:
+	// the assignment's `billing_family_owner_id`). Absent when CloudHealth shows "N/A" (`payerReason` says why).
 	PayerAccountId *string `json:"payerAccountId,omitempty"`
+
+	// PayerName The payer's name as CloudHealth shows it, when known.
+	PayerName *string `json:"payerName,omitempty"`
+
+	// PayerReason Why there is no payer ("Payer N/A"), or where the payer came from.
+	PayerReason *string `json:"payerReason,omitempty"`
+
+	// Warning Set for a yellow status: the account is healthy for the lifecycle, but CloudHealth warns (often a permission missing from the role).
+	Warning *string `json:"warning,omitempty"`
 }
 
 // CloudHealthViewLevel defines model for CloudHealthView.Level.
@@ -802,11 +1023,14 @@ type Delivery struct {
 
 	// EventType `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
 	// AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
-	// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
+	// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.cloudhealth_validated`: a check of
+	// the account's CloudHealth setup ran (its result is at `.../cloudhealth-validation`; the state is unchanged). `invite.declined`, `invite.canceled`,
 	// `invite.expired`. `invite.transfer_ended`: an accepted billing transfer ended (by the reseller, or withdrawn by
 	// the customer). `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
 	// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
-	// `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+	// `invite.departed`: a joined account is no longer a member of the payer organization (state `departed`).
+	// `invite.account_state_changed`: AWS's state of a joined account changed (`accountState`: suspended, closing,
+	// closed, or active again); the invite's state is unchanged. `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
 	EventType EventType `json:"eventType"`
 	Id        string    `json:"id"`
 	InviteId  *string   `json:"inviteId,omitempty"`
@@ -841,6 +1065,26 @@ type DeliveryList struct {
 	NextCursor *string `json:"nextCursor,omitempty"`
 }
 
+// Departure How a joined account left the payer organization (state `departed`).
+type Departure struct {
+	// LastAccountState The account's AWS state when it was last listed.
+	LastAccountState *string `json:"lastAccountState,omitempty"`
+
+	// Method How it departed, where AWS says it: `CLEANED` for an account last seen closed (AWS removes a closed account
+	// 90 days after its closure). Absent when AWS does not say: leaving, removal and a move to another
+	// organization look the same in the account list.
+	Method *DepartureMethod `json:"method,omitempty"`
+
+	// NoticedAt When reconciliation found the account missing from the payer's account list. AWS's own departure time is
+	// only in the payer's CloudTrail (`AccountDepartedOrganization`), which the service does not read.
+	NoticedAt time.Time `json:"noticedAt"`
+}
+
+// DepartureMethod How it departed, where AWS says it: `CLEANED` for an account last seen closed (AWS removes a closed account
+// 90 days after its closure). Absent when AWS does not say: leaving, removal and a move to another
+// organization look the same in the account list.
+type DepartureMethod string
+
 // Event defines model for Event.
 type Event struct {
 	AccountId        string    `json:"accountId"`
@@ -853,7 +1097,9 @@ type Event struct {
 
 	// From `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
-	// cannot read the account. `canceled`, `declined`, `expired`: over.
+	// cannot read the account. `canceled`, `declined`, `expired`: over. `departed`: the account joined, then
+	// stopped being a member of the payer organization (it left, accepted another organization's invitation, was
+	// removed, or was closed and removed by AWS); over, and a new invite for the account is allowed.
 	From *InviteState `json:"from,omitempty"`
 
 	// Id Stable: the same event delivered twice has the same id.
@@ -868,16 +1114,21 @@ type Event struct {
 
 	// To `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
-	// cannot read the account. `canceled`, `declined`, `expired`: over.
+	// cannot read the account. `canceled`, `declined`, `expired`: over. `departed`: the account joined, then
+	// stopped being a member of the payer organization (it left, accepted another organization's invitation, was
+	// removed, or was closed and removed by AWS); over, and a new invite for the account is allowed.
 	To *InviteState `json:"to,omitempty"`
 
 	// Type `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
 	// AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
-	// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
+	// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.cloudhealth_validated`: a check of
+	// the account's CloudHealth setup ran (its result is at `.../cloudhealth-validation`; the state is unchanged). `invite.declined`, `invite.canceled`,
 	// `invite.expired`. `invite.transfer_ended`: an accepted billing transfer ended (by the reseller, or withdrawn by
 	// the customer). `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
 	// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
-	// `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+	// `invite.departed`: a joined account is no longer a member of the payer organization (state `departed`).
+	// `invite.account_state_changed`: AWS's state of a joined account changed (`accountState`: suspended, closing,
+	// closed, or active again); the invite's state is unchanged. `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
 	Type *EventType `json:"type,omitempty"`
 }
 
@@ -891,11 +1142,14 @@ type EventList struct {
 
 // EventType `invite.created`: the invitation went out (or an open handshake was adopted). `invite.resent`. `invite.accepted`:
 // AWS reports it accepted. `invite.joined`: a member of the payer, awaiting CUR data. `invite.active`: CUR data
-// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.declined`, `invite.canceled`,
+// seen. `invite.cloudhealth_critical` / `invite.cloudhealth_recovered`. `invite.cloudhealth_validated`: a check of
+// the account's CloudHealth setup ran (its result is at `.../cloudhealth-validation`; the state is unchanged). `invite.declined`, `invite.canceled`,
 // `invite.expired`. `invite.transfer_ended`: an accepted billing transfer ended (by the reseller, or withdrawn by
 // the customer). `invite.expiring`: 48 hours before AWS's expiry, once. `invite.refused`: AWS refused an
 // invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
-// `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+// `invite.departed`: a joined account is no longer a member of the payer organization (state `departed`).
+// `invite.account_state_changed`: AWS's state of a joined account changed (`accountState`: suspended, closing,
+// closed, or active again); the invite's state is unchanged. `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
 type EventType string
 
 // FieldError defines model for FieldError.
@@ -934,15 +1188,24 @@ type Invite struct {
 	// AccountId The invited account: for a billing transfer, the customer's management account.
 	//
 	// Example: 123456789012
-	AccountId        string `json:"accountId"`
-	BillingProfileId string `json:"billingProfileId"`
+	AccountId string `json:"accountId"`
+
+	// AccountState AWS's state of the joined account (`Account.State`) as the payer's account list last showed it (for a
+	// join, once joined; absent before the first look). SUSPENDED, PENDING_CLOSURE and CLOSED mean the account
+	// is closed or closing: no billing data is expected for it any more (`account_closed` is then its only next
+	// step, and CloudHealth not seeing it is not critical).
+	AccountState     *InviteAccountState `json:"accountState,omitempty"`
+	BillingProfileId string              `json:"billingProfileId"`
 
 	// CloudHealth CloudHealth's last word on the account (once it joined).
 	CloudHealth *CloudHealthView `json:"cloudHealth,omitempty"`
 	CreatedAt   time.Time        `json:"createdAt"`
 
 	// Cur What the payer's Cost and Usage Report says about the account.
-	Cur       *CURView   `json:"cur,omitempty"`
+	Cur *CURView `json:"cur,omitempty"`
+
+	// Departure How a joined account left the payer organization (state `departed`).
+	Departure *Departure `json:"departure,omitempty"`
 	Handshake *Handshake `json:"handshake,omitempty"`
 	Id        string     `json:"id"`
 	InvitedBy Actor      `json:"invitedBy"`
@@ -962,13 +1225,21 @@ type Invite struct {
 
 	// State `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
-	// cannot read the account. `canceled`, `declined`, `expired`: over.
+	// cannot read the account. `canceled`, `declined`, `expired`: over. `departed`: the account joined, then
+	// stopped being a member of the payer organization (it left, accepted another organization's invitation, was
+	// removed, or was closed and removed by AWS); over, and a new invite for the account is allowed.
 	State InviteState `json:"state"`
 
 	// Transfer The billing transfer of a `billing_transfer` invite, as AWS reports it.
 	Transfer  *Transfer `json:"transfer,omitempty"`
 	UpdatedAt time.Time `json:"updatedAt"`
 }
+
+// InviteAccountState AWS's state of the joined account (`Account.State`) as the payer's account list last showed it (for a
+// join, once joined; absent before the first look). SUSPENDED, PENDING_CLOSURE and CLOSED mean the account
+// is closed or closing: no billing data is expected for it any more (`account_closed` is then its only next
+// step, and CloudHealth not seeing it is not critical).
+type InviteAccountState string
 
 // InviteKind `join`: the account becomes a member of the payer organization (AWS Organizations invitation).
 // `billing_transfer`: a customer's management account keeps its own organization and transfers responsibility
@@ -985,7 +1256,9 @@ type InviteList struct {
 
 // InviteState `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 // `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
-// cannot read the account. `canceled`, `declined`, `expired`: over.
+// cannot read the account. `canceled`, `declined`, `expired`: over. `departed`: the account joined, then
+// stopped being a member of the payer organization (it left, accepted another organization's invitation, was
+// removed, or was closed and removed by AWS); over, and a new invite for the account is allowed.
 type InviteState string
 
 // NextStep defines model for NextStep.
@@ -1069,6 +1342,15 @@ type ReassignRequest struct {
 	// BillingProfileId The billing profile to move the invite to; it must name the same payer organization.
 	BillingProfileId string `json:"billingProfileId"`
 }
+
+// SandboxAccountRequest defines model for SandboxAccountRequest.
+type SandboxAccountRequest struct {
+	// Change `leave`: the account accepts another organization's invitation and moves there. `close`: the payer closes it.
+	Change SandboxAccountRequestChange `json:"change"`
+}
+
+// SandboxAccountRequestChange `leave`: the account accepts another organization's invitation and moves there. `close`: the payer closes it.
+type SandboxAccountRequestChange string
 
 // SandboxCURRequest defines model for SandboxCURRequest.
 type SandboxCURRequest struct {
@@ -1372,6 +1654,9 @@ type CreateInviteJSONRequestBody = CreateInviteRequest
 // ReassignInviteJSONRequestBody defines body for ReassignInvite for application/json ContentType.
 type ReassignInviteJSONRequestBody = ReassignRequest
 
+// SandboxChangeAccountJSONRequestBody defines body for SandboxChangeAccount for application/json ContentType.
+type SandboxChangeAccountJSONRequestBody = SandboxAccountRequest
+
 // SandboxSetCloudHealthJSONRequestBody defines body for SandboxSetCloudHealth for application/json ContentType.
 type SandboxSetCloudHealthJSONRequestBody = SandboxCloudHealthRequest
 
@@ -1428,6 +1713,12 @@ type ServerInterface interface {
 	// GetCloudHealthTemplate The CloudHealth IAM setup as a CloudFormation template
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-setup/template.yaml)
 	GetCloudHealthTemplate(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// GetCloudHealthValidation The last check of the account's CloudHealth setup
+	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-validation)
+	GetCloudHealthValidation(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// ValidateCloudHealth Check the account's CloudHealth setup now
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-validation)
+	ValidateCloudHealth(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
 	// ListInviteEvents An invite's history, oldest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/events)
 	ListInviteEvents(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
@@ -1443,6 +1734,9 @@ type ServerInterface interface {
 	// SandboxAcceptInvite Sandbox only: accept the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/accept)
 	SandboxAcceptInvite(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
+	// SandboxChangeAccount Sandbox only: make a joined account leave the payer organization, or close it
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/account)
+	SandboxChangeAccount(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
 	// SandboxSetCloudHealth Sandbox only: set the account's status in the CloudHealth simulator
 	// (PUT /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/cloudhealth)
 	SandboxSetCloudHealth(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error
@@ -1485,6 +1779,9 @@ type ServerInterface interface {
 	// TestWebhook Send a webhook.test event to the endpoint
 	// (POST /billing-profiles/{billingProfileId}/webhooks/{webhookId}/test)
 	TestWebhook(ctx echo.Context, billingProfileId BillingProfileId, webhookId WebhookId) error
+	// GetCloudHealthHostedTemplate The CloudHealth role's template, for the reseller to host
+	// (GET /cloudhealth-template.yaml)
+	GetCloudHealthHostedTemplate(ctx echo.Context) error
 	// ListEvents The activity feed of every billing profile (platform administrators)
 	// (GET /events)
 	ListEvents(ctx echo.Context, params ListEventsParams) error
@@ -1783,6 +2080,54 @@ func (w *ServerInterfaceWrapper) GetCloudHealthTemplate(ctx echo.Context) error 
 	return err
 }
 
+// GetCloudHealthValidation converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCloudHealthValidation(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCloudHealthValidation(ctx, billingProfileId, inviteId)
+	return err
+}
+
+// ValidateCloudHealth converts echo context to params.
+func (w *ServerInterfaceWrapper) ValidateCloudHealth(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ValidateCloudHealth(ctx, billingProfileId, inviteId)
+	return err
+}
+
 // ListInviteEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) ListInviteEvents(ctx echo.Context) error {
 	var err error
@@ -1900,6 +2245,30 @@ func (w *ServerInterfaceWrapper) SandboxAcceptInvite(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.SandboxAcceptInvite(ctx, billingProfileId, inviteId)
+	return err
+}
+
+// SandboxChangeAccount converts echo context to params.
+func (w *ServerInterfaceWrapper) SandboxChangeAccount(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "inviteId" -------------
+	var inviteId InviteId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "inviteId", ctx.Param("inviteId"), &inviteId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter inviteId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.SandboxChangeAccount(ctx, billingProfileId, inviteId)
 	return err
 }
 
@@ -2249,6 +2618,15 @@ func (w *ServerInterfaceWrapper) TestWebhook(ctx echo.Context) error {
 
 	// Invoke the callback with all the unmarshaled arguments
 	err = w.Handler.TestWebhook(ctx, billingProfileId, webhookId)
+	return err
+}
+
+// GetCloudHealthHostedTemplate converts echo context to params.
+func (w *ServerInterfaceWrapper) GetCloudHealthHostedTemplate(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetCloudHealthHostedTemplate(ctx)
 	return err
 }
 
@@ -2608,11 +2986,14 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.GetInvite, options.OperationMiddlewares["getInvite"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup", wrapper.GetCloudHealthSetup, options.OperationMiddlewares["getCloudHealthSetup"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-setup/template.yaml", wrapper.GetCloudHealthTemplate, options.OperationMiddlewares["getCloudHealthTemplate"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-validation", wrapper.GetCloudHealthValidation, options.OperationMiddlewares["getCloudHealthValidation"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/cloudhealth-validation", wrapper.ValidateCloudHealth, options.OperationMiddlewares["validateCloudHealth"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/events", wrapper.ListInviteEvents, options.OperationMiddlewares["listInviteEvents"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/reassign", wrapper.ReassignInvite, options.OperationMiddlewares["reassignInvite"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/refresh", wrapper.RefreshInvite, options.OperationMiddlewares["refreshInvite"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/resend", wrapper.ResendInvite, options.OperationMiddlewares["resendInvite"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/accept", wrapper.SandboxAcceptInvite, options.OperationMiddlewares["sandboxAcceptInvite"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/account", wrapper.SandboxChangeAccount, options.OperationMiddlewares["sandboxChangeAccount"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cloudhealth", wrapper.SandboxSetCloudHealth, options.OperationMiddlewares["sandboxSetCloudHealth"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/cur", wrapper.SandboxDeliverCUR, options.OperationMiddlewares["sandboxDeliverCUR"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId/sandbox/decline", wrapper.SandboxDeclineInvite, options.OperationMiddlewares["sandboxDeclineInvite"]...)
@@ -2627,6 +3008,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/deliveries", wrapper.ListWebhookDeliveries, options.OperationMiddlewares["listWebhookDeliveries"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
+	router.GET(options.BaseURL+"/cloudhealth-template.yaml", wrapper.GetCloudHealthHostedTemplate, options.OperationMiddlewares["getCloudHealthHostedTemplate"]...)
 	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
@@ -3999,6 +4381,22 @@ func (response GetCloudHealthSetup500ApplicationProblemPlusJSONResponse) VisitGe
 	return err
 }
 
+type GetCloudHealthSetup502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthSetup502ApplicationProblemPlusJSONResponse) VisitGetCloudHealthSetupResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCloudHealthSetup503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -4147,11 +4545,346 @@ func (response GetCloudHealthTemplate500ApplicationProblemPlusJSONResponse) Visi
 	return err
 }
 
+type GetCloudHealthTemplate502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthTemplate502ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetCloudHealthTemplate503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
 
 func (response GetCloudHealthTemplate503ApplicationProblemPlusJSONResponse) VisitGetCloudHealthTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthValidationRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+}
+
+type GetCloudHealthValidationResponseObject interface {
+	VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error
+}
+
+type GetCloudHealthValidation200JSONResponse CloudHealthValidation
+
+func (response GetCloudHealthValidation200JSONResponse) VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthValidation400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthValidation400ApplicationProblemPlusJSONResponse) VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthValidation401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthValidation401ApplicationProblemPlusJSONResponse) VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthValidation403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthValidation403ApplicationProblemPlusJSONResponse) VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthValidation404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthValidation404ApplicationProblemPlusJSONResponse) VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthValidation429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthValidation429ApplicationProblemPlusJSONResponse) VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthValidation500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthValidation500ApplicationProblemPlusJSONResponse) VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthValidation503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthValidation503ApplicationProblemPlusJSONResponse) VisitGetCloudHealthValidationResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealthRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+}
+
+type ValidateCloudHealthResponseObject interface {
+	VisitValidateCloudHealthResponse(w http.ResponseWriter) error
+}
+
+type ValidateCloudHealth200JSONResponse CloudHealthValidation
+
+func (response ValidateCloudHealth200JSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth400ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth401ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth403ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth404ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth409ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth429ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth500ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth502ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ValidateCloudHealth503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ValidateCloudHealth503ApplicationProblemPlusJSONResponse) VisitValidateCloudHealthResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -5032,6 +5765,232 @@ type SandboxAcceptInvite503ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response SandboxAcceptInvite503ApplicationProblemPlusJSONResponse) VisitSandboxAcceptInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccountRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	InviteId         InviteId         `json:"inviteId"`
+	Body             *SandboxChangeAccountJSONRequestBody
+}
+
+type SandboxChangeAccountResponseObject interface {
+	VisitSandboxChangeAccountResponse(w http.ResponseWriter) error
+}
+
+type SandboxChangeAccount200JSONResponse Invite
+
+func (response SandboxChangeAccount200JSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount400ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount401ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount403ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount404ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount409ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount413ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount415ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount422ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount429ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount500ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount502ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type SandboxChangeAccount503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxChangeAccount503ApplicationProblemPlusJSONResponse) VisitSandboxChangeAccountResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -7365,6 +8324,65 @@ func (response TestWebhook503ApplicationProblemPlusJSONResponse) VisitTestWebhoo
 		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
 	}
 	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthHostedTemplateRequestObject struct {
+}
+
+type GetCloudHealthHostedTemplateResponseObject interface {
+	VisitGetCloudHealthHostedTemplateResponse(w http.ResponseWriter) error
+}
+
+type GetCloudHealthHostedTemplate200ApplicationyamlResponse struct {
+	Body          io.Reader
+	ContentLength int64
+}
+
+func (response GetCloudHealthHostedTemplate200ApplicationyamlResponse) VisitGetCloudHealthHostedTemplateResponse(w http.ResponseWriter) error {
+
+	w.Header().Set("Content-Type", "application/yaml")
+	if response.ContentLength != 0 {
+		w.Header().Set("Content-Length", fmt.Sprint(response.ContentLength))
+	}
+	w.WriteHeader(200)
+
+	if closer, ok := response.Body.(io.ReadCloser); ok {
+		defer closer.Close()
+	}
+	_, err := io.Copy(w, response.Body)
+	return err
+}
+
+type GetCloudHealthHostedTemplate400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthHostedTemplate400ApplicationProblemPlusJSONResponse) VisitGetCloudHealthHostedTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetCloudHealthHostedTemplate500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetCloudHealthHostedTemplate500ApplicationProblemPlusJSONResponse) VisitGetCloudHealthHostedTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9978,6 +10996,12 @@ type StrictServerInterface interface {
 	// GetCloudHealthTemplate The CloudHealth IAM setup as a CloudFormation template
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-setup/template.yaml)
 	GetCloudHealthTemplate(ctx context.Context, request GetCloudHealthTemplateRequestObject) (GetCloudHealthTemplateResponseObject, error)
+	// GetCloudHealthValidation The last check of the account's CloudHealth setup
+	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-validation)
+	GetCloudHealthValidation(ctx context.Context, request GetCloudHealthValidationRequestObject) (GetCloudHealthValidationResponseObject, error)
+	// ValidateCloudHealth Check the account's CloudHealth setup now
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/cloudhealth-validation)
+	ValidateCloudHealth(ctx context.Context, request ValidateCloudHealthRequestObject) (ValidateCloudHealthResponseObject, error)
 	// ListInviteEvents An invite's history, oldest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/events)
 	ListInviteEvents(ctx context.Context, request ListInviteEventsRequestObject) (ListInviteEventsResponseObject, error)
@@ -9993,6 +11017,9 @@ type StrictServerInterface interface {
 	// SandboxAcceptInvite Sandbox only: accept the invitation as the invited account
 	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/accept)
 	SandboxAcceptInvite(ctx context.Context, request SandboxAcceptInviteRequestObject) (SandboxAcceptInviteResponseObject, error)
+	// SandboxChangeAccount Sandbox only: make a joined account leave the payer organization, or close it
+	// (POST /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/account)
+	SandboxChangeAccount(ctx context.Context, request SandboxChangeAccountRequestObject) (SandboxChangeAccountResponseObject, error)
 	// SandboxSetCloudHealth Sandbox only: set the account's status in the CloudHealth simulator
 	// (PUT /billing-profiles/{billingProfileId}/aws-invites/{inviteId}/sandbox/cloudhealth)
 	SandboxSetCloudHealth(ctx context.Context, request SandboxSetCloudHealthRequestObject) (SandboxSetCloudHealthResponseObject, error)
@@ -10035,6 +11062,9 @@ type StrictServerInterface interface {
 	// TestWebhook Send a webhook.test event to the endpoint
 	// (POST /billing-profiles/{billingProfileId}/webhooks/{webhookId}/test)
 	TestWebhook(ctx context.Context, request TestWebhookRequestObject) (TestWebhookResponseObject, error)
+	// GetCloudHealthHostedTemplate The CloudHealth role's template, for the reseller to host
+	// (GET /cloudhealth-template.yaml)
+	GetCloudHealthHostedTemplate(ctx context.Context, request GetCloudHealthHostedTemplateRequestObject) (GetCloudHealthHostedTemplateResponseObject, error)
 	// ListEvents The activity feed of every billing profile (platform administrators)
 	// (GET /events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
@@ -10356,6 +11386,58 @@ func (sh *strictHandler) GetCloudHealthTemplate(ctx echo.Context, billingProfile
 	return nil
 }
 
+// GetCloudHealthValidation operation middleware
+func (sh *strictHandler) GetCloudHealthValidation(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request GetCloudHealthValidationRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCloudHealthValidation(ctx.Request().Context(), request.(GetCloudHealthValidationRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCloudHealthValidation")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCloudHealthValidationResponseObject); ok {
+		return validResponse.VisitGetCloudHealthValidationResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// ValidateCloudHealth operation middleware
+func (sh *strictHandler) ValidateCloudHealth(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request ValidateCloudHealthRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ValidateCloudHealth(ctx.Request().Context(), request.(ValidateCloudHealthRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ValidateCloudHealth")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ValidateCloudHealthResponseObject); ok {
+		return validResponse.VisitValidateCloudHealthResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListInviteEvents operation middleware
 func (sh *strictHandler) ListInviteEvents(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
 	var request ListInviteEventsRequestObject
@@ -10503,6 +11585,55 @@ func (sh *strictHandler) SandboxAcceptInvite(ctx echo.Context, billingProfileId 
 		return err
 	} else if validResponse, ok := response.(SandboxAcceptInviteResponseObject); ok {
 		return validResponse.VisitSandboxAcceptInviteResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// SandboxChangeAccount operation middleware
+func (sh *strictHandler) SandboxChangeAccount(ctx echo.Context, billingProfileId BillingProfileId, inviteId InviteId) error {
+	var request SandboxChangeAccountRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.InviteId = inviteId
+
+	var body SandboxChangeAccountJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.SandboxChangeAccount(ctx.Request().Context(), request.(SandboxChangeAccountRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "SandboxChangeAccount")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(SandboxChangeAccountResponseObject); ok {
+		return validResponse.VisitSandboxChangeAccountResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -10979,6 +12110,29 @@ func (sh *strictHandler) TestWebhook(ctx echo.Context, billingProfileId BillingP
 		return err
 	} else if validResponse, ok := response.(TestWebhookResponseObject); ok {
 		return validResponse.VisitTestWebhookResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetCloudHealthHostedTemplate operation middleware
+func (sh *strictHandler) GetCloudHealthHostedTemplate(ctx echo.Context) error {
+	var request GetCloudHealthHostedTemplateRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetCloudHealthHostedTemplate(ctx.Request().Context(), request.(GetCloudHealthHostedTemplateRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetCloudHealthHostedTemplate")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetCloudHealthHostedTemplateResponseObject); ok {
+		return validResponse.VisitGetCloudHealthHostedTemplateResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -11541,275 +12695,328 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L0Lcxs3tj/4VVDcW2Xyf5vUw3ISUzV1S5GVRBPH9kry9eyGWTbUDYoYNwGmgRbNZPzdt3AO0I3uBh+S",
-	"ZdmT4VTdXIv9wuPgvM/v/NlJ5GwuBRNadYZ/dqaMpiyHf55d0Rvz/1OmkpzPNZeiM+xcTRm55lnGxQ2Z",
-	"53LCM/ZEkVuWKy4FoYroKVeECrVgOVFTuVCEa9KlROlcihvChOZ6STS96R0TxURqLnNB4vNJ/xeqk2lM",
-	"tByJnM0zmjCip8x9hkiRLQmfECGvZbokyZSKGwbPKy4SNhiJTtTJ2e8Fz1naGeq8YFFHJVM2o2Ye7AOd",
-	"zTPWGXZGnae/H/a/XZz982J2JfbPP9w+y05/vr1Mfxp1OlFHL+fmLqVzLm46Hz9GnfOUzeZSM6EvzLiW",
-	"5vXNhYnN92KymDIBo7ZLwBX8pbTMWUpypopMEzkhVBBG84yznJghM6XJgusp3kxnjMTlR5Nl/2e2jAed",
-	"2mxEMesMf+2Yr3Z+Cw36pUwoji20hzlTssgTs3lvL15GJGcZ1fyWES1hDCdvzp8okkup69+dyHxGdWfY",
-	"KXLez9mE5UwkLLhqF1Szl3zGdXsE76Ysx81NaJYZStFUpAqXgNFkSuYy48nSrFRcvqf/Bn6MhyTOY7ds",
-	"iuRsRrkwBNk9eXcJb1RkIvORiOlCxT1CRUpiHRPFEmm+UgjNM/j6dZG8Z9ps0qTIMkJvKBcRYYObAYlH",
-	"nZRNaJHpUec4/9vT58f6bwfxgFwygVs1Eu2RIQ2Gaa79tvWrhq8M7x6umtkgqhnJzO2KdNOcTnSfMz3p",
-	"T7We0znvm+twuW9Pdm+I60uJlu+ZcCsg6Iyl5HpJ4KBycRPZOZoX/15ITUn8e0y65aJTTaRI2DGpLTnx",
-	"VnzBRSoXJF7EpOtWXkuSswnPsh6u8kjUlvn3vx3tHy/+dhiRUYcuFPxyYH55Fg/IVbVf8BVC5/OMM+Uo",
-	"Vs5ZDgRvThzVMCgzuojoqVTM7dmHPl2oPow4HhJanj5N3zP75IwKoDwzd1glNRgJ2HcpCLtl+dIcn7kU",
-	"isFRhl3owzKztBoH6ZoRXBfacbFrpnpkMTW8rNo3Q7dcESm2ox23RGHaYTpfnkw0y9tkc1ltwYJyTa7Z",
-	"RJozmC/NCIDy6yd9xgWfGSZzUH6KC81uWA7f+scFLtx5uorBwOUnivB06B31J4rE/+jbh/vnqWWZhovj",
-	"CuOaajKTSpODw+8Mo89polmuIsIyxQglgi3I27fnLwYjYb6lWH7LgZdl8kaRhOb5knAdAR2ahc/YjKQy",
-	"KWZGzpGczRnV5pNUkTh384i3lyD7B8+fJt8m+/39/f39/rfmP9+Z/+xX/zOne0Y/vGTiRk87w4PD70I7",
-	"9o9LKtJr+WGlPAlSHAoJeDAyy5czOIZcEcVnRUY1S48JvcYF1VOWL7hid5UfbmhXfMbCW2yH8EQRbU5Q",
-	"ksnkPele/HBKnj59+rwXbRw80oXmMwZnLS8yZnaHpitkTmrOmbk9QP0fo86c5nTGtNVfvkct5Q1qD0im",
-	"3Ax9TvW0E3UMy+sMO9fN29ZRQHNDZ1yUf5vva81y84n/79eT/v9L+3/s958Pxv3f/vu/wmrFBDSegHjM",
-	"ua70Hd1WuWCrNTciS6PGZTWwISxkbHS32FB3RpWGFTU8+JblNCMzuiTXjNzwWyaikUjkbEb7ipnF0yzt",
-	"DciJAJpxr4yIzAktvwwcMpVMESE1YR+40pEZTs4mhWIpivCjg8ORiOc58BxuZjWeUJ6xNIYjaT5g+d4i",
-	"51ozMSDx/4nJzCwHM+rjEt/sTXlA3nE9lZabojQz/xyJBawWN3K9/BzN8DDDhuPN1ZY7VbNzL/XQp4H9",
-	"w6PgxopbrleTHHeXtyS1b46alNb+5C9U0Btm+NtJkshCrOTLc7pkOZH5DRX8D5BTT5SRePZpQvFx0j04",
-	"JCm/4Vr1Bm4h69OYBT655YyeHtZndBia0jt2PZXy/cplXJTXH2wdP5o3IatCHkLTH6lmCwp6WCKFsQHM",
-	"P0H3QP16zwqY//6nQmW7+vZ/5WzSGXb+r73KyNrDq2rvDT6FH61vk+Hl7jjpSpQaM4mSBV0iZ8ArioH+",
-	"nFBBJvwD6eqaOMyl4RVokLQ3PgJmMWf5jCtz0lVU3fhEEcV0Me8Ny9O6oMoZXcdEsyyrDWHQ+RiZ9bKS",
-	"/THX6xeaGREB9hV8HMZM/n75+pVRAUgh3gu5MAvEsjQyvMwJCsPaLCsxS4HfsmuvzJ1JkSuZI4u1y0pS",
-	"DhyMcKUKBtM+lWKS8eRRJ90w4pQ2GmXJl2mWyUWNeLpaSqKkFKiE943tHRGaGeGwJP+UXDBYG7TJhWG7",
-	"NzlTKiKDwaAHQqBJl8DHUNWdgIzIGVUSqS0plJYzS5k0MYrdgMSgoPZBQ42JokuFyh9FlZQrM26jl4Ey",
-	"btiO54/wnl21bPbuPU8PhpX7QebXPE2ZeOwNstZtRpP36AeoDptZUDie3XjihhfjOnO7h0rxG2HWWgZ1",
-	"gG4spB67u+IekOK5MCoIzc7yXOaPPV13QlDWH1utv1AgnbmAMwYaeiGs9K54WxoRYTQUx67QfwJzeiX1",
-	"D7IQ6WNO55Ukqkim5REjXZnDrtQsGUflT1Tv2JwdVGs9E1AWWvGU+UovTOmNpxr9AKv1mJPznG1GlhqF",
-	"q6byGSXPHeM8t2YZkKb2uE5DCyTdoMLXO64JEKfvmUW4kvIlzW/Y47NNpDlwIxrb25DdN0fkZ/69G9cv",
-	"VCytJFNfhmnUnDukG5s/xtbHEJf8+IkiKeXGTqh4MT5hLa221AcOYw4i3iYIMGhQ4IwmyGbXLFdTPrey",
-	"Xq1m24Yv5cvKd/AwzPqtoIWeypz/wR77xIOzx9o76B4Da8fy41ua8bQxz3fv3vVPCj1lQpuBrTCUjUn8",
-	"zbfP9s2SZhkTN2xI4u8ZzcH7S7PZ38Df1UfDQI06MbrfSMwMG//byJgM5utjGNWoEzu5iaM0B8sY+4Mt",
-	"3RfrPh0yrXFXbinP6HXGHlsVfu0Rr4rIaSaL9CdGMz11HKlSeFOq6TVVlZKGYuQ4pMQOyJWjXkIN/dUJ",
-	"/SEpep7LhCn12Kv3jmVZ36rGXMwLG2OwxGQIumCKdJ3JBzJYatB8BeFV/IG8Z0uSs8q+d/LCcNDIYyDo",
-	"DZZFllYnhmrWO7aUrJzAMbsG6rgCjvtWqGI+l7lm6S8s5fQKKPDLSgUzgdj/qvlaTLpvr37of2eUrY/u",
-	"cAF9nCQaFa55bsS/5mhBshnlmflH41BFnfccNRrniSsU+ChAhCY84xi8iTqJofcp0Lv5qzA3WVUi4LiL",
-	"Oqq4/idDW6RtU1fc4VccQPUGiY8ZK67mEmvPiSZa/ZDL2QZPg6EFRxcLcMEnOUsNp6SZKt3z9eMNhgRY",
-	"Wyi4wJ41avIT5d5lncDmQttt0RuQy6mx9bQk84xqQ/yEpjMuuNI51TJXYD0POoGVS3JGNUtP9LZOR9yO",
-	"DWR3+vaiDMXBE6gy4qq1Xsg+oP4eWtT7z4yHPzYLO41a96HDJXDB7MxJLh5yqMU8vdsmNKiap53aItvR",
-	"RyvcVdWe+5/efCrODTuFw5A6j+Mb75BMaKZY1Dg3dyMW/EKLYta7oDfQU+3hw7o77DDamkAezKtYqSQH",
-	"3v/qTtanoYE5ivTuO9zf37gaK+nVzOH85Be0yLU0tncxM0wml8XNlFxeXaLbhCZTT63uUrLwRCw8fHLx",
-	"6hj0azflGV2SlE8mLCeTXM5GIsy5ImB9dkEIJSnL2I0hx/rJGXrG8RNF4hYvRgV9JBZTnkzLQXhaEjGP",
-	"wFB66COvreHRd7U4Bs3FkC7Ur7T/R/+3/zPkdDYcjkbpnweHH4dmunuDFbEN/0huexpDp+707cUPlgn8",
-	"6cKgnWHHrE2y7LQMW/w9HpLTtxfkYLBPujMq+MTI9f8mp5f/S+Y01wqtJ6O1U/KG5r8XTBsVJSnyQ/vo",
-	"4WCfvKCakrMPRi0BX5QT1OW3zf1BEeyz/DW5D87ReiqVhrjIW0VvGLlg5pNGBUlZxm9ZDo455XJIQCQi",
-	"YyQ0WxhrTFGewnmq8xuMlgcZ96Rc0w3cyC7+R/NuNuEfwmIARvyKrgoU4nXStZvSI0Dp1W+H5jdDGION",
-	"tGTnVPtmOZ0VBFTnqJt49qfvFulCxK1kHk8NceEQY2JpGALxjlzXbZ0fv3haY3BPowfeV+9Tzw5CXPdB",
-	"99lnO8++2Rzh2kQFKzb/fzlbhA4h1VvsKvg66LWLOlpuGtguqxuwnMu0bmsf7h9+0z84CKk6E54rfcmY",
-	"OAmnSIka24a7iaILknHBCNds5tTl2si2U1wzqjRM9VLT/A4Kr/n2ufl07REu9DdHnXaeSNSZSaGnV/IF",
-	"1cwscXueb8V1xkTKUpKYLZCNeDesKFGSTGgOlib7QBNNUpbwGc1I9+3li6YmcTh4evTsm42cxF/9IO1U",
-	"foZLpot5yA5apzTXNa/WZS/sVmV6hRkTOnJaA8QUuVdb6ObBa+7BauW8GYe2XueF0vccKzzL0poWWX34",
-	"6NnR0TdH3z07OPzmu5VfZumbnIuEz2lWf9rqKKic+K8a5lLqjXRA/eC1W5dq+QJjDwyott31paptVGjf",
-	"NxBfmIF5NzyxaR4LmafEht9KfVuKxPAKG+ALKAnJlCXvnb0VZEEco4uFAueZZUOMiTswG3bLMt/XcZMz",
-	"ZpZ2ybJMLoCPm2WzgdpO1AmqVRk3ix4cJ3ijfM+guVfVlgLUpczTMK6lzBgFoxykwBoT5wRzqcDp6n8F",
-	"E5xHnVd7J6POZuUF16GcSOQtfpAIwDbFZBIvrH4Hi5Out9oODvtgjNVcNTw9JilVU6aM+FZzmjBFaM4w",
-	"pmy0m/jg8OlR/9k3337Xf75/cBj3BuTCzpIUImPK2CWpnOufqEjVlL5nxizhCnOOmtzaMOtvvzMv2sLu",
-	"a762Pa836xwOBJe0il4zQnNZiBTJXM6ZIFP3dlwVGyCfyiytxC3QS0S4UNpoenICYXNIpITcRCmaKs7T",
-	"o5pdNe3/ut9/Tvt//Pbnd9HTw4//FTo2zkO4TpVD6vjZ3GnMYqlx41d4Y7zz8EQRuRBVvNULIHXL7Mv9",
-	"wyMv/RL2uc+EZjlMtXL7LmxqFnyfvGdsrsAGxjV+ovBCfeetP6VUk2WRV/ksxjwlgn0wAxEgjjalXRmm",
-	"S4WasDysn/4gcxJbtWLsbo3RnDYqaT1rQTFW7ba7m3TnOReaXhsz//L0/Lx37NT5UIDeTLut627IGxyN",
-	"Phzu90ejD9+yYNpgNc1Scdt+nsi7U7p0ahYsrufQUOad4HvFnWEkkUJJ9OKnMEHS3d8f7u+Tt1envYjM",
-	"IId4SgU5PCJTWeSK0CmjaX1hWt+tdhYjbBmjtzYqUG4B/my0cnhSS0NtbK7RAPbIdVYoTa6ZvczSaigu",
-	"xxkKMGiuG5ri4f7ht/39gz7k6tYkWZCTt/jzCzT4lgHNUGs2m2PomDtted0xdq86wQc71edontPlPb3T",
-	"7JatZv5wEdKzI0y9porYlLo+xjnD73OxmXXTOStvXO185l6SZDuIoYPBVMwpGKIgIcXcxu3QQqOOwnKm",
-	"c85UmbDARDqX3LApqkjKIQyXQv4Nm8lblvrOnTnycfAsWXPeEAemaPy2lfPZrbq/Xm5GUUUa/o7+toa6",
-	"HEkEiOwOlODSgZqaE+YR2kGViTsud1wQVSQJU2oQtiEhOviL8rZQFLNrtPxcIuWl4PM502EiRM7wM//e",
-	"cYacJcxM+4kqM4CiMHkU6lSmKx0R5Vt+urp6Y/XXcl6gxwnparSSuufJr3KoGQrGlqjmvG7PXnIV2LCS",
-	"E9yJJYR4geGfp5Ca2J7/6zn9vWDHZE6VcjUOmMYYR6QQNvgdldINePGc3rABOSm33VwAowIu1CXYs3C6",
-	"bu0cwARDKwSc4a6mNHWx1XXrhQFYc/cdzsV1oEigHeSzdEaz7PWkM/x1qzAzEOfH36KQeEbWN7C5lFY4",
-	"uzoV87XqNEwKRTOIkRuVaDtt8BJYTcl5G7og6C/DqtAQmJTnvNQLnjAypaq6ZYU4wGlsvzI4usCiXHnq",
-	"uHLlh2BcYX1nWVSJY53S+ZwJY4m4XMFE81uul2TCWIrFZyjIFCZF+qImaNhB+qoo2aCf6NoV0o0NCw0x",
-	"chXwjVKbjdDW2OQd903fTcSGhBAwKzw3UajGpeb1wKGvPK4Pwc3w3H9xVobK45QrLXPQFaQoSc+QvPnT",
-	"3Nd7cJ7n1KZGwMqyAqsKWFbgKbcLmEWhIf+UiqaJajQasImhcqdiLGbycfWDU43j4UggcUNUC9bUXqpu",
-	"RlcRFEdiNmAtlzAidEGxbPH07QUkXPnf0fyW2RiauTQS4Ckqb/CSWcZJzjVPaBaTveD1nCUSWJI3kZQl",
-	"GYwuqh6hImGZ+Wkk3G/sw5zXH3SW0Bh8zWZyojIYnOFWGnrokO5e16ssQKE0pm6a04Ug10uM5TqLxdsA",
-	"+D4XN/GQHH1XN0YwaRNuWEZQQzsICASfA1ExEr51br4ZGylR5mIuIcm2wab815ZJ4kMCGi+5ZnrBmGia",
-	"rGpQraHNhgA6wJOGthpa99am0mb0ltkONFM6Hro6zqqyVsKxclo4Bp2dvl2n/47j1ZaEq7/dXlW/IJn6",
-	"dxjaq/4OkVr4aklo1WVHZ94DlsyqXyyRNX5A4yFIdf7sYGv9H9wWVb/ZDehEHX+Bg57RHzjL0jLlv86n",
-	"Ic0unP7DlKI3bHOmGL6ieiDE5EqnXCAHDhZK3cVy5Y0IwbRv/12yPp4ehKNqluzuZimX9uY6GVZO0Qrq",
-	"kNx1Zp4/ishbgbVLd+lG4U7Hxdn//fbs8ursRSfqvH5z9qoTdU5OT8/e4C8vzk5fnr+Cf56evDo9ewn/",
-	"PPvHm/OLsxdBOrHBndYOpUyvSlOcWeXXDcmlHkYdulDhBEQwtur7J99vdI7bx0ILdF4qmndyb+M5Sp2X",
-	"cmirlJrcPqr5nYJ5S2t91vc0Krxg26ZwfSMY9DlTFd0Hpv5x3upQbHT1pN8vt7bhkLnfZXp3d5YbpfCS",
-	"CX2XrxgN81Kz+faK7yv7RFD3de761nf8TLpNX/ATaK3jhYn0xKXrPzgbbBor9hhteuzK3fdQSZ4BqwaI",
-	"oG7c4BpXjLmixVXJnzXKCC2nTwar2dXPliCrpDVD1O2UNfOr1ftdOOWaJRLKskIKeL2Yp9tOoa50xZ5R",
-	"5wKxALqe23kBHLkQ9e8Z49q9STlcB37NM66XIzGxtUXtqIENPuEMILpD0SdvzASG02gy5l5dVbTL15xP",
-	"UAbhFjyE4eqcFn8lJ5x/gleZpKj4V5amDY8OSFwZk2SFLXnsl5FxY/qYbU2kmPB8xtIBIDOhETlOitwz",
-	"NcGOcXRgDEiyZBq+aQ3L2jVrWwaNyqEfqB+JhAohLRSGnzBF4sp+JLFvXjobcgj1gSGrxbIaZ5f4U0Ln",
-	"C9ojKwwRz6DwrA1nVISIuhQlLZJ2HsptBBE6JqN1Op/mOtvCLICvurvLF4YIrvbtMJYMhlUhEguYSnAi",
-	"lGbzY5JkHHB7ZnRJcuZKh3kO3Emb+5Dv+HEcVcZxIMdijHU4br/GXIyRR5mBm30bT2Re3uQMubGSUpQi",
-	"oHra8K+xrYEa10S1n9g8tjQ2RtobW/5VHY2xPRHu0Zucmrs9cqEQfPGHiLRlTuLYlkyNNbfJkEKO1ZyJ",
-	"dCzk2JyPTtSZ8A+1F3I6a1KkFMrYKiIBMYmUPYaquGrCLZ7bZsNjWy4auoRh5TBNS80ntsLqkmlzftQd",
-	"k1zAKaxCwS2eTJ3ohK1lqfUgm2EoF2/icySvKaNG0h4DCAE+NrN1lpYl54TN5hrqVrZ3erowaFN8VF+u",
-	"yaJaWuxRsCbjg03APNxvvrVxQL1PhE7l64aSuSJF1vM9aZZlKphFUiXJhpQU8/uo9j1gqrecLUYdkCKY",
-	"SWXDuUB0XNwE0tWajgHpHAMyvwGtcNsalpWlJ2tecLaymK+6Z0U+ZluBDe3IG7N2azwp68NkIbuzzWnl",
-	"ArASy9SchgswHPi/rwdnbdR/ZRAI/IxyIZDUSh2kGb8VCEEw+Pq8QL4Bch+PUJ0OHkKNbVDWX0qddYW9",
-	"rWFf/HBKnh89+7bCAAQVRQWyYLdQoGqB3bX6E9Y6b703nvc2sC9cKG1UxRWVN9uAMEKOD82UdMl+DQRG",
-	"LFxfk2nhfdvL7V+lJlYBzPqICkzUdlgDQ7srQzKRNrXUBlzMbtRdbqseRc1srKV0utp6ItKYjONUVjs7",
-	"G+JfQ1ubFNeIzGgy5YL1jYUBqqyL41NHfceIvAq/28ItNPPrwL84pgF5xRZwL+i9I3HNCE1TloL1Dgqx",
-	"kZlFZsxxRrWPcwVfuF4ipBW+rWa9OL3U5raOy0iKuzBlWTq+XpYqrlPorIjw7uRilR5c3qHGbZXYu24x",
-	"AirEGPQsW9V3nDLBy98cCgZgGdjf/M+OJ1zQjP+Bin/rqlHCuRgXitmrhQdqEVBb3foAvE1QsTW0ZwcV",
-	"umysmbXXpVkRaya2roIiNU5ZxmD0XIwdJlfwboSYWPM+gPEdsw8JYxiMauvpgOuz9Sft7VzhUFdq/uuW",
-	"oKiQH8bznCfWZvMMFLNIYCjdFBht8y/WdzCRwgIWjdGdZ6xSyrPl2Jo1gHnjL4HDC2m8COt1zXvczKpf",
-	"MBY8lhOIG+Yp5o5afDHPcV6SjyVK+F51FfY+lXNtP1m/MgG8K6NFlSAc4/dsWZFv8wKic4ABh3UoaMvB",
-	"cSmPYur9iOLb+6EExfN+s/LD+6XuRi3naAzS6lc5KbmC9chavj122ZfjtAADmwnz55hm2XjCqC5yMCBn",
-	"DtBvDAgfQaMaDDpYq1uW8wkyCd+2Bp1kDLBJ3obPmJ7KFFcfhQ76iMde/NXfAHAfg3zJJJBmjaO4wbTo",
-	"Cs+uHYPh77BClgxVeYOcjHGZnD+2ugToi2MujL6QMVjzOV1mkqK0ywA4C36DZTFaQg74xuNS3kFtZxOQ",
-	"y2iiHpRU6d3wZaiN8Y2lyJbmT2RzPi/QTIGnInlfcccCgJscEpJXzzN28WP/sM9YyunYyuNCGOodz3Pm",
-	"5nNNM4rA8iEBYQPi4yLPxi6WHvIuXNiw+v2qZ7azp5qwfFpCjoVfY6LlsdGaIVG9rDUAYd82ljeXC2wo",
-	"jW0OOqTVWGjn07cX91uZwhVthms6r2oOgqJe4WlVUMz+Lws7y4pOTCCua39Hh4Nn+51aoUT/fwCGIDo4",
-	"/NgdjQb2j/2Pvf/ZjEdQH/269TEEHshnKNX7RjIhei8EoemtIV4MLKcFIwuZv0erFkmYdLkmeSGUhZ+S",
-	"osQfTYsMs89K02GFdu1bCMBVTtEK2zwuL8ms8oJ5oEOkzIpv6/xCLjaCgXNMp97O5oYToC7sALYfPj5n",
-	"gYXKNc6p2CKT20xi07bfs+AOh9iexE9yYSjdcQejxaeFBYkEoEljUj/fV3FE4oNnM/P/vj2cxkTmJD74",
-	"Jo1JN6XLJmjKt4fTLWrmMP20vWOAu15yKwkYabWSmXJHHQrkXXb249r1dYGZ+63yXetJf1tFd1uh2rQK",
-	"Po+xXgnSMicy9+s/PQ5lYVL+a8uq0DX0+Iv1M9y//MPljrcuTPUs7MJY4b5bDS5mdIIPek3+87b8bGU2",
-	"M0wC3laNw351w+I9hAPN34uNY17pqrpiSq+QKrWUnkAhNsf6JXsbYIxkcCJ72zPbOpRUAHrUFd8hWy2U",
-	"YbEzukQegRG2hwSJst+xHSAID/tyV8ocB95xR77kb9UKVLAaYhFwlPXFWuW+3o+hbb0v3TnNtWB5L7xD",
-	"4Dwzw7izFvmYWF+H3v82yq+77ldwd7wUpdUKfJn9DU67dt6M1ZgAi6me+ND2JzORfkq6a65dWMt9/WCF",
-	"czbXdw1w2NTMQIbp1qmlUefd+dVPLy5O3r3aXBNZ+ljdaEM7ZHs9nNkc8TZ33GyL+aU8Zcp+f8FTL/X8",
-	"gVAfax8OCDTn5bgoa4LCZZdVRwFbk8o16WLHnHpFJszqGSlVwHbEAfwovsz20C1WBcjLKmAbDzc2CRZO",
-	"qmOMdONqImrGp0e8zVy4uLnkQQ25Kge1c3ZLAN39quiRV5H6SZFIxZJ8VVmq4jcQJMV7SHcxVSwZDwaD",
-	"3tC25fFB6gHLC8kI8uNyqc148OGHAbmMOkWebRVWxjvLTa9I4y5Yl43jeB+wy8YZaaJ9raPgMLqLrVDk",
-	"Fo1kRlN2THRuLL8qRyMM77LtAQCIRzgAnysJZF3yRrnHIQQ6nALM/M3ryyuWDslU67mKAI4/uwUBJsm8",
-	"uM54Qmia5kwppmxDGNuXADyeimQyoRk8XhZKN0U0vHu4t2fVjYG9MkjkbA8KK/e8aFwIQ3KDBybPtqG7",
-	"h9Dbm5Ll/rp7401vMcLwaKdiHVl/JkLcYlcbq4R8tci5Xl6az1rhDXjzJwWWOuBfDtWz8/d3V62k6BPy",
-	"93dXGBdNMspnisSquI4jEjtNb8whSbMRmQT3iYewhe3G4lyaSwNyIrzWHHpK9UgIxlJlFAZpsw+Va0j7",
-	"oe/Ioo/Pk27s0IzHAC4U945L5BuuG11fj/afEq+zi9fdEXYR1qBiVua8ITA5F5OAv+Z7s+BVvxH1pOqP",
-	"5mE3KcKFlp768ySQis3FzbCstq4gfOyT9o6RqEBstss6L+NXvcjG8x0KLptD/gJsRRWgweaMro3USHim",
-	"J4WawVRiGgnVtomg0mw+GImR8Bsu2D4JJ7ZlBAxmSGyDg1Gxv/80+fu7K/gHiwfkDN5UEYEtoJRgQiW2",
-	"+xDuPgag48i1pIRRYovCa5bJxXGr46iA6nMkJci2AF//anIq2zdUNHTDNJDOSPhdgaqefF7efjPu4HSR",
-	"o/2jiGT8PYOBB9r1wRr+y5si+Rd55y+B+XNJ/jUS/+r3++X/wTMoX8wTVCyhKYwbvJvMv2ynU1AdM0lT",
-	"YkM5uYIdl3kyZQ6VC1oELZEKXIcGC+YilpXVi9+mYjk29q79OnYXKL8Kcm5Kc5aW4g7dCh6OASAsGwqQ",
-	"gh03fJwzyjNoBMwzjTgIwa5Lyu9ajAnJNMVOr9Ax1tofYdjzXkSULJsn1MGmIJ3NLjJ+amxeDZMFM78F",
-	"jVke0AoyyesYBU1jWuwR2WnP9XQMjhK+6BGaCxRYai6RrVVE5kwCWrXA2I46bk3O8I82gRoTmsNyuT4d",
-	"tpGknWqz/RXXyE9rDa8aqwVtIGG5yk/CCkZVfk2c8YQJxVxKSh57DbmON6wJ164jjmVRvl+G43m0lpoE",
-	"BxqQnszSJqVBr+s+FxXAWKNQsUyq7SL3jIgtEOhhhp3vkDZLPyl7AVkAXqsqL6u6bR9fgxLsmLmQRZYC",
-	"RcIhBO5VHpUuJbecLSyRZ1K+j3BXEt1zC18XhvYMtn62Tc5a/K9nH/BklVwIszqTCUxLLZXRUIatIxhZ",
-	"gVCdAAcAgs390ClYCiQVkZm8tYh1dhlc/Xv1yrrHwOGHRF5rW2XnjVwGo994PMM0Yw9ZgOjsSTYnvqQg",
-	"X0+/MSY4RgSRo2FrXS1JN748efXi+9f/GF/+dHJx9mJ8+vL16c/j07eXV69/ObsoF3UNJ4R/y4lbQ1Tw",
-	"fTZe9fK1PbDlQgzdEnINnkaFFRhuSbx0AMe0zKfQO2lnW3Gpym9bfWpBLTwk0XIzd7Kjrr8Cmobkuuzc",
-	"zYAh6QDD5TrAjDTYWQvzH48XezPzGUxjwtvyGPKvkhTLRcDBQzAYhLX7vYxpSpEt4ZgKid2cvek73gze",
-	"338Zwf6OGzFqoUJyqw8F4DilMFwenRaoBLdOLgDCZdnx6r2A3gbSkhJyFXCeNnUTR13txQFl5PWK1u0N",
-	"FVPRpdPNyhbuZCoX2LAdm9BXDd1n0NDd5h2Xa/FEjUShCpqROdXTocXr9EocuCIH8K5jeBf0ySRHqPGW",
-	"7h7I++RG5s+Z8J8G9poW2DQIEwBGwu1odR8a8ggDayh0wkUKDcuxC6YrDUMVGfKpAVMUoDWg02BmlX+n",
-	"9msHzDunN2wkuof7CBDei2AWteg+YtzAkAbkAhRlsxYKVgwRHbtBkE+IOFgGassBR8IukRnDsZVC1ggC",
-	"e8JKIEMoU3prGC8TJAOk75zkNGFpLyLF3Nz8jdWdLFFaPy68fUDOaDI1H8O9lRMbNK8ZdLDhVCE5YON+",
-	"LDWt9WzU/GaqWV421oP+Z6NOTLgYifiCavbSXOkjOrOx8Uo9GnQcD/MSfkQsegsQu6BmKwqheWb3clJk",
-	"Ge4jDA/QrGTGBjWqL89HjbSNBSSr0wBHBdLEkXzK7PZ4VW+s2HbrctV1FjUGEWS8zOaYMFEYrbBMUB4J",
-	"m6Eczk1umlFGP6E5U6WlBnDRFZt1/HEhCfsAxT3urI+EMaas8wqoMKfA42CBKwsLS0T1VKbAOvW0Mmps",
-	"Thka3c9I3E7xc+tgNvjE/ORS3stzBBlJ8BwMG97t3tuNfzo7eRFjo/1blpP4x7OrmHBok2amx1K0t7j2",
-	"xOi1TJe9aCTM1tsR11z+5ehZfstw7Eeo4ELqYTwglwt6c8Ny8vacdOO9VCZqL+5FiFScygSS/UaiG++Z",
-	"g0jnfLCksyzulUxjxnTOE2Uetv80F3McA2AAla1JT96cw2MUhJ9RIFWS82uWEjNnJLx6I/+E5uCKbVQS",
-	"dP2jFqHjlGsHCcRs764SJLmHXgDrTbfaykjE/+jbcPsQPLzWjVP+2r/iMxZHDb26UgWgihji4zVga+DA",
-	"MrtFPTdnjqtYa477HTeh0QqYlni+oU82KDSgnZg/rJPV23PPIj2uix1PsCECFzBDWjIjWBsYJrTqwz56",
-	"hgv0huWaowAEKoQ1NWYEtNWtmJZdqBYTw2W+ZkuJtDESyP0aLqvD56TeZ9R6V2ptEcGRZUs/OnUvsG0f",
-	"2xl2Dgb7g30AskDa7Aw7Twf7g6eYIjMFr+Ce1RL6Tgnf+7MZ5fto7rsJRWlOnSfMWM8OP7Gua1gEf6zl",
-	"duD8doXabZOGoEn4RxS6PTGFIF8BJxhXQfsFoz5kFQ65GS5wSfB2DMiV4cVnV/QmHgnXG5Er14k3cjLR",
-	"ZfHSzBh5GU0w1t6tWvlatISS5M7TzrDzI9ONbn6NDveH+/trGi3ercFi40sr+iwG6g29NptmJTb114R7",
-	"4O1HOPrQzeUs97ym9PDIweZHaj1o4aGnmx+quozDE0ebnygbW5sHDp9vfqDZmfhj1Hm2zRLUu4LDU0+3",
-	"WoWyJgI8+8VsRvNlZ9i5YDQNqPlLWWCngMp1Y3gFvVFeZnJ53Du/RR3ng+wMO77PBhP0bD2CWgksWt3S",
-	"oL3zFFBGbdSy0ee3bEC6bSILFWlE5ByPn7HFdK1bnN9aDdrGQdQNQO1H4vLq0jMOHR8iPO1B0Dhs6IB0",
-	"Ot6u0xuBRm8jUXV6g47FA3JpuAzNAt4TOSFlOUsVUohASQ+kpyOPqtal+parbsO8d/PhKa1sUg7uFagY",
-	"MCITq8yIBeKwdkH3aP/5SMTryyViEIJIVOZNaB5haBasnoEzfInX2Ry1XOCsJX6O80TajimG1Hq1K1w5",
-	"9praQP+ECAktYW2RK+F6JCAlYYjW+IIrRo4ODkmw/TlKXufb5mUDdPS7LWRTPNjlkbcsB3t6JEAnhy89",
-	"UaUHEjNbubjJlk4bL8GsUTFzZiOuQEg2vCnasuFuh+58AmsNZ82aZt/LdPmZBIptiFkP2Br18OMXlWkX",
-	"ll4+SZAdolR6pCFjF5T7jzjq+O0N191fdb792sX1FtL3VIpJxjEZ4OjgcPMDbzyG8APWLsGjT7eS9C+h",
-	"xAseeLbNGgRaaINecbjNw36H8n83beS0dBhZ3h1QTborGhH37qCg1NyjHXOtHtKA/hH1m34zI93G0Knl",
-	"06wyet5Qw/tXxgHt45Hh+8YWRo9g1zp/FlMQcFY4g5qWpuB+K0Oe1+i6YVGp+sicvOcitaXr2D1eqwqc",
-	"CdLw6mLlJVf63KtzrAmUBqwEptKV6oKeMmVhhRXp5mzOyi6N9i1gDinUbGzK0jyD2nxsPMfNa38vWL50",
-	"rWaHJQBHxT3vAPzWwGSvUmSUXoIFbDa78zFaOzXYMa5q3ogqOzoKtNtCvxXWgQWmVMMXKae1KZF6qzGa",
-	"7XZJqPBvL/lt5XhslW81lLtj9pnhhV4Nrojau0tAxcN9yGPiM/OtA9v+2f4VqgELpf/FFeyJpyayWy4L",
-	"Bc50SPfGyFRXAgzKylUoS6qDWxKEOPntM6ouHgZiQAc4QTx8OXEUMOj81Qzqv7zgM3vblnWrJIEn6Zyg",
-	"+fwWeLA++BICRlSQdeClpFullDV610GgCSHdSphSY6eetaNWIwF2adnGj6qyi4KNZDnG19QYvMAWwPST",
-	"Cb9lZMZFYdgl+G/nVCmWVgnqI4EZ6sywULTHzBsP9/c9HwAYZQArEBvrEliL84OrEvQfbj/af07iRnk+",
-	"ODBHouaTrao2qYYsx5ozwM3dGuA2xew5AHkGcGBitPfBJB+JkMezEBwb9eYFhFCr701ZBloE9VfXhd+b",
-	"C2y5raIzFyMNjG0DFA1k0flZOMZ41jJLMVrph65Hoh675qoHfoNVjtoZXcLmhILn3XYnDnDqt5tE2sxA",
-	"aVs4APyaisALHP94dkX2sI55789AYdPHvSqH5X8KAalbLP0bRER6Xs1Bq5vlSEDS4ZrmlJ7DpAIS6f/M",
-	"lnFEUO9yUTHwA7m4a850kVtYNtQuc6aKTB9Xt75nSxdtgx0bCfCetEj78DDkk/Bbnra1RxC6aFpWUrcx",
-	"gVXi9/DZs01ACnf2YtiseL9AaezDYVec2lWgEYrh36bXETsrcr0GjhniSd5TPcTGKFgDGLDz/Pnzw338",
-	"34HDxB52AhCe9YaZnZNkxshNLos5iBlQ3WqTOG8lDWsJXGWFN3XVAOvtY0uM7mHnHcsSOWOEXkuap6i1",
-	"bKfrhFrlPrKnyAFFh6MepS+5FERpQxAduwpfFDy64Z0pyVz3weO0ZOkm50v1SPnEvV03D+mgWr1SeCX9",
-	"uqb+V9KJ7+7m2vmqmir74VbU8CPVbIGugk/U8iu2G6r5wMKNlQx4O40fQg3g0SrTjzrDg/v4rvb+dAiv",
-	"H1HvB+yqdvgeQjjKJUn4ipTNfjD6cCX4vNLrCrB9QPA1oKpA10JuFPN8ljGlnB68osMXV7bJl1WT4NWM",
-	"5tnSlXdjsdyQWBeU0emdqQDYRZAHYnNNURdCSCOX82JMDUjw0dQQOlkyTbpHh4d4Q9XgS7nX99q+NJxf",
-	"qQ59IdlVpiPaxlSd/3SmuGNTIS88RmVL0+9TmU8U9oHXe4VyY1stbC6UNbLb1RkWKNVVlHXjsn9LHHme",
-	"7UaeZOA8/sj0lz6Mf9Ez+O+X/SJKoRQIizy6ry3aHKx3yOsff/s0ub7nAbD2AaZyZcDqyk+UqZUtuUQZ",
-	"WDY6s1h5/i01HUcTnRdKq6idRgOOM61GwixlH5I25pD1OCAnivz98vUrrCdRhOL7sfIY2xnM5plXRAra",
-	"wpD4RxdyakkXyjmpHom4Pfs99xqbgLsiD8+b2yUs2mdkIa1vGQJuTqv+umZ0YMVSBeAswnwKlmbHpr4g",
-	"myobeJTBXCgqRKehIkrWjltCRas70n8WF6uf47U8DTydxhb58eyKDAaD9sviTTxluIYdhRqspGyeyaVq",
-	"uH0NYx1s4DZX9rV3YzhtDrHx2K9kGqT7/5z88rK34wZfkBtcNcSrEctAqWsl41+aA1T4KcGDfuaXUNtg",
-	"lVP5ZJaWcVVPAUxooWyPeSwVCYDrws0n7y4jfzuismN6raqlFxEuyqb063Jtzhzc02fTKeALq7IJrqqu",
-	"+rtT/gVP+YmoGjvZ/agT61/6QLskccCMesxxr0p0+MWVypeMw3CJytdpbRe3VX6xegtWHuLIZe1ClZ5f",
-	"j9GXDAM8nTTRgGyhq+NJsGuFsiDst2xATkKheTcO9CpzsK+aqQmNNhnBLHMHwe/5TR4+UbyJ8/9Vhf7c",
-	"1gu5IIXrXkmCu7xzre7iTQ8rEAwH8tJx1jAYLx3HHvptcqZXCJHHSpWuc/9JztT0q2H+F4UIdleoqZJh",
-	"fDXDKro1UaG8su6ytbKcQC0WhrgqVCaq2qXmc5ZzmfKEZtkSfWZ+Lk/Noa6nTFiPepihwzJ/HX5w2zG0",
-	"vco7LfRL5qVK+Z5QDS5cRE+/g875wFHoPdu8+WvhCmsi3wB6hamxLlHv2D+eVVt+jtAwzuIiJ7Z/osMm",
-	"hpKHkShbuUf15NXq0Hj5qjbR9MTt6YkOu7Iv4LYvefwvXILULg69i0MHonOI2UR9YKZPC0YffSoPsu6c",
-	"PRTWXw0vOkl0iZBVqiOu2U8tI6eBYMhnRQZJ1HLSzuEfAJSNLHQJL2OfbPuvLJ4LOsm/Oo0CM/h3bGbH",
-	"ZgJsxpIuiNyhTTRrtsunKgTv6fEiezDuwosOH4oXeSGrL8GQimBdkPbAVSt+48ctXNeVOnbqE+WjdWC0",
-	"DdHWKFbv3J0pXdaCaJ/JcbW6I9pX6MKyrNEb7BMFiqqFhds5r3bOqwe1I+s8VjHdiIw7nEHRSh4qNZQ7",
-	"MtsHY65F/tVoee9yrPiHo2pxxcpSZwtNaoGju5SoGc0yBM87fXtBDgb79uKQzKjgE6aQxd78wefk9PJ/",
-	"exgPyLhgIwGF9atZM2LX+UjHxuJXgHyKXqeECmioRU5cuaJlPRZ0WI5EjB3O4wH5AaDRWqndYNdyYUEO",
-	"NKCWlnjHHnQRgCHbh3JjPNfCKBZWCQaLxMTSQL1qxpW2aWw18M7esUVug/ooIUtEP8IV9K5pCaSRcBIp",
-	"YHTbk/ACgb1P3158ZnlUNQb+euUQbE1CxU7u7OTO55Q7Fk2fnErL+t4qesPIhcXap5qu5HifpuofPJQ0",
-	"su0Ddn6HFjuFddk5Hr5Wx8N/kgvBHtLH8CFsz1i2SpHDFnqbYalcBNPHwa/q4AAyA0PTdU0MEIBUBBgR",
-	"UBfPhdI5wF9HZDAY9EpsDZ4TC38OIObEmAKyuJka/csespzNKDe84owmUztyHzIRbxsJu+wnb86h5zf2",
-	"5jQ6akg7e8lVA0qxTMfbjH9lO/vh8ilmWxE+GPoVZO3eGfxqbR/PbaCvXL9CgBBznI1XrZqDQF3QGNQf",
-	"63YNnf98UIysHQjVo2WNVhhUSC51vKIdINW/ZZJ5WwC47kxkwli6EpPKiprPDEm1reATUvOJJXm1thYE",
-	"YKhIzhI+5x4nD/TnQ+lXazg7ZUsyZdQotMfQ1A7an/mtz0KvKvvO6SmbBcs/XtWG/xnPt/+hS6Y1Fzdq",
-	"lZ6LK6XsXbsMnS9aGyaB7tagiVoJfr3EffNOqmuO9oUA3K9sdQX02IPOIlV+o+1aU04N/HK2ZNplysWR",
-	"9xO4EqMyVWbgRcXGSc41T2jmPcA+zLmRms2fmGssYX+0ynwaH1utruIPI2EPPLYLw2WOnXQv205LZRtb",
-	"CylYb0DO4PDcSKaMiYuZPp4/1eb6WXy7y1+u3owE9HnJSTc2f47fXryMe7VehGVCkVHTEI3MeQzMx1aB",
-	"hrd5y8P7IVezlcdzRd6FtTmmZvQ0pWXO0r8ce9s5GR/YycigFdgd2TBa0XKC8YntmfIdw1vl2zZY/rYX",
-	"Olan2Gbyau1MIq/dsSJGzzF3Ydcc9XA6kDE53rlJfEYmEepYv0r9sfco0nVLgD4LO/ldfeyXNl0s1Xs7",
-	"Fexm2XVdLC1YY668Rruz3pfRlIKO9quqv5fv5HLze9I8gKQbL6aKJePBYBD3InB9CdQ1wHsjoe0JRlLL",
-	"JsNcjYQ9q7YQ1jktLzUVKc1T4k4iUXOWlEIV+9d0Leoeie1q9bG1v/tL8xlTms7moKa5X80HqS5yFvcG",
-	"5Bw6zaRFYhv7M/L24iWZFUqTa0amWs+VLXlQMruFKhhsZO56uEGj0Gy5GpHUTuAzaTsNJnKHRicHn2sM",
-	"QXdNmjLXzRrJhZfJFy5kUQNu3OEt7pSmB65vTlNCW3z6M7Ppe+pOe3/af23AQrxgZUftakY2bXFIhCST",
-	"IoewCHqOuEKjF9riozpoWbFh79iWeO4An3NmDctibtYD+g1TRWLbnao3IK+g9/PGztVtDesFTMdnjDXO",
-	"dLRqoulOzfmi2GXQKrx9ho5BH3eE41GUT0N3PjNrQPzch7Em3sWLsOEIkDv2T2bCzCIlXZmTxXRZr2zk",
-	"Ci9y3VtrVwR9pCtJd/8xhaq/FJVhAHOAse+sgi95XF4L9tjS5vGAN9458YQWBLTyax3VHzjLUkUyNtHg",
-	"eHzP2NzarQDuPiBn5oTarhueQyBwTAEKFx2OUEPcPpZv5+lja9v4ycd2Lt6VM1RYp1ztXIs7LXk9FC8y",
-	"nraQf6KMZRyVrjiP4IjMS1k7yejNo6rHe5W+sV3zO29C1aP10HLU6FmH2rNRMGwmuNZsNtdDiLKUSF3M",
-	"vKssLYigKXgmxQ2k/0BZuw3jAi9zIabK+l3phXxRzTDc12SXcvJArNWu9HJz1klFOjsl6wu7Xrc60HCW",
-	"a6f3a1erPokp5lJTzfpoBzxO8nZDJQxnbwOzqzpM4/jCzuIBeVG3JH1H8bXUU2ehQWrj4RGZyiJX0Byb",
-	"luwYsGnVgutkCo2xS0sPEkeN5ikF+wRPxgWss536Ja72V6T6efDiGxZ7x8S+HBP7kd+yhgsPN6zmiUDv",
-	"ucxSwOjD/At3xzWDwgWua2fhcfUwzdRXxGks72ApyTjg47hc8y6ykYjkTOfc/MP6Nm00IihNAv0crpha",
-	"7QY6fHCNZNVRN6textMiIgUc9wXdYal+2QQN4QUbBrBJNnlT1qjsXkd0Q2UF9ozz8mYJTXKplFV/Gt6n",
-	"oKKETRozc9qCLqsnCl4ctlp2BQy7AoadNfnXLmD4z6hHqHPREgig5b/fAuw0XKJwb6xTTDP+Y6UMcIYW",
-	"VeiCslk1dkPAvc6U682roH8o4ikIqadmbixTxi6SmuRUMyykCzH8H5n2UG4+00GyXwicorf37hNzH6Iy",
-	"BMKSIud62Rn++luTXNzqclWPd5Yr1tp/yCRCob5lM+eVO34B29dGmRBy4dKuzl/97/nVmVcl7SN5kK55",
-	"Fs0KbG8oBUPb+uk+SelS9RyLGommruAggqcUWsUgDgc2iW40n46c4SkV82or4aEuJCdMcjnDAsp3lyOR",
-	"SKGw6TE2B8cqTy1l1jsuu+Aag8gY+teMQMNt5yUItN+WZb4/tEIxRv2Kqsw3ZlV+qhZ+K9drOduwwJzQ",
-	"TLFSCF1LmTEqdqL34TlGffM2y+DqgO1KB/8T6ueh6UgFkF3vwE9DuNrbCHnk4ZuFvF9Pv6XQv6v3+Ze2",
-	"GLE+ZWgivlpzeAO1KIYVpFTTa6psl0IuiF5IolgiRaqOCSWZpCm5phkVCcst+rDO6WTCE8vk0RNL0yXJ",
-	"GZzkLTUKI8u4MMv3RZQK8/nlY+oVJTl/5onB4tvJbdBl3OYbZSZnNJnCIbqjTuPhRSbvN3RFw7IyKEJD",
-	"pxY8NPSzQZ4okhcZU9glqQZLfc0mMmdAbgDhi0HZg2f9lC4JlNktI0TkOvquP5VFDm9qd468yWnCeraR",
-	"koOMqQD0r2ny/iY3rJUsZP6eWLyzFPQdrGuxMxkJt9tl+jzXhAsS/6NvwTv6V3zG4gF53YadQX/BnOqp",
-	"jQ8rcrR/tKI7ZAUEmXzWjLTad1YVs5WAO+jseFRZ+hV7FFvCp75QpKs8QJfeRogWKpbjQjFgHZvaB3kY",
-	"SFOasxQ/OJH5guZpZLTqmKa3honHpEtJWiB1DUn8fF/FEYkPns3M//v2cAp/fZPGPaOOA6CeljHpCmNe",
-	"wNkwrzR2gpGiaHM4m0g2AZkq6QLwfXkhlMtcDh01c3ipJgmdMZIWjMwYFYupsb4dgBYKX1dOBmfSMAoo",
-	"hrVBP5+zWIWX58b26A3x3+bUtjuubQLy63qaBJb0Wq/fwTMwnBBXNmdkXuQ3LHX21EiYF+Y9bOCG+IWO",
-	"0dQAKZciGRCvHgdqX1wI1ezmcdV+0yLmGNmrmAUHZJMJS/SAnDeRBgm2/bBd4hyco78A4BmYwczMTdW+",
-	"qiKZ4jODkRgJIGmPvLjzNs9prgW8OLQJQ6NrBfUqi9rINXbgHYlAYNaaLGD9uX7dPhO94fgKsxjd+PLk",
-	"1YvvX/9jfPnTycXZi/Hpy9enP49P315evf7l7AKLrUeCza5Zaoxfa2hBFGgmy/f3BuRELM0XWaYYuWHa",
-	"cOanQ0LVe6s7eiTWjUsRaH7tw68q3BvhBM9gi5l/TuDg5P0XgmrcRpQ44o5sZrcNCJjDD7I35btC6V02",
-	"4xYtrHRb3Frpd1exixxunNjDGQBG80EQtoB+qSMqzBGfzLByOQGDikP2YDNEBxkuScYRgEwAo4ckDx9d",
-	"4Q6Qhi+5ckrkLwjX8bkPvvnMunpnT2cxkzRrtdMlV+qSbVpSAHDnU839NUyfrD0pBqkeQdXzRxC7QSdK",
-	"2SgOh9LUxwwRy4WIMEMW6gJsOUClWqByKQUbiVLod6nTM3rD0n8snM7pNJsSTBCrfFbrc661ZqWCjgSI",
-	"HKtlUTtkC6iA/mzzox3PExVKIzOrqUjXPLLKlQRKz0hwPONCetoTLBTqRNYJ7mwsa3eu6MmHm+DqmRvD",
-	"HIkuNOOEm8ZyMoYXj90NAEXt9hEsczMEpUHjwifNsJAfjtkHrvQK5QYroa+Y0p9TsSnffyet5uDhv7+K",
-	"rTlKhAXbFTzvsKu/wjxEWnLnAP+2DNqZN3cTKfePdgfETzhQulblcqevkjkRwDmEmTGa4pithazbctRS",
-	"6nBNFmV8TMtj7JBaGYdH+0cQQOPwXM7IwvxHSMGCTu86d/xM+tddWdRO53oo9IHAcXryCYfJE7z3K09Y",
-	"HSDa+rTtWb/h3bN+wx/f7MtsH+HKkUkVid+8vvSQ6OCGmFQQCVaNlKLmdax7G62qV/c2oo+RareJgLot",
-	"JPH6nFcKpm2Nfq7VNhrhSKzRCMmMLo/LrIeS81i3k2EvFs6wAoXyyhXI0f7TNa6mz62O/Zv4mYBKbDeq",
-	"/zR/007l+ip6rG+SDfd0V3kyYg2W/0a8visob1Usy4CRmWGVKGe22ZGrt6pQitXKdMmINCDsNuFtvORK",
-	"X9jv73D5HjiP998eZq8OHxmkuAoKc5sknlV1GPeyXnboep8ZXa/BGHYoe//ZKHs7/eRRQPO+bqbrazX3",
-	"QdJzyk5/wdMvgKu3Ai4vxOl2sHk72Lz7KiYbdf06+X8xrL2NdL/D3NudtXWYe1+9hXAn1+lXi7z3RTTx",
-	"HQLfLmdth8B3HwS+B9Ws7wzCF9YxPh2Sbyvv4Q5Pb4ent1OgvgCe3qMrSCv51Sfi4/0bY92tgLBrsMgd",
-	"lN2Of/ybQdk9rEJzPzS7rwaZbqPTZIdQt0OoeyiEuvudvHoB+p+da0Zzlp8URlH99TdzfrAJaQg87sr2",
-	"1+cWyih1hQK5lLqsMiirxm0wkXRfnl9enb0an7x4cQGVr1aPh0jkcG/v4PDbwf5gf3Aw/G7/u304WkWe",
-	"dYadPTjPdh025Ec0XEvKWi6CzsyvVU5+K7HWpY/9U3JAmrUqfROQM4A6d26etMULckIgE9987OTdJbFQ",
-	"cOb1gMfQ9ny1hxO5OlSeE2OcEKXZXHljskMNDOXdlOpAScV6cI2ILKYSioghjMK19ymLqRE2nWoAXTD3",
-	"5up7b7IQXIExt5IKwK5sNufWILAcXpv34vJchAdZFTMZfpvLzAIY4CKmboeeOCx4Ffnlv1gdnFJNI5ue",
-	"ZsbVO66Vd9VWzCUDtUfzJpfXFtNJ5smUOeem97CH6/Dxt4//fwAAAP//",
+	"7L0Jcxu5tT/6VVB8t8rk/zZpSZZnoSp1SyNrZpR4e5I8zn3hPDbUDYqImgCngTbNTPzd/4VzADS6CS6S",
+	"5WUmSlUSi71hOTj7+Z3fO5mczaVgQqvO8PfOlNGclfDP00t6bf4/Zyor+VxzKTrDzuWUkSteFFxck3kp",
+	"J7xgjxR5x0rFpSBUET3lilChFqwkaioXinBNupQoXUpxTZjQXC+Jpte9I6KYyM1lLkh6Num/oDqbpkTL",
+	"kSjZvKAZI3rK3GeIFMWS8AkR8krmS5JNqbhm8LziImODkegknZL9VvGS5Z2hLiuWdFQ2ZTNq5sHe09m8",
+	"YJ1hZ9R58ttB/9vF6T/PZ5di7+z9u6fFyd/eXeQ/jzqdpKOXc3OX0iUX150PH5LOWc5mc6mZ0OdmXEvz",
+	"+vbCpOZ7KVlMmYBR2yXgCv5SWpYsJyVTVaGJnBAqCKNlwVlJzJCZ0mTB9RRvpjNGUv/RbNn/G1umg05j",
+	"NqKadYb/6Jivdn6NDfq5zCiOLbaHJVOyKjOzeW/OnyekZAXV/B0jWsIYjl+fPVKklFI3vzuR5YzqzrBT",
+	"lbxfsgkrmchYdNXOqWbP+Yzr1RG8nbISNzejRWEoRVORK1wCRrMpmcuCZ0uzUql/T/81/JgOSVqmbtkU",
+	"KdmMcmEIsnv89gLeqMhEliOR0oVKe4SKnKQ6JYpl0nylEpoX8PWrKrth2mzSpCoKQq8pFwlhg+sBSUed",
+	"nE1oVehR56j8y5Pvj/Rf9tMBuWACt2okVkeGNBinudW3bV41fGV893DVzAZRzUhhblekm5d0ovuc6Ul/",
+	"qvWcznnfXIfLfXuye0NcX0q0vGHCrYCgM5aTqyWBg8rFdWLnaF78WyU1JelvKen6RaeaSJGxI9JYchKs",
+	"+IKLXC5IukhJ1628lqRkE14UPVzlkWgs829/Odw7WvzlICGjDl0o+GXf/PI0HZDLer/gK4TO5wVnylGs",
+	"nLMSCN6cOKphUGZ0CdFTqZjbs/d9ulB9GHE6JNSfPk1vmH1yRgVQnpk7rJIajATsuxSEvWPl0hyfuRSK",
+	"wVGGXejDMrO8HgfpmhFcVdpxsSumemQxNbys3jdDt1wRKXajHbdEcdphulweTzQrV8nmot6CBeWaXLGJ",
+	"NGewXJoRAOU3T/qMCz4zTGbff4oLza5ZCd/6+zku3Fm+jsHA5UeK8HwYHPVHiqR/79uH+2e5ZZmGi+MK",
+	"45pqMpNKk/2D7wyjL2mmWakSwgrFCCWCLcibN2fPBiNhvqVY+Y4DLyvktSIZLcsl4ToBOjQLX7AZyWVW",
+	"zYycIyWbM6rNJ6kiaenmke4uQfb2v3+SfZvt9ff29vb635r/+c78z179H3O6Z/T9cyau9bQz3D/4LrZj",
+	"f7+gIr+S79fKkyjFoZCABxOzfCWDY8gVUXxWFVSz/IjQK1xQPWXlgit2W/nhhnbJZyy+xXYIjxTR5gRl",
+	"hcxuSPf8xxPy5MmT73vJ1sEjXWg+Y3DWyqpgZndovkbm5Oacmdsj1P8h6cxpSWdMW/3lB9RSXqP2gGTK",
+	"zdDnVE87ScewvM6wc9W+bRMFtDd0xoX/23xfa1aaT/z//zju/3+0/6+9/veDcf/X//6vuFoxAY0nIh5L",
+	"rmt9R6+qXLDVmhuRpVHjshrYEBYyNbpbaqi7oErDihoe/I6VtCAzuiRXjFzzd0wkI5HJ2Yz2FTOLp1ne",
+	"G5BjATTjXpkQWRLqvwwcMpdMESE1Ye+50okZTskmlWI5ivDD/YORSOcl8BxuZjWeUF6wPIUjaT5g+d6i",
+	"5FozMSDp/0nJzCwHM+rjEt8cTHlA3nI9lZabojQz/xyJBawWN3Ldf44WeJhhw/Hmesudqtm5k3oY0sDe",
+	"wWF0Y8U7rteTHHeXdyS1bw7blLb6yRdU0Gtm+NtxlslKrOXLc7pkJZHlNRX8XyCnHikj8ezThOLjpLt/",
+	"QHJ+zbXqDdxCNqcxi3xyxxk9OWjO6CA2pbfsairlzdplXPjr97aOH8ybkFUhD6H5T1SzBQU9LJPC2ADm",
+	"n6B7oH792AqY//6nQmW7/vZ/lWzSGXb+n8e1kfUYr6rHr/Ep/Ghzmwwvd8dJ16LUmEmULOgSOQNeUQz0",
+	"54wKMuHvSVc3xGEpDa9Ag2R14xNgFnNWzrgyJ10l9Y2PFFFMV/MeHP+TQlb5z4wWetoaGX7/kTIGA7lh",
+	"S9JNM3PzFG4e37Dl2D6Q9ob+4C+ocvbbEdGsKBpvG3Q+JGbprZLwOZf+BS2MtAFTDT4OYyZ/vXj10mgT",
+	"pBI3Qi7MWrMiTwxbdDLHLJPlSmZV8Vt2sZS5M6tKJUvk1naHSM6BGRKuVMVg2idSTAqefdZJt+xBpY1y",
+	"6lk8LQq5aNBhV0tJlJQC9fm+MeMTQgsjZ5bkn5ILBmuD5r0wHPy6ZEolZDAYIEG1SRxYImrNExA3JaNK",
+	"IuFmldJyZomcZkZHHJAUdN0+KLspUXSpUI+kqN1yZcZtVDzQ6w0HC1wbwbPrls3e/ThQqWHlfpTlFc9z",
+	"Jj73BllDuaDZDboU6nNrFhROejeduOGluM7c7qFS/FqYtZZRdaKbCqnH7q60B6R4Jow2Q4vTspTl556u",
+	"OyGoNhxZA6JSIOi5gDMGyn4lrCJQs8k8IcIoO47zoSsG5vRS6h9lJfLPOZ2Xkqgqm/ojRrqyhF1pGEWO",
+	"yh+p3pE5O6ghB9akrLTiOQv1Z5jS60DL+hFW63NOLvDbGbFsdLeG9mj0RXeMy9JaeECaOuA6LYWSdKO6",
+	"Y++oIUCc6mgW4VLK57S8Zp+fbSLNgUfSmPGG7L45JH/jP7hxvaBiaSWZ+jJMo+EnIt3U/DG27grDJ47f",
+	"XjxSJKfc2Bs1I8bbrcW2qj0AezGnEG8TBLgzKIJGo2SzK1aqKZ9bQa+sHRGqEu9owXN8WVkJUjClkF4o",
+	"mXFRaUao4bwwALBkmspF/fhYSzk2EintrRcNhveVy9rVcT8C4Y2glZ7Kkv+LfW6uAr4pu6zozQPjzPJ8",
+	"WJ3WPN++fds/rvSUCW0GtsauNxb8N98+3TM7VxRMXLMhSX9gtARnNS1mfwH3XB/tGDXqpOgtJCkzouIv",
+	"I2PhmK+PYVSjTupkM47SHF7FBHiWd/G2bPp0zBOAu/KO8oJeFexza+6vgjOikga9W65X6+c51fSKqloR",
+	"RFF1FFOUB+TSUa89Fg1Cv0+KnpcyY0p97tV7y4qib9VvLuaVDYlYYjIEXTFFus5CBTkvNWjXgvA6XAJ2",
+	"SMlqd4STSYZLJwGfQue1rIq8PjFUs96RpWTlhJrZNVD5FXD1N0JV87ksNctfsJzTS6DALyt5zATS8Kvm",
+	"aynpvrn8sf+dUeg+uMMF9HGcaVTq5qVRMTRHg5fNKC/MP1qHKunccNSanOOwUuBSATGd8YJjrCnpBAza",
+	"/FWZm6y6EvEzJh1VXf2Tob2z6gKoucM/cAD1GyQ+ZizFhgdvdU400+rHUs62OEYMLTi6WEDEICtZbjgl",
+	"LZSPJjSPNxgrYNGhfATz26jij5R7l/VZmwurXpbegFxMjT2pJZkXVBviJzSfccGVLqmWpQJjf9CJrFxW",
+	"c5aTgjOhj+d83eRq7bLBkDQTVEB4dk5LLVARhXeN6ZyPef5xAywZ1Sw/1rs6cZFetpyLkzfnPrQJT+DM",
+	"cOYrL2Tv0YiJLczdZ8bjH5vFnXAr96EDK3LBkM5xKe5zqNU8v90mtI4dzzuNRbajT9a4/+o9Dz+9/die",
+	"GX4PpzV3HtzXwSme0EKxpHWwdz0Ab11MPnBXhafAiAuuSHAIhg3Hw5pDA572xmlJe8lIIO+wB1wlljOg",
+	"bY3xJypy4uiS8DzUCcBXH7IVn2JhNZ4BOYa4znAkWqoEhgj96NKT56/ePPv59Pj55c/jk+dnpy8vx8ev",
+	"z8Znz9KAJd2w5SNF5EL00F/e8paGEY29/ve//r6fHOx9+K+PP7m43SvHd3N8Zcvhbjx80PT1HiQ7n9Z7",
+	"c5nXCux+8J/mIj+JDcyxh+C+g729rauxlnmYOZwdv0AfkZaGFquZ2f9SVtdTcnF5gY48mk0DW69LySJQ",
+	"yODh4/OXR2D0uSnP6JLkfDJhJZmUcoZEubo0CVC0XRBCSc4Kdm14Q5ONDQN3zSNF0hXJjeacOWM8m/pB",
+	"hOfHPAJDWSXog73D7xokTUsxpAv1D9r/V//X/zPkdDYcjkb57/sHH4Zmuo8HawJ3IX/clTXGWODJm/Mf",
+	"LUf+3cX4O8OOWZts2VlxteDv6ZCcvDkn+4M90p1RwSdGC/xvcnLxC/AvtLOPjY1HyWta/lYxbRTarCoP",
+	"7KMHgz3yjGpKTt8bJRa8o06t898290cVtlD+bkjscVGEE6k0cLw3il4zcs7MJw27zVnB37ESXMXKJUiB",
+	"AoVSitBiYWx3RY0a0mkzf0wFiUrRiV/TLdzILv4H82424e/jMhlG/JKui4LjddK1m9IjQOn1bwfmN0MY",
+	"g620ZOfU+KafzhoCanLUbQL043eLdCGc7JnHE0NcOMTUCSHIMnHkumnrQnHzpMHgniT3vK/Bp57ux7ju",
+	"ve5zyHaefrM9fLuNCtZs/i+cLWKHkOoddhU8Y/TKhdQtN41sl1XUWMll3vTMHOwdfNPf34/pAxNeKn3B",
+	"mDjWGzQy7+Y3dxNFF6TgghGu2cxpQY2R7WZFFFRpmOqFpuUtrA/z7TPz6cYjXOhvDjurSVBJZyaFnl7K",
+	"Z1Qzs8Sr83wjrgomcpaTzGyBbCVzwIoSJcmEluCXYO9ppknOMj6jBem+uXjW1iQOBk8On36zlZOEqx+l",
+	"nUB1nrLsZtVqzpngLD/OwM5dndnrOmpMMvMGlN2qulLM0FpbXXIbnUmhS1m4/E74Cggg7tZ9ZVfsD7Qs",
+	"6bIDvhBtnRQRsl9QQzeVyDEHEU6CJLm0hM511EiCqYjr2852Xl0VXE2NGpO5zENmg+5B8JTlt5ug0/+8",
+	"TOZKM6Ne0Np1i84WpamulP/HeFIyNRVMmZ/g8I8hjdpoIv4XdMkEUf+olMdM5XAUcwqvnZi1Tzo2EB5P",
+	"HQsp0apE9n1+97YQ5TM2L2Qk+fWt4VlaEjQzg+UWkDmoNJsnEPm9LqmA9CGfUG23aJW/ZXROr3jB9XID",
+	"K/VB6FlleGlmZl+w/Jq1RqM0zW6aZ/bk+PXxD2fPzy7/d/zy+MXps/HZ8Yu1/pyLKSuKEzmbUZGvy7qb",
+	"2c8YvYkKyIYl8DCyLC6FHVEfbktJhu8Dhnr89gKtWfhS9DT8VvHs5gTe8KYs4qOAV/xYf08KhW4veLhv",
+	"V6Tg4gaTSkJ71wwFds3QBpnwogCHr09ZXLTtdTKVSpsDRTSbzQuqWXTc7uLaQbsbYi/v2mCxz6s0HAtz",
+	"okNBxbVixaS35vtlSc0ebNg4mDdV5NLdS7p0ocaczsZ4yXCu4IcxMsreduUxIOMYLYXD23L4Lpiu5jE/",
+	"6iafVu5P7EblbOWIr5jxK28OWFWdEx/XcjGGtDI3XMOX67xuePkCItHrTJrQAeTYvs3DQEkG7hrDgybS",
+	"8HwVpRC89xcMjcepxMXN5ST85iMVCBujgPchB8x+G0m1yXUO9g4O+3vfdDY7CqLX3EIFLKweSZTwy0rp",
+	"O+4NPGsUjYC46g8fPj08/Obwu6f7B998t/bLLH9dcpHxOS2aT1sDHy378FXDUkq99UTRMK3RrUu9fJGx",
+	"RwbUIO/mUjUIM0bnbYJpkeqWY/yLD4+vnmVQYuBfXi3Z8diiuhjRWniQ9LpK+FQpFnfNQmQO08RhVATv",
+	"Dc7PlZQFo+DtL6m4uyc7SLuF1/hhJW49tq1o1NxqHlPIU1jIMic2fc17B6UA+WET5CIuDRiEc9VHDSaO",
+	"2XmVQj0XjSbGxC1NI/DLb5sIBBz4rM7Zxw93U/zHwLxpjC7+tJesVHHcYkjsHStCTfO6ZMwQ+5IZTgrK",
+	"Yx6onEknqrFaLXktiYUc3NyrGrsD/qYiTnSgN+/kI25ICaN5Nz8CuWoJuCfBi+pKUlhuo8ukO6kzo1yo",
+	"Qi7ESKBbf9gy643SBSHr3H/DV3IFH34EgQrDmMqxuZ4e2SzLIOpn9VsbV6jDFeZZa7COJ3TGi+VYLgQr",
+	"IdzhohG4++HssfRz1Hn5+HjUId0UxnwOSZ0+J2dpfbQRbrFk5XpPjJs/qI9URb7LtSVIoJjB2m/ggGI0",
+	"A+tXWjvOecRHndfwD5gUJlgumi40koFKW8pZ9KMLWgrzz0h1lrZbgkRvT9uwQT5cEQysL71rpOATli2z",
+	"giVQaBauhPmWIl050ZB6E6SLWmsX6dCZUDtomHhQk9oerRlWlHGCDYC1EEEq9y0CfHTzmds/6EO4pRG6",
+	"5/kRySloZ7Ikag6HkJbMmeKkm+4fPDnsP/3m2+/63+/tHxgqPrezJJWAJLSU5nKuf6YiV1N6w87y1Cw+",
+	"lMy0/TFPDs2bzIt2iOy0XxvxNGyK75KT2tBEaUZoCc4O1D7nTJCpezuuik3Knsoirx1qQKoJ4UJpRnPD",
+	"4BUTOdQBQmmdZd/hbJrBwGn/H3v972n/X7/+/l3y5CAeEXQZI5sUC6SOv5k7PyQdyObZEPxusjRgQy7H",
+	"N8hb7Priwb2Dw6B6EPa5b9htCVOt04AWtrIIvk9uGJsr4M+4xo8UXmjuvA1fe0e4rMrapISTJdh7MxAB",
+	"OvO2qiGjGVKhJuv43o+yrPmwuzVF/gB8sOGkUIzVu+3uJt15yYWmVwUjxxcnZ2e9ozpqHC3rj3izt5S9",
+	"jUbvD/b6o9H7b1m06q2epnfN7j5P1HdyunQqCSxuwHyVeSfk4jjPTxaKSPNa0t3bG+7tkTeXJ72EzKAE",
+	"dkoFOTgkU1mVitApo3lzYVa+W+8sZlwWjL6zot5vAf6sNKHwpJaG2thcY4grIFdwKF0xe5nl9VBciS4q",
+	"X6XurVh43/b39vtQatpQtaKcfIU/P8OQzjJi6WvNZnO9u33gXnWMD8bMgzskA7F3bD3zh4tQXZygzkkV",
+	"sRVhfZ4P1r7P5eptms6pv3F9rs9GcwdKaFbHjXnsQxQkpJrbPE50TVNHYSXTJbf50uA6E/lccoG+7ZxD",
+	"WmYONR9sJp3d75y0yMfBz2oDdtZny/LtvlrI9XGrHq6Xm1FSk0a4o79uoC5HEhEiuwUluBKUqJpG7KB8",
+	"sYgrfRZEVVnGVNwZU1DIFn0ROuVFNbvC2I6rA7wQfD5nOk6EyBn+xn9wnKFkGTPTfqR81UkSJ49Knch8",
+	"bajRv+Xny8vXVhls+keFdBAjWTO2HBbpN7wZxuCt57xpz55zFdkwzwluxRKiAQ72Xp9AOdzq/F/N6W8V",
+	"OwIvgCvRx9K5NCGVsMnQiZduwIvn9Jp5W8Ta3WCIw4WmBHsarzZtnAOYYHyFjMlUlZGN+1kuCLXGvdcs",
+	"CjbR6+onulhol+bwTiy7amvAZhLW8rzQaxP2a53I6Hz4WmePL1wVOGrt8fAX01OZx6fENXEDDLEGwITj",
+	"ekjSk+enxy9Pn6Vov9RKFXxUMSZIVkhlFG8s+jM8SxHqfrW3j8T3e4YBKssTjfpl7qhK1rIyzVt8uZCi",
+	"yyGIX4AsgZfTAp3oxHwI5C5mf49EY/ULKW/q4BBv+mrMWqFt6hirnWXU8yCk5tkGv00zR9qGJ8PPrRhk",
+	"zsJtjMfW6RhdOHdkaMET1EggWoBoOgiMOXhZUl6QbmrJ6JndzDCPGf033KZ/+eJUt8iAyACrcQevW704",
+	"sfMEkva2oQbqctc38R9McDd330LOXEUwI1bjdJZv06J4NekM/7FTGj8w+w+/JjF1F1WJgauTHnq8mILN",
+	"iPlaLV0mlaIF1CAYWtnNukLG4TWZlm0F9sCwPgkg9IN0H70wtDClKjgscS6C09h9ZXB0kUW5DMxb5dCo",
+	"wLODcF8+PohjndL5nBmm2/WnWPN3XC/JhDGbB4CKocLC1lB1a9XvIJ9xnMyqFWGxcldINzbEnVLxWGDp",
+	"PUurFpC85b7p26msMaUOhD+emyQGedIIdeDQ1x7X+9AO8Nx/cdUAjbEpV1qWoHtL4UnPkLz509zXu08d",
+	"4jQ0Q1opnpYVWNXasoLAWFzALCoNNcRUtF0+RtiDjwmAXGrGYiaf1j84UzMdjgQSN+SBwpraS/XNqNEA",
+	"VhYWdTZKQhNCFxRRrE7enENBW/gdzd8xm3VqLo0ERCv8DWE1Z1ZyzTNapORx9LqRosCS0vjzrnoLh4qh",
+	"JDmx7myvIDV8xUxXc1JSgbn8FpyPA7hZOhgMHgev79fFpumRj4c42BmkvGDJc5YVsGxJPVYqMlaYn0bC",
+	"/cbez3lzRs7lMYa0MTMVUXsGnIfGe3Qwt6x71UQDQcc019O8pAtBrpa4CM41EQwTvs/FdTokh981vQ6o",
+	"bMANywSw3gYRSRWyRipGInTDmW+mRnwFDv8jssI/w9d6BIIhaG85uWJ6YVTIlm9KDeo19OrzcFX9Ru99",
+	"IcW1MbNj9LtVJa8/ZF86hnvGds9xDTxqBsDBtQbhgCq7KQ00+XRIVKXmsIMJqLpGhR0JVIuxqheOD5Z8",
+	"9o4Cr6//XEh99Trauht7DsxFdFOhY9PT7oCkVi4ONFPaDMjySI+JJ4EDOgdEUyNusqqOE6uW29R/O+qt",
+	"f8H1Ce8w86z/jnGF+FXPE+KXPUuoL7uDGTxgz2X9iz2VrR/QrRI9puHk4SyEPziaDseA1NVYo1XSqi/b",
+	"De0knXDDorbIj5wVuUfsaIpoiDHGC9eYUvSabS/CxFfUD8Tkm49vRMpLYWXVbZyAvJURMu3bf3upx/P9",
+	"eAqyJePbOR29626T+uKnaHW0mMrlPGbhKJJgBTYunTf23Wk7P/1/35xeXJ4+6ySdV69PX3aSzvHJyelr",
+	"/OXZ6cnzs5fwz5Pjlyenz+Gfp39/fXa+xma1yTyRtF+9rgJ4Zu0eNyRX1Zt06CKeRGrTUxv7J2+2moz2",
+	"sdgCnXkb41aRQjxHniUPbay1LU+TdtnfaiXTxvBfxFLd5LppCQ7z7Zbo8Fb7AGVGzxlEMQeB9bh4Mwly",
+	"CehImHeiBLev947EIMCAnsxCypvegFy8uXh9+vLZ6bOEmP8/e/nT+OT5q4s356dgTZl/nz4jM0YbXpOR",
+	"4Mp5dWTpRNrQSGC30EYHNEKLvZ+zDNIeAEQEAP8gFuNl5BhflFoAZQT8AR+H0epHwmb6mtEEGh24hBgD",
+	"bEEPhOFESK8pv9zMjk8uz345vjx7hWfq8uyX007S8UvQSTqtNTCHDFYgSvO7uRCCfLrdU68g/ehT1lW7",
+	"D+Shl3Ozk9fd+CHpTEO+vxP33BpeyX9Y7uznQdq+zaLcPkBtTtgFE/o2XzH0eqHZfHfj+KV9ImofuxD5",
+	"yndCRXbbF0Lnnw12MJEfO8iUe5eXbYeG5bfbHrt0991XHXvE8wFE0HSA4BrXErymxXX17Q3KiC1nSAbr",
+	"5drfuEv6d6WghqhXC0HNr2kzN+iKZRLgt3YwclZhLGqzDQyeSPydbhaLQdKEXDSLf4BJuzcpBwXMMVV9",
+	"JCYWRmo1Um8TPnAG4BqnGAc3YoThNNoSvMXj7fK15xNl3LgF9+Hcco7NP1PgKzzB69xWaHHW3iibkjQg",
+	"ae1wImv8TUchYhhX5AqEeCbFhJczlg8AzB8dTeOsKgN31NGKgrFkGr5pnU+Na9b/FHU8DUNdYiQyKlz0",
+	"o1GGSNLalUPS0NPj3DlDwIEbBH6E5mF1EJlGsTGqjJzPwdeBGVjbDzDHwGJSe4YcwlGr6q4+1wlZUDUS",
+	"NmUAPUTUq2tQkcOsy2Vp9qh3BHNIbCxNsIVz27SqMi3UJlS5RfwDlrc6D0C4h+iRRst/jckf2OaB4V7b",
+	"596Sjh1oL0ZXs9+tJbOLEMbATbLJMNJcFzvYzvBVd/fGQrjGt+O1RJjGBZlf4HMCbmCU4iML4KMAm6Fk",
+	"Dh6Tl5jRbe5DnhvmjSifNwKO0zHiQLmtG3MxthVenaRjtnA8kaW/yblHAIHPi7/6acO7x5ZCxw01JYRK",
+	"GHvNH87d2PLumi2MLTdwj0KJ3zikHArJHuEQkcwMFxpbyK6x5ra8Wsgx+N/GQo4Nb+gknQl/33ghp7M2",
+	"cUqhjEEvMlARkMjH4KKrJ7wib1ZFkHXyqNglTGOrlZJx4DBqmkdxupeaT2yN6AXT5ripWybeQmBNxcLZ",
+	"PJs6zgTbz3IbhTPDUC4Hhs+RBKeMGkZ2BCWZ+NjMYgFakVUSNpvrZaNAdufUrLZ4rb/ckNWNYvzDKBLM",
+	"e1v2fbDXfmvrEAefiJ3cVy0lfE01aeAm16woVDSztS7Nj8kA8/uo8T1g2O84W4w6mKIBqfA2xQwIk4vr",
+	"SI5J28MmnYdNltegNe+KnLMW8GbDC07XAs7V96wp3FtV8GM7Ahn7G1ySm1MNYtb8KjeWC2g/5J3zrWhF",
+	"PBnxrq7QjZmIawPpEACQC1ui7nW0dk6ZwLSPwdfnTg0NtLu4Vpt0cB9qfouy/lTqvgOfXBn2+Y8n5PvD",
+	"p9/WbXVAjYmV1e+gZDWSYzbqWIjHufPeBGGQaKmi0kazXIP3s0tfI8g7poWSLueq1dQIwVU3ZH8G3w4Q",
+	"RdapknUSSHNEFVa4Ojzcod2Voa1CrivBzG40fdfrHkXtzSMqb3WsaEwQdmqth6SA/d9AW9uU24TMaDbl",
+	"gvWNBQbqrsuFoo76jrCZGfxu4aLQDdLspWcrFslLtoB7QTceiStGaJ6zHLwboDQbmVkVOdElozrs9wBf",
+	"uFpiawd8W8PYcWqZrbcZ+xCnuzBlRT6+Wno12Cl9VkQEd3KxTlf2d6jxqtocXA9wsW3mN4RorHo8RmQX",
+	"+5tDaga8Xftb+NnxhAta8H+hcbBy1SjqXIwrxezVKgBejqi2bn0A5j2q/Bras4OKXTYWz8br0qyItSpX",
+	"riICSs4KBqPnYux6U0TvRhjkDe+Dznhj9j5jDMPAq7o8lGrv/El7O1c41LXWwaYlqGp04vG85Jm16+Jd",
+	"WVpXzPKBmXVdlSsXm3u7BYkdOICwoP+2TthYvZQXy7E1mwA6Plw+h4fd+hQiDJr3uFWpf8GUl7GcQDJA",
+	"mWOWqu3REQQlPOlZgobv1VeBbnI51/aTzSuQsmtMlBpkGhbRk377AqJPg4GIxf9oK8JR88c4D35E0R/8",
+	"4BvLBL9Z2RP80nRR+zkag7f+VU48R7Hebsvzx66aZJxXYMAzYf4c06IYTxjVVQkG6sw1xRkDgnXUaAdj",
+	"ENbqHSv5BBlMaLuDPjOG1gPBhmPmOa4+Ciz0v4+DrIlwA8A1DzRWSCDrBjdyg1mhK4t8hGMwsgFWyJJh",
+	"DZYkJ2NcJufrri9BrtiYC6NrFAzWfE6XhaQoKQtoPgG/wbIYDaOE2u6xl5WARtduagFgBHU7Bu89Cc+R",
+	"DbSPpSiW5k9kkSEf0UyBSyC7qTlrJQK4qLCAfuySOEJGMWM5p2MryythqHc8L5mbzxUtKPZ5jQkXm5Uy",
+	"rsrC85WYZ+LcJsPcrRp4N1us3dpGS1sIENhC8sho3FB452snQVFYNbS3lz9uAfNrDzqmEdlOi9aYvtvq",
+	"IHFHfPNQnNhyQKM7QG13G4P7Fys2oB4eXefKvc/WvJtfVMujCJ9FMaHY9tIzO/wNq3Py5vxuK1M5EL44",
+	"Rl+zgKZqIvZZ5R5rPT1Qn0fow3Kxpl59eDB4utdplMX2/wdgZZP9gw/d0Whg/9j70Puf7fiyzdFvWh9z",
+	"/CMpV95waiWfoF9IEJq/M0cbc1/yipGFLG/QX4AHHOINZSWUbT4hhe9wllcWOGB3cDvLc09sjtvWcQUp",
+	"0LV/MSyn8TWQq9aUkIutnUv57BZQJUDv6twOYPfh43O2rYBf45KKHer2zCS2bfsd4RVwiPG6rwktHe80",
+	"9lFe2TZU0MqKKpJ+v6fShKT7T2fm/749mKZEliTd/yZPSTenyzYI9rcH0x0QErA4IgLdxmcBL5fQIaVR",
+	"IO131PWZus3Ofti4vi4keLdVvi28za/r6O7WCDTgAD7C6nQoGpjI0kGyDJocysJe/9eOGCAb6PGF9eDc",
+	"vdjXVTatXJjqWdw5tMYxur61iNGY3usN1Tm78rO1tTYwCXhbPQ771S2Ldx+uyXAvto55rRPwkim9Rqo0",
+	"UtAiJY+28NTeBpjRBZzI3u7MttkaYH1PE8tWK2VY7IwukUesQ3q9O+i//Y5tV0143Eu+Vua4lM1b8qVw",
+	"q9a03Ggg0ANH2Vya7/f1jprmrvvStfBSvfgOgVvSDOPWOvbn7N1wEPxnq/y67X5FdydIjltv3vgSIHCH",
+	"rmZsWY0JsPWbKTernnom8o/JyC+1Cxi6r++vcXuX+rahI5s9HkmC3zn7Pem8Pbv8+dn58duX282QEFAZ",
+	"RhvbIduY+tSWxaxyx+2Walho6uu2+gueB9U299RSqfHhGHCr9QFtwUILehZbBBKuSRdxG5v4GzCrp8Sr",
+	"gKuxHPAyhTI7ANtbl3rgMV9spoGxSRAmQx1hDgGuJoL4fXwugZkLF9cXPKoh1+Afds5uCZS5v47LBfgj",
+	"HxXjVSwr14GQKH4N4We8h3QXU8Wy8WAw6A1JiAqAcCEhfDYCMWtAioaH76eDVNKpymKngD3e6Te9Jo3b",
+	"NJJqHce7dJJqnZF294ZNFBwHm7T189xiz81ozo6ILisWZr/E0SZ3PQDQsgcOwKdKr9mUFuP3OAaWjFOA",
+	"mb9+dXHJ8iGZaj1XCTT8Ld6BAJOIaJwRmuclU4op273edj4Gf7AihcxoAY97WJy2iIZ3Dx8/turGwF4Z",
+	"ZHL2GMr+HwdxzlhPoC0emLLYhe7uQ29vS5a76+6tN9WQr5/nVGwi609EiDvsamuVkK9WJdfLC/NZK7yh",
+	"2+xxhaU5+Jfr0tT569vLlXT8Y/LXt5cYcc4KymeKpKq6ShOSOk1vzCE9uBXzBfdJAPqcAj9OS2kuDcix",
+	"CJp/6ynVIyEYy5VRGBx4PohBLkj6vu/Ioo/Pk27qWgWOAUoy7R15nEOuA4FAuCKHe09I0DseY9uwFbCL",
+	"sAY1szLnDduScjGJ+Gt+MAteQ8qqR9jV25z6AKlTES60DNSfR5EiACggc1ggNbaQfdLeMRI1ZOFu9Q4+",
+	"utdLbKaE62rG5pAZgn5vH77CNGjNisIs3EgEpqdvMAIJOlRbKGul2XwwEiMRtlu2XZKPbcNoGMyQ2PbG",
+	"o2pv70n217eX8A+WDsgpvKkmAltFL8GEgoakfvcxtJ8mUK+NkmAkyqpgilyxQi6O6tco9O0KwEax/QgK",
+	"JTESsp6cfPPmmoaumQbSGYmAdnqGcjGqEFSMtKMyThc53DtMSMFvGAwcBtZsBQ9r+O9giuTf5G24BObP",
+	"Jfn3SPy73+/7/8IzKF/ME1Qsoe28G7ybzL8hkcRiZRaS5sQGukrs0ijLbMocBitU4C+RClx/ZgvdJ5a1",
+	"1YvfpmI5Nvau/Tr2FvZfBTk3pSXLvbizQE51LAo65hkKkIIdtXycM8oLc/OEFxpRemQMwtNCUkITeJsO",
+	"TnPStdoCd/ZHvKdoLyHKg2e1oEUhUdAuMn5qbF4NkwUzf6XVkT+gNUCmjfCasUNb+hX2iOy0Zzucx0cJ",
+	"XwwIzQUKLDWrsBEnk3PbYSOTSqujlck9UjECNSY0h+VyXbqBMhM3Vejz05wM8NMwjJ22VmtRcs1gufwn",
+	"YQWTOnMpLXjGhGIu2adMAwznoy1rwh3shLIsKvTLcDyP1lIDEGsJpCeLvE1pSlOR97mo4WRbtdQ+XbmL",
+	"3DMhtlKjh7mLoUM66EHzSLmGalZVXtZQFSH6EyWwVGQhqyIHioRDCNzLH5UuJe84W1giL6S8SXBXMt1z",
+	"C98UhvYMrvwM7LC7yv969oEmLLtZnckEpqWWymgow5UjmFiBUJ8AB0+VAAA7OgW9QFIJmcl3Fp/YLoMD",
+	"Qalf2fQYOHSrhGimNPrUlJ03chnMDcDjGacZe8giRGdPsjnxnoJCPf3amOAYEUSOBt8yB6GbXhy/fPbD",
+	"q7+PL34+Pj99Nj55/urkb+OTNxeXr16cnvtF3cAJXQMCu4ao4Ids3E8YORpsy9AtIdd17JqXbkmCZAnH",
+	"tMyn0DtpZ1tzqdpvW39qQS0YONFyO3eqQfaDV0DL8FK7UZsrRsBEGC6Ux7eZEYLTL8z/BLw4mFnIYFoT",
+	"3pXHkH97UvSLgIOHYDAIa/e7j2lKUSzhmApJcCL19B1vBu/vv41gf8uNGLVAVqXVhyLg61IYLo9OC1SC",
+	"V04uwP8WxdH6vYBetdKSEnIVcJ62dRNHXauLA8rIq5YitaYzvKJLp5stVN/cpFIylQsyA23B/A26L2YT",
+	"z8zRdxndfi0eqZGoVEULMqd6Ogzr8FAj5Irsw7uO4F19xURODlHj9e4eyKjlRubPmWjkdigI7M4LUE4T",
+	"VBrdjtb3oSGP8KGGQidc5NBhASEWXI0eqsiQqb7AZmxM6J4ZWGGVf6f2a9e6ZE6v2Uh0D/aw4WMvgVk0",
+	"ovuIwAZDGpBzUJTNWihYMYsZEYV0h4iDZaC2EHUk7BKZMRxZKWSNILAnrAQyhDKl7wzjZYIU0LmxJCXN",
+	"WN5LSDU3N39jdSdLlNaPC28fkFOaTc3HcG/lxAbNGwYdbDhVSA6gF6oa/xNVNggWXU81Kwmkh5FuOurQ",
+	"hRp1UsLFSKTnVLPn5kofGwYZG8/r0aDjBAjn8CP2FrXtABbUbEUlNC/sXk6qAtFTcXiAtSgLNmhQvT8f",
+	"DdI2FpCsTwMcFUjAR/LxdQMpnSPBcSke2zTu//4ntAUBtkRdbaOFDkMYsSBnPCVMVEYr9KnfI2Fzv+NZ",
+	"320zyugntGTKW2rQ16Zms44/LiRh76Fsyp31kTDGlHVeARWWFHgcLHBtYWFxsp7KHFinngaAtZhxh0b3",
+	"U5KuJkC6dTAbfGx+csUE/hxBRhI8B8OGd7v3dtOfT4+fpYjU+46VJP3p9DIlXCV2eixHe4vrQIxeyXzZ",
+	"S0YCi31hxFEkWGg0hmM/RAUXEjPTAblY0OtrVpI3Z6SbPs5lph6nvQT7Urg2NyPRTR+bg0jnfLCksyLt",
+	"eaYxY7rkmTIP23+aiyXzbfiYMqqOAwOFgYLwMwqkykp+xXICGWpAeLCzDsKbZLQEV2yrRqMbHrXVDka2",
+	"Tb5vidFDL0CzT+BIpH/v23D7EDy81o3jf+1f8hlLk5ZeXasCUL8O8fFGGxPgwLJ4h3puyRxXsdYcB9pj",
+	"xOaNki6alni+lZHioNCAdmL+sE7WYM8Di/SoKXYCwYb4kMAMqWdGsDYwTOjbCOMGLtAb+jVHAYh40WZN",
+	"jRmhQCB6pmUXaoWJ4TJfsaVE2hgJ5H4tl9XB9yQNU2ftuUnPmS6XfcjDso4sW1TTaXqB37kufJ39wd5g",
+	"DyBUkDY7w86Twd7gCabITMEr+NhqCX2nhD/+vR3l+2Duu45FaU6cJ8xYzw7dt6lr2KZyiCLg+sXZFVpt",
+	"gz8ETSI8otC9nylEeow4wbiK2i8Y9SHrus6Y4QKXBG/HgFwaXnx6Sa/TkUD/Ixxwu5SJk4kux5kWxshz",
+	"HWhJNz2b9F9QnU1Ti9PhSe4s7ww7PzH9Q2NNOzUMP2zCwd4eVpYJbWGjQ2HyTxu+RBfyNgdz60vgztya",
+	"TTzoJB1kxjAesxLrvmNvewz3wNsPcfSxm/0sH/9Ac5eVAY/sb3/kDSR6yxJqGuChJ9sf+tHXSMATh9uf",
+	"eCn1j5CFbx44+H77A5dSvqBiaaejzHNPd1mCM1sy4cv3nu4yoTdBxQh49qvZjJbLzrBzzmgeUfOXssK+",
+	"ULXrxvAKeq2CvG1/3Du/Jh3ng+wMO6HPBhP0bLWGWgt7Xd/Sor2zHDCwbdSySYMv7SHbPZGFijwhco7H",
+	"z9hi5uGz4xfo2ghZBlWqmmHUDVoYjcTF5UVgHAYte3sQNI4bOiCdjgLu/EjFWJbzXnMjxNxgQc5wNSAX",
+	"hsvQIuI9kRPii33qkEICSnokeR95VL0u9bdc3SBWBZgPT2ltk3Jwr0A9hRGZFofPQsBYu6B7uPf9SKSb",
+	"i0lSEIJIVACDB+YRhmbB6hk4w5fU7NBqucBZPfCL80Ta/g2G1HqNK1w59prbQP+ECGl0OY85y/VIQErC",
+	"EK3xBVeMHO4fkDRSi2Ilr/NtcwVWsmYC/W4L2RYPdnnkO1aCPT0SoJPDlx4p74HEzFYuroul08Z96xJU",
+	"zJzZiCsQkw2vq1XZcLtDdzaBtYazZk2zH2S+/EQCBbMQPjQDtkY9/PBFZdq5pZePEmQHKJU+05Cx593d",
+	"R5x0nstsIyqeu9/f99WL6x2k74kUk4JjMsDh/sH2B14HDOFHrOyCR5/sJOmfQwEcPPB0lzXwlWcvWM6p",
+	"C/QfHhzs8rAtzEVZ/wfTRk68w8jy7ohq0o17MFXvFgpKwz3aMdeaIQ3oFta86Vcz0l0MnUY+zTqj5zU1",
+	"vH9tHNA+nhi+b2xh9Ah2rfNnMQUBZ4UzqGl5Du43H/K8QtcNS7zqI0tyw0VuQQFAj+Fa1dBYkIbXFCvP",
+	"udJnQRVoQ6C0ADswlc6rC3rKlEVSV6RbsjmjDq3HvgXMIYWajU1ZmheAeoC90Ll57W8VK5edpCMA5MZD",
+	"m9Tc8xaQg62OIXWKjNJLsICh+/+HZOPUYMe4angj6uzoJNJcFf1WWAcWmVIDucVPa1si9U5jNNvtklDh",
+	"30Hy29rx2Broeii3R4s0w4u9GlwRjXd7KM+DPchj4jPzrf29PUhxt3/FasBi6X9pDSgTqInsHZeVAmc6",
+	"pHtjZKorAWBm7Sr4gvPolkTBY379hKpLgL4Z0QGOsVuLnDgKGHT+bAb1n17wmb1dlXXrJEEg6Zyg+fQW",
+	"eLQ++AICRlSQTbC5pFunlLU6FUOgCcHyPECusVNPV6NWIwF2qW/aTJXv8WMjWY7xtTWGILCFSO8T/o6R",
+	"GReVYZfgv51TpVheJ6iPhO3QZ1go2mPmjQd7e4EPAIwyAF1IjXUJrMX5wZXv/AK3H+59T9IWeAE4MEei",
+	"4ZOtqzaphizHhjPAzd0a4DbF7HuSxhF2UrT3wSRvNfizHs9KcLD9dVlBCLX+3pQVoEXQcHVd+L29wJbb",
+	"KjpzMdLI2LaA/EAWXZiFY4xnLYsco5Vh6HokmrFrrnrgN1jnqJ3RJWxOLHjeXe0TBU791ZbgNjNQ2j4+",
+	"AGynEvACpz+dXpLHWMf8+PdIYdOHx3UOy/9UAlK3WP4XiIj0gpqDld7lIwFJhxtakQcOkxpmpf83tkwT",
+	"gnqXi4qBH8jFXUumq9IC3qF2iR2ejupbb9jSRdtsj0jwnqyQ9sFBzCcRNrhf1R5B6KJpWUvd1gTWid+D",
+	"p0+3wUzc2oths+LDAqVxCMRec2pXgUYohn/bXkfso831BiBwiCcFT/UQOaRiLcjFzvfff3+wh//Zd2js",
+	"w04EQLXZHr1znM0YuS5lNQcxA6pbYxJnK0nDWgJXWeNNXTfA/YMnh/2n33z7Xd82+bAI/J23rMjkjBF6",
+	"JWmZo9aym64T0o3XTT6vp8hBlMejHt6X7AVR3hJER67CFwWPbnlnPJnrPniclizf5nypH/FP3Nl1c58O",
+	"qvUrhVfyr2vqfyad+PZurgdfVVtlP9iJGn6imi3QVfCRWn7NdmM1H1i4sZYB76bxQ6gBPFo+/agz3L+L",
+	"7+rx7w479wPq/YDstRq+hxCOckkSoSJlsx+MPlwLvqD0um4VMCD4GlBVoKcuN4p5OSuYUk4PXtPmkSvb",
+	"6dGqSfBqRsti6cq7sVhuSKwLyuj0zlQA7CLIA7G5pqgLIaSRy3kxpgYk+GgAGidLpkn38OCgbrmNCpFy",
+	"r++t+tJwfl4d+kKyy6cj2t55nf90pvjApmJeeIzKetPvY5lPEveBNztZc2NbLWwulDWyV6szLAStqyjr",
+	"pr5zUJoEnu1WnmTkPP7E9Jc+jH/SM/jHy34RXihFwiKf3deWbA/WO0z7D79+nFxv9HAGEM+1AavLMFGm",
+	"UbbkEmVg2ejMYuWFtzR0HE10WSmtktU0GnCcaWjEQ/M+JG3MIeux0XvIZudB/aKaspzUdysjmFN85hdM",
+	"u4MyYvjhAtCDoQRTkb9evHqJxSlqJCi+HuuYse3EbF4EJamgewxJyAggQ5d0oTiUapKuLuVj9xabzQue",
+	"mjRn80IuU+vwCSoaYWE55vQbwhuSlWH9VvHspm9dRQUXN6Tru/273EUyhcx2cGG6AfSSRt53dkOo99nC",
+	"Jy6mrChIJmczSJDCROdLVpYU3GlK8PmcWddQXfyT3Qi5KFh+zZSf2CCjc4rdy6z3MdhhKDUQDFJuQ/rQ",
+	"TFChbcaxrzZ0CZMOJ8nVt40EtiZfyPLGN+QOX1dwuwJ1U6qnewfNtlYByHOKalz4hkCdM8Tos0KPX5+B",
+	"V6zbyhaFuo/369I2gzdfwBn7hBJn5VuG37Xptvm6djBpzVmIoJ/ExRrszoNU+2OpfL75jk8XgLJVx6WU",
+	"bJyPjIqVzm//WXKyydw3Sk1gu8ba/en0kgwGg9WXpdvkTEQWeBEVa46EvFi1AgtGwgy2MKhL+9rb8ahV",
+	"prKVU6zlM6T7v8cvnvceGMgfi4FctnQ+oyuinIZCyjWb/R/DNGpg+I28AmNwLp4KIej09auLVb5Rvy89",
+	"atebBe2qIAhRiW2n/pd6dJ9HNwk+uEaLsFndZjkeWMEXtJD9XkDrS0eZtcBpQCpb7fYrPtLr8ljOKxsL",
+	"h2mqRimI0XagoFrIBdpGtnjcnDB7Yo1JgyvUTecUwIbSCeUFwn5b9OoUHQzG4MRmXk2DKoNwrCZS9Iab",
+	"DZojBG+pwZNsSod5AZjjkMVK5AQr3tj7Ocu0sZStjRkqej6bBa2wRyq02Gw2ABYBA7o1LMBULsikZGqK",
+	"ldFHQXF8Y+CQwtsYOalEzsqjOsphSEgqqMwhbxS9ZuScuRrgutfOkS+FNVN4pEYigAZD5H2lW06C2kGA",
+	"9n+C9TUWIgHDFbYOD3aOlcSuml0OFFEj0W0gg1F3FLiqNxZRTuhSYemhJIj2RrjuDcgZlqeo1vjwVNmO",
+	"Ka58eSS6AiqTw8JaBbA5iIrQcL1oMjNr59JUYjuIRrilUq7IDZtr0oW6554taRYWOdE2qh5EehcZKxl7",
+	"cXI9IMf2u0D/lQDid45cm1Y1JEpK6NOJZ2UkoCR1S1ukaJWqWT9XLOOqb+we2QFHzG4rYFiwXF+NaAuF",
+	"PLfy+T8+DvMnj6gAx9giOQnCk99Gen6khlrDTkY10tMQeapx5BIii9ynowZ+84xWiqF/DCvsIz1J4Obj",
+	"txdJuAQJOXlzDl3oG2AAvcT5RF0Tz3UlCqcOJfeTHXL4wrokbHOwp1xpWS4f9NUvqK8ei7rTsN2PJrH+",
+	"qU1OV1sLULtfg179wiGMecZhuESdImJDPm6rQoyvlV5lkH7rS77rquZmarNnGJAgQjMNgIC6Pp4EWyEq",
+	"27vqHRuQ41hGsxsHqrUcwlLtjO5W78Voca7r6xaEm++/vrbdPO6ryph0W2/sJ9D/UfuO7fKDJvSQpne/",
+	"AsFwoKCKYQODCaoY7KHfpdR0jRD5XBWmTe4PRvlXw/y9U6UNWxeqknFYasMqug1RoQI0LIc8DR4OnxlY",
+	"g9lStYrQNWcllzk3VvQSUw3CEohGHpKeMmETkeIMHZb560gfIhR66q2u8oMW+iXL+aS8IVRDhsWtrbp7",
+	"Tt59jGVnXw1X2JAwDF40rCh07q+j8HhiFrFhCxwRNZ3FRY5tQ3/X0gUqxUfCurTyNGnW/NWHJijzs/V5",
+	"x25Pj3UciescbvuSx//c1ZU8pO8+pO9GkhoR6paGeLYfl8N7+LE8yLpzHqOw/mp40XGmPbCwV0dcj9RG",
+	"IUML+J3PqgJqT+VktfR5ABFZWWmPymmfXPVf1c2t2Vx/dRoFOu8f2MwDm4mwGUu6IHKHtj6nPkgeRDvS",
+	"FSHgRfZg3IYXHdwjL4LRfC3M6HVBlyq5LbNJsEpiSudzJhRCdVt8AA9Q47QhuqBcc3E9zqoyTQCIkL9j",
+	"GKMOQ3NZybWxlNIjBI5JzQvTXpOloXE1JLaHflKXiTeRBoLm5AEMYw324Prtu/gsNiXgGpoyOxyXVQuR",
+	"6pEAMIduo8rLWod1HyWEdHjGMvz9YO/gae/INepPGoHoSMG2794/Et30xPxha/pTRK5QlZpbaIkehFqF",
+	"N8NCaEpvkjorFAAnXN+OljHqAAaGJM3ZHErOUsuU/Vo7VAUANUrJxZuL16cvn50+c/fh9NYLooha61p6",
+	"Q7jn2J/UT+GtrKWe+chX7LMMZKENg/k8hD+3sf3gtvyjC2TIWFoRBdjuPs5SoR4GGAfhHymjn96XjA6k",
+	"0peQ01UU8kgHfaNqMd0sIMGG0s22UI9UQwIC60JRRxGY6PaGw0Ujj/PTsuvgQ18/y27mWgm2cB0vHjj1",
+	"A6e+V19vk+0qplt5Pq6Filipi/SK/S2Z7b0x16r8aoyftyWCmcJRtS0TGtp/3ROvS4ma0aLAviAnb87J",
+	"/mDPXjRyT/AJsxml1//ic3Jy8UsPY/YFF0a71my2gTVjW46wiRtmb3Kd2MhQRoVNhHTi1bIe209NGlML",
+	"TasB+RGKGFdQK8D3zIXFb9XQkMm3cgtQ2SGv0z5UsrwlsC1iPAwWiYnlESg+TCCGeFqjL1HvyNZYAvST",
+	"kL5ZCeEK2nKvCKSR2G5BPMOehSdvzj+xPHpz/scwHQzBPMidB7nzKeWObRS6Jpk+p5qu5Xgfp+rv35c0",
+	"sp1RH2IDK+wU1uUhOPCQuv7lvQr2kH4OP//ujGWnNHascdmOuO8cfGGLzxriC9CAMX2sqYkBuLlKoAoK",
+	"PMhcKF1CZ7+EDAaDni+04iWxnR2hPyMxpoCsrqdG/7KHrGQzyg2vOKXZ1I487AaDt42EXfbj12dETSH/",
+	"wWYvxbSz51y1usT4lPnt0P64xHb5FCN6Ob9PYH8oF781rj+M30n8u6D621lR6I7gOBtX0Fh5HTQ8xBMa",
+	"Y51AWXNn2MmpZn3zbGdnTPy7wv8/4Ot/tsqOGl4fyaUJxf6Atf+HLGleFQCu8TyZMJavhdu3ouYTo+3v",
+	"KviE1HxiSV5tBBYAhH1SsozPecDJV3KgnfRDmYNcXk/ZkkwZNQrtEaFiCaVdYWvA6KtmdOlBYmZRBIKX",
+	"jeF/wvMdfuiCac3FtVqn5+JKKXvXQxbtFzyob6cS6G5DoyQrwa+WuG/BSV2wq6mUN1+qN+WlrYAki6nE",
+	"psl1DYJtyO2nBn45W8vsstnTJPgJXImJT2cdRHM16gfY+zk3UrP9U+OtVpNv/uSzDaAxRT0kaOAAWSS2",
+	"tWOeHllNsOYpI2GZBOxViluTOo2AFgVekorVCCW9ATmFA3ctmcKMD6OYBT5Ym8Nv231cvLh8PRLQ9rok",
+	"3dT8OX5z/jztHTU8ti5RGKD5oDmD8zKYj63robjKj+7fd7meFX0+9+Vt2KFjhEa3U1qWLP/TscQHx+Q9",
+	"OyaZBq53O9aNlrecYExjd0Z+y5CYf9sWb4HI55K7vjslyxh3hazrZpKQGidEEaMbmbuwibi6P73JmClv",
+	"3SQ+IZOw3zi1C7Gp7t0tliIeKgX9HHbyD2BuX9rcsVQf7BQ0fF5prVnwjJnX2VTI0rUpBlrsfRntKuqc",
+	"v/QO6IZjzM3vUfsAkm66mCqWjQeDQdpLwF0mUNcAj4+ELtAYfbWhlCXUfNuzagEunKPzQlOR0zIn7iQS",
+	"NWeZF6oIBdS1TUhIalerz0Hbcn9pPmNK09kcVDv3q/kg1VUJSMVn0Hg7rzJEzZsy8ub8OZlVSpMrRqZa",
+	"z5XNHlWyeAfVrQB7lBGa5yVTZivNJNc3aLIT+ETaTouJ3KLv8/6nGkPUxZPnzGFdIblwn7DhwhyNPjYP",
+	"7WcelKZ7xi3Jc0JX+PQnZtN31J0e/27/taU1zDmbefgPPyOb6jgkQpJJVUIoBb1NXKGhrCXk2hi+Zlmx",
+	"Ye9K86Igc9f/rmTWsKzmZj0UhJ0Ugu6x3PDOlx7nLXXrNbbrlZIaPm5Vw3oG0wkZY4MzHa6baP6g5nzR",
+	"Vg4zQHpYOUMIlugIJ6CokIZufWY29DRxH0asGxdjwv7LQO4AmmghAnPSlSVZTJdNxAKu8CLXvY12RdSv",
+	"upZ09z6nUA2XgnQbc4CxP1gFX/K4vBLsc0ubzweo9daJJ7QgqM6mq0f1R86KXJGCTbDU7IaxubVbodfl",
+	"gJyaE2qbEAcOgcgxhc5g6HAEbJDVY/lmnn9ubRs/+bmdi7flDHXrJ64eXIsPWvIWHE0swlthXY+UsYwT",
+	"74oLCI7I0svaSUGvP6t6/LjWN9Z6HF/Ta+b9pMGE6keb4eiw0ZnXMEDBsNnjWrPZXA8hyuIROJl5ly9H",
+	"SACouJDiGlKGAK7Ghn6Bl7mwVG39rvVCPqtnGG/z/JCmck+s1a70cnumSk06D0rWF3a97nSg4Sw3Tu/X",
+	"rlZ9FFMspaaa9dEO+DwJ3y2VMJ7xbXH9DcuAikEYX9xZPCDPmpZk6Ci+koDpDBYapEMeHJKprEoFWO7U",
+	"s2OA/FcLrrMpkeZvZyVBsikAnQv2EZ6Mc1hnO/ULXO2vSPULui1uWewHJvblmNhP3FaM1yo7bljDE4He",
+	"c1nkgL2L+RfujisGxQ5cN87C59XDNFNfEaexvIPlpOCAe+fy07vIRhJSMl1y8w/r27TRiKg0ibS3vWRq",
+	"vRvo4N41knVH3ay6j6clRAo47gv6gJH+ZRM0RBBsGMAm2YRP2aCyOx3RsE3V7l3y1nWDsxr8urazVnVa",
+	"1/ml3UgWO56gogVOHszvQBhvRa6YXjAmfEsehc3L6tKGbnpqW6ucQSj3XBbsJZ05ICHXUGYk0hNsKfO6",
+	"5CLjc1qkvWENGuGbtVbzQtIcUJsunoAFhgDnXJD05PmrN89+Pj1+fvnz+PL0xevnx5enkOvmC/mga8Qj",
+	"NRIrjWGV7Uw7L421lJOrJUmD8jsS26MUW9VMZZErIqSLhAJWk3K1vzMGX4cVlIIZfSZBHoZ2lrwye4IO",
+	"biE1KXFEM65ZDuHsMEuvMQfXQNYN501ZpMQmK0xZybY3V/1ZGk75h+9geBeWYI43y6qS62Vn+I9fNzXm",
+	"wwZKfrCJpyZPlFpCE+HtiJGQaYCHfksJFqRrhAn2hGalVMoexZbLOWodmSFOeKFZGU9eeaTgxXFXxUOl",
+	"00Ol04ML6c9d6fSfUbjU5KIeMWQlaLdD54J4LdOdGxegOvGvtTLAeVeoQr+zQ0TEDYGYGlPExsXUkVEi",
+	"EHjFNX1jhWID8rKtVcS0gk/f8c1+IXKK3sy/IsnvVperZpKDX7FNQh1wd9Tj32tczGPHxD88rhszrN3x",
+	"c9i+VTgaIRcu1/Ls5S9nl6cBnEID8LNrnkVfAhM5wLszdKg92SM5XaqeY1Ej0dYVXL8Po3PLhQXseQvt",
+	"BSuRFZTPWP4XI6fTxHmbpGJBETY81IWMpEkpZ1hp/fZiJDIpFDSKLI1e7crBtZRF74hQgaD2UmDj0CtG",
+	"aC6hPwX2NoS/fnbzPctT4kFSsVk3l2vLt1+bVfm5Xvid4i1+tnGBOaGFYl4IXUlZMCoeRO/9c4zm5m2X",
+	"wfUBe6gx/k/poB50uzGsD21xhOiKQCDvIuSRh28X8iHwxo5C/7YhpxerYsQGkoycX67XHF5DAZphBTnV",
+	"9IoqhnyeC6IX4KiQIldHhJJC0pxc0YKKjJW2lYgu6WTCM8vkMfxC8yUpGZzkHTUKI8u4MMv3RZQK8/nl",
+	"59QrPDl/4onB4tvJbdFl3OYbZaZkNJvCIbqlThMAy2Y3G/0VzksFlafoyYaHhmEK2CNFyqpgClueNnrM",
+	"XLGJLBmQG/TjQBfh/tN+TpcE6nGXCUL3HX7Xn8qqhDclKyiR1yXNWM92RXXYUnU3rCua3VyXhrWShSxv",
+	"iAVGzEHfwWI2O5ORcLvta2a4Blfj3/sW5ad/yWcsHZBXq/hU6C+YUz31/c8P9w7XeOVqxNjsk6ahNr6z",
+	"roLVI3Ohs+OzytKvOIywInyaC0W6KkB+6m3FcqJiOa4UA9axrRdoAJY2pSXL8YMTWS5omSforc7fGSae",
+	"ki4leYXUNSTp93vQWn//6cz837cHU/jrmzztGXUckDe1TIltom7OhnmlsRO829rbRLKN3FZLF8D5LCuh",
+	"XLlC7KiZw0s1yeiMkbxiZMaoWEyN9e1cqih8XQ0pnEnDKKAC3kb6Q85iFV5eGtujN8R/m1O72j55G+Jn",
+	"N9AksPbfev32n4LhhADUJSPzqrxmubOnRsK8sOxhN2YEOnWMpoFcuxQZdpa3RXhQ8ObyJsxuHvka1roD",
+	"hBHVFkWUTSYs0wNy1oYkJbZtA7Z8driv4QKAZ2AGMzM31fuqqmyKzwxGYiSApAPy4s7bPKelFvDi2CYM",
+	"ja4V1at8ZwoASqcjEcnGsCYLWH82iNRgotfcNrfQknTTi+OXz3549ffxxc/H56fPxifPX538bXzy5uLy",
+	"1YvTc0RYGAk2u2K5MX6toQWh35n07+8NyLFYmi+yQjFyzbThzE+GhKobqzsGJNZNvQg0v/bhVxVvdHaM",
+	"Z3CFmX9KhPHs5gthuu4iShxxJ7acwwYEzOEH2ZvzB3SEhxTmHfrR6lVxa6XfbcUucrhxZg9nBEExRD7Z",
+	"ASOqCaMyRyBDw8rlBAwqDinD7RAdpLVlBUekQgGMHjK7QkiVW2CfPufKKZEvENfnUx9885lNIAeBzmIm",
+	"adbqQZdcq0uu0pICJMyQau6uYYZkHUgxyO+Kqp4/gdiNOlF812ccSlsfs22qEkyLh2IgWwNUqxaoXErB",
+	"RsIL/S51ekZv6P3HwumcTrPxqKNY2rden3Mds2oVdCRA5Fgti9ohWxQV9GebH+14HqlY7qhZTUW65pF1",
+	"riRQekaC4xkXMtCeYKFQJ7JOcGdjWbtzTYNt3AQHYtAa5kh0obM+3DSWkzG8eOwzctLekd9HsMzNEJQG",
+	"jQufNMNCfjhm77nSa5QbhD+4ZEp/SsXGv/9WWs3+/X9/HVtzlAgL9oBy8ABy/xUmH1PPnSP82zJoZ97c",
+	"TqTcPdodET/xQOlGlcudvlrmJIDhEmfGaIpjiiaybstRvdThmix8fEzLI/B3B8bh4d4hBNA4PFcysjD/",
+	"I6RgUad3kzt+Iv3rtizqQee6L8iRyHF69BGHKRC8d6tJWh8g2vm0PbZ+w9un+sc/vt2XuXqEa0cmVSR9",
+	"/eoigJ+EG1JS46JYNRJyaWuvY9PbaFW9prcRfYxUu00EeH4hCWYjtBRM+CB623bQCDFLeh0TmtHlkc96",
+	"8JzHup0Me7G4pzUSXFCjRA73nmxwNX1qdewP4mcCKrFt6/7T/E0PKtfX4KCi22TDHd1VgYzY0PRjK0jn",
+	"ZZCvbofloQ1dH2lbZFnDmau16ZIJaeFWbgPZec6VPrfffwDjvOc83j88tmYTMzZKcTX+7S5JPOuKr+5k",
+	"vTxAan5iSM0WY3iA1vzPhtZ80E8+C1Lm1810Q63mLvCZTtnpL3j+BcA012BkxjjdA1bmA1bmXRWTrbp+",
+	"k/y/GMDmVrp/ANp8OGubgDa/egvhVq7TrxZu84to4g+wmw85aw+wm3eB3bxXzfrWyJtxHePjcTh38h4+",
+	"gGg+gGg+KFBfAETzsytIa/nVR4Ji/oEBLtfgVrZY5AN+5QP/+IPhV96vQnM3CMuvBo5yq9PkAZbyAZby",
+	"vmAp73bymgXov3euGC1ZeVwZRfUfv5rzg52HY+Bxhq6OX5+h4718x3JXKFBKqX2Vga8at8FE0n1+dnF5",
+	"+nJ8/OzZOVS+Wj0eIpHDx4/3D74d7A32BvvD7/a+24OjVZVFZ9h5DOfZrsOW/IiWa0lZy0XQmfm1zslf",
+	"Sax16WP/lBzgpa1K30bhjaDOnZknbfGCnBDIxDcfO357QSwUnHk94DGser5Wh5O4OlReEmOcEKXZXAVj",
+	"chiFq0N5O6U6UlKxGVwjIYuphCJiCKNwHXzKYmrETacGQBfMvb36wZssBFdkzCtJBWBXtrv4axBYDq8t",
+	"eLE/F/FB1sVMht+WsrAABriIuduhR64BhErC8l+sDs6ppolNTzPj6h01yrsaK+aSgVZH8xogQ7GApsym",
+	"zDk3g4cDXIcPv374vwEAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -98,6 +98,10 @@ Usage:
                          lines. PATH: a CUR file (.csv, .csv.gz, .csv.zip, .parquet), a manifest, a folder holding
                          a report, or s3://bucket/prefix (the SDK's credentials and AWS_ENDPOINT_URL_S3 apply)
   aws-invites healthcheck  exit 0 when the server on LISTEN_ADDR's port answers /readyz (container health checks)
+  aws-invites cloudhealth-template
+                         the CloudHealth role's CloudFormation template (CloudHealth's published read-only policy,
+                         the external id and role name as parameters), for the reseller to host on S3 and name in
+                         CLOUDHEALTH_TEMPLATE_URL
   aws-invites help [serve]
                          this text, or serve's alone (also: aws-invites serve --help)
   aws-invites --version  the module version and VCS commit of this build

@@ -20,6 +20,8 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
 )
 
 func main() {
@@ -59,6 +61,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return curCommand(ctx, args, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
+	case "cloudhealth-template":
+		tmpl, err := cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{})
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(tmpl)
+		return err
 	case "-h", "--help", "-help":
 		usage(stdout)
 		return nil

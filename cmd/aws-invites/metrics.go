@@ -9,6 +9,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/cloudreseller/aws-invites/internal/awsorg"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
+	"github.com/cloudreseller/aws-invites/internal/telemetry"
 )
 
 // serveMetrics serves h at /metrics (and nothing else) on addr, a listener apart from the API's so that it can be
@@ -56,4 +62,29 @@ func serveSide(name, what, addr string, h http.Handler, writeTimeout time.Durati
 		}
 		<-done
 	}, nil
+}
+
+// observability is what the adapters tell of their calls: the AWS and CloudHealth call metrics, and the calls'
+// spans when tracing is on.
+type observability struct {
+	aws         *awsorg.Metrics
+	cloudHealth *telemetry.CloudHealthMetrics
+	calls       awsorg.CallObserver // nil without tracing
+}
+
+func newObservability(reg prometheus.Registerer) (observability, error) {
+	var o observability
+	var err error
+	if o.aws, err = awsorg.NewMetrics(reg); err != nil {
+		return o, err
+	}
+	if o.cloudHealth, err = telemetry.NewCloudHealthMetrics(reg); err != nil {
+		return o, err
+	}
+	return o, nil
+}
+
+// cloudHealthOptions are the CloudHealth client's options that report its calls.
+func (o observability) cloudHealthOptions() cloudhealth.Options {
+	return cloudhealth.Options{Observe: o.cloudHealth.Observe}
 }

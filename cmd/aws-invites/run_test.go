@@ -31,6 +31,7 @@ type instance struct {
 	metricsURL string // when METRICS_ADDR is set
 	pprofURL   string // when PPROF_ADDR is set
 	stdout     *syncBuffer
+	logs       *syncBuffer // every log line, as written to stderr
 	stop       func() error
 }
 
@@ -49,8 +50,11 @@ func start(t *testing.T, env map[string]string) *instance {
 // and returns what run returned.
 func startAsync(env map[string]string) (*instance, error) {
 	env["LISTEN_ADDR"] = "127.0.0.1:0"
+	if _, ok := env["SHUTDOWN_DRAIN"]; !ok {
+		env["SHUTDOWN_DRAIN"] = "0s" // no load balancer to wait for; TestShutdown tries the drain
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout := &syncBuffer{}
+	stdout, logs := &syncBuffer{}, &syncBuffer{}
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -62,7 +66,9 @@ func startAsync(env map[string]string) (*instance, error) {
 	var metricsAddr, pprofAddr string // written before addr is sent, read after it is received
 	go func() {
 		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 		for sc.Scan() {
+			logs.Write(append(sc.Bytes(), '\n'))
 			var line map[string]any
 			if json.Unmarshal(sc.Bytes(), &line) != nil {
 				select {
@@ -84,7 +90,7 @@ func startAsync(env map[string]string) (*instance, error) {
 	}()
 	select {
 	case a := <-addr:
-		inst := &instance{url: "http://" + a, stdout: stdout}
+		inst := &instance{url: "http://" + a, stdout: stdout, logs: logs}
 		if metricsAddr != "" {
 			inst.metricsURL = "http://" + metricsAddr
 		}

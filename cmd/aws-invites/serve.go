@@ -11,14 +11,15 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
@@ -31,8 +32,10 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/mail"
+	"github.com/cloudreseller/aws-invites/internal/reqlog"
 	"github.com/cloudreseller/aws-invites/internal/service"
 	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/telemetry"
 	"github.com/cloudreseller/aws-invites/internal/webhook"
 )
 
@@ -54,7 +57,7 @@ const apiConns = 16
 // openStore opens and migrates the database.
 func openStore(ctx context.Context, cfg config.Config, log *slog.Logger) (*store.Store, error) {
 	// River's workers, listener and leader election need connections of their own beside the requests'.
-	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log, Clock: systemClock,
+	st, err := store.Open(ctx, cfg.DatabaseURL, store.Options{Logger: log, Clock: systemClock, ConnectTimeout: cfg.DatabaseConnectTimeout,
 		MaxConns: jobs.MinPoolConns(jobs.Config{Workers: cfg.BackgroundConcurrency}) + apiConns})
 	if err != nil {
 		return nil, fmt.Errorf("opening the database: %w", err)
@@ -103,7 +106,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	defer cancel()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if err := telemetry.RegisterRuntime(reg); err != nil {
+		return err
+	}
 	a, err := build(ctx, cfg, log, reg)
 	if err != nil {
 		return err
@@ -115,8 +120,15 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 
+	// River's UI over the background jobs, for platform administrators (httpapi.JobsUIPath).
+	jobsUI, err := runner.UI(ctx, httpapi.JobsUIPath)
+	if err != nil {
+		return err
+	}
+	var stopping atomic.Bool // set on SIGTERM: /readyz answers 503 from then on
 	e, err := a.API(httpapi.Config{
-		Verifier: verifier, Logger: log, Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins,
+		Verifier: verifier, Logger: log, Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins, Stopping: stopping.Load, JobsUI: jobsUI,
+		RequestTimeout: cfg.RequestTimeout,
 		RateLimits: httpapi.RateLimits{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst,
 			AWSRPS: cfg.RateLimitAWSRPS, AWSBurst: cfg.RateLimitAWSBurst},
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
@@ -128,7 +140,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := runner.Start(ctx); err != nil {
 		return fmt.Errorf("starting background jobs: %w", err)
 	}
+	// Until the shutdown below stops them, the background jobs stop on the way out (an error return).
+	jobsStopped := false
 	defer func() {
+		if jobsStopped {
+			return
+		}
 		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 		defer scancel()
 		if err := runner.Stop(sctx); err != nil {
@@ -172,17 +189,52 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
+	// SIGTERM: first a drain, in which /readyz answers 503 while the listener still serves, so that load
+	// balancers take the instance out before it stops answering; then the listener closes, and the requests in
+	// flight and the running background jobs get SHUTDOWN_TIMEOUT to finish.
+	stopping.Store(true)
+	log.Info("draining", "drain", cfg.ShutdownDrain.String(), "timeout", cfg.ShutdownTimeout.String())
+	drain := time.NewTimer(cfg.ShutdownDrain)
+	select {
+	case <-drain.C:
+	case err := <-errc:
+		drain.Stop()
+		return fmt.Errorf("serving: %w", err)
+	}
+	// Clients that keep their connection open are told to close it after their next answer.
+	srv.SetKeepAlivesEnabled(false)
 	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	jobsStopped = true
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer scancel()
-	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutting down: %w", err)
-	}
+	jobsErr := make(chan error, 1)
+	go func() { jobsErr <- runner.Stop(sctx) }()
+	httpErr := srv.Shutdown(sctx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
+	jerr := <-jobsErr
+	if httpErr != nil || sctx.Err() != nil {
+		// Past the deadline: what still ran is cut off (its clients see a closed connection, its jobs are canceled
+		// and retried by River), which the exit status says.
+		srv.Close()
+		log.Error("shutdown timed out: requests or background jobs were still running and were canceled",
+			"timeout", cfg.ShutdownTimeout.String(), "http_error", errString(httpErr), "jobs_error", errString(jerr))
+		return fmt.Errorf("shutdown exceeded SHUTDOWN_TIMEOUT (%s)", cfg.ShutdownTimeout)
+	}
+	if jerr != nil {
+		log.Warn("stopping background jobs", "error", jerr)
+	}
 	log.Info("stopped")
 	return nil
+}
+
+// errString is err's text, empty for nil.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }
 
 // app is the service built for serve and the command-line tasks, and how to release what it holds.
@@ -197,7 +249,7 @@ var systemClock invite.Clock = invite.SystemClock{}
 
 // build opens the database and builds the service over AWS Organizations, CloudHealth and the CUR: the real ones
 // in aws mode, simulators served on loopback ports of their own (state kept in the database) in the sandbox.
-func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg *prometheus.Registry) (*app, error) {
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (*app, error) {
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -220,15 +272,19 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promet
 		sandboxClocks = st.SandboxClocks(sandboxClock)
 		clock = sandboxClock
 	}
-	orgs, err := organizations(ctx, cfg, st, clock, sandboxClocks, log)
+	obs, err := newObservability(reg)
 	if err != nil {
 		return fail(err)
 	}
-	ch, err := cloudHealth(ctx, cfg, st, clock, log)
+	orgs, err := organizations(ctx, cfg, st, clock, sandboxClocks, log, obs)
 	if err != nil {
 		return fail(err)
 	}
-	reader, err := curReader(ctx, cfg)
+	ch, err := cloudHealth(ctx, cfg, st, clock, log, obs)
+	if err != nil {
+		return fail(err)
+	}
+	reader, err := curReader(ctx, cfg, obs)
 	if err != nil {
 		return fail(err)
 	}
@@ -239,7 +295,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promet
 	// Webhook deliveries are signed, retried and given up in real time, which receivers check against their own
 	// clocks; the sandbox's time travels in the events' bodies.
 	parts := service.Parts{Store: st, Clock: clock, RealClock: systemClock, AWS: orgs, CloudHealth: ch.statuses, CloudHealthGrace: cfg.CloudHealthGrace,
-		CloudHealthSetup: ch.setup, CUR: reader, Webhooks: webhook.NewDomain(cfg.WebhookAllowPrivate, systemClock.Now), Mailer: mailer,
+		CloudHealthSetup: ch.setup, CloudHealthValidator: ch.validator, CUR: reader, Webhooks: webhook.NewDomain(cfg.WebhookAllowPrivate, systemClock.Now), Mailer: mailer,
 		Jobs: jobs.Config{ReconcileEvery: cfg.ReconcileEvery, CloudHealthEvery: cfg.CloudHealthEvery, CURScanEvery: cfg.CURScanEvery,
 			JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute, Workers: cfg.BackgroundConcurrency},
 		Log: log, Registry: reg}
@@ -261,15 +317,18 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg *promet
 // cloudHealthParts are the CloudHealth adapters: statuses is nil when CloudHealth is not followed, sim is set
 // only in the sandbox.
 type cloudHealthParts struct {
-	statuses invite.CloudHealthStatuses
-	setup    invite.CloudHealthSetupSource
-	sim      *chsim.Simulator
+	statuses  invite.CloudHealthStatuses
+	setup     invite.CloudHealthSetupSource
+	validator invite.CloudHealthValidator
+	sim       *chsim.Simulator
 }
 
-// cloudHealth sets up the CloudHealth client (and in the sandbox its simulator).
-func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, log *slog.Logger) (cloudHealthParts, error) {
-	parts := cloudHealthParts{setup: invite.NoCloudHealthSetup{}}
+// cloudHealth sets up the CloudHealth client (and in the sandbox its simulator). A billing profile's tenant is its
+// own cloudHealthClientApiId, else CLOUDHEALTH_CLIENT_API_ID, else the key's own.
+func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, log *slog.Logger, obs observability) (cloudHealthParts, error) {
+	parts := cloudHealthParts{}
 	url, key, fallback := cfg.CloudHealthURL, cfg.CloudHealthAPIKey, cfg.CloudHealthExternalID
+	deploy := cloudhealth.DeployOptions{TemplateURL: cfg.CloudHealthTemplateURL}
 	if cfg.Mode == config.ModeSandbox {
 		key = "sandbox-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		sim, err := chsim.New(chsim.Options{APIKey: key, World: chsim.NewSQLStore(st.SQLDB()), Now: clock.Now})
@@ -285,31 +344,38 @@ func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock 
 		if fallback == "" {
 			fallback = "sandbox-external-id"
 		}
+		if deploy.TemplateURL == "" {
+			// The sandbox serves the template itself (GET /cloudhealth-template.yaml); AWS could not load it from
+			// here, so there is no quick-create link, but the address shows what the reseller would host.
+			deploy.TemplateURL = "http://" + cfg.ListenAddr + "/cloudhealth-template.yaml"
+		}
 	}
 	var source *cloudhealth.Source
 	if key != "" {
-		client, err := cloudhealth.New(url, key, cloudhealth.Options{})
+		client, err := cloudhealth.New(url, key, obs.cloudHealthOptions())
 		if err != nil {
 			return parts, fmt.Errorf("CLOUDHEALTH_API_URL / CLOUDHEALTH_API_KEY: %w", err)
 		}
-		source = cloudhealth.NewSource(client, cloudhealth.SourceOptions{DefaultTenant: cfg.CloudHealthClientID})
+		source = cloudhealth.NewSource(client, cloudhealth.SourceOptions{TenantOf: cloudhealth.TenantOfProfiles(st, cfg.CloudHealthClientID)})
 		parts.statuses = source
 	} else {
 		log.Warn("CLOUDHEALTH_API_KEY is not set: CloudHealth statuses are not followed")
 	}
 	if source != nil || fallback != "" {
-		parts.setup = cloudhealth.NewSetupSource(source, fallback, cloudhealth.DeployOptions{}, cloudhealth.PolicyOptions{})
+		setup := cloudhealth.NewSetupSource(source, fallback, deploy, cloudhealth.PolicyOptions{})
+		parts.setup = setup
+		parts.validator = &cloudhealth.Validator{Source: source, Setup: setup, Now: clock.Now}
 	}
 	return parts, nil
 }
 
 // curReader sets up where payers' Cost and Usage Reports are read: S3 in aws mode, a folder of the data directory
 // in the sandbox (where the sandbox delivers reports).
-func curReader(ctx context.Context, cfg config.Config) (cur.Reader, error) {
+func curReader(ctx context.Context, cfg config.Config, obs observability) (cur.Reader, error) {
 	if cfg.Mode == config.ModeSandbox {
 		return cur.Reader{Store: cur.DirStore{Root: filepath.Join(cfg.DataDir, "sandbox-cur")}}, nil
 	}
-	s3c, err := s3Client(ctx)
+	s3c, err := s3Client(ctx, obs.aws.APIOption("", obs.calls))
 	if err != nil {
 		return cur.Reader{}, err
 	}
@@ -318,11 +384,13 @@ func curReader(ctx context.Context, cfg config.Config) (cur.Reader, error) {
 
 // s3Client is an S3 client from the SDK's default configuration; with an endpoint override (a local S3 such as
 // moto or MinIO) it addresses buckets by path.
-func s3Client(ctx context.Context) (*s3.Client, error) {
+func s3Client(ctx context.Context, apiOptions ...func(*middleware.Stack) error) (*s3.Client, error) {
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 	}
+	awsCfg.APIOptions = append(awsCfg.APIOptions, reqlog.AWSRequestIDs)
+	awsCfg.APIOptions = append(awsCfg.APIOptions, apiOptions...)
 	return s3.NewFromConfig(awsCfg, func(o *s3.Options) {
 		if os.Getenv("AWS_ENDPOINT_URL_S3") != "" || os.Getenv("AWS_ENDPOINT_URL") != "" {
 			// Local S3s know neither virtual-hosted buckets nor every checksum the SDK sends by default.
@@ -351,14 +419,16 @@ func serveLoopback(ctx context.Context, h http.Handler, what string, log *slog.L
 
 // organizations builds the AWS Organizations adapter: over real AWS in aws mode; over the simulator, served on a
 // loopback port of its own and keeping its state in the service's database, in the sandbox.
-func organizations(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, clocks *store.SandboxClocks, log *slog.Logger) (*awsorg.Client, error) {
+func organizations(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, clocks *store.SandboxClocks, log *slog.Logger, obs observability) (*awsorg.Client, error) {
 	if cfg.Mode == config.ModeAWS {
 		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("loading the AWS configuration: %w", err)
 		}
+		awsCfg.APIOptions = append(awsCfg.APIOptions, reqlog.AWSRequestIDs)
 		return awsorg.New(awsCfg, awsorg.Options{RatePerSecond: 5, Burst: 5,
-			MaxConns: cfg.BackgroundConcurrency + apiConns, RoleSessionDuration: cfg.AWSRoleSessionDuration}), nil
+			MaxConns: cfg.BackgroundConcurrency + apiConns, RoleSessionDuration: cfg.AWSRoleSessionDuration,
+			Metrics: obs.aws, Observer: obs.calls}), nil
 	}
 	sim := orgsim.New(orgsim.Options{Conventions: true, MaxAccounts: 1000, MaxInvitesPerDay: cfg.SandboxInvitesPerDay, World: orgsim.NewSQLStore(st.SQLDB()), Clock: clock.Now,
 		ClockOf: clocks.TimeOf})
@@ -366,8 +436,9 @@ func organizations(ctx context.Context, cfg config.Config, st *store.Store, cloc
 	if err != nil {
 		return nil, err
 	}
-	client := awsorg.New(aws.Config{Region: "us-east-1"}, awsorg.Options{
+	client := awsorg.New(aws.Config{Region: "us-east-1", APIOptions: []func(*middleware.Stack) error{reqlog.AWSRequestIDs}}, awsorg.Options{
 		OrganizationsEndpoint: "http://" + addr, MaxConns: cfg.BackgroundConcurrency + apiConns,
+		Metrics: obs.aws, Observer: obs.calls,
 		CredentialsFor: func(p invite.Payer) aws.CredentialsProvider {
 			return credentials.NewStaticCredentialsProvider(orgsim.AccessKeyFor(p.ManagementAccountID), "sandbox", "")
 		},

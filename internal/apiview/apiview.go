@@ -54,7 +54,12 @@ func Invite(v invite.View) api.Invite {
 	}
 	if ch := inv.CloudHealth; ch != nil {
 		out.CloudHealth = &api.CloudHealthView{Level: api.CloudHealthViewLevel(ch.Level), Listed: ch.Listed,
-			CheckedAt: ch.CheckedAt.UTC(), PayerAccountId: Optional(ch.PayerAccountID)}
+			CheckedAt: ch.CheckedAt.UTC(), PayerAccountId: Optional(ch.PayerAccountID), PayerName: Optional(ch.PayerName),
+			PayerReason: Optional(ch.PayerReason), Warning: Optional(ch.Warning())}
+		if !ch.LastUpdate.IsZero() {
+			t := ch.LastUpdate.UTC()
+			out.CloudHealth.LastUpdate = &t
+		}
 	}
 	if inv.CURSeenAt != nil {
 		v := api.CURView{FirstSeenAt: inv.CURSeenAt.UTC()}
@@ -67,6 +72,11 @@ func Invite(v invite.View) api.Invite {
 			}
 		}
 		out.Cur = &v
+	}
+	out.AccountState = Optional(api.InviteAccountState(inv.AccountState))
+	if d := inv.Departure; d != nil {
+		out.Departure = &api.Departure{NoticedAt: d.NoticedAt.UTC(), Method: Optional(api.DepartureMethod(d.Method)),
+			LastAccountState: Optional(d.LastAccountState)}
 	}
 	for _, s := range v.NextSteps {
 		out.NextSteps = append(out.NextSteps, api.NextStep{Code: api.NextStepCode(s.Code), Title: s.Title, Detail: s.Detail})
@@ -101,10 +111,27 @@ func BillingProfile(v invite.ProfileView) api.BillingProfile {
 	out := api.BillingProfile{
 		Id: bp.ID, CustomerId: bp.CustomerID, Name: bp.Name, ManagementAccountId: bp.ManagementAccountID,
 		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(), ActsFromAccountId: Optional(v.ActsFromAccountID),
-		RoleArn: Optional(bp.RoleARN), ExternalId: Optional(bp.ExternalID),
+		RoleArn: Optional(bp.RoleARN), ExternalId: Optional(bp.ExternalID), CloudHealthClientApiId: Optional(bp.CloudHealthClientID),
 	}
 	if c := bp.CUR; c.Configured() {
 		out.Cur = &api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: api.CURFormat(c.Format), Prefix: Optional(c.Prefix)}
+	}
+	return out
+}
+
+// CloudHealthValidation converts one run of the checks of an invite's CloudHealth setup.
+func CloudHealthValidation(v invite.CloudHealthValidation) api.CloudHealthValidation {
+	out := api.CloudHealthValidation{InviteId: v.InviteID, RanAt: v.At.UTC(), Passed: v.Passed(),
+		Checks: make([]api.CloudHealthCheck, len(v.Checks))}
+	for i, c := range v.Checks {
+		out.Checks[i] = api.CloudHealthCheck{Name: api.CloudHealthCheckName(c.Name), Result: api.CloudHealthCheckResult(c.Result),
+			Detail: c.Detail}
+		if len(c.Missing) > 0 {
+			out.Checks[i].MissingActions = &c.Missing
+		}
+		if len(c.Denied) > 0 {
+			out.Checks[i].DeniedActions = &c.Denied
+		}
 	}
 	return out
 }

@@ -97,6 +97,11 @@ type Options struct {
 	RatePerSecond float64
 	// Burst is how many requests for one payer may go at once within that rate; 1 when zero.
 	Burst int
+
+	// Metrics counts and times every call (Organizations and STS); none when nil.
+	Metrics *Metrics
+	// Observer is told of every call (traces); none when nil.
+	Observer CallObserver
 }
 
 // DefaultMaxConns is Options.MaxConns when zero.
@@ -190,6 +195,9 @@ func (c *Client) org(p invite.Payer) *organizations.Client {
 		if limiter != nil {
 			o.APIOptions = append(o.APIOptions, rateLimit(limiter))
 		}
+		if c.opts.Metrics != nil || c.opts.Observer != nil {
+			o.APIOptions = append(o.APIOptions, c.opts.Metrics.APIOption(p.ManagementAccountID, c.opts.Observer))
+		}
 	})
 	c.clients[p] = oc
 	return oc
@@ -213,6 +221,11 @@ func (c *Client) credentialsLocked(p invite.Payer) aws.CredentialsProvider {
 			o.Retryer = c.retryer()
 			o.RetryMaxAttempts = 0
 			o.HTTPClient = c.http
+			if c.opts.Metrics != nil || c.opts.Observer != nil {
+				// One STS client serves every payer: its calls run inside the payer's call that needed the
+				// credentials, which names the payer.
+				o.APIOptions = append(o.APIOptions, c.opts.Metrics.APIOption("", c.opts.Observer))
+			}
 		})
 	}
 	prov := stscreds.NewAssumeRoleProvider(c.sts, p.RoleARN, func(o *stscreds.AssumeRoleOptions) {

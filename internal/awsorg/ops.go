@@ -124,14 +124,47 @@ func (c *Client) DescribeAccount(ctx context.Context, payer invite.Payer, accoun
 	if err != nil {
 		return invite.Account{}, mapError(opDescribeAccount, err, c.opts.RetryAfter)
 	}
-	a := out.Account
-	acc := invite.Account{
+	return accountOf(out.Account), nil
+}
+
+// ListAccounts calls fn for every account of the payer's organization, its management account included, all pages
+// (20 a page, the most AWS returns). AWS may answer a page with no accounts and a NextToken; the paginator goes on
+// until the token is null, as AWS asks. An error of fn stops the listing and is returned as is.
+func (c *Client) ListAccounts(ctx context.Context, payer invite.Payer, fn func(invite.Account) error) error {
+	pages := organizations.NewListAccountsPaginator(c.org(payer), &organizations.ListAccountsInput{MaxResults: aws.Int32(listPageSize)})
+	for pages.HasMorePages() {
+		page, err := pages.NextPage(ctx)
+		if err != nil {
+			return mapError(opOther, err, c.opts.RetryAfter)
+		}
+		for i := range page.Accounts {
+			if err := fn(accountOf(&page.Accounts[i])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// accountOf is what the domain keeps of an account: its State (Account.Status is retired on 9 September 2026 and
+// not read).
+func accountOf(a *types.Account) invite.Account {
+	return invite.Account{
 		ID:           aws.ToString(a.Id),
 		State:        string(a.State),
 		JoinedMethod: string(a.JoinedMethod),
 		JoinedAt:     aws.ToTime(a.JoinedTimestamp).UTC(),
 	}
-	return acc, nil
+}
+
+// CloseAccountAs closes a member account of the payer's organization as its management account would
+// (CloseAccount), for the sandbox. AWS closes it in the background: PENDING_CLOSURE, then SUSPENDED.
+func (c *Client) CloseAccountAs(ctx context.Context, payer invite.Payer, accountID string) error {
+	_, err := c.org(payer).CloseAccount(ctx, &organizations.CloseAccountInput{AccountId: aws.String(accountID)})
+	if err != nil {
+		return mapError(opDescribeAccount, err, c.opts.RetryAfter)
+	}
+	return nil
 }
 
 // AcceptHandshakeAs accepts an invitation as the invited account would, for the sandbox: the credentials are

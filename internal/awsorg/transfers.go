@@ -197,22 +197,10 @@ func transferOf(r *types.ResponsibilityTransfer) invite.Transfer {
 // account is managementAccountID (see AcceptHandshakeAs). The sandbox delivers CUR line items for them once the
 // organization's bill is transferred to a payer.
 func (c *Client) ListAccountsAs(ctx context.Context, managementAccountID string) ([]invite.Account, error) {
-	p := invite.Payer{ManagementAccountID: managementAccountID}
-	pages := organizations.NewListAccountsPaginator(c.org(p), &organizations.ListAccountsInput{MaxResults: aws.Int32(listPageSize)})
 	var out []invite.Account
-	for pages.HasMorePages() {
-		page, err := pages.NextPage(ctx)
-		if err != nil {
-			return nil, mapError(opOther, err, c.opts.RetryAfter)
-		}
-		for _, a := range page.Accounts {
-			out = append(out, invite.Account{
-				ID:           aws.ToString(a.Id),
-				State:        string(a.State),
-				JoinedMethod: string(a.JoinedMethod),
-				JoinedAt:     aws.ToTime(a.JoinedTimestamp).UTC(),
-			})
-		}
-	}
-	return out, nil
+	err := c.ListAccounts(ctx, invite.Payer{ManagementAccountID: managementAccountID}, func(a invite.Account) error {
+		out = append(out, a)
+		return nil
+	})
+	return out, err
 }

@@ -37,6 +37,11 @@ type Options struct {
 	// MinBackoff is the first wait after a 5xx other than 503 or a network error, doubled at each try and capped at
 	// the budget's window; default 1s.
 	MinBackoff time.Duration
+	// Observe, when set, is told of every call when it ends, retries and budget waits included (metrics, traces):
+	// its operation (ListAWSAccounts, ListAWSAccountAssignments, GetAWSAccount, GenerateExternalID), how long it
+	// took and its error. Start, when set, is called as a call begins; the context it returns is the call's.
+	Observe func(ctx context.Context, operation string, d time.Duration, err error)
+	Start   func(ctx context.Context, operation string) context.Context
 }
 
 // Client calls the CloudHealth API with one API key, within the key's request budget. It is safe for concurrent
@@ -247,7 +252,16 @@ func linkHasNext(v string) bool {
 
 // get sends one GET within the budget, waits out budget refusals and retries other failures, and decodes a 200
 // answer into out.
-func (c *Client) get(ctx context.Context, path string, q url.Values, out any) (http.Header, error) {
+func (c *Client) get(ctx context.Context, path string, q url.Values, out any) (hdr http.Header, err error) {
+	if c.opts.Start != nil || c.opts.Observe != nil {
+		op, start := operationOf(path), time.Now()
+		if c.opts.Start != nil {
+			ctx = c.opts.Start(ctx, op)
+		}
+		if c.opts.Observe != nil {
+			defer func() { c.opts.Observe(ctx, op, time.Since(start), err) }()
+		}
+	}
 	u := *c.base
 	u.Path = c.base.Path + path
 	u.RawQuery = q.Encode()
@@ -277,6 +291,21 @@ func (c *Client) get(ctx context.Context, path string, q url.Values, out any) (h
 			return nil, fmt.Errorf("%w (gave up waiting to retry: %w)", lastErr, err)
 		}
 	}
+}
+
+// operationOf names the API operation of a path, for Options.Observe.
+func operationOf(path string) string {
+	switch {
+	case path == "/v1/aws_accounts":
+		return "ListAWSAccounts"
+	case path == "/v2/aws_account_assignments":
+		return "ListAWSAccountAssignments"
+	case strings.HasSuffix(path, "/generate_external_id"):
+		return "GenerateExternalID"
+	case strings.HasPrefix(path, "/v1/aws_accounts/"):
+		return "GetAWSAccount"
+	}
+	return path
 }
 
 // try sends one request; it returns the Retry-After the server asked for, if any.

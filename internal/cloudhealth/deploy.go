@@ -51,7 +51,7 @@ func (s Setup) Deployments(o DeployOptions) (*Deployments, error) {
 		o.TemplateFile = "cloudhealth-role.yaml"
 	}
 	d := &Deployments{Capability: Capability, TemplateURL: o.TemplateURL}
-	if o.TemplateURL != "" {
+	if loadableByAWS(o.TemplateURL) {
 		u, err := QuickCreateURL(o, s.ExternalID, s.RoleName)
 		if err != nil {
 			return nil, err
@@ -65,6 +65,14 @@ func (s Setup) Deployments(o DeployOptions) (*Deployments, error) {
 	}
 	d.Terraform = tf
 	return d, nil
+}
+
+// loadableByAWS reports whether CloudFormation could load a template from u: an https URL. (It loads only from
+// Amazon S3; any https URL is accepted here, as the reseller may front its bucket with its own domain name and
+// CloudFormation's own refusal is then clearer than ours.) The sandbox's own http address is not.
+func loadableByAWS(u string) bool {
+	t, err := url.Parse(u)
+	return err == nil && t.Scheme == "https" && t.Host != ""
 }
 
 // stackParameters are the template's parameters a deployment sets, in a fixed order.
@@ -106,7 +114,7 @@ func CloudShellCommand(o DeployOptions, externalID, roleName string) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "aws cloudformation create-stack --stack-name %s", shellQuote(o.StackName))
-	if o.TemplateURL != "" {
+	if loadableByAWS(o.TemplateURL) {
 		fmt.Fprintf(&b, " --template-url %s", shellQuote(o.TemplateURL))
 	} else {
 		fmt.Fprintf(&b, " --template-body %s", shellQuote("file://"+cmpOr(o.TemplateFile, "cloudhealth-role.yaml")))

@@ -22,6 +22,26 @@ type SourceOptions struct {
 	ResumeFor time.Duration
 }
 
+// ProfileReader reads a billing profile (the store).
+type ProfileReader interface {
+	BillingProfile(ctx context.Context, id string) (invite.BillingProfile, error)
+}
+
+// TenantOfProfiles names a billing profile's tenant as the profile says it (its CloudHealthClientID, for a
+// partner's customer), else def (CLOUDHEALTH_CLIENT_API_ID, or "" for the key's own).
+func TenantOfProfiles(profiles ProfileReader, def string) func(context.Context, string) (string, error) {
+	return func(ctx context.Context, billingProfileID string) (string, error) {
+		bp, err := profiles.BillingProfile(ctx, billingProfileID)
+		if err != nil {
+			return "", err
+		}
+		if bp.CloudHealthClientID != "" {
+			return bp.CloudHealthClientID, nil
+		}
+		return def, nil
+	}
+}
+
 // Source is the domain's view of CloudHealth (invite.CloudHealthStatuses) over one client: one resumable Listing
 // per tenant, kept between passes, and each tenant's last complete Snapshot, which setup and validation read
 // instead of listing again. It is safe for concurrent use.
@@ -171,8 +191,8 @@ func (s *SetupSource) Setup(ctx context.Context, inv invite.Invite) (invite.Clou
 // customer's state); anything else is CloudHealth not answering.
 func domainError(err error) error {
 	if errors.Is(err, ErrKeyRefused) {
-		return &invite.Error{Code: invite.CodeCloudHealthNotConfigured,
-			Detail: "CloudHealth refuses the service's API key; the reseller must renew it (" + CodeKeyRefused + ")",
+		return &invite.Error{Code: invite.CodeCloudHealthKeyRefused,
+			Detail: "CloudHealth refuses the reseller's API key (or the customer's client_api_id); this is the reseller's to fix, nothing is wrong with the account",
 			Err:    errors.Join(invite.ErrCloudHealthKeyRefused, err)}
 	}
 	return &invite.Error{Code: invite.CodeCloudHealthUnavailable, Detail: "CloudHealth is not answering right now; try again later",

@@ -29,6 +29,12 @@ type Config struct {
 	AuthAudience       string
 	CORSAllowedOrigins []string
 	ShutdownTimeout    time.Duration
+	// ShutdownDrain is how long the API keeps serving after SIGTERM while /readyz answers 503.
+	ShutdownDrain time.Duration
+	// RequestTimeout is the deadline of each API request.
+	RequestTimeout time.Duration
+	// DatabaseConnectTimeout bounds opening one PostgreSQL connection.
+	DatabaseConnectTimeout time.Duration
 	// WebhookAllowPrivate lets webhook URLs be plain http and resolve to loopback or private addresses (the
 	// sandbox's local receivers); off in aws mode unless set.
 	WebhookAllowPrivate bool
@@ -48,7 +54,10 @@ type Config struct {
 	CloudHealthAPIKey     string
 	CloudHealthClientID   string
 	CloudHealthExternalID string
-	CloudHealthGrace      time.Duration
+	// CloudHealthTemplateURL is where the reseller hosts the CloudHealth role's template (an https S3 URL), for
+	// the quick-create links.
+	CloudHealthTemplateURL string
+	CloudHealthGrace       time.Duration
 
 	ReconcileEvery   time.Duration
 	CloudHealthEvery time.Duration

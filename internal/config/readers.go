@@ -75,8 +75,15 @@ func readMode(e env, c *Config) error {
 const (
 	// DefaultListenAddr is where the API is served.
 	DefaultListenAddr = "127.0.0.1:8080"
-	// DefaultShutdownTimeout is how long SIGTERM waits for requests in flight.
+	// DefaultShutdownTimeout is how long, after the drain, the requests in flight and the running background jobs
+	// have to finish.
 	DefaultShutdownTimeout = 15 * time.Second
+	// DefaultRequestTimeout bounds each API request: its statements and its AWS calls end with it, so a database
+	// that hangs gives 503s instead of hung requests.
+	DefaultRequestTimeout = 30 * time.Second
+	// DefaultShutdownDrain is how long the listener keeps serving after SIGTERM while /readyz answers 503: long
+	// enough for a load balancer's readiness checks (commonly every 5 s or less) to take the instance out.
+	DefaultShutdownDrain = 5 * time.Second
 )
 
 var serverEnv = []Var{
@@ -85,7 +92,9 @@ var serverEnv = []Var{
 	{"METRICS_ADDR", "host:port to serve /metrics on, on a listener of its own; the API's address then does not serve it (default: /metrics beside the API)"},
 	{"PPROF_ADDR", "loopback host:port serving Go's profiler at /debug/pprof/ (CPU, heap, allocations) for measuring under load (default: off)"},
 	{"METRICS_TOKEN", "when set, /metrics requires Authorization: Bearer <METRICS_TOKEN> (default: no token)"},
-	{"SHUTDOWN_TIMEOUT", "how long SIGTERM waits for requests in flight (default " + short(DefaultShutdownTimeout) + ")"},
+	{"REQUEST_TIMEOUT", "the deadline of each API request: its database statements and AWS calls are canceled at it, and it answers 503 (default " + short(DefaultRequestTimeout) + "); an Idempotency-Key whose request died with the database is settled by the first retry after REQUEST_TIMEOUT plus 5s"},
+	{"SHUTDOWN_DRAIN", "after SIGTERM, how long /readyz answers 503 while the API still serves, so load balancers stop sending requests before the listener closes; 0 closes at once (default " + short(DefaultShutdownDrain) + ")"},
+	{"SHUTDOWN_TIMEOUT", "after the drain, how long requests in flight and running background jobs have to finish; beyond it they are canceled and the process exits 1 (default " + short(DefaultShutdownTimeout) + ")"},
 }
 
 // readServer reads where and how the API is served.
@@ -121,6 +130,12 @@ func readServer(e env, c *Config) error {
 		return err
 	}
 	c.CORSAllowedOrigins = origins
+	if c.RequestTimeout, err = e.duration("REQUEST_TIMEOUT", DefaultRequestTimeout, false); err != nil {
+		return err
+	}
+	if c.ShutdownDrain, err = e.duration("SHUTDOWN_DRAIN", DefaultShutdownDrain, true); err != nil {
+		return err
+	}
 	c.ShutdownTimeout, err = e.duration("SHUTDOWN_TIMEOUT", DefaultShutdownTimeout, true)
 	return err
 }
@@ -151,8 +166,13 @@ const (
 	DatabaseFile = "aws-invites.db"
 )
 
+// DefaultDatabaseConnectTimeout bounds opening one PostgreSQL connection, so a database host that does not answer
+// fails a request (503) instead of holding it for the operating system's TCP timeout.
+const DefaultDatabaseConnectTimeout = 5 * time.Second
+
 var databaseEnv = []Var{
 	{"DATABASE_URL", "postgres://... URL, or a SQLite file path (default: <data dir>/" + DatabaseFile + ")"},
+	{"DATABASE_CONNECT_TIMEOUT", "how long opening a PostgreSQL connection may take (default " + short(DefaultDatabaseConnectTimeout) + "; connect_timeout in DATABASE_URL wins)"},
 	{"AWS_INVITES_DATA_DIR", "where the SQLite file and the development token secret live (default $XDG_DATA_HOME/" + appDir + " or ~/.local/share/" + appDir + ")"},
 }
 
@@ -166,7 +186,9 @@ func readDatabase(e env, c *Config) error {
 	if c.DatabaseURL == "" {
 		c.DatabaseURL = filepath.Join(c.DataDir, DatabaseFile)
 	}
-	return nil
+	var err error
+	c.DatabaseConnectTimeout, err = e.duration("DATABASE_CONNECT_TIMEOUT", DefaultDatabaseConnectTimeout, false)
+	return err
 }
 
 // IsPostgres reports whether a DATABASE_URL names PostgreSQL rather than a SQLite file.
@@ -323,8 +345,9 @@ const DefaultCloudHealthURL = "https://chapi.cloudhealthtech.com"
 var cloudHealthEnv = []Var{
 	{"CLOUDHEALTH_API_URL", "CloudHealth API (default " + DefaultCloudHealthURL + "; the sandbox runs a simulator)"},
 	{"CLOUDHEALTH_API_KEY", "CloudHealth API key; CloudHealth is not followed in aws mode without it"},
-	{"CLOUDHEALTH_CLIENT_API_ID", "partner keys: the customer tenant the key acts for (client_api_id)"},
-	{"CLOUDHEALTH_EXTERNAL_ID", "external id for the CloudHealth IAM setup of accounts CloudHealth does not list yet"},
+	{"CLOUDHEALTH_CLIENT_API_ID", "partner keys: the default customer tenant the key acts for (client_api_id); a billing profile's cloudHealthClientApiId wins"},
+	{"CLOUDHEALTH_EXTERNAL_ID", "external id for the CloudHealth IAM setup when no CloudHealth key is set (with a key, CloudHealth's generate_external_id gives it, once per tenant)"},
+	{"CLOUDHEALTH_TEMPLATE_URL", "https S3 URL where the reseller hosts the CloudHealth role's template (`aws-invites cloudhealth-template` prints it): the setup then offers a quick-create link"},
 	{"CLOUDHEALTH_GRACE", "how long a joined account may stay unknown or without payer in CloudHealth before it is critical (default " + short(invite.DefaultCloudHealthGrace) + ")"},
 }
 
@@ -334,6 +357,12 @@ func readCloudHealth(e env, c *Config) error {
 	c.CloudHealthAPIKey = e.trimmed("CLOUDHEALTH_API_KEY")
 	c.CloudHealthClientID = e.trimmed("CLOUDHEALTH_CLIENT_API_ID")
 	c.CloudHealthExternalID = e.trimmed("CLOUDHEALTH_EXTERNAL_ID")
+	c.CloudHealthTemplateURL = e.trimmed("CLOUDHEALTH_TEMPLATE_URL")
+	if t := c.CloudHealthTemplateURL; t != "" {
+		if u, err := url.Parse(t); err != nil || u.Scheme != "https" || u.Host == "" {
+			return fmt.Errorf("CLOUDHEALTH_TEMPLATE_URL %q is not an https URL (CloudFormation loads templates from Amazon S3)", t)
+		}
+	}
 	if u, err := url.Parse(c.CloudHealthURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("CLOUDHEALTH_API_URL %q is not an http(s) URL", c.CloudHealthURL)
 	}

@@ -14,6 +14,7 @@ var (
 	toInvite         = apiview.Invite
 	toBillingProfile = apiview.BillingProfile
 	toPayerHandshake = apiview.PayerHandshake
+	toValidation     = apiview.CloudHealthValidation
 )
 
 func toEvents(events []invite.Event) ([]api.Event, error) {

@@ -71,14 +71,24 @@ func appendInviteList(b []byte, l *api.InviteList) []byte {
 func appendInvite(b []byte, v *api.Invite) []byte {
 	b = append(b, `{"accountId":`...)
 	b = appendString(b, v.AccountId)
+	if v.AccountState != nil {
+		b = appendField(b, "accountState", string(*v.AccountState))
+	}
 	b = appendField(b, "billingProfileId", v.BillingProfileId)
 	if c := v.CloudHealth; c != nil {
 		b = append(b, `,"cloudHealth":{"checkedAt":`...)
 		b = appendTime(b, c.CheckedAt)
+		if c.LastUpdate != nil {
+			b = append(b, `,"lastUpdate":`...)
+			b = appendTime(b, *c.LastUpdate)
+		}
 		b = appendField(b, "level", string(c.Level))
 		b = append(b, `,"listed":`...)
 		b = strconv.AppendBool(b, c.Listed)
 		b = appendOptional(b, "payerAccountId", c.PayerAccountId)
+		b = appendOptional(b, "payerName", c.PayerName)
+		b = appendOptional(b, "payerReason", c.PayerReason)
+		b = appendOptional(b, "warning", c.Warning)
 		b = append(b, '}')
 	}
 	b = append(b, `,"createdAt":`...)
@@ -100,6 +110,20 @@ func appendInvite(b []byte, v *api.Invite) []byte {
 			b = strconv.AppendInt(b, *c.LineItems, 10)
 		}
 		b = appendOptional(b, "monthToDateCost", c.MonthToDateCost)
+		b = append(b[:first], b[first+1:]...) // the first field's comma
+		b = append(b, '}')
+	}
+	if d := v.Departure; d != nil {
+		b = append(b, `,"departure":{`...)
+		first := len(b)
+		if d.LastAccountState != nil {
+			b = appendField(b, "lastAccountState", *d.LastAccountState)
+		}
+		if d.Method != nil {
+			b = appendField(b, "method", string(*d.Method))
+		}
+		b = append(b, `,"noticedAt":`...)
+		b = appendTime(b, d.NoticedAt)
 		b = append(b[:first], b[first+1:]...) // the first field's comma
 		b = append(b, '}')
 	}

@@ -112,7 +112,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	chSource := cloudhealth.NewSource(chClient, cloudhealth.SourceOptions{})
+	chSource := cloudhealth.NewSource(chClient, cloudhealth.SourceOptions{TenantOf: cloudhealth.TenantOfProfiles(st, "")})
 	curReader := cur.Reader{Store: cur.DirStore{Root: t.TempDir()}}
 	sender := webhook.NewDomain(!opts.aws, clk.Now) // the real time of the test's world, as serve signs with the real time
 	mailbox, err := mail.NewMemory("aws-invites@example.com", mail.MemoryOptions{Now: clk.Now})
@@ -134,9 +134,10 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	// The service as serve builds it; the job engine runs (the notifications alone) only when a test asks.
 	// The test's clock is the real time of its world: webhook deliveries read it (signing alone reads the machine's
 	// clock, as receivers do), so a test can move it to a retry or past the disabling of an endpoint.
+	chSetup := cloudhealth.NewSetupSource(chSource, "ext-fallback-1", cloudhealth.DeployOptions{TemplateURL: "https://templates.example/cloudhealth-role.yaml"}, cloudhealth.PolicyOptions{})
 	parts := service.Parts{Store: st, Clock: clk, RealClock: clk, AWS: orgs, CloudHealth: chSource,
-		CloudHealthSetup: cloudhealth.NewSetupSource(chSource, "ext-fallback-1", cloudhealth.DeployOptions{}, cloudhealth.PolicyOptions{}),
-		CUR:              curReader, Webhooks: sender, Mailer: mailer, Quiet: !opts.notify, Log: log, Registry: prometheus.NewRegistry(),
+		CloudHealthSetup: chSetup, CloudHealthValidator: &cloudhealth.Validator{Source: chSource, Setup: chSetup, Now: clk.Now},
+		CUR: curReader, Webhooks: sender, Mailer: mailer, Quiet: !opts.notify, Log: log, Registry: prometheus.NewRegistry(),
 		Jobs: jobs.Config{Unscheduled: true, DeliveryBackoff: backoff, PollInterval: 20 * time.Millisecond}}
 	if opts.sandbox {
 		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch, CUR: curReader, Clock: testClockAdvancer{clk},

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/reqlog"
 )
 
 // statusFor is the one mapping from the domain's kinds of errors to HTTP statuses.
@@ -207,11 +208,12 @@ func errorHandler(log *slog.Logger, dbUnavailable func(error) bool) echo.HTTPErr
 		}
 		if dbUnavailable != nil && invite.ErrorCode(err) == invite.CodeInternal && dbUnavailable(err) {
 			err = &invite.Error{Code: invite.CodeDatabaseUnavailable, RetryAfter: databaseRetryAfter, Err: err,
-				Detail: "the service's database is not answering right now; nothing was changed. Try again shortly."}
+				Detail: unavailableDetail(c, err)}
 		}
 		p, de := problemFor(err)
 		p.RequestID = c.Response().Header().Get(echo.HeaderXRequestID)
 		p.Instance = c.Request().URL.Path
+		c.Set(problemCodeKey, string(p.Code))
 		ctx := c.Request().Context()
 		if p.Status >= 500 {
 			log.ErrorContext(ctx, "request failed", "status", p.Status, "code", p.Code, "error", err)
@@ -239,4 +241,22 @@ func errorHandler(log *slog.Logger, dbUnavailable func(error) bool) echo.HTTPErr
 			log.WarnContext(ctx, "writing a problem response", "error", werr)
 		}
 	}
+}
+
+// unavailableDetail tells a client whose request met an unavailable database what it may have left behind. Only
+// a request that cannot have changed anything (a read, or a create that could not even reserve its key) says
+// nothing changed; a write may have been done in part, and one that called AWS may have sent an invitation.
+func unavailableDetail(c echo.Context, err error) string {
+	req := c.Request()
+	if errors.As(err, new(unchanged)) || req.Method == http.MethodGet || req.Method == http.MethodHead {
+		return "the service's database is not answering right now; nothing was changed. Try again shortly."
+	}
+	detail := "the service's database stopped answering while the request ran, so it may have been done in part"
+	if reqlog.CallsOf(req.Context()).Made() {
+		detail += "; AWS was called, so for a create or a re-send the invitation may have been sent"
+	}
+	if req.Header.Get("Idempotency-Key") != "" {
+		return detail + ". Retry with the same Idempotency-Key: the retry answers with what was done, or does it once."
+	}
+	return detail + ". Look at the invite before trying again."
 }

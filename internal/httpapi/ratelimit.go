@@ -63,8 +63,9 @@ func awsCalls(spec *openapi3.T) (map[string]int, error) {
 }
 
 // unlimitedPaths are the probes and metrics: an orchestrator or load balancer that sees 429 on /readyz would take a
-// healthy replica out of service because someone else sent too many requests from the same address.
-var unlimitedPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true}
+// healthy replica out of service because someone else sent too many requests from the same address. The hosted
+// CloudHealth template is static bytes built once, as cheap to serve as a probe.
+var unlimitedPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/cloudhealth-template.yaml": true}
 
 // maxBuckets bounds the limiter's memory: about a hundred bytes per caller seen within the last few seconds.
 const maxBuckets = 100_000

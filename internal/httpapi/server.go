@@ -8,9 +8,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cloudreseller/aws-invites/api"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/notify"
 )
@@ -24,6 +26,7 @@ type server struct {
 	webhooks   *notify.Webhooks
 	idem       idempotency
 	ready      func(context.Context) error
+	stopping   func() bool // nil: never
 	mode       string
 }
 
@@ -41,7 +44,7 @@ func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfil
 	b := req.Body
 	in := invite.BillingProfile{
 		ID: req.BillingProfileId, CustomerID: b.CustomerId, Name: b.Name, ManagementAccountID: b.ManagementAccountId,
-		RoleARN: deref(b.RoleArn), ExternalID: deref(b.ExternalId),
+		RoleARN: deref(b.RoleArn), ExternalID: deref(b.ExternalId), CloudHealthClientID: deref(b.CloudHealthClientApiId),
 	}
 	if c := b.Cur; c != nil {
 		in.CUR = invite.CURLocation{Bucket: c.Bucket, Prefix: deref(c.Prefix), Report: c.ReportName, Format: invite.CURLegacy}
@@ -114,8 +117,38 @@ func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestOb
 		return s.createInvite(ctx, p, req.BillingProfileId, in)
 	}
 	replay := func(r replayed) api.CreateInviteResponseObject { return r }
+	settle := func(since time.Time) (api.CreateInviteResponseObject, bool, error) {
+		return s.createdSince(ctx, p, req.BillingProfileId, in, since)
+	}
 	key := keyOf(req.Params.IdempotencyKey, p, req.BillingProfileId, createInviteRequest(req.Body))
-	return idempotently(ctx, s.idem, key, create, createInviteKept, replay)
+	return idempotently(ctx, s.idem, key, create, createInviteKept, replay, settle)
+}
+
+// createdSince is the invite a create by p that died with its Idempotency-Key wrote: the newest invite of the
+// account in the billing profile, sent by p no earlier than the key was reserved, with the handshake its invitation
+// went out as. It is the create's answer, as it is now.
+func (s *server) createdSince(ctx context.Context, p invite.Principal, billingProfileID string, in invite.CreateInput, since time.Time) (api.CreateInviteResponseObject, bool, error) {
+	acct, err := invite.NormalizeAccountID(in.AccountID)
+	if err != nil || in.AdoptHandshakeID != "" {
+		return nil, false, nil // a create that cannot have written an invite of its own account: run it again
+	}
+	page, err := s.invites.List(ctx, p, invite.ListQuery{BillingProfileID: billingProfileID, AccountID: acct, Limit: 1})
+	if err != nil {
+		return nil, false, err
+	}
+	// Stamps may come from different clocks in the sandbox (the shared one for the key, the payer's test clock for
+	// the invite); a second of slack covers stamps taken in one request on one clock.
+	if len(page.Views) == 0 || page.Views[0].InvitedBy.Subject != p.Subject || page.Views[0].CreatedAt.Before(since.Add(-time.Second)) {
+		return nil, false, nil
+	}
+	if page.Views[0].Handshake == nil {
+		// Reserved, but its send died before AWS's answer was recorded: running the create again resumes that
+		// send (the domain's re-entry), which adopts the invitation if AWS has it, or sends it once.
+		return nil, false, nil
+	}
+	v := page.Views[0]
+	loc := inviteLocation(v.Invite)
+	return api.CreateInvite201JSONResponse{Body: toInvite(v), Headers: api.CreateInvite201ResponseHeaders{Location: &loc}}, true, nil
 }
 
 func (s *server) createInvite(ctx context.Context, p invite.Principal, billingProfileID string, in invite.CreateInput) (api.CreateInviteResponseObject, error) {
@@ -318,6 +351,33 @@ func (s *server) GetCloudHealthSetup(ctx context.Context, req api.GetCloudHealth
 	return api.GetCloudHealthSetup200JSONResponse(out), nil
 }
 
+func (s *server) ValidateCloudHealth(ctx context.Context, req api.ValidateCloudHealthRequestObject) (api.ValidateCloudHealthResponseObject, error) {
+	v, err := s.invites.ValidateCloudHealth(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	return api.ValidateCloudHealth200JSONResponse(toValidation(v)), nil
+}
+
+func (s *server) GetCloudHealthValidation(ctx context.Context, req api.GetCloudHealthValidationRequestObject) (api.GetCloudHealthValidationResponseObject, error) {
+	v, err := s.invites.LastCloudHealthValidation(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	if err != nil {
+		return nil, err
+	}
+	return api.GetCloudHealthValidation200JSONResponse(toValidation(v)), nil
+}
+
+// hostedTemplate is the CloudHealth role's template for resellers to host: the same bytes for everyone.
+var hostedTemplate = sync.OnceValues(func() ([]byte, error) { return cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{}) })
+
+func (s *server) GetCloudHealthHostedTemplate(context.Context, api.GetCloudHealthHostedTemplateRequestObject) (api.GetCloudHealthHostedTemplateResponseObject, error) {
+	tmpl, err := hostedTemplate()
+	if err != nil {
+		return nil, err
+	}
+	return api.GetCloudHealthHostedTemplate200ApplicationyamlResponse{Body: bytes.NewReader(tmpl), ContentLength: int64(len(tmpl))}, nil
+}
+
 func (s *server) GetCloudHealthTemplate(ctx context.Context, req api.GetCloudHealthTemplateRequestObject) (api.GetCloudHealthTemplateResponseObject, error) {
 	setup, err := s.invites.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
 	if err != nil {
@@ -458,6 +518,10 @@ func (s *server) GetHealth(ctx context.Context, _ api.GetHealthRequestObject) (a
 
 func (s *server) GetReadiness(ctx context.Context, _ api.GetReadinessRequestObject) (api.GetReadinessResponseObject, error) {
 	mode := api.HealthMode(s.mode)
+	if s.stopping != nil && s.stopping() {
+		detail := "shutting down: send new requests to another instance"
+		return api.GetReadiness503JSONResponse{Status: "unavailable", Mode: &mode, Detail: &detail}, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	if err := s.ready(ctx); err != nil {

@@ -69,6 +69,7 @@ var validBodies = map[string]string{
 	"reassignInvite":        `{"billingProfileId":"acme-other"}`,
 	"sandboxSetCloudHealth": `{"level":"green"}`,
 	"sandboxDeliverCUR":     `{"unblendedCost":"1.00"}`,
+	"sandboxChangeAccount":  `{"change":"leave"}`,
 	"advanceSandboxClock":   `{"advance":"1s"}`,
 	"advanceTestClock":      `{"advance":"1s"}`,
 	"createTestClock":       `{"managementAccountId":"222222222222","customerId":"acme"}`,
@@ -147,7 +148,7 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	// and its mail (filtered to what the caller may read).
 	tokenOnly := []string{"getSandboxClock", "listSandboxMail", "getTestClock"}
 	// Operations that never read the database (the probe, the sandbox's clock and mailbox).
-	noDatabase := []string{"getHealth", "getSandboxClock", "listSandboxMail"}
+	noDatabase := []string{"getHealth", "getSandboxClock", "listSandboxMail", "getCloudHealthHostedTemplate"}
 
 	t.Run("400, 401, 403, 413, 415 and 422", func(t *testing.T) {
 		e := newEnv(t, envOptions{testClocks: true, sandbox: true}).with(t)

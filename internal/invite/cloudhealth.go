@@ -232,19 +232,21 @@ func (s *CloudHealthFollower) refreshOne(ctx context.Context, inv Invite) (Invit
 // apply moves a joined invite to or from cloudhealth_critical according to CloudHealth's status, and
 // records the status when it changed.
 func (s *CloudHealthFollower) apply(ctx context.Context, inv Invite, st CloudHealthStatus) (Invite, error) {
-	now := s.clock.Now()
+	now := s.now(inv.Payer)
 	st.CheckedAt = now
 	prev := inv.CloudHealth
-	// The fields the store keeps decide whether the status changed; the others (name, reason, last update) ride
-	// along when it did.
-	changed := prev == nil || prev.Level != st.Level || prev.PayerAccountID != st.PayerAccountID || prev.Listed != st.Listed
+	// A status is written when what it says changed; CloudHealth's own last_update only when it moved by more than
+	// lastUpdateStep, so that an account CloudHealth refreshes often is not written on every pass.
+	changed := prev == nil || prev.Level != st.Level || prev.PayerAccountID != st.PayerAccountID || prev.Listed != st.Listed ||
+		prev.PayerName != st.PayerName || prev.PayerReason != st.PayerReason || moved(prev.LastUpdate, st.LastUpdate, lastUpdateStep)
 	if changed {
 		inv.CloudHealth = &st
 	}
 	v := EvaluateCloudHealth(st, CloudHealthPayers(inv), inv.sinceJoined(now), s.grace)
 	actor := Actor{Kind: ActorCloudHealth}
 	switch {
-	case v.Health == HealthCritical && inv.State != StateCloudHealthCritical:
+	case v.Health == HealthCritical && inv.State != StateCloudHealthCritical && !inv.AccountClosing():
+		// A closed account is not expected to reach CloudHealth (it has no new usage): not critical for that.
 		return s.transition(ctx, inv, StateCloudHealthCritical, nil, actor, v.Reason)
 	case v.Health == HealthHealthy && inv.State == StateCloudHealthCritical:
 		to := StateAwaitingCUR
@@ -257,6 +259,14 @@ func (s *CloudHealthFollower) apply(ctx context.Context, inv Invite, st CloudHea
 		return s.save(ctx, inv, Event{})
 	}
 	return inv, nil
+}
+
+// lastUpdateStep is how far CloudHealth's status.last_update must move before the invite keeps the new one.
+const lastUpdateStep = 6 * time.Hour
+
+func moved(a, b time.Time, step time.Duration) bool {
+	d := a.Sub(b)
+	return a.IsZero() != b.IsZero() || d >= step || d <= -step
 }
 
 // CloudHealthSetup is what the customer creates in the invited account so CloudHealth can read it.

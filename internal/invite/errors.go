@@ -99,7 +99,9 @@ const (
 
 	CodeCloudHealthNotConfigured Code = "cloudhealth_not_configured"
 	CodeCloudHealthUnavailable   Code = "cloudhealth_unavailable"
-	CodeDatabaseUnavailable      Code = "database_unavailable" // the database does not answer; nothing was changed
+	CodeCloudHealthKeyRefused    Code = "cloudhealth_key_refused"         // 502: CloudHealth refuses the reseller's API key (or its client_api_id)
+	CodeCloudHealthCheckTooSoon  Code = "cloudhealth_validation_too_soon" // 429: one validation run per invite a minute
+	CodeDatabaseUnavailable      Code = "database_unavailable"            // the database does not answer; nothing was changed
 
 	CodeInternal Code = "internal"
 )
@@ -184,6 +186,8 @@ var kinds = map[Code]ErrorKind{
 
 	CodeCloudHealthNotConfigured: KindUnavailable,
 	CodeCloudHealthUnavailable:   KindUnavailable,
+	CodeCloudHealthKeyRefused:    KindUpstream,
+	CodeCloudHealthCheckTooSoon:  KindRateLimited,
 	CodeDatabaseUnavailable:      KindUnavailable,
 
 	CodeInternal: KindInternal,

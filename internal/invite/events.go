@@ -16,22 +16,29 @@ const (
 	EventActive              EventType = "invite.active"
 	EventCloudHealthCritical EventType = "invite.cloudhealth_critical"
 	EventCloudHealthOK       EventType = "invite.cloudhealth_recovered"
-	EventDeclined            EventType = "invite.declined"
-	EventCanceled            EventType = "invite.canceled"
-	EventExpired             EventType = "invite.expired"
-	EventTransferEnded       EventType = "invite.transfer_ended" // a billing transfer ended after it was accepted
-	EventExpiring            EventType = "invite.expiring"       // 48 hours before AWS's expiry, once per handshake
-	EventRefused             EventType = "invite.refused"        // AWS refused an invitation; no invite remains
-	EventReassigned          EventType = "invite.reassigned"
-	EventUpdated             EventType = "invite.updated" // a change that keeps the state (a handshake adopted, a send resumed)
-	EventTest                EventType = "webhook.test"   // sent on request to one webhook endpoint
+	// EventCloudHealthChecked says a validation of the account's CloudHealth setup ran; the state is unchanged.
+	EventCloudHealthChecked EventType = "invite.cloudhealth_validated"
+	EventDeclined           EventType = "invite.declined"
+	EventCanceled           EventType = "invite.canceled"
+	EventExpired            EventType = "invite.expired"
+	EventTransferEnded      EventType = "invite.transfer_ended" // a billing transfer ended after it was accepted
+	EventExpiring           EventType = "invite.expiring"       // 48 hours before AWS's expiry, once per handshake
+	EventRefused            EventType = "invite.refused"        // AWS refused an invitation; no invite remains
+	EventReassigned         EventType = "invite.reassigned"
+	EventUpdated            EventType = "invite.updated" // a change that keeps the state (a handshake adopted, a send resumed)
+	EventTest               EventType = "webhook.test"   // sent on request to one webhook endpoint
+
+	// EventDeparted says a joined account is no longer a member of the payer's organization (state departed).
+	EventDeparted EventType = "invite.departed"
+	// EventAccountState says AWS's state of a joined account changed (suspended, closing, closed, active again).
+	EventAccountState EventType = "invite.account_state_changed"
 )
 
 // EventTypes lists every type a consumer may subscribe to.
 func EventTypes() []EventType {
 	return []EventType{EventCreated, EventResent, EventAccepted, EventJoined, EventActive, EventCloudHealthCritical,
-		EventCloudHealthOK, EventDeclined, EventCanceled, EventExpired, EventTransferEnded, EventExpiring, EventRefused, EventReassigned,
-		EventUpdated, EventTest}
+		EventCloudHealthOK, EventCloudHealthChecked, EventDeclined, EventCanceled, EventExpired, EventTransferEnded, EventExpiring, EventRefused, EventReassigned,
+		EventDeparted, EventAccountState, EventUpdated, EventTest}
 }
 
 // Valid reports whether t is one of the event types.
@@ -101,6 +108,8 @@ func typeOfTransition(from, to State) EventType {
 		return EventCanceled
 	case StateExpired:
 		return EventExpired
+	case StateDeparted:
+		return EventDeparted
 	}
 	return EventUpdated
 }

@@ -123,6 +123,11 @@ type Invite struct {
 	CloudHealth      *CloudHealthStatus // CloudHealth's last word on the account, once joined
 	ExpiryWarnedFor  string             // the handshake whose coming expiry was announced (invite.expiring), once
 	Version          int64              // optimistic concurrency guard, incremented by every update
+
+	// AccountState is AWS's state of the joined account (ACTIVE, SUSPENDED, PENDING_CLOSURE, CLOSED, ...) as the
+	// payer's account list last showed it; empty until reconciliation listed it.
+	AccountState string
+	Departure    *Departure // set when the account departed the payer's organization (state departed)
 }
 
 // CURUsage is what a payer's Cost and Usage Report says about one usage account in one billing period.
@@ -160,6 +165,9 @@ type BillingProfile struct {
 	RoleARN             string
 	ExternalID          string
 	CUR                 CURLocation // where the payer's Cost and Usage Report lives; zero when not configured
+	// CloudHealthClientID is the CloudHealth tenant of the profile's customer when the reseller's key is a
+	// partner's (the customer's client_api_id); empty for the service's default tenant.
+	CloudHealthClientID string
 	CreatedAt           time.Time
 	UpdatedAt           time.Time
 }
@@ -191,6 +199,42 @@ type Payer struct {
 	ManagementAccountID string
 	RoleARN             string // assumed through STS when set
 	ExternalID          string
+}
+
+// Departure is what the service knows of a joined account's departure from the payer's organization.
+type Departure struct {
+	// NoticedAt is when reconciliation found the account missing from the payer's account list. AWS's own
+	// departure time is only in the management account's CloudTrail, which the service does not read.
+	NoticedAt time.Time
+	// Method is how the account departed, where AWS says it: CLEANED for an account that was closed (AWS removes
+	// a closed account from the organization 90 days after its closure); empty when AWS does not say (LEFT,
+	// REMOVED and a move to another organization look the same in the account list).
+	Method string
+	// LastAccountState is the account's AWS state when it was last listed.
+	LastAccountState string
+}
+
+// DepartureCleaned is the departure method of an account AWS removed from the organization after its closure
+// (CloudTrail's departureMethod CLEANED).
+const DepartureCleaned = "CLEANED"
+
+// AWS account states (Account.State; Account.Status is retired on 9 September 2026).
+const (
+	AccountActive            = "ACTIVE"
+	AccountPendingActivation = "PENDING_ACTIVATION"
+	AccountSuspended         = "SUSPENDED"
+	AccountPendingClosure    = "PENDING_CLOSURE"
+	AccountClosed            = "CLOSED"
+)
+
+// AccountClosing reports whether AWS holds the invite's account as closed or on its way there (SUSPENDED,
+// PENDING_CLOSURE, CLOSED): it bills no new usage, so billing data is no longer expected for it.
+func (inv Invite) AccountClosing() bool {
+	switch inv.AccountState {
+	case AccountSuspended, AccountPendingClosure, AccountClosed:
+		return true
+	}
+	return false
 }
 
 // Account is what AWS Organizations says about a member account.

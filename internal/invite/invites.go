@@ -11,14 +11,27 @@ import (
 // caller's rights itself, so no adapter can forget to.
 type Invites struct {
 	*core
-	store InvitesStore
-	setup CloudHealthSetupSource
+	store     InvitesStore
+	setup     CloudHealthSetupSource
+	validator CloudHealthValidator
 }
 
-// NewInvites returns the invite use cases. setup builds the CloudHealth IAM setup shown for an invite
-// (NoCloudHealthSetup when CloudHealth is not configured).
-func NewInvites(st InvitesStore, d Deps, setup CloudHealthSetupSource) *Invites {
-	return &Invites{core: newCore(d, st), store: st, setup: setup}
+// CloudHealthTools are what the invite use cases need of CloudHealth: the IAM setup shown for an invite and the
+// validation of that setup; either may be nil (CloudHealth not configured: the use cases say so).
+type CloudHealthTools struct {
+	Setup     CloudHealthSetupSource
+	Validator CloudHealthValidator
+}
+
+// NewInvites returns the invite use cases.
+func NewInvites(st InvitesStore, d Deps, ch CloudHealthTools) *Invites {
+	if ch.Setup == nil {
+		ch.Setup = NoCloudHealthSetup{}
+	}
+	if ch.Validator == nil {
+		ch.Validator = NoCloudHealthValidator{}
+	}
+	return &Invites{core: newCore(d, st), store: st, setup: ch.Setup, validator: ch.Validator}
 }
 
 // CreateInput is what a user enters to invite an account.

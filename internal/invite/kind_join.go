@@ -46,6 +46,9 @@ func (joinKind) recordAnswer(inv Invite, _ Handshake) Invite { return inv }
 // confirmsMembership: an accepted join moves on once AWS lists the account as a member.
 func (joinKind) confirmsMembership() bool { return true }
 
+// listsMembership: a joined account is a member of the payer's organization until it departs.
+func (joinKind) listsMembership() bool { return true }
+
 // cancelAccepted refuses: only an invitation still open can be canceled.
 func (joinKind) cancelAccepted(_ context.Context, _ *Invites, _ Principal, _ BillingProfile, inv Invite) (Invite, error) {
 	return Invite{}, notCancelable(inv)

@@ -80,6 +80,13 @@ func (transferKind) recordAnswer(inv Invite, h Handshake) Invite {
 // moves it on.
 func (transferKind) confirmsMembership() bool { return false }
 
+// listsMembership: the transfer's account is the customer's management account, a member of its own organization,
+// never of the payer's; the transfer ending (withdrawn) is its departure, which reconcileTransfers follows. The
+// transferred organization's members cannot be listed by the payer (only their management account may), so a
+// member leaving that organization is not a departure the service sees: its usage simply stops appearing in the
+// payer's report.
+func (transferKind) listsMembership() bool { return false }
+
 // cancelAccepted ends the transfer at the end of the month.
 func (transferKind) cancelAccepted(ctx context.Context, s *Invites, p Principal, bp BillingProfile, inv Invite) (Invite, error) {
 	return s.endTransfer(ctx, p, bp, inv)

@@ -28,6 +28,9 @@ type kindRules interface {
 	recordAnswer(inv Invite, h Handshake) Invite
 	// confirmsMembership reports whether an accepted invite moves on once AWS lists its account as a member.
 	confirmsMembership() bool
+	// listsMembership reports whether a joined invite of this kind is checked against the payer's account list
+	// (departures, account states).
+	listsMembership() bool
 	// cancelAccepted is what a cancel does to an invite past its invitation (accepted or later) that still holds
 	// its account.
 	cancelAccepted(ctx context.Context, s *Invites, p Principal, bp BillingProfile, inv Invite) (Invite, error)

@@ -14,6 +14,9 @@ const (
 	StateCanceled            State = "canceled"
 	StateDeclined            State = "declined"
 	StateExpired             State = "expired"
+	// StateDeparted: the account joined, then stopped being a member of the payer's organization (it left, moved
+	// to another organization by accepting its invitation, was removed, or was closed and cleaned up).
+	StateDeparted State = "departed"
 )
 
 // stateInfo is everything the lifecycle says about one state. Every question about a state is answered from here.
@@ -30,6 +33,9 @@ type stateInfo struct {
 	followsCloudHealth bool
 	// followsCUR: the payer's Cost and Usage Report speaks about the account.
 	followsCUR bool
+	// followsMembership: reconciliation checks, from the payer's list of accounts, that the account is still a
+	// member of the payer's organization and in what state AWS holds it.
+	followsMembership bool
 }
 
 // lifecycle is the lifecycle's one source of truth, in lifecycle order.
@@ -38,14 +44,18 @@ var lifecycle = []stateInfo{
 	// A billing transfer can end after it was accepted (ended by the reseller, withdrawn by the customer):
 	// canceled then follows every state that holds the account; an account that joined never leaves that way.
 	{state: StateAccepted, next: []State{StateAwaitingCUR, StateCanceled}, followsAWS: true},
-	{state: StateAwaitingCUR, next: []State{StateActive, StateCloudHealthCritical, StateCanceled},
-		joined: true, followsCloudHealth: true, followsCUR: true},
-	{state: StateActive, next: []State{StateCloudHealthCritical, StateCanceled}, joined: true, followsCloudHealth: true, followsCUR: true},
-	{state: StateCloudHealthCritical, next: []State{StateActive, StateAwaitingCUR, StateCanceled},
-		joined: true, followsCloudHealth: true, followsCUR: true},
+	// A joined account can depart: reconciliation lists the payer's accounts (followsMembership) and ends the
+	// invite when its account is no longer among them.
+	{state: StateAwaitingCUR, next: []State{StateActive, StateCloudHealthCritical, StateCanceled, StateDeparted},
+		joined: true, followsCloudHealth: true, followsCUR: true, followsMembership: true},
+	{state: StateActive, next: []State{StateCloudHealthCritical, StateCanceled, StateDeparted}, joined: true,
+		followsCloudHealth: true, followsCUR: true, followsMembership: true},
+	{state: StateCloudHealthCritical, next: []State{StateActive, StateAwaitingCUR, StateCanceled, StateDeparted},
+		joined: true, followsCloudHealth: true, followsCUR: true, followsMembership: true},
 	{state: StateCanceled},
 	{state: StateDeclined},
 	{state: StateExpired},
+	{state: StateDeparted},
 }
 
 func (s State) info() (stateInfo, bool) {
@@ -95,6 +105,13 @@ func (s State) FollowsCloudHealth() bool {
 func (s State) FollowsCUR() bool {
 	i, _ := s.info()
 	return i.followsCUR
+}
+
+// FollowsMembership reports whether reconciliation checks, in state s, that the account is still a member of the
+// payer's organization (and its AWS account state).
+func (s State) FollowsMembership() bool {
+	i, _ := s.info()
+	return i.followsMembership
 }
 
 // States lists every state in lifecycle order.

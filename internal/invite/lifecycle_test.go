@@ -26,6 +26,10 @@ func TestTransitions(t *testing.T) {
 		{invite.StateAwaitingCUR, invite.StateCanceled}:         true,
 		{invite.StateActive, invite.StateCanceled}:              true,
 		{invite.StateCloudHealthCritical, invite.StateCanceled}: true,
+		// A joined account departs the payer's organization.
+		{invite.StateAwaitingCUR, invite.StateDeparted}:         true,
+		{invite.StateActive, invite.StateDeparted}:              true,
+		{invite.StateCloudHealthCritical, invite.StateDeparted}: true,
 	}
 	for _, from := range invite.States() {
 		for _, to := range invite.States() {
@@ -42,16 +46,17 @@ func TestTransitions(t *testing.T) {
 
 // TestStateProperties: every question about a state has one answer, from the lifecycle table.
 func TestStateProperties(t *testing.T) {
-	type props struct{ terminal, holds, joined, aws, cloudHealth, cur bool }
+	type props struct{ terminal, holds, joined, aws, cloudHealth, cur, membership bool }
 	want := map[invite.State]props{
 		invite.StateInvited:             {holds: true, aws: true},
 		invite.StateAccepted:            {holds: true, aws: true},
-		invite.StateAwaitingCUR:         {holds: true, joined: true, cloudHealth: true, cur: true},
-		invite.StateActive:              {holds: true, joined: true, cloudHealth: true, cur: true},
-		invite.StateCloudHealthCritical: {holds: true, joined: true, cloudHealth: true, cur: true},
+		invite.StateAwaitingCUR:         {holds: true, joined: true, cloudHealth: true, cur: true, membership: true},
+		invite.StateActive:              {holds: true, joined: true, cloudHealth: true, cur: true, membership: true},
+		invite.StateCloudHealthCritical: {holds: true, joined: true, cloudHealth: true, cur: true, membership: true},
 		invite.StateCanceled:            {terminal: true},
 		invite.StateDeclined:            {terminal: true},
 		invite.StateExpired:             {terminal: true},
+		invite.StateDeparted:            {terminal: true},
 	}
 	states := invite.States()
 	if len(states) != len(want) {
@@ -63,7 +68,7 @@ func TestStateProperties(t *testing.T) {
 			t.Errorf("state %s is not in the product's lifecycle", s)
 			continue
 		}
-		got := props{s.Terminal(), s.HoldsAccount(), s.Joined(), s.FollowsAWS(), s.FollowsCloudHealth(), s.FollowsCUR()}
+		got := props{s.Terminal(), s.HoldsAccount(), s.Joined(), s.FollowsAWS(), s.FollowsCloudHealth(), s.FollowsCUR(), s.FollowsMembership()}
 		if got != w {
 			t.Errorf("%s: properties %+v, want %+v", s, got, w)
 		}
@@ -75,7 +80,7 @@ func TestStateProperties(t *testing.T) {
 	if unknown.Terminal() == false && unknown.HoldsAccount() {
 		t.Error("an unknown state holds an account")
 	}
-	if got := invite.StatesWhere(invite.State.Terminal); !slices.Equal(got, []invite.State{invite.StateCanceled, invite.StateDeclined, invite.StateExpired}) {
+	if got := invite.StatesWhere(invite.State.Terminal); !slices.Equal(got, []invite.State{invite.StateCanceled, invite.StateDeclined, invite.StateExpired, invite.StateDeparted}) {
 		t.Errorf("terminal states = %v", got)
 	}
 }
@@ -108,6 +113,12 @@ func TestNextSteps(t *testing.T) {
 		{"declined", invite.Invite{State: invite.StateDeclined}, sent, []string{"invite_again"}, nil},
 		{"expired", invite.Invite{State: invite.StateExpired}, sent, []string{"invite_again"}, nil},
 		{"canceled", invite.Invite{State: invite.StateCanceled}, sent, nil, nil},
+		{"departed", invite.Invite{State: invite.StateDeparted, Departure: &invite.Departure{NoticedAt: joined}}, sent,
+			[]string{"account_departed", "invite_again"}, nil},
+		{"awaiting CUR, account closed", invite.Invite{State: invite.StateAwaitingCUR, JoinedAt: &joined, AccountState: invite.AccountSuspended},
+			joined.Add(72 * time.Hour), []string{"account_closed"}, []string{"open_support_ticket", "wait_for_cur", "grant_cloudhealth_access", "no_spend_no_data"}},
+		{"cloudhealth critical, account pending closure", invite.Invite{State: invite.StateCloudHealthCritical, AccountState: invite.AccountPendingClosure},
+			sent, []string{"account_closed"}, []string{"fix_cloudhealth_iam"}},
 	}
 	covered := map[invite.State]bool{}
 	for _, tc := range cases {

@@ -40,6 +40,7 @@ type CoreStore interface {
 // InvitesStore is what the invite use cases (create, re-send, cancel, adopt, reassign, the lists) keep.
 type InvitesStore interface {
 	CoreStore
+	CloudHealthValidationStore
 	// CreateInvite inserts a new invite and its first event in one transaction. When another invite already
 	// holds the account (State.HoldsAccount) on the same payer, whatever its billing profile, it returns
 	// CodeAlreadyOpen and writes nothing: the database guarantees one holder per account and payer.
@@ -137,6 +138,9 @@ type Organizations interface {
 	ListInviteHandshakes(ctx context.Context, payer Payer, fn func(Handshake) error) error
 	// DescribeAccount returns a member account of the payer's organization, or CodeNotFound when it is none.
 	DescribeAccount(ctx context.Context, payer Payer, accountID string) (Account, error)
+	// ListAccounts calls fn for every account of the payer's organization (its management account included), all
+	// pages: one call per page of 20 accounts.
+	ListAccounts(ctx context.Context, payer Payer, fn func(Account) error) error
 }
 
 // TransferStatus is AWS's status of a responsibility transfer.

@@ -28,7 +28,7 @@ type ProfileView struct {
 // ViewFor renders a billing profile for the caller.
 func (bp BillingProfile) ViewFor(p Principal) ProfileView {
 	if !p.IsPlatformAdmin() {
-		bp.RoleARN, bp.ExternalID = "", ""
+		bp.RoleARN, bp.ExternalID, bp.CloudHealthClientID = "", "", ""
 		return ProfileView{BillingProfile: bp}
 	}
 	return ProfileView{BillingProfile: bp, ActsFromAccountID: bp.ActsFromAccountID()}
@@ -55,6 +55,9 @@ func (s *Profiles) PutIfMatch(ctx context.Context, p Principal, bp BillingProfil
 	bp.ManagementAccountID = acct
 	if err := validateRole(bp); err != nil {
 		return ProfileView{}, false, err
+	}
+	if id := bp.CloudHealthClientID; id != "" && !cloudHealthClientID.MatchString(id) {
+		return ProfileView{}, false, Invalid("cloudHealthClientApiId", fmt.Sprintf("%q is not a CloudHealth client_api_id (1 to 20 digits)", id))
 	}
 	now := s.now(bp.ManagementAccountID)
 	bp.CreatedAt, bp.UpdatedAt = now, now
@@ -86,6 +89,9 @@ func (bp BillingProfile) ActsFromAccountID() string {
 
 // roleARN is a well-formed IAM role ARN (any partition), capturing its account; names and paths as IAM allows.
 var roleARN = regexp.MustCompile(`^arn:aws(?:-[a-z]+)*:iam::(\d{12}):role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}$`)
+
+// cloudHealthClientID is a CloudHealth customer's client_api_id, a number in CloudHealth's partner API.
+var cloudHealthClientID = regexp.MustCompile(`^[0-9]{1,20}$`)
 
 // externalID is what STS accepts as an external id.
 var externalID = regexp.MustCompile(`^[\w+=,.@:/-]+$`)

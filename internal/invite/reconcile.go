@@ -13,6 +13,8 @@ type ReconcileReport struct {
 	Handshakes int         // INVITE handshakes AWS listed for the payer's organization
 	Changed    int         // invites that changed state or adopted a handshake
 	Orphans    []Handshake // OPEN handshakes for accounts without an open invite (sent from the console, say)
+	Accounts   int         // accounts AWS listed in the payer's organization (0 when it had no joined invite to check)
+	Departed   int         // joined invites whose account was no longer listed, now departed
 }
 
 // Reconciler applies what AWS Organizations says (handshakes, membership) to the invites, one payer at a time.
@@ -27,8 +29,10 @@ func NewReconciler(st ReconcilerStore, d Deps) *Reconciler {
 }
 
 // ReconcilePayer applies what AWS Organizations says about a payer's handshakes to the open invites of every
-// billing profile of that payer. It costs one ListHandshakesForOrganization call per page of 20 handshakes, plus
-// one DescribeAccount per newly accepted account or handshake AWS no longer knows: never one call per invite.
+// billing profile of that payer, and about its accounts to the joined ones (departures, account states). It costs
+// one ListHandshakesForOrganization call per page of 20 handshakes, one DescribeAccount per newly accepted account
+// or handshake AWS no longer knows, and, when the payer has joined invites, one ListAccounts call per page of 20
+// accounts: never one call per invite.
 // A failure on one invite does not stop the others; they are all reported together.
 //
 // One payer is reconciled by one caller at a time, whatever the path (periodic job, refresh, reconcile --once) and
@@ -71,6 +75,10 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 		errs = append(errs, kerrs...)
 		all = append(all, invites...)
 	}
+	// The joined invites as read at the start of the pass: one that joins during it is checked from the next.
+	changed, merrs := s.reconcileMembership(ctx, payer, held, actor, &rep)
+	rep.Changed += changed
+	errs = append(errs, merrs...)
 	rep.Orphans = s.orphans(ctx, managementAccountID, ps, all, readAt)
 	return rep, errors.Join(errs...)
 }

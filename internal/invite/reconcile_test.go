@@ -99,7 +99,7 @@ func newWorldTB(t testing.TB, dialect string, tune ...func(*awsorg.Options)) *wo
 			t.Fatal(err)
 		}
 	}
-	return &world{t: t, invites: invite.NewInvites(st, deps, invite.NoCloudHealthSetup{}), reconciler: invite.NewReconciler(st, deps),
+	return &world{t: t, invites: invite.NewInvites(st, deps, invite.CloudHealthTools{}), reconciler: invite.NewReconciler(st, deps),
 		cloudHealth: invite.NewCloudHealthFollower(st, invite.Deps{Clock: clk}, cloudhealth.NewSource(chClient, cloudhealth.SourceOptions{}), 72*time.Hour), deps: deps, store: st, sim: sim, orgs: orgs, ch: ch, clock: clk, ctx: ctx,
 		user: invite.Principal{Subject: "alice", CustomerID: "acme", BillingProfiles: []string{"bp-1", "bp-2"},
 			Permissions: []string{invite.PermissionLicensesManager}}}
@@ -126,7 +126,7 @@ func (w *world) get(inv invite.Invite) invite.Invite {
 // reconcile runs one pass and returns the report and the AWS calls it made, by operation.
 func (w *world) reconcile() (invite.ReconcileReport, map[string]int, error) {
 	w.t.Helper()
-	ops := []string{"ListHandshakesForOrganization", "DescribeAccount", "DescribeHandshake", "InviteAccountToOrganization", "CancelHandshake"}
+	ops := []string{"ListHandshakesForOrganization", "DescribeAccount", "DescribeHandshake", "InviteAccountToOrganization", "CancelHandshake", "ListAccounts"}
 	before := map[string]int{}
 	for _, op := range ops {
 		before[op] = w.sim.Calls(op)
@@ -226,12 +226,13 @@ func TestReconcileFollowsEveryHandshakePath(t *testing.T) {
 				t.Errorf("accepted invite's path: %v", path)
 			}
 
-			// A second pass finds nothing new and costs only the listing: terminal and joined invites cost nothing.
+			// A second pass finds nothing new and costs only the listings: terminal invites cost nothing, and the
+			// joined one only its share of one page of the payer's accounts (is it still a member?).
 			rep, calls, err = w.reconcile()
 			if err != nil {
 				t.Fatal(err)
 			}
-			wantCalls(t, calls, map[string]int{"ListHandshakesForOrganization": 1})
+			wantCalls(t, calls, map[string]int{"ListHandshakesForOrganization": 1, "ListAccounts": 1})
 			if rep.Changed != 0 {
 				t.Errorf("second pass changed %d invites", rep.Changed)
 			}

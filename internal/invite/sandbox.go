@@ -376,6 +376,8 @@ type SandboxAccounts interface {
 	DeclineHandshakeAs(ctx context.Context, accountID, handshakeID string) (Handshake, error)
 	// ListAccountsAs lists, as its management account, the accounts of an organization (itself included).
 	ListAccountsAs(ctx context.Context, managementAccountID string) ([]Account, error)
+	// CloseAccountAs closes a member account of the payer's organization as its management account.
+	CloseAccountAs(ctx context.Context, payer Payer, accountID string) error
 }
 
 // SandboxCloudHealth sets what the simulated CloudHealth reports for an account.

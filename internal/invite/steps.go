@@ -29,6 +29,8 @@ const (
 	StepAcceptTransfer         StepCode = "accept_billing_transfer"
 	StepTransferChanges        StepCode = "billing_transfer_changes"
 	StepTransferStarts         StepCode = "billing_transfer_starts"
+	StepAccountDeparted        StepCode = "account_departed"
+	StepAccountClosed          StepCode = "account_closed"
 )
 
 // StepCodes lists every step code, for contract tests.
@@ -36,7 +38,7 @@ func StepCodes() []StepCode {
 	return []StepCode{StepSending, StepCheckEmail, StepAcceptInConsole, StepWaitForEmail, StepExpiringSoon, StepResend,
 		StepMoveFromOtherOrg, StepManagementAccount, StepMembershipConfirmation, StepGrantCloudHealthAccess, StepWaitForCUR,
 		StepOpenSupportTicket, StepNoSpendNoData, StepFixCloudHealthIAM, StepCloudHealthImpact, StepInviteAgain,
-		StepAcceptTransfer, StepTransferChanges, StepTransferStarts}
+		StepAcceptTransfer, StepTransferChanges, StepTransferStarts, StepAccountDeparted, StepAccountClosed}
 }
 
 // Step is one thing the customer can do (or wait for) next.
@@ -58,7 +60,13 @@ func ViewOf(inv Invite, now time.Time) View { return View{Invite: inv, NextSteps
 
 // NextSteps returns what the customer should do next for an invite in its current state, as of now.
 func NextSteps(inv Invite, now time.Time) []Step {
+	if inv.State.Joined() && inv.AccountClosing() {
+		// A closed (or closing) account bills no new usage: no report data, CloudHealth setup or ticket is due.
+		return accountClosedSteps(inv)
+	}
 	switch inv.State {
+	case StateDeparted:
+		return departedSteps(inv)
 	case StateInvited:
 		return inv.Kind.rules().invitedNextSteps(inv, now)
 	case StateAccepted:
@@ -75,6 +83,35 @@ func NextSteps(inv Invite, now time.Time) []Step {
 		}}
 	}
 	return nil
+}
+
+func departedSteps(inv Invite) []Step {
+	how := "left the payer organization (it may have accepted another organization's invitation, which moves it at once, or been removed)"
+	if d := inv.Departure; d != nil && d.Method == DepartureCleaned {
+		how = "was closed, and AWS removed it from the payer organization"
+	}
+	return []Step{
+		{
+			Code:   StepAccountDeparted,
+			Title:  "The account is no longer in the payer organization",
+			Detail: "Account " + inv.AccountID + " " + how + ". Its usage is no longer billed through this payer.",
+		},
+		{
+			Code:   StepInviteAgain,
+			Title:  "Send a new invite if the account should come back",
+			Detail: "This invite is over. Invite account " + inv.AccountID + " again to send a new invitation; its owner accepts it as before.",
+		},
+	}
+}
+
+func accountClosedSteps(inv Invite) []Step {
+	return []Step{{
+		Code:  StepAccountClosed,
+		Title: "The account is closed: no billing data is expected",
+		Detail: fmt.Sprintf("AWS reports account %s as %s. A closed account has no new usage, so no new Cost and Usage Report data "+
+			"will appear for it. Its owner can ask AWS Support to reopen it within 90 days of the closure; after that AWS "+
+			"removes it from the payer organization.", inv.AccountID, inv.AccountState),
+	}}
 }
 
 func invitedSteps(inv Invite, now time.Time) []Step {

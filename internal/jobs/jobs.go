@@ -20,6 +20,8 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"riverqueue.com/riverui"
+	"riverqueue.com/riverui/uiendpoints"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
@@ -139,6 +141,7 @@ type Runner struct {
 	engine  engine
 	migrate func(ctx context.Context) error
 	metrics *metrics
+	ui      uiendpoints.Bundle // River UI's API over this Runner's client (ui.go)
 }
 
 // engine is the part of *river.Client[TTx] the Runner uses, so one Runner serves both drivers.
@@ -171,11 +174,11 @@ func New(ctx context.Context, cfg Config) (*Runner, error) {
 				have, cfg.Workers, cfg.CURWorkers, need)
 		}
 		driver := riverpgxv5.New(pool)
-		r.engine, err = newClient(driver, rc)
+		r.engine, r.ui, err = newClient(driver, rc)
 		r.migrate = func(ctx context.Context) error { return migratePostgres(ctx, pool, driver, cfg.Logger) }
 	case cfg.SQLite != nil:
 		driver := riversqlite.New(cfg.SQLite)
-		r.engine, err = newClient(driver, rc)
+		r.engine, r.ui, err = newClient(driver, rc)
 		r.migrate = func(ctx context.Context) error { return migrateUp(ctx, driver, cfg.Logger) }
 	default:
 		return nil, errors.New("jobs: config without a database (PgxPool or SQLite)")
@@ -294,6 +297,7 @@ func (r *Runner) riverConfig() *river.Config {
 		Queues:               queues,
 		Workers:              workers,
 		PeriodicJobs:         jobs,
+		Middleware:           []rivertype.Middleware{&jobLogAttrs{}},
 	}
 }
 
@@ -339,7 +343,12 @@ func (r *Runner) Stop(ctx context.Context) error {
 	return nil
 }
 
-// newClient builds a River client for either driver; the transaction type (pgx.Tx or *sql.Tx) stays inside.
-func newClient[TTx any](driver riverdriver.Driver[TTx], cfg *river.Config) (engine, error) {
-	return river.NewClient(driver, cfg)
+// newClient builds a River client for either driver, and River UI's endpoints over it; the transaction type (pgx.Tx
+// or *sql.Tx) stays inside.
+func newClient[TTx any](driver riverdriver.Driver[TTx], cfg *river.Config) (engine, uiendpoints.Bundle, error) {
+	c, err := river.NewClient(driver, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return c, riverui.NewEndpoints(c, nil), nil
 }

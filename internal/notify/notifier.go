@@ -15,7 +15,8 @@ import (
 
 // MailTypes are the events people are told of by email.
 func MailTypes() []invite.EventType {
-	return []invite.EventType{invite.EventAccepted, invite.EventActive, invite.EventCloudHealthCritical, invite.EventExpiring, invite.EventExpired, invite.EventDeclined}
+	return []invite.EventType{invite.EventAccepted, invite.EventActive, invite.EventCloudHealthCritical, invite.EventExpiring, invite.EventExpired, invite.EventDeclined,
+		invite.EventDeparted, invite.EventAccountState}
 }
 
 // MaxRecipients bounds a billing profile's notification recipients.
@@ -229,6 +230,10 @@ func headline(t invite.EventType) string {
 		return "did not answer: the invitation expired"
 	case invite.EventDeclined:
 		return "declined the invitation"
+	case invite.EventDeparted:
+		return "is no longer in the payer organization"
+	case invite.EventAccountState:
+		return "changed state in AWS (suspended, closing or closed, or active again)"
 	}
 	return string(t)
 }

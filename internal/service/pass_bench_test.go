@@ -2,6 +2,7 @@ package service_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
@@ -39,7 +42,7 @@ import (
 // It reports per pass: its wall time, the AWS calls, the most connections open to the simulator at once, the CPU
 // time of this process (service and simulator; PostgreSQL's own is not counted) and the time workers waited for a
 // pooled database connection. 100 and 1,000 payers run by default; 10,000 payers (a million invites to set up,
-// several minutes) only with PASS_BENCH_10K=1:
+// seeded in bulk, a few minutes) only with PASS_BENCH_10K=1; PASS_BENCH_PAYERS=100,10000 picks the sizes:
 //
 //	TEST_DATABASE_URL=postgres://... go test -run '^$' -bench ReconcilePass -benchtime 2x ./internal/service/
 //	PASS_BENCH_10K=1 PASS_BENCH_LATENCY=100ms PASS_BENCH_WORKERS=128 go test -run '^$' -bench 'ReconcilePass/payers=10000' -benchtime 1x -timeout 60m ./internal/service/
@@ -50,6 +53,16 @@ func BenchmarkReconcilePass(b *testing.B) {
 	sizes := []int{100, 1000}
 	if os.Getenv("PASS_BENCH_10K") != "" {
 		sizes = append(sizes, 10_000)
+	}
+	if list := os.Getenv("PASS_BENCH_PAYERS"); list != "" {
+		sizes = nil
+		for f := range strings.SplitSeq(list, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				b.Fatalf("PASS_BENCH_PAYERS: %q is not a number of payers", f)
+			}
+			sizes = append(sizes, n)
+		}
 	}
 	for _, n := range sizes {
 		for _, replicas := range []int{1, 2} {
@@ -99,7 +112,7 @@ func benchPass(b *testing.B, payers, replicas int) {
 		reps = append(reps, newReplica(b, url, sim, srv.URL, clk, jc, i))
 	}
 	began := time.Now()
-	seed(b, reps[0], payers)
+	seed(b, reps[0], payers, clk)
 	b.Logf("seeded %d payers x %d invites in %s", payers, invitesPerPayer, time.Since(began).Round(time.Second))
 
 	// Start the replicas, then a warm-up pass at no latency: it settles what seeding left (nothing, normally) and
@@ -178,20 +191,73 @@ func principal(i int) invite.Principal {
 		Permissions: []string{invite.PermissionLicensesManager}}
 }
 
-// seed creates the billing profiles and their invites through the service's own use case (each invitation sent
-// to the simulator), 32 at a time, at no latency.
-func seed(b *testing.B, r *replica, payers int) {
+// seed creates the billing profiles through the store, and their invites in bulk, as the service would have
+// written them after sending each invitation: the simulator makes each handshake (in process, one call each, no
+// network), then one COPY a payer writes its 100 invites and their handshake records. Sending 100 invitations a
+// payer through the use case and the HTTP client took minutes at 1,000 payers (one transaction and one rate-limited
+// call each); a million at 10,000 payers would not fit a run.
+func seed(b *testing.B, r *replica, payers int, clk *testclock.Clock) {
 	ctx := context.Background()
 	parallel(b, payers, func(i int) error {
 		_, _, err := r.st.PutBillingProfile(ctx, invite.BillingProfile{ID: profileID(i), CustomerID: "bench",
 			Name: profileID(i), ManagementAccountID: payerID(i)})
 		return err
 	})
-	parallel(b, payers*invitesPerPayer, func(n int) error {
-		p, j := n%payers, n/payers
-		_, _, err := r.svc.Invites.Create(ctx, principal(p), profileID(p), invite.CreateInput{AccountID: accountID(p, j)})
-		return err
+	// Times as the simulator writes them (its clock, to the microsecond), so the first pass finds nothing to change.
+	at := clk.Now().UTC().Truncate(time.Microsecond)
+	expires := at.Add(15 * 24 * time.Hour)
+	inviteCols := []string{"id", "billing_profile_id", "payer", "account_id", "notes", "state", "handshake_id",
+		"handshake_state", "handshake_requested_at", "handshake_expires_at", "invited_by_kind", "invited_by_subject",
+		"invited_by_email", "created_at", "updated_at", "last_sent_at", "version", "kind"}
+	pool := r.st.PgxPool()
+	parallel(b, payers, func(p int) error {
+		invites := make([][]any, invitesPerPayer)
+		handshakes := make([][]any, invitesPerPayer)
+		for j := range invitesPerPayer {
+			h, err := inviteInProcess(r.sim, payerID(p), accountID(p, j))
+			if err != nil {
+				return fmt.Errorf("payer %d, invite %d: %w", p, j, err)
+			}
+			n := p*invitesPerPayer + j
+			id := fmt.Sprintf("%08x-0000-7000-8000-%012x", n, n)
+			invites[j] = []any{id, profileID(p), payerID(p), accountID(p, j), "", string(invite.StateInvited), h,
+				"OPEN", at, expires, "user", "bench", "", at, at, at, int64(1), "join"}
+			handshakes[j] = []any{h, id, payerID(p), at}
+		}
+		tx, err := pool.Begin(ctx)
+		if err != nil {
+			return err
+		}
+		defer func() { _ = tx.Rollback(ctx) }()
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"invites"}, inviteCols, pgx.CopyFromRows(invites)); err != nil {
+			return fmt.Errorf("copy the invites of payer %d: %w", p, err)
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"invite_handshakes"},
+			[]string{"handshake_id", "invite_id", "payer", "recorded_at"}, pgx.CopyFromRows(handshakes)); err != nil {
+			return fmt.Errorf("copy the handshakes of payer %d: %w", p, err)
+		}
+		return tx.Commit(ctx)
 	})
+	if _, err := pool.Exec(ctx, "ANALYZE invites; ANALYZE invite_handshakes"); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// inviteInProcess sends one InviteAccountToOrganization to the simulator's handler as the payer would, without a
+// network round trip, and returns the handshake's id.
+func inviteInProcess(sim *orgsim.Sim, payer, account string) (string, error) {
+	body := fmt.Sprintf(`{"Target":{"Id":%q,"Type":"ACCOUNT"}}`, account)
+	req := httptest.NewRequest(http.MethodPost, "/", strings.NewReader(body))
+	req.Header.Set("X-Amz-Target", "AWSOrganizationsV20161128.InviteAccountToOrganization")
+	req.Header.Set("Content-Type", "application/x-amz-json-1.1")
+	req.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+orgsim.AccessKeyFor(payer)+"/20261102/us-east-1/organizations/aws4_request")
+	rec := httptest.NewRecorder()
+	sim.ServeHTTP(rec, req)
+	var out struct{ Handshake struct{ Id string } }
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || rec.Code != http.StatusOK || out.Handshake.Id == "" {
+		return "", fmt.Errorf("the simulator answered %d: %s", rec.Code, rec.Body.String())
+	}
+	return out.Handshake.Id, nil
 }
 
 // acceptOnePerPayer makes the next invited account of every payer accept, as its owner would in the console.

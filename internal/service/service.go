@@ -22,6 +22,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 	"github.com/cloudreseller/aws-invites/internal/notify"
 	"github.com/cloudreseller/aws-invites/internal/store"
+	"github.com/cloudreseller/aws-invites/internal/telemetry"
 	"github.com/cloudreseller/aws-invites/internal/webhook"
 )
 
@@ -47,11 +48,13 @@ type Parts struct {
 	// unknown or payer N/A there for CloudHealthGrace is critical.
 	CloudHealth      invite.CloudHealthStatuses
 	CloudHealthGrace time.Duration
-	// CloudHealthSetup tells the IAM setup of an invite's account; none when nil.
-	CloudHealthSetup invite.CloudHealthSetupSource
-	CUR              invite.CURReader
-	Webhooks         notify.WebhookSender
-	Mailer           notify.Mailer // nil: no email
+	// CloudHealthSetup tells the IAM setup of an invite's account, and CloudHealthValidator checks it; none when
+	// nil.
+	CloudHealthSetup     invite.CloudHealthSetupSource
+	CloudHealthValidator invite.CloudHealthValidator
+	CUR                  invite.CURReader
+	Webhooks             notify.WebhookSender
+	Mailer               notify.Mailer // nil: no email
 	// Sandbox is the simulated world of the sandbox (its Jobs are the service's queue); nil outside it.
 	Sandbox *invite.SandboxWorld
 	// Jobs schedules the background work (periods, workers, timeouts, polling, the delivery backoff: webhook's
@@ -60,7 +63,7 @@ type Parts struct {
 	// Quiet keeps events in the history and the feed but sends them nowhere: for tests that run no job engine.
 	Quiet    bool
 	Log      *slog.Logger
-	Registry *prometheus.Registry // the service's metrics: the jobs', the work's and the API's
+	Registry prometheus.Registerer // the service's metrics: the jobs', the work's, the database's state and the build
 }
 
 // Service is the service built: its use cases, its queue, and the job runner (built, not started).
@@ -90,9 +93,6 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 	if p.Registry == nil {
 		p.Registry = prometheus.NewRegistry()
 	}
-	if p.CloudHealthSetup == nil {
-		p.CloudHealthSetup = invite.NoCloudHealthSetup{}
-	}
 	qc := jobs.QueueConfig{Dispatch: !p.Quiet, DeliveryAttempts: webhook.MaxAttempts, Logger: p.Log}
 	jc := p.Jobs
 	jc.PgxPool, jc.SQLite, jc.Logger, jc.Registerer = nil, nil, p.Log, p.Registry
@@ -113,7 +113,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 	deps := invite.Deps{Orgs: p.AWS, Transfers: p.AWS, Clock: p.Clock, Clocks: p.Clocks, Log: p.Log}
 	followers := invite.Deps{Clock: p.Clock, Clocks: p.Clocks, Log: p.Log} // the followers read no AWS
 	s := &Service{Store: st, Clock: p.Clock, Clocks: p.Clocks, Queue: queue,
-		Invites:    invite.NewInvites(st, deps, p.CloudHealthSetup),
+		Invites:    invite.NewInvites(st, deps, invite.CloudHealthTools{Setup: p.CloudHealthSetup, Validator: p.CloudHealthValidator}),
 		Profiles:   invite.NewProfiles(st, deps),
 		Reconciler: invite.NewReconciler(st, deps),
 		CUR:        invite.NewCURFollower(st, followers, p.CUR, st),
@@ -129,6 +129,12 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 		s.Sandbox = invite.NewSandbox(st, deps, world, s.Reconciler, s.CloudHealth, s.CUR)
 	}
 	if s.Work, err = newWork(s, p.Log, p.Registry); err != nil {
+		return nil, err
+	}
+	if _, err := telemetry.Register(p.Registry, telemetry.NewStateCollector(st, telemetry.StateOptions{Clock: p.Clock, Log: p.Log})); err != nil {
+		return nil, err
+	}
+	if err := telemetry.RegisterBuildInfo(p.Registry); err != nil {
 		return nil, err
 	}
 	jc.Work = s.Work

@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -24,6 +25,8 @@ type Work struct {
 	activated   prometheus.Counter
 	handshakes  *prometheus.GaugeVec
 	curAccounts *prometheus.GaugeVec
+	lastOK      *prometheus.GaugeVec // when a payer's reconciliation, CUR scan, or the CloudHealth sync last succeeded
+	lastFailed  *prometheus.GaugeVec // and last failed
 
 	mu     sync.Mutex
 	report *json.Encoder // one JSON line per step, when set (reconcile --once)
@@ -65,8 +68,14 @@ func newWork(s *Service, log *slog.Logger, reg prometheus.Registerer) (*Work, er
 			Help: "Invites moved to active because the payer's CUR has line items for the account."}),
 		curAccounts: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_cur_accounts",
 			Help: "Usage accounts in the last scanned version of a payer's CUR."}, []string{"payer"}),
+		lastOK: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_work_last_success_timestamp_seconds",
+			Help: "When a periodic work (reconcile, cur, cloudhealth) last succeeded on this replica, for a payer (\"\" for cloudhealth, which reads every payer at once)."},
+			[]string{"work", "payer"}),
+		lastFailed: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_work_last_failure_timestamp_seconds",
+			Help: "When a periodic work (reconcile, cur, cloudhealth) last failed on this replica, for a payer (\"\" for cloudhealth); failing when newer than the last success on every replica."},
+			[]string{"work", "payer"}),
 	}
-	for _, c := range []prometheus.Collector{w.orphans, w.handshakes, w.changed, w.activated, w.curAccounts} {
+	for _, c := range []prometheus.Collector{w.orphans, w.handshakes, w.changed, w.activated, w.curAccounts, w.lastOK, w.lastFailed} {
 		if err := reg.Register(c); err != nil {
 			return nil, fmt.Errorf("the work's metrics: %w", err)
 		}
@@ -84,12 +93,14 @@ func (w *Work) ReconcilePayer(ctx context.Context, payer string) error {
 	if t := tallyOf(ctx); t != nil {
 		t.reconciled(rep.Changed)
 	}
+	w.outcome("reconcile", payer, err)
 	w.step(ctx, "reconcile", err, "payer", payer, "handshakes", rep.Handshakes, "changed", rep.Changed, "orphans", len(rep.Orphans))
 	return err
 }
 
 func (w *Work) SyncCloudHealth(ctx context.Context) error {
 	err := w.cloudHealth.Sync(ctx)
+	w.outcome("cloudhealth", "", err)
 	w.step(ctx, "cloudhealth", err)
 	return err
 }
@@ -100,9 +111,21 @@ func (w *Work) ScanCUR(ctx context.Context, payer string) error {
 	if rep.Scanned {
 		w.curAccounts.WithLabelValues(payer).Set(float64(rep.Accounts))
 	}
+	w.outcome("cur", payer, err)
 	w.step(ctx, "cur", err, "payer", payer, "period", rep.Period, "version", rep.VersionID, "scanned", rep.Scanned,
 		"accounts", rep.Accounts, "activated", rep.Activated)
 	return err
+}
+
+// outcome stamps a work's last success or failure, in real time (replicas compare them); a run canceled (shutdown)
+// is neither.
+func (w *Work) outcome(work, payer string, err error) {
+	switch {
+	case err == nil:
+		w.lastOK.WithLabelValues(work, payer).SetToCurrentTime()
+	case !errors.Is(err, context.Canceled):
+		w.lastFailed.WithLabelValues(work, payer).SetToCurrentTime()
+	}
 }
 
 // tally counts what a run of the periodic work covered, for whoever started it (the sandbox's clock).

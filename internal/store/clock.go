@@ -179,15 +179,27 @@ func (p payerClock) Now() time.Time {
 // and for an account one of the payer's invites holds (the invited account answering its handshake); else the
 // shared time. With no test clock at all it reads nothing.
 func (c *SandboxClocks) TimeOf(ctx context.Context, account string) time.Time {
-	for _, payer := range c.OwnPayers() {
-		if payer == account {
-			return c.For(payer).Now()
-		}
-		if _, err := c.Shared.s.HolderOf(ctx, payer, account); err == nil {
-			return c.For(payer).Now()
-		}
+	payers := c.OwnPayers()
+	if len(payers) == 0 {
+		return c.Shared.Now()
+	}
+	if slices.Contains(payers, account) {
+		return c.For(account).Now()
+	}
+	// One query for all the payers with clocks of their own, not one each: every simulated call asks.
+	if payer, ok := c.Shared.s.payerHolding(ctx, payers, account); ok {
+		return c.For(payer).Now()
 	}
 	return c.Shared.Now()
+}
+
+// AnyOwn reports whether some payer has a clock of its own (as last read, at most a second ago). When none has,
+// every payer reads the shared clock, and a caller need not find out which payer a request concerns.
+func (c *SandboxClocks) AnyOwn() bool {
+	c.own("") // refreshes what is known when it is over a second old
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.payers) > 0
 }
 
 // OwnPayers returns the payers that have a clock of their own, as last read.

@@ -75,6 +75,21 @@ func (s *Store) ReleaseIdempotencyKey(ctx context.Context, scope, key string) er
 	return nil
 }
 
+// ReclaimIdempotencyKey re-stamps the reservation of (scope, key) with stamp when it is still in progress and was
+// stamped before ifBefore, and reports whether it did. A retry takes over the reservation of a request that died
+// (stamped before the time any request may run) with stamp now: of concurrent retries exactly one does, since the
+// first update moves the stamp past ifBefore. A request that failed without knowing what it left behind marks its
+// reservation to be settled by the next retry at once, by stamping it as old as a dead one.
+func (s *Store) ReclaimIdempotencyKey(ctx context.Context, scope, key string, ifBefore, stamp time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&idempotencyRow{}).
+		Where("scope = ? AND key = ? AND status = 0 AND created_at < ?", scope, key, dbTime(ifBefore)).
+		Update("created_at", dbTime(stamp))
+	if res.Error != nil {
+		return false, fmt.Errorf("store: reclaim idempotency key: %w", res.Error)
+	}
+	return res.RowsAffected == 1, nil
+}
+
 // PurgeIdempotencyKeys deletes records created before the given time and returns how many it deleted.
 func (s *Store) PurgeIdempotencyKeys(ctx context.Context, before time.Time) (int64, error) {
 	res := s.db.WithContext(ctx).Where("created_at < ?", dbTime(before)).Delete(&idempotencyRow{})

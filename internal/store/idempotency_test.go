@@ -122,3 +122,59 @@ func TestIdempotencyReserveRace(t *testing.T) {
 		}
 	})
 }
+
+// A reservation whose request died is taken over by one retry only once it is older than the bound it is given,
+// and a request may mark its own reservation as dead at once; a completed record is never taken over.
+func TestReclaimIdempotencyKey(t *testing.T) {
+	forEachDialect(t, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		reserved := time.Date(2026, 11, 26, 7, 0, 0, 0, time.UTC)
+		if _, ok, err := s.ReserveIdempotencyKey(ctx, "u", "k", "h", reserved); err != nil || !ok {
+			t.Fatalf("reserve: %v %v", ok, err)
+		}
+		// Not yet dead: a retry 10 s later with a 35 s bound does not take it.
+		now := reserved.Add(10 * time.Second)
+		if took, err := s.ReclaimIdempotencyKey(ctx, "u", "k", now.Add(-35*time.Second), now); err != nil || took {
+			t.Fatalf("reclaim of a live reservation: %v %v", took, err)
+		}
+		// Dead: of concurrent retries exactly one takes it.
+		now = reserved.Add(40 * time.Second)
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		took := 0
+		for range 8 {
+			wg.Go(func() {
+				ok, err := s.ReclaimIdempotencyKey(ctx, "u", "k", now.Add(-35*time.Second), now)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					mu.Lock()
+					took++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if took != 1 {
+			t.Fatalf("%d retries took the dead reservation over, want 1", took)
+		}
+		rec, ok, err := s.ReserveIdempotencyKey(ctx, "u", "k", "h", now)
+		if err != nil || ok || !rec.CreatedAt.Equal(now) || rec.Complete() {
+			t.Fatalf("after the take-over: %+v %v %v", rec, ok, err)
+		}
+		// Its request marks it dead at once (stamped as old as a dead one).
+		if ok, err := s.ReclaimIdempotencyKey(ctx, "u", "k", now.Add(time.Hour), now.Add(-36*time.Second)); err != nil || !ok {
+			t.Fatalf("marking: %v %v", ok, err)
+		}
+		if ok, err := s.ReclaimIdempotencyKey(ctx, "u", "k", now.Add(-35*time.Second), now); err != nil || !ok {
+			t.Fatalf("retry after the mark: %v %v", ok, err)
+		}
+		if err := s.CompleteIdempotencyKey(ctx, "u", "k", 201, "/x", []byte(`{}`)); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.ReclaimIdempotencyKey(ctx, "u", "k", now.Add(time.Hour), now); err != nil || ok {
+			t.Fatalf("a completed record was reclaimed: %v %v", ok, err)
+		}
+	})
+}

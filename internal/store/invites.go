@@ -386,6 +386,18 @@ func (s *Store) HolderOf(ctx context.Context, payer, accountID string) (invite.I
 	return row.domain(), nil
 }
 
+// payerHolding returns the first of the payers (in their order) where an open or joined invite holds the account.
+func (s *Store) payerHolding(ctx context.Context, payers []string, accountID string) (string, bool) {
+	var found []string
+	err := s.db.WithContext(ctx).Model(&inviteRow{}).
+		Where("payer IN ? AND account_id = ? AND state NOT IN ?", payers, accountID, stateNames(invite.State.Terminal)).
+		Order("payer").Limit(1).Pluck("payer", &found).Error
+	if err != nil || len(found) == 0 {
+		return "", false
+	}
+	return found[0], true
+}
+
 // InvitesOfPayer returns the invites in the given states of every billing profile whose payer is the management
 // account, oldest first. Reconciliation reads them all at once: one query per payer, whatever the number of invites.
 // It is read as the API's GETs are (reads.go), not through GORM: every pass of every payer reads all its open

@@ -17,18 +17,17 @@ import (
 // pass, most of it spent waiting on AWS: with hundreds of payers in progress the pool ran dry. A lease costs a
 // connection only for the length of each statement, works the same on SQLite (where it also keeps a
 // `reconcile --once` process off the payers a serving process works), and a holder that dies without giving it
-// back loses it after leaseTTL instead of at the end of its TCP session.
+// back loses it after the lease's TTL (Options.PayerLeaseTTL, 30 s by default) instead of at the end of its TCP session.
 //
 // River's uniqueness alone would not do: it keeps two periodic jobs of one payer apart, but not a job from a
 // refresh, a `reconcile --once` or the sandbox's clock, which call the work directly.
 //
 // Expiries are the holders' own real clocks (never the sandbox's clock, which jumps days): replicas' clocks must
-// agree within a few seconds, far below leaseTTL, as they do under NTP.
+// agree within a few seconds, far below the TTL, as they do under NTP.
 const (
-	// leaseTTL is how long a lease lasts without renewal: how long a payer waits after its holder died.
-	leaseTTL = 30 * time.Second
-	// leaseRenewEvery renews a held lease well before it expires, surviving two failed renewals in a row.
-	leaseRenewEvery = leaseTTL / 3
+	// defaultLeaseTTL is how long a lease lasts without renewal: how long a payer waits after its holder died.
+	// A held lease is renewed every third of it, surviving two failed renewals in a row.
+	defaultLeaseTTL = 30 * time.Second
 	// leasePollMin and leasePollMax bound the wait between two attempts to take a lease someone else holds.
 	leasePollMin = 20 * time.Millisecond
 	leasePollMax = time.Second
@@ -52,7 +51,7 @@ type payerLocks struct {
 
 // LockPayer holds an exclusive lease on one payer until unlock is called, across every process on the database
 // (see above). It waits for the lease until ctx ends. The lease is renewed in the background while held; when a
-// renewal finds it taken over (its holder was cut off from the database longer than leaseTTL) it logs so: the
+// renewal finds it taken over (its holder was cut off from the database longer than the TTL) it logs so: the
 // holder's writes are still guarded by each invite's version.
 func (s *Store) LockPayer(ctx context.Context, payer string) (unlock func() error, err error) {
 	local, err := s.locks.lock(ctx, payer)
@@ -68,7 +67,7 @@ func (s *Store) LockPayer(ctx context.Context, payer string) (unlock func() erro
 	bg := context.WithoutCancel(ctx)
 	go func() {
 		defer close(done)
-		t := time.NewTicker(leaseRenewEvery)
+		t := time.NewTicker(s.leaseTTL / 3)
 		defer t.Stop()
 		for {
 			select {
@@ -88,7 +87,7 @@ func (s *Store) LockPayer(ctx context.Context, payer string) (unlock func() erro
 			rctx, cancel := context.WithTimeout(bg, 10*time.Second)
 			defer cancel()
 			if _, derr := s.sqlDB.ExecContext(rctx, releaseLeaseSQL, payer, holder); derr != nil {
-				// Not given back: it expires on its own after leaseTTL.
+				// Not given back: it expires on its own after the TTL.
 				err = fmt.Errorf("store: release the lease of payer %s: %w", payer, derr)
 			}
 			err = errors.Join(err, local())
@@ -103,7 +102,7 @@ func (s *Store) takeLease(ctx context.Context, payer, holder string) error {
 	wait := leasePollMin
 	for {
 		now := time.Now()
-		res, err := s.sqlDB.ExecContext(ctx, takeLeaseSQL, payer, holder, now.Add(leaseTTL).UnixMilli(), now.UnixMilli())
+		res, err := s.sqlDB.ExecContext(ctx, takeLeaseSQL, payer, holder, now.Add(s.leaseTTL).UnixMilli(), now.UnixMilli())
 		if err != nil {
 			return fmt.Errorf("store: lock payer %s: %w", payer, err)
 		}
@@ -124,9 +123,9 @@ func (s *Store) takeLease(ctx context.Context, payer, holder string) error {
 }
 
 func (s *Store) renewLease(ctx context.Context, payer, holder string) {
-	ctx, cancel := context.WithTimeout(ctx, leaseRenewEvery)
+	ctx, cancel := context.WithTimeout(ctx, s.leaseTTL/3)
 	defer cancel()
-	res, err := s.sqlDB.ExecContext(ctx, renewLeaseSQL, payer, holder, time.Now().Add(leaseTTL).UnixMilli())
+	res, err := s.sqlDB.ExecContext(ctx, renewLeaseSQL, payer, holder, time.Now().Add(s.leaseTTL).UnixMilli())
 	if err != nil {
 		s.log.WarnContext(ctx, "store: renewing a payer's lease failed; it expires unless a later renewal succeeds",
 			"payer", payer, "error", err)
@@ -134,7 +133,7 @@ func (s *Store) renewLease(ctx context.Context, payer, holder string) {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		s.log.ErrorContext(ctx, "store: a payer's lease was taken over while held (renewals failed longer than the lease lasts)",
-			"payer", payer, "ttl", leaseTTL)
+			"payer", payer, "ttl", s.leaseTTL)
 	}
 }
 

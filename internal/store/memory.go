@@ -28,6 +28,8 @@ type Memory struct {
 	curUsage   map[[3]string]curUsageRow // by payer, billing period and account
 	locks      payerLocks
 	webhooks   *memoryWebhooks // notify.WebhookStore's rows (memory_webhooks.go)
+	// chChecks are the last CloudHealth validations by invite (cloudhealth.go), made on first use.
+	chChecks map[string]cloudHealthValidationRow
 }
 
 var (

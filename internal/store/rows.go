@@ -24,6 +24,7 @@ type billingProfileRow struct {
 	CURPrefix           string    `gorm:"column:cur_prefix"`
 	CURReport           string    `gorm:"column:cur_report"`
 	CURFormat           string    `gorm:"column:cur_format"`
+	CloudHealthClientID string    `gorm:"column:cloudhealth_client_api_id"`
 	CreatedAt           time.Time `gorm:"column:created_at;autoCreateTime:false;<-:create"`
 	UpdatedAt           time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
@@ -53,6 +54,9 @@ type inviteRow struct {
 	CloudHealthPayer     string     `gorm:"column:cloudhealth_payer"`
 	CloudHealthListed    bool       `gorm:"column:cloudhealth_listed"`
 	CloudHealthCheckedAt *time.Time `gorm:"column:cloudhealth_checked_at"`
+	CloudHealthPayerName string     `gorm:"column:cloudhealth_payer_name"`
+	CloudHealthReason    string     `gorm:"column:cloudhealth_payer_reason"`
+	CloudHealthUpdate    *time.Time `gorm:"column:cloudhealth_last_update"`
 	CURSeenAt            *time.Time `gorm:"column:cur_seen_at"`
 	CURPeriod            string     `gorm:"column:cur_period"`
 	CURLineItems         int64      `gorm:"column:cur_line_items"`
@@ -71,6 +75,11 @@ type inviteRow struct {
 	TransferName         string     `gorm:"column:transfer_name"`
 	TransferStart        *time.Time `gorm:"column:transfer_start"`
 	TransferEnd          *time.Time `gorm:"column:transfer_end"`
+
+	AccountState          string     `gorm:"column:account_state"`
+	DepartedAt            *time.Time `gorm:"column:departed_at"`
+	DepartureMethod       string     `gorm:"column:departure_method"`
+	DepartureAccountState string     `gorm:"column:departure_account_state"`
 }
 
 func (inviteRow) TableName() string { return "invites" }
@@ -129,6 +138,7 @@ func profileToRow(bp invite.BillingProfile) billingProfileRow {
 		CURPrefix:           bp.CUR.Prefix,
 		CURReport:           bp.CUR.Report,
 		CURFormat:           bp.CUR.Format,
+		CloudHealthClientID: bp.CloudHealthClientID,
 		CreatedAt:           dbTime(bp.CreatedAt),
 		UpdatedAt:           dbTime(bp.UpdatedAt),
 	}
@@ -143,6 +153,7 @@ func (r billingProfileRow) domain() invite.BillingProfile {
 		RoleARN:             r.RoleARN,
 		ExternalID:          r.ExternalID,
 		CUR:                 invite.CURLocation{Bucket: r.CURBucket, Prefix: r.CURPrefix, Report: r.CURReport, Format: r.CURFormat},
+		CloudHealthClientID: r.CloudHealthClientID,
 		CreatedAt:           r.CreatedAt.UTC(),
 		UpdatedAt:           r.UpdatedAt.UTC(),
 	}
@@ -165,6 +176,10 @@ func inviteToRow(inv invite.Invite) inviteRow {
 		Version:          inv.Version,
 		ExpiryWarnedFor:  inv.ExpiryWarnedFor,
 		Kind:             string(inv.Kind.OrJoin()),
+		AccountState:     inv.AccountState,
+	}
+	if d := inv.Departure; d != nil {
+		r.DepartedAt, r.DepartureMethod, r.DepartureAccountState = optionalTime(d.NoticedAt), d.Method, d.LastAccountState
 	}
 	if t := inv.Transfer; t != nil {
 		r.TransferID, r.TransferStatus, r.TransferName = t.ID, string(t.Status), t.Name
@@ -184,6 +199,8 @@ func inviteToRow(inv invite.Invite) inviteRow {
 	if ch := inv.CloudHealth; ch != nil {
 		r.CloudHealthLevel, r.CloudHealthPayer, r.CloudHealthListed = ch.Level, ch.PayerAccountID, ch.Listed
 		r.CloudHealthCheckedAt = optionalTime(ch.CheckedAt)
+		r.CloudHealthPayerName, r.CloudHealthReason = ch.PayerName, ch.PayerReason
+		r.CloudHealthUpdate = optionalTime(ch.LastUpdate)
 	}
 	if h := inv.Handshake; h != nil {
 		id, state := h.ID, string(h.State)
@@ -216,6 +233,10 @@ func (r inviteRow) domain() invite.Invite {
 		Version:         r.Version,
 		ExpiryWarnedFor: r.ExpiryWarnedFor,
 		Kind:            invite.InviteKind(r.Kind).OrJoin(),
+		AccountState:    r.AccountState,
+	}
+	if r.DepartedAt != nil {
+		inv.Departure = &invite.Departure{NoticedAt: r.DepartedAt.UTC(), Method: r.DepartureMethod, LastAccountState: r.DepartureAccountState}
 	}
 	if r.TransferStart != nil {
 		inv.Transfer = &invite.Transfer{ID: r.TransferID, Status: invite.TransferStatus(r.TransferStatus), Name: r.TransferName,
@@ -235,7 +256,8 @@ func (r inviteRow) domain() invite.Invite {
 	}
 	if r.CloudHealthCheckedAt != nil {
 		inv.CloudHealth = &invite.CloudHealthStatus{Level: r.CloudHealthLevel, PayerAccountID: r.CloudHealthPayer,
-			Listed: r.CloudHealthListed, CheckedAt: r.CloudHealthCheckedAt.UTC()}
+			Listed: r.CloudHealthListed, CheckedAt: r.CloudHealthCheckedAt.UTC(), PayerName: r.CloudHealthPayerName,
+			PayerReason: r.CloudHealthReason, LastUpdate: valueTime(r.CloudHealthUpdate)}
 	}
 	if r.HandshakeID != nil {
 		h := &invite.Handshake{

@@ -6,6 +6,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -45,6 +46,12 @@ type Options struct {
 	// the URL). It is at least 2, because Migrate holds one connection for its lock and works on another.
 	// SQLite always uses one connection.
 	MaxConns int32
+	// ConnectTimeout bounds opening one PostgreSQL connection unless DATABASE_URL sets connect_timeout; zero
+	// means 5 s.
+	ConnectTimeout time.Duration
+	// PayerLeaseTTL is how long a payer's lease lasts without renewal (see LockPayer): how long a payer waits
+	// after its holder died. Zero means 30 s; tests shorten it.
+	PayerLeaseTTL time.Duration
 }
 
 // Store is the database behind the service. It is safe for concurrent use.
@@ -58,6 +65,8 @@ type Store struct {
 	clock   invite.Clock
 	log     *slog.Logger  // the read path's failed and slow statements (GORM logs its own)
 	slow    time.Duration // Options.SlowThreshold
+	// leaseTTL is Options.PayerLeaseTTL, defaulted.
+	leaseTTL time.Duration
 	hook    EventHook     // see WithEvents
 	encode  ViewEncoder   // see WithEvents
 }
@@ -77,7 +86,10 @@ func Open(ctx context.Context, databaseURL string, opts Options) (*Store, error)
 	if opts.SlowThreshold == 0 {
 		opts.SlowThreshold = 500 * time.Millisecond
 	}
-	s := &Store{clock: opts.Clock, log: opts.Logger, slow: opts.SlowThreshold, locks: &payerLocks{}}
+	s := &Store{clock: opts.Clock, log: opts.Logger, slow: opts.SlowThreshold, locks: &payerLocks{}, leaseTTL: opts.PayerLeaseTTL}
+	if s.leaseTTL <= 0 {
+		s.leaseTTL = defaultLeaseTTL
+	}
 	cfg := &gorm.Config{
 		Logger:                 newGormLogger(opts.Logger, opts.SlowThreshold),
 		SkipDefaultTransaction: true, // every multi-statement write opens its own transaction explicitly
@@ -114,6 +126,9 @@ func (s *Store) openPostgres(ctx context.Context, databaseURL string, opts Optio
 		pcfg.MaxConns = opts.MaxConns
 	}
 	pcfg.MaxConns = max(pcfg.MaxConns, 2)
+	if pcfg.ConnConfig.ConnectTimeout == 0 { // not set in the URL: without one a host that drops packets holds a connect for minutes
+		pcfg.ConnConfig.ConnectTimeout = cmp.Or(opts.ConnectTimeout, 5*time.Second)
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	if err != nil {
 		return fmt.Errorf("store: connect to PostgreSQL: %w", err)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"context"
 	"database/sql/driver"
 	"errors"
 	"io"
@@ -47,6 +48,8 @@ func Unavailable(err error) bool {
 		return code == sqliteBusy || code == sqliteLocked
 	}
 	var netErr net.Error
-	return errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
+	// A statement still running at its request's deadline: the database did not answer in time (a hung server, or
+	// one that is too slow), which the request meets as an unavailable database.
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, io.ErrUnexpectedEOF) ||
 		pgconn.SafeToRetry(err)
 }

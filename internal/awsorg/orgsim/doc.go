@@ -5,8 +5,8 @@
 // A *Sim is an http.Handler that speaks the AWS JSON 1.1 protocol exactly as the real endpoint does, so the real
 // aws-sdk-go-v2 organizations client can talk to it (tests serve it with httptest.Server; the service's sandbox
 // mounts it in process). It implements InviteAccountToOrganization, ListHandshakesForOrganization,
-// DescribeHandshake, CancelHandshake, AcceptHandshake, DeclineHandshake, DescribeAccount, DescribeOrganization and
-// ListAccounts, and for billing transfers InviteOrganizationToTransferResponsibility,
+// DescribeHandshake, CancelHandshake, AcceptHandshake, DeclineHandshake, DescribeAccount, DescribeOrganization,
+// ListAccounts and CloseAccount, and for billing transfers InviteOrganizationToTransferResponsibility,
 // ListInboundResponsibilityTransfers, ListOutboundResponsibilityTransfers, DescribeResponsibilityTransfer and
 // TerminateResponsibilityTransfer (not UpdateResponsibilityTransfer).
 //
@@ -33,6 +33,9 @@
 //     was a member of, unless it manages an organization that has members (ALREADY_IN_AN_ORGANIZATION until it has
 //     none). An organization the account managed alone ceases to exist.
 //   - ListAccounts lists the caller's organization, its management account included, by account id, 20 a page.
+//   - CloseAccount, by the management account, closes a member: the account is SUSPENDED at once (AWS takes a few
+//     minutes through PENDING_CLOSURE) and stays a member until Sim.RemoveMember (AWS removes it 90 days later).
+//     Sim.PutAccount can give an account any State (PENDING_CLOSURE, CLOSED, ...).
 //
 // # Billing transfers
 //

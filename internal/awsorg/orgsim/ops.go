@@ -46,6 +46,8 @@ func (c *call) dispatch(op string, in any) (any, error) {
 		return c.describeOrganization()
 	case "ListAccounts":
 		return c.listAccounts(in.(*pageInput))
+	case "CloseAccount":
+		return c.closeAccount(in.(*accountInput))
 	case "InviteOrganizationToTransferResponsibility":
 		return c.inviteToTransfer(in.(*transferInviteInput))
 	case "ListInboundResponsibilityTransfers":

@@ -200,6 +200,7 @@ var supported = map[string]bool{
 	"DescribeAccount":               true,
 	"DescribeOrganization":          true,
 	"ListAccounts":                  true,
+	"CloseAccount":                  true,
 
 	"InviteOrganizationToTransferResponsibility": true,
 	"ListInboundResponsibilityTransfers":         true,
@@ -332,7 +333,7 @@ func decodeInput(op string, body []byte) (any, *apiError) {
 		in = &listInput{}
 	case "DescribeHandshake", "CancelHandshake", "AcceptHandshake", "DeclineHandshake":
 		in = &handshakeInput{}
-	case "DescribeAccount":
+	case "DescribeAccount", "CloseAccount":
 		in = &accountInput{}
 	case "ListAccounts":
 		in = &pageInput{}

@@ -157,6 +157,7 @@ func (e *apiError) Error() string { return e.Code + ": " + e.Message }
 // 400 because the real service was seen answering so, and clients must cope.
 var statusOf = map[string]int{
 	"AccessDeniedException":                            http.StatusForbidden,
+	"AccountAlreadyClosedException":                    http.StatusConflict,
 	"AccountNotFoundException":                         http.StatusNotFound,
 	"AccountOwnerNotVerifiedException":                 http.StatusForbidden,
 	"AWSOrganizationsNotInUseException":                http.StatusNotFound,
