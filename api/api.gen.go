@@ -944,6 +944,45 @@ type CloudHealthSetup struct {
 	TrustedPrincipal string `json:"trustedPrincipal"`
 }
 
+// CloudHealthTenant defines model for CloudHealthTenant.
+type CloudHealthTenant struct {
+	// Accounts AWS accounts in the last complete listing.
+	Accounts int `json:"accounts"`
+
+	// ClientApiId The partner customer's tenant; absent for the API key's own.
+	ClientApiId *string `json:"clientApiId,omitempty"`
+
+	// InProgress A listing under way, kept across refusals.
+	InProgress *struct {
+		// Accounts Accounts read so far.
+		Accounts int `json:"accounts"`
+		NextPage int `json:"nextPage"`
+	} `json:"inProgress,omitempty"`
+
+	// ListedAt When the last complete listing ended; absent before the first.
+	ListedAt *time.Time `json:"listedAt,omitempty"`
+
+	// Problem The last failure since the last success.
+	Problem *struct {
+		At time.Time `json:"at"`
+
+		// Code The stable, machine-readable code of a problem; each code always comes with the same status. New codes may
+		// be added: a client should treat an unknown code by its status.
+		Code   ProblemCode `json:"code"`
+		Detail string      `json:"detail"`
+	} `json:"problem,omitempty"`
+
+	// Requests Requests the last complete listing took.
+	Requests int `json:"requests"`
+}
+
+// CloudHealthTenantList defines model for CloudHealthTenantList.
+type CloudHealthTenantList struct {
+	// Configured Whether CloudHealth is followed at all (an API key is set).
+	Configured bool                `json:"configured"`
+	Items      []CloudHealthTenant `json:"items"`
+}
+
 // CloudHealthValidation defines model for CloudHealthValidation.
 type CloudHealthValidation struct {
 	Checks   []CloudHealthCheck `json:"checks"`
@@ -1782,6 +1821,9 @@ type ServerInterface interface {
 	// GetCloudHealthHostedTemplate The CloudHealth role's template, for the reseller to host
 	// (GET /cloudhealth-template.yaml)
 	GetCloudHealthHostedTemplate(ctx echo.Context) error
+	// ListCloudHealthTenants How the service reads each CloudHealth tenant (platform administrators)
+	// (GET /cloudhealth/tenants)
+	ListCloudHealthTenants(ctx echo.Context) error
 	// ListEvents The activity feed of every billing profile (platform administrators)
 	// (GET /events)
 	ListEvents(ctx echo.Context, params ListEventsParams) error
@@ -2630,6 +2672,15 @@ func (w *ServerInterfaceWrapper) GetCloudHealthHostedTemplate(ctx echo.Context) 
 	return err
 }
 
+// ListCloudHealthTenants converts echo context to params.
+func (w *ServerInterfaceWrapper) ListCloudHealthTenants(ctx echo.Context) error {
+	var err error
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListCloudHealthTenants(ctx)
+	return err
+}
+
 // ListEvents converts echo context to params.
 func (w *ServerInterfaceWrapper) ListEvents(ctx echo.Context) error {
 	var err error
@@ -3009,6 +3060,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/rotate-secret", wrapper.RotateWebhookSecret, options.OperationMiddlewares["rotateWebhookSecret"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/webhooks/:webhookId/test", wrapper.TestWebhook, options.OperationMiddlewares["testWebhook"]...)
 	router.GET(options.BaseURL+"/cloudhealth-template.yaml", wrapper.GetCloudHealthHostedTemplate, options.OperationMiddlewares["getCloudHealthHostedTemplate"]...)
+	router.GET(options.BaseURL+"/cloudhealth/tenants", wrapper.ListCloudHealthTenants, options.OperationMiddlewares["listCloudHealthTenants"]...)
 	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
@@ -6196,6 +6248,22 @@ func (response SandboxSetCloudHealth500ApplicationProblemPlusJSONResponse) Visit
 	return err
 }
 
+type SandboxSetCloudHealth502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response SandboxSetCloudHealth502ApplicationProblemPlusJSONResponse) VisitSandboxSetCloudHealthResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type SandboxSetCloudHealth503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
@@ -8376,6 +8444,111 @@ type GetCloudHealthHostedTemplate500ApplicationProblemPlusJSONResponse struct {
 }
 
 func (response GetCloudHealthHostedTemplate500ApplicationProblemPlusJSONResponse) VisitGetCloudHealthHostedTemplateResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCloudHealthTenantsRequestObject struct {
+}
+
+type ListCloudHealthTenantsResponseObject interface {
+	VisitListCloudHealthTenantsResponse(w http.ResponseWriter) error
+}
+
+type ListCloudHealthTenants200JSONResponse CloudHealthTenantList
+
+func (response ListCloudHealthTenants200JSONResponse) VisitListCloudHealthTenantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCloudHealthTenants400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListCloudHealthTenants400ApplicationProblemPlusJSONResponse) VisitListCloudHealthTenantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCloudHealthTenants401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListCloudHealthTenants401ApplicationProblemPlusJSONResponse) VisitListCloudHealthTenantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCloudHealthTenants403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListCloudHealthTenants403ApplicationProblemPlusJSONResponse) VisitListCloudHealthTenantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCloudHealthTenants429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListCloudHealthTenants429ApplicationProblemPlusJSONResponse) VisitListCloudHealthTenantsResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListCloudHealthTenants500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListCloudHealthTenants500ApplicationProblemPlusJSONResponse) VisitListCloudHealthTenantsResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response); err != nil {
@@ -11065,6 +11238,9 @@ type StrictServerInterface interface {
 	// GetCloudHealthHostedTemplate The CloudHealth role's template, for the reseller to host
 	// (GET /cloudhealth-template.yaml)
 	GetCloudHealthHostedTemplate(ctx context.Context, request GetCloudHealthHostedTemplateRequestObject) (GetCloudHealthHostedTemplateResponseObject, error)
+	// ListCloudHealthTenants How the service reads each CloudHealth tenant (platform administrators)
+	// (GET /cloudhealth/tenants)
+	ListCloudHealthTenants(ctx context.Context, request ListCloudHealthTenantsRequestObject) (ListCloudHealthTenantsResponseObject, error)
 	// ListEvents The activity feed of every billing profile (platform administrators)
 	// (GET /events)
 	ListEvents(ctx context.Context, request ListEventsRequestObject) (ListEventsResponseObject, error)
@@ -12139,6 +12315,29 @@ func (sh *strictHandler) GetCloudHealthHostedTemplate(ctx echo.Context) error {
 	return nil
 }
 
+// ListCloudHealthTenants operation middleware
+func (sh *strictHandler) ListCloudHealthTenants(ctx echo.Context) error {
+	var request ListCloudHealthTenantsRequestObject
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListCloudHealthTenants(ctx.Request().Context(), request.(ListCloudHealthTenantsRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListCloudHealthTenants")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListCloudHealthTenantsResponseObject); ok {
+		return validResponse.VisitListCloudHealthTenantsResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // ListEvents operation middleware
 func (sh *strictHandler) ListEvents(ctx echo.Context, params ListEventsParams) error {
 	var request ListEventsRequestObject
@@ -12695,328 +12894,336 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L0Jcxu5tT/6VVB8t8rk/zZpSZZnoSp1SyNrZpR4e5I8zn3hPDbUDYqImgCngTbNTPzd/4VzADS6CS6S",
-	"5WUmSlUSi71hOTj7+Z3fO5mczaVgQqvO8PfOlNGclfDP00t6bf4/Zyor+VxzKTrDzuWUkSteFFxck3kp",
-	"J7xgjxR5x0rFpSBUET3lilChFqwkaioXinBNupQoXUpxTZjQXC+Jpte9I6KYyM1lLkh6Num/oDqbpkTL",
-	"kSjZvKAZI3rK3GeIFMWS8AkR8krmS5JNqbhm8LziImODkegknZL9VvGS5Z2hLiuWdFQ2ZTNq5sHe09m8",
-	"YJ1hZ9R58ttB/9vF6T/PZ5di7+z9u6fFyd/eXeQ/jzqdpKOXc3OX0iUX150PH5LOWc5mc6mZ0OdmXEvz",
-	"+vbCpOZ7KVlMmYBR2yXgCv5SWpYsJyVTVaGJnBAqCKNlwVlJzJCZ0mTB9RRvpjNGUv/RbNn/G1umg05j",
-	"NqKadYb/6Jivdn6NDfq5zCiOLbaHJVOyKjOzeW/OnyekZAXV/B0jWsIYjl+fPVKklFI3vzuR5YzqzrBT",
-	"lbxfsgkrmchYdNXOqWbP+Yzr1RG8nbISNzejRWEoRVORK1wCRrMpmcuCZ0uzUql/T/81/JgOSVqmbtkU",
-	"KdmMcmEIsnv89gLeqMhEliOR0oVKe4SKnKQ6JYpl0nylEpoX8PWrKrth2mzSpCoKQq8pFwlhg+sBSUed",
-	"nE1oVehR56j8y5Pvj/Rf9tMBuWACt2okVkeGNBinudW3bV41fGV893DVzAZRzUhhblekm5d0ovuc6Ul/",
-	"qvWcznnfXIfLfXuye0NcX0q0vGHCrYCgM5aTqyWBg8rFdWLnaF78WyU1JelvKen6RaeaSJGxI9JYchKs",
-	"+IKLXC5IukhJ1628lqRkE14UPVzlkWgs829/Odw7WvzlICGjDl0o+GXf/PI0HZDLer/gK4TO5wVnylGs",
-	"nLMSCN6cOKphUGZ0CdFTqZjbs/d9ulB9GHE6JNSfPk1vmH1yRgVQnpk7rJIajATsuxSEvWPl0hyfuRSK",
-	"wVGGXejDMrO8HgfpmhFcVdpxsSumemQxNbys3jdDt1wRKXajHbdEcdphulweTzQrV8nmot6CBeWaXLGJ",
-	"NGewXJoRAOU3T/qMCz4zTGbff4oLza5ZCd/6+zku3Fm+jsHA5UeK8HwYHPVHiqR/79uH+2e5ZZmGi+MK",
-	"45pqMpNKk/2D7wyjL2mmWakSwgrFCCWCLcibN2fPBiNhvqVY+Y4DLyvktSIZLcsl4ToBOjQLX7AZyWVW",
-	"zYycIyWbM6rNJ6kiaenmke4uQfb2v3+SfZvt9ff29vb635r/+c78z179H3O6Z/T9cyau9bQz3D/4LrZj",
-	"f7+gIr+S79fKkyjFoZCABxOzfCWDY8gVUXxWFVSz/IjQK1xQPWXlgit2W/nhhnbJZyy+xXYIjxTR5gRl",
-	"hcxuSPf8xxPy5MmT73vJ1sEjXWg+Y3DWyqpgZndovkbm5Oacmdsj1P8h6cxpSWdMW/3lB9RSXqP2gGTK",
-	"zdDnVE87ScewvM6wc9W+bRMFtDd0xoX/23xfa1aaT/z//zju/3+0/6+9/veDcf/X//6vuFoxAY0nIh5L",
-	"rmt9R6+qXLDVmhuRpVHjshrYEBYyNbpbaqi7oErDihoe/I6VtCAzuiRXjFzzd0wkI5HJ2Yz2FTOLp1ne",
-	"G5BjATTjXpkQWRLqvwwcMpdMESE1Ye+50okZTskmlWI5ivDD/YORSOcl8BxuZjWeUF6wPIUjaT5g+d6i",
-	"5FozMSDp/0nJzCwHM+rjEt8cTHlA3nI9lZabojQz/xyJBawWN3Ldf44WeJhhw/Hmesudqtm5k3oY0sDe",
-	"wWF0Y8U7rteTHHeXdyS1bw7blLb6yRdU0Gtm+NtxlslKrOXLc7pkJZHlNRX8XyCnHikj8ezThOLjpLt/",
-	"QHJ+zbXqDdxCNqcxi3xyxxk9OWjO6CA2pbfsairlzdplXPjr97aOH8ybkFUhD6H5T1SzBQU9LJPC2ADm",
-	"n6B7oH792AqY//6nQmW7/vZ/lWzSGXb+n8e1kfUYr6rHr/Ep/Ghzmwwvd8dJ16LUmEmULOgSOQNeUQz0",
-	"54wKMuHvSVc3xGEpDa9Ag2R14xNgFnNWzrgyJ10l9Y2PFFFMV/MeHP+TQlb5z4wWetoaGX7/kTIGA7lh",
-	"S9JNM3PzFG4e37Dl2D6Q9ob+4C+ocvbbEdGsKBpvG3Q+JGbprZLwOZf+BS2MtAFTDT4OYyZ/vXj10mgT",
-	"pBI3Qi7MWrMiTwxbdDLHLJPlSmZV8Vt2sZS5M6tKJUvk1naHSM6BGRKuVMVg2idSTAqefdZJt+xBpY1y",
-	"6lk8LQq5aNBhV0tJlJQC9fm+MeMTQgsjZ5bkn5ILBmuD5r0wHPy6ZEolZDAYIEG1SRxYImrNExA3JaNK",
-	"IuFmldJyZomcZkZHHJAUdN0+KLspUXSpUI+kqN1yZcZtVDzQ6w0HC1wbwbPrls3e/ThQqWHlfpTlFc9z",
-	"Jj73BllDuaDZDboU6nNrFhROejeduOGluM7c7qFS/FqYtZZRdaKbCqnH7q60B6R4Jow2Q4vTspTl556u",
-	"OyGoNhxZA6JSIOi5gDMGyn4lrCJQs8k8IcIoO47zoSsG5vRS6h9lJfLPOZ2Xkqgqm/ojRrqyhF1pGEWO",
-	"yh+p3pE5O6ghB9akrLTiOQv1Z5jS60DL+hFW63NOLvDbGbFsdLeG9mj0RXeMy9JaeECaOuA6LYWSdKO6",
-	"Y++oIUCc6mgW4VLK57S8Zp+fbSLNgUfSmPGG7L45JH/jP7hxvaBiaSWZ+jJMo+EnIt3U/DG27grDJ47f",
-	"XjxSJKfc2Bs1I8bbrcW2qj0AezGnEG8TBLgzKIJGo2SzK1aqKZ9bQa+sHRGqEu9owXN8WVkJUjClkF4o",
-	"mXFRaUao4bwwALBkmspF/fhYSzk2EintrRcNhveVy9rVcT8C4Y2glZ7Kkv+LfW6uAr4pu6zozQPjzPJ8",
-	"WJ3WPN++fds/rvSUCW0GtsauNxb8N98+3TM7VxRMXLMhSX9gtARnNS1mfwH3XB/tGDXqpOgtJCkzouIv",
-	"I2PhmK+PYVSjTupkM47SHF7FBHiWd/G2bPp0zBOAu/KO8oJeFexza+6vgjOikga9W65X6+c51fSKqloR",
-	"RFF1FFOUB+TSUa89Fg1Cv0+KnpcyY0p97tV7y4qib9VvLuaVDYlYYjIEXTFFus5CBTkvNWjXgvA6XAJ2",
-	"SMlqd4STSYZLJwGfQue1rIq8PjFUs96RpWTlhJrZNVD5FXD1N0JV87ksNctfsJzTS6DALyt5zATS8Kvm",
-	"aynpvrn8sf+dUeg+uMMF9HGcaVTq5qVRMTRHg5fNKC/MP1qHKunccNSanOOwUuBSATGd8YJjrCnpBAza",
-	"/FWZm6y6EvEzJh1VXf2Tob2z6gKoucM/cAD1GyQ+ZizFhgdvdU400+rHUs62OEYMLTi6WEDEICtZbjgl",
-	"LZSPJjSPNxgrYNGhfATz26jij5R7l/VZmwurXpbegFxMjT2pJZkXVBviJzSfccGVLqmWpQJjf9CJrFxW",
-	"c5aTgjOhj+d83eRq7bLBkDQTVEB4dk5LLVARhXeN6ZyPef5xAywZ1Sw/1rs6cZFetpyLkzfnPrQJT+DM",
-	"cOYrL2Tv0YiJLczdZ8bjH5vFnXAr96EDK3LBkM5xKe5zqNU8v90mtI4dzzuNRbajT9a4/+o9Dz+9/die",
-	"GX4PpzV3HtzXwSme0EKxpHWwdz0Ab11MPnBXhafAiAuuSHAIhg3Hw5pDA572xmlJe8lIIO+wB1wlljOg",
-	"bY3xJypy4uiS8DzUCcBXH7IVn2JhNZ4BOYa4znAkWqoEhgj96NKT56/ePPv59Pj55c/jk+dnpy8vx8ev",
-	"z8Znz9KAJd2w5SNF5EL00F/e8paGEY29/ve//r6fHOx9+K+PP7m43SvHd3N8Zcvhbjx80PT1HiQ7n9Z7",
-	"c5nXCux+8J/mIj+JDcyxh+C+g729rauxlnmYOZwdv0AfkZaGFquZ2f9SVtdTcnF5gY48mk0DW69LySJQ",
-	"yODh4/OXR2D0uSnP6JLkfDJhJZmUcoZEubo0CVC0XRBCSc4Kdm14Q5ONDQN3zSNF0hXJjeacOWM8m/pB",
-	"hOfHPAJDWSXog73D7xokTUsxpAv1D9r/V//X/zPkdDYcjkb57/sHH4Zmuo8HawJ3IX/clTXGWODJm/Mf",
-	"LUf+3cX4O8OOWZts2VlxteDv6ZCcvDkn+4M90p1RwSdGC/xvcnLxC/AvtLOPjY1HyWta/lYxbRTarCoP",
-	"7KMHgz3yjGpKTt8bJRa8o06t898290cVtlD+bkjscVGEE6k0cLw3il4zcs7MJw27zVnB37ESXMXKJUiB",
-	"AoVSitBiYWx3RY0a0mkzf0wFiUrRiV/TLdzILv4H82424e/jMhlG/JKui4LjddK1m9IjQOn1bwfmN0MY",
-	"g620ZOfU+KafzhoCanLUbQL043eLdCGc7JnHE0NcOMTUCSHIMnHkumnrQnHzpMHgniT3vK/Bp57ux7ju",
-	"ve5zyHaefrM9fLuNCtZs/i+cLWKHkOoddhU8Y/TKhdQtN41sl1XUWMll3vTMHOwdfNPf34/pAxNeKn3B",
-	"mDjWGzQy7+Y3dxNFF6TgghGu2cxpQY2R7WZFFFRpmOqFpuUtrA/z7TPz6cYjXOhvDjurSVBJZyaFnl7K",
-	"Z1Qzs8Sr83wjrgomcpaTzGyBbCVzwIoSJcmEluCXYO9ppknOMj6jBem+uXjW1iQOBk8On36zlZOEqx+l",
-	"nUB1nrLsZtVqzpngLD/OwM5dndnrOmpMMvMGlN2qulLM0FpbXXIbnUmhS1m4/E74Cggg7tZ9ZVfsD7Qs",
-	"6bIDvhBtnRQRsl9QQzeVyDEHEU6CJLm0hM511EiCqYjr2852Xl0VXE2NGpO5zENmg+5B8JTlt5ug0/+8",
-	"TOZKM6Ne0Np1i84WpamulP/HeFIyNRVMmZ/g8I8hjdpoIv4XdMkEUf+olMdM5XAUcwqvnZi1Tzo2EB5P",
-	"HQsp0apE9n1+97YQ5TM2L2Qk+fWt4VlaEjQzg+UWkDmoNJsnEPm9LqmA9CGfUG23aJW/ZXROr3jB9XID",
-	"K/VB6FlleGlmZl+w/Jq1RqM0zW6aZ/bk+PXxD2fPzy7/d/zy+MXps/HZ8Yu1/pyLKSuKEzmbUZGvy7qb",
-	"2c8YvYkKyIYl8DCyLC6FHVEfbktJhu8Dhnr89gKtWfhS9DT8VvHs5gTe8KYs4qOAV/xYf08KhW4veLhv",
-	"V6Tg4gaTSkJ71wwFds3QBpnwogCHr09ZXLTtdTKVSpsDRTSbzQuqWXTc7uLaQbsbYi/v2mCxz6s0HAtz",
-	"okNBxbVixaS35vtlSc0ebNg4mDdV5NLdS7p0ocaczsZ4yXCu4IcxMsreduUxIOMYLYXD23L4Lpiu5jE/",
-	"6iafVu5P7EblbOWIr5jxK28OWFWdEx/XcjGGtDI3XMOX67xuePkCItHrTJrQAeTYvs3DQEkG7hrDgybS",
-	"8HwVpRC89xcMjcepxMXN5ST85iMVCBujgPchB8x+G0m1yXUO9g4O+3vfdDY7CqLX3EIFLKweSZTwy0rp",
-	"O+4NPGsUjYC46g8fPj08/Obwu6f7B998t/bLLH9dcpHxOS2aT1sDHy378FXDUkq99UTRMK3RrUu9fJGx",
-	"RwbUIO/mUjUIM0bnbYJpkeqWY/yLD4+vnmVQYuBfXi3Z8diiuhjRWniQ9LpK+FQpFnfNQmQO08RhVATv",
-	"Dc7PlZQFo+DtL6m4uyc7SLuF1/hhJW49tq1o1NxqHlPIU1jIMic2fc17B6UA+WET5CIuDRiEc9VHDSaO",
-	"2XmVQj0XjSbGxC1NI/DLb5sIBBz4rM7Zxw93U/zHwLxpjC7+tJesVHHcYkjsHStCTfO6ZMwQ+5IZTgrK",
-	"Yx6onEknqrFaLXktiYUc3NyrGrsD/qYiTnSgN+/kI25ICaN5Nz8CuWoJuCfBi+pKUlhuo8ukO6kzo1yo",
-	"Qi7ESKBbf9gy643SBSHr3H/DV3IFH34EgQrDmMqxuZ4e2SzLIOpn9VsbV6jDFeZZa7COJ3TGi+VYLgQr",
-	"IdzhohG4++HssfRz1Hn5+HjUId0UxnwOSZ0+J2dpfbQRbrFk5XpPjJs/qI9URb7LtSVIoJjB2m/ggGI0",
-	"A+tXWjvOecRHndfwD5gUJlgumi40koFKW8pZ9KMLWgrzz0h1lrZbgkRvT9uwQT5cEQysL71rpOATli2z",
-	"giVQaBauhPmWIl050ZB6E6SLWmsX6dCZUDtomHhQk9oerRlWlHGCDYC1EEEq9y0CfHTzmds/6EO4pRG6",
-	"5/kRySloZ7Ikag6HkJbMmeKkm+4fPDnsP/3m2+/63+/tHxgqPrezJJWAJLSU5nKuf6YiV1N6w87y1Cw+",
-	"lMy0/TFPDs2bzIt2iOy0XxvxNGyK75KT2tBEaUZoCc4O1D7nTJCpezuuik3Knsoirx1qQKoJ4UJpRnPD",
-	"4BUTOdQBQmmdZd/hbJrBwGn/H3v972n/X7/+/l3y5CAeEXQZI5sUC6SOv5k7PyQdyObZEPxusjRgQy7H",
-	"N8hb7Priwb2Dw6B6EPa5b9htCVOt04AWtrIIvk9uGJsr4M+4xo8UXmjuvA1fe0e4rMrapISTJdh7MxAB",
-	"OvO2qiGjGVKhJuv43o+yrPmwuzVF/gB8sOGkUIzVu+3uJt15yYWmVwUjxxcnZ2e9ozpqHC3rj3izt5S9",
-	"jUbvD/b6o9H7b1m06q2epnfN7j5P1HdyunQqCSxuwHyVeSfk4jjPTxaKSPNa0t3bG+7tkTeXJ72EzKAE",
-	"dkoFOTgkU1mVitApo3lzYVa+W+8sZlwWjL6zot5vAf6sNKHwpJaG2thcY4grIFdwKF0xe5nl9VBciS4q",
-	"X6XurVh43/b39vtQatpQtaKcfIU/P8OQzjJi6WvNZnO9u33gXnWMD8bMgzskA7F3bD3zh4tQXZygzkkV",
-	"sRVhfZ4P1r7P5eptms6pv3F9rs9GcwdKaFbHjXnsQxQkpJrbPE50TVNHYSXTJbf50uA6E/lccoG+7ZxD",
-	"WmYONR9sJp3d75y0yMfBz2oDdtZny/LtvlrI9XGrHq6Xm1FSk0a4o79uoC5HEhEiuwUluBKUqJpG7KB8",
-	"sYgrfRZEVVnGVNwZU1DIFn0ROuVFNbvC2I6rA7wQfD5nOk6EyBn+xn9wnKFkGTPTfqR81UkSJ49Knch8",
-	"bajRv+Xny8vXVhls+keFdBAjWTO2HBbpN7wZxuCt57xpz55zFdkwzwluxRKiAQ72Xp9AOdzq/F/N6W8V",
-	"OwIvgCvRx9K5NCGVsMnQiZduwIvn9Jp5W8Ta3WCIw4WmBHsarzZtnAOYYHyFjMlUlZGN+1kuCLXGvdcs",
-	"CjbR6+onulhol+bwTiy7amvAZhLW8rzQaxP2a53I6Hz4WmePL1wVOGrt8fAX01OZx6fENXEDDLEGwITj",
-	"ekjSk+enxy9Pn6Vov9RKFXxUMSZIVkhlFG8s+jM8SxHqfrW3j8T3e4YBKssTjfpl7qhK1rIyzVt8uZCi",
-	"yyGIX4AsgZfTAp3oxHwI5C5mf49EY/ULKW/q4BBv+mrMWqFt6hirnWXU8yCk5tkGv00zR9qGJ8PPrRhk",
-	"zsJtjMfW6RhdOHdkaMET1EggWoBoOgiMOXhZUl6QbmrJ6JndzDCPGf033KZ/+eJUt8iAyACrcQevW704",
-	"sfMEkva2oQbqctc38R9McDd330LOXEUwI1bjdJZv06J4NekM/7FTGj8w+w+/JjF1F1WJgauTHnq8mILN",
-	"iPlaLV0mlaIF1CAYWtnNukLG4TWZlm0F9sCwPgkg9IN0H70wtDClKjgscS6C09h9ZXB0kUW5DMxb5dCo",
-	"wLODcF8+PohjndL5nBmm2/WnWPN3XC/JhDGbB4CKocLC1lB1a9XvIJ9xnMyqFWGxcldINzbEnVLxWGDp",
-	"PUurFpC85b7p26msMaUOhD+emyQGedIIdeDQ1x7X+9AO8Nx/cdUAjbEpV1qWoHtL4UnPkLz509zXu08d",
-	"4jQ0Q1opnpYVWNXasoLAWFzALCoNNcRUtF0+RtiDjwmAXGrGYiaf1j84UzMdjgQSN+SBwpraS/XNqNEA",
-	"VhYWdTZKQhNCFxRRrE7enENBW/gdzd8xm3VqLo0ERCv8DWE1Z1ZyzTNapORx9LqRosCS0vjzrnoLh4qh",
-	"JDmx7myvIDV8xUxXc1JSgbn8FpyPA7hZOhgMHgev79fFpumRj4c42BmkvGDJc5YVsGxJPVYqMlaYn0bC",
-	"/cbez3lzRs7lMYa0MTMVUXsGnIfGe3Qwt6x71UQDQcc019O8pAtBrpa4CM41EQwTvs/FdTokh981vQ6o",
-	"bMANywSw3gYRSRWyRipGInTDmW+mRnwFDv8jssI/w9d6BIIhaG85uWJ6YVTIlm9KDeo19OrzcFX9Ru99",
-	"IcW1MbNj9LtVJa8/ZF86hnvGds9xDTxqBsDBtQbhgCq7KQ00+XRIVKXmsIMJqLpGhR0JVIuxqheOD5Z8",
-	"9o4Cr6//XEh99Trauht7DsxFdFOhY9PT7oCkVi4ONFPaDMjySI+JJ4EDOgdEUyNusqqOE6uW29R/O+qt",
-	"f8H1Ce8w86z/jnGF+FXPE+KXPUuoL7uDGTxgz2X9iz2VrR/QrRI9puHk4SyEPziaDseA1NVYo1XSqi/b",
-	"De0knXDDorbIj5wVuUfsaIpoiDHGC9eYUvSabS/CxFfUD8Tkm49vRMpLYWXVbZyAvJURMu3bf3upx/P9",
-	"eAqyJePbOR29626T+uKnaHW0mMrlPGbhKJJgBTYunTf23Wk7P/1/35xeXJ4+6ySdV69PX3aSzvHJyelr",
-	"/OXZ6cnzs5fwz5Pjlyenz+Gfp39/fXa+xma1yTyRtF+9rgJ4Zu0eNyRX1Zt06CKeRGrTUxv7J2+2moz2",
-	"sdgCnXkb41aRQjxHniUPbay1LU+TdtnfaiXTxvBfxFLd5LppCQ7z7Zbo8Fb7AGVGzxlEMQeB9bh4Mwly",
-	"CehImHeiBLev947EIMCAnsxCypvegFy8uXh9+vLZ6bOEmP8/e/nT+OT5q4s356dgTZl/nz4jM0YbXpOR",
-	"4Mp5dWTpRNrQSGC30EYHNEKLvZ+zDNIeAEQEAP8gFuNl5BhflFoAZQT8AR+H0epHwmb6mtEEGh24hBgD",
-	"bEEPhOFESK8pv9zMjk8uz345vjx7hWfq8uyX007S8UvQSTqtNTCHDFYgSvO7uRCCfLrdU68g/ehT1lW7",
-	"D+Shl3Ozk9fd+CHpTEO+vxP33BpeyX9Y7uznQdq+zaLcPkBtTtgFE/o2XzH0eqHZfHfj+KV9ImofuxD5",
-	"yndCRXbbF0Lnnw12MJEfO8iUe5eXbYeG5bfbHrt0991XHXvE8wFE0HSA4BrXErymxXX17Q3KiC1nSAbr",
-	"5drfuEv6d6WghqhXC0HNr2kzN+iKZRLgt3YwclZhLGqzDQyeSPydbhaLQdKEXDSLf4BJuzcpBwXMMVV9",
-	"JCYWRmo1Um8TPnAG4BqnGAc3YoThNNoSvMXj7fK15xNl3LgF9+Hcco7NP1PgKzzB69xWaHHW3iibkjQg",
-	"ae1wImv8TUchYhhX5AqEeCbFhJczlg8AzB8dTeOsKgN31NGKgrFkGr5pnU+Na9b/FHU8DUNdYiQyKlz0",
-	"o1GGSNLalUPS0NPj3DlDwIEbBH6E5mF1EJlGsTGqjJzPwdeBGVjbDzDHwGJSe4YcwlGr6q4+1wlZUDUS",
-	"NmUAPUTUq2tQkcOsy2Vp9qh3BHNIbCxNsIVz27SqMi3UJlS5RfwDlrc6D0C4h+iRRst/jckf2OaB4V7b",
-	"596Sjh1oL0ZXs9+tJbOLEMbATbLJMNJcFzvYzvBVd/fGQrjGt+O1RJjGBZlf4HMCbmCU4iML4KMAm6Fk",
-	"Dh6Tl5jRbe5DnhvmjSifNwKO0zHiQLmtG3MxthVenaRjtnA8kaW/yblHAIHPi7/6acO7x5ZCxw01JYRK",
-	"GHvNH87d2PLumi2MLTdwj0KJ3zikHArJHuEQkcwMFxpbyK6x5ra8Wsgx+N/GQo4Nb+gknQl/33ghp7M2",
-	"cUqhjEEvMlARkMjH4KKrJ7wib1ZFkHXyqNglTGOrlZJx4DBqmkdxupeaT2yN6AXT5ripWybeQmBNxcLZ",
-	"PJs6zgTbz3IbhTPDUC4Hhs+RBKeMGkZ2BCWZ+NjMYgFakVUSNpvrZaNAdufUrLZ4rb/ckNWNYvzDKBLM",
-	"e1v2fbDXfmvrEAefiJ3cVy0lfE01aeAm16woVDSztS7Nj8kA8/uo8T1g2O84W4w6mKIBqfA2xQwIk4vr",
-	"SI5J28MmnYdNltegNe+KnLMW8GbDC07XAs7V96wp3FtV8GM7Ahn7G1ySm1MNYtb8KjeWC2g/5J3zrWhF",
-	"PBnxrq7QjZmIawPpEACQC1ui7nW0dk6ZwLSPwdfnTg0NtLu4Vpt0cB9qfouy/lTqvgOfXBn2+Y8n5PvD",
-	"p9/WbXVAjYmV1e+gZDWSYzbqWIjHufPeBGGQaKmi0kazXIP3s0tfI8g7poWSLueq1dQIwVU3ZH8G3w4Q",
-	"RdapknUSSHNEFVa4Ojzcod2Voa1CrivBzG40fdfrHkXtzSMqb3WsaEwQdmqth6SA/d9AW9uU24TMaDbl",
-	"gvWNBQbqrsuFoo76jrCZGfxu4aLQDdLspWcrFslLtoB7QTceiStGaJ6zHLwboDQbmVkVOdElozrs9wBf",
-	"uFpiawd8W8PYcWqZrbcZ+xCnuzBlRT6+Wno12Cl9VkQEd3KxTlf2d6jxqtocXA9wsW3mN4RorHo8RmQX",
-	"+5tDaga8Xftb+NnxhAta8H+hcbBy1SjqXIwrxezVKgBejqi2bn0A5j2q/Bras4OKXTYWz8br0qyItSpX",
-	"riICSs4KBqPnYux6U0TvRhjkDe+Dznhj9j5jDMPAq7o8lGrv/El7O1c41LXWwaYlqGp04vG85Jm16+Jd",
-	"WVpXzPKBmXVdlSsXm3u7BYkdOICwoP+2TthYvZQXy7E1mwA6Plw+h4fd+hQiDJr3uFWpf8GUl7GcQDJA",
-	"mWOWqu3REQQlPOlZgobv1VeBbnI51/aTzSuQsmtMlBpkGhbRk377AqJPg4GIxf9oK8JR88c4D35E0R/8",
-	"4BvLBL9Z2RP80nRR+zkag7f+VU48R7Hebsvzx66aZJxXYMAzYf4c06IYTxjVVQkG6sw1xRkDgnXUaAdj",
-	"ENbqHSv5BBlMaLuDPjOG1gPBhmPmOa4+Ciz0v4+DrIlwA8A1DzRWSCDrBjdyg1mhK4t8hGMwsgFWyJJh",
-	"DZYkJ2NcJufrri9BrtiYC6NrFAzWfE6XhaQoKQtoPgG/wbIYDaOE2u6xl5WARtduagFgBHU7Bu89Cc+R",
-	"DbSPpSiW5k9kkSEf0UyBSyC7qTlrJQK4qLCAfuySOEJGMWM5p2MryythqHc8L5mbzxUtKPZ5jQkXm5Uy",
-	"rsrC85WYZ+LcJsPcrRp4N1us3dpGS1sIENhC8sho3FB452snQVFYNbS3lz9uAfNrDzqmEdlOi9aYvtvq",
-	"IHFHfPNQnNhyQKM7QG13G4P7Fys2oB4eXefKvc/WvJtfVMujCJ9FMaHY9tIzO/wNq3Py5vxuK1M5EL44",
-	"Rl+zgKZqIvZZ5R5rPT1Qn0fow3Kxpl59eDB4utdplMX2/wdgZZP9gw/d0Whg/9j70Puf7fiyzdFvWh9z",
-	"/CMpV95waiWfoF9IEJq/M0cbc1/yipGFLG/QX4AHHOINZSWUbT4hhe9wllcWOGB3cDvLc09sjtvWcQUp",
-	"0LV/MSyn8TWQq9aUkIutnUv57BZQJUDv6twOYPfh43O2rYBf45KKHer2zCS2bfsd4RVwiPG6rwktHe80",
-	"9lFe2TZU0MqKKpJ+v6fShKT7T2fm/749mKZEliTd/yZPSTenyzYI9rcH0x0QErA4IgLdxmcBL5fQIaVR",
-	"IO131PWZus3Ofti4vi4keLdVvi28za/r6O7WCDTgAD7C6nQoGpjI0kGyDJocysJe/9eOGCAb6PGF9eDc",
-	"vdjXVTatXJjqWdw5tMYxur61iNGY3usN1Tm78rO1tTYwCXhbPQ771S2Ldx+uyXAvto55rRPwkim9Rqo0",
-	"UtAiJY+28NTeBpjRBZzI3u7MttkaYH1PE8tWK2VY7IwukUesQ3q9O+i//Y5tV0143Eu+Vua4lM1b8qVw",
-	"q9a03Ggg0ANH2Vya7/f1jprmrvvStfBSvfgOgVvSDOPWOvbn7N1wEPxnq/y67X5FdydIjltv3vgSIHCH",
-	"rmZsWY0JsPWbKTernnom8o/JyC+1Cxi6r++vcXuX+rahI5s9HkmC3zn7Pem8Pbv8+dn58duX282QEFAZ",
-	"RhvbIduY+tSWxaxyx+2Walho6uu2+gueB9U299RSqfHhGHCr9QFtwUILehZbBBKuSRdxG5v4GzCrp8Sr",
-	"gKuxHPAyhTI7ANtbl3rgMV9spoGxSRAmQx1hDgGuJoL4fXwugZkLF9cXPKoh1+Afds5uCZS5v47LBfgj",
-	"HxXjVSwr14GQKH4N4We8h3QXU8Wy8WAw6A1JiAqAcCEhfDYCMWtAioaH76eDVNKpymKngD3e6Te9Jo3b",
-	"NJJqHce7dJJqnZF294ZNFBwHm7T189xiz81ozo6ILisWZr/E0SZ3PQDQsgcOwKdKr9mUFuP3OAaWjFOA",
-	"mb9+dXHJ8iGZaj1XCTT8Ld6BAJOIaJwRmuclU4op273edj4Gf7AihcxoAY97WJy2iIZ3Dx8/turGwF4Z",
-	"ZHL2GMr+HwdxzlhPoC0emLLYhe7uQ29vS5a76+6tN9WQr5/nVGwi609EiDvsamuVkK9WJdfLC/NZK7yh",
-	"2+xxhaU5+Jfr0tT569vLlXT8Y/LXt5cYcc4KymeKpKq6ShOSOk1vzCE9uBXzBfdJAPqcAj9OS2kuDcix",
-	"CJp/6ynVIyEYy5VRGBx4PohBLkj6vu/Ioo/Pk27qWgWOAUoy7R15nEOuA4FAuCKHe09I0DseY9uwFbCL",
-	"sAY1szLnDduScjGJ+Gt+MAteQ8qqR9jV25z6AKlTES60DNSfR5EiACggc1ggNbaQfdLeMRI1ZOFu9Q4+",
-	"utdLbKaE62rG5pAZgn5vH77CNGjNisIs3EgEpqdvMAIJOlRbKGul2XwwEiMRtlu2XZKPbcNoGMyQ2PbG",
-	"o2pv70n217eX8A+WDsgpvKkmAltFL8GEgoakfvcxtJ8mUK+NkmAkyqpgilyxQi6O6tco9O0KwEax/QgK",
-	"JTESsp6cfPPmmoaumQbSGYmAdnqGcjGqEFSMtKMyThc53DtMSMFvGAwcBtZsBQ9r+O9giuTf5G24BObP",
-	"Jfn3SPy73+/7/8IzKF/ME1Qsoe28G7ybzL8hkcRiZRaS5sQGukrs0ijLbMocBitU4C+RClx/ZgvdJ5a1",
-	"1YvfpmI5Nvau/Tr2FvZfBTk3pSXLvbizQE51LAo65hkKkIIdtXycM8oLc/OEFxpRemQMwtNCUkITeJsO",
-	"TnPStdoCd/ZHvKdoLyHKg2e1oEUhUdAuMn5qbF4NkwUzf6XVkT+gNUCmjfCasUNb+hX2iOy0Zzucx0cJ",
-	"XwwIzQUKLDWrsBEnk3PbYSOTSqujlck9UjECNSY0h+VyXbqBMhM3Vejz05wM8NMwjJ22VmtRcs1gufwn",
-	"YQWTOnMpLXjGhGIu2adMAwznoy1rwh3shLIsKvTLcDyP1lIDEGsJpCeLvE1pSlOR97mo4WRbtdQ+XbmL",
-	"3DMhtlKjh7mLoUM66EHzSLmGalZVXtZQFSH6EyWwVGQhqyIHioRDCNzLH5UuJe84W1giL6S8SXBXMt1z",
-	"C98UhvYMrvwM7LC7yv969oEmLLtZnckEpqWWymgow5UjmFiBUJ8AB0+VAAA7OgW9QFIJmcl3Fp/YLoMD",
-	"Qalf2fQYOHSrhGimNPrUlJ03chnMDcDjGacZe8giRGdPsjnxnoJCPf3amOAYEUSOBt8yB6GbXhy/fPbD",
-	"q7+PL34+Pj99Nj55/urkb+OTNxeXr16cnvtF3cAJXQMCu4ao4Ids3E8YORpsy9AtIdd17JqXbkmCZAnH",
-	"tMyn0DtpZ1tzqdpvW39qQS0YONFyO3eqQfaDV0DL8FK7UZsrRsBEGC6Ux7eZEYLTL8z/BLw4mFnIYFoT",
-	"3pXHkH97UvSLgIOHYDAIa/e7j2lKUSzhmApJcCL19B1vBu/vv41gf8uNGLVAVqXVhyLg61IYLo9OC1SC",
-	"V04uwP8WxdH6vYBetdKSEnIVcJ62dRNHXauLA8rIq5YitaYzvKJLp5stVN/cpFIylQsyA23B/A26L2YT",
-	"z8zRdxndfi0eqZGoVEULMqd6Ogzr8FAj5Irsw7uO4F19xURODlHj9e4eyKjlRubPmWjkdigI7M4LUE4T",
-	"VBrdjtb3oSGP8KGGQidc5NBhASEWXI0eqsiQqb7AZmxM6J4ZWGGVf6f2a9e6ZE6v2Uh0D/aw4WMvgVk0",
-	"ovuIwAZDGpBzUJTNWihYMYsZEYV0h4iDZaC2EHUk7BKZMRxZKWSNILAnrAQyhDKl7wzjZYIU0LmxJCXN",
-	"WN5LSDU3N39jdSdLlNaPC28fkFOaTc3HcG/lxAbNGwYdbDhVSA6gF6oa/xNVNggWXU81Kwmkh5FuOurQ",
-	"hRp1UsLFSKTnVLPn5kofGwYZG8/r0aDjBAjn8CP2FrXtABbUbEUlNC/sXk6qAtFTcXiAtSgLNmhQvT8f",
-	"DdI2FpCsTwMcFUjAR/LxdQMpnSPBcSke2zTu//4ntAUBtkRdbaOFDkMYsSBnPCVMVEYr9KnfI2Fzv+NZ",
-	"320zyugntGTKW2rQ16Zms44/LiRh76Fsyp31kTDGlHVeARWWFHgcLHBtYWFxsp7KHFinngaAtZhxh0b3",
-	"U5KuJkC6dTAbfGx+csUE/hxBRhI8B8OGd7v3dtOfT4+fpYjU+46VJP3p9DIlXCV2eixHe4vrQIxeyXzZ",
-	"S0YCi31hxFEkWGg0hmM/RAUXEjPTAblY0OtrVpI3Z6SbPs5lph6nvQT7Urg2NyPRTR+bg0jnfLCksyLt",
-	"eaYxY7rkmTIP23+aiyXzbfiYMqqOAwOFgYLwMwqkykp+xXICGWpAeLCzDsKbZLQEV2yrRqMbHrXVDka2",
-	"Tb5vidFDL0CzT+BIpH/v23D7EDy81o3jf+1f8hlLk5ZeXasCUL8O8fFGGxPgwLJ4h3puyRxXsdYcB9pj",
-	"xOaNki6alni+lZHioNCAdmL+sE7WYM8Di/SoKXYCwYb4kMAMqWdGsDYwTOjbCOMGLtAb+jVHAYh40WZN",
-	"jRmhQCB6pmUXaoWJ4TJfsaVE2hgJ5H4tl9XB9yQNU2ftuUnPmS6XfcjDso4sW1TTaXqB37kufJ39wd5g",
-	"DyBUkDY7w86Twd7gCabITMEr+NhqCX2nhD/+vR3l+2Duu45FaU6cJ8xYzw7dt6lr2KZyiCLg+sXZFVpt",
-	"gz8ETSI8otC9nylEeow4wbiK2i8Y9SHrus6Y4QKXBG/HgFwaXnx6Sa/TkUD/Ixxwu5SJk4kux5kWxshz",
-	"HWhJNz2b9F9QnU1Ti9PhSe4s7ww7PzH9Q2NNOzUMP2zCwd4eVpYJbWGjQ2HyTxu+RBfyNgdz60vgztya",
-	"TTzoJB1kxjAesxLrvmNvewz3wNsPcfSxm/0sH/9Ac5eVAY/sb3/kDSR6yxJqGuChJ9sf+tHXSMATh9uf",
-	"eCn1j5CFbx44+H77A5dSvqBiaaejzHNPd1mCM1sy4cv3nu4yoTdBxQh49qvZjJbLzrBzzmgeUfOXssK+",
-	"ULXrxvAKeq2CvG1/3Du/Jh3ng+wMO6HPBhP0bLWGWgt7Xd/Sor2zHDCwbdSySYMv7SHbPZGFijwhco7H",
-	"z9hi5uGz4xfo2ghZBlWqmmHUDVoYjcTF5UVgHAYte3sQNI4bOiCdjgLu/EjFWJbzXnMjxNxgQc5wNSAX",
-	"hsvQIuI9kRPii33qkEICSnokeR95VL0u9bdc3SBWBZgPT2ltk3Jwr0A9hRGZFofPQsBYu6B7uPf9SKSb",
-	"i0lSEIJIVACDB+YRhmbB6hk4w5fU7NBqucBZPfCL80Ta/g2G1HqNK1w59prbQP+ECGl0OY85y/VIQErC",
-	"EK3xBVeMHO4fkDRSi2Ilr/NtcwVWsmYC/W4L2RYPdnnkO1aCPT0SoJPDlx4p74HEzFYuroul08Z96xJU",
-	"zJzZiCsQkw2vq1XZcLtDdzaBtYazZk2zH2S+/EQCBbMQPjQDtkY9/PBFZdq5pZePEmQHKJU+05Cx593d",
-	"R5x0nstsIyqeu9/f99WL6x2k74kUk4JjMsDh/sH2B14HDOFHrOyCR5/sJOmfQwEcPPB0lzXwlWcvWM6p",
-	"C/QfHhzs8rAtzEVZ/wfTRk68w8jy7ohq0o17MFXvFgpKwz3aMdeaIQ3oFta86Vcz0l0MnUY+zTqj5zU1",
-	"vH9tHNA+nhi+b2xh9Ah2rfNnMQUBZ4UzqGl5Du43H/K8QtcNS7zqI0tyw0VuQQFAj+Fa1dBYkIbXFCvP",
-	"udJnQRVoQ6C0ADswlc6rC3rKlEVSV6RbsjmjDq3HvgXMIYWajU1ZmheAeoC90Ll57W8VK5edpCMA5MZD",
-	"m9Tc8xaQg62OIXWKjNJLsICh+/+HZOPUYMe4angj6uzoJNJcFf1WWAcWmVIDucVPa1si9U5jNNvtklDh",
-	"30Hy29rx2Broeii3R4s0w4u9GlwRjXd7KM+DPchj4jPzrf29PUhxt3/FasBi6X9pDSgTqInsHZeVAmc6",
-	"pHtjZKorAWBm7Sr4gvPolkTBY379hKpLgL4Z0QGOsVuLnDgKGHT+bAb1n17wmb1dlXXrJEEg6Zyg+fQW",
-	"eLQ++AICRlSQTbC5pFunlLU6FUOgCcHyPECusVNPV6NWIwF2qW/aTJXv8WMjWY7xtTWGILCFSO8T/o6R",
-	"GReVYZfgv51TpVheJ6iPhO3QZ1go2mPmjQd7e4EPAIwyAF1IjXUJrMX5wZXv/AK3H+59T9IWeAE4MEei",
-	"4ZOtqzaphizHhjPAzd0a4DbF7HuSxhF2UrT3wSRvNfizHs9KcLD9dVlBCLX+3pQVoEXQcHVd+L29wJbb",
-	"KjpzMdLI2LaA/EAWXZiFY4xnLYsco5Vh6HokmrFrrnrgN1jnqJ3RJWxOLHjeXe0TBU791ZbgNjNQ2j4+",
-	"AGynEvACpz+dXpLHWMf8+PdIYdOHx3UOy/9UAlK3WP4XiIj0gpqDld7lIwFJhxtakQcOkxpmpf83tkwT",
-	"gnqXi4qBH8jFXUumq9IC3qF2iR2ejupbb9jSRdtsj0jwnqyQ9sFBzCcRNrhf1R5B6KJpWUvd1gTWid+D",
-	"p0+3wUzc2oths+LDAqVxCMRec2pXgUYohn/bXkfso831BiBwiCcFT/UQOaRiLcjFzvfff3+wh//Zd2js",
-	"w04EQLXZHr1znM0YuS5lNQcxA6pbYxJnK0nDWgJXWeNNXTfA/YMnh/2n33z7Xd82+bAI/J23rMjkjBF6",
-	"JWmZo9aym64T0o3XTT6vp8hBlMejHt6X7AVR3hJER67CFwWPbnlnPJnrPniclizf5nypH/FP3Nl1c58O",
-	"qvUrhVfyr2vqfyad+PZurgdfVVtlP9iJGn6imi3QVfCRWn7NdmM1H1i4sZYB76bxQ6gBPFo+/agz3L+L",
-	"7+rx7w479wPq/YDstRq+hxCOckkSoSJlsx+MPlwLvqD0um4VMCD4GlBVoKcuN4p5OSuYUk4PXtPmkSvb",
-	"6dGqSfBqRsti6cq7sVhuSKwLyuj0zlQA7CLIA7G5pqgLIaSRy3kxpgYk+GgAGidLpkn38OCgbrmNCpFy",
-	"r++t+tJwfl4d+kKyy6cj2t55nf90pvjApmJeeIzKetPvY5lPEveBNztZc2NbLWwulDWyV6szLAStqyjr",
-	"pr5zUJoEnu1WnmTkPP7E9Jc+jH/SM/jHy34RXihFwiKf3deWbA/WO0z7D79+nFxv9HAGEM+1AavLMFGm",
-	"UbbkEmVg2ejMYuWFtzR0HE10WSmtktU0GnCcaWjEQ/M+JG3MIeux0XvIZudB/aKaspzUdysjmFN85hdM",
-	"u4MyYvjhAtCDoQRTkb9evHqJxSlqJCi+HuuYse3EbF4EJamgewxJyAggQ5d0oTiUapKuLuVj9xabzQue",
-	"mjRn80IuU+vwCSoaYWE55vQbwhuSlWH9VvHspm9dRQUXN6Tru/273EUyhcx2cGG6AfSSRt53dkOo99nC",
-	"Jy6mrChIJmczSJDCROdLVpYU3GlK8PmcWddQXfyT3Qi5KFh+zZSf2CCjc4rdy6z3MdhhKDUQDFJuQ/rQ",
-	"TFChbcaxrzZ0CZMOJ8nVt40EtiZfyPLGN+QOX1dwuwJ1U6qnewfNtlYByHOKalz4hkCdM8Tos0KPX5+B",
-	"V6zbyhaFuo/369I2gzdfwBn7hBJn5VuG37Xptvm6djBpzVmIoJ/ExRrszoNU+2OpfL75jk8XgLJVx6WU",
-	"bJyPjIqVzm//WXKyydw3Sk1gu8ba/en0kgwGg9WXpdvkTEQWeBEVa46EvFi1AgtGwgy2MKhL+9rb8ahV",
-	"prKVU6zlM6T7v8cvnvceGMgfi4FctnQ+oyuinIZCyjWb/R/DNGpg+I28AmNwLp4KIej09auLVb5Rvy89",
-	"atebBe2qIAhRiW2n/pd6dJ9HNwk+uEaLsFndZjkeWMEXtJD9XkDrS0eZtcBpQCpb7fYrPtLr8ljOKxsL",
-	"h2mqRimI0XagoFrIBdpGtnjcnDB7Yo1JgyvUTecUwIbSCeUFwn5b9OoUHQzG4MRmXk2DKoNwrCZS9Iab",
-	"DZojBG+pwZNsSod5AZjjkMVK5AQr3tj7Ocu0sZStjRkqej6bBa2wRyq02Gw2ABYBA7o1LMBULsikZGqK",
-	"ldFHQXF8Y+CQwtsYOalEzsqjOsphSEgqqMwhbxS9ZuScuRrgutfOkS+FNVN4pEYigAZD5H2lW06C2kGA",
-	"9n+C9TUWIgHDFbYOD3aOlcSuml0OFFEj0W0gg1F3FLiqNxZRTuhSYemhJIj2RrjuDcgZlqeo1vjwVNmO",
-	"Ka58eSS6AiqTw8JaBbA5iIrQcL1oMjNr59JUYjuIRrilUq7IDZtr0oW6554taRYWOdE2qh5EehcZKxl7",
-	"cXI9IMf2u0D/lQDid45cm1Y1JEpK6NOJZ2UkoCR1S1ukaJWqWT9XLOOqb+we2QFHzG4rYFiwXF+NaAuF",
-	"PLfy+T8+DvMnj6gAx9giOQnCk99Gen6khlrDTkY10tMQeapx5BIii9ynowZ+84xWiqF/DCvsIz1J4Obj",
-	"txdJuAQJOXlzDl3oG2AAvcT5RF0Tz3UlCqcOJfeTHXL4wrokbHOwp1xpWS4f9NUvqK8ei7rTsN2PJrH+",
-	"qU1OV1sLULtfg179wiGMecZhuESdImJDPm6rQoyvlV5lkH7rS77rquZmarNnGJAgQjMNgIC6Pp4EWyEq",
-	"27vqHRuQ41hGsxsHqrUcwlLtjO5W78Voca7r6xaEm++/vrbdPO6ryph0W2/sJ9D/UfuO7fKDJvSQpne/",
-	"AsFwoKCKYQODCaoY7KHfpdR0jRD5XBWmTe4PRvlXw/y9U6UNWxeqknFYasMqug1RoQI0LIc8DR4OnxlY",
-	"g9lStYrQNWcllzk3VvQSUw3CEohGHpKeMmETkeIMHZb560gfIhR66q2u8oMW+iXL+aS8IVRDhsWtrbp7",
-	"Tt59jGVnXw1X2JAwDF40rCh07q+j8HhiFrFhCxwRNZ3FRY5tQ3/X0gUqxUfCurTyNGnW/NWHJijzs/V5",
-	"x25Pj3UciescbvuSx//c1ZU8pO8+pO9GkhoR6paGeLYfl8N7+LE8yLpzHqOw/mp40XGmPbCwV0dcj9RG",
-	"IUML+J3PqgJqT+VktfR5ABFZWWmPymmfXPVf1c2t2Vx/dRoFOu8f2MwDm4mwGUu6IHKHtj6nPkgeRDvS",
-	"FSHgRfZg3IYXHdwjL4LRfC3M6HVBlyq5LbNJsEpiSudzJhRCdVt8AA9Q47QhuqBcc3E9zqoyTQCIkL9j",
-	"GKMOQ3NZybWxlNIjBI5JzQvTXpOloXE1JLaHflKXiTeRBoLm5AEMYw324Prtu/gsNiXgGpoyOxyXVQuR",
-	"6pEAMIduo8rLWod1HyWEdHjGMvz9YO/gae/INepPGoHoSMG2794/Et30xPxha/pTRK5QlZpbaIkehFqF",
-	"N8NCaEpvkjorFAAnXN+OljHqAAaGJM3ZHErOUsuU/Vo7VAUANUrJxZuL16cvn50+c/fh9NYLooha61p6",
-	"Q7jn2J/UT+GtrKWe+chX7LMMZKENg/k8hD+3sf3gtvyjC2TIWFoRBdjuPs5SoR4GGAfhHymjn96XjA6k",
-	"0peQ01UU8kgHfaNqMd0sIMGG0s22UI9UQwIC60JRRxGY6PaGw0Ujj/PTsuvgQ18/y27mWgm2cB0vHjj1",
-	"A6e+V19vk+0qplt5Pq6Filipi/SK/S2Z7b0x16r8aoyftyWCmcJRtS0TGtp/3ROvS4ma0aLAviAnb87J",
-	"/mDPXjRyT/AJsxml1//ic3Jy8UsPY/YFF0a71my2gTVjW46wiRtmb3Kd2MhQRoVNhHTi1bIe209NGlML",
-	"TasB+RGKGFdQK8D3zIXFb9XQkMm3cgtQ2SGv0z5UsrwlsC1iPAwWiYnlESg+TCCGeFqjL1HvyNZYAvST",
-	"kL5ZCeEK2nKvCKSR2G5BPMOehSdvzj+xPHpz/scwHQzBPMidB7nzKeWObRS6Jpk+p5qu5Xgfp+rv35c0",
-	"sp1RH2IDK+wU1uUhOPCQuv7lvQr2kH4OP//ujGWnNHascdmOuO8cfGGLzxriC9CAMX2sqYkBuLlKoAoK",
-	"PMhcKF1CZ7+EDAaDni+04iWxnR2hPyMxpoCsrqdG/7KHrGQzyg2vOKXZ1I487AaDt42EXfbj12dETSH/",
-	"wWYvxbSz51y1usT4lPnt0P64xHb5FCN6Ob9PYH8oF781rj+M30n8u6D621lR6I7gOBtX0Fh5HTQ8xBMa",
-	"Y51AWXNn2MmpZn3zbGdnTPy7wv8/4Ot/tsqOGl4fyaUJxf6Atf+HLGleFQCu8TyZMJavhdu3ouYTo+3v",
-	"KviE1HxiSV5tBBYAhH1SsozPecDJV3KgnfRDmYNcXk/ZkkwZNQrtEaFiCaVdYWvA6KtmdOlBYmZRBIKX",
-	"jeF/wvMdfuiCac3FtVqn5+JKKXvXQxbtFzyob6cS6G5DoyQrwa+WuG/BSV2wq6mUN1+qN+WlrYAki6nE",
-	"psl1DYJtyO2nBn45W8vsstnTJPgJXImJT2cdRHM16gfY+zk3UrP9U+OtVpNv/uSzDaAxRT0kaOAAWSS2",
-	"tWOeHllNsOYpI2GZBOxViluTOo2AFgVekorVCCW9ATmFA3ctmcKMD6OYBT5Ym8Nv231cvLh8PRLQ9rok",
-	"3dT8OX5z/jztHTU8ti5RGKD5oDmD8zKYj63robjKj+7fd7meFX0+9+Vt2KFjhEa3U1qWLP/TscQHx+Q9",
-	"OyaZBq53O9aNlrecYExjd0Z+y5CYf9sWb4HI55K7vjslyxh3hazrZpKQGidEEaMbmbuwibi6P73JmClv",
-	"3SQ+IZOw3zi1C7Gp7t0tliIeKgX9HHbyD2BuX9rcsVQf7BQ0fF5prVnwjJnX2VTI0rUpBlrsfRntKuqc",
-	"v/QO6IZjzM3vUfsAkm66mCqWjQeDQdpLwF0mUNcAj4+ELtAYfbWhlCXUfNuzagEunKPzQlOR0zIn7iQS",
-	"NWeZF6oIBdS1TUhIalerz0Hbcn9pPmNK09kcVDv3q/kg1VUJSMVn0Hg7rzJEzZsy8ub8OZlVSpMrRqZa",
-	"z5XNHlWyeAfVrQB7lBGa5yVTZivNJNc3aLIT+ETaTouJ3KLv8/6nGkPUxZPnzGFdIblwn7DhwhyNPjYP",
-	"7WcelKZ7xi3Jc0JX+PQnZtN31J0e/27/taU1zDmbefgPPyOb6jgkQpJJVUIoBb1NXKGhrCXk2hi+Zlmx",
-	"Ye9K86Igc9f/rmTWsKzmZj0UhJ0Ugu6x3PDOlx7nLXXrNbbrlZIaPm5Vw3oG0wkZY4MzHa6baP6g5nzR",
-	"Vg4zQHpYOUMIlugIJ6CokIZufWY29DRxH0asGxdjwv7LQO4AmmghAnPSlSVZTJdNxAKu8CLXvY12RdSv",
-	"upZ09z6nUA2XgnQbc4CxP1gFX/K4vBLsc0ubzweo9daJJ7QgqM6mq0f1R86KXJGCTbDU7IaxubVbodfl",
-	"gJyaE2qbEAcOgcgxhc5g6HAEbJDVY/lmnn9ubRs/+bmdi7flDHXrJ64eXIsPWvIWHE0swlthXY+UsYwT",
-	"74oLCI7I0svaSUGvP6t6/LjWN9Z6HF/Ta+b9pMGE6keb4eiw0ZnXMEDBsNnjWrPZXA8hyuIROJl5ly9H",
-	"SACouJDiGlKGAK7Ghn6Bl7mwVG39rvVCPqtnGG/z/JCmck+s1a70cnumSk06D0rWF3a97nSg4Sw3Tu/X",
-	"rlZ9FFMspaaa9dEO+DwJ3y2VMJ7xbXH9DcuAikEYX9xZPCDPmpZk6Ci+koDpDBYapEMeHJKprEoFWO7U",
-	"s2OA/FcLrrMpkeZvZyVBsikAnQv2EZ6Mc1hnO/ULXO2vSPULui1uWewHJvblmNhP3FaM1yo7bljDE4He",
-	"c1nkgL2L+RfujisGxQ5cN87C59XDNFNfEaexvIPlpOCAe+fy07vIRhJSMl1y8w/r27TRiKg0ibS3vWRq",
-	"vRvo4N41knVH3ay6j6clRAo47gv6gJH+ZRM0RBBsGMAm2YRP2aCyOx3RsE3V7l3y1nWDsxr8urazVnVa",
-	"1/ml3UgWO56gogVOHszvQBhvRa6YXjAmfEsehc3L6tKGbnpqW6ucQSj3XBbsJZ05ICHXUGYk0hNsKfO6",
-	"5CLjc1qkvWENGuGbtVbzQtIcUJsunoAFhgDnXJD05PmrN89+Pj1+fvnz+PL0xevnx5enkOvmC/mga8Qj",
-	"NRIrjWGV7Uw7L421lJOrJUmD8jsS26MUW9VMZZErIqSLhAJWk3K1vzMGX4cVlIIZfSZBHoZ2lrwye4IO",
-	"biE1KXFEM65ZDuHsMEuvMQfXQNYN501ZpMQmK0xZybY3V/1ZGk75h+9geBeWYI43y6qS62Vn+I9fNzXm",
-	"wwZKfrCJpyZPlFpCE+HtiJGQaYCHfksJFqRrhAn2hGalVMoexZbLOWodmSFOeKFZGU9eeaTgxXFXxUOl",
-	"00Ol04ML6c9d6fSfUbjU5KIeMWQlaLdD54J4LdOdGxegOvGvtTLAeVeoQr+zQ0TEDYGYGlPExsXUkVEi",
-	"EHjFNX1jhWID8rKtVcS0gk/f8c1+IXKK3sy/IsnvVperZpKDX7FNQh1wd9Tj32tczGPHxD88rhszrN3x",
-	"c9i+VTgaIRcu1/Ls5S9nl6cBnEID8LNrnkVfAhM5wLszdKg92SM5XaqeY1Ej0dYVXL8Po3PLhQXseQvt",
-	"BSuRFZTPWP4XI6fTxHmbpGJBETY81IWMpEkpZ1hp/fZiJDIpFDSKLI1e7crBtZRF74hQgaD2UmDj0CtG",
-	"aC6hPwX2NoS/fnbzPctT4kFSsVk3l2vLt1+bVfm5Xvid4i1+tnGBOaGFYl4IXUlZMCoeRO/9c4zm5m2X",
-	"wfUBe6gx/k/poB50uzGsD21xhOiKQCDvIuSRh28X8iHwxo5C/7YhpxerYsQGkoycX67XHF5DAZphBTnV",
-	"9IoqhnyeC6IX4KiQIldHhJJC0pxc0YKKjJW2lYgu6WTCM8vkMfxC8yUpGZzkHTUKI8u4MMv3RZQK8/nl",
-	"59QrPDl/4onB4tvJbdFl3OYbZaZkNJvCIbqlThMAy2Y3G/0VzksFlafoyYaHhmEK2CNFyqpgClueNnrM",
-	"XLGJLBmQG/TjQBfh/tN+TpcE6nGXCUL3HX7Xn8qqhDclKyiR1yXNWM92RXXYUnU3rCua3VyXhrWShSxv",
-	"iAVGzEHfwWI2O5ORcLvta2a4Blfj3/sW5ad/yWcsHZBXq/hU6C+YUz31/c8P9w7XeOVqxNjsk6ahNr6z",
-	"roLVI3Ohs+OzytKvOIywInyaC0W6KkB+6m3FcqJiOa4UA9axrRdoAJY2pSXL8YMTWS5omSforc7fGSae",
-	"ki4leYXUNSTp93vQWn//6cz837cHU/jrmzztGXUckDe1TIltom7OhnmlsRO829rbRLKN3FZLF8D5LCuh",
-	"XLlC7KiZw0s1yeiMkbxiZMaoWEyN9e1cqih8XQ0pnEnDKKAC3kb6Q85iFV5eGtujN8R/m1O72j55G+Jn",
-	"N9AksPbfev32n4LhhADUJSPzqrxmubOnRsK8sOxhN2YEOnWMpoFcuxQZdpa3RXhQ8ObyJsxuHvka1roD",
-	"hBHVFkWUTSYs0wNy1oYkJbZtA7Z8driv4QKAZ2AGMzM31fuqqmyKzwxGYiSApAPy4s7bPKelFvDi2CYM",
-	"ja4V1at8ZwoASqcjEcnGsCYLWH82iNRgotfcNrfQknTTi+OXz3549ffxxc/H56fPxifPX538bXzy5uLy",
-	"1YvTc0RYGAk2u2K5MX6toQWh35n07+8NyLFYmi+yQjFyzbThzE+GhKobqzsGJNZNvQg0v/bhVxVvdHaM",
-	"Z3CFmX9KhPHs5gthuu4iShxxJ7acwwYEzOEH2ZvzB3SEhxTmHfrR6lVxa6XfbcUucrhxZg9nBEExRD7Z",
-	"ASOqCaMyRyBDw8rlBAwqDinD7RAdpLVlBUekQgGMHjK7QkiVW2CfPufKKZEvENfnUx9885lNIAeBzmIm",
-	"adbqQZdcq0uu0pICJMyQau6uYYZkHUgxyO+Kqp4/gdiNOlF812ccSlsfs22qEkyLh2IgWwNUqxaoXErB",
-	"RsIL/S51ekZv6P3HwumcTrPxqKNY2rden3Mds2oVdCRA5Fgti9ohWxQV9GebH+14HqlY7qhZTUW65pF1",
-	"riRQekaC4xkXMtCeYKFQJ7JOcGdjWbtzTYNt3AQHYtAa5kh0obM+3DSWkzG8eOwzctLekd9HsMzNEJQG",
-	"jQufNMNCfjhm77nSa5QbhD+4ZEp/SsXGv/9WWs3+/X9/HVtzlAgL9oBy8ABy/xUmH1PPnSP82zJoZ97c",
-	"TqTcPdodET/xQOlGlcudvlrmJIDhEmfGaIpjiiaybstRvdThmix8fEzLI/B3B8bh4d4hBNA4PFcysjD/",
-	"I6RgUad3kzt+Iv3rtizqQee6L8iRyHF69BGHKRC8d6tJWh8g2vm0PbZ+w9un+sc/vt2XuXqEa0cmVSR9",
-	"/eoigJ+EG1JS46JYNRJyaWuvY9PbaFW9prcRfYxUu00EeH4hCWYjtBRM+CB623bQCDFLeh0TmtHlkc96",
-	"8JzHup0Me7G4pzUSXFCjRA73nmxwNX1qdewP4mcCKrFt6/7T/E0PKtfX4KCi22TDHd1VgYzY0PRjK0jn",
-	"ZZCvbofloQ1dH2lbZFnDmau16ZIJaeFWbgPZec6VPrfffwDjvOc83j88tmYTMzZKcTX+7S5JPOuKr+5k",
-	"vTxAan5iSM0WY3iA1vzPhtZ80E8+C1Lm1810Q63mLvCZTtnpL3j+BcA012BkxjjdA1bmA1bmXRWTrbp+",
-	"k/y/GMDmVrp/ANp8OGubgDa/egvhVq7TrxZu84to4g+wmw85aw+wm3eB3bxXzfrWyJtxHePjcTh38h4+",
-	"gGg+gGg+KFBfAETzsytIa/nVR4Ji/oEBLtfgVrZY5AN+5QP/+IPhV96vQnM3CMuvBo5yq9PkAZbyAZby",
-	"vmAp73bymgXov3euGC1ZeVwZRfUfv5rzg52HY+Bxhq6OX5+h4718x3JXKFBKqX2Vga8at8FE0n1+dnF5",
-	"+nJ8/OzZOVS+Wj0eIpHDx4/3D74d7A32BvvD7/a+24OjVZVFZ9h5DOfZrsOW/IiWa0lZy0XQmfm1zslf",
-	"Sax16WP/lBzgpa1K30bhjaDOnZknbfGCnBDIxDcfO357QSwUnHk94DGser5Wh5O4OlReEmOcEKXZXAVj",
-	"chiFq0N5O6U6UlKxGVwjIYuphCJiCKNwHXzKYmrETacGQBfMvb36wZssBFdkzCtJBWBXtrv4axBYDq8t",
-	"eLE/F/FB1sVMht+WsrAABriIuduhR64BhErC8l+sDs6ppolNTzPj6h01yrsaK+aSgVZH8xogQ7GApsym",
-	"zDk3g4cDXIcPv374vwEAAP//",
+	"7L0Jcxu5tT/6VVB8t8rk/zapxfLMmKrULY0szyjxoqdlnPvCeWyoGxQRNQFOA22amfi7/wvnAGg0CS6S",
+	"5WUmSlUSi71hOTj7+Z3fW5mcTKVgQqtW//fWmNGclfDPk0t6Y/4/Zyor+VRzKVr91uWYkWteFFzckGkp",
+	"R7xgTxR5z0rFpSBUET3milChZqwkaixninBN2pQoXUpxQ5jQXM+JpjedQ6KYyM1lLkh6Ouq+pjobp0TL",
+	"gSjZtKAZI3rM3GeIFMWc8BER8lrmc5KNqbhh8LziImO9gWglrZL9VvGS5a2+LiuWtFQ2ZhNq5sE+0Mm0",
+	"YK1+a9B6+tt+9/vZyT/PJ5di9/TD+2fF8d/eX+Q/D1qtpKXnU3OX0iUXN62PH5PWac4mU6mZ0OdmXHPz",
+	"+sWFSc33UjIbMwGjtkvAFfyltCxZTkqmqkITOSJUEEbLgrOSmCEzpcmM6zHeTCeMpP6j2bz7NzZPe63G",
+	"bEQ1afX/0TJfbf0aG/QrmVEcW2wPS6ZkVWZm867OXyWkZAXV/D0jWsIYjs5OnyhSSqmb3x3JckJ1q9+q",
+	"St4t2YiVTGQsumrnVLNXfML18gjejVmJm5vRojCUoqnIFS4Bo9mYTGXBs7lZqdS/p3sGP6Z9kpapWzZF",
+	"SjahXBiCbB+9u4A3KjKS5UCkdKbSDqEiJ6lOiWKZNF+phOYFfP26ym6ZNps0qoqC0BvKRUJY76ZH0kEr",
+	"ZyNaFXrQOiz/8vT5of7LXtojF0zgVg3E8siQBuM0t/y29auGr4zvHq6a2SCqGSnM7Yq085KOdJczPeqO",
+	"tZ7SKe+a63C5a092p4/rS4mWt0y4FRB0wnJyPSdwULm4SewczYt/q6SmJP0tJW2/6FQTKTJ2SBpLToIV",
+	"n3GRyxlJZylpu5XXkpRsxIuig6s8EI1l/u0vB7uHs7/sJ2TQojMFv+yZX56lPXJZ7xd8hdDptOBMOYqV",
+	"U1YCwZsTRzUMyowuIXosFXN79qFLZ6oLI077hPrTp+kts09OqADKM3OHVVK9gYB9l4Kw96ycm+MzlUIx",
+	"OMqwC11YZpbX4yBtM4LrSjsuds1Uh8zGhpfV+2bolisixXa045YoTjtMl/OjkWblMtlc1Fswo1yTazaS",
+	"5gyWczMCoPzmSZ9wwSeGyez5T3Gh2Q0r4Vt/P8eFO81XMRi4/EQRnveDo/5EkfTvXftw9zS3LNNwcVxh",
+	"XFNNJlJpsrf/g2H0Jc00K1VCWKEYoUSwGbm6On3RGwjzLcXK9xx4WSFvFMloWc4J1wnQoVn4gk1ILrNq",
+	"YuQcKdmUUW0+SRVJSzePdHsJsrv3/Gn2fbbb3d3d3e1+b/7nB/M/u/V/zOme0A+vmLjR41Z/b/+H2I79",
+	"/YKK/Fp+WClPohSHQgIeTMzylQyOIVdE8UlVUM3yQ0KvcUH1mJUzrthd5Ycb2iWfsPgW2yE8UUSbE5QV",
+	"Mrsl7fOXx+Tp06fPO8nGwSNdaD5hcNbKqmBmd2i+Qubk5pyZ2yPU/zFpTWlJJ0xb/eVH1FLOUHtAMuVm",
+	"6FOqx62kZVheq9+6XrxtHQUsbuiEC/+3+b7WrDSf+P//cdT9/2j3X7vd571h99f//q+4WjECjSciHkuu",
+	"a31HL6tcsNWaG5GlUeOyGlgfFjI1ultqqLugSsOKGh78npW0IBM6J9eM3PD3TCQDkcnJhHYVM4unWd7p",
+	"kSMBNONemRBZEuq/DBwyl0wRITVhH7jSiRlOyUaVYjmK8IO9/YFIpyXwHG5mNRxRXrA8hSNpPmD53qzk",
+	"WjPRI+n/ScnELAcz6uMc3xxMuUfecT2WlpuiNDP/HIgZrBY3ct1/jhZ4mGHD8eZ6y52q2bqXehjSwO7+",
+	"QXRjxXuuV5Mcd5e3JLXvDhYpbfmTr6mgN8zwt6Msk5VYyZendM5KIssbKvi/QE49UUbi2acJxcdJe2+f",
+	"5PyGa9XpuYVsTmMS+eSWM3q635zRfmxK79j1WMrblcs489cfbB0/mjchq0IeQvOfqGYzCnpYJoWxAcw/",
+	"QfdA/XrHCpj//qdCZbv+9n+VbNTqt/6fndrI2sGraucMn8KPNrfJ8HJ3nHQtSo2ZRMmMzpEz4BXFQH/O",
+	"qCAj/oG0dUMcltLwCjRIljc+AWYxZeWEK3PSVVLf+EQRxXQ17cDxPy5klf/MaKHHCyPD7z9RxmAgt2xO",
+	"2mlmbh7DzcNbNh/aB9JO3x/8GVXOfjskmhVF42291sfELL1VEr7k0r+mhZE2YKrBx2HM5K8Xb98YbYJU",
+	"4lbImVlrVuSJYYtO5phlslzJrCp+yy6WMndmValkidza7hDJOTBDwpWqGEz7WIpRwbMvOukFe1Bpo5x6",
+	"Fk+LQs4adNjWUhIlpUB9vmvM+ITQwsiZOfmn5ILB2qB5LwwHvymZUgnp9XpIUIskDiwRteYRiJuSUSWR",
+	"cLNKaTmxRE4zoyP2SAq6bheU3ZQoOleoR1LUbrky4zYqHuj1hoMFro3g2VXLZu/eCVRqWLmXsrzmec7E",
+	"l94gaygXNLtFl0J9bs2CwklvpyM3vBTXmds9VIrfCLPWMqpOtFMh9dDdlXaAFE+F0WZocVKWsvzS03Un",
+	"BNWGQ2tAVAoEPRdwxkDZr4RVBGo2mSdEGGXHcT50xcCc3kj9UlYi/5LTeSOJqrKxP2KkLUvYlYZR5Kj8",
+	"ieocmrODGnJgTcpKK56zUH+GKZ0FWtZLWK0vObnAb2fEstHdGtqj0RfdMS5La+EBaeqA6ywolKQd1R07",
+	"hw0B4lRHswiXUr6i5Q378mwTaQ48ksaMN2T33QH5G//Rjes1FXMrydTXYRoNPxFpp+aPoXVXGD5x9O7i",
+	"iSI55cbeqBkx3m4ttmXtAdiLOYV4myDAnUERNBolm1yzUo351Ap6Ze2IUJV4Twue48vKSpCCKYX0QsmE",
+	"i0ozQg3nhQGAJdNULurHh1rKoZFIaWe1aDC8r5zXro6HEQhXglZ6LEv+L/aluQr4puyyojcPjDPL82F1",
+	"Fub57t277lGlx0xoM7AVdr2x4L/7/tmu2bmiYOKG9Un6I6MlOKtpMfkLuOe6aMeoQStFbyFJmREVfxkY",
+	"C8d8fQijGrRSJ5txlObwKibAs7yNt2Xdp2OeANyV95QX9LpgX1pzfxucEZU06N1yvVo/z6mm11TViiCK",
+	"qsOYotwjl4567bFoEPpDUvS0lBlT6kuv3jtWFF2rfnMxrWxIxBKTIeiKKdJ2FirIealBuxaE1+ESsENK",
+	"VrsjnEwyXDoJ+BQ6r2VV5PWJoZp1Di0lKyfUzK6Byq+Aq18JVU2nstQsf81yTi+BAr+u5DETSMOvmq+l",
+	"pH11+bL7g1HoPrrDBfRxlGlU6qalUTE0R4OXTSgvzD8WDlXSuuWoNTnHYaXApQJiOuMFx1hT0goYtPmr",
+	"MjdZdSXiZ0xaqrr+J0N7Z9kFUHOHf+AA6jdIfMxYig0P3vKcaKbVy1JONjhGDC04uphBxCArWW44JS2U",
+	"jyY0jzcYK2DRoXwE89uo4k+Ue5f1WZsLy16WTo9cjI09qSWZFlQb4ic0n3DBlS6plqUCY7/XiqxcVnOW",
+	"44IzoY+mfNXkau2ywZA0E1RAeHZKSy1QEYV3DemUD3n+aQMsGdUsP9LbOnGRXjaci+Orcx/ahCdwZjjz",
+	"pReyD2jExBbm/jPj8Y9N4k64pfvQgRW5YEjnqBQPOdRqmt9tExaOHc9bjUW2o09WuP/qPQ8/vfnYnhp+",
+	"D6c1dx7cs+AUj2ihWLJwsLc9AO9cTD5wV4WnwIgLrkhwCPoNx8OKQwOe9sZpSTvJQCDvsAdcJZYzoG2N",
+	"8ScqcuLokvA81AnAVx+yFZ9iYTWeHjmCuE5/IBZUCQwR+tGlx6/eXr34+eTo1eXPw+NXpydvLodHZ6fD",
+	"0xdpwJJu2fyJInImOugvX/CWhhGN3e7zX3/fS/Z3P/7Xp59c3O6l47s+vrLhcDce3m/6eveTrU/rg7nM",
+	"awV2L/hPc5Gfxgbm2ENw3/7u7sbVWMk8zBxOj16jj0hLQ4vVxOx/KaubMbm4vEBHHs3Gga3XpmQWKGTw",
+	"8NH5m0Mw+tyUJ3ROcj4asZKMSjlBolxemgQo2i4IoSRnBbsxvKHJxvqBu+aJIumS5EZzzpwxno39IMLz",
+	"Yx6BoSwT9P7uwQ8Nkqal6NOZ+gft/qv76//pczrp9weD/Pe9/Y99M92d3orAXcgft2WNMRZ4fHX+0nLk",
+	"312Mv9VvmbXJ5q0lVwv+nvbJ8dU52evtkvaECj4yWuB/k+OLX4B/oZ19ZGw8Ss5o+VvFtFFos6rct4/u",
+	"93bJC6opOflglFjwjjq1zn/b3B9V2EL5uyaxx0URjqXSwPGuFL1h5JyZTxp2m7OCv2cluIqVS5ACBQql",
+	"FKHFzNjuiho1pLXI/DEVJCpFR35NN3Aju/gfzbvZiH+Iy2QY8Ru6KgqO10nbbkqHAKXXv+2b3wxh9DbS",
+	"kp1T45t+OisIqMlRNwnQT98t0oZwsmceTw1x4RBTJ4Qgy8SR67qtC8XN0waDe5o88L4Gn3q2F+O6D7rP",
+	"Idt59t3m8O0mKlix+b9wNosdQqq32FXwjNFrF1K33DSyXVZRYyWXedMzs7+7/113by+mD4x4qfQFY+JI",
+	"r9HIvJvf3E0UnZGCC0a4ZhOnBTVGtp0VUVClYaoXmpZ3sD7Mt0/NpxuPcKG/O2gtJ0ElrYkUenwpX1DN",
+	"zBIvz/NKXBdM5CwnmdkCuZDMAStKlCQjWoJfgn2gmSY5y/iEFqR9dfFiUZPY7z09ePbdRk4Srn6UdgLV",
+	"ecyy22WrOWeCs/woAzt3eWZnddSYZOYNKLtVda2YobVFdcltdCaFLmXh8jvhKyCAuFv3pV2xP9CypPMW",
+	"+EK0dVJEyH5GDd1UIsccRDgJkuTSEjrXUSMJpiJu7jrbaXVdcDU2akzmMg+ZDboHwVOW322CTv/zMpkr",
+	"zYx6QWvXLTpblKa6Uv4fw1HJ1FgwZX6Cwz+ENGqjifhf0CUTRP2jUh4zlcNRTCm8dmTWPmnZQHg8dSyk",
+	"RKsS2ff53dtAlC/YtJCR5Nd3hmdpSdDMDJZbQOag0myaQOT3pqQC0od8QrXdomX+ltEpveYF1/M1rNQH",
+	"oSeV4aWZmX3B8hu2MBqlaXbbPLPHR2dHP56+Or383+Gbo9cnL4anR69X+nMuxqwojuVkQkW+KutuYj9j",
+	"9CYqIBuWwMPIsrgUdkRduC0lGb4PGOrRuwu0ZuFL0dPwW8Wz22N4w1VZxEcBr3hZf08KhW4veLhrV6Tg",
+	"4haTSkJ71wwFds3QBhnxogCHr09ZnC3a62QslTYHimg2mRZUs+i43cWVg3Y3xF7etsFin1dpOBbmRIeC",
+	"imvFilFnxffLkpo9WLNxMG+qyKW7l7TpTA05nQzxkuFcwQ9DZJSdzcpjQMYxWgqHt+HwXTBdTWN+1HU+",
+	"rdyf2LXK2dIRXzLjl94csKo6Jz6u5WIMaWluuIZvVnnd8PIFRKJXmTShA8ixfZuHgZIM3DWGB42k4fkq",
+	"SiF47y8YGo9TiYuby1H4zScqEDZGAe9CDpj9NpJqk+vs7+4fdHe/a613FESvuYUKWFg9kijhl5XS99wb",
+	"eNYoGgFx1R8+eHZw8N3BD8/29r/7YeWXWX5WcpHxKS2aT1sDHy378FX9Ukq98UTRMK3RrUu9fJGxRwbU",
+	"IO/mUjUIM0bniwSzQKobjvEleAJXnuOImhOEQJRLnoG4uznJBQOGDkm5vag6nG2KQlj/auhYRXelZ/1O",
+	"5bfZhOibjLvgxZlNK4vMw43TZgfN6Dwht2xqBHcplU1WpkVEGVizOG5hwP5FpT2+DoJ90Gf0JmQ2YeVE",
+	"Qztytyb1l2PbiirgWlMqulEErA+/vK7oY2wtru1NKhvDjO8rfNoohlXJsBivHpGqsoyp2ErfJSwkc7Zl",
+	"vPTY3NqwEjaITXO/vz1prfC0lEEGT3MBXG7Pmk3QUt7GSCXOb1Qr+NxWZ/wVV5Fznkkx4jdVyeIhEYiI",
+	"h2KNKyu7jD0DpgtpU+ETeyFtVYeKyLWUBaMQhfPGjf/HllqAZVJLVtDSLvm5uI9tWJlffHJQZGWMCXev",
+	"4aKxHLHZeJDyv3x4qFLrdgGLZGBUBO+Nr3JJxf3jeEHRAbzGDytx67FpRaPOpqaSAvQ/k2VObPKuj41I",
+	"AdqzTQ+OOHRhEGt5HMfc5EqhlY8uI8bEHR1DEJXcNBEIt/JJXbGEH26n+I+eedMQA5xpJ1mqYbvDkNh7",
+	"VoR29k3JmBH1c2bOIvCCPDC4k1bUXrc+gq0OurlXNXYHj3uc6MBrsFWErKEjFzRjzY+ALE4gOAMxJFeQ",
+	"x3KbW0Paozov1AVq5UwMBGoJ/QWnpjE5IWEn99/wdazBh59AmNaoZeXQXE8PbY55kPNgFRIbVa2DteZZ",
+	"664bjuiEF/OhnAlWQrDXxWJx98PZY+H7oPVm52jQIu0UxnwOKe0+I3FuI1QRbjFn5Wo/tJs/GM9URb7L",
+	"tSVIoJjeym/ggGI0A+tXWi+WiwcOWmfwD5gUppfPmgEEkoFBX8pJ9KMzWgrzz0htqrZbgkRvT1u/QT5c",
+	"EUwrmnstseAjls2zgiVQZhuuhPmWIm050pB4GCTLW18f0qFzIG1hX+NBTWpvXM2woowTPCBYCRYUstwh",
+	"vYGuP3N7+10INjcSl3h+SHIKtqksiZrCIaQlc45I0k739p8edJ999/0P3ee7e/uGis/tLEklIAU3pbmc",
+	"6p+pyNWY3rLTPDWLDwWDi97opwfmTeZFW8S1F18b8bOuy24hx7WbDaUZoSW4etH2njJBxu7tuCq2JGUs",
+	"i7wOJwCpJoQLpY0mL0dQqAJV0FBYbNl3OJtmKsS4+4/d7nPa/devv/+QPN2P50O4fLl1igVSx9/MncZs",
+	"kJqpNak/TZYGbMgZaUHWdtuXTu/uHwS107DPXcNuS5hqnQQ5s3WV8H1yy9hUAX/GNX6i8EJz523yjg8D",
+	"yqqsHWpwsoxlQyBAskXNpLGLqVCjVXzvpSxrPuxuTZE/AB9suGgVY/Vuu7tJe1pyoel1wcjRxfHpaeew",
+	"zpmJgppEYnkbin4Hgw/7u93B4MP3LFrzW0/TB6a2nyfqOzmdO5UEFjdgvsq8EzIRnd87C0WkeS1p7+72",
+	"d3fJ1eVxJyETtAWpIPsHZCyrUhE6ZjRvLszSd+udxXzzgtH3VtT7LcCflSYUntTSUJsxwNsL5Aru9Gtm",
+	"L7O8Hkpgq8LMOkv+re+7u3tdKLRvqFpRTr7En19gQHse8Y9ozSZTvb194F51hA/GzIN7pEKy92w184eL",
+	"gK2QoM5JFbH1sF2e91a+z2Uqr5vOib9xdabjWnMHCgiXx41VPH0UJKSa2ix2DMxRR2El0yW31SIQOBD5",
+	"VHKBkb2cQ1J6DhVvbCKd19OFqJCPgzlv0xVsxIrlmyNVkOnoVj1cLzejpCaNcEd/XUNdjiQiRHYHSnAF",
+	"eFE1jdhB+VI5B/wgQt9LxBSCXPnXYUhSVJNrdGG5KugLwadTpuNEiJzhb/xHxxlKljEz7SfK19wlcfKo",
+	"1LF16cQSLfxbfr68PLPKYDM6JKQDWMqamTUrfSvG4K3nvG7P4t6Uu3k4PHeJhXfZB30MxcDL8387pb9V",
+	"7BC8AA6gBAuH04RUwpaCJF66AS+e0hvmbREZeAPhQlOCPYvX2jfOwUr3ygtmTKaqjGzcz3JGqDXuvWZR",
+	"sJFeVT3WxjLjNId3YtHpogZsJmEtzwu9slyp1omMzoevdfb4zGFgoNYeD/4zPZZ5fEpcEzfAEGkFTDiu",
+	"+yQ9fnVy9ObkRYr2S61Uoe+TMUGyQiqjeGPJs+FZilD3q719IJ7vGgaoLE806pe5oyrZgpVp3uKLJRWd",
+	"90H8AmATvJwWGEIk5kMgd7H2ZSAaq19IeVuHxnnTV2PWCm1Tx1jtLKOeByE1z9b4bZoVIjY5I/zckkHm",
+	"LNzGeGyVotGFc0eGFjpGDQRipYimg8CYg5cl5QVpp5aMXtjNDKs40H/DbfKrL813iwx4NLAa9/C61YsT",
+	"O08gae8aaKWucmcd/8Hyno/JneTMdQQxZ6UrnhbF21Gr/487OOV/TWLqLqoSPYcS0fdoWQWbEPO1WrpA",
+	"0AYqsAytbGddIePwmsyCbQX2QL8+CSD0g2RHPTO0MKYqOCz5iniU+dr2K4OjiyzKZWDeKh8MU2Mw33mQ",
+	"HYFjHdPplBmm2/anWPP3XM/JiDGbBYWKocKy/lB1W4hw1TE4w8msWhFCNbSFdGND1D0Vz4QovWdp2QKS",
+	"d9w3fTeVNabUgfDHc5PEAJ8agV4c+srj+hDaAZ77r64aoDE25krLEnRvKTzpGZI3f5r7Og+pQ5yEZshC",
+	"grtlBVa1tqwgMBZnMItKA4ICFYsuHyPswccEMFY1YzGTT+sfnKmZ9gcCiRuy4GFN7aX6ZtRoACkQS9ob",
+	"BfEJoTOKGH7HV+dQzht+R/P3zObcm0sDAdEKf0NYy56VXPOMFinZiV43UhRYUhp/3tWu4lAxlCRH1p3t",
+	"FaSGr5jpakpKKrCSyUKTcoB2THu93k7w+m5dap8e+niIA91CyguWPGdZAcuW1GOlImOF+Wkg3G/sw5Q3",
+	"Z+RcHkMIW5upiNoz4Dw03qODmbXt6yYWEjqmuR7nJZ0Jcj3HRXCuiWCY8H0ubtI+Ofih6XVAZQNumCeA",
+	"dNmLSKqQNVIxEKEbznwzNeIrcPgfkiX+Gb7W46/0QXvLyTXTM6NCLvimVK9eQ68+95fVb/TeF1LcGDM7",
+	"Rr8bVfL6Q/alQ7hnaPcc18BjBgEY5sIgHExvO6WBJp/2iarUFHYwAVXXqLADgWoxYhrA8cGC985h4PX1",
+	"nwupr15HW3Voz4G5iG4qdGx62u2R1MrFnmZKmwFZHukRQSVwQOeAaGrETVbVcmLVcpv6b0e99S+4PuEd",
+	"Zp713zGuEL/qeUL8smcJ9WV3MIMH7Lmsf7GncuEHdKtEj2k4eTgL4Q+OpsMxIHU11miZtOrLdkNbSSvc",
+	"sKgt8pKzIvd4RU0RDTHGeNkuU6qZrrMyq968on4gJt98fCNSXA8rq+7iBOQL+XDjrv23l3o834sXYFgy",
+	"vpvT0bvu1qkvfopWR4upXM5jFo4iCVZg7dJ5Y9+dtvOT//fq5OLy5EUrab09O3nTSlpHx8cnZ/jLi5Pj",
+	"V6dv4J/HR2+OT17BP0/+fnZ6vsJmtamMkaIHvQr/YGLtHjckh2mQtOgsnkJvk/Mb+ydvN5qM9rHYAp16",
+	"G+NOkUI8R54l922sdVGeJotFz8t1nGvDfxFLdZ3rZkFwmG8viA5vtfdQZnScQRRzEFiPizeTIJeADoR5",
+	"J0pw+/qVyXDgFOn0yMXVxdnJmxcnLxJi/v/0zU/D41dvL67OT8CaMv8+eUEmjDa8JgPBlfPqyNKJtL6R",
+	"wG6hjQ5ohBb7MGUZpD0AhBLAnUIsxsvIIb4otfDxCHcGPg6j1Q+ErXMwowk0OnAJMQbIqh4GyImQTlN+",
+	"uZkdHV+e/nJ0efoWz9Tl6S8nraTll6CVtBbWwBwyWIEozW/nQgiyibdPvYL0o8+JKuE+kIdezvVOXnfj",
+	"x6Q1Dvn+VtxzY3gl/3G+tZ8Hafsui3L3ALU5YRdM6Lt8xdDrhWbT7Y3jN/aJqH3sQuRL3wkV2U1fCJ1/",
+	"NtjBRH7kAKMeXF4uOjQsv9302KW776FQPCKeDyCCpgME17iW4DUtrkL3aFBGbDlDMlgt1/7GXcmTK4Q3",
+	"RL1cBm9+TZu5QdcskwA+uIWRswziU5ttYPBE4u90vVgMkibkrFn6CEzavUk5IHSOhToDMbIgesuRepvw",
+	"gTMA1zjFOLgRIwynsSjBF3i8Xb7F+UQZN27BQzi3nGPzzxT4Ck/wKrcVWpy1N8qmJPVIWjucyAp/02GI",
+	"l8gVuQYhDknP5YTlPWhlgo6mYVaVgTvqcEnBmDMN37TOp8Y163+KOp76oS4xEBkVLvrRKMImae3KIWno",
+	"6XHunD6gYPYCP0LzsDqAYKPYGFVGTqfg68AMrM0HmGNgMak9Qw7fbaHmuD7XCZlRNRA2ZQA9RNSra1CP",
+	"yKzLZW72qHMIc0hsLE2wmXPbLNSkW6BhqPGN+Acsb3UegHAP0SONlv8Kkz+wzQPDvbbPvSUdO9BejEbq",
+	"AjYXU7inN1ZTJC3NdcG2rrPAu9eWATe+Ha+kxDQuyPwCnxNwA6MUH1r4MgXINCVz4MC8xIxucx/y3DBv",
+	"RPm8EXCcDhEFz23dkIuhrW9tJS2zhcORLP1Nzj0C+KNe/NVPG949tBQ6bKgpIVDM0Gv+cO6GlnfXbGFo",
+	"uYF7FAqchyHlUEj2CIeIZGa40NACFg41t+ASQg7B/zYUcmh4QytpjfiHxgs5nSwSpxTKGPQiAxUBiXwI",
+	"Lrp6wkvyZlkEWSePil3CNLZaKRkGDqOmeRSne6n5yFbIXzBtjpu6Y+ItBNZULJzNs7HjTLD9LLdRODMM",
+	"5XJg+BRJcMyoYWSHUEqDj00sEqoVWSVhk6meN+ABtk7NWhSv9ZcbsroBRXIQxcH6YEEv9nc3lOEEn4id",
+	"3LcLSviKWvrATa5ZUahoZmsNTBKTAeb3QeN7wLDfczYbtDBFA1LhbYoZECYXN5Eck0UPm3QeNlnegNa8",
+	"LW7YSrivNS84WQm3Wd+zomx5WcGP7Qhk7K9xSa5PNYhZ88vcWM6g+Zp3zi9EK+LJiPd1ha7NRFwZSIcA",
+	"gJxZgA6voy3mlAlM++h9e+7U0EC7j2u1SQcPoeYvUNafSt0/W1Xsev7ymDw/ePZ93VQM1JgYqMgDVqza",
+	"DNDt9yYIg0RLFZU2muUKtLNturpB3jEtlHQ5Vwst3RBaek32Z6w0erUqWSeBNEdUYX2/QwPv213p13Ws",
+	"NjZsdqPpu171KGpvHk9+o2NFY4KwU2s9IA/s/xra2qTcJmRCszEXrGssMFB3XS4UddR3iK0c4XcLlodu",
+	"kGYnUVuxSN6wGdwLuvFAXDNC85zl4N0ApdnIzKrIiS4Z1WG3G/jC9Rwb2+DbGsaOU8tsvc3QhzjdhTEr",
+	"8uH13KvBTumzIiK4k4tVurK/Qw2X1ebgetAVwGZ+Q4jGqsdDxLWyvzmcekAbt7+Fnx2OuKAF/xcaB0tX",
+	"jaLOxbBSzF6tAtj5iGrr1geaXESVX0N7dlCxy8biWXtdmhWxVuXSVcR/ylnBYPRcDF1nnujdCAK/5n3Q",
+	"F3TIPmSMYRh4WZcHoIqtP2lv5wqHutI6WLcEVY3NPpyWPLN2Xbwn1cIVs3yNSvPwYnNvN/ShAA4gbMsT",
+	"WydsrF7Ki/nQmk3QOCNcPtcNYOFTiK9q3uNWpf4FU16GcgTJAGWOWaq2Q1EQlPCkZwkavldfBbrJ5VTb",
+	"TzavQMquMVFqiH1YRE/6ixcQex8MRIQ+QVsRjpo/xnnwI4r+4AffViv4zcqe4Jemi9rP0Ri89a9y5DmK",
+	"9XZbnj901STDvAIDngnz55AWxXDEqK5KMFAnriXYEPD7o0Y7GIOwVu9ZyUfIYELbHfSZITReCTYcM89x",
+	"9VFgof99GGRNhBsArnmgsUICWTe4kRvMEl1Z3Dccg5ENsEKWDGuoODka4jI5X3d9CXLFhlw4ZAu8UEiK",
+	"krKA1jvwGyyL0TBKqO0eelkJWJyLLX0AjKBuRuO9J+E5soH2oRTF3PyJLDLkI5opcAlktzVnrUQAlhcW",
+	"0A9dEkfIKCYs53RoZXklDPUOpyVz87mmBcUu1zHhYrNShlVZeL4S80yc22SY+1UDb2eLLTb20tIWAgS2",
+	"kDw0GjcU3vnaSVAUlg3tzeWPG6BMFwcd04hsn1lrTN9vdZC4I755KE5ccECjO0BtdhuD+xcrNqAeHl3n",
+	"yr3P1rybX9SCRxE+i2JCsc2lZ3b4a1bn+Or8fitTOQjSOEJps4CmauKVWuUeaz09TKnHJ8VysaZefbDf",
+	"e7bbapTFdv8HQLWTvf2P7cGgZ//Y/dj5n83o2s3Rr1sfc/wjKVfecFpIPkG/kCA0f2+ONua+5BUjM1ne",
+	"or8ADzjEG8pKKNt6Rwrf3zGvLHDA9tCeluce2xy3jeMKUqBr/2JYTuNrICMwVHK2sW8zn9wBqgToXZ3b",
+	"AWw/fHzONlXxa1xSsUXdnpnEpm2/J7wCDjFe9zWipeOdxj7KK9uEDxr5UUXS57sqTUi692xi/u/7/XFK",
+	"ZEnSve/ylLRzOl9sAfD9/ngLhAQsjogAV/JJwMsl9IdqFEj7HXVd9u6ysx/Xrq8LCd5vle8Kb/PrKrq7",
+	"MwINOIAPsTodigZGsnSQLL0mh7Kg//+1JQbIGnp8bT049y/2dZVNSxfGehJ3Dq1wjK5urGQ0pg96TXXO",
+	"tvxsZa0NTALeVo/DfnXD4j2EazLci41jXukEvGRKr5AqjRS0SMmjLTy1twFifgEnsrM9s202Rlnd0cmy",
+	"1UoZFjuhc+QRq3Cu79/yxH7HNusnPO4lXylzXMrmHflSuFUrGg41+m8AR1lfmu/39Z6a5rb70rbwUp34",
+	"DoFb0gzjzjr2l+xcsx/8Z6P8uut+RXcnSI5bbd74EiBwhy5nbFmNCTqLNFNulj31TOSfkpFfahcwdF/f",
+	"W+H2LvVdQ0c2ezySBL919nvSend6+fOL86N3bzabISGcPIw2tkO2Lf+JLYtZ5o6bLdWw0NTXbXVnPA+q",
+	"bR6ooVzjwzHYausD2oCFFnRstwgkXJM24jY28TdgVs+IVwGXYzngZQpldgC2tyr1wGO+2EwDY5MgTIY6",
+	"xBwCXE0E8fv0XAIzFy5uLnhUQ67BP+yc3RKsxn79pBivYlm5CoRE8RsIP+M9pD0bK5YNe71ep09CVACE",
+	"CwmbByAMvQacfHj4YfrnJa2qLLYK2OOdftNr0rhLG72F43ifPnoLZ2Sxd806Co6DTdr6eW6x5yY0Z4dE",
+	"lxULs1/iaJPbHgBoWAYH4HOl16xLi/F7HIOKxynAzM/eXlyyvE/GWk9VAu3Oi/eICIx47hmheV4ypZjC",
+	"pBbX9x38wYoUMqMFPO5hcRZFNLy7v7Nj1Y2evdLL5GQHyv53gjhnrCPaBg9MWWxDdw+hty9Klvvr7gtv",
+	"qiFfv8ypWEfWn4kQt9jVhVVCvlqVXM8vzGet8IZe20cVlubgX65HXeuv7y6X0vGPyF/fXWLEOSsonyiS",
+	"quo6TUjqNL0hh/TghZgvuE8CyPsU+HFaSnOpR46gut96XfSY6oEQjOXKKAyudQiIQS5I+qHryKKLz5N2",
+	"6hqlDgFKMu0cepxDrgOBQLgiB7tPoYUZhs1SjG3DVsAuwhrUzMqcN2zKzMUo4q/50Sx4DSmrnhAISphT",
+	"v4Cvr2Wg/jyJFAFAAZnDAqmxheyT9o6BqCELt6t38NG9TmIzJVxPRzaFzBD0e/vwFaZBa1YUZuEGIjA9",
+	"fXslSNCh2kJZK82mvYEYiLDZvO0Rf2Tb5cNg+sQ2dx9Uu7tPs7++u4R/sLRHTuBNNRHYKnoJJhS0Y/a7",
+	"j6H9NIF6bZQEA1FWBVPkmhVydli/RqFvVwA2iu3GUiiJkZDV5ORb19c0dMM0kM5ABLTTMZSLUYWgYmQx",
+	"KuN0kYPdg4QU/JbBwGFgHnYIiAbW8N/BFMm/ybtwCcyfc/Lvgfh3t9v1/4VnUL6YJ6iYS8ESP3g3mX9D",
+	"IonFyiwkzYkNdJXYo1aW2Zg5DFaowJ8jFbju9Ba6T8xrqxe/TcV8aOxd+3XsrO6/CnJuTEuWe3FngZzq",
+	"WBT0CzUUIAU7XPBxTigvAK2eFxpRemQMwtNCUlLAJMV0cJqTttUWuLM/4h2VOwlRHjxrAVoUEgXtIuOn",
+	"hubVMFkw85cavfkDWgNk2givGbsxJZbZI7JTxFleNUr4YkBoLlBgqVmFbYiZnNr+QplUWh0uTe6JihGo",
+	"MaE5LFfO85oyEzdV6HLWnAzw0zCMnS6s1qzkmsFy+U/CCiZ15lJa8IwJxVyyT5kGGM6HG9aEO9gJZVlU",
+	"6JfheB6tpQYg1hJITxb5IqUpTUXe5aKGk12opfbpym3kngmxlRodzF0MHdJBB64nyrWTtKryvIaqCNGf",
+	"KIGlIjNZFTlQJBxC4F7+qLQpec/ZzBJ5IeVtgruS6Y5b+KYwtGdw6Wdgh+1l/texDzRh2c3qjEYwLTVX",
+	"RkPpLx3BxAqE+gQ4eKoEANjRKegFkkrIRL63+MR2GRwISv3KpsfAoVslRDOl0aem7LyRy2BuAB7POM3Y",
+	"QxYhOnuSzYn3FBTq6TfGBMeIIHI0+JY5CO304ujNix/f/n148fPR+cmL4fGrt8d/Gx5fXVy+fX1y7hd1",
+	"DSd0DQjsGtruOQEb9xNGjgbb0ndLyHUdu+alW5IgWcIxLfMp9E7a2dZcqvbb1p+aUQsGTrTczJ1qkP3g",
+	"FVzB727U5ooRMBGGC+Xxi8wIweln5n8CXhzMLGQwCxPelseQf3tS9IuAg4dgMAhr97uPaUpRzOGYCklw",
+	"IvX0HW8G7++/jWB/x40YtUBWpdWHIuDrUhguj04LVIKXTi7A/xbF4eq9gE7d0pISchVwni7qJo66lhcH",
+	"lJG3C4oUaCHLKqaic6ebzVTX3KRSMpYzMgFtwfwNui9mE0/M0XcZ3X4tnqiBqFRFCzKletwP6/BQI+SK",
+	"7MG7DuFdXcVETg5Q4/XuHsio5UbmT5lo5HYoCOxOC1BOE1Qa3Y7W96Ehj/ChhkJHXOTQYQEhFlyNHqrI",
+	"kKk+w1aUTOiOGZhrAuTUfu1al0zpDRuI9v4utrvtJDCLRnQfEdhgSD1yDoqyWQsFK2YxI6KQ7hBxsAzU",
+	"FqIOhF0iM4ZDK4WsEQT2hJVAhlDG9L1hvEyQAvrWlqSkGcs7Camm5ubvrO5kidL6ceHtPXJCs7H5GO6t",
+	"HNmgecOggw2nCskB9EJV43+iygbBopuxZiWB9DDSTgctOlODVkq4GIj0nGr2ylzpYrs0Y+N5PRp0nADh",
+	"HH7Ezsq2HcCMmq2ohOaF3ctRVSB6Kg4PsBZlwXoNqvfno0HaxgKS9WmAowIJ+Eg+vm4gpVMkOC7Fjk3j",
+	"/u9/QlsQYEvU1TZa6DCEEQtyxlPCRGW0Qp/6PRA29zue9b1oRhn9hJZMeUsN+trUbNbxx5kk7AOUTbmz",
+	"PhDGmLLOK6DCkgKPgwWuLSwsTtZjmQPr1OMAsBYz7tDofkbS5QRItw5mg4/MT66YoG6mNWb29TBseLd7",
+	"bzv9+eToRYpIve9ZSdKfTi5TwlVip8dytLe4DsTotcznnWQgsNgXRhxFgoU2izj2A1RwITEz7ZGLGb25",
+	"YSW5OiXtdCeXmdpJOwn2pXBtbgaine6Yg0invDenkyLteKYxYbrkmTIP23+aiyXzTUiZMqqOAwOFgYLw",
+	"Mwqkykp+zXICGWpAeLCzDsKbZLQEV+xCjUY7PGrLHYwSwgrF6pYYHfQCNLukDkT6964Nt/fBw2vdOP7X",
+	"7iWfsDRZ0KtrVQDq1yE+3mhjAhxYFu9Rzy2Z4yrWmuNAe4zYvFHSRtMSz7cyUhwUGtBOzB/WyRrseWCR",
+	"HjbFTiDYEB8SmCH1zAjWBoYJXWth3MAFOn2/5igAES/arKkxI6CjYs207EItMTFc5ms2l0gbA4Hcb8Fl",
+	"tf+cpGHqrD036TnT5bwLeVjWkWWLalpNL/B714O0tdfb7e0ChArSZqvfetrb7T3FFJkxeAV3rJbQdUr4",
+	"zu+LUb6P5r6bWJTm2HnCjPXs0H2buoZtqYkoAq5bpl0hmmn1spQTH0RO+6BJhEe0NNyQKUR6jDjBuIra",
+	"Lxj1Iau6zpjhApcEb0ePXBpefHJJb9KBQP8jHHC7lImTiS7HmRbGyHP9t0k7PR11X1OdjVOL0+FJ7jRv",
+	"9Vs/Mf1jY01bNQw/bML+7q5t66ctbHQoTP5pw5foQt7kYF74ErgzN2YT91pJC5kxjMesxKrv2Nt24B54",
+	"+wGOPnazn+XOjzR3WRnwyN7mR64g0VuWUNMADz3d/NBLXyMBTxxsfuKN1C8hC988sP988wOXUr6mYu66",
+	"Q5rnnm2zBKe2ZMKX7z3bZkJXQcUIeParyYSWc2hPSfOImj+XFfaFql03hlfQGxXkbfvj3vo1aTkfZKvf",
+	"Cn02mKBnqzXUStjr+pYF2jvNAQPbRi2bNPjGHrLtE1moyBMip3j8jC1mHj49eo2ujZBlUKWqCUbdoIXR",
+	"QFxcXgTGYdCwvANB47ihA9LpMODOT1SMZTnvNTdCzA0W5AxXPXJhuAwtIt4TOSK+2KcOKSSgpEeS95FH",
+	"1etSf8vVDWJVgPnwmNY2KQf3CtRTGJFpcfgsBIy1C9oHu88HIl1fTJKCEESiAhg8MI8wNIsdZ53hS2p2",
+	"aLVc4Kwe+MV5Im3/BkNqncYVrhx7zW2gf0SENLqcx5zleiAgJaGP1viMK0YO9vZJGqlFsZLX+ba5AitZ",
+	"M4F+t5lcFA92eeR7VoI9PRCgk8OXnijvgcTMVi5uirnTxn3rElTMnNmIKxCTDWfVsmy426E7HcFaw1mz",
+	"ptmPMp9/JoGCWQgfmwFbox5+/Koy7dzSyycJsn2USl9oyNjz7v4jTlqvZLYWFc/d7+/75sX1FtL3WIpR",
+	"wTEZ4GBvf/MDZwFDeImVXfDo060k/SsogIMHnm2zBr7y7DXLOXWB/oP9/W0etoW5KOv/YNrIsXcYWd4d",
+	"UU3acQ+m6txBQWm4R1vmWjOkAd3Cmjf9aka6jaHTyKdZZfScUcP7V8YB7eOJ4fvGFkaPYNs6f2ZjEHBW",
+	"OIOalufgfvMhz2t03bDEqz6yJLdc5BYUAPQYrlUNjQVpeE2x8oorfRpUgTYEygJgB6bSeXVBj5mySOqK",
+	"tEs2ZdSh9di3gDmkULOxKUvTAlAPjCBIWty89reKlfNW0hIAcuOhTWrueQfIwYWOIXWKjNJzsIDNZrc+",
+	"JmunBjvGVcMbUWdHJ5Hmqui3wjqwyJQayC1+WpsSqbcao9lul4QK/w6S31aOx9ZA10O5O1qkGV7s1eCK",
+	"aLzbQ3nu70IeE5+Yb+3t7kKKu/0rVgMWS/9La0CZQE1k77msFDjTId0bI1NtCQAzK1fBF5xHtyQKHvPr",
+	"Z1RdAvTNiA5whN1a5MhRQK/1ZzOo//SCz+ztsqxbJQkCSecEzee3wKP1wRcQMKKCrIPNJe06pWyhUzEE",
+	"mhAszwPkGjv1ZDlqNRBgl/qmzVT5Hj82kuUY36LGEAS2EOl9xN8zMuGiMuwS/LdTqhTL6wT1gbAd+gwL",
+	"RXvMvHF/dzfwAYBRBqALqbEugbU4P7jynV/g9oPd5yRdAC8AB+ZANHyyddUm1ZDl2HAGuLlbA9ymmD0n",
+	"aRxhJ0V7H0zyhQZ/1uNZCQ62vy4rCKHW3xuzArQIGq6uC78vLrDltopOXIw0MrYNID+QRRdm4RjjWcsi",
+	"x2hlGLoeiGbsmqsO+A1WOWondA6bEwuet5f7RIFTf7kluM0MlLaPDwDbqQS8wOlPJ5dkB+uYd36PFDZ9",
+	"3KlzWP6nEpC6xfK/QESkE9QcLPUuHwhIOlzTijxwmNQwK92/sXmaENS7XFQM/EAu7loyXZUW8A61S+zw",
+	"dFjfesvmLtpme0SC92SJtPf3Yz6JsMH9svYIQhdNy1rqLkxglfjdf/ZsE8zEnb0YNis+LFAahkDsNad2",
+	"FWiEYvh30euIfbS5XgMEDvGk4KkOIodUbAFysfX8+fP9XfzPnkNj77ciAKrN9uito2zCyE0pqymIGVDd",
+	"GpM4XUoa1hK4ygpv6qoB7u0/Peg+++77H7q2yYdF4G+9Y0UmJ4zQa0nLHLWW7XSdkG68bvJlPUUOojwe",
+	"9fC+ZC+I8gVBdOgqfFHw6AXvjCdz3QWP05zlm5wv9SP+iXu7bh7SQbV6pfBK/m1N/c+kE9/dzfXoq1pU",
+	"2fe3ooafqGYzdBV8opZfs91YzQcWbqxkwNtp/BBqAI+WTz9q9ffu47va+d1h535EvR+QvZbD9xDCUS5J",
+	"IlSkbPaD0YdrwReUXtetAnoEXwOqCvTU5UYxLycFU8rpwSvaPHJlOz1aNQlezWhZzF15NxbL9Yl1QRmd",
+	"3pkKgF0EeSA21xR1IYQ0cjkvxtSABB8NQONkzjRpH+zv1y23USFS7vWdZV8azs+rQ19Jdvl0RNs7r/Wf",
+	"zhQf2VTMC49RWW/6fSrzSeI+8GYna25sq5nNhbJG9nJ1hoWgdRVl7dR3DkqTwLO9kCcZOY8/Mf21D+Of",
+	"9Az+8bJfhBdKkbDIF/e1JZuD9Q7T/uOvnybXGz2cAcRzZcDqMkyUaZQtuUQZWDY6sVh54S0NHUcTXVZK",
+	"q2Q5jQYcZxoa8dC8C0kbU8h6bPQestl5UL+oxiwn9d3KCOYUn/kF0+6gjBh+uAD0YCjBVOSvF2/fYHGK",
+	"GgiKr8c6Zmw7MZkWQUkq6B59EjICyNAlbSgOpZqky0u5495is3nBU5PmbFrIeWodPkFFIywsx5x+Q3h9",
+	"sjSs3yqe3Xatq6jg4pa0fbd/l7tIxpDZDi5MN4BO0sj7zm4J9T5b+MTFmBUFyeRkAglSmOh8ycqSgjtN",
+	"CT6dMusaqot/slshZwXLb5jyE+tldEqxe5n1PgY7DKUGgkHKbUgfmgkqtM049tWGLmHS4SS5+raBwNbk",
+	"M1ne+obc4esKblegbkr1bHe/2dYqAHlOUY0L3xCoc4YYfVbo0dkpeMXaC9miUPfxYVXaZvDmCzhjn1Hi",
+	"LH3L8LtFum2+bjGYtOIsRNBP4mINdudRqv2xVD7ffMenC0DZquNSSjbOR0bFUue3/yw52WTua6UmsF1j",
+	"7f50ckl6vd7yy9JNciYiC7yIijVHQl6sFgILRsL0NjCoS/vau/GoZaaykVOs5DOk/b9Hr191HhnIH4uB",
+	"XC7ofEZXRDkNhZQrNvs/hmnUwPBreQXG4Fw8FULQ6dnbi2W+Ub8vPVysNwvaVUEQohKbTv0v9ei+jG4S",
+	"fHCFFmGzus1yPLKCr2gh+72A1peOMmuB04BUttrtN3ykV+WxnFc2Fg7TVI1SEKPtQEG1kDO0jWzxuDlh",
+	"9sQakwZXqJ1OKYANpSPKC4T9tujVKToYjMGJzbyaBlUG4VhNpOj01xs0hwjeUoMn2ZQO8wIwxyGLlcgR",
+	"VryxD1OWaWMpWxszVPR8NgtaYU9UaLHZbAAsAgZ0a1iAsZyRUcnUGCujD4Pi+MbAIYW3MXJSiZyVh3WU",
+	"w5CQVFCZQ64UvWHknLka4LrXzqEvhTVTeKIGIoAGQ+R9pRecBLWDAO3/BOtrLEQChitsHR7sHCuJXTW7",
+	"HCiiBqLdQAaj7ihwVW8sopzQucLSQ0kQ7Y1w3emRUyxPUQvjw1NlO6a48uWBaAuoTA4LaxXA5iAqQsP1",
+	"osnErJ1LU4ntIBrhlkq5Irdsqkkb6p47tqRZWORE26i6F+ldZKxk7MXJdY8c2e8C/VcCiN85cm1aVZ8o",
+	"KaFPJ56VgYCS1A1tkaJVqmb9XLGMq76xe2QHHDG7rYBhwXJ9M6ItFPLcyuf/+DjMnzyiAhxjg+QkCE9+",
+	"F+n5iRpqDTsZ1UhPQuSpxpFLiCxyn44a+M0zWimG/jGssI/0JIGbj95dJOESJOT46hy60DfAADqJ84m6",
+	"Jp6rShROHEruZzvk8IVVSdjmYI+50rKcP+qrX1FfPRJ1p2G7H01i/VObnK62FqB2vwW9+rVDGPOMw3CJ",
+	"OkXEhnzcVoUYX0u9yiD91pd811XNzdRmzzAgQYRmGgABdX08CbZCVLZ31XvWI0exjGY3DlRrOYSlFjO6",
+	"F3ovRotzXV+3INz88PW1i83jvqmMSbf1xn4C/R+179guP2pCj2l6DysQDAcKqhjWMJigisEe+m1KTVcI",
+	"kS9VYdrk/mCUfzPM3ztVFmHrQlUyDkttWEW7ISpUgIblkKfBw+EzA2swW6qWEbqmrOQy58aKnmOqQVgC",
+	"0chD0mMmbCJSnKHDMn8b6UOEQk+95VV+1EK/ZjmflLeEasiwuLNV98DJuztYdvbNcIU1CcPgRcOKQuf+",
+	"OgyPJ2YRG7bAEVHTWVzkyDb0dy1doFJ8IKxLK0+TZs1ffWiCMj9bn3fk9vRIx5G4zuG2r3n8z11dyWP6",
+	"7mP6biSpEaFuaYhn+2k5vAefyoOsO2cHhfU3w4uOMu2Bhb064nqkNgoZFoDf+aQqoPZUjpZLn3sQkZWV",
+	"9qic9sll/1Xd3JpN9TenUaDz/pHNPLKZCJuxpAsit2/rc+qD5EG0I10RAl5kD8ZdeNH+A/IiGM23wozO",
+	"CjpXyV2ZTYJVEmM6nTKhEKrb4gN4gBqnDdEZ5ZqLm2FWlWkCQIT8PcMYdRiay0qujaWUHiJwTGpemHaa",
+	"LA2Nqz6xPfSTuky8iTQQNCcPYBhrsAfXb9/FZ7EpAdfQlNnhuCxbiFQPBIA5tBtVXtY6rPsoIaTDC5bh",
+	"7/u7+886h65Rf9IIREcKtuE2BUiB7fTY/GFr+lNErlCVmlpoiQ6EWoU3w0JoSm+SOisUACdc344FY9QB",
+	"DPRJmrMplJyllin7tXaoCgBqlJKLq4uzkzcvTl64+3B6qwVRRK11Lb0h3HPkT+rn8FbWUs985Bv2WQay",
+	"0IbBfB7Cn9vYfnRb/tEFMmQsLYkCbHcfZ6lQDwOMg/BPlNHPHkpGB1Lpa8jpKgp5pIO+UbWYbhaQYEPp",
+	"ZluoJ6ohAYF1oaijCEx0d8PhopHH+XnZdfChb59lN3OtBJu5jhePnPqRU39bnFoxvZAa5LquiKVSSm8L",
+	"3JE/Pxg/rspvxl56VyL+KZxu22WhYTDUbfTalKgJLQpsJXJ8dU72erv2ohGVgo+YTUK9+RefkuOLXzoY",
+	"5i+4MAq5ZpM13Bw7eYR93zDhk+vEBpMyKmzupJPIllvZFmzSWGdojfXIS6h7XAK6AHc1FxbyVUMPJ9/9",
+	"LQByh1RQ+1DJ8gUZb0HmYbBITCyPoPdhzjGE4BqtjDqHtiwT0KKE9P1NCFfQyXtJhg3EZqPjBbY5PL46",
+	"/8wi7Or8j2FtGIJ5FFWPouphw5JNuWN7i67Iv8+ppis53qdZB3sPJY1sM9XHcMISO4V1eYwnPGa7f331",
+	"1h7SLxEa2J6xbJX5jmUxm0H6nU8w7Apao4IBgDBmnDU1McBDVwkUToHTmQulS2gGmJBer9fxtVm8JLYZ",
+	"JLR0JMYUkNXN2Ohf9pCVbEK54RUnNBvbkYcNZPC2gbDLfnR2StQYUiZswlNMO3vF1UJjGZ9lv7kbAC6x",
+	"XT7FiJ5PH7IXAFSY37kVAIzfSfz7NAKws6LQUMFxNq6gF/MqNHkIQTTGOoJK6Fa/lVPNuubZ1tYw+vft",
+	"GPAIyf/FikFqRH4klyZ6+yM8/x+yCnpZALhe9WTEWL4Sod+Kms8M0L+t4BNS85ElebUWiwBA+UnJMj7l",
+	"ASdfSpt20g9lDnJ5PWZzMmbUKLSHhIo5VIOF3QSjr5rQuceVmURBC940hv8Zz3f4oQumNRc3apWeiyul",
+	"7F2Pibdf8aC+G0uguzW9lawEv57jvgUndcaux1Lefq12lpe2aJLMxhL7LNdlC7aHt58a+OVs+bNLgE+T",
+	"4CdwJSY+A7YXTe+oH2AfptxIzcWfGm+1mnzzJ5+gAL0s6iFBzwdIPLHdIPP00GqCNU8ZCMskYK9S3JrU",
+	"aQS0KPCSVKwGNen0yAkcuBvJFCaJGMUs8MHatH/bIeTi9eXZQECn7JK0U/Pn8Or8Vdo5bHhsXW4xoPlB",
+	"PwfnZTAfW9V2cZkfPbzvcjUr+nLuy7uwQ8cIjW6ntCxZ/qdjiY+OyQd2TDINXO9urBstbznCmMb2jPyO",
+	"ITH/tg3eApFPJXetekqWMe5qX1fNJCE1tIgiRjcyd2HfcfVwepMxU965SXxGJmG/cWIXYl2pvFssRTy6",
+	"Cvo57OQf8d++trljqT7YKegRvdSNs+AZM6+z2ZOl62wMtNj5OtpV1Dl/6R3QDceYm9+TxQNI2ulsrFg2",
+	"7PV6aScBd5lAXQM8PhIaR2P01YZS5lAmbs+qxcRwjs4LTUVOy5y4k0jUlGVeqCJ6UNv2LSGpXa0uB23L",
+	"/aX5hClNJ1NQ7dyv5oNUVyWAG59Cr+68yhBob8zI1fkrMqmUJteMjLWeKptwqmTxHgpiASkpIzTPS6bM",
+	"VppJru7pZCfwmbSdBSZyh1bRe59rDFEXT54zB4+F5MJ9woYLczRa3zx2rHlUmh4Y6iTPCV3i05+ZTd9T",
+	"d9r53f5rQzeZczbxiCF+RjY7sk+EJKOqhFAKepu4QkNZS8i1MXzNsmLD3pXmRUGmrmVeyaxhWU3NeigI",
+	"OynE6WO54Z1vPDRc6tZraNcrJTXi3LKG9QKmEzLGBmc6WDXR/FHN+ardHyYADrF0hhBf0RFOQFEhDd35",
+	"zKxpg+I+jPA4LsaELZuB3AFn0aIK5qQtSzIbz5sgB1zhRa47a+2KqF91JenufkmhGi4FaTfmAGN/tAq+",
+	"5nF5K9iXljZfDoPrnRNPaEFQnY2Xj+pLzopckYKNsDrtlrGptVuhPWaPnJgTavsWBw6ByDGFZmLocAQ4",
+	"keVjeTXNv7S2jZ/80s7Fu3KGulsUV4+uxUcteQP0JtbtLbGuJ8pYxol3xQUER2TpZe2ooDdfVD3eqfWN",
+	"lR7HM3rDvJ80mFD9aDMcHfZG8xoGKBg2e1xrNpnqPkRZPGgnM+/y5QgJYBsXUtxAyhAg3NjQL/AyF5aq",
+	"rd+VXsgX9QzjnaEf01QeiLXalZ5vzlSpSedRyfrKrtetDjSc5cbp/dbVqk9iiqXUVLMu2gFfJuF7QSWM",
+	"Z3zbVgCGZUCRIYwv7izukRdNSzJ0FF9LgIEGCw3SIfcPyFhWpQL4d+rZMXQJUDOuszGR5m9nJUGyKWCj",
+	"C/YJnoxzWGc79Qtc7W9I9QsaNG5Y7Ecm9vWY2E/cFpnXKjtuWMMTgd5zWeQA14v5F+6OawbFDlw3zsKX",
+	"1cM0U98Qp7G8g+Wk4ACV5/LT28hGElIyXXLzD+vbtNGIqDSJdMS9ZGq1G2j/wTWSVUfdrLqPpyVECjju",
+	"M/oIq/51EzREEGzowSbZhE/ZoLJ7HdGws9X2jfVWNZCzGvyqTrVWdVrVLGax9yw2SUFFC5w8mN+ByN+K",
+	"XDM9Y0z4Lj4K+53VpQ3t9MR2YzmFUO65LNgbOnHYQ64HzUCkx9iF5qzkIuNTWqSdfo0z4fu7VtNC0hyA",
+	"ni6eggWGmOhckPT41durFz+fHL26/Hl4efL67NXR5QnkuvlCPmg08UQNxFIvWWWb2U5LYy3l5HpO0qD8",
+	"jsT2KMXuNmNZ5IoI6SKhAO+kXO3vhMHXYQWlYEafSZCHoZ0lr82eoINbSE1KHNGEa5ZDODvM0mvMwfWc",
+	"dcO5KouU2GSFMSvZ5n6sP0vDKf/wTQ/vwxLM8WZZVXI9b/X/8eu6Xn7Yc8kPNvHU5IlSS+g7vBlkEjIN",
+	"lg79DnYuWu3veGkIiGbjWNtgbKLDYGNs3T30H7llc2yIiXFBeNz2Eg66DJM0KzgTekinfMjztNMfCCNw",
+	"ot2ZsN8yOkImRgLXkNNc1L9aR63qJIT6RznkZdyUTCnSDqYxEBa47Omuf9C3UbLKf0HLm6C9E2CHqSkV",
+	"qga0xYwO6MSNmbAULQJaEKXldGoDQ8jNPPCtrSpLiKqyMQRDVzVJ7pOFnseuF7IlhXpFB2JhSV0dnAN4",
+	"Awwi1XhKPfE4cdRWDxgDqRKaF5Y1jPgH4AeuEZZtBbWqbK3R0xSJ68v0f8Kvrct9s8SOSH9Iw7LMv/26",
+	"2C+orzR0j5/lrBFCwTO+ih1sg9nvyeXhYPs3FJRC8llYLkRoVkqlrGKxEECL+nrMEox4oVkZT8V7ouDF",
+	"ccfrY93mY93mo0P8z123+Z9Rhtnkoh7/aCkFYQsxEK/MvLcIQK3pXytlgPMVU4VRNAcJixsC4o0prwMe",
+	"Gr0HRZ3reskKxXrkzaKNFLNxPn/LS/uFyCm6mn5DdoxbXa6aKVurVYDARAEUMbXzew0MfOSY+MedujPN",
+	"yh0/h+1bBtcScuYyx0/f/HJ6eRKAwzQQj9vmWfSMMpFDfwuG4YGnuySnc2NiIIsaiEVdwTU8GhuZN7Pw",
+	"Y++gv2olsoLyCcv/YuR0mjjfuVQsgJSAh9qQXzkq5QRxI95dDEQmhYJOuSW5nvt2SlrKonNIqMCuHlJg",
+	"5+RrRmguoUEPNneFv3528z3NU+JRogn4I7hcCUZxZlbl53rht4oe+9nGBeaIFop5IXQtZcGoeBS9D88x",
+	"mpu3WQbXB+wRMeE/ATYIWqjW7b4M60PPIgIORjDgtxHyyMM3C/kQRmhLoX/XAPrrZTFiw+JGzs9Xaw5n",
+	"UE5rWEFONb2miiGf54LoGbhdpcjVIaGkkDQn17SgImOl7aWkSzoa8cwyeQwm03zufGZbahRGlnFhlu+r",
+	"KBXm8/MvqVd4cv7ME4PFt5PboMu4zSfg8KTZGA7RHXWaAFk7u13rr3A+d6ijx7gcPNQPvTFPFCmrglmf",
+	"a6PJ1jUbSeuIhIZEGPDYe9bN6ZwAusA8QSDSgx+6Y1mV8KZkCfP2pqQZ69i20A4pr24HeE2z25vSsFYy",
+	"k+UtsTCvOeg7WJprZzIQbrd9BSDXEDj5e9dilnUv+YSlPfJ2GW0P/QVTqseuqT052D1YEWOoIbOzz5pU",
+	"3/jOqnp8jzOIzo4vKku/4aDokvBpLhRpqwDHrrMRmY6K+bBSDFjHpmbIAfTjmJYsxw+OZDmjZZ5g7C1/",
+	"b5h4StqU5BVSV5+kz3dVmpB079nE/N/3+2P467s87YAnXg5EqmVK2sKYF3A2zCuNneCDcN4mkos4lLV0",
+	"AdTishLKFV/Fjpo5vFSTjE4YyStGJoyK2dhY3y5AhMLXVcTDmTSMAvA8bN5SyFmswstLY3t0+vhvc2qX",
+	"+8dvwi9uB5oEIplYr9/eMzCcEIG/ZGRalTcsd/bUQJgXlh1sR4+wzY7RNHC45yKDfi+upBjKd10WmNnN",
+	"Q1+RX7fAMaLaYiKz0YhlukdOFwGWie1bgz3vHYp1uADgGZjAzMxN9b5CEAee6Q3EQABJB+TFnbfZRsGe",
+	"qOgm9I2uFdWrfGse6BRBByKSW2ZNFrD+bHCnwURvuO3uoyVppxdHb178+Pbvw4ufj85PXgyPX709/tvw",
+	"+Ori8u3rk3PEixkINrlmuTF+raEFiSwT6d/f6ZEjMTdfZIVi5IZpw5mf9glVt1Z3DEisnXoRaH7twq8q",
+	"3unxCM/gEjP/nC0WstuvhFC9jShxxJ3Y4jQbEDCHH2Rvzh+xXh4LMrZoyK2Xxa2VfncVu8jhhpk9nBE8",
+	"2BDHaQvEuyYo1BRhWQ0rlyMwqCCYrxdDdBCnx7g3pugyhnmqIUDUHZCcX3HllMjXiFL2uQ+++cy6sHWg",
+	"s5hJmrV61CVX6pLLtKQA1zekmvtrmCFZB1IMslWjqudPIHajThTf9h6HsqiP2T59CRb5QGmjrWisVQtU",
+	"LqVgA+GFfps6PaPT9/5j4XROp9l4DGUsVF6tz7mWgbUKOhAgcqyWRe2QLSYU+rPNj0Gmz7K2YlZTkbZ5",
+	"ZJUrCZSegeB4xoUMtCdYKNSJrBPc2VjW7lwMSjV8+w6SZWGYA9E+2H1OUrhpKEdDePHQZ8qknUO/j2CZ",
+	"myEoDRoXPmmGhfxwyD5wpVcoNwjmcskgV+azKTb+/XfSavYe/vur2JqjRFiwR8yWx5Yd32ApBfXcOcK/",
+	"LYN25s3dRMr9o90R8RMPlK5Vudzpq2VOAohUcWaMpjgmnCPrthzVSx2uyczHx7Q8BH93YBwe7B5AAI3D",
+	"cyUjM/M/QgoWdXo3ueNn0r/uyqIeda6HAlCKHKcnn3CYAsF7vwrL1QGirU/bjvUb3r1wKf7xzb7M5SNc",
+	"OzKpIunZ24sATBduSEmN8mTVSKgMqL2OTW+jVfWa3kb0MVLtNhGajQhJMBthQcGED6K3bQuNELOkVzGh",
+	"CZ0f+qwHz3ms28mwF4viXONaBhWX5GD36RpX0+dWx/4gfiagEtu38z/N3/Socn0LDiq6STbc010VyIg1",
+	"LYw2Qg5fNosxzLA8UKurs7Al43VzBrUyXTIhCyi8myDDXnGlz+33H6GF/7B1Fp8JKbiJgB2luBrNe5sk",
+	"nlWlpPeyXh4Bgj8zQPACY3gECv7PBgp+1E++CO7vt810Q63mPmDATtnpznj+FaCBVyD+xjjdI/LvI/Lv",
+	"fRWTjbp+k/y/GlzwRrp/hA1+PGvrYIO/eQvhTq7TbxY8+Kto4o8gwo85a48gwvcBEX5QzfrOOMJxHePT",
+	"UYW38h4+QgI/QgI/KlBfARL4iytIK/nVJ0L8/oHheleg8C6wyEc03kf+8QdD431YheZ+gLzfDLjuRqfJ",
+	"I8juI8juQ4Hs3u/kNQvQf29dM1qy8qgyiuo/fjXnB/uox8DjDF0dnZ2i4718z3JXKFBKqX2Vga8at8FE",
+	"0n51enF58mZ49OLFOVS+Wj0eIpH9nZ29/e97u73d3l7/h90fduFoVWXR6rd24DzbddiQH7HgWlLWchF0",
+	"Yn6tc/KXEmtd+tg/JQewfKvSL2KKR1DnTs2TtnhBjghk4puPHb278LChhAvAY1j2fC0PJ3F1qLwkxjgh",
+	"SrOpCsbkEFeXh/JuTHWkpGI9uEZCZmMJRcQQRuE6+JTF1IibTg2ALpj74uoHb7IQXJExLyUVgF0JVTUl",
+	"y/iUg2tQg8ByeG3Bi/25iA+yLmYy/LaUhQUwwEXM3Q49ce1sVBKW/2J1cE41TWx6mhlX57BR3tVYMZcM",
+	"tDyaMwBAxgKaMhsz59wMHg5wHT7++vH/BgAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

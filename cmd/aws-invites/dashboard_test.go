@@ -74,7 +74,7 @@ func exportedMetrics(t *testing.T) map[string]bool {
 		t.Fatal(err)
 	}
 	log := slog.New(slog.DiscardHandler)
-	a, err := build(ctx, cfg, log, reg)
+	a, err := build(ctx, cfg, log, reg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
@@ -67,12 +68,14 @@ func serveSide(name, what, addr string, h http.Handler, writeTimeout time.Durati
 // observability is what the adapters tell of their calls: the AWS and CloudHealth call metrics, and the calls'
 // spans when tracing is on.
 type observability struct {
-	aws         *awsorg.Metrics
-	cloudHealth *telemetry.CloudHealthMetrics
-	calls       awsorg.CallObserver // nil without tracing
+	aws              *awsorg.Metrics
+	cloudHealth      *telemetry.CloudHealthMetrics
+	calls            awsorg.CallObserver         // nil without tracing
+	cloudHealthSpans *telemetry.CloudHealthSpans // nil without tracing
 }
 
-func newObservability(reg prometheus.Registerer) (observability, error) {
+// newObservability makes the call metrics on reg, and the calls' spans over tp (none when nil).
+func newObservability(reg prometheus.Registerer, tp trace.TracerProvider) (observability, error) {
 	var o observability
 	var err error
 	if o.aws, err = awsorg.NewMetrics(reg); err != nil {
@@ -81,10 +84,40 @@ func newObservability(reg prometheus.Registerer) (observability, error) {
 	if o.cloudHealth, err = telemetry.NewCloudHealthMetrics(reg); err != nil {
 		return o, err
 	}
+	if tp != nil {
+		o.calls, o.cloudHealthSpans = telemetry.NewAWSCalls(tp), telemetry.NewCloudHealthSpans(tp)
+	}
 	return o, nil
 }
 
 // cloudHealthOptions are the CloudHealth client's options that report its calls.
 func (o observability) cloudHealthOptions() cloudhealth.Options {
-	return cloudhealth.Options{Observe: o.cloudHealth.Observe}
+	if o.cloudHealthSpans == nil {
+		return cloudhealth.Options{Observe: o.cloudHealth.Observe}
+	}
+	return cloudhealth.Options{Start: o.cloudHealthSpans.Start,
+		Observe: func(ctx context.Context, op string, d time.Duration, err error) {
+			o.cloudHealth.Observe(ctx, op, d, err)
+			o.cloudHealthSpans.End(ctx, err)
+		}}
+}
+
+// tracerProvider is the tracer provider the OTEL_* variables configure, nil when they configure none (then nothing
+// is traced, at no cost); stop flushes the spans still buffered.
+func tracerProvider(ctx context.Context, getenv func(string) string, log *slog.Logger) (trace.TracerProvider, func(), error) {
+	if !telemetry.TracingEnabled(getenv) {
+		return nil, func() {}, nil
+	}
+	tp, shutdown, err := telemetry.NewTracerProvider(ctx, getenv)
+	if err != nil {
+		return nil, nil, err
+	}
+	log.Info("tracing", "exporter", "otlp/http")
+	return tp, func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := shutdown(sctx); err != nil {
+			log.Warn("flushing the traces", "error", err)
+		}
+	}, nil
 }

@@ -30,7 +30,7 @@ func reconcileOnce(ctx context.Context, args []string, getenv func(string) strin
 		return err
 	}
 	log := newLogger(stderr)
-	a, err := build(ctx, cfg, log, prometheus.NewRegistry())
+	a, err := build(ctx, cfg, log, prometheus.NewRegistry(), nil)
 	if err != nil {
 		return err
 	}

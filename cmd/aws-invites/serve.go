@@ -20,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
@@ -47,7 +48,7 @@ const (
 )
 
 func newLogger(w io.Writer) *slog.Logger {
-	return slog.New(httpapi.LogHandler(slog.NewJSONHandler(w, nil)))
+	return slog.New(telemetry.LogHandler(httpapi.LogHandler(slog.NewJSONHandler(w, nil))))
 }
 
 // apiConns is the share of the API's requests in the database pool and in the connections to AWS, beside the
@@ -109,7 +110,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err := telemetry.RegisterRuntime(reg); err != nil {
 		return err
 	}
-	a, err := build(ctx, cfg, log, reg)
+	tp, stopTracing, err := tracerProvider(ctx, getenv, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
+	a, err := build(ctx, cfg, log, reg, tp)
 	if err != nil {
 		return err
 	}
@@ -127,7 +133,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	var stopping atomic.Bool // set on SIGTERM: /readyz answers 503 from then on
 	e, err := a.API(httpapi.Config{
-		Verifier: verifier, Logger: log, Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins, Stopping: stopping.Load, JobsUI: jobsUI,
+		Verifier: verifier, Logger: log, Registry: reg, CORSOrigins: cfg.CORSAllowedOrigins, Stopping: stopping.Load, JobsUI: jobsUI, TracerProvider: tp,
 		RequestTimeout: cfg.RequestTimeout,
 		RateLimits: httpapi.RateLimits{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst,
 			AWSRPS: cfg.RateLimitAWSRPS, AWSBurst: cfg.RateLimitAWSBurst},
@@ -249,7 +255,7 @@ var systemClock invite.Clock = invite.SystemClock{}
 
 // build opens the database and builds the service over AWS Organizations, CloudHealth and the CUR: the real ones
 // in aws mode, simulators served on loopback ports of their own (state kept in the database) in the sandbox.
-func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer) (*app, error) {
+func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometheus.Registerer, tp trace.TracerProvider) (*app, error) {
 	st, err := openStore(ctx, cfg, log)
 	if err != nil {
 		return nil, err
@@ -272,7 +278,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 		sandboxClocks = st.SandboxClocks(sandboxClock)
 		clock = sandboxClock
 	}
-	obs, err := newObservability(reg)
+	obs, err := newObservability(reg, tp)
 	if err != nil {
 		return fail(err)
 	}
@@ -298,7 +304,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 		CloudHealthSetup: ch.setup, CloudHealthValidator: ch.validator, CUR: reader, Webhooks: webhook.NewDomain(cfg.WebhookAllowPrivate, systemClock.Now), Mailer: mailer,
 		Jobs: jobs.Config{ReconcileEvery: cfg.ReconcileEvery, CloudHealthEvery: cfg.CloudHealthEvery, CURScanEvery: cfg.CURScanEvery,
 			JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute, Workers: cfg.BackgroundConcurrency},
-		Log: log, Registry: reg}
+		Log: log, Registry: reg, TracerProvider: tp}
 	if cfg.Mode == config.ModeSandbox {
 		parts.Clocks = sandboxClocks
 		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock,

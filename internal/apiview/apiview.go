@@ -6,6 +6,7 @@ package apiview
 import (
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/cloudreseller/aws-invites/api"
 	"github.com/cloudreseller/aws-invites/internal/invite"
@@ -132,6 +133,29 @@ func CloudHealthValidation(v invite.CloudHealthValidation) api.CloudHealthValida
 		if len(c.Denied) > 0 {
 			out.Checks[i].DeniedActions = &c.Denied
 		}
+	}
+	return out
+}
+
+// CloudHealthTenant converts the report on one CloudHealth tenant.
+func CloudHealthTenant(t invite.CloudHealthTenant) api.CloudHealthTenant {
+	out := api.CloudHealthTenant{ClientApiId: Optional(t.Tenant), Accounts: t.Accounts, Requests: t.Requests}
+	if !t.ListedAt.IsZero() {
+		at := t.ListedAt.UTC()
+		out.ListedAt = &at
+	}
+	if t.InProgress {
+		out.InProgress = &struct {
+			Accounts int `json:"accounts"`
+			NextPage int `json:"nextPage"`
+		}{Accounts: t.AccountsSoFar, NextPage: t.NextPage}
+	}
+	if p := t.Problem; p != nil {
+		out.Problem = &struct {
+			At     time.Time       `json:"at"`
+			Code   api.ProblemCode `json:"code"`
+			Detail string          `json:"detail"`
+		}{At: t.ProblemAt.UTC(), Code: api.ProblemCode(p.Code), Detail: p.Detail}
 	}
 	return out
 }

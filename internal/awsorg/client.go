@@ -181,9 +181,25 @@ func (c *Client) org(p invite.Payer) *organizations.Client {
 	if oc, ok := c.clients[p]; ok {
 		return oc
 	}
+	oc := c.newOrg(p, c.credentialsLocked(p), c.limiterLocked(p.ManagementAccountID))
+	c.clients[p] = oc
+	return oc
+}
+
+// orgAs returns an Organizations client that signs as accountID's own credentials (CredentialsFor), for the
+// sandbox's stand-ins for an invited account's owner. It is not kept: every invited account would otherwise keep a
+// client for the life of the process. Building one is cheap, since all share the one HTTP client.
+func (c *Client) orgAs(accountID string) *organizations.Client {
+	p := invite.Payer{ManagementAccountID: accountID}
+	c.mu.Lock()
 	creds := c.credentialsLocked(p)
-	limiter := c.limiterLocked(p.ManagementAccountID)
-	oc := organizations.NewFromConfig(c.cfg, func(o *organizations.Options) {
+	c.mu.Unlock()
+	return c.newOrg(p, creds, nil)
+}
+
+// newOrg builds the Organizations client of a payer with its credentials and its rate limiter (none when nil).
+func (c *Client) newOrg(p invite.Payer, creds aws.CredentialsProvider, limiter *rate.Limiter) *organizations.Client {
+	return organizations.NewFromConfig(c.cfg, func(o *organizations.Options) {
 		o.Region = organizationsRegion
 		o.Credentials = creds
 		if c.opts.OrganizationsEndpoint != "" {
@@ -199,8 +215,6 @@ func (c *Client) org(p invite.Payer) *organizations.Client {
 			o.APIOptions = append(o.APIOptions, c.opts.Metrics.APIOption(p.ManagementAccountID, c.opts.Observer))
 		}
 	})
-	c.clients[p] = oc
-	return oc
 }
 
 func (c *Client) credentialsLocked(p invite.Payer) aws.CredentialsProvider {

@@ -171,20 +171,33 @@ func (c *Client) CloseAccountAs(ctx context.Context, payer invite.Payer, account
 // those CredentialsFor gives for a payer whose management account is the invited account. When that account
 // manages an organization with members, the error is CodeIsManagementAcct.
 func (c *Client) AcceptHandshakeAs(ctx context.Context, accountID, handshakeID string) (invite.Handshake, error) {
-	p := invite.Payer{ManagementAccountID: accountID}
-	out, err := c.org(p).AcceptHandshake(ctx, &organizations.AcceptHandshakeInput{HandshakeId: aws.String(handshakeID)})
+	oc := c.orgAs(accountID)
+	out, err := oc.AcceptHandshake(ctx, &organizations.AcceptHandshakeInput{HandshakeId: aws.String(handshakeID)})
 	if err != nil {
-		return c.settled(ctx, p, handshakeID, opAccept, err)
+		return c.settledAs(ctx, oc, handshakeID, opAccept, err)
 	}
 	return handshakeOf(out.Handshake), nil
 }
 
 // DeclineHandshakeAs declines an invitation as the invited account would, for the sandbox (see AcceptHandshakeAs).
 func (c *Client) DeclineHandshakeAs(ctx context.Context, accountID, handshakeID string) (invite.Handshake, error) {
-	p := invite.Payer{ManagementAccountID: accountID}
-	out, err := c.org(p).DeclineHandshake(ctx, &organizations.DeclineHandshakeInput{HandshakeId: aws.String(handshakeID)})
+	oc := c.orgAs(accountID)
+	out, err := oc.DeclineHandshake(ctx, &organizations.DeclineHandshakeInput{HandshakeId: aws.String(handshakeID)})
 	if err != nil {
-		return c.settled(ctx, p, handshakeID, opOther, err)
+		return c.settledAs(ctx, oc, handshakeID, opOther, err)
+	}
+	return handshakeOf(out.Handshake), nil
+}
+
+// settledAs is settled for a change made with a client of orgAs, which reads the handshake back.
+func (c *Client) settledAs(ctx context.Context, oc *organizations.Client, handshakeID string, op operation, err error) (invite.Handshake, error) {
+	var already *types.HandshakeAlreadyInStateException
+	if !errors.As(err, &already) {
+		return invite.Handshake{}, mapError(op, err, c.opts.RetryAfter)
+	}
+	out, err := oc.DescribeHandshake(ctx, &organizations.DescribeHandshakeInput{HandshakeId: aws.String(handshakeID)})
+	if err != nil {
+		return invite.Handshake{}, mapError(opOther, err, c.opts.RetryAfter)
 	}
 	return handshakeOf(out.Handshake), nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -51,6 +53,62 @@ type Source struct {
 
 	mu       sync.Mutex
 	listings map[string]*Listing
+	problems map[string]tenantProblem // the last failure of each tenant since its last success
+}
+
+type tenantProblem struct {
+	err *invite.Error
+	at  time.Time
+}
+
+var _ invite.CloudHealthReporter = (*Source)(nil)
+
+// record keeps a tenant's outcome for Tenants: err (a domainError) is its problem until a success clears it. It
+// returns err.
+func (s *Source) record(tenant string, err error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var e *invite.Error
+	switch {
+	case err == nil:
+		delete(s.problems, tenant)
+	case errors.As(err, &e):
+		if s.problems == nil {
+			s.problems = map[string]tenantProblem{}
+		}
+		s.problems[tenant] = tenantProblem{err: e, at: s.client.opts.Clock.Now()}
+	}
+	return err
+}
+
+// Tenants tells how each tenant this source has read is read, in tenant order.
+func (s *Source) Tenants() []invite.CloudHealthTenant {
+	s.mu.Lock()
+	names := map[string]bool{}
+	for t := range s.listings {
+		names[t] = true
+	}
+	for t := range s.problems {
+		names[t] = true
+	}
+	problems := maps.Clone(s.problems)
+	s.mu.Unlock()
+	out := make([]invite.CloudHealthTenant, 0, len(names))
+	for _, t := range slices.Sorted(maps.Keys(names)) {
+		r := invite.CloudHealthTenant{Tenant: t}
+		l := s.Listing(t)
+		if snap := l.Last(); snap != nil {
+			r.ListedAt, r.Accounts, r.Requests = snap.Taken, snap.Len(), len(snap.Pages)
+		}
+		if next, nextAssigned, accounts := l.Progress(); next > 0 || nextAssigned > 0 {
+			r.InProgress, r.NextPage, r.AccountsSoFar = true, max(next, nextAssigned), accounts
+		}
+		if p, ok := problems[t]; ok {
+			r.Problem, r.ProblemAt = p.err, p.at
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 var _ invite.CloudHealthStatuses = (*Source)(nil)
@@ -95,19 +153,60 @@ func (s *Source) Snapshot(tenant string) *Snapshot { return s.Listing(tenant).La
 func (s *Source) Statuses(ctx context.Context, tenant string) (map[string]invite.CloudHealthStatus, error) {
 	snap, err := s.Listing(tenant).Next(ctx)
 	if err != nil {
-		return nil, domainError(err)
+		return nil, s.record(tenant, domainError(err))
 	}
+	s.record(tenant, nil)
 	return StatusesOf(snap), nil
+}
+
+// smallListing is how many requests a tenant's whole listing may take for a refresh of one account to list it
+// again: a small tenant is listed whole (which also finds accounts new to it); a larger one reads just the account.
+const smallListing = 3
+
+// StatusOf reads one account's status now, for a refresh. A small tenant (its last listing took at most
+// smallListing requests), or one never listed, is listed again whole. Otherwise the account is read alone (one
+// request, GET /v1/aws_accounts/:id) and placed against the payers of the last listing; an account that listing
+// lacks is answered as not listed until the next pass finds it: a click must neither wait minutes for a large
+// tenant's listing nor spend the tenant's budget of 30 requests a minute on one.
+func (s *Source) StatusOf(ctx context.Context, tenant, ownerID string) (invite.CloudHealthStatus, error) {
+	snap := s.Snapshot(tenant)
+	if snap == nil || len(snap.Pages) <= smallListing {
+		statuses, err := s.Statuses(ctx, tenant)
+		if err != nil {
+			return invite.CloudHealthStatus{}, err
+		}
+		return statuses[ownerID], nil
+	}
+	known, ok := snap.Account(ownerID)
+	if !ok {
+		return invite.CloudHealthStatus{}, nil
+	}
+	a, err := s.client.GetAccount(ctx, tenant, known.ID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return invite.CloudHealthStatus{}, nil // removed from CloudHealth since the listing
+	case err != nil:
+		return invite.CloudHealthStatus{}, s.record(tenant, domainError(err))
+	}
+	var out invite.CloudHealthStatus
+	snap.With(a).Owners(func(acct Account, p Placement) {
+		if acct.OwnerID == ownerID {
+			out = statusOf(acct, p)
+		}
+	})
+	return out, nil
 }
 
 // StatusesOf turns a snapshot into the domain's statuses.
 func StatusesOf(snap *Snapshot) map[string]invite.CloudHealthStatus {
 	out := make(map[string]invite.CloudHealthStatus, snap.Len())
-	snap.Owners(func(a Account, p Placement) {
-		out[a.OwnerID] = invite.CloudHealthStatus{Level: string(a.Status.Level), LastUpdate: a.Status.LastUpdate,
-			PayerAccountID: p.PayerID, PayerName: p.PayerName, PayerReason: p.Reason, Listed: true}
-	})
+	snap.Owners(func(a Account, p Placement) { out[a.OwnerID] = statusOf(a, p) })
 	return out
+}
+
+func statusOf(a Account, p Placement) invite.CloudHealthStatus {
+	return invite.CloudHealthStatus{Level: string(a.Status.Level), LastUpdate: a.Status.LastUpdate,
+		PayerAccountID: p.PayerID, PayerName: p.PayerName, PayerReason: p.Reason, Listed: true}
 }
 
 // SetupSource builds the IAM setup customers create for CloudHealth (invite.CloudHealthSetupSource). The external
@@ -148,7 +247,7 @@ func (s *SetupSource) ExternalID(ctx context.Context, tenant string) (string, er
 	}
 	ext, err := s.Source.client.GenerateExternalID(ctx, tenant)
 	if err != nil {
-		return "", domainError(err)
+		return "", s.Source.record(tenant, domainError(err))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -140,6 +140,7 @@ type Snapshot struct {
 	Pages    []string  // the pages read, in order
 	accounts map[string]Account
 	placed   map[string]Placement
+	assigned []Assignment // the partner's assignments read with it, to place an account read again (With)
 }
 
 // Placement is the payer CloudHealth's documented fields give an account.
@@ -158,7 +159,7 @@ type Placement struct {
 // assignment's billing_family_owner_id is the AWS payer, and wins when there is one.
 func NewSnapshot(tenant string, accounts []Account, assignments []Assignment, taken time.Time) *Snapshot {
 	s := &Snapshot{Tenant: tenant, Taken: taken, accounts: make(map[string]Account, len(accounts)),
-		placed: make(map[string]Placement, len(accounts))}
+		placed: make(map[string]Placement, len(accounts)), assigned: assignments}
 	for _, a := range accounts {
 		if a.OwnerID == "" {
 			continue // not discovered from the bills yet: nothing to match an invite against
@@ -247,6 +248,20 @@ func (s *Snapshot) Account(ownerID string) (Account, bool) {
 func (s *Snapshot) Placement(ownerID string) (Placement, bool) {
 	p, ok := s.placed[ownerID]
 	return p, ok
+}
+
+// With returns the snapshot with one account read again (GET /v1/aws_accounts/:id), placed by the same rules
+// against the rest of the listing; s itself is unchanged.
+func (s *Snapshot) With(a Account) *Snapshot {
+	accounts := make([]Account, 0, len(s.accounts))
+	for owner, old := range s.accounts {
+		if owner != a.OwnerID {
+			accounts = append(accounts, old)
+		}
+	}
+	out := NewSnapshot(s.Tenant, append(accounts, a), s.assigned, s.Taken)
+	out.Started, out.Pages = s.Started, s.Pages
+	return out
 }
 
 // Len returns how many AWS accounts the snapshot holds.

@@ -43,6 +43,45 @@ func TestListingPagesAndPayer(t *testing.T) {
 	}
 }
 
+// A refresh of one account of a tenant of several pages costs one request (the account read alone, placed
+// against the last listing's payers), never a listing; an account the listing lacks costs none.
+func TestStatusOfOneAccount(t *testing.T) {
+	sim, url := newSim(t, chsim.Options{})
+	seed(t, sim, 350, testPayer) // 4 pages: more than a small tenant
+	c := newClient(t, url, cloudhealth.Options{})
+	src := cloudhealth.NewSource(c, cloudhealth.SourceOptions{})
+	if _, err := src.Statuses(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.SetStatus(t.Context(), accountID(7), "red", testPayer); err != nil {
+		t.Fatal(err)
+	}
+	before := c.Requests()
+	st, err := src.StatusOf(t.Context(), "", accountID(7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !st.Listed || st.Level != invite.LevelRed || st.PayerAccountID != testPayer || c.Requests() != before+1 {
+		t.Errorf("one account: %+v in %d requests, want red under %s in 1", st, c.Requests()-before, testPayer)
+	}
+	if st, err := src.StatusOf(t.Context(), "", "999999999999"); err != nil || st.Listed || c.Requests() != before+1 {
+		t.Errorf("an account the listing lacks: %+v, %v, %d requests", st, err, c.Requests()-before-1)
+	}
+	// A small tenant is listed whole, which finds accounts new to it.
+	small, smallURL := newSim(t, chsim.Options{})
+	seed(t, small, 5, testPayer)
+	src = cloudhealth.NewSource(newClient(t, smallURL, cloudhealth.Options{}), cloudhealth.SourceOptions{})
+	if _, err := src.Statuses(t.Context(), ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := small.SetStatus(t.Context(), "333333333333", "green", testPayer); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := src.StatusOf(t.Context(), "", "333333333333"); err != nil || !st.Listed || st.PayerAccountID != testPayer {
+		t.Errorf("a new account of a small tenant: %+v, %v", st, err)
+	}
+}
+
 // The payer as the documented fields give it, each way the simulator shows it.
 func TestPlacementFromDocumentedFields(t *testing.T) {
 	sim, url := newSim(t, chsim.Options{})

@@ -13,6 +13,7 @@ import (
 
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth/chsim"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/store"
 )
@@ -240,5 +241,41 @@ func TestCloudHealthTenantPerBillingProfile(t *testing.T) {
 		if got := e.do("POST", p.path+"/refresh", p.tok, nil).json(t); got["state"] != "awaiting_cur" {
 			t.Errorf("%s past the grace: %v", p.path, got["state"])
 		}
+	}
+}
+
+// Platform administrators see how each CloudHealth tenant is read, and a refused key as the reseller's problem,
+// which moves no customer's invite.
+func TestCloudHealthTenantsReport(t *testing.T) {
+	e := newEnv(t, envOptions{sandbox: true})
+	admin := e.token(func(c *auth.Claims) { c.Roles = []string{invite.RolePlatformAdmin} })
+	e.problem(e.do("GET", "/cloudhealth/tenants", e.token(), nil), 403, "forbidden")
+	path := joinedInvite(t, e, profile, "123456789012", e.token())
+	if r := e.do("PUT", path+"/sandbox/cloudhealth", e.token(), map[string]any{"level": "green", "payerAccountId": management}); r.status != 200 {
+		t.Fatalf("green: %d %s", r.status, r.body)
+	}
+	r := e.do("GET", "/cloudhealth/tenants", admin, nil)
+	report := r.json(t)
+	items, _ := report["items"].([]any)
+	if r.status != 200 || report["configured"] != true || len(items) != 1 {
+		t.Fatalf("report: %d %s", r.status, r.body)
+	}
+	own := items[0].(map[string]any)
+	if own["clientApiId"] != nil || own["accounts"].(float64) < 2 || own["requests"].(float64) < 1 || own["listedAt"] == nil || own["problem"] != nil {
+		t.Errorf("the key's own tenant: %v", own)
+	}
+
+	// CloudHealth refuses the key: reading it again says it is the reseller's, the invite is as it was past the
+	// grace, and the report shows it.
+	e.ch.InjectFault(chsim.Fault{Status: http.StatusUnauthorized})
+	defer e.ch.ClearFaults()
+	e.clock.Advance(invite.DefaultCloudHealthGrace + time.Hour)
+	e.problem(e.do("PUT", path+"/sandbox/cloudhealth", e.token(), map[string]any{"level": "unknown"}), 502, "cloudhealth_key_refused")
+	if got := e.do("GET", path, e.token(), nil).json(t); got["state"] != "awaiting_cur" {
+		t.Errorf("a refused key moved the invite: %v", got["state"])
+	}
+	own = e.do("GET", "/cloudhealth/tenants", admin, nil).json(t)["items"].([]any)[0].(map[string]any)
+	if p, _ := own["problem"].(map[string]any); p["code"] != "cloudhealth_key_refused" {
+		t.Errorf("the report does not show the refused key: %v", own)
 	}
 }

@@ -11,10 +11,11 @@ import (
 
 // The conversions live in apiview, which events share; these names keep the handlers short.
 var (
-	toInvite         = apiview.Invite
-	toBillingProfile = apiview.BillingProfile
-	toPayerHandshake = apiview.PayerHandshake
-	toValidation     = apiview.CloudHealthValidation
+	toInvite            = apiview.Invite
+	toBillingProfile    = apiview.BillingProfile
+	toPayerHandshake    = apiview.PayerHandshake
+	toValidation        = apiview.CloudHealthValidation
+	toCloudHealthTenant = apiview.CloudHealthTenant
 )
 
 func toEvents(events []invite.Event) ([]api.Event, error) {

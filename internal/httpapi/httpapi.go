@@ -18,6 +18,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/swaggest/swgui"
 	"github.com/swaggest/swgui/v5emb"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cloudreseller/aws-invites/api"
 	"github.com/cloudreseller/aws-invites/internal/invite"
@@ -70,9 +72,15 @@ type Config struct {
 	// its retry once that long (plus 5 s) passed. None when zero.
 	RequestTimeout time.Duration
 
+	// TracerProvider, when set, makes a span of every request (a caller's W3C traceparent is its parent).
+	TracerProvider trace.TracerProvider
+
 	// JobsUI is River's web UI over the background jobs, served at JobsUIPath to platform administrators only,
 	// read-only (jobsui.go); not served when nil.
 	JobsUI http.Handler
+
+	// CloudHealth tells platform administrators how each CloudHealth tenant is read; nil without CloudHealth.
+	CloudHealth invite.CloudHealthReporter
 
 	// Stopping reports whether the process is shutting down: /readyz then answers 503 at once, so a load balancer
 	// stops sending new requests while the listener still serves (SHUTDOWN_DRAIN). Nil: never.
@@ -96,6 +104,9 @@ func New(cfg Config) (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = errorHandler(cfg.Logger, cfg.DatabaseUnavailable)
 	e.Pre(headAsGet(e))
+	if cfg.TracerProvider != nil {
+		e.Use(tracing(cfg.TracerProvider, propagation.TraceContext{}))
+	}
 	e.Use(requestID(), observe(cfg.Logger, cfg.Registry), middleware.Recover())
 	if cfg.RequestTimeout > 0 {
 		e.Use(deadline(cfg.RequestTimeout))
@@ -171,7 +182,7 @@ func New(cfg Config) (*echo.Echo, error) {
 	}
 	g := e.Group("", validator)
 	srv := &server{invites: cfg.Invites, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox, webhooks: cfg.Webhooks,
-		idem: newIdempotency(cfg.Idempotency, clock, cfg.RequestTimeout, cfg.Logger), ready: cfg.Ready, stopping: cfg.Stopping, mode: "aws"}
+		idem: newIdempotency(cfg.Idempotency, clock, cfg.RequestTimeout, cfg.Logger), ready: cfg.Ready, stopping: cfg.Stopping, mode: "aws", cloudHealth: cfg.CloudHealth}
 	if cfg.Sandbox != nil {
 		srv.mode = "sandbox"
 	}

@@ -97,7 +97,7 @@ func idempotently[R any](ctx context.Context, idem idempotency, k *idempotencyKe
 		return none, unchanged{err}
 	}
 	if reserved {
-		return runReserved(ctx, idem, k, create, keep)
+		return runReserved(ctx, idem, k, create, keep, false)
 	}
 	switch {
 	case rec.RequestHash != k.hash:
@@ -129,15 +129,18 @@ func idempotently[R any](ctx context.Context, idem idempotency, k *idempotencyKe
 			return completeReserved(ctx, idem, k, resp, keep), nil
 		}
 	}
-	return runReserved(ctx, idem, k, create, keep)
+	return runReserved(ctx, idem, k, create, keep, true)
 }
 
-// runReserved runs create under the key reserved for it and records the answer.
-func runReserved[R any](ctx context.Context, idem idempotency, k *idempotencyKey, create func() (R, error), keep func(R) kept) (R, error) {
+// runReserved runs create under the key reserved for it and records the answer. settling says the key was taken
+// over from a request that died: whatever the create answers short of success (say, that the first request's send
+// is not over yet), the key stays for the next retry to settle, since the first request may still turn out to have
+// done the work.
+func runReserved[R any](ctx context.Context, idem idempotency, k *idempotencyKey, create func() (R, error), keep func(R) kept, settling bool) (R, error) {
 	var none R
 	resp, err := create()
 	if err != nil {
-		if outcomeUnknown(err) && idem.deadAfter > 0 {
+		if (settling || outcomeUnknown(err)) && idem.deadAfter > 0 {
 			idem.abandon(ctx, k) // without a deadline nothing would ever settle it: it is released below
 		} else if rerr := idem.store.ReleaseIdempotencyKey(context.WithoutCancel(ctx), k.scope, k.key); rerr != nil {
 			idem.abandon(ctx, k)

@@ -19,15 +19,16 @@ import (
 
 // server implements the generated strict server interface by converting between API and domain types.
 type server struct {
-	invites    *invite.Invites
-	profiles   *invite.Profiles
-	reconciler *invite.Reconciler
-	sandbox    *invite.Sandbox // nil outside the sandbox
-	webhooks   *notify.Webhooks
-	idem       idempotency
-	ready      func(context.Context) error
-	stopping   func() bool // nil: never
-	mode       string
+	cloudHealth invite.CloudHealthReporter // nil without CloudHealth
+	invites     *invite.Invites
+	profiles    *invite.Profiles
+	reconciler  *invite.Reconciler
+	sandbox     *invite.Sandbox // nil outside the sandbox
+	webhooks    *notify.Webhooks
+	idem        idempotency
+	ready       func(context.Context) error
+	stopping    func() bool // nil: never
+	mode        string
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -376,6 +377,19 @@ func (s *server) GetCloudHealthHostedTemplate(context.Context, api.GetCloudHealt
 		return nil, err
 	}
 	return api.GetCloudHealthHostedTemplate200ApplicationyamlResponse{Body: bytes.NewReader(tmpl), ContentLength: int64(len(tmpl))}, nil
+}
+
+func (s *server) ListCloudHealthTenants(ctx context.Context, _ api.ListCloudHealthTenantsRequestObject) (api.ListCloudHealthTenantsResponseObject, error) {
+	if !principal(ctx).IsPlatformAdmin() {
+		return nil, invite.Errorf(invite.CodeForbidden, "the CloudHealth tenants' report needs the %q role", invite.RolePlatformAdmin)
+	}
+	out := api.CloudHealthTenantList{Configured: s.cloudHealth != nil, Items: []api.CloudHealthTenant{}}
+	if s.cloudHealth != nil {
+		for _, t := range s.cloudHealth.Tenants() {
+			out.Items = append(out.Items, toCloudHealthTenant(t))
+		}
+	}
+	return api.ListCloudHealthTenants200JSONResponse(out), nil
 }
 
 func (s *server) GetCloudHealthTemplate(ctx context.Context, req api.GetCloudHealthTemplateRequestObject) (api.GetCloudHealthTemplateResponseObject, error) {

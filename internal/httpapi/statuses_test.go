@@ -148,7 +148,7 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	// and its mail (filtered to what the caller may read).
 	tokenOnly := []string{"getSandboxClock", "listSandboxMail", "getTestClock"}
 	// Operations that never read the database (the probe, the sandbox's clock and mailbox).
-	noDatabase := []string{"getHealth", "getSandboxClock", "listSandboxMail", "getCloudHealthHostedTemplate"}
+	noDatabase := []string{"getHealth", "getSandboxClock", "listSandboxMail", "getCloudHealthHostedTemplate", "listCloudHealthTenants"}
 
 	t.Run("400, 401, 403, 413, 415 and 422", func(t *testing.T) {
 		e := newEnv(t, envOptions{testClocks: true, sandbox: true}).with(t)

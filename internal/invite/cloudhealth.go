@@ -222,11 +222,11 @@ func (s *CloudHealthFollower) refreshOne(ctx context.Context, inv Invite) (Invit
 	if err != nil {
 		return Invite{}, err
 	}
-	statuses, err := s.statuses.Statuses(ctx, tenant)
+	st, err := s.statuses.StatusOf(ctx, tenant, inv.AccountID)
 	if err != nil {
 		return Invite{}, err
 	}
-	return s.apply(ctx, inv, statuses[inv.AccountID])
+	return s.apply(ctx, inv, st)
 }
 
 // apply moves a joined invite to or from cloudhealth_critical according to CloudHealth's status, and
@@ -283,6 +283,27 @@ type CloudHealthStatuses interface {
 	// of a partner's customer.
 	Tenant(ctx context.Context, billingProfileID string) (string, error)
 	Statuses(ctx context.Context, tenant string) (map[string]CloudHealthStatus, error)
+	// StatusOf is one account's status now, for a refresh: it may cost far less than a listing of the tenant.
+	StatusOf(ctx context.Context, tenant, accountID string) (CloudHealthStatus, error)
+}
+
+// CloudHealthTenant is what a replica knows of its reading of one CloudHealth tenant, for platform administrators.
+type CloudHealthTenant struct {
+	Tenant   string    // "" for the API key's own, else a partner customer's client_api_id
+	ListedAt time.Time // when the last complete listing ended; zero before the first
+	Accounts int       // AWS accounts in that listing
+	Requests int       // the requests it took
+	// InProgress tells a listing under way: the next page and the accounts read so far.
+	InProgress              bool
+	NextPage, AccountsSoFar int
+	// Problem is the last failure since the last success, at ProblemAt; nil when none.
+	Problem   *Error
+	ProblemAt time.Time
+}
+
+// CloudHealthReporter tells how each CloudHealth tenant is read.
+type CloudHealthReporter interface {
+	Tenants() []CloudHealthTenant
 }
 
 // CloudHealthSetupSource builds the IAM setup a customer creates in an invite's AWS account so CloudHealth can

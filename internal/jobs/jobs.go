@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 	"riverqueue.com/riverui"
 	"riverqueue.com/riverui/uiendpoints"
 
@@ -113,6 +114,8 @@ type Config struct {
 	ID string
 	// Registerer receives the job metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// TracerProvider, when set, makes a span of every job's work, a child of the trace it was enqueued in.
+	TracerProvider trace.TracerProvider
 }
 
 // Defaults used when Config leaves a field zero.
@@ -297,7 +300,7 @@ func (r *Runner) riverConfig() *river.Config {
 		Queues:               queues,
 		Workers:              workers,
 		PeriodicJobs:         jobs,
-		Middleware:           []rivertype.Middleware{&jobLogAttrs{}},
+		Middleware:           r.middleware(),
 	}
 }
 
@@ -341,6 +344,15 @@ func (r *Runner) Stop(ctx context.Context) error {
 		return fmt.Errorf("jobs: stop River after canceling jobs: %w", err)
 	}
 	return nil
+}
+
+// middleware is the jobs' River middleware: trace spans (when tracing), then the log lines' job attributes.
+func (r *Runner) middleware() []rivertype.Middleware {
+	mw := []rivertype.Middleware{}
+	if r.cfg.TracerProvider != nil {
+		mw = append(mw, newJobTracing(r.cfg.TracerProvider))
+	}
+	return append(mw, &jobLogAttrs{})
 }
 
 // newClient builds a River client for either driver, and River UI's endpoints over it; the transaction type (pgx.Tx

@@ -13,6 +13,7 @@ import (
 	"github.com/riverqueue/river/riverdriver/riverpgxv5"
 	"github.com/riverqueue/river/riverdriver/riversqlite"
 	"github.com/riverqueue/river/rivertype"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/notify"
@@ -52,6 +53,8 @@ type QueueConfig struct {
 	DeliveryAttempts int
 	// Logger receives River's messages; nil discards them.
 	Logger *slog.Logger
+	// TracerProvider, when set, carries the trace context of whoever enqueues a job in the job (jobTracing).
+	TracerProvider trace.TracerProvider
 }
 
 // NewQueue builds the Queue: insert-only River clients, which touch the database only to insert and list jobs.
@@ -64,6 +67,9 @@ func NewQueue(cfg QueueConfig) (*Queue, error) {
 	}
 	q := &Queue{deliveryAttempts: cfg.DeliveryAttempts, dispatch: cfg.Dispatch}
 	rc := &river.Config{Logger: cfg.Logger} // no workers: an insert-only client
+	if cfg.TracerProvider != nil {
+		rc.Middleware = []rivertype.Middleware{newJobTracing(cfg.TracerProvider)}
+	}
 	var err error
 	switch {
 	case cfg.PgxPool != nil && cfg.SQLite != nil:

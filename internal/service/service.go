@@ -15,6 +15,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 	"github.com/prometheus/client_golang/prometheus"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cloudreseller/aws-invites/internal/apiview"
 	"github.com/cloudreseller/aws-invites/internal/httpapi"
@@ -64,6 +65,9 @@ type Parts struct {
 	Quiet    bool
 	Log      *slog.Logger
 	Registry prometheus.Registerer // the service's metrics: the jobs', the work's, the database's state and the build
+	// TracerProvider, when set, makes spans of the database statements and of the jobs, which carry the trace
+	// context they were enqueued in; nil traces nothing.
+	TracerProvider trace.TracerProvider
 }
 
 // Service is the service built: its use cases, its queue, and the job runner (built, not started).
@@ -76,6 +80,7 @@ type Service struct {
 	Reconciler  *invite.Reconciler
 	CUR         *invite.CURFollower
 	CloudHealth *invite.CloudHealthFollower // nil without CloudHealth
+	chStatuses  invite.CloudHealthStatuses  // CloudHealth's listing, for the tenants' report; nil without CloudHealth
 	Sandbox     *invite.Sandbox             // nil outside the sandbox
 	Webhooks    *notify.Webhooks
 	Notifier    *notify.Notifier
@@ -93,9 +98,14 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 	if p.Registry == nil {
 		p.Registry = prometheus.NewRegistry()
 	}
-	qc := jobs.QueueConfig{Dispatch: !p.Quiet, DeliveryAttempts: webhook.MaxAttempts, Logger: p.Log}
+	qc := jobs.QueueConfig{Dispatch: !p.Quiet, DeliveryAttempts: webhook.MaxAttempts, Logger: p.Log, TracerProvider: p.TracerProvider}
 	jc := p.Jobs
-	jc.PgxPool, jc.SQLite, jc.Logger, jc.Registerer = nil, nil, p.Log, p.Registry
+	jc.PgxPool, jc.SQLite, jc.Logger, jc.Registerer, jc.TracerProvider = nil, nil, p.Log, p.Registry, p.TracerProvider
+	if p.TracerProvider != nil {
+		if err := p.Store.Use(telemetry.GORMTracing(p.TracerProvider)); err != nil {
+			return nil, fmt.Errorf("tracing the database: %w", err)
+		}
+	}
 	if pool := p.Store.PgxPool(); pool != nil {
 		qc.PgxPool, qc.TxDB, jc.PgxPool = pool, p.Store.SQLDB(), pool
 	} else {
@@ -120,6 +130,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 		Webhooks:   notify.NewWebhooks(st, p.RealClock, st, p.Webhooks, queue),
 		Notifier:   notify.NewNotifier(st, p.RealClock, st, p.Webhooks, queue, p.Mailer),
 	}
+	s.chStatuses = p.CloudHealth
 	if p.CloudHealth != nil {
 		s.CloudHealth = invite.NewCloudHealthFollower(st, followers, p.CloudHealth, p.CloudHealthGrace)
 	}
@@ -164,6 +175,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 func (s *Service) API(cfg httpapi.Config) (*echo.Echo, error) {
 	cfg.Invites, cfg.Profiles, cfg.Reconciler, cfg.Sandbox, cfg.Webhooks = s.Invites, s.Profiles, s.Reconciler, s.Sandbox, s.Webhooks
 	cfg.Idempotency, cfg.Clock, cfg.Ready, cfg.DatabaseUnavailable = s.Store, s.Clock, s.Store.Ping, store.Unavailable
+	cfg.CloudHealth, _ = s.chStatuses.(invite.CloudHealthReporter)
 	if s.Clocks != nil {
 		cfg.Clocks = s.Clocks
 		cfg.ProfilePayer = func(ctx context.Context, id string) (string, bool) {

@@ -123,3 +123,44 @@ func TestPayerLeaseOfDeadHolder(t *testing.T) {
 		})
 	}
 }
+
+// TestPayerLeaseOutlivesItsTTLWhileHeldAndIsTakenOverWhenItsHolderDies: two processes on one database. While the
+// first holds a payer's lease and lives, its renewals keep the second out for several times the lease's TTL; once
+// it dies without giving the lease back (its connections gone, no renewal, no release), the second takes the lease
+// after the TTL and not before.
+func TestPayerLeaseOutlivesItsTTLWhileHeldAndIsTakenOverWhenItsHolderDies(t *testing.T) {
+	t.Parallel()
+	const ttl = 2 * time.Second // renewed every 667 ms, each renewal given as long: room for a loaded machine
+	url := storetest.URL(t, store.DialectPostgres)
+	holder := storetest.MustOpen(t, url, store.Options{PayerLeaseTTL: ttl})
+	other := storetest.MustOpen(t, url, store.Options{PayerLeaseTTL: ttl})
+	ctx := context.Background()
+	if _, err := holder.LockPayer(ctx, "111111111111"); err != nil {
+		t.Fatal(err)
+	}
+	alive, cancel := context.WithTimeout(ctx, 3*ttl)
+	defer cancel()
+	if _, err := other.LockPayer(alive, "111111111111"); err == nil {
+		t.Fatalf("the lease was taken from a living holder within %s (renewals every %s)", 3*ttl, ttl/3)
+	}
+
+	// The holder dies: its connections close, nothing renews or releases the lease any more.
+	if err := holder.Close(); err != nil {
+		t.Fatal(err)
+	}
+	died := time.Now()
+	unlock, err := other.LockPayer(ctx, "111111111111")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = unlock() }()
+	// The last renewal was at most ttl/3 before the death, so the lease had at least 2/3 of the TTL left.
+	if waited := time.Since(died); waited < ttl*2/3 || waited > ttl+2*time.Second {
+		t.Errorf("took the dead holder's lease %s after its death, want between %s and the TTL plus the polling (%s)",
+			waited.Round(time.Millisecond), ttl*2/3, ttl+2*time.Second)
+	}
+	var holders int
+	if err := other.SQLDB().QueryRowContext(ctx, "SELECT count(*) FROM payer_leases WHERE payer = '111111111111'").Scan(&holders); err != nil || holders != 1 {
+		t.Fatalf("leases of the payer: %d (%v), want the one taken over", holders, err)
+	}
+}

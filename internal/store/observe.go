@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"gorm.io/gorm"
 )
 
 // InviteStateCount is how many invites of a payer are in a state, and since when the oldest of them waits (nil for
@@ -124,3 +126,6 @@ WHERE state IN ('available', 'scheduled', 'retryable', 'running', 'pending') GRO
 	}
 	return out, rows.Err()
 }
+
+// Use adds a GORM plugin to the store's statements (the traces' database spans).
+func (s *Store) Use(plugin gorm.Plugin) error { return s.db.Use(plugin) }

@@ -67,8 +67,8 @@ type Store struct {
 	slow    time.Duration // Options.SlowThreshold
 	// leaseTTL is Options.PayerLeaseTTL, defaulted.
 	leaseTTL time.Duration
-	hook    EventHook     // see WithEvents
-	encode  ViewEncoder   // see WithEvents
+	hook     EventHook   // see WithEvents
+	encode   ViewEncoder // see WithEvents
 }
 
 var _ invite.Store = (*Store)(nil)
