@@ -8,11 +8,12 @@ COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o /out/aws-invites ./cmd/aws-invites
 RUN mkdir -p /out/data
 
-# Run: no shell, no package manager, a non-root user.
+# Run: no shell, no package manager, a non-root user (numeric, so that the runtime needs no /etc/passwd to resolve
+# it and Kubernetes' runAsNonRoot can check it; distroless's nonroot is 65532).
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/aws-invites /usr/local/bin/aws-invites
 COPY --from=build --chown=65532:65532 /out/data /data
-USER nonroot:nonroot
+USER 65532:65532
 ENV LISTEN_ADDR=0.0.0.0:8080 \
     AWS_INVITES_DATA_DIR=/data
 VOLUME /data

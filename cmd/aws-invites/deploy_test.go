@@ -24,7 +24,7 @@ func TestDockerfileBuildsAStaticBinary(t *testing.T) {
 	if m == nil {
 		t.Fatal("no `RUN CGO_ENABLED=0 go build ... -o OUT PKG` line in the Dockerfile")
 	}
-	for _, want := range []string{"USER nonroot", "FROM gcr.io/distroless/static", "AS build", "HEALTHCHECK"} {
+	for _, want := range []string{"USER 65532:65532", "FROM gcr.io/distroless/static", "AS build", "HEALTHCHECK"} {
 		if !strings.Contains(df, want) {
 			t.Errorf("Dockerfile lacks %q", want)
 		}

@@ -259,7 +259,7 @@ func (s *SetupSource) ExternalID(ctx context.Context, tenant string) (string, er
 }
 
 // Setup returns the setup for an invite's account, as JSON-ready data and as a CloudFormation template.
-func (s *SetupSource) Setup(ctx context.Context, inv invite.Invite) (invite.CloudHealthSetup, error) {
+func (s *SetupSource) Setup(ctx context.Context, inv invite.Invite, parts invite.CloudHealthPolicyParts) (invite.CloudHealthSetup, error) {
 	tenant := ""
 	if s.Source != nil {
 		var err error
@@ -271,11 +271,20 @@ func (s *SetupSource) Setup(ctx context.Context, inv invite.Invite) (invite.Clou
 	if err != nil {
 		return invite.CloudHealthSetup{}, err
 	}
-	setup, err := NewSetup(SetupInput{AccountID: inv.AccountID, ExternalID: externalID, Policy: s.Policy})
+	policy := s.Policy
+	policy.Buckets = append(slices.Clone(policy.Buckets), parts.ReadBuckets...)
+	policy.ModifyReservedInstances = policy.ModifyReservedInstances || parts.ModifyReservedInstances
+	setup, err := NewSetup(SetupInput{AccountID: inv.AccountID, ExternalID: externalID, Policy: policy})
 	if err != nil {
 		return invite.CloudHealthSetup{}, fmt.Errorf("cloudhealth setup for %s: %w", inv.AccountID, err)
 	}
-	if setup.Deploy, err = setup.Deployments(s.Deploy); err != nil {
+	deploy := s.Deploy
+	if len(parts.ReadBuckets) > 0 || parts.ModifyReservedInstances {
+		// The hosted template holds the read-only policy alone: with optional parts the stack is created from the
+		// template this setup downloads, so no quick-create link.
+		deploy.TemplateURL = ""
+	}
+	if setup.Deploy, err = setup.Deployments(deploy); err != nil {
 		return invite.CloudHealthSetup{}, fmt.Errorf("cloudhealth deployments for %s: %w", inv.AccountID, err)
 	}
 	tmpl, err := setup.CloudFormation()

@@ -265,7 +265,7 @@ func TestPartnerTenant(t *testing.T) {
 	sim.ResetCounts()
 	var ids []string
 	for range 3 {
-		s, err := setup.Setup(t.Context(), invite.Invite{BillingProfileID: "bp-7", AccountID: "200000000099", Payer: testPayer})
+		s, err := setup.Setup(t.Context(), invite.Invite{BillingProfileID: "bp-7", AccountID: "200000000099", Payer: testPayer}, invite.CloudHealthPolicyParts{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -92,6 +92,7 @@ var serverEnv = []Var{
 	{"METRICS_ADDR", "host:port to serve /metrics on, on a listener of its own; the API's address then does not serve it (default: /metrics beside the API)"},
 	{"PPROF_ADDR", "loopback host:port serving Go's profiler at /debug/pprof/ (CPU, heap, allocations) for measuring under load (default: off)"},
 	{"METRICS_TOKEN", "when set, /metrics requires Authorization: Bearer <METRICS_TOKEN> (default: no token)"},
+	{"OTEL_EXPORTER_OTLP_ENDPOINT", "turns OpenTelemetry tracing on: spans go by OTLP over HTTP to <endpoint>/v1/traces (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT); the SDK's other OTEL_* variables apply, OTEL_SDK_DISABLED=true turns it off (default: off)"},
 	{"REQUEST_TIMEOUT", "the deadline of each API request: its database statements and AWS calls are canceled at it, and it answers 503 (default " + short(DefaultRequestTimeout) + "); an Idempotency-Key whose request died with the database is settled by the first retry after REQUEST_TIMEOUT plus 5s"},
 	{"SHUTDOWN_DRAIN", "after SIGTERM, how long /readyz answers 503 while the API still serves, so load balancers stop sending requests before the listener closes; 0 closes at once (default " + short(DefaultShutdownDrain) + ")"},
 	{"SHUTDOWN_TIMEOUT", "after the drain, how long requests in flight and running background jobs have to finish; beyond it they are canceled and the process exits 1 (default " + short(DefaultShutdownTimeout) + ")"},

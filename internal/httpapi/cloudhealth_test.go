@@ -182,6 +182,24 @@ func TestCloudHealthSetupDeployments(t *testing.T) {
 		t.Errorf("terraform: %s", tf)
 	}
 
+	// The optional parts, chosen: in the policy, the template and Terraform, and no quick-create link (the hosted
+	// template has the read-only policy alone); a bad bucket name is refused before CloudHealth is asked.
+	r = e.do("GET", path+"?readBucket=acme-cur&readBucket=acme-trail&modifyReservedInstances=true", tok, nil)
+	withParts := r.json(t)
+	body := string(r.body)
+	if r.status != 200 || !strings.Contains(body, "arn:aws:s3:::acme-cur/*") || !strings.Contains(body, "arn:aws:s3:::acme-trail") ||
+		!strings.Contains(body, "ec2:ModifyReservedInstances") || withParts["deploy"].(map[string]any)["quickCreateUrl"] != nil ||
+		!strings.Contains(withParts["deploy"].(map[string]any)["terraform"].(string), "acme-cur") {
+		t.Errorf("with the optional parts: %d %s", r.status, r.body)
+	}
+	if r := e.do("GET", path+"/template.yaml?readBucket=acme-cur", tok, nil); r.status != 200 || !strings.Contains(string(r.body), "arn:aws:s3:::acme-cur") {
+		t.Errorf("template with a bucket: %d %s", r.status, r.body)
+	}
+	e.problem(e.do("GET", path+"?readBucket=Not_A_Bucket", tok, nil), 400, "invalid_parameter")
+	if strings.Contains(string(e.do("GET", path, tok, nil).body), "ModifyReservedInstances") {
+		t.Error("an optional part is on by default")
+	}
+
 	// The template to host: no token needed, every customer's value a parameter.
 	r = e.do("GET", "/cloudhealth-template.yaml", "", nil)
 	if r.status != 200 || r.header.Get("Content-Type") != "application/yaml" {

@@ -334,7 +334,8 @@ func (s *server) RefreshInvite(ctx context.Context, req api.RefreshInviteRequest
 }
 
 func (s *server) GetCloudHealthSetup(ctx context.Context, req api.GetCloudHealthSetupRequestObject) (api.GetCloudHealthSetupResponseObject, error) {
-	setup, err := s.invites.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	setup, err := s.invites.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId,
+		policyParts(req.Params.ReadBucket, req.Params.ModifyReservedInstances))
 	if err != nil {
 		return nil, err
 	}
@@ -368,6 +369,18 @@ func (s *server) GetCloudHealthValidation(ctx context.Context, req api.GetCloudH
 	return api.GetCloudHealthValidation200JSONResponse(toValidation(v)), nil
 }
 
+// policyParts are the optional parts of CloudHealth's policy a setup request chose.
+func policyParts(buckets *[]string, modifyRI *bool) invite.CloudHealthPolicyParts {
+	var p invite.CloudHealthPolicyParts
+	if buckets != nil {
+		p.ReadBuckets = *buckets
+	}
+	if modifyRI != nil {
+		p.ModifyReservedInstances = *modifyRI
+	}
+	return p
+}
+
 // hostedTemplate is the CloudHealth role's template for resellers to host: the same bytes for everyone.
 var hostedTemplate = sync.OnceValues(func() ([]byte, error) { return cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{}) })
 
@@ -393,7 +406,8 @@ func (s *server) ListCloudHealthTenants(ctx context.Context, _ api.ListCloudHeal
 }
 
 func (s *server) GetCloudHealthTemplate(ctx context.Context, req api.GetCloudHealthTemplateRequestObject) (api.GetCloudHealthTemplateResponseObject, error) {
-	setup, err := s.invites.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId)
+	setup, err := s.invites.CloudHealthSetup(ctx, principal(ctx), req.BillingProfileId, req.InviteId,
+		policyParts(req.Params.ReadBucket, req.Params.ModifyReservedInstances))
 	if err != nil {
 		return nil, err
 	}

@@ -309,14 +309,21 @@ type CloudHealthReporter interface {
 // CloudHealthSetupSource builds the IAM setup a customer creates in an invite's AWS account so CloudHealth can
 // read it.
 type CloudHealthSetupSource interface {
-	Setup(ctx context.Context, inv Invite) (CloudHealthSetup, error)
+	Setup(ctx context.Context, inv Invite, opts CloudHealthPolicyParts) (CloudHealthSetup, error)
+}
+
+// CloudHealthPolicyParts are the optional parts of CloudHealth's policy a customer may choose; the zero value is
+// the read-only policy alone.
+type CloudHealthPolicyParts struct {
+	ReadBuckets             []string // S3 buckets of the account CloudHealth may read
+	ModifyReservedInstances bool     // ec2:ModifyReservedInstances, for automated reservation changes
 }
 
 // NoCloudHealthSetup is the setup source of a service without CloudHealth configured: it says so.
 type NoCloudHealthSetup struct{}
 
 // Setup answers CodeCloudHealthNotConfigured.
-func (NoCloudHealthSetup) Setup(context.Context, Invite) (CloudHealthSetup, error) {
+func (NoCloudHealthSetup) Setup(context.Context, Invite, CloudHealthPolicyParts) (CloudHealthSetup, error) {
 	return CloudHealthSetup{}, Errorf(CodeCloudHealthNotConfigured, "CloudHealth is not configured for this service")
 }
 

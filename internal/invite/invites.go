@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 	"time"
 )
 
@@ -111,13 +113,22 @@ func (s *Invites) Events(ctx context.Context, p Principal, billingProfileID, inv
 }
 
 // CloudHealthSetup returns what the invite's account owner must create for CloudHealth.
-func (s *Invites) CloudHealthSetup(ctx context.Context, p Principal, billingProfileID, inviteID string) (CloudHealthSetup, error) {
+// The optional parts of the policy are checked before anything is asked of CloudHealth.
+func (s *Invites) CloudHealthSetup(ctx context.Context, p Principal, billingProfileID, inviteID string, parts CloudHealthPolicyParts) (CloudHealthSetup, error) {
 	_, inv, err := s.inviteFor(ctx, p, billingProfileID, inviteID, read)
 	if err != nil {
 		return CloudHealthSetup{}, err
 	}
-	return s.setup.Setup(ctx, inv)
+	for _, b := range parts.ReadBuckets {
+		if !bucketName.MatchString(b) || strings.Contains(b, "..") {
+			return CloudHealthSetup{}, Invalid("readBucket", fmt.Sprintf("%q is not an S3 bucket name (3 to 63 lowercase letters, digits, dots and hyphens)", b))
+		}
+	}
+	return s.setup.Setup(ctx, inv, parts)
 }
+
+// bucketName is S3's rule for bucket names, minus its rarer exceptions.
+var bucketName = regexp.MustCompile(`^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$`)
 
 // Create invites an account into the billing profile's payer organization. Entering an account that already has
 // an open invite of this billing profile re-sends it once five minutes have passed (with the new notes, if any);

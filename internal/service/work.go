@@ -94,7 +94,8 @@ func (w *Work) ReconcilePayer(ctx context.Context, payer string) error {
 		t.reconciled(rep.Changed)
 	}
 	w.outcome("reconcile", payer, err)
-	w.step(ctx, "reconcile", err, "payer", payer, "handshakes", rep.Handshakes, "changed", rep.Changed, "orphans", len(rep.Orphans))
+	w.step(ctx, "reconcile", err, "payer", payer, "handshakes", rep.Handshakes, "changed", rep.Changed, "orphans", len(rep.Orphans),
+		"accounts", rep.Accounts, "departed", rep.Departed)
 	return err
 }
 
