@@ -38,7 +38,7 @@ func spansOf(exp *tracetest.InMemoryExporter, id trace.TraceID) tracetest.SpanSt
 func attr(s tracetest.SpanStub, key string) string {
 	for _, kv := range s.Attributes {
 		if string(kv.Key) == key {
-			return kv.Value.Emit()
+			return kv.Value.String()
 		}
 	}
 	return ""

@@ -207,7 +207,10 @@ func checkPermissions(in ValidationInput) invite.CloudHealthCheck {
 		"a role allowed only iam:GetRole and iam:SimulatePrincipalPolicy on the CloudHealth role."
 	switch {
 	case in.Permissions == nil && in.PermissionsErr == nil:
-		return check(invite.CheckPermissions, invite.CheckUnknown, "The service cannot see the role's permissions. "+howTo)
+		// No probe is configured (this service does not run one yet): say what the customer can compare instead.
+		return check(invite.CheckPermissions, invite.CheckUnknown, fmt.Sprintf("The service cannot see the role's permissions: "+
+			"compare the role's policy with this setup's (CloudHealth's published read-only policy, %s), or update the stack "+
+			"from the setup; CloudHealth shows missing permissions as unknown, critical or a warning.", PolicyVersion))
 	case in.Permissions == nil:
 		return check(invite.CheckPermissions, invite.CheckUnknown, "The service could not check the role's permissions ("+
 			safeText(in.PermissionsErr)+"). "+howTo)

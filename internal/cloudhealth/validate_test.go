@@ -116,7 +116,7 @@ func TestValidationFailures(t *testing.T) {
 		{"another payer", cloudhealth.ValidationInput{Snapshot: listed(with(func(a *cloudhealth.Account) { a.ClusterName = "Other payer" }), payer, other)},
 			invite.CheckPayer, invite.CheckFail, "333333333333"},
 		{"no CUR", cloudhealth.ValidationInput{Snapshot: listed(good, payer)}, invite.CheckPayerCUR, invite.CheckFail, "Cost and Usage Report"},
-		{"no checker", cloudhealth.ValidationInput{Snapshot: listed(good, payer)}, invite.CheckPermissions, invite.CheckUnknown, "CheckerPrincipal"},
+		{"no checker", cloudhealth.ValidationInput{Snapshot: listed(good, payer)}, invite.CheckPermissions, invite.CheckUnknown, "compare the role's policy"},
 		{"checker fails", cloudhealth.ValidationInput{Snapshot: listed(good, payer), PermissionsErr: errors.New("AccessDenied")},
 			invite.CheckPermissions, invite.CheckUnknown, "AccessDenied"},
 		{"no role", cloudhealth.ValidationInput{Snapshot: listed(good, payer), Permissions: &cloudhealth.PermissionReport{}},

@@ -91,8 +91,8 @@ func testCloudHealthValidation(t *testing.T, dialect string) {
 			t.Errorf("%s: %v (%v), want %s", name, got, checks[name]["detail"], want)
 		}
 	}
-	if d, _ := checks["permissions"]["detail"].(string); !strings.Contains(d, "CheckerPrincipal") {
-		t.Errorf("the permissions check does not say how to enable it: %q", d)
+	if d, _ := checks["permissions"]["detail"].(string); !strings.Contains(d, "compare the role's policy") {
+		t.Errorf("the permissions check does not say what to do: %q", d)
 	}
 	if v["passed"] != false || v["inviteId"] != before["id"] {
 		t.Errorf("validation: %s", r.body)

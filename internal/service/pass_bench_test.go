@@ -182,7 +182,7 @@ func newReplica(b *testing.B, url string, sim *orgsim.Sim, simURL string, clk *t
 	reg := prometheus.NewRegistry()
 	jc.ID = fmt.Sprintf("bench-replica-%d", i)
 	svc, err := service.New(context.Background(), service.Parts{Store: st, Clock: clk, AWS: orgs, Jobs: jc, Quiet: true,
-		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError})), Registry: reg})
+		Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})), Registry: reg})
 	if err != nil {
 		b.Fatal(err)
 	}

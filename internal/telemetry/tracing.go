@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracehttp"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
@@ -23,10 +22,6 @@ import (
 
 // InstrumentationName names the service's tracers.
 const InstrumentationName = "github.com/cloudreseller/aws-invites"
-
-// Propagator is how trace context crosses process boundaries: W3C traceparent and tracestate, from callers' HTTP
-// requests and in the metadata of jobs.
-var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
 
 // TracingEnabled reports whether the standard OpenTelemetry variables ask for traces: an OTLP endpoint
 // (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT), unless OTEL_SDK_DISABLED=true or
@@ -59,13 +54,12 @@ func NewTracerProvider(ctx context.Context, getenv func(string) string) (trace.T
 	if err != nil {
 		return nil, nil, fmt.Errorf("OpenTelemetry OTLP exporter: %w", err)
 	}
-	res, err := resource.Merge(resource.NewSchemaless(attribute.String("service.name", "aws-invites")), resource.Default())
-	if err != nil {
-		return nil, nil, fmt.Errorf("OpenTelemetry resource: %w", err)
-	}
+	res := resource.Default() // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES, the SDK's attributes
 	if getenv("OTEL_SERVICE_NAME") == "" && !strings.Contains(getenv("OTEL_RESOURCE_ATTRIBUTES"), "service.name=") {
 		// resource.Default names an unnamed service "unknown_service:<binary>"; this one has a name.
-		res, _ = resource.Merge(res, resource.NewSchemaless(attribute.String("service.name", "aws-invites")))
+		if res, err = resource.Merge(res, resource.NewSchemaless(attribute.String("service.name", "aws-invites"))); err != nil {
+			return nil, nil, fmt.Errorf("OpenTelemetry resource: %w", err)
+		}
 	}
 	tp := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp), sdktrace.WithResource(res))
 	return tp, tp.Shutdown, nil
@@ -152,7 +146,9 @@ func endSpan(span trace.Span, err error) {
 
 // GORMTracing is a GORM plugin that makes a span of every statement the store runs through GORM: the operation, the
 // table and the SQL with its parameters left out (they hold customers' data).
-func GORMTracing(tp trace.TracerProvider) gorm.Plugin { return gormTracing{tracer: tp.Tracer(InstrumentationName)} }
+func GORMTracing(tp trace.TracerProvider) gorm.Plugin {
+	return gormTracing{tracer: tp.Tracer(InstrumentationName)}
+}
 
 type gormTracing struct{ tracer trace.Tracer }
 
