@@ -788,6 +788,9 @@ type BillingProfile struct {
 	// ActsFromAccountId The AWS account whose credentials call AWS Organizations for this payer (the role's account, else the management account). Shown to platform administrators only.
 	ActsFromAccountId *string `json:"actsFromAccountId,omitempty"`
 
+	// CanInvite In the list of profiles: whether the caller may invite accounts under this profile.
+	CanInvite *bool `json:"canInvite,omitempty"`
+
 	// CloudHealthClientApiId The customer's CloudHealth tenant (a partner's client_api_id). Shown to platform administrators only.
 	CloudHealthClientApiId *string   `json:"cloudHealthClientApiId,omitempty"`
 	CreatedAt              time.Time `json:"createdAt"`
@@ -829,6 +832,14 @@ type BillingProfileInput struct {
 	// the management account, for example a delegated administrator: the answer's `actsFromAccountId` says
 	// which account the service acts from).
 	RoleArn *string `json:"roleArn,omitempty"`
+}
+
+// BillingProfileList defines model for BillingProfileList.
+type BillingProfileList struct {
+	Items []BillingProfile `json:"items"`
+
+	// NextCursor Pass as `cursor` for the next page; absent on the last page.
+	NextCursor *string `json:"nextCursor,omitempty"`
 }
 
 // CURFormat `legacy`: CUR 1.0 (manifest + CSV parts, or Athena Parquet); `cur2`: CUR 2.0 Data Exports.
@@ -1604,6 +1615,16 @@ type Unprocessable = Problem
 // UnsupportedMediaType RFC 9457 problem details.
 type UnsupportedMediaType = Problem
 
+// ListBillingProfilesParams defines parameters for ListBillingProfiles.
+type ListBillingProfilesParams struct {
+	// CustomerId Only this customer's profiles (platform administrators; for others, their own customer or none).
+	CustomerId *string `form:"customerId,omitempty" json:"customerId,omitempty"`
+	Limit      *int    `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page, as given (opaque).
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
 // PutBillingProfileParams defines parameters for PutBillingProfile.
 type PutBillingProfileParams struct {
 	// IfMatch Write only if the billing profile is still at this version: its `ETag` as last read (several may be given,
@@ -1756,6 +1777,9 @@ type UpdateResellerWebhookJSONRequestBody = WebhookEndpointUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListBillingProfiles The billing profiles the caller may choose from
+	// (GET /billing-profiles)
+	ListBillingProfiles(ctx echo.Context, params ListBillingProfilesParams) error
 	// GetBillingProfile Read a billing profile you are assigned to
 	// (GET /billing-profiles/{billingProfileId})
 	GetBillingProfile(ctx echo.Context, billingProfileId BillingProfileId) error
@@ -1911,6 +1935,38 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListBillingProfiles converts echo context to params.
+func (w *ServerInterfaceWrapper) ListBillingProfiles(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListBillingProfilesParams
+	// ------------- Optional query parameter "customerId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "customerId", ctx.QueryParams(), &params.CustomerId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter customerId: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListBillingProfiles(ctx, params)
+	return err
 }
 
 // GetBillingProfile converts echo context to params.
@@ -3089,6 +3145,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/billing-profiles", wrapper.ListBillingProfiles, options.OperationMiddlewares["listBillingProfiles"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.GetBillingProfile, options.OperationMiddlewares["getBillingProfile"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.PutBillingProfile, options.OperationMiddlewares["putBillingProfile"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
@@ -3195,6 +3252,115 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 type UnprocessableApplicationProblemPlusJSONResponse Problem
 
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
+
+type ListBillingProfilesRequestObject struct {
+	Params ListBillingProfilesParams
+}
+
+type ListBillingProfilesResponseObject interface {
+	VisitListBillingProfilesResponse(w http.ResponseWriter) error
+}
+
+type ListBillingProfiles200JSONResponse BillingProfileList
+
+func (response ListBillingProfiles200JSONResponse) VisitListBillingProfilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfiles400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfiles400ApplicationProblemPlusJSONResponse) VisitListBillingProfilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfiles401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfiles401ApplicationProblemPlusJSONResponse) VisitListBillingProfilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfiles429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfiles429ApplicationProblemPlusJSONResponse) VisitListBillingProfilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfiles500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfiles500ApplicationProblemPlusJSONResponse) VisitListBillingProfilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListBillingProfiles503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListBillingProfiles503ApplicationProblemPlusJSONResponse) VisitListBillingProfilesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type GetBillingProfileRequestObject struct {
 	BillingProfileId BillingProfileId `json:"billingProfileId"`
@@ -11207,6 +11373,9 @@ func (response TestResellerWebhook503ApplicationProblemPlusJSONResponse) VisitTe
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListBillingProfiles The billing profiles the caller may choose from
+	// (GET /billing-profiles)
+	ListBillingProfiles(ctx context.Context, request ListBillingProfilesRequestObject) (ListBillingProfilesResponseObject, error)
 	// GetBillingProfile Read a billing profile you are assigned to
 	// (GET /billing-profiles/{billingProfileId})
 	GetBillingProfile(ctx context.Context, request GetBillingProfileRequestObject) (GetBillingProfileResponseObject, error)
@@ -11369,6 +11538,31 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListBillingProfiles operation middleware
+func (sh *strictHandler) ListBillingProfiles(ctx echo.Context, params ListBillingProfilesParams) error {
+	var request ListBillingProfilesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListBillingProfiles(ctx.Request().Context(), request.(ListBillingProfilesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListBillingProfiles")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListBillingProfilesResponseObject); ok {
+		return validResponse.VisitListBillingProfilesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // GetBillingProfile operation middleware
@@ -12958,340 +13152,347 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L0Jcxs3tj/6VVB8t8rkvU1qsZzEVE3dUmQ50YwXPS3x/N8wjw11gyJGTYBpoE1zMv7u/8I5ABpNgotk",
-	"eUlGt+pOLPaG5eDs53d+b2VyMpWCCa1a/d9bY0ZzVsI/Ty7pjflvzlRW8qnmUrT6rcsxI9e8KLi4IdNS",
-	"jnjBnijynpWKS0GoInrMFaFCzVhJ1FjOFOGatClRupTihjChuZ4TTW86h0QxkZvLXJD0dNR9TXU2TomW",
-	"A1GyaUEzRvSYuc8QKYo54SMi5LXM5yQbU3HD4HnFRcZ6A9FKWiX7reIly1t9XVYsaalszCbUzIN9oJNp",
-	"wVr91qD19Lf97vezk3+eTy7F7umH98+K47+9v8h/HrRaSUvPp+YupUsublofPyat05xNplIzoc/NuObm",
-	"9YsLk5rvpWQ2ZgJGbZeAK/hLaVmynJRMVYUmckSoIIyWBWclMUNmSpMZ12O8mU4YSf1Hs3n3b2ye9lqN",
-	"2Yhq0ur/o2W+2vo1NuhXMqM4ttgelkzJqszM5l2dv0pIyQqq+XtGtIQxHJ2dPlGklFI3vzuS5YTqVr9V",
-	"lbxbshErmchYdNXOqWav+ITr5RG8G7MSNzejRWEoRVORK1wCRrMxmcqCZ3OzUql/T/cMfkz7JC1Tt2yK",
-	"lGxCuTAE2T56dwFvVGQky4FI6UylHUJFTlKdEsUyab5SCc0L+Pp1ld0ybTZpVBUFoTeUi4Sw3k2PpINW",
-	"zka0KvSgdVj+5enzQ/2XvbRHLpjArRqI5ZEhDcZpbvlt61cNXxnfPVw1s0FUM1KY2xVp5yUd6S5netQd",
-	"az2lU9411+Fy157sTh/XlxItb5lwKyDohOXkek7goHJxk9g5mhf/VklNSfpbStp+0akmUmTskDSWnAQr",
-	"PuMilzOSzlLSdiuvJSnZiBdFB1d5IBrL/NtfDnYPZ3/ZT8igRWcKftkzvzxLe+Sy3i/4CqHTacGZchQr",
-	"p6wEgjcnjmoYlBldQvRYKub27EOXzlQXRpz2CfWnT9NbZp+cUAGUZ+YOq6R6AwH7LgVh71k5N8dnKoVi",
-	"cJRhF7qwzCyvx0HaZgTXlXZc7JqpDpmNDS+r983QLVdEiu1oxy1RnHaYLudHI83KZbK5qLdgRrkm12wk",
-	"zRks52YEQPnNkz7hgk8Mk9nzn+JCsxtWwrf+fo4Ld5qvYjBw+YkiPO8HR/2JIunfu/bh7mluWabh4rjC",
-	"uKaaTKTSZG//B8PoS5ppVqqEsEIxQolgM3J1dfqiNxDmW4qV7znwskLeKJLRspwTrhOgQ7PwBZuQXGbV",
-	"xMg5UrIpo9p8kiqSlm4e6fYSZHfv+dPs+2y3u7u7u9v93vzPD+Z/duv/M6d7Qj+8YuJGj1v9vf0fYjv2",
-	"9wsq8mv5YaU8iVIcCgl4MDHLVzI4hlwRxSdVQTXLDwm9xgXVY1bOuGJ3lR9uaJd8wuJbbIfwRBFtTlBW",
-	"yOyWtM9fHpOnT58+7yQbB490ofmEwVkrq4KZ3aH5CpmTm3Nmbo9Q/8ekNaUlnTBt9ZcfUUs5Q+0ByZSb",
-	"oU+pHreSlmF5rX7revG2dRSwuKETLvzf5vtas9J84v//x1H3/6Pdf+12n/eG3V//57+ix/W4kFX+M6OF",
-	"Hr+WOR/Nz5mhZJafCiMPM6aW1/0t/IMWZEpLUCSClzxRVmwmRI5GhptbvtEnKcv2+ys+kibAumml5cSQ",
-	"jtktVr5HHoZaljIbAov3W8XKeb16kxXjDhfNDqLVH9FCMb8Q11IWjIrFlThnNP8R2PyDTf7iqRUcytEf",
-	"zTJZCR0+TyZ0DrRH2lyrgXBKrizJ8dW5fUGCT1yWlBcJOZZixG8ScnJ80UlIqp72f2L6v1PUN9TT/iuu",
-	"zJ9SWAnkByGKeY+cIxcCRUWZY0IL0vZ8b7eD3Ci26GW9ROE6c80maoFKv3vaINKnTSJFCv3V/rfX/fX3",
-	"veS7vY/u9wjVAk87xQ/t7frLtCzpHFXlEWjxEZWv5LrW4fWyGQHsS3Ojhmm0IqxV0QfmkBp7JDUcu6BK",
-	"251y62b27pqRG/6eiWQgMjmZ0K5ihiFolnd65EgAH3SvTMy2Uv9lkPq5ZIoIqQn7wJVOzHBKNqoUy1Et",
-	"PdjbH4h0WoIc5WZWwxHlBctxw80HrCyflVxrJnok/e+UTMxyMGMSzfHNwZR75B3XY2k1BNTQzD8HYgar",
-	"xY2u6j9Hi4Ak8OaaJpz51LqXyRPytd39g6gNJN5zvZqNcnd5S/b53cEi91z+5Gsq6A0zMvsIz+sqXWNK",
-	"56wksryhgv8L+NYTZbQ4+7Q/7u29fZLzG65VxzO05jQmkU9uOaOn+80Z7cem9I5dj6W8XbmMM3/9wdbx",
-	"o3kTil+UizT/iWo2o2BbZFIYu9b8E/RptBl3rNL0P/9UaEDW3/6vko1a/db/s1M7Dnbwqto5w6fwo81t",
-	"MvqJO066Vg+N6U/JjM6RM+AVxcAmzKggI/6BtHVDxSul4RVoZC9vfALMYsrKCVfmpKukvvGJIorpatqB",
-	"4x/y/ubI8PtPlDGCyS2bk3aamZvHcPPwls2H9oG00/cHf0aV80kcEs2KovG2nuGdP9LcKr5fculf08Jo",
-	"UCDY4eMwZvLXi7dvjIZMKnEr5MysNSvyxLBFp0eZZbJcyawqfssuljJ3ZlWpZInc2u4QyTkwQ8KVqhhM",
-	"28jJgmdfdNILPg6ljcHlWTwtCjlr0GFbS0mUNLLa2KhdxYRZi8LImTn5p+SCwdqgy0oYDn5TMqUS0uv1",
-	"kKAWSRxYImpRoF8ZmaUkEm5WKS0nlshpZuyeHknBfuuCAZcSRecKbSOKFhtXZtzGbAFb1XCwwF0XPLtq",
-	"2ezdO4GZCCv3UpbXPM+Z+NIbZJ0/Bc1u0U1Wn1uzoHDS2+nIDS/FdeZ2D5XiN8KstYyqE+1USD10d6Ud",
-	"IMVTYZQfWpyUpSy/9HTdCUG14dAaxZUCQc8FnDEwYCthFYGaTeYJEUbZcZwP3YswpzdSv5SVyL/kdN5I",
-	"oqps7I8YacsSdqVh6Dsqf6I6h+bsoNUXeEhkpRXPWWgTwpTOAi3rJazWl5xc4Is2Ytnobg3t0eiL7hiX",
-	"pfVaAGnqgOssKJSkHdUdO4cNAeJUR7MIl1K+ouUN+/JsE2kOvOxcEWnI7rsD8jf+oxvXayrmVpKpr8M0",
-	"Gr5P0k7NH0PrgjN84ujdxRNFcsqNvVEzYrzdWoHL2gOwF3MK8TZBgDuDImg0Sja5ZqUa86kzi60dEaoS",
-	"72nBc3xZWQlSMKWQXiiZcFFpRqjhvDAAsGSaykX9+FBLOTQSKe2sFg2G95Xz2n33MALhStBKj2XJ/8W+",
-	"NFcBf6tdVvRQg3FmeT6szsI837171z2q9JgJbQa2wld1/vKYfPf9s12zc0XBxA3rk/RHRksIwNBi8hdw",
-	"OXfRjlGDVooecJIyIyr+MjAWjvn6EEY1aKVONuMozeFVTEC0ZBsP4rpPx7xbuCvvKS/odcG+tOb+Njgj",
-	"KmnQu+V6tX6eU02vqaoVQRRVhzFFuUcuHfXaY9Eg9Iek6GkpM6bUl169d6woulb95mJa2TCfJSZD0BVT",
-	"pO0sVJDzUoN2LQivQ4Bgh5Ssdkc4mWS4dBLwKQzIyKrI6xNDNescWkpWTqiZXQOVXwFXvxKqmk5lqVn+",
-	"muWcXgIFfl3JYyaQhl81X0tJ++ryZfcHo9B9dIcL6OMo06jUTUujYmiOBi+bUF6Yfyz5sm45ak3OGV4p",
-	"cKmAmM54wTF+mrQCBm3+qsxNVl2J+M6Tlqqu/8nQ3ll2AdTc4R84gPoNEh8zlmLDK708J5pp9bKUkw2O",
-	"EUMLji5m4IPMSpYbTkkL5SNkzeMNxgpYdCgfwfw2qvgT5d5l4zDmwrKXpdMjF2NjT2pJpgXVhvgJzSdc",
-	"cKVLqmVpPaAx72JWc5bjgjOhj6Z81eRq7bLBkDQTVEDKwZSWWqAiCu8a0ikf8vzTBlgyqll+pLcNTCC9",
-	"bDgXx1fnPlwPT+DMcOZLL2Qf0IiJLcz9Z8bjH5vEnXBL96EDK3LBkM5RKR5yqNU0v9smLBw7nrcai2xH",
-	"n6xw/9V7Hn5687E9NfweTmvuPLhnwSm24ZDmwd72ALxzeSaBuyo8BUZccEWCQ9BvOB5WHBrwtDdOS9pJ",
-	"BgJ5hz3gKrGcAW1rjKlSkRNHl4TnoU4AvvqQrfi0Iavx9MgRxCr7A7GgSmAEx48uPX719urFzydHry5/",
-	"Hh6/Oj15czk8Ojsdnr5IA5Z0y+ZPFJEzYUMoC97SMACy233+6+97yf7ux//69JOL2710fNfHDDcc7sbD",
-	"+01f736y9Wl9MJd5rcDuBf/XXOSnsYE59hDct7+7u3E1VjIPM4fTo9foI9LS0GI1MftfyupmTC4uL9CR",
-	"R7NxYOu1KZkFChk8fHT+5hCMPjflCZ2TnI9GrCSjUk6QKJeXBqOmdkEIJTkr2A3ETxtsrB+4a54oki5J",
-	"bjTnzBnj2dgPIjw/5hEYyjJB7+8e/NAgaVqKPp2pf9Duv7q//nef00m/Pxjkv+/tf+yb6e70VgSjQ/64",
-	"LWuMscDjq/OXliMHod+WWZts3lpyteDvaR+CrHu9XdKeUMFHRgv8H3J88QvwL7Szj4yNR8kZLX+rmDYK",
-	"bVaV+/bR/d4ueUE1JScfjBIL3lGn1vlvm/ujClsof9ckq7kowrFUGjjelaI3jJwz80nDbnNW8PesBFex",
-	"ckl/oEChlCK0mBnbXVGjhrQWmf+1j3svjXDk13QDN7KL/9G8m434h7hMhhG/oasyO/A6adtN6RCg9Pq3",
-	"ffObIYzeRlq6doHq4Jt+OisIqMlRNwnQT98t0oZwsmceTw1x4RBTJ4Qgc8qR67qtWxt9f9h9DT71bC/G",
-	"dR90n0O28+y7zeHbTVSwYvN/4WwWO4RUb7Gr4Bmj1y6kbrlpZLusosZKLvOmZ2Z/d/+77t5eTB8Y8VLp",
-	"C8bEkV6jkXk3v7mbKDojBReMQHqG1YIaI9vOiiio0jDVC03LO1gf5tunLjPEP8KF/u6gtZzYl7QmUujx",
-	"pXxBNTNLvDzPK3FdMJGznGRmC+RCMgesKFGSjGgJfgn2gWaa5CzjE1qQ9tXFi0VNYr/39ODZdxs5Sbj6",
-	"UdoJVOcxy26XreacCc7yowzs3OWZndVRY5KZN6DsVtW1YobWFtUlt9GZFLqUhctZhq9gxpRb96VdaebN",
-	"GB6mrZMiQvYzauimEjnm1cJJkCSXltC5jhpJMBVxc9fZTqvrgquxUWMyl03LbNA9CJ6y/G4TdPqfl8lc",
-	"aWbUC1q7btHZojTVlfL/GI5KpsaCKfMTHP4hlAYYTcT/gi6ZIOoflfKYfR+OYkrhtSOz9knLBsLj6ZAh",
-	"JVqVyL7P794GonzBpoWMJHS/MzxLS4JmZrDcArJhlWbTBCK/NyUVkD7kiwTsFi3zt4xO6TUvuJ6vYaU+",
-	"CD2pDC/NzOwLlt+whdEoTbPb5pk9Pjo7+vH01enl/xm+OXp98mJ4evR6pT/nYsyK4lhOJlTkqzJJJ/Yz",
-	"Rm+iAjK8CTyMLAtSEWFEXbgtJRm+Dxjq0bsLtGbhS9HT8FvFs9tjeMNVWcRHAa94WX9PCoVuL3i4a1ek",
-	"4OIWk0pCe9cMBXbN0AYZ8aIAh69Pw50t2utkLJU2B4poNpkWVLPouN3FlYN2N8Re3rbBYp8rjGma5Hre",
-	"EFRcK1aMOiu+X5bU7MGajYN5U0Uu3b2kTWdqyOlkiJcM5wp+GCKj7GxWHgMyjtFSOLwNh++C6Woa86Ou",
-	"82nl/sSuVc6WjviSGb/05oBV1XUecS0XY0hLc8M1fLPK64aXLyASvcqkCR1Aju3bPAyUZOCuMTxoJA3P",
-	"V1EKwXt/wdB4nEpc3Hw5Y9cLG6OAdyEHzH4bSbXJdfZ39w+6u9+11jsKotfcQgUsrB5JlPDLSul77g08",
-	"axSNgLjqDx88Ozj47uCHZ3v73/2w8sssPyu5yPiUFs2nrYGPln34qn4ppd54omiY1ujWpV6+yNgjA2qQ",
-	"d3OpGoQZo/NFglkg1Q3H+BI8gSvPcUTNCUIgyiXPQNzdnOSCAUOHpNxeVB3ONkUhrH81dKyiu9Kzfqfy",
-	"22xC9E3GXfDizKaVRebhxmmzg2Z0npBbNjWCu5TKJivTIqIMrFkctzBg/6LSHl8HwT7oM3oTMpuwGqih",
-	"Hblbk/rLsW1FFXCtKRXdKALWh19eV8g0thbX9iaVjWHG9xU+bRTDqmRYYFqPSFVZxlRspe8SFpI52zJe",
-	"emxubVgJG8Smud/fnrRWeFrKIIOnuQAut2fNJmgpb2OkEuc3qhV8bqsz/oqryDnPoOSiKlk8JAIR8VCs",
-	"cWVll7FnwHQhbSp8Yi+krepQEfFVKYFx4/+xpRZgmdTHSHlEc5f8XNzHNqzMLz45KLIyxoS713DRWI7Y",
-	"bDxI+V8+PFSpdbuAhV8wKoL3xle5pOL+cbyg6ABe44eVuPXYtKJRZ1NTSQH6n8kyJzZ518dGpADt2aYH",
-	"Rxy6MIi1PI5jbnKl0MpHlxFj4o6OIYhKbpoIhFv5pK7Cww+3U/xHz7xpiAHOtJMs1WXeYUjsPStCO/um",
-	"ZMyI+jkzZxF4QR4Y3Ekraq9bH8FWB93cqxq7g8c9TnTgNdgqQtbQkQuaseZHQBYnEJyBGJIrMmW5za0h",
-	"7VGdF+oCtXImBgK1hP6CU9OYnJCwk/tv+Nrs4MNPIExr1LJyaK6nhzbHPMh5sAqJjarWwVrzrHXXDUd0",
-	"wov5UM4EKyHY62KxuPvh7BHMYdB6s3M0aJF2CmM+h5R2n5E4txGqCLeYs3K1H9rNH4xnqiLf5doSJFBM",
-	"b+U3cEAxmoH1K60Xy8UDB60z+AdMCtPLZ80AAsnAoC/lJPrRGS2F+Wek3lrbLUGit6et3yAfrgimFc29",
-	"lljwEcvmWcESKB0PV8J8S5G2HGlIPAyS5a2vD+nQOZC2sK/xoCa1N65mWFHGCR4QrAQLClnukN5A15+5",
-	"vf0uBJsbiUs8PyQ5BdtUlkRN4RDSkjlHJGmne/tPD7rPvvv+h+7z3b19Q8XndpakEpCCm9JcTvXPVORq",
-	"TG/ZaZ6axYeCwUVv9NMD8ybzoi3i2ouvjfhZ12W3kOPazYbSjNASXL1oe0+ZIGP3dlwVW5IylkVehxOA",
-	"VBPChdJGk5cjKFSByn4olrfsO5xNMxVi3P3Hbvc57f7r199/SJ7ux/MhXL7cOsUCqeNv5k5jNkgdq2L2",
-	"qT9NlgZsyBlpQdZ2UBa7fxDgAcA+dw27LWGqdRLkzNZVwvfJLWNTBfwZ1/iJwgvNnbfJOz4MKKuydqjB",
-	"yTKWDYEAyRY1k8YupkKNVvG9l7Ks+bC7NUX+AHyw4aJVjNW77e4m7WnJhabXBSNHF8enp53DOmcmCtQT",
-	"ieVtKGQfDD7s73YHgw/fs2gdez1NH5jafp6o7+R07lQSWNyA+SrzTshEdH7vLBSR5rWkvbvb390lV5fH",
-	"nYRM0BakguwfkLGsSkXomNG8uTBL3613FvPNC0bfW1HvtwB/VppQeFJLQ23GAG8vkCu406+ZvczyeiiB",
-	"rQoz6yz5t77v7u51ATyioWpFOfkSf36BAe15xD+iNZtM9fb2gXvVET4YMw/ukQrJ3rPVzB8uAl5Igjon",
-	"VcTWw3Z53lv5PpepvG46J/7G1ZmOa80dKCBcHjdW8fRRkJBqarPYMTBHHYWVTJfcVotA4EDkU8kFRvZy",
-	"DknpOVS8sYl0Xk8XokI+Dua8TVewESuWb45UQaajW/VwvdyMkpo0wh39dQ11OZKIENkdKMEV4EXVNGIH",
-	"5UvlHJiJCH0vEVMIcuVfhyFJUU2u0YXlqqAvBJ9OY/ASl54z/I3/6DhDyTJmpv1E+Zq7JE4elTq2Lp1Y",
-	"ooV/y8+Xl2dWGWxGh4R0oGFZM7NmpW/FGLz1nNftWdybcjcPh+cusfAu+6CPoRg4htpBf6vYIXgBHOgO",
-	"Fg6nCamELQVJvHQDXjylN8zbIjLwBsKFpgR7Fq+1b5yDle6VF8yYTFUZ2bif5YxQa9x7zaJgI72qeqyN",
-	"ZcZpDu/EotNFDdhMwlqeF3pluVKtExmdD1/r7PGZw8BArT0e/Gd6LPP4lLgmboAhehCYcFz3SXr86uTo",
-	"zcmLFO2XWqlC3ydjgmSFVEbxxpJnw7MUoe5Xe/tAPN81DFBZnmjUL3NHVbIFK9O8xRdLKjrvg/gFEDJ4",
-	"OS0whEjMh0DuYu3LQDRWv5Dytg6N86avxqwV2qaOsdpZRj0PQmqerfHbNCtEbHJG+Lklg8xZuI3x2CpF",
-	"owvnjgwtHJIaCMRKEU0HgYefIe3UktELu5lhFQf6b7hNfvWl+W6RAWMJVuMeXrd6cWLnCSTtXQOt1FXu",
-	"rOM/WN7zMbmTnLmOoECtdMXTong7avX/cQen/K9JTN1FVaLnUCL6HgGuYBNivlZLFwjaQAWWoZXtrCtk",
-	"HF6TWbCtwB7o1ycBhH6Q7KhnhhbGVAWHJV8RjzJf235lcHSRRbkMzFvlg2FqDOY7D7IjcKxjOp0yw3Tb",
-	"/hRr/p7rORkxZrOgUDFUWNYfqm4LEa46Bmc4mVUrQqiGtpBubIgkqeKZEKX3LC1bQPKO+6bvprLGlDoQ",
-	"/nhukhiIWSPQi0NfeVwfQjvAc//VVQM0xsZcaVmC7i2FJz1D8uZPc1/nIXWIk9AMWUhwt6zAqtaWFQTG",
-	"4gxmUWlAUKBi0eVjhD34mADGqmYsZvJp/YMzNdP+QCBxQxY8rKm9VN+MGg2gX2JJe6MgPiF0RhGX8vjq",
-	"HMp5w+9o/p7ZnHtzaSAgWuFvCGvZs5JrntEiJTvR60aKAktK48+72lUcKoaS5Mi6s72C1PAVM11NSUkF",
-	"VjJZuF0OcKVpr9fbCV7frUvt00MfD3GgW0h5wZLnLCtg2ZJ6rFRkrDA/DYT7jX2Y8uaMnMtjCGFrMxVR",
-	"ewach8Z7dDCztn3dxEJCxzTX47ykM0Gu57gIzjURDBO+z8VN2icHPzS9DqhswA3zBNBbexFJFbJGKgYi",
-	"dMOZb6ZGfAUO/0OyxD/D13r8lT5obzm5ZnpmVMgF35Tq1Wvo1ef+svqN3vtCihtjZsfod6NKXn/IvnQI",
-	"9wztnuMaeMwgAHhdGISDnm6nNNDk0z5RlZrCDiag6hoVdiBQLUZMAzg+WPDeOQy8vv5zIfXV62irDu05",
-	"MBfRTYWOTU+7PZJaudjTTGkzIMsjPcqtBA7oHBBNjbjJqlpOrFpuU//tqLf+BdcnvMPMs/47xhXiVz1P",
-	"iF/2LKG+7A5m8IA9l/Uv9lQu/IBulegxDScPZyH8wdF0OAakrsYaLZNWfdluaCtphRsWtUVeclbkHq+o",
-	"KaIhxhgv22VKNdN1VmbVm1fUD8Tkm49vRIrrYWXVXZyAfCEfbty1//ZSj+d78QIMS8Z3czp619069cVP",
-	"0epoMZXLeczCUSTBCqxdOm/su9N2fvL/Xp1cXJ68aCWtt2cnb1pJ6+j4+OQMf3lxcvzq9A388/jozfHJ",
-	"K/jnyd/PTs9X2Kw2lTFS9KBX4R9MrN3jhuQwDZIWncVT6G1yfmP/5O1Gk9E+FlugU29j3ClSiOfIs+S+",
-	"jbUuytNkseh5uY5zbfgvYqmuc90sCA7z7QXR4a32HsqMjjOIYg4C63HxZhLkEtCBMO9ECW5fvzIZDpwi",
-	"nR65uLo4O3nz4uRFQsx/T9/8NDx+9fbi6vwErCnz75MXZMJow2syEFw5r44snUjrGwnsFtrogEZosQ9T",
-	"lkHaA0AoAdwpxGK8jBzii1LbEgHhzsDHYbT6gbB1DmY0gUYHLiHGAFnVwwA5EdJpyi83s6Pjy9Nfji5P",
-	"3+KZujz95aSVtPwStJLWwhqYQwYrEKX57VwIQTbx9qlXkH70OVEl3Afy0Mu53snrbvyYtMYh39+Ke24M",
-	"r+Q/zrf28yBt32VR7h6gNifsggl9l68Yer3QbLq9cfzGPhG1j12IfOk7oSK76Quh888GO5jIjxxg1IPL",
-	"y0WHhuW3mx67dPc9FIpHxPMBRNB0gOAa1xK8psVV6B4NyogtZ0gGq+Xa37greXKF8Iaol8vgza9pMzfo",
-	"mmUSwAe3MHKWQXxqsw0Mnkj8na4Xi0HShJw1Sx+BSbs3KQfuz7FQZyBGFkRvOVJvEz5wBuAapxgHN2KE",
-	"4TQWJfgCj7fLtzifKOPGLXgI55ZzbP6ZAl/hCV7ltkKLs/ZG2ZSkHklrhxNZ4W86DPESuSLXIMQh6bmc",
-	"sLwH7XnQ0TTMqjJwRx0uKRhzpuGb1vnUuGb9T1HHUz/UJQYio8JFPxpF2CStXTkkDT09zp3TBxTMXuBH",
-	"aB5WBxBsFBujysjpFHwdmIG1+QBzDCwmtWfI4bst1BzX5zohM6oGwqYMoIeIenUN6hGZdbnMzR51DmEO",
-	"iY2lCTZzbpuFmnQLNAw1vhH/gOWtzgMQ7iF6pNHyX2HyB7Z5YLjX9rm3pGMH2ovRSF3A5mIK9/TGaoqk",
-	"pbku2NZ1Fnj32jLgxrfjlZSYxgWZX+BzAm5glOJDC1+mbIsKBw7MS8zoNvchzw3zRpTPGwHH6RBR8NzW",
-	"DbkY2vrWVtIyWzgcydLf5NwjgD/qxV/9tOHdQ0uhw4aaEgLFDL3mD+duaHl3zRaGlhu4R6HAeRhSDoVk",
-	"j3CISGaGCw0tYOFQcwsuIeQQ/G9DIYeGN7SS1oh/aLyQ08kicUqhjEFv+5YgkQ/BRVdPeEneLIsg6+RR",
-	"sUuYxlYrJcPAYdQ0j+J0LzUf2Qr5C6bNcVN3TLyFwJqKhbN5NnacCbaf5TYKZ4ahXA4MnyIJjhk1jOwQ",
-	"SmnwsYlFQrUiqyRsMtXzBjzA1qlZi+K1/vKqDif7zw7WdinZ391QhhN8InZy3y4o4Stq6QM3uWZFoaKZ",
-	"rTUwSUwGmN8Hje8Bw37P2WzQwhQNSIW3KWZAmFzcRHJMFj1s0nnYZHkDWvO2uGEr4b7WvOBkJdxmfc+K",
-	"suVlBT+2I5Cxv8YluT7VIGbNL3NjOYOGgt45vxCtiCcj3tcVujYTcWUgHQIAcmYBOryOtphTJjDto/ft",
-	"uVNDA+0+rtUmHTyEmr9AWX8qdf9sVbHr+ctj8vzg2fd1ozxQY2KgIg9YsWozQLffmyAMEi1VxM5jK9DO",
-	"tulUCHnHtFDS5VwttClEaOk12Z+x0ujVqmSdBNIcUYX1/Q4NvG93pV/XsdrYsNmNpu961aOovXk8+Y2O",
-	"FY0Jwk6t9YA8sP9raGuTcpuQCc3GXLCuscBA3XW5UNRR3yG2J4XfLVgeukGa3XFtxSJ5w2ZwL+jGA3HN",
-	"CM1zloN3A5RmIzOrIie6ZFSH3W7gC9dzbGyDb2sYO04ts/U2Qx/idBfGrMiH13OvBjulz4qI4E4uVunK",
-	"/g41XFabg+tBVwCb+Q0hGqseDxHXyv7mcOoBbdz+Fn52OOKCFvxfaBwsXTWKOhfDSjF7tQpg5yOqrVsf",
-	"aHIRVX4N7dlBxS4bi2ftdWlWxFqVS1cR/ylnBYPRczF0nXmidyMI/Jr3Qa/bIfuQMYZh4GVdHoAqtv6k",
-	"vZ0rHOpK62DdElQ1NvtwWvLM2nXxnlQLV8zyNSrNw4vNvd3QhwI4gLAtT2ydsLF6KS/mQ2s2QeOMcPlc",
-	"N4CFTyG+qnmPW5X6F0x5GcoRJAOUOWap2g5FQVDCk54laPhefRXoJpdTbT/ZvAIpu8ZEqSH2YRE96S9e",
-	"QOx9MBAR+gRtRThq/hjnwY8o+oMffFut4Dcre4Jfmi5qP0dj8Na/ypHnKNbbbXn+0FWTDPMKDHgmzJ9D",
-	"WhTDEaO6KsFAnbiWYEPA748a7WAMwlq9ZyUfIYMJbXfQZ4bQeCXYcMw8x9VHgYX+92GQNRFuALjmgcYK",
-	"CWTd4EZuMEt0ZXHfcAxGNsAKWTKsoeLkaIjL5Hzd9SXIFRty4ZAt8EIhKUrKAlrvwG+wLEbDKKG2e+hl",
-	"JWBxLrb0ATCCuhmN956E58gG2odSFHPzJ7LIkI9opsAlkN3WnLUSAVheWEA/dEkcIaOYsJzToZXllTDU",
-	"O5yWzM3nmhYUO7fHhIvNShlWZeH5SswzcW6TYe5XDbydLbbY2EtLWwgQ2ELy0GjcUHjnaydBUVg2tDeX",
-	"P26AMl0cdEwjsr2TrTF9v9VB4o745qE4ccEBje4AtdltDO5frNiAenh0nSv3Plvzbn5RCx5F+CyKCcU2",
-	"l57Z4a9ZneOr8/utTOUgSOMIpc0CmqqJV2qVe6z19DClHp8Uy8WaevXBfu/ZbqtRFtv9XwDVTvb2P7YH",
-	"g579Y/dj5383o2s3R79ufczxj6RcecNpIfkE/UKC0Py9OdqY+5JXjMxkeYv+AjzgEG8oK6Fs6x0pfH/H",
-	"vLLAAdtDe1qee2xz3DaOK0iBrv2LYTmNr4GMwFDJ2cZe5HxyB6gSoHd1bgew/fDxOdtUxa9xScUWdXtm",
-	"Epu2/Z7wCjjEeN3XiJaOdxr7KK9sEz5o5EcVSZ/vqjQh6d6zifnP9/vjlMiSpHvf5Slp53S+2ALg+/3x",
-	"FggJWBwRAa7kk4CXS+gP1SiQ9jvquuzdZWc/rl3futn4fVb5rvA2v66iuzsj0IAD+BCr06FoYCRLB8nS",
-	"a3IoC/r/X1tigKyhx9fWg3P/Yl9X2bR0YawncefQCsfo6sZKRmP6oNdU52zLz1bW2sAk4G31OOxXNyze",
-	"Q7gmw73YOOaVTsBLpvQKqdJIQYuUPNrCU3sbIOYXcCI72zPbZmOU1R2dLFutlGGxEzpHHrEK5/r+LU/s",
-	"d7DiUhMe95KvlDkuZfOOfCncqhUNhxr9N4CjrC/N9/t6T01z231pW3ipTnyHwC1phnFnHftLdq7ZD/5v",
-	"o/y6635FdydIjltt3vgSIHCHLmdsWY0JOos0U26WPfVM5J+SkV9qFzB0X99b4fYu9V1DRzZ7PJIEv3X2",
-	"e9J6d3r584vzo3dvNpshIZw8jDa2Q7Yt/4kti1nmjpst1bDQ1NdtdWc8D6ptHqihXOPDMdhq6wPagIUW",
-	"dGy3CCRckzbiNjbxN2BWz4hXAZdjOeBlCmV2ALa3KvXAY77YTANjkyBMhjrEHAJcTQTx+/RcAjMXLm4u",
-	"eFRDrsE/7JzdEqzGfv2kGK9iWbkKhETxGwg/4z2kPRsrlg17vV6nT0JUAIQLCZsHIAy9Bpx8ePhh+ucl",
-	"raostgrY451+02vSuEsbvYXjeJ8+egtnZLF3zToKjoNN2vp5brHnJjRnh0SXFQuzX+Jok9seAGhYBgfg",
-	"c6XXrEuL8Xscg4rHKcDMz95eXLK8T8ZaT1UC7c6L94gIjHjuGaF5XjKlmMKkFtf3HfzBihQyowU87mFx",
-	"FkU0vLu/s2PVjZ690svkZAfK/neCOGesI9oGD0xZbEN3D6G3L0qW++vuC2+qIV+/zKlYR9afiRC32NWF",
-	"VUK+WpVczy/MZ63whl7bRxWW5uBfrkdd66/vLpfS8Y/IX99dYsQ5KyifKJKq6jpNSOo0vSGH9OCFmC+4",
-	"TwLI+xT4cVpKc6lHjqC633pd9JjqgRCM5cooDK51CIhBLkj6oevIoovPk3bqGqUOAUoy7Rx6nEOuA4FA",
-	"uCIHu0+hhRmGzVKMbcNWwC7CGtTMypw3bMrMxSjir/nRLHgNKaueEAhKmFO/gK+vZaD+PIkUAUABmcMC",
-	"qbGF7JP2joGoIQu3q3fw0b1OYjMlXE9HNoXMEPR7+/AVpkFrVhRm4QYiMD19eyVI0KHaQlkrzaa9gRiI",
-	"sNm87RF/ZNvlw2D6xDZ3H1S7u0+zv767hH+wtEdO4E01EdgqegkmFLRj9ruPof00gXptlAQDUVYFU+Sa",
-	"FXJ2WL9GoW9XADaK7cZSKImRkNXk5FvX1zR0wzSQzkAEtNMxlItRhaBiZDEq43SRg92DhBT8lsHAYWAe",
-	"dgiIBtbw38EUyb/Ju3AJzJ9z8u+B+He32/X/D8+gfDFPUDGXgiV+8G4y/4ZEEouVWUiaExvoKrFHrSyz",
-	"MXMYrFCBP0cqcN3pLXSfmNdWL36bivnQ2Lv269hZ3X8V5NyYliz34s4COdWxKOgXaihACna44OOcUF4A",
-	"Wj0vNKL0yBiEp4WkpIBJiungNCdtqy1wZ3/EOyp3EqI8eNYCtCgkCtpFxk8NzathsmDmLzV68we0Bsi0",
-	"EV4zdmNKLLNHZKeIs7xqlPDFgNBcoMBSswrbEDM5tf2FMqm0Olya3BMVI1BjQnNYrpznNWUmbqrQ5aw5",
-	"GeCnYRg7XVitWck1g+Xyn4QVTOrMpbTgGROKuWSfMg0wnA83rAl3sBPKsqjQL8PxPFpLDUCsJZCeLPJF",
-	"SlOairzLRQ0nu1BL7dOV28g9E2IrNTqYuxg6pIMOXE+UaydpVeV5DVURoj9RAktFZrIqcqBIOITAvfxR",
-	"aVPynrOZJfJCytsEdyXTHbfwTWFoz+DSz8AO28v8r2MfaMKym9UZjWBaaq6MhtJfOoKJFQj1CXDwVAkA",
-	"sKNT0AsklZCJfG/xie0yOBCU+pVNj4FDt0qIZkqjT03ZeSOXwdwAPJ5xmrGHLEJ09iSbE+8pKNTTb4wJ",
-	"jhFB5GjwLXMQ2unF0ZsXP779+/Di56PzkxfD41dvj/82PL66uHz7+uTcL+oaTugaENg1tN1zAjbuJ4wc",
-	"Dbal75aQ6zp2zUu3JEGyhGNa5lPonbSzrblU7betPzWjFgycaLmZO9Ug+8EruILf3ajNFSNgIgwXyuMX",
-	"mRGC08/M/wS8OJhZyGAWJrwtjyH/9qToFwEHD8FgENbudx/TlKKYwzEVkuBE6uk73gze338bwf6OGzFq",
-	"gaxKqw9FwNelMFwenRaoBC+dXID/LYrD1XsBnbqlJSXkKuA8XdRNHHUtLw4oI28XFCnQQpZVTEXnTjeb",
-	"qa65SaVkLGdkAtqC+Rt0X8wmnpij7zK6/Vo8UQNRqYoWZEr1uB/W4aFGyBXZg3cdwru6iomcHKDG6909",
-	"kFHLjcyfMtHI7VAQ2J0WoJwmqDS6Ha3vQ0Me4UMNhY64yKHDAkIsuBo9VJEhU32GrSiZ0B0zMNcEyKn9",
-	"2rUumdIbNhDt/V1sd9tJYBaN6D4isMGQeuQcFGWzFgpWzGJGRCHdIeJgGagtRB0Iu0RmDIdWClkjCOwJ",
-	"K4EMoYzpe8N4mSAF9K0tSUkzlncSUk3Nzd9Z3ckSpfXjwtt75IRmY/Mx3Fs5skHzhkEHG04VkgPoharG",
-	"/0SVDYJFN2PNSgLpYaSdDlp0pgatlHAxEOk51eyVudLFdmnGxvN6NOg4AcI5/IidlW07gBk1W1EJzQu7",
-	"l6OqQPRUHB5gLcqC9RpU789Hg7SNBSTr0wBHBRLwkXx83UBKp0hwXIodm8b9P/+EtiDAlqirbbTQYQgj",
-	"FuSMp4SJymiFPvV7IGzudzzre9GMMvoJLZnylhr0tanZrOOPM0nYByibcmd9IIwxZZ1XQIUlBR4HC1xb",
-	"WFicrMcyB9apxwFgLWbcodH9jKTLCZBuHcwGH5mfXDFB3UxrzOzrYdjwbvfedvrzydGLFJF637OSpD+d",
-	"XKaEq8ROj+Vob3EdiNFrmc87yUBgsS+MOIoEC20WcewHqOBCYmbaIxczenPDSnJ1StrpTi4ztZN2EuxL",
-	"4drcDEQ73TEHkU55b04nRdrxTGPCdMkzZR62/zQXS+abkDJlVB0HBgoDBeFnFEiVlfya5QQy1IDwYGcd",
-	"hDfJaAmu2IUajXZ41JY7GCWEFYrVLTE66AVodkkdiPTvXRtu74OH17px/K/dSz5habKgV9eqANSvQ3y8",
-	"0cYEOLAs3qOeWzLHVaw1x4H2GLF5o6SNpiWeb2WkOCg0oJ2YP6yTNdjzwCI9bIqdQLAhPiQwQ+qZEawN",
-	"DBO61sK4gQt0+n7NUQAiXrRZU2NGQEfFmmnZhVpiYrjM12wukTYGArnfgstq/zlJw9RZe27Sc6bLeRfy",
-	"sKwjyxbVtJpe4PeuB2lrr7fb2wUIFaTNVr/1tLfbe4opMmPwCu5YLaHrlPCd3xejfB/NfTexKM2x84QZ",
-	"69mh+zZ1DdtSE1EEXLdMu0I00+plKSc+iJz2QZMIj2hpuCFTiPQYcYJxFbVfMOpDVnWdMcMFLgnejh65",
-	"NLz45JLepAOB/kc44HYpEycTXY4zLYyR5/pvk3Z6Ouq+pjobpxanw5Pcad7qt35i+sfGmrZqGH7YhP3d",
-	"XdvWT1vY6FCY/NOGL9GFvMnBvPAlcGduzCbutZIWMmMYj1mJVd+xt+3APfD2Axx97GY/y50fae6yMuCR",
-	"vc2PXEGityyhpgEeerr5oZe+RgKeONj8xBupX0IWvnlg//nmBy6lfE3F3HWHNM8922YJTm3JhC/fe7bN",
-	"hK6CihHw7FeTCS3n0J6S5hE1fy4r7AtVu24Mr6A3Ksjb9se99WvScj7IVr8V+mwwQc9Wa6iVsNf1LQu0",
-	"d5oDBraNWjZp8I09ZNsnslCRJ0RO8fgZW8w8fHr0Gl0bIcugSlUTjLpBC6OBuLi8CIzDoGF5B4LGcUMH",
-	"pNNhwJ2fqBjLct5rboSYGyzIGa565MJwGVpEvCdyRHyxTx1SSEBJjyTvI4+q16X+lqsbxKoA8+ExrW1S",
-	"Du4VqKcwItPi8FkIGGsXtA92nw9Eur6YJAUhiEQFMHhgHmFoFjvOOsOX1OzQarnAWT3wi/NE2v4NhtQ6",
-	"jStcOfaa20D/iAhpdDmPOcv1QEBKQh+t8RlXjBzs7ZM0UotiJa/zbXMFVrJmAv1uM7koHuzyyPesBHt6",
-	"IEAnhy89Ud4DiZmtXNwUc6eN+9YlqJg5sxFXICYbzqpl2XC3Q3c6grWGs2ZNsx9lPv9MAgWzED42A7ZG",
-	"Pfz4VWXauaWXTxJk+yiVvtCQsefd/UectF7JbC0qnrvf3/fNi+stpO+xFKOCYzLAwd7+5gfOAobwEiu7",
-	"4NGnW0n6V1AABw8822YNfOXZa5Zz6gL9B/v72zxsC3NR1v/BtJFj7zCyvDuimrTjHkzVuYOC0nCPtsy1",
-	"ZkgDuoU1b/rVjHQbQ6eRT7PK6DmjhvevjAPaxxPD940tjB7BtnX+zMYg4KxwBjUtz8H95kOe1+i6YYlX",
-	"fWRJbrnILSgA6DFcqxoaC9LwmmLlFVf6NKgCbQiUBcAOTKXz6oIeM2WR1BVpl2zKqEPrsW8Bc0ihZmNT",
-	"lqYFoB4YQZC0uHntbxUr562kJQDkxkOb1NzzDpCDCx1D6hQZpedgAZvNbn1M1k4Ndoyrhjeizo5OIs1V",
-	"0W+FdWCRKTWQW/y0NiVSbzVGs90uCRX+HSS/rRyPrYGuh3J3tEgzvNirwRXReLeH8tzfhTwmPjHf2tvd",
-	"hRR3+1esBiyW/pfWgDKBmsjec1kpcKZDujdGptoSAGZWroIvOI9uSRQ85tfPqLoE6JsRHeAIu7XIkaOA",
-	"XuvPZlD/6QWf2dtlWbdKEgSSzgmaz2+BR+uDLyBgRAVZB5tL2nVK2UKnYgg0IVieB8g1durJctRqIMAu",
-	"9U2bqfI9fmwkyzG+RY0hCGwh0vuIv2dkwkVl2CX4b6dUKZbXCeoDYTv0GRaK9ph54/7ubuADAKMMQBdS",
-	"Y10Ca3F+cOU7v8DtB7vPSboAXgAOzIFo+GTrqk2qIcux4Qxwc7cGuE0xe07SOMJOivY+mOQLDf6sx7MS",
-	"HGx/XVYQQq2/N2YFaBE0XF0Xfl9cYMttFZ24GGlkbBtAfiCLLszCMcazlkWO0cowdD0Qzdg1Vx3wG6xy",
-	"1E7oHDYnFjxvL/eJAqf+cktwmxkobR8fALZTCXiB059OLskO1jHv/B4pbPq4U+ew/G8lIHWL5X+BiEgn",
-	"qDlY6l0+EJB0uKYVeeAwqWFWun9j8zQhqHe5qBj4gVzctWS6Ki3gHWqX2OHpsL71ls1dtM32iATvyRJp",
-	"7+/HfBJhg/tl7RGELpqWtdRdmMAq8bv/7NkmmIk7ezFsVnxYoDQMgdhrTu0q0AjF8O+i1xH7aHO9Bggc",
-	"4knBUx1EDqnYAuRi6/nz5/u7+H97Do2934oAqDbbo7eOsgkjN6WspiBmQHVrTOJ0KWlYS+AqK7ypqwa4",
-	"t//0oPvsu+9/6NomHxaBv/WOFZmcMEKvJS1z1Fq203VCuvG6yZf1FDmI8njUw/uSvSDKFwTRoavwRcGj",
-	"F7wznsx1FzxOc5Zvcr7Uj/gn7u26eUgH1eqVwiv5tzX1P5NOfHc316OvalFl39+KGn6ims3QVfCJWn7N",
-	"dmM1H1i4sZIBb6fxQ6gBPFo+/ajV37uP72rnd4ed+xH1fkD2Wg7fQwhHuSSJUJGy2Q9GH64FX1B6XbcK",
-	"6BF8Dagq0FOXG8W8nBRMKacHr2jzyJXt9GjVJHg1o2Uxd+XdWCzXJ9YFZXR6ZyoAdhHkgdhcU9SFENLI",
-	"5bwYUwMSfDQAjZM506R9sL9ft9xGhUi513eWfWk4P68OfSXZ5dMRbe+81n86U3xkUzEvPEZlven3qcwn",
-	"ifvAm52subGtZjYXyhrZy9UZFoLWVZS1U985KE0Cz/ZCnmTkPP7E9Nc+jH/SM/jHy34RXihFwiJf3NeW",
-	"bA7WO0z7j79+mlxv9HAGEM+VAavLMFGmUbbkEmVg2ejEYuWFtzR0HE10WSmtkuU0GnCcaWjEQ/MuJG1M",
-	"Ieux0XvIZudB/aIas5zUdysjmFN85hdMu4MyYvjhAtCDoQRTkb9evH2DxSlqICi+HuuYse3EZFoEJamg",
-	"e/RJyAggQ5e0oTiUapIuL+WOe4vN5gVPTZqzaSHnqXX4BBWNsLAcc/oN4fXJ0rB+q3h227WuooKLW9L2",
-	"3f5d7iIZQ2Y7uDDdADpJI+87uyXU+2zhExdjVhQkk5MJJEhhovMlK0sK7jQl+HTKrGuoLv7JboWcFSy/",
-	"YcpPrJfRKcXuZdb7GOwwlBoIBim3IX1oJqjQNuPYVxu6hEmHk+Tq2wYCW5PPZHnrG3KHryu4XYG6KdWz",
-	"3f1mW6sA5DlFNS58Q6DOGWL0WaFHZ6fgFWsvZItC3ceHVWmbwZsv4IzdlUc0UPZo/iOkMW/DKIIHX8uc",
-	"j+bnDDPGTy3Gv2p91rjV0swN9108Rc3XLYa2VpzMCBZLXMgCrTzK2D+WAupbAfnkBSiidTxTycZpzahY",
-	"6kP3nyW1m6JmrQwHIWBs759OLkmv11t+WbpJ6kUkkxeYsVZNKBnUQpjDyLveBnZ5aV/7R+aYyyxuI99a",
-	"yfVI+/8cvX7VeWRnfyx2drmgDxs9GnUYKDJdsdn/MSysBs1fy7kwPulizRCeT8/eXixzsfp96eFiLV7Q",
-	"ygsCNJXYxIN+qUf3ZTSl4IMrdBqb8W6W45EVfEXvgd8LaAvqKLMWfw24aav5f8NHelWOz3ll8wRgmqpR",
-	"JmN0Lyg2F3KGdqMtrDcnzJ5YY+7hCrXTKQUgpnREeYGQ6BbZO0XnizHGsdFZ09jMIFStiRSd/npj7xCB",
-	"bWpgKZvuYl4ArgrI8CVyhNWA7MOUZZrl3v4O1U6f6YMW6hMVWrM2UwILpAH5GxZgLGdkVDI1xqrxwwA4",
-	"oDFwSG9ujJxUImflYR0BMiQkFVQtkStFbxg5Z64+uu5DdOjLhM0UnqiBCGDTsCuB0gsOlNp5gr4R0hZS",
-	"I9yTbYpWFy72wz1SdM7FjUP2GkDHF1qyTo+cYhGOWvgSng/bF8YVaQ9EW0D9dVg+rAAcCLEfGg4mTSZm",
-	"FVwyTmwv0NVg6Y0rcsummrShurtjC7eFxYe07bh7kQ5NLE9tx1Gue+TIfhcouRJAxs5dbZPH+kRJCd1I",
-	"keoHAgpvNzR/itbimvVzJUGuxsgyFDvgiHPBigoWLNc3I6RCcc2tpP2Pjzb9yeNGwOQ3yECCIOx3kYOf",
-	"qGvW4JpR3fIkxNdqHLmEyCL3SbdBdCCjlWLoBUQcgUjnFbj56N1FEi5BQo6vzqHXfgPyoJM4z69rVbqq",
-	"EOPEYQF/tkMOX1iVam4O9pgrLcv5o+b5FTXPI1H3U7b70STWP7Xx6CqIAVD4W9CQXzscNc84DJeoE2Fs",
-	"YMttVYhkttSRDZKMfWF7XbvdTOD2DAPSYGimAfZQ18eTYMNHZTt0vWc9chTL23bjQAWVQ/BtMW99ocNk",
-	"tATZda8LguoPX0W82CLvm8oLdVtvLCHQ5DElKrbLj5rQYzLiwwoEw4GCWo01DCao1bCHfpuC2hVC5EvV",
-	"0Ta5P5jX3wzz9+6RRXC+UJWMg28bVtFuiAoVYH45fG3wVfj8xxqyl6plHLIpK7nMubGi55hQERZ6NLKt",
-	"9JgJm24VZ+iwzN9GkhSh0DlweZUftdCvWbQo5S2hGvJI7mzVPXCK8g4W130zXGFNWjQgImPdpHN/HYbH",
-	"E3OlDVvgiBvqLC5yhMXkvnEN1MMPhHVp5WnSrGysD01QzGirEI/cnh7pON7YOdz2NY//uaueeUxSfkxS",
-	"jqRuIqAvDVF7Py1T+eBTeZB15+ygsP5meNFRpj18sldHXCfYRrnGArw9n1QFVNjK0XKBdw9iq7LSHnvU",
-	"Prnsv6pbeLOp/uY0CnTeP7KZRzYTYTOWdEHk9m0VUn2QPFR4pPdDwIvswbgLL9p/QF4Eo/lWmNFZQecq",
-	"uSuzSTDkOKbTKRMKAcktCoKH4XHaEJ1Rrrm4GWZVmSYAt8jfM4w2h6G5rOTaWErpIcLjpOaFaafJ0tC4",
-	"6pMUGkUDCKAthm/iKQQt2AOwyRrSwpIOTIRnY9t6gWtoPe3QapYtRKoHAiAr2o1aNmsd1t2iELjiBcvw",
-	"9/3d/WedQ5iucvDKLqQcKUuH2xTgIbbTY/OHRS5IEZ9DVWpqATQ6EGoV3gwLATi9SeqsUIDVcN1JFoxR",
-	"B6PQJ2nOplBYl1qm7NfaYUcAdFNKLq4uzk7evDh54e7D6a0WRBG11jUuh3DPkT+pn8NbWUs985Fv2GcZ",
-	"yEIbBvMZBX9uY/vRbflHF8iQe7QkCrCpf5ylQtUPMA7CP1FGP3soGR1Ipa8hp6sosJMOumPVYrpZJoNt",
-	"s5vNr56ohgQE1oWijiL80t0Nh4tGRubnZdeN1PFvnWU3c60Em7m+Ho+c+pFTf1ucWjG9kBrkesuIpYJR",
-	"bwvckT8/GD+uym/GXnpXIsornG6bktkwGOpmgW1K1IQWBTZMOb46J3u9XXvRiErBR8ymk978i0/J8cUv",
-	"HQzzF1wYhVyzyRpujv1Kwu52mPDJdWKDSRkVNnfSSWTLrWyjOWmsM7TGeuQlVHcuwXmAu5oLC2yroVOV",
-	"73EXwNVDKqh9qGT5goy3UPowWCQmlkcwCjF7GEJwjYZNnUNbfAqYWEL6Li6EK+hXviTDBmKz0fECmzke",
-	"X51/ZhF2df7HsDYMwTyKqkdR9bBhyabcsR1UV2TS51TTlRzv06yDvYeSRrZl7GM4YYmdwro8xhMes92/",
-	"vnprD+mXCA1sz1i2ynzHspjNrQicTzDsfVpjnwFMMmacNTUxQH1XCZRAgdOZC6VLaHmYkF6v1/FVVrwk",
-	"tuUlNK4kxhSQ1c3Y6F/2kJVsQrnhFSc0G9uRh21y8LaBsMt+dHZK1BhSJmzCU0w7e8XVQvscn2W/uecB",
-	"LrFdPsWInk8fsuMB1IrfueEBjN9J/Pu0O7CzotA2wnE2rqDj9CrMfAhBNMY6gprmVr+VU8265tnW1s0C",
-	"7tsX4bHxwBcrBqn7DiC5NDHqH5sQ/CHrmZcFgOvIT0aM5Sv7EFhR85nbEGwr+ITUfGRJXq1FFYDWA6Rk",
-	"GZ/ygJMvpU076YcyB7m8HrM5GTNqFNpDQsUcqsHCnonRV03o3OPVTKLwA28aw/+M5zv80AXTmosbtUrP",
-	"xZVS9q7HxNuveFDfjSXQ3ZoOUlaCX89x34KTOmPXYylvv1bTzktbNElmY4ndpOuyBdup3E8N/HK2/Nkl",
-	"wKdJ8BO4EhOfAduLpnfUD7APU26k5uJPjbdaTb75k09QgI4d9ZCgswUkntiel3l6aDXBmqcMhGUSsFcp",
-	"bk3qNAJaFHhJKlbDk3R65AQO3I1kCpNEjGIW+GBt2r/tg3Lx+vJsIACrqCTt1Pw5vDp/lXYOGx5bl1sM",
-	"mIXQtcJ5GczHVjWXXOZHD++7XM2Kvpz78i7s0DFCo9spLUuW/+lY4qNj8oEdk0wD17sb60bLW44wprE9",
-	"I79jSMy/bYO3QORTyV1DopJljLva11UzSXwjdw6ZajfC3IXd1dXD6U3GTHnnJvEZmYT9xoldiHWl8m6x",
-	"FGm7JUA/h538I5Lb1zZ3LNUHOwWdsJd6jhY8Y+Z1NnuydP2bgRY7X0e7ijrnL70DuuEYc/N7sngASTud",
-	"jRXLhr1eL+0k4C4TqGuAx0dCe2yMvtpQyhzKxO1ZtZgYztF5oanIaZkTdxKJmrLMC1Xsc9623VlIaler",
-	"y0Hbcn9pPmFK08kUVDv3q/kg1VUJEM6n0JE8rzKEzBszcnX+ikwqpck1I2Otp8omnCpZvIeCWMA8ygjN",
-	"85Ips5Vmkqs7V9kJfCZtZ4GJ3KEh9t7nGkPUxZPnzAFdIblwn7DhwhyNBj+PfXkelaYHhjrJc0KX+PRn",
-	"ZtP31J12frf/2tAz55xNPGKIn5HNjuwTIcmoKiGUgt4mrtBQ1hJybQxfs6zYsHeleVGQqWsMWDJrWFZT",
-	"sx4Kwk4KEfdYbnjnG8YsLkjq1mto1yslNXbcsob1AqYTMsYGZzpYNdH8Uc35qj0uJgAOsXSGECnREU5A",
-	"USEN3fnMrGn24j6M8DguxoSNqYHcATGRMGFmkZO2LMlsPG+CHHCFF7nurLUron7VlaS7+yWFargUtWEA",
-	"c4CxP1oFX/O4vBXsS0ubL4fB9c6JJ7QgqM7Gy0f1JWdFrkjBRliddsvY1Nqt0AS0R07MCbXdmQOHQOSY",
-	"Qss0dDgCnMjysbya5l9a28ZPfmnn4l05Q90Ti6tH1+KjlrwBehPr9pZY1xNlLOPEu+ICgiOy9LJ2VNCb",
-	"L6oe79T6xkqP4xm9Yd5PGkyofrQZjg47wHkNAxQMmz2uNZtMdR+iLB60k5l3+XKEBACcCyluIGUIEG5s",
-	"6Bd4mQtL1dbvSi/ki3qG8f7Xj2kqD8Ra7UrPN2eq1KTzqGR9ZdfrVgcaznLj9H7ratUnMcVSaqpZF+2A",
-	"L5PwvaASxjO+Lai/YRlQZAjjizuLe+RF05IMHcXXEmCgwUKDdMj9AzKWVakA/p16dgx4/2rGdTYm0vzt",
-	"rCRINgVsdME+wZNxDutsp36Bq/0NqX5BG8oNi/3IxL4eE/uJ2yLzWmXHDWt4ItB7Losc4Hox/8Ldcc2g",
-	"2IHrxln4snqYZuob4jSWd7CcFByg8lx+ehvZSEJKpktu/mF9mzYaEZUmkb6/l0ytdgPtP7hGsuqom1X3",
-	"8bSESAHHfUYfYdW/boKGCIINPdgkm/ApG1R2ryMa9qjavmHfqlZwVoNf1Y/Xqk6r2r4sdtjFJimoaIGT",
-	"B/M7EPlbkWumZ4wJ349HYeeyurShnZ7YbiynEMo9lwV7QycOe0jCjGgxECk0iWDlWclFxqe0SDv9GmfC",
-	"d7GtpoWkOQA9XTwFCwwx0bkg6fGrt1cvfj45enX58/Dy5PXZq6PLE8h184V80GjiiRqIpY65yrbsnZbG",
-	"WoJeN2lQfkdie5Rid5uxLHJFhHSRUIB3Uq72d8Lg67CCUjCjzyTIw9DOktdmT9DBLaQmJY5owjXLIZwd",
-	"Zuk15uA667rhXJVFSmyywpiVbHPX2Z+l4ZRBM8U/ZvvC+7AEc7xZVpVcz1v9f/y6risfdk/yg008NXmi",
-	"1BK6K28GmYRMg6VDv4Odi1b7O14aAqLZONYcGZvoMNgYW3cP/Udu2RwbbWJcEB63HZODXsokzQrOhB7S",
-	"KR/yPO30B8IInGh3JuwqjY6QiZHANeQ0F/Wv1lGrOgmh/lEOeRk3JVOKtINpDIQFLnu66x/0bZSs8l/Q",
-	"8iZo7wTYYWpKhaoBbTGjA/qNYyYsRYuAFkRpOZ3awBByMw98a6vKEqKqbAzB0FWtoPtkobOz6/hsSaFe",
-	"0YFYWFJXB+cA3gCDSDWeUk88Thy11QPGQKqE5oVlDSP+AfiBa4RlW0GtKltr9EpF4voy/Z/wa+ty3yyx",
-	"I9If0rAs82+/LvYL6isN3eNnOWuEUPCMr2IH22D2e3J5ONj+DQWlkHwWlgsRmpVSKatYLATQor4eswQj",
-	"XmhWxlPxnih4cdzx+li3+Vi3+egQ/3PXbf5nlGE2uajHP1pKQdhCDMQrM+8tAlBr+tdKGeB8xVRhFM1B",
-	"wuKGgHhjyuuAh0bvQVHnul6yQrEeebNoI8VsnM/f8tJ+IXKKrqbfkB3jVperZsrWahUgMFEARUzt/F4D",
-	"Ax85Jv5xp+5Ms3LHz2H7lsG1hJy5zPHTN7+cXp4E4DANxOO2eRY9o0zk0N+CYXjg6S7J6dyYGMiiBmJR",
-	"V3ANj8ZG5s0s/Ng76K9aiaygfMLyvxg5nSbOdy4VCyAl4KE25FeOSjlB3Ih3FwORSaGgU3BJrue+nZKW",
-	"sugcEiqwq4cU2AP5mhGaS2jQg81d4a+f3XxP85R4lGgC/gguV4JRnJlV+ble+K2ix362cYE5ooViXghd",
-	"S1kwKh5F78NzjObmbZbB9QF7REz4T4ANghaqdbsvw/rQs4iAgxEM+G2EPPLwzUI+hBHaUujfNYD+elmM",
-	"2LC4kfPz1ZrDGZTTGlaQU02vqWLI57kgegZuVylydUgoKSTNyTUtqMhYaXsp6ZKORjyzTB6DyTSfO5/Z",
-	"lhqFkWVcmOX7KkqF+fz8S+oVnpw/88Rg8e3kNugybvMJODxpNoZDdEedJkDWzm7X+iuczx3q6DEuBw/1",
-	"Q2/ME0XKqmDW59posnXNRtI6IqEhEQY89p51czongC4wTxCI9OCH7lhWJbwpWcK8vSlpxjq2LbRDyqvb",
-	"AV7T7PamNKyVzGR5SyzMaw76Dpbm2pkMhNttXwHINQRO/t61mGXdSz5haY+8XUbbQ3/BlOqxa2pPDnYP",
-	"VsQYasjs7LMm1Te+s6oe3+MMorPji8rSbzgouiR8mgtF2irAsetsRKajYj6sFAPWsakZcgD9OKYly/GD",
-	"I1nOaJknGHvL3xsmnpI2JXmF1NUn6fNdlSYk3Xs2Mf/5fn8Mf32Xpx3wxMuBSLVMSVsY8wLOhnmlsRN8",
-	"EM7bRHIRh7KWLoBaXFZCueKr2FEzh5dqktEJI3nFyIRRMRsb69sFiFD4uop4OJOGUQCeh81bCjmLVXh5",
-	"aWyPTh//bU7tcv/4TfjF7UCTQCQT6/XbewaGEyLwl4xMq/KG5c6eGgjzwrKD7egRttkxmgYO91xk0O/F",
-	"lRRD+a7LAjO7eegr8usWOEZUW0xkNhqxTPfI6SLAMrF9a7DnvUOxDhcAPAMTmJm5qd5XCOLAM72BGAgg",
-	"6YC8uPM22yjYExXdhL7RtaJ6lW/NA50i6EBEcsusyQLWnw3uNJjoDbfdfbQk7fTi6M2LH9/+fXjx89H5",
-	"yYvh8au3x38bHl9dXL59fXKOeDEDwSbXLDfGrzW0IJFlIv37Oz1yJObmi6xQjNwwbTjz0z6h6tbqjgGJ",
-	"tVMvAs2vXfhVxTs9HuEZXGLmn7PFQnb7lRCqtxEljrgTW5xmAwLm8IPszfkj1stjQcYWDbn1sri10u+u",
-	"Yhc53DCzhzOCBxviOG2BeNcEhZoiLKth5XIEBhUE8/ViiA7i9Bj3xhRdxjBPNQSIugOS8yuunBL5GlHK",
-	"PvfBN59ZF7YOdBYzSbNWj7rkSl1ymZYU4PqGVHN/DTMk60CKQbZqVPX8CcRu1Ini297jUBb1MdunL8Ei",
-	"HyhttBWNtWqByqUUbCC80G9Tp2d0+t5/LJzO6TQbj6GMhcqr9TnXMrBWQQcCRI7VsqgdssWEQn+2+THI",
-	"9FnWVsxqKtI2j6xyJYHSMxAcz7iQgfYEC4U6kXWCOxvL2p2LQamGb99BsiwMcyDaB7vPSQo3DeVoCC8e",
-	"+kyZtHPo9xEsczMEpUHjwifNsJAfDtkHrvQK5QbBXC4Z5Mp8NsXGv/9OWs3ew39/FVtzlAgL9ojZ8tiy",
-	"4xsspaCeO0f4t2XQzry5m0i5f7Q7In7igdK1Kpc7fbXMSQCRKs6M0RTHhHNk3ZajeqnDNZn5+JiWh+Dv",
-	"DozDg90DCKBxeK5kZGb+R0jBok7vJnf8TPrXXVnUo871UABKkeP05BMOUyB471dhuTpAtPVp27F+w7sX",
-	"LsU/vtmXuXyEa0cmVSQ9e3sRgOnCDSmpUZ6sGgmVAbXXselttKpe09uIPkaq3SZCsxEhCWYjLCiY8EH0",
-	"tm2hEWKW9ComNKHzQ5/14DmPdTsZ9mJRnGtcy6DikhzsPl3javrc6tgfxM8EVGL7dv6n+ZseVa5vwUFF",
-	"N8mGe7qrAhmxpoXRRsjhy2YxhhmWB2p1dRa2ZLxuzqBWpksmZAGFdxNk2Cuu9Ln9/iO08B+2zuIzIQU3",
-	"EbCjFFejeW+TxLOqlPRe1ssjQPBnBgheYAyPQMH/2UDBj/rJF8H9/baZbqjV3AcM2Ck73RnPvwI08ArE",
-	"3xine0T+fUT+va9islHXb5L/V4ML3kj3j7DBj2dtHWzwN28h3Ml1+s2CB38VTfwRRPgxZ+0RRPg+IMIP",
-	"qlnfGUc4rmN8OqrwVt7DR0jgR0jgRwXqK0ACf3EFaSW/+kSI3z8wXO8KFN4FFvmIxvvIP/5gaLwPq9Dc",
-	"D5D3mwHX3eg0eQTZfQTZfSiQ3fudvGYB+u+ta0ZLVh5VRlH9x6/m/GAf9Rh4nKGro7NTdLyX71nuCgVK",
-	"KbWvMvBV4zaYSNqvTi8uT94Mj168OIfKV6vHQySyv7Ozt/99b7e329vr/7D7wy4craosWv3WDpxnuw4b",
-	"8iMWXEvKWi6CTsyvdU7+UmKtSx/7p+QAlm9V+kVM8Qjq3Kl50hYvyBGBTHzzsaN3Fx42lHABeAzLnq/l",
-	"4SSuDpWXxBgnRGk2VcGYHOLq8lDejamOlFSsB9dIyGwsoYgYwihcB5+ymBpx06kB0AVzX1z94E0Wgisy",
-	"5qWkArAroaqmZBmfcnANahBYDq8teLE/F/FB1sVMht+WsrAABriIuduhJ66djUrC8l+sDs6ppolNTzPj",
-	"6hw2yrsaK+aSgZZHcwYAyFhAU2Zj5pybwcMBrsPHXz/+3wAAAP//",
+	"7L0Lcxs3lj/6VVC8W2Vyt0lLspzEVE1tKbKcaMYPXUmO53+HuWyoGxQxagJMAxTNyfi7/wvnAGh0E3xI",
+	"lmUno63aicV+4XFw3ud3fm9lcjKVggmtWv3fW2NGc1bCP48v6JX5b85UVvKp5lK0+q2LMSOXvCi4uCLT",
+	"Uo54wZ4ocsNKxaUgVBE95opQoeasJGos54pwTdqUKF1KcUWY0FwviKZXnQOimMjNZS5IejLqvqE6G6dE",
+	"y4Eo2bSgGSN6zNxniBTFgvAREfJS5guSjam4YvC84iJjvYFoJa2S/TbjJctbfV3OWNJS2ZhNqJkH+0gn",
+	"04K1+q1B69lve93v58f/PJtciJ2TjzfPi6O/3ZznPw9araSlF1Nzl9IlF1etT5+S1knOJlOpmdBnZlwL",
+	"8/rmwqTmeymZj5mAUdsl4Ar+UlqWLCclU7NCEzkiVBBGy4KzkpghM6XJnOsx3kwnjKT+o9mi+ze2SHut",
+	"2mzEbNLq/6Nlvtr6NTbo1zKjOLbYHpZMyVmZmc17f/Y6ISUrqOY3jGgJYzg8PXmiSCmlrn93JMsJ1a1+",
+	"a1bybslGrGQiY9FVO6OaveYTrpdH8GHMStzcjBaFoRRNRa5wCRjNxmQqC54tzEql/j3dU/gx7ZO0TN2y",
+	"KVKyCeXCEGT78MM5vFGRkSwHIqVzlXYIFTlJdUoUy6T5ykxoXsDXL2fZNdNmk0azoiD0inKRENa76pF0",
+	"0MrZiM4KPWgdlH959uJA/2U37ZFzJnCrBmJ5ZEiDcZpbftv6VcNXxncPV81sENWMFOZ2Rdp5SUe6y5ke",
+	"dcdaT+mUd811uNy1J7vTx/WlRMtrJtwKCDphOblcEDioXFwldo7mxb/NpKYk/S0lbb/oVBMpMnZAaktO",
+	"ghWfc5HLOUnnKWm7ldeSlGzEi6KDqzwQtWX+7S/7Owfzv+wlZNCicwW/7Jpfnqc9clHtF3yF0Om04Ew5",
+	"ipVTVgLBmxNHNQzKjC4heiwVc3v2sUvnqgsjTvuE+tOn6TWzT06oAMozc4dVUr2BgH2XgrAbVi7M8ZlK",
+	"oRgcZdiFLiwzy6txkLYZweVMOy52yVSHzMeGl1X7ZuiWKyLFdrTjlihOO0yXi8ORZuUy2ZxXWzCnXJNL",
+	"NpLmDJYLMwKg/PpJn3DBJ4bJ7PpPcaHZFSvhW38/w4U7yVcxGLj8RBGe94Oj/kSR9O9d+3D3JLcs03Bx",
+	"XGFcU00mUmmyu/eDYfQlzTQrVUJYoRihRLA5ef/+5GVvIMy3FCtvOPCyQl4pktGyXBCuE6BDs/AFm5Bc",
+	"ZrOJkXOkZFNGtfkkVSQt3TzS7SXIzu6LZ9n32U53Z2dnp/u9+Z8fzP/sVP9nTveEfnzNxJUet/q7ez/E",
+	"duzv51Tkl/LjSnkSpTgUEvBgYpavZHAMuSKKT2YF1Sw/IPQSF1SPWTnnit1WfrihXfAJi2+xHcITRbQ5",
+	"QVkhs2vSPnt1RJ49e/aik2wcPNKF5hMGZ62cFczsDs1XyJzcnDNze4T6PyWtKS3phGmrv/yIWsopag9I",
+	"ptwMfUr1uJW0DMtr9VuXzdvWUUBzQydc+L/N97VmpfnE//+Pw+7/R7v/2um+6A27v/7Pf0WP61EhZ/nP",
+	"jBZ6/EbmfLQ4Y4aSWX4ijDzMmFpe93fwD1qQKS1BkQhe8kRZsZkQORoZbm75Rp+kLNvrr/hImgDrpjMt",
+	"J4Z0zG6x8gZ5GGpZymwILN5vM1YuqtWbrBh3uGh2EK3+iBaK+YW4lLJgVDRX4ozR/Edg8/c2+fNnVnAo",
+	"R380y+RM6PB5MqELoD3S5loNhFNyZUmO3p/ZFyT4xEVJeZGQIylG/Cohx0fnnYSk6ln/J6b/O0V9Qz3r",
+	"v+bK/CmFlUB+EKJY9MgZciFQVJQ5JrQgbc/3djrIjWKLXlZLFK4z12yiGlT63bMakT6rEylS6K/2v73u",
+	"r7/vJt/tfnK/R6gWeNoJfmh3x1+mZUkXqCqPQIuPqHwl15UOr5fNCGBfmhs1TKMVYa2KPjCH1NgjqeHY",
+	"BVXa7pRbN7N3l4xc8RsmkoHI5GRCu4oZhqBZ3umRQwF80L0yMdtK/ZdB6ueSKSKkJuwjVzoxwynZaKZY",
+	"jmrp/u7eQKTTEuQoN7MajigvWI4bbj5gZfm85Foz0SPpf6dkYpaDGZNogW8OptwjH7geS6shoIZm/jkQ",
+	"c1gtbnRV/zlaBCSBN1c04cyn1p1MnpCv7eztR20gccP1ajbK3eUt2ed3+03uufzJN1TQK2Zk9iGe11W6",
+	"xpQuWElkeUUF/xfwrSfKaHH2aX/c27t7JOdXXKuOZ2j1aUwin9xyRs/26jPai03pA7scS3m9chnn/vq9",
+	"reMn8yYUvygXaf4T1WxOwbbIpDB2rfkn6NNoMz61StP//FOhAVl9+79KNmr1W//P08px8BSvqqen+BR+",
+	"tL5NRj9xx0lX6qEx/SmZ0wVyBryiGNiEGRVkxD+Stq6peKU0vAKN7OWNT4BZTFk54cqcdJVUNz5RRDE9",
+	"m3bg+Ie8vz4y/P4TZYxgcs0WpJ1m5uYx3Dy8ZouhfSDt9P3Bn1PlfBIHRLOiqL2tZ3jnjzS3iu9DLv0b",
+	"WhgNCgQ7fBzGTP56/u6t0ZDJTFwLOTdrzYo8MWzR6VFmmSxXMquK37KLpcyd2axUskRubXeI5ByYIeFK",
+	"zRhM28jJgmcPOumGj0NpY3B5Fk+LQs5rdNjWUhIljaw2NmpXMWHWojByZkH+KblgsDboshKGg1+VTKmE",
+	"9Ho9JKgmiQNLRC0K9Csjs5REws1mSsuJJXKaGbunR1Kw37pgwKVE0YVC24iixcaVGbcxW8BWNRwscNcF",
+	"z65aNnv308BMhJV7JctLnudMPPQGWedPQbNrdJNV59YsKJz0djpyw0txnbndQ6X4lTBrLaPqRDsVUg/d",
+	"XWkHSPFEGOWHFsdlKcuHnq47Iag2HFijeKZA0HMBZwwM2JmwikDFJvOECKPsOM6H7kWY01upX8mZyB9y",
+	"Om8lUbNs7I8YacsSdqVm6Dsqf6I6B+bsoNUXeEjkTCues9AmhCmdBlrWK1ith5xc4Is2YtnobjXt0eiL",
+	"7hiXpfVaAGnqgOs0FErSjuqOnYOaAHGqo1mECylf0/KKPTzbRJoDLztXRBqy+26f/I3/6Mb1hoqFlWTq",
+	"6zCNmu+TtFPzx9C64AyfOPxw/kSRnHJjb1SMGG+3VuCy9gDsxZxCvE0Q4M6gCBqNkk0uWanGfOrMYmtH",
+	"hKrEDS14ji8rZ4IUTCmkF0omXMw0I9RwXhgAWDJ15aJ6fKilHBqJlHZWiwbD+8pF5b67H4HwXtCZHsuS",
+	"/4s9NFcBf6tdVvRQg3FmeT6sTmOeHz586B7O9JgJbQa2wld19uqIfPf98x2zc0XBxBXrk/RHRksIwNBi",
+	"8hdwOXfRjlGDVooecJIyIyr+MjAWjvn6EEY1aKVONuMozeFVTEC0ZBsP4rpPx7xbuCs3lBf0smAPrbm/",
+	"C86ISmr0brlepZ/nVNNLqipFEEXVQUxR7pELR732WNQI/T4pelrKjCn10Kv3gRVF16rfXExnNsxnickQ",
+	"9Iwp0nYWKsh5qUG7FoRXIUCwQ0pWuSOcTDJcOgn4FAZk5KzIqxNDNescWEpWTqiZXQOVXwFXfy/UbDqV",
+	"pWb5G5ZzegEU+HUlj5lAGn7VfC0l7fcXr7o/GIXukztcQB+HmUalbloaFUNzNHjZhPLC/GPJl3XNUWty",
+	"zvCZApcKiOmMFxzjp0krYNDmr5m5yaorEd950lKzy38ytHeWXQAVd/gHDqB6g8THjKVY80ovz4lmWr0q",
+	"5WSDY8TQgqOLOfggs5LlhlPSQvkIWf14g7ECFh3KRzC/jSr+RLl32TiMubDsZen0yPnY2JNakmlBtSF+",
+	"QvMJF1zpkmpZWg9ozLuYUYGOpuX5nKDKVRhdSo6cmq/6hg/DSQjCyRNqpb539VZKtZmYdb+1lp3RdrOR",
+	"uR0VnAl9OOWr1rdScGs8UTNBBWQ9TGmpBerC8K4hnfIhzz9vjUpGNcsP9baxESTZDUfz6P2ZzxiAJ3Bm",
+	"OPOlF7KPaEfFFubuM+Pxj03ifsCl+9CHFrlgqPewFPc51Nk0v90mNE4+z1u1RbajT1Z4IKs9Dz+9mXOc",
+	"GJEDDCN3TuTTgJHYiEydt2x7AD64VJfAYxaeAiOxuCLBIejXfB8rDg04+2unJe0kA4Hsy53mxDInNO8x",
+	"rEtFThxdEp6HagmEC0LO5jOXrNLVI4cQLu0PREObwSCSH1169Prd+5c/Hx++vvh5ePT65PjtxfDw9GR4",
+	"8jINuOI1WzxRRM6FjeI0HLZhDGan++LX33eTvZ1P//X5Jxe3e+n4rg9bbjjctYf36u7mvWTr03pvXvtK",
+	"h94N/q++yM9iA3PsIbhvb2dn42qsZB5mDieHb9BNpaWhxdnE7H8pZ1djcn5xjr5Emo0Dc7NNyTzQCeHh",
+	"w7O3B2B3uikb+ZXz0YiVZFTKCRLl8tJg4NYuCKEkZwW7ghBujY31A4/RE0XSJeUBLUpzxng29oMIz495",
+	"BIayTNB7O/s/1EialqJP5+oftPuv7q//3ed00u8PBvnvu3uf+ma6T3sr4uEhf9yWNW5mga85utvrTM4H",
+	"S/0/1h2xhjr2qRn4TFqCfdRH4A1fJpRTqhSkmqC7PLV8iBHzEJnSK1Zla4jKMWAu9DYLEhh/bBmO3p+9",
+	"soIpCMK3DIlki9aS0wt/T/sQ7t7t7ZD2hAo+Mvr4/5Cj81+AjaPH49BY25Sc0vK3GdPGtMhm5Z59dK+3",
+	"Q15STcnxR2NOgJ/aKdj+2+b+qOocqiFr0gZdPOdIKg2M/72iV4ycMfNJI3VyVvAbVoLTXrn0S1BlUVgT",
+	"WszpQhFFjTbWasrAS5+BsDTCkV/TDUzZLv4n82424h/jqgmM+C1dlWOD10nbbkqHwIGvftszv5nzsZlS",
+	"Ll3KQPBNP50VBFQXLJv0iM/fLdKGwL7noc8MceEQUyeLIYfNkeu6rVubB3G/+xp86vluTPjc6z6H3Pf5",
+	"d5sD6ZuoYMXm/8LZPHYIqd5iV8FHSS9dcoMVKpHtsqyVlVzmdR/Z3s7ed93d3ZhaNOKl0ueMiUO9RjH1",
+	"ARdzN1F0TgouGAGW6ZlwMLLtjCnDnGGq55qWtzDCzLdPnLTxj3Chv9tvLadYJq2JFHp8IV9SzcwSL8/z",
+	"vbgsmMhZTjKpvFfbx8FgRYmSZERL8BCxjzTTJGcZn9CCtN+fv2wqVHu9Z/vPv9vIScLVj9JOYEGMWXa9",
+	"LH5zJjjLDzPwOEQkZhW/J5l5A6owanapmKG1ptboNjqTQpeycNnj8BXMXXPrvrQrTUGeM23dRRGyn1ND",
+	"NzORY4YznARJcmkJneuorQhTEVe3ne10dllwNTbaXObymplNfwjC2Cy/3QSdGuxlMleaGS2LVk50dHsp",
+	"TfVM+X8MRyVTY8GU+QkO/xCKNIxC5n9B51iQfxGV8lgHEY5iSuG1I7P2ScumJMQTU0NKtJqhfZ/fvQ1E",
+	"+ZJNCxlJrf9geJaWBK3tYLkF5CUrzaYJxOCvSiogkcuXa9gtWuZvGZ3SS15wvVjDSn06wGRmeGlmZl+w",
+	"/Io1RqM0za7rZ/bo8PTwx5PXJxf/Z/j28M3xy+HJ4ZuoIWmmfz5mRXEkJxMq8lU5vRP7GaM3UQG59gQe",
+	"RpYFSaEwoi7clpIM3wcM9fDDORr18KXoafhtxrPrI3jD+7KIjwJe8ar6nhQKHZDwcNeuSMHFNab3hGa/",
+	"GQrsmqENMuJFAa53r2LPm24LMpZKmwNFNJtMC6pZdNzu4spBuxtiL2/bsL3P2saEWXK5qAkqrhUrRp0V",
+	"3y9LavZgzcbBvKkiF+5e0qZzNeR0MsRLhnMFPwyRUXY2K48BGcdoKRzehsN3zvRsGvNor3Pt5f7ErlXO",
+	"lo74kjdj6c0Bq6oqbuJaLkbzluaGa/h2lfMRL59DTsAqkyb0gzm2bzNiUJKB18rwoJE0PF9FKQTv/QWT",
+	"FOJU4jIYlnOnvbAxCngXsvHst5FU61xnb2dvv7vzXWu9vyR6zS1UwMKqkUQJv5wpfce9gWeNohEQV/Xh",
+	"/ef7+9/t//B8d++7H1Z+meWnJRcZn9Ki/rT1c6CDI3xVv5RSbzxRNEwwdetSLV9k7JEB1ci7vlQ1wozR",
+	"eZNgGqS64RhfgEN05TmOqDlBMEq5NCZwdJiTXDCNsR0urnpRdTjbFIyxbubQv4xeW8/6ncpv8zrRRRuP",
+	"RIhTm+AXmYcbpw0pzekiIddsagR3KZVNG6dFRBlYszhuYcD+RaU9vg6CfdSn9CpkNmFdVk07crcm1Zdj",
+	"24oq4FpTKrpRBKwPv7yupGxsLa7tTSobTY7vK3zaKIazkmGpbzUiNcsypmIrfZvomMzZlpHrI3NrzUrY",
+	"IDbN/f72pLXC01IGuVT1BXBZVms2QUt5HSOVOL9RreBzW53xuAM1g+KXWcnikSGIyIZijSsru4w9A6YL",
+	"aVPhU6whgVh34iHZ2zlrl5nUp0ihSn2X/FySdQ7V6sW/+DStyMoYE+5Ow0VjOWKz8aD4YvnwUKXW7QKW",
+	"4MGoCN4bX+WSiruHM4PyD3iNH1bi1mPTikadTXUlBeh/Lsvc+cl9iEgK0J5tonbEoQuDWMvjOGaJzxRa",
+	"+egyYkzc0jEEwdlNE4GoM59U9ZD44XaK/+iZNw0xzpt2kqUK2VsMid2wIrSzr0rGjKhfMHMWgRfkgcGd",
+	"tKL2uvURbHXQzb2qtjt43ONEB16DrQKFNR25oBmrfwRkcQIxKgiluXJfltssJ9IeVRm6Ll4t52IgUEvo",
+	"N5yaxuSE1Kncf8NXyQcffgLRaqOWlUNzPT2w2f5B6odVSGxwuYpZm2etu244ohNeLIZyLlgJMW8Xksbd",
+	"D2ePsBqD1tunh4MWaacw5jMoLvC5oQsbqItwiwUrV/uh3fzBeKYq8l2uLUECxfRWfgMHFKMZWL/SerFc",
+	"WHTQOoV/wKQw0X9eDyCQDAz6Uk6iH53TUph/Rirftd0SJHp72vo18uGKYILXwmuJBR+xbJEVLIEi/nAl",
+	"zLcUacuRhhTQoGzB+vqQDp0DaQv7Gg9qUnnjKoYVZZzgAcFUqaCk6BZZHnT9mdvd60LMvZZCxvMDklOw",
+	"TWVJ1BQOIS2Zc0SSdrq792y/+/y773/ovtjZ3TNUfGZnSWYCkqFTmsup/pmKXI3pNTvJU7P4ULrZ9EY/",
+	"2zdvMi/aIrzffG3Ez7ouyYccVW42lzpWgqsXbe8pE2Ts3o6rYouDxrLIq3ACkGpCuFDaaPJyBCVDgLEA",
+	"sAWWfYezqWeEjLv/2Om+oN1//fr7D8mzvXhaiMtcXKdYIHX8zdxpzAapY/XkPgOqztKADTkjLcifDwqU",
+	"9/YDZAbY565htyVMtUpHndsKV/g+uWZsqoA/4xo/UXihvvM23O7DgHJWVg41OFkQOYcAyRbVq8YupkKN",
+	"VvG9V7Ks+LC7NUX+AHyw5qJVjFW77e4m7WnJhaaXBSOH50cnJ52DKnUoCpkUieVtgBQYDD7u7XQHg4/f",
+	"syiiQDVNH5jafp6o7+R04VQSWNyA+SrzTsgJdX7vLBSR5rWkvbPT39kh7y+OOgmZoC1IBdnbJ2M5KxWh",
+	"Y0bz+sIsfbfaWcz8Lxi9saLebwH+rDSh8KSWhtqMAd5ukCu40y+ZvczyaiiBrQoz6yz5t77v7ux2Acaj",
+	"pmpFOfkSf36JAe1FxD+iNZtM9fb2gXvVIT4YMw/ukBHKbthq5g8XAbklQZ2TKmIrk7s87618n8sZXzed",
+	"Y3/j6oTPteYOlHIujxvrqfooSMhsausJMDBHHYWVTJfc1u1A4EDkU8kFRvZyDuUBOdQesol0Xk8XokI+",
+	"Dua8TVewESuWb45UQcKnW/VwvdyMkoo0wh39dQ11OZKIENktKMGVQkbVNGIH5YsWq0SlwPcSMYWgauFN",
+	"GJIUs8klurBcPfq54NNpDOjjwnOGv/EfHWcoWcbMtJ8oX/2YxMljpo6sSyeWaOHf8vPFxalVBuvRISEd",
+	"fFtWz6xZ6VsxBm8153V7dh/paJ673DIR7d2U/jZjB+AFcPBHNictITNhi3KS5fw0b4vE8tM25L5sna/2",
+	"khmTaVZGNu5nOSfUGvdesyjYSK+q42tjwXeawzux/LepAZtJWMvzXK8sHKt0IqPz4WudPT53aCSotceD",
+	"/0yPZR6fEtfEDTDEcQITjus+SY9eHx++PX6JGYOBUoW+T8YEyQqpjOKNxeeGZylC3a/29oF4sWMYoLI8",
+	"0ahf5o5ZyRpWpnmLL1tVdNEH8QtwcPByWmAIkZgPgdzFKqSBqK1+IeV1FRrndV+NWSu0TR1jtbOMeh6E",
+	"1Dxb47ep1+rY5Izwc0sGmbNwa+Ox9aJGF84dGVpgKjUQiFoj6g4CDwRE2qklo5d2M8N6GvTfcJsD7EES",
+	"3CID2hWsxh28btXixM4TSNrbBlqpq6Fax3+w0OpTcis5cxnB41rpiqdF8W7U6v/jFk75X5OYuouqRM/h",
+	"dfQ9Fl/BJsR8rZIuELSBWjhDK9tZV8g4vCbTsK3AHuhXJwGEfpDsqOeGFsZUBYclXxGPckVR262MLaJa",
+	"XpSLwLxVPhimxmC+8yA7Asc6ptMpM0y37U+x5jdcL8iIMZsFhYqhQoCFUHVrRLiqGJzhZFatCEEz2kK6",
+	"sSGmp4pnQpTes7RsAclb7pu+ncoaU+pA+OO5SWJwcrVALw595XG9D+0Az/1XVw3QGBtzpWUJurcUnvQM",
+	"yZs/zX2d+9QhjkMzpJHgblmBVa0tKwiMxTnMYqYBy4KKpsvHCHvwMQGgWMVYzOTT6gdnaqb9gUDihix4",
+	"WFN7qboZNRrAIUVwgRo0QULonCJC6NH7MyisDr+j+Q2zOffm0kBAtMLfEKIKZCXXPKNFSp5GrxspCiwp",
+	"jT/vqohxqBhKkiPrzvYKUs1XzPRsSkoqsKDLAh9zAI5Ne73e0+D13Qr0ID3w8RAHf4aUFyx5zrICli2p",
+	"xkpFxgrz00C439jHKa/PyLk8hhC2NlMRlWfAeWi8Rwcza9uXdVQqdExzPc5LOhfkcoGL4FwTwTDh+1xc",
+	"pX2y/0Pd64DKBtywSABHtxeRVCFrpGIgQjec+WZqxFfg8D8gS/wzfK1HwumD9paTS6bnRoVs+KZUr1pD",
+	"rz73l9Vv9N4XUlwZMztGvxtV8upD9qVDuGdo9xzXwKM3AdRuYxAOBLyd0kCTT/tEzdQUdjABVdeosAOB",
+	"ajGiS8DxQeiBzkHg9fWfC6mvWkdbfGnPgbmIbip0bHra7ZHUysWeZkqbAVke6fGGJXBA54Coa8R1VtVy",
+	"YtVym+pvR73VL7g+4R1mntXfMa4Qv+p5QvyyZwnVZXcwgwfsuax+saey8QO6VaLHNJw8nIXwB0fT4RiQ",
+	"umprtExa1WW7oa2kFW5Y1BZ5xVmRe+SouoiGGGO8epkpVU/XWZlVb15RPRCTbz6+EYE5gJVVt3EC8kY+",
+	"3Lhr/+2lHs934wUYloxv53T0rrt16oufotXRYiqX85iFo0iCFVi7dN7Yd6ft7Pj/fX98fnH8spW03p0e",
+	"v20lrcOjo+NT/OXl8dHrk7fwz6PDt0fHr+Gfx38/PTlbYbPaVMZI0YNehUQxsXaPG5JDl0hadB5PobfJ",
+	"+bX9k9cbTUb7WGyBKuCFW0UK8Rx5lty3sdamPE2atd/L5axrw38RS3Wd66YhOMy3G6LDW+09lBkdZxDF",
+	"HATW4+LNJMgloANh3okS3L5+ZTIcOEU6PXL+/vz0+O3L45cJMf89efvT8Oj1u/P3Z8dgTZl/H78kE0Zr",
+	"XpOB4Mp5dWTpRFrfSGC30EYHNEKLfZyyDNIeAMwKgGchFuNl5BBflNrmFAg8Bz4Oo9UPhK1zMKMJNDpw",
+	"CTEGGLcekMmJkE5dfrmZHR5dnPxyeHHyDs/Uxckvx62k5ZeglbQaa2AOGaxAlOa3cyEE2cTbp15B+tGX",
+	"BNdwH8hDL+d6J6+78VPSGod8fyvuuTG8kv+42NrPg7R9m0W5fYDanLBzJvRtvmLo9Vyz6fbG8Vv7RNQ+",
+	"diHype+EiuymL4TOPxvsYCI/dNBd9y4vmw4Ny283PXbh7rsvMJOI5wOIoO4AwTWuJHhFi6tATmqUEVvO",
+	"kAxWy7W/cVfy5ArhDVEvl8GbX9N6btAlyyTAQG5h5CzDKVVmGxg8kfg7XS8Wg6QJOa+XPgKTdm9Srs0C",
+	"x0KdgRhZOMPlSL1N+MAZgGucYhzciBGG02hK8AaPt8vXnE+UceMW3Idzyzk2/0yBr/AEr3JbocVZeaNs",
+	"SlKPpJXDiazwNx2EyJVckUsQ4pD0XE5Y3oNGSehoGmazMnBHHSwpGAum4ZvW+VS7Zv1PUcdTP9QlBiKj",
+	"wkU/akXYJK1cOSQNPT3OndMHPNJe4EeoH1YH1WwUG6PKyOkUfB2YgbX5AHMMLCaVZ8gh7TVqjqtznZA5",
+	"VQNhUwbQQ0S9ugb1iMy6XBZmjzoHMIfExtIEmzu3TaMm3UI+Q41vxD9geavzAIR7iB5ptPxXmPyBbR4Y",
+	"7pV97i3p2IH2YjRSF7C5mMI9vbGaImlprgu2dZ0F3r22DLj27XglJaZxQeYX+JyAGxil+MCiuCnbLMTB",
+	"NPMSM7rNfchzw7wR5fNGwHE6RDxCt3VDLoa2vrWVtMwWDkey9Dc59wggwXrxVz1tePfQUuiwpqaEeDlD",
+	"r/nDuRta3l2xhaHlBu5RKHAehpRDIdkjHCKSmeFCQwsdOdTcgksIOQT/21DIoeENraQ14h9rL+R00iRO",
+	"KZQx6G0HGSTyIbjoqgkvyZtlEWSdPCp2CdPYKqVkGDiM6uZRnO6l5iNbIX/OtDlu6paJtxBYU7FwNs/G",
+	"jjPB9rPcRuHMMJTLgeFTJMExo4aRHUApDT42sZi0VmSVhE2melGDB9g6NaspXqsvr+o1s/d8f22/mL2d",
+	"DWU4wSdiJ/ddQwlfUUsfuMk1KwoVzWytgEliMsD8Pqh9Dxj2DWfzQQtTNCAV3qaYAWFycRXJMWl62KTz",
+	"sMnyCrTmbeHTVqKerXnB8Urg0+qeFWXLywp+bEcgY3+NS3J9qkHMml/mxnIOrR29c74RrYgnI97VFbo2",
+	"E3FlIB0CAHJuATq8jtbMKROY9tH79typoYF2F9dqnQ7uQ81vUNafSt0/XVXsevbqiLzYf/591bIQ1JgY",
+	"qMg9VqzaDNDt9yYIg0RLFbEH3Aq0s216RkLeMS2UdDlXjYaRCPK9JvszVhq9WpWskkDqI5phfb/DZe/b",
+	"XelXdaw2Nmx2o+67XvUoam8e2X+jY0VjgrBTaz0gD+z/GtrapNwmZEKzMResaywwUHddLhR11HeAjWLh",
+	"dwuWh26Qep9iW7FI3rI53Au68UBcMkLznOXg3QCl2cjMWZETXTKqw75D8IXLBbYYwrfVjB2nltl6m6EP",
+	"cboLY1bkw8uFV4Od0mdFRHAnF6t0ZX+HGi6rzcH1oD+DzfyGEI1Vj4eIa2V/cx0DAPfd/hZ+djjighb8",
+	"X2gcLF01ijoXw5li9uosaAAQUW3d+kC7kajya2jPDip22Vg8a69LsyLWqly6ivhPOSsYjJ6LoeuRFL0b",
+	"4fjXvA+6Dg/Zx4wxDAMv6/IAVLH1J+3tXOFQV1oH65ZgVqHkD6clz6xdF+8O1rhilq9WaR5erO/tho4g",
+	"wAGEbT5j64SN1Ut5sRhaswlamITL5/oyND6FMLPmPW5Vql8w5WUoR5AMUOaYpWp7RQVBCU96lqDhe9VV",
+	"oJtcTrX9ZP0KpOwaE6VqdgCL6Em/eQG7IICBiNAnaCvCUfPHOA9+RNEf/OAbnAW/WdkT/FJ3Ufs5GoO3",
+	"+lWOPEex3m7L84eummSYz8CAZ8L8OaRFMRwxqmclGKgT15xtCJ0UokY7GIOwVjes5CNkMKHtDvrMEFrg",
+	"BBuOmee4+iiw0P8+DLImwg0A1zzQWCGBrGvcyA1mia4s7huOwcgGWCFLhhVUnBwNcZmcr7u6BLliQy4c",
+	"sgVeKCRFSVlAEyT4DZbFaBgl1HYPvawELM5mcyUAI6jaAnnvSXiObKB9KEWxMH8iiwz5iGYKXALZdcVZ",
+	"ZyIAywsL6IcuiSNkFBOWczq0snwmDPUOpyVz87mkBcUe+jHhYrNShrOy8Hwl5pk4s8kwd6sG3s4Wa7ZY",
+	"09IWAgS2kDwwGjcU3vnaSVAUlg3tzeWPG6BMm4OOaUS2i7U1pu+2OkjcEd88FCc2HNDoDlCb3cbg/sWK",
+	"DaiHR9e5cu+zNe/mF9XwKMJnUUwotrn0zA5/zeocvT+728rMHARpHKG0XkAzq+OVWuUeaz09TKnHJ8Vy",
+	"sbpevb/Xe77TqpXFdv8XsMWT3b1P7cGgZ//Y+dT5380g4/XRr1sfc/wjKVfecGokn6BfSBCa35ijjbkv",
+	"+YyRuSyv0V+ABxziDeVMKNsESQrfaTOfWeCA7aE9Lc89sjluG8cVpEBX/sWwnMbXQEZgqOR8Y1d4PrkF",
+	"VAnQuzqzA9h++PicbW/j17ikYou6PTOJTdt+R3gFHGK87mtES8c7jX2Uz2w7RGipSBVJX+yoNCHp7vOJ",
+	"+c/3e+OUyJKku9/lKWnndNHshPD93ngLhAQsjogAV/JJwMsldOqqFUj7HXX9Dm+zs5/Wrm/V9v0uq3xb",
+	"eJtfV9HdrRFowAF8gNXpUDQwkqWDZOnVOZTtffBfW2KArKHHN9aDc/diX1fZtHRhrCdx59AKx+jqFldG",
+	"Y/qo11TnbMvPVtbawCTgbdU47Fc3LN59uCbDvdg45pVOwAum9AqpUktBi5Q82sJTexsg5hdwIjvbM9t6",
+	"f5jVja0sW50pw2IndIE8YhXO9d07v9jvYMWlJjzuJV8pc1zK5i35UrhVK/ou1dqQAEdZX5rv9/WOmua2",
+	"+9K28FKd+A6BW9IM49Y69kM28NkL/m+j/LrtfkV3J0iOW23e+BIgcIcuZ2xZjQk6i9RTbpY99Uzkn5OR",
+	"X2oXMHRf313h9i71bUNHNns8kgS/dfZ70vpwcvHzy7PDD283myEhnDyMNrZDH9DcPbZlMcvccbOlGhaa",
+	"+rqt7pznQbXNPfXVq304BlttfUAbsNCC3vkWgYRr0kbcxjr+BszqOfEq4HIsB7xMocwOwPZWpR54zBeb",
+	"aWBsEoTJUAeYQ4CriSB+n59LYObCxdU5j2rIFfiHnbNbgtXYr58V41UsK1eBkCh+BeFnvIe052PFsmGv",
+	"1+v0SYgKgHAhYfMAhKHXgJMPD99PG8GkNSuLrQL2eKff9Io0btNNsHEc79JOsHFGmr1r1lFwHGzS1s9z",
+	"iz03oTk7ILqcsTD7JY42ue0BgL5tcAC+VHrNurQYv8cxqHicAsz89N35Bcv7ZKz1VCXQeL64QURgxHPP",
+	"CM3zkinFFCa1uA784A9WpJAZLeBxD4vTFNHw7v7Tp1bd6NkrvUxOnkLZ/9MgzhlrDLfBA1MW29Ddfejt",
+	"Tclyd9298aYK8vVhTsU6sv5ChLjFrjZWCfnqrOR6cW4+a4U3dD0/nGFpDv7letS1/vrhYikd/5D89cMF",
+	"RpyzgvKJIqmaXaYJSZ2mN+SQHtyI+YL7JIC8T4Efp6U0l3rkEKr7rddFj6keCMFYrozC4FqHgBjkgqQf",
+	"u44suvg8aaeuX+wQoCTTzoHHOeQ6EAiEK7K/8wxamGHYLMXYNmwF7CKsQcWszHnD9thcjCL+mh/NgleQ",
+	"suoJgaCEOfUNfH0tA/XnSaQIAArIHBZIhS1kn7R3DEQFWbhdvYOP7nUSmynhWluyKWSGoN/bh68wDVqz",
+	"ojALNxCB6enbK0GCDtUWylppNu0NxECEbf9tt37zkyztYPrEttkfzHZ2nmV//XAB/2BpjxzDmyoisFX0",
+	"EkwoaIztdx9D+2kC9dooCQainBVMkUtWyPlB9RqFvl0B2Ci2G0uhJEZCVpMTJVpeMxHS0BXTQDoDEdBO",
+	"x1AuRhWCipFmVMbpIvs7+wkp+DWDgcPAPOwQEA2s4b+DKZJ/kw/hEpg/F+TfA/Hvbrfr/x+eQflinqBi",
+	"IQVL/ODdZP4NiSQWK7OQNCc20FViq15ZZmPmMFihAn+BVGBmCNn6CN0nFpXVi9+mYjE09q79Ova4918F",
+	"OTemJcu9uLNATlUsCtqmGgqQgh00fJwTygtAq+eFRpQeGYPwVM1+41DL0LbaAnf2R7yxdCchyoNnNaBF",
+	"IVHQLjJ+amheDZMFM3+p0Zs/oBVApo3wmrEbU2KZPSI7RZzlVaOELwaE5gIFlppV2I2ZyantL5RJpdXB",
+	"0uSeqBiBGhOaw3LlPK8oM3FThS5n9ckAPw3D2GljteYl1wyWy38SVjCpMpfSgmdMKOaSfco0wHA+2LAm",
+	"3MFOKMuiQr8Mx/NoLTUAsZZAerLIm5SmNBV5l4sKTrZRS+3TldvIPRNiKzU6mLsYOqSDDlxPlGsnaVXl",
+	"RQVVEaI/UQJLReZyVuRAkXAIgXv5o9Km5IazuSXyQsrrBHcl0x238HVhaM/g0s/ADtvL/K9jH6jDspvV",
+	"GY1gWmqhjIbSXzqCiRUI1Qlw8FQJALCjU9ALJJWQibyx+MR2GRwISvXKusfAoVslRDOl0aem7LyRy2Bu",
+	"AB7POM3YQxYhOnuSzYn3FBTq6VfGBMeIIHI0+JY5CO30/PDtyx/f/X14/vPh2fHL4dHrd0d/Gx69P794",
+	"9+b4zC/qGk7oGhDYNbTdcwI27ieMHA22pe+WkOsqds1LtyRBsoRjWuZT6J20s624VOW3rT41pxYMnGi5",
+	"mTtVIPvBK7iC392ozRUjYCIMF8rjm8wIwenn5n8CXhzMLGQwjQlvy2PIvz0p+kXAwUMwGIS1+93HNKUo",
+	"FnBMhSQ4kWr6jjeD9/ffRrB/4EaMWiCr0upDEfB1KQyXR6cFKsFLJxfgf4viYPVeQMNyaUkJuQo4T5u6",
+	"iaOu5cUBZeRdQ5ECLWRZxVR04XSzueqam1RKxnJOJqAtmL9B98Vs4ok5+i6j26/FEzUQMzWjBZlSPe6H",
+	"dXioEXJFduFdB/CurmIiJ/uo8Xp3D2TUciPzp0zUcjsUBHanBSinCSqNbker+9CQR/hQQ6EjLnLosIAQ",
+	"C65GD1VkyFSfYytKJnTHDMw1AXJqv3atS6b0ig1Ee28H2912EphFLbqPCGwwpB45A0XZrIWCFbOYEVFI",
+	"d4g4WAZqC1EHwi6RGcOBlULWCAJ7wkogQyhjemMYLxOkgL61JSlpxvJOQmZTc/N3VneyRGn9uPD2Hjmm",
+	"2dh8DPdWjmzQvGbQwYZTheQAeqGq8D9RZYNg0dVYs5JAehhpp4MWnatBKyVcDER6RjV7ba50sV2asfG8",
+	"Hg06ToBwDj9iZ2XbDmBOzVbMhOaF3cvRrED0VBweYC3KgvVqVO/PR420jQUkq9MARwUS8JF8fN1ASqdI",
+	"cFyKpzaN+3/+CW1BgC1RV9toocMQRizIGU8JEzOjFfrU74Gwud/xrO+mGWX0E1oy5S016GtTsVnHH+eS",
+	"sI9QNuXO+kAYY8o6r4AKSwo8Dha4srCwOFmPZQ6sU48DwFrMuEOj+zlJlxMg3TqYDT40P7ligqqZ1pjZ",
+	"18Ow4d3uve305+PDlyki9d6wkqQ/HV+khKvETo/laG9xHYjRS5kvOslAYLEvjDiKBAttFnHs+6jgQmJm",
+	"2iPnc3p1xUry/oS006e5zNTTtJNgXwrX5mYg2ulTcxDplPcWdFKkHc80JkyXPFPmYftPc7FkvgkpU0bV",
+	"cWCgMFAQfkaBVFnJL1lOIEMNCA921kF4k4yW4Ipt1Gi0w6O23MEoIaxQrGqJ0UEvQL1L6kCkf+/acHsf",
+	"PLzWjeN/7V7wCUuThl5dqQJQvw7x8VobE+DAsrhBPbdkjqtYa44D7TFi80ZJG01LPN/KSHFQaEA7MX9Y",
+	"J2uw54FFelAXO4FgQ3xIYIbUMyNYGxgmdK2FcQMX6PT9mqMARLxos6bGjICOihXTsgu1xMRwmS/ZQiJt",
+	"DARyv4bLau8FScPUWXtu0jOmy0UX8rCsI8sW1bTqXuAb14O0tdvb6e0AhArSZqvfetbb6T3DFJkxeAWf",
+	"Wi2h65Rw8+MV02uKPOfsktDplMgRAF9gI8ZB62gsIY1gzIjrIWIDhYOWh/5F690po04ahDohVwMRWJ1m",
+	"o3M43ZcLqE0C7ogrklGB8A0pac9tgKLhGPBVgqzElLWBWKsbdnrkcJWeBW6hmtGTOGjVym/G9Xgg0ioU",
+	"nh4Edjyh6hrwsAHkdJWNrvBLRv/FffYEfJK3+q3XXOkfa4FYzOa2afUK8IkbNXmisG1sY19rx+ersJkW",
+	"jFIlQam9n40sYZCYKGm+89uMlYuWa3NeT+BAB3jDob1N2vHv0XfD4ai91oPL7O2AZ51PZpNWf3dnB75g",
+	"/4plJcYCUmlV4ugtxWnJbricKVDvIAEBbaW2hJLHNctgSyCiSxAtZ/y16tMAB3JvZ8f2fdQWVzzUNv5p",
+	"49vV+9dFIOq0A9Ed8Hk3nf+AIyxHyxClhqPs44Bi3/EDf/ojzV0mDjyyu/mR95DcL0uoYzEP7b3Y/NCF",
+	"lG+oWLh2nea559uM78TWsPh6yuc7z7Yaoi/hgVDLbDKh5SKepr/kqcyQS7o0Onqlgmz6ign/mrScZ9gw",
+	"eOt0he8tceynvzfzMj6tZOJHLnZBFGMhU660X9sEGXFfXH9jK9NoptWrUk582k/aB9svVKpKw6GZQmze",
+	"SNiCq6jHCeP0ZFWfMDNc4L3gn+4ROKTHF/QqHQiMGAF/s8IvcVaMq0qhBSkZdC6E7Kh2ejLqvqE6G6ed",
+	"GI/9iTVYbOvBDmTsMEYIyzAbVJ9hPGYlVn3H3vYU7oG3P9jp3eY8vfJVbfDE/uYn3kr9Cuqm/mgM4ozR",
+	"POKYWcgZdvKr1J7teUPoZceU6poiEBtqdUuD9k5y6Fpg80zqNPjWHrLtUw+pyBMip3j8igVaCieHb9AZ",
+	"HbIMqtRsgnkS0HRuIM4vzgN3nuNDhOcdSPOJu6ZAyzsI9OknKsayXLyRG7PDDRYsA6565NxwGVpE/N1y",
+	"RHx5ZhUEToCtR8qtkEdV61J9y1V6Yx2X+fCYVl5EDg5xqIAzGpZFTrWgXdaT097feTEQ6fryvxTMFiQq",
+	"AC4FhxYm02CPcOeqJBU7tH4J4KyV4mNjR7bjjiG1Tu0KV4695jY1a0SENNa3RwnneiAgiayPKuWcK0b2",
+	"d/dIGqketLaSi0ZyBX5NzQRGSuayKR7s8sgbVoIHdCDAToAvGQPDxoywFoGLq2Lh/Ce+2RSa0s7RhysQ",
+	"kw2ns2XZcLtDdzKCtW6hmgc86UeZL76QQMG8sU/1FBtj0H/6qjLtzNLLZwmyPZRKDzRk7FJ69xEnrdcy",
+	"W4tj6u73933z4noL6XskxajgmL61v7u3+YHTgCG8wlpcePTZVpL+NZQswwPPt1kDXyv8huWcutSs/b29",
+	"bR62UAoo6/9g2siRd/Fb3h1RTVb5Bjq3UFBqAa2WuVYPQkN/x/pNv25r6NQyIFcZPaf0qnI6LWdu2McT",
+	"w/eZ0jaG07bu+vkYBJwVzqCm5TkETHySyiU621niVR9Zkmsu8oPAW8W1qsAMIXF62a1zEtTtb3LnBOqC",
+	"HjNle18o0i7ZlFGHr2bfAuaQQs3GJplOC8CpMYIg7rZwEAwV97wFSGyjx1OV1Kj0AnyWZrNby76X2tRg",
+	"x7iq+Y+repYk0g4bIw0rPTE1rK2YMyZa+rLVGM12u7IB+HeQrrxyPBa1ohrK7fF9H/1j9626BHjJa/1i",
+	"lgIe1h32EAb1n17wmb1dlnWrJEEg6Zyg+fIWeBTR4RxC/FSQdUDnpF0lATd6y0NqAMKbekhzY6ceL+cZ",
+	"DATYpb7NPlW+K5sNqTjG19QYglQE7M0x4jeMTLiYGXYJEbcpVYrlVUnRQNieqoaFoj1m3ri3sxP4AMAo",
+	"A5ic1FiXwFpc5FL5Xl1w+/7OC5I24GbAgTkQtShaVWdPNeSl15wBbu7WALdJwS9IGsdES9HeB5O80ZLV",
+	"ejxngoPtr8sZJL1U3xuzArQIGq6uCxA1F9hyW0UnLqslMrYNsGyQ9xzmTRrjWcsix/ySMNloIOpRMK46",
+	"4DdY5aid0AVsTizdqb3c2Q/CsJC14fIwcUqYyy1t5zWAIlUJeIHTn44vyFNEnnj6e6QU9dPTKuvwf2cC",
+	"km1Z/heIYXeCKrEwIbM07G8gIE1caUZzyG5B8OgqUh46TCpgrO7f2CJNCOpdLo8B/EAuU6ZkelZaiFLU",
+	"LrEn30F16zVbuPwI29UXvCdLpL23F/NJoCpv8fmXOBAIXTQtK6nbmMAq8bv3/PmmCN2tvRi2jiksKR2G",
+	"rTOCiIqrBqaYsNP0OkI/BWhyuLJ1A2QABE91EOtpxhogua0XL17s7eD/7br+Gf1WBPLa/RPhe1uH2YSR",
+	"q1LOpiBmQHWrTeJkqcxDS+AqK7ypqwa4u/dsv/v8u+9/6Nq2TLZnSusDKzI5YYReSlrmqLVsp+uEdON1",
+	"k4f1FLmmEvGoh/cle0GUNwTRgcNkQMGjG94ZT+a6Cx6nBcs3OV+qR/wTd3bd3KeDavVK4ZX825r6n0kn",
+	"vr2b69FX1VTZ97aihp+oZnN0FXymll+x3ViVHpbarWTA22n8EGoAj5ZPGG31d+/iu3r6u0M7/4R6P2Ax",
+	"LofvIYSjXFpbqEjZfDWjD1eCLwDLqJq79Ai+BlQV6ILOjWJeTgqmlNODVzTm5cr25rVqErya0bJYOEAO",
+	"LG/uE+uCMjq9MxUAbQ4y92x1AOpCCELnshSNqQEpmRpaQ5AF06S9v7eHN1R9eZV7fWfZl4bz8+rQV5Jd",
+	"PoHcdjtt/aczxUc2FfPCY1TWm36fy3ySuA/8olZ9xo1tNbfZq9bIXq6ns6Dhrga4nfpeb2mYh9nIbI+c",
+	"x5+Y/tqH8U96Bv942S/CC6VIWOTBfW3J5mC960Ly6dfPk+u1rvsAu7wyYHURJsrUCk1dogwsG51YdNPw",
+	"lpqOo4kuZ0pj+m49jQYcZxpap9G8C0kbU8hTr3WLs9l5UHGuxiwn1d3KCOYUn/kF0+4A+AF+OAe8dyia",
+	"V+Sv5+/eYjmhGgiKr0fkCWwUNJkWAYgA6B59EjICqKkgbSjnp5qky0v51L3F1l+ApybN2bSQi9Q6fIIa",
+	"dFhYjlVYhvD6ZGlYv814dt21rqKCi2vIMRe13EUyhlokcGG6AXSSWqVOdk2o99nCJ87HrChIJicTSJDC",
+	"0pQLVpYU3GlK8OmUWddQlTieXQs5L1h+xZSfWC+jU4r9Jq33MdhhKA4TDIokQvrQTFChbY2IzwZ3CZMO",
+	"2c5VJA8ELC/UQCrnLw1fV3C7AlUbwec7e/VGhAEsf4pqXPiGQJ0zxOizQg9PT8Ar1m5ki0Kl3sdVaZvB",
+	"m8/hjN2WR9RwUWn+IxSebMMoggffyJyPFmcMa3xObFcW1fqicaulmRvu2zxF9dc1Q1srTmYEPSsuZIFW",
+	"HmXsH0sB9XU9PnkBYA8cz1SydlozKpY6h/5nSe26qFkrw0EIGNv7p+ML0uv1ll+WbpJ6EcnkBWasuR5K",
+	"BtUIcxh519vALi/sa//IHHOZxW3kWyu5Hmn/n8M3rzuP7OyPxc4uGvqw0aNRhwFYgBWb/R/Dwqo2J2s5",
+	"F8YnXawZwvPp6bvzZS5WvS89aFZPB80XIUAzE5t40C/V6B5GUwo+uEKnsRnvZjkeWcFXLq6DvYBGzo4y",
+	"K/FXaxBgNf9v+EivyvE5m9k8AZimqpXJGN0L4EGEnKPdaKFQzAmzJ9aYe7hC7XRKATovHVFeYBML24sh",
+	"TWyhMrVtLuvGZgahak2k6PTXG3sHCEVWQQHadBfzAnBVQIYvkSOsBmQfpyzTLPf2d6h2+kwftFCfqNCa",
+	"tZkSCGkBvRpgAcZyTkYlU2OsHD8IoF5qA4f05trIsWz9oIoAGRKSCqqWyHtFrxg5Yw7Rouocd+CBHcwU",
+	"nqiBCIAusY+M0g0HSuU8Qd8IaQupEaDPtrGsChf74R4puuDiymExDqBHFy1Zp0dOsAhHNb6E58N28nKw",
+	"GgPRFoCYEQI+KIBzQ7SemoNJk4lZBZeME9sLdDVYeuOKXLOpJm3A4+hYqA1hEX1T63aN9NRjeWp7RHPd",
+	"I4f2u0DJMwFk7NzVNnmsT5SU0D8aqX4gACphQ7u+KHqCWT9XEuRqjCxDsQOOOBesqGDBcn0zQioU19xK",
+	"2v/4aNOfPG4ETH6DDCTYNuM2cvAzdc0KDjmqWx6HiIi1I5cQWeQ+6TaIDmR0phh6ARH5JdIrC24+/HCe",
+	"hEuQkKP3ZySnmtZAajqJ8/y65tKrCjGOHXr7Fzvk8IVVqebmYI+50rJcPGqeX1HzPBRVB3y7H3Vi/VMb",
+	"j66CGCDgvwUN+Y1DvvSMw3CJKhHGBrbcVoXYk0s9NCHJ2Be2V7Xb9QRuzzAgDYZmGoBqdXU8CbboVban",
+	"4g3rkcNY3rYbByqoHIJvzbz1Rk/gaAmy6zcaBNXvv4q42dT0m8oLdVtvLCEEoIKUqNguP2pCj8mI9ysQ",
+	"DAcKajXWMJigVsMe+m0KalcIkYeqo61zfzCvvxnm790jTTjVUJWMt0swrKJdExU2LaJqhwCOCp/8WCGs",
+	"Q6DeR//x3WOqXGlQdWMAzA7md5/kbEpLaDiOAO2FVCz3UCDqAHCMm5CUU1ZymXNjni8wUyOsIKmlcWkz",
+	"Kszj6jWQS/ELA2FRjj3CU2PUtkh5b6d5gdA8B7GXGg3VlteoFNXmqFQCWvk2Mr0IhYa1y6TyqEp/zcpL",
+	"Ka8J1ZAMc2vT9J7zrJ9iheA3w9rW5HYDED8Wfzof3kHICjDh2zAfjnDVzmwkh1gR7/ulQVH/QFi/XJ4m",
+	"9fLM6tAEFZm2lPLQ7emhjoOmncFtX/P4n7kSoMdM68dM60j+KeLI0xAs/vPSrfc/lwdZn9RTVDq+GV50",
+	"mGmP2u91KteAvFZz0uiqwiezAsqE5Wi5Sr0HAWI50x7y2j657ISzGNOYFvPNaRQYgXhkM49sJsJmLOmC",
+	"yO3bUqrqIPkOFZGWQwEvsgfjNrxo7x55EYzmW2FGpwVdqOS2zCbBuOmYTqdMKOyDUTdwAOIJtCE6p1xz",
+	"cTXMZmWaAGYkv2EYMg/ji1nJtbHK0gPE+EnNC9NOnaWhIdcnacHoDQMkQ1vRXweFsABCYUzauS4xlQ9J",
+	"BybCs7Ht+MO1+ZqH3Fk2c6keCMDdaNcK8qyVWxl3iL7xkmX4+97O3vPOAUxXOVR/FxeP1NbDbQpAHdvp",
+	"kfnD2ocpgoyomZpaFJAOxIuFN8NCFNHEnQRn8QI2iGuK1TB8HRZEn6RoVbM8tUzZr7UDwAD8qZScvz8/",
+	"PX778viluw+nt1oQRdRae56PIGZ16E/ql3C5VlLPfOQbdrwGstDG8nxaxJ/b2H70vf7RBTIkUC2JAuAf",
+	"K1gqlC4B4yD8M2X08/uS0YFU+hpyehZFp9JBU8ZKTNdrfQzVNnsuPlE1CQisC0UdRQyp2xsO57W00i/L",
+	"rmv57986y64njAk2d+2kHjn1I6f+tji1YrqR3+RamomlqldvC9ySP98bP56V34y99KFEqFo43TavtGYw",
+	"VD1q25SoCS0K7NN19P6M7PZ27EUjKgUfMZsTe/UvPiVH5790MFeh4MIo5JpN1nBzbJMVNlXFrFWuExu4",
+	"yqiwCaBOIltuZfubSmOdoTXWI6+gRHUJkwTc1VxYdF4NDRJ9a9UAcx/yWe1DJcsbMt72A4DBIjGxPAK0",
+	"iCnQEEesRds6B7aCFoC9hPTNwwg3BlS+LMMGYrPR8RJ7CB+9P/vCIuz92R/D2jAE8yiqHkXV/YYl63LH",
+	"Nu5eUQ6QU01XcrzPsw5270sa2U7lj+GEJXYK6/IYT3hM2f/66q09pA8RGtiesWyVvo+1PZv7KTifYNhy",
+	"uwJwA6xnTJura2IAXa8SqOMCpzMXSpfQaTchvV6v40vFeElsp2Xol0yMKSBnV2Ojf9lDVrIJ5YZXHNNs",
+	"bEce9vrB2wbCLvvh6QlRY0iZsMlV27Xg9KUCmxs34BLb5VOM6MX0Pts2QMH7rbs2wPidxL9LzwY7Kwq9",
+	"Lxxn44poPmGrgP8hBFEb6wgKs1v9Vk4165pnW1t3PLhrc4fH7gkPVtFSNU9AcqkD7T92UvgzdDwFZVjz",
+	"G64XZMRYvrKZghU1X7iXwraCT0jNR5bk1VpoBOifQEqW8SkPOPlS7reTfihzkMvrMVuQMaNGoT0gVCyg",
+	"pC1s/Bh91YQuPOjOJIqh8LY2/C94vsMPnTOtubhSq/RcXCll73pMvP2KB/XDWALdrWmDZSX45QL3LTip",
+	"c3Y5lvL6a3UevbCVn2Q+lkRBFoKvvaDFnC5UNTXwy9kabpfInybBT+BKTHwGbC+a3lE9wD5OuZGazZ9q",
+	"b7WafP0nn6AAbUeqIUF7Dkg8sY078/TAaoIVTxkIyyRgr1LcmtRpBLQo8JJUrMJY6fTIMRy4K8kUJokY",
+	"xSzwwdoSA9vM5fzNxelAAOBSSdqp+XP4/ux12jmoeWxdbjEAL0LrDedlMB9b1SFzmR/dv+9yNSt6OPfl",
+	"bdihY4RGt1Naliz/07HER8fkPTsmmQaudzvWjZa3HGFMY3tGfsuQmH/bBm+ByKeSu65KJcsYdwW8q2aS",
+	"+FolDplqV8LchS3i1f3pTcZM+eAm8QWZhP3GsV2IdfX+brEUabslQD+HnfwjHN3XNncs1Qc7Be28lxqn",
+	"Fjxj5nU2e7J0TaiBFjtfR7uKOucvvAO65hhz83vSPICknc7HimXDXq+XdhJwlwnUNcDjI6HHN0ZfbShl",
+	"AbXu9qxaYA/n6DzXVOS0zIk7iURNWeaFKjZrb9sWMyS1q9XloG25vzSfMKXpZAqqnfvVfJDqWQk41CfQ",
+	"Vj2fZYj7N2bk/dlrMpkpTS4ZGWs9VTbhVMniBqp6AbgpIzTPS6bMVppJrm6/ZSfwhbSdBhO5RVfv3S81",
+	"hqiLJ8+ZQ+tCcuE+YcOFOWpdih6bCz0qTfeM15LnhC7x6S/Mpu+oOz393f5rQ+OfMzbxsCd+RjY7sk+E",
+	"JKNZCaEU9DZxhYaylpBrY/iaZcWGvSvNi4JMXXfDklnDcjY166Eg7KQQNpDlhne+ZcyCm6RuvYZ2vVJS",
+	"AeAta1gvYTohY6xxpv1VE80f1Zyv2qhjAggXS2cI4R4d4QQUFdLQrc/Mmo417sOIrOBiTNhdG8gdYB8J",
+	"E2YWOWnLkszHizqgAld4kevOWrsi6lddSbo7DylUw6WoDAOYA4z90Sr4msflnWAPLW0eDkjsgxNPaEFQ",
+	"nY2Xj+orzopckYKNsDrtmrGptVuhk2mPHJsTaltMBw6ByDGFvm/ocAQ4keVj+X6aP7S2jZ98aOfibTlD",
+	"1diLq0fX4qOWvAE/FOv2lljXE2Us48S74gKCI7L0snZU0KsHVY+fVvrGSo/jKb1i3k8aTKh6tB6ODtvY",
+	"eQ0DFAybPa41m0x1H6IsHnmUmXf5coQEUKgLKa4gZQgQbmzoF3iZC0tV1u9KL+TLaobxJt6PaSr3xFrt",
+	"Si82Z6pUpPOoZH1l1+tWBxrOcu30futq1WcxxVJqqlkX7YCHSfhuqITxjG/bmcCwDCgyhPHFncU98rJu",
+	"SYaO4ksJWNZgoUE65N4+GctZqQDDnnp2DE0L1JzrbEzkTYB2B8mmAPAu2Gd4Ms5gne3Uz3G1vyHVL+il",
+	"uWGxH5nY12NiP3FbZF6p7LhhNU8Ees9lgeCLmH/h7rhkUOzAde0sPKweppn6hjiN5R0sJwUHqDyXn95G",
+	"NpKQkumSm39Y36aNRkSlSaR58QVTq91Ae/eukaw66mbVfTwtIVLAcZ/TR2z4r5ugIYJgQw82ySZ8yhqV",
+	"3emIho22tu86uKqfndXgVzUVtqrTqt41zTbB2OkFFS1w8mB+B8KXK3LJ9Jwx4ZsKKWy/VpU2tNNj21Lm",
+	"BEK5Z7Jgb+nEYQ9JmBEtBiKFThesPC25yPiUFmmnX+FM+Fa8s2khaQ5AT+fPwAJDYHcuSHr0+t37lz8f",
+	"H76++Hl4cfzm9PXhxTHkuvlCPuiW8UQNxFLbX2X7Dk9LYy1Bw540KL8jsT1KsUXPWBa5IkK6SCjAOylX",
+	"+zth8HVYQSmY0WcS5GFoZ8lLBojC5hEhNSlxRBOuWQ7h7DBLrzYH1x7YDed9WaTEJiuMWck2t879WRpO",
+	"GXSE/GP2YLwLSzDHm2WzkutFq/+PX9e1FsQWUH6wiacmT5RaQovozSCTkGmwdOifYvul1f6OV4aAaDaO",
+	"dXjGTkAMNsbW3UMTlWu2wG6hGBeEx23b56AhNEmzgjOhh3TKhzxPO/2BMAIn2mIKW2OjI2RiJHCAiC2q",
+	"X62jVnUSQv2jHPIyrkqmFGkH0xgIC1z2bMc/6HtBWeW/oOVV0KMKsMPUlApVAdpiRgc0TcdMWIoWAS2I",
+	"0nI6tYEh5GYe+NZWlSVEzbIxBENX9bPuk0Z7ate22pJCtaID0VhSVwfnAN4Ag0jVnlJPPE4ctdUDxkCa",
+	"Cc0LyxpG/CPwA9fNy/azWlW2Vmv4isT1ME2s8Gvrct8ssSPSH9KwLPNvvy72AfWVmu7xs5zXQih4xlex",
+	"g20aD3hyub/eAxsKSiH5LCwXIjQrpVJWsWgE0KK+HrMEI15oVsZT8Z4oeHHc8fpYt/lYt/noEP9z123+",
+	"Z5Rh1rmoxz9aSkHYQgzEKzPvLAJQa/rXShngfMVUYRTNQcLihoB4Y8rrgAdG70FR51p3skKxHnnbtJFi",
+	"Ns6X79tpvxA5Re+n35Ad41aXq3rK1moVIDBRAEVMPf29AgY+dEz809Oqvc7KHT+D7VsG1xJy7jLHT97+",
+	"cnJxHIDD1BCP2+ZZ9IwykUN/C4bhgWc7JKcLY2IgixqIpq7gujaNjcybW/ixD9AkdiaygvIJy/9i5HSa",
+	"ON+5VCyAlICH2pBfOSrlBHEjPpwPRCaFgnbHJblc+J5QWsqic0CowK4eUmAj50tGaC6h0RB2qIW/fnbz",
+	"PclT4lGiCfgjuFwJRnFqVuXnauG3ih772cYF5ogWinkhdCllwah4FL33zzHqm7dZBlcH7BEx4T8BNgj6",
+	"wPo9B7aJnkUEHIxgwG8j5JGHbxbyIYzQlkL/tgH0N8tixIbFjZxfrNYcTqGc1rCCnGp6SRVDPs8F0XNw",
+	"u0qRqwNCSSFpTi5pQUXGSttLSZd0NOKZZfIYTKb5wvnMttQojCzjwizfV1EqzOcXD6lXeHL+whODxbeT",
+	"26DLuM0n4PCk2RgO0S11mgBZO7te669wPneoo8e4HDzUD70xTxQpZwWzPtdak61LNpLWEQkNiTDgsfu8",
+	"m9MFAXSBRYJApPs/dMdyVsKbkiXM26uSZqxje1s7pDzlk88uaXZ9VRrWSuayvCYW5jUHfQdLc+1MBsLt",
+	"tq8A5BoCJ3/vWsyy7gWfsLRH3i2j7aG/YEr12HXmJ/s7+ytiDBVkdvZFk+pr31lVj+9xBtHZ8aCy9BsO",
+	"ii4Jn/pCkbYKcOw6G5HpqFgMZ4oB69jU0TmAfhzTkuX4wZEs57TME4y95TeGiaekTUk+Q+rqk/TFjkoT",
+	"ku4+n5j/fL83hr++y9MOeOLlQKRapqQtjHkBZ8O80tgJPgjnbSLZxKGspAugFpczoVzxVeyomcNLNcno",
+	"hJF8xsiEUTEfG+vbBYhQ+LqKeDiThlEAnofNWwo5i1V4eWlsj04f/21O7XIT/E34xe1Ak0AkE+v1230O",
+	"hhMi8JeMTGflFcudPTUQ5oVlB3vqI2yzYzQ1HO6FyKDfiysphvJdlwVmdvPAV+RXLXCMqLaYyGw0Ypnu",
+	"kZMmwLJtZ2ob9zsU63ABwDMwgZmZm6p9hSAOPNMbiIEAkg7Iiztvs42CPVHRTegbXSuqV/nWPNApgg5E",
+	"JLfMmixg/dngTo2JXnHb3UdL0k7PD9++/PHd34fnPx+eHb8cHr1+d/S34dH784t3b47PEC9mINjkkuXG",
+	"+LWGFiSyTKR/f6dHDsXCfJEVipErpg1nftYnVF1b3TEgsXbqRaD5tQu/qninx0M8g0vM/Eu2WMiuvxJC",
+	"9TaixBF3YovTbEDAHH6QvTl/xHp5LMjYoqu4Xha3VvrdVuwihxtm9nBG8GBDHKctEO/qoFBThGU1rFyO",
+	"wKCCYL5uhuggTo9xb0zRZQzzVEOAqFsgOb/myimRbxCl7EsffPOZdWHrQGcxkzRr9ahLrtQll2lJAa5v",
+	"SDV31zBDsg6kGGSrRlXPn0DsRp0ovnc/DqWpj9k+fQkW+UBpo61orFQLVC6lYAPhhX6bOj2j0/f+Y+F0",
+	"TqfZeAxlLFRerc+5loGVCjoQIHKslkXtkC0mFPqzzY9Bps+ytmJWU5G2eWSVKwmUnoHgeMaFDLQnWCjU",
+	"iawT3NlY1u5sBqVqvn0HydIY5kC093dekBRuGsrREF489JkyaefA7yNY5mYISoPGhU+aYSE/HLKPXOkV",
+	"yg2CuVwwyJX5YoqNf/+ttJrd+//+KrbmKBEW7BGz5bFlxzdYSkE9d47wb8ugnXlzO5Fy92h3RPzEA6Vr",
+	"VS53+iqZkwAiVZwZoymOCefIui1H9VKHazL38TEtD8DfHRiH+zv7EEDj8FzJyNz8j5CCRZ3ede74hfSv",
+	"27KoR53rvgCUIsfpyWccpkDw3q3CcnWAaOvT9tT6DW9fuBT/+GZf5vIRrhyZVJH09N15AKYLN6SkQnmy",
+	"aiRUBlRex7q30ap6dW8j+hipdpsIzUaEJJiN0FAw4YPobdtCI8Qs6VVMaEIXBz7rwXMe63Yy7MWiOFe4",
+	"lkHFJdnfebbG1fSl1bE/iJ8JqMT27fxP8zc9qlzfgoOKbpINd3RXBTJiTQujjZDDF/ViDDMsD9Tq6ixs",
+	"yXjVnEGtTJdMSAOFdxNk2Guu9Jn9/iO08B+2zuILIQXXEbCjFFeheW+TxLOqlPRO1ssjQPAXBghuMIZH",
+	"oOD/bKDgR/3kQXB/v22mG2o1dwEDdspOd87zrwANvALxN8bpHpF/H5F/76qYbNT16+T/1eCCN9L9I2zw",
+	"41lbBxv8zVsIt3KdfrPgwV9FE38EEX7MWXsEEb4LiPC9ata3xhGO6xifjyq8lffwERL4ERL4UYH6CpDA",
+	"D64greRXnwnx+weG612BwttgkY9ovI/84w+Gxnu/Cs3dAHm/GXDdjU6TR5DdR5Dd+wLZvdvJqxeg/966",
+	"ZLRk5eHMKKr/+NWcH+yjHgOPM3R1eHqCjvfyhuWuUKCUUvsqA181boOJpP365Pzi+O3w8OXLM6h8tXo8",
+	"RCL7T5/u7n3f2+nt9Hb7P+z8sANHa1YWrX7rKZxnuw4b8iMariVlLRdBJ+bXKid/KbHWpY/9U3IAy7cq",
+	"fRNTPII6d2KetMULckQgE9987PDDuYcNJVwAHsOy52t5OImrQ+UlMcYJUZpNVTAmh7i6PJQPY6ojJRXr",
+	"wTUSMh9LKCKGMArXwacspkbcdKoBdMHcm6sfvMlCcEXGvJRUAHYlVNWULONTDq5BDQLL4bUFL/bnIj7I",
+	"qpjJ8NtSFhbAABcxdzv0xLWzUUlY/ovVwTnVNLHpaWZcnYNaeVdtxVwy0PJoTgEAGQtoymzMnHMzeDjA",
+	"dfj066f/GwAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

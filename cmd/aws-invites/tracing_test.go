@@ -124,6 +124,18 @@ func TestTracesOfACreateAndOfAReconcilePass(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A webhook receiver of the demo billing profile: the create's event is delivered to it.
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	defer receiver.Close()
+	hook, _ := http.NewRequest(http.MethodPost, srv.URL+"/billing-profiles/demo/webhooks", strings.NewReader(`{"url":"`+receiver.URL+`"}`))
+	hook.Header.Set("Authorization", "Bearer "+token)
+	hook.Header.Set("Content-Type", "application/json")
+	if res, err := http.DefaultClient.Do(hook); err != nil || res.StatusCode != http.StatusCreated {
+		t.Fatalf("create a webhook: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+
 	// A create, sent in the caller's trace.
 	callerTrace, _ := trace.TraceIDFromHex("4bf92f3577b34da6a3ce929d0e0e4736")
 	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/billing-profiles/demo/aws-invites", strings.NewReader(`{"accountId":"123456789012"}`))
@@ -140,9 +152,9 @@ func TestTracesOfACreateAndOfAReconcilePass(t *testing.T) {
 	}
 	// The event's dispatch runs on the job engine, in the same trace.
 	var create tracetest.SpanStubs
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		create = spansOf(exp, callerTrace)
-		if slices.ContainsFunc(create, func(s tracetest.SpanStub) bool { return s.Name == "job dispatch_event" && !s.EndTime.IsZero() }) {
+		if slices.ContainsFunc(create, func(s tracetest.SpanStub) bool { return s.Name == "job deliver_webhook" && !s.EndTime.IsZero() }) {
 			break
 		}
 	}
@@ -185,10 +197,18 @@ func TestTracesOfACreateAndOfAReconcilePass(t *testing.T) {
 	if job, ok := byName["job dispatch_event"]; !ok || !descends(create, job, httpSpan) {
 		t.Errorf("the event's dispatch is not a job span under the request: %v", names(create))
 	}
+	if job, ok := byName["job deliver_webhook"]; !ok || !descends(create, job, byName["job dispatch_event"]) {
+		t.Errorf("the webhook delivery is not a job span under the event's dispatch: %v", names(create))
+	}
+	logged := false
 	for _, line := range strings.Split(logs.String(), "\n") {
-		if strings.Contains(line, `"msg":"request"`) && strings.Contains(line, `"method":"POST"`) && !strings.Contains(line, `"trace_id":"`+callerTrace.String()+`"`) {
+		if strings.Contains(line, `"msg":"request"`) && strings.Contains(line, `"path":"/billing-profiles/demo/aws-invites"`) && !strings.Contains(line, `"trace_id":"`+callerTrace.String()+`"`) {
 			t.Errorf("the create's log line lacks its trace id: %s", line)
 		}
+		logged = logged || strings.Contains(line, `"path":"/billing-profiles/demo/aws-invites"`)
+	}
+	if !logged {
+		t.Error("no log line of the create")
 	}
 
 	// A reconciliation pass, started in a trace of the test's.
@@ -199,7 +219,7 @@ func TestTracesOfACreateAndOfAReconcilePass(t *testing.T) {
 	root.End()
 	passTrace := root.SpanContext().TraceID()
 	var pass tracetest.SpanStubs
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		pass = spansOf(exp, passTrace)
 		if slices.ContainsFunc(pass, func(s tracetest.SpanStub) bool { return s.Name == "job reconcile_payer" && !s.EndTime.IsZero() }) {
 			break

@@ -41,6 +41,30 @@ func (s *server) GetBillingProfile(ctx context.Context, req api.GetBillingProfil
 	return api.GetBillingProfile200JSONResponse{Body: toBillingProfile(bp), Headers: api.GetBillingProfile200ResponseHeaders{ETag: bp.ETag()}}, nil
 }
 
+func (s *server) ListBillingProfiles(ctx context.Context, req api.ListBillingProfilesRequestObject) (api.ListBillingProfilesResponseObject, error) {
+	q := invite.ProfileQuery{CustomerID: deref(req.Params.CustomerId)}
+	if req.Params.Limit != nil {
+		q.Limit = *req.Params.Limit
+	}
+	list := listOf("billing-profiles", q.CustomerID)
+	after, err := decodeCursor[string](list, req.Params.Cursor)
+	if err != nil {
+		return nil, err
+	}
+	q.After = after
+	choices, next, err := s.profiles.List(ctx, principal(ctx), q)
+	if err != nil {
+		return nil, err
+	}
+	out := api.BillingProfileList{Items: make([]api.BillingProfile, 0, len(choices)), NextCursor: encodeCursor(list, next)}
+	for _, c := range choices {
+		bp := toBillingProfile(c.ProfileView)
+		bp.CanInvite = &c.CanInvite
+		out.Items = append(out.Items, bp)
+	}
+	return api.ListBillingProfiles200JSONResponse(out), nil
+}
+
 func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfileRequestObject) (api.PutBillingProfileResponseObject, error) {
 	b := req.Body
 	in := invite.BillingProfile{

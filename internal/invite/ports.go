@@ -72,6 +72,23 @@ type ProfilesStore interface {
 	// in the write's transaction with the row locked; otherwise it writes nothing and returns
 	// CodePreconditionFailed.
 	PutBillingProfileIfMatch(ctx context.Context, bp BillingProfile, m IfMatch) (BillingProfile, bool, error)
+	// BillingProfilesByID returns the billing profiles of ids that exist, ordered by id.
+	BillingProfilesByID(ctx context.Context, ids []string) ([]BillingProfile, error)
+	// ListBillingProfiles returns a page of billing profiles ordered by id (of one customer when q names one).
+	ListBillingProfiles(ctx context.Context, q ProfileQuery) (ProfilePage, error)
+}
+
+// ProfileQuery selects a page of billing profiles.
+type ProfileQuery struct {
+	CustomerID string // empty: every customer's
+	Limit      int    // 1..MaxPageSize; DefaultPageSize when zero
+	After      string // the id of the last profile of the previous page; empty for the first page
+}
+
+// ProfilePage is one page of billing profiles and the id to continue after, empty on the last page.
+type ProfilePage struct {
+	Profiles []BillingProfile
+	NextID   string
 }
 
 // ReconcilerStore is what reconciliation reads: a payer's profiles and invites, who had which handshake, the lock

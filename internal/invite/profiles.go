@@ -112,3 +112,46 @@ func validateRole(bp BillingProfile) error {
 	}
 	return nil
 }
+
+// ProfileChoice is a billing profile as the caller may choose it (the web app's "Choose the Billing Profile"): its
+// view, and whether the caller may invite there.
+type ProfileChoice struct {
+	ProfileView
+	CanInvite bool
+}
+
+// List returns a page of the billing profiles the caller may choose from, ordered by id: the profiles of its
+// customer it is assigned to; for a platform administrator every profile (of q.CustomerID's customer when given).
+// A customer asking for another customer's profiles gets none.
+func (s *Profiles) List(ctx context.Context, p Principal, q ProfileQuery) ([]ProfileChoice, string, error) {
+	q.Limit = PageSize(q.Limit)
+	var page ProfilePage
+	if p.IsPlatformAdmin() {
+		var err error
+		if page, err = s.store.ListBillingProfiles(ctx, q); err != nil {
+			return nil, "", err
+		}
+	} else {
+		if q.CustomerID != "" && q.CustomerID != p.CustomerID {
+			return []ProfileChoice{}, "", nil
+		}
+		assigned, err := s.store.BillingProfilesByID(ctx, p.BillingProfiles)
+		if err != nil {
+			return nil, "", err
+		}
+		for _, bp := range assigned {
+			if bp.CustomerID == p.CustomerID && bp.ID > q.After {
+				page.Profiles = append(page.Profiles, bp)
+			}
+		}
+		if len(page.Profiles) > q.Limit {
+			page.Profiles, page.NextID = page.Profiles[:q.Limit], page.Profiles[q.Limit-1].ID
+		}
+	}
+	out := make([]ProfileChoice, len(page.Profiles))
+	for i, bp := range page.Profiles {
+		_, err := authorize(p, bp.ID, bp, nil, write)
+		out[i] = ProfileChoice{ProfileView: bp.ViewFor(p), CanInvite: err == nil}
+	}
+	return out, page.NextID, nil
+}
