@@ -755,6 +755,24 @@ func (e TransferStatus) Valid() bool {
 	}
 }
 
+// Defines values for ListAllInvitesParamsKind.
+const (
+	ListAllInvitesParamsKindBillingTransfer ListAllInvitesParamsKind = "billing_transfer"
+	ListAllInvitesParamsKindJoin            ListAllInvitesParamsKind = "join"
+)
+
+// Valid indicates whether the value is a known member of the ListAllInvitesParamsKind enum.
+func (e ListAllInvitesParamsKind) Valid() bool {
+	switch e {
+	case ListAllInvitesParamsKindBillingTransfer:
+		return true
+	case ListAllInvitesParamsKindJoin:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for ListInvitesParamsKind.
 const (
 	ListInvitesParamsKindBillingTransfer ListInvitesParamsKind = "billing_transfer"
@@ -1615,6 +1633,28 @@ type Unprocessable = Problem
 // UnsupportedMediaType RFC 9457 problem details.
 type UnsupportedMediaType = Problem
 
+// ListAllInvitesParams defines parameters for ListAllInvites.
+type ListAllInvitesParams struct {
+	// BillingProfileId Only this billing profile's invites (404 when the caller may not read it).
+	BillingProfileId *string `form:"billingProfileId,omitempty" json:"billingProfileId,omitempty"`
+
+	// State Only invites in these states (repeat the parameter for several).
+	State *[]InviteState `form:"state,omitempty" json:"state,omitempty"`
+
+	// AccountId Only invites of this AWS account (12 digits, dashes or spaces allowed).
+	AccountId *string `form:"accountId,omitempty" json:"accountId,omitempty"`
+
+	// Kind Only invites of this kind (every kind when absent).
+	Kind  *ListAllInvitesParamsKind `form:"kind,omitempty" json:"kind,omitempty"`
+	Limit *int                      `form:"limit,omitempty" json:"limit,omitempty"`
+
+	// Cursor The `nextCursor` of the previous page, as given (opaque).
+	Cursor *string `form:"cursor,omitempty" json:"cursor,omitempty"`
+}
+
+// ListAllInvitesParamsKind defines parameters for ListAllInvites.
+type ListAllInvitesParamsKind string
+
 // ListBillingProfilesParams defines parameters for ListBillingProfiles.
 type ListBillingProfilesParams struct {
 	// CustomerId Only this customer's profiles (platform administrators; for others, their own customer or none).
@@ -1777,6 +1817,9 @@ type UpdateResellerWebhookJSONRequestBody = WebhookEndpointUpdate
 
 // ServerInterface represents all server handlers.
 type ServerInterface interface {
+	// ListAllInvites Invites across every billing profile the caller may read, newest first
+	// (GET /aws-invites)
+	ListAllInvites(ctx echo.Context, params ListAllInvitesParams) error
 	// ListBillingProfiles The billing profiles the caller may choose from
 	// (GET /billing-profiles)
 	ListBillingProfiles(ctx echo.Context, params ListBillingProfilesParams) error
@@ -1935,6 +1978,59 @@ type ServerInterface interface {
 // ServerInterfaceWrapper converts echo contexts to parameters.
 type ServerInterfaceWrapper struct {
 	Handler ServerInterface
+}
+
+// ListAllInvites converts echo context to params.
+func (w *ServerInterfaceWrapper) ListAllInvites(ctx echo.Context) error {
+	var err error
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params ListAllInvitesParams
+	// ------------- Optional query parameter "billingProfileId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "billingProfileId", ctx.QueryParams(), &params.BillingProfileId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Optional query parameter "state" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "state", ctx.QueryParams(), &params.State, runtime.BindQueryParameterOptions{Type: "array", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter state: %s", err))
+	}
+
+	// ------------- Optional query parameter "accountId" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "accountId", ctx.QueryParams(), &params.AccountId, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter accountId: %s", err))
+	}
+
+	// ------------- Optional query parameter "kind" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "kind", ctx.QueryParams(), &params.Kind, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter kind: %s", err))
+	}
+
+	// ------------- Optional query parameter "limit" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "limit", ctx.QueryParams(), &params.Limit, runtime.BindQueryParameterOptions{Type: "integer", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter limit: %s", err))
+	}
+
+	// ------------- Optional query parameter "cursor" -------------
+
+	err = runtime.BindQueryParameterWithOptions("form", true, false, "cursor", ctx.QueryParams(), &params.Cursor, runtime.BindQueryParameterOptions{Type: "string", Format: ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter cursor: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.ListAllInvites(ctx, params)
+	return err
 }
 
 // ListBillingProfiles converts echo context to params.
@@ -3145,6 +3241,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 		Handler: si,
 	}
 
+	router.GET(options.BaseURL+"/aws-invites", wrapper.ListAllInvites, options.OperationMiddlewares["listAllInvites"]...)
 	router.GET(options.BaseURL+"/billing-profiles", wrapper.ListBillingProfiles, options.OperationMiddlewares["listBillingProfiles"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.GetBillingProfile, options.OperationMiddlewares["getBillingProfile"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.PutBillingProfile, options.OperationMiddlewares["putBillingProfile"]...)
@@ -3252,6 +3349,163 @@ type UnavailableApplicationProblemPlusJSONResponse struct {
 type UnprocessableApplicationProblemPlusJSONResponse Problem
 
 type UnsupportedMediaTypeApplicationProblemPlusJSONResponse Problem
+
+type ListAllInvitesRequestObject struct {
+	Params ListAllInvitesParams
+}
+
+type ListAllInvitesResponseObject interface {
+	VisitListAllInvitesResponse(w http.ResponseWriter) error
+}
+
+type ListAllInvites200JSONResponse InviteList
+
+func (response ListAllInvites200JSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllInvites400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response ListAllInvites400ApplicationProblemPlusJSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllInvites401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response ListAllInvites401ApplicationProblemPlusJSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllInvites403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response ListAllInvites403ApplicationProblemPlusJSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllInvites404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response ListAllInvites404ApplicationProblemPlusJSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllInvites422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAllInvites422ApplicationProblemPlusJSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllInvites429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response ListAllInvites429ApplicationProblemPlusJSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllInvites500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response ListAllInvites500ApplicationProblemPlusJSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type ListAllInvites503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response ListAllInvites503ApplicationProblemPlusJSONResponse) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
 
 type ListBillingProfilesRequestObject struct {
 	Params ListBillingProfilesParams
@@ -11373,6 +11627,9 @@ func (response TestResellerWebhook503ApplicationProblemPlusJSONResponse) VisitTe
 
 // StrictServerInterface represents all server handlers.
 type StrictServerInterface interface {
+	// ListAllInvites Invites across every billing profile the caller may read, newest first
+	// (GET /aws-invites)
+	ListAllInvites(ctx context.Context, request ListAllInvitesRequestObject) (ListAllInvitesResponseObject, error)
 	// ListBillingProfiles The billing profiles the caller may choose from
 	// (GET /billing-profiles)
 	ListBillingProfiles(ctx context.Context, request ListBillingProfilesRequestObject) (ListBillingProfilesResponseObject, error)
@@ -11538,6 +11795,31 @@ func NewStrictHandler(ssi StrictServerInterface, middlewares []StrictMiddlewareF
 type strictHandler struct {
 	ssi         StrictServerInterface
 	middlewares []StrictMiddlewareFunc
+}
+
+// ListAllInvites operation middleware
+func (sh *strictHandler) ListAllInvites(ctx echo.Context, params ListAllInvitesParams) error {
+	var request ListAllInvitesRequestObject
+
+	request.Params = params
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.ListAllInvites(ctx.Request().Context(), request.(ListAllInvitesRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "ListAllInvites")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(ListAllInvitesResponseObject); ok {
+		return validResponse.VisitListAllInvitesResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
 }
 
 // ListBillingProfiles operation middleware
@@ -13152,347 +13434,350 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L0Lcxs3lj/6VVC8W2Vyt0lLspzEVE1tKbKcaMYPXUmO53+HuWyoGxQxagJMAxTNyfi7/wvnAGh0E3xI",
-	"lmUno63aicV+4XFw3ud3fm9lcjKVggmtWv3fW2NGc1bCP48v6JX5b85UVvKp5lK0+q2LMSOXvCi4uCLT",
-	"Uo54wZ4ocsNKxaUgVBE95opQoeasJGos54pwTdqUKF1KcUWY0FwviKZXnQOimMjNZS5IejLqvqE6G6dE",
-	"y4Eo2bSgGSN6zNxniBTFgvAREfJS5guSjam4YvC84iJjvYFoJa2S/TbjJctbfV3OWNJS2ZhNqJkH+0gn",
-	"04K1+q1B69lve93v58f/PJtciJ2TjzfPi6O/3ZznPw9araSlF1Nzl9IlF1etT5+S1knOJlOpmdBnZlwL",
-	"8/rmwqTmeymZj5mAUdsl4Ar+UlqWLCclU7NCEzkiVBBGy4KzkpghM6XJnOsx3kwnjKT+o9mi+ze2SHut",
-	"2mzEbNLq/6Nlvtr6NTbo1zKjOLbYHpZMyVmZmc17f/Y6ISUrqOY3jGgJYzg8PXmiSCmlrn93JMsJ1a1+",
-	"a1bybslGrGQiY9FVO6OaveYTrpdH8GHMStzcjBaFoRRNRa5wCRjNxmQqC54tzEql/j3dU/gx7ZO0TN2y",
-	"KVKyCeXCEGT78MM5vFGRkSwHIqVzlXYIFTlJdUoUy6T5ykxoXsDXL2fZNdNmk0azoiD0inKRENa76pF0",
-	"0MrZiM4KPWgdlH959uJA/2U37ZFzJnCrBmJ5ZEiDcZpbftv6VcNXxncPV81sENWMFOZ2Rdp5SUe6y5ke",
-	"dcdaT+mUd811uNy1J7vTx/WlRMtrJtwKCDphOblcEDioXFwldo7mxb/NpKYk/S0lbb/oVBMpMnZAaktO",
-	"ghWfc5HLOUnnKWm7ldeSlGzEi6KDqzwQtWX+7S/7Owfzv+wlZNCicwW/7Jpfnqc9clHtF3yF0Om04Ew5",
-	"ipVTVgLBmxNHNQzKjC4heiwVc3v2sUvnqgsjTvuE+tOn6TWzT06oAMozc4dVUr2BgH2XgrAbVi7M8ZlK",
-	"oRgcZdiFLiwzy6txkLYZweVMOy52yVSHzMeGl1X7ZuiWKyLFdrTjlihOO0yXi8ORZuUy2ZxXWzCnXJNL",
-	"NpLmDJYLMwKg/PpJn3DBJ4bJ7PpPcaHZFSvhW38/w4U7yVcxGLj8RBGe94Oj/kSR9O9d+3D3JLcs03Bx",
-	"XGFcU00mUmmyu/eDYfQlzTQrVUJYoRihRLA5ef/+5GVvIMy3FCtvOPCyQl4pktGyXBCuE6BDs/AFm5Bc",
-	"ZrOJkXOkZFNGtfkkVSQt3TzS7SXIzu6LZ9n32U53Z2dnp/u9+Z8fzP/sVP9nTveEfnzNxJUet/q7ez/E",
-	"duzv51Tkl/LjSnkSpTgUEvBgYpavZHAMuSKKT2YF1Sw/IPQSF1SPWTnnit1WfrihXfAJi2+xHcITRbQ5",
-	"QVkhs2vSPnt1RJ49e/aik2wcPNKF5hMGZ62cFczsDs1XyJzcnDNze4T6PyWtKS3phGmrv/yIWsopag9I",
-	"ptwMfUr1uJW0DMtr9VuXzdvWUUBzQydc+L/N97VmpfnE//+Pw+7/R7v/2um+6A27v/7Pf0WP61EhZ/nP",
-	"jBZ6/EbmfLQ4Y4aSWX4ijDzMmFpe93fwD1qQKS1BkQhe8kRZsZkQORoZbm75Rp+kLNvrr/hImgDrpjMt",
-	"J4Z0zG6x8gZ5GGpZymwILN5vM1YuqtWbrBh3uGh2EK3+iBaK+YW4lLJgVDRX4ozR/Edg8/c2+fNnVnAo",
-	"R380y+RM6PB5MqELoD3S5loNhFNyZUmO3p/ZFyT4xEVJeZGQIylG/Cohx0fnnYSk6ln/J6b/O0V9Qz3r",
-	"v+bK/CmFlUB+EKJY9MgZciFQVJQ5JrQgbc/3djrIjWKLXlZLFK4z12yiGlT63bMakT6rEylS6K/2v73u",
-	"r7/vJt/tfnK/R6gWeNoJfmh3x1+mZUkXqCqPQIuPqHwl15UOr5fNCGBfmhs1TKMVYa2KPjCH1NgjqeHY",
-	"BVXa7pRbN7N3l4xc8RsmkoHI5GRCu4oZhqBZ3umRQwF80L0yMdtK/ZdB6ueSKSKkJuwjVzoxwynZaKZY",
-	"jmrp/u7eQKTTEuQoN7MajigvWI4bbj5gZfm85Foz0SPpf6dkYpaDGZNogW8OptwjH7geS6shoIZm/jkQ",
-	"c1gtbnRV/zlaBCSBN1c04cyn1p1MnpCv7eztR20gccP1ajbK3eUt2ed3+03uufzJN1TQK2Zk9iGe11W6",
-	"xpQuWElkeUUF/xfwrSfKaHH2aX/c27t7JOdXXKuOZ2j1aUwin9xyRs/26jPai03pA7scS3m9chnn/vq9",
-	"reMn8yYUvygXaf4T1WxOwbbIpDB2rfkn6NNoMz61StP//FOhAVl9+79KNmr1W//P08px8BSvqqen+BR+",
-	"tL5NRj9xx0lX6qEx/SmZ0wVyBryiGNiEGRVkxD+Stq6peKU0vAKN7OWNT4BZTFk54cqcdJVUNz5RRDE9",
-	"m3bg+Ie8vz4y/P4TZYxgcs0WpJ1m5uYx3Dy8ZouhfSDt9P3Bn1PlfBIHRLOiqL2tZ3jnjzS3iu9DLv0b",
-	"WhgNCgQ7fBzGTP56/u6t0ZDJTFwLOTdrzYo8MWzR6VFmmSxXMquK37KLpcyd2axUskRubXeI5ByYIeFK",
-	"zRhM28jJgmcPOumGj0NpY3B5Fk+LQs5rdNjWUhIljaw2NmpXMWHWojByZkH+KblgsDboshKGg1+VTKmE",
-	"9Ho9JKgmiQNLRC0K9Csjs5REws1mSsuJJXKaGbunR1Kw37pgwKVE0YVC24iixcaVGbcxW8BWNRwscNcF",
-	"z65aNnv308BMhJV7JctLnudMPPQGWedPQbNrdJNV59YsKJz0djpyw0txnbndQ6X4lTBrLaPqRDsVUg/d",
-	"XWkHSPFEGOWHFsdlKcuHnq47Iag2HFijeKZA0HMBZwwM2JmwikDFJvOECKPsOM6H7kWY01upX8mZyB9y",
-	"Om8lUbNs7I8YacsSdqVm6Dsqf6I6B+bsoNUXeEjkTCues9AmhCmdBlrWK1ith5xc4Is2YtnobjXt0eiL",
-	"7hiXpfVaAGnqgOs0FErSjuqOnYOaAHGqo1mECylf0/KKPTzbRJoDLztXRBqy+26f/I3/6Mb1hoqFlWTq",
-	"6zCNmu+TtFPzx9C64AyfOPxw/kSRnHJjb1SMGG+3VuCy9gDsxZxCvE0Q4M6gCBqNkk0uWanGfOrMYmtH",
-	"hKrEDS14ji8rZ4IUTCmkF0omXMw0I9RwXhgAWDJ15aJ6fKilHBqJlHZWiwbD+8pF5b67H4HwXtCZHsuS",
-	"/4s9NFcBf6tdVvRQg3FmeT6sTmOeHz586B7O9JgJbQa2wld19uqIfPf98x2zc0XBxBXrk/RHRksIwNBi",
-	"8hdwOXfRjlGDVooecJIyIyr+MjAWjvn6EEY1aKVONuMozeFVTEC0ZBsP4rpPx7xbuCs3lBf0smAPrbm/",
-	"C86ISmr0brlepZ/nVNNLqipFEEXVQUxR7pELR732WNQI/T4pelrKjCn10Kv3gRVF16rfXExnNsxnickQ",
-	"9Iwp0nYWKsh5qUG7FoRXIUCwQ0pWuSOcTDJcOgn4FAZk5KzIqxNDNescWEpWTqiZXQOVXwFXfy/UbDqV",
-	"pWb5G5ZzegEU+HUlj5lAGn7VfC0l7fcXr7o/GIXukztcQB+HmUalbloaFUNzNHjZhPLC/GPJl3XNUWty",
-	"zvCZApcKiOmMFxzjp0krYNDmr5m5yaorEd950lKzy38ytHeWXQAVd/gHDqB6g8THjKVY80ovz4lmWr0q",
-	"5WSDY8TQgqOLOfggs5LlhlPSQvkIWf14g7ECFh3KRzC/jSr+RLl32TiMubDsZen0yPnY2JNakmlBtSF+",
-	"QvMJF1zpkmpZWg9ozLuYUYGOpuX5nKDKVRhdSo6cmq/6hg/DSQjCyRNqpb539VZKtZmYdb+1lp3RdrOR",
-	"uR0VnAl9OOWr1rdScGs8UTNBBWQ9TGmpBerC8K4hnfIhzz9vjUpGNcsP9baxESTZDUfz6P2ZzxiAJ3Bm",
-	"OPOlF7KPaEfFFubuM+Pxj03ifsCl+9CHFrlgqPewFPc51Nk0v90mNE4+z1u1RbajT1Z4IKs9Dz+9mXOc",
-	"GJEDDCN3TuTTgJHYiEydt2x7AD64VJfAYxaeAiOxuCLBIejXfB8rDg04+2unJe0kA4Hsy53mxDInNO8x",
-	"rEtFThxdEp6HagmEC0LO5jOXrNLVI4cQLu0PREObwSCSH1169Prd+5c/Hx++vvh5ePT65PjtxfDw9GR4",
-	"8jINuOI1WzxRRM6FjeI0HLZhDGan++LX33eTvZ1P//X5Jxe3e+n4rg9bbjjctYf36u7mvWTr03pvXvtK",
-	"h94N/q++yM9iA3PsIbhvb2dn42qsZB5mDieHb9BNpaWhxdnE7H8pZ1djcn5xjr5Emo0Dc7NNyTzQCeHh",
-	"w7O3B2B3uikb+ZXz0YiVZFTKCRLl8tJg4NYuCKEkZwW7ghBujY31A4/RE0XSJeUBLUpzxng29oMIz495",
-	"BIayTNB7O/s/1EialqJP5+oftPuv7q//3ed00u8PBvnvu3uf+ma6T3sr4uEhf9yWNW5mga85utvrTM4H",
-	"S/0/1h2xhjr2qRn4TFqCfdRH4A1fJpRTqhSkmqC7PLV8iBHzEJnSK1Zla4jKMWAu9DYLEhh/bBmO3p+9",
-	"soIpCMK3DIlki9aS0wt/T/sQ7t7t7ZD2hAo+Mvr4/5Cj81+AjaPH49BY25Sc0vK3GdPGtMhm5Z59dK+3",
-	"Q15STcnxR2NOgJ/aKdj+2+b+qOocqiFr0gZdPOdIKg2M/72iV4ycMfNJI3VyVvAbVoLTXrn0S1BlUVgT",
-	"WszpQhFFjTbWasrAS5+BsDTCkV/TDUzZLv4n82424h/jqgmM+C1dlWOD10nbbkqHwIGvftszv5nzsZlS",
-	"Ll3KQPBNP50VBFQXLJv0iM/fLdKGwL7noc8MceEQUyeLIYfNkeu6rVubB3G/+xp86vluTPjc6z6H3Pf5",
-	"d5sD6ZuoYMXm/8LZPHYIqd5iV8FHSS9dcoMVKpHtsqyVlVzmdR/Z3s7ed93d3ZhaNOKl0ueMiUO9RjH1",
-	"ARdzN1F0TgouGAGW6ZlwMLLtjCnDnGGq55qWtzDCzLdPnLTxj3Chv9tvLadYJq2JFHp8IV9SzcwSL8/z",
-	"vbgsmMhZTjKpvFfbx8FgRYmSZERL8BCxjzTTJGcZn9CCtN+fv2wqVHu9Z/vPv9vIScLVj9JOYEGMWXa9",
-	"LH5zJjjLDzPwOEQkZhW/J5l5A6owanapmKG1ptboNjqTQpeycNnj8BXMXXPrvrQrTUGeM23dRRGyn1ND",
-	"NzORY4YznARJcmkJneuorQhTEVe3ne10dllwNTbaXObymplNfwjC2Cy/3QSdGuxlMleaGS2LVk50dHsp",
-	"TfVM+X8MRyVTY8GU+QkO/xCKNIxC5n9B51iQfxGV8lgHEY5iSuG1I7P2ScumJMQTU0NKtJqhfZ/fvQ1E",
-	"+ZJNCxlJrf9geJaWBK3tYLkF5CUrzaYJxOCvSiogkcuXa9gtWuZvGZ3SS15wvVjDSn06wGRmeGlmZl+w",
-	"/Io1RqM0za7rZ/bo8PTwx5PXJxf/Z/j28M3xy+HJ4ZuoIWmmfz5mRXEkJxMq8lU5vRP7GaM3UQG59gQe",
-	"RpYFSaEwoi7clpIM3wcM9fDDORr18KXoafhtxrPrI3jD+7KIjwJe8ar6nhQKHZDwcNeuSMHFNab3hGa/",
-	"GQrsmqENMuJFAa53r2LPm24LMpZKmwNFNJtMC6pZdNzu4spBuxtiL2/bsL3P2saEWXK5qAkqrhUrRp0V",
-	"3y9LavZgzcbBvKkiF+5e0qZzNeR0MsRLhnMFPwyRUXY2K48BGcdoKRzehsN3zvRsGvNor3Pt5f7ErlXO",
-	"lo74kjdj6c0Bq6oqbuJaLkbzluaGa/h2lfMRL59DTsAqkyb0gzm2bzNiUJKB18rwoJE0PF9FKQTv/QWT",
-	"FOJU4jIYlnOnvbAxCngXsvHst5FU61xnb2dvv7vzXWu9vyR6zS1UwMKqkUQJv5wpfce9gWeNohEQV/Xh",
-	"/ef7+9/t//B8d++7H1Z+meWnJRcZn9Ki/rT1c6CDI3xVv5RSbzxRNEwwdetSLV9k7JEB1ci7vlQ1wozR",
-	"eZNgGqS64RhfgEN05TmOqDlBMEq5NCZwdJiTXDCNsR0urnpRdTjbFIyxbubQv4xeW8/6ncpv8zrRRRuP",
-	"RIhTm+AXmYcbpw0pzekiIddsagR3KZVNG6dFRBlYszhuYcD+RaU9vg6CfdSn9CpkNmFdVk07crcm1Zdj",
-	"24oq4FpTKrpRBKwPv7yupGxsLa7tTSobTY7vK3zaKIazkmGpbzUiNcsypmIrfZvomMzZlpHrI3NrzUrY",
-	"IDbN/f72pLXC01IGuVT1BXBZVms2QUt5HSOVOL9RreBzW53xuAM1g+KXWcnikSGIyIZijSsru4w9A6YL",
-	"aVPhU6whgVh34iHZ2zlrl5nUp0ihSn2X/FySdQ7V6sW/+DStyMoYE+5Ow0VjOWKz8aD4YvnwUKXW7QKW",
-	"4MGoCN4bX+WSiruHM4PyD3iNH1bi1mPTikadTXUlBeh/Lsvc+cl9iEgK0J5tonbEoQuDWMvjOGaJzxRa",
-	"+egyYkzc0jEEwdlNE4GoM59U9ZD44XaK/+iZNw0xzpt2kqUK2VsMid2wIrSzr0rGjKhfMHMWgRfkgcGd",
-	"tKL2uvURbHXQzb2qtjt43ONEB16DrQKFNR25oBmrfwRkcQIxKgiluXJfltssJ9IeVRm6Ll4t52IgUEvo",
-	"N5yaxuSE1Kncf8NXyQcffgLRaqOWlUNzPT2w2f5B6odVSGxwuYpZm2etu244ohNeLIZyLlgJMW8Xksbd",
-	"D2ePsBqD1tunh4MWaacw5jMoLvC5oQsbqItwiwUrV/uh3fzBeKYq8l2uLUECxfRWfgMHFKMZWL/SerFc",
-	"WHTQOoV/wKQw0X9eDyCQDAz6Uk6iH53TUph/Rirftd0SJHp72vo18uGKYILXwmuJBR+xbJEVLIEi/nAl",
-	"zLcUacuRhhTQoGzB+vqQDp0DaQv7Gg9qUnnjKoYVZZzgAcFUqaCk6BZZHnT9mdvd60LMvZZCxvMDklOw",
-	"TWVJ1BQOIS2Zc0SSdrq792y/+/y773/ovtjZ3TNUfGZnSWYCkqFTmsup/pmKXI3pNTvJU7P4ULrZ9EY/",
-	"2zdvMi/aIrzffG3Ez7ouyYccVW42lzpWgqsXbe8pE2Ts3o6rYouDxrLIq3ACkGpCuFDaaPJyBCVDgLEA",
-	"sAWWfYezqWeEjLv/2Om+oN1//fr7D8mzvXhaiMtcXKdYIHX8zdxpzAapY/XkPgOqztKADTkjLcifDwqU",
-	"9/YDZAbY565htyVMtUpHndsKV/g+uWZsqoA/4xo/UXihvvM23O7DgHJWVg41OFkQOYcAyRbVq8YupkKN",
-	"VvG9V7Ks+LC7NUX+AHyw5qJVjFW77e4m7WnJhaaXBSOH50cnJ52DKnUoCpkUieVtgBQYDD7u7XQHg4/f",
-	"syiiQDVNH5jafp6o7+R04VQSWNyA+SrzTsgJdX7vLBSR5rWkvbPT39kh7y+OOgmZoC1IBdnbJ2M5KxWh",
-	"Y0bz+sIsfbfaWcz8Lxi9saLebwH+rDSh8KSWhtqMAd5ukCu40y+ZvczyaiiBrQoz6yz5t77v7ux2Acaj",
-	"pmpFOfkSf36JAe1FxD+iNZtM9fb2gXvVIT4YMw/ukBHKbthq5g8XAbklQZ2TKmIrk7s87618n8sZXzed",
-	"Y3/j6oTPteYOlHIujxvrqfooSMhsausJMDBHHYWVTJfc1u1A4EDkU8kFRvZyDuUBOdQesol0Xk8XokI+",
-	"Dua8TVewESuWb45UQcKnW/VwvdyMkoo0wh39dQ11OZKIENktKMGVQkbVNGIH5YsWq0SlwPcSMYWgauFN",
-	"GJIUs8klurBcPfq54NNpDOjjwnOGv/EfHWcoWcbMtJ8oX/2YxMljpo6sSyeWaOHf8vPFxalVBuvRISEd",
-	"fFtWz6xZ6VsxBm8153V7dh/paJ673DIR7d2U/jZjB+AFcPBHNictITNhi3KS5fw0b4vE8tM25L5sna/2",
-	"khmTaVZGNu5nOSfUGvdesyjYSK+q42tjwXeawzux/LepAZtJWMvzXK8sHKt0IqPz4WudPT53aCSotceD",
-	"/0yPZR6fEtfEDTDEcQITjus+SY9eHx++PX6JGYOBUoW+T8YEyQqpjOKNxeeGZylC3a/29oF4sWMYoLI8",
-	"0ahf5o5ZyRpWpnmLL1tVdNEH8QtwcPByWmAIkZgPgdzFKqSBqK1+IeV1FRrndV+NWSu0TR1jtbOMeh6E",
-	"1Dxb47ep1+rY5Izwc0sGmbNwa+Ox9aJGF84dGVpgKjUQiFoj6g4CDwRE2qklo5d2M8N6GvTfcJsD7EES",
-	"3CID2hWsxh28btXixM4TSNrbBlqpq6Fax3+w0OpTcis5cxnB41rpiqdF8W7U6v/jFk75X5OYuouqRM/h",
-	"dfQ9Fl/BJsR8rZIuELSBWjhDK9tZV8g4vCbTsK3AHuhXJwGEfpDsqOeGFsZUBYclXxGPckVR262MLaJa",
-	"XpSLwLxVPhimxmC+8yA7Asc6ptMpM0y37U+x5jdcL8iIMZsFhYqhQoCFUHVrRLiqGJzhZFatCEEz2kK6",
-	"sSGmp4pnQpTes7RsAclb7pu+ncoaU+pA+OO5SWJwcrVALw595XG9D+0Az/1XVw3QGBtzpWUJurcUnvQM",
-	"yZs/zX2d+9QhjkMzpJHgblmBVa0tKwiMxTnMYqYBy4KKpsvHCHvwMQGgWMVYzOTT6gdnaqb9gUDihix4",
-	"WFN7qboZNRrAIUVwgRo0QULonCJC6NH7MyisDr+j+Q2zOffm0kBAtMLfEKIKZCXXPKNFSp5GrxspCiwp",
-	"jT/vqohxqBhKkiPrzvYKUs1XzPRsSkoqsKDLAh9zAI5Ne73e0+D13Qr0ID3w8RAHf4aUFyx5zrICli2p",
-	"xkpFxgrz00C439jHKa/PyLk8hhC2NlMRlWfAeWi8Rwcza9uXdVQqdExzPc5LOhfkcoGL4FwTwTDh+1xc",
-	"pX2y/0Pd64DKBtywSABHtxeRVCFrpGIgQjec+WZqxFfg8D8gS/wzfK1HwumD9paTS6bnRoVs+KZUr1pD",
-	"rz73l9Vv9N4XUlwZMztGvxtV8upD9qVDuGdo9xzXwKM3AdRuYxAOBLyd0kCTT/tEzdQUdjABVdeosAOB",
-	"ajGiS8DxQeiBzkHg9fWfC6mvWkdbfGnPgbmIbip0bHra7ZHUysWeZkqbAVke6fGGJXBA54Coa8R1VtVy",
-	"YtVym+pvR73VL7g+4R1mntXfMa4Qv+p5QvyyZwnVZXcwgwfsuax+saey8QO6VaLHNJw8nIXwB0fT4RiQ",
-	"umprtExa1WW7oa2kFW5Y1BZ5xVmRe+SouoiGGGO8epkpVU/XWZlVb15RPRCTbz6+EYE5gJVVt3EC8kY+",
-	"3Lhr/+2lHs934wUYloxv53T0rrt16oufotXRYiqX85iFo0iCFVi7dN7Yd6ft7Pj/fX98fnH8spW03p0e",
-	"v20lrcOjo+NT/OXl8dHrk7fwz6PDt0fHr+Gfx38/PTlbYbPaVMZI0YNehUQxsXaPG5JDl0hadB5PobfJ",
-	"+bX9k9cbTUb7WGyBKuCFW0UK8Rx5lty3sdamPE2atd/L5axrw38RS3Wd66YhOMy3G6LDW+09lBkdZxDF",
-	"HATW4+LNJMgloANh3okS3L5+ZTIcOEU6PXL+/vz0+O3L45cJMf89efvT8Oj1u/P3Z8dgTZl/H78kE0Zr",
-	"XpOB4Mp5dWTpRFrfSGC30EYHNEKLfZyyDNIeAMwKgGchFuNl5BBflNrmFAg8Bz4Oo9UPhK1zMKMJNDpw",
-	"CTEGGLcekMmJkE5dfrmZHR5dnPxyeHHyDs/Uxckvx62k5ZeglbQaa2AOGaxAlOa3cyEE2cTbp15B+tGX",
-	"BNdwH8hDL+d6J6+78VPSGod8fyvuuTG8kv+42NrPg7R9m0W5fYDanLBzJvRtvmLo9Vyz6fbG8Vv7RNQ+",
-	"diHype+EiuymL4TOPxvsYCI/dNBd9y4vmw4Ny283PXbh7rsvMJOI5wOIoO4AwTWuJHhFi6tATmqUEVvO",
-	"kAxWy7W/cVfy5ArhDVEvl8GbX9N6btAlyyTAQG5h5CzDKVVmGxg8kfg7XS8Wg6QJOa+XPgKTdm9Srs0C",
-	"x0KdgRhZOMPlSL1N+MAZgGucYhzciBGG02hK8AaPt8vXnE+UceMW3Idzyzk2/0yBr/AEr3JbocVZeaNs",
-	"SlKPpJXDiazwNx2EyJVckUsQ4pD0XE5Y3oNGSehoGmazMnBHHSwpGAum4ZvW+VS7Zv1PUcdTP9QlBiKj",
-	"wkU/akXYJK1cOSQNPT3OndMHPNJe4EeoH1YH1WwUG6PKyOkUfB2YgbX5AHMMLCaVZ8gh7TVqjqtznZA5",
-	"VQNhUwbQQ0S9ugb1iMy6XBZmjzoHMIfExtIEmzu3TaMm3UI+Q41vxD9geavzAIR7iB5ptPxXmPyBbR4Y",
-	"7pV97i3p2IH2YjRSF7C5mMI9vbGaImlprgu2dZ0F3r22DLj27XglJaZxQeYX+JyAGxil+MCiuCnbLMTB",
-	"NPMSM7rNfchzw7wR5fNGwHE6RDxCt3VDLoa2vrWVtMwWDkey9Dc59wggwXrxVz1tePfQUuiwpqaEeDlD",
-	"r/nDuRta3l2xhaHlBu5RKHAehpRDIdkjHCKSmeFCQwsdOdTcgksIOQT/21DIoeENraQ14h9rL+R00iRO",
-	"KZQx6G0HGSTyIbjoqgkvyZtlEWSdPCp2CdPYKqVkGDiM6uZRnO6l5iNbIX/OtDlu6paJtxBYU7FwNs/G",
-	"jjPB9rPcRuHMMJTLgeFTJMExo4aRHUApDT42sZi0VmSVhE2melGDB9g6NaspXqsvr+o1s/d8f22/mL2d",
-	"DWU4wSdiJ/ddQwlfUUsfuMk1KwoVzWytgEliMsD8Pqh9Dxj2DWfzQQtTNCAV3qaYAWFycRXJMWl62KTz",
-	"sMnyCrTmbeHTVqKerXnB8Urg0+qeFWXLywp+bEcgY3+NS3J9qkHMml/mxnIOrR29c74RrYgnI97VFbo2",
-	"E3FlIB0CAHJuATq8jtbMKROY9tH79typoYF2F9dqnQ7uQ81vUNafSt0/XVXsevbqiLzYf/591bIQ1JgY",
-	"qMg9VqzaDNDt9yYIg0RLFbEH3Aq0s216RkLeMS2UdDlXjYaRCPK9JvszVhq9WpWskkDqI5phfb/DZe/b",
-	"XelXdaw2Nmx2o+67XvUoam8e2X+jY0VjgrBTaz0gD+z/GtrapNwmZEKzMResaywwUHddLhR11HeAjWLh",
-	"dwuWh26Qep9iW7FI3rI53Au68UBcMkLznOXg3QCl2cjMWZETXTKqw75D8IXLBbYYwrfVjB2nltl6m6EP",
-	"cboLY1bkw8uFV4Od0mdFRHAnF6t0ZX+HGi6rzcH1oD+DzfyGEI1Vj4eIa2V/cx0DAPfd/hZ+djjighb8",
-	"X2gcLF01ijoXw5li9uosaAAQUW3d+kC7kajya2jPDip22Vg8a69LsyLWqly6ivhPOSsYjJ6LoeuRFL0b",
-	"4fjXvA+6Dg/Zx4wxDAMv6/IAVLH1J+3tXOFQV1oH65ZgVqHkD6clz6xdF+8O1rhilq9WaR5erO/tho4g",
-	"wAGEbT5j64SN1Ut5sRhaswlamITL5/oyND6FMLPmPW5Vql8w5WUoR5AMUOaYpWp7RQVBCU96lqDhe9VV",
-	"oJtcTrX9ZP0KpOwaE6VqdgCL6Em/eQG7IICBiNAnaCvCUfPHOA9+RNEf/OAbnAW/WdkT/FJ3Ufs5GoO3",
-	"+lWOPEex3m7L84eummSYz8CAZ8L8OaRFMRwxqmclGKgT15xtCJ0UokY7GIOwVjes5CNkMKHtDvrMEFrg",
-	"BBuOmee4+iiw0P8+DLImwg0A1zzQWCGBrGvcyA1mia4s7huOwcgGWCFLhhVUnBwNcZmcr7u6BLliQy4c",
-	"sgVeKCRFSVlAEyT4DZbFaBgl1HYPvawELM5mcyUAI6jaAnnvSXiObKB9KEWxMH8iiwz5iGYKXALZdcVZ",
-	"ZyIAywsL6IcuiSNkFBOWczq0snwmDPUOpyVz87mkBcUe+jHhYrNShrOy8Hwl5pk4s8kwd6sG3s4Wa7ZY",
-	"09IWAgS2kDwwGjcU3vnaSVAUlg3tzeWPG6BMm4OOaUS2i7U1pu+2OkjcEd88FCc2HNDoDlCb3cbg/sWK",
-	"DaiHR9e5cu+zNe/mF9XwKMJnUUwotrn0zA5/zeocvT+728rMHARpHKG0XkAzq+OVWuUeaz09TKnHJ8Vy",
-	"sbpevb/Xe77TqpXFdv8XsMWT3b1P7cGgZ//Y+dT5380g4/XRr1sfc/wjKVfecGokn6BfSBCa35ijjbkv",
-	"+YyRuSyv0V+ABxziDeVMKNsESQrfaTOfWeCA7aE9Lc89sjluG8cVpEBX/sWwnMbXQEZgqOR8Y1d4PrkF",
-	"VAnQuzqzA9h++PicbW/j17ikYou6PTOJTdt+R3gFHGK87mtES8c7jX2Uz2w7RGipSBVJX+yoNCHp7vOJ",
-	"+c/3e+OUyJKku9/lKWnndNHshPD93ngLhAQsjogAV/JJwMsldOqqFUj7HXX9Dm+zs5/Wrm/V9v0uq3xb",
-	"eJtfV9HdrRFowAF8gNXpUDQwkqWDZOnVOZTtffBfW2KArKHHN9aDc/diX1fZtHRhrCdx59AKx+jqFldG",
-	"Y/qo11TnbMvPVtbawCTgbdU47Fc3LN59uCbDvdg45pVOwAum9AqpUktBi5Q82sJTexsg5hdwIjvbM9t6",
-	"f5jVja0sW50pw2IndIE8YhXO9d07v9jvYMWlJjzuJV8pc1zK5i35UrhVK/ou1dqQAEdZX5rv9/WOmua2",
-	"+9K28FKd+A6BW9IM49Y69kM28NkL/m+j/LrtfkV3J0iOW23e+BIgcIcuZ2xZjQk6i9RTbpY99Uzkn5OR",
-	"X2oXMHRf313h9i71bUNHNns8kgS/dfZ70vpwcvHzy7PDD283myEhnDyMNrZDH9DcPbZlMcvccbOlGhaa",
-	"+rqt7pznQbXNPfXVq304BlttfUAbsNCC3vkWgYRr0kbcxjr+BszqOfEq4HIsB7xMocwOwPZWpR54zBeb",
-	"aWBsEoTJUAeYQ4CriSB+n59LYObCxdU5j2rIFfiHnbNbgtXYr58V41UsK1eBkCh+BeFnvIe052PFsmGv",
-	"1+v0SYgKgHAhYfMAhKHXgJMPD99PG8GkNSuLrQL2eKff9Io0btNNsHEc79JOsHFGmr1r1lFwHGzS1s9z",
-	"iz03oTk7ILqcsTD7JY42ue0BgL5tcAC+VHrNurQYv8cxqHicAsz89N35Bcv7ZKz1VCXQeL64QURgxHPP",
-	"CM3zkinFFCa1uA784A9WpJAZLeBxD4vTFNHw7v7Tp1bd6NkrvUxOnkLZ/9MgzhlrDLfBA1MW29Ddfejt",
-	"Tclyd9298aYK8vVhTsU6sv5ChLjFrjZWCfnqrOR6cW4+a4U3dD0/nGFpDv7letS1/vrhYikd/5D89cMF",
-	"RpyzgvKJIqmaXaYJSZ2mN+SQHtyI+YL7JIC8T4Efp6U0l3rkEKr7rddFj6keCMFYrozC4FqHgBjkgqQf",
-	"u44suvg8aaeuX+wQoCTTzoHHOeQ6EAiEK7K/8wxamGHYLMXYNmwF7CKsQcWszHnD9thcjCL+mh/NgleQ",
-	"suoJgaCEOfUNfH0tA/XnSaQIAArIHBZIhS1kn7R3DEQFWbhdvYOP7nUSmynhWluyKWSGoN/bh68wDVqz",
-	"ojALNxCB6enbK0GCDtUWylppNu0NxECEbf9tt37zkyztYPrEttkfzHZ2nmV//XAB/2BpjxzDmyoisFX0",
-	"EkwoaIztdx9D+2kC9dooCQainBVMkUtWyPlB9RqFvl0B2Ci2G0uhJEZCVpMTJVpeMxHS0BXTQDoDEdBO",
-	"x1AuRhWCipFmVMbpIvs7+wkp+DWDgcPAPOwQEA2s4b+DKZJ/kw/hEpg/F+TfA/Hvbrfr/x+eQflinqBi",
-	"IQVL/ODdZP4NiSQWK7OQNCc20FViq15ZZmPmMFihAn+BVGBmCNn6CN0nFpXVi9+mYjE09q79Ova4918F",
-	"OTemJcu9uLNATlUsCtqmGgqQgh00fJwTygtAq+eFRpQeGYPwVM1+41DL0LbaAnf2R7yxdCchyoNnNaBF",
-	"IVHQLjJ+amheDZMFM3+p0Zs/oBVApo3wmrEbU2KZPSI7RZzlVaOELwaE5gIFlppV2I2ZyantL5RJpdXB",
-	"0uSeqBiBGhOaw3LlPK8oM3FThS5n9ckAPw3D2GljteYl1wyWy38SVjCpMpfSgmdMKOaSfco0wHA+2LAm",
-	"3MFOKMuiQr8Mx/NoLTUAsZZAerLIm5SmNBV5l4sKTrZRS+3TldvIPRNiKzU6mLsYOqSDDlxPlGsnaVXl",
-	"RQVVEaI/UQJLReZyVuRAkXAIgXv5o9Km5IazuSXyQsrrBHcl0x238HVhaM/g0s/ADtvL/K9jH6jDspvV",
-	"GY1gWmqhjIbSXzqCiRUI1Qlw8FQJALCjU9ALJJWQibyx+MR2GRwISvXKusfAoVslRDOl0aem7LyRy2Bu",
-	"AB7POM3YQxYhOnuSzYn3FBTq6VfGBMeIIHI0+JY5CO30/PDtyx/f/X14/vPh2fHL4dHrd0d/Gx69P794",
-	"9+b4zC/qGk7oGhDYNbTdcwI27ieMHA22pe+WkOsqds1LtyRBsoRjWuZT6J20s624VOW3rT41pxYMnGi5",
-	"mTtVIPvBK7iC392ozRUjYCIMF8rjm8wIwenn5n8CXhzMLGQwjQlvy2PIvz0p+kXAwUMwGIS1+93HNKUo",
-	"FnBMhSQ4kWr6jjeD9/ffRrB/4EaMWiCr0upDEfB1KQyXR6cFKsFLJxfgf4viYPVeQMNyaUkJuQo4T5u6",
-	"iaOu5cUBZeRdQ5ECLWRZxVR04XSzueqam1RKxnJOJqAtmL9B98Vs4ok5+i6j26/FEzUQMzWjBZlSPe6H",
-	"dXioEXJFduFdB/CurmIiJ/uo8Xp3D2TUciPzp0zUcjsUBHanBSinCSqNbker+9CQR/hQQ6EjLnLosIAQ",
-	"C65GD1VkyFSfYytKJnTHDMw1AXJqv3atS6b0ig1Ee28H2912EphFLbqPCGwwpB45A0XZrIWCFbOYEVFI",
-	"d4g4WAZqC1EHwi6RGcOBlULWCAJ7wkogQyhjemMYLxOkgL61JSlpxvJOQmZTc/N3VneyRGn9uPD2Hjmm",
-	"2dh8DPdWjmzQvGbQwYZTheQAeqGq8D9RZYNg0dVYs5JAehhpp4MWnatBKyVcDER6RjV7ba50sV2asfG8",
-	"Hg06ToBwDj9iZ2XbDmBOzVbMhOaF3cvRrED0VBweYC3KgvVqVO/PR420jQUkq9MARwUS8JF8fN1ASqdI",
-	"cFyKpzaN+3/+CW1BgC1RV9toocMQRizIGU8JEzOjFfrU74Gwud/xrO+mGWX0E1oy5S016GtTsVnHH+eS",
-	"sI9QNuXO+kAYY8o6r4AKSwo8Dha4srCwOFmPZQ6sU48DwFrMuEOj+zlJlxMg3TqYDT40P7ligqqZ1pjZ",
-	"18Ow4d3uve305+PDlyki9d6wkqQ/HV+khKvETo/laG9xHYjRS5kvOslAYLEvjDiKBAttFnHs+6jgQmJm",
-	"2iPnc3p1xUry/oS006e5zNTTtJNgXwrX5mYg2ulTcxDplPcWdFKkHc80JkyXPFPmYftPc7FkvgkpU0bV",
-	"cWCgMFAQfkaBVFnJL1lOIEMNCA921kF4k4yW4Ipt1Gi0w6O23MEoIaxQrGqJ0UEvQL1L6kCkf+/acHsf",
-	"PLzWjeN/7V7wCUuThl5dqQJQvw7x8VobE+DAsrhBPbdkjqtYa44D7TFi80ZJG01LPN/KSHFQaEA7MX9Y",
-	"J2uw54FFelAXO4FgQ3xIYIbUMyNYGxgmdK2FcQMX6PT9mqMARLxos6bGjICOihXTsgu1xMRwmS/ZQiJt",
-	"DARyv4bLau8FScPUWXtu0jOmy0UX8rCsI8sW1bTqXuAb14O0tdvb6e0AhArSZqvfetbb6T3DFJkxeAWf",
-	"Wi2h65Rw8+MV02uKPOfsktDplMgRAF9gI8ZB62gsIY1gzIjrIWIDhYOWh/5F690po04ahDohVwMRWJ1m",
-	"o3M43ZcLqE0C7ogrklGB8A0pac9tgKLhGPBVgqzElLWBWKsbdnrkcJWeBW6hmtGTOGjVym/G9Xgg0ioU",
-	"nh4Edjyh6hrwsAHkdJWNrvBLRv/FffYEfJK3+q3XXOkfa4FYzOa2afUK8IkbNXmisG1sY19rx+ersJkW",
-	"jFIlQam9n40sYZCYKGm+89uMlYuWa3NeT+BAB3jDob1N2vHv0XfD4ai91oPL7O2AZ51PZpNWf3dnB75g",
-	"/4plJcYCUmlV4ugtxWnJbricKVDvIAEBbaW2hJLHNctgSyCiSxAtZ/y16tMAB3JvZ8f2fdQWVzzUNv5p",
-	"49vV+9dFIOq0A9Ed8Hk3nf+AIyxHyxClhqPs44Bi3/EDf/ojzV0mDjyyu/mR95DcL0uoYzEP7b3Y/NCF",
-	"lG+oWLh2nea559uM78TWsPh6yuc7z7Yaoi/hgVDLbDKh5SKepr/kqcyQS7o0Onqlgmz6ign/mrScZ9gw",
-	"eOt0he8tceynvzfzMj6tZOJHLnZBFGMhU660X9sEGXFfXH9jK9NoptWrUk582k/aB9svVKpKw6GZQmze",
-	"SNiCq6jHCeP0ZFWfMDNc4L3gn+4ROKTHF/QqHQiMGAF/s8IvcVaMq0qhBSkZdC6E7Kh2ejLqvqE6G6ed",
-	"GI/9iTVYbOvBDmTsMEYIyzAbVJ9hPGYlVn3H3vYU7oG3P9jp3eY8vfJVbfDE/uYn3kr9Cuqm/mgM4ozR",
-	"POKYWcgZdvKr1J7teUPoZceU6poiEBtqdUuD9k5y6Fpg80zqNPjWHrLtUw+pyBMip3j8igVaCieHb9AZ",
-	"HbIMqtRsgnkS0HRuIM4vzgN3nuNDhOcdSPOJu6ZAyzsI9OknKsayXLyRG7PDDRYsA6565NxwGVpE/N1y",
-	"RHx5ZhUEToCtR8qtkEdV61J9y1V6Yx2X+fCYVl5EDg5xqIAzGpZFTrWgXdaT097feTEQ6fryvxTMFiQq",
-	"AC4FhxYm02CPcOeqJBU7tH4J4KyV4mNjR7bjjiG1Tu0KV4695jY1a0SENNa3RwnneiAgiayPKuWcK0b2",
-	"d/dIGqketLaSi0ZyBX5NzQRGSuayKR7s8sgbVoIHdCDAToAvGQPDxoywFoGLq2Lh/Ce+2RSa0s7RhysQ",
-	"kw2ns2XZcLtDdzKCtW6hmgc86UeZL76QQMG8sU/1FBtj0H/6qjLtzNLLZwmyPZRKDzRk7FJ69xEnrdcy",
-	"W4tj6u73933z4noL6XskxajgmL61v7u3+YHTgCG8wlpcePTZVpL+NZQswwPPt1kDXyv8huWcutSs/b29",
-	"bR62UAoo6/9g2siRd/Fb3h1RTVb5Bjq3UFBqAa2WuVYPQkN/x/pNv25r6NQyIFcZPaf0qnI6LWdu2McT",
-	"w/eZ0jaG07bu+vkYBJwVzqCm5TkETHySyiU621niVR9Zkmsu8oPAW8W1qsAMIXF62a1zEtTtb3LnBOqC",
-	"HjNle18o0i7ZlFGHr2bfAuaQQs3GJplOC8CpMYIg7rZwEAwV97wFSGyjx1OV1Kj0AnyWZrNby76X2tRg",
-	"x7iq+Y+repYk0g4bIw0rPTE1rK2YMyZa+rLVGM12u7IB+HeQrrxyPBa1ohrK7fF9H/1j9626BHjJa/1i",
-	"lgIe1h32EAb1n17wmb1dlnWrJEEg6Zyg+fIWeBTR4RxC/FSQdUDnpF0lATd6y0NqAMKbekhzY6ceL+cZ",
-	"DATYpb7NPlW+K5sNqTjG19QYglQE7M0x4jeMTLiYGXYJEbcpVYrlVUnRQNieqoaFoj1m3ri3sxP4AMAo",
-	"A5ic1FiXwFpc5FL5Xl1w+/7OC5I24GbAgTkQtShaVWdPNeSl15wBbu7WALdJwS9IGsdES9HeB5O80ZLV",
-	"ejxngoPtr8sZJL1U3xuzArQIGq6uCxA1F9hyW0UnLqslMrYNsGyQ9xzmTRrjWcsix/ySMNloIOpRMK46",
-	"4DdY5aid0AVsTizdqb3c2Q/CsJC14fIwcUqYyy1t5zWAIlUJeIHTn44vyFNEnnj6e6QU9dPTKuvwf2cC",
-	"km1Z/heIYXeCKrEwIbM07G8gIE1caUZzyG5B8OgqUh46TCpgrO7f2CJNCOpdLo8B/EAuU6ZkelZaiFLU",
-	"LrEn30F16zVbuPwI29UXvCdLpL23F/NJoCpv8fmXOBAIXTQtK6nbmMAq8bv3/PmmCN2tvRi2jiksKR2G",
-	"rTOCiIqrBqaYsNP0OkI/BWhyuLJ1A2QABE91EOtpxhogua0XL17s7eD/7br+Gf1WBPLa/RPhe1uH2YSR",
-	"q1LOpiBmQHWrTeJkqcxDS+AqK7ypqwa4u/dsv/v8u+9/6Nq2TLZnSusDKzI5YYReSlrmqLVsp+uEdON1",
-	"k4f1FLmmEvGoh/cle0GUNwTRgcNkQMGjG94ZT+a6Cx6nBcs3OV+qR/wTd3bd3KeDavVK4ZX825r6n0kn",
-	"vr2b69FX1VTZ97aihp+oZnN0FXymll+x3ViVHpbarWTA22n8EGoAj5ZPGG31d+/iu3r6u0M7/4R6P2Ax",
-	"LofvIYSjXFpbqEjZfDWjD1eCLwDLqJq79Ai+BlQV6ILOjWJeTgqmlNODVzTm5cr25rVqErya0bJYOEAO",
-	"LG/uE+uCMjq9MxUAbQ4y92x1AOpCCELnshSNqQEpmRpaQ5AF06S9v7eHN1R9eZV7fWfZl4bz8+rQV5Jd",
-	"PoHcdjtt/aczxUc2FfPCY1TWm36fy3ySuA/8olZ9xo1tNbfZq9bIXq6ns6Dhrga4nfpeb2mYh9nIbI+c",
-	"x5+Y/tqH8U96Bv942S/CC6VIWOTBfW3J5mC960Ly6dfPk+u1rvsAu7wyYHURJsrUCk1dogwsG51YdNPw",
-	"lpqOo4kuZ0pj+m49jQYcZxpap9G8C0kbU8hTr3WLs9l5UHGuxiwn1d3KCOYUn/kF0+4A+AF+OAe8dyia",
-	"V+Sv5+/eYjmhGgiKr0fkCWwUNJkWAYgA6B59EjICqKkgbSjnp5qky0v51L3F1l+ApybN2bSQi9Q6fIIa",
-	"dFhYjlVYhvD6ZGlYv814dt21rqKCi2vIMRe13EUyhlokcGG6AXSSWqVOdk2o99nCJ87HrChIJicTSJDC",
-	"0pQLVpYU3GlK8OmUWddQlTieXQs5L1h+xZSfWC+jU4r9Jq33MdhhKA4TDIokQvrQTFChbY2IzwZ3CZMO",
-	"2c5VJA8ELC/UQCrnLw1fV3C7AlUbwec7e/VGhAEsf4pqXPiGQJ0zxOizQg9PT8Ar1m5ki0Kl3sdVaZvB",
-	"m8/hjN2WR9RwUWn+IxSebMMoggffyJyPFmcMa3xObFcW1fqicaulmRvu2zxF9dc1Q1srTmYEPSsuZIFW",
-	"HmXsH0sB9XU9PnkBYA8cz1SydlozKpY6h/5nSe26qFkrw0EIGNv7p+ML0uv1ll+WbpJ6EcnkBWasuR5K",
-	"BtUIcxh519vALi/sa//IHHOZxW3kWyu5Hmn/n8M3rzuP7OyPxc4uGvqw0aNRhwFYgBWb/R/Dwqo2J2s5",
-	"F8YnXawZwvPp6bvzZS5WvS89aFZPB80XIUAzE5t40C/V6B5GUwo+uEKnsRnvZjkeWcFXLq6DvYBGzo4y",
-	"K/FXaxBgNf9v+EivyvE5m9k8AZimqpXJGN0L4EGEnKPdaKFQzAmzJ9aYe7hC7XRKATovHVFeYBML24sh",
-	"TWyhMrVtLuvGZgahak2k6PTXG3sHCEVWQQHadBfzAnBVQIYvkSOsBmQfpyzTLPf2d6h2+kwftFCfqNCa",
-	"tZkSCGkBvRpgAcZyTkYlU2OsHD8IoF5qA4f05trIsWz9oIoAGRKSCqqWyHtFrxg5Yw7Rouocd+CBHcwU",
-	"nqiBCIAusY+M0g0HSuU8Qd8IaQupEaDPtrGsChf74R4puuDiymExDqBHFy1Zp0dOsAhHNb6E58N28nKw",
-	"GgPRFoCYEQI+KIBzQ7SemoNJk4lZBZeME9sLdDVYeuOKXLOpJm3A4+hYqA1hEX1T63aN9NRjeWp7RHPd",
-	"I4f2u0DJMwFk7NzVNnmsT5SU0D8aqX4gACphQ7u+KHqCWT9XEuRqjCxDsQOOOBesqGDBcn0zQioU19xK",
-	"2v/4aNOfPG4ETH6DDCTYNuM2cvAzdc0KDjmqWx6HiIi1I5cQWeQ+6TaIDmR0phh6ARH5JdIrC24+/HCe",
-	"hEuQkKP3ZySnmtZAajqJ8/y65tKrCjGOHXr7Fzvk8IVVqebmYI+50rJcPGqeX1HzPBRVB3y7H3Vi/VMb",
-	"j66CGCDgvwUN+Y1DvvSMw3CJKhHGBrbcVoXYk0s9NCHJ2Be2V7Xb9QRuzzAgDYZmGoBqdXU8CbboVban",
-	"4g3rkcNY3rYbByqoHIJvzbz1Rk/gaAmy6zcaBNXvv4q42dT0m8oLdVtvLCEEoIKUqNguP2pCj8mI9ysQ",
-	"DAcKajXWMJigVsMe+m0KalcIkYeqo61zfzCvvxnm790jTTjVUJWMt0swrKJdExU2LaJqhwCOCp/8WCGs",
-	"Q6DeR//x3WOqXGlQdWMAzA7md5/kbEpLaDiOAO2FVCz3UCDqAHCMm5CUU1ZymXNjni8wUyOsIKmlcWkz",
-	"Kszj6jWQS/ELA2FRjj3CU2PUtkh5b6d5gdA8B7GXGg3VlteoFNXmqFQCWvk2Mr0IhYa1y6TyqEp/zcpL",
-	"Ka8J1ZAMc2vT9J7zrJ9iheA3w9rW5HYDED8Wfzof3kHICjDh2zAfjnDVzmwkh1gR7/ulQVH/QFi/XJ4m",
-	"9fLM6tAEFZm2lPLQ7emhjoOmncFtX/P4n7kSoMdM68dM60j+KeLI0xAs/vPSrfc/lwdZn9RTVDq+GV50",
-	"mGmP2u91KteAvFZz0uiqwiezAsqE5Wi5Sr0HAWI50x7y2j657ISzGNOYFvPNaRQYgXhkM49sJsJmLOmC",
-	"yO3bUqrqIPkOFZGWQwEvsgfjNrxo7x55EYzmW2FGpwVdqOS2zCbBuOmYTqdMKOyDUTdwAOIJtCE6p1xz",
-	"cTXMZmWaAGYkv2EYMg/ji1nJtbHK0gPE+EnNC9NOnaWhIdcnacHoDQMkQ1vRXweFsABCYUzauS4xlQ9J",
-	"BybCs7Ht+MO1+ZqH3Fk2c6keCMDdaNcK8qyVWxl3iL7xkmX4+97O3vPOAUxXOVR/FxeP1NbDbQpAHdvp",
-	"kfnD2ocpgoyomZpaFJAOxIuFN8NCFNHEnQRn8QI2iGuK1TB8HRZEn6RoVbM8tUzZr7UDwAD8qZScvz8/",
-	"PX778viluw+nt1oQRdRae56PIGZ16E/ql3C5VlLPfOQbdrwGstDG8nxaxJ/b2H70vf7RBTIkUC2JAuAf",
-	"K1gqlC4B4yD8M2X08/uS0YFU+hpyehZFp9JBU8ZKTNdrfQzVNnsuPlE1CQisC0UdRQyp2xsO57W00i/L",
-	"rmv57986y64njAk2d+2kHjn1I6f+tji1YrqR3+RamomlqldvC9ySP98bP56V34y99KFEqFo43TavtGYw",
-	"VD1q25SoCS0K7NN19P6M7PZ27EUjKgUfMZsTe/UvPiVH5790MFeh4MIo5JpN1nBzbJMVNlXFrFWuExu4",
-	"yqiwCaBOIltuZfubSmOdoTXWI6+gRHUJkwTc1VxYdF4NDRJ9a9UAcx/yWe1DJcsbMt72A4DBIjGxPAK0",
-	"iCnQEEesRds6B7aCFoC9hPTNwwg3BlS+LMMGYrPR8RJ7CB+9P/vCIuz92R/D2jAE8yiqHkXV/YYl63LH",
-	"Nu5eUQ6QU01XcrzPsw5270sa2U7lj+GEJXYK6/IYT3hM2f/66q09pA8RGtiesWyVvo+1PZv7KTifYNhy",
-	"uwJwA6xnTJura2IAXa8SqOMCpzMXSpfQaTchvV6v40vFeElsp2Xol0yMKSBnV2Ojf9lDVrIJ5YZXHNNs",
-	"bEce9vrB2wbCLvvh6QlRY0iZsMlV27Xg9KUCmxs34BLb5VOM6MX0Pts2QMH7rbs2wPidxL9LzwY7Kwq9",
-	"Lxxn44poPmGrgP8hBFEb6wgKs1v9Vk4165pnW1t3PLhrc4fH7gkPVtFSNU9AcqkD7T92UvgzdDwFZVjz",
-	"G64XZMRYvrKZghU1X7iXwraCT0jNR5bk1VpoBOifQEqW8SkPOPlS7reTfihzkMvrMVuQMaNGoT0gVCyg",
-	"pC1s/Bh91YQuPOjOJIqh8LY2/C94vsMPnTOtubhSq/RcXCll73pMvP2KB/XDWALdrWmDZSX45QL3LTip",
-	"c3Y5lvL6a3UevbCVn2Q+lkRBFoKvvaDFnC5UNTXwy9kabpfInybBT+BKTHwGbC+a3lE9wD5OuZGazZ9q",
-	"b7WafP0nn6AAbUeqIUF7Dkg8sY078/TAaoIVTxkIyyRgr1LcmtRpBLQo8JJUrMJY6fTIMRy4K8kUJokY",
-	"xSzwwdoSA9vM5fzNxelAAOBSSdqp+XP4/ux12jmoeWxdbjEAL0LrDedlMB9b1SFzmR/dv+9yNSt6OPfl",
-	"bdihY4RGt1Naliz/07HER8fkPTsmmQaudzvWjZa3HGFMY3tGfsuQmH/bBm+ByKeSu65KJcsYdwW8q2aS",
-	"+FolDplqV8LchS3i1f3pTcZM+eAm8QWZhP3GsV2IdfX+brEUabslQD+HnfwjHN3XNncs1Qc7Be28lxqn",
-	"Fjxj5nU2e7J0TaiBFjtfR7uKOucvvAO65hhz83vSPICknc7HimXDXq+XdhJwlwnUNcDjI6HHN0ZfbShl",
-	"AbXu9qxaYA/n6DzXVOS0zIk7iURNWeaFKjZrb9sWMyS1q9XloG25vzSfMKXpZAqqnfvVfJDqWQk41CfQ",
-	"Vj2fZYj7N2bk/dlrMpkpTS4ZGWs9VTbhVMniBqp6AbgpIzTPS6bMVppJrm6/ZSfwhbSdBhO5RVfv3S81",
-	"hqiLJ8+ZQ+tCcuE+YcOFOWpdih6bCz0qTfeM15LnhC7x6S/Mpu+oOz393f5rQ+OfMzbxsCd+RjY7sk+E",
-	"JKNZCaEU9DZxhYaylpBrY/iaZcWGvSvNi4JMXXfDklnDcjY166Eg7KQQNpDlhne+ZcyCm6RuvYZ2vVJS",
-	"AeAta1gvYTohY6xxpv1VE80f1Zyv2qhjAggXS2cI4R4d4QQUFdLQrc/Mmo417sOIrOBiTNhdG8gdYB8J",
-	"E2YWOWnLkszHizqgAld4kevOWrsi6lddSbo7DylUw6WoDAOYA4z90Sr4msflnWAPLW0eDkjsgxNPaEFQ",
-	"nY2Xj+orzopckYKNsDrtmrGptVuhk2mPHJsTaltMBw6ByDGFvm/ocAQ4keVj+X6aP7S2jZ98aOfibTlD",
-	"1diLq0fX4qOWvAE/FOv2lljXE2Us48S74gKCI7L0snZU0KsHVY+fVvrGSo/jKb1i3k8aTKh6tB6ODtvY",
-	"eQ0DFAybPa41m0x1H6IsHnmUmXf5coQEUKgLKa4gZQgQbmzoF3iZC0tV1u9KL+TLaobxJt6PaSr3xFrt",
-	"Si82Z6pUpPOoZH1l1+tWBxrOcu30futq1WcxxVJqqlkX7YCHSfhuqITxjG/bmcCwDCgyhPHFncU98rJu",
-	"SYaO4ksJWNZgoUE65N4+GctZqQDDnnp2DE0L1JzrbEzkTYB2B8mmAPAu2Gd4Ms5gne3Uz3G1vyHVL+il",
-	"uWGxH5nY12NiP3FbZF6p7LhhNU8Ees9lgeCLmH/h7rhkUOzAde0sPKweppn6hjiN5R0sJwUHqDyXn95G",
-	"NpKQkumSm39Y36aNRkSlSaR58QVTq91Ae/eukaw66mbVfTwtIVLAcZ/TR2z4r5ugIYJgQw82ySZ8yhqV",
-	"3emIho22tu86uKqfndXgVzUVtqrTqt41zTbB2OkFFS1w8mB+B8KXK3LJ9Jwx4ZsKKWy/VpU2tNNj21Lm",
-	"BEK5Z7Jgb+nEYQ9JmBEtBiKFThesPC25yPiUFmmnX+FM+Fa8s2khaQ5AT+fPwAJDYHcuSHr0+t37lz8f",
-	"H76++Hl4cfzm9PXhxTHkuvlCPuiW8UQNxFLbX2X7Dk9LYy1Bw540KL8jsT1KsUXPWBa5IkK6SCjAOylX",
-	"+zth8HVYQSmY0WcS5GFoZ8lLBojC5hEhNSlxRBOuWQ7h7DBLrzYH1x7YDed9WaTEJiuMWck2t879WRpO",
-	"GXSE/GP2YLwLSzDHm2WzkutFq/+PX9e1FsQWUH6wiacmT5RaQovozSCTkGmwdOifYvul1f6OV4aAaDaO",
-	"dXjGTkAMNsbW3UMTlWu2wG6hGBeEx23b56AhNEmzgjOhh3TKhzxPO/2BMAIn2mIKW2OjI2RiJHCAiC2q",
-	"X62jVnUSQv2jHPIyrkqmFGkH0xgIC1z2bMc/6HtBWeW/oOVV0KMKsMPUlApVAdpiRgc0TcdMWIoWAS2I",
-	"0nI6tYEh5GYe+NZWlSVEzbIxBENX9bPuk0Z7ate22pJCtaID0VhSVwfnAN4Ag0jVnlJPPE4ctdUDxkCa",
-	"Cc0LyxpG/CPwA9fNy/azWlW2Vmv4isT1ME2s8Gvrct8ssSPSH9KwLPNvvy72AfWVmu7xs5zXQih4xlex",
-	"g20aD3hyub/eAxsKSiH5LCwXIjQrpVJWsWgE0KK+HrMEI15oVsZT8Z4oeHHc8fpYt/lYt/noEP9z123+",
-	"Z5Rh1rmoxz9aSkHYQgzEKzPvLAJQa/rXShngfMVUYRTNQcLihoB4Y8rrgAdG70FR51p3skKxHnnbtJFi",
-	"Ns6X79tpvxA5Re+n35Ad41aXq3rK1moVIDBRAEVMPf29AgY+dEz809Oqvc7KHT+D7VsG1xJy7jLHT97+",
-	"cnJxHIDD1BCP2+ZZ9IwykUN/C4bhgWc7JKcLY2IgixqIpq7gujaNjcybW/ixD9AkdiaygvIJy/9i5HSa",
-	"ON+5VCyAlICH2pBfOSrlBHEjPpwPRCaFgnbHJblc+J5QWsqic0CowK4eUmAj50tGaC6h0RB2qIW/fnbz",
-	"PclT4lGiCfgjuFwJRnFqVuXnauG3ih772cYF5ogWinkhdCllwah4FL33zzHqm7dZBlcH7BEx4T8BNgj6",
-	"wPo9B7aJnkUEHIxgwG8j5JGHbxbyIYzQlkL/tgH0N8tixIbFjZxfrNYcTqGc1rCCnGp6SRVDPs8F0XNw",
-	"u0qRqwNCSSFpTi5pQUXGSttLSZd0NOKZZfIYTKb5wvnMttQojCzjwizfV1EqzOcXD6lXeHL+whODxbeT",
-	"26DLuM0n4PCk2RgO0S11mgBZO7te669wPneoo8e4HDzUD70xTxQpZwWzPtdak61LNpLWEQkNiTDgsfu8",
-	"m9MFAXSBRYJApPs/dMdyVsKbkiXM26uSZqxje1s7pDzlk88uaXZ9VRrWSuayvCYW5jUHfQdLc+1MBsLt",
-	"tq8A5BoCJ3/vWsyy7gWfsLRH3i2j7aG/YEr12HXmJ/s7+ytiDBVkdvZFk+pr31lVj+9xBtHZ8aCy9BsO",
-	"ii4Jn/pCkbYKcOw6G5HpqFgMZ4oB69jU0TmAfhzTkuX4wZEs57TME4y95TeGiaekTUk+Q+rqk/TFjkoT",
-	"ku4+n5j/fL83hr++y9MOeOLlQKRapqQtjHkBZ8O80tgJPgjnbSLZxKGspAugFpczoVzxVeyomcNLNcno",
-	"hJF8xsiEUTEfG+vbBYhQ+LqKeDiThlEAnofNWwo5i1V4eWlsj04f/21O7XIT/E34xe1Ak0AkE+v1230O",
-	"hhMi8JeMTGflFcudPTUQ5oVlB3vqI2yzYzQ1HO6FyKDfiysphvJdlwVmdvPAV+RXLXCMqLaYyGw0Ypnu",
-	"kZMmwLJtZ2ob9zsU63ABwDMwgZmZm6p9hSAOPNMbiIEAkg7Iiztvs42CPVHRTegbXSuqV/nWPNApgg5E",
-	"JLfMmixg/dngTo2JXnHb3UdL0k7PD9++/PHd34fnPx+eHb8cHr1+d/S34dH784t3b47PEC9mINjkkuXG",
-	"+LWGFiSyTKR/f6dHDsXCfJEVipErpg1nftYnVF1b3TEgsXbqRaD5tQu/qninx0M8g0vM/Eu2WMiuvxJC",
-	"9TaixBF3YovTbEDAHH6QvTl/xHp5LMjYoqu4Xha3VvrdVuwihxtm9nBG8GBDHKctEO/qoFBThGU1rFyO",
-	"wKCCYL5uhuggTo9xb0zRZQzzVEOAqFsgOb/myimRbxCl7EsffPOZdWHrQGcxkzRr9ahLrtQll2lJAa5v",
-	"SDV31zBDsg6kGGSrRlXPn0DsRp0ovnc/DqWpj9k+fQkW+UBpo61orFQLVC6lYAPhhX6bOj2j0/f+Y+F0",
-	"TqfZeAxlLFRerc+5loGVCjoQIHKslkXtkC0mFPqzzY9Bps+ytmJWU5G2eWSVKwmUnoHgeMaFDLQnWCjU",
-	"iawT3NlY1u5sBqVqvn0HydIY5kC093dekBRuGsrREF489JkyaefA7yNY5mYISoPGhU+aYSE/HLKPXOkV",
-	"yg2CuVwwyJX5YoqNf/+ttJrd+//+KrbmKBEW7BGz5bFlxzdYSkE9d47wb8ugnXlzO5Fy92h3RPzEA6Vr",
-	"VS53+iqZkwAiVZwZoymOCefIui1H9VKHazL38TEtD8DfHRiH+zv7EEDj8FzJyNz8j5CCRZ3ede74hfSv",
-	"27KoR53rvgCUIsfpyWccpkDw3q3CcnWAaOvT9tT6DW9fuBT/+GZf5vIRrhyZVJH09N15AKYLN6SkQnmy",
-	"aiRUBlRex7q30ap6dW8j+hipdpsIzUaEJJiN0FAw4YPobdtCI8Qs6VVMaEIXBz7rwXMe63Yy7MWiOFe4",
-	"lkHFJdnfebbG1fSl1bE/iJ8JqMT27fxP8zc9qlzfgoOKbpINd3RXBTJiTQujjZDDF/ViDDMsD9Tq6ixs",
-	"yXjVnEGtTJdMSAOFdxNk2Guu9Jn9/iO08B+2zuILIQXXEbCjFFeheW+TxLOqlPRO1ssjQPAXBghuMIZH",
-	"oOD/bKDgR/3kQXB/v22mG2o1dwEDdspOd87zrwANvALxN8bpHpF/H5F/76qYbNT16+T/1eCCN9L9I2zw",
-	"41lbBxv8zVsIt3KdfrPgwV9FE38EEX7MWXsEEb4LiPC9ata3xhGO6xifjyq8lffwERL4ERL4UYH6CpDA",
-	"D64greRXnwnx+weG612BwttgkY9ovI/84w+Gxnu/Cs3dAHm/GXDdjU6TR5DdR5Dd+wLZvdvJqxeg/966",
-	"ZLRk5eHMKKr/+NWcH+yjHgOPM3R1eHqCjvfyhuWuUKCUUvsqA181boOJpP365Pzi+O3w8OXLM6h8tXo8",
-	"RCL7T5/u7n3f2+nt9Hb7P+z8sANHa1YWrX7rKZxnuw4b8iMariVlLRdBJ+bXKid/KbHWpY/9U3IAy7cq",
-	"fRNTPII6d2KetMULckQgE9987PDDuYcNJVwAHsOy52t5OImrQ+UlMcYJUZpNVTAmh7i6PJQPY6ojJRXr",
-	"wTUSMh9LKCKGMArXwacspkbcdKoBdMHcm6sfvMlCcEXGvJRUAHYlVNWULONTDq5BDQLL4bUFL/bnIj7I",
-	"qpjJ8NtSFhbAABcxdzv0xLWzUUlY/ovVwTnVNLHpaWZcnYNaeVdtxVwy0PJoTgEAGQtoymzMnHMzeDjA",
-	"dfj066f/GwAA//8=",
+	"7L0Lcxs3lj/6VVC8W2Vyt0lLspzEVE1tKbKSaMavK8nx/P/DXDbUDYoYNQGmAYrmZPzdb+EcAI1uoknK",
+	"kR/JaKt2YrFfeByc9/md3zqZnM2lYEKrzvC3zpTRnJXwz9NLem3+mzOVlXyuuRSdYedyysgVLwoursm8",
+	"lBNesEeK3LJScSkIVURPuSJUqCUriZrKpSJcky4lSpdSXBMmNNcroul174goJnJzmQuSnk36L6nOpinR",
+	"ciRKNi9oxoieMvcZIkWxInxChLyS+YpkUyquGTyvuMjYYCQ6Sadkvy54yfLOUJcLlnRUNmUzaubB3tPZ",
+	"vGCdYWfUefLrQf/b5ek/z2eXYu/s/e3T4uRvtxf5T6NOJ+no1dzcpXTJxXXnw4ekc5az2VxqJvS5GdfK",
+	"vL65MKn5XkqWUyZg1HYJuIK/lJYly0nJ1KLQRE4IFYTRsuCsJGbITGmy5HqKN9MZI6n/aLbq/42t0kGn",
+	"NhuxmHWG/+iYr3Z+iQ36hcwoji22hyVTclFmZvPenr9ISMkKqvktI1rCGI7fnD1SpJRS1787keWM6s6w",
+	"syh5v2QTVjKRseiqnVPNXvAZ1+sjeDdlJW5uRovCUIqmIle4BIxmUzKXBc9WZqVS/57+G/gxHZK0TN2y",
+	"KVKyGeXCEGT3+N0FvFGRiSxHIqVLlfYIFTlJdUoUy6T5ykJoXsDXrxbZDdNmkyaLoiD0mnKREDa4HpB0",
+	"1MnZhC4KPeoclX958uxI/2U/HZALJnCrRmJ9ZEiDcZpbf9vmVcNXxncPV81sENWMFOZ2Rbp5SSe6z5me",
+	"9Kdaz+mc9811uNy3J7s3xPWlRMsbJtwKCDpjOblaETioXFwndo7mxb8upKYk/TUlXb/oVBMpMnZEaktO",
+	"ghVfcpHLJUmXKem6ldeSlGzCi6KHqzwStWX+9S+He0fLvxwkZNShSwW/7JtfnqYDclntF3yF0Pm84Ew5",
+	"ipVzVgLBmxNHNQzKjC4heioVc3v2vk+Xqg8jToeE+tOn6Q2zT86oAMozc4dVUoORgH2XgrBbVq7M8ZlL",
+	"oRgcZdiFPiwzy6txkK4ZwdVCOy52xVSPLKeGl1X7ZuiWKyLFbrTjlihOO0yXq+OJZuU62VxUW7CkXJMr",
+	"NpHmDJYrMwKg/PpJn3HBZ4bJ7PtPcaHZNSvhW38/x4U7y9sYDFx+pAjPh8FRf6RI+ve+fbh/lluWabg4",
+	"rjCuqSYzqTTZP/jOMPqSZpqVKiGsUIxQItiSvH179nwwEuZbipW3HHhZIa8VyWhZrgjXCdChWfiCzUgu",
+	"s8XMyDlSsjmj2nySKpKWbh7p7hJkb//Zk+zbbK+/t7e31//W/M935n/2qv8zp3tG379g4lpPO8P9g+9i",
+	"O/b3CyryK/m+VZ5EKQ6FBDyYmOUrGRxDrojis0VBNcuPCL3CBdVTVi65YneVH25ol3zG4ltsh/BIEW1O",
+	"UFbI7IZ0z384IU+ePHnWS7YOHulC8xmDs1YuCmZ2h+YtMic358zcHqH+D0lnTks6Y9rqL9+jlvIGtQck",
+	"U26GPqd62kk6huV1hp2r5m2bKKC5oTMu/N/m+1qz0nzi//vHcf//0v6/9vrPBuP+L//zX9HjelLIRf4T",
+	"o4WevpQ5n6zOmaFklp8JIw8zptbX/TX8gxZkTktQJIKXPFJWbCZETiaGm1u+MSQpyw6GLR9JE2DddKHl",
+	"zJCO2S1W3iIPQy1LmQ2Bxft1wcpVtXqzlnGHi2YH0RlOaKGYX4grKQtGRXMlzhnNvwc2f2+Tv3hiBYdy",
+	"9EezTC6EDp8nM7oC2iNdrtVIOCVXluTk7bl9QYJPXJaUFwk5kWLCrxNyenLRS0iqngx/ZPq/U9Q31JPh",
+	"C67Mn1JYCeQHIYrVgJwjFwJFRZljQgvS9Xxvr4fcKLboZbVE4TpzzWaqQaXfPKkR6ZM6kSKF/mL/O+j/",
+	"8tt+8s3+B/d7hGqBp53hh/b3/GValnSFqvIEtPiIyldyXenwet2MAPaluVHDNFoR1qoYAnNIjT2SGo5d",
+	"UKXtTrl1M3t3xcg1v2UiGYlMzma0r5hhCJrlvQE5FsAH3SsTs63Ufxmkfi6ZIkJqwt5zpRMznJJNForl",
+	"qJYe7h+MRDovQY5yM6vxhPKC5bjh5gNWli9LrjUTA5L+d0pmZjmYMYlW+OZgygPyjuuptBoCamjmnyOx",
+	"hNXiRlf1n6NFQBJ4c0UTznzqfJTJE/K1vYPDqA0kbrluZ6PcXd6RfX5z2OSe6598SQW9ZkZmH+N5bdM1",
+	"5nTFSiLLayr4v4BvPVJGi7NP++Pe3T8gOb/mWvU8Q6tPYxb55I4zenJQn9FBbErv2NVUypvWZVz66/e2",
+	"jh/Mm1D8olyk+Y9UsyUF2yKTwti15p+gT6PN+NgqTf/zT4UGZPXt/yrZpDPs/D+PK8fBY7yqHr/Bp/Cj",
+	"9W0y+ok7TrpSD43pT8mSrpAz4BXFwCbMqCAT/p50dU3FK6XhFWhkr298AsxizsoZV+akq6S68ZEiiunF",
+	"vAfHP+T99ZHh9x8pYwSTG7Yi3TQzN0/h5vENW43tA2lv6A/+kirnkzgimhVF7W0Dwzu/p7lVfD/n0r+k",
+	"hdGgQLDDx2HM5K8Xr18ZDZksxI2QS7PWrMgTwxadHmWWyXIls6r4LbtYytyZLUolS+TWdodIzoEZEq7U",
+	"gsG0jZwsePZZJ93wcShtDC7P4mlRyGWNDrtaSqKkkdXGRu0rJsxaFEbOrMg/JRcM1gZdVsJw8OuSKZWQ",
+	"wWCABNUkcWCJqEWBfmVklpJIuNlCaTmzRE4zY/cMSAr2Wx8MuJQoulJoG1G02Lgy4zZmC9iqhoMF7rrg",
+	"2bZls3c/DsxEWLkfZHnF85yJz71B1vlT0OwG3WTVuTULCie9m07c8FJcZ273UCl+Lcxay6g60U2F1GN3",
+	"V9oDUjwTRvmhxWlZyvJzT9edEFQbjqxRvFAg6LmAMwYG7EJYRaBik3lChFF2HOdD9yLM6ZXUP8iFyD/n",
+	"dF5JohbZ1B8x0pUl7ErN0HdU/kj1jszZQasv8JDIhVY8Z6FNCFN6E2hZP8Bqfc7JBb5oI5aN7lbTHo2+",
+	"6I5xWVqvBZCmDrhOQ6Ek3aju2DuqCRCnOppFuJTyBS2v2ednm0hz4GXnikhDdt8ckr/x7924XlKxspJM",
+	"fRmmUfN9km5q/hhbF5zhE8fvLh4pklNu7I2KEePt1gpc1x6AvZhTiLcJAtwZFEGjUbLZFSvVlM+dWWzt",
+	"iFCVuKUFz/Fl5UKQgimF9ELJjIuFZoQazgsDAEumrlxUj4+1lGMjkdJeu2gwvK9cVe67+xEIbwVd6Kks",
+	"+b/Y5+Yq4G+1y4oeajDOLM+H1WnM8927d/3jhZ4yoc3AWnxV5z+ckG++fbpndq4omLhmQ5J+z2gJARha",
+	"zP4CLuc+2jFq1EnRA05SZkTFX0bGwjFfH8OoRp3UyWYcpTm8igmIluziQdz06Zh3C3fllvKCXhXsc2vu",
+	"r4MzopIavVuuV+nnOdX0iqpKEURRdRRTlAfk0lGvPRY1Qr9Pip6XMmNKfe7Ve8eKom/Vby7mCxvms8Rk",
+	"CHrBFOk6CxXkvNSgXQvCqxAg2CElq9wRTiYZLp0EfAoDMnJR5NWJoZr1jiwlKyfUzK6Byq+Aq78VajGf",
+	"y1Kz/CXLOb0ECvyyksdMIA2/ar6Wku7byx/63xmF7oM7XEAfx5lGpW5eGhVDczR42YzywvxjzZd1w1Fr",
+	"cs7whQKXCojpjBcc46dJJ2DQ5q+FucmqKxHfedJRi6t/MrR31l0AFXf4Bw6geoPEx4ylWPNKr8+JZlr9",
+	"UMrZFseIoQVHF0vwQWYlyw2npIXyEbL68QZjBSw6lI9gfhtV/JFy77JxGHNh3cvSG5CLqbEntSTzgmpD",
+	"/ITmMy640iXVsrQe0Jh3MaMCHU3r8zlDlaswupScODVfDQ0fhpMQhJNn1Ep97+qtlGozMet+66w7o+1m",
+	"I3M7KTgT+njO29a3UnBrPFEzQQVkPcxpqQXqwvCuMZ3zMc9/3xqVjGqWH+tdYyNIsluO5snbc58xAE/g",
+	"zHDmay9k79GOii3Mx8+Mxz82i/sB1+5DH1rkgqHe41Lc51AX8/xum9A4+Tzv1BbZjj5p8UBWex5+ejvn",
+	"ODMiBxhG7pzIbwJGYiMydd6y6wF451JdAo9ZeAqMxOKKBIdgWPN9tBwacPbXTkvaS0YC2Zc7zYllTmje",
+	"Y1iXipw4uiQ8D9USCBeEnM1nLlmla0COIVw6HImGNoNBJD+69OTF67fPfzo9fnH50/jkxdnpq8vx8Zuz",
+	"8dnzNOCKN2z1SBG5FDaK03DYhjGYvf6zX37bTw72PvzX7z+5uN1rx3dz2HLL4a49fFB3Nx8kO5/We/Pa",
+	"Vzr0fvB/9UV+EhuYYw/BfQd7e1tXo5V5mDmcHb9EN5WWhhYXM7P/pVxcT8nF5QX6Emk2DczNLiXLQCeE",
+	"h4/PXx2B3emmbORXzicTVpJJKWdIlOtLg4FbuyCEkpwV7BpCuDU2Ngw8Ro8USdeUB7QozRnj2dQPIjw/",
+	"5hEYyjpBH+wdflcjaVqKIV2qf9D+v/q//PeQ09lwOBrlv+0ffBia6T4etMTDQ/64K2vczgJfcHS315mc",
+	"D5b6f2w6Yg117EMz8Jl0BHuvT8Abvk4ob6hSkGqC7vLU8iFGzENkTq9Zla0hKseAuTDYLkhg/LFlOHl7",
+	"/oMVTEEQvmNIJFt11pxe+Hs6hHD3/mCPdGdU8InRx/+HnFz8DGwcPR7Hxtqm5A0tf10wbUyLbFEe2EcP",
+	"BnvkOdWUnL435gT4qZ2C7b9t7o+qzqEasiFt0MVzTqTSwPjfKnrNyDkznzRSJ2cFv2UlOO2VS78EVRaF",
+	"NaHFkq4UUdRoY52mDLzyGQhrI5z4Nd3ClO3ifzDvZhP+Pq6awIhf0bYcG7xOunZTegQOfPXbgfnNnI/t",
+	"lHLlUgaCb/rptBBQXbBs0yN+/26RLgT2PQ99YogLh5g6WQw5bI5cN23dxjyI+93X4FNP92PC5173OeS+",
+	"T7/ZHkjfRgUtm/8zZ8vYIaR6h10FHyW9cskNVqhEtsuyVlZymdd9ZAd7B9/09/djatGEl0pfMCaO9QbF",
+	"1AdczN1E0SUpuGAEWKZnwsHIdjOmDHOGqV5oWt7BCDPfPnPSxj/Chf7msLOeYpl0ZlLo6aV8TjUzS7w+",
+	"z7fiqmAiZznJpPJebR8HgxUlSpIJLcFDxN7TTJOcZXxGC9J9e/G8qVAdDJ4cPv1mKycJVz9KO4EFMWXZ",
+	"zbr4zZngLD/OwOMQkZhV/J5k5g2owqjFlWKG1ppao9voTApdysJlj8NXMHfNrfvarjQFec60dRdFyH5J",
+	"Dd0sRI4ZznASJMmlJXSuo7YiTEVc33W288VVwdXUaHOZy2tmNv0hCGOz/G4TdGqwl8lcaWa0LFo50dHt",
+	"pTTVC+X/MZ6UTE0FU+YnOPxjKNIwCpn/BZ1jQf5FVMpjHUQ4ijmF107M2icdm5IQT0wNKdFqhvZ9fve2",
+	"EOVzNi9kJLX+neFZWhK0toPlFpCXrDSbJxCDvy6pgEQuX65ht2idv2V0Tq94wfVqAyv16QCzheGlmZl9",
+	"wfJr1hiN0jS7qZ/Zk+M3x9+fvTi7/D/jV8cvT5+Pz45fRg1JM/2LKSuKEzmbUZG35fTO7GeM3kQF5NoT",
+	"eBhZFiSFwoj6cFtKMnwfMNTjdxdo1MOXoqfh1wXPbk7gDW/LIj4KeMUP1fekUOiAhIf7dkUKLm4wvSc0",
+	"+81QYNcMbZAJLwpwvXsVe9l0W5CpVNocKKLZbF5QzaLjdhdbB+1uiL28a8P2PmsbE2bJ1aomqLhWrJj0",
+	"Wr5fltTswYaNg3lTRS7dvaRLl2rM6WyMlwznCn4YI6PsbVceAzKO0VI4vC2H74LpxTzm0d7k2sv9id2o",
+	"nK0d8TVvxtqbA1ZVVdzEtVyM5q3NDdfwVZvzES9fQE5Am0kT+sEc27cZMSjJwGtleNBEGp6vohSC9/6M",
+	"SQpxKnEZDOu5017YGAW8D9l49ttIqnWuc7B3cNjf+6az2V8SveYWKmBh1UiihF8ulP7IvYFnjaIREFf1",
+	"4cOnh4ffHH73dP/gm+9av8zyNyUXGZ/Tov609XOggyN81bCUUm89UTRMMHXrUi1fZOyRAdXIu75UNcKM",
+	"0XmTYBqkuuUYX4JDtPUcR9ScIBilXBoTODrMSS6YxtgOF9eDqDqcbQvGWDdz6F9Gr61n/U7lt3md6KKN",
+	"RyLEG5vgF5mHG6cNKS3pKiE3bG4EdymVTRunRUQZ2LA4bmHA/kWlPb4Ogr3Xb+h1yGzCuqyaduRuTaov",
+	"x7YVVcCNplR0owhYH355XUnZ1Fpcu5tUNpoc31f4tFEMFyXDUt9qRGqRZUzFVvou0TGZsx0j1yfm1pqV",
+	"sEVsmvv97UmnxdNSBrlU9QVwWVYbNkFLeRMjlTi/UZ3gczud8bgDNYPil0XJ4pEhiMiGYo0rK7uMPQOm",
+	"C+lS4VOsIYFY9+Ih2bs5a9eZ1IdIoUp9l/xckk0O1erFP/s0rcjKGBPuo4aLxnLEZuNB8cX64aFKbdoF",
+	"LMGDURG8N77KJRUfH84Myj/gNX5YiVuPbSsadTbVlRSg/6Usc+cn9yEiKUB7tonaEYcuDGIjj+OYJb5Q",
+	"aOWjy4gxcUfHEARnt00Eos58VtVD4oe7Kf5jYN40xjhv2kvWKmTvMCR2y4rQzr4uGTOifsXMWQRekAcG",
+	"d9KJ2uvWR7DTQTf3qtru4HGPEx14DXYKFNZ05IJmrP4RkMUJxKgglObKfVlus5xId1Jl6Lp4tVyKkUAt",
+	"YdhwahqTE1Kncv8NXyUffPgRRKuNWlaOzfX0yGb7B6kfViGxweUqZm2ete668YTOeLEay6VgJcS8XUga",
+	"dz+cPcJqjDqvHh+POqSbwpjPobjA54aubKAuwi1WrGz3Q7v5g/FMVeS7XFuCBIoZtH4DBxSjGVi/0nqx",
+	"XFh01HkD/4BJYaL/sh5AIBkY9KWcRT+6pKUw/4xUvmu7JUj09rQNa+TDFcEEr5XXEgs+YdkqK1gCRfzh",
+	"SphvKdKVEw0poEHZgvX1IR06B9IO9jUe1KTyxlUMK8o4wQOCqVJBSdEdsjzo5jO3f9CHmHsthYznRySn",
+	"YJvKkqg5HEJaMueIJN10/+DJYf/pN99+13+2t39gqPjczpIsBCRDpzSXc/0TFbma0ht2lqdm8aF0s+mN",
+	"fnJo3mRetEN4v/naiJ91U5IPOancbC51rARXL9recybI1L0dV8UWB01lkVfhBCDVhHChtNHk5QRKhgBj",
+	"AWALLPsOZ1PPCJn2/7HXf0b7//rlt++SJwfxtBCXubhJsUDq+Ju505gNUsfqyX0GVJ2lARtyRlqQPx8U",
+	"KB8cBsgMsM99w25LmGqVjrq0Fa7wfXLD2FwBf8Y1fqTwQn3nbbjdhwHloqwcanCyIHIOAZIdqleNXUyF",
+	"mrTxvR9kWfFhd2uK/AH4YM1FqxirdtvdTbrzkgtNrwpGji9Ozs56R1XqUBQyKRLL2wIpMBq9P9jrj0bv",
+	"v2VRRIFqmj4wtfs8Ud/J6cqpJLC4AfNV5p2QE+r83lkoIs1rSXdvb7i3R95envQSMkNbkApycEimclEq",
+	"QqeM5vWFWftutbOY+V8wemtFvd8C/FlpQuFJLQ21GQO82yBXcKdfMXuZ5dVQAlsVZtZb829929/b7wOM",
+	"R03VinLyNf78HAPaq4h/RGs2m+vd7QP3qmN8MGYefERGKLtl7cwfLgJyS4I6J1XEVib3eT5ofZ/LGd80",
+	"nVN/Y3vC50ZzB0o518eN9VRDFCRkMbf1BBiYo47CSqZLbut2IHAg8rnkAiN7OYfygBxqD9lMOq+nC1Eh",
+	"Hwdz3qYr2IgVy7dHqiDh0616uF5uRklFGuGO/rKBuhxJRIjsDpTgSiGjahqxg/JFi1WiUuB7iZhCULXw",
+	"MgxJisXsCl1Yrh79QvD5PAb0cek5w9/4944zlCxjZtqPlK9+TOLksVAn1qUTS7Twb/np8vKNVQbr0SEh",
+	"HXxbVs+safWtGIO3mvOmPbuPdDTPXe6YiPZ6Tn9dsCPwAjj4I5uTlpCFsEU5yXp+mrdFYvlpW3Jfds5X",
+	"e86MybQoIxv3k1wSao17r1kUbKLb6vi6WPCd5vBOLP9tasBmEtbyvNCthWOVTmR0Pnyts8eXDo0EtfZ4",
+	"8J/pqczjU+KauAGGOE5gwnE9JOnJi9PjV6fPMWMwUKrQ98mYIFkhlVG8sfjc8CxFqPvV3j4Sz/YMA1SW",
+	"Jxr1y9yxKFnDyjRv8WWriq6GIH4BDg5eTgsMIRLzIZC7WIU0ErXVL6S8qULjvO6rMWuFtqljrHaWUc+D",
+	"kJpnG/w29Vodm5wRfm7NIHMWbm08tl7U6MK5I0MLTKVGAlFrRN1B4IGASDe1ZPTcbmZYT4P+G25zgD1I",
+	"gltkQLuC1fgIr1u1OLHzBJL2roFW6mqoNvEfLLT6kNxJzlxF8LhaXfG0KF5POsN/3MEp/0sSU3dRlRg4",
+	"vI6hx+Ir2IyYr1XSBYI2UAtnaGU36woZh9dkGrYV2APD6iSA0A+SHfXS0MKUquCw5C3xKFcUtdvK2CKq",
+	"9UW5DMxb5YNhagrmOw+yI3CsUzqfM8N0u/4Ua37L9YpMGLNZUKgYKgRYCFW3RoSrisEZTmbVihA0oyuk",
+	"Gxtieqp4JkTpPUvrFpC8477pu6msMaUOhD+emyQGJ1cL9OLQW4/rfWgHeO6/uGqAxtiUKy1L0L2l8KRn",
+	"SN78ae7r3acOcRqaIY0Ed8sKrGptWUFgLC5hFgsNWBZUNF0+RtiDjwkAxSrGYiafVj84UzMdjgQSN2TB",
+	"w5raS9XNqNEADimCC9SgCRJClxQRQk/enkNhdfgdzW+Zzbk3l0YCohX+hhBVICu55hktUvI4et1IUWBJ",
+	"afx5V0WMQ8VQkpxYd7ZXkGq+YqYXc1JSgQVdFviYA3BsOhgMHgev71egB+mRj4c4+DOkvGDJc5YVsGxJ",
+	"NVYqMlaYn0bC/cbez3l9Rs7lMYawtZmKqDwDzkPjPTqYWdu9qqNSoWOa62le0qUgVytcBOeaCIYJ3+fi",
+	"Oh2Sw+/qXgdUNuCGVQI4uoOIpApZIxUjEbrhzDdTI74Ch/8RWeOf4Ws9Es4QtLecXDG9NCpkwzelBtUa",
+	"evV5uK5+o/e+kOLamNkx+t2qklcfsi8dwz1ju+e4Bh69CaB2G4NwIODdlAaafDokaqHmsIMJqLpGhR0J",
+	"VIsRXQKOD0IP9I4Cr6//XEh91Tra4kt7DsxFdFOhY9PT7oCkVi4ONFPaDMjySI83LIEDOgdEXSOus6qO",
+	"E6uW21R/O+qtfsH1Ce8w86z+jnGF+FXPE+KXPUuoLruDGTxgz2X1iz2VjR/QrRI9puHk4SyEPziaDseA",
+	"1FVbo3XSqi7bDe0knXDDorbID5wVuUeOqotoiDHGq5eZUvV0ndasevOK6oGYfPPxjQjMAaysuosTkDfy",
+	"4aZ9+28v9Xi+Hy/AsGR8N6ejd91tUl/8FK2OFlO5nMcsHEUSrMDGpfPGvjtt56f/79vTi8vT552k8/rN",
+	"6atO0jk+OTl9g788Pz15cfYK/nly/Ork9AX88/Tvb87OW2xWm8oYKXrQbUgUM2v3uCE5dImkQ5fxFHqb",
+	"nF/bP3mz1WS0j8UWqAJeuFOkEM+RZ8lDG2ttytOkWfu9Xs66MfwXsVQ3uW4agsN8uyE6vNU+QJnRcwZR",
+	"zEFgPS7eTIJcAjoS5p0owe3rW5PhwCnSG5CLtxdvTl89P32eEPPfs1c/jk9evL54e34K1pT59+lzMmO0",
+	"5jUZCa6cV0eWTqQNjQR2C210QCO02Ps5yyDtAcCsAHgWYjFeRo7xRaltToHAc+DjMFr9SNg6BzOaQKMD",
+	"lxBjgHHrAZmcCOnV5Zeb2fHJ5dnPx5dnr/FMXZ79fNpJOn4JOkmnsQbmkMEKRGl+NxdCkE28e+oVpB99",
+	"SnAN94E89HJudvK6Gz8knWnI93finlvDK/n3q539PEjbd1mUuweozQm7YELf5SuGXi80m+9uHL+yT0Tt",
+	"YxciX/tOqMhu+0Lo/LPBDibyYwfdde/ysunQsPx222OX7r77AjOJeD6ACOoOEFzjSoJXtNgGclKjjNhy",
+	"hmTQLtf+xl3JkyuEN0S9XgZvfk3ruUFXLJMAA7mDkbMOp1SZbWDwROLvdLNYDJIm5LJe+ghM2r1JuTYL",
+	"HAt1RmJi4QzXI/U24QNnAK5xinFwI0YYTqMpwRs83i5fcz5Rxo1bcB/OLefY/DMFvsIT3Oa2Qouz8kbZ",
+	"lKQBSSuHE2nxNx2FyJVckSsQ4pD0XM5YPoBGSehoGmeLMnBHHa0pGCum4ZvW+VS7Zv1PUcfTMNQlRiKj",
+	"wkU/akXYJK1cOSQNPT3OnTMEPNJB4EeoH1YH1WwUG6PKyPkcfB2YgbX9AHMMLCaVZ8gh7TVqjqtznZAl",
+	"VSNhUwbQQ0S9ugb1iMy6XFZmj3pHMIfExtIEWzq3TaMm3UI+Q41vxD9geavzAIR7iB5ptPxbTP7ANg8M",
+	"98o+95Z07EB7MRqpC9heTOGe3lpNkXQ01wXbuc4C795YBlz7drySEtO4IPMLfE7ADYxSfGRR3JRtFuJg",
+	"mnmJGd3mPuS5Yd6I8nkj4DgdIx6h27oxF2Nb39pJOmYLxxNZ+pucewSQYL34q542vHtsKXRcU1NCvJyx",
+	"1/zh3I0t767YwthyA/coFDiPQ8qhkOwRDhHJzHChsYWOHGtuwSWEHIP/bSzk2PCGTtKZ8Pe1F3I6axKn",
+	"FMoY9LaDDBL5GFx01YTX5M26CLJOHhW7hGlslVIyDhxGdfMoTvdS84mtkL9g2hw3dcfEWwisqVg4m2dT",
+	"x5lg+1luo3BmGMrlwPA5kuCUUcPIjqCUBh+bWUxaK7JKwmZzvarBA+ycmtUUr9WX23rNHDw93Ngv5mBv",
+	"SxlO8InYyX3dUMJbaukDN7lmRaGima0VMElMBpjfR7XvAcO+5Ww56mCKBqTC2xQzIEwuriM5Jk0Pm3Qe",
+	"Nlleg9a8K3xaK+rZhhectgKfVve0lC2vK/ixHYGM/Q0uyc2pBjFrfp0byyW0dvTO+Ua0Ip6M+LGu0I2Z",
+	"iK2BdAgAyKUF6PA6WjOnTGDax+Drc6eGBtrHuFbrdHAfan6Dsv5U6v6btmLX8x9OyLPDp99WLQtBjYmB",
+	"itxjxarNAN19b4IwSLRUEXvAtaCd7dIzEvKOaaGky7lqNIxEkO8N2Z+x0uh2VbJKAqmPaIH1/Q6XfWh3",
+	"ZVjVsdrYsNmNuu+67VHU3jyy/1bHisYEYafWekAe2P8NtLVNuU3IjGZTLljfWGCg7rpcKOqo7wgbxcLv",
+	"FiwP3SD1PsW2YpG8Yku4F3TjkbhihOY5y8G7AUqzkZmLIie6ZFSHfYfgC1crbDGEb6sZO04ts/U2Yx/i",
+	"dBemrMjHVyuvBjulz4qI4E4u2nRlf4car6vNwfWgP4PN/IYQjVWPx4hrZX9zHQMA993+Fn52POGCFvxf",
+	"aBysXTWKOhfjhWL26iJoABBRbd36QLuRqPJraM8OKnbZWDwbr0uzItaqXLuK+E85KxiMnoux65EUvRvh",
+	"+De8D7oOj9n7jDEMA6/r8gBUsfMn7e1c4VBbrYNNS7CoUPLH85Jn1q6LdwdrXDHLV6s0Dy/W93ZLRxDg",
+	"AMI2n7F1wsbqpbxYja3ZBC1MwuVzfRkan0KYWfMetyrVL5jyMpYTSAYoc8xStb2igqCEJz1L0PC96irQ",
+	"TS7n2n6yfgVSdo2JUjU7gEX0pN+8gF0QwEBE6BO0FeGo+WOcBz+i6A9+8A3Ogt+s7Al+qbuo/RyNwVv9",
+	"Kieeo1hvt+X5Y1dNMs4XYMAzYf4c06IYTxjVixIM1JlrzjaGTgpRox2MQVirW1byCTKY0HYHfWYMLXCC",
+	"DcfMc1x9FFjofx8HWRPhBoBrHmiskEDWNW7kBrNGVxb3DcdgZAOskCXDCipOTsa4TM7XXV2CXLExFw7Z",
+	"Ai8UkqKkLKAJEvwGy2I0jBJqu8deVgIWZ7O5EoARVG2BvPckPEc20D6WoliZP5FFhnxEMwUugeym4qwL",
+	"EYDlhQX0Y5fEETKKGcs5HVtZvhCGesfzkrn5XNGCYg/9mHCxWSnjRVl4vhLzTJzbZJiPqwbezRZrtljT",
+	"0hYCBLaQPDIaNxTe+dpJUBTWDe3t5Y9boEybg45pRLaLtTWmP251kLgjvnkoTmw4oNEdoLa7jcH9ixUb",
+	"UA+PrnPl3mdr3s0vquFRhM+imFBse+mZHf6G1Tl5e/5xK7NwEKRxhNJ6Ac2ijldqlXus9fQwpR6fFMvF",
+	"6nr14cHg6V6nVhbb/1/AFk/2Dz50R6OB/WPvQ+9/t4OM10e/aX3M8Y+kXHnDqZF8gn4hQWh+a4425r7k",
+	"C0aWsrxBfwEecIg3lAuhbBMkKXynzXxhgQN2h/a0PPfE5rhtHVeQAl35F8NyGl8DGYGhksutXeH57A5Q",
+	"JUDv6twOYPfh43O2vY1f45KKHer2zCS2bftHwivgEON1XxNaOt5p7KN8YdshQktFqkj6bE+lCUn3n87M",
+	"f749mKZEliTd/yZPSTenq2YnhG8PpjsgJGBxRAS4ks8CXi6hU1etQNrvqOt3eJed/bBxfau27x+zyneF",
+	"t/mlje7ujEADDuAjrE6HooGJLB0ky6DOoWzvg//aEQNkAz2+tB6cjy/2dZVNaxemehZ3DrU4RttbXBmN",
+	"6b3eUJ2zKz9rrbWBScDbqnHYr25ZvPtwTYZ7sXXMrU7AS6Z0i1SppaBFSh5t4am9DRDzCziRvd2Zbb0/",
+	"THtjK8tWF8qw2BldIY9ow7n++M4v9jtYcakJj3vJW2WOS9m8I18Kt6ql71KtDQlwlM2l+X5fP1LT3HVf",
+	"uhZeqhffIXBLmmHcWcf+nA18DoL/2yq/7rpf0d0JkuPazRtfAgTu0PWMLasxQWeResrNuqeeifz3ZOSX",
+	"2gUM3df3W9zepb5r6Mhmj0eS4HfOfk86784uf3p+fvzu1XYzJISTh9HGdugdmruntixmnTtut1TDQlNf",
+	"t9Vf8jyotrmnvnq1D8dgq60PaAsWWtA73yKQcE26iNtYx9+AWT0lXgVcj+WAlymU2QHYXlvqgcd8sZkG",
+	"xiZBmAx1hDkEuJoI4vf7cwnMXLi4vuBRDbkC/7BzdkvQjv36u2K8imVlGwiJ4tcQfsZ7SHc5VSwbDwaD",
+	"3pCEqAAIFxI2D0AYeg04+fDw/bQRTDqLstgpYI93+k2vSOMu3QQbx/Fj2gk2zkizd80mCo6DTdr6eW6x",
+	"52Y0Z0dElwsWZr/E0SZ3PQDQtw0OwKdKr9mUFuP3OAYVj1OAmb95fXHJ8iGZaj1XCTSeL24RERjx3DNC",
+	"87xkSjGFSS2uAz/4gxUpZEYLeNzD4jRFNLx7+PixVTcG9sogk7PHUPb/OIhzxhrDbfHAlMUudHcfentT",
+	"sny87t54UwX5+nlOxSay/kSEuMOuNlYJ+eqi5Hp1YT5rhTd0PT9eYGkO/uV61HX++u5yLR3/mPz13SVG",
+	"nLOC8pkiqVpcpQlJnaY35pAe3Ij5gvskgLxPgR+npTSXBuQYqvut10VPqR4JwViujMLgWoeAGOSCpO/7",
+	"jiz6+Dzppq5f7BigJNPekcc55DoQCIQrcrj3BFqYYdgsxdg2bAXsIqxBxazMecP22FxMIv6a782CV5Cy",
+	"6hGBoIQ59Q18fS0D9edRpAgACsgcFkiFLWSftHeMRAVZuFu9g4/u9RKbKeFaW7I5ZIag39uHrzANWrOi",
+	"MAs3EoHp6dsrQYIO1RbKWmk2H4zESIRt/223fvOTLO1ghsS22R8t9vaeZH99dwn/YOmAnMKbKiKwVfQS",
+	"TChojO13H0P7aQL12igJRqJcFEyRK1bI5VH1GoW+XQHYKLYbS6EkRkLayYkSLW+YCGnommkgnZEIaKdn",
+	"KBejCkHFSDMq43SRw73DhBT8hsHAYWAedgiIBtbw38EUyb/Ju3AJzJ8r8u+R+He/3/f/D8+gfDFPULGS",
+	"giV+8G4y/4ZEEouVWUiaExvoKrFVryyzKXMYrFCBv0IqMDOEbH2E7hOryurFb1OxGht7134de9z7r4Kc",
+	"m9KS5V7cWSCnKhYFbVMNBUjBjho+zhnlBaDV80IjSo+MQXiqZr9xqGXoWm2BO/sj3li6lxDlwbMa0KKQ",
+	"KGgXGT81Nq+GyYKZv9bozR/QCiDTRnjN2I0psc4ekZ0iznLbKOGLAaG5QIGlZhV2Y2ZybvsLZVJpdbQ2",
+	"uUcqRqDGhOawXDnPK8pM3FShy1l9MsBPwzB22litZck1g+Xyn4QVTKrMpbTgGROKuWSfMg0wnI+2rAl3",
+	"sBPKsqjQL8PxPFpLDUCsJZCeLPImpSlNRd7nooKTbdRS+3TlLnLPhNhKjR7mLoYO6aAD1yPl2klaVXlV",
+	"QVWE6E+UwFKRpVwUOVAkHELgXv6odCm55WxpibyQ8ibBXcl0zy18XRjaM7j2M7DD7jr/69kH6rDsZnUm",
+	"E5iWWimjoQzXjmBiBUJ1Ahw8VQIA7OgU9AJJJWQmby0+sV0GB4JSvbLuMXDoVgnRTGn0qSk7b+QymBuA",
+	"xzNOM/aQRYjOnmRz4j0FhXr6tTHBMSKIHA2+ZQ5CN704fvX8+9d/H1/8dHx++nx88uL1yd/GJ28vLl+/",
+	"PD33i7qBE7oGBHYNbfecgI37CSNHg20ZuiXkuopd89ItSZAs4ZiW+RR6J+1sKy5V+W2rTy2pBQMnWm7n",
+	"ThXIfvAKruB3N2pzxQiYCMOF8vgmM0Jw+qX5n4AXBzMLGUxjwrvyGPJvT4p+EXDwEAwGYe1+9zFNKYoV",
+	"HFMhCU6kmr7jzeD9/bcR7O+4EaMWyKq0+lAEfF0Kw+XRaYFK8NrJBfjfojhq3wtoWC4tKSFXAedpUzdx",
+	"1LW+OKCMvG4oUqCFrKuYiq6cbrZUfXOTSslULskMtAXzN+i+mE08M0ffZXT7tXikRmKhFrQgc6qnw7AO",
+	"DzVCrsg+vOsI3tVXTOTkEDVe7+6BjFpuZP6ciVpuh4LA7rwA5TRBpdHtaHUfGvIIH2oodMJFDh0WEGLB",
+	"1eihigyZ6ktsRcmE7pmBuSZATu3XrnXJnF6zkege7GG7214Cs6hF9xGBDYY0IOegKJu1ULBiFjMiCukO",
+	"EQfLQG0h6kjYJTJjOLJSyBpBYE9YCWQIZUpvDeNlghTQt7YkJc1Y3kvIYm5u/sbqTpYorR8X3j4gpzSb",
+	"mo/h3sqJDZrXDDrYcKqQHEAvVBX+J6psECy6nmpWEkgPI9101KFLNeqkhIuRSM+pZi/MlT62SzM2ntej",
+	"QccJEM7hR+ysbNsBLKnZioXQvLB7OVkUiJ6KwwOsRVmwQY3q/fmokbaxgGR1GuCoQAI+ko+vG0jpHAmO",
+	"S/HYpnH/zz+hLQiwJepqGy10GMKIBTnjKWFiYbRCn/o9Ejb3O5713TSjjH5CS6a8pQZ9bSo26/jjUhL2",
+	"Hsqm3FkfCWNMWecVUGFJgcfBAlcWFhYn66nMgXXqaQBYixl3aHQ/Jel6AqRbB7PBx+YnV0xQNdOaMvt6",
+	"GDa82723m/50evw8RaTeW1aS9MfTy5RwldjpsRztLa4DMXol81UvGQks9oURR5Fgoc0ijv0QFVxIzEwH",
+	"5GJJr69ZSd6ekW76OJeZepz2EuxL4drcjEQ3fWwOIp3zwYrOirTnmcaM6ZJnyjxs/2kulsw3IWXKqDoO",
+	"DBQGCsLPKJAqK/kVywlkqAHhwc46CG+S0RJcsY0ajW541NY7GCWEFYpVLTF66AWod0kdifTvfRtuH4KH",
+	"17px/K/9Sz5jadLQqytVAOrXIT5ea2MCHFgWt6jnlsxxFWvNcaA9RmzeKOmiaYnnWxkpDgoNaCfmD+tk",
+	"DfY8sEiP6mInEGyIDwnMkHpmBGsDw4SutTBu4AK9oV9zFICIF23W1JgR0FGxYlp2odaYGC7zFVtJpI2R",
+	"QO7XcFkdPCNpmDprz016znS56kMelnVk2aKaTt0LfOt6kHb2B3uDPYBQQdrsDDtPBnuDJ5giMwWvYM2F",
+	"PPytc90WjTlWCjaAXrNK5aknsXl9tql5OOXTcf9QB+QqNDJHots0K7bY8oItDcmB4A00wDkr++7zhr88",
+	"ck4F6wARDCE6Isa85cDwKiNIfAm6QloNxlaCXOW2c6Tvf2VMKC5y9t6xgZEo0WidsRKq35QEfnTNrDjz",
+	"xmxk3FC4CBvuKfks7ww7L7jSx0VxFiR729R6BRjFjbo8UdhWtuu+C7eBXcP+PApx4F/xeBEcm3Vw88Zf",
+	"F6xcdVxT8xgGDTq9G07sLZ1Wjvv/l/b/tdd/Nhj3o61WPiTRqbk5IBtTFgtSkW7J5swtrlsgICplKI0W",
+	"NugyL6BuC3vZxubnShKqSd0BNKWBeVw5+ZVewRmG7s1bpgbHiKsaP63yO5JIeyiUvK1bVqs9je1VNBVk",
+	"pzHeGGXanmX4dxC+ax2PreKohnJ3vBszvNirgZnW3u3BiA72IBLDZ+Zb+3t7QJ32r1gWa4w7plVJrPcs",
+	"zEt2y+UCeSYkrKBt3ZVQItu6Cr5kJrol0fLXX6q+HkCQB3t7tk+otjj0oXb6T5sPUb1/OwFDFBBiI80g",
+	"EXAxY+4jBQAS+SF+P/ZaP87H39PcJWrBI/vbH3kLtR+yhDIneOjJ9od+8GVT8MTh9ideSf0DFOaYBw4O",
+	"dhmXramDKit46tn2py6lfEnFyrWZNc893WXhzmztla8DfrrLMrwNSs8gRLiYzWi56gwtBpJyLZTjMjzi",
+	"ca8LX8Op6bWqIHIggOviG4bb2NABfP2xfb8Tdu3KhweXWLIrQudzIicAuIUNoEedk6mE9MUpI653mZVB",
+	"o45vOYBRg816yEgEiohRMHOwKq5WUBNd6QRpRgUuWUq6S5sY0Vgej07ASkyVH4mNPqnegBy3+XcgHFXT",
+	"ihIH6V7F67iejkRapeClR0H8gFB1A304AFy9LTag8EtCCtambnxfk/F30DliX+vG56uwiSeMUiUBxI+f",
+	"jSxhkBsYaJA4uqsO8iBHPrEcqdPOdnmyBo3+WQXLH4l/X+4QIc2QS7r0fcuo15jwXTj249+aKv+HViZ+",
+	"4nImiGIsZMqV162UBTsuBeLN4QKd5daWpplWP5Ry5tON0yH4nENnTmk4NFPYEyCSLsFVNNKF+YGkrT+p",
+	"GS7wXoiLDwgc0tNLep2OBGaqAH+zRnfivKeuGpYWpGTQMRmysrvp2aT/kupsmvZiPPZH1mCxnc92IGOH",
+	"MUJYhtmg2w7GY1ai7Tv2tsdwD7z9T6UW/oEYxLkx3dcDQiu5wA7CldqzO28Io/tYylVTBGJDrW5p0N5Z",
+	"Dt2SbH5rnQZf2UO2e8kDFXlC5ByPX7FCD+XZ8UsMgocsgyq1mGF+JjS7HYmLy4vAieT4EOF5D9KL4yEx",
+	"0PKOAj/eIxVjWS7PiWfTkXCDBY8kVwNygd6ISJxdToiHhaiSzxJ0zKyXeSOPqtal+pZDmLH6PNXQCyhw",
+	"nLjKe6NhWcR2CxZqI0jdw71nI5Fuhh1IwV2KRAWA6RBIwyResBQGLkRKKnZo4yHAWSvFx+as2E5/htR6",
+	"tSvgeQP2mtuU8AkR8krmK9+dhOuRgOT1IaqUS64YOdw/IGkEtcD6aF0WFFcQT9VMYIbGUjbFg10eectK",
+	"iLyOBNgJ8CVjYNhcFayB5OK6WLm4jW9yiS58F2DEFYjJhjeLddlwt0N3NoG17qCaBzzpe5mvPpFAwXz1",
+	"D/XUXl0u2IcvKtPOLb38LkF2gFLpMw0Zu6N//IiTzguZbcRPd/f7+756cb2D9D2RYlJwTBs/3N/Bi/Mm",
+	"YAg/IAYIPPpkJ0n/AqBS4IGnu6yBxyh5yXJOXUr4f4C76cSnFljeHVFN2nwDvTsoKLVEmo65Vk9+g77S",
+	"9Zt+2dXQ2Sls9oZeV06n1qhL3YsGrbqujF00BQHnXHOlxXTrJVVy7BUG+VniVR9ZgrP9qD2CFXXr3CWE",
+	"9BBneYizPPjHHuIsD3GWOws+s7frsq5NEmyNp3wKCzyKJHUBqYVUkE0NVki3Kj5yZRuW70FKIsKq+1Yq",
+	"xk49Xc9vHAmwSy3eH9inrhusDak4xtfUGIIUSOwJNuG3jMy4WBh2CZk+c6oUy6tS5pGwvdwNC0V7zLzx",
+	"YG8v8AGAUQbwfKmxLoG1uIwp5XuEwu2He89I2oC5AwfmSNSydyp8H6qhHq7mDHBztwa4LUZ6RtI4FmuK",
+	"9j6Y5I1W8NbjuRAcbH9dLiDZtvrelBWgRdBwdV2AqCWJR9GZy6aNjG0LHCzUW4X1GsZ41rLIMa81THIe",
+	"iXoUjKse+A3aHLUzuoLNiaVZd9c7CkP6F2SLuiwgnBLWkEnb8RUg0FUCXuD0x9NL8hgRrx7/FoHA+PC4",
+	"qnb434WAIh+W/wVy53pBdXpYCFIa9jcSUJ6mNKM5ZNVi04oqQy90mFSAnP2/sVWaENS7XP4k+IFchm7J",
+	"9KK00OioXWIv4KPq1hu2cnmZsGMjAd6TNdI+OIj5JFCVt32B1jgQCF00LSup25hAm/g9ePp0W4Tuzl4M",
+	"Wz8dQlmMw5ZdQUTFoZBQTBRueh2hjxM0V25tGQWZh8FTPcSYXLAGOH/n2bNnB3v4f/uub9ewE2m14f6J",
+	"bQM6x9mMketSLuYgZkB1q03ibK28VEvgKi3e1LYB7h88Oew//ebb7/q2HaTt1dZ5x4pMzhihV5KWOWot",
+	"u+k6Id143eTzeopcM6t41MP7kr0gyhuC6MhhQaHg0Q3vjCdz3QeP04rl25wv1SP+iY923dyng6p9pfBK",
+	"/nVN/c+kE9/dzfXgq2qq7Ac7UcOPVLMlugruJZvKcIsYOgCW+Lcy4N00fgg1gEfLF6p0hvsf47t6/Jvr",
+	"svIB9X7AgF4P30MIR7l0+lCRsnnyRh+uBF8A0lU1lRsQfA2oKkueQfhmSstZwZRyejC2fVtDA+OKIHqt",
+	"VZPg1YyWxcoBgSGsypBYF5TR6Z2pACi3UDFgqxJRF0LwW1cdYUwNKAXR0JKKrJgm3cODA7wBocaMQqTc",
+	"63vrvjScn1eHvpDs8oVrtst65z+dKT6wqZgXHqOy3vT7vcwnaS8dqareubGtlrZqxhrZ63X8tlmJwx7p",
+	"pr7HbBrmYTYq6iLn8Uemv/Rh/JOewT9e9ovwQikSFvnsvrZke7DedT/78Mvvk+uPg4YmfWj3sLHOyyfK",
+	"1AAuXKIMLBudWVT18JaajqOJLhdKY/puPY0GHGcaWrbSvA9JG3Ooj6t1qbXZeYB0o6YsJ9XdygjmFJ/5",
+	"GdPuAHAKfriAPjMA1qPIXy9ev0IYAzUSFF+PiFfYoHA2LwLwItA9hiRkBFDLSboAI0Q1SdeX8rF7i637",
+	"BE9NmrN5IVepdfgE2DewsByrvw3hDcnasH5d8Oymb11FBRc3kGMuarmLZApFY+DCdAPoJbUK4eyGUO+z",
+	"hU9cTFlRkEzOZpAghSWxl6wsKbjTlODzObOuoSpxPLsRclmw/JopP7FBRucU+1xb72Oww1CULqCQrUYf",
+	"mgkqtK1N9dngLmHSIeo6JJSRgOUF7AXl/KXh6wpuV6BqX/x076DeADloB5SiGhe+IVDnDDH6rNDjN2fg",
+	"Fes2skUBIeB9W9pm8OYLOGN35RE1PHaafw8Fr7swiuDBlzLnk9U5w9riM9sNTnU+adxqbeaG+zZPUf11",
+	"zdBWy8mMoHbGhSzQyoOM/WMpoL6uxycvANyS45lK1k5rRsVax/L/LKldFzUbZTgIAWN7/3h6SQaDwfrL",
+	"0m1SLyKZvMCMNfVFyaAaYQ4j7wZb2OWlfe0fmWOus7itfKuV65Hu/zl++aL3wM7+WOzssqEPGz0adRiA",
+	"I2rZ7P8YFla1V9vIuTA+6WLNEJ5P37y+WOdi1fvSoyZqS9D0GQI0C7GNB/1cje7zaErBB1t0Gpvxbpbj",
+	"gRV84eI62ItsyhCNry7+ao2JrOb/FR/pthyf84XNE4BpqlqZjNG9AJZMyCXajRaCzZwwe2KNuYcr1E3n",
+	"FCB70wnlBTbPsj2g0sQWKlPbXrtubGYQqtZEit5ws7F3hBCoFQSxTXcxLwBXBWT4EjnBakD2fs4yzXJv",
+	"f4dqp8/0QQv1kQqtWZspgVBa0CMKFmAql2RSMjXFyvGjAGKuNnBIb66NHMvWj6oIkCEhqaBqibxV9JqR",
+	"c+aQtKqOtUceUMpM4ZEaiQBgG/vXKd1woFTOE/SNkK6QGoGBbfvsqnBxGO6Roisurh0G9Ah6g9KS9Qbk",
+	"DItwVONLeD5sB1EH5zUSXQFIXSHQlAIYWUQJrDmYNJmZVXDJOLG9QFeDpTeuyA2ba9IFHLCehfgStpNA",
+	"at2ukV6+LE8B6hhaxpBj+12g5IUAMnbuaps8NiRKSgHN74DqRwIgmra0CY6iNpn1cyVBrsbIMhQ74Ihz",
+	"wYoKFizXVyOkQnHNraT9j482/cnjRsDkt8hAgu267iIHf6euWbVhiOqWpyESc+3IJUQWeRNBzEiXjC4U",
+	"Qy8gIs5FenTCzcfvLpJwCRJy8vac5FTTGjheL3Ge3zm9ZpsKMU5d15hPdsjhC22p5uZgT7nSslw9aJ5f",
+	"UPM8diGrR8rtR51Y/9TGo6sghtYzX4OG/NIhbnvGYbhElQhjA1tuq0LM63UsJaqJ8IXtVe12PYHbMwxI",
+	"g6GZBoB8XR1PYEdlrmwv51s2IMexvG03DlRQOQTfmnnrvsR8DHdFS5Bdn/MgqH7/VcTNZupfVV6o23pj",
+	"CSEAFaRExXb5QRN6SEa8X4FgOFBQq7GBwQS1GvbQ71JQ2yJEPlcdbZ37g3n91TB/7x5pwriHqmS8TZNh",
+	"Fd2aqLBpEVUbJnBU+OTHqrMLBOp99B/fPaXKlQZVNwYNYcD8HpKczWmpFyVDvNuskIrlHgpEHUH/hCYU",
+	"9pyVXObcmOcrzNQIK0hqaVzajArzuAYNxHT8wkjY7goe4akxalukfLDXvEBoDgC9JAWEW/trimpzVCoB",
+	"rXwdmV6EQqP8dVJ5UKW/ZOWllDeEakiGubNpes951o+xQvCrYW0bcruhARAWfzof3lHICjDh2zAfjm0y",
+	"nNlIjrEi3vdphaL+kbB+uTxN6uWZ1aEJKjJtKeWx29NjHQdNO4fbvuTxP3clQA+Z1g+Z1pH8U+xfQ8Mm",
+	"Nb8v3frw9/Ig65N6jErHV8OLjjPtuwV5nSpblAB9Vqs5aXRz47NFAWXCcrJepT6AALFcaN9qwz657oSz",
+	"vS0wLear0ygwAvHAZh7YTITNWNIFkTu0pVTVQfKdsSKtDgNeZA/GXXjRwT3yIhjN18KM3hR0pZK7MpsE",
+	"46ZTOp8zobD/Vt3AAYgn0IboknLNxfU4W5RpApiR/JZhyDyML2Yl18YqS48Q4yc1L0x7dZaGhtyQpAWj",
+	"twyQDG1Ffx0UwgIIhTFp57rEVD4kHZgIz6a20yDX5msecmfdzKV6JAB3o1sryLNWbmXcIfrGc5bh7wd7",
+	"B097RzBd5boJubh4pLYeblMA6thNT8wf1j5MEWRELdTcooD0IF4svBkWoogm7iQ4ixewQVwzzobh67Ag",
+	"hiRFq5rlqWXKfq0dAAbgT6Xk4u3Fm9NXz0+fu/tweu2CKKLW2vN8AjGrY39SP4XLtZJ65iNfseM1kIU2",
+	"lufTIv7cxvaD7/WPLpAhgWpNFAD/aGGpULoEjIPw3ymjn96XjA6k0peQ04soOlXYP6sS0/VaH0O1zV7P",
+	"j1RNAgLrQlFHEUPq7obDRS2t9NOy61r++9fOsusJY4ItXRvLB079wKm/Lk6tmG7kN7lWqmKt6tXbAnfk",
+	"z/fGjxflV2MvvSsRqhZOt80rrRkMVW/8LiVqRosC+4OevD0n+4M9e9GISsEnzObEXv+Lz8nJxc89zFUo",
+	"uDAKuWazDdwc23OGzdwxa5XrxAauMipsAqiTyJZb2b7q0lhnaI0NyA9QorqGSQLuai4sOq+Gxsy+BWaA",
+	"uQ/5rPahkuUNGW/7AcBgkZhYHgFaxBRoiCPWom29I1tBC8BeQvqmpYQbAypfl2Ejsd3oeM4KfsvKk7fn",
+	"n1iEvT3/Y1gbhmAeRNWDqLrfsGRd7uR46FrKAXKqaSvH+33Wwf59SaOcZYYhPoQT1tgprMtDPOEhZf/L",
+	"q7f2kH6O0MDujGWn9H2s7dneT8H5BKvZqQDADbCeMW2urokBdL1KoI4LnM5cKF1Ch/+EDAaDni8V4yWU",
+	"URVsRjKZM2JMAbm4nhr9yx6yks0oF65jOI487PWDt42EXfbjN2dETSFlwiZX7daC05cKbG/cgEtsl08x",
+	"olfz+2zbAAXvd+7aAON3Ev9jejbYWVHofeE4G1dE8xlrA/6HEERtrBMozO4MOznVrG+e7ezc8eBjmzs8",
+	"dE/4bBUtVfMEJJc60P5DJ4U/Q8dTUIY1v+V6RSaMtTentqLmE/dS2FXwCan5xJK82giNAP0TSMkyPucB",
+	"J1/L/XbSD2UOcnk9ZSsyZdQotEeEihWUtIWNH6Ovco2+oXdfFEPhVW34n/B8hx+6YFpzca3a9FxcKWXv",
+	"eki8/YIH9d1UAt1taINlJfjVCvctOKlLdjWV8uZLdR69tJWfZDmVREEWgq+9oMWSrlQ1NfDL2Rpul8if",
+	"JsFP4EpMfAbsIJreUT3A3s+5kZrNn2pvtZp8/SefoABtR6ohQXsOSDyxjTvz9MhqghVPGQnLJGCvUtya",
+	"1GkEtCjwklSswljpDcgpHLhryRQmiRjFLPDB2hID28zl4uXlm5EAwKWSdFPz5/jt+Yu0d1Tz2LrcYgBe",
+	"hNYbzstgPtbWIXOdH92/77KdFX0+9+Vd2KFjhEa3U1qWLP/TscQHx+Q9OyaZBq53N9aNlrecYExjd0Z+",
+	"x5CYf9sWb4HI55K7rkolyxh3BbxtM0l8rRKHTLVrYe7CFvHq/vQmY6a8c5P4hEzCfuPULsSmen+3WIp0",
+	"3RKgn8NO/gGO7kubO5bqg52Cdt5rjVMLnjHzOps9Wbom1ECLvS+jXUWd85feAV1zjLn5PWoeQNJNl1PF",
+	"svFgMEh7CbjLBOoa4PGR0OMbo682lLKCWnd7Vi2wh3N0XmgqclrmxJ1EouYs80IVm7V3bYsZktrV6nPQ",
+	"ttxfms+Y0nQ2B9XO/Wo+SPWiBBzqM2irni8yxP2bMvL2/AWZLZQmV4xMtZ4rm3CqZHELVb0A3JQRmucl",
+	"U2YrzSTb22/ZCXwibafBRO7Q1Xv/U40h6uLJc+bQupBcuE/YcGGOWpeih+ZCD0rTPeO15Dmha3z6E7Pp",
+	"j9SdHv9m/7Wl8c85m3nYEz8jmx05JEKSyaKEUAp6m7hCQ1lLyLUxfM2yYsPeleZFQeauu2HJrGG5mJv1",
+	"UBB2UggbyHLDO18xZsFNUrdeY7teKakA8NY1rOcwnZAx1jjTYdtE8wc154s26pgBwsXaGUK4R0c4AUWF",
+	"NHTnM7OhY437MCIruBgTdtcGcgfYR8KEmUVOurIky+mqDqjAFV7kurfRroj6VVtJd+9zCtVwKSrDAOYA",
+	"Y3+wCr7kcXkt2OeWNp8PSOydE09oQVCdTdeP6g+cFbkiBZtgddoNY3Nrt0In0wE5NSfUtpgOHAKRYwp9",
+	"39DhCHAi68fy7Tz/3No2fvJzOxfvyhmqxl5cPbgWH7TkLfihWLe3xroeKWMZJ94VFxAckaWXtZOCXn9W",
+	"9fhxpW+0ehzf0Gvm/aTBhKpH6+HosI2d1zBAwbDZ41qz2VwPIcrikUeZeZcvR0gAhbqQ4hpShgDhxoZ+",
+	"gZe5sFRl/bZ6IZ9XM4w38X5IU7kn1mpXerU9U6UinQcl6wu7Xnc60HCWa6f3a1erfhdTLKWmmvXRDvg8",
+	"Cd8NlTCe8W07ExiWAUWGML64s3hAntctydBRfCUByxosNEiHPDgkU7koFWDYU8+OoWmBWnKdTYm8DdDu",
+	"INkUAN4F+x2ejHNYZzv1C1ztr0j1C3ppblnsByb25ZjYj9wWmVcqO25YzROB3nNZIPgi5l+4O64YFDtw",
+	"XTsLn1cP00x9RZzG8g6Wk4IDVJ7LT+8iG0lIyXTJzT+sb9NGI6LSJNK8+JKpdjfQwb1rJG1H3ay6j6cl",
+	"RAo47kv6gA3/ZRM0RBBsGMAm2YRPWaOyjzqiYaOt3bsOtvWzsxp8W1Nhqzq19a5ptgnGTi+oaIGTB/M7",
+	"EL5ckSuml4wJ31RIYfu1qrShm57aljJnEMo9lwV7RWcOe0jCjGgxEil0umDlm5KLjM9pkfaGFc6Eb8W7",
+	"mBeS5gD0dPEELDAEdueCpCcvXr99/tPp8YvLn8aXpy/fvDi+PIVcN1/IB90yHqmRWGv7q2zf4XlprCVo",
+	"2JMG5XcktkcptuiZyiJXREgXCQV4J+Vqf2cMvg4rKAUz+kyCPAztLHnFAFHYPCKkJiWOaMY1yyGcHWbp",
+	"1ebg2gO74bwti5TYZIUpK9n21rk/ScMpg46Qf8wejB/DEszxZtmi5HrVGf7jl02tBbEFlB9s4qnJE6WW",
+	"0CJ6O8gkZBqsHfrH2H6p3d/xgyEgmk1jHZ6xExCDjbF199BE5YatsFsoxgXhcdv2OWgITdKs4EzoMZ3z",
+	"Mc/T3nAkjMCJtpjC1tjoCJkZCRwgYovqV+uoVb2EUP8oh7yM65IpRbrBNEbCApc92fMP+l5QVvkvaHkd",
+	"9KgC7DA1p0JVgLaY0QFN0zETlqJFQAuitJzPbWAIuZkHvrVVZQlRi2wKwdC2ftZD0mhP7dpWW1KoVnQk",
+	"Gkvq6uAcwBtgEKnaU+qRx4mjtnrAGEgLoXlhWcOEvwd+4Lp52X5WbWVrtYavSFyfp4kVfm1T7psldkT6",
+	"QxqWZf7118V+Rn2lpnv8JJe1EAqe8TZ2sEvjAU8u99d7YEtBKSSfheVChGalVMoqFo0AWtTXY5ZgwgvN",
+	"yngq3iMFL447Xh/qNh/qNh8c4n/uus3/jDLMOhf1+EdrKQg7iIF4ZeZHiwDUmv7VKgOcr5gqjKI5SFjc",
+	"EBBvTHkd8MjoPSjqXOtOVig2IK+aNlLMxvn0fTvtFyKn6O38K7Jj3OpyVU/ZalcBAhMFUMTU498qYOBj",
+	"x8Q/PK7a67Tu+Dls3zq4lpBLlzl+9urns8vTABymhnjcNc+iZ5SJHPpbMAwPPNkjOV0ZEwNZ1Eg0dQXX",
+	"tWlqZN7Swo+9gyaxC5EVlM9Y/hcjp9PE+c6lYgGkBDzUhfzKSSlniBvx7mIkMikUtDsuydXK94TSUha9",
+	"I0IFdvWQAhs5XzFCcwmNhrBDLfz1k5vvWZ4SjxJNwB/BZSsYxRuzKj9VC79T9NjPNi4wJ7RQzAuhKykL",
+	"RsWD6L1/jlHfvO0yuDpgD4gJ/wmwQdAH1u85sE30LCLgYAQDfhchjzx8u5APYYR2FPp3DaC/XBcjNixu",
+	"5PyqXXN4A+W0hhXkVNMrqhjyeS6IXoLbVYpcHRFKCklzckULKjJW2l5KuqSTCc8sk8dgMs1Xzme2o0Zh",
+	"ZBkXZvm+iFJhPr/6nHqFJ+dPPDFYfDu5LbqM23wCDk+aTeEQ3VGnCZC1s5uN/grnc4c6eozLwUPD0Bvz",
+	"SJFyUTDrc6012bpiE2kdkdCQCAMe+0/7OV0RQBdYJQhEevhdfyoXJbwpWcO8vS5pxnq2t7VDylM++eyK",
+	"ZjfXpWGtZCnLG2JhXnPQd7A0185kJNxu+wpAriFw8ve+xSzrX/IZSwfk9TraHvoL5lRPXWd+crh32BJj",
+	"qCCzs0+aVF/7Tls9vscZRGfHZ5WlX3FQdE341BeKdFWAY9fbikxHxWq8UAxYx7aOzgH045SWLMcPTmS5",
+	"pGWeYOwtvzVMPCVdSvIFUteQpM/2VJqQdP/pzPzn24Mp/PVNnvbAEy9HItUyJV1hzAs4G+aVxk7wQThv",
+	"E8kmDmUlXQC1uFwI5YqvYkfNHF6qSUZnjOQLRmaMiuXUWN8uQITC11XEw5k0jALwPGzeUshZrMLLS2N7",
+	"9Ib4b3Nq15vgb8Mv7gaaBCKZWK/f/lMwnBCBv2RkviivWe7sqZEwLyx72FMfYZsdo6nhcK9EBv1eXEkx",
+	"lO+6LDCzm0e+Ir9qgWNEtcVEZpMJy/SAnDUBlm07U9u436FYhwsAnoEZzMzcVO0rBHHgmcFIjASQdEBe",
+	"3HmbbRTskYpuwtDoWlG9yrfmgU4RdCQiuWXWZAHrzwZ3akz0mtvuPlqSbnpx/Or596//Pr746fj89Pn4",
+	"5MXrk7+NT95eXL5+eXqOeDEjwWZXLDfGrzW0IJFlJv37ewNyLFbmi6xQjFwzbTjzkyGh6sbqjgGJdVMv",
+	"As2vffhVxTs9HuMZXGPmn7LFQnbzhRCqdxEljrgTW5xmAwLm8IPszfkD1stDQcYOXcX1uri10u+uYhc5",
+	"3DizhzOCBxviOO2AeFcHhZojLKth5XICBhUE83UzRAdxeox7Y4ouY5inGgJE3QHJ+QVXTol8iShln/rg",
+	"m89sClsHOouZpFmrB12yVZdcpyUFuL4h1Xy8hhmSdSDFIFs1qnr+CGI36kTxvftxKE19zPbpS7DIB0ob",
+	"bUVjpVqgcikFGwkv9LvU6Rm9ofcfC6dzOs3GYyhjoXK7PudaBlYq6EiAyLFaFrVDtphQ6M82PwaZPuva",
+	"illNRbrmkTZXEig9I8HxjAsZaE+wUKgTWSe4s7Gs3dkMStV8+w6SpTHMkege7j0jKdw0lpMxvHjsM2XS",
+	"3pHfR7DMzRCUBo0LnzTDQn44Zu+50i3KDYK5XDLIlflkio1//520mv37/34bW3OUCAv2gNny0LLjKyyl",
+	"oJ47R/i3ZdDOvLmbSPn4aHdE/MQDpRtVLnf6KpmTACJVnBmjKY4J58i6LUf1UodrsvTxMS2PwN8dGIeH",
+	"e4cQQOPwXMnI0vyPkIJFnd517viJ9K+7sqgHneu+AJQix+nR7zhMgeD9uArL9gDRzqftsfUb3r1wKf7x",
+	"7b7M9SNcOTKpIumb1xcBmC7ckJIK5cmqkVAZUHkd695Gq+rVvY3oY6TabSI0GxGSYDZCQ8GED6K3bQeN",
+	"ELOk25jQjK6OfNaD5zzW7WTYi0VxrnAtg4pLcrj3ZIOr6VOrY38QPxNQie3b+Z/mb3pQub4GBxXdJhs+",
+	"0l0VyIgNLYy2Qg5f1osxzLA8UKurs7Al41VzBtWaLpmQBgrvNsiwF1zpc/v9B2jhP2ydxSdCCq4jYEcp",
+	"rkLz3iWJp62U9KOslweA4E8MENxgDA9Awf/ZQMEP+slnwf39upluqNV8DBiwU3b6S55/AWjgFsTfGKd7",
+	"QP59QP79WMVkq65fJ/8vBhe8le4fYIMfztom2OCv3kK4k+v0qwUP/iKa+AOI8EPO2gOI8MeACN+rZn1n",
+	"HOG4jvH7UYV38h4+QAI/QAI/KFBfABL4sytIrfzqd0L8/oHheltQeBss8gGN94F//MHQeO9Xofk4QN6v",
+	"Blx3q9PkAWT3AWT3vkB2P+7k1QvQf+tcMVqy8nhhFNV//GLOD/ZRj4HHGbo6fnOGjvfyluWuUKCUUvsq",
+	"A181boOJpPvi7OLy9NX4+Pnzc6h8tXo8RCKHjx/vH3w72BvsDfaH3+19twdHa1EWnWHnMZxnuw5b8iMa",
+	"riVlLRdBZ+bXKid/LbHWpY/9U3IAy7cqfRNTPII6d2aetMULckIgE9987PjdhYcNJVwAHsO652t9OImr",
+	"Q+UlMcYJUZrNVTAmh7i6PpR3U6ojJRWbwTUSspxKKCKGMArXwacspkbcdKoBdMHcm6sfvMlCcEXGvJZU",
+	"AHYlVNWULONzDq5BDQLL4bUFL/bnIj7IqpjJ8NtSFhbAABcxdzv0yLWzUUlY/ovVwTnVNLHpaWZcvaNa",
+	"eVdtxVwy0Ppo3gAAMhbQlNmUOedm8HCA6/Dhlw//fwAAAP//",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -36,6 +36,9 @@ func (a pageAnswer) VisitListInvitesResponse(w http.ResponseWriter) error {
 	return writeJSON(w, buf)
 }
 
+// VisitListAllInvitesResponse answers the list across billing profiles the same way.
+func (a pageAnswer) VisitListAllInvitesResponse(w http.ResponseWriter) error { return a.VisitListInvitesResponse(w) }
+
 // buffers keep the answers' buffers between requests; one grown past maxKeptBuffer (a page of large invites) is
 // let go rather than kept.
 var buffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/invite"
+	"github.com/cloudreseller/aws-invites/internal/store"
 )
 
 // profileIDs returns the ids of a page of billing profiles, and each one's canInvite.
@@ -68,4 +69,75 @@ func TestListBillingProfiles(t *testing.T) {
 	}
 	e.problem(e.do("GET", "/billing-profiles?cursor=bm9wZQ", admin, nil), 400, "invalid_cursor")
 	e.problem(e.do("GET", "/billing-profiles", "", nil), 401, "unauthenticated")
+}
+
+// inviteAccounts returns the accounts of a page of invites, in order.
+func inviteAccounts(t *testing.T, page map[string]any) []string {
+	t.Helper()
+	var out []string
+	for _, it := range page["items"].([]any) {
+		out = append(out, it.(map[string]any)["accountId"].(string))
+	}
+	return out
+}
+
+// Invites across every billing profile the caller may read, newest first, with the per-profile list's filters:
+// never another customer's, on both databases.
+func TestListAllInvites(t *testing.T) {
+	for _, dialect := range []string{store.DialectPostgres, store.DialectSQLite} {
+		t.Run(dialect, func(t *testing.T) { testListAllInvites(t, dialect) })
+	}
+}
+
+func testListAllInvites(t *testing.T, dialect string) {
+	e := newEnv(t, envOptions{dialect: dialect})
+	both := e.token(func(c *auth.Claims) { c.BillingProfiles = []string{profile, "acme-other", "globex-main"} })
+	globex := e.token(func(c *auth.Claims) { c.CustomerID, c.BillingProfiles = "globex", []string{"globex-main"} })
+	for _, c := range []struct{ profile, account, tok string }{
+		{profile, "100000000001", both}, {"acme-other", "100000000002", both}, {profile, "100000000003", both},
+		{"globex-main", "100000000004", globex},
+	} {
+		if r := e.do("POST", invitesPath(c.profile), c.tok, map[string]any{"accountId": c.account}); r.status != 201 {
+			t.Fatalf("create %s: %d %s", c.account, r.status, r.body)
+		}
+	}
+	first := e.do("GET", "/aws-invites?limit=2", both, nil).json(t)
+	next, _ := first["nextCursor"].(string)
+	rest := e.do("GET", "/aws-invites?limit=2&cursor="+next, both, nil).json(t)
+	if got := append(inviteAccounts(t, first), inviteAccounts(t, rest)...); len(got) != 3 || got[0] != "100000000003" ||
+		got[1] != "100000000002" || got[2] != "100000000001" || rest["nextCursor"] != nil {
+		t.Errorf("the customer's invites, newest first: %v", got)
+	}
+	if got := inviteAccounts(t, e.do("GET", "/aws-invites?billingProfileId=acme-other", both, nil).json(t)); len(got) != 1 || got[0] != "100000000002" {
+		t.Errorf("one profile's: %v", got)
+	}
+	e.problem(e.do("GET", "/aws-invites?billingProfileId=globex-main", both, nil), 404, "not_found")
+	e.problem(e.do("GET", "/aws-invites?cursor="+next+"x", both, nil), 400, "invalid_cursor")
+	e.problem(e.do("GET", "/aws-invites?accountId=42", both, nil), 422, "invalid_account_id")
+
+	// States: one, and several (one scan per profile and state, merged).
+	page := e.do("GET", "/aws-invites?accountId=100000000001", both, nil).json(t)
+	id := page["items"].([]any)[0].(map[string]any)["id"].(string)
+	if r := e.do("DELETE", invitesPath(profile)+"/"+id, both, nil); r.status != 200 {
+		t.Fatalf("cancel: %d %s", r.status, r.body)
+	}
+	if got := inviteAccounts(t, e.do("GET", "/aws-invites?state=canceled", both, nil).json(t)); len(got) != 1 || got[0] != "100000000001" {
+		t.Errorf("canceled: %v", got)
+	}
+	if got := inviteAccounts(t, e.do("GET", "/aws-invites?state=canceled&state=invited&limit=3", both, nil).json(t)); len(got) != 3 || got[0] != "100000000003" {
+		t.Errorf("two states: %v", got)
+	}
+
+	// A platform administrator reads every profile's; a user assigned to none reads nothing.
+	admin := e.token(func(c *auth.Claims) { c.Roles, c.BillingProfiles = []string{invite.RolePlatformAdmin}, nil })
+	if got := inviteAccounts(t, e.do("GET", "/aws-invites", admin, nil).json(t)); len(got) != 4 || got[0] != "100000000004" {
+		t.Errorf("every invite: %v", got)
+	}
+	if got := inviteAccounts(t, e.do("GET", "/aws-invites?state=invited&state=canceled&limit=2", admin, nil).json(t)); len(got) != 2 || got[0] != "100000000004" {
+		t.Errorf("every invite in two states: %v", got)
+	}
+	nobody := e.token(func(c *auth.Claims) { c.BillingProfiles = nil })
+	if got := e.do("GET", "/aws-invites", nobody, nil).json(t); len(got["items"].([]any)) != 0 {
+		t.Errorf("assigned to none: %v", got)
+	}
 }

@@ -94,33 +94,54 @@ func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfil
 
 func (s *server) ListInvites(ctx context.Context, req api.ListInvitesRequestObject) (api.ListInvitesResponseObject, error) {
 	p := req.Params
-	q := invite.ListQuery{BillingProfileID: req.BillingProfileId, AccountID: deref(p.AccountId)}
-	if p.Kind != nil {
-		q.Kind = invite.InviteKind(*p.Kind)
+	out, err := s.listInvites(ctx, listQuery(req.BillingProfileId, p.AccountId, (*string)(p.Kind), p.Limit, p.State), p.Cursor)
+	if err != nil {
+		return nil, err
 	}
-	if p.Limit != nil {
-		q.Limit = *p.Limit
+	return pageAnswer{out}, nil
+}
+
+func (s *server) ListAllInvites(ctx context.Context, req api.ListAllInvitesRequestObject) (api.ListAllInvitesResponseObject, error) {
+	p := req.Params
+	out, err := s.listInvites(ctx, listQuery(deref(p.BillingProfileId), p.AccountId, (*string)(p.Kind), p.Limit, p.State), p.Cursor)
+	if err != nil {
+		return nil, err
 	}
-	if p.State != nil {
-		for _, st := range *p.State {
+	return pageAnswer{out}, nil
+}
+
+// listQuery is the domain's query of a list of invites, from either list's parameters.
+func listQuery(profileID string, accountID, kind *string, limit *int, states *[]api.InviteState) invite.ListQuery {
+	q := invite.ListQuery{BillingProfileID: profileID, AccountID: deref(accountID), Kind: invite.InviteKind(deref(kind))}
+	if limit != nil {
+		q.Limit = *limit
+	}
+	if states != nil {
+		for _, st := range *states {
 			q.States = append(q.States, invite.State(st))
 		}
 	}
+	return q
+}
+
+// listInvites answers a page of one billing profile's invites (q.BillingProfileID), or of every profile the
+// caller may read.
+func (s *server) listInvites(ctx context.Context, q invite.ListQuery, cursor *string) (api.InviteList, error) {
 	list := inviteList(q)
-	after, err := decodeCursor[string](list, p.Cursor)
+	after, err := decodeCursor[string](list, cursor)
 	if err != nil {
-		return nil, err
+		return api.InviteList{}, err
 	}
 	q.After = after
-	page, err := s.invites.List(ctx, principal(ctx), q)
+	page, err := s.invites.ListAcross(ctx, principal(ctx), q)
 	if err != nil {
-		return nil, err
+		return api.InviteList{}, err
 	}
 	out := api.InviteList{Items: make([]api.Invite, 0, len(page.Views)), NextCursor: encodeCursor(list, page.NextID)}
 	for _, v := range page.Views {
 		out.Items = append(out.Items, toInvite(v))
 	}
-	return pageAnswer{out}, nil
+	return out, nil
 }
 
 func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestObject) (api.CreateInviteResponseObject, error) {

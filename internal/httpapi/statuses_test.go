@@ -146,7 +146,7 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	ops := operations(t)
 	// Operations that need only a valid token (of the customer, for its test clock): the sandbox's shared time
 	// and its mail (filtered to what the caller may read).
-	tokenOnly := []string{"getSandboxClock", "listSandboxMail", "getTestClock", "listBillingProfiles"}
+	tokenOnly := []string{"getSandboxClock", "listSandboxMail", "getTestClock", "listBillingProfiles", "listAllInvites"}
 	// Operations that never read the database (the probe, the sandbox's clock and mailbox).
 	noDatabase := []string{"getHealth", "getSandboxClock", "listSandboxMail", "getCloudHealthHostedTemplate", "listCloudHealthTenants"}
 

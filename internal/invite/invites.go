@@ -86,6 +86,44 @@ func (s *Invites) List(ctx context.Context, p Principal, q ListQuery) (ViewPage,
 	return out, nil
 }
 
+// ListAcross returns a page of the invites of every billing profile the caller may read, newest first: the
+// profiles of its customer it is assigned to, or every profile for a platform administrator; with
+// q.BillingProfileID, that profile's alone, as List.
+func (s *Invites) ListAcross(ctx context.Context, p Principal, q ListQuery) (ViewPage, error) {
+	if q.BillingProfileID != "" {
+		return s.List(ctx, p, q)
+	}
+	q, invalid := checkList(q)
+	if invalid != nil {
+		return ViewPage{}, invalid
+	}
+	if p.IsPlatformAdmin() {
+		q.AllProfiles = true
+	} else {
+		assigned, err := s.store.BillingProfilesByID(ctx, p.BillingProfiles)
+		if err != nil {
+			return ViewPage{}, err
+		}
+		for _, bp := range assigned {
+			if _, err := authorize(p, bp.ID, bp, nil, read); err == nil {
+				q.BillingProfileIDs = append(q.BillingProfileIDs, bp.ID)
+			}
+		}
+		if len(q.BillingProfileIDs) == 0 {
+			return ViewPage{Views: []View{}}, nil
+		}
+	}
+	page, err := s.store.ListInvites(ctx, q)
+	if err != nil {
+		return ViewPage{}, err
+	}
+	out := ViewPage{Views: make([]View, len(page.Invites)), NextID: page.NextID}
+	for i, inv := range page.Invites {
+		out.Views[i] = s.view(inv)
+	}
+	return out, nil
+}
+
 // checkList validates a list query and fills its defaults.
 func checkList(q ListQuery) (ListQuery, error) {
 	for _, st := range q.States {

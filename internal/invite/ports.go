@@ -59,6 +59,10 @@ type InvitesStore interface {
 	// ProfileAndPage returns a billing profile and a page of its invites, newest first, read together;
 	// CodeNotFound when the profile is missing.
 	ProfileAndPage(ctx context.Context, q ListQuery) (BillingProfile, Page, error)
+	// ListInvites returns a page of invites, newest first, of the profile or profiles q names (or of every profile).
+	ListInvites(ctx context.Context, q ListQuery) (Page, error)
+	// BillingProfilesByID returns the billing profiles of ids that exist, ordered by id.
+	BillingProfilesByID(ctx context.Context, ids []string) ([]BillingProfile, error)
 	// Events returns an invite's history under its billing profile, oldest first.
 	Events(ctx context.Context, billingProfileID, inviteID string) ([]Event, error)
 	// ListEvents returns a page of the activity feed, newest first.
@@ -126,12 +130,16 @@ type CURFollowerStore interface {
 
 // ListQuery selects invites of one billing profile.
 type ListQuery struct {
-	BillingProfileID string
-	States           []State
-	AccountID        string
-	Kind             InviteKind // empty: every kind
-	Limit            int        // 1..MaxPageSize; DefaultPageSize when zero
-	After            string     // the id of the last invite of the previous page; empty for the first page
+	// BillingProfileID names the profile listed; empty for a list across the profiles of BillingProfileIDs, or
+	// across every profile when AllProfiles.
+	BillingProfileID  string
+	BillingProfileIDs []string
+	AllProfiles       bool
+	States            []State
+	AccountID         string
+	Kind              InviteKind // empty: every kind
+	Limit             int        // 1..MaxPageSize; DefaultPageSize when zero
+	After             string     // the id of the last invite of the previous page; empty for the first page
 }
 
 // Page is one page of invites and the id to continue after, empty on the last page.

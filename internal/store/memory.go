@@ -306,9 +306,30 @@ func (m *Memory) ProfileAndPage(_ context.Context, q invite.ListQuery) (invite.B
 	if err != nil {
 		return invite.BillingProfile{}, invite.Page{}, err
 	}
+	return bp, m.page(q), nil
+}
+
+// ListInvites returns a page of invites, newest first, of the profile or profiles q names (or of every profile).
+func (m *Memory) ListInvites(_ context.Context, q invite.ListQuery) (invite.Page, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.page(q), nil
+}
+
+// page reads a page of invites as the databases' pageQuery does; m.mu is held.
+func (m *Memory) page(q invite.ListQuery) invite.Page {
+	inScope := func(profile string) bool {
+		switch {
+		case q.BillingProfileID != "":
+			return profile == q.BillingProfileID
+		case q.AllProfiles:
+			return true
+		}
+		return slices.Contains(q.BillingProfileIDs, profile)
+	}
 	var rows []inviteRow
 	for _, row := range m.invites {
-		if row.BillingProfileID != q.BillingProfileID || (q.AccountID != "" && row.AccountID != q.AccountID) ||
+		if !inScope(row.BillingProfileID) || (q.AccountID != "" && row.AccountID != q.AccountID) ||
 			(q.Kind != "" && row.Kind != string(q.Kind)) || (q.After != "" && row.ID >= q.After) ||
 			(len(q.States) > 0 && !slices.Contains(q.States, invite.State(row.State))) {
 			continue
@@ -317,7 +338,7 @@ func (m *Memory) ProfileAndPage(_ context.Context, q invite.ListQuery) (invite.B
 	}
 	slices.SortFunc(rows, func(a, b inviteRow) int { return cmp.Compare(b.ID, a.ID) })
 	limit := pageLimit(q.Limit)
-	return bp, pageOf(rows[:min(len(rows), limit+1)], limit), nil
+	return pageOf(rows[:min(len(rows), limit+1)], limit)
 }
 
 // Events returns an invite's history under its billing profile, oldest first.

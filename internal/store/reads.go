@@ -283,7 +283,9 @@ func pageOf(rows []inviteRow, limit int) invite.Page {
 // for one state, one such scan per state merged in id order for several, (billing_profile_id, kind, id) for a
 // kind, (billing_profile_id, kind, state, id) for a kind and states, and (billing_profile_id, id) otherwise. With
 // an account, states and kind filter the few rows of that account. On PostgreSQL ids are compared and ordered byte
-// by byte, as those indexes hold them (see migration 00011); SQLite's default order is that already.
+// by byte, as those indexes hold them (see migration 00011); SQLite's default order is that already. A list across
+// profiles (ListQuery.BillingProfileIDs) merges one such scan per profile; one across every profile
+// (AllProfiles) scans the (id), (state, id) and (account_id, id) indexes of migration 00014.
 func (s *Store) pageQuery(q invite.ListQuery) statement {
 	before, newestFirst := s.dialect.idBefore, s.dialect.idNewestFirst
 	var args []any
@@ -291,30 +293,59 @@ func (s *Store) pageQuery(q invite.ListQuery) statement {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	where := "billing_profile_id = " + arg(q.BillingProfileID)
+	// The profiles' scans: one profile's; each profile's of a customer-wide list, merged in id order like the
+	// states' (a customer has a few profiles); or the whole table's, for a platform administrator.
+	var profiles []string
+	switch {
+	case q.BillingProfileID != "":
+		profiles = []string{"billing_profile_id = " + arg(q.BillingProfileID)}
+	case q.AllProfiles:
+		profiles = []string{""}
+	default:
+		for _, id := range q.BillingProfileIDs {
+			profiles = append(profiles, "billing_profile_id = "+arg(id))
+		}
+	}
+	var filters []string
 	if q.AccountID != "" {
-		where += " AND account_id = " + arg(q.AccountID)
+		filters = append(filters, "account_id = "+arg(q.AccountID))
 	}
 	if q.Kind != "" {
-		where += " AND kind = " + arg(string(q.Kind))
+		filters = append(filters, "kind = "+arg(string(q.Kind)))
 	}
 	if q.After != "" {
-		where += " AND id" + before + arg(q.After)
+		filters = append(filters, "id"+before+arg(q.After))
 	}
 	limit := arg(pageLimit(q.Limit) + 1)
 	states := slices.Compact(slices.Sorted(slices.Values(names(q.States))))
-	if len(states) <= 1 || q.AccountID != "" {
-		if len(states) == 1 {
-			where += " AND state = " + arg(states[0])
-		} else if len(states) > 1 {
-			where += " AND state IN (" + placeholders(arg, states) + ")"
+	perState := []string{""}
+	switch {
+	case len(states) == 1:
+		filters = append(filters, "state = "+arg(states[0]))
+	case len(states) > 1 && q.AccountID != "":
+		filters = append(filters, "state IN ("+placeholders(arg, states)+")")
+	case len(states) > 1:
+		perState = perState[:0]
+		for _, st := range states {
+			perState = append(perState, "state = "+arg(st))
 		}
-		return statement{"SELECT " + inviteTable.List + " FROM invites WHERE " + where + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
 	}
-	parts := make([]string, len(states))
-	for i, st := range states {
-		parts[i] = "SELECT * FROM (SELECT " + inviteTable.List + " FROM invites WHERE " + where + " AND state = " + arg(st) +
-			" ORDER BY id" + newestFirst + " LIMIT " + limit + ") s" + strconv.Itoa(i)
+	var parts []string
+	for _, p := range profiles {
+		for _, st := range perState {
+			where := slices.DeleteFunc(append([]string{p}, append(slices.Clone(filters), st)...), func(c string) bool { return c == "" })
+			part := "SELECT " + inviteTable.List + " FROM invites"
+			if len(where) > 0 {
+				part += " WHERE " + strings.Join(where, " AND ")
+			}
+			parts = append(parts, part+" ORDER BY id"+newestFirst+" LIMIT "+limit)
+		}
+	}
+	if len(parts) == 1 {
+		return statement{parts[0], args}
+	}
+	for i, part := range parts {
+		parts[i] = "SELECT * FROM (" + part + ") s" + strconv.Itoa(i)
 	}
 	return statement{strings.Join(parts, " UNION ALL ") + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
 }
