@@ -37,7 +37,9 @@ func (a pageAnswer) VisitListInvitesResponse(w http.ResponseWriter) error {
 }
 
 // VisitListAllInvitesResponse answers the list across billing profiles the same way.
-func (a pageAnswer) VisitListAllInvitesResponse(w http.ResponseWriter) error { return a.VisitListInvitesResponse(w) }
+func (a pageAnswer) VisitListAllInvitesResponse(w http.ResponseWriter) error {
+	return a.VisitListInvitesResponse(w)
+}
 
 // buffers keep the answers' buffers between requests; one grown past maxKeptBuffer (a page of large invites) is
 // let go rather than kept.
