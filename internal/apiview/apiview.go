@@ -6,6 +6,7 @@ package apiview
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/cloudreseller/aws-invites/api"
@@ -80,7 +81,35 @@ func Invite(v invite.View) api.Invite {
 			LastAccountState: Optional(d.LastAccountState)}
 	}
 	for _, s := range v.NextSteps {
-		out.NextSteps = append(out.NextSteps, api.NextStep{Code: api.NextStepCode(s.Code), Title: s.Title, Detail: s.Detail})
+		out.NextSteps = append(out.NextSteps, nextStep(inv, s))
+	}
+	return out
+}
+
+// stepOperations are the method and path, under an invite's billing profile, of the operations steps offer.
+var stepOperations = map[string]struct{ method, path string }{
+	"createInvite":        {"POST", "/aws-invites"},
+	"resendInvite":        {"POST", "/aws-invites/{id}/resend"},
+	"getCloudHealthSetup": {"GET", "/aws-invites/{id}/cloudhealth-setup"},
+	"validateCloudHealth": {"POST", "/aws-invites/{id}/cloudhealth-validation"},
+}
+
+// nextStep renders a step with who acts, what a client can offer (the operation's path for this invite) and its
+// instant.
+func nextStep(inv invite.Invite, s invite.Step) api.NextStep {
+	out := api.NextStep{Code: api.NextStepCode(s.Code), Title: s.Title, Detail: s.Detail, Actor: api.NextStepActor(s.Code.Actor())}
+	if !s.At.IsZero() {
+		at := s.At.UTC()
+		out.At = &at
+	}
+	a := s.Code.Action()
+	switch op, ok := stepOperations[a.Operation]; {
+	case ok:
+		path := "/billing-profiles/" + inv.BillingProfileID + strings.ReplaceAll(op.path, "{id}", inv.ID)
+		method := api.NextStepActionMethod(op.method)
+		out.Action = &api.NextStepAction{OperationId: &a.Operation, Method: &method, Path: &path}
+	case a.URL != "":
+		out.Action = &api.NextStepAction{Url: &a.URL}
 	}
 	return out
 }

@@ -165,8 +165,28 @@ func appendInvite(b []byte, v *api.Invite) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = append(b, `{"code":`...)
-			b = appendString(b, string(s.Code))
+			b = append(b, '{')
+			if a := s.Action; a != nil {
+				b = append(b, `"action":{`...)
+				first := len(b)
+				if a.Method != nil {
+					b = appendField(b, "method", string(*a.Method))
+				}
+				b = appendOptional(b, "operationId", a.OperationId)
+				b = appendOptional(b, "path", a.Path)
+				b = appendOptional(b, "url", a.Url)
+				if len(b) > first && b[first] == ',' { // the first field written has no comma before it
+					b = append(b[:first], b[first+1:]...)
+				}
+				b = append(b, `},`...)
+			}
+			b = append(b, `"actor":`...)
+			b = appendString(b, string(s.Actor))
+			if s.At != nil {
+				b = append(b, `,"at":`...)
+				b = appendTime(b, *s.At)
+			}
+			b = appendField(b, "code", string(s.Code))
 			b = appendField(b, "detail", s.Detail)
 			b = appendField(b, "title", s.Title)
 			b = append(b, '}')

@@ -141,3 +141,36 @@ func testListAllInvites(t *testing.T, dialect string) {
 		t.Errorf("assigned to none: %v", got)
 	}
 }
+
+// Next steps a web app renders from fields: who acts, the operation or page to offer, and the step's instant; an
+// offered operation's path works as given.
+func TestNextStepsAsFields(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	tok := e.token()
+	inv := e.create("123456789012")
+	steps := map[string]map[string]any{}
+	for _, s := range inv["nextSteps"].([]any) {
+		steps[s.(map[string]any)["code"].(string)] = s.(map[string]any)
+	}
+	accept, wait := steps["accept_in_console"], steps["wait_for_email"]
+	if accept["actor"] != "customer" || accept["action"].(map[string]any)["url"] != "https://console.aws.amazon.com/organizations/" {
+		t.Errorf("accept in the console: %v", accept)
+	}
+	if wait["actor"] != "aws" || wait["at"] != inv["resendAvailableAt"] {
+		t.Errorf("wait for the email: %v, want at %v", wait, inv["resendAvailableAt"])
+	}
+	e.clock.Advance(invite.ResendAfter)
+	path := invitesPath(profile) + "/" + inv["id"].(string)
+	var resend map[string]any
+	for _, s := range e.do("GET", path, tok, nil).json(t)["nextSteps"].([]any) {
+		if s := s.(map[string]any); s["code"] == "resend" {
+			resend = s["action"].(map[string]any)
+		}
+	}
+	if resend == nil || resend["operationId"] != "resendInvite" || resend["method"] != "POST" || resend["path"] != path+"/resend" {
+		t.Fatalf("the re-send step's action: %v", resend)
+	}
+	if r := e.do("POST", resend["path"].(string), tok, nil); r.status != 200 {
+		t.Errorf("the offered operation: %d %s", r.status, r.body)
+	}
+}

@@ -23,3 +23,15 @@ func TestRulesFor(t *testing.T) {
 		t.Errorf(`rulesFor("merge") = %v; want validation_failed on kind`, err)
 	}
 }
+
+// Every step says who acts, and an operation it offers is one the API renders a path for (apiview).
+func TestEveryStepSaysWhoActs(t *testing.T) {
+	for _, c := range StepCodes() {
+		if _, ok := stepKinds[c]; !ok || c.Actor() == "" {
+			t.Errorf("step %s: no actor", c)
+		}
+		if a := c.Action(); a.Operation != "" && a.URL != "" {
+			t.Errorf("step %s offers both an operation and a page", c)
+		}
+	}
+}

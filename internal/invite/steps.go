@@ -46,7 +46,68 @@ type Step struct {
 	Code   StepCode
 	Title  string
 	Detail string
+	// At is the instant the step is about, when it has one: when a re-send becomes possible, when the invitation
+	// expires, by when billing data is expected, when a billing transfer must be accepted or starts.
+	At time.Time
 }
+
+// StepActor is who acts on a next step.
+type StepActor string
+
+// Who acts.
+const (
+	StepByCustomer StepActor = "customer" // the customer (the invited account's owner, or the web app's user)
+	StepByReseller StepActor = "reseller" // the reseller's support or platform administrators
+	StepByAWS      StepActor = "aws"      // nobody: AWS (or CloudHealth) is doing it; wait
+)
+
+// StepAction is what a client can offer for a next step: an operation of this API (its operationId in
+// openapi.yaml, on the invite's own path) or a page to open.
+type StepAction struct {
+	Operation string
+	URL       string
+}
+
+// The pages steps link to, as the help page names them.
+const (
+	organizationsConsoleURL = "https://console.aws.amazon.com/organizations/"
+	billingConsoleURL       = "https://console.aws.amazon.com/billing/"
+)
+
+// stepKinds says, once for every step, who acts and what a client can offer: a web app renders a step from its
+// code without reading its text.
+var stepKinds = map[StepCode]struct {
+	actor  StepActor
+	action StepAction
+}{
+	StepSending:                {StepByAWS, StepAction{}},
+	StepCheckEmail:             {StepByCustomer, StepAction{}},
+	StepAcceptInConsole:        {StepByCustomer, StepAction{URL: organizationsConsoleURL}},
+	StepWaitForEmail:           {StepByAWS, StepAction{}},
+	StepExpiringSoon:           {StepByCustomer, StepAction{URL: organizationsConsoleURL}},
+	StepResend:                 {StepByCustomer, StepAction{Operation: "resendInvite"}},
+	StepMoveFromOtherOrg:       {StepByCustomer, StepAction{URL: organizationsConsoleURL}},
+	StepManagementAccount:      {StepByCustomer, StepAction{Operation: "createInvite"}},
+	StepMembershipConfirmation: {StepByAWS, StepAction{}},
+	StepGrantCloudHealthAccess: {StepByCustomer, StepAction{Operation: "getCloudHealthSetup"}},
+	StepWaitForCUR:             {StepByAWS, StepAction{}},
+	StepOpenSupportTicket:      {StepByReseller, StepAction{}},
+	StepNoSpendNoData:          {StepByCustomer, StepAction{}},
+	StepFixCloudHealthIAM:      {StepByCustomer, StepAction{Operation: "validateCloudHealth"}},
+	StepCloudHealthImpact:      {StepByCustomer, StepAction{}},
+	StepInviteAgain:            {StepByCustomer, StepAction{Operation: "createInvite"}},
+	StepAcceptTransfer:         {StepByCustomer, StepAction{URL: billingConsoleURL}},
+	StepTransferChanges:        {StepByCustomer, StepAction{}},
+	StepTransferStarts:         {StepByAWS, StepAction{}},
+	StepAccountDeparted:        {StepByCustomer, StepAction{}},
+	StepAccountClosed:          {StepByCustomer, StepAction{}},
+}
+
+// Actor is who acts on a step of this code.
+func (c StepCode) Actor() StepActor { return stepKinds[c].actor }
+
+// Action is what a client can offer for a step of this code; zero when there is nothing to offer.
+func (c StepCode) Action() StepAction { return stepKinds[c].action }
 
 // View is an invite as a client sees it at one moment: the invite and what to do next, computed with the domain's
 // clock where the invite is read.
@@ -138,6 +199,7 @@ func invitedSteps(inv Invite, now time.Time) []Step {
 	if at := inv.ResendAvailableAt(); now.Before(at) {
 		steps = append(steps, Step{
 			Code:   StepWaitForEmail,
+			At:     at,
 			Title:  "Wait a few minutes for the email",
 			Detail: fmt.Sprintf("If no email arrived by %s, re-send the invitation.", at.UTC().Format(time.RFC3339)),
 		})
@@ -184,6 +246,7 @@ func awaitingCURSteps(inv Invite, now time.Time) []Step {
 	if joined < SpendRule {
 		steps = append(steps, Step{
 			Code:  StepWaitForCUR,
+			At:    now.Add(SpendRule - joined), // when, with spend and still no data, a support ticket is the step
 			Title: "Billing data takes 24 to 72 hours",
 			Detail: fmt.Sprintf("The account joined %s ago. AWS writes its usage into the payer's Cost and Usage Report within 24 to 72 hours; then the account becomes active here.",
 				humanDuration(joined)),
@@ -215,6 +278,7 @@ func expiringSoon(inv Invite, now time.Time) []Step {
 	}
 	return []Step{{
 		Code:  StepExpiringSoon,
+		At:    h.ExpiresAt,
 		Title: "The invitation expires soon",
 		Detail: fmt.Sprintf("AWS ends this invitation at %s, in %s. The owner of account %s should accept it before then; otherwise re-send it to start another 15 days.",
 			h.ExpiresAt.UTC().Format(time.RFC3339), humanDuration(left), inv.AccountID),
@@ -234,6 +298,7 @@ func transferInvitedSteps(inv Invite, now time.Time) []Step {
 	return append(steps,
 		Step{
 			Code:  StepAcceptTransfer,
+			At:    deadline,
 			Title: "Accept the billing transfer in the Billing and Cost Management console",
 			Detail: fmt.Sprintf("Sign in to the management account %s, open the Billing and Cost Management console, Billing transfers, and accept the invitation before %s (at least 24 hours before the transfer starts at %s).",
 				inv.AccountID, deadline.Format(time.RFC3339), start.Format(time.RFC3339)),
@@ -250,6 +315,7 @@ func transferAcceptedSteps(inv Invite) []Step {
 	start := inv.Transfer.StartAt.UTC()
 	return []Step{{
 		Code:   StepTransferStarts,
+		At:     start,
 		Title:  "Nothing to do: the billing transfer starts on " + start.Format(time.DateOnly),
 		Detail: fmt.Sprintf("The organization of %s accepted the billing transfer. From %s we pay its consolidated bill; its usage then appears in our Cost and Usage Report.", inv.AccountID, start.Format(time.RFC3339)),
 	}}
