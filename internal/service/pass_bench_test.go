@@ -340,11 +340,16 @@ func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 		if time.Since(start) > 30*time.Minute {
 			b.Fatalf("the pass did not finish: %d of %d payers", done, payers)
 		}
-		time.Sleep(10 * time.Millisecond)
+		// Not more often: gathering the registries (their per-payer series) every 10 ms was 17% of the CPU of a
+		// pass at 1,000 payers, counted in cpu-s/pass, and more at 10,000.
+		time.Sleep(passPoll)
 	}
 }
 
 var conns connGauge
+
+// passPoll is how often runPass looks whether a pass has finished: the pass's wall time is known to that much.
+const passPoll = 100 * time.Millisecond
 
 // active is how many reconcile jobs River has not yet recorded as finished.
 func active(b *testing.B, r *replica) int {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"testing"
 	"time"
@@ -139,18 +140,31 @@ func TestListPlansAreIndexRangeScans(t *testing.T) {
 			{"a common state", invite.ListQuery{States: []invite.State{invite.StateCanceled}}, []string{"invites_profile_state_idx"}, true},
 			{"two states", invite.ListQuery{States: []invite.State{invite.StateInvited, invite.StateActive}, After: middle},
 				[]string{"invites_profile_state_idx"}, true},
-			{"an account", invite.ListQuery{AccountID: fmt.Sprintf("%012d", 100000000000+offset[id]+n/3)}, []string{"invites_profile_account_idx"}, true},
+			// An account's own index (00014, for the list across profiles) serves as well: an account is in few profiles.
+			{"an account", invite.ListQuery{AccountID: fmt.Sprintf("%012d", 100000000000+offset[id]+n/3)},
+				[]string{"invites_profile_account_idx", "invites_account_list_idx"}, true},
 			{"a kind", invite.ListQuery{Kind: invite.InviteTransfer, After: middle}, []string{"invites_kind_idx"}, true},
 			{"a kind and a state", invite.ListQuery{Kind: invite.InviteTransfer, States: []invite.State{invite.StateInvited}},
 				[]string{"invites_profile_kind_state_idx"}, true},
 			{"a kind and two states", invite.ListQuery{Kind: invite.InviteTransfer, States: []invite.State{invite.StateInvited, invite.StateCanceled}},
 				[]string{"invites_profile_kind_state_idx"}, true},
 			{"an account and a state", invite.ListQuery{AccountID: fmt.Sprintf("%012d", 100000000000+offset[id]+n/4), States: []invite.State{invite.StateCanceled, invite.StateActive}},
-				[]string{"invites_profile_account_idx"}, false},
+				[]string{"invites_profile_account_idx", "invites_account_list_idx"}, false},
+			// Across profiles (GET /aws-invites): each profile's range merged; every profile's, through 00014's indexes.
+			{"every profile's profiles", invite.ListQuery{BillingProfileIDs: slices.Sorted(maps.Keys(sizes)), After: middle},
+				[]string{"invites_list_idx"}, true},
+			{"every profile", invite.ListQuery{AllProfiles: true, After: middle}, []string{"invites_id_list_idx"}, true},
+			{"every profile, a rare state", invite.ListQuery{AllProfiles: true, States: []invite.State{invite.StateInvited}, After: middle},
+				[]string{"invites_state_list_idx"}, true},
+			{"every profile, an account", invite.ListQuery{AllProfiles: true, AccountID: fmt.Sprintf("%012d", 100000000000+offset[id]+n/3)},
+				[]string{"invites_account_list_idx"}, true},
 		}
 		for _, tc := range cases {
 			t.Run(fmt.Sprintf("%s/%s", id, tc.name), func(t *testing.T) {
-				tc.q.BillingProfileID, tc.q.Limit = id, 50
+				if !tc.q.AllProfiles && tc.q.BillingProfileIDs == nil {
+					tc.q.BillingProfileID = id
+				}
+				tc.q.Limit = 50
 				st := s.pageQuery(tc.q)
 				var raw []byte
 				if err := s.pool.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+st.sql, st.args...).Scan(&raw); err != nil {
