@@ -211,6 +211,31 @@ func TestTracesOfACreateAndOfAReconcilePass(t *testing.T) {
 		t.Error("no log line of the create")
 	}
 
+	// A read: the read path's hand-written statements have their span too, under the request's.
+	readTrace, _ := trace.TraceIDFromHex("5bf92f3577b34da6a3ce929d0e0e4737")
+	get, _ := http.NewRequest(http.MethodGet, srv.URL+"/billing-profiles/demo/aws-invites?accountId=123456789012", nil)
+	get.Header.Set("Authorization", "Bearer "+token)
+	get.Header.Set("traceparent", "00-5bf92f3577b34da6a3ce929d0e0e4737-00f067aa0ba902b8-01")
+	if res, err := http.DefaultClient.Do(get); err != nil || res.StatusCode != http.StatusOK {
+		t.Fatalf("list: %v %v", res, err)
+	} else {
+		res.Body.Close()
+	}
+	read := spansOf(exp, readTrace)
+	var readHTTP, readDB tracetest.SpanStub
+	for _, s := range read {
+		switch s.Name {
+		case "GET /billing-profiles/:billingProfileId/aws-invites":
+			readHTTP = s
+		case "db.read":
+			readDB = s
+		}
+	}
+	if readDB.Name == "" || !descends(read, readDB, readHTTP) || !strings.Contains(attr(readDB, "db.query.text"), "FROM invites") ||
+		strings.Contains(attr(readDB, "db.query.text"), "123456789012") {
+		t.Errorf("the list's statements: no db.read span under the request, or one holding a value: %v", names(read))
+	}
+
 	// A reconciliation pass, started in a trace of the test's.
 	pctx, root := tp.Tracer("test").Start(ctx, "reconcile pass")
 	if err := a.Runner.EnqueueReconcileAll(pctx); err != nil {

@@ -105,6 +105,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 		if err := p.Store.Use(telemetry.GORMTracing(p.TracerProvider)); err != nil {
 			return nil, fmt.Errorf("tracing the database: %w", err)
 		}
+		p.Store.TraceReads(p.TracerProvider)
 	}
 	if pool := p.Store.PgxPool(); pool != nil {
 		qc.PgxPool, qc.TxDB, jc.PgxPool = pool, p.Store.SQLDB(), pool

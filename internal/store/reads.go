@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -55,12 +58,36 @@ type statement struct {
 // scanner is a row or a result set positioned on a row: pgx's and database/sql's both.
 type scanner interface{ Scan(dest ...any) error }
 
+// TraceReads makes a span of every statement batch of the read path (the hand-written SELECTs that GORM's plugin
+// does not see) within a traced request; the statement's text, never its values. Call it before the store is
+// shared (WithEvents copies it).
+func (s *Store) TraceReads(tp trace.TracerProvider) {
+	s.tracer = tp.Tracer("github.com/cloudreseller/aws-invites")
+}
+
 // readBatch runs statements, in one round trip on PostgreSQL, and gives each one's rows to its reader in turn. A
 // failed or slow batch is logged as GORM's statements are (log.go): the SQL without its parameters.
 func (s *Store) readBatch(ctx context.Context, stmts []statement, readers []func(next func() bool, row scanner) error) error {
 	start := time.Now()
+	var span trace.Span
+	if s.tracer != nil && trace.SpanFromContext(ctx).SpanContext().IsValid() {
+		ctx, span = s.tracer.Start(ctx, "db.read", trace.WithSpanKind(trace.SpanKindClient))
+	}
 	err := s.runBatch(ctx, stmts, readers)
 	elapsed := time.Since(start)
+	if span != nil {
+		sqls := make([]string, len(stmts))
+		for i, st := range stmts {
+			sqls[i] = st.sql
+		}
+		span.SetAttributes(attribute.String("db.operation.name", "read"), attribute.String("db.query.text", strings.Join(sqls, "; ")),
+			attribute.Int("db.statements", len(stmts)))
+		if err != nil {
+			span.RecordError(err)
+			span.SetStatus(codes.Error, err.Error())
+		}
+		span.End()
+	}
 	var msg string
 	switch {
 	case err != nil && !errors.Is(err, context.Canceled):

@@ -11,6 +11,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"go.opentelemetry.io/otel/trace"
 	"log/slog"
 	"net/url"
 	"os"
@@ -65,6 +66,7 @@ type Store struct {
 	clock   invite.Clock
 	log     *slog.Logger  // the read path's failed and slow statements (GORM logs its own)
 	slow    time.Duration // Options.SlowThreshold
+	tracer  trace.Tracer  // spans of the read path's statements (TraceReads); nil: none
 	// leaseTTL is Options.PayerLeaseTTL, defaulted.
 	leaseTTL time.Duration
 	hook     EventHook   // see WithEvents
