@@ -237,16 +237,24 @@ func TestTracesOfACreateAndOfAReconcilePass(t *testing.T) {
 	}
 
 	// A reconciliation pass, started in a trace of the test's.
-	pctx, root := tp.Tracer("test").Start(ctx, "reconcile pass")
-	if err := a.Runner.EnqueueReconcileAll(pctx); err != nil {
-		t.Fatal(err)
-	}
-	root.End()
-	passTrace := root.SpanContext().TraceID()
+	// A payer's job is unique while one is pending or running: when the pass the service started with still holds
+	// the demo payer (a loaded machine), the test's pass adds none, and a later pass is tried.
 	var pass tracetest.SpanStubs
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		pass = spansOf(exp, passTrace)
-		if slices.ContainsFunc(pass, func(s tracetest.SpanStub) bool { return s.Name == "job reconcile_payer" && !s.EndTime.IsZero() }) {
+	for attempt := 0; attempt < 4; attempt++ {
+		pctx, root := tp.Tracer("test").Start(ctx, "reconcile pass")
+		if err := a.Runner.EnqueueReconcileAll(pctx); err != nil {
+			t.Fatal(err)
+		}
+		root.End()
+		passTrace := root.SpanContext().TraceID()
+		payerDone := func(s tracetest.SpanStub) bool { return s.Name == "job reconcile_payer" && !s.EndTime.IsZero() }
+		for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+			pass = spansOf(exp, passTrace)
+			if slices.ContainsFunc(pass, payerDone) {
+				break
+			}
+		}
+		if slices.ContainsFunc(pass, payerDone) {
 			break
 		}
 	}
