@@ -118,9 +118,15 @@ func idempotently[R any](ctx context.Context, idem idempotency, k *idempotencyKe
 	if !took {
 		return none, inUse
 	}
-	idem.log.InfoContext(ctx, "settling an Idempotency-Key whose request died", "reserved_at", rec.CreatedAt)
+	// What the first request wrote is looked for since it reserved the key: the stamp may have been moved since (by
+	// an earlier take-over, or a request marking its reservation dead).
+	since := rec.ReservedAt
+	if since.IsZero() || rec.CreatedAt.Before(since) {
+		since = rec.CreatedAt
+	}
+	idem.log.InfoContext(ctx, "settling an Idempotency-Key whose request died", "reserved_at", since)
 	if settle != nil {
-		resp, found, err := settle(rec.CreatedAt)
+		resp, found, err := settle(since)
 		if err != nil {
 			idem.abandon(ctx, k)
 			return none, err

@@ -242,7 +242,8 @@ type IdempotencyRecord struct {
 	Status      int
 	Location    string
 	Body        []byte
-	CreatedAt   time.Time
+	CreatedAt   time.Time // the reservation's stamp: re-stamped when a retry takes a dead reservation over
+	ReservedAt  time.Time // when the first request reserved the key, never re-stamped
 }
 
 // Complete reports whether the record holds a finished response (rather than a reservation in progress).

@@ -20,7 +20,8 @@ type IdempotencyRecord = invite.IdempotencyRecord
 // still in progress, with reserved unset. Of concurrent reservations of one key exactly one wins: the primary key
 // decides, not a read before the write.
 func (s *Store) ReserveIdempotencyKey(ctx context.Context, scope, key, requestHash string, now time.Time) (IdempotencyRecord, bool, error) {
-	row := idempotencyRow{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: dbTime(now)}
+	reserved := dbTime(now)
+	row := idempotencyRow{Scope: scope, Key: key, RequestHash: requestHash, CreatedAt: reserved, ReservedAt: &reserved}
 	// A record seen as existing may be released before it is read; a few rounds settle that race.
 	for range 5 {
 		res := s.db.WithContext(ctx).

@@ -19,7 +19,8 @@ func TestIdempotencyKeyLifecycle(t *testing.T) {
 		if err != nil || !reserved {
 			t.Fatalf("first reserve: reserved=%v err=%v", reserved, err)
 		}
-		want := store.IdempotencyRecord{Scope: "user-1", Key: "k1", RequestHash: "hash-a", CreatedAt: now.Truncate(time.Microsecond)}
+		want := store.IdempotencyRecord{Scope: "user-1", Key: "k1", RequestHash: "hash-a", CreatedAt: now.Truncate(time.Microsecond),
+			ReservedAt: now.Truncate(time.Microsecond)}
 		wantEqual(t, "reservation", rec, want)
 
 		// While the first request runs, a retry sees the reservation in progress.

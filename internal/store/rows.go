@@ -122,6 +122,8 @@ type idempotencyRow struct {
 	Location    string    `gorm:"column:location"`
 	Body        []byte    `gorm:"column:body"`
 	CreatedAt   time.Time `gorm:"column:created_at;autoCreateTime:false"`
+	// ReservedAt is when the first request reserved the key; a take-over re-stamps CreatedAt only (00016).
+	ReservedAt *time.Time `gorm:"column:reserved_at"`
 }
 
 func (idempotencyRow) TableName() string { return "idempotency_keys" }
@@ -346,6 +348,7 @@ func (r idempotencyRow) record() IdempotencyRecord {
 		Location:    r.Location,
 		Body:        r.Body,
 		CreatedAt:   r.CreatedAt.UTC(),
+		ReservedAt:  valueTime(r.ReservedAt),
 	}
 }
 
