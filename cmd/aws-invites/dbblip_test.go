@@ -363,6 +363,7 @@ func TestDatabaseBlip(t *testing.T) {
 		}
 		if n == 0 {
 			t.Errorf("invite %s: invite.created never delivered", id)
+			logJobs(t, pg.url())
 		}
 	}
 	// Each event is one webhook-id: a delivery whose success could not be recorded while the database was away is
@@ -405,5 +406,40 @@ func listAll(t *testing.T, url, token string) []map[string]any {
 		if cursor == "" {
 			return out
 		}
+	}
+}
+
+// logJobs logs the background jobs that have not completed, to tell a delivery still waiting for its retry from a
+// lost one.
+func logJobs(t *testing.T, url string) {
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Logf("jobs: %v", err)
+		return
+	}
+	defer conn.Close(context.Background())
+	rows, err := conn.Query(context.Background(),
+		"SELECT id, kind, state, attempt, scheduled_at, args::text, errors::text FROM river_job WHERE state <> 'completed' ORDER BY id")
+	if err != nil {
+		t.Logf("jobs: %v", err)
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id, attempt       int64
+			kind, state, args string
+			errs              *string
+			scheduled         time.Time
+		)
+		if err := rows.Scan(&id, &kind, &state, &attempt, &scheduled, &args, &errs); err != nil {
+			t.Logf("jobs: %v", err)
+			return
+		}
+		e := ""
+		if errs != nil {
+			e = *errs
+		}
+		t.Logf("job %d %s %s attempt %d scheduled %s args %s errors %.400s", id, kind, state, attempt, scheduled.Format(time.RFC3339), args, e)
 	}
 }

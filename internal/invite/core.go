@@ -213,8 +213,15 @@ func (c *core) observe(ctx context.Context, inv Invite, h Handshake, actor Actor
 		attached := inv
 		attached.Handshake = &h
 		attached.LastSentAt = sentAt(h, true, inv.LastSentAt)
+		// An invite without a handshake is a send that died before it recorded AWS's answer: only now is the
+		// invitation known to have gone out, which invite.created tells its consumers (as a send or an adoption
+		// by the user does). Another handshake of an invite that had one is an update.
+		typ := EventUpdated
+		if inv.Handshake == nil {
+			typ = EventCreated
+		}
 		var err error
-		if inv, err = c.note(ctx, attached, EventUpdated, actor, "adopted the handshake "+h.ID+" found in AWS"); err != nil {
+		if inv, err = c.note(ctx, attached, typ, actor, "adopted the handshake "+h.ID+" found in AWS"); err != nil {
 			return inv, err
 		}
 	}

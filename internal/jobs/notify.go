@@ -38,8 +38,17 @@ type dispatchArgs struct {
 
 func (dispatchArgs) Kind() string { return KindDispatchEvent }
 func (dispatchArgs) InsertOpts() river.InsertOpts {
-	return river.InsertOpts{Queue: QueueNotify, MaxAttempts: maxAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
+	return river.InsertOpts{Queue: QueueNotify, MaxAttempts: dispatchAttempts, UniqueOpts: river.UniqueOpts{ByArgs: true}}
 }
+
+// dispatchAttempts bounds the attempts of an event's dispatch. It only reads the database and enqueues the
+// deliveries, so what fails it is the database: it is tried again soon (2 s, 4 s, ... up to 5 minutes apart, about
+// 8 hours in all), so that an outage neither delays the event by River's default backoff (81 s at the third
+// attempt) nor, past River's last attempt, drops it.
+const dispatchAttempts = 100
+
+// maxDispatchWait is the longest wait between two attempts of a dispatch.
+const maxDispatchWait = 5 * time.Minute
 
 type deliverArgs struct {
 	EndpointID string `json:"endpoint_id"`
@@ -67,6 +76,11 @@ func (w *dispatchWorker) Work(ctx context.Context, job *river.Job[dispatchArgs])
 	return w.r.observe(ctx, KindDispatchEvent, "", func(ctx context.Context) error {
 		return w.r.cfg.Notify.Dispatch(ctx, job.Args.EventID)
 	})
+}
+
+// NextRetry doubles the wait from 2 s, up to maxDispatchWait.
+func (w *dispatchWorker) NextRetry(job *river.Job[dispatchArgs]) time.Time {
+	return time.Now().Add(min(time.Second<<min(job.Attempt, 9), maxDispatchWait))
 }
 
 type deliverWorker struct {
