@@ -134,6 +134,19 @@ func idempotently[R any](ctx context.Context, idem idempotency, k *idempotencyKe
 		if found {
 			return completeReserved(ctx, idem, k, resp, keep), nil
 		}
+		// Background work (reconciliation adopting the invitation AWS got) may finish the first request's work
+		// while the create runs again, which then meets the finished work as a conflict: look once more.
+		rerun := create
+		create = func() (R, error) {
+			resp, err := rerun()
+			if err == nil {
+				return resp, nil
+			}
+			if again, found, serr := settle(since); serr == nil && found {
+				return again, nil
+			}
+			return resp, err
+		}
 	}
 	return runReserved(ctx, idem, k, create, keep, true)
 }

@@ -110,6 +110,25 @@ func (c *core) invite(ctx context.Context, billingProfileID, inviteID string) (I
 	return inv, err
 }
 
+// conflictRetries is how many times a user's action on an invite is applied before a concurrent writer's change wins.
+const conflictRetries = 3
+
+// applyToCurrent applies a user's change to inv and, when another writer (background work: a reconciliation pass,
+// a follower) changed the invite first, to the invite as it now is, up to conflictRetries times: what the user
+// asked is applied to the latest invite, so the caller does not see the race as a conflict. apply decides afresh
+// from the invite it is given, which may no longer allow the change.
+func (c *core) applyToCurrent(ctx context.Context, inv Invite, apply func(Invite) (Invite, error)) (Invite, error) {
+	for attempt := 1; ; attempt++ {
+		out, err := apply(inv)
+		if !IsCode(err, CodeConcurrentUpdate) || attempt == conflictRetries {
+			return out, err
+		}
+		if inv, err = c.invite(ctx, inv.BillingProfileID, inv.ID); err != nil {
+			return Invite{}, err
+		}
+	}
+}
+
 func inviteNotFound(billingProfileID, inviteID string) error {
 	return Errorf(CodeNotFound, "invite %q was not found in billing profile %q", inviteID, billingProfileID)
 }

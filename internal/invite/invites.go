@@ -192,7 +192,11 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 		case err == nil && holder.BillingProfileID != bp.ID:
 			return View{}, false, s.heldElsewhere(ctx, p, holder)
 		case err == nil:
-			v, err := s.viewOrErr(s.reenter(ctx, p, bp, holder, in))
+			out, err := s.reenter(ctx, p, bp, holder, in)
+			if IsCode(err, CodeConcurrentUpdate) {
+				continue // the holder changed meanwhile (reconciliation ended an interrupted send): look again
+			}
+			v, err := s.viewOrErr(out, err)
 			return v, false, err
 		case !IsCode(err, CodeNotFound):
 			return View{}, false, err
@@ -283,18 +287,7 @@ func (s *Invites) Resend(ctx context.Context, p Principal, billingProfileID, inv
 func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, actor Actor, newNotes bool) (Invite, error) {
 	now := s.now(inv.Payer)
 	if inv.Handshake == nil {
-		// A reservation without a handshake: either a send is under way, or its process stopped mid-send.
-		if wait, inFlight := inv.SendInFlight(now); inFlight {
-			return Invite{}, &Error{Code: CodeSendInProgress, RetryAfter: wait,
-				Detail: fmt.Sprintf("the invitation to account %s is being sent right now", inv.AccountID)}
-		}
-		claimed := inv
-		claimed.LastSentAt = now
-		claimed, err := s.note(ctx, claimed, EventUpdated, actor, "resuming a send that was interrupted")
-		if err != nil {
-			return Invite{}, err
-		}
-		return s.send(ctx, bp, claimed, actor)
+		return s.resume(ctx, bp, inv, actor)
 	}
 	if wait := inv.ResendAvailableAt().Sub(now); wait > 0 {
 		return Invite{}, &Error{Code: CodeResendTooSoon, RetryAfter: wait,
@@ -339,6 +332,32 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 		reason = fmt.Sprintf("re-sent: adopted the open handshake %s", h.ID)
 	}
 	return s.recordSend(ctx, inv, h, adopted, now, actor, reason, newNotes)
+}
+
+// resume sends the invitation of a reservation without a handshake: its send is under way (send_in_progress), or
+// its process stopped mid-send. Reconciliation settles such reservations too, and may do so meanwhile: it adopts the
+// handshake AWS got (the invite is then answered as it stands, nothing to send) or, when AWS got none, cancels the
+// invite; a create re-entering the account then invites it afresh (CodeConcurrentUpdate makes it look again).
+func (s *Invites) resume(ctx context.Context, bp BillingProfile, inv Invite, actor Actor) (Invite, error) {
+	now := s.now(inv.Payer)
+	claimed, err := s.applyToCurrent(ctx, inv, func(cur Invite) (Invite, error) {
+		switch {
+		case cur.State != StateInvited:
+			return Invite{}, Errorf(CodeConcurrentUpdate, "invite %s became %s meanwhile", cur.ID, cur.State)
+		case cur.Handshake != nil:
+			return cur, nil
+		}
+		if wait, inFlight := cur.SendInFlight(now); inFlight {
+			return Invite{}, &Error{Code: CodeSendInProgress, RetryAfter: wait,
+				Detail: fmt.Sprintf("the invitation to account %s is being sent right now", cur.AccountID)}
+		}
+		cur.LastSentAt = now
+		return s.note(ctx, cur, EventUpdated, actor, "resuming a send that was interrupted")
+	})
+	if err != nil || claimed.Handshake != nil {
+		return claimed, err
+	}
+	return s.send(ctx, bp, claimed, actor)
 }
 
 // recordSend stores the handshake a re-send ended with.

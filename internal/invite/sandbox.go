@@ -206,15 +206,7 @@ func (s *Sandbox) Answer(ctx context.Context, p Principal, billingProfileID, inv
 	// The background work may write the invite meanwhile (a reconciliation pass seeing the same answer): the answer
 	// is applied to the invite as it is now, so the caller never sees that race as a conflict.
 	actor := Actor{Kind: ActorSandbox, Subject: p.Subject, Email: p.Email}
-	for attempt := 1; ; attempt++ {
-		out, err := s.observe(ctx, inv, h, actor)
-		if !IsCode(err, CodeConcurrentUpdate) || attempt == 3 {
-			return s.viewOrErr(out, err)
-		}
-		if inv, err = s.invite(ctx, billingProfileID, inviteID); err != nil {
-			return View{}, err
-		}
-	}
+	return s.viewOrErr(s.applyToCurrent(ctx, inv, func(inv Invite) (Invite, error) { return s.observe(ctx, inv, h, actor) }))
 }
 
 // SetCloudHealth sets the account's status in the simulated CloudHealth and applies it to the invite at once. The
@@ -231,15 +223,7 @@ func (s *Sandbox) SetCloudHealth(ctx context.Context, p Principal, billingProfil
 		return View{}, err
 	}
 	// As in Answer: applied to the invite as it is now, whatever the background work wrote meanwhile.
-	for attempt := 1; ; attempt++ {
-		out, err := s.cloudHealth.refreshOne(ctx, inv)
-		if !IsCode(err, CodeConcurrentUpdate) || attempt == 3 {
-			return s.viewOrErr(out, err)
-		}
-		if inv, err = s.invite(ctx, billingProfileID, inviteID); err != nil {
-			return View{}, err
-		}
-	}
+	return s.viewOrErr(s.applyToCurrent(ctx, inv, func(inv Invite) (Invite, error) { return s.cloudHealth.refreshOne(ctx, inv) }))
 }
 
 // DeliverCUR writes a small real report with line items for the invite's account where the sandbox reads the
