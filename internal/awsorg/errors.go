@@ -19,6 +19,7 @@ type operation int
 const (
 	opOther operation = iota
 	opInvite
+	opInviteWithNotes // an invitation with notes: AWS's screening of free text may refuse them
 	opAccept
 	opDescribeAccount
 	opTransfer  // InviteOrganizationToTransferResponsibility
@@ -54,6 +55,11 @@ const (
 	detailEmailNotVerified = "The email address of the payer organization's management account is not verified, and AWS " +
 		"allows no invitations until it is. Ask your reseller to verify it."
 	detailPayerSetup = "The payer organization's management account is not set up to accept new accounts. Ask your reseller to complete its setup."
+	// detailNotesRefused: AWS screens free text against cross-site scripting patterns it does not publish
+	// (InvalidInputException INVALID_PATTERN, SDK model of July 2026), so the examples are ours, not AWS's list.
+	detailNotesRefused = "AWS Organizations refused the notes: it screens free text against common cross-site scripting " +
+		"patterns (markup such as <script> or an onload= attribute, or a javascript: link, for example), and the notes " +
+		"look like one to it. Reword the notes, or leave them out, and send the invitation again."
 )
 
 // reasonRule is what a constraint violation reason means for the customer.
@@ -91,6 +97,12 @@ var reasons = map[string]reasonRule{
 	"MASTER_ACCOUNT_MISSING_CONTACT_INFO":               {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
 	"MASTER_ACCOUNT_MISSING_BUSINESS_LICENSE":           {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
 	"MASTER_ACCOUNT_ADDRESS_DOES_NOT_MATCH_MARKETPLACE": {invite.CodePayerSetupIncomplete, detailPayerSetup, 0},
+	"LEGACY_PERMISSIONS_STILL_IN_USE": {invite.CodeLegacyBillingPermissions, "The payer organization still uses " +
+		"the retired IAM actions for billing (aws-portal), and AWS sends no invitations until it moves to the " +
+		"fine-grained actions for billing, cost management and accounts. Ask your reseller to migrate the payer " +
+		"organization's policies; then send the invitation again.", 0},
+	"UNMET_BILLING_PREREQUISITE": {invite.CodeBillingPrerequisite, "AWS finds the payer organization's billing " +
+		"configuration unsupported for this. Ask your reseller to contact AWS Support; then send the invitation again.", 0},
 	"WAIT_PERIOD_ACTIVE": {invite.CodeMembershipRate, "The AWS account was created or moved too recently for this " +
 		"change; AWS requires a waiting period. Try again later.", laterRetryAfter},
 
@@ -225,10 +237,13 @@ func invalidInput(op operation, reason string, set func(invite.Code, string, tim
 		return set(d.code, d.detail, 0)
 	}
 	switch {
-	case (op == opInvite || op == opDescribeAccount) &&
+	case op == opInviteWithNotes && reason == "INVALID_PATTERN":
+		// The account id was checked before it was sent; what AWS screens and refuses is then the notes.
+		return set(invite.CodeNotesRefused, detailNotesRefused, 0)
+	case (op == opInvite || op == opInviteWithNotes || op == opDescribeAccount) &&
 		(reason == "INVALID_PATTERN" || reason == "INVALID_PATTERN_TARGET_ID"):
 		return set(invite.CodeInvalidAccountID, "The AWS account id must be 12 digits.", 0)
-	case op == opInvite && reason == "MAX_LENGTH_EXCEEDED":
+	case (op == opInvite || op == opInviteWithNotes) && reason == "MAX_LENGTH_EXCEEDED":
 		return set(invite.CodeNotesTooLong, fmt.Sprintf("The notes must be at most %d characters.", invite.MaxNotes), 0)
 	}
 	// What remains is input the service itself built (the customer's own values are checked before, or mapped

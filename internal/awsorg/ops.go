@@ -43,7 +43,11 @@ func (c *Client) InviteAccount(ctx context.Context, payer invite.Payer, accountI
 			return invite.Handshake{}, false, alreadyJoined(accountID, err)
 		}
 	}
-	return invite.Handshake{}, false, mapError(opInvite, err, c.opts.RetryAfter)
+	op := opInvite
+	if notes != "" {
+		op = opInviteWithNotes
+	}
+	return invite.Handshake{}, false, mapError(op, err, c.opts.RetryAfter)
 }
 
 // openHandshake finds the pending handshake of one action (an invitation, or a billing transfer invitation) for

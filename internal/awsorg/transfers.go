@@ -75,6 +75,15 @@ func transferInviteError(err error, accountID, name, notes string, unavailableAf
 			e.Code, e.Detail = invite.CodeInvalidAccountID, "The AWS account id must be 12 digits."
 		case !printableRE.MatchString(name):
 			badName()
+		case notes != "":
+			// The id and the name match their patterns: AWS's screening of free text refused the notes (or the name,
+			// which it does not tell apart; the notes are the likelier, and the detail says both).
+			e.Code, e.Detail = invite.CodeNotesRefused, detailNotesRefused+" If the notes hold nothing like that, "+
+				"reword the billing transfer's name instead."
+		default:
+			e.Code, e.Detail = invite.CodeTransferNameInvalid, "AWS Organizations refused the billing transfer's name: "+
+				"it screens free text against common cross-site scripting patterns, and the name looks like one to it. "+
+				"Choose another name."
 		}
 	case types.InvalidInputExceptionReasonMaxLengthExceeded:
 		if utf8.RuneCountInString(notes) > invite.MaxNotes {

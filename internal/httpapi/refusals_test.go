@@ -27,6 +27,8 @@ func TestAWSRefusalsTheCustomerCanActOn(t *testing.T) {
 		{"HandshakeConstraintViolationException", "TARGET_ACCOUNT_VALIDATION_FAILURE", 422, "account_validation_failed", "check the account id"},
 		{"ConstraintViolationException", "MASTER_ACCOUNT_MISSING_CONTACT_INFO", 502, "payer_setup_incomplete", "reseller"},
 		{"AccessDeniedException", "", 502, "aws_access_denied", "reseller"},
+		{"HandshakeConstraintViolationException", "LEGACY_PERMISSIONS_STILL_IN_USE", 502, "payer_legacy_billing_permissions", "reseller"},
+		{"ConstraintViolationException", "UNMET_BILLING_PREREQUISITE", 502, "billing_prerequisite_unmet", "reseller"},
 	} {
 		t.Run(tc.code, func(t *testing.T) {
 			e := e.with(t)
@@ -46,7 +48,7 @@ func TestAWSRefusalsTheCustomerCanActOn(t *testing.T) {
 	for _, it := range feed {
 		codes = append(codes, it.(map[string]any)["code"].(string))
 	}
-	if got := strings.Join(codes, " "); got != "aws_access_denied payer_setup_incomplete account_validation_failed unused_prepayment_balance" {
+	if got := strings.Join(codes, " "); got != "billing_prerequisite_unmet payer_legacy_billing_permissions aws_access_denied payer_setup_incomplete account_validation_failed unused_prepayment_balance" {
 		t.Errorf("the feed's refusals: %s", got)
 	}
 
@@ -129,5 +131,25 @@ func TestConflicts(t *testing.T) {
 		map[string]any{"customerId": customer, "name": "Acme main", "managementAccountId": "999988887777"}), 409, "payer_change_with_open_invites")
 	if !strings.Contains(p["detail"].(string), "reassign") {
 		t.Errorf("detail does not say what to do: %v", p["detail"])
+	}
+}
+
+// AWS screens free text against cross-site scripting patterns (INVALID_PATTERN). The account id was checked before
+// it was sent, so the refusal names the notes, with its own code: the customer rewords them. Nothing is left
+// behind, and ordinary notes pass.
+func TestNotesRefusedByAWSScreening(t *testing.T) {
+	e := newEnv(t, envOptions{sandbox: true})
+	tok := e.token()
+	p := e.problem(e.do("POST", invitesPath(profile), tok, map[string]any{"accountId": "123456789012",
+		"notes": `Welcome! <script>alert("hi")</script>`}), 422, "notes_refused")
+	if d := p["detail"].(string); !strings.Contains(d, "notes") || strings.Contains(d, "12 digits") {
+		t.Errorf("detail %q should name the notes, not the account id", d)
+	}
+	if inv, _ := e.counts(); inv != 0 {
+		t.Errorf("a refused invitation left %d invites", inv)
+	}
+	if r := e.do("POST", invitesPath(profile), tok, map[string]any{"accountId": "123456789012",
+		"notes": "Welcome aboard; see <the onboarding page> for what comes next"}); r.status != 201 {
+		t.Errorf("ordinary notes: %d %s", r.status, r.body)
 	}
 }

@@ -55,6 +55,7 @@ const (
 	CodeValidationFailed  Code = "validation_failed"  // well-formed input with invalid values
 	CodeInvalidAccountID  Code = "invalid_account_id" // not a 12-digit AWS account id
 	CodeNotesTooLong      Code = "notes_too_long"     // notes over MaxNotes characters
+	CodeNotesRefused      Code = "notes_refused"      // AWS's screening of free text (cross-site scripting patterns) refused the notes
 	CodeIdempotencyReused Code = "idempotency_key_reused"
 	CodeIdempotencyInUse  Code = "idempotency_key_in_use"
 
@@ -96,6 +97,11 @@ const (
 	CodeAccountNotValidated Code = "account_validation_failed" // 422: AWS could not validate the account; check the id, its owner its status and contact details
 	// Only the reseller can fix this one: 502, like aws_access_denied.
 	CodePayerSetupIncomplete Code = "payer_setup_incomplete" // the payer's management account lacks contact details, a business license or a matching address
+	// CodeLegacyBillingPermissions: the payer's organization still uses the retired IAM actions for billing, and AWS
+	// sends no invitations until it moves to the fine-grained ones (LEGACY_PERMISSIONS_STILL_IN_USE).
+	CodeLegacyBillingPermissions Code = "payer_legacy_billing_permissions"
+	// CodeBillingPrerequisite: AWS finds the payer's billing configuration unsupported (UNMET_BILLING_PREREQUISITE).
+	CodeBillingPrerequisite Code = "billing_prerequisite_unmet"
 
 	CodeCloudHealthNotConfigured Code = "cloudhealth_not_configured"
 	CodeCloudHealthUnavailable   Code = "cloudhealth_unavailable"
@@ -144,6 +150,7 @@ var kinds = map[Code]ErrorKind{
 	CodeValidationFailed:  KindValidation,
 	CodeInvalidAccountID:  KindValidation,
 	CodeNotesTooLong:      KindValidation,
+	CodeNotesRefused:      KindValidation,
 	CodeIdempotencyReused: KindValidation,
 	CodeIdempotencyInUse:  KindConflict,
 
@@ -180,9 +187,11 @@ var kinds = map[Code]ErrorKind{
 	CodeAWSUnavailable:     KindUnavailable,
 	CodeAWSOrgFinalizing:   KindUnavailable,
 
-	CodeUnusedPrepayment:     KindConflict,
-	CodeAccountNotValidated:  KindValidation,
-	CodePayerSetupIncomplete: KindUpstream,
+	CodeUnusedPrepayment:         KindConflict,
+	CodeAccountNotValidated:      KindValidation,
+	CodePayerSetupIncomplete:     KindUpstream,
+	CodeLegacyBillingPermissions: KindUpstream,
+	CodeBillingPrerequisite:      KindUpstream,
 
 	CodeCloudHealthNotConfigured: KindUnavailable,
 	CodeCloudHealthUnavailable:   KindUnavailable,

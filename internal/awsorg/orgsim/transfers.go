@@ -59,6 +59,9 @@ func (c *call) inviteToTransfer(in *transferInviteInput) (any, error) {
 		return nil, invalidInput("MAX_LENGTH_EXCEEDED",
 			"You provided a string parameter that is longer than allowed: Notes is at most 1024 characters.")
 	}
+	if err := screenFreeText(notes + " " + *in.SourceName); err != nil {
+		return nil, err
+	}
 	if in.StartTimestamp == nil {
 		return nil, invalidInput("INPUT_REQUIRED", "You must specify a value for all required parameters: StartTimestamp.")
 	}
