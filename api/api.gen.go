@@ -50,6 +50,81 @@ func (e ActorKind) Valid() bool {
 	}
 }
 
+// Defines values for BillingDataState.
+const (
+	AwaitingFirstReport BillingDataState = "awaiting_first_report"
+	NoUsageSinceJoin    BillingDataState = "no_usage_since_join"
+	NotConfigured       BillingDataState = "not_configured"
+	Present             BillingDataState = "present"
+	ReportLate          BillingDataState = "report_late"
+	Unreadable          BillingDataState = "unreadable"
+)
+
+// Valid indicates whether the value is a known member of the BillingDataState enum.
+func (e BillingDataState) Valid() bool {
+	switch e {
+	case AwaitingFirstReport:
+		return true
+	case NoUsageSinceJoin:
+		return true
+	case NotConfigured:
+		return true
+	case Present:
+		return true
+	case ReportLate:
+		return true
+	case Unreadable:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BillingGroupLinkState.
+const (
+	BillingGroupLinkStateAssociated BillingGroupLinkState = "associated"
+	BillingGroupLinkStatePending    BillingGroupLinkState = "pending"
+	BillingGroupLinkStateProblem    BillingGroupLinkState = "problem"
+	BillingGroupLinkStateRemoved    BillingGroupLinkState = "removed"
+)
+
+// Valid indicates whether the value is a known member of the BillingGroupLinkState enum.
+func (e BillingGroupLinkState) Valid() bool {
+	switch e {
+	case BillingGroupLinkStateAssociated:
+		return true
+	case BillingGroupLinkStatePending:
+		return true
+	case BillingGroupLinkStateProblem:
+		return true
+	case BillingGroupLinkStateRemoved:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for BillingGroupProblemCode.
+const (
+	BillingGroupProblemCodeBillingGroupAccountInAnotherGroup     BillingGroupProblemCode = "billing_group_account_in_another_group"
+	BillingGroupProblemCodeBillingGroupAccountNotInBillingFamily BillingGroupProblemCode = "billing_group_account_not_in_billing_family"
+	BillingGroupProblemCodeBillingGroupMisconfigured             BillingGroupProblemCode = "billing_group_misconfigured"
+)
+
+// Valid indicates whether the value is a known member of the BillingGroupProblemCode enum.
+func (e BillingGroupProblemCode) Valid() bool {
+	switch e {
+	case BillingGroupProblemCodeBillingGroupAccountInAnotherGroup:
+		return true
+	case BillingGroupProblemCodeBillingGroupAccountNotInBillingFamily:
+		return true
+	case BillingGroupProblemCodeBillingGroupMisconfigured:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for CURFormat.
 const (
 	Cur2   CURFormat = "cur2"
@@ -151,19 +226,19 @@ func (e CloudHealthViewLevel) Valid() bool {
 
 // Defines values for DeliveryState.
 const (
-	Delivered DeliveryState = "delivered"
-	Failed    DeliveryState = "failed"
-	Pending   DeliveryState = "pending"
+	DeliveryStateDelivered DeliveryState = "delivered"
+	DeliveryStateFailed    DeliveryState = "failed"
+	DeliveryStatePending   DeliveryState = "pending"
 )
 
 // Valid indicates whether the value is a known member of the DeliveryState enum.
 func (e DeliveryState) Valid() bool {
 	switch e {
-	case Delivered:
+	case DeliveryStateDelivered:
 		return true
-	case Failed:
+	case DeliveryStateFailed:
 		return true
-	case Pending:
+	case DeliveryStatePending:
 		return true
 	default:
 		return false
@@ -187,9 +262,12 @@ func (e DepartureMethod) Valid() bool {
 
 // Defines values for EventType.
 const (
+	BatchCompleted             EventType = "batch.completed"
 	InviteAccepted             EventType = "invite.accepted"
 	InviteAccountStateChanged  EventType = "invite.account_state_changed"
 	InviteActive               EventType = "invite.active"
+	InviteBillingDataChanged   EventType = "invite.billing_data_changed"
+	InviteBillingGroupChanged  EventType = "invite.billing_group_changed"
 	InviteCanceled             EventType = "invite.canceled"
 	InviteCloudhealthCritical  EventType = "invite.cloudhealth_critical"
 	InviteCloudhealthRecovered EventType = "invite.cloudhealth_recovered"
@@ -211,11 +289,17 @@ const (
 // Valid indicates whether the value is a known member of the EventType enum.
 func (e EventType) Valid() bool {
 	switch e {
+	case BatchCompleted:
+		return true
 	case InviteAccepted:
 		return true
 	case InviteAccountStateChanged:
 		return true
 	case InviteActive:
+		return true
+	case InviteBillingDataChanged:
+		return true
+	case InviteBillingGroupChanged:
 		return true
 	case InviteCanceled:
 		return true
@@ -329,6 +413,75 @@ func (e InviteAccountState) Valid() bool {
 	}
 }
 
+// Defines values for InviteBatchState.
+const (
+	Done    InviteBatchState = "done"
+	Running InviteBatchState = "running"
+)
+
+// Valid indicates whether the value is a known member of the InviteBatchState enum.
+func (e InviteBatchState) Valid() bool {
+	switch e {
+	case Done:
+		return true
+	case Running:
+		return true
+	default:
+		return false
+	}
+}
+
+// Defines values for InviteBatchItemOutcome.
+const (
+	InviteBatchItemOutcomeAdopted              InviteBatchItemOutcome = "adopted"
+	InviteBatchItemOutcomeAlreadyInvited       InviteBatchItemOutcome = "already_invited"
+	InviteBatchItemOutcomeAlreadyJoined        InviteBatchItemOutcome = "already_joined"
+	InviteBatchItemOutcomeCanceled             InviteBatchItemOutcome = "canceled"
+	InviteBatchItemOutcomeFailed               InviteBatchItemOutcome = "failed"
+	InviteBatchItemOutcomeHeldByAnotherProfile InviteBatchItemOutcome = "held_by_another_profile"
+	InviteBatchItemOutcomePending              InviteBatchItemOutcome = "pending"
+	InviteBatchItemOutcomeQueued               InviteBatchItemOutcome = "queued"
+	InviteBatchItemOutcomeRefused              InviteBatchItemOutcome = "refused"
+	InviteBatchItemOutcomeRetrying             InviteBatchItemOutcome = "retrying"
+	InviteBatchItemOutcomeSent                 InviteBatchItemOutcome = "sent"
+	InviteBatchItemOutcomeWouldQueue           InviteBatchItemOutcome = "would_queue"
+	InviteBatchItemOutcomeWouldSend            InviteBatchItemOutcome = "would_send"
+)
+
+// Valid indicates whether the value is a known member of the InviteBatchItemOutcome enum.
+func (e InviteBatchItemOutcome) Valid() bool {
+	switch e {
+	case InviteBatchItemOutcomeAdopted:
+		return true
+	case InviteBatchItemOutcomeAlreadyInvited:
+		return true
+	case InviteBatchItemOutcomeAlreadyJoined:
+		return true
+	case InviteBatchItemOutcomeCanceled:
+		return true
+	case InviteBatchItemOutcomeFailed:
+		return true
+	case InviteBatchItemOutcomeHeldByAnotherProfile:
+		return true
+	case InviteBatchItemOutcomePending:
+		return true
+	case InviteBatchItemOutcomeQueued:
+		return true
+	case InviteBatchItemOutcomeRefused:
+		return true
+	case InviteBatchItemOutcomeRetrying:
+		return true
+	case InviteBatchItemOutcomeSent:
+		return true
+	case InviteBatchItemOutcomeWouldQueue:
+		return true
+	case InviteBatchItemOutcomeWouldSend:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InviteKind.
 const (
 	InviteKindBillingTransfer InviteKind = "billing_transfer"
@@ -347,39 +500,60 @@ func (e InviteKind) Valid() bool {
 	}
 }
 
+// Defines values for InviteQueueReason.
+const (
+	AccountQuota InviteQueueReason = "account_quota"
+	DailyQuota   InviteQueueReason = "daily_quota"
+)
+
+// Valid indicates whether the value is a known member of the InviteQueueReason enum.
+func (e InviteQueueReason) Valid() bool {
+	switch e {
+	case AccountQuota:
+		return true
+	case DailyQuota:
+		return true
+	default:
+		return false
+	}
+}
+
 // Defines values for InviteState.
 const (
-	Accepted            InviteState = "accepted"
-	Active              InviteState = "active"
-	AwaitingCur         InviteState = "awaiting_cur"
-	Canceled            InviteState = "canceled"
-	CloudhealthCritical InviteState = "cloudhealth_critical"
-	Declined            InviteState = "declined"
-	Departed            InviteState = "departed"
-	Expired             InviteState = "expired"
-	Invited             InviteState = "invited"
+	InviteStateAccepted            InviteState = "accepted"
+	InviteStateActive              InviteState = "active"
+	InviteStateAwaitingCur         InviteState = "awaiting_cur"
+	InviteStateCanceled            InviteState = "canceled"
+	InviteStateCloudhealthCritical InviteState = "cloudhealth_critical"
+	InviteStateDeclined            InviteState = "declined"
+	InviteStateDeparted            InviteState = "departed"
+	InviteStateExpired             InviteState = "expired"
+	InviteStateInvited             InviteState = "invited"
+	InviteStateQueued              InviteState = "queued"
 )
 
 // Valid indicates whether the value is a known member of the InviteState enum.
 func (e InviteState) Valid() bool {
 	switch e {
-	case Accepted:
+	case InviteStateAccepted:
 		return true
-	case Active:
+	case InviteStateActive:
 		return true
-	case AwaitingCur:
+	case InviteStateAwaitingCur:
 		return true
-	case Canceled:
+	case InviteStateCanceled:
 		return true
-	case CloudhealthCritical:
+	case InviteStateCloudhealthCritical:
 		return true
-	case Declined:
+	case InviteStateDeclined:
 		return true
-	case Departed:
+	case InviteStateDeparted:
 		return true
-	case Expired:
+	case InviteStateExpired:
 		return true
-	case Invited:
+	case InviteStateInvited:
+		return true
+	case InviteStateQueued:
 		return true
 	default:
 		return false
@@ -432,6 +606,8 @@ const (
 	AcceptInConsole               NextStepCode = "accept_in_console"
 	AccountClosed                 NextStepCode = "account_closed"
 	AccountDeparted               NextStepCode = "account_departed"
+	BillingDataNotConfigured      NextStepCode = "billing_data_not_configured"
+	BillingDataUnreadable         NextStepCode = "billing_data_unreadable"
 	BillingTransferChanges        NextStepCode = "billing_transfer_changes"
 	BillingTransferStarts         NextStepCode = "billing_transfer_starts"
 	CheckEmail                    NextStepCode = "check_email"
@@ -444,6 +620,7 @@ const (
 	MembershipConfirmation        NextStepCode = "membership_confirmation"
 	NoSpendNoData                 NextStepCode = "no_spend_no_data"
 	OpenSupportTicket             NextStepCode = "open_support_ticket"
+	QueuedForQuota                NextStepCode = "queued_for_quota"
 	Resend                        NextStepCode = "resend"
 	Sending                       NextStepCode = "sending"
 	WaitForCur                    NextStepCode = "wait_for_cur"
@@ -462,6 +639,10 @@ func (e NextStepCode) Valid() bool {
 	case AccountClosed:
 		return true
 	case AccountDeparted:
+		return true
+	case BillingDataNotConfigured:
+		return true
+	case BillingDataUnreadable:
 		return true
 	case BillingTransferChanges:
 		return true
@@ -486,6 +667,8 @@ func (e NextStepCode) Valid() bool {
 	case NoSpendNoData:
 		return true
 	case OpenSupportTicket:
+		return true
+	case QueuedForQuota:
 		return true
 	case Resend:
 		return true
@@ -512,6 +695,13 @@ const (
 	ProblemCodeAwsOrganizationFinalizing               ProblemCode = "aws_organization_finalizing"
 	ProblemCodeAwsOrganizationNotInUse                 ProblemCode = "aws_organization_not_in_use"
 	ProblemCodeAwsUnavailable                          ProblemCode = "aws_unavailable"
+	ProblemCodeBatchInvalid                            ProblemCode = "batch_invalid"
+	ProblemCodeBillingConductorNotConfigured           ProblemCode = "billing_conductor_not_configured"
+	ProblemCodeBillingGroupAccountInAnotherGroup       ProblemCode = "billing_group_account_in_another_group"
+	ProblemCodeBillingGroupAccountNotAssociated        ProblemCode = "billing_group_account_not_associated"
+	ProblemCodeBillingGroupAccountNotInBillingFamily   ProblemCode = "billing_group_account_not_in_billing_family"
+	ProblemCodeBillingGroupInvalid                     ProblemCode = "billing_group_invalid"
+	ProblemCodeBillingGroupMisconfigured               ProblemCode = "billing_group_misconfigured"
 	ProblemCodeBillingPrerequisiteUnmet                ProblemCode = "billing_prerequisite_unmet"
 	ProblemCodeBillingTransferAlreadyExists            ProblemCode = "billing_transfer_already_exists"
 	ProblemCodeBillingTransferEndInvalid               ProblemCode = "billing_transfer_end_invalid"
@@ -533,6 +723,7 @@ const (
 	ProblemCodeDatabaseUnavailable                     ProblemCode = "database_unavailable"
 	ProblemCodeDifferentPayer                          ProblemCode = "different_payer"
 	ProblemCodeDifferentSellerOfRecord                 ProblemCode = "different_seller_of_record"
+	ProblemCodeDuplicateAccount                        ProblemCode = "duplicate_account"
 	ProblemCodeForbidden                               ProblemCode = "forbidden"
 	ProblemCodeHandshakeAlreadyFinalized               ProblemCode = "handshake_already_finalized"
 	ProblemCodeHandshakeNotAdoptable                   ProblemCode = "handshake_not_adoptable"
@@ -600,6 +791,20 @@ func (e ProblemCode) Valid() bool {
 		return true
 	case ProblemCodeAwsUnavailable:
 		return true
+	case ProblemCodeBatchInvalid:
+		return true
+	case ProblemCodeBillingConductorNotConfigured:
+		return true
+	case ProblemCodeBillingGroupAccountInAnotherGroup:
+		return true
+	case ProblemCodeBillingGroupAccountNotAssociated:
+		return true
+	case ProblemCodeBillingGroupAccountNotInBillingFamily:
+		return true
+	case ProblemCodeBillingGroupInvalid:
+		return true
+	case ProblemCodeBillingGroupMisconfigured:
+		return true
 	case ProblemCodeBillingPrerequisiteUnmet:
 		return true
 	case ProblemCodeBillingTransferAlreadyExists:
@@ -641,6 +846,8 @@ func (e ProblemCode) Valid() bool {
 	case ProblemCodeDifferentPayer:
 		return true
 	case ProblemCodeDifferentSellerOfRecord:
+		return true
+	case ProblemCodeDuplicateAccount:
 		return true
 	case ProblemCodeForbidden:
 		return true
@@ -849,10 +1056,94 @@ type Actor struct {
 // ActorKind defines model for Actor.Kind.
 type ActorKind string
 
+// BillingData Where a joined account's billing data stands in the payer's Cost and Usage Report, as of the last look at the
+// report (hourly): which of the help page's "stays under invites" cases applies, and who must act. Absent until
+// the report was first looked at after the join. For a billing transfer, the transferred organization's
+// accounts count.
+type BillingData struct {
+	// DataThrough How far that version's line items reach (the end of the hour of the newest one).
+	DataThrough *time.Time `json:"dataThrough,omitempty"`
+
+	// LastReportAt When the payer's newest report version read was delivered (its manifest's write time).
+	LastReportAt *time.Time `json:"lastReportAt,omitempty"`
+
+	// NextReportExpectedBy When AWS's next daily refresh is due: 24 hours after the newest report (after the join when no report was ever read).
+	NextReportExpectedBy *time.Time `json:"nextReportExpectedBy,omitempty"`
+
+	// State `not_configured`: no billing profile of the payer says where its report is delivered (the reseller's to
+	// set). `unreadable`: the report cannot be read (no bucket, no manifest, access denied, a broken file; the
+	// reseller's to fix). `awaiting_first_report`: no report delivered since the join reaches a day past it yet.
+	// `report_late`: the newest report is more than 36 hours old (AWS refreshes at least daily; 12 hours of
+	// slack). `no_usage_since_join`: a report delivered after the join, reaching at least a day past it, has no
+	// line items for the account: nothing is wrong, it has no spend yet. `present`: the report has line items for
+	// the account.
+	State BillingDataState `json:"state"`
+}
+
+// BillingDataState `not_configured`: no billing profile of the payer says where its report is delivered (the reseller's to
+// set). `unreadable`: the report cannot be read (no bucket, no manifest, access denied, a broken file; the
+// reseller's to fix). `awaiting_first_report`: no report delivered since the join reaches a day past it yet.
+// `report_late`: the newest report is more than 36 hours old (AWS refreshes at least daily; 12 hours of
+// slack). `no_usage_since_join`: a report delivered after the join, reaching at least a day past it, has no
+// line items for the account: nothing is wrong, it has no spend yet. `present`: the report has line items for
+// the account.
+type BillingDataState string
+
+// BillingGroupLink The account's place in the AWS Billing Conductor billing group its billing profile names (absent while the
+// profile names none and the account was never associated). The payer's reconciliation pass associates a joined
+// account, batched up to 30 accounts a call; a reassigned account moves to its new profile's group and a
+// departed one is taken out, in the next pass. A problem is the reseller's to fix, never the customer's: the
+// next steps do not change.
+type BillingGroupLink struct {
+	Arn string `json:"arn"`
+
+	// AssociatedAt When AWS accepted the association.
+	AssociatedAt *time.Time `json:"associatedAt,omitempty"`
+
+	// Problem Why AWS does not (yet) hold the account in the billing group; for the reseller, not the customer.
+	Problem *BillingGroupProblem `json:"problem,omitempty"`
+
+	// State `pending`: to be associated in the payer's next pass, or retried while AWS does not count the account in
+	// the payer's billing family yet (`ILLEGAL_ACCOUNTS`, which AWS answers for a while after a join, for how
+	// long it does not say: retried up to a day after the join, then a `problem`). `associated`: AWS holds the
+	// account in the group. `problem`: AWS refuses (the `problem` says why); retried in every pass. `removed`:
+	// taken out of the group (departed, reassigned, or the profile's group changed).
+	State BillingGroupLinkState `json:"state"`
+}
+
+// BillingGroupLinkState `pending`: to be associated in the payer's next pass, or retried while AWS does not count the account in
+// the payer's billing family yet (`ILLEGAL_ACCOUNTS`, which AWS answers for a while after a join, for how
+// long it does not say: retried up to a day after the join, then a `problem`). `associated`: AWS holds the
+// account in the group. `problem`: AWS refuses (the `problem` says why); retried in every pass. `removed`:
+// taken out of the group (departed, reassigned, or the profile's group changed).
+type BillingGroupLinkState string
+
+// BillingGroupProblem Why AWS does not (yet) hold the account in the billing group; for the reseller, not the customer.
+type BillingGroupProblem struct {
+	// Code `billing_group_account_not_in_billing_family`: AWS does not count the account in the payer's consolidated
+	// billing family yet. `billing_group_account_in_another_group`: AWS holds it in another billing group of the
+	// payer this billing period (not named: it may be another customer's). `billing_group_misconfigured`: the
+	// group is missing, not ACTIVE, ended, or the service's role may not use Billing Conductor.
+	Code   BillingGroupProblemCode `json:"code"`
+	Detail string                  `json:"detail"`
+
+	// Since When AWS first answered this problem.
+	Since time.Time `json:"since"`
+}
+
+// BillingGroupProblemCode `billing_group_account_not_in_billing_family`: AWS does not count the account in the payer's consolidated
+// billing family yet. `billing_group_account_in_another_group`: AWS holds it in another billing group of the
+// payer this billing period (not named: it may be another customer's). `billing_group_misconfigured`: the
+// group is missing, not ACTIVE, ended, or the service's role may not use Billing Conductor.
+type BillingGroupProblemCode string
+
 // BillingProfile defines model for BillingProfile.
 type BillingProfile struct {
 	// ActsFromAccountId The AWS account whose credentials call AWS Organizations for this payer (the role's account, else the management account). Shown to platform administrators only.
 	ActsFromAccountId *string `json:"actsFromAccountId,omitempty"`
+
+	// BillingGroupArn The AWS Billing Conductor billing group the profile's joined accounts are associated with. Shown to platform administrators only.
+	BillingGroupArn *string `json:"billingGroupArn,omitempty"`
 
 	// CanInvite In the list of profiles: whether the caller may invite accounts under this profile.
 	CanInvite *bool `json:"canInvite,omitempty"`
@@ -862,8 +1153,13 @@ type BillingProfile struct {
 	CreatedAt              time.Time `json:"createdAt"`
 
 	// Cur Where the payer's Cost and Usage Report is delivered, as stored (the format always said).
-	Cur        *CURLocation `json:"cur,omitempty"`
-	CustomerId string       `json:"customerId"`
+	Cur *CURLocation `json:"cur,omitempty"`
+
+	// CurReport What the last look at the payer's Cost and Usage Report found of it as a whole (the same for every billing
+	// profile of the payer). Shown to platform administrators only, on a read of one profile, once the report was
+	// looked at: `problem` is the reseller's to fix (its invites' `billingData.state` is then `unreadable`).
+	CurReport  *CURReport `json:"curReport,omitempty"`
+	CustomerId string     `json:"customerId"`
 
 	// ExternalId Shown to platform administrators only.
 	ExternalId          *string `json:"externalId,omitempty"`
@@ -878,6 +1174,13 @@ type BillingProfile struct {
 
 // BillingProfileInput defines model for BillingProfileInput.
 type BillingProfileInput struct {
+	// BillingGroupArn An AWS Billing Conductor billing group of the payer (`arn:aws:billingconductor::<managementAccountId>:billinggroup/<12 digits>`)
+	// that the profile's joined accounts are associated with, so the customer's pro forma bill holds its
+	// accounts only. Checked on PUT with the payer's credentials (ListBillingGroups, one AWS call): an ACTIVE
+	// STANDARD group of this payer, else 422 `billing_group_invalid`. Absent or empty: none. Platform
+	// administrators only.
+	BillingGroupArn *string `json:"billingGroupArn,omitempty"`
+
 	// CloudHealthClientApiId When the reseller's CloudHealth key is a partner's: the customer's CloudHealth tenant (its `client_api_id`),
 	// whose accounts, payer assignments and external id the service reads for this profile's invites. Absent:
 	// the service's default tenant (`CLOUDHEALTH_CLIENT_API_ID`, else the key's own).
@@ -933,6 +1236,28 @@ type CURLocationInput struct {
 
 	// ReportName The report (CUR 1.0) or export (CUR 2.0) name.
 	ReportName string `json:"reportName"`
+}
+
+// CURReport What the last look at the payer's Cost and Usage Report found of it as a whole (the same for every billing
+// profile of the payer). Shown to platform administrators only, on a read of one profile, once the report was
+// looked at: `problem` is the reseller's to fix (its invites' `billingData.state` is then `unreadable`).
+type CURReport struct {
+	// BillingPeriod The billing period of the newest version read.
+	//
+	// Example: 2026-11
+	BillingPeriod *string `json:"billingPeriod,omitempty"`
+
+	// CheckedAt When the service last looked at the report.
+	CheckedAt time.Time `json:"checkedAt"`
+
+	// DataThrough How far its line items reach (the end of the newest one's hour).
+	DataThrough *time.Time `json:"dataThrough,omitempty"`
+
+	// LastReportAt When the newest version read was delivered.
+	LastReportAt *time.Time `json:"lastReportAt,omitempty"`
+
+	// Problem Why the report cannot be read (no bucket, access denied, no manifest, a broken file); absent when it was read.
+	Problem *string `json:"problem,omitempty"`
 }
 
 // CURView What the payer's Cost and Usage Report says about the account.
@@ -1100,6 +1425,23 @@ type CloudHealthView struct {
 // CloudHealthViewLevel defines model for CloudHealthView.Level.
 type CloudHealthViewLevel string
 
+// CreateInviteBatchRequest defines model for CreateInviteBatchRequest.
+type CreateInviteBatchRequest struct {
+	Accounts []InviteBatchAccount `json:"accounts"`
+
+	// Defaults What every item takes unless it gives the field itself.
+	Defaults *struct {
+		// Kind `join`: the account becomes a member of the payer organization (AWS Organizations invitation).
+		// `billing_transfer`: a customer's management account keeps its own organization and transfers responsibility
+		// for its consolidated bill to the payer from a start date (AWS billing transfer).
+		Kind  *InviteKind `json:"kind,omitempty"`
+		Notes *string     `json:"notes,omitempty"`
+	} `json:"defaults,omitempty"`
+
+	// DryRun Predict each item's outcome without inviting anything or calling AWS.
+	DryRun *bool `json:"dryRun,omitempty"`
+}
+
 // CreateInviteRequest defines model for CreateInviteRequest.
 type CreateInviteRequest struct {
 	// AccountId The 12-digit AWS account id; dashes or spaces are allowed (`1234-5678-9012`). Required unless `adoptHandshakeId` is given.
@@ -1146,7 +1488,12 @@ type Delivery struct {
 	// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
 	// `invite.departed`: a joined account is no longer a member of the payer organization (state `departed`).
 	// `invite.account_state_changed`: AWS's state of a joined account changed (`accountState`: suspended, closing,
-	// closed, or active again); the invite's state is unchanged. `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+	// closed, or active again); the invite's state is unchanged. `invite.billing_data_changed`: the state of a joined
+	// account's billing data changed (`billingData.state`); the invite's state may be unchanged.
+	// `invite.billing_group_changed`: the account's association with its profile's Billing Conductor billing group
+	// changed (`billingGroup`); the invite's state is unchanged. `invite.updated`: a change that keeps the state.
+	// `batch.completed`: every item of a batch of invites has its outcome (the reason gives the counts; no account,
+	// no invite). `webhook.test`: sent on request to one endpoint.
 	EventType EventType `json:"eventType"`
 	Id        string    `json:"id"`
 	InviteId  *string   `json:"inviteId,omitempty"`
@@ -1211,7 +1558,9 @@ type Event struct {
 	// Code For `invite.refused`: the problem code of the refusal.
 	Code *ProblemCode `json:"code,omitempty"`
 
-	// From `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
+	// From `queued`: the invite holds its account but waits for a slot of the payer's daily invitation quota (or its
+	// account quota); nothing was sent to AWS yet (`queue` says its place and when it is expected to go out).
+	// `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
 	// cannot read the account. `canceled`, `declined`, `expired`: over. `departed`: the account joined, then
 	// stopped being a member of the payer organization (it left, accepted another organization's invitation, was
@@ -1228,7 +1577,9 @@ type Event struct {
 	InviteId *string `json:"inviteId,omitempty"`
 	Reason   string  `json:"reason"`
 
-	// To `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
+	// To `queued`: the invite holds its account but waits for a slot of the payer's daily invitation quota (or its
+	// account quota); nothing was sent to AWS yet (`queue` says its place and when it is expected to go out).
+	// `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
 	// cannot read the account. `canceled`, `declined`, `expired`: over. `departed`: the account joined, then
 	// stopped being a member of the payer organization (it left, accepted another organization's invitation, was
@@ -1244,7 +1595,12 @@ type Event struct {
 	// invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
 	// `invite.departed`: a joined account is no longer a member of the payer organization (state `departed`).
 	// `invite.account_state_changed`: AWS's state of a joined account changed (`accountState`: suspended, closing,
-	// closed, or active again); the invite's state is unchanged. `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+	// closed, or active again); the invite's state is unchanged. `invite.billing_data_changed`: the state of a joined
+	// account's billing data changed (`billingData.state`); the invite's state may be unchanged.
+	// `invite.billing_group_changed`: the account's association with its profile's Billing Conductor billing group
+	// changed (`billingGroup`); the invite's state is unchanged. `invite.updated`: a change that keeps the state.
+	// `batch.completed`: every item of a batch of invites has its outcome (the reason gives the counts; no account,
+	// no invite). `webhook.test`: sent on request to one endpoint.
 	Type *EventType `json:"type,omitempty"`
 }
 
@@ -1265,7 +1621,12 @@ type EventList struct {
 // invitation (the `code` says why); no invite remains. `invite.reassigned`: moved between billing profiles.
 // `invite.departed`: a joined account is no longer a member of the payer organization (state `departed`).
 // `invite.account_state_changed`: AWS's state of a joined account changed (`accountState`: suspended, closing,
-// closed, or active again); the invite's state is unchanged. `invite.updated`: a change that keeps the state. `webhook.test`: sent on request to one endpoint.
+// closed, or active again); the invite's state is unchanged. `invite.billing_data_changed`: the state of a joined
+// account's billing data changed (`billingData.state`); the invite's state may be unchanged.
+// `invite.billing_group_changed`: the account's association with its profile's Billing Conductor billing group
+// changed (`billingGroup`); the invite's state is unchanged. `invite.updated`: a change that keeps the state.
+// `batch.completed`: every item of a batch of invites has its outcome (the reason gives the counts; no account,
+// no invite). `webhook.test`: sent on request to one endpoint.
 type EventType string
 
 // FieldError defines model for FieldError.
@@ -1310,8 +1671,21 @@ type Invite struct {
 	// join, once joined; absent before the first look). SUSPENDED, PENDING_CLOSURE and CLOSED mean the account
 	// is closed or closing: no billing data is expected for it any more (`account_closed` is then its only next
 	// step, and CloudHealth not seeing it is not critical).
-	AccountState     *InviteAccountState `json:"accountState,omitempty"`
-	BillingProfileId string              `json:"billingProfileId"`
+	AccountState *InviteAccountState `json:"accountState,omitempty"`
+
+	// BillingData Where a joined account's billing data stands in the payer's Cost and Usage Report, as of the last look at the
+	// report (hourly): which of the help page's "stays under invites" cases applies, and who must act. Absent until
+	// the report was first looked at after the join. For a billing transfer, the transferred organization's
+	// accounts count.
+	BillingData *BillingData `json:"billingData,omitempty"`
+
+	// BillingGroup The account's place in the AWS Billing Conductor billing group its billing profile names (absent while the
+	// profile names none and the account was never associated). The payer's reconciliation pass associates a joined
+	// account, batched up to 30 accounts a call; a reassigned account moves to its new profile's group and a
+	// departed one is taken out, in the next pass. A problem is the reseller's to fix, never the customer's: the
+	// next steps do not change.
+	BillingGroup     *BillingGroupLink `json:"billingGroup,omitempty"`
+	BillingProfileId string            `json:"billingProfileId"`
 
 	// CloudHealth CloudHealth's last word on the account (once it joined).
 	CloudHealth *CloudHealthView `json:"cloudHealth,omitempty"`
@@ -1336,10 +1710,17 @@ type Invite struct {
 	Notes      string     `json:"notes"`
 
 	// Organization What the invitation tells the account's owner about the payer organization (the "Organization overview" AWS shows after accepting).
-	Organization      *Organization `json:"organization,omitempty"`
-	ResendAvailableAt time.Time     `json:"resendAvailableAt"`
+	Organization *Organization `json:"organization,omitempty"`
 
-	// State `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
+	// Queue Where a queued invite stands in its payer's queue (state `queued` only). The service sends it itself when a
+	// slot frees: when the oldest invitation counted against AWS's daily quota turns 24 hours old, or at once when
+	// one is accepted. Billing profiles sharing a payer take turns; within a profile the oldest goes first.
+	Queue             *InviteQueue `json:"queue,omitempty"`
+	ResendAvailableAt time.Time    `json:"resendAvailableAt"`
+
+	// State `queued`: the invite holds its account but waits for a slot of the payer's daily invitation quota (or its
+	// account quota); nothing was sent to AWS yet (`queue` says its place and when it is expected to go out).
+	// `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 	// `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
 	// cannot read the account. `canceled`, `declined`, `expired`: over. `departed`: the account joined, then
 	// stopped being a member of the payer organization (it left, accepted another organization's invitation, was
@@ -1357,6 +1738,91 @@ type Invite struct {
 // step, and CloudHealth not seeing it is not critical).
 type InviteAccountState string
 
+// InviteAccountQuota The organization's account quota, when configured or when invites wait for it.
+type InviteAccountQuota struct {
+	// Limit Accounts the organization may hold, open invitations included (configuration; absent when not configured: AWS's refusal then tells).
+	Limit *int `json:"limit,omitempty"`
+
+	// Waiting Queued invites waiting for the account quota.
+	Waiting int `json:"waiting"`
+}
+
+// InviteBatch defines model for InviteBatch.
+type InviteBatch struct {
+	BillingProfileId string     `json:"billingProfileId"`
+	CompletedAt      *time.Time `json:"completedAt,omitempty"`
+
+	// Counts How many items have each outcome (outcomes with none are left out).
+	Counts    map[string]int    `json:"counts"`
+	CreatedAt time.Time         `json:"createdAt"`
+	DryRun    bool              `json:"dryRun"`
+	Id        string            `json:"id"`
+	Items     []InviteBatchItem `json:"items"`
+
+	// State `running` while items wait to be processed; `done` when every item has its outcome.
+	State     InviteBatchState `json:"state"`
+	UpdatedAt time.Time        `json:"updatedAt"`
+}
+
+// InviteBatchState `running` while items wait to be processed; `done` when every item has its outcome.
+type InviteBatchState string
+
+// InviteBatchAccount defines model for InviteBatchAccount.
+type InviteBatchAccount struct {
+	// AccountId The 12-digit AWS account id; dashes or spaces are allowed.
+	//
+	// Example: 123456789012
+	AccountId string `json:"accountId"`
+
+	// Kind `join`: the account becomes a member of the payer organization (AWS Organizations invitation).
+	// `billing_transfer`: a customer's management account keeps its own organization and transfers responsibility
+	// for its consolidated bill to the payer from a start date (AWS billing transfer).
+	Kind          *InviteKind         `json:"kind,omitempty"`
+	Notes         *string             `json:"notes,omitempty"`
+	TransferName  *string             `json:"transferName,omitempty"`
+	TransferStart *openapi_types.Date `json:"transferStart,omitempty"`
+}
+
+// InviteBatchItem defines model for InviteBatchItem.
+type InviteBatchItem struct {
+	AccountId string `json:"accountId"`
+
+	// Code The stable, machine-readable code of a problem; each code always comes with the same status. New codes may
+	// be added: a client should treat an unknown code by its status.
+	Code   *ProblemCode `json:"code,omitempty"`
+	Detail *string      `json:"detail,omitempty"`
+
+	// Index The item's place in the request, from 0.
+	Index int `json:"index"`
+
+	// Invite The invite's URL.
+	Invite   *string `json:"invite,omitempty"`
+	InviteId *string `json:"inviteId,omitempty"`
+
+	// Outcome `sent`: a new invite, its invitation sent; `adopted`: a new invite around the invitation AWS already had
+	// open; `queued`: a new invite waiting for a slot of the payer's daily quota (`scheduledFor`);
+	// `already_invited` / `already_joined`: the billing profile's existing invite (`inviteId`) was left as it
+	// is; `held_by_another_profile`: another billing profile of the payer holds the account; `refused`: `code`
+	// and `detail` say why, as for a single create; `retrying`: failed for a passing reason (AWS or the
+	// database unavailable) and tried again; `failed`: still failing after 5 tries; `canceled`: canceled with
+	// the batch's waiting items. A dry run's items are `would_send`, `would_queue` or one of the existing
+	// outcomes.
+	Outcome InviteBatchItemOutcome `json:"outcome"`
+
+	// ScheduledFor When a queued (or would-be queued) item is expected to be sent.
+	ScheduledFor *time.Time `json:"scheduledFor,omitempty"`
+}
+
+// InviteBatchItemOutcome `sent`: a new invite, its invitation sent; `adopted`: a new invite around the invitation AWS already had
+// open; `queued`: a new invite waiting for a slot of the payer's daily quota (`scheduledFor`);
+// `already_invited` / `already_joined`: the billing profile's existing invite (`inviteId`) was left as it
+// is; `held_by_another_profile`: another billing profile of the payer holds the account; `refused`: `code`
+// and `detail` say why, as for a single create; `retrying`: failed for a passing reason (AWS or the
+// database unavailable) and tried again; `failed`: still failing after 5 tries; `canceled`: canceled with
+// the batch's waiting items. A dry run's items are `would_send`, `would_queue` or one of the existing
+// outcomes.
+type InviteBatchItemOutcome string
+
 // InviteKind `join`: the account becomes a member of the payer organization (AWS Organizations invitation).
 // `billing_transfer`: a customer's management account keeps its own organization and transfers responsibility
 // for its consolidated bill to the payer from a start date (AWS billing transfer).
@@ -1370,12 +1836,85 @@ type InviteList struct {
 	NextCursor *string `json:"nextCursor,omitempty"`
 }
 
-// InviteState `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
+// InviteQueue Where a queued invite stands in its payer's queue (state `queued` only). The service sends it itself when a
+// slot frees: when the oldest invitation counted against AWS's daily quota turns 24 hours old, or at once when
+// one is accepted. Billing profiles sharing a payer take turns; within a profile the oldest goes first.
+type InviteQueue struct {
+	// Position Its place in the payer's queue; 1 goes out next.
+	Position int `json:"position"`
+
+	// Reason `daily_quota`: the payer organization sent as many invitations as AWS allows in 24 hours. `account_quota`:
+	// its organization holds as many accounts (open invitations included) as AWS allows it; the reseller is
+	// told and asks AWS to raise it.
+	Reason InviteQueueReason `json:"reason"`
+
+	// ScheduledFor When it is expected to go out, if no invitation is accepted before (an acceptance makes it earlier).
+	ScheduledFor time.Time `json:"scheduledFor"`
+}
+
+// InviteQueueReason `daily_quota`: the payer organization sent as many invitations as AWS allows in 24 hours. `account_quota`:
+// its organization holds as many accounts (open invitations included) as AWS allows it; the reseller is
+// told and asks AWS to raise it.
+type InviteQueueReason string
+
+// InviteQuota A payer organization's daily invitation quota as the service's ledger has it (platform administrators).
+type InviteQuota struct {
+	// AccountQuota The organization's account quota, when configured or when invites wait for it.
+	AccountQuota *InviteAccountQuota `json:"accountQuota,omitempty"`
+
+	// At The time the quota is read at (the payer's clock).
+	At time.Time `json:"at"`
+
+	// Available Slots free now for a single invite or a re-send.
+	Available int `json:"available"`
+
+	// AvailableToQueue Slots free now for queued work (batches): available less the reserve.
+	AvailableToQueue int `json:"availableToQueue"`
+
+	// HeldUntil AWS refused an invitation the ledger expected to fit: nothing is sent before this (an acceptance lifts it).
+	HeldUntil *time.Time `json:"heldUntil,omitempty"`
+
+	// Limit Invitations AWS allows the payer in any 24 hours (configuration, per payer: AWS's 20 by default; support raises it).
+	Limit               int    `json:"limit"`
+	ManagementAccountId string `json:"managementAccountId"`
+
+	// NextSlotAt When the next slot frees (the oldest counted invitation turns 24 hours old); absent while one is free.
+	NextSlotAt *time.Time `json:"nextSlotAt,omitempty"`
+
+	// Queued The queued invites per billing profile.
+	Queued []InviteQuotaQueued `json:"queued"`
+
+	// Reserved Slots a day kept for single invites and re-sends; batches never use them.
+	Reserved int `json:"reserved"`
+
+	// UsedLast24h Invitations counted in the last 24 hours: from AWS's handshake list at the last pass (console sends included; accepted ones do not count) and the service's sends since.
+	UsedLast24h int `json:"usedLast24h"`
+}
+
+// InviteQuotaQueued defines model for InviteQuotaQueued.
+type InviteQuotaQueued struct {
+	BillingProfileId string     `json:"billingProfileId"`
+	NextScheduledFor *time.Time `json:"nextScheduledFor,omitempty"`
+	Queued           int        `json:"queued"`
+}
+
+// InviteState `queued`: the invite holds its account but waits for a slot of the payer's daily invitation quota (or its
+// account quota); nothing was sent to AWS yet (`queue` says its place and when it is expected to go out).
+// `invited`: a handshake is open. `accepted`: AWS reports it accepted; membership is being confirmed.
 // `awaiting_cur`: a member; no billing data yet. `active`: billing data seen. `cloudhealth_critical`: CloudHealth
 // cannot read the account. `canceled`, `declined`, `expired`: over. `departed`: the account joined, then
 // stopped being a member of the payer organization (it left, accepted another organization's invitation, was
 // removed, or was closed and removed by AWS); over, and a new invite for the account is allowed.
 type InviteState string
+
+// ItemProblem defines model for ItemProblem.
+type ItemProblem struct {
+	// Code The stable, machine-readable code of a problem; each code always comes with the same status. New codes may
+	// be added: a client should treat an unknown code by its status.
+	Code   ProblemCode `json:"code"`
+	Detail string      `json:"detail"`
+	Index  int         `json:"index"`
+}
 
 // NextStep defines model for NextStep.
 type NextStep struct {
@@ -1385,7 +1924,7 @@ type NextStep struct {
 	// Actor Who acts: the customer (the invited account's owner or the app's user), the reseller's support, or nobody but AWS (wait).
 	Actor NextStepActor `json:"actor"`
 
-	// At The instant the step is about, when it has one: when a re-send becomes possible, when the invitation expires, when the 48 hours before a support ticket end, by when a billing transfer must be accepted, when it starts.
+	// At The instant the step is about, when it has one: when a re-send becomes possible, when the invitation expires, when the 48 hours before a support ticket end (with billingData: by when the payer's next report is due), by when a billing transfer must be accepted, when it starts.
 	At *time.Time `json:"at,omitempty"`
 
 	// Code The stable name of a next step; clients may render their own text for it.
@@ -1466,6 +2005,9 @@ type Problem struct {
 	Detail   *string       `json:"detail,omitempty"`
 	Errors   *[]FieldError `json:"errors,omitempty"`
 	Instance *string       `json:"instance,omitempty"`
+
+	// Items For `batch_invalid`: every malformed item of the batch, with its index, code and detail.
+	Items *[]ItemProblem `json:"items,omitempty"`
 
 	// RequestId The request id, also in the `X-Request-Id` header.
 	RequestId *string `json:"requestId,omitempty"`
@@ -1650,6 +2192,9 @@ type WebhookEndpointUpdate struct {
 	Url         *string      `json:"url,omitempty"`
 }
 
+// BatchId defines model for BatchId.
+type BatchId = string
+
 // BillingProfileId defines model for BillingProfileId.
 type BillingProfileId = string
 
@@ -1751,6 +2296,11 @@ type PutBillingProfileParams struct {
 	IfMatch *IfMatch `json:"If-Match,omitempty"`
 }
 
+// CreateInviteBatchParams defines parameters for CreateInviteBatch.
+type CreateInviteBatchParams struct {
+	IdempotencyKey string `json:"Idempotency-Key"`
+}
+
 // ListInvitesParams defines parameters for ListInvites.
 type ListInvitesParams struct {
 	// State Only invites in these states (repeat the parameter for several).
@@ -1773,6 +2323,9 @@ type ListInvitesParamsKind string
 // CreateInviteParams defines parameters for CreateInvite.
 type CreateInviteParams struct {
 	IdempotencyKey *string `json:"Idempotency-Key,omitempty"`
+
+	// Prefer `respond-async` (RFC 7240): at the daily quota, queue the invite (202) instead of answering 429.
+	Prefer *string `json:"Prefer,omitempty"`
 }
 
 // GetCloudHealthSetupParams defines parameters for GetCloudHealthSetup.
@@ -1853,6 +2406,9 @@ type ListResellerWebhookDeliveriesParams struct {
 // PutBillingProfileJSONRequestBody defines body for PutBillingProfile for application/json ContentType.
 type PutBillingProfileJSONRequestBody = BillingProfileInput
 
+// CreateInviteBatchJSONRequestBody defines body for CreateInviteBatch for application/json ContentType.
+type CreateInviteBatchJSONRequestBody = CreateInviteBatchRequest
+
 // CreateInviteJSONRequestBody defines body for CreateInvite for application/json ContentType.
 type CreateInviteJSONRequestBody = CreateInviteRequest
 
@@ -1906,6 +2462,15 @@ type ServerInterface interface {
 	// PutBillingProfile Create or replace a billing profile (platform administrators)
 	// (PUT /billing-profiles/{billingProfileId})
 	PutBillingProfile(ctx echo.Context, billingProfileId BillingProfileId, params PutBillingProfileParams) error
+	// CreateInviteBatch Invite many AWS accounts at once (1 to 500)
+	// (POST /billing-profiles/{billingProfileId}/aws-invite-batches)
+	CreateInviteBatch(ctx echo.Context, billingProfileId BillingProfileId, params CreateInviteBatchParams) error
+	// GetInviteBatch Read a batch of invites, with each item's outcome
+	// (GET /billing-profiles/{billingProfileId}/aws-invite-batches/{batchId})
+	GetInviteBatch(ctx echo.Context, billingProfileId BillingProfileId, batchId BatchId) error
+	// CancelInviteBatchQueued Cancel the items of a batch that still wait
+	// (POST /billing-profiles/{billingProfileId}/aws-invite-batches/{batchId}/cancel-queued)
+	CancelInviteBatchQueued(ctx echo.Context, billingProfileId BillingProfileId, batchId BatchId) error
 	// ListInvites List a billing profile's invites, newest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites)
 	ListInvites(ctx echo.Context, billingProfileId BillingProfileId, params ListInvitesParams) error
@@ -2005,6 +2570,9 @@ type ServerInterface interface {
 	// ListPayerHandshakes The handshakes AWS holds for a payer organization (platform administrators)
 	// (GET /payers/{managementAccountId}/handshakes)
 	ListPayerHandshakes(ctx echo.Context, managementAccountId ManagementAccountId, params ListPayerHandshakesParams) error
+	// GetPayerInviteQuota A payer organization's daily invitation quota and queue (platform administrators)
+	// (GET /payers/{managementAccountId}/invite-quota)
+	GetPayerInviteQuota(ctx echo.Context, managementAccountId ManagementAccountId) error
 	// GetReadiness The database is reachable
 	// (GET /readyz)
 	GetReadiness(ctx echo.Context) error
@@ -2194,6 +2762,92 @@ func (w *ServerInterfaceWrapper) PutBillingProfile(ctx echo.Context) error {
 	return err
 }
 
+// CreateInviteBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) CreateInviteBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// Parameter object where we will unmarshal all parameters from the context
+	var params CreateInviteBatchParams
+
+	headers := ctx.Request().Header
+	// ------------- Required header parameter "Idempotency-Key" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Idempotency-Key")]; found {
+		var IdempotencyKey string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Idempotency-Key, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Idempotency-Key", valueList[0], &IdempotencyKey, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: true, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Idempotency-Key: %s", err))
+		}
+
+		params.IdempotencyKey = IdempotencyKey
+	} else {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Header parameter Idempotency-Key is required, but not found"))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CreateInviteBatch(ctx, billingProfileId, params)
+	return err
+}
+
+// GetInviteBatch converts echo context to params.
+func (w *ServerInterfaceWrapper) GetInviteBatch(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "batchId" -------------
+	var batchId BatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetInviteBatch(ctx, billingProfileId, batchId)
+	return err
+}
+
+// CancelInviteBatchQueued converts echo context to params.
+func (w *ServerInterfaceWrapper) CancelInviteBatchQueued(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "billingProfileId" -------------
+	var billingProfileId BillingProfileId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "billingProfileId", ctx.Param("billingProfileId"), &billingProfileId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter billingProfileId: %s", err))
+	}
+
+	// ------------- Path parameter "batchId" -------------
+	var batchId BatchId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "batchId", ctx.Param("batchId"), &batchId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter batchId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.CancelInviteBatchQueued(ctx, billingProfileId, batchId)
+	return err
+}
+
 // ListInvites converts echo context to params.
 func (w *ServerInterfaceWrapper) ListInvites(ctx echo.Context) error {
 	var err error
@@ -2276,6 +2930,21 @@ func (w *ServerInterfaceWrapper) CreateInvite(ctx echo.Context) error {
 		}
 
 		params.IdempotencyKey = &IdempotencyKey
+	}
+	// ------------- Optional header parameter "Prefer" -------------
+	if valueList, found := headers[http.CanonicalHeaderKey("Prefer")]; found {
+		var Prefer string
+		n := len(valueList)
+		if n != 1 {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Expected one value for Prefer, got %d", n))
+		}
+
+		err = runtime.BindStyledParameterWithOptions("simple", "Prefer", valueList[0], &Prefer, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationHeader, Explode: false, Required: false, Type: "string", Format: ""})
+		if err != nil {
+			return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter Prefer: %s", err))
+		}
+
+		params.Prefer = &Prefer
 	}
 
 	// Invoke the callback with all the unmarshaled arguments
@@ -3064,6 +3733,22 @@ func (w *ServerInterfaceWrapper) ListPayerHandshakes(ctx echo.Context) error {
 	return err
 }
 
+// GetPayerInviteQuota converts echo context to params.
+func (w *ServerInterfaceWrapper) GetPayerInviteQuota(ctx echo.Context) error {
+	var err error
+	// ------------- Path parameter "managementAccountId" -------------
+	var managementAccountId ManagementAccountId
+
+	err = runtime.BindStyledParameterWithOptions("simple", "managementAccountId", ctx.Param("managementAccountId"), &managementAccountId, runtime.BindStyledParameterOptions{ParamLocation: runtime.ParamLocationPath, Explode: false, Required: true, Type: "string", Format: "", ValueIsUnescaped: ctx.Request().URL.RawPath == ""})
+	if err != nil {
+		return echo.NewHTTPError(http.StatusBadRequest, fmt.Sprintf("Invalid format for parameter managementAccountId: %s", err))
+	}
+
+	// Invoke the callback with all the unmarshaled arguments
+	err = w.Handler.GetPayerInviteQuota(ctx, managementAccountId)
+	return err
+}
+
 // GetReadiness converts echo context to params.
 func (w *ServerInterfaceWrapper) GetReadiness(ctx echo.Context) error {
 	var err error
@@ -3322,6 +4007,9 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/billing-profiles", wrapper.ListBillingProfiles, options.OperationMiddlewares["listBillingProfiles"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.GetBillingProfile, options.OperationMiddlewares["getBillingProfile"]...)
 	router.PUT(options.BaseURL+"/billing-profiles/:billingProfileId", wrapper.PutBillingProfile, options.OperationMiddlewares["putBillingProfile"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invite-batches", wrapper.CreateInviteBatch, options.OperationMiddlewares["createInviteBatch"]...)
+	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invite-batches/:batchId", wrapper.GetInviteBatch, options.OperationMiddlewares["getInviteBatch"]...)
+	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invite-batches/:batchId/cancel-queued", wrapper.CancelInviteBatchQueued, options.OperationMiddlewares["cancelInviteBatchQueued"]...)
 	router.GET(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.ListInvites, options.OperationMiddlewares["listInvites"]...)
 	router.POST(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites", wrapper.CreateInvite, options.OperationMiddlewares["createInvite"]...)
 	router.DELETE(options.BaseURL+"/billing-profiles/:billingProfileId/aws-invites/:inviteId", wrapper.CancelInvite, options.OperationMiddlewares["cancelInvite"]...)
@@ -3355,6 +4043,7 @@ func RegisterHandlersWithOptions(router EchoRouter, si ServerInterface, options 
 	router.GET(options.BaseURL+"/events", wrapper.ListEvents, options.OperationMiddlewares["listEvents"]...)
 	router.GET(options.BaseURL+"/healthz", wrapper.GetHealth, options.OperationMiddlewares["getHealth"]...)
 	router.GET(options.BaseURL+"/payers/:managementAccountId/handshakes", wrapper.ListPayerHandshakes, options.OperationMiddlewares["listPayerHandshakes"]...)
+	router.GET(options.BaseURL+"/payers/:managementAccountId/invite-quota", wrapper.GetPayerInviteQuota, options.OperationMiddlewares["getPayerInviteQuota"]...)
 	router.GET(options.BaseURL+"/readyz", wrapper.GetReadiness, options.OperationMiddlewares["getReadiness"]...)
 	router.GET(options.BaseURL+"/sandbox/clock", wrapper.GetSandboxClock, options.OperationMiddlewares["getSandboxClock"]...)
 	router.POST(options.BaseURL+"/sandbox/clock", wrapper.AdvanceSandboxClock, options.OperationMiddlewares["advanceSandboxClock"]...)
@@ -4067,11 +4756,535 @@ func (response PutBillingProfile500ApplicationProblemPlusJSONResponse) VisitPutB
 	return err
 }
 
+type PutBillingProfile502ApplicationProblemPlusJSONResponse struct {
+	BadGatewayApplicationProblemPlusJSONResponse
+}
+
+func (response PutBillingProfile502ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(502)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type PutBillingProfile503ApplicationProblemPlusJSONResponse struct {
 	UnavailableApplicationProblemPlusJSONResponse
 }
 
 func (response PutBillingProfile503ApplicationProblemPlusJSONResponse) VisitPutBillingProfileResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatchRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	Params           CreateInviteBatchParams
+	Body             *CreateInviteBatchJSONRequestBody
+}
+
+type CreateInviteBatchResponseObject interface {
+	VisitCreateInviteBatchResponse(w http.ResponseWriter) error
+}
+
+type CreateInviteBatch202ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+}
+
+type CreateInviteBatch202JSONResponse struct {
+	Body    InviteBatch
+	Headers CreateInviteBatch202ResponseHeaders
+}
+
+func (response CreateInviteBatch202JSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	w.WriteHeader(202)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch400ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch401ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch403ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch404ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch413ApplicationProblemPlusJSONResponse struct {
+	TooLargeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch413ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(413)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch415ApplicationProblemPlusJSONResponse struct {
+	UnsupportedMediaTypeApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch415ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(415)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch422ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch429ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch500ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInviteBatch503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CreateInviteBatch503ApplicationProblemPlusJSONResponse) VisitCreateInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInviteBatchRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	BatchId          BatchId          `json:"batchId"`
+}
+
+type GetInviteBatchResponseObject interface {
+	VisitGetInviteBatchResponse(w http.ResponseWriter) error
+}
+
+type GetInviteBatch200JSONResponse InviteBatch
+
+func (response GetInviteBatch200JSONResponse) VisitGetInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInviteBatch400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetInviteBatch400ApplicationProblemPlusJSONResponse) VisitGetInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInviteBatch401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetInviteBatch401ApplicationProblemPlusJSONResponse) VisitGetInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInviteBatch403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetInviteBatch403ApplicationProblemPlusJSONResponse) VisitGetInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInviteBatch404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetInviteBatch404ApplicationProblemPlusJSONResponse) VisitGetInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInviteBatch429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetInviteBatch429ApplicationProblemPlusJSONResponse) VisitGetInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInviteBatch500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetInviteBatch500ApplicationProblemPlusJSONResponse) VisitGetInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetInviteBatch503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetInviteBatch503ApplicationProblemPlusJSONResponse) VisitGetInviteBatchResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueuedRequestObject struct {
+	BillingProfileId BillingProfileId `json:"billingProfileId"`
+	BatchId          BatchId          `json:"batchId"`
+}
+
+type CancelInviteBatchQueuedResponseObject interface {
+	VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error
+}
+
+type CancelInviteBatchQueued200JSONResponse InviteBatch
+
+func (response CancelInviteBatchQueued200JSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueued400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInviteBatchQueued400ApplicationProblemPlusJSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueued401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInviteBatchQueued401ApplicationProblemPlusJSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueued403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInviteBatchQueued403ApplicationProblemPlusJSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueued404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInviteBatchQueued404ApplicationProblemPlusJSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueued409ApplicationProblemPlusJSONResponse struct {
+	ConflictApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInviteBatchQueued409ApplicationProblemPlusJSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(409)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueued429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInviteBatchQueued429ApplicationProblemPlusJSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueued500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInviteBatchQueued500ApplicationProblemPlusJSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CancelInviteBatchQueued503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response CancelInviteBatchQueued503ApplicationProblemPlusJSONResponse) VisitCancelInviteBatchQueuedResponse(w http.ResponseWriter) error {
 
 	var buf bytes.Buffer
 	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
@@ -4306,6 +5519,38 @@ func (response CreateInvite201JSONResponse) VisitCreateInviteResponse(w http.Res
 		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
 	}
 	w.WriteHeader(201)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type CreateInvite202ResponseHeaders struct {
+	IdempotentReplayed *string
+	Location           *string
+	PreferenceApplied  *string
+}
+
+type CreateInvite202JSONResponse struct {
+	Body    Invite
+	Headers CreateInvite202ResponseHeaders
+}
+
+func (response CreateInvite202JSONResponse) VisitCreateInviteResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if response.Headers.IdempotentReplayed != nil {
+		w.Header().Set("Idempotent-Replayed", fmt.Sprint(*response.Headers.IdempotentReplayed))
+	}
+	if response.Headers.Location != nil {
+		w.Header().Set("Location", fmt.Sprint(*response.Headers.Location))
+	}
+	if response.Headers.PreferenceApplied != nil {
+		w.Header().Set("Preference-Applied", fmt.Sprint(*response.Headers.PreferenceApplied))
+	}
+	w.WriteHeader(202)
 	_, err := buf.WriteTo(w)
 	return err
 }
@@ -9487,6 +10732,163 @@ func (response ListPayerHandshakes503ApplicationProblemPlusJSONResponse) VisitLi
 	return err
 }
 
+type GetPayerInviteQuotaRequestObject struct {
+	ManagementAccountId ManagementAccountId `json:"managementAccountId"`
+}
+
+type GetPayerInviteQuotaResponseObject interface {
+	VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error
+}
+
+type GetPayerInviteQuota200JSONResponse InviteQuota
+
+func (response GetPayerInviteQuota200JSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(200)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayerInviteQuota400ApplicationProblemPlusJSONResponse struct {
+	BadRequestApplicationProblemPlusJSONResponse
+}
+
+func (response GetPayerInviteQuota400ApplicationProblemPlusJSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(400)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayerInviteQuota401ApplicationProblemPlusJSONResponse struct {
+	UnauthorizedApplicationProblemPlusJSONResponse
+}
+
+func (response GetPayerInviteQuota401ApplicationProblemPlusJSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("WWW-Authenticate", fmt.Sprint(response.Headers.WWWAuthenticate))
+	w.WriteHeader(401)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayerInviteQuota403ApplicationProblemPlusJSONResponse struct {
+	ForbiddenApplicationProblemPlusJSONResponse
+}
+
+func (response GetPayerInviteQuota403ApplicationProblemPlusJSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(403)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayerInviteQuota404ApplicationProblemPlusJSONResponse struct {
+	NotFoundApplicationProblemPlusJSONResponse
+}
+
+func (response GetPayerInviteQuota404ApplicationProblemPlusJSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(404)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayerInviteQuota422ApplicationProblemPlusJSONResponse struct {
+	UnprocessableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPayerInviteQuota422ApplicationProblemPlusJSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(422)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayerInviteQuota429ApplicationProblemPlusJSONResponse struct {
+	TooManyRequestsApplicationProblemPlusJSONResponse
+}
+
+func (response GetPayerInviteQuota429ApplicationProblemPlusJSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(429)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayerInviteQuota500ApplicationProblemPlusJSONResponse struct {
+	InternalErrorApplicationProblemPlusJSONResponse
+}
+
+func (response GetPayerInviteQuota500ApplicationProblemPlusJSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(500)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
+type GetPayerInviteQuota503ApplicationProblemPlusJSONResponse struct {
+	UnavailableApplicationProblemPlusJSONResponse
+}
+
+func (response GetPayerInviteQuota503ApplicationProblemPlusJSONResponse) VisitGetPayerInviteQuotaResponse(w http.ResponseWriter) error {
+
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(response.Body); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	if response.Headers.RetryAfter != nil {
+		w.Header().Set("Retry-After", fmt.Sprint(*response.Headers.RetryAfter))
+	}
+	w.WriteHeader(503)
+	_, err := buf.WriteTo(w)
+	return err
+}
+
 type GetReadinessRequestObject struct {
 }
 
@@ -11716,6 +13118,15 @@ type StrictServerInterface interface {
 	// PutBillingProfile Create or replace a billing profile (platform administrators)
 	// (PUT /billing-profiles/{billingProfileId})
 	PutBillingProfile(ctx context.Context, request PutBillingProfileRequestObject) (PutBillingProfileResponseObject, error)
+	// CreateInviteBatch Invite many AWS accounts at once (1 to 500)
+	// (POST /billing-profiles/{billingProfileId}/aws-invite-batches)
+	CreateInviteBatch(ctx context.Context, request CreateInviteBatchRequestObject) (CreateInviteBatchResponseObject, error)
+	// GetInviteBatch Read a batch of invites, with each item's outcome
+	// (GET /billing-profiles/{billingProfileId}/aws-invite-batches/{batchId})
+	GetInviteBatch(ctx context.Context, request GetInviteBatchRequestObject) (GetInviteBatchResponseObject, error)
+	// CancelInviteBatchQueued Cancel the items of a batch that still wait
+	// (POST /billing-profiles/{billingProfileId}/aws-invite-batches/{batchId}/cancel-queued)
+	CancelInviteBatchQueued(ctx context.Context, request CancelInviteBatchQueuedRequestObject) (CancelInviteBatchQueuedResponseObject, error)
 	// ListInvites List a billing profile's invites, newest first
 	// (GET /billing-profiles/{billingProfileId}/aws-invites)
 	ListInvites(ctx context.Context, request ListInvitesRequestObject) (ListInvitesResponseObject, error)
@@ -11815,6 +13226,9 @@ type StrictServerInterface interface {
 	// ListPayerHandshakes The handshakes AWS holds for a payer organization (platform administrators)
 	// (GET /payers/{managementAccountId}/handshakes)
 	ListPayerHandshakes(ctx context.Context, request ListPayerHandshakesRequestObject) (ListPayerHandshakesResponseObject, error)
+	// GetPayerInviteQuota A payer organization's daily invitation quota and queue (platform administrators)
+	// (GET /payers/{managementAccountId}/invite-quota)
+	GetPayerInviteQuota(ctx context.Context, request GetPayerInviteQuotaRequestObject) (GetPayerInviteQuotaResponseObject, error)
 	// GetReadiness The database is reachable
 	// (GET /readyz)
 	GetReadiness(ctx context.Context, request GetReadinessRequestObject) (GetReadinessResponseObject, error)
@@ -11992,6 +13406,107 @@ func (sh *strictHandler) PutBillingProfile(ctx echo.Context, billingProfileId Bi
 		return err
 	} else if validResponse, ok := response.(PutBillingProfileResponseObject); ok {
 		return validResponse.VisitPutBillingProfileResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CreateInviteBatch operation middleware
+func (sh *strictHandler) CreateInviteBatch(ctx echo.Context, billingProfileId BillingProfileId, params CreateInviteBatchParams) error {
+	var request CreateInviteBatchRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.Params = params
+
+	var body CreateInviteBatchJSONRequestBody
+	var err error
+	if binder, ok := ctx.Echo().Binder.(*echo.DefaultBinder); ok {
+		// A request validator built on kin-openapi's openapi3filter with
+		// KeepValidatedValue leaves the value it validated on the body. Bind
+		// that value, matching member names exactly, so the handler receives
+		// what was validated instead of a second, case-insensitive decode.
+		// Otherwise bind only the request body, so that path and query
+		// parameters are not also bound into the body struct.
+		if vb, ok := ctx.Request().Body.(interface{ ValidatedValue() any }); !ok || runtime.BindJSONValue(vb.ValidatedValue(), &body) != nil {
+			err = binder.BindBody(ctx, &body)
+		}
+	} else {
+		// A custom binder is installed on the Echo instance; defer to it
+		// entirely, since echo.Binder does not expose body-only binding and
+		// the binder may do more than decode (for example call ctx.Validate).
+		err = ctx.Bind(&body)
+	}
+	if err != nil {
+		return err
+	}
+	request.Body = &body
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CreateInviteBatch(ctx.Request().Context(), request.(CreateInviteBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CreateInviteBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CreateInviteBatchResponseObject); ok {
+		return validResponse.VisitCreateInviteBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// GetInviteBatch operation middleware
+func (sh *strictHandler) GetInviteBatch(ctx echo.Context, billingProfileId BillingProfileId, batchId BatchId) error {
+	var request GetInviteBatchRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.BatchId = batchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetInviteBatch(ctx.Request().Context(), request.(GetInviteBatchRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetInviteBatch")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetInviteBatchResponseObject); ok {
+		return validResponse.VisitGetInviteBatchResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
+// CancelInviteBatchQueued operation middleware
+func (sh *strictHandler) CancelInviteBatchQueued(ctx echo.Context, billingProfileId BillingProfileId, batchId BatchId) error {
+	var request CancelInviteBatchQueuedRequestObject
+
+	request.BillingProfileId = billingProfileId
+	request.BatchId = batchId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.CancelInviteBatchQueued(ctx.Request().Context(), request.(CancelInviteBatchQueuedRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "CancelInviteBatchQueued")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(CancelInviteBatchQueuedResponseObject); ok {
+		return validResponse.VisitCancelInviteBatchQueuedResponse(ctx.Response())
 	} else if response != nil {
 		return fmt.Errorf("unexpected response type: %T", response)
 	}
@@ -13029,6 +14544,31 @@ func (sh *strictHandler) ListPayerHandshakes(ctx echo.Context, managementAccount
 	return nil
 }
 
+// GetPayerInviteQuota operation middleware
+func (sh *strictHandler) GetPayerInviteQuota(ctx echo.Context, managementAccountId ManagementAccountId) error {
+	var request GetPayerInviteQuotaRequestObject
+
+	request.ManagementAccountId = managementAccountId
+
+	handler := func(ctx echo.Context, request interface{}) (interface{}, error) {
+		return sh.ssi.GetPayerInviteQuota(ctx.Request().Context(), request.(GetPayerInviteQuotaRequestObject))
+	}
+	for _, middleware := range sh.middlewares {
+		handler = middleware(handler, "GetPayerInviteQuota")
+	}
+
+	response, err := handler(ctx, request)
+
+	if err != nil {
+		return err
+	} else if validResponse, ok := response.(GetPayerInviteQuotaResponseObject); ok {
+		return validResponse.VisitGetPayerInviteQuotaResponse(ctx.Response())
+	} else if response != nil {
+		return fmt.Errorf("unexpected response type: %T", response)
+	}
+	return nil
+}
+
 // GetReadiness operation middleware
 func (sh *strictHandler) GetReadiness(ctx echo.Context) error {
 	var request GetReadinessRequestObject
@@ -13511,355 +15051,442 @@ func (sh *strictHandler) TestResellerWebhook(ctx echo.Context, webhookId Webhook
 // const string: with thousands of chunks the chained `+` fold is several
 // times slower for the Go compiler than parsing a slice literal.
 var swaggerSpec = []string{
-	"7L0Lcxs3lj/6VVC8W2Vyt0lLspzEVE1tKbKSaMavK8nx/P/DXDbUDYoYNQGmAYrmZPzdb+EcAI1uoknK",
-	"kR/JaKt2YrFfeByc9/md3zqZnM2lYEKrzvC3zpTRnJXwz9NLem3+mzOVlXyuuRSdYedyysgVLwoursm8",
-	"lBNesEeK3LJScSkIVURPuSJUqCUriZrKpSJcky4lSpdSXBMmNNcroul174goJnJzmQuSnk36L6nOpinR",
-	"ciRKNi9oxoieMvcZIkWxInxChLyS+YpkUyquGTyvuMjYYCQ6Sadkvy54yfLOUJcLlnRUNmUzaubB3tPZ",
-	"vGCdYWfUefLrQf/b5ek/z2eXYu/s/e3T4uRvtxf5T6NOJ+no1dzcpXTJxXXnw4ekc5az2VxqJvS5GdfK",
-	"vL65MKn5XkqWUyZg1HYJuIK/lJYly0nJ1KLQRE4IFYTRsuCsJGbITGmy5HqKN9MZI6n/aLbq/42t0kGn",
-	"NhuxmHWG/+iYr3Z+iQ36hcwoji22hyVTclFmZvPenr9ISMkKqvktI1rCGI7fnD1SpJRS1787keWM6s6w",
-	"syh5v2QTVjKRseiqnVPNXvAZ1+sjeDdlJW5uRovCUIqmIle4BIxmUzKXBc9WZqVS/57+G/gxHZK0TN2y",
-	"KVKyGeXCEGT3+N0FvFGRiSxHIqVLlfYIFTlJdUoUy6T5ykJoXsDXrxbZDdNmkyaLoiD0mnKREDa4HpB0",
-	"1MnZhC4KPeoclX958uxI/2U/HZALJnCrRmJ9ZEiDcZpbf9vmVcNXxncPV81sENWMFOZ2Rbp5SSe6z5me",
-	"9Kdaz+mc9811uNy3J7s3xPWlRMsbJtwKCDpjOblaETioXFwndo7mxb8upKYk/TUlXb/oVBMpMnZEaktO",
-	"ghVfcpHLJUmXKem6ldeSlGzCi6KHqzwStWX+9S+He0fLvxwkZNShSwW/7JtfnqYDclntF3yF0Pm84Ew5",
-	"ipVzVgLBmxNHNQzKjC4heioVc3v2vk+Xqg8jToeE+tOn6Q2zT86oAMozc4dVUoORgH2XgrBbVq7M8ZlL",
-	"oRgcZdiFPiwzy6txkK4ZwdVCOy52xVSPLKeGl1X7ZuiWKyLFbrTjlihOO0yXq+OJZuU62VxUW7CkXJMr",
-	"NpHmDJYrMwKg/PpJn3HBZ4bJ7PtPcaHZNSvhW38/x4U7y9sYDFx+pAjPh8FRf6RI+ve+fbh/lluWabg4",
-	"rjCuqSYzqTTZP/jOMPqSZpqVKiGsUIxQItiSvH179nwwEuZbipW3HHhZIa8VyWhZrgjXCdChWfiCzUgu",
-	"s8XMyDlSsjmj2nySKpKWbh7p7hJkb//Zk+zbbK+/t7e31//W/M935n/2qv8zp3tG379g4lpPO8P9g+9i",
-	"O/b3CyryK/m+VZ5EKQ6FBDyYmOUrGRxDrojis0VBNcuPCL3CBdVTVi65YneVH25ol3zG4ltsh/BIEW1O",
-	"UFbI7IZ0z384IU+ePHnWS7YOHulC8xmDs1YuCmZ2h+YtMic358zcHqH+D0lnTks6Y9rqL9+jlvIGtQck",
-	"U26GPqd62kk6huV1hp2r5m2bKKC5oTMu/N/m+1qz0nzi//vHcf//0v6/9vrPBuP+L//zX9HjelLIRf4T",
-	"o4WevpQ5n6zOmaFklp8JIw8zptbX/TX8gxZkTktQJIKXPFJWbCZETiaGm1u+MSQpyw6GLR9JE2DddKHl",
-	"zJCO2S1W3iIPQy1LmQ2Bxft1wcpVtXqzlnGHi2YH0RlOaKGYX4grKQtGRXMlzhnNvwc2f2+Tv3hiBYdy",
-	"9EezTC6EDp8nM7oC2iNdrtVIOCVXluTk7bl9QYJPXJaUFwk5kWLCrxNyenLRS0iqngx/ZPq/U9Q31JPh",
-	"C67Mn1JYCeQHIYrVgJwjFwJFRZljQgvS9Xxvr4fcKLboZbVE4TpzzWaqQaXfPKkR6ZM6kSKF/mL/O+j/",
-	"8tt+8s3+B/d7hGqBp53hh/b3/GValnSFqvIEtPiIyldyXenwet2MAPaluVHDNFoR1qoYAnNIjT2SGo5d",
-	"UKXtTrl1M3t3xcg1v2UiGYlMzma0r5hhCJrlvQE5FsAH3SsTs63Ufxmkfi6ZIkJqwt5zpRMznJJNForl",
-	"qJYe7h+MRDovQY5yM6vxhPKC5bjh5gNWli9LrjUTA5L+d0pmZjmYMYlW+OZgygPyjuuptBoCamjmnyOx",
-	"hNXiRlf1n6NFQBJ4c0UTznzqfJTJE/K1vYPDqA0kbrluZ6PcXd6RfX5z2OSe6598SQW9ZkZmH+N5bdM1",
-	"5nTFSiLLayr4v4BvPVJGi7NP++Pe3T8gOb/mWvU8Q6tPYxb55I4zenJQn9FBbErv2NVUypvWZVz66/e2",
-	"jh/Mm1D8olyk+Y9UsyUF2yKTwti15p+gT6PN+NgqTf/zT4UGZPXt/yrZpDPs/D+PK8fBY7yqHr/Bp/Cj",
-	"9W0y+ok7TrpSD43pT8mSrpAz4BXFwCbMqCAT/p50dU3FK6XhFWhkr298AsxizsoZV+akq6S68ZEiiunF",
-	"vAfHP+T99ZHh9x8pYwSTG7Yi3TQzN0/h5vENW43tA2lv6A/+kirnkzgimhVF7W0Dwzu/p7lVfD/n0r+k",
-	"hdGgQLDDx2HM5K8Xr18ZDZksxI2QS7PWrMgTwxadHmWWyXIls6r4LbtYytyZLUolS+TWdodIzoEZEq7U",
-	"gsG0jZwsePZZJ93wcShtDC7P4mlRyGWNDrtaSqKkkdXGRu0rJsxaFEbOrMg/JRcM1gZdVsJw8OuSKZWQ",
-	"wWCABNUkcWCJqEWBfmVklpJIuNlCaTmzRE4zY/cMSAr2Wx8MuJQoulJoG1G02Lgy4zZmC9iqhoMF7rrg",
-	"2bZls3c/DsxEWLkfZHnF85yJz71B1vlT0OwG3WTVuTULCie9m07c8FJcZ273UCl+Lcxay6g60U2F1GN3",
-	"V9oDUjwTRvmhxWlZyvJzT9edEFQbjqxRvFAg6LmAMwYG7EJYRaBik3lChFF2HOdD9yLM6ZXUP8iFyD/n",
-	"dF5JohbZ1B8x0pUl7ErN0HdU/kj1jszZQasv8JDIhVY8Z6FNCFN6E2hZP8Bqfc7JBb5oI5aN7lbTHo2+",
-	"6I5xWVqvBZCmDrhOQ6Ek3aju2DuqCRCnOppFuJTyBS2v2ednm0hz4GXnikhDdt8ckr/x7924XlKxspJM",
-	"fRmmUfN9km5q/hhbF5zhE8fvLh4pklNu7I2KEePt1gpc1x6AvZhTiLcJAtwZFEGjUbLZFSvVlM+dWWzt",
-	"iFCVuKUFz/Fl5UKQgimF9ELJjIuFZoQazgsDAEumrlxUj4+1lGMjkdJeu2gwvK9cVe67+xEIbwVd6Kks",
-	"+b/Y5+Yq4G+1y4oeajDOLM+H1WnM8927d/3jhZ4yoc3AWnxV5z+ckG++fbpndq4omLhmQ5J+z2gJARha",
-	"zP4CLuc+2jFq1EnRA05SZkTFX0bGwjFfH8OoRp3UyWYcpTm8igmIluziQdz06Zh3C3fllvKCXhXsc2vu",
-	"r4MzopIavVuuV+nnOdX0iqpKEURRdRRTlAfk0lGvPRY1Qr9Pip6XMmNKfe7Ve8eKom/Vby7mCxvms8Rk",
-	"CHrBFOk6CxXkvNSgXQvCqxAg2CElq9wRTiYZLp0EfAoDMnJR5NWJoZr1jiwlKyfUzK6Byq+Aq78VajGf",
-	"y1Kz/CXLOb0ECvyyksdMIA2/ar6Wku7byx/63xmF7oM7XEAfx5lGpW5eGhVDczR42YzywvxjzZd1w1Fr",
-	"cs7whQKXCojpjBcc46dJJ2DQ5q+FucmqKxHfedJRi6t/MrR31l0AFXf4Bw6geoPEx4ylWPNKr8+JZlr9",
-	"UMrZFseIoQVHF0vwQWYlyw2npIXyEbL68QZjBSw6lI9gfhtV/JFy77JxGHNh3cvSG5CLqbEntSTzgmpD",
-	"/ITmMy640iXVsrQe0Jh3MaMCHU3r8zlDlaswupScODVfDQ0fhpMQhJNn1Ep97+qtlGozMet+66w7o+1m",
-	"I3M7KTgT+njO29a3UnBrPFEzQQVkPcxpqQXqwvCuMZ3zMc9/3xqVjGqWH+tdYyNIsluO5snbc58xAE/g",
-	"zHDmay9k79GOii3Mx8+Mxz82i/sB1+5DH1rkgqHe41Lc51AX8/xum9A4+Tzv1BbZjj5p8UBWex5+ejvn",
-	"ODMiBxhG7pzIbwJGYiMydd6y6wF451JdAo9ZeAqMxOKKBIdgWPN9tBwacPbXTkvaS0YC2Zc7zYllTmje",
-	"Y1iXipw4uiQ8D9USCBeEnM1nLlmla0COIVw6HImGNoNBJD+69OTF67fPfzo9fnH50/jkxdnpq8vx8Zuz",
-	"8dnzNOCKN2z1SBG5FDaK03DYhjGYvf6zX37bTw72PvzX7z+5uN1rx3dz2HLL4a49fFB3Nx8kO5/We/Pa",
-	"Vzr0fvB/9UV+EhuYYw/BfQd7e1tXo5V5mDmcHb9EN5WWhhYXM7P/pVxcT8nF5QX6Emk2DczNLiXLQCeE",
-	"h4/PXx2B3emmbORXzicTVpJJKWdIlOtLg4FbuyCEkpwV7BpCuDU2Ngw8Ro8USdeUB7QozRnj2dQPIjw/",
-	"5hEYyjpBH+wdflcjaVqKIV2qf9D+v/q//PeQ09lwOBrlv+0ffBia6T4etMTDQ/64K2vczgJfcHS315mc",
-	"D5b6f2w6Yg117EMz8Jl0BHuvT8Abvk4ob6hSkGqC7vLU8iFGzENkTq9Zla0hKseAuTDYLkhg/LFlOHl7",
-	"/oMVTEEQvmNIJFt11pxe+Hs6hHD3/mCPdGdU8InRx/+HnFz8DGwcPR7Hxtqm5A0tf10wbUyLbFEe2EcP",
-	"BnvkOdWUnL435gT4qZ2C7b9t7o+qzqEasiFt0MVzTqTSwPjfKnrNyDkznzRSJ2cFv2UlOO2VS78EVRaF",
-	"NaHFkq4UUdRoY52mDLzyGQhrI5z4Nd3ClO3ifzDvZhP+Pq6awIhf0bYcG7xOunZTegQOfPXbgfnNnI/t",
-	"lHLlUgaCb/rptBBQXbBs0yN+/26RLgT2PQ99YogLh5g6WQw5bI5cN23dxjyI+93X4FNP92PC5173OeS+",
-	"T7/ZHkjfRgUtm/8zZ8vYIaR6h10FHyW9cskNVqhEtsuyVlZymdd9ZAd7B9/09/djatGEl0pfMCaO9QbF",
-	"1AdczN1E0SUpuGAEWKZnwsHIdjOmDHOGqV5oWt7BCDPfPnPSxj/Chf7msLOeYpl0ZlLo6aV8TjUzS7w+",
-	"z7fiqmAiZznJpPJebR8HgxUlSpIJLcFDxN7TTJOcZXxGC9J9e/G8qVAdDJ4cPv1mKycJVz9KO4EFMWXZ",
-	"zbr4zZngLD/OwOMQkZhV/J5k5g2owqjFlWKG1ppao9voTApdysJlj8NXMHfNrfvarjQFec60dRdFyH5J",
-	"Dd0sRI4ZznASJMmlJXSuo7YiTEVc33W288VVwdXUaHOZy2tmNv0hCGOz/G4TdGqwl8lcaWa0LFo50dHt",
-	"pTTVC+X/MZ6UTE0FU+YnOPxjKNIwCpn/BZ1jQf5FVMpjHUQ4ijmF107M2icdm5IQT0wNKdFqhvZ9fve2",
-	"EOVzNi9kJLX+neFZWhK0toPlFpCXrDSbJxCDvy6pgEQuX65ht2idv2V0Tq94wfVqAyv16QCzheGlmZl9",
-	"wfJr1hiN0jS7qZ/Zk+M3x9+fvTi7/D/jV8cvT5+Pz45fRg1JM/2LKSuKEzmbUZG35fTO7GeM3kQF5NoT",
-	"eBhZFiSFwoj6cFtKMnwfMNTjdxdo1MOXoqfh1wXPbk7gDW/LIj4KeMUP1fekUOiAhIf7dkUKLm4wvSc0",
-	"+81QYNcMbZAJLwpwvXsVe9l0W5CpVNocKKLZbF5QzaLjdhdbB+1uiL28a8P2PmsbE2bJ1aomqLhWrJj0",
-	"Wr5fltTswYaNg3lTRS7dvaRLl2rM6WyMlwznCn4YI6PsbVceAzKO0VI4vC2H74LpxTzm0d7k2sv9id2o",
-	"nK0d8TVvxtqbA1ZVVdzEtVyM5q3NDdfwVZvzES9fQE5Am0kT+sEc27cZMSjJwGtleNBEGp6vohSC9/6M",
-	"SQpxKnEZDOu5017YGAW8D9l49ttIqnWuc7B3cNjf+6az2V8SveYWKmBh1UiihF8ulP7IvYFnjaIREFf1",
-	"4cOnh4ffHH73dP/gm+9av8zyNyUXGZ/Tov609XOggyN81bCUUm89UTRMMHXrUi1fZOyRAdXIu75UNcKM",
-	"0XmTYBqkuuUYX4JDtPUcR9ScIBilXBoTODrMSS6YxtgOF9eDqDqcbQvGWDdz6F9Gr61n/U7lt3md6KKN",
-	"RyLEG5vgF5mHG6cNKS3pKiE3bG4EdymVTRunRUQZ2LA4bmHA/kWlPb4Ogr3Xb+h1yGzCuqyaduRuTaov",
-	"x7YVVcCNplR0owhYH355XUnZ1Fpcu5tUNpoc31f4tFEMFyXDUt9qRGqRZUzFVvou0TGZsx0j1yfm1pqV",
-	"sEVsmvv97UmnxdNSBrlU9QVwWVYbNkFLeRMjlTi/UZ3gczud8bgDNYPil0XJ4pEhiMiGYo0rK7uMPQOm",
-	"C+lS4VOsIYFY9+Ih2bs5a9eZ1IdIoUp9l/xckk0O1erFP/s0rcjKGBPuo4aLxnLEZuNB8cX64aFKbdoF",
-	"LMGDURG8N77KJRUfH84Myj/gNX5YiVuPbSsadTbVlRSg/6Usc+cn9yEiKUB7tonaEYcuDGIjj+OYJb5Q",
-	"aOWjy4gxcUfHEARnt00Eos58VtVD4oe7Kf5jYN40xjhv2kvWKmTvMCR2y4rQzr4uGTOifsXMWQRekAcG",
-	"d9KJ2uvWR7DTQTf3qtru4HGPEx14DXYKFNZ05IJmrP4RkMUJxKgglObKfVlus5xId1Jl6Lp4tVyKkUAt",
-	"YdhwahqTE1Kncv8NXyUffPgRRKuNWlaOzfX0yGb7B6kfViGxweUqZm2ete668YTOeLEay6VgJcS8XUga",
-	"dz+cPcJqjDqvHh+POqSbwpjPobjA54aubKAuwi1WrGz3Q7v5g/FMVeS7XFuCBIoZtH4DBxSjGVi/0nqx",
-	"XFh01HkD/4BJYaL/sh5AIBkY9KWcRT+6pKUw/4xUvmu7JUj09rQNa+TDFcEEr5XXEgs+YdkqK1gCRfzh",
-	"SphvKdKVEw0poEHZgvX1IR06B9IO9jUe1KTyxlUMK8o4wQOCqVJBSdEdsjzo5jO3f9CHmHsthYznRySn",
-	"YJvKkqg5HEJaMueIJN10/+DJYf/pN99+13+2t39gqPjczpIsBCRDpzSXc/0TFbma0ht2lqdm8aF0s+mN",
-	"fnJo3mRetEN4v/naiJ91U5IPOancbC51rARXL9recybI1L0dV8UWB01lkVfhBCDVhHChtNHk5QRKhgBj",
-	"AWALLPsOZ1PPCJn2/7HXf0b7//rlt++SJwfxtBCXubhJsUDq+Ju505gNUsfqyX0GVJ2lARtyRlqQPx8U",
-	"KB8cBsgMsM99w25LmGqVjrq0Fa7wfXLD2FwBf8Y1fqTwQn3nbbjdhwHloqwcanCyIHIOAZIdqleNXUyF",
-	"mrTxvR9kWfFhd2uK/AH4YM1FqxirdtvdTbrzkgtNrwpGji9Ozs56R1XqUBQyKRLL2wIpMBq9P9jrj0bv",
-	"v2VRRIFqmj4wtfs8Ud/J6cqpJLC4AfNV5p2QE+r83lkoIs1rSXdvb7i3R95envQSMkNbkApycEimclEq",
-	"QqeM5vWFWftutbOY+V8wemtFvd8C/FlpQuFJLQ21GQO82yBXcKdfMXuZ5dVQAlsVZtZb829929/b7wOM",
-	"R03VinLyNf78HAPaq4h/RGs2m+vd7QP3qmN8MGYefERGKLtl7cwfLgJyS4I6J1XEVib3eT5ofZ/LGd80",
-	"nVN/Y3vC50ZzB0o518eN9VRDFCRkMbf1BBiYo47CSqZLbut2IHAg8rnkAiN7OYfygBxqD9lMOq+nC1Eh",
-	"Hwdz3qYr2IgVy7dHqiDh0616uF5uRklFGuGO/rKBuhxJRIjsDpTgSiGjahqxg/JFi1WiUuB7iZhCULXw",
-	"MgxJisXsCl1Yrh79QvD5PAb0cek5w9/4944zlCxjZtqPlK9+TOLksVAn1qUTS7Twb/np8vKNVQbr0SEh",
-	"HXxbVs+safWtGIO3mvOmPbuPdDTPXe6YiPZ6Tn9dsCPwAjj4I5uTlpCFsEU5yXp+mrdFYvlpW3Jfds5X",
-	"e86MybQoIxv3k1wSao17r1kUbKLb6vi6WPCd5vBOLP9tasBmEtbyvNCthWOVTmR0Pnyts8eXDo0EtfZ4",
-	"8J/pqczjU+KauAGGOE5gwnE9JOnJi9PjV6fPMWMwUKrQ98mYIFkhlVG8sfjc8CxFqPvV3j4Sz/YMA1SW",
-	"Jxr1y9yxKFnDyjRv8WWriq6GIH4BDg5eTgsMIRLzIZC7WIU0ErXVL6S8qULjvO6rMWuFtqljrHaWUc+D",
-	"kJpnG/w29Vodm5wRfm7NIHMWbm08tl7U6MK5I0MLTKVGAlFrRN1B4IGASDe1ZPTcbmZYT4P+G25zgD1I",
-	"gltkQLuC1fgIr1u1OLHzBJL2roFW6mqoNvEfLLT6kNxJzlxF8LhaXfG0KF5POsN/3MEp/0sSU3dRlRg4",
-	"vI6hx+Ir2IyYr1XSBYI2UAtnaGU36woZh9dkGrYV2APD6iSA0A+SHfXS0MKUquCw5C3xKFcUtdvK2CKq",
-	"9UW5DMxb5YNhagrmOw+yI3CsUzqfM8N0u/4Ua37L9YpMGLNZUKgYKgRYCFW3RoSrisEZTmbVihA0oyuk",
-	"Gxtieqp4JkTpPUvrFpC8477pu6msMaUOhD+emyQGJ1cL9OLQW4/rfWgHeO6/uGqAxtiUKy1L0L2l8KRn",
-	"SN78ae7r3acOcRqaIY0Ed8sKrGptWUFgLC5hFgsNWBZUNF0+RtiDjwkAxSrGYiafVj84UzMdjgQSN2TB",
-	"w5raS9XNqNEADimCC9SgCRJClxQRQk/enkNhdfgdzW+Zzbk3l0YCohX+hhBVICu55hktUvI4et1IUWBJ",
-	"afx5V0WMQ8VQkpxYd7ZXkGq+YqYXc1JSgQVdFviYA3BsOhgMHgev71egB+mRj4c4+DOkvGDJc5YVsGxJ",
-	"NVYqMlaYn0bC/cbez3l9Rs7lMYawtZmKqDwDzkPjPTqYWdu9qqNSoWOa62le0qUgVytcBOeaCIYJ3+fi",
-	"Oh2Sw+/qXgdUNuCGVQI4uoOIpApZIxUjEbrhzDdTI74Ch/8RWeOf4Ws9Es4QtLecXDG9NCpkwzelBtUa",
-	"evV5uK5+o/e+kOLamNkx+t2qklcfsi8dwz1ju+e4Bh69CaB2G4NwIODdlAaafDokaqHmsIMJqLpGhR0J",
-	"VIsRXQKOD0IP9I4Cr6//XEh91Tra4kt7DsxFdFOhY9PT7oCkVi4ONFPaDMjySI83LIEDOgdEXSOus6qO",
-	"E6uW21R/O+qtfsH1Ce8w86z+jnGF+FXPE+KXPUuoLruDGTxgz2X1iz2VjR/QrRI9puHk4SyEPziaDseA",
-	"1FVbo3XSqi7bDe0knXDDorbID5wVuUeOqotoiDHGq5eZUvV0ndasevOK6oGYfPPxjQjMAaysuosTkDfy",
-	"4aZ9+28v9Xi+Hy/AsGR8N6ejd91tUl/8FK2OFlO5nMcsHEUSrMDGpfPGvjtt56f/79vTi8vT552k8/rN",
-	"6atO0jk+OTl9g788Pz15cfYK/nly/Ork9AX88/Tvb87OW2xWm8oYKXrQbUgUM2v3uCE5dImkQ5fxFHqb",
-	"nF/bP3mz1WS0j8UWqAJeuFOkEM+RZ8lDG2ttytOkWfu9Xs66MfwXsVQ3uW4agsN8uyE6vNU+QJnRcwZR",
-	"zEFgPS7eTIJcAjoS5p0owe3rW5PhwCnSG5CLtxdvTl89P32eEPPfs1c/jk9evL54e34K1pT59+lzMmO0",
-	"5jUZCa6cV0eWTqQNjQR2C210QCO02Ps5yyDtAcCsAHgWYjFeRo7xRaltToHAc+DjMFr9SNg6BzOaQKMD",
-	"lxBjgHHrAZmcCOnV5Zeb2fHJ5dnPx5dnr/FMXZ79fNpJOn4JOkmnsQbmkMEKRGl+NxdCkE28e+oVpB99",
-	"SnAN94E89HJudvK6Gz8knWnI93finlvDK/n3q539PEjbd1mUuweozQm7YELf5SuGXi80m+9uHL+yT0Tt",
-	"YxciX/tOqMhu+0Lo/LPBDibyYwfdde/ysunQsPx222OX7r77AjOJeD6ACOoOEFzjSoJXtNgGclKjjNhy",
-	"hmTQLtf+xl3JkyuEN0S9XgZvfk3ruUFXLJMAA7mDkbMOp1SZbWDwROLvdLNYDJIm5LJe+ghM2r1JuTYL",
-	"HAt1RmJi4QzXI/U24QNnAK5xinFwI0YYTqMpwRs83i5fcz5Rxo1bcB/OLefY/DMFvsIT3Oa2Qouz8kbZ",
-	"lKQBSSuHE2nxNx2FyJVckSsQ4pD0XM5YPoBGSehoGmeLMnBHHa0pGCum4ZvW+VS7Zv1PUcfTMNQlRiKj",
-	"wkU/akXYJK1cOSQNPT3OnTMEPNJB4EeoH1YH1WwUG6PKyPkcfB2YgbX9AHMMLCaVZ8gh7TVqjqtznZAl",
-	"VSNhUwbQQ0S9ugb1iMy6XFZmj3pHMIfExtIEWzq3TaMm3UI+Q41vxD9geavzAIR7iB5ptPxbTP7ANg8M",
-	"98o+95Z07EB7MRpDpttBSLrnsSa6FnhqBvkkgM/UoaOCRJ9Ko/dpa24R5/NHiiwUK3tJM+/XYh3CXtl+",
-	"clcLjEZ0zTL2wsQP91UrfcwrNhhmVLfZSUpTB6ujGZxEyE6p8rutW3zooEUtDrkXQHOpFL8qWFKFaQKn",
-	"oDV/g4tNvyN18yaaQyMtADm/WrnvrflAm/lTQSo6pIPtnoi+S42NI4qtRTZJR3NdsJ3Lb/DusAwHiC3G",
-	"ixuEGS/ZphbND9DbJcI0ORxUsJ0YB46BQQSHdT3BTNLjN2coTbhLgrTNSCiWewNbX0tWqNIIHFX+eHpp",
-	"7KfXF5dRMvQfbrPb4yPrms/TOR+s6Mx1aSOoc6GYakn41tMtX3mkiLmrwmDDuW/rPLgOvBcrvz6urV6C",
-	"2OQuvgl4qFBAjndVaeXILpC41WC3zL4akcYrsTENFDJHwWcN2oQhjCNLN8o2G3Iw77zEihBzH+psIftR",
-	"Pu8MAi9jxDN1rH/MxdhOr5N0DO8aT2Tpb3LuVUCS9upz9bTR/cZWwo1rZk6ItzX2ngOQ22Or+1Vqxdhq",
-	"E+5RAEgYh5KHQrJYOEQUU2bDxpYtjZEtgZkwBv/9WMix0S0Mn+Hvay/kdNYUblIo9uuC2Q5USGBjcPFX",
-	"E17TV9dVWOskVrFLyPcqo2YcOJzr7pW43JSaTyzCxgXTRlyrOybuQ2BexTgTz6ZOs4HtZ7mN4pthKJdD",
-	"x+dIglNGjSJ0BKV4+NjMCgKr8paEzeZ6VYMX2Tm1s6meV19u61V18PRwY7+pg70tZXzBJ2Ks/XXDiG/B",
-	"4ggkqmZFoaKZ8RWwUUyHNL+Pat8Dhe+Ws+WogyleUEpjU1SBMLm4juSoNT300nnoZXkNVveu8IutqIkb",
-	"XnDaCpxc3dMCe7DuIIjtCFT8bAhpbE5VinkDIwJoCa1hfXCvEe2MJzN/bChlYyZzayIOBBDl0gL8eBuv",
-	"mZMqMG1s8PWFY0IHz8eEZup0cB9uggZl/ancBW/aiuXPfzghzw6fflu1PAV9NwZKdI8V7zaDfPe9CcKo",
-	"0VJn7CHZgpa4S89ZqFughZIuZ7PRcBabBGzIHo9BK7TbHFUSWX1EC8QHcX0dhnZXhlUdvM0tMbtRj321",
-	"PYram+8MstUxq7HAwNk/HtAL9n8DbW1TbhMyo9mUC9YvGc1B3XW5lNRR3xE2mobfLdgmWrH1Pue24pm8",
-	"Yku4F3TjkTBGZ56zfFgZW2oKXQ10yagO+5bBF65W2KIM31Zzlji1zNbrjX2KhLswZUU+vlp5NdgpfVZE",
-	"BHdy0aYr+zvUeF1tDq4H/V1s5Qh4Eqx6PEZcPPub6zgCfSPsb+FnxxMuaMH/hcbB2lWjqHMxXihmry6C",
-	"BiIR1datD7Qriiq/hvbsoGKXjcWz8bo0K2K9UmtXET8uZwWD0XMxdj3WondjO48N74Ou5WP2PmMM00jW",
-	"dXkAutn5k/Z2rnCowS3zksGpU8beWIgZmDBx02HT+iyqFhzjeckza/TFWw82rpi1rcFYhBfrG7+l3RCw",
-	"B2E7W1kQgk7SgVZKY2tTQX+kcG1d05fGpxDD2rzHLVn1CzrSxnICmUZljq4k24guiHh6urTUDt+rrgJR",
-	"5XKu7SfrV6AewNgvVScVWER/LpoXsMUKWI+Iq4SGJJxDf8bz4EfUC4IffPfE4DcrmIJf6vEvP0djDVe/",
-	"yolnNzaUZgXC2JWqjfMFWPdMmD/HtCjGE0b1ogTrdeY6P46hTUvUogdLEdbqlpV8gtwnNOxB2RlDf61g",
-	"w9EfhauP0gyDe+MgJSvcAIj7BbSLfxuaKySQeY11ucGt0ZkFmcQxGUECK2bJssKlRHDgipEHcJTuFjkZ",
-	"48o67251CXJXx1w4pB28UEiKkreApmzwG6yk0VhKwJoYe9kL2MDNZm8AjlK1KfPemPDo2cSfsRTFyvyJ",
-	"LDfkS5opcDFkNxWnXogAvDME9Bi7pLKQt8xYzunY6gYLYXbEsDA3nytagAKWdGLCymbJjRdl4bcz5uk4",
-	"t8l5H4dOsJtt12z5qKUtTApsK3lkNHhwZPtablA81g337eXYW6CVm4OOaVi2q741zj9udZD+I7FCKJZu",
-	"BMSse3N7GAvCUVhBBvgcGMpT7n0Wg8P8ohoeSvgsShbFtpfC2uFvWJ2Tt+cftzILB4kcR0yuF/Qt6vjJ",
-	"1ljA2nMPm+zxkrF8ta6nHx4Mnu51amX6/f+FXgfJ/sGH7mg0sH/sfej97/amB/XRb1ofc/wjKaDeEGu4",
-	"x9HPJAjNb83RxnBYvmBkKcsb9D/gAYf4Z7kQyjZlk8J3/s0XFshkd6hhy5ZPbM7t1nEFJRmVvzIs7/M1",
-	"2RFYPLlsA0aFJXukoJ7vDph0ht7VuR3A7sPH52y7Lb/GJRU71BGbSWzb9o+Ee8EhxutQJ7R0vNPYW/nC",
-	"BoZcGCV9tqfShKT7T2fmP98eTFMiS5Luf5OnpJvTVbMzy7cH0x0QW7BYKwKky2cBL5fQObAG2OB31PVf",
-	"vcvOfti4vi5F4eNW+a5wW7+00d2dEbHAoXyEaBlQxDSRpYOIGtQ5lO3F8l87YhJtoMeX1iP08eADrtJy",
-	"7cJUz+LOphZHa3vLPaMxvdcbqgV35WettX8wCXhbNQ771S2Ldx+uznAvto651al4yZRukSq1lNhICbYt",
-	"hLe3QQePAk5k7w7pAbV+Ve2N9ixbXSjDYmd0hTyiDXf/4ztR2e9gBbgmPO51b5U5LoX8jnwp3KqWPnC1",
-	"tkjAUTZDhfh9/UhNc9d96Vq4u158h8DNaYZxZx37czYUOwj+b6v8uut+RXcnSNZtN298Og64V9czSH0q",
-	"BVWNFMB1zz8T+e+pECq1C0C6r++3uNFLfddQlK1miRTl7FyNk3TenV3+9Pz8+N2r7WZI2N4CRhvboXdo",
-	"7p7aMr117rjdUg0L330OWn/J86D67576fNY+HIPRt26jLdiMFUyFQ0TimnQRR7aOBwSzekq8CrgeGwLH",
-	"VCizA/DPtlQGj0FlMxeMTYKwPeoIcxJwNRFU9PfnJpi5cHF9waMacgVGZOfslqAdi/p3xYwVy8o2UCTF",
-	"ryGcjfeQ7nKqWDYeDAa9IQlRShC+KGxmgm0xNPTtgIfvp62pT8jaoULA3Ok3vSKNu3Q3bRzHj2lv2jgj",
-	"zV5amyg4Dn5r8Ty4xcKc0ZwdEV0uWJhNE0e/3fUAQB9JOACfKl1nU5pNS9Idtq7AKcDM37y+uGT5kEy1",
-	"nqvEsDpZ3CJCOfaXyAjN85IpxRQmyVhLDpOcFSlkRgt43MN0NUU0vHv4+LFVNwb2yiCTs8cAQ/I4iJvG",
-	"GlVu8cCUxS50dx96e1OyfLzu3nhTBUH9eU7FJrL+RIS4w642Vgn56qLkenVhPmuFN6MlK48XmL2Kf7me",
-	"mZ2/vrtcKw86Jn99d4kR7KygfKZIqhZXaUJSp+mNOZQrNGLI4D4JwhAp8OO0lObSgByHicJ6SvVICMZy",
-	"ZRQG18oIxCAXJH3fd2TRx+dJN3X9q8cAbZv2jjzuKteBQCBckcO9J9BSESNtKcbKYStgF2ENKmZlzhu2",
-	"6+diEvHXfG8WvIK4Vo8IBCXMqW/0+9AyUH8eRYqSoKDVYRNVWGf2SXvHSFQQqrvVX/mAYC+xmReu1S6b",
-	"Q6YJ+r19xAvLMjQrCrNwIxGYnr7dGyT8UG2h9ZVm88FIjMRxEIRBIknNT7K0gxmS72F5yWixt/ck++u7",
-	"S/gHSwfkFN5UEYFF9ZBgQkGjfr/7mCqQJoAfgZJgJMpFwRS5YoVcHlWvUejbFYDVZLtDFUpiJKSdnCjR",
-	"8oaJkIaumQbSGYmAdnqGcjGqEFSwNaMyThc53DtMSMFvGAwcBuZh0IBoYA3/HUyR/Ju8C5fA/Lki/x6J",
-	"f/f7ff//8AzKF/MEFSspWOIH7ybzb0hMsdi9haQ5sYGuEluHyzKbMocJDYggK6QCM0OoHkIoUbGqrF78",
-	"NhWrsbF37dcJhM38V0HOTWnJci/uLLBcFYuCNs6GAqRgRw0f54zyArpn8EIjapiMQQpbiFwKGMmYXk5z",
-	"0rXaAnf2R7zRfS8hyoP5NaCOIfHQLjJ+amxeDZMFM3+t8aQ/oBVgrw0Km7EbU2KdPSI7Rdz3tlHCFwNC",
-	"c4ECS80q7A7P5Nz2O8uk0upobXKPVIxAjQnNYblynleUmbipQtfF+mSAn4aR77SxWsuSawbL5T8JK5hU",
-	"mVBpwTMmFHPJQ2UaYMofbVkT7mBwlGVRoV+G43m0lhqA6ksgPVnkTUpTmoq8z0UFb91WYdVF7pkQWznW",
-	"w1zI0CEddAR8pFx7W6sqryronBCNjhJYKrKUiyIHioRDCNzLH5UuJbecLS2RF1LeJLgrme65ha8LQ3sG",
-	"134Gdthd5389+0C9TYRZnckEpqVWymgow7UjmFiBUJ0AB5eXQIEPOgW9QFIJmclbi5dul8GBMlWvrHsM",
-	"HNpeQjRTGn1qys4buQzmBuDxjNOMPWQRorMn2Zx4T0Ghnn5tTHCMCCJHg2+Zg9BNL45fPf/+9d/HFz8d",
-	"n58+H5+8eH3yt/HJ24vL1y9Pz/2ibuCEriGKXUPbzStg437CyNFgW4ZuCbmuYte8dEsSJEs4pmU+hd5J",
-	"O9uKS1V+2+pTS2qbExAtt3OnqulH8Aqu4Hc3anPFCJgIwwW4jiYzwmYZS/M/AS8OZhYymMaEd+Ux5N+e",
-	"FP0i4OAhGAzC2v3uY5pSFCs4pkISnEg1fcebwfv7byPY33EjRms1ccNYMwgpDJdHpwUqwWsnF+DIi+Ko",
-	"fS8Mb8ilJSXkKuA8beomjrrWFweUkdcNRQq0kHUVU9GV082Wqm9uUimZyiWZgbZg/gbdF7OTZ+bouwzx",
-	"oD5uJBZqQQsokxuGdcGoEXJF9uFdR0Fl6CFqvN7dAxm63Mj8ORO13A4Fgd15Acppgkqj29HqPjTkEc7Y",
-	"UOiEixw6viDki6sZRhUZMt+X2BqXCd0zA3NNyZzar10rpTm9ZiPRPdjD9tu9BGZRi+4jIiQMaUDOQVE2",
-	"a6FgxSyGTbTFBEQcLAO1hfEjYZfIjOHISiFrBIE9YSWQIZQpvTWMlwlSQB/tkpQ0Y3kvIYu5ufkbqztZ",
-	"orR+XHj7gJzSbGo+hnsrJzZoXjPoYMOpQnIAvVBVeMSoskGw6HqqWUkgPYx001GHLtWokxIuRiI9p5q9",
-	"MFf62L7R2HhejwYdJ+i4AD9ip3fbnmRJzVYshOaF3cvJokA0ZxweYL/Kgg1qVO/PR420jQUkq9MARwUS",
-	"+pF8fB1CSudIcFyKxzYt/H/+CW2KgC1RVytpoQwR1jDIQU8JEwujFfpU8pGwueTxLPKmGWX0E1oy5S01",
-	"6LNVsVnHH5eSsPdQhuXO+kgYY8o6r4AKSwo8Dha4srAQLEFPZQ6sU08DAG1bbA1G91OSrudMunUwG3xs",
-	"fnLFCVVzvymzr4dhw7vde7vpT6fHz1MsaL1lJUl/PL1MCVeJnR7L0d7iOhCjVzJf9ZKRQPABGHEUmRra",
-	"vuLYD1HBhVzOdEAulvT6mpXk7Rnppo9zmanHKZTY86rt1kh008dhLXHa80xjxnTJM2Uetv80F0vmmyIz",
-	"ZVQdB04MAwXhZxRIlZX8iuUEMtSA8GBnXUsBktESXLGNmo9ueNTWO6olhBWKVS16eugFqHdtHon0730b",
-	"bh+Ch9e6cfyv/Us+Y2nS0KsrVQDwNCA+XmurBBxYFreo55bMcRVrzXGgPUZs3ijpommJ51sZKQ4KDWgn",
-	"5g/rZA32PLBIj+piJxBsiFcLzJB6ZgRrA8OELtpYTW24QG/o1xwFIJZVIzQAsF1BKqZlF2qNieEyX7GV",
-	"RNoYCeR+DZfVwTOShqmz9tyk50yXqz7kYVlHli3S6dS9wLeuJ3Jnf7A32LP18YY2O8POk8He4AmmyEzB",
-	"K1hzIQ9/61y3RWOOlYINoNesUnnqSWxen21qHk75dNw/1AG5Co3Mkeg2zYottrxgS0NyIHgDDXDOyr77",
-	"vOEvj5xTwTpABEPIoIgxbzkwvMoIEl/SrpBWg7GVIFe57WTr+/EZE4qLnL13bGAkSjRaZ6yEajolHQoC",
-	"ijNvzEbGDYWQsOE1nIPOC670cVGcBfngNhtfAWZ6o85PFLa19rrvwm1g17A/j6gR+Fc8fo1FC+Hmjb8u",
-	"WLnqJB1B0Zu6jomFTu+GE3tL56fj/v+l/X/t9Z8Nxv1o66cPSXRqbg7IxpTFplWkW7I5c4vrFgiIShlK",
-	"o4UNuswLqAPD3tqx+bkqhmpSdwBxamCwV05+pVdwhqGb/JapeeyKgJ9W+R1JpF0dSt7WLavVssb2KpoK",
-	"stMYb4wybc8y/DsI37WOxxZ+VEO5O/6WGV7s1cBMa+/24GgHexCJ4TPzrf29PaBO+1csizXGHdOqxNZ7",
-	"FuYlu+VygTwTElbQtu5KKLltXQVfZRPdkmg57S9VnyEgyIO9Pdu3WNu+GKF2+k+bD1G9fzsBQxQQYiNR",
-	"NBJj7iMFQGeEQ/x+7LV+nI+/p7lL1IJH9rc/8hZqP2QJlVHw0JPtD/3gK63gicPtT7yS+geo5TEPHBzs",
-	"Mi5boweFWfDUs+1PXUr5koqVa3ttnnu6y8Kd2XItX1f8dJdleBtUq0GIcDGb0XLVGVpMNuVausdleMTj",
-	"Xhe+hlPTa1VBdkEA18U3DLexoQP4+mP7fifs2pUPD1axZFeEzucIQqRsQ/pR52QqIX1xyojrpWhl0Kjj",
-	"W6Bg1GCzHjISgSJiFMwcrIqrFdRYVzpBmlGBS5aS7tImRjSWx6MdsBJT5Udio0+qNyDHbf4dCEfVtKLE",
-	"tZio4nVcT0cirVLw0qMgfkCouoG+QNDsoS02oPBLQgrWpm58X5Pxd9A5Yl/rxuersKkwjFIlAWSQnw3g",
-	"mIlNDDRIHN1VB3mQI59YjtRpZ7s8WWvV8FkFyx+Jf1/uECHNkEu69H3LqNeY8F049uPfmir/h1YmfuJy",
-	"JohiLGTKldetlAU7LgXiX+ICneXWlqaZVj+UcubTjdMh+JxDZ05pODRT2KMkki7BVTTShfmBpK1fshku",
-	"8F6Iiw8IHNLTS3qdjgRmqgB/s0Z34rynrhqWFqRk0MEdsrK76dmk/5LqbJr2Yjz2R9ZgsZ3PdiBjhzFC",
-	"WIbZoNsOxmNWou079rbHcA+8/U+lFv6BGMS5Md3XA0IrucCO5pXasztvCKP7WMpVUwRiQ61uadDeWQ7d",
-	"22x+a50GX9lDtnvJAxV5QuQcj1+xQg/l2fFLDIKHLIMqtZhhfiY03x6Ji8uLwInk+BDheQ/Si+MhMdDy",
-	"jgI/3iMVY1kuz4ln05FwgwWPJFcDcoHeiEicXU6IR5Koks8SdMysl3kjj6rWpfqWQ6yx+jxFENbAceIq",
-	"742GZTtIWPBiG0HqHu49G4l0MzJBCu5SJCpo4ACBNEziBUth4EKkpGKHNh4CnLVSfGzOiu08akitV7sC",
-	"njdgr7lNCZ84iFvXLYnrkYDk9SGqlEuuGDncPyBpBLXA+mhdFhRXEE/VALMpIXLSEA92eeQtKyHyOhJg",
-	"J8CXjIFhc1WwBpKL62Ll4ja+6S668F2AEVcgJhveLNZlw90O3dkE1rqDah7wpO9lvvpEAgXz1T/UU3t1",
-	"uWAfvqhMO7f08rsE2QFKpc805BMsGfjoESedFzLb2M/B3e/v++rF9Q7S90SKScExbfxwfwcvzpuAIfyA",
-	"GCDw6JOdJP0LgEqBB57usgYeo+Qlyzl1KeH/Ae6mE59aYHl3RDVp8w307qCg1BJpOuZaPfkN+tzXb/pl",
-	"V0Nnp7DZG3pdOZ1aoy51Lxq0DrwydtEUBJxzzZUWI66XVMmxVxjkZ4lXfWQJzvaj9ghW1K1zlxDSQ5zl",
-	"Ic7y4B97iLM8xFnuLPjM3q7LujZJsDWe8iks8CiS1AWkFlJBNjV8It2q+MiVbVi+BymJCNPuWzsZO/V0",
-	"Pb9xJMAutRCBYJ+67tSuf8QkmsVAghRI7FE44beMzLhYGHYJmT5zqhTLq1LmkcBaZmZYKNpj5o0He3uB",
-	"DwCMMkDwS411CazFZUwp37MYbj/ce0bSBswdODBHopa9U+H7UA31cDVngJu7NcBtMdIzksaxXVO098Ek",
-	"H4mYx3MhONj+ulxAsm31vSkrQIug4eq6AFFLEo+iM5dNGxnbFnhZqLcK6zWM8axlkWNea5jkPBL1KBhX",
-	"PfAbtDlqZ3QFmxNLs+6udziH9C/IFnVZQDglrCGTtgM1QKqrBLzA6Y+nl+QxIl49/i0CgfHhcVXt8L8L",
-	"AUU+LP8L5M71gur0sBCkNOxvJKA8TWlGc8iqxSYYVYZe6DCpMDz7f2OrNCGod7n8SfADuQzdkulFaaHW",
-	"UbvE3uRH1a03bOXyMmHHRgK8J2ukfXAQ80mgKm/7lK1xIBC6aFpWUrcxgTbxe/D06bYI3Z29GLZ+OoSy",
-	"GIctBIOIikMhoZgo3PQ6Ql85aPbe2sIOMg+Dp3qIMblgDbD/zrNnzw728P/2XR/BYSfSusP9E9sQdI6z",
-	"GSPXpVzMQcyA6labxNlaeamWwFVavKltA9w/eHLYf/rNt9/1bXta2zuy844VmZwxQq8kLXPUWnbTdUK6",
-	"8brJ5/UUueZ68aiH9yV7QZQ3BNGRw4JCwaMb3hlP5roPHqcVy7c5X6pH/BMf7bq5TwdV+0rhlfzrmvqf",
-	"SSe+u5vrwVfVVNkPdqKGH6lmS3QV3Es2leEWMXQALPFvZcC7afwQagCPli9U6Qz3P8Z39fg317XlA+r9",
-	"gAG9Hr6HEI5y6fShImXz5I0+XAm+AKSranI5IPgaUFWWPIPwzZSWs4Ip5fRgbEO5hgbGFUH0WqsmwasZ",
-	"LYuVAwJDWJUhsS4oo9M7UwFQbqFiwFYloi6E4LdhP0IoBdHQ4oqsmCbdw4MDvAGhxoxCpNzre+u+NJyf",
-	"V4e+kOzyhWvcNrH7T2eKD2wq5oXHqKw3/X4v80naS0eqqndubKulrZqxRvZ6Hb9tfuKwR7qp73mdhnmY",
-	"jYq6yHn8kekvfRj/pGfwj5f9IrxQioRFPruvLdkerHfd1D788vvk+uOgB0of2j1srPPyiTI1gAuXKAPL",
-	"RmcWVT28pabjaKLLhdKYvltPowHHmYYW0jTvQ9LGHOrjal2zbXYeIN2oKctJdbcygjnFZ37GtDsAnIIf",
-	"LqBvDYD1KPLXi9evEMZAjQTF1yPiFTY8nM2LALwIdI8hCRkB1HKSLsAIUU3S9aV87N5i6z7BU5PmbF7I",
-	"VWodPgH2DSwsx+pvQ3hDsjasXxc8u+lbV1HBxQ3kmIta7iKZQtEYuDDdAHpJrUI4uyHU+2zhExdTVhQk",
-	"k7MZJEhhSewlK0sK7jQl+HzOrGuoShzPboRcFiy/ZspPbJDROcW++9b7GOwwFKULKGSr0Ydmggpta1N9",
-	"NrhLmHSIug4JZSRgeQF7wbd0Dl9XcLsCVTv1p3sH9YbsQQehFNW48A2BOmeI0WeFHr85A69Yt5EtCggB",
-	"79vSNoM3X8AZuyuPqOGx0/x7KHjdhVEED76UOZ+szhnWFp/Z7nKq80njVmszN9y3eYrqr2uGtlpOZqxL",
-	"cVTIAq08yNg/lgLq63p88gLALTmeqWTttGZUYAVq8MR/ltSui5qNMhyEgLG9fzy9JIPBYP1l6TapF5FM",
-	"XmDGmgSjZFCNMIeRd4Mt7PLSvvaPzDHXWdxWvtXK9Uj3/xy/fNF7YGd/LHZ22dCHjR6NOgzAEbVs9n8M",
-	"C6vaq23kXBifdLFmCM+nb15frHOx6n3pURO1JWgiDQGahdjGg36uRvd5NKXggy06jc14N8vxwAq+cHEd",
-	"7EU2ZYjGVxd/tcZEVvP/io90W47P+cLmCcA0Va1MxuheAEsm5BLtRgvBZk6YPbHG3MMV6qZzCpC96YTy",
-	"Aptn2R5QaWILlalt1103NjMIVWsiRW+42dg7QgjUCoLYpruYF4CrAjJ8iZxgNSB7P2eZZrm3v0O102f6",
-	"oIX6SIXWrM2UQCgt6BEFCzCVSzIpmZpi5fhRADFXGzikN9dGjmXrR1UEyJCQVFC1RN4qes3IOXNIWlWT",
-	"2yMPKGWm8EiNRACwjf3rlG44UCrnCfpGSFdIjcDAth13Vbg4DPdI0RUX1w4DegS9QWnJegNyhkU4qvEl",
-	"PB+2g6iD8xqJrgCkrhBoSgGMLKIE1hxMmszMKrhknNheoKvB0htX5IbNNekCDljPQnwJ20kgtW7XSPtf",
-	"lqcAdQwtY8ix/S5Q8kIAGTt3tU0eGxIlpYDmd0D1IwEQTVs6C0dRm8z6uZIgV2NkGYodcMS5YEUFC5br",
-	"qxFSobjmVtL+x0eb/uRxI2DyW2QgwXZdd5GDv1PXrNowRHXL0xCJuXbkEiKLvIkgZqRLRheKoRcQEeci",
-	"PTrh5uN3F0m4BAk5eXtOcqppDRyvlzjP75xes02FGKeua8wnO+TwhbZUc3Owp1xpWa4eNM8vqHkeu5DV",
-	"I+X2o06sf2rj0VUQQ+uZr0FDfukQtz3jMFyiSoSxgS23VSHm9TqWEtVE+ML2qna7nsDtGQakwdBMA0C+",
-	"ro4nsKMyV7aX8y0bkONY3rYbByqoHIJvzbx1X2I+hruiJciuz3kQVL//KuJmM/WvKi/Ubb2xhBCAClKi",
-	"Yrv8oAk9JCPer0AwHCio1djAYIJaDXvodymobREin6uOts79wbz+api/d480YdxDVTLepsmwim5NVNi0",
-	"iKoNEzgqfPJj1dkFAvU++o/vnlLlSoOqG4OGMGB+D0nO5rTUi5Ih3m1WSMVyDwWijqB/QhMKe85KLnNu",
-	"zPMVZmqEFSS1NC5tRoV5XIMGYjp+YSRsdwWP8NQYtS1SPthrXiA0B4BekgLCrf01RbU5KpWAVr6OTC9C",
-	"oVH+Oqk8qNJfsvJSyhtCNSTD3Nk0vec868dYIfjVsLYNud3QAAiLP50P7yhkBZjwbZgPxzYZzmwkx1gR",
-	"7/u0QlH/SFi/XJ4m9fLM6tAEFZm2lPLY7emxjoOmncNtX/L4n7sSoIdM64dM60j+KfavoWGTmt+Xbn34",
-	"e3mQ9Uk9RqXjq+FFx5n23YK8TpUtSoA+q9WcNLq58dmigDJhOVmvUh9AgFgutG+1YZ9cd8LZ3haYFvPV",
-	"aRQYgXhgMw9sJsJmLOmCyB3aUqrqIPnOWJFWhwEvsgfjLrzo4B55EYzma2FGbwq6UsldmU2CcdMpnc+Z",
-	"UNh/q27gAMQTaEN0Sbnm4nqcLco0AcxIfsswZB7GF7OSa2OVpUeI8ZOaF6a9OktDQ25I0oLRWwZIhrai",
-	"vw4KYQGEwpi0c11iKh+SDkyEZ1PbaZBr8zUPubNu5lI9EoC70a0V5FkrtzLuEH3jOcvw94O9g6e9I5iu",
-	"ct2EXFw8UlsPtykAdeymJ+YPax+mCDKiFmpuUUB6EC8W3gwLUUQTdxKcxQvYIK4ZZ8PwdVgQQ5KiVc3y",
-	"1DJlv9YOAAPwp1Jy8fbizemr56fP3X04vXZBFFFr7Xk+gZjVsT+pn8LlWkk985Gv2PEayEIby/NpEX9u",
-	"Y/vB9/pHF8iQQLUmCoB/tLBUKF0CxkH475TRT+9LRgdS6UvI6UUUnSrsn1WJ6Xqtj6HaZq/nR6omAYF1",
-	"oaijiCF1d8PhopZW+mnZdS3//Wtn2fWEMcGWro3lA6d+4NRfF6dWTDfym1wrVbFW9eptgTvy53vjx4vy",
-	"q7GX3pUIVQun2+aV1gyGqjd+lxI1o0WB/UFP3p6T/cGevWhEpeATZnNir//F5+Tk4uce5ioUXBiFXLPZ",
-	"Bm6O7TnDZu6Ytcp1YgNXGRU2AdRJZMutbF91aawztMYG5AcoUV3DJAF3NRcWnVdDY2bfAjPA3Id8VvtQ",
-	"yfKGjLf9AGCwSEwsjwAtYgo0xBFr0bbeka2gBWAvIX3TUsKNAZWvy7CR2G50PGcFv2XlydvzTyzC3p7/",
-	"MawNQzAPoupBVN1vWLIud3I8dC3lADnVtJXj/T7rYP++pFHOMsMQH8IJa+wU1uUhnvCQsv/l1Vt7SD9H",
-	"aGB3xrJT+j7W9mzvp+B8gtXsVADgBljPmDZX18QAul4lUMcFTmculC6hw39CBoNBz5eK8RLKqAo2I5nM",
-	"GTGmgFxcT43+ZQ9ZyWaUC9cxHEce9vrB20bCLvvxmzOippAyYZOrdmvB6UsFtjduwCW2y6cY0av5fbZt",
-	"gIL3O3dtgPE7if8xPRvsrCj0vnCcjSui+Yy1Af9DCKI21gkUZneGnZxq1jfPdnbuePCxzR0euid8toqW",
-	"qnkCkksdaP+hk8KfoeMpKMOa33K9IhPG2ptTW1HziXsp7Cr4hNR8YklebYRGgP4JpGQZn/OAk6/lfjvp",
-	"hzIHubyeshWZMmoU2iNCxQpK2sLGj9FXuUbf0LsviqHwqjb8T3i+ww9dMK25uFZtei6ulLJ3PSTefsGD",
-	"+m4qge42tMGyEvxqhfsWnNQlu5pKefOlOo9e2spPspxKoiALwdde0GJJV6qaGvjlbA23S+RPk+AncCUm",
-	"PgN2EE3vqB5g7+fcSM3mT7W3Wk2+/pNPUIC2I9WQoD0HJJ7Yxp15emQ1wYqnjIRlErBXKW5N6jQCWhR4",
-	"SSpWYaz0BuQUDty1ZAqTRIxiFvhgbYmBbeZy8fLyzUgA4FJJuqn5c/z2/EXaO6p5bF1uMQAvQusN52Uw",
-	"H2vrkLnOj+7fd9nOij6f+/Iu7NAxQqPbKS1Llv/pWOKDY/KeHZNMA9e7G+tGy1tOMKaxOyO/Y0jMv22L",
-	"t0Dkc8ldV6WSZYy7At62mSS+VolDptq1MHdhi3h1f3qTMVPeuUl8QiZhv3FqF2JTvb9bLEW6bgnQz2En",
-	"/wBH96XNHUv1wU5BO++1xqkFz5h5nc2eLF0TaqDF3pfRrqLO+UvvgK45xtz8HjUPIOmmy6li2XgwGKS9",
-	"BNxlAnUN8PhI6PGN0VcbSllBrbs9qxbYwzk6LzQVOS1z4k4iUXOWeaGKzdq7tsUMSe1q9TloW+4vzWdM",
-	"aTqbg2rnfjUfpHpRAg71GbRVzxcZ4v5NGXl7/oLMFkqTK0amWs+VTThVsriFql4AbsoIzfOSKbOVZpLt",
-	"7bfsBD6RttNgInfo6r3/qcYQdfHkOXNoXUgu3CdsuDBHrUvRQ3OhB6XpnvFa8pzQNT79idn0R+pOj3+z",
-	"/9rS+OeczTzsiZ+RzY4cEiHJZFFCKAW9TVyhoawl5NoYvmZZsWHvSvOiIHPX3bBk1rBczM16KAg7KYQN",
-	"ZLnhna8Ys+AmqVuvsV2vlFQAeOsa1nOYTsgYa5zpsG2i+YOa80UbdcwA4WLtDCHcoyOcgKJCGrrzmdnQ",
-	"scZ9GJEVXIwJu2sDuQPsI2HCzCInXVmS5XRVB1TgCi9y3dtoV0T9qq2ku/c5hWq4FJVhAHOAsT9YBV/y",
-	"uLwW7HNLm88HJPbOiSe0IKjOputH9QfOilyRgk2wOu2Gsbm1W6GT6YCcmhNqW0wHDoHIMYW+b+hwBDiR",
-	"9WP5dp5/bm0bP/m5nYt35QxVYy+uHlyLD1ryFvxQrNtbY12PlLGME++KCwiOyNLL2klBrz+revy40jda",
-	"PY5v6DXzftJgQtWj9XB02MbOaxigYNjsca3ZbK6HEGXxyKPMvMuXIySAQl1IcQ0pQ4BwY0O/wMtcWKqy",
-	"flu9kM+rGcabeD+kqdwTa7UrvdqeqVKRzoOS9YVdrzsdaDjLtdP7tatVv4spllJTzfpoB3yehO+GShjP",
-	"+LadCQzLgCJDGF/cWTwgz+uWZOgovpKAZQ0WGqRDHhySqVyUCjDsqWfH0LRALbnOpkTeBmh3kGwKAO+C",
-	"/Q5Pxjmss536Ba72V6T6Bb00tyz2AxP7ckzsR26LzCuVHTes5olA77ksEHwR8y/cHVcMih24rp2Fz6uH",
-	"aaa+Ik5jeQfLScEBKs/lp3eRjSSkZLrk5h/Wt2mjEVFpEmlefMlUuxvo4N41krajblbdx9MSIgUc9yV9",
-	"wIb/sgkaIgg2DGCTbMKnrFHZRx3RsNHW7l0H2/rZWQ2+ramwVZ3aetc02wRjpxdUtMDJg/kdCF+uyBXT",
-	"S8aEbyqksP1aVdrQTU9tS5kzCOWey4K9ojOHPSRhRrQYiRQ6XbDyTclFxue0SHvDCmfCt+JdzAtJcwB6",
-	"ungCFhgCu3NB0pMXr98+/+n0+MXlT+PL05dvXhxfnkKumy/kg24Zj9RIrLX9Vbbv8Lw01hI07EmD8jsS",
-	"26MUW/RMZZErIqSLhAK8k3K1vzMGX4cVlIIZfSZBHoZ2lrxigChsHhFSkxJHNOOa5RDODrP0anNw7YHd",
-	"cN6WRUpsssKUlWx769yfpOGUQUfIP2YPxo9hCeZ4s2xRcr3qDP/xy6bWgtgCyg828dTkiVJLaBG9HWQS",
-	"Mg3WDv1jbL/U7u/4wRAQzaaxDs/YCYjBxti6e2iicsNW2C0U44LwuG37HDSEJmlWcCb0mM75mOdpbzgS",
-	"RuBEW0xha2x0hMyMBA4QsUX1q3XUql5CqH+UQ17GdcmUIt1gGiNhgcue7PkHfS8oq/wXtLwOelQBdpia",
-	"U6EqQFvM6ICm6ZgJS9EioAVRWs7nNjCE3MwD39qqsoSoRTaFYGhbP+shabSndm2rLSlUKzoSjSV1dXAO",
-	"4A0wiFTtKfXI48RRWz1gDKSF0LywrGHC3wM/cN28bD+rtrK1WsNXJK7P08QKv7Yp980SOyL9IQ3LMv/6",
-	"62I/o75S0z1+kstaCAXPeBs72KXxgCeX++s9sKWgFJLPwnIhQrNSKmUVi0YALerrMUsw4YVmZTwV75GC",
-	"F8cdrw91mw91mw8O8T933eZ/RhlmnYt6/KO1FIQdxEC8MvOjRQBqTf9qlQHOV0wVRtEcJCxuCIg3prwO",
-	"eGT0HhR1rnUnKxQbkFdNGylm43z6vp32C5FT9Hb+FdkxbnW5qqdstasAgYkCKGLq8W8VMPCxY+IfHlft",
-	"dVp3/By2bx1cS8ilyxw/e/Xz2eVpAA5TQzzummfRM8pEDv0tGIYHnuyRnK6MiYEsaiSauoLr2jQ1Mm9p",
-	"4cfeQZPYhcgKymcs/4uR02nifOdSsQBSAh7qQn7lpJQzxI14dzESmRQK2h2X5Grle0JpKYveEaECu3pI",
-	"gY2crxihuYRGQ9ihFv76yc33LE+JR4km4I/gshWM4o1ZlZ+qhd8peuxnGxeYE1oo5oXQlZQFo+JB9N4/",
-	"x6hv3nYZXB2wB8SE/wTYIOgD6/cc2CZ6FhFwMIIBv4uQRx6+XciHMEI7Cv27BtBfrosRGxY3cn7Vrjm8",
-	"gXJawwpyqukVVQz5PBdEL8HtKkWujgglhaQ5uaIFFRkrbS8lXdLJhGeWyWMwmeYr5zPbUaMwsowLs3xf",
-	"RKkwn199Tr3Ck/Mnnhgsvp3cFl3GbT4BhyfNpnCI7qjTBMja2c1Gf4XzuUMdPcbl4KFh6I15pEi5KJj1",
-	"udaabF2xibSOSGhIhAGP/af9nK4IoAusEgQiPfyuP5WLEt6UrGHeXpc0Yz3b29oh5SmffHZFs5vr0rBW",
-	"spTlDbEwrznoO1iaa2cyEm63fQUg1xA4+XvfYpb1L/mMpQPyeh1tD/0Fc6qnrjM/Odw7bIkxVJDZ2SdN",
-	"qq99p60e3+MMorPjs8rSrzgouiZ86gtFuirAsettRaajYjVeKAasY1tH5wD6cUpLluMHJ7Jc0jJPMPaW",
-	"3xomnpIuJfkCqWtI0md7Kk1Iuv90Zv7z7cEU/vomT3vgiZcjkWqZkq4w5gWcDfNKYyf4IJy3iWQTh7KS",
-	"LoBaXC6EcsVXsaNmDi/VJKMzRvIFIzNGxXJqrG8XIELh6yri4UwaRgF4HjZvKeQsVuHlpbE9ekP8tzm1",
-	"603wt+EXdwNNApFMrNdv/ykYTojAXzIyX5TXLHf21EiYF5Y97KmPsM2O0dRwuFcig34vrqQYynddFpjZ",
-	"zSNfkV+1wDGi2mIis8mEZXpAzpoAy7adqW3c71CswwUAz8AMZmZuqvYVgjjwzGAkRgJIOiAv7rzNNgr2",
-	"SEU3YWh0rahe5VvzQKcIOhKR3DJrsoD1Z4M7NSZ6zW13Hy1JN704fvX8+9d/H1/8dHx++nx88uL1yd/G",
-	"J28vLl+/PD1HvJiRYLMrlhvj1xpakMgyk/79vQE5FivzRVYoRq6ZNpz5yZBQdWN1x4DEuqkXgebXPvyq",
-	"4p0ej/EMrjHzT9liIbv5QgjVu4gSR9yJLU6zAQFz+EH25vwB6+WhIGOHruJ6Xdxa6XdXsYscbpzZwxnB",
-	"gw1xnHZAvKuDQs0RltWwcjkBgwqC+boZooM4Pca9MUWXMcxTDQGi7oDk/IIrp0S+RJSyT33wzWc2ha0D",
-	"ncVM0qzVgy7Zqkuu05ICXN+Qaj5ewwzJOpBikK0aVT1/BLEbdaL43v04lKY+Zvv0JVjkA6WNtqKxUi1Q",
-	"uZSCjYQX+l3q9Ize0PuPhdM5nWbjMZSxULldn3MtAysVdCRA5Fgti9ohW0wo9GebH4NMn3VtxaymIl3z",
-	"SJsrCZSekeB4xoUMtCdYKNSJrBPc2VjW7mwGpWq+fQfJ0hjmSHQP956RFG4ay8kYXjz2mTJp78jvI1jm",
-	"ZghKg8aFT5phIT8cs/dc6RblBsFcLhnkynwyxca//05azf79f7+NrTlKhAV7wGx5aNnxFZZSUM+dI/zb",
-	"Mmhn3txNpHx8tDsifuKB0o0qlzt9lcxJAJEqzozRFMeEc2TdlqN6qcM1Wfr4mJZH4O8OjMPDvUMIoHF4",
-	"rmRkaf5HSMGiTu86d/xE+tddWdSDznVfAEqR4/TodxymQPB+XIVle4Bo59P22PoN7164FP/4dl/m+hGu",
-	"HJlUkfTN64sATBduSEmF8mTVSKgMqLyOdW+jVfXq3kb0MVLtNhGajQhJMBuhoWDCB9HbtoNGiFnSbUxo",
-	"RldHPuvBcx7rdjLsxaI4V7iWQcUlOdx7ssHV9KnVsT+InwmoxPbt/E/zNz2oXF+Dg4pukw0f6a4KZMSG",
-	"FkZbIYcv68UYZlgeqNXVWdiS8ao5g2pNl0xIA4V3G2TYC670uf3+A7TwH7bO4hMhBdcRsKMUV6F575LE",
-	"01ZK+lHWywNA8CcGCG4whgeg4P9soOAH/eSz4P5+3Uw31Go+BgzYKTv9Jc+/ADRwC+JvjNM9IP8+IP9+",
-	"rGKyVdevk/8XgwveSvcPsMEPZ20TbPBXbyHcyXX61YIHfxFN/AFE+CFn7QFE+GNAhO9Vs74zjnBcx/j9",
-	"qMI7eQ8fIIEfIIEfFKgvAAn82RWkVn71OyF+/8BwvS0ovA0W+YDG+8A//mBovPer0HwcIO9XA6671Wny",
-	"ALL7ALJ7XyC7H3fy6gXov3WuGC1Zebwwiuo/fjHnB/uox8DjDF0dvzlDx3t5y3JXKFBKqX2Vga8at8FE",
-	"0n1xdnF5+mp8/Pz5OVS+Wj0eIpHDx4/3D74d7A32BvvD7/a+24OjtSiLzrDzGM6zXYct+REN15Kyloug",
-	"M/NrlZO/lljr0sf+KTmA5VuVvokpHkGdOzNP2uIFOSGQiW8+dvzuwsOGEi4Aj2Hd87U+nMTVofKSGOOE",
-	"KM3mKhiTQ1xdH8q7KdWRkorN4BoJWU4lFBFDGIXr4FMWUyNuOtUAumDuzdUP3mQhuCJjXksqALsSqmpK",
-	"lvE5B9egBoHl8NqCF/tzER9kVcxk+G0pCwtggIuYux165NrZqCQs/8Xq4Jxqmtj0NDOu3lGtvKu2Yi4Z",
-	"aH00bwAAGQtoymzKnHMzeDjAdfjwy4f/PwAA//8=",
+	"7L0Lcxs3li/+VVD8b5XJ3SYtyXISUzW1pcjyRDt+aCR5PPcO82dD3aCIURNgGmjTnIy/+y2cA6DRJJqk",
+	"HPmRrKZqNzL7hcfBeZ/f+bWTydlcCia06gx/7UwZzVkJf55e0Rvz35yprORzzaXoDDtXU0aueVFwcUPm",
+	"pZzwgj1S5D0rFZeCUEX0lCtChVqwkqipXCjCNelSonQpxQ1hQnO9JJre9I6IYiI3l7kg6dmk/4rqbJoS",
+	"LUeiZPOCZozoKXOfIVIUS8InRMhrmS9JNqXihsHziouMDUaik3RK9kvFS5Z3hrqsWNJR2ZTNqJkH+0Bn",
+	"84J1hp1R58kvB/3vF6f/vJhdib2zD++fFid/eX+Z/zTqdJKOXs7NXUqXXNx0Pn5MOmc5m82lZkJfmHEt",
+	"zetXFyY130vJYsoEjNouAVfwL6VlyXJSMlUVmsgJoYIwWhaclcQMmSlNFlxP8WY6YyT1H82W/b+wZTro",
+	"NGYjqlln+I+O+Wrn59igX8qM4thie1gyJasyM5v39uJlQkpWUM3fM6IljOH4/OyRIqWUuvndiSxnVHeG",
+	"nark/ZJNWMlExqKrdu4vH8/nBY8t2hVsr7vNrEuKT6XhGlJ8nHQvXpyQ7w8O93pDkpZMzaXI+1QtRRas",
+	"OxfvuWZkQRX5pWIVy+Pr1ng8voAXVLOXfMb1+rjfTVmJxJnRojCUrqnIFW4ho9mUzGXBsyXMyL+nfw4/",
+	"pmb0qdt2RUo2o1yYA9U9fncJb1RkIsuRSOlCpT1CRU5SnRLFMmm+UgnNC/j6dZXdMm2IbFIVBaE3lIuE",
+	"sMHNgKSjTs4mtCr0qHNU/unJsyP9p/10QC6ZQFIbifWR4RmKn5n1t3U2rhq+Mr7nuGqGwKhmpDC3K9LN",
+	"SzrRfc70pD/Vek7nvG+uw+W+5Uy9Ia4vJVreMuFWQNAZy8n1kgCj4eImsXM0L/6lkpqS9JeUdP2iU02k",
+	"yNgRaSw5CVZ8wUUuFyRdpKTrVl5LUrIJL4oervJINJb5lz8d7h0t/nSQkFGHLhT8sm9+eZoOyFW9X/AV",
+	"S9bKnTg5ZyUcWMMxqIZBmdElRE+lYm7PPvTpQvVhxOmQUM89NL1l9skZFUB5Zu6wSmowErDvUhD2npVL",
+	"guSv4MhR2IU+LDPL63GQrhnBdaUdF75mqkcWU8OL630zdMsVkWI32nFLFKcdpsvl8USzcp1sLustWFCu",
+	"yTWbSHMGy6UZAVB+86TPuOAzc9j3/ae40OyGlfCtv1/gwp3lbQwSLj9ShOfD4Kg/UiT9e98+3D/LLesx",
+	"UghXGNdUk5lUmuwf/GAEVUkzzUqVEFYoRigRbEHevj17PhgJ8y3FyvcceHEhbxTJaFkuCdcJ0KFZ+ILN",
+	"SC6zambkNCnZnFFtPkmVYYR2HunuEnBv/9mT7Ptsr7+3t7fX/978vx/M/9ur/2dO94x+eMnEjZ52hvsH",
+	"P8R27O+XVOTX8kOrPIxSHAo5eDAxy1cyOIZcEcVnVUE1y48IvcYF1VNWLrhid5V/bmhXfMbiW2yH8EgR",
+	"bU5QVsjsFoXMkydPnvWSrYNHutB8xuCslVXBzO7QvEVm5uacmdsj1P8x6cxpSWdMW/3rR6MNIXVyM+I5",
+	"1dNO0jGcrjPsXNurm/Y72L7vDhNzIPxuxhbsR1TrzlHdav/y6m07DgEoqDmGOdWaleYT//8/jvv/l/b/",
+	"tdd/Nhj3f/6v/4jyh5NCVvlPjBZ6+krmfLK8YObosPxMGAGcMbW+0W/gD1qQOS1B8wpe8khZOZ0QOZkY",
+	"8WEZ1ZCkLDsYtnwkTUBW0ErLmaFVQx6sfI9ME9VSZSgAFu+XipXLevVmLeMOF80OojOc0EIxvxDXUhaM",
+	"itWVuGA0/xHkyr1N/vKJlVTKETzNMlkJHT5PZnQJxE66XKuRcFaBLMnJ2wv7ggSfuCopLxJyIsWE3yTk",
+	"9OSyl5BUPRn+men/TFHBUU+GL7ky/5TCijw/CFEsB+QC2R5oRsqcS1qQrme0ez1kf7FFL+slCteZazZT",
+	"qwflSYNInzSJFCn0Z/vfQf/nX/eT7/Y/ut8jVAtM9Aw/tL/nL9OypEu0LSZg9kR0zNLosc7o0et2F/BL",
+	"zY3ep9HssmbYELhRagy41IiIgiptd8qtm9m7a0Zu+HsmkpHI5GxG+4oZDqRZ3huQYwGM170yMdtK/ZdB",
+	"zcglU0RITdgHrnRihlOySaVYjnrw4f7BSKTzEgQ3N7MaTygvWI4bbj5glYdFybVmYkDS/0zJzCwHMzbk",
+	"Et8cTHlA3nE9lVYlQZXQ/DkSC1gtbpRj/zlaBCSBN9c04ezNzifZiCFf2zs4jBqNYIi0slHuLt8jB39F",
+	"Bb1hRkk4xvPaptzM6ZKVRJY3VPB/Ad96pIzaaJ/2x727f0ByfsO16nmG1pzGLPLJHWf05KA5o4PYlN6x",
+	"66mUt63LuPDX720dPyYdJ++tIM7/TDVbUDBmMik0E8BrQYFHI/ux1dL+658KLe762/9Rskln2Pn/Htee",
+	"lsd4VT0+x6fwo81tMgqRO0661kcJF4SSBV0iZ8ArioERmlFBJvwD6eqGTllKwyvQOl7f+ASYxZyVM67M",
+	"SVdJfeMjRRTT1bwHxz/k/c2R4fcfKXJ8fkZu2ZJ008zcPIWbx7dsObYPpL2hP/jGRLdOnCOiWVE03jYw",
+	"vPNHmltN+0su/StaGJUNBDt8HMZM/ufyzWujkpNK3Aq5MGvNijwxbNEpbmaZLFcyq4rfsoulzJ1ZVSpZ",
+	"Ire2O0RyDsyQcKUqBtM2crLg2Red9IpTSGlj4XkWT4tCLhp02NVSEiWNrDZGcV8xYdaiMHJmSf4puWCw",
+	"NujjE4aD35RMqYQMBgMkqFUSB5aIWhToV0ZmKYmEm1VKy5klcpoZQ2tAUjAY+2AxpkTRpUJjjKKJyJUZ",
+	"t7GTwDg2HCzwbwbPti2bvftxYJfCyr2Q5TXPcya+9AZZb1NBs1v0K9bn1iwonPRuOnHDS3Gdud1DpfiN",
+	"MGsto+pENxVSj91daQ9I8UwY5YcWp2Upyy89XXdCUG04slZ4pUDQcwFnDCzmSlhFoGaTeUKEUXYc50Nf",
+	"IszptdQvZCXyLzmd15KoKpv6I0a6soRdaXgWHJU/Ur0jc3bQzAxcMrLSiucsNEJhSueBlvUCVutLTi5w",
+	"3huxbHS3hvZo9EV3jMvSukmANHXAdVYUStKN6o69o4YAcaqjWYQrKV/S8oZ9ebaJNAdhCa6INGT33SH5",
+	"C//RjesVFUsrydTXYRoNZyvppuYfY+vzM3zi+N3lI0Vyyo29UTNivN1agevaA7AXcwrxNkGAO4MiaDRK",
+	"NrtmpZryuTOLrR0RqhLvacFzfFlZCVIwpZBeKJlxUWlGqOG8MACwZJrKRf34WEs5NhIp7bWLBsP7ymXt",
+	"L7wfgfBW0EpPZcn/xb40VwEHr11WdImDcWZ5PqzOyjzfvXvXP670lAltBtbiHLt4cUK++/7pntm5omDi",
+	"hg1J+iOjJUSsaDH7E/i4+2jHqFEnRZc7SZkRFX8aGQvHfH0Moxp1UiebcZTm8ComILy0i8ty06dj7jTc",
+	"lfeUF/S6YF9ac38TnBGVNOjdcr1aP8+pptdU1YogiqqjmKI8IFeOeu2xaBD6fVL0vJQZU+pLr947VhR9",
+	"q35zMa9sXNQSkyHoiinSdRYqyHmpQbsWhNcxU7BDSla7I5xMMlw6CfgURoBkVeT1iaGa9Y4sJSsn1Myu",
+	"gcqvgKu/Faqaz2WpWf6K5ZxeAQV+XcljJpCGXzVfS0n37dWL/g9GofvoDhfQx3GmUambl0bF0BwNXjaj",
+	"vDB/rPmybjlqTc77XilwqYCYznjBMeCcdAIGbf5VmZusuhJx1icdVV3/k6G9s+4CqLnDP3AA9RskPlY7",
+	"r59TTdvCtdRaJYGAciqwOYIuhhtayo8UOZFKg7/qraI3jFwws+UJod41CjKpkPIW3XAMkhdkqUl3Kquy",
+	"WPaGZDHl2dTdP2XFnMzpjTn6o47SRjSh/ur5GcmoMloUBggxDLSYSjKrzFgyPSDHGByBSPBIoBYFHzW8",
+	"YsJLOyQzWR3IT7MAA/IChIWbuy6pUBNWot3v/lWyfMU/NBJ23RSB/6BvrUk5Zh2vpqWsbiIOzZ/kgkxo",
+	"ifLJaoaPjOogGAFXrGHu2RTdF8ZqdAsmq9L9LdjC0LsUDBxSu0RWko7ZIdy343gsv7nj9ht2QZ0KC/5T",
+	"s7o5K/h7ZtanazSfGRV8goFC9EGaUdxhcIJ9sIM7/TBnmWb5j8uWQaKKZh6welrJJiVTU3Py84oNycEh",
+	"LJYKdrw5mW6TFFAiCxkSD9hMZrJ3mAM4CyIhQGNPZuDzr0qWp0PzqVWrs6FaOj2ttAE1HBZvLPqKy0nL",
+	"kVBMG5WvEmbcRmClQxKciYwKwxivmXWCm1HY6ISQfgMTwxeM8pkzwdF3cV2CqmLGeeSOdvBhMuEfzHfp",
+	"gkIcfAwHb4xfxdnaEdTDh1SlegOA4s1RJzldkrlhJVyTJTOnK8WHxwXVbkLN3eSKzCAGbrTlJ9/ZvZdF",
+	"jokkljoYJDsUzLwbyOaI7B+4eycjoQqa3ZppCDmuDI8bwxjHZnw2w2BlDk0iSnASEIV332lMJyFTakTT",
+	"SARHfWLVIMtThs1wgBQ3iVkIfJCouWEHZlWIsQkN62vusLmv+XJkivbtyKqc0GpSZSfp1HTTSTrRzQQZ",
+	"5zejk3QiawXMEMYWj0eHYgwPzAY59udSVvOXXNzGlfNagmGanJVZZtftC8iJFHll5Ls/cTfmnXCuVs8g",
+	"6jddG3HHDA8g9+YNQgoGsiiMCBqegY4WqpTMuI0fXQUMtakeGLJQ9c3Ky2UvYBIC0W2Wk2pujtmTPeJF",
+	"DwVz9sg6B61Dy41lJt9jPo2ZpGCLIEMRJ28GT0ciZ3NaQq6LAFeSpuaYy0onbiWByZqBDsixz8CwuXxr",
+	"PMB5mkI/5SM1xCWENynN5orkEhQ0VOVj4pOWIqp21SvbKsDM1hv+NdfWmeqe4VLszsjtTLdppSGReg21",
+	"XQyY08vFjTmy0nDhejqrypZfdjBoS6ZLbtR3IEgzQ+8hwv0O6ZALPPLuVY7GJ3RmROWSadJNz16+PP3z",
+	"8cvx8cnJm7evry6NzQq6GSwfmF3K+p7xo8jqqGV05spULkaikIZTBSFQRZdDP16kWuSBq7xSow2c2pUG",
+	"V0W9HukQRjKVRa6QfOrpwUuAjAf148PAia5QNvprTpoue0d+aNxltCBtpyUzZyZPhyPhD4ETyXhkuu6w",
+	"JMGJ87671QNmzdRek+NaAuiElNypqc3wRhjGdsZpTkiyI/s8r4l59cAsm9TUXTLdg1VfIamGnxxmeOQl",
+	"l2MDSe3GtWd/sHawM5nHDoZ98xjePLafHRv5xMXYXUQCtju98QA0jlImhZJoyuZ1ckZ9Ggak5fNcjK2p",
+	"jBcaNInJ2t6UbkgWJJuRQFUOQlxe0LCSS9C8bKrm0LzJJiG4twXO77XBzbhqKJLwISvQFIEQiFEZzPuP",
+	"T67O/naaGAsiINSVcKj5tLm5UmxdYjaJ9w6b1Ek6u63p2o2N+UVN5JzpNqscdJANcgHtQWRvIB24cjJt",
+	"V9GwcgyBnv2Y3Ag2HEibLbbua6CZVi9KOduSsGDFG2ockBuUlSxnQnNaKJ8q23S72ZNqJgsUiZaDBG7l",
+	"NQ1IyDQX1rMfegNyOZUL8BnPC6rNOhGaz7jgSpdUy9JmJsUk6XXAiI5L0T6rbfpak8s2PRiK0LIhThdc",
+	"T3/LqDMqMG1lfbxnyF4KrkBA2CGpoTHX4PgG2fDmdNk8fD9SF6JD2oNkns56apt1HaGr9KTgTOjjOW+j",
+	"ippjNDysmgkqoOjESC6B7BDeNaZzPub5b9rZrGS1JrabWpVV5TaV6uTthS/YwCfQKbDDc/ZGeArXA9dr",
+	"bRjsA8ZyY8v56evB4x+bxXOR1v0fFNNz1y6Ykxo9OZ8+1Gqe323rVtgezzuNRbajT1qyoGpKCT+9nUue",
+	"iXmF/uPcJbKdB0zTZoU2+ehWfnMsdmI3DXdMN6WlGNKFGtqbMvfUcDiq9vaeZJGJwwXmnoC3PsabfTIZ",
+	"3pL2jMZO9d1ZXEKUXLG2zAsIbClMyKsrodsS00hPpiy7BduPnL+9qquuvOIUCJbuS650qFMaw0QwXzTS",
+	"GxIqrMYxEpdXx6+fH188D5fSSR8raQ4PDlZVGxvZSL1TV5aEzeZ6OQSDe0DOLZmPRIzOQVcJ8tsO9g5/",
+	"iLGgHdmq94YGVm7IW28ZBBoC1jpc3YkYK4aE1AYPTnvJSKAodxuUWLJDKwNrHYzF7vgW4Xmoy4E3L5Ty",
+	"noSsI92t6BAtwyDihonOfnTpycs3b5//dHr88uqn8cnLs9PXV+Pj87Px2fM00BBu2fKRInIhemuL/t1h",
+	"M094r//s51/3k4O9j//x2+UBsoM19r45tX4L8288fNBMiTxIdubm95ZZWsd594P/NRf5SWxgTnw0TsDe",
+	"1tVoFS5mDmfHr9BKMFa8UtXM7D8ENcjl1SXmu9FsGjJKShZB3BIePr54fQSOKO+dokuS88mElWRSyhkS",
+	"5frSoJvBLgihJGcFuwHW1zj+wyCr6ZEi6Zoijfa/OWM8m/pBhOfHPAJD6bVwkYCkrSD4B+3/q//zfw45",
+	"nQ2Ho1H+6/7Bx6GZ7uNBS81Gw2zYUXRuF5GGL68bEz6h3/+xgxfLmSYfV5PzMTZzAhmb64Ryjl5MkmJK",
+	"Z+r9AtaHdcPqEiZRBwrNhcF2RQPGH1uGk7cXL6ziEhSKdAyJZMvOWmIW/p4OoSRjf7BHui7cQf6LnFz+",
+	"Ddg4etuO9ZQJSs5p+UvFdO8IZnZgHz0Y7JHnVFNy+sEom5BL6Qxk/21zf9R2DZXbDbW0G0OujSgQxF9t",
+	"TTWYdajMEVos6FIRRTmGr1Z0JF8lszbCiV/TLUzZLj74StmEf4irrjDi17St8MxF4+ym9EDkf6h/OzC/",
+	"mfOxnVKuXVlL8E0/nRYCagqWbXrmb98t0oW4m+ehTwxx4RBTJ4vBl+7IddPWbazVud99DT71dD8mfO51",
+	"n0Pu+/S77cUe26igZfNrs3J1Y60mvprPsGWjJ7LCUD2Wo1KymEIWsgcyAGkGPmer99ZhpdDY2NUmh6pM",
+	"ipFcOQFt3L4ugYpu0kyGGAmfBzEMXONtoRzUVK3++Mir6ob1DcDr7B4VjXBzLxbNcYWS4PvcgqSB/tFm",
+	"kkOYedDUkQ72Dr7r7+9HVUu0bjYmOjj573ca00Tqhds9YLRTwgcmiG7J8qgzOx4piE7ff4JHZF2bGR2f",
+	"FChbjy3slnqwkm3QzEQIUw96XpFwleZm0I4qtmhcnhxa2MHfOFtsYAabzz4EmOi1q8dz0fbtJ2EnUga3",
+	"9SVjYidiRie3ogvSnmVwN4qCqV5qWt7B02e+feaUT/8IF/q7w846DEHSmUmhp1fyOdXMLPH6PN+K6wIi",
+	"GSSTyofmVviGkuacQVIj+0AzTXKW8RktSPft5fNV++pg8OTw6XdbKSdc/SjtBA4FQ2Tr2jhS9nEGzviI",
+	"Al2XnBEgU7RoVHWtmKG1VSPSbXQmhS5l4RBW4CtYbu3WfW1XVvX6OpYSIXvIoAOhhml35iRIkktL6FxH",
+	"XYs2BHXX2c6r64KrKfi7HPYHsxV7QeUVsqbdJ+isYq+ic4UhV1rnfWOmphFqlfJ/jCFlSDBlfoLDP4YM",
+	"E2Of+V8wnzMoGYwq/Yh1FI5iTuG1E4wZ2Sq67TFfayja9/nd20KUz9m8kLFMOsOztCTonA2WW4AuoTSb",
+	"J1A2dlNSAbXHXpOxWxQJ79I5veYF18sNrNRXsNksTjP7guU3bGU0StPstnlmT47Pj388e3l29X/Gr49f",
+	"nT4fnx2/6rQ5+S6nrChO5GxGRd6GezGznwGNTQAeDYGHkWUBjgGMqA+3pSTD9wFDPX53iT4++FL0NPxS",
+	"8ez2BN7wtizio4BXvKi/B/FqI/zh4b5dkYKLW8xMDb2AZiiwawI0TF4UkNvQFJSN2tipVBpyyTSbGfWS",
+	"RcftLrYO2t0Qe3nXRuA9sgliPJDrZUNQca1YMem1fL8sqdmDDRsH86aKXLl7SZcu1JjT2RgvGc4V/DBG",
+	"RtnbQVmoyThGS+Hwthy+S6areSzYuykSlPsTu9FWWzvia87NdW2tZlU1KlXc6MUClLW54Rq+botV4eVL",
+	"KGNr83CEbnHH9m0RJ0oycGIbHjSRhuerKIXgvX9DFTZOJU6/XYf78MLGKI99KCC330ZSXbMyDvt733U2",
+	"u0+j19xCBSysHkmU8MtK6U/cG3jWKBoBcdUfPnx6ePjd4Q9P9w+++6H1yyw/L7nI+JwWzadd/Av8neGr",
+	"hqWUeuuJoiEmgluXevkiY48MqEHezaVqEGaMzlcJZoVUtxzjK4iPtJ7jiJoT5Gn4SgowM81JLpjGBAIu",
+	"bgZRdTjbFvG3Uacw3IRBHM/6ncpvoQgwYhMPXItzW5MemYcbp81bWNBlQm7Z3AjuUiqLdEKLiDKwYXHc",
+	"woAtiEp7fB0E+6DP6U3IbELssoZ25G5N6i/HthVVwI2mVHSjMI/KL6+DXZtai+seTOYr92mjGFYlC3Lk",
+	"4WdVgaUcWem7pGDYDLwdiq1OzK2bMq62JEO1OF7LoPy3uQCuMHjDJmgpb2OkEuc3qhN8bqczHo+nBClp",
+	"MaqBtJ9QrHFlZZetOyoK0qXCo4IA5oXuxfN+7ha7WWdSHyPYSs1dCjL+N8RX6hf/zVcWR1bGmHCfNFw0",
+	"liM2Gw/wgtYPD1Vq0y6ggxVGRfDe+CqXVHx69kuAWASv8cNK3HpsW9Gos6mppAD9L2SZu7CZjxiDd5dr",
+	"myASie9s931yBDapVFAnpxgTd3QMQS7PtomAL5vPasxA/HA3xT8G5k1jTAtKe8kaiuQdhsTesyK0s29K",
+	"xoyoXzJzFoEX5IHBnXSi9rr1Eex00M29qrE7eNzjRAdeg53yBho6ckEz1vwIyOIEQtbgVHaQmCy3hbmk",
+	"u5qdjRsxEqglDFecmnWKtP+GR5LVjTqbNCuMWlaOzfX0yBYJBPmFViGxuSZ1Cot5tpklPJYLwUpIgfE5",
+	"P7D74ewROnvUef34eNQh3RTGfAF4OEFiP4YdItxiycr2sJSvtgCnhop8l2tLkEAxg9Zv4IBaveCl9WK5",
+	"LIlR5xz+gEkhNs2iGU8kGRj0pZxFP7qgpTB/RtBhtd0SJHp72obNDHlFsCZ56bXEgk9YtswKlgDQbbgS",
+	"5luKdOVEQ8VGgLRjfX1Ih86BtIN9jQc1qb1xW7zz4AHBfFwAAw2gsO6QGRjqozsJq+CL9tA2YQyf2vwa",
+	"h2oY869iTPfOsWWqrSQzA7WQxpUASBCuAa0wKMO3npR1OeCq1LdP8i/mTqNvS81WkSDbcP3W9ikvlxeV",
+	"iAF3rriAS5bzTCN+tZmg4U2VzuQMwZ3Bu2yGBaWUYon1kLKETEPz5/G7yxiDbdMBt9HUbyKnNj6+f9CH",
+	"tK5Gxj7Pj0hOwd8hS6LmwNghr9Mqi910/+DJYf/pd9//0H+2t39gOOOFnZMjgJTmcq5/oiJXU3rLznII",
+	"xQKC5WqE48mheZN50Q4ZZKuvjfjuN+UZk5Padety3ksIH6A/Z84Embq346pYjDRMUXWcyGaJcqG0DW0r",
+	"rJqycNFWJQhn00w6nPb/sdd/Rvv/+vnXH5InB/HMw99wNFqSsJtiEkSbM/wDGKEAp/XgMEDEhn3uGxFe",
+	"ItXXVR72RMD3yS1jc0jntWv8SOGF5s675GaXaSKrsnbSAreG5CwIuu0A4pl0HBpCXJa+kGUt292trlKb",
+	"zljT7a8Yq3fb3U2685ILTa8LRo4vT87Oekd1dmq01UYkXWQLsvJo9OFgrz8affieRYGV62n6YOfu80Qd",
+	"OqdLp+bC4oYl/eadkATtYilhZRoma3f39oZ7e+Tt1UkvCUraaziDKaN5c2HWvlvvLAJMFIw6aeG3YKU+",
+	"XUtbMovJCAG5QojmmtUVtX4ogf8DZtZb85l+39/b7wN8ekN97+wkS55jKsIy4nPTms3mdxDj7lXH+GDM",
+	"5PyEUhb2nrUzf7gIiPkJ2jFUEQvQ2uf5oPV9Djpn03RO/Y3tNScbTeiW6mSElRuiICHV3JX8QrCXOgrD",
+	"+lnlywmZyOeS2/L3nANKUo41y1DJOohWv/pEExsF3aXiFWpO3KqH6+VmlNSkEe7ozxuoy5FEhMjuQAkO",
+	"ETKeAGMH5bEb61zYwJ8XMa8BvOlVGOYW1ewa3aIOlvdS8Pk8hnd+5TnDX/iPjjOULGNm2o+UB4FswTCp",
+	"1Em0UPeq+Zafrq7OrYHRjDgK6VrWZM3kzVZ/ne6Ec960Z/eR8ey5yx1znd/M6S8VO0LkBtt2wqY9J6QS",
+	"tug7WU+BrmtaIinQW9Ird06Jfg4F6lXJ4hloq7BPpGAT3QZn2EXc29QVvacRN5OZhDWMLnUrfl6tExmd",
+	"D18b5m9h8h1YgvGEEqansbRBMyWuSV2VX/fPALcA10OSnrw8PX59+hyT0gOlCv3pjAmSFVIxDxSDwBnU",
+	"/WpvH4lne4YBOjwho36ZO6qSrXguGqXpgIVgxC+UZMPLaYFhaUDoALmL1dAj0Vh9yDr16Ra86f8za9Ws",
+	"zLazjHqzhNQ82+ALXMEkmViNvf7cmpHvvCaN8VhMJqML544MbUMQNRII3r+CJ+b7IZBuasnoud3MsHwZ",
+	"fYLclpl4rGi3yJD+B6vxCZ7cenFi5wkk7V2D99RByW3iP4g39zG5k5y5jrQlaQ3v0KJ4M+kM/3GHQM/P",
+	"SUzdRVVi4GDLh74HUsFmxHytli4QCARIQEMru1lXyDi8JrNiW4E9MKxPAgj9IJ9eLwwtTKkKDkveEuN0",
+	"1dy7rYyt/l5flKvAvFU+wKqmYL7zIOMGxzql8zkTgJHmTrHm77lekgljNrMOFUOFONOh6rYSNa3juoaT",
+	"WbUixA7vCunGhr3UVDy7pvTeynULSN5x3/TdVNaYUgfCH89NEuuq00gewKG3Htf70A7w3H911QCNsSlX",
+	"WpZLl+Jvt9eQPGT80xt0uN6XDnEamiErNVSWFVjV2rKCwFhcwCwqDZDeVKy6fIywBx8T4GLVjAVQzOof",
+	"nKmZDkcCiRsKrWBN7aX6ZtRoAJ0NMZYbpRQJcSBmULuVU03D72j+ntmyLnNpJCAC5m8IwZWzkmue0SIl",
+	"j6PXjRQFlpTGn3dgqjhUDE/KSQObbaVgGPpNkJIKrMSwDTM5YNilg8HgcfD6fo39nB75GJvrAuOQiPzA",
+	"cpYVsGxJPVYqMlaYn0bC/cY+zHlzRs7lMYZUiHRoNSr0DKzCaGK+BOleL1dQgmQJPq28pAtBrpe4CM41",
+	"EQwTvo9wWYc/NL0OqGzADUusdhlEJFXIGqkYidANBwBRRnw10KHW+Gf4Wt8QYAjaW06umV4YFXLFN6UG",
+	"9Rp69Xm4rn5jRKiQ4gaQtSL0u1Ulrz/kAHbgnrHdc1wD38QCWhyuDMI1j+2mNNDk0yFRFYANGpZlVF2j",
+	"wo4EqsUIsg3HBxGYe0eB19d/LqS+eh2d+8ycuGCcNdEGo/SQBasItfWo1+uS4oOxEEv1gOqla6IQNIdU",
+	"fz+AkbNAzDqstN8CJzESa0MGGIX0LktnoTMsCzEX0cOHPmG/gmZqgBs4cNkz5pEgnAQrDHdAuRrWeIFI",
+	"MXNykRiLLwqNR+qAE4ZU4KS4Mu2R8MfGnF6rzgw0U9rQkRVtvj2nBMHl/EZNQ6YpYTpOG7JCov63Yzr1",
+	"L0gw4R2GPOt/x5h5/Kpn5fHLnpPXlx0/DR6w7LT+xTLTlR/QGxblruHkgYWFPzhWFI4BmUJjjdY5Qn05",
+	"dg7XrzbORH3ZUqJR15qE1kk64f5HLdIXnBW5b6PSVNQgnhmH0WFKNRMBW+t1zCvqB2Jajo9yRTC/YaPU",
+	"XVzBfCXTdtq3f3vdh+f78dIueyru5nr2DtxNSqyfotXUY4q385uGo0iCFdi4dN7l4w7vxelf355eXp0+",
+	"7ySdN+enrztJ5/jk5PQcf3l+evLy7DX8eXL8+uT0Jfx5+vfzs4sWz4VNko6UU7UCwM2s9euG5KDWkw5d",
+	"xItzbNlPY//kbWcX3NoqrkHXuGF3ihfjycprHODJBnDyIOt3HTdjYxA44q/Y5MBbUR8cfGegQHjfzQA1",
+	"h54zi2NuIut388YyZCnRkUBIUMhrw9e3ptmCa6w3IJdvL89PXz8/fZ4Q89+z138en7x8c/n24hRsavP3",
+	"6XMyY7ThOxsJrpxvT5ZOsWnAcYN+wUG5BBBy2Adje4glRuS8pjTGF9WF0NxCK4FtNxK2gsqMJtDrwTHI",
+	"GEfcVFvb5iTSClyomxngKh1fnb3BM3V19rfTTtLxS9BJOitrYA4ZrECU5q+bLQJ2gAaBW1fA/O6CjQsA",
+	"zju7sIIKid3TSSGl8nOi0rkP5KGXfXOQwd34MelMQ4mzE9/eGt6z+Pg7+RnxVN1lUe6eIGHO9iUT+i5f",
+	"MSflUrP57s6Z1/aJqH/GpWisfSc0pLZ9IXQ+Yw0fq9huS/FXuBUDdEzkx67rzr1L91UnnJUO2x67cvfd",
+	"FwZgxFsHhNN02uG+1PpGTb9t2IANaootZ0g67VLYiqa/VjLWDcWI3ZXaaiesfjFP2NTPOmHe5mkKbzNB",
+	"d0UUEJHwGJ9xvaH4Ra98HmzUqSyMfT13H7EIrlxkRQXuFDcauLAaddXBYJ3tb/3yKKI0K4qGUziotbGu",
+	"svURA1XnjUlDQKiJKYBrtkOs132nfdt+dI2g4+gJWwIg1hS5kwTwiaHxBMBfI8u1Ho2cGR0B8Ram9D3D",
+	"/EZvTts/FHoPsIVAyTAIK6tGNUi9Hp8gzeoszEhtSYs8uZN7PNijM42A96uMuA0Av6yE4OImtaDyuFZw",
+	"iBAQ37baMvpfmkvBbKu0wHex4qUI00vsyztJxzwa1Xw+F89zjM2ufTtX81VJ7R74SNbx109M/U2JpZ8x",
+	"DXk9M/GzpgNuT2SLF71u2Wc4RneMM99nHZ+RyDn70GKYYoJ2o7+KdRjYCpS9uDzhLQDaV6G/8+3Fy0aB",
+	"T1XyfskmrGQiY+2B3JZFsVwhwnlsqxxMIcZ3JHUaLcpfc8+RTa+2btb67jqZuRHzauQx03wkjOg+Iiko",
+	"jWvvCEUnJaqQzY6ivu8oiFLSTc1G5lXB8heyTHtHI5Hab42tCgXxKPebD4bFE2ahmSzYnTiYburWMu1h",
+	"Jo4RRcBfjZ18RNIpK/Lx9dJD9tt3QeCn2fgg2sTKd+9wbOaIpHV0BqMvI2EM5BRJE2IxZDFdAqyhXSQu",
+	"bgpmUTjgBbpcYlQIM+p8BRKmqViPNeTzoIIyEr6xZFU3wuxhAx9oBgJBjCOS2s66Q6I0Lwp4PyRjQ9LP",
+	"U7jZLIsPlg2J+xOEOkaywCP6qFaTgNMPyDHJyyUpK6Nlotwz7DVdyKrIx0a7TRP3L6Cd1IzeKAl2Sd3u",
+	"jYRTJNpai1hXuSXjjjVgQCdvEk/wi3eft2w56ODODe22oE7eBMB85/Gup+T/gSZU1P8WUHhLhhIlOAEI",
+	"K8P7+tfM/tZDrSD016Am4TqqflJ5p+GFTQvGMZZ2Rv4X7lBmHBSp7YW1wohsN7FQcb5mqBjuEgNcb+5Q",
+	"MyOIB0bS0+lmf2FQUyAXTbQpe0bwTRCEnkuhOGKjjMTENj1eT2S39RA4AxASFNPEibkJp7Hq2lxxftnl",
+	"W51PlIpwC+4j98Pl/fyR8kJD30RrS9BfQiMvaAHKtfLCCe7xcWgr4sDlaRuduew8c/ixRw5UptmGxyMB",
+	"Em9SMtsuA+csixwa1ddCFcjS8WWlGy25UTTqqhSqLkZAoxnqGsCJbN49ErapWZ018uNKoJ6oKcVyG0up",
+	"mt4yfPcRcHQOBY9WtgVjvZHMVk3H8C7nUvE4xO+ZXlGkGit7RPbxzVDuwz4AA5txwWfmROzHdKyype40",
+	"hcUaw2KlwzZu4koT0HAN3A1UWcWmgCLYugJlQLz32757JIBxhK9Fue/e61FQuq1ejd7qB/VRE1eKq5HQ",
+	"ssB8Oapu8W4tSUm5Mipqk3UEk6/5uP33Jwoh9NWHQuZG2kZ5E582gtMPSM6FL7o+UcaISTKDek6uCaNl",
+	"wdnuCJ8rR94T2soUNqbJOW4QdYkdx3Hr17rh4yl0eZe+nwDAuJXWSCfdFvjaXitWjB/VdhbdcO35TNoI",
+	"UBm39Wc4ZG5BZ6itdfLNLgqZ3d4BabXRUH0la7WQACfPGBFy0VRjLXuFn0rWN3wybjz591/JFsYd+Yzl",
+	"4QtZ3pIuto5UvSHx7yJQP+pOVvmexb9tdMC3QseAIZspVSFFgPTC7Q9PyYQ3W5o2g3pcrR6Ngk8g1+8u",
+	"oLdxP+tZwGgC3lKzQujftqyFSNO1mpA5K/FO50k92CPXS1d8d0Rs13PkQX7MEWjTXRsAsQ/abOoW6N4P",
+	"mtRiFInYSiUnNsNdWZOTIYguWGwoJM3bdl9ya1FED9wvTW/xfN1KbEB47hJUkZqiDzqml1lSzttOCJau",
+	"AWSVOSONg4htVexBVEe23arr41phv5NZfFvNGXhJlT44nG4mvnpbahXP7cgQlWOkrzpVFmLlIQw5KJZd",
+	"Cw3p1CsrPY9qcSMFq7urQus236a2ZtL4NGBL7eCtj3d0wjPXXIRgK0L+GOFloUmqtwmpv3pa+4RoAJyp",
+	"Fel+VxLfskARd7B9tn1iLdkWtdcoKKL3DZxqe7HS4F1QW/1IaxK7ixZb3U4VfobMV2TRC2p5tJbANbFd",
+	"rPVI2Loqp8MiLPAG5ShIUEVXWE3hFhEA9Umb701a0r2PrF2sphy6XF5D9gRw63KGqZy+WXVWlUE2+NFa",
+	"Zgc2/PS5341rNv07mvc9DJM4RsLCmdt2DjWuduAcSkgaJlq7bOohke9ZOQjSeJvOAPTEYH/ckVBazueg",
+	"R6KZst1BwLGuL6mZgvPVreh0NW0k2B/AVuxigjb1eTLIIW3GM/SL7R3BHBJbyhb4N1dDgkYVtgGEhoLu",
+	"j3/giapTOsPNxMoQTOVsyeEMXE9BJmadcOlTI6OeA81mQX/ceLfae/axb2Eozv/UhNOLMROfCxHrJrpD",
+	"poN7HsG6G9Vrq+qHhCZJzRZnAVpAnRDmsS8cKcznj5QRpWUvWQWkshoUUJyQ1zJfAm8zbKBraKAXhvfc",
+	"V62cMa/YkNfXZg5woTR17Z80A34CJe418JitrbEeCq+nezfdXCrFrwuW1C6MgM/a7Mng4mrxAvWao+bZ",
+	"LdPQ/KELUeEgM2toDpt/R6MveFl3lqlYL/E3rmcLruE3BPBqAEexu8q3y1lw9LTDYdBcF2xnSEm8O4SW",
+	"BDrddCaOs7YuS1RDgS83Ui6jgkjsROb6I0PWHuPAMrGICQ0C38bw+PwM3XVcNew5qNnSEuXamoVblzE7",
+	"gv7z6VUn6Zy/ubyKUrD/cFsgNz4y8LLQOR8s6azoJYQNbgYE82dQ92gBMdPTLV95pIi5q24z6KJoJSso",
+	"1IJYp+/x+Rl0l5bxBgFVDFL8uLF6CVFVNvX1le8uHSg63lVDpSGnQeJWg92QRRpEGkcXRxgaQK6BWgk0",
+	"ujSbH1m6UZCrUzLbypfxElEOzX11OpDPQvahGSj8GrOZI2Iz7jEXYzu9DibhjCey9De5OoGxkuDowa2s",
+	"nzb2g4/WNNLcQsvTN+BGxWVsneu1XjW26pR7FED/x6HExTYt4RBRPJsNG1uONkaOBilfY6gfGgsJJQaG",
+	"z/APjRdyOlsV6lIo9kvFRAbpYkhgY/AC1xNeCwisxwhswYKKXUK+F7gFg8qJZmJv8DQUSZh1a4CnNq7W",
+	"TZC8AQCL1O51fC01n9gGFJdMG41H3THVA2qMVYzJcSzugcjhDOOkWJBshuF8QBmfIzVPGTVK5REg1eJj",
+	"MytTmq1YdzbdGyg16ya7+3IjLtNo/HUYbb7poPcO9rag3AafiEmJNyv5oC2tKkJPCisKFQX5qvv+xPRx",
+	"8/uo8T1Qnt9zthh1EK0CkCYt2g7QOBc3ER/papmJdGUmsryBxKRdm5W29hjd8ILTWWvNhb+npSvAeg5V",
+	"bEcAEHNDXc7mbJiYMyAiyxaizn8IagrX+7CH7WI/sR5oY+ZKK6YAFPTJhe1/4+3l1URPgQgYg2+vpiiM",
+	"mn9KfVGTDu4jpLtCWX+o0O55G5b8xYsT8uzw6fceqgNV51jPnns1cgEMa/e9CWoBo0jgCqICm5NWYxh9",
+	"VGdT31DcFb/OaGH7ErsyWJ+vk9Q1vWB+JwhtQkVuF253n3XgUIiKPjgKbVzAVcnyPCG0UNI5jdO/9y1K",
+	"af8sT428zjfCd8VTltuMrhrFozmiCpt+9K2zfGhpaViD29vifrNYzRTRtkdRfR1rKZ1Cu5n0NSK8OQPQ",
+	"d+kCqt1wIrZp9wmZ0WzKBes7tc2D2VB3Zo4wgxspARvqBhncOmggpSs1IK/ZAu4F42AkjNWd5ywf1tam",
+	"msqqyIkuGYXGbhaIHL9wvQTys29ruMucXrqWreUurGZtOc20zt5yd3LRZiz4O9R43W4IrtdYE2Of/UUX",
+	"ytoHY2x2Z3+zJ3DMocEu/hZ+djzhghb8X2gdrV01GjcX40oxezXI34vp9m59IFcuqv0b2rODil02Jt/G",
+	"69KsiHVHrl3FpnA5KxiMnguz/thXJXY35rpveB+YDmP2IWMsZ9HxKOhes/Mn7e1c4VCDW+Ylg1OnjMFV",
+	"iRnYcA0u2kk6eTUvjL3CAqqI21eb1rAS1lhk+Xhe8gz33t2WOfyEdnMLa9IjBA0XWm+EvbMgDhveZ2mu",
+	"iVS/dvf6/PD3GVeNMYfW7S1bjuskyvDK2lTDi02aj0ARmI0P+GkmRVaVpTm8WHlgdg4SYqw9DbG7kKxc",
+	"euzKp7BFv3mPo5b6F/S/juUE4BLKHN2I1zzPoeGC11v9kbQHHXNM/VXYk1zOtf1k8wpg0Rm5m7PZXAI2",
+	"JCyiZwmrF0rmgRKwTxQ6EYAFeXrJgx9RkQt+mNOSzphm4W9WJge/NOvY/BzlHCZvf5UTT5i2JM7KwrGD",
+	"SR3nFXh2mDD/HNOiGE8Y1VUJnguvrYz/qdq8OWDaw1q9ZyWfIOMNnTqgnY5Lc2aDDUdfJK4+CnIs0hsH",
+	"uBLhBkA5RkC7+G9Dc4WE09vg2m5wa3Rmm2bimIwMhRWzZFn32cTe57UMC9prulvkZIwr64IC9SXATRpz",
+	"4erA8EIhKSodBS1v7G+wkkbFLKF3xtirHdD63DAi3pRysIwwK5sGvarKWLiBsRTAMhRKm5Ala6bAvZTd",
+	"1kKqEkEz0rBBydhBWYQsc8ZyTsdWLaqE2RHDvd18rmlBsXIiJqctNse4Kgu/nTHX1IVFGPk0ZPzdjPHV",
+	"0gEtLShmYAzLI2NyQRDD44iDzrXuadkOBb6lc/zqoGPK5SVusPWmfNrqIP1Hgv8A1L0SDbau7e0xXDBV",
+	"EL0U+o1gHFuxRvIn/KJWvNPwWZQsim2HYbbD37A60Fv/U1amci2e4x2gm2CyVbMftLWTEPfct4H2/Z8R",
+	"OrlpohweDJ7udRo1Yf3/Ho3yX/eT/YOP3dFoYP+x97H33/+x1VJpjn7T+pjjHwGe8ZbzSmgEHYOC0Py9",
+	"OdoYRc0rhnl+4DCylTBdrklZCYWJ00Ri9rZLDe3drXWyZcsnFvtn67jCpBXvYA6hZT0eeKTNn1y0NXqF",
+	"JXukII/zDj32DL2rCzuA3YePz5HFVKpgjUsqdsiUMpPYtu2f2GoEhxjHQJ7Q0vFOY2rmNn/Rh9DSZ3sq",
+	"TUi6/3Rm/vP9wRRKi9L97/KUdHO6VCvQ/d8fTHco6kSg0LZ8W8fLJWQWNZoF+B21WuqddvbjxvV1+Tmf",
+	"tsp3bR/2cxvd3bnDF0QAjrBTAyT/T2TpWl4NmhwKWFK0p0m0x9IGenxlXXifDnzvUH7XLkz1rCUFpqUj",
+	"QYWDi7Il9kFvQKrdlZ+14s7CJOBt9TjsV7cs3n34psO92DrmVi/wFVO6Rao0AATidQ2Q64W3kW7JaAEn",
+	"8g4J2E4JbyN4ny+EbLVShsXO6BJ5BI+nCbTErtqOUyPoht9B9HFNeDxM0ipzXK7NHfnS9qTZYJ3w89va",
+	"VPh9/URNc9d96dr2fb34DoGH1wzjzjr2b9rGeLFid/+AAH7Bqtg6CP63VX7ddb+iuxOA7rSbNz4VCzzL",
+	"6+WZPo3GlkDV+a/roRom8t+CS1hqFzF2X99viSCU+q6xQ4uhF4EC3BkDMOm8O7v66fnF8bvX280QHwhw",
+	"o43t0Ds0d08t1uhuOeTtoOs+dbG/4HkAYRrliZ8A3BJ+OCLQnNtoS6/JukWC68bDNeliBKzZiwZm9ZR4",
+	"FXA9mAeOqTyOJdOWe+L7H9lUE2OTYMsYdYRJJLiaRXE/ySS2Sv+SRzXkuhGOnbNbgvbe2r8pyK9YVrY1",
+	"5FH8BvIP8B7SXUwVy8aDwaA3JGGHDGydo4wWjWSEOdhSm/Hgw/HMurui2/hkvB1Qb8ydftNr0miDutnh",
+	"OJ5BUOhuIm3ljDQyhr7bTMHxZr62lwS3cDczmrMjosuKhelP8W6+ux4ALd0B+Fz5VZvyoloSLrHsG6cA",
+	"Mz9/c3nF8iGZaj1XiWF1sniPHdfJvLoueEZonpdMKVd1Zi05V1hXyIwW8LhvEbUqouHdw8ePrboxsFcG",
+	"mZw9hhYYj4OQcVOGH+wd/rDVA1MWu9Ddfejtq5Ll03X3lTfVLbW/zKnYRNafiRB32NWVVUK+WpVcLy/N",
+	"Z63wZrRk5XGFmcv4rxeO6/3Pu6s17I1j8j/vrjB4nxWUzxRJVXWdJiR1mt6YQ63OSvgc3CdBGCIFfpyW",
+	"0lwakOMwSVxPqR4JwViujMIgbR4xgiEIkn7oO7Lo4/Okm7oy6TGUSae9o7oLrg4EAuGKHO49IamPtKWY",
+	"JgBbAbsIa1AzK3PeOh8/gjNvEvHX/GgWvG7ZrR7VGEEBOJgiXGgZqD+PIogfAKPrkJLqPlv2SXvHSNRo",
+	"RLuBm/iAYC+xSSeuEs4VDIPf20e8sCZJs6JA5J/A9KRQ05ZLzNDyDZaVZvPBSIzEcRCEQSJJzU+ytIMZ",
+	"kh9hecmo2tt7kv3Puyv4g6UDcgpvqonAdpSQYEJlhuf73ccsiTQJoH1GoqwKpsg1K+TiqH6NQt+ugD5B",
+	"SEqQEgSRkHZyokTLWyZCGrphGkhnJALa6RnKxahCAA+zGpVxusjh3mFCCn6LBcMwMN+CC4gG1vDfwRTJ",
+	"v8m7cAnMP5fk3yPx736/7/8PnkH5Yp6gYikFS/zg3WT+DTk5tm9sIWlObKCrxBJeWWZT5vAFADxiiVTg",
+	"6hptG0uxrK1e/DYVy7Gxd+3XCYTN/FdBzk1pyXIv7mxTszoWZYYEtCQFO1rxcc4oL6C8mhcaO1bJGDqX",
+	"7a1AAewCSwtoTrpWW+DO/ojjKfQSonwjuZU2u5ApahcZPzU2r4bJgpnvs+DW4MLqZrE2KGzGbkyJdfaI",
+	"7BT72LeNEr4YEJoLFFhq9tWtKiFzJucFnuxMKq2O1ib3SMUIFLDLYLlynteUmbipml9WJgP8NIx8pyur",
+	"tSi5ZrBc/pOwgkmdBJYWPGNCMZc3VaZBj/yjLWvCXQsWZVlU6JfheB6tpQbgsxJITxb5KqUBYk+fi7q1",
+	"clthXhe5Z0JstWQPk1dDh7RZevObQ5CFejOrKi/r3iNhJzRKYKkQoAsoEg4hcC9/VLqUvOdsYYm8kPI2",
+	"wV3JdM8tfFMY2jO49jOww+46/+vZBwJZJRfCrM5kAtNSS2U0lOHaEUysQKhPgGvVljh8oLBGXyVkJt/b",
+	"Xt12GVxDoPqVTY+B6/SWEA14DYXMbpWdN3IZzA3A4xmnGXvIIkRnT7I58Z6CQj0dm7hARBA5GnzLHIRu",
+	"enn8+vmPb/4+vvzp+OL0+fjk5ZuTv4xP3l5evXl1euEXdQMnhL/lxK0hKvghG/cTRo4G2zJ0S8h1Hbvm",
+	"pVuSIFnCMS3zKfRO2tnWXKr229afWlDbGJ9ouZ072VE3X8EV/O5Gba4YARNhuNAkYJUZQTCeLMz/C3hx",
+	"MLOQwaxMeFceQ/7tSbGJZ4PBYBDWHhfAxTSlKJZwTIUkOJF6+o43g/f330awv7NgWIGqO7RImT6z/gyw",
+	"wAyXR6cFKsFrJxdaYRfFUfteGN6QS0tKyFWwZdGKbuKoa31xQBl5s6JIgRayrmIqunS62UL1zU0qJVMH",
+	"5wz/Bt0XE7MRusmm9Ae1kSNRqYoWUCLZAP30mFD78K6joKD4EDVe7+6B5GRuZH4TKAvZq8++TFBpdDva",
+	"wO0qmW2li9g7IidcJxafwWNVOkgQM0ZDk4oJ3TMDK6zy79R+bUHOoGxhJLoHewhd2UtgFo3oPnYjhCEN",
+	"yAUoymYtFKyY7ZzBhGalZZnOQsCIg2WgFhViJBwkC0CBoRSyRhDYE1YCAWA6fW8YLxOkkAocKSXNWN5L",
+	"SDU3N39ndSdLlA3kJXJKs6n5GO6tnNigecOggw13YGagF6q6Fy6qbBAsuplqVhJIDyPddNShCzXqpISL",
+	"kUgvqGYvzZX+uSx4tjQ2ntejQccJuv3Dj9cVlIYj+AeCfVRC88Lu5aQqsJOwdlBii6ks2KBB9f58NEjb",
+	"wcPY0wBHBSowkHx84UhK50hwXIrHNiP+v/6ppEiRLVFXJ2vb6GFLvSD9PiVMVEYr9Fn0I2HT6OMJ9Ktm",
+	"lNFPaMmUt9TMbQGbdfxxIQn7AHVz7qyPhDGmrPMKqLCkwONggWsLC5FC9FTmwDr1NGjebGv0weh+StL1",
+	"nEm3DmaDj81Pri7DnyPISILnYNjwbvfebvrT6fHzFIuZ37OSpH8+vUoJV4mdHsvR3jJ768XotcyXvQRB",
+	"c+2Io12RAYcHx36ICi7kcqYDcrmgNzesJG/PSDd9nMtMPU4BmYErkssMUiFHops+DuvI0xpHaMZ0yTNl",
+	"HrZ/mosljgGQSpRRdVxjXBgoCD+jQKqs5NcsJ5ChBoQHO+va2ZOMluCKXSl36YZHLYAwwOoqlhBWKGaZ",
+	"rgSF1nzWetOttjIS6d/7Ntw+BA+vdeP4X/tXfMbSZEWvrlUBAJOB+HgDOR04sCzeo55bMsdVrDXHgfYY",
+	"sXmjpIumJZ5vhMcyCg1oJ+Yf1ska7HlgkR41xU4g2LBXKjBD6pkRrE0APwWV9IYL9IZ+zZXFXDYaCsJC",
+	"WODPmmnZhVpjYrjM12wpkTZGArnfisvq4BlJw9RZe27SC6bLZR/ysKwjy9YndZpe4PesVOiv2h/sDfYs",
+	"NoKhzc6w82SwN3iCKTJT8Ao2XMjDXzs3bdGYY6VgA+gNq1WeZhKb12dbYK499w91QK5CI3MkuqtmxRZb",
+	"XrCFITkQvIEGOGdl333e8JdHzqlgHSCCIR5vxJi3HNhXuHk4A4W0GoytBLnqQBJBzDlcYKiLc2xgJEo0",
+	"WmeshPJHJR0CBoozb8xGxg2Vq7DhDYyLzkuu9HFRnAX54DYbX0G/7pXCTFEskW2t+y7cBnYN+/MgKoF/",
+	"xYM3WZAZbt74S8XKZSfpCIre1EifB3B6363NwHH//9L+v/b6zwbjfrTPwMckOjU3B2Rjyjb3VKRbsjlz",
+	"i+sWCKHtDKXRwgZd5gWUwBlOF5+fq2KoJ3UHUL6V/t9h648lnGFD250tU/O4JQE/rfM7kkhHCpS8rVvW",
+	"KD6O7VU0FWSnMd4aZdqeZfg7CN+1jscWftRDuTu4tRle7NUOga9+t0ceP9iDSIyFDd7b2wwivD5/wx3T",
+	"uibaexbmJXvPZYU8ExJW0LbuSqiRbl0FX2UT3ZJo/fPPUF6BAsrcf7C3h7XKQjPbECXQTv9p8yHq928n",
+	"YIgCQmwkikRTN8aFrvyH+P3Ya/04H/9Ic5eoBY/sb3/kLdR+yBIqo+ChJ9sfeuErreCJw+1PvJb6BdTy",
+	"mAcODnYZly1PhMIseOrZ9qeupHxFxdIugjLPPd1l4c5suZYvBH+6yzK8DarVIERYzWa0XDr0TcMuslIq",
+	"1SLDIx73pvA1nJreqLovMQRwXXzDcBsbOoCvP7bvd8KuXfnw6CILdk3ofI4AVMa+M7bDqHMylRKRRz1g",
+	"uZVBo47NUndRg816yEgEiohRMHOwKq6XUF5e6wRpRgUuWUq6C5sYsbI8Hp6ClZgqPxIbfVK9ATlu8+9A",
+	"OKqhFSVmJg3HJfbTSOsUvPQoiB8Qqm59H5XW2IDCLwkpWJu68WNDxt9B54h9rQ3v+gjd92aUKgngovxs",
+	"AP5ObGKgQeLorjrIgxz5zHKkSTvb5clqwOHLCpbfE/++2iFCmiGXdOn7llGvMeG7cOzHv66q/B9bmfiJ",
+	"y5kgirGQKddet1IW7LgUCP6KC3SWW1uaZlq9KOXMpxunQ/A5h86c0nBoprCrUCRdgqtopAvzA8l5nBfB",
+	"cIH3Qlwc23akp1f0Jh0JzFQB/maN7sR5T101LC1IyQD+F7Kyu+nZpP+K6mya9mI89s9shcV2vtiBjB3G",
+	"CGENoOkRzRnW3pmVaPuOve0x3ANv/0Ophb8jBnEBLRzWVLqlrLBpYa327M4bwug+lnI1FIHYUOtbVmjv",
+	"LO8Y0WPzW5s0+Noest1LHqiAlrB4/IoleijPjl9hEDxkGVSpaob5maWsbqYjcXl1GTiRHB8iPO9BenE8",
+	"JAZa3lHgx3ukYizL5TnxbFoDioNHkqsBuURvRCTOLifEI0nUyWcJOmbWy7yRR9XrUn/LgfVYfZ4idm/g",
+	"OHGV90bDsn3rLXK3jSB1D/eejUS6GZkgBXcpEhW0jYdAGibxuiZAGCIlNTu08RDgrLXiY3NWFCadG1Lr",
+	"Na6A5w3Ya25TwicOGdkijUF3PkheH6JKueCKkcP9A5JGUAusjzZowLEoudYAsSohcrIiHuzyyPeshMjr",
+	"SGAXW/MlY2DYXBWsgeTipli6uI31+DoXvgsw4gpghp3PrISm8EY2QlxyyrJb20KvAXaclSxnQnNaKIyU",
+	"OnPoxIHEkECHh3dCuxMCWCwjYchDuNj2EgHLPeYS+MZtiz1Ls+AVxPb6sGqXV8evnx9fPEcv9kGdF9rA",
+	"gDGGyUjYo0i1dy9CDwdH/PCEMi96undA0jW8pDQmPM+rdeF5N650NgFi7KAeDEz7R5kvP5PExYT+j83c",
+	"Z11W7ONXFfoX9kD9Jkl/gGL7Cw35BGsqPnnESeelzDY2u3f3+/u+eX1mB/XkRIpJwTGv/nB/BzfXecAx",
+	"XyBICjz6ZCdV6CVgycADT3dZAw/i8orlnLqc+d+HP+5gJ7r4M9VsgXGA36jhnfh0DSsPI+pea3+xOyh9",
+	"jeSkjrnWTCiENmvNm37e1XgMQpF921kI6k7uQbGMAqScGEHqPGtORwIFZQhibgX/sksF4XlD+AWxl1AQ",
+	"G3kZ0b8gd5MpUBbI/t7BoVEPSppp5+dCJc5rhguesSTSpeCRItc0x44EPdteTKGPEbJaEKIT9QOUww14",
+	"z8TnW3BBUohhpTaMG0PyDKK6FFcCdKSRCJQkW9M2IG+8huWytA72DmpNBQcGyQZakdQx09QlINRYKEEt",
+	"Bc7smma3N9BSOjG/gXMWfGGNhsfK5dP6TBenOWdMDSH11GwlKh6MabXeBGgk1roAYT6RzY+INvVMXIP9",
+	"us0nuoqbHam9s6NSNt8Fe3wq12Au39ZzyzaRqfPBYCp1R20VpNfysEU1+Le71G4BNuxyL+1Bex3wYqqU",
+	"GEG9NNYO7nq9YD5b5obbKncA3LJNS0FlTbGjv0sYmZcs55lW6Dy3ndHdSnU3NXOOrF4SaeedrHXzTtrb",
+	"cPfqPLRGMqBd4kbXr5HArccWfQlYfmbLBLZ58ornUUDXXJE0l4Klvq9qaEtAzg1X0FkN1+qshuPr/4Ut",
+	"U7RmkJsOIe1Ol0uXhuAPlM8UwFRDl4znkqBGolu/WPdBmVua98GOHNUtmOxZ1CtHkbgmxc4W7B3VrOmW",
+	"LV0SFyztSICpBePGJoc104mDDaYDAjgaNW2NBLa/9ISBrBArQpF1DRw4XZ4GJhnpuoRzMmHQqsWmi0c9",
+	"ayggMWzzIyj5a8YB+NBR0aud6Cub1FnV1Vu86wdPn24LMNzZxrDlnwjfMi0ZlD2GXuCSsaAsBLYCJY4t",
+	"IEeUO2yO6e6DmQdg8Z39gyeHT7/7/odne/sHkJAQXjTX+uZif2//4Mna5frJJ4cO99AYZqU09ieozT8n",
+	"LmAC83C3vGMFMAV6LWmZG+36Y7KjebC2s17b3sWyOrjnODnSViyw4buzhV3v69b22LLMqq0sJ90URExK",
+	"ykoILm5cuVDdFt9yV3BB+btzFxgLDKEIP9hm59SP+Cf+kFbSXb2+D6bO50g9wGTxRg2tE6HdfaOKPN3b",
+	"623NL2jUoHV+g9Xx+Ff4Y1M86yo4w3DyEtvZHwY/Z2UtzYwSENN/bFZ4wcUtVtc5dWQQCws1JddnTvZp",
+	"ZWJ+2n+8LJ/fYTgHNLg688qK/Ait7Xx07iuYk2x/Bk9Y5+PP93FOH2OMoV93of2SM2h1MMCgVFPgeyOX",
+	"YlfajXblcK3RrK1B86Y3VbcsJ3ICCe112QHqFcZYqzWKJdNHTuGwBiOUBEAVFBiKhRSMdOt4DS/rvE4B",
+	"LRdAuxiJ46AGyxoSyqIvCJsTPyDHTlcBu9SNGcJo5gNDcrj3jKQNkPCoXx+XMeBMf3XtUL86G0Sub/uv",
+	"2rV1dWN/OBZ5Z5fy74mnnniit9uIJZRA23BWsdTQbPXnV0TakyHP6U2dx9iayN9MzASmcl0w28He+zxK",
+	"23Gll9R4C9dLp874oHEJ+dtH7UUR0UzBu1QlPKTuP6TuP6RcPqTuP6Tu31lsmb1dD/W1SYIvbge0qsaX",
+	"UK1ORSSbKgi/dGs8K4cEZPkeVLljq1blSu5YOSCn6yXzIxGLkdSYAcwzvtWAaVBVj86ICX/PyIyLyrBL",
+	"KB6dU1CtPTrmSCA8JvQoR5+8eePB3l6QVgZ5PuD5TAmfIGtxRbirrnSjIq90Tkkx/tYoCK0h46kGiLVo",
+	"fMjmdFl8q2ckjXdKSzGFDIIkIxFLoq0Eh3QyXVaA31B/b8oK0CJouLourailLlTRmQNoiIxtS7M2gPAK",
+	"IYCM0aNlkSNUQoibMRLNwgoOoYKRaMv9ndElxroiyB1dR0OeRIEiEYDAFZbilBCWTNrAIrRVVQkkFqd/",
+	"Pr0ij7GJwuNfI6jKHx/XADr/XQnAjWL5nyCW0wsAT0NsIQiSjgRYlkozmgNQA/bUrou+wxy8lThUQlDv",
+	"ciX5EPpxcaaS6aq07VZdBEpVhf6kKBGmuRmVCDExaSxvG6HIDvYayB0ArrIkB4dkKqtSOZAmSANkiigt",
+	"5+iMg97A5FgHBdeA5MRzltfxQB/3swE/d5zM2AAKpChYjoEpu+Lrs3k2EumGxmGYyU6bddxE0SVY967m",
+	"FtXqQmoyKZlh35UomGpk8wNLGon0vGQTVrrK9LxP1VJkKelevDgh3x8c7vWGaI4HscNGMN5FiQVp+hxI",
+	"F8J/mEQCjGYliA0Z+fh1JjLWPzb6CctXR5KsRlWJZ6aoUAbzHJBjMmELFw2nJKdLMFB2jYuT7g5nyXqP",
+	"ILKbbo0SfnKA8FMDgmvaabpha61ZBASHaQqJdSEFe9s92DvohWyglkiHB8+8Ers6Jdzb1pns7d1zMHPN",
+	"NmjGNR0iPEXQltUMcPM00mwkF/yWsTmenvCpXiQSCvv/7Nmzgz38334nQaNm2Im00Hd/Yg/vznE2Y5i0",
+	"CvoZ2DyNSZytQX1qCeK4JbO9bYD7B08O+0+/+/6HPsRnkw0B1E+Jn94pdHrfdkqbp83n9XsNLl/R4I5c",
+	"Xw5kB/rbin/eZy5s+0rhlfxbm/rBF5g6+oNJt00krvPK3rAhAtW6FDzaVXJ9M+uddNZl8ran6yfcA3+4",
+	"iP3dE6EfQvxfO5u5lpYxgG1EyW6Vm3fxzcMlh/XWGe5/iq/+8a/4h00XgObSbHMwcMVwtFBTRp+t9ZWg",
+	"z03qQkrpgOBrwDRbGM7EFZnScmaMBGf3ox201lCHK4INIK0+CK9mtCyWrpcOWmFet2Qi964RaBSJBUCT",
+	"AOgQ+0c6gDEb5sPMZAw4ku7hwQHegN16fLKyeX1vsDHY1/lqKofHfnQZGf/rQ3kPbKo1ZuhdXb+V+STt",
+	"uUY1cDTXRMiFDbJbp+I6FLaayqrIPXx/F4Icl5rNVRpCmayAUvY2pB59vcP4Bz2Dv7+MI+GFUiQM/A3m",
+	"GJ1ZufxJSUahXH+cFbLKpwD23oeO6RsTA32teQMj3tWaw7JRl+ce3tLQcTTRZaVcaVGjEt0W0IyEWco+",
+	"1D3PAWJyGL7OFiJBswg1ZTmp71ZGMKf4zN8QuQJ6tsAPl7IqMwb9LhT5n8s3rzHxWI0Exddj0xgA+2Wz",
+	"eRH0/wDdY0hCRgBwqKQLnTioJun6Uj52b7HQqbaQhM0LuUx9XU/tiJbgAkQkZs3mQ7I2rF8qnt32raMW",
+	"8iu73sHq4D/IFHAXwSvsBtBLGiC72S2hPkYFn7icsqIgmZzNAGMAHbpXrCwphA+U4PM5s67wGnspuxVy",
+	"AX5l5Sc2yOicXvOC66WNtgQ7DLjOArAgG/ShmaBCW3hXD6jkMEdcU0rXTGAkYHkBvlw5h3b4uoLbFXBE",
+	"N8Bq62CHbOUG+LlTVOPCNzRqzwJglePzM4gCdFcAVwBk+0Mb8knw5ks4Y3flEY2WxjT/ETBjd2EUwYOv",
+	"ZM4nywvrdj4TCtrmqM5njdOvzdxw39VT1Hzdaii/5WRGGt/FhSzQyoOM/X0poB4azydrQccSxzOVbJzW",
+	"jIq6/Ms+8b9LajdFzUYZjqW4CkO0g8Fg/WXpNqkXkUxeYAZb4BvNoGRQK2FdI+8GW9jllX3t75ljrrO4",
+	"rXyrleuR7v85fvWy98DOfl/s7GpFHzZ6NOow0NGjZbP/17AwyJP3QYFWzoX5GC63BtKR0vM3l+tcrH5f",
+	"erTa+AB1PWjBA3G1SmzjQX+rR/dlNKXggy06jQWNMsvxwAq+Mj4l7AVAVznKrMVfeOaV1fy/4SPdltN4",
+	"Udm8qAyBRcIAotG9oLOPkAsL4YApOeaE2RNrzD1coW46p9D1Mp1QXqTG/k4tEFeaWKxf6vA5GsZmBhkG",
+	"mkjRG2429o6wi2DdxdOm95kXgKsCAF2gsggdEHOWaZZ7+ztUO31OEVqoj1RozdpIKnajKdh7hp14pnJB",
+	"JiVTUwSnOAq6NDUGDolIjZEj8vNRA8jhRAIGQk7eKnrDyAVzzWgyKSb8pipZfuTzkcwUHqmRCHrUEnpD",
+	"uVB6xYFSO0/QN0K6tqTqGmslQuzPYbhHPq8L2qiOhCEqWrLegJwhjp1a+RKeD4tz4BBaRqKLSB1hrxYF",
+	"nRix0VbDwaTJzKyCSz6M7QW6Giy9WTAKTJ1Ke7ZLjnDQC9btGnoDrMRgeQrdQhXhGnLr4LtAyZUAMnbu",
+	"apssOyRKSqPiWqofCehyEnk1lyLIc400PjHr51D1XEmZZSh2wBHnghUVLFiub0ZIheKaW0n7UDj2x44b",
+	"AZPfIgONpLijHPyNumbdyTyqW56GzUwbRy4hsshXm/BAOTytFEMvIDZtQn9goxEe3Hz87jIJlyAhJ28v",
+	"SE41bfSX6iXO8zunN2xT4dkpzuUzHnL4QltpjTnYU660LJcPmudX1DyPXcjqkXL70STWP7Tx6EB4v0w9",
+	"/A4a8ivXtNYzDsMl6kQYhwxntypsG7vejoRqIjw2dA1/3CxY8QwD0mBoVmN2uW8YdlTm+JaZfM8G5DhW",
+	"p9JAxgUwtfU6HY/SPIa7osXsF3ZPgqD6/ePMuo98k+m8buuNJYQ9XCAlKrbLD5rQQzLi/QoEw4GC2rQN",
+	"DCaoTbOHfhf81BYh8oVgU1e4P5jX3wzz9+6R1U7IoSppbO71EjDDKroNUWHTImZsds1KNeVzcFT45Mca",
+	"BQ8C9T76j++eUuVKIesbwRtiHQzG/B6SnM1pqavSlhplhVQs92iu6ghakK92k52zksucG/N82bMlSnXF",
+	"XCONqwGW0mw6jF8YCVcQ53BDV0ZtQRkO9lYvEJpDJRxJoUmk/TVFtTkqlYBWvo1ML0KNqR8hlQdV+mtW",
+	"mkt5S6iGZJg7m6b3nGf9GCuivxnWtiG323AArB7xPryjkBVgwjeAv2GneWc2kmNEALF9LWx9ykikNfZt",
+	"oxy9PjRBBbotHT92e3qs43WPF3Db1zz+F65y6yHT+iHTOpJ/CmW+XnO7h1qPw9/Kg6xP6jEqHd8MLzrO",
+	"tCJSNHWqrCqhe1Cj5qTZuF3xWVUALIKcrKNyDCBALCvtu9XbJ9edcLY9PKbFfHMaBUYgHtjMA5uJsBlL",
+	"uiByh7aUqj5IFo4i1OTzSB6dPRh34UUH98iLYDTfCjM6L+hSJXdlNgnGTad0PmcC8uHoioFjcTJHIqUW",
+	"fHGcVSW0A8g0f88wZB7GF7OSa2OVpUeIaZaaF6a9JktDQ25I0oLR9wwQLCyCSRMEZ71RhXddYiofkg5M",
+	"hGdT8CsiilDlE3NiSCd6JBD0uFGQZ63c2rhDtKHnLMPfD/YOnvaOYLrKDDqMi0cgEeA2BX3RuumJ+Ye1",
+	"D1MEVVKVmtty5x7Ei4U3w8JGfIk7Cc7iBSwk139jxfB12DdDkqJVDXgowJT9WjvAn0sEMr98e3l++vr5",
+	"6XN3H06vXRBF1Fp7nk8gZnXsT+rncLnWUs985Bt2vAay0MbyfFrEH9vYfvC9/t4FMiRQrYkC4B8tLBVK",
+	"l4BxEP4bZfTT+5LRgVT6GnK6iqLx6aCxTC2mm7U+hmprbDNvW4QSEFgXijoL4H93w+GykVb6edl1I//9",
+	"W2fZzYQxwRY2qe6BUz9w6m+MUyumV/KbbP6ntQQa2U7OFrgjf743flyV34y99K5EZDs43TavtGEwPFKW",
+	"EZMuJWpGi4KUjBaQLrU/2LMXjagUfMJsTuzNv/icnFz+DfvPkYILo5ADynkrN19MWdng1zZrlevEBq4y",
+	"KmwCqJPIlluhtaOlsc7QGhuQF1CiuoZJAu5qLiwauZ4aQe37DQZtqyGf1T5UsnxFxtuW2jBYJCaWR4Bl",
+	"MQUa4oiNaFvvyFbQAh6b7fAGrb65MaDydRk2EtuNjues4O9ZefL24jOLsLcXvw9rwxDMg6h6EFX3G5Zs",
+	"yp0cD11LOUBONW3leL/NOti/L2mUs8wwxIdwwho7hXV5iCc8pOx/ffXWHtIvERrYnbHslL6PtT3b+8f4",
+	"PlIB5nYN4AbY9pg219TEAPJaJVDHBU5nLpQuqxk0rhoMBj1fKsZLKKMq2Mw2nC70VFY3U6N/2UNWshnl",
+	"hlec0mxqR57RsuSNHOKRsMt+fH5G1BRSJmxyVUw7e8mVbrJKXyqwvVENLrFdPsWIXs7vs00NFLzfuUsN",
+	"jN9J/E/pUWNnRaHXj+NsXBHNZ6yt0QmEIBpjnUBhdmfYyalmffNsZ+cOL5/azOahW8wXq2ipm8UguTQb",
+	"izx0jvldFmWvC4CVltotzWOsqPnMvWN2FXxCaj6xJK82QiNAvxhSsozPecDJ13K/nfRDmYNcXk/ZkkwZ",
+	"NQrtETSfqBQrCRZasNz1p1l91YwuPejOLIqh8Lox/M94vsMPXTKtubhRbXourpSydz0k3n7Fg/puKoHu",
+	"NrT9sxL8eon7FpxU1xP/C/R5qloOHRyTxVTaZqO+9oIWC7pU9dTAL2druF0if5oEP4ErMfEZsINoekf9",
+	"APsw50Zqrv7UeKvV5Js/+QQF6H5SDwnaEUHiyRhD5xYmXrGAp4yEZRKwVyluTeo0AloUeEkqVmOs9Abk",
+	"FA7cjWQKk0SMYhb4YG2JgW1edfnq6nwkAHCpJN3U/HP89uJl2jtqeGxdbjEAL0J7FOdlMB+LlqedVxF+",
+	"dP++y3ZW9OXcl3dhh44RGt1OaVn+Abu7Pjgm79kxyTRwvbuxbrS85QRjGrsz8juGxPzbtngLRD6X3HWR",
+	"K1nGuCvgbZtJ4muVOGSq3Qhzl2JZyaBk6p70JmOmvHOT+IxMwn7j1C7Epnp/t1iKdN0SoJ/DTv4Bju5r",
+	"mzuW6oOdwibPK6TXLXjGzOts9mSpXKacocXe19Guos75K++AbjjG3PwerR5A0k0XU8Wy8WAwSHsJuMsE",
+	"6hrg8ZEiY0MbfbWhlCXUutuzaoE9nKPzUlOR0zIn7iQSNWeZF6pEGf2ua3vNkNSuVp+DtuX+pfmMKU1n",
+	"c1Dt3K/mg1RXJeBQnwmzN3mVIe7flJG3Fy/JrFKaXDMy1XrumsEpWbyHql4AbsoIzfOSKQX964tle8c3",
+	"O4HPpO2sMJEzYXTlnbSd/c81hqiLJ8+ZQ+tCcuE+YcOFORrNjj6tJ9SD0vSgNLXiteQ5oWt8+jOz6U/U",
+	"nR7/av/a0vjngs087Imfkc2OHBIhyaQqIZSC3iau0FDWEnJtDF+zrJhDY1NeFGTuurmWzBqW1dysh4Kw",
+	"k0LYQJYb3vmaMQtukrr1Gtv1SkkNgLeuYT2H6YSMscGZDtsmmj+oOV+1UccMEC7WzhDCPTrCCSgqpKE7",
+	"n5kNHWvchxFZwcWYRE4WUwbkDrCPhAkzi5x0ZUkW02UTUIErvMh1b6NdEfWrtpLu3pcUquFS1IYBzAHG",
+	"/mAVfM3j8kawLy1tvhyQ2DsnntCCoDqbrh/VF5wVuSIFm2B12i1jc2u3QgPaATk1J9S21A8cApFjCn3f",
+	"0OEIcCLrx/LtPP/S2jZ+8ks7F+/KGerGXlw9uBYftOQt+KFYt7fGuh4pYxkn3hUXEByRpZe1k4LefFH1",
+	"+HGtb7R6HM/pDfN+0mBC9aPNcHTYxs5rGKBg2OxxrdlsrocQZfHIo8y8y5cjJIBCXUhxAylDgHDjetYb",
+	"XubCUrX12+qFfF7PMN43/iFN5Z5Yq13p5fZMlZp0HpSsr+x63elAw1lunN5vXa36TUyxlJpq1kc74Msk",
+	"fK+ohPGMb9uZwLAMKDKE8cWdxQPyvGlJho7iawlY1mChQTrkwSGZyqpUgGFPPTuGpgVqwXU2JfJ9gHYH",
+	"yaYA8C7Yb/BkXMA626lf4mp/Q6pf0Etzy2I/MLGvx8T+zG2Rea2y44Y1PBHoPZcFgi9i/oW745pBsQPX",
+	"jbPwZfUwzdQ3xGks72A5KThA5bn89C6ykYSUTJfc/GF9mzYaEZUmkebFV0y1u4EO7l0jaTvqZtV9PC0h",
+	"UsBxX9AHbPivm6AhgmDDADbJJnzKBpV90hENG23t3nWwrZ+d1eDbmgpb1amtd81qm2Ds9IKKFjh5ML8D",
+	"4csVuWZ6wZjwTYUUtl+rSxu66altKXMGodwLWbDXdOawhyTMiBYjkUKnC1ael1xkfE6LtDescSZ8K95q",
+	"XkiaA9DT5ROwwBDYnQuSnrx88/b5T6fHL69+Gl+dvjp/eXx1CrluvpAPumU8UiOx1vZX2b7D89JYS9Cw",
+	"Jw3K70hsj1Js0TOVRa6IkC4SCvBOytX+zhh8HVZQCmb0mQR5GNpZ8poBorB5REhNShzRjGuWQzg7zNJr",
+	"zMG1B3bDeVsWKbHJClNWsu2tc3+ShlMGHSF/nz0YP4UlmOPNsqrketkZ/uPnTa0FsQWUH2ziqckTpZbQ",
+	"Ino7yCRkGqwd+sfYfqnd3/HCEBDNprEOz9gJiMHG2Lp7aKJyy5bYLRTjgvC4bfscNIQmaVZwJvSYzvmY",
+	"52lvOBJG4ERbTGFrbHSEzIwEDhCxRf2rddSqXkKof5RDXsZNyZQi3WAaI2GBy57s+Qd9Lyir/Be0vAl6",
+	"VAF2mJpToWpAW8zogKbpmAlL0SKgBVFazuc2MITczAPf2qqyhKgqm0IwtK2f9ZCstKd2bastKdQrOhIr",
+	"S+rq4BzAG2AQqcZT6pHHiaO2esAYSJXQvLCsYcI/AD9w3bxsP6u2srVGw1ckri/TxAq/tin3zRI7Iv0h",
+	"Dcsy//brYr+gvtLQPX6Si0YIBc94GzvYpfGAJ5f76z2wpaAUks/CciFCs1IqZRWLlQBa1NdjlmDCC83K",
+	"eCreIwUvjjteH+o2H+o2Hxzif+y6zf8dZZhNLurxj9ZSEHYQA/HKzE8WAag1/atVBjhfMVUYRXOQsLgh",
+	"IN6Y8jrgkdF7UNS51p2sUGxAXq/aSDEb5/P37bRfiJyit/NvyI5xq8tVM2WrXQUITBRAEVOPf62BgY8d",
+	"E//4uG6v07rjF7B96+BaQi5c5vjZ67+dXZ0G4DANxOOueRY9o0zk0N+CYXjgyR7J6dKYGMiiRmJVV3Bd",
+	"m6ZG5i0s/Ng7aBJbiaygfMbyPxk5nSbOdy4VCyAl4KEu5FdOSjlD3Ih3lyORSaGg3XFJrpe+J5SWsugd",
+	"ESqwq4cU2Mj5mhGaS2g0hB1q4V8/ufme5SnxKNEE/BFctoJRnJtV+ale+J2ix362cYE5oYViXghdS1kw",
+	"Kh5E7/1zjObmbZfB9QF7QEz43wAbBH1g/Z4D20TPIgIORjDgdxHyyMO3C/kQRmhHoX/XAPqrdTFiw+Ib",
+	"BQ3yxv4vldR0o4FpDeRHihQsv2Flo1ucFT0gDiwGse3ifvzu8pEiOeXFksBHvH/PCiHg/niXXIiRqIVV",
+	"wRWk53uH0kq7ujlVGMAOh9CUKE6YwJg8lhIWbONk5ELYrlBgkPWGFglzxnXgisM52ZgXjKWOoIP3oJBa",
+	"gQOrfM9ytFy5uCk83L5zokHzHNdWgSsyKZmRiougM57h0fBCuGg/4N7yS8UqlkNn91Wzvva+ObhOWO91",
+	"r5btHTYgx95FRhRjynVNcB975Dr+w3v5jDn4uXpS3RQGlIKm8N4QBUjrwPOGLswWZzkwbYR5+ysQ4GdH",
+	"k8PPtPjOcL0exMHvrlYpwr490wlQ4ZD/GGoGqr1XDv9FObqx3JbttuA5ACQYTpBTTa+pYqi5G/61gECa",
+	"FLk6IpQUkubkmhZUZMAEDB/UJZ1MeGbVdkwPovnSRUF2tBGNdcKFWa6vYiaazy+/pKXoifgzTwwW305u",
+	"i3XqNp9ACItmUzg6d7RSg14J2e1mBcFGUQEZBTMt4KFh6F9/pEhZFcxG0RptE6/ZRNrQEkhJFHz7T/s5",
+	"XRLAi1kmCC19+EPfyF54U7KGYn5T0oz1rFx22KfKpxNf0+z2pjTckSxkeUsscHcOFiyCLdiZjITbbV/T",
+	"zUEJSP/etyiU/Ss+Y+mAvFnHT0UP8JzqqU1aVuRw77BFENZNELLPWibV+E4bwopHjkX39RcVh99wmsua",
+	"OdFcKNJVATJpbyvWKBXLcaUYsI5tPfoDMN8pLRlqY0bLXNAyTzCbIn9vmHhKupTkFVLXkKTP9lSakHT/",
+	"6cz85/uDKfzruzztQWxVjkSqZUq6qL2Zs2FeqXpJnVbhvVxyFVm4li6AQ19WQrly2thRM4fX2Ad0xkhe",
+	"MTJjVCymvGBNk0A5jBM4k4ZRAEKTzUQNOYs1QXhptFbU3HlpTm3DTPA+q02I9N3ANkRsKhvH2X8KrjDs",
+	"qVIyMq/KG5Y7D9lImBeWvQRg/xGI3zGaRmeFpcigg5cDiQBABpfXa3bzyGOs1E3NjKi2KPdsMmGZNrq8",
+	"ijaoBo9Y3ZcgXADw9c5gZuamel8hLA/PDEZiJICkA/LiLn5o8xoeqegmDI31HNWjfLM16P1DRyKSLWyN",
+	"SPDnOVskZKI33PZr05J008vj189/fPP38eVPxxenz8cnL9+c/GV88vby6s2r0wtEABsJNrtmec5yYl1n",
+	"kJo4k/79vQE5FkvzRVYoRm6YNpz5yZBQdWu9AQGJdVMvAs2vffhVxXv3HuMZXGPmn7NpTnb7lXoO7CJK",
+	"HHEnttzYGvPm8IPszfkDetdDid1m485IwRW5E0q/u4pd5HDjzB7OCMJ3iMy3A4ZpE+ZvjkDbhpXLCRhU",
+	"kJ6lV5MuIPMKM5mw6IIxrDwIIf/ugM3/kiunRL5C3MnPffDNZzYlIgU6i5mkWasHXbJVl/x/7J1RT9s8",
+	"FIb/isXNV6R+NGyVxtqrSkwTEtoQIHGxojaDIDyBjRKjbpr475OPjx07cZo2NDQVvuGiahKT2sevX5/z",
+	"uNyXMiC1272mucK0u7U1i0H9gVd6foVp12uL44ytm1LUY+gh9lXZJrqNwpUWSlxylkyZmfR7sdYZ+yPj",
+	"3zKtObWyMVR8hZ6o1nP6ENhcgk4ZTDmosmJsMlL+1A6l/NDK3SyrFfk2M9KTl1RZRyB6poyqMc64pZ7g",
+	"RSlNhNuaeo2F685imoGzW6shW4VmTllvGH0mc/jSjN/N4MYz48DO98fmd4SVuWxCJkBxqStls1Q8nCW/",
+	"aSYqxI3Cc10mkP3YmrAx919L1Rxu/vlVYU33RHhhgcIVDmHqYHFcbKKzJ37rTR5c3qw3pTTPX/JMP/4d",
+	"yaWSS4++fM7pA2PQH4zVUlyVEKnQjRHVzDpUkIXJeBB8DH63tTgcRkNIiaBwXZqQhfzDOEu8prcbHVvS",
+	"X+uGqKC52t1majyYrIm3Wc189QbRyqNtgL7h+qWo/ofXe5nlIZwbmXFG5mffLyw8OnxhTnJuH8pIqPXK",
+	"XUfXbUSp57qNymOMhf4R4fgoxnHHuiAw4YHKbVtBEaqd96og9Bj/GZs8NhN50HaS4QW5/Dmp2KqhJ8Po",
+	"4xKrqW05tiM+E/QSPIn5vflNQXJ1waCK6+aGhnaVNUcsOZSuFiJ/6ZbXyWYZ9LaunEMISH7cTlaZAN8n",
+	"Ba56HQTylGbiHJ8fYPE7WznXEvvdPdPA2+Py8xlWSdqpggM0TdsJyPc2ke+FwBDQ7+8b/R70yZuQ3Lsd",
+	"dG1V0wTvrsXO/wt6uwXYewXD3RfpAss9sNybCpNare92/60B4Gv7fQDBh7G2DATf+RXCWtZpZ3HwW1Hi",
+	"AQsfctYCFr4JFn6jynptMrxfY7yeE7+Sexgg7wHyHgTUFiDvby6QKuPVK6HtOwxgr+CqF0Jk4KuH+LFj",
+	"fPXNCppmiPXO4NJrTZOATQ/Y9E1h05uNPLcA/e/ezyROk3TyLIXqj2s5fgCI4sWByn41OTtRxjtQUzSM",
+	"nHNhqgxM1ThuJpLe6cnF5Zdvs8nx8TlUvqKOh53I0WBw+OHTQXQQHRyOjqKjCIbWc/qwN9obwHjG91CT",
+	"H1GwljJcubD4UX6a5+SXEmt1+tgvTuH4E5T0xVMiPBzRE4thw+8IZOLLh02uLgwImlAGPIay81VujoHd",
+	"0BSJMiJ5yqw2aYZ2uSlX9woQUyipWI5L6pPFPYciYthGocJ6FDI0/EsnB7kI/3vx7Vt3Qqiip82lpAJY",
+	"V0JVTZrc0CcK1qCACUsTOK0bm3Hhb2RezCTjbcofEGCgXuKt/oX+0weUZX27/FdVB9/GIu5jepps1/7Y",
+	"Ke9y3phOBiq35gyQ9qqAJr25T7S5aV1scR1erl/+BQAA//8=",
 }
 
 // decodeSpec returns the embedded OpenAPI spec as raw JSON bytes,

@@ -286,6 +286,10 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 	if err != nil {
 		return fail(err)
 	}
+	groups, err := billingGroups(ctx, cfg, orgs, clock, log, obs)
+	if err != nil {
+		return fail(err)
+	}
 	ch, err := cloudHealth(ctx, cfg, st, clock, log, obs)
 	if err != nil {
 		return fail(err)
@@ -300,11 +304,11 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 	}
 	// Webhook deliveries are signed, retried and given up in real time, which receivers check against their own
 	// clocks; the sandbox's time travels in the events' bodies.
-	parts := service.Parts{Store: st, Clock: clock, RealClock: systemClock, AWS: orgs, CloudHealth: ch.statuses, CloudHealthGrace: cfg.CloudHealthGrace,
+	parts := service.Parts{Store: st, Clock: clock, RealClock: systemClock, AWS: orgs, BillingGroups: groups, CloudHealth: ch.statuses, CloudHealthGrace: cfg.CloudHealthGrace,
 		CloudHealthSetup: ch.setup, CloudHealthValidator: ch.validator, CUR: reader, Webhooks: webhook.NewDomain(cfg.WebhookAllowPrivate, systemClock.Now), Mailer: mailer,
 		Jobs: jobs.Config{ReconcileEvery: cfg.ReconcileEvery, CloudHealthEvery: cfg.CloudHealthEvery, CURScanEvery: cfg.CURScanEvery,
 			JobTimeout: 2 * time.Minute, RescueStuckAfter: 3 * time.Minute, Workers: cfg.BackgroundConcurrency},
-		Log: log, Registry: reg, TracerProvider: tp}
+		Log: log, Registry: reg, TracerProvider: tp, Quota: cfg.Quota}
 	if cfg.Mode == config.ModeSandbox {
 		parts.Clocks = sandboxClocks
 		parts.Sandbox = &invite.SandboxWorld{Accounts: orgs, CloudHealth: ch.sim, CUR: reader, Clock: sandboxClock,

@@ -80,6 +80,16 @@ func Invite(v invite.View) api.Invite {
 		out.Departure = &api.Departure{NoticedAt: d.NoticedAt.UTC(), Method: Optional(api.DepartureMethod(d.Method)),
 			LastAccountState: Optional(d.LastAccountState)}
 	}
+	if bd := inv.BillingData; bd != nil {
+		out.BillingData = &api.BillingData{State: api.BillingDataState(bd.State), LastReportAt: OptionalTime(bd.LastReportAt),
+			DataThrough: OptionalTime(bd.DataThrough), NextReportExpectedBy: OptionalTime(bd.NextReportExpectedBy)}
+	}
+	if g := inv.BillingGroup; g != nil {
+		out.BillingGroup = billingGroup(*g)
+	}
+	if q := inv.Queue; q != nil && inv.State == invite.StateQueued {
+		out.Queue = &api.InviteQueue{Position: q.Position, Reason: api.InviteQueueReason(q.Reason), ScheduledFor: q.ScheduledFor.UTC()}
+	}
 	for _, s := range v.NextSteps {
 		out.NextSteps = append(out.NextSteps, nextStep(inv, s))
 	}
@@ -142,9 +152,14 @@ func BillingProfile(v invite.ProfileView) api.BillingProfile {
 		Id: bp.ID, CustomerId: bp.CustomerID, Name: bp.Name, ManagementAccountId: bp.ManagementAccountID,
 		CreatedAt: bp.CreatedAt.UTC(), UpdatedAt: bp.UpdatedAt.UTC(), ActsFromAccountId: Optional(v.ActsFromAccountID),
 		RoleArn: Optional(bp.RoleARN), ExternalId: Optional(bp.ExternalID), CloudHealthClientApiId: Optional(bp.CloudHealthClientID),
+		BillingGroupArn: Optional(bp.BillingGroupARN),
 	}
 	if c := bp.CUR; c.Configured() {
 		out.Cur = &api.CURLocation{Bucket: c.Bucket, ReportName: c.Report, Format: api.CURFormat(c.Format), Prefix: Optional(c.Prefix)}
+	}
+	if f := v.CURReport; f != nil {
+		out.CurReport = &api.CURReport{CheckedAt: f.CheckedAt.UTC(), Problem: Optional(f.Problem), BillingPeriod: Optional(f.Period),
+			LastReportAt: OptionalTime(f.DeliveredAt), DataThrough: OptionalTime(f.DataThrough)}
 	}
 	return out
 }
@@ -204,4 +219,26 @@ func Optional[S ~string](s S) *S {
 		return nil
 	}
 	return &s
+}
+
+// OptionalTime is nil for the zero time, as the API leaves an unset instant out of the JSON; else the instant in UTC.
+func OptionalTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	t = t.UTC()
+	return &t
+}
+
+// billingGroup converts an account's place in its profile's billing group.
+func billingGroup(g invite.BillingGroupLink) *api.BillingGroupLink {
+	out := &api.BillingGroupLink{Arn: g.ARN, State: api.BillingGroupLinkState(g.State)}
+	if !g.AssociatedAt.IsZero() {
+		t := g.AssociatedAt.UTC()
+		out.AssociatedAt = &t
+	}
+	if p := g.Problem; p != nil {
+		out.Problem = &api.BillingGroupProblem{Code: api.BillingGroupProblemCode(p.Code), Detail: p.Detail, Since: p.Since.UTC()}
+	}
+	return out
 }

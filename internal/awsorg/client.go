@@ -186,6 +186,16 @@ func (c *Client) org(p invite.Payer) *organizations.Client {
 	return oc
 }
 
+// Credentials returns the credentials a payer's calls are signed with: its Organizations client's, so its assumed
+// role's session (cached until shortly before it expires) also serves the payer's other AWS services (Billing
+// Conductor) instead of a second AssumeRole.
+func (c *Client) Credentials(p invite.Payer) aws.CredentialsProvider {
+	return c.org(p).Options().Credentials
+}
+
+// HTTPClient is the one HTTP client every payer's calls share, with its pool of connections.
+func (c *Client) HTTPClient() aws.HTTPClient { return c.http }
+
 // orgAs returns an Organizations client that signs as accountID's own credentials (CredentialsFor), for the
 // sandbox's stand-ins for an invited account's owner. It is not kept: every invited account would otherwise keep a
 // client for the life of the process. Building one is cheap, since all share the one HTTP client.

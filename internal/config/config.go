@@ -82,13 +82,16 @@ type Config struct {
 	// SandboxSharedClockCustomer is the one customer whose users may move the sandbox's shared clock besides
 	// platform administrators; none when empty.
 	SandboxSharedClockCustomer string
+
+	// Quota is the payers' daily invitation quota and account quota as the service keeps them (quota.go).
+	Quota QuotaRules
 }
 
 // Var is one environment variable the service reads, with what --help says of it.
 type Var struct{ Name, Help string }
 
 // Env documents every environment variable the service reads, for --help and the README, concern by concern.
-var Env = slices.Concat(modeEnv, serverEnv, databaseEnv, authEnv, jobsEnv, cloudHealthEnv, notifyEnv, rateLimitEnv, sandboxEnv)
+var Env = slices.Concat(modeEnv, serverEnv, databaseEnv, authEnv, jobsEnv, cloudHealthEnv, notifyEnv, rateLimitEnv, sandboxEnv, quotaEnv)
 
 // FromEnv reads the configuration; getenv is os.Getenv outside tests. The first setting refused stops it.
 func FromEnv(getenv func(string) string) (Config, error) {
@@ -96,6 +99,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	e := env(getenv)
 	for _, read := range []func(env, *Config) error{
 		readDatabase, readMode, readNotify, readServer, readAuth, readCloudHealth, readJobs, readSandbox, readRateLimits,
+		readQuota,
 	} {
 		if err := read(e, &c); err != nil {
 			return c, err

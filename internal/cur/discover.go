@@ -53,6 +53,9 @@ type Report struct {
 	PayerAccountID string
 	// Parts are the files holding the line items.
 	Parts []Part
+	// DeliveredAt is when this version was delivered: when its manifest was written (the date-range manifest is
+	// rewritten at each delivery), or for the manifest-less Athena layout the newest part's write time.
+	DeliveredAt time.Time
 }
 
 // ErrNoReport is returned (wrapped) when no report exists for the period.
@@ -135,7 +138,9 @@ func discoverLegacy(ctx context.Context, st ObjectStore, loc Location, period ti
 	if err != nil {
 		return Report{}, err
 	}
-	return legacyReport(body, loc.Bucket, pick.Key, loc.Report, period, st)
+	rep, err := legacyReport(body, loc.Bucket, pick.Key, loc.Report, period, st)
+	rep.DeliveredAt = pick.LastModified.UTC()
+	return rep, err
 }
 
 // legacyReport turns a CUR 1.0 manifest into a Report.
@@ -182,6 +187,9 @@ func discoverAthena(loc Location, period time.Time, objs []Object, base string) 
 			continue
 		}
 		rep.Parts = append(rep.Parts, Part{Bucket: loc.Bucket, Key: o.Key, Compression: "Parquet"})
+		if o.LastModified.After(rep.DeliveredAt) {
+			rep.DeliveredAt = o.LastModified.UTC()
+		}
 		fmt.Fprintf(h, "%s\x00%d\x00%d\n", o.Key, o.Size, o.LastModified.UnixNano())
 	}
 	if len(rep.Parts) == 0 {
@@ -214,7 +222,9 @@ func discoverCUR2(ctx context.Context, st ObjectStore, loc Location, period time
 	if err != nil {
 		return Report{}, err
 	}
-	return cur2Report(body, loc.Bucket, pick.Key, loc.Report, period, st)
+	rep, err := cur2Report(body, loc.Bucket, pick.Key, loc.Report, period, st)
+	rep.DeliveredAt = pick.LastModified.UTC()
+	return rep, err
 }
 
 // cur2Report turns a CUR 2.0 manifest into a Report.

@@ -148,6 +148,15 @@ func (d DirStore) Put(_ context.Context, bucket, key string, body []byte) error 
 	return os.WriteFile(p, body, 0o644)
 }
 
+// Stamp sets the write time of a key's file (what List reports as LastModified).
+func (d DirStore) Stamp(bucket, key string, at time.Time) error {
+	p, err := d.file(bucket, key)
+	if err != nil {
+		return err
+	}
+	return os.Chtimes(p, at, at)
+}
+
 // S3Store reads and writes through an aws-sdk-go-v2 S3 client (its endpoint
 // and path-style addressing are configured on the client).
 type S3Store struct {

@@ -44,10 +44,15 @@ func checkInput(limit int64, secured, bodies map[string]bool) echo.MiddlewareFun
 			if err := checkPathParams(c); err != nil {
 				return err
 			}
-			if !bodies[c.Request().Method+" "+c.Path()] {
+			route := c.Request().Method + " " + c.Path()
+			if !bodies[route] {
 				return next(c)
 			}
-			if err := readBody(c.Request(), limit); err != nil {
+			max := limit
+			if l, ok := largeBodies[route]; ok {
+				max = l
+			}
+			if err := readBody(c.Request(), max); err != nil {
 				return err
 			}
 			return next(c)

@@ -135,7 +135,7 @@ func TestDetailsSayWhatIsWrong(t *testing.T) {
 		{"GET", invitesPath(profile) + "?limit=ten", tok, nil, 400, "query parameter limit must be an integer from 1 to 100"},
 		{"GET", invitesPath(profile) + "?limit=1.5", tok, nil, 400, "query parameter limit must be an integer from 1 to 100"},
 		{"GET", invitesPath(profile) + "?limit=0", tok, nil, 400, "query parameter limit must be an integer from 1 to 100"},
-		{"GET", invitesPath(profile) + "?state=pending", tok, nil, 400, "query parameter state must be one of invited, accepted"},
+		{"GET", invitesPath(profile) + "?state=pending", tok, nil, 400, "query parameter state must be one of queued, invited, accepted"},
 		{"GET", invitesPath(profile) + "?cursor=" + strings.Repeat("c", 513), tok, nil, 400, "query parameter cursor must be at most 512 characters"},
 		{"GET", "/billing-profiles/bad%20id", tok, nil, 400, "path parameter billingProfileId must match the pattern"},
 		{"GET", invitesPath(profile) + "?limit=%zz", tok, nil, 400, `the query string has "%zz", which is not a percent-encoded byte`},

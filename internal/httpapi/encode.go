@@ -79,6 +79,40 @@ func appendInvite(b []byte, v *api.Invite) []byte {
 	if v.AccountState != nil {
 		b = appendField(b, "accountState", string(*v.AccountState))
 	}
+	if d := v.BillingData; d != nil {
+		b = append(b, `,"billingData":{`...)
+		first := len(b)
+		for _, f := range []struct {
+			name string
+			at   *time.Time
+		}{{"dataThrough", d.DataThrough}, {"lastReportAt", d.LastReportAt}, {"nextReportExpectedBy", d.NextReportExpectedBy}} {
+			if f.at != nil {
+				b = append(append(append(b, `,"`...), f.name...), `":`...)
+				b = appendTime(b, *f.at)
+			}
+		}
+		b = appendField(b, "state", string(d.State))
+		b = append(b[:first], b[first+1:]...) // the first field's comma
+		b = append(b, '}')
+	}
+	if g := v.BillingGroup; g != nil {
+		b = append(b, `,"billingGroup":{"arn":`...)
+		b = appendString(b, g.Arn)
+		if g.AssociatedAt != nil {
+			b = append(b, `,"associatedAt":`...)
+			b = appendTime(b, *g.AssociatedAt)
+		}
+		if p := g.Problem; p != nil {
+			b = append(b, `,"problem":{"code":`...)
+			b = appendString(b, string(p.Code))
+			b = appendField(b, "detail", p.Detail)
+			b = append(b, `,"since":`...)
+			b = appendTime(b, p.Since)
+			b = append(b, '}')
+		}
+		b = appendField(b, "state", string(g.State))
+		b = append(b, '}')
+	}
 	b = appendField(b, "billingProfileId", v.BillingProfileId)
 	if c := v.CloudHealth; c != nil {
 		b = append(b, `,"cloudHealth":{"checkedAt":`...)
@@ -200,6 +234,14 @@ func appendInvite(b []byte, v *api.Invite) []byte {
 		b = appendOptional(b, "managementAccountId", o.ManagementAccountId)
 		b = appendOptional(b, "managementEmail", o.ManagementEmail)
 		b = appendOptional(b, "managementName", o.ManagementName)
+		b = append(b, '}')
+	}
+	if q := v.Queue; q != nil {
+		b = append(b, `,"queue":{"position":`...)
+		b = strconv.AppendInt(b, int64(q.Position), 10)
+		b = appendField(b, "reason", string(q.Reason))
+		b = append(b, `,"scheduledFor":`...)
+		b = appendTime(b, q.ScheduledFor)
 		b = append(b, '}')
 	}
 	b = append(b, `,"resendAvailableAt":`...)

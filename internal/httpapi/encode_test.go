@@ -74,6 +74,8 @@ func TestHandEncodedInvitesMatchEncodingJSON(t *testing.T) {
 	emptyParts.Transfer = &api.Transfer{StartAt: full.CreatedAt, Status: api.TransferStatus("REQUESTED")}
 	emptyParts.Organization = &api.Organization{Id: "o-1"}
 	emptyParts.CloudHealth = &api.CloudHealthView{CheckedAt: full.CreatedAt}
+	emptyParts.BillingData = &api.BillingData{State: api.BillingDataState("present")}
+	emptyParts.BillingGroup = &api.BillingGroupLink{Arn: "arn", State: api.BillingGroupLinkState("pending")}
 	emptyParts.NextSteps = nil
 	for name, v := range map[string]api.Invite{"every field": full, "no optional part": sparse, "parts with only what is required": emptyParts, "zero": {}} {
 		sameJSON(t, name, appendInvite(nil, &v), v)

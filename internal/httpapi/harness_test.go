@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -17,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/cloudreseller/aws-invites/internal/auth"
+	"github.com/cloudreseller/aws-invites/internal/awsbc"
+	"github.com/cloudreseller/aws-invites/internal/awsbc/bcsim"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
@@ -47,6 +52,7 @@ type env struct {
 	store  *store.Store
 	sim    *orgsim.Sim
 	orgs   *awsorg.Client
+	bc     *bcsim.Sim // AWS Billing Conductor, asking sim (through the SDK) which accounts are members
 	clock  *testclock.Clock
 	secret []byte
 	ch     *chsim.Simulator
@@ -96,6 +102,17 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		},
 		MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond, RetryAfter: 30 * time.Second,
 	})
+	bc := bcsim.New(bcsim.Options{Clock: clk.Now, InFamily: func(ctx context.Context, payer, acct string) (bool, error) {
+		_, err := orgs.DescribeAccount(ctx, invite.Payer{ManagementAccountID: payer}, acct)
+		if invite.IsCode(err, invite.CodeNotFound) {
+			return false, nil
+		}
+		return err == nil, err
+	}})
+	bcSrv := httptest.NewServer(bc)
+	t.Cleanup(bcSrv.Close)
+	groups := awsbc.New(aws.Config{Region: "us-east-1"}, awsbc.Options{Endpoint: bcSrv.URL, CredentialsFor: orgs.Credentials,
+		HTTPClient: orgs.HTTPClient(), MaxAttempts: 3, BaseBackoff: time.Millisecond, MaxBackoff: 5 * time.Millisecond})
 	secret := []byte(strings.Repeat("k", 32))
 	verifier, err := auth.NewVerifier(ctx, auth.Config{HS256Secret: secret, Issuer: "test-issuer", Audience: "aws-invites"})
 	if err != nil {
@@ -135,7 +152,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	// The test's clock is the real time of its world: webhook deliveries read it (signing alone reads the machine's
 	// clock, as receivers do), so a test can move it to a retry or past the disabling of an endpoint.
 	chSetup := cloudhealth.NewSetupSource(chSource, "ext-fallback-1", cloudhealth.DeployOptions{TemplateURL: "https://templates.example/cloudhealth-role.yaml"}, cloudhealth.PolicyOptions{})
-	parts := service.Parts{Store: st, Clock: clk, RealClock: clk, AWS: orgs, CloudHealth: chSource,
+	parts := service.Parts{Store: st, Clock: clk, RealClock: clk, AWS: orgs, BillingGroups: groups, CloudHealth: chSource,
 		CloudHealthSetup: chSetup, CloudHealthValidator: &cloudhealth.Validator{Source: chSource, Setup: chSetup, Now: clk.Now},
 		CUR: curReader, Webhooks: sender, Mailer: mailer, Quiet: !opts.notify, Log: log, Registry: prometheus.NewRegistry(),
 		Jobs: jobs.Config{Unscheduled: true, DeliveryBackoff: backoff, PollInterval: 20 * time.Millisecond}}
@@ -174,7 +191,7 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	st = svc.Store
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, clock: clk, secret: secret, ch: ch,
+	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, bc: bc, clock: clk, secret: secret, ch: ch,
 		runner: runner, mail: mailbox, sender: sender}
 	for _, bp := range []invite.BillingProfile{
 		{ID: profile, CustomerID: customer, Name: "Acme main", ManagementAccountID: management},
@@ -228,8 +245,15 @@ func (r response) json(t testing.TB) map[string]any {
 // do sends a request; body may be a string or bytes (sent as is), an io.Reader (sent chunked, its length unknown)
 // or a value (sent as JSON). Every answer is checked against openapi.yaml (contract.check): a test fails on a
 // status, header or body the spec does not declare, whatever else it asserts.
+// harnessKeys numbers the Idempotency-Keys do adds.
+var harnessKeys atomic.Int64
+
 func (e *env) do(method, path, token string, body any, headers ...string) response {
 	e.t.Helper()
+	if method == "POST" && strings.HasSuffix(path, "/aws-invite-batches") && !slices.Contains(headers, "Idempotency-Key") {
+		// A batch requires a key; a test that checks the key passes its own (an empty one to leave it out).
+		headers = append(headers, "Idempotency-Key", fmt.Sprintf("harness-%d", harnessKeys.Add(1)))
+	}
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:

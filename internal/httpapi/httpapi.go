@@ -37,6 +37,7 @@ type Verifier interface {
 // Config is what the HTTP layer is built from.
 type Config struct {
 	Invites    *invite.Invites
+	Batches    *invite.Batches // batches of invites; their endpoints answer 404 without
 	Profiles   *invite.Profiles
 	Reconciler *invite.Reconciler
 	// Sandbox is set only in the sandbox: its endpoints answer 404 sandbox_only without it, and with it every response says
@@ -132,9 +133,10 @@ func New(cfg Config) (*echo.Echo, error) {
 			AllowOrigins: cfg.CORSOrigins,
 			AllowMethods: []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete},
 			AllowHeaders: []string{echo.HeaderAuthorization, echo.HeaderContentType, echo.HeaderXRequestID, "traceparent",
-				"Idempotency-Key", "If-Match"},
+				"Idempotency-Key", "If-Match", "Prefer"},
 			ExposeHeaders: []string{echo.HeaderWWWAuthenticate, "ETag", echo.HeaderLocation, echo.HeaderRetryAfter,
-				echo.HeaderXRequestID, "Idempotent-Replayed", "X-Sandbox", "X-Sandbox-Time", "RateLimit", "RateLimit-Policy"},
+				echo.HeaderXRequestID, "Idempotent-Replayed", "X-Sandbox", "X-Sandbox-Time", "RateLimit", "RateLimit-Policy",
+				"Preference-Applied"},
 			MaxAge: 600,
 		}))
 	}
@@ -181,7 +183,7 @@ func New(cfg Config) (*echo.Echo, error) {
 		return nil, fmt.Errorf("the embedded openapi spec: %w", err)
 	}
 	g := e.Group("", validator)
-	srv := &server{invites: cfg.Invites, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox, webhooks: cfg.Webhooks,
+	srv := &server{invites: cfg.Invites, batches: cfg.Batches, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox, webhooks: cfg.Webhooks,
 		idem: newIdempotency(cfg.Idempotency, clock, cfg.RequestTimeout, cfg.Logger), ready: cfg.Ready, stopping: cfg.Stopping, mode: "aws", cloudHealth: cfg.CloudHealth}
 	if cfg.Sandbox != nil {
 		srv.mode = "sandbox"

@@ -245,6 +245,8 @@ func createInviteKept(resp api.CreateInviteResponseObject) kept {
 		return kept{status: http.StatusCreated, location: *r.Headers.Location, body: r.Body}
 	case api.CreateInvite200JSONResponse:
 		return kept{status: http.StatusOK, location: *r.Headers.Location, body: r.Body}
+	case api.CreateInvite202JSONResponse:
+		return kept{status: http.StatusAccepted, location: *r.Headers.Location, body: r.Body}
 	}
 	return kept{status: http.StatusOK, body: api.Invite{}}
 }

@@ -65,14 +65,15 @@ var codeOfStatus = map[int]invite.Code{
 
 // Problem is an RFC 9457 problem document with this service's extensions.
 type Problem struct {
-	Type      string              `json:"type"`
-	Title     string              `json:"title"`
-	Status    int                 `json:"status"`
-	Detail    string              `json:"detail,omitempty"`
-	Instance  string              `json:"instance,omitempty"`
-	Code      invite.Code         `json:"code"`
-	RequestID string              `json:"requestId,omitempty"`
-	Errors    []invite.FieldError `json:"errors,omitempty"`
+	Type      string               `json:"type"`
+	Title     string               `json:"title"`
+	Status    int                  `json:"status"`
+	Detail    string               `json:"detail,omitempty"`
+	Instance  string               `json:"instance,omitempty"`
+	Code      invite.Code          `json:"code"`
+	RequestID string               `json:"requestId,omitempty"`
+	Errors    []invite.FieldError  `json:"errors,omitempty"`
+	Items     []invite.ItemProblem `json:"items,omitempty"`
 }
 
 // problemFor turns any error into the problem a client may see, and says whether it is the server's fault.
@@ -99,6 +100,7 @@ func problemFor(err error) (Problem, *invite.Error) {
 		Detail: de.Detail,
 		Code:   de.Code,
 		Errors: de.Fields,
+		Items:  de.Items,
 	}, de
 }
 
@@ -129,7 +131,7 @@ func fromHTTPError(he *echo.HTTPError) *invite.Error {
 	case invite.CodeNotFound:
 		detail = "no such resource"
 	case invite.CodePayloadTooLarge:
-		detail = fmt.Sprintf("the request body is over the limit of %d bytes", maxBodyBytes)
+		detail = fmt.Sprintf("the request body is over the limit of %d bytes (%d for a batch of invites)", maxBodyBytes, largeBodies["POST /billing-profiles/:billingProfileId/aws-invite-batches"])
 	case invite.CodeMethodNotAllowed:
 		detail = "this method is not allowed on this resource"
 	}

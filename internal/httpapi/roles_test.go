@@ -11,7 +11,7 @@ import (
 // adminOnly are the operations only platform administrators may call: the reseller's own configuration (writing
 // billing profiles, reseller-wide webhooks), everyone's activity, moving invites between billing profiles and
 // reading what AWS holds for a payer, and how CloudHealth is read.
-var adminOnly = []string{"createResellerWebhook", "createTestClock", "deleteResellerWebhook", "getResellerWebhook", "listCloudHealthTenants", "listEvents",
+var adminOnly = []string{"createResellerWebhook", "createTestClock", "deleteResellerWebhook", "getPayerInviteQuota", "getResellerWebhook", "listCloudHealthTenants", "listEvents",
 	"listPayerHandshakes", "listResellerWebhookDeliveries", "listResellerWebhooks", "putBillingProfile", "reassignInvite",
 	"rotateResellerWebhookSecret", "testResellerWebhook", "updateResellerWebhook"}
 

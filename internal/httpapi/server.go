@@ -21,6 +21,7 @@ import (
 type server struct {
 	cloudHealth invite.CloudHealthReporter // nil without CloudHealth
 	invites     *invite.Invites
+	batches     *invite.Batches // nil: batches are not offered
 	profiles    *invite.Profiles
 	reconciler  *invite.Reconciler
 	sandbox     *invite.Sandbox // nil outside the sandbox
@@ -70,6 +71,7 @@ func (s *server) PutBillingProfile(ctx context.Context, req api.PutBillingProfil
 	in := invite.BillingProfile{
 		ID: req.BillingProfileId, CustomerID: b.CustomerId, Name: b.Name, ManagementAccountID: b.ManagementAccountId,
 		RoleARN: deref(b.RoleArn), ExternalID: deref(b.ExternalId), CloudHealthClientID: deref(b.CloudHealthClientApiId),
+		BillingGroupARN: deref(b.BillingGroupArn),
 	}
 	if c := b.Cur; c != nil {
 		in.CUR = invite.CURLocation{Bucket: c.Bucket, Prefix: deref(c.Prefix), Report: c.ReportName, Format: invite.CURLegacy}
@@ -159,6 +161,9 @@ func (s *server) CreateInvite(ctx context.Context, req api.CreateInviteRequestOb
 	if d := req.Body.TransferStart; d != nil {
 		in.TransferStart = time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, time.UTC)
 	}
+	if prefersAsync(req.Params.Prefer) {
+		in.Queue = invite.QueueWhenFull
+	}
 	create := func() (api.CreateInviteResponseObject, error) {
 		return s.createInvite(ctx, p, req.BillingProfileId, in)
 	}
@@ -204,10 +209,30 @@ func (s *server) createInvite(ctx context.Context, p invite.Principal, billingPr
 	}
 	loc := inviteLocation(v.Invite)
 	body := toInvite(v)
+	if created && v.State == invite.StateQueued {
+		applied := "respond-async"
+		return api.CreateInvite202JSONResponse{Body: body, Headers: api.CreateInvite202ResponseHeaders{Location: &loc, PreferenceApplied: &applied}}, nil
+	}
 	if created {
 		return api.CreateInvite201JSONResponse{Body: body, Headers: api.CreateInvite201ResponseHeaders{Location: &loc}}, nil
 	}
 	return api.CreateInvite200JSONResponse{Body: body, Headers: api.CreateInvite200ResponseHeaders{Location: &loc}}, nil
+}
+
+// prefersAsync reports whether a Prefer header (RFC 7240) asks for respond-async: preferences are separated by
+// commas, each a token with optional parameters after ';', compared case-insensitively.
+func prefersAsync(prefer *string) bool {
+	if prefer == nil {
+		return false
+	}
+	for _, pref := range strings.Split(*prefer, ",") {
+		token, _, _ := strings.Cut(pref, ";")
+		token, _, _ = strings.Cut(token, "=")
+		if strings.EqualFold(strings.TrimSpace(token), "respond-async") {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *server) GetInvite(ctx context.Context, req api.GetInviteRequestObject) (api.GetInviteResponseObject, error) {

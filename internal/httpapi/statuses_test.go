@@ -66,6 +66,7 @@ var validBodies = map[string]string{
 	"updateResellerWebhook": `{"description":"the partner's receiver"}`,
 	"putNotifications":      `{"recipients":["ops@acme.example"]}`,
 	"createInvite":          `{"accountId":"123456789099"}`,
+	"createInviteBatch":     `{"accounts":[{"accountId":"123456789099"}],"dryRun":true}`,
 	"reassignInvite":        `{"billingProfileId":"acme-other"}`,
 	"sandboxSetCloudHealth": `{"level":"green"}`,
 	"sandboxDeliverCUR":     `{"unblendedCost":"1.00"}`,
@@ -107,8 +108,12 @@ func existing(e *env) map[string]string {
 	if c := e.do("POST", "/sandbox/test-clocks", rootToken(e, setup("clock")), map[string]any{"managementAccountId": management, "customerId": customer}); c.status != http.StatusCreated && c.status != http.StatusNotFound {
 		e.t.Fatalf("creating a test clock: %d %s", c.status, c.body)
 	}
+	batch := e.do("POST", batchesPath(profile), rootToken(e, setup("batch")), map[string]any{"accounts": batchOf("123456789013"), "dryRun": true})
+	if batch.status != http.StatusAccepted {
+		e.t.Fatalf("creating a batch: %d %s", batch.status, batch.body)
+	}
 	return map[string]string{"billingProfileId": profile, "inviteId": inv["id"].(string),
-		"webhookId": hook.json(e.t)["id"].(string), "managementAccountId": management}
+		"webhookId": hook.json(e.t)["id"].(string), "managementAccountId": management, "batchId": batch.json(e.t)["id"].(string)}
 }
 
 // The reseller-wide webhook paths take the same {webhookId}; one endpoint of acme-main is not found there, which
@@ -178,7 +183,8 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 					}
 				}
 				if o.body {
-					e.problem(e.do(o.method, url, root, `{"notes":"`+strings.Repeat("n", 65<<10)+`"}`), 413, "payload_too_large")
+					// Over every operation's limit, a batch's too.
+					e.problem(e.do(o.method, url, root, `{"notes":"`+strings.Repeat("n", 1<<20)+`"}`), 413, "payload_too_large")
 					e.problem(e.do(o.method, url, root, o.validBody(t), "Content-Type", "text/plain"), 415, "unsupported_media_type")
 					e.problem(e.do(o.method, url, root, `[]`), 422, "validation_failed")
 				}
@@ -194,7 +200,7 @@ func TestEveryOperationAnswersItsStatuses(t *testing.T) {
 	t.Run("404", func(t *testing.T) {
 		e := newEnv(t, envOptions{testClocks: true, sandbox: true}).with(t)
 		params := existing(e)
-		unknown := map[string]string{"billingProfileId": "no-such-profile", "inviteId": "no-such-invite",
+		unknown := map[string]string{"billingProfileId": "no-such-profile", "inviteId": "no-such-invite", "batchId": "no-such-batch",
 			"webhookId": "no-such-webhook", "managementAccountId": "999999999999"}
 		root := rootToken(e)
 		for _, o := range ops {

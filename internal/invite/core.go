@@ -17,6 +17,9 @@ type Deps struct {
 	Clock     Clock        // the shared time; SystemClock when nil
 	Clocks    Clocks       // the time of each payer; Clock for every payer when nil
 	Log       *slog.Logger // slog.Default() when nil
+	Quota     QuotaRules   // the daily invitation quota per payer (quota.go); AWS's defaults when zero
+	// BillingGroups is AWS Billing Conductor (billinggroups.go); nil when not wired: profiles cannot name groups.
+	BillingGroups BillingGroups
 }
 
 // core is what the use cases share: the ports, the rules of access, and the one way an invite changes (save and
@@ -28,10 +31,12 @@ type core struct {
 	clock     Clock  // the shared time, for what concerns no one payer
 	clocks    Clocks // the time of each payer: every rule about an invite reads its payer's
 	log       *slog.Logger
+	quota     QuotaRules
+	groups    BillingGroups
 }
 
 func newCore(d Deps, st CoreStore) *core {
-	c := &core{store: st, orgs: d.Orgs, transfers: d.Transfers, clock: d.Clock, clocks: d.Clocks, log: d.Log}
+	c := &core{store: st, orgs: d.Orgs, transfers: d.Transfers, clock: d.Clock, clocks: d.Clocks, log: d.Log, quota: d.Quota, groups: d.BillingGroups}
 	if c.clock == nil {
 		c.clock = SystemClock{}
 	}

@@ -56,6 +56,8 @@ const (
 	CodeInvalidAccountID  Code = "invalid_account_id" // not a 12-digit AWS account id
 	CodeNotesTooLong      Code = "notes_too_long"     // notes over MaxNotes characters
 	CodeNotesRefused      Code = "notes_refused"      // AWS's screening of free text (cross-site scripting patterns) refused the notes
+	CodeBatchInvalid      Code = "batch_invalid"      // a batch with malformed items (each with its own code): nothing was created
+	CodeDuplicateAccount  Code = "duplicate_account"  // an account named twice in one batch
 	CodeIdempotencyReused Code = "idempotency_key_reused"
 	CodeIdempotencyInUse  Code = "idempotency_key_in_use"
 
@@ -128,6 +130,17 @@ const (
 	CodeTransferNameInvalid    Code = "billing_transfer_name_invalid"                // not 1 to 128 printable ASCII characters
 )
 
+// AWS Billing Conductor codes (billinggroups.go): the 422 of a profile naming a group the service cannot use, and the
+// problems an invite's billingGroup shows to the reseller (never the customer's to fix).
+const (
+	CodeBillingGroupInvalid          Code = "billing_group_invalid"                       // 422: not an ACTIVE STANDARD billing group of the profile's payer
+	CodeBillingGroupNotInFamily      Code = "billing_group_account_not_in_billing_family" // AWS refuses the account (ILLEGAL_ACCOUNTS): not yet in the payer's billing family
+	CodeBillingGroupConflict         Code = "billing_group_account_in_another_group"      // the account is in another billing group this period
+	CodeBillingGroupMisconfigured    Code = "billing_group_misconfigured"                 // the group is missing, not ACTIVE, of another type, ended, or the role may not use it
+	CodeBillingGroupNotAssociated    Code = "billing_group_account_not_associated"        // a disassociation of an account the group does not hold
+	CodeBillingConductorNotAvailable Code = "billing_conductor_not_configured"            // 503: the service was built without AWS Billing Conductor
+)
+
 // kinds is the one table of codes: what kind of failure each is.
 var kinds = map[Code]ErrorKind{
 	CodeInvalidRequest:   KindInvalidRequest,
@@ -151,6 +164,8 @@ var kinds = map[Code]ErrorKind{
 	CodeInvalidAccountID:  KindValidation,
 	CodeNotesTooLong:      KindValidation,
 	CodeNotesRefused:      KindValidation,
+	CodeBatchInvalid:      KindValidation,
+	CodeDuplicateAccount:  KindValidation,
 	CodeIdempotencyReused: KindValidation,
 	CodeIdempotencyInUse:  KindConflict,
 
@@ -212,6 +227,13 @@ var kinds = map[Code]ErrorKind{
 	CodeTransferStartInvalid:   KindValidation,
 	CodeTransferEndInvalid:     KindValidation,
 	CodeTransferNameInvalid:    KindValidation,
+
+	CodeBillingGroupInvalid:          KindValidation,
+	CodeBillingGroupNotInFamily:      KindUpstream,
+	CodeBillingGroupConflict:         KindConflict,
+	CodeBillingGroupMisconfigured:    KindUpstream,
+	CodeBillingGroupNotAssociated:    KindConflict,
+	CodeBillingConductorNotAvailable: KindUnavailable,
 }
 
 // Kind returns the code's kind; a code missing from the table is internal (and a test fails on it).
@@ -267,6 +289,7 @@ type Error struct {
 	Code       Code
 	Detail     string
 	Fields     []FieldError
+	Items      []ItemProblem // for a request of many items (a batch): each malformed item
 	RetryAfter time.Duration
 	Err        error
 }
@@ -310,4 +333,11 @@ func IsCode(err error, code Code) bool { return err != nil && ErrorCode(err) == 
 func RetryAfterSeconds(d time.Duration) int {
 	s := int((d + time.Second - 1) / time.Second)
 	return max(s, 1)
+}
+
+// ItemProblem is why one item of a request of many items (a batch) is malformed.
+type ItemProblem struct {
+	Index  int    `json:"index"`
+	Code   Code   `json:"code"`
+	Detail string `json:"detail"`
 }

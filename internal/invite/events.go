@@ -25,20 +25,27 @@ const (
 	EventExpiring           EventType = "invite.expiring"       // 48 hours before AWS's expiry, once per handshake
 	EventRefused            EventType = "invite.refused"        // AWS refused an invitation; no invite remains
 	EventReassigned         EventType = "invite.reassigned"
-	EventUpdated            EventType = "invite.updated" // a change that keeps the state (a handshake adopted, a send resumed)
-	EventTest               EventType = "webhook.test"   // sent on request to one webhook endpoint
+	EventUpdated            EventType = "invite.updated"  // a change that keeps the state (a handshake adopted, a send resumed)
+	EventTest               EventType = "webhook.test"    // sent on request to one webhook endpoint
+	EventBatchCompleted     EventType = "batch.completed" // every item of a batch of invites has its outcome
 
 	// EventDeparted says a joined account is no longer a member of the payer's organization (state departed).
 	EventDeparted EventType = "invite.departed"
 	// EventAccountState says AWS's state of a joined account changed (suspended, closing, closed, active again).
 	EventAccountState EventType = "invite.account_state_changed"
+	// EventBillingData says the state of a joined account's billing data in the payer's report changed
+	// (billingData.state); the invite's state may stay.
+	EventBillingData EventType = "invite.billing_data_changed"
+	// EventBillingGroup says the account's association with the profile's Billing Conductor billing group changed
+	// (billingGroup.state or its problem); the invite's state stays.
+	EventBillingGroup EventType = "invite.billing_group_changed"
 )
 
 // EventTypes lists every type a consumer may subscribe to.
 func EventTypes() []EventType {
 	return []EventType{EventCreated, EventResent, EventAccepted, EventJoined, EventActive, EventCloudHealthCritical,
 		EventCloudHealthOK, EventCloudHealthChecked, EventDeclined, EventCanceled, EventExpired, EventTransferEnded, EventExpiring, EventRefused, EventReassigned,
-		EventDeparted, EventAccountState, EventUpdated, EventTest}
+		EventDeparted, EventAccountState, EventBillingData, EventBillingGroup, EventBatchCompleted, EventUpdated, EventTest}
 }
 
 // Valid reports whether t is one of the event types.
@@ -101,8 +108,12 @@ func typeOfTransition(from, to State) EventType {
 		return EventCloudHealthCritical
 	case StateDeclined:
 		return EventDeclined
+	case StateInvited:
+		if from == StateQueued {
+			return EventCreated // consumers hear of an invite once its invitation went out
+		}
 	case StateCanceled:
-		if from != StateInvited {
+		if from != StateInvited && from != StateQueued {
 			return EventTransferEnded
 		}
 		return EventCanceled

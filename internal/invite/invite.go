@@ -120,6 +120,7 @@ type Invite struct {
 	JoinedAt         *time.Time
 	CURSeenAt        *time.Time         // when CUR line items for the account were first seen
 	CUR              *CURUsage          // the account's line items in the newest billing period scanned
+	BillingData      *BillingData       // where its billing data stands in the payer's report, once joined and followed
 	CloudHealth      *CloudHealthStatus // CloudHealth's last word on the account, once joined
 	ExpiryWarnedFor  string             // the handshake whose coming expiry was announced (invite.expiring), once
 	Version          int64              // optimistic concurrency guard, incremented by every update
@@ -128,6 +129,10 @@ type Invite struct {
 	// payer's account list last showed it; empty until reconciliation listed it.
 	AccountState string
 	Departure    *Departure // set when the account departed the payer's organization (state departed)
+	// BillingGroup is the account's place in the profile's AWS Billing Conductor billing group (billinggroups.go);
+	// nil while the profile names none and the account was never associated.
+	BillingGroup *BillingGroupLink
+	Queue        *QueueSlot // set while the invite waits for a slot of the payer's quota (state queued)
 }
 
 // CURUsage is what a payer's Cost and Usage Report says about one usage account in one billing period.
@@ -168,8 +173,11 @@ type BillingProfile struct {
 	// CloudHealthClientID is the CloudHealth tenant of the profile's customer when the reseller's key is a
 	// partner's (the customer's client_api_id); empty for the service's default tenant.
 	CloudHealthClientID string
-	CreatedAt           time.Time
-	UpdatedAt           time.Time
+	// BillingGroupARN is the AWS Billing Conductor billing group of the payer that the profile's joined accounts
+	// are associated with (billinggroups.go); empty for none. Platform administrators only.
+	BillingGroupARN string
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
 }
 
 // CURLocation says where a payer's Cost and Usage Report is delivered.

@@ -50,6 +50,9 @@ type CreateInput struct {
 	Kind          InviteKind
 	TransferStart time.Time
 	TransferName  string
+	// Queue says what happens when the payer's daily invitation quota has no slot free: QueueNever (the default)
+	// refuses with daily_invite_limit_exceeded; QueueWhenFull and QueueBatch create the invite in state queued.
+	Queue QueueMode
 }
 
 // Get returns one invite of a billing profile.
@@ -201,20 +204,34 @@ func (s *Invites) Create(ctx context.Context, p Principal, billingProfileID stri
 		case !IsCode(err, CodeNotFound):
 			return View{}, false, err
 		}
+		// The quota is decided from the ledger before AWS is called: at the limit a single create is refused,
+		// a queued one waits.
+		queue, err := s.admit(ctx, bp, in.Queue)
+		if err != nil {
+			return View{}, false, err
+		}
 		now := s.now(bp.ManagementAccountID)
 		inv := Invite{
 			ID: newID(), Kind: kind, BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, AccountID: acct, Notes: in.Notes,
 			State: StateInvited, Transfer: transfer, InvitedBy: p.Actor(), CreatedAt: now, UpdatedAt: now, LastSentAt: now, Version: 1,
 		}
+		reason := "invite requested"
+		if queue != nil {
+			inv.State, inv.Queue = StateQueued, queue
+			reason = fmt.Sprintf("invite requested and queued (%s): expected to be sent at %s", queue.Reason, queue.ScheduledFor.UTC().Format(time.RFC3339))
+		}
 		// The reservation's history line has no type: consumers hear of the invite once its invitation went out.
-		err = s.store.CreateInvite(ctx, inv, s.stamp(Event{At: now, Actor: p.Actor(), To: StateInvited, Reason: "invite requested"}, inv))
+		err = s.store.CreateInvite(ctx, inv, s.stamp(Event{At: now, Actor: p.Actor(), To: inv.State, Reason: reason}, inv))
 		if IsCode(err, CodeAlreadyOpen) {
 			continue
 		}
 		if err != nil {
 			return View{}, false, err
 		}
-		v, err := s.viewOrErr(s.send(ctx, bp, inv, p.Actor()))
+		if queue != nil {
+			return s.view(inv), true, nil
+		}
+		v, err := s.viewOrErr(s.sendMode(ctx, bp, inv, p.Actor(), in.Queue))
 		return v, err == nil, err
 	}
 	return View{}, false, Errorf(CodeConcurrentUpdate, "another request is inviting account %s right now; try again", acct)
@@ -250,6 +267,8 @@ func (s *Invites) reenter(ctx context.Context, p Principal, bp BillingProfile, i
 	case inv.State.Joined() || inv.State == StateAccepted:
 		return Invite{}, &Error{Code: CodeAlreadyJoined,
 			Detail: fmt.Sprintf("account %s already accepted an invitation to this payer organization (invite %s)", inv.AccountID, inv.ID)}
+	case inv.State == StateQueued && inv.Kind.OrJoin() == in.Kind.OrJoin():
+		return inv, nil // it goes out when its turn comes; entering it again changes nothing
 	case inv.State != StateInvited:
 		return Invite{}, Errorf(CodeInvalidState, "invite %s is %s", inv.ID, inv.State)
 	case inv.Kind.OrJoin() != in.Kind.OrJoin():
@@ -294,10 +313,22 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 			Detail: fmt.Sprintf("the invitation was sent at %s; AWS's email can take up to five minutes. Re-sending is possible from %s",
 				inv.LastSentAt.UTC().Format(time.RFC3339), inv.ResendAvailableAt().UTC().Format(time.RFC3339))}
 	}
+	// The ledger first: with no slot free the re-send is refused before anything is asked of AWS, so an AWS that
+	// checks duplicates before its quota (it documents neither order) cannot see the old handshake canceled and
+	// the new one refused. A re-send may use the reserved slots.
+	if q, _, err := s.quotaState(ctx, s.store, inv.Payer); err != nil {
+		return Invite{}, err
+	} else if q.free(QueueWhenFull) == 0 {
+		return Invite{}, dailyLimitError(q, QueueWhenFull, "a re-send")
+	}
 	// Ask AWS first, before anything is canceled: a refusal (the daily quota, throttling, any error) leaves the
 	// invite and its open handshake as they were. AWS answers an open handshake for the account as a duplicate,
 	// which the adapter returns as adopted.
 	probe, adopted, err := inv.Kind.rules().sendInvitation(ctx, s.core, bp, inv)
+	if IsCode(err, CodeDailyInviteLimit) {
+		// AWS checked its quota first and counts more than the ledger: the payer waits; nothing was canceled.
+		return Invite{}, withRetryAfter(err, s.holdAfterRefusal(context.WithoutCancel(ctx), s.store, inv.Payer, false))
+	}
 	if err != nil {
 		return Invite{}, err
 	}
@@ -315,9 +346,14 @@ func (s *Invites) resend(ctx context.Context, bp BillingProfile, inv Invite, act
 		return Invite{}, err
 	}
 	h, adopted, err := inv.Kind.rules().sendInvitation(ctx, s.core, bp, inv)
+	if IsCode(err, CodeDailyInviteLimit) {
+		// AWS counted more than the ledger (invitations sent elsewhere since the last pass) and checked the quota
+		// only now: the invite is not lost, it waits in the queue for the next slot, which AWS's refusal holds.
+		return s.requeue(ctx, s.store, inv, &old, err, actor)
+	}
 	if err != nil {
-		// AWS accepted the cancel but refused the new invitation (its checks differ after a cancel, e.g. the daily
-		// quota): record truthfully that the old handshake is gone, so a new re-send is possible at once.
+		// AWS accepted the cancel but refused the new invitation (its checks differ after a cancel): record
+		// truthfully that the old handshake is gone, so a new re-send is possible at once.
 		failed := inv
 		failed.Handshake = &old
 		failed.LastSentAt = now.Add(-ResendAfter)
@@ -367,6 +403,7 @@ func (s *Invites) recordSend(ctx context.Context, inv Invite, h Handshake, adopt
 	}
 	sent := withHandshake(inv, h)
 	sent.LastSentAt = sentAt(h, adopted, now)
+	s.countSend(ctx, s.store, inv, h, sent.LastSentAt)
 	out, err := s.note(ctx, sent, EventResent, actor, reason)
 	if IsCode(err, CodeConcurrentUpdate) {
 		// A concurrent re-send won; AWS allowed only one open handshake, so the stored invite holds it.
@@ -378,9 +415,33 @@ func (s *Invites) recordSend(ctx context.Context, inv Invite, h Handshake, adopt
 // send sends the first handshake of a reserved invite. When AWS refuses, the reservation is removed, so a refused
 // invite leaves nothing behind.
 func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor Actor) (Invite, error) {
+	return s.sendMode(ctx, bp, inv, actor, QueueNever)
+}
+
+// sendMode is send for a create that asked to be queued at the quota (mode): AWS's refusal for the quota (daily,
+// or the organization's accounts) then turns the reservation into a queued invite instead of removing it.
+func (s *Invites) sendMode(ctx context.Context, bp BillingProfile, inv Invite, actor Actor, mode QueueMode) (Invite, error) {
 	h, adopted, err := inv.Kind.rules().sendInvitation(ctx, s.core, bp, inv)
 	if err == nil && adopted {
 		h, adopted, err = s.unlessOwnedElsewhere(ctx, bp, inv, h)
+	}
+	if reason, ok := quotaRefusal(err); ok {
+		if reason == QueueDailyQuota {
+			err = withRetryAfter(err, s.holdAfterRefusal(context.WithoutCancel(ctx), s.store, inv.Payer, false))
+		}
+		if mode != QueueNever {
+			queued := inv
+			queued.State = StateQueued
+			queued.Queue = s.slotAfterRefusal(context.WithoutCancel(ctx), s.store, inv, reason, mode)
+			// Still a reservation's history line, without a type: consumers hear of the invite once it is sent.
+			out, uerr := s.save(context.WithoutCancel(ctx), queued, Event{Actor: actor, From: inv.State, To: StateQueued,
+				Code: ErrorCode(err), Reason: fmt.Sprintf("AWS refused the invitation for its %s (%s): queued, expected to be sent at %s",
+					strings.ReplaceAll(string(reason), "_", " "), ErrorCode(err), queued.Queue.ScheduledFor.UTC().Format(time.RFC3339))})
+			if uerr == nil {
+				return out, nil
+			}
+			s.log.ErrorContext(ctx, "queueing an invite AWS refused for its quota", "invite", inv.ID, "error", uerr)
+		}
 	}
 	if err != nil {
 		refusal := Event{}
@@ -397,6 +458,7 @@ func (s *Invites) send(ctx context.Context, bp BillingProfile, inv Invite, actor
 	}
 	sent := withHandshake(inv, h)
 	sent.LastSentAt = sentAt(h, adopted, inv.LastSentAt)
+	s.countSend(ctx, s.store, inv, h, sent.LastSentAt)
 	reason := inv.Kind.rules().sentReason(inv, h)
 	if adopted {
 		reason = "adopted the open handshake " + h.ID + " that AWS already had for this account"
@@ -440,6 +502,15 @@ func (s *Invites) cancel(ctx context.Context, p Principal, bp BillingProfile, in
 	switch {
 	case inv.State == StateCanceled:
 		return inv, nil // canceling twice is harmless
+	case inv.State == StateQueued:
+		// Nothing was sent: AWS holds nothing to cancel, so nothing is asked of it.
+		return s.applyToCurrent(ctx, inv, func(cur Invite) (Invite, error) {
+			if cur.State != StateQueued {
+				return s.cancel(ctx, p, bp, cur)
+			}
+			cur.Queue = nil
+			return s.transition(ctx, cur, StateCanceled, nil, p.Actor(), "canceled by the user while queued")
+		})
 	case inv.State.HoldsAccount() && inv.State != StateInvited:
 		return inv.Kind.rules().cancelAccepted(ctx, s, p, bp, inv)
 	case inv.State != StateInvited:

@@ -92,8 +92,8 @@ func (transferKind) cancelAccepted(ctx context.Context, s *Invites, p Principal,
 	return s.endTransfer(ctx, p, bp, inv)
 }
 
-// reconciledIn: reconciliation follows a transfer until it ends.
-func (transferKind) reconciledIn(State) bool { return true }
+// reconciledIn: reconciliation follows a transfer from its send until it ends (a queued one was not sent yet).
+func (transferKind) reconciledIn(st State) bool { return st != StateQueued }
 
 func (transferKind) reconcile(ctx context.Context, s *Reconciler, payer Payer, _ pass, invites []Invite, actor Actor) (int, []error) {
 	return s.reconcileTransfers(ctx, payer, invites, actor)

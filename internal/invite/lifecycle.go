@@ -6,6 +6,9 @@ type State string
 // The states of an invite (README "Try it", the spec's InviteState). What each one means, and what follows from it, is the lifecycle table
 // below.
 const (
+	// StateQueued: the invite holds its account but waits for a slot of the payer's daily invitation quota (or
+	// its account quota); nothing was sent to AWS yet (quota.go).
+	StateQueued              State = "queued"
 	StateInvited             State = "invited"
 	StateAccepted            State = "accepted"
 	StateAwaitingCUR         State = "awaiting_cur"
@@ -40,7 +43,11 @@ type stateInfo struct {
 
 // lifecycle is the lifecycle's one source of truth, in lifecycle order.
 var lifecycle = []stateInfo{
-	{state: StateInvited, next: []State{StateAccepted, StateDeclined, StateCanceled, StateExpired}, followsAWS: true},
+	// A queued invite has no handshake: reconciliation does not follow it, the queue pass sends it (queue.go).
+	{state: StateQueued, next: []State{StateInvited, StateCanceled}},
+	// invited -> queued: a re-send AWS refused for the daily quota after the old handshake was canceled waits in
+	// the queue instead of losing the invitation.
+	{state: StateInvited, next: []State{StateAccepted, StateDeclined, StateCanceled, StateExpired, StateQueued}, followsAWS: true},
 	// A billing transfer can end after it was accepted (ended by the reseller, withdrawn by the customer):
 	// canceled then follows every state that holds the account; an account that joined never leaves that way.
 	{state: StateAccepted, next: []State{StateAwaitingCUR, StateCanceled}, followsAWS: true},

@@ -11,10 +11,14 @@ import (
 
 func TestTransitions(t *testing.T) {
 	allowed := map[[2]invite.State]bool{
-		{invite.StateInvited, invite.StateAccepted}:                true,
-		{invite.StateInvited, invite.StateDeclined}:                true,
-		{invite.StateInvited, invite.StateCanceled}:                true,
-		{invite.StateInvited, invite.StateExpired}:                 true,
+		{invite.StateInvited, invite.StateAccepted}: true,
+		{invite.StateInvited, invite.StateDeclined}: true,
+		{invite.StateInvited, invite.StateCanceled}: true,
+		{invite.StateInvited, invite.StateExpired}:  true,
+		// A queued invite is sent or canceled; a re-send refused for the quota after its cancel waits in the queue.
+		{invite.StateQueued, invite.StateInvited}:                  true,
+		{invite.StateQueued, invite.StateCanceled}:                 true,
+		{invite.StateInvited, invite.StateQueued}:                  true,
 		{invite.StateAccepted, invite.StateAwaitingCUR}:            true,
 		{invite.StateAwaitingCUR, invite.StateActive}:              true,
 		{invite.StateAwaitingCUR, invite.StateCloudHealthCritical}: true,
@@ -48,6 +52,7 @@ func TestTransitions(t *testing.T) {
 func TestStateProperties(t *testing.T) {
 	type props struct{ terminal, holds, joined, aws, cloudHealth, cur, membership bool }
 	want := map[invite.State]props{
+		invite.StateQueued:              {holds: true},
 		invite.StateInvited:             {holds: true, aws: true},
 		invite.StateAccepted:            {holds: true, aws: true},
 		invite.StateAwaitingCUR:         {holds: true, joined: true, cloudHealth: true, cur: true, membership: true},
@@ -102,6 +107,8 @@ func TestNextSteps(t *testing.T) {
 			[]string{"check_email", "accept_in_console", "resend", "accept_from_another_organization", "management_account_cannot_join"}, []string{"wait_for_email"}},
 		{"invited, send in flight", invite.Invite{State: invite.StateInvited, LastSentAt: sent}, sent,
 			[]string{"sending"}, []string{"resend"}},
+		{"queued", invite.Invite{State: invite.StateQueued, Queue: &invite.QueueSlot{Position: 2, ScheduledFor: sent, Reason: invite.QueueDailyQuota}}, sent,
+			[]string{"queued_for_quota"}, []string{"resend", "check_email"}},
 		{"accepted", invite.Invite{State: invite.StateAccepted}, sent, []string{"membership_confirmation"}, nil},
 		{"awaiting CUR, day one", invite.Invite{State: invite.StateAwaitingCUR, JoinedAt: &joined}, joined.Add(47 * time.Hour),
 			[]string{"grant_cloudhealth_access", "wait_for_cur", "no_spend_no_data"}, []string{"open_support_ticket"}},

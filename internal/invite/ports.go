@@ -41,6 +41,7 @@ type CoreStore interface {
 type InvitesStore interface {
 	CoreStore
 	CloudHealthValidationStore
+	QueueStore
 	// CreateInvite inserts a new invite and its first event in one transaction. When another invite already
 	// holds the account (State.HoldsAccount) on the same payer, whatever its billing profile, it returns
 	// CodeAlreadyOpen and writes nothing: the database guarantees one holder per account and payer.
@@ -80,6 +81,8 @@ type ProfilesStore interface {
 	BillingProfilesByID(ctx context.Context, ids []string) ([]BillingProfile, error)
 	// ListBillingProfiles returns a page of billing profiles ordered by id (of one customer when q names one).
 	ListBillingProfiles(ctx context.Context, q ProfileQuery) (ProfilePage, error)
+	// CURFeed returns what the last look at the payer's report found of it as a whole (CURStore.CURFeed).
+	CURFeed(ctx context.Context, payer string) (CURFeed, error)
 }
 
 // ProfileQuery selects a page of billing profiles.
@@ -99,6 +102,7 @@ type ProfilePage struct {
 // that keeps one pass per payer.
 type ReconcilerStore interface {
 	CoreStore
+	QueueStore
 	// ProfilesOfPayer returns the billing profiles that name a management account, ordered by id.
 	ProfilesOfPayer(ctx context.Context, managementAccountID string) ([]BillingProfile, error)
 	// InvitesOfPayer returns the invites in the given states of every billing profile of a payer organization.

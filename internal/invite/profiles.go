@@ -23,12 +23,17 @@ func NewProfiles(st ProfilesStore, d Deps) *Profiles {
 type ProfileView struct {
 	BillingProfile
 	ActsFromAccountID string // empty for customers
+	// CURReport is what the last look at the payer's report found (why it cannot be read, when it was last
+	// delivered): the reseller's to fix, so shown to platform administrators only, on a read of one profile. It
+	// is an observation, not part of the profile: it takes no part in the entity tag (ETag), which a write's
+	// If-Match compares with the stored profile's.
+	CURReport *CURFeed `json:"-"`
 }
 
 // ViewFor renders a billing profile for the caller.
 func (bp BillingProfile) ViewFor(p Principal) ProfileView {
 	if !p.IsPlatformAdmin() {
-		bp.RoleARN, bp.ExternalID, bp.CloudHealthClientID = "", "", ""
+		bp.RoleARN, bp.ExternalID, bp.CloudHealthClientID, bp.BillingGroupARN = "", "", "", ""
 		return ProfileView{BillingProfile: bp}
 	}
 	return ProfileView{BillingProfile: bp, ActsFromAccountID: bp.ActsFromAccountID()}
@@ -59,6 +64,9 @@ func (s *Profiles) PutIfMatch(ctx context.Context, p Principal, bp BillingProfil
 	if id := bp.CloudHealthClientID; id != "" && !cloudHealthClientID.MatchString(id) {
 		return ProfileView{}, false, Invalid("cloudHealthClientApiId", fmt.Sprintf("%q is not a CloudHealth client_api_id (1 to 20 digits)", id))
 	}
+	if err := s.validateBillingGroup(ctx, bp); err != nil {
+		return ProfileView{}, false, err
+	}
 	now := s.now(bp.ManagementAccountID)
 	bp.CreatedAt, bp.UpdatedAt = now, now
 	stored, created, err := s.store.PutBillingProfileIfMatch(ctx, bp, m)
@@ -75,7 +83,17 @@ func (s *Profiles) Get(ctx context.Context, p Principal, id string) (ProfileView
 	if err != nil {
 		return ProfileView{}, err
 	}
-	return bp.ViewFor(p), nil
+	v := bp.ViewFor(p)
+	if p.IsPlatformAdmin() {
+		feed, err := s.store.CURFeed(ctx, bp.ManagementAccountID)
+		if err != nil {
+			return ProfileView{}, err
+		}
+		if !feed.CheckedAt.IsZero() {
+			v.CURReport = &feed
+		}
+	}
+	return v, nil
 }
 
 // ActsFromAccountID is the AWS account whose credentials call AWS Organizations for the payer: the role's account

@@ -15,6 +15,12 @@ type ReconcileReport struct {
 	Orphans    []Handshake // OPEN handshakes for accounts without an open invite (sent from the console, say)
 	Accounts   int         // accounts AWS listed in the payer's organization (0 when it had no joined invite to check)
 	Departed   int         // joined invites whose account was no longer listed, now departed
+	Queue      QueueReport // what the queue pass sent (queue.go)
+	// BillingGroups counts the invites whose billing group association changed (associated, removed, a problem).
+	BillingGroups int
+	// BillingGroupProblems counts the invites whose account AWS refuses to associate with its profile's billing
+	// group (billingGroup.state problem), after the pass.
+	BillingGroupProblems int
 }
 
 // Reconciler applies what AWS Organizations says (handshakes, membership) to the invites, one payer at a time.
@@ -79,7 +85,16 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	changed, merrs := s.reconcileMembership(ctx, payer, held, actor, &rep)
 	rep.Changed += changed
 	errs = append(errs, merrs...)
+	// After membership, so a departure found in this pass takes its account out of its billing group in the same pass.
+	var gerrs []error
+	changed, rep.BillingGroupProblems, gerrs = s.reconcileBillingGroups(ctx, payer, held, actor)
+	rep.BillingGroups += changed
+	errs = append(errs, gerrs...)
 	rep.Orphans = s.orphans(ctx, managementAccountID, ps, all, readAt)
+	// The queue last, so that an acceptance this pass saw frees its slot at once; from the same list of handshakes.
+	qrep, qerr := s.queuePass(ctx, payer, ps, readAt, held)
+	rep.Queue = qrep
+	errs = append(errs, qerr)
 	return rep, errors.Join(errs...)
 }
 

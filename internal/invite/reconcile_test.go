@@ -89,7 +89,9 @@ func newWorldTB(t testing.TB, dialect string, tune ...func(*awsorg.Options)) *wo
 	if err != nil {
 		t.Fatal(err)
 	}
-	deps := invite.Deps{Orgs: orgs, Transfers: orgs, Clock: clk, Log: slog.New(slog.NewJSONHandler(io.Discard, nil))}
+	// The simulator allows as many invitations a day as the tests send; so does the service's ledger.
+	deps := invite.Deps{Orgs: orgs, Transfers: orgs, Clock: clk, Log: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+		Quota: invite.QuotaRules{DailyLimit: 100000}}
 	ctx := context.Background()
 	for _, bp := range []invite.BillingProfile{
 		{ID: "bp-1", CustomerID: "acme", Name: "one", ManagementAccountID: payerID},

@@ -31,6 +31,12 @@ const (
 	StepTransferStarts         StepCode = "billing_transfer_starts"
 	StepAccountDeparted        StepCode = "account_departed"
 	StepAccountClosed          StepCode = "account_closed"
+	StepQueued                 StepCode = "queued_for_quota"
+
+	// StepBillingDataSetup and StepBillingDataUnreadable say that the payer's report is not set up, or cannot be
+	// read: the reseller's to fix, not the customer's.
+	StepBillingDataSetup      StepCode = "billing_data_not_configured"
+	StepBillingDataUnreadable StepCode = "billing_data_unreadable"
 )
 
 // StepCodes lists every step code, for contract tests.
@@ -38,7 +44,9 @@ func StepCodes() []StepCode {
 	return []StepCode{StepSending, StepCheckEmail, StepAcceptInConsole, StepWaitForEmail, StepExpiringSoon, StepResend,
 		StepMoveFromOtherOrg, StepManagementAccount, StepMembershipConfirmation, StepGrantCloudHealthAccess, StepWaitForCUR,
 		StepOpenSupportTicket, StepNoSpendNoData, StepFixCloudHealthIAM, StepCloudHealthImpact, StepInviteAgain,
-		StepAcceptTransfer, StepTransferChanges, StepTransferStarts, StepAccountDeparted, StepAccountClosed}
+		StepAcceptTransfer, StepTransferChanges, StepTransferStarts, StepAccountDeparted, StepAccountClosed,
+		StepBillingDataSetup, StepBillingDataUnreadable,
+		StepQueued}
 }
 
 // Step is one thing the customer can do (or wait for) next.
@@ -101,6 +109,9 @@ var stepKinds = map[StepCode]struct {
 	StepTransferStarts:         {StepByAWS, StepAction{}},
 	StepAccountDeparted:        {StepByCustomer, StepAction{}},
 	StepAccountClosed:          {StepByCustomer, StepAction{}},
+	StepBillingDataSetup:       {StepByReseller, StepAction{}},
+	StepBillingDataUnreadable:  {StepByReseller, StepAction{}},
+	StepQueued:                 {StepByAWS, StepAction{}},
 }
 
 // Actor is who acts on a step of this code.
@@ -128,6 +139,8 @@ func NextSteps(inv Invite, now time.Time) []Step {
 	switch inv.State {
 	case StateDeparted:
 		return departedSteps(inv)
+	case StateQueued:
+		return queuedSteps(inv)
 	case StateInvited:
 		return inv.Kind.rules().invitedNextSteps(inv, now)
 	case StateAccepted:
@@ -242,6 +255,10 @@ func awaitingCURSteps(inv Invite, now time.Time) []Step {
 		Title:  "Grant IAM access to CloudHealth",
 		Detail: "Create the CloudHealth IAM role in account " + inv.AccountID + ": its name, the CloudHealth account it trusts and the external id are in the invite's cloudhealth-setup (also as a CloudFormation template).",
 	}}
+	if bd := inv.BillingData; bd != nil {
+		return append(steps, billingDataSteps(inv, *bd, now)...)
+	}
+	// Not yet looked at by the CUR follower: the help page's rule of thumb.
 	joined := inv.sinceJoined(now)
 	if joined < SpendRule {
 		steps = append(steps, Step{
@@ -333,4 +350,23 @@ func humanDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%d days", h/24)
 	}
+}
+
+// queuedSteps tell a queued invite's place and when it is expected to go out: the service sends it itself.
+func queuedSteps(inv Invite) []Step {
+	q := inv.Queue
+	if q == nil {
+		q = &QueueSlot{Reason: QueueDailyQuota}
+	}
+	why := "the payer organization has sent as many invitations as AWS allows in 24 hours"
+	if q.Reason == QueueAccountQuota {
+		why = "the payer organization has as many accounts (open invitations included) as AWS allows it; the reseller is asking AWS for more"
+	}
+	return []Step{{
+		Code:  StepQueued,
+		At:    q.ScheduledFor,
+		Title: "Waiting for a free invitation slot",
+		Detail: fmt.Sprintf("The invitation to account %s waits (place %d in the queue) because %s. It is expected to go out at %s; nothing is needed from you, and canceling it now calls nothing at AWS.",
+			inv.AccountID, q.Position, why, q.ScheduledFor.UTC().Format(time.RFC3339)),
+	}}
 }

@@ -45,6 +45,9 @@ type Parts struct {
 	// when nil.
 	RealClock invite.Clock
 	AWS       AWS
+	// BillingGroups is AWS Billing Conductor (the real client, or over its simulator in the sandbox); nil: billing
+	// profiles cannot name billing groups.
+	BillingGroups invite.BillingGroups
 	// CloudHealth is the CloudHealth listing the follower reads, nil when CloudHealth is not followed; an account
 	// unknown or payer N/A there for CloudHealthGrace is critical.
 	CloudHealth      invite.CloudHealthStatuses
@@ -61,6 +64,9 @@ type Parts struct {
 	// Jobs schedules the background work (periods, workers, timeouts, polling, the delivery backoff: webhook's
 	// schedule when nil); the database, the work and the notifications are the service's.
 	Jobs jobs.Config
+	// Quota is the payers' daily invitation quota as the service keeps it (invite.QuotaRules; AWS's defaults
+	// when zero): in the sandbox, the simulator's own quota.
+	Quota invite.QuotaRules
 	// Quiet keeps events in the history and the feed but sends them nowhere: for tests that run no job engine.
 	Quiet    bool
 	Log      *slog.Logger
@@ -76,6 +82,7 @@ type Service struct {
 	Clock       invite.Clock
 	Clocks      invite.Clocks // nil: Clock for every payer
 	Invites     *invite.Invites
+	Batches     *invite.Batches // batches of invites: run in the background, resumed by the payer's pass
 	Profiles    *invite.Profiles
 	Reconciler  *invite.Reconciler
 	CUR         *invite.CURFollower
@@ -121,7 +128,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 	if p.RealClock == nil {
 		p.RealClock = invite.SystemClock{}
 	}
-	deps := invite.Deps{Orgs: p.AWS, Transfers: p.AWS, Clock: p.Clock, Clocks: p.Clocks, Log: p.Log}
+	deps := invite.Deps{Orgs: p.AWS, Transfers: p.AWS, Clock: p.Clock, Clocks: p.Clocks, Log: p.Log, BillingGroups: p.BillingGroups, Quota: p.Quota}
 	followers := invite.Deps{Clock: p.Clock, Clocks: p.Clocks, Log: p.Log} // the followers read no AWS
 	s := &Service{Store: st, Clock: p.Clock, Clocks: p.Clocks, Queue: queue,
 		Invites:    invite.NewInvites(st, deps, invite.CloudHealthTools{Setup: p.CloudHealthSetup, Validator: p.CloudHealthValidator}),
@@ -131,6 +138,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 		Webhooks:   notify.NewWebhooks(st, p.RealClock, st, p.Webhooks, queue),
 		Notifier:   notify.NewNotifier(st, p.RealClock, st, p.Webhooks, queue, p.Mailer),
 	}
+	s.Batches = invite.NewBatches(st, s.Invites)
 	s.chStatuses = p.CloudHealth
 	if p.CloudHealth != nil {
 		s.CloudHealth = invite.NewCloudHealthFollower(st, followers, p.CloudHealth, p.CloudHealthGrace)
@@ -175,6 +183,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 // metrics, logs); the use cases, the idempotency records, the clock and readiness are the service's.
 func (s *Service) API(cfg httpapi.Config) (*echo.Echo, error) {
 	cfg.Invites, cfg.Profiles, cfg.Reconciler, cfg.Sandbox, cfg.Webhooks = s.Invites, s.Profiles, s.Reconciler, s.Sandbox, s.Webhooks
+	cfg.Batches = s.Batches
 	cfg.Idempotency, cfg.Clock, cfg.Ready, cfg.DatabaseUnavailable = s.Store, s.Clock, s.Store.Ping, store.Unavailable
 	cfg.CloudHealth, _ = s.chStatuses.(invite.CloudHealthReporter)
 	if s.Clocks != nil {

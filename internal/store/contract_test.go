@@ -259,6 +259,22 @@ func storeContract(t *testing.T, open func(t *testing.T, clk invite.Clock) invit
 		t.Errorf("another period: %+v %v", usage, err)
 	}
 
+	// What the last look at a payer's report found of it as a whole: none at first, then the last one kept.
+	if f, err := cs.CURFeed(ctx, payer); err != nil || f != (invite.CURFeed{Payer: payer}) {
+		t.Errorf("no look yet: %+v %v", f, err)
+	}
+	curFeed := invite.CURFeed{Payer: payer, CheckedAt: base.Add(3 * time.Hour), Period: "2026-11", VersionID: "v2",
+		DeliveredAt: base.Add(2 * time.Hour), DataThrough: base.Add(time.Hour)}
+	for _, problem := range []string{"s3://cur: NoSuchBucket", ""} {
+		curFeed.Problem = problem
+		if err := cs.SaveCURFeed(ctx, curFeed); err != nil {
+			t.Fatal(err)
+		}
+		if f, err := cs.CURFeed(ctx, payer); err != nil || f != curFeed {
+			t.Errorf("the feed kept: %+v %v, want %+v", f, err, curFeed)
+		}
+	}
+
 	// A payer's lock is exclusive until released.
 	unlock, err := s.LockPayer(ctx, payer)
 	if err != nil {

@@ -112,3 +112,52 @@ func (r curUsageRow) domain() invite.CURUsage {
 	return invite.CURUsage{AccountID: r.AccountID, BillPayers: payers, BillingPeriod: r.BillingPeriod, LineItems: r.LineItems, UnblendedCost: r.UnblendedCost,
 		FirstUsageAt: valueTime(r.FirstUsageStart), LastUsageAt: valueTime(r.LastUsageStart), FirstSeenAt: r.FirstSeenAt.UTC()}
 }
+
+// curFeedRow is what the last look at a payer's report found of it as a whole.
+type curFeedRow struct {
+	Payer         string     `gorm:"column:payer;primaryKey"`
+	CheckedAt     time.Time  `gorm:"column:checked_at"`
+	BillingPeriod string     `gorm:"column:billing_period"`
+	VersionID     string     `gorm:"column:version_id"`
+	DeliveredAt   *time.Time `gorm:"column:delivered_at"`
+	DataThrough   *time.Time `gorm:"column:data_through"`
+	Problem       string     `gorm:"column:problem"`
+}
+
+func (curFeedRow) TableName() string { return "cur_feeds" }
+
+func curFeedRowOf(f invite.CURFeed) curFeedRow {
+	return curFeedRow{Payer: f.Payer, CheckedAt: dbTime(f.CheckedAt), BillingPeriod: f.Period, VersionID: f.VersionID,
+		DeliveredAt: optionalTime(f.DeliveredAt), DataThrough: optionalTime(f.DataThrough), Problem: f.Problem}
+}
+
+func (r curFeedRow) domain() invite.CURFeed {
+	return invite.CURFeed{Payer: r.Payer, CheckedAt: r.CheckedAt.UTC(), Period: r.BillingPeriod, VersionID: r.VersionID,
+		DeliveredAt: valueTime(r.DeliveredAt), DataThrough: valueTime(r.DataThrough), Problem: r.Problem}
+}
+
+// CURFeed returns what the last look at a payer's report found of it as a whole; zero (with the payer) when none
+// was kept.
+func (s *Store) CURFeed(ctx context.Context, payer string) (invite.CURFeed, error) {
+	var rows []curFeedRow
+	if err := s.db.WithContext(ctx).Where("payer = ?", payer).Limit(1).Find(&rows).Error; err != nil {
+		return invite.CURFeed{}, fmt.Errorf("store: cur feed of %s: %w", payer, err)
+	}
+	if len(rows) == 0 {
+		return invite.CURFeed{Payer: payer}, nil
+	}
+	return rows[0].domain(), nil
+}
+
+// SaveCURFeed keeps what a look at a payer's report found of it as a whole, replacing the previous look.
+func (s *Store) SaveCURFeed(ctx context.Context, feed invite.CURFeed) error {
+	row := curFeedRowOf(feed)
+	err := s.db.WithContext(ctx).Clauses(clause.OnConflict{
+		Columns:   []clause.Column{{Name: "payer"}},
+		DoUpdates: clause.AssignmentColumns([]string{"checked_at", "billing_period", "version_id", "delivered_at", "data_through", "problem"}),
+	}).Create(&row).Error
+	if err != nil {
+		return fmt.Errorf("store: save cur feed of %s: %w", feed.Payer, err)
+	}
+	return nil
+}

@@ -30,6 +30,12 @@ type Memory struct {
 	webhooks   *memoryWebhooks // notify.WebhookStore's rows (memory_webhooks.go)
 	// chChecks are the last CloudHealth validations by invite (cloudhealth.go), made on first use.
 	chChecks map[string]cloudHealthValidationRow
+	// batches are the batches of invites by id (batches.go), made on first use.
+	batches map[string]batchRow
+	// quota is the payers' invitation ledgers and holds (quota.go), made on first use.
+	quota *memoryQuota
+	// curFeeds are the last looks at each payer's report as a whole (cur.go), made on first use.
+	curFeeds map[string]curFeedRow
 }
 
 var (
@@ -464,6 +470,29 @@ func (m *Memory) SaveCURScan(_ context.Context, payer, period string, scan invit
 		m.curUsage[key] = r
 	}
 	m.curScans[[2]string{payer, period}] = scanned
+	return nil
+}
+
+// CURFeed returns what the last look at a payer's report found of it as a whole; zero (with the payer) when none
+// was kept.
+func (m *Memory) CURFeed(_ context.Context, payer string) (invite.CURFeed, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.curFeeds[payer]
+	if !ok {
+		return invite.CURFeed{Payer: payer}, nil
+	}
+	return r.domain(), nil
+}
+
+// SaveCURFeed keeps what a look at a payer's report found of it as a whole, replacing the previous look.
+func (m *Memory) SaveCURFeed(_ context.Context, feed invite.CURFeed) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.curFeeds == nil {
+		m.curFeeds = map[string]curFeedRow{}
+	}
+	m.curFeeds[feed.Payer] = curFeedRowOf(feed)
 	return nil
 }
 

@@ -25,6 +25,7 @@ type billingProfileRow struct {
 	CURReport           string    `gorm:"column:cur_report"`
 	CURFormat           string    `gorm:"column:cur_format"`
 	CloudHealthClientID string    `gorm:"column:cloudhealth_client_api_id"`
+	BillingGroupARN     string    `gorm:"column:billing_group_arn"`
 	CreatedAt           time.Time `gorm:"column:created_at;autoCreateTime:false;<-:create"`
 	UpdatedAt           time.Time `gorm:"column:updated_at;autoUpdateTime:false"`
 }
@@ -80,6 +81,23 @@ type inviteRow struct {
 	DepartedAt            *time.Time `gorm:"column:departed_at"`
 	DepartureMethod       string     `gorm:"column:departure_method"`
 	DepartureAccountState string     `gorm:"column:departure_account_state"`
+
+	QueueReason       string     `gorm:"column:queue_reason"`
+	QueueMode         string     `gorm:"column:queue_mode"`
+	QueuePosition     int64      `gorm:"column:queue_position"`
+	QueueScheduledFor *time.Time `gorm:"column:queue_scheduled_for"`
+
+	BillingGroupARN           string     `gorm:"column:billing_group_arn"`
+	BillingGroupState         string     `gorm:"column:billing_group_state"`
+	BillingGroupAssociatedAt  *time.Time `gorm:"column:billing_group_associated_at"`
+	BillingGroupProblemCode   string     `gorm:"column:billing_group_problem_code"`
+	BillingGroupProblemDetail string     `gorm:"column:billing_group_problem_detail"`
+	BillingGroupProblemSince  *time.Time `gorm:"column:billing_group_problem_since"`
+
+	BillingDataState      string     `gorm:"column:billing_data_state"`
+	BillingDataLastReport *time.Time `gorm:"column:billing_data_last_report"`
+	BillingDataThrough    *time.Time `gorm:"column:billing_data_through"`
+	BillingDataExpectedBy *time.Time `gorm:"column:billing_data_expected_by"`
 }
 
 func (inviteRow) TableName() string { return "invites" }
@@ -141,6 +159,7 @@ func profileToRow(bp invite.BillingProfile) billingProfileRow {
 		CURReport:           bp.CUR.Report,
 		CURFormat:           bp.CUR.Format,
 		CloudHealthClientID: bp.CloudHealthClientID,
+		BillingGroupARN:     bp.BillingGroupARN,
 		CreatedAt:           dbTime(bp.CreatedAt),
 		UpdatedAt:           dbTime(bp.UpdatedAt),
 	}
@@ -156,6 +175,7 @@ func (r billingProfileRow) domain() invite.BillingProfile {
 		ExternalID:          r.ExternalID,
 		CUR:                 invite.CURLocation{Bucket: r.CURBucket, Prefix: r.CURPrefix, Report: r.CURReport, Format: r.CURFormat},
 		CloudHealthClientID: r.CloudHealthClientID,
+		BillingGroupARN:     r.BillingGroupARN,
 		CreatedAt:           r.CreatedAt.UTC(),
 		UpdatedAt:           r.UpdatedAt.UTC(),
 	}
@@ -180,8 +200,17 @@ func inviteToRow(inv invite.Invite) inviteRow {
 		Kind:             string(inv.Kind.OrJoin()),
 		AccountState:     inv.AccountState,
 	}
+	if g := inv.BillingGroup; g != nil {
+		r.BillingGroupARN, r.BillingGroupState, r.BillingGroupAssociatedAt = g.ARN, string(g.State), optionalTime(g.AssociatedAt)
+		if p := g.Problem; p != nil {
+			r.BillingGroupProblemCode, r.BillingGroupProblemDetail, r.BillingGroupProblemSince = string(p.Code), p.Detail, optionalTime(p.Since)
+		}
+	}
 	if d := inv.Departure; d != nil {
 		r.DepartedAt, r.DepartureMethod, r.DepartureAccountState = optionalTime(d.NoticedAt), d.Method, d.LastAccountState
+	}
+	if q := inv.Queue; q != nil {
+		r.QueueReason, r.QueueMode, r.QueuePosition, r.QueueScheduledFor = string(q.Reason), string(q.Mode), int64(q.Position), optionalTime(q.ScheduledFor)
 	}
 	if t := inv.Transfer; t != nil {
 		r.TransferID, r.TransferStatus, r.TransferName = t.ID, string(t.Status), t.Name
@@ -192,6 +221,10 @@ func inviteToRow(inv invite.Invite) inviteRow {
 	}
 	if inv.CURSeenAt != nil {
 		r.CURSeenAt = optionalTime(*inv.CURSeenAt)
+	}
+	if b := inv.BillingData; b != nil {
+		r.BillingDataState = string(b.State)
+		r.BillingDataLastReport, r.BillingDataThrough, r.BillingDataExpectedBy = optionalTime(b.LastReportAt), optionalTime(b.DataThrough), optionalTime(b.NextReportExpectedBy)
 	}
 	if c := inv.CUR; c != nil {
 		r.CURPeriod, r.CURLineItems, r.CURCost = c.BillingPeriod, c.LineItems, c.UnblendedCost
@@ -237,8 +270,20 @@ func (r inviteRow) domain() invite.Invite {
 		Kind:            invite.InviteKind(r.Kind).OrJoin(),
 		AccountState:    r.AccountState,
 	}
+	if r.BillingGroupState != "" {
+		inv.BillingGroup = &invite.BillingGroupLink{ARN: r.BillingGroupARN, State: invite.BillingGroupState(r.BillingGroupState),
+			AssociatedAt: valueTime(r.BillingGroupAssociatedAt)}
+		if r.BillingGroupProblemCode != "" {
+			inv.BillingGroup.Problem = &invite.GroupProblem{Code: invite.Code(r.BillingGroupProblemCode), Detail: r.BillingGroupProblemDetail,
+				Since: valueTime(r.BillingGroupProblemSince)}
+		}
+	}
 	if r.DepartedAt != nil {
 		inv.Departure = &invite.Departure{NoticedAt: r.DepartedAt.UTC(), Method: r.DepartureMethod, LastAccountState: r.DepartureAccountState}
+	}
+	if r.QueueReason != "" {
+		inv.Queue = &invite.QueueSlot{Reason: invite.QueueReason(r.QueueReason), Mode: invite.QueueMode(r.QueueMode),
+			Position: int(r.QueuePosition), ScheduledFor: valueTime(r.QueueScheduledFor)}
 	}
 	if r.TransferStart != nil {
 		inv.Transfer = &invite.Transfer{ID: r.TransferID, Status: invite.TransferStatus(r.TransferStatus), Name: r.TransferName,
@@ -251,6 +296,10 @@ func (r inviteRow) domain() invite.Invite {
 	if r.CURSeenAt != nil {
 		t := r.CURSeenAt.UTC()
 		inv.CURSeenAt = &t
+	}
+	if r.BillingDataState != "" {
+		inv.BillingData = &invite.BillingData{State: invite.BillingDataState(r.BillingDataState), LastReportAt: valueTime(r.BillingDataLastReport),
+			DataThrough: valueTime(r.BillingDataThrough), NextReportExpectedBy: valueTime(r.BillingDataExpectedBy)}
 	}
 	if r.CURPeriod != "" {
 		inv.CUR = &invite.CURUsage{BillingPeriod: r.CURPeriod, LineItems: r.CURLineItems, UnblendedCost: r.CURCost,
