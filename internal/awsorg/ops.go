@@ -135,7 +135,12 @@ func (c *Client) DescribeAccount(ctx context.Context, payer invite.Payer, accoun
 // (20 a page, the most AWS returns). AWS may answer a page with no accounts and a NextToken; the paginator goes on
 // until the token is null, as AWS asks. An error of fn stops the listing and is returned as is.
 func (c *Client) ListAccounts(ctx context.Context, payer invite.Payer, fn func(invite.Account) error) error {
-	pages := organizations.NewListAccountsPaginator(c.org(payer), &organizations.ListAccountsInput{MaxResults: aws.Int32(listPageSize)})
+	return c.listAccounts(ctx, c.org(payer), fn)
+}
+
+// listAccounts pages through ListAccounts with oc.
+func (c *Client) listAccounts(ctx context.Context, oc *organizations.Client, fn func(invite.Account) error) error {
+	pages := organizations.NewListAccountsPaginator(oc, &organizations.ListAccountsInput{MaxResults: aws.Int32(listPageSize)})
 	for pages.HasMorePages() {
 		page, err := pages.NextPage(ctx)
 		if err != nil {

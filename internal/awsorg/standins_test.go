@@ -14,7 +14,7 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/invite"
 )
 
-// The sandbox's stand-ins for invited accounts' owners (accept, decline) keep no client per account: a process
+// The sandbox's stand-ins for invited accounts' owners (accept, decline, list their organization's accounts) keep no client per account: a process
 // that saw thousands of accounts accept keeps the clients of its payers only.
 func TestStandInsKeepNoClientPerAccount(t *testing.T) {
 	sim := orgsim.New(orgsim.Options{MaxAccounts: 100, MaxInvitesPerDay: 100})
@@ -42,6 +42,12 @@ func TestStandInsKeepNoClientPerAccount(t *testing.T) {
 		// Answering again finds the handshake already answered: settled, read back with the same kind of client.
 		if _, err := answer(ctx, account, h.ID); err != nil {
 			t.Fatalf("answering again as %s: %v", account, err)
+		}
+		// A customer organization's own account list (the billing-transfer sandbox reads it as its management
+		// account); a member of the payer's organization may not list it, which changes nothing here.
+		if _, err := c.ListAccountsAs(ctx, account); err != nil && !invite.IsCode(err, invite.CodeAWSAccessDenied) &&
+			!invite.IsCode(err, invite.CodeAWSOrgNotInUse) {
+			t.Fatalf("listing as %s: %v", account, err)
 		}
 	}
 	if n := c.ClientsKept(); n != 1 {

@@ -204,10 +204,11 @@ func transferOf(r *types.ResponsibilityTransfer) invite.Transfer {
 // ListAccountsAs lists the accounts of an organization, its management account included, as that management
 // account would, for the sandbox: the credentials are those CredentialsFor gives for a payer whose management
 // account is managementAccountID (see AcceptHandshakeAs). The sandbox delivers CUR line items for them once the
-// organization's bill is transferred to a payer.
+// organization's bill is transferred to a payer. Like the other stand-ins' calls it uses a client that is not
+// kept (orgAs), so the sandbox holds no client per customer organization.
 func (c *Client) ListAccountsAs(ctx context.Context, managementAccountID string) ([]invite.Account, error) {
 	var out []invite.Account
-	err := c.ListAccounts(ctx, invite.Payer{ManagementAccountID: managementAccountID}, func(a invite.Account) error {
+	err := c.listAccounts(ctx, c.orgAs(managementAccountID), func(a invite.Account) error {
 		out = append(out, a)
 		return nil
 	})
