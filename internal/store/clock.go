@@ -27,9 +27,10 @@ type SandboxClock struct {
 	s    *Store
 	real invite.Clock
 
-	mu       sync.Mutex
-	offset   time.Duration
-	loadedAt time.Time // real time of the last read of the offset; zero before the first
+	mu         sync.Mutex
+	offset     time.Duration
+	loadedAt   time.Time // real time of the last read of the offset; zero before the first
+	refreshing bool      // a caller is reading the offset again, outside the lock
 }
 
 var _ invite.Clock = (*SandboxClock)(nil)
@@ -57,19 +58,34 @@ func stale(loadedAt, now time.Time) bool {
 }
 
 // Now returns the sandbox time. When the database cannot be read it keeps the offset it knew: a clock must answer.
+// One caller refreshes a stale offset at a time, outside the lock; the others meanwhile answer from the offset
+// known, so a database that hangs delays that one caller (up to clockReadTimeout), not every answer of the process.
+// Only the first read waits for everyone: before it, no offset is known.
 func (c *SandboxClock) Now() time.Time {
 	now := c.real.Now()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if stale(c.loadedAt, now) {
-		ctx, cancel := context.WithTimeout(context.Background(), clockReadTimeout)
-		off, err := c.load(ctx)
-		cancel()
-		if err == nil {
-			c.offset = max(c.offset, off)
-		}
-		c.loadedAt = now
+	if !stale(c.loadedAt, now) || (c.refreshing && !c.loadedAt.IsZero()) {
+		off := c.offset
+		c.mu.Unlock()
+		return now.Add(off).UTC()
 	}
+	first := c.loadedAt.IsZero()
+	if !first {
+		c.refreshing = true
+		c.mu.Unlock()
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), clockReadTimeout)
+	off, err := c.load(ctx)
+	cancel()
+	if !first {
+		c.mu.Lock()
+		c.refreshing = false
+	}
+	defer c.mu.Unlock()
+	if err == nil {
+		c.offset = max(c.offset, off)
+	}
+	c.loadedAt = now
 	return now.Add(c.offset).UTC()
 }
 

@@ -2,8 +2,11 @@ package store_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"gorm.io/gorm"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/store"
@@ -59,5 +62,48 @@ func TestSandboxClockReachesItsTarget(t *testing.T) {
 	got, err := c.AdvanceTo(ctx, target)
 	if err != nil || got.Before(target) || got.Sub(target) >= time.Microsecond || c.Now().Before(target) {
 		t.Fatalf("advanced to %s: %s (now %s), %v", target, got, c.Now(), err)
+	}
+}
+
+// hangQueries makes every query wait until its context ends while on: a database that does not answer.
+type hangQueries struct{ on atomic.Bool }
+
+func (h *hangQueries) Name() string { return "hang-queries" }
+
+func (h *hangQueries) Initialize(db *gorm.DB) error {
+	return db.Callback().Query().Before("gorm:query").Register("hang-queries", func(tx *gorm.DB) {
+		if h.on.Load() {
+			<-tx.Statement.Context.Done()
+			tx.AddError(tx.Statement.Context.Err())
+		}
+	})
+}
+
+// A database that does not answer delays the one caller refreshing the sandbox clock's offset, not the others:
+// they answer at once from the offset known (before, every answer of the process waited behind the refresh).
+func TestSandboxClockAnswersWhileTheDatabaseHangs(t *testing.T) {
+	st := storetest.MustOpen(t, storetest.URL(t, store.DialectSQLite), store.Options{})
+	hang := &hangQueries{}
+	if err := st.Use(hang); err != nil {
+		t.Fatal(err)
+	}
+	real := testclock.New(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
+	c := st.SandboxClock(real)
+	target := real.Now().Add(time.Hour)
+	if _, err := c.AdvanceTo(context.Background(), target); err != nil {
+		t.Fatal(err)
+	}
+	hang.on.Store(true)
+	real.Advance(2 * time.Second) // the offset is stale now
+	refreshed := make(chan time.Time)
+	go func() { refreshed <- c.Now() }()
+	time.Sleep(100 * time.Millisecond) // the refresh is waiting on the database
+	began := time.Now()
+	got := c.Now()
+	if took := time.Since(began); took > 300*time.Millisecond {
+		t.Errorf("Now took %s while another caller refreshed", took)
+	}
+	if want := target.Add(2 * time.Second); !got.Equal(want) || !(<-refreshed).Equal(want) {
+		t.Errorf("the clock says %s, want %s (the offset known)", got, want)
 	}
 }
