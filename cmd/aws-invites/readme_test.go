@@ -39,6 +39,9 @@ func TestREADMEWalk(t *testing.T) {
 	if err != nil {
 		t.Fatalf("the README's walk failed: %v\n%s\n--- script ---\n%s", err, out, script)
 	}
+	if testing.Verbose() {
+		t.Logf("%s", out)
+	}
 	if n := strings.Count(string(out), "STEP OK"); n < 10 {
 		t.Errorf("only %d steps were checked:\n%s", n, out)
 	}
