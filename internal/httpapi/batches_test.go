@@ -197,3 +197,25 @@ func count(counts map[string]any, outcome string) int {
 	n, _ := counts[outcome].(float64)
 	return int(n)
 }
+
+// An Idempotency-Key is kept a day (service.IdempotencyRetention): within it a retry with another body is refused;
+// after it the hourly housekeeping (run here by the sandbox clock's advance) has deleted the record and the key
+// names a new request.
+func TestIdempotencyKeysExpireAfterADay(t *testing.T) {
+	e := newEnv(t, envOptions{sandbox: true})
+	tok := e.token()
+	key := "Idempotency-Key"
+	if r := e.do("POST", invitesPath(profile), tok, map[string]any{"accountId": "123456789012"}, key, "once"); r.status != 201 {
+		t.Fatalf("create: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", "/sandbox/clock", tok, map[string]any{"advance": "23h"}); r.status != 200 {
+		t.Fatalf("advance: %d %s", r.status, r.body)
+	}
+	e.problem(e.do("POST", invitesPath(profile), tok, map[string]any{"accountId": "210987654321"}, key, "once"), 422, "idempotency_key_reused")
+	if r := e.do("POST", "/sandbox/clock", tok, map[string]any{"advance": "2h"}); r.status != 200 {
+		t.Fatalf("advance: %d %s", r.status, r.body)
+	}
+	if r := e.do("POST", invitesPath(profile), tok, map[string]any{"accountId": "210987654321"}, key, "once"); r.status != 201 {
+		t.Errorf("the key a day later: %d %s, want a new request's 201", r.status, r.body)
+	}
+}

@@ -29,6 +29,7 @@ type fakeWork struct {
 	running     map[string]int
 	maxRunning  map[string]int
 	chCalls     int
+	hkCalls     int // Housekeep calls
 	curCalls    map[string]int
 	byReplica   map[string]int
 	runningAll  int // ReconcilePayer calls in progress, all payers
@@ -95,6 +96,13 @@ func (w *fakeWork) SyncCloudHealth(context.Context) error {
 	return nil
 }
 
+func (w *fakeWork) Housekeep(context.Context) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.hkCalls++
+	return nil
+}
+
 func (w *fakeWork) ScanCUR(_ context.Context, payer string) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -104,17 +112,17 @@ func (w *fakeWork) ScanCUR(_ context.Context, payer string) error {
 
 // snapshot is a copy of the counters at one moment.
 type snapshot struct {
-	payersCalls, chCalls        int
-	calls, maxRunning, curCalls map[string]int
-	byReplica                   map[string]int
-	maxAll                      int
+	payersCalls, chCalls, hkCalls int
+	calls, maxRunning, curCalls   map[string]int
+	byReplica                     map[string]int
+	maxAll                        int
 }
 
 func (w *fakeWork) snapshot() snapshot {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return snapshot{
-		payersCalls: w.payersCalls, chCalls: w.chCalls,
+		payersCalls: w.payersCalls, chCalls: w.chCalls, hkCalls: w.hkCalls,
 		calls: cloneMap(w.calls), maxRunning: cloneMap(w.maxRunning), curCalls: cloneMap(w.curCalls),
 		byReplica: cloneMap(w.byReplica), maxAll: w.maxAll,
 	}
@@ -123,7 +131,7 @@ func (w *fakeWork) snapshot() snapshot {
 // since returns the counts accumulated after an earlier snapshot.
 func (s snapshot) since(before snapshot) snapshot {
 	d := snapshot{
-		payersCalls: s.payersCalls - before.payersCalls, chCalls: s.chCalls - before.chCalls,
+		payersCalls: s.payersCalls - before.payersCalls, chCalls: s.chCalls - before.chCalls, hkCalls: s.hkCalls - before.hkCalls,
 		calls: map[string]int{}, maxRunning: s.maxRunning, curCalls: map[string]int{}, byReplica: map[string]int{},
 	}
 	for k, v := range s.calls {
@@ -185,6 +193,9 @@ func testConfig(t *testing.T, st *store.Store, work jobs.Work) jobs.Config {
 	}
 	if ch, ok := work.(jobs.CloudHealthWork); ok {
 		cfg.CloudHealth = ch
+	}
+	if h, ok := work.(jobs.HousekeepingWork); ok {
+		cfg.Housekeeping = h
 	}
 	return withDB(cfg, st)
 }

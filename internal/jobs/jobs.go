@@ -44,8 +44,15 @@ type CloudHealthWork interface {
 	SyncCloudHealth(ctx context.Context) error
 }
 
+// HousekeepingWork is what keeps the database from growing without end, run hourly when set.
+type HousekeepingWork interface {
+	// Housekeep deletes what is kept only for a while (Idempotency-Keys past their retention).
+	Housekeep(ctx context.Context) error
+}
+
 // The job kinds, as stored in River's river_job.kind column.
 const (
+	KindHousekeeping    = "housekeeping"
 	KindReconcileAll    = "reconcile_all"
 	KindReconcilePayer  = "reconcile_payer"
 	KindCloudHealthSync = "cloudhealth_sync"
@@ -72,6 +79,10 @@ type Config struct {
 	// CloudHealth is the CloudHealth sync; nil when CloudHealth is not configured, and then its job is neither
 	// registered nor scheduled.
 	CloudHealth CloudHealthWork
+	// Housekeeping deletes what is kept only for a while, every HousekeepingEvery; nil: never.
+	Housekeeping HousekeepingWork
+	// HousekeepingEvery is the period of housekeeping; default an hour.
+	HousekeepingEvery time.Duration
 	// Notify turns events into webhook deliveries and email and makes each attempt; nil registers none of it.
 	Notify NotifyWork
 	// DeliveryBackoff is the wait before a delivery's next attempt after the given number of failed ones (how
@@ -228,13 +239,14 @@ func (c *Config) withDefaults() error {
 	c.ReconcileEvery = cmp.Or(c.ReconcileEvery, invite.DefaultReconcileEvery)
 	c.CloudHealthEvery = cmp.Or(c.CloudHealthEvery, invite.DefaultCloudHealthEvery)
 	c.CURScanEvery = cmp.Or(c.CURScanEvery, invite.DefaultCURScanEvery)
+	c.HousekeepingEvery = cmp.Or(c.HousekeepingEvery, time.Hour)
 	c.JobTimeout = cmp.Or(c.JobTimeout, DefaultJobTimeout)
 	c.RescueStuckAfter = cmp.Or(c.RescueStuckAfter, c.JobTimeout+time.Minute)
 	c.Workers = cmp.Or(c.Workers, DefaultWorkers)
 	c.CURWorkers = cmp.Or(c.CURWorkers, curWorkersFor(c.Workers))
 	c.PollInterval = cmp.Or(c.PollInterval, river.FetchPollIntervalDefault)
 	for name, d := range map[string]time.Duration{
-		"ReconcileEvery": c.ReconcileEvery, "CloudHealthEvery": c.CloudHealthEvery, "CURScanEvery": c.CURScanEvery,
+		"ReconcileEvery": c.ReconcileEvery, "CloudHealthEvery": c.CloudHealthEvery, "CURScanEvery": c.CURScanEvery, "HousekeepingEvery": c.HousekeepingEvery,
 		"JobTimeout": c.JobTimeout, "RescueStuckAfter": c.RescueStuckAfter, "PollInterval": c.PollInterval,
 	} {
 		if d < 0 {
@@ -271,6 +283,9 @@ func (r *Runner) riverConfig() *river.Config {
 	river.AddWorker(workers, &curScanWorker{r: r})
 	if cfg.CloudHealth != nil {
 		river.AddWorker(workers, &cloudHealthWorker{r: r})
+	}
+	if cfg.Housekeeping != nil {
+		river.AddWorker(workers, &housekeepingWorker{r: r})
 	}
 	var jobs []*river.PeriodicJob
 	for _, t := range tasks(cfg) {

@@ -55,6 +55,10 @@ func tasks(cfg Config) []task {
 		t = append(t, task{kind: KindCloudHealthSync, scheduled: cloudHealthArgs{}, every: cfg.CloudHealthEvery,
 			run: func(ctx context.Context, _ string) error { return ch.SyncCloudHealth(ctx) }})
 	}
+	if h := cfg.Housekeeping; h != nil {
+		t = append(t, task{kind: KindHousekeeping, scheduled: housekeepingArgs{}, every: cfg.HousekeepingEvery,
+			run: func(ctx context.Context, _ string) error { return h.Housekeep(ctx) }})
+	}
 	return t
 }
 
@@ -95,6 +99,24 @@ type cloudHealthArgs struct{}
 
 func (cloudHealthArgs) Kind() string                 { return KindCloudHealthSync }
 func (cloudHealthArgs) InsertOpts() river.InsertOpts { return insertOpts(QueueReconcile) }
+
+type housekeepingArgs struct{}
+
+func (housekeepingArgs) Kind() string                 { return KindHousekeeping }
+func (housekeepingArgs) InsertOpts() river.InsertOpts { return insertOpts(QueueReconcile) }
+
+type housekeepingWorker struct {
+	river.WorkerDefaults[housekeepingArgs]
+	r *Runner
+}
+
+func (w *housekeepingWorker) Work(ctx context.Context, _ *river.Job[housekeepingArgs]) error {
+	return w.r.observe(ctx, KindHousekeeping, "", w.r.cfg.Housekeeping.Housekeep)
+}
+
+func (w *housekeepingWorker) NextRetry(job *river.Job[housekeepingArgs]) time.Time {
+	return cappedRetry(job.JobRow, w.r.cfg.HousekeepingEvery)
+}
 
 type curScanAllArgs struct{}
 

@@ -25,6 +25,7 @@ func TestPeriodicReconcilePostgres(t *testing.T) {
 	cfg := testConfig(t, st, work)
 	cfg.CloudHealthEvery = 700 * time.Millisecond
 	cfg.CURScanEvery = 900 * time.Millisecond
+	cfg.HousekeepingEvery = 800 * time.Millisecond
 	reg := cfg.Registerer.(*prometheus.Registry)
 	startRunner(t, cfg)
 
@@ -53,6 +54,9 @@ func TestPeriodicReconcilePostgres(t *testing.T) {
 	}
 	if s.chCalls < 2 {
 		t.Errorf("CloudHealth synced %d times in %s (period %s), want at least 2", s.chCalls, elapsed, cfg.CloudHealthEvery)
+	}
+	if s.hkCalls < 2 {
+		t.Errorf("housekeeping ran %d times in %s (period %s), want at least 2", s.hkCalls, elapsed, cfg.HousekeepingEvery)
 	}
 	for _, p := range work.payers {
 		if s.curCalls[p] < 1 {

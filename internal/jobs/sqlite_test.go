@@ -96,8 +96,8 @@ func TestRunOnce(t *testing.T) {
 					t.Errorf("payer %s: reconciled %d, CUR scanned %d times; want once each", p, s.calls[p], s.curCalls[p])
 				}
 			}
-			if s.chCalls != 1 || s.payersCalls != 1 {
-				t.Errorf("CloudHealth synced %d times, payers listed %d times; want once each", s.chCalls, s.payersCalls)
+			if s.chCalls != 1 || s.payersCalls != 1 || s.hkCalls != 1 {
+				t.Errorf("CloudHealth synced %d times, payers listed %d times, housekeeping %d times; want once each", s.chCalls, s.payersCalls, s.hkCalls)
 			}
 			// 6 payers of 100 ms, 2 at a time: 300 ms; one at a time would be 600 ms.
 			if s.maxAll != 2 || elapsed > 550*time.Millisecond {

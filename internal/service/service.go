@@ -157,7 +157,7 @@ func New(ctx context.Context, p Parts) (*Service, error) {
 	if err := telemetry.RegisterBuildInfo(p.Registry); err != nil {
 		return nil, err
 	}
-	jc.Work = s.Work
+	jc.Work, jc.Housekeeping = s.Work, s.Work
 	if jc.Lease == nil {
 		// The per-payer work other than reconciliation (which takes its payer's lease itself) holds the same
 		// kind of lease: a row, not a pooled connection, while it waits on AWS or S3.

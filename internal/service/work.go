@@ -1,6 +1,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -20,6 +22,8 @@ type Work struct {
 	batches     *invite.Batches
 	cur         *invite.CURFollower
 	cloudHealth *invite.CloudHealthFollower // nil without CloudHealth: then the jobs never call SyncCloudHealth
+	clock       invite.Clock                // the service's shared time, which Idempotency-Keys are stamped with
+	purgeKeys   func(ctx context.Context, before time.Time) (int64, error)
 	log         *slog.Logger
 	orphans     *prometheus.GaugeVec
 	changed     prometheus.Counter
@@ -65,6 +69,7 @@ func (w *Work) step(ctx context.Context, name string, err error, attrs ...any) {
 func newWork(s *Service, log *slog.Logger, reg prometheus.Registerer) (*Work, error) {
 	w := &Work{
 		reconciler: s.Reconciler, batches: s.Batches, cur: s.CUR, cloudHealth: s.CloudHealth, log: log,
+		clock: cmp.Or[invite.Clock](s.Clock, invite.SystemClock{}), purgeKeys: s.Store.PurgeIdempotencyKeys,
 		orphans: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_orphan_handshakes",
 			Help: "Open AWS handshakes of a payer for accounts without an invite here (sent from the console?), as of the last reconciliation."}, []string{"payer"}),
 		handshakes: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "aws_invites_payer_handshakes",
@@ -125,6 +130,17 @@ func (w *Work) ReconcilePayer(ctx context.Context, payer string) error {
 	w.outcome("reconcile", payer, err)
 	w.step(ctx, "reconcile", err, "payer", payer, "handshakes", rep.Handshakes, "changed", rep.Changed, "orphans", len(rep.Orphans),
 		"accounts", rep.Accounts, "departed", rep.Departed, "billingGroupsChanged", rep.BillingGroups, "billingGroupProblems", rep.BillingGroupProblems)
+	return err
+}
+
+// IdempotencyRetention is how long an Idempotency-Key's record is kept: a retry within it gets the first answer;
+// after it the key is free again (as Stripe and the IETF draft's examples keep them, a day).
+const IdempotencyRetention = 24 * time.Hour
+
+// Housekeep deletes the Idempotency-Key records older than IdempotencyRetention.
+func (w *Work) Housekeep(ctx context.Context) error {
+	n, err := w.purgeKeys(ctx, w.clock.Now().Add(-IdempotencyRetention))
+	w.step(ctx, "housekeeping", err, "idempotency_keys_deleted", n)
 	return err
 }
 
