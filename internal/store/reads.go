@@ -357,11 +357,15 @@ func (s *Store) pageQuery(q invite.ListQuery) statement {
 			perState = append(perState, "state = "+arg(st))
 		}
 	}
+	cols := inviteTable.List
+	if len(profiles)*len(perState) > 1 && s.dialect.mergeIDs {
+		cols = "id"
+	}
 	var parts []string
 	for _, p := range profiles {
 		for _, st := range perState {
 			where := slices.DeleteFunc(append([]string{p}, append(slices.Clone(filters), st)...), func(c string) bool { return c == "" })
-			part := "SELECT " + inviteTable.List + " FROM invites"
+			part := "SELECT " + cols + " FROM invites"
 			if len(where) > 0 {
 				part += " WHERE " + strings.Join(where, " AND ")
 			}
@@ -374,7 +378,11 @@ func (s *Store) pageQuery(q invite.ListQuery) statement {
 	for i, part := range parts {
 		parts[i] = "SELECT * FROM (" + part + ") s" + strconv.Itoa(i)
 	}
-	return statement{strings.Join(parts, " UNION ALL ") + " ORDER BY id" + newestFirst + " LIMIT " + limit, args}
+	merged := strings.Join(parts, " UNION ALL ") + " ORDER BY id" + newestFirst + " LIMIT " + limit
+	if cols == "id" {
+		merged = "SELECT " + inviteTable.List + " FROM invites WHERE id IN (" + merged + ") ORDER BY id" + newestFirst
+	}
+	return statement{merged, args}
 }
 
 func placeholders(arg func(any) string, values []string) string {
