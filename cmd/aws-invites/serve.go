@@ -214,7 +214,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
 	defer scancel()
 	jobsErr := make(chan error, 1)
-	go func() { jobsErr <- runner.Stop(sctx) }()
+	go func() { jobsErr <- errors.Join(runner.Stop(sctx), a.Batches.Stop(sctx)) }()
 	httpErr := srv.Shutdown(sctx)
 	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err

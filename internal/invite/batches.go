@@ -140,11 +140,16 @@ type Batches struct {
 	invites *Invites
 	log     *slog.Logger
 	running sync.WaitGroup
+	// stopping ends the background runs (Stop); stop cancels it.
+	stopping context.Context
+	stop     context.CancelFunc
 }
 
 // NewBatches builds the batch use case over the invites' use case.
 func NewBatches(st BatchStore, invites *Invites) *Batches {
-	return &Batches{core: invites.core, store: st, invites: invites, log: invites.log}
+	b := &Batches{core: invites.core, store: st, invites: invites, log: invites.log}
+	b.stopping, b.stop = context.WithCancel(context.Background())
+	return b
 }
 
 // Submit checks a batch and keeps it: a dry run with every item's predicted outcome (done at once, nothing asked
@@ -285,9 +290,11 @@ func (s *Batches) Run(ctx context.Context, b Batch) error {
 			continue
 		}
 		if err := ctx.Err(); err != nil {
-			return err
+			_, rerr := s.record(ctx, b) // what was done is kept; the rest waits for a resume
+			return errors.Join(err, rerr)
 		}
-		b.Items[i] = s.process(ctx, p, bp, b, b.Items[i])
+		// An item under way finishes (an invitation AWS took must be recorded); a stop is seen between items.
+		b.Items[i] = s.process(context.WithoutCancel(ctx), p, bp, b, b.Items[i])
 		if done++; done%batchChunk == 0 {
 			if b, err = s.record(ctx, b); err != nil {
 				return err
@@ -471,16 +478,34 @@ func (s *Batches) CancelQueued(ctx context.Context, p Principal, billingProfileI
 // Start runs a batch in the background, beyond the request that submitted it; Wait waits for the batches started.
 func (s *Batches) Start(ctx context.Context, b Batch) {
 	s.running.Add(1)
+	run, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	unhook := context.AfterFunc(s.stopping, cancel)
 	go func() {
 		defer s.running.Done()
-		if err := s.Run(context.WithoutCancel(ctx), b); err != nil && !IsCode(err, CodeConcurrentUpdate) {
+		defer cancel()
+		defer unhook()
+		if err := s.Run(run, b); err != nil && !IsCode(err, CodeConcurrentUpdate) {
 			s.log.WarnContext(ctx, "a batch's run stopped; the payer's reconciliation pass resumes it", "batch", b.ID, "error", err)
 		}
 	}()
 }
 
-// Wait waits until the batches started have run.
-func (s *Batches) Wait() { s.running.Wait() }
+// Stop ends the background runs at their next item, each keeping what it did (the payer's reconciliation pass
+// resumes the rest, on this replica or another), and waits for them until ctx ends.
+func (s *Batches) Stop(ctx context.Context) error {
+	s.stop()
+	done := make(chan struct{})
+	go func() {
+		s.running.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("batches still running at the shutdown's deadline: %w", ctx.Err())
+	}
+}
 
 // Resume runs the batches of a payer whose runner stopped (no progress for BatchStale), one after another; the
 // payer's reconciliation pass calls it.
