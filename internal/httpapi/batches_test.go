@@ -219,3 +219,21 @@ func TestIdempotencyKeysExpireAfterADay(t *testing.T) {
 		t.Errorf("the key a day later: %d %s, want a new request's 201", r.status, r.body)
 	}
 }
+
+// The completion of a batch reaches a webhook subscribed to batch.completed, signed like every delivery, with the
+// batch's counts in its reason and no invite.
+func TestBatchCompletedWebhook(t *testing.T) {
+	e := newEnv(t, envOptions{sandbox: true, notify: true})
+	r := newReceiver(t)
+	e.addWebhook(r, "batch.completed")
+	res := e.do("POST", batchesPath(profile), e.token(), map[string]any{"accounts": batchOf(accountsFrom(100, 3)...)})
+	if res.status != 202 {
+		t.Fatalf("batch: %d %s", res.status, res.body)
+	}
+	e.awaitBatch(res.header.Get("Location"), e.token())
+	got := r.waitFor(1)
+	data, _ := got[0].Body["data"].(map[string]any)
+	if got[0].Type != "batch.completed" || data == nil || !strings.Contains(data["reason"].(string), "3 sent") || data["invite"] != nil {
+		t.Errorf("delivery: %s %s", got[0].Type, got[0].Raw)
+	}
+}
