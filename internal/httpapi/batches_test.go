@@ -142,16 +142,36 @@ func TestInviteBatches(t *testing.T) {
 				t.Errorf("the second batch sent %d invitations", n-sentBefore)
 			}
 
+			// Acceptances free slots: with the single invite above using one of the 2 reserved, two acceptances
+			// free one slot a batch may use; the pass sends the oldest queued item, and the batch shows it sent.
+			var sentIDs []string
+			for _, it := range b["items"].([]any) {
+				if m := it.(map[string]any); m["outcome"] == "sent" && len(sentIDs) < 2 {
+					sentIDs = append(sentIDs, m["inviteId"].(string))
+				}
+			}
+			for _, id := range sentIDs {
+				if r := e.do("POST", invitesPath(profile)+"/"+id+"/sandbox/accept", tok, nil); r.status != 200 {
+					t.Fatalf("accept: %d %s", r.status, r.body)
+				}
+			}
+			if r := e.do("POST", invitesPath(profile)+"/"+queuedIDs[0]+"/refresh", tok, nil); r.status != 200 || r.json(t)["state"] != "invited" {
+				t.Fatalf("the oldest queued after an acceptance: %d %s", r.status, r.body)
+			}
+			if c := e.do("GET", loc, tok, nil).json(t)["counts"].(map[string]any); c["sent"] != float64(19) || c["queued"] != float64(6) {
+				t.Errorf("the batch after its first queued item went out: counts %v, want 19 sent and 6 queued", c)
+			}
+
 			// Canceling the queued items calls nothing at AWS.
 			cancels := e.sim.Calls("CancelHandshake")
 			r = e.do("POST", loc+"/cancel-queued", tok, nil)
 			if r.status != 200 {
 				t.Fatalf("cancel queued: %d %s", r.status, r.body)
 			}
-			if c := r.json(t)["counts"].(map[string]any); c["canceled"] != float64(7) || c["sent"] != float64(18) {
+			if c := r.json(t)["counts"].(map[string]any); c["canceled"] != float64(6) || c["sent"] != float64(19) {
 				t.Errorf("after cancel: counts %v", c)
 			}
-			for _, id := range queuedIDs {
+			for _, id := range queuedIDs[1:] {
 				if st := e.do("GET", invitesPath(profile)+"/"+id, tok, nil).json(t)["state"]; st != "canceled" {
 					t.Errorf("queued invite %s is %v after the cancel", id, st)
 				}

@@ -131,6 +131,8 @@ type BatchStore interface {
 	// RunningBatches returns the running batches of the billing profiles of a payer that made no progress since
 	// before.
 	RunningBatches(ctx context.Context, payer string, before time.Time) ([]Batch, error)
+	// InviteStates returns the states of those of ids that are invites of the billing profile.
+	InviteStates(ctx context.Context, billingProfileID string, ids []string) (map[string]State, error)
 }
 
 // Batches is the use case of batches of invites.
@@ -418,7 +420,40 @@ func (s *Batches) Get(ctx context.Context, p Principal, billingProfileID, id str
 	if IsCode(err, CodeNotFound) {
 		return Batch{}, Errorf(CodeNotFound, "batch %q was not found in billing profile %q", id, billingProfileID)
 	}
-	return b, err
+	if err != nil {
+		return Batch{}, err
+	}
+	return s.sinceQueued(ctx, b)
+}
+
+// sinceQueued shows what became of the batch's queued items since: an invite that left the queue was sent when its
+// slot freed (or canceled), which its outcome then says. It is read, not kept: the invites are the truth.
+func (s *Batches) sinceQueued(ctx context.Context, b Batch) (Batch, error) {
+	var ids []string
+	for _, it := range b.Items {
+		if it.Outcome == OutcomeQueued && it.InviteID != "" {
+			ids = append(ids, it.InviteID)
+		}
+	}
+	if len(ids) == 0 {
+		return b, nil
+	}
+	states, err := s.store.InviteStates(ctx, b.BillingProfileID, ids)
+	if err != nil {
+		return Batch{}, err
+	}
+	for i, it := range b.Items {
+		st, ok := states[it.InviteID]
+		if it.Outcome != OutcomeQueued || !ok || st == StateQueued {
+			continue
+		}
+		b.Items[i].ScheduledFor = nil
+		b.Items[i].Outcome = OutcomeSent
+		if st == StateCanceled {
+			b.Items[i].Outcome = OutcomeCanceled
+		}
+	}
+	return b, nil
 }
 
 // ByKey returns the batch a request with key made in a billing profile the caller may write to.

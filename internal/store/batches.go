@@ -271,3 +271,33 @@ func batchesOf(rows []batchRow) ([]invite.Batch, error) {
 	}
 	return out, nil
 }
+
+// InviteStates returns the states of those of ids that are invites of the billing profile.
+func (s *Store) InviteStates(ctx context.Context, billingProfileID string, ids []string) (map[string]invite.State, error) {
+	var rows []struct {
+		ID    string
+		State string
+	}
+	if err := s.db.WithContext(ctx).Table("invites").Select("id, state").
+		Where("billing_profile_id = ? AND id IN ?", billingProfileID, ids).Scan(&rows).Error; err != nil {
+		return nil, fmt.Errorf("store: read the states of %d invites: %w", len(ids), err)
+	}
+	out := make(map[string]invite.State, len(rows))
+	for _, r := range rows {
+		out[r.ID] = invite.State(r.State)
+	}
+	return out, nil
+}
+
+// InviteStates returns the states of those of ids that are invites of the billing profile.
+func (m *Memory) InviteStates(_ context.Context, billingProfileID string, ids []string) (map[string]invite.State, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]invite.State{}
+	for _, id := range ids {
+		if row, ok := m.invites[id]; ok && row.BillingProfileID == billingProfileID {
+			out[id] = row.domain().State
+		}
+	}
+	return out, nil
+}
