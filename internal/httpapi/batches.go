@@ -2,7 +2,6 @@ package httpapi
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"time"
 
@@ -27,9 +26,10 @@ func (s *server) CreateInviteBatch(ctx context.Context, req api.CreateInviteBatc
 		return nil, err
 	}
 	p := principal(ctx)
-	in := invite.BatchInput{DryRun: req.Body.DryRun != nil && *req.Body.DryRun, Items: make([]invite.BatchItemInput, len(req.Body.Accounts))}
-	// The key is the caller's: the same Idempotency-Key of two callers names two requests.
-	in.Key = fmt.Sprintf("%q %q %q", p.Subject, req.BillingProfileId, req.Params.IdempotencyKey)
+	// The batch keeps the request's Idempotency-Key as the key layer scopes it (the caller's customer, subject and
+	// resource), so a retry of a request that died finds the batch it made.
+	key := keyOf(&req.Params.IdempotencyKey, p, req.BillingProfileId+"/aws-invite-batches", req.Body)
+	in := invite.BatchInput{Key: key.scope + " " + key.key, DryRun: req.Body.DryRun != nil && *req.Body.DryRun, Items: make([]invite.BatchItemInput, len(req.Body.Accounts))}
 	for i, a := range req.Body.Accounts {
 		it := invite.BatchItemInput{AccountID: a.AccountId, Notes: deref(a.Notes), NotesSet: a.Notes != nil, TransferName: deref(a.TransferName)}
 		if d := req.Body.Defaults; d != nil {
@@ -74,7 +74,6 @@ func (s *server) CreateInviteBatch(ctx context.Context, req api.CreateInviteBatc
 		return kept{status: http.StatusAccepted, location: *a.Headers.Location, body: a.Body}
 	}
 	replay := func(r replayed) api.CreateInviteBatchResponseObject { return r }
-	key := keyOf(&req.Params.IdempotencyKey, p, req.BillingProfileId+"/aws-invite-batches", req.Body)
 	return idempotently(ctx, s.idem, key, submit, keep, replay, settle)
 }
 

@@ -155,8 +155,8 @@ func NewBatches(st BatchStore, invites *Invites) *Batches {
 }
 
 // Submit checks a batch and keeps it: a dry run with every item's predicted outcome (done at once, nothing asked
-// of AWS but reads), otherwise running with every item pending, for Run. A retried request (same Key) gets the
-// batch its first request made.
+// of AWS but reads), otherwise running with every item pending, for Run. A request whose Key already made a batch
+// gets that batch (the Idempotency-Key layer in front answers most retries before they get here).
 func (s *Batches) Submit(ctx context.Context, p Principal, billingProfileID string, in BatchInput) (Batch, error) {
 	bp, err := s.profileFor(ctx, p, billingProfileID, write)
 	if err != nil {
@@ -165,13 +165,6 @@ func (s *Batches) Submit(ctx context.Context, p Principal, billingProfileID stri
 	items, err := s.check(bp, in.Items)
 	if err != nil {
 		return Batch{}, err
-	}
-	if in.Key != "" {
-		if b, err := s.store.BatchByKey(ctx, in.Key); err == nil {
-			return b, nil
-		} else if !IsCode(err, CodeNotFound) {
-			return Batch{}, err
-		}
 	}
 	now := s.now(bp.ManagementAccountID)
 	b := Batch{ID: newID(), BillingProfileID: bp.ID, Payer: bp.ManagementAccountID, Key: in.Key, DryRun: in.DryRun,
@@ -475,7 +468,8 @@ func (s *Batches) CancelQueued(ctx context.Context, p Principal, billingProfileI
 	if _, err := s.profileFor(ctx, p, billingProfileID, write); err != nil {
 		return Batch{}, err
 	}
-	for attempt := 1; ; attempt++ {
+	// The runner may record progress meanwhile: the cancel then applies to the batch as it now stands.
+	return retryConflicts(func() (Batch, error) {
 		b, err := s.Get(ctx, p, billingProfileID, id)
 		if err != nil {
 			return Batch{}, err
@@ -502,15 +496,11 @@ func (s *Batches) CancelQueued(ctx context.Context, p Principal, billingProfileI
 				}
 			}
 		}
-		out, err := s.record(ctx, b)
-		if IsCode(err, CodeConcurrentUpdate) && attempt < conflictRetries {
-			continue // the runner recorded progress meanwhile: cancel what is queued as it now stands
-		}
-		return out, err
-	}
+		return s.record(ctx, b)
+	})
 }
 
-// Start runs a batch in the background, beyond the request that submitted it; Wait waits for the batches started.
+// Start runs a batch in the background, beyond the request that submitted it, until Stop.
 func (s *Batches) Start(ctx context.Context, b Batch) {
 	s.running.Add(1)
 	run, cancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -123,13 +123,26 @@ const conflictRetries = 3
 // asked is applied to the latest invite, so the caller does not see the race as a conflict. apply decides afresh
 // from the invite it is given, which may no longer allow the change.
 func (c *core) applyToCurrent(ctx context.Context, inv Invite, apply func(Invite) (Invite, error)) (Invite, error) {
+	reread := false
+	return retryConflicts(func() (Invite, error) {
+		if reread {
+			var err error
+			if inv, err = c.invite(ctx, inv.BillingProfileID, inv.ID); err != nil {
+				return Invite{}, err
+			}
+		}
+		reread = true
+		return apply(inv)
+	})
+}
+
+// retryConflicts runs try again while it fails with CodeConcurrentUpdate, conflictRetries times in all; try reads
+// what it changes afresh each time.
+func retryConflicts[T any](try func() (T, error)) (T, error) {
 	for attempt := 1; ; attempt++ {
-		out, err := apply(inv)
+		out, err := try()
 		if !IsCode(err, CodeConcurrentUpdate) || attempt == conflictRetries {
 			return out, err
-		}
-		if inv, err = c.invite(ctx, inv.BillingProfileID, inv.ID); err != nil {
-			return Invite{}, err
 		}
 	}
 }

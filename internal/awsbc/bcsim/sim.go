@@ -3,7 +3,11 @@
 // (AssociateAccounts, DisassociateAccounts, ListAccountAssociations, ListBillingGroups), so the real SDK client
 // talks to it over HTTP.
 //
-// What it holds to, from the SDK's model and AWS's user guide: at most 30 accounts per AssociateAccounts or
+// Sources: ../shared/spec/billing-conductor.md (the operations, rules and errors the service relies on) and the
+// SDK's own model in service/billingconductor v1.32.6 (api_op_*.go for the members, serializers.go and
+// deserializers.go for the wire format, types/errors.go and types/enums.go for the errors and their reasons).
+//
+// What it holds to, from those: at most 30 accounts per AssociateAccounts or
 // DisassociateAccounts call (TOO_MANY_ACCOUNTS_IN_REQUEST); an account belongs to one billing group at a time in a
 // billing period (ACCOUNTS_ALREADY_ASSOCIATED); only accounts of the payer's consolidated billing family can be
 // associated (ILLEGAL_ACCOUNTS), which it asks Options.InFamily; a call either applies whole or not at all. A payer

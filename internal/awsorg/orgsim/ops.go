@@ -523,8 +523,10 @@ func join(t tx, mgmt, account, method string, at time.Time) error {
 }
 
 // scriptingPattern stands in for the cross-site scripting patterns AWS screens free text against: the SDK model
-// (InvalidInputException, INVALID_PATTERN) says that it does, not which patterns, so these are our own guess at
-// "common" ones; tests rely only on a value this plainly a script being refused and ordinary prose passing.
+// (service/organizations types/errors.go, InvalidInputException reason INVALID_PATTERN) and
+// ../shared/spec/aws-organizations.md ("Free text is screened") say that it does, not which patterns, so these are
+// our own guess at "common" ones (an inference); tests rely only on a value this plainly a script being refused and
+// ordinary prose passing.
 var scriptingPattern = regexp.MustCompile(`(?i)<\s*/?\s*(script|iframe|object|embed|svg|img)\b|javascript\s*:|\bon[a-z]+\s*=`)
 
 // screenFreeText refuses free text that looks like cross-site scripting, as AWS does since mid-2026.
