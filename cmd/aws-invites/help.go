@@ -100,7 +100,8 @@ Usage:
   aws-invites healthcheck  exit 0 when the server on LISTEN_ADDR's port answers /readyz (container health checks)
   aws-invites cloudhealth-template
                          the CloudHealth role's CloudFormation template (CloudHealth's published read-only policy,
-                         the external id and role name as parameters), for the reseller to host on S3 and name in
+                         the external id, role name and checker principal as parameters, the last defaulting to
+                         CLOUDHEALTH_CHECKER_PRINCIPAL), for the reseller to host on S3 and name in
                          CLOUDHEALTH_TEMPLATE_URL
   aws-invites help [serve]
                          this text, or serve's alone (also: aws-invites serve --help)

@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"strings"
 	"syscall"
 
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
@@ -62,7 +63,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "healthcheck":
 		return healthcheck(ctx, getenv, stdout)
 	case "cloudhealth-template":
-		tmpl, err := cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{})
+		// The template the reseller hosts: its own checker principal, when it set one, is CheckerPrincipal's default
+		// (never the sandbox's, which only the sandbox's simulated accounts trust).
+		tmpl, err := cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{}, strings.TrimSpace(getenv("CLOUDHEALTH_CHECKER_PRINCIPAL")))
 		if err != nil {
 			return err
 		}

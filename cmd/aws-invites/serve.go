@@ -138,6 +138,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		RateLimits: httpapi.RateLimits{RPS: cfg.RateLimitRPS, Burst: cfg.RateLimitBurst,
 			AWSRPS: cfg.RateLimitAWSRPS, AWSBurst: cfg.RateLimitAWSBurst},
 		MetricsToken: cfg.MetricsToken, MetricsElsewhere: cfg.MetricsAddr != "",
+		CloudHealthCheckerPrincipal: cfg.CloudHealthCheckerPrincipal,
 	})
 	if err != nil {
 		return err
@@ -290,7 +291,7 @@ func build(ctx context.Context, cfg config.Config, log *slog.Logger, reg prometh
 	if err != nil {
 		return fail(err)
 	}
-	ch, err := cloudHealth(ctx, cfg, st, clock, log, obs)
+	ch, err := cloudHealth(ctx, cfg, st, clock, log, obs, orgs.HTTPClient())
 	if err != nil {
 		return fail(err)
 	}
@@ -335,10 +336,10 @@ type cloudHealthParts struct {
 
 // cloudHealth sets up the CloudHealth client (and in the sandbox its simulator). A billing profile's tenant is its
 // own cloudHealthClientApiId, else CLOUDHEALTH_CLIENT_API_ID, else the key's own.
-func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, log *slog.Logger, obs observability) (cloudHealthParts, error) {
+func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock invite.Clock, log *slog.Logger, obs observability, httpClient aws.HTTPClient) (cloudHealthParts, error) {
 	parts := cloudHealthParts{}
 	url, key, fallback := cfg.CloudHealthURL, cfg.CloudHealthAPIKey, cfg.CloudHealthExternalID
-	deploy := cloudhealth.DeployOptions{TemplateURL: cfg.CloudHealthTemplateURL}
+	deploy := cloudhealth.DeployOptions{TemplateURL: cfg.CloudHealthTemplateURL, CheckerPrincipal: cfg.CloudHealthCheckerPrincipal}
 	if cfg.Mode == config.ModeSandbox {
 		key = "sandbox-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 		sim, err := chsim.New(chsim.Options{APIKey: key, World: chsim.NewSQLStore(st.SQLDB()), Now: clock.Now})
@@ -374,7 +375,11 @@ func cloudHealth(ctx context.Context, cfg config.Config, st *store.Store, clock 
 	if source != nil || fallback != "" {
 		setup := cloudhealth.NewSetupSource(source, fallback, deploy, cloudhealth.PolicyOptions{})
 		parts.setup = setup
-		parts.validator = &cloudhealth.Validator{Source: source, Setup: setup, Now: clock.Now}
+		checker, err := permissionChecker(ctx, cfg, log, obs, httpClient)
+		if err != nil {
+			return parts, err
+		}
+		parts.validator = &cloudhealth.Validator{Source: source, Setup: setup, Checker: checker, CheckerPrincipal: cfg.CloudHealthCheckerPrincipal, Now: clock.Now}
 	}
 	return parts, nil
 }

@@ -148,7 +148,7 @@ func TerraformSnippet(s Setup) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return fmt.Sprintf(`# CloudHealth's read-only role (%s).
+	tf := fmt.Sprintf(`# CloudHealth's read-only role (%s).
 resource "aws_iam_role" "cloudhealth" {
   name                 = %q
   max_session_duration = 3600
@@ -168,7 +168,39 @@ resource "aws_iam_role_policy" "cloudhealth" {
 output "cloudhealth_role_arn" {
   value = aws_iam_role.cloudhealth.arn
 }
-`, PolicySource, s.RoleName, indent(string(trust), "    "), s.PolicyName, indent(string(policy), "    ")), nil
+`, PolicySource, s.RoleName, indent(string(trust), "    "), s.PolicyName, indent(string(policy), "    "))
+	if s.CheckerPrincipal == "" {
+		return tf, nil
+	}
+	// The template's optional checker role, with the same trust and policy (CheckerRole).
+	ctrust, cpolicy := CheckerRole(s.AccountID, s.RoleName, s.CheckerPrincipal, s.ExternalID)
+	ct, err := json.MarshalIndent(ctrust, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	cp, err := json.MarshalIndent(cpolicy, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return tf + fmt.Sprintf(`
+# Optional: lets the reseller check the CloudHealth role's permissions (iam:GetRole and iam:SimulatePrincipalPolicy
+# on that role, nothing else). Leave it out to have no permission check.
+resource "aws_iam_role" "cloudhealth_setup_check" {
+  name                 = %q
+  max_session_duration = 3600
+  assume_role_policy   = <<-JSON
+%s
+  JSON
+}
+
+resource "aws_iam_role_policy" "cloudhealth_setup_check" {
+  name   = %q
+  role   = aws_iam_role.cloudhealth_setup_check.id
+  policy = <<-JSON
+%s
+  JSON
+}
+`, CheckerRoleName, indent(string(ct), "    "), CheckerPolicyName, indent(string(cp), "    ")), nil
 }
 
 func indent(s, by string) string {

@@ -274,7 +274,7 @@ func (s *SetupSource) Setup(ctx context.Context, inv invite.Invite, parts invite
 	policy := s.Policy
 	policy.Buckets = append(slices.Clone(policy.Buckets), parts.ReadBuckets...)
 	policy.ModifyReservedInstances = policy.ModifyReservedInstances || parts.ModifyReservedInstances
-	setup, err := NewSetup(SetupInput{AccountID: inv.AccountID, ExternalID: externalID, Policy: policy})
+	setup, err := NewSetup(SetupInput{AccountID: inv.AccountID, ExternalID: externalID, Policy: policy, CheckerPrincipal: s.Deploy.CheckerPrincipal})
 	if err != nil {
 		return invite.CloudHealthSetup{}, fmt.Errorf("cloudhealth setup for %s: %w", inv.AccountID, err)
 	}

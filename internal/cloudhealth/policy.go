@@ -3,6 +3,7 @@ package cloudhealth
 import (
 	"fmt"
 	"slices"
+	"strings"
 )
 
 // PolicySource is where ReadOnlyActions come from: CloudHealth's own IAM module, the version this code follows.
@@ -56,6 +57,74 @@ var ReadOnlyActions = []string{
 	"sqs:GetQueueAttributes", "sqs:ListQueues",
 	"storagegateway:List*", "storagegateway:Describe*",
 	"workspaces:Describe*",
+}
+
+// probeActions gives each wildcard entry of ReadOnlyActions the one concrete action the permission check asks
+// IAM about. IAM's SimulatePrincipalPolicy takes "names of API operations" (ActionNames, e.g. iam:CreateUser) and
+// documents no wildcard there, so a pattern is never sent: each probe is an action of the entry's service, named as
+// in that service's list of IAM actions (the Service Authorization Reference; for S3 the IAM actions, which are not
+// all API names: s3:ListAllMyBuckets is ListBuckets' action), that the pattern covers. It follows that a role
+// allowed some but not all actions of a pattern can pass: the check asks one action per wildcard entry, and says
+// so. A concrete entry is probed as itself (ProbeAction). The test keeps the table and the list in step: every
+// wildcard entry has a probe, the probe is concrete and matches its pattern as IAM matches actions.
+var probeActions = map[string]string{
+	"autoscaling:Describe*":          "autoscaling:DescribeAutoScalingGroups",
+	"cloudfront:Get*":                "cloudfront:GetDistribution",
+	"cloudfront:List*":               "cloudfront:ListDistributions",
+	"cloudwatch:Describe*":           "cloudwatch:DescribeAlarms",
+	"cloudwatch:Get*":                "cloudwatch:GetMetricStatistics",
+	"cloudwatch:List*":               "cloudwatch:ListMetrics",
+	"config:Get*":                    "config:GetResourceConfigHistory",
+	"config:Describe*":               "config:DescribeConfigurationRecorders",
+	"config:Deliver*":                "config:DeliverConfigSnapshot",
+	"config:List*":                   "config:ListDiscoveredResources",
+	"cur:Describe*":                  "cur:DescribeReportDefinitions",
+	"dms:Describe*":                  "dms:DescribeReplicationInstances",
+	"dms:List*":                      "dms:ListTagsForResource",
+	"dynamodb:List*":                 "dynamodb:ListTables",
+	"ec2:Describe*":                  "ec2:DescribeInstances",
+	"ecs:List*":                      "ecs:ListClusters",
+	"ecs:Describe*":                  "ecs:DescribeClusters",
+	"elasticache:Describe*":          "elasticache:DescribeCacheClusters",
+	"elasticbeanstalk:Check*":        "elasticbeanstalk:CheckDNSAvailability",
+	"elasticbeanstalk:Describe*":     "elasticbeanstalk:DescribeEnvironments",
+	"elasticbeanstalk:List*":         "elasticbeanstalk:ListAvailableSolutionStacks",
+	"elasticfilesystem:Describe*":    "elasticfilesystem:DescribeFileSystems",
+	"elasticloadbalancing:Describe*": "elasticloadbalancing:DescribeLoadBalancers",
+	"elasticmapreduce:Describe*":     "elasticmapreduce:DescribeCluster",
+	"elasticmapreduce:List*":         "elasticmapreduce:ListClusters",
+	"es:List*":                       "es:ListDomainNames",
+	"es:Describe*":                   "es:DescribeElasticsearchDomain",
+	"iam:List*":                      "iam:ListRoles",
+	"iam:Get*":                       "iam:GetRole",
+	"kinesis:Describe*":              "kinesis:DescribeStream",
+	"kinesis:List*":                  "kinesis:ListStreams",
+	"lambda:List*":                   "lambda:ListFunctions",
+	"logs:Describe*":                 "logs:DescribeLogGroups",
+	"redshift:Describe*":             "redshift:DescribeClusters",
+	"route53:Get*":                   "route53:GetHostedZone",
+	"route53:List*":                  "route53:ListHostedZones",
+	"rds:Describe*":                  "rds:DescribeDBInstances",
+	"s3:List*":                       "s3:ListAllMyBuckets",
+	"sagemaker:Describe*":            "sagemaker:DescribeNotebookInstance",
+	"sagemaker:List*":                "sagemaker:ListNotebookInstances",
+	"sdb:List*":                      "sdb:ListDomains",
+	"ses:Get*":                       "ses:GetSendQuota",
+	"ses:List*":                      "ses:ListIdentities",
+	"sns:Get*":                       "sns:GetTopicAttributes",
+	"sns:List*":                      "sns:ListTopics",
+	"storagegateway:List*":           "storagegateway:ListGateways",
+	"storagegateway:Describe*":       "storagegateway:DescribeGatewayInformation",
+	"workspaces:Describe*":           "workspaces:DescribeWorkspaces",
+}
+
+// ProbeAction is the concrete action the permission check asks IAM about for an entry of the policy: the entry
+// itself when it has no wildcard, else its probe (probeActions); "" for a wildcard entry without one.
+func ProbeAction(entry string) string {
+	if !strings.ContainsAny(entry, "*?") {
+		return entry
+	}
+	return probeActions[entry]
 }
 
 // The optional parts of the same module, each off unless chosen.

@@ -3,6 +3,8 @@ package cloudhealth
 import (
 	"bytes"
 	"fmt"
+	"regexp"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -30,6 +32,9 @@ type SetupInput struct {
 	RoleName string
 	// Policy chooses the optional parts of the policy (bucket reads, reservation changes); off by default.
 	Policy PolicyOptions
+	// CheckerPrincipal, when set, is the reseller's principal the optional checker role trusts: the template's
+	// CheckerPrincipal default and the Terraform snippet's checker role.
+	CheckerPrincipal string
 }
 
 // Setup is what the customer must create so that CloudHealth can read their account.
@@ -48,6 +53,8 @@ type Setup struct {
 	PolicySource  string `json:"policySource"`
 	// Deploy holds the one-click deployments, once built (Deployments).
 	Deploy *Deployments `json:"deploy,omitempty"`
+	// CheckerPrincipal is the reseller's principal the optional checker role trusts; "" for no checker role.
+	CheckerPrincipal string `json:"-"`
 }
 
 // PolicyDocument is an IAM policy document.
@@ -91,6 +98,9 @@ func NewSetup(in SetupInput) (Setup, error) {
 	if in.RoleName == "" {
 		in.RoleName = RoleName
 	}
+	if !ValidCheckerPrincipal(in.CheckerPrincipal) {
+		return Setup{}, fmt.Errorf("cloudhealth setup: checker principal %q is not an IAM principal's ARN", in.CheckerPrincipal)
+	}
 	if !validRoleName(in.RoleName) {
 		return Setup{}, fmt.Errorf("cloudhealth setup: role name %q is not 1-64 characters of [A-Za-z0-9+=,.@_-]", in.RoleName)
 	}
@@ -110,6 +120,7 @@ func NewSetup(in SetupInput) (Setup, error) {
 		PermissionsPolicy: policy,
 		PolicyVersion:     PolicyVersion,
 		PolicySource:      PolicySource,
+		CheckerPrincipal:  in.CheckerPrincipal,
 	}
 	return s, nil
 }
@@ -146,6 +157,40 @@ const CheckerRoleName = "CloudHealthSetupCheck"
 // CheckerActions are all the checker role may do, on the CloudHealth role only.
 var CheckerActions = []string{"iam:GetRole", "iam:SimulatePrincipalPolicy"}
 
+// CheckerPrincipalPattern is what the template's CheckerPrincipal parameter accepts (its AllowedPattern, which
+// CloudFormation anchors at both ends): empty, or an IAM principal's ARN.
+const CheckerPrincipalPattern = `(arn:aws[\w-]*:iam::\d{12}:[\w+=,.@/-]+)?`
+
+var checkerPrincipal = regexp.MustCompile(`^` + CheckerPrincipalPattern + `$`)
+
+// ValidCheckerPrincipal reports whether the template accepts p as its CheckerPrincipal: an IAM principal's ARN
+// (arn:aws:iam::123456789012:role/Name), or empty for no checker role.
+func ValidCheckerPrincipal(p string) bool { return checkerPrincipal.MatchString(p) }
+
+// CheckerPolicyName is the name of the checker role's inline policy.
+const CheckerPolicyName = "CloudHealthSetupCheck"
+
+// checkerTrust is the checker role's trust: the reseller's principal, with the tenant's external id.
+func checkerTrust(principal, externalID any) PolicyDocument {
+	return PolicyDocument{Version: policyVersion, Statement: []Statement{{
+		Sid: "ResellerCheck", Effect: "Allow", Principal: map[string]any{"AWS": principal},
+		Action:    []string{"sts:AssumeRole"},
+		Condition: map[string]map[string]any{"StringEquals": {"sts:ExternalId": externalID}},
+	}}}
+}
+
+// checkerPolicy is the checker role's policy: CheckerActions on the CloudHealth role alone.
+func checkerPolicy(cloudHealthRoleARN any) PolicyDocument {
+	return PolicyDocument{Version: policyVersion, Statement: []Statement{{Sid: "CheckCloudHealthRole", Effect: "Allow",
+		Action: slices.Clone(CheckerActions), Resource: []any{cloudHealthRoleARN}}}}
+}
+
+// CheckerRole returns the checker role's trust and inline policy as the template creates them in an account, with
+// the values of its parameters: the CloudHealth role's name, the reseller's principal and the external id.
+func CheckerRole(accountID, roleName, principal, externalID string) (trust, policy PolicyDocument) {
+	return checkerTrust(principal, externalID), checkerPolicy("arn:aws:iam::" + accountID + ":role/" + roleName)
+}
+
 // TemplateOptions are the parts of the CloudFormation template that differ between its uses.
 type TemplateOptions struct {
 	// ExternalIDDefault fills the ExternalId parameter's default (a setup's own template); empty for a template
@@ -157,19 +202,23 @@ type TemplateOptions struct {
 }
 
 // CloudFormation returns the setup as a CloudFormation template in YAML, with the external id as the
-// ExternalId parameter's default.
+// ExternalId parameter's default and the reseller's checker principal, if any, as CheckerPrincipal's.
 func (s Setup) CloudFormation() ([]byte, error) {
-	return Template(s.PermissionsPolicy, TemplateOptions{ExternalIDDefault: s.ExternalID})
+	return Template(s.PermissionsPolicy, TemplateOptions{ExternalIDDefault: s.ExternalID, CheckerPrincipalDefault: s.CheckerPrincipal})
 }
 
 // HostedTemplate is the template a reseller hosts (an S3 URL) for quick-create links: the same role, every value
-// that differs between customers a parameter.
-func HostedTemplate(o PolicyOptions) ([]byte, error) {
+// that differs between customers a parameter; the reseller's checker principal (CLOUDHEALTH_CHECKER_PRINCIPAL),
+// when it has one, is CheckerPrincipal's default.
+func HostedTemplate(o PolicyOptions, checkerPrincipal string) ([]byte, error) {
+	if !ValidCheckerPrincipal(checkerPrincipal) {
+		return nil, fmt.Errorf("cloudhealth template: checker principal %q is not an IAM principal's ARN", checkerPrincipal)
+	}
 	policy, err := PermissionsPolicy(o)
 	if err != nil {
 		return nil, err
 	}
-	return Template(policy, TemplateOptions{})
+	return Template(policy, TemplateOptions{CheckerPrincipalDefault: checkerPrincipal})
 }
 
 // Template returns the CloudHealth role as a CloudFormation template in YAML: parameters for the external id, the
@@ -233,7 +282,7 @@ func Template(policy PolicyDocument, o TemplateOptions) ([]byte, error) {
 			"CheckerPrincipal": {Type: "String", Default: o.CheckerPrincipalDefault, MinLength: &zero,
 				Description: "Optional: the reseller's IAM principal (a role ARN) allowed to check the CloudHealth role's " +
 					"permissions (iam:GetRole and iam:SimulatePrincipalPolicy on that role only). Leave empty to create no checker role.",
-				AllowedPattern: `(arn:aws[\w-]*:iam::\d{12}:[\w+=,.@/-]+)?`},
+				AllowedPattern: CheckerPrincipalPattern},
 		},
 		Conditions: map[string]any{"CreateChecker": map[string]any{
 			"Fn::Not": []any{map[string]any{"Fn::Equals": []any{map[string]string{"Ref": "CheckerPrincipal"}, ""}}}}},
@@ -246,16 +295,11 @@ func Template(policy PolicyDocument, o TemplateOptions) ([]byte, error) {
 				Policies:                 []inlinePolicy{{PolicyName: PolicyName, PolicyDocument: policy}},
 			}},
 			"CheckerRole": {Type: "AWS::IAM::Role", Condition: "CreateChecker", Properties: roleProps{
-				RoleName:           CheckerRoleName,
-				Description:        "Lets the reseller check the CloudHealth role's permissions; it can read nothing else.",
-				MaxSessionDuration: 3600,
-				AssumeRolePolicyDocument: PolicyDocument{Version: policyVersion, Statement: []Statement{{
-					Sid: "ResellerCheck", Effect: "Allow", Principal: map[string]any{"AWS": map[string]string{"Ref": "CheckerPrincipal"}},
-					Action:    []string{"sts:AssumeRole"},
-					Condition: map[string]map[string]any{"StringEquals": {"sts:ExternalId": map[string]string{"Ref": "ExternalId"}}},
-				}}},
-				Policies: []inlinePolicy{{PolicyName: "CloudHealthSetupCheck", PolicyDocument: PolicyDocument{Version: policyVersion,
-					Statement: []Statement{{Sid: "CheckCloudHealthRole", Effect: "Allow", Action: CheckerActions, Resource: []any{roleArn}}}}}},
+				RoleName:                 CheckerRoleName,
+				Description:              "Lets the reseller check the CloudHealth role's permissions; it can read nothing else.",
+				MaxSessionDuration:       3600,
+				AssumeRolePolicyDocument: checkerTrust(map[string]string{"Ref": "CheckerPrincipal"}, map[string]string{"Ref": "ExternalId"}),
+				Policies:                 []inlinePolicy{{PolicyName: CheckerPolicyName, PolicyDocument: checkerPolicy(roleArn)}},
 			}},
 		},
 		Outputs: map[string]output{

@@ -190,7 +190,7 @@ func TestTemplate(t *testing.T) {
 			t.Errorf("checker role: %+v", checker)
 		}
 	}
-	hosted, err := cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{})
+	hosted, err := cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{}, "")
 	if err != nil {
 		t.Fatal(err)
 	}

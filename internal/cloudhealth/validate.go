@@ -19,16 +19,21 @@ const DefaultMaxStatusAge = 48 * time.Hour
 // PermissionReport is what a checker found about the CloudHealth role in the customer's account.
 type PermissionReport struct {
 	RoleFound bool     // iam:GetRole found the role
-	Missing   []string // actions of the published policy the role is not allowed (an implicit or explicit deny)
+	Missing   []string // actions the role is not allowed (an implicit or explicit deny, or the organization's SCP)
 	Denied    []string // the subset an organization's SCP denies (the role may allow them; the organization does not)
 }
 
 // PermissionChecker probes the CloudHealth role of a customer's account through the optional checker role of the
-// template (allowed iam:GetRole and iam:SimulatePrincipalPolicy on the CloudHealth role only). An error means the
-// probe could not run (no checker role, or it cannot be assumed).
+// template (allowed iam:GetRole and iam:SimulatePrincipalPolicy on the CloudHealth role only). actions are concrete
+// IAM action names (the probes of the published entries, ProbeAction), and the report's Missing and Denied name
+// those actions. An error means the probe could not run (no checker role, or it cannot be assumed).
 type PermissionChecker interface {
 	CheckPermissions(ctx context.Context, accountID, roleName, externalID string, actions []string) (PermissionReport, error)
 }
+
+// ErrCheckerRefused is what a PermissionChecker's error wraps when the checker role cannot be assumed: the account
+// has no checker role, or it trusts another principal or another external id.
+var ErrCheckerRefused = errors.New("the checker role cannot be assumed")
 
 // ValidationInput is everything the checks read: nothing here calls CloudHealth.
 type ValidationInput struct {
@@ -44,11 +49,15 @@ type ValidationInput struct {
 	Now                time.Time
 	// MaxStatusAge is the freshness limit; default DefaultMaxStatusAge.
 	MaxStatusAge time.Duration
-	// Permissions is the checker's report, or nil without a checker; PermissionsErr why the checker failed.
+	// Permissions is the checker's report in terms of the policy's entries (EntryReport), or nil without a
+	// checker; PermissionsErr why the checker failed.
 	Permissions    *PermissionReport
 	PermissionsErr error
 	// Actions are the actions the permission check expects; default the published read-only policy.
 	Actions []string
+	// CheckerPrincipal is the reseller's principal the checker role must trust, for the how-to; "" when the
+	// service runs no checker.
+	CheckerPrincipal string
 }
 
 // Checks runs every check, one result each, in a fixed order. A check whose input is missing (no listing yet, the
@@ -203,27 +212,34 @@ func checkPayerCUR(in ValidationInput) invite.CloudHealthCheck {
 }
 
 func checkPermissions(in ValidationInput) invite.CloudHealthCheck {
-	howTo := "To check each permission, create the stack with the CheckerPrincipal parameter set to the reseller's principal: it adds " +
-		"a role allowed only iam:GetRole and iam:SimulatePrincipalPolicy on the CloudHealth role."
 	switch {
 	case in.Permissions == nil && in.PermissionsErr == nil:
-		// No probe is configured (this service does not run one yet): say what the customer can compare instead.
-		return check(invite.CheckPermissions, invite.CheckUnknown, fmt.Sprintf("The service cannot see the role's permissions: "+
-			"compare the role's policy with this setup's (CloudHealth's published read-only policy, %s), or update the stack "+
+		// No checker is configured: say what the customer can compare instead.
+		return check(invite.CheckPermissions, invite.CheckUnknown, fmt.Sprintf("The service cannot see the role's permissions "+
+			"(it runs no permission check): compare the role's policy with this setup's (CloudHealth's published read-only policy, %s), or update the stack "+
 			"from the setup; CloudHealth shows missing permissions as unknown, critical or a warning.", PolicyVersion))
 	case in.Permissions == nil:
+		howTo := fmt.Sprintf("To check each permission, update the stack from the setup with the CheckerPrincipal parameter set to %s: "+
+			"it adds the role %s, allowed only iam:GetRole and iam:SimulatePrincipalPolicy on the CloudHealth role.",
+			cmpOr(in.CheckerPrincipal, "the reseller's principal"), CheckerRoleName)
+		if errors.Is(in.PermissionsErr, ErrCheckerRefused) {
+			return check(invite.CheckPermissions, invite.CheckUnknown, fmt.Sprintf("The service could not check the role's permissions: "+
+				"it cannot assume the role %s in account %s (the account has no such role, or the role does not trust the reseller's "+
+				"principal with this setup's external id). %s", CheckerRoleName, in.Invite.AccountID, howTo))
+		}
 		return check(invite.CheckPermissions, invite.CheckUnknown, "The service could not check the role's permissions ("+
-			safeText(in.PermissionsErr)+"). "+howTo)
+			safeText(in.PermissionsErr)+"); if it persists, the role "+CheckerRoleName+" is not as the setup creates it. "+howTo)
 	case !in.Permissions.RoleFound:
 		return check(invite.CheckPermissions, invite.CheckFail, fmt.Sprintf("There is no role %s in account %s: create it from the setup.",
 			in.RoleName, in.Invite.AccountID))
 	}
-	c := check(invite.CheckPermissions, invite.CheckPass, fmt.Sprintf("The role allows all %d actions of CloudHealth's policy (%s).",
-		len(cmpActions(in.Actions)), PolicyVersion))
+	entries := cmpActions(in.Actions)
+	c := check(invite.CheckPermissions, invite.CheckPass, fmt.Sprintf("The role allows all %d entries of CloudHealth's policy (%s), "+
+		"as IAM's policy simulator answers for one action per wildcard entry.", len(entries), PolicyVersion))
 	if len(in.Permissions.Missing) > 0 || len(in.Permissions.Denied) > 0 {
 		c.Result = invite.CheckFail
 		c.Missing, c.Denied = slices.Clone(in.Permissions.Missing), slices.Clone(in.Permissions.Denied)
-		c.Detail = fmt.Sprintf("The role lacks %d of the %d actions of CloudHealth's policy (%s)", len(c.Missing), len(cmpActions(in.Actions)), PolicyVersion)
+		c.Detail = fmt.Sprintf("The role lacks %d of the %d entries of CloudHealth's policy (%s)", len(c.Missing), len(entries), PolicyVersion)
 		if len(c.Denied) > 0 {
 			c.Detail += fmt.Sprintf(", %d of them denied by an organization's service control policy (only the organization's "+
 				"management account can lift that)", len(c.Denied))
@@ -231,6 +247,37 @@ func checkPermissions(in ValidationInput) invite.CloudHealthCheck {
 		c.Detail += ". Update the stack (or the role's policy) from the setup; CloudHealth shows missing permissions as unknown, critical or a warning."
 	}
 	return c
+}
+
+// EntryReport turns a checker's report on the probes of entries (ProbeAction) into one on the entries themselves,
+// in the entries' order: an entry is missing (or denied) when its probe is. An entry without a probe is never
+// reported (the table's test keeps every published entry probed).
+func EntryReport(entries []string, probes PermissionReport) PermissionReport {
+	out := PermissionReport{RoleFound: probes.RoleFound}
+	for _, e := range entries {
+		p := ProbeAction(e)
+		if p == "" {
+			continue
+		}
+		if slices.Contains(probes.Missing, p) {
+			out.Missing = append(out.Missing, e)
+		}
+		if slices.Contains(probes.Denied, p) {
+			out.Denied = append(out.Denied, e)
+		}
+	}
+	return out
+}
+
+// Probes are the concrete actions the permission check asks about for entries: each entry's ProbeAction, once.
+func Probes(entries []string) []string {
+	var out []string
+	for _, e := range entries {
+		if p := ProbeAction(e); p != "" && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 func cmpActions(a []string) []string {
@@ -257,11 +304,14 @@ func safeText(err error) string {
 // setup's external id (asked of CloudHealth once per tenant) and, when configured, the permission checker. It
 // never lists CloudHealth's accounts.
 type Validator struct {
-	Source       *Source
-	Setup        *SetupSource
-	Checker      PermissionChecker // nil: the permissions check is unknown and says how to enable it
-	MaxStatusAge time.Duration
-	Now          func() time.Time
+	Source  *Source
+	Setup   *SetupSource
+	Checker PermissionChecker // nil: the permissions check is unknown and says how to enable it
+	// CheckerPrincipal is the reseller's principal the checker role trusts (CLOUDHEALTH_CHECKER_PRINCIPAL), for
+	// the how-to of a check that could not run.
+	CheckerPrincipal string
+	MaxStatusAge     time.Duration
+	Now              func() time.Time
 }
 
 var _ invite.CloudHealthValidator = (*Validator)(nil)
@@ -272,23 +322,27 @@ func (v *Validator) ValidateCloudHealth(ctx context.Context, inv invite.Invite, 
 	if v.Now != nil {
 		now = v.Now
 	}
-	in := ValidationInput{Invite: inv, PayerCURConfigured: payerCURConfigured, Now: now(), MaxStatusAge: v.MaxStatusAge}
+	in := ValidationInput{Invite: inv, PayerCURConfigured: payerCURConfigured, Now: now(), MaxStatusAge: v.MaxStatusAge,
+		CheckerPrincipal: v.CheckerPrincipal}
+	tenant := ""
 	if v.Source != nil {
-		tenant, err := v.Source.Tenant(ctx, inv.BillingProfileID)
-		if err != nil {
+		var err error
+		if tenant, err = v.Source.Tenant(ctx, inv.BillingProfileID); err != nil {
 			return invite.CloudHealthValidation{}, err
 		}
 		in.Snapshot = v.Source.Snapshot(tenant)
-		if v.Setup != nil {
-			// A failure leaves the external id unknown: the authentication check says so rather than failing the run.
-			in.ExternalID, _ = v.Setup.ExternalID(ctx, tenant)
-		}
+	}
+	if v.Setup != nil {
+		// A failure leaves the external id unknown: the authentication check says so rather than failing the run.
+		// Without a CloudHealth key the setup's fallback external id is the one the checker role trusts.
+		in.ExternalID, _ = v.Setup.ExternalID(ctx, tenant)
 	}
 	if v.Checker != nil {
-		rep, err := v.Checker.CheckPermissions(ctx, inv.AccountID, RoleName, in.ExternalID, ReadOnlyActions)
+		rep, err := v.Checker.CheckPermissions(ctx, inv.AccountID, RoleName, in.ExternalID, Probes(ReadOnlyActions))
 		if err != nil {
 			in.PermissionsErr = err
 		} else {
+			rep = EntryReport(ReadOnlyActions, rep)
 			in.Permissions = &rep
 		}
 	}

@@ -57,7 +57,10 @@ type Config struct {
 	// CloudHealthTemplateURL is where the reseller hosts the CloudHealth role's template (an https S3 URL), for
 	// the quick-create links.
 	CloudHealthTemplateURL string
-	CloudHealthGrace       time.Duration
+	// CloudHealthCheckerPrincipal is the reseller's principal the template's optional checker role trusts; with it
+	// the setup offers that role and validation checks each permission through it. The sandbox has a default.
+	CloudHealthCheckerPrincipal string
+	CloudHealthGrace            time.Duration
 
 	ReconcileEvery   time.Duration
 	CloudHealthEvery time.Duration

@@ -30,6 +30,9 @@ func TestDefaultsAreTheSandbox(t *testing.T) {
 	if c.AuthIssuer != "aws-invites-dev" || c.AuthAudience != "aws-invites" {
 		t.Errorf("dev issuer/audience = %q/%q", c.AuthIssuer, c.AuthAudience)
 	}
+	if c.CloudHealthCheckerPrincipal != config.SandboxCheckerPrincipal {
+		t.Errorf("the sandbox's checker principal = %q", c.CloudHealthCheckerPrincipal)
+	}
 }
 
 func TestRefusals(t *testing.T) {
@@ -60,6 +63,8 @@ func TestRefusals(t *testing.T) {
 		{"profiler without port", env("PPROF_ADDR", "127.0.0.1"), "PPROF_ADDR \"127.0.0.1\" is not host:port"},
 		{"metrics token with a space", env("METRICS_TOKEN", "two words"), "METRICS_TOKEN must not contain spaces"},
 		{"metrics token with a newline", env("METRICS_TOKEN", "abc\ndef"), "METRICS_TOKEN must not contain spaces"},
+		{"checker principal not an ARN", env("CLOUDHEALTH_CHECKER_PRINCIPAL", "aws-invites"), "CLOUDHEALTH_CHECKER_PRINCIPAL \"aws-invites\" is not an IAM principal's ARN"},
+		{"checker principal of no account", env("CLOUDHEALTH_CHECKER_PRINCIPAL", "arn:aws:iam::12345:role/x"), "CLOUDHEALTH_CHECKER_PRINCIPAL"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

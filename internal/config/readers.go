@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/jobs"
 )
@@ -340,6 +341,10 @@ func readJobs(e env, c *Config) error {
 
 // CloudHealth: its API and how long a joined account may be unknown to it.
 
+// SandboxCheckerPrincipal is the sandbox's CLOUDHEALTH_CHECKER_PRINCIPAL by default: the simulated IAM's
+// accounts trust it, so the sandbox's validations check each permission.
+const SandboxCheckerPrincipal = "arn:aws:iam::000000000000:role/aws-invites-sandbox"
+
 // DefaultCloudHealthURL is CloudHealth's API.
 const DefaultCloudHealthURL = "https://chapi.cloudhealthtech.com"
 
@@ -349,6 +354,7 @@ var cloudHealthEnv = []Var{
 	{"CLOUDHEALTH_CLIENT_API_ID", "partner keys: the default customer tenant the key acts for (client_api_id); a billing profile's cloudHealthClientApiId wins"},
 	{"CLOUDHEALTH_EXTERNAL_ID", "external id for the CloudHealth IAM setup when no CloudHealth key is set (with a key, CloudHealth's generate_external_id gives it, once per tenant)"},
 	{"CLOUDHEALTH_TEMPLATE_URL", "https S3 URL where the reseller hosts the CloudHealth role's template (`aws-invites cloudhealth-template` prints it): the setup then offers a quick-create link"},
+	{"CLOUDHEALTH_CHECKER_PRINCIPAL", "the reseller's IAM principal (a role ARN) the optional checker role of the CloudHealth template trusts: the setup and the template offer it, and in aws mode validation assumes " + cloudhealth.CheckerRoleName + " with these credentials to check each permission (default none; the sandbox: " + SandboxCheckerPrincipal + ")"},
 	{"CLOUDHEALTH_GRACE", "how long a joined account may stay unknown or without payer in CloudHealth before it is critical (default " + short(invite.DefaultCloudHealthGrace) + ")"},
 }
 
@@ -363,6 +369,13 @@ func readCloudHealth(e env, c *Config) error {
 		if u, err := url.Parse(t); err != nil || u.Scheme != "https" || u.Host == "" {
 			return fmt.Errorf("CLOUDHEALTH_TEMPLATE_URL %q is not an https URL (CloudFormation loads templates from Amazon S3)", t)
 		}
+	}
+	c.CloudHealthCheckerPrincipal = e.trimmed("CLOUDHEALTH_CHECKER_PRINCIPAL")
+	if p := c.CloudHealthCheckerPrincipal; !cloudhealth.ValidCheckerPrincipal(p) {
+		return fmt.Errorf("CLOUDHEALTH_CHECKER_PRINCIPAL %q is not an IAM principal's ARN like arn:aws:iam::123456789012:role/aws-invites", p)
+	}
+	if c.Mode == ModeSandbox && c.CloudHealthCheckerPrincipal == "" {
+		c.CloudHealthCheckerPrincipal = SandboxCheckerPrincipal
 	}
 	if u, err := url.Parse(c.CloudHealthURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return fmt.Errorf("CLOUDHEALTH_API_URL %q is not an http(s) URL", c.CloudHealthURL)

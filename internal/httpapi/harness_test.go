@@ -22,6 +22,8 @@ import (
 	"github.com/cloudreseller/aws-invites/internal/auth"
 	"github.com/cloudreseller/aws-invites/internal/awsbc"
 	"github.com/cloudreseller/aws-invites/internal/awsbc/bcsim"
+	"github.com/cloudreseller/aws-invites/internal/awsiam"
+	"github.com/cloudreseller/aws-invites/internal/awsiam/iamsim"
 	"github.com/cloudreseller/aws-invites/internal/awsorg"
 	"github.com/cloudreseller/aws-invites/internal/awsorg/orgsim"
 	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
@@ -47,18 +49,20 @@ const (
 
 // env is one running API over a real database, the real SDK against the simulator, and real tokens.
 type env struct {
-	t      testing.TB
-	url    string
-	store  *store.Store
-	sim    *orgsim.Sim
-	orgs   *awsorg.Client
-	bc     *bcsim.Sim // AWS Billing Conductor, asking sim (through the SDK) which accounts are members
-	clock  *testclock.Clock
-	secret []byte
-	ch     *chsim.Simulator
-	runner *jobs.Runner // with notify: the job engine delivering webhooks and email
-	mail   *mail.Memory // with notify and no SMTP: the mailbox
-	sender webhook.Domain
+	t       testing.TB
+	url     string
+	handler http.Handler // the server, for benchmarks that call it without a connection
+	store   *store.Store
+	sim     *orgsim.Sim
+	orgs    *awsorg.Client
+	bc      *bcsim.Sim // AWS Billing Conductor, asking sim (through the SDK) which accounts are members
+	clock   *testclock.Clock
+	secret  []byte
+	ch      *chsim.Simulator
+	iam     *iamsim.Sim  // with checkerPrincipal: IAM and STS, the customers' roles
+	runner  *jobs.Runner // with notify: the job engine delivering webhooks and email
+	mail    *mail.Memory // with notify and no SMTP: the mailbox
+	sender  webhook.Domain
 }
 
 type envOptions struct {
@@ -76,6 +80,13 @@ type envOptions struct {
 	// testClocks keeps the sandbox's clocks in the database as serve does (the shared one, moved by platform
 	// administrators only, and the payers' own) over the test's clock, instead of moving the test's clock itself.
 	testClocks bool
+	// checkerPrincipal turns the CloudHealth permission check on, as CLOUDHEALTH_CHECKER_PRINCIPAL does, over the
+	// IAM simulator (env.iam).
+	checkerPrincipal string
+	// logTo receives the log (io.Discard when nil); requestTimeout is the requests' deadline (none when zero), as
+	// serve sets them.
+	logTo          io.Writer
+	requestTimeout time.Duration
 }
 
 func newEnv(t testing.TB, opts envOptions) *env {
@@ -118,7 +129,11 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(io.Discard, nil)))
+	logTo := opts.logTo
+	if logTo == nil {
+		logTo = io.Discard
+	}
+	log := slog.New(httpapi.LogHandler(slog.NewJSONHandler(logTo, nil)))
 	ch, err := chsim.New(chsim.Options{APIKey: "ch-key", Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -151,9 +166,26 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	// The service as serve builds it; the job engine runs (the notifications alone) only when a test asks.
 	// The test's clock is the real time of its world: webhook deliveries read it (signing alone reads the machine's
 	// clock, as receivers do), so a test can move it to a retry or past the disabling of an endpoint.
-	chSetup := cloudhealth.NewSetupSource(chSource, "ext-fallback-1", cloudhealth.DeployOptions{TemplateURL: "https://templates.example/cloudhealth-role.yaml"}, cloudhealth.PolicyOptions{})
+	chSetup := cloudhealth.NewSetupSource(chSource, "ext-fallback-1", cloudhealth.DeployOptions{TemplateURL: "https://templates.example/cloudhealth-role.yaml",
+		CheckerPrincipal: opts.checkerPrincipal}, cloudhealth.PolicyOptions{})
+	validator := &cloudhealth.Validator{Source: chSource, Setup: chSetup, Now: clk.Now}
+	var iamSim *iamsim.Sim
+	if opts.checkerPrincipal != "" {
+		// The permission check as serve builds it: the real SDK, signing as the reseller's principal, against IAM
+		// and STS simulated over HTTP; the test creates the customers' roles.
+		iamSim = iamsim.New(iamsim.Options{Now: clk.Now})
+		iamSrv := httptest.NewServer(iamSim)
+		t.Cleanup(iamSrv.Close)
+		key, err := iamSim.KeyFor(opts.checkerPrincipal)
+		if err != nil {
+			t.Fatal(err)
+		}
+		validator.CheckerPrincipal = opts.checkerPrincipal
+		validator.Checker = awsiam.New(aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(key, "test", "")},
+			awsiam.Options{IAMEndpoint: iamSrv.URL, STSEndpoint: iamSrv.URL, HTTPClient: orgs.HTTPClient()})
+	}
 	parts := service.Parts{Store: st, Clock: clk, RealClock: clk, AWS: orgs, BillingGroups: groups, CloudHealth: chSource,
-		CloudHealthSetup: chSetup, CloudHealthValidator: &cloudhealth.Validator{Source: chSource, Setup: chSetup, Now: clk.Now},
+		CloudHealthSetup: chSetup, CloudHealthValidator: validator,
 		CUR: curReader, Webhooks: sender, Mailer: mailer, Quiet: !opts.notify, Log: log, Registry: prometheus.NewRegistry(),
 		Jobs: jobs.Config{Unscheduled: true, DeliveryBackoff: backoff, PollInterval: 20 * time.Millisecond}}
 	if opts.sandbox {
@@ -184,15 +216,15 @@ func newEnv(t testing.TB, opts envOptions) *env {
 		opts.corsOrigins = []string{"https://app.example.com"}
 	}
 	e, err := svc.API(httpapi.Config{Verifier: verifier, Logger: log, Registry: prometheus.NewRegistry(),
-		CORSOrigins: opts.corsOrigins, RateLimits: opts.limits})
+		CORSOrigins: opts.corsOrigins, RateLimits: opts.limits, RequestTimeout: opts.requestTimeout})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st = svc.Store
 	srv := httptest.NewServer(e)
 	t.Cleanup(srv.Close)
-	ev := &env{t: t, url: srv.URL, store: st, sim: sim, orgs: orgs, bc: bc, clock: clk, secret: secret, ch: ch,
-		runner: runner, mail: mailbox, sender: sender}
+	ev := &env{t: t, url: srv.URL, handler: e, store: st, sim: sim, orgs: orgs, bc: bc, clock: clk, secret: secret, ch: ch,
+		iam: iamSim, runner: runner, mail: mailbox, sender: sender}
 	for _, bp := range []invite.BillingProfile{
 		{ID: profile, CustomerID: customer, Name: "Acme main", ManagementAccountID: management},
 		{ID: "acme-other", CustomerID: customer, Name: "Acme other", ManagementAccountID: "222222222222"},

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -22,6 +23,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/cloudreseller/aws-invites/api"
+	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/notify"
 )
@@ -82,6 +84,9 @@ type Config struct {
 
 	// CloudHealth tells platform administrators how each CloudHealth tenant is read; nil without CloudHealth.
 	CloudHealth invite.CloudHealthReporter
+	// CloudHealthCheckerPrincipal is the default of the hosted CloudHealth template's CheckerPrincipal parameter
+	// (CLOUDHEALTH_CHECKER_PRINCIPAL); none when empty.
+	CloudHealthCheckerPrincipal string
 
 	// Stopping reports whether the process is shutting down: /readyz then answers 503 at once, so a load balancer
 	// stops sending new requests while the listener still serves (SHUTDOWN_DRAIN). Nil: never.
@@ -184,7 +189,10 @@ func New(cfg Config) (*echo.Echo, error) {
 	}
 	g := e.Group("", validator)
 	srv := &server{invites: cfg.Invites, batches: cfg.Batches, profiles: cfg.Profiles, reconciler: cfg.Reconciler, sandbox: cfg.Sandbox, webhooks: cfg.Webhooks,
-		idem: newIdempotency(cfg.Idempotency, clock, cfg.RequestTimeout, cfg.Logger), ready: cfg.Ready, stopping: cfg.Stopping, mode: "aws", cloudHealth: cfg.CloudHealth}
+		idem: newIdempotency(cfg.Idempotency, clock, cfg.RequestTimeout, cfg.Logger), ready: cfg.Ready, stopping: cfg.Stopping, mode: "aws", cloudHealth: cfg.CloudHealth,
+		hostedTemplate: sync.OnceValues(func() ([]byte, error) {
+			return cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{}, cfg.CloudHealthCheckerPrincipal)
+		})}
 	if cfg.Sandbox != nil {
 		srv.mode = "sandbox"
 	}

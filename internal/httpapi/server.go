@@ -8,11 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cloudreseller/aws-invites/api"
-	"github.com/cloudreseller/aws-invites/internal/cloudhealth"
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/notify"
 )
@@ -30,6 +28,8 @@ type server struct {
 	ready       func(context.Context) error
 	stopping    func() bool // nil: never
 	mode        string
+	// hostedTemplate is the CloudHealth role's template for resellers to host: the same bytes for everyone.
+	hostedTemplate func() ([]byte, error)
 }
 
 var _ api.StrictServerInterface = (*server)(nil)
@@ -451,11 +451,8 @@ func policyParts(buckets *[]string, modifyRI *bool) invite.CloudHealthPolicyPart
 	return p
 }
 
-// hostedTemplate is the CloudHealth role's template for resellers to host: the same bytes for everyone.
-var hostedTemplate = sync.OnceValues(func() ([]byte, error) { return cloudhealth.HostedTemplate(cloudhealth.PolicyOptions{}) })
-
 func (s *server) GetCloudHealthHostedTemplate(context.Context, api.GetCloudHealthHostedTemplateRequestObject) (api.GetCloudHealthHostedTemplateResponseObject, error) {
-	tmpl, err := hostedTemplate()
+	tmpl, err := s.hostedTemplate()
 	if err != nil {
 		return nil, err
 	}

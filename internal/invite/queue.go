@@ -422,37 +422,35 @@ func (s *Reconciler) refreshLedger(ctx context.Context, payer string, ps pass, l
 		listed = append(listed, LedgerEntry{HandshakeID: h.ID, BillingProfileID: ps.owners[h.ID].BillingProfileID, RequestedAt: h.RequestedAt})
 	}
 	slices.SortFunc(listed, func(a, b LedgerEntry) int { return a.RequestedAt.Compare(b.RequestedAt) })
-	var kept []LedgerEntry // the service's sends after the list was read
-	var before []LedgerEntry
+	// What was requested until the list was read is what AWS listed; the service's sends after it stay.
+	var kept []LedgerEntry
+	u := LedgerUpdate{ExpiredBy: since}
+	inList := make(map[string]bool, len(listed))
+	for _, e := range listed {
+		inList[e.HandshakeID] = true
+	}
+	inLedger := make(map[string]bool, len(l.Entries))
 	for _, e := range l.Entries {
-		if e.RequestedAt.After(listedAt) {
+		switch {
+		case e.RequestedAt.After(listedAt):
 			kept = append(kept, e)
-		} else {
-			before = append(before, e)
+		case inList[e.HandshakeID]:
+			inLedger[e.HandshakeID] = true
+		default:
+			u.Removed = append(u.Removed, e.HandshakeID)
 		}
 	}
-	if sameEntries(before, listed) {
+	for _, e := range listed {
+		if !inLedger[e.HandshakeID] {
+			u.Added = append(u.Added, e)
+		}
+	}
+	if len(u.Removed) == 0 && len(u.Added) == 0 {
 		return l, nil
 	}
-	if err := s.store.ReplaceQuotaLedger(ctx, payer, listedAt, listed); err != nil {
+	if err := s.store.UpdateQuotaLedger(ctx, payer, u); err != nil {
 		return l, err
 	}
 	l.Entries = append(listed, kept...)
 	return l, nil
-}
-
-func sameEntries(a, b []LedgerEntry) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	ids := map[string]bool{}
-	for _, e := range a {
-		ids[e.HandshakeID] = true
-	}
-	for _, e := range b {
-		if !ids[e.HandshakeID] {
-			return false
-		}
-	}
-	return true
 }

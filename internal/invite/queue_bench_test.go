@@ -50,10 +50,10 @@ func (c *queueCountingStore) RecordQuotaSend(ctx context.Context, payer string, 
 	return c.ReconcilerStore.RecordQuotaSend(ctx, payer, e)
 }
 
-func (c *queueCountingStore) ReplaceQuotaLedger(ctx context.Context, payer string, at time.Time, es []invite.LedgerEntry) error {
+func (c *queueCountingStore) UpdateQuotaLedger(ctx context.Context, payer string, u invite.LedgerUpdate) error {
 	c.calls.Add(1)
 	c.writes.Add(1)
-	return c.ReconcilerStore.ReplaceQuotaLedger(ctx, payer, at, es)
+	return c.ReconcilerStore.UpdateQuotaLedger(ctx, payer, u)
 }
 
 func (c *queueCountingStore) HoldQuota(ctx context.Context, payer string, until time.Time, used int) error {

@@ -121,15 +121,25 @@ type Ledger struct {
 	HeldAtUsed int
 }
 
+// LedgerUpdate is the difference between a payer's ledger and what AWS listed: a pass writes only that, so a
+// payer whose invitations did not change costs no write, and one acceptance costs one deleted row, not the whole
+// ledger written again.
+type LedgerUpdate struct {
+	ExpiredBy time.Time
+	Removed   []string // handshake ids
+	Added     []LedgerEntry
+}
+
 // QuotaStore keeps the payers' ledgers.
 type QuotaStore interface {
 	// QuotaLedger returns the payer's entries requested after since, oldest first, and its hold.
 	QuotaLedger(ctx context.Context, payer string, since time.Time) (Ledger, error)
 	// RecordQuotaSend adds (or keeps) one entry: an invitation the service just sent.
 	RecordQuotaSend(ctx context.Context, payer string, e LedgerEntry) error
-	// ReplaceQuotaLedger replaces every entry requested at or before listedAt by entries (what AWS listed then),
-	// in one transaction: the service's sends after listedAt stay.
-	ReplaceQuotaLedger(ctx context.Context, payer string, listedAt time.Time, entries []LedgerEntry) error
+	// UpdateQuotaLedger applies, in one transaction, what a pass found different from the ledger: it deletes the
+	// entries requested at or before u.ExpiredBy (out of the quota's window) and those of u.Removed, and adds
+	// u.Added (an entry already there keeps its billing profile unless the added one names one).
+	UpdateQuotaLedger(ctx context.Context, payer string, u LedgerUpdate) error
 	// SetQueuePlaces writes the places of a payer's queued invites (derived data: no version, no event); an
 	// invite no longer queued is left alone.
 	SetQueuePlaces(ctx context.Context, payer string, places []QueuePlace) error

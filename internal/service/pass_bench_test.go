@@ -297,12 +297,12 @@ type passFigures struct {
 func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 	b.Helper()
 	ctx := context.Background()
-	before := make([]float64, len(reps))
 	var waitBefore time.Duration
-	for i, r := range reps {
-		before[i] = jobsDone(b, r.reg)
+	for _, r := range reps {
 		waitBefore += r.st.PgxPool().Stat().AcquireDuration()
 	}
+	failedBefore := jobsFailed(b, reps)
+	after := lastJobID(b, reps[0])
 	calls := reps[0].sim.TotalCalls()
 	conns.resetMax()
 	cpu := cpuTime()
@@ -310,42 +310,31 @@ func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 	if err := reps[0].svc.Runner.EnqueueReconcileAll(ctx); err != nil {
 		b.Fatal(err)
 	}
-	var shares []int
 	for {
-		done, most := 0, 0
-		shares = shares[:0]
-		for i, r := range reps {
-			n := int(jobsDone(b, r.reg) - before[i])
-			done += n
-			most = max(most, n)
-			shares = append(shares, n)
-		}
-		if done >= payers {
-			f := passFigures{wall: time.Since(start), cpu: cpuTime() - cpu, calls: reps[0].sim.TotalCalls() - calls,
-				maxConns: conns.maxOpen(), maxShare: most}
-			for _, r := range reps {
-				f.poolWait += r.st.PgxPool().Stat().AcquireDuration()
-			}
-			f.poolWait -= waitBefore
-			if failed := jobsFailed(b, reps); failed > 0 {
-				b.Fatalf("%.0f reconciliations failed", failed)
-			}
-			// The jobs' metrics count a job as it ends; River records it finished a moment later. The next pass
-			// waits for that, or its fan-out would find jobs still running and (rightly) skip their payers.
-			for active(b, reps[0]) > 0 {
-				time.Sleep(10 * time.Millisecond)
-			}
-			b.Logf("pass: %s, %d calls, %d connections at most, %s CPU, pool wait %s, payers per replica %v",
-				f.wall.Round(time.Millisecond), f.calls, f.maxConns, f.cpu.Round(time.Millisecond), f.poolWait.Round(time.Millisecond), shares)
-			return f
+		done, waiting := passProgress(b, reps[0], after)
+		if done >= payers && waiting == 0 {
+			break
 		}
 		if time.Since(start) > 30*time.Minute {
 			b.Fatalf("the pass did not finish: %d of %d payers", done, payers)
 		}
-		// Not more often: gathering the registries (their per-payer series) every 10 ms was 17% of the CPU of a
-		// pass at 1,000 payers, counted in cpu-s/pass, and more at 10,000.
 		time.Sleep(passPoll)
 	}
+	f := passFigures{wall: time.Since(start), cpu: cpuTime() - cpu, calls: reps[0].sim.TotalCalls() - calls, maxConns: conns.maxOpen()}
+	shares := jobsOfPass(b, reps[0], after)
+	for _, n := range shares {
+		f.maxShare = max(f.maxShare, n)
+	}
+	for _, r := range reps {
+		f.poolWait += r.st.PgxPool().Stat().AcquireDuration()
+	}
+	f.poolWait -= waitBefore
+	if failed := jobsFailed(b, reps) - failedBefore; failed > 0 {
+		b.Fatalf("%.0f reconciliations failed", failed)
+	}
+	b.Logf("pass: %s, %d calls, %d connections at most, %s CPU, pool wait %s, payers per replica %v",
+		f.wall.Round(time.Millisecond), f.calls, f.maxConns, f.cpu.Round(time.Millisecond), f.poolWait.Round(time.Millisecond), shares)
+	return f
 }
 
 var conns connGauge
@@ -353,16 +342,57 @@ var conns connGauge
 // passPoll is how often runPass looks whether a pass has finished: the pass's wall time is known to that much.
 const passPoll = 100 * time.Millisecond
 
-// active is how many reconcile jobs River has not yet recorded as finished.
-func active(b *testing.B, r *replica) int {
-	var n int
-	err := r.st.PgxPool().QueryRow(context.Background(),
-		"SELECT count(*) FROM river_job WHERE kind = ANY($1) AND state NOT IN ('completed', 'cancelled', 'discarded')",
-		[]string{jobs.KindReconcileAll, jobs.KindReconcilePayer}).Scan(&n)
+// lastJobID is the newest River job's id: the jobs of a pass enqueued after it have greater ones.
+func lastJobID(b *testing.B, r *replica) int64 {
+	var id int64
+	if err := r.st.PgxPool().QueryRow(context.Background(), "SELECT COALESCE(max(id), 0) FROM river_job").Scan(&id); err != nil {
+		b.Fatal(err)
+	}
+	return id
+}
+
+// passProgress reads from River's own table how many reconcile_payer jobs enqueued after the job id `after` have
+// completed and how many are not finalized yet; a failed one fails the benchmark. Reading the service's metrics
+// instead (gathering every per-payer series of each registry every 100 ms) cost the process more CPU than the
+// pass's own statements, and counted a job before River had recorded it finished, which let the next pass's
+// fan-out find it running and skip its payer.
+func passProgress(b *testing.B, r *replica, after int64) (done, waiting int) {
+	var failed int
+	err := r.st.PgxPool().QueryRow(context.Background(), `
+		SELECT count(*) FILTER (WHERE state = 'completed'),
+			count(*) FILTER (WHERE state NOT IN ('completed', 'retryable', 'discarded', 'cancelled')),
+			count(*) FILTER (WHERE state IN ('retryable', 'discarded', 'cancelled'))
+		FROM river_job WHERE id > $1 AND kind = $2`, after, jobs.KindReconcilePayer).Scan(&done, &waiting, &failed)
 	if err != nil {
 		b.Fatal(err)
 	}
-	return n
+	if failed > 0 {
+		b.Fatalf("%d reconciliations of the pass failed", failed)
+	}
+	return done, waiting
+}
+
+// jobsOfPass is how many of the pass's reconcile_payer jobs each replica completed: River records the client that
+// ran a job in attempted_by.
+func jobsOfPass(b *testing.B, r *replica, after int64) (shares []int) {
+	rows, err := r.st.PgxPool().Query(context.Background(), `
+		SELECT count(*) FROM river_job WHERE id > $1 AND kind = $2
+		GROUP BY attempted_by[array_upper(attempted_by, 1)] ORDER BY 1 DESC`, after, jobs.KindReconcilePayer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n int
+		if err := rows.Scan(&n); err != nil {
+			b.Fatal(err)
+		}
+		shares = append(shares, n)
+	}
+	if err := rows.Err(); err != nil {
+		b.Fatal(err)
+	}
+	return shares
 }
 
 // connGauge counts the simulator's open connections and the most open at once since the last reset.
@@ -393,11 +423,6 @@ func (c *connGauge) maxOpen() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.max
-}
-
-// jobsDone is how many reconcile_payer jobs a replica finished, whatever their outcome.
-func jobsDone(b *testing.B, reg prometheus.Gatherer) float64 {
-	return jobCount(b, reg, "")
 }
 
 func jobsFailed(b *testing.B, reps []*replica) float64 {

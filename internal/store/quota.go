@@ -95,14 +95,21 @@ func (s *Store) RecordQuotaSend(ctx context.Context, payer string, e invite.Ledg
 	return nil
 }
 
-// ReplaceQuotaLedger replaces every entry requested at or before listedAt by entries, in one transaction.
-func (s *Store) ReplaceQuotaLedger(ctx context.Context, payer string, listedAt time.Time, entries []invite.LedgerEntry) error {
-	rows := make([]quotaLedgerRow, len(entries))
-	for i, e := range entries {
+// UpdateQuotaLedger deletes the payer's entries requested at or before u.ExpiredBy and those of u.Removed, and
+// adds u.Added, in one transaction.
+func (s *Store) UpdateQuotaLedger(ctx context.Context, payer string, u invite.LedgerUpdate) error {
+	rows := make([]quotaLedgerRow, len(u.Added))
+	for i, e := range u.Added {
 		rows[i] = ledgerRowOf(payer, e)
 	}
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Where("payer = ? AND requested_at <= ?", payer, dbTime(listedAt)).Delete(&quotaLedgerRow{}).Error; err != nil {
+		del := tx.Where("payer = ?", payer)
+		if len(u.Removed) > 0 {
+			del = del.Where(tx.Where("requested_at <= ?", dbTime(u.ExpiredBy)).Or("handshake_id IN ?", u.Removed))
+		} else {
+			del = del.Where("requested_at <= ?", dbTime(u.ExpiredBy))
+		}
+		if err := del.Delete(&quotaLedgerRow{}).Error; err != nil {
 			return err
 		}
 		if len(rows) == 0 {
@@ -111,7 +118,7 @@ func (s *Store) ReplaceQuotaLedger(ctx context.Context, payer string, listedAt t
 		return tx.Clauses(upsertLedger).Create(&rows).Error
 	})
 	if err != nil {
-		return fmt.Errorf("store: replace the quota ledger of payer %s: %w", payer, err)
+		return fmt.Errorf("store: update the quota ledger of payer %s: %w", payer, err)
 	}
 	return nil
 }
@@ -189,17 +196,21 @@ func (m *Memory) RecordQuotaSend(_ context.Context, payer string, e invite.Ledge
 	return nil
 }
 
-// ReplaceQuotaLedger replaces every entry requested at or before listedAt by entries.
-func (m *Memory) ReplaceQuotaLedger(_ context.Context, payer string, listedAt time.Time, entries []invite.LedgerEntry) error {
+// UpdateQuotaLedger deletes the payer's entries requested at or before u.ExpiredBy and those of u.Removed, and
+// adds u.Added.
+func (m *Memory) UpdateQuotaLedger(_ context.Context, payer string, u invite.LedgerUpdate) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	q := m.quotaRows()
 	for k, r := range q.ledger {
-		if k[0] == payer && !r.RequestedAt.After(dbTime(listedAt)) {
+		if k[0] == payer && !r.RequestedAt.After(dbTime(u.ExpiredBy)) {
 			delete(q.ledger, k)
 		}
 	}
-	for _, e := range entries {
+	for _, id := range u.Removed {
+		delete(q.ledger, [2]string{payer, id})
+	}
+	for _, e := range u.Added {
 		q.upsert(ledgerRowOf(payer, e))
 	}
 	return nil

@@ -61,14 +61,23 @@ func quotaContract(t *testing.T, s invite.Store, now time.Time) {
 		!l.HeldUntil.IsZero() {
 		t.Fatalf("ledger = %v %+v", got, l)
 	}
-	// AWS's list read at -30m replaces what was requested until then; h-3, sent after, stays.
+	// A pass that read AWS's list at -30m found h-2 gone (accepted) and h-console new; h-1 stays as it was, h-3 too,
+	// and h-old, out of the window, is deleted.
 	must(s.RecordQuotaSend(ctx, payer, invite.LedgerEntry{HandshakeID: "h-3", BillingProfileID: "bp-a", RequestedAt: at(-10 * time.Minute)}))
-	must(s.ReplaceQuotaLedger(ctx, payer, at(-30*time.Minute), []invite.LedgerEntry{
-		{HandshakeID: "h-1", RequestedAt: at(-2 * time.Hour)}, {HandshakeID: "h-console", RequestedAt: at(-40 * time.Minute)}}))
+	must(s.UpdateQuotaLedger(ctx, payer, invite.LedgerUpdate{ExpiredBy: at(-invite.QuotaWindow), Removed: []string{"h-2"},
+		Added: []invite.LedgerEntry{{HandshakeID: "h-console", RequestedAt: at(-40 * time.Minute)}}}))
 	l, err = s.QuotaLedger(ctx, payer, at(-invite.QuotaWindow))
 	must(err)
-	if got := ids(l); len(got) != 3 || got[0] != "h-1/" || got[1] != "h-console/" || got[2] != "h-3/bp-a" {
-		t.Fatalf("ledger after the replacement = %v", got)
+	if got := ids(l); len(got) != 3 || got[0] != "h-1/bp-a" || got[1] != "h-console/" || got[2] != "h-3/bp-a" {
+		t.Fatalf("ledger after the update = %v", got)
+	}
+	if l, _ := s.QuotaLedger(ctx, payer, at(-48*time.Hour)); len(l.Entries) != 3 {
+		t.Errorf("an entry out of the window was kept: %v", ids(l))
+	}
+	// Nothing removed: only what expired goes.
+	must(s.UpdateQuotaLedger(ctx, payer, invite.LedgerUpdate{ExpiredBy: at(-90 * time.Minute)}))
+	if got := ids(mustLedger(t, s, payer, at(-invite.QuotaWindow))); len(got) != 2 || got[0] != "h-console/" || got[1] != "h-3/bp-a" {
+		t.Errorf("after expiring what was requested before -90m: %v", got)
 	}
 	if l, _ := s.QuotaLedger(ctx, other, at(-invite.QuotaWindow)); len(l.Entries) != 1 {
 		t.Errorf("the other payer's ledger = %v", ids(l))
@@ -118,4 +127,13 @@ func quotaContract(t *testing.T, s invite.Store, now time.Time) {
 	if _, err := s.InvitesOfPayer(ctx, payer, []invite.State{invite.StateQueued}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+func mustLedger(t *testing.T, s invite.Store, payer string, since time.Time) invite.Ledger {
+	t.Helper()
+	l, err := s.QuotaLedger(context.Background(), payer, since)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
 }
