@@ -61,25 +61,17 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	}
 	// Each kind says which of its invites reconciliation follows (joins until they joined, transfers until they
 	// end) and how. Terminal invites cost nothing.
-	followed := map[InviteKind][]Invite{}
-	for _, inv := range held {
-		if r := inv.Kind.rules(); r.reconciledIn(inv.State) {
-			followed[r.kind()] = append(followed[r.kind()], inv)
-		}
-	}
+	followed := followedByKind(held)
 	ps, err := s.listPass(ctx, payer, &rep)
 	if err != nil {
 		return rep, err
 	}
 	actor := Actor{Kind: ActorReconciliation}
-	var all []Invite
 	var errs []error
 	for _, r := range inviteKinds {
-		invites := followed[r.kind()]
-		changed, kerrs := r.reconcile(ctx, s, payer, ps, invites, actor)
+		changed, kerrs := r.reconcile(ctx, s, payer, ps, followed[r.kind()], actor)
 		rep.Changed += changed
 		errs = append(errs, kerrs...)
-		all = append(all, invites...)
 	}
 	// The joined invites as read at the start of the pass: one that joins during it is checked from the next.
 	changed, merrs := s.reconcileMembership(ctx, payer, held, actor, &rep)
@@ -90,7 +82,7 @@ func (s *Reconciler) ReconcilePayer(ctx context.Context, managementAccountID str
 	changed, rep.BillingGroupProblems, gerrs = s.reconcileBillingGroups(ctx, payer, held, actor)
 	rep.BillingGroups += changed
 	errs = append(errs, gerrs...)
-	rep.Orphans = s.orphans(ctx, managementAccountID, ps, all, readAt)
+	rep.Orphans = s.orphans(ctx, managementAccountID, ps, followed, readAt)
 	// The queue last, so that an acceptance this pass saw frees its slot at once; from the same list of handshakes.
 	qrep, qerr := s.queuePass(ctx, payer, ps, readAt, held)
 	rep.Queue = qrep
@@ -105,7 +97,8 @@ func (s *Reconciler) listPass(ctx context.Context, payer Payer, rep *ReconcileRe
 	if err != nil {
 		return pass{}, err
 	}
-	ps := pass{byID: map[string]Handshake{}, newest: map[string]Handshake{}, owners: owners}
+	// Sized by the handshakes the payer's invites own: about what AWS lists, so the maps are not regrown page by page.
+	ps := pass{byID: make(map[string]Handshake, len(owners)), newest: make(map[string]Handshake, len(owners)), owners: owners}
 	err = s.orgs.ListInviteHandshakes(ctx, payer, func(h Handshake) error {
 		rep.Handshakes++
 		ps.byID[h.ID] = h
@@ -141,10 +134,12 @@ func (s *Reconciler) reconcileJoins(ctx context.Context, joins []Invite, ps pass
 // console or by another tool. They are logged, and listed at GET /payers/{id}/handshakes?unclaimed=true. One
 // requested after readAt, when the pass read the invites, is most likely a create's between its send and its record
 // (the payer's lock serialises reconciliations, not creates): the next pass tells.
-func (s *Reconciler) orphans(ctx context.Context, managementAccountID string, ps pass, held []Invite, readAt time.Time) []Handshake {
+func (s *Reconciler) orphans(ctx context.Context, managementAccountID string, ps pass, followed map[InviteKind][]Invite, readAt time.Time) []Handshake {
 	open := map[string]bool{}
-	for _, inv := range held {
-		open[inv.AccountID] = true
+	for _, invites := range followed {
+		for _, inv := range invites {
+			open[inv.AccountID] = true
+		}
 	}
 	var orphans []Handshake
 	for acct, h := range ps.newest {
@@ -155,6 +150,28 @@ func (s *Reconciler) orphans(ctx context.Context, managementAccountID string, ps
 		}
 	}
 	return orphans
+}
+
+// followedByKind groups the invites reconciliation follows by the kind that follows them (joins until they joined,
+// transfers until they end). Each group is allocated once at its size: a payer's invites are copied once, not
+// regrown invite by invite.
+func followedByKind(held []Invite) map[InviteKind][]Invite {
+	n := map[InviteKind]int{}
+	for _, inv := range held {
+		if r := inv.Kind.rules(); r.reconciledIn(inv.State) {
+			n[r.kind()]++
+		}
+	}
+	followed := make(map[InviteKind][]Invite, len(n))
+	for k, c := range n {
+		followed[k] = make([]Invite, 0, c)
+	}
+	for _, inv := range held {
+		if r := inv.Kind.rules(); r.reconciledIn(inv.State) {
+			followed[r.kind()] = append(followed[r.kind()], inv)
+		}
+	}
+	return followed
 }
 
 // pass is what one reconciliation of a payer learned: AWS's handshakes by id and the newest per account, and which

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -151,6 +152,7 @@ func benchPass(b *testing.B, payers, replicas int) {
 	b.ReportMetric(float64(last.calls), "aws-calls/pass")
 	b.ReportMetric(float64(last.maxConns), "max-conns")
 	b.ReportMetric(last.cpu.Seconds(), "cpu-s/pass")
+	b.ReportMetric(last.allocMB, "alloc-MB/pass")
 	b.ReportMetric(float64(last.poolWait.Milliseconds()), "pool-wait-ms/pass")
 	b.ReportMetric(float64(last.maxShare), "most-payers-one-replica")
 	// A payer with joined accounts also has its accounts listed (departures): one ListAccounts call per 20 of them,
@@ -289,6 +291,7 @@ func acceptOnePerPayer(b *testing.B, r *replica, payers int) {
 // passFigures is what one pass cost.
 type passFigures struct {
 	wall, cpu, poolWait time.Duration
+	allocMB             float64 // bytes the process allocated during the pass (service and simulator), in MB
 	calls, maxConns     int
 	maxShare            int // payers reconciled by the busiest replica
 }
@@ -305,6 +308,7 @@ func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 	after := lastJobID(b, reps[0])
 	calls := reps[0].sim.TotalCalls()
 	conns.resetMax()
+	allocated := allocatedBytes()
 	cpu := cpuTime()
 	start := time.Now()
 	if err := reps[0].svc.Runner.EnqueueReconcileAll(ctx); err != nil {
@@ -320,7 +324,8 @@ func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 		}
 		time.Sleep(passPoll)
 	}
-	f := passFigures{wall: time.Since(start), cpu: cpuTime() - cpu, calls: reps[0].sim.TotalCalls() - calls, maxConns: conns.maxOpen()}
+	f := passFigures{wall: time.Since(start), cpu: cpuTime() - cpu, calls: reps[0].sim.TotalCalls() - calls, maxConns: conns.maxOpen(),
+		allocMB: float64(allocatedBytes()-allocated) / 1e6}
 	shares := jobsOfPass(b, reps[0], after)
 	for _, n := range shares {
 		f.maxShare = max(f.maxShare, n)
@@ -332,8 +337,8 @@ func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 	if failed := jobsFailed(b, reps) - failedBefore; failed > 0 {
 		b.Fatalf("%.0f reconciliations failed", failed)
 	}
-	b.Logf("pass: %s, %d calls, %d connections at most, %s CPU, pool wait %s, payers per replica %v",
-		f.wall.Round(time.Millisecond), f.calls, f.maxConns, f.cpu.Round(time.Millisecond), f.poolWait.Round(time.Millisecond), shares)
+	b.Logf("pass: %s, %d calls, %d connections at most, %s CPU, %.0f MB allocated, pool wait %s, payers per replica %v",
+		f.wall.Round(time.Millisecond), f.calls, f.maxConns, f.cpu.Round(time.Millisecond), f.allocMB, f.poolWait.Round(time.Millisecond), shares)
 	return f
 }
 
@@ -459,6 +464,14 @@ func jobCount(b *testing.B, reg prometheus.Gatherer, outcome string) float64 {
 		}
 	}
 	return n
+}
+
+// allocatedBytes is what the process has allocated so far: the garbage collector's work follows it, and unlike CPU
+// time it does not move with the machine's load.
+func allocatedBytes() uint64 {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.TotalAlloc
 }
 
 // cpuTime is the user and system CPU time of this process so far.

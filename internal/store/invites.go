@@ -421,14 +421,23 @@ func (s *Store) invitesIn(ctx context.Context, where string, args []any, states 
 	if ns := names(states); len(ns) > 0 {
 		cond = "state IN (" + placeholders(arg, ns) + ")"
 	}
-	var rows []inviteRow
+	var out []invite.Invite
 	q := statement{"SELECT " + inviteTable.List + " FROM invites WHERE " + where + cond + " ORDER BY id", args}
-	if err := s.readBatch(ctx, []statement{q}, []func(func() bool, scanner) error{scanRows(&rows)}); err != nil {
-		return nil, fmt.Errorf("store: invites of %s: %w", what, err)
+	// Each row is scanned into one reused row and kept as the domain's invite, less than half its size: a payer's
+	// hundreds of invites, read on every pass, are not held twice nor regrown as rows.
+	read := func(next func() bool, row scanner) error {
+		var r inviteRow
+		dest := r.fields()
+		for next() {
+			if err := scanRow(row, &invitePlans, dest); err != nil {
+				return err
+			}
+			out = append(out, r.domain())
+		}
+		return nil
 	}
-	out := make([]invite.Invite, len(rows))
-	for i, r := range rows {
-		out[i] = r.domain()
+	if err := s.readBatch(ctx, []statement{q}, []func(func() bool, scanner) error{read}); err != nil {
+		return nil, fmt.Errorf("store: invites of %s: %w", what, err)
 	}
 	return out, nil
 }

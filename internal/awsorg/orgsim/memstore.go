@@ -217,8 +217,9 @@ func (t *memTx) listHandshakes(mgmt, action string, afterSeq int64, now time.Tim
 	if action != "" {
 		all = o.list(action)
 	}
-	var out []handshake
-	for i := all.after(afterSeq); i < len(all) && len(out) < limit; i++ {
+	start := all.after(afterSeq)
+	out := make([]handshake, 0, max(0, min(limit, len(all)-start)))
+	for i := start; i < len(all) && len(out) < limit; i++ {
 		if all[i].visible(now) {
 			out = append(out, *all[i])
 		}

@@ -343,6 +343,7 @@ func (c *call) list(in *listInput) (any, error) {
 		hs = hs[:max]
 		out["NextToken"] = makeToken(org.ID, hs[max-1].Seq)
 	}
+	page = make([]wireHandshake, 0, len(hs))
 	for _, h := range hs {
 		w, err := c.wire(h.at(c.now))
 		if err != nil {
