@@ -17,7 +17,14 @@ import (
 
 type principalKey struct{}
 
+// principal is the caller authenticate let through; the zero Principal before, or for a public operation.
 func principal(ctx context.Context) invite.Principal {
+	if x := exchangeOf(ctx); x != nil {
+		if x.principal != nil {
+			return *x.principal
+		}
+		return invite.Principal{}
+	}
 	p, _ := ctx.Value(principalKey{}).(invite.Principal)
 	return p
 }
@@ -62,32 +69,39 @@ func requiredRoles(spec *openapi3.T) (map[*openapi3.Operation][]string, error) {
 }
 
 // authenticate verifies the bearer token for operations that declare security, and checks the roles the route's
-// operation requires (x-required-roles, read by requiredRoles). The principal travels in the request context to
-// the handlers.
+// operation requires (x-required-roles, read by requiredRoles): admit, as the validator calls it.
 func authenticate(v Verifier, roles map[*openapi3.Operation][]string) openapi3filter.AuthenticationFunc {
 	return func(ctx context.Context, in *openapi3filter.AuthenticationInput) error {
-		c := echomiddleware.GetEchoContext(ctx)
-		raw := in.RequestValidationInput.Request.Header.Get(echo.HeaderAuthorization)
-		token, ok := bearer(raw)
-		if !ok {
-			return unauthenticated("send a bearer token: Authorization: Bearer <JWT>")
-		}
-		p, err := verifyOnce(c.Request().Context(), v, token)
-		if err != nil {
-			return unauthenticated("the bearer token is not valid: " + err.Error())
-		}
 		var need []string
 		if route := in.RequestValidationInput.Route; route != nil {
 			need = roles[route.Operation]
 		}
-		for _, role := range need {
-			if !slices.Contains(p.Roles, role) {
-				return &echo.HTTPError{Code: http.StatusForbidden, Internal: invite.Errorf(invite.CodeForbidden, "this operation needs the %q role", role)}
-			}
-		}
-		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
-		return nil
+		return admit(echomiddleware.GetEchoContext(ctx), in.RequestValidationInput.Request, v, need)
 	}
+}
+
+// admit verifies req's bearer token and checks that its caller has every role in need. The principal then travels
+// in the request context to the handlers.
+func admit(c echo.Context, req *http.Request, v Verifier, need []string) error {
+	token, ok := bearer(req.Header.Get(echo.HeaderAuthorization))
+	if !ok {
+		return unauthenticated("send a bearer token: Authorization: Bearer <JWT>")
+	}
+	p, err := verifyOnce(c.Request().Context(), v, token)
+	if err != nil {
+		return unauthenticated("the bearer token is not valid: " + err.Error())
+	}
+	for _, role := range need {
+		if !slices.Contains(p.Roles, role) {
+			return &echo.HTTPError{Code: http.StatusForbidden, Internal: invite.Errorf(invite.CodeForbidden, "this operation needs the %q role", role)}
+		}
+	}
+	if x := exchangeOf(c.Request().Context()); x != nil {
+		x.principal = &p
+	} else {
+		c.SetRequest(c.Request().WithContext(context.WithValue(c.Request().Context(), principalKey{}, p)))
+	}
+	return nil
 }
 
 func unauthenticated(detail string) error {

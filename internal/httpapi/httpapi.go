@@ -183,6 +183,8 @@ func New(cfg Config) (*echo.Echo, error) {
 		ErrorHandler: func(c echo.Context, err *echo.HTTPError) error {
 			return err
 		},
+	}, func(c echo.Context, op *openapi3.Operation) error {
+		return admit(c, c.Request(), cfg.Verifier, roles[op])
 	})
 	if err != nil {
 		return nil, fmt.Errorf("the embedded openapi spec: %w", err)

@@ -22,29 +22,47 @@ type verified struct {
 
 type verifiedKey struct{}
 
-// identify verifies the request's bearer token, if it has one, and keeps the result in the request context.
+// identify verifies the request's bearer token, if it has one, and keeps the result in the request context (its
+// exchange; a context value where there is none).
 func identify(v Verifier) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			req := c.Request()
 			if token, ok := bearer(req.Header.Get(echo.HeaderAuthorization)); ok {
 				p, err := v.Verify(req.Context(), token)
-				c.SetRequest(req.WithContext(context.WithValue(req.Context(), verifiedKey{}, verified{token, p, err})))
+				got := &verified{token, p, err}
+				if x := exchangeOf(req.Context()); x != nil {
+					x.verified = got
+				} else {
+					c.SetRequest(req.WithContext(context.WithValue(req.Context(), verifiedKey{}, got)))
+				}
 			}
 			return next(c)
 		}
 	}
 }
 
+// verificationOf is the verification identify kept for a request's token; nil without a token.
+func verificationOf(ctx context.Context) *verified {
+	if x := exchangeOf(ctx); x != nil {
+		return x.verified
+	}
+	got, _ := ctx.Value(verifiedKey{}).(*verified)
+	return got
+}
+
 // identified returns the caller a valid bearer token names.
 func identified(ctx context.Context) (invite.Principal, bool) {
-	got, ok := ctx.Value(verifiedKey{}).(verified)
-	return got.principal, ok && got.err == nil
+	got := verificationOf(ctx)
+	if got == nil || got.err != nil {
+		return invite.Principal{}, false
+	}
+	return got.principal, true
 }
 
 // verifyOnce verifies the token unless this request's context already holds its verification.
 func verifyOnce(ctx context.Context, v Verifier, token string) (invite.Principal, error) {
-	if got, ok := ctx.Value(verifiedKey{}).(verified); ok && got.token == token {
+	if got := verificationOf(ctx); got != nil && got.token == token {
 		return got.principal, got.err
 	}
 	return v.Verify(ctx, token)

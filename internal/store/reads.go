@@ -8,12 +8,17 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/cloudreseller/aws-invites/internal/invite"
 	"github.com/cloudreseller/aws-invites/internal/sqlcols"
@@ -170,25 +175,109 @@ func (s *Store) runBatch(ctx context.Context, stmts []statement, readers []func(
 }
 
 // one reads at most one row into dest, reporting whether there was one.
-func one(found *bool, dest func() []any) func(next func() bool, row scanner) error {
+func one(found *bool, plans *scanPlans, dest func() []any) func(next func() bool, row scanner) error {
 	return func(next func() bool, row scanner) error {
 		if !next() {
 			return nil
 		}
 		*found = true
-		return row.Scan(dest()...)
+		return scanRow(row, plans, dest())
 	}
 }
+
+// scanRow scans a row into dest: pgx's rows with plans, database/sql's with their own Scan.
+func scanRow(row scanner, plans *scanPlans, dest []any) error {
+	if rows, ok := row.(pgx.Rows); ok {
+		return plans.scan(rows, dest)
+	}
+	return row.Scan(dest...)
+}
+
+// scanPlans keeps pgx's plans for scanning one shape of row (its columns' types and formats, and the types of the
+// targets) between statements. pgx's Rows.Scan plans every column again for every statement it runs: for the GET's
+// row of 75 columns that was about 70 allocations, a quarter of all a GET made (docs/read-path.md). A plan depends
+// only on the column's type and format and the target's type, never on the target itself or the connection (pgx
+// reuses a statement's plans for all its rows the same way); a row of another shape (a migration, another
+// database) is planned again, and that plan kept instead. Safe for concurrent use: a set of plans is never changed
+// once kept.
+type scanPlans struct{ kept atomic.Pointer[plannedRow] }
+
+type plannedRow struct {
+	oids    []uint32
+	formats []int16
+	targets []reflect.Type
+	plans   []pgtype.ScanPlan
+}
+
+// fits reports whether the plans were made for rows of these columns into targets of these types.
+func (p *plannedRow) fits(fields []pgconn.FieldDescription, dest []any) bool {
+	if p == nil || len(p.plans) != len(fields) {
+		return false
+	}
+	for i, f := range fields {
+		if p.oids[i] != f.DataTypeOID || p.formats[i] != f.Format || p.targets[i] != reflect.TypeOf(dest[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// scan scans the current row of rows into dest, as rows.Scan(dest...) would.
+func (sp *scanPlans) scan(rows pgx.Rows, dest []any) error {
+	fields := rows.FieldDescriptions()
+	values := rows.RawValues()
+	if len(fields) != len(dest) || len(values) != len(dest) {
+		return fmt.Errorf("store: a row of %d columns scanned into %d targets", len(fields), len(dest))
+	}
+	p := sp.kept.Load()
+	if !p.fits(fields, dest) {
+		types := rows.Conn().TypeMap()
+		p = &plannedRow{oids: make([]uint32, len(fields)), formats: make([]int16, len(fields)),
+			targets: make([]reflect.Type, len(fields)), plans: make([]pgtype.ScanPlan, len(fields))}
+		for i, f := range fields {
+			p.oids[i], p.formats[i], p.targets[i] = f.DataTypeOID, f.Format, reflect.TypeOf(dest[i])
+			p.plans[i] = types.PlanScan(f.DataTypeOID, f.Format, dest[i])
+		}
+		sp.kept.Store(p)
+	}
+	for i, plan := range p.plans {
+		if err := plan.Scan(values[i], dest[i]); err != nil {
+			return pgx.ScanArgError{ColumnIndex: i, FieldName: fields[i].Name, Err: err}
+		}
+	}
+	return nil
+}
+
+// The plans of each shape of row the read path scans.
+var (
+	profileInvitePlans, profilePlans, invitePlans scanPlans
+)
+
+// profileAndInviteRow is the target of the GET's one row, the profile's columns then the invite's. The targets
+// are kept between requests (getRows), each with its scan destinations made once: every scan sets every field,
+// pointers included (a NULL to nil, a value to a new one), so nothing read before shows through, and what a
+// request took out of one (its domain values) stays its own.
+type profileAndInviteRow struct {
+	profile billingProfileRow
+	invite  inviteRow
+	dest    []any
+}
+
+var getRows = sync.Pool{New: func() any {
+	r := &profileAndInviteRow{}
+	r.dest = append(r.profile.fields(), r.invite.fields()...)
+	return r
+}}
 
 // ProfileAndInvite returns a billing profile and one of its invites: CodeNotFound when the profile is missing, a
 // nil invite when the profile has no such invite. When both exist (a GET that finds its invite) it is one
 // statement joining the two; otherwise a second one tells a missing invite from a missing profile.
 func (s *Store) ProfileAndInvite(ctx context.Context, billingProfileID, inviteID string) (invite.BillingProfile, *invite.Invite, error) {
-	var bp billingProfileRow
-	var row inviteRow
+	row := getRows.Get().(*profileAndInviteRow)
+	defer getRows.Put(row)
 	var found bool
 	err := s.readBatch(ctx, []statement{{inviteWithProfile, []any{inviteID, billingProfileID}}},
-		[]func(func() bool, scanner) error{one(&found, func() []any { return append(bp.fields(), row.fields()...) })})
+		[]func(func() bool, scanner) error{one(&found, &profileInvitePlans, func() []any { return row.dest })})
 	if err != nil {
 		return invite.BillingProfile{}, nil, fmt.Errorf("store: get invite %s of billing profile %s: %w", inviteID, billingProfileID, err)
 	}
@@ -196,8 +285,8 @@ func (s *Store) ProfileAndInvite(ctx context.Context, billingProfileID, inviteID
 		p, err := s.BillingProfile(ctx, billingProfileID)
 		return p, nil, err
 	}
-	inv := row.domain()
-	return bp.domain(), &inv, nil
+	inv := row.invite.domain()
+	return row.profile.domain(), &inv, nil
 }
 
 // BillingProfile returns one billing profile, or CodeNotFound.
@@ -205,7 +294,7 @@ func (s *Store) BillingProfile(ctx context.Context, id string) (invite.BillingPr
 	var bp billingProfileRow
 	var found bool
 	if err := s.readBatch(ctx, []statement{{profileByID, []any{id}}},
-		[]func(func() bool, scanner) error{one(&found, bp.fields)}); err != nil {
+		[]func(func() bool, scanner) error{one(&found, &profilePlans, bp.fields)}); err != nil {
 		return invite.BillingProfile{}, fmt.Errorf("store: get billing profile %s: %w", id, err)
 	}
 	if !found {
@@ -219,7 +308,7 @@ func (s *Store) Invite(ctx context.Context, billingProfileID, inviteID string) (
 	var row inviteRow
 	var found bool
 	if err := s.readBatch(ctx, []statement{{inviteByID, []any{inviteID, billingProfileID}}},
-		[]func(func() bool, scanner) error{one(&found, row.fields)}); err != nil {
+		[]func(func() bool, scanner) error{one(&found, &invitePlans, row.fields)}); err != nil {
 		return invite.Invite{}, fmt.Errorf("store: get invite %s: %w", inviteID, err)
 	}
 	if !found {
@@ -235,7 +324,7 @@ func (s *Store) ProfileAndPage(ctx context.Context, q invite.ListQuery) (invite.
 	var haveProfile bool
 	rows := make([]inviteRow, 0, pageLimit(q.Limit)+1)
 	err := s.readBatch(ctx, []statement{{profileByID, []any{q.BillingProfileID}}, s.pageQuery(q)},
-		[]func(func() bool, scanner) error{one(&haveProfile, bp.fields), scanRows(&rows)})
+		[]func(func() bool, scanner) error{one(&haveProfile, &profilePlans, bp.fields), scanRows(&rows)})
 	if err != nil {
 		return invite.BillingProfile{}, invite.Page{}, fmt.Errorf("store: list invites of billing profile %s: %w", q.BillingProfileID, err)
 	}
@@ -262,7 +351,7 @@ func scanRows(rows *[]inviteRow) func(next func() bool, row scanner) error {
 		var r inviteRow
 		dest := r.fields()
 		for next() {
-			if err := row.Scan(dest...); err != nil {
+			if err := scanRow(row, &invitePlans, dest); err != nil {
 				return err
 			}
 			*rows = append(*rows, r)
