@@ -34,13 +34,8 @@ func (s *Invites) admit(ctx context.Context, bp BillingProfile, mode QueueMode) 
 	if mode == QueueNever {
 		return nil, dailyLimitError(q, QueueWhenFull, "a new invitation")
 	}
-	if queued == nil {
-		if queued, err = s.store.InvitesOfPayer(ctx, payer, []State{StateQueued}); err != nil {
-			return nil, err
-		}
-	}
-	cand := Invite{ID: "~new", BillingProfileID: bp.ID, CreatedAt: q.now, Queue: &QueueSlot{Reason: QueueDailyQuota, Mode: mode}}
-	return place(q, l, queued, cand), nil
+	cand := Invite{ID: "~new", BillingProfileID: bp.ID, Payer: payer, CreatedAt: q.now, Queue: &QueueSlot{Reason: QueueDailyQuota, Mode: mode}}
+	return placeIn(ctx, s.store, q, l, queued, cand)
 }
 
 // sendMode is the capacity a create of the mode sends under: a single invite may use the reserve.
@@ -49,6 +44,18 @@ func sendMode(mode QueueMode) QueueMode {
 		return QueueBatch
 	}
 	return QueueWhenFull
+}
+
+// placeIn is where cand stands in its payer's queue: with queued, the invites queued there already, or, when nil,
+// those the store has.
+func placeIn(ctx context.Context, st QueueStore, q quotaState, l Ledger, queued []Invite, cand Invite) (*QueueSlot, error) {
+	if queued == nil {
+		var err error
+		if queued, err = st.InvitesOfPayer(ctx, cand.Payer, []State{StateQueued}); err != nil {
+			return nil, err
+		}
+	}
+	return place(q, l, queued, cand), nil
 }
 
 // place is where cand stands in its payer's queue, with the invites queued there already.
@@ -124,11 +131,11 @@ func (c *core) slotAfterRefusal(ctx context.Context, st QueueStore, inv Invite, 
 	if err != nil {
 		return cand.Queue
 	}
-	queued, err := st.InvitesOfPayer(ctx, inv.Payer, []State{StateQueued})
+	slot, err := placeIn(ctx, st, q, l, nil, cand)
 	if err != nil {
 		return cand.Queue
 	}
-	return place(q, l, queued, cand)
+	return slot
 }
 
 // countSend adds a sent invitation to its payer's ledger. A failure only makes the ledger count less until the

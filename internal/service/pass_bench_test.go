@@ -42,8 +42,9 @@ import (
 // accounts that joined before it are listed too (one ListAccounts page while fewer than 20 have joined).
 //
 // It reports per pass: its wall time, the AWS calls, the most connections open to the simulator at once, the CPU
-// time of this process (service and simulator; PostgreSQL's own is not counted) and the time workers waited for a
-// pooled database connection. 100 and 1,000 payers run by default; 10,000 payers (a million invites to set up,
+// time of this process (service and simulator; PostgreSQL's own is not counted), the memory it allocated (what the
+// garbage collector's work follows; unlike CPU time, not moved by other load on the machine) and the time workers
+// waited for a pooled database connection. 100 and 1,000 payers run by default; 10,000 payers (a million invites to set up,
 // seeded in bulk, a few minutes) only with PASS_BENCH_10K=1; PASS_BENCH_PAYERS=100,10000 picks the sizes:
 //
 //	TEST_DATABASE_URL=postgres://... go test -run '^$' -bench ReconcilePass -benchtime 2x ./internal/service/
@@ -153,6 +154,7 @@ func benchPass(b *testing.B, payers, replicas int) {
 	b.ReportMetric(float64(last.maxConns), "max-conns")
 	b.ReportMetric(last.cpu.Seconds(), "cpu-s/pass")
 	b.ReportMetric(last.allocMB, "alloc-MB/pass")
+	b.ReportMetric(last.pgCPU.Seconds(), "pg-cpu-s/pass")
 	b.ReportMetric(float64(last.poolWait.Milliseconds()), "pool-wait-ms/pass")
 	b.ReportMetric(float64(last.maxShare), "most-payers-one-replica")
 	// A payer with joined accounts also has its accounts listed (departures): one ListAccounts call per 20 of them,
@@ -291,7 +293,8 @@ func acceptOnePerPayer(b *testing.B, r *replica, payers int) {
 // passFigures is what one pass cost.
 type passFigures struct {
 	wall, cpu, poolWait time.Duration
-	allocMB             float64 // bytes the process allocated during the pass (service and simulator), in MB
+	pgCPU               time.Duration // the CPU time of the database's backends serving the pass
+	allocMB             float64       // bytes the process allocated during the pass (service and simulator), in MB
 	calls, maxConns     int
 	maxShare            int // payers reconciled by the busiest replica
 }
@@ -309,6 +312,7 @@ func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 	calls := reps[0].sim.TotalCalls()
 	conns.resetMax()
 	allocated := allocatedBytes()
+	pg := backendTicks(b, reps[0])
 	cpu := cpuTime()
 	start := time.Now()
 	if err := reps[0].svc.Runner.EnqueueReconcileAll(ctx); err != nil {
@@ -325,7 +329,7 @@ func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 		time.Sleep(passPoll)
 	}
 	f := passFigures{wall: time.Since(start), cpu: cpuTime() - cpu, calls: reps[0].sim.TotalCalls() - calls, maxConns: conns.maxOpen(),
-		allocMB: float64(allocatedBytes()-allocated) / 1e6}
+		allocMB: float64(allocatedBytes()-allocated) / 1e6, pgCPU: ticksSince(backendTicks(b, reps[0]), pg)}
 	shares := jobsOfPass(b, reps[0], after)
 	for _, n := range shares {
 		f.maxShare = max(f.maxShare, n)
@@ -337,8 +341,9 @@ func runPass(b *testing.B, reps []*replica, payers int) passFigures {
 	if failed := jobsFailed(b, reps) - failedBefore; failed > 0 {
 		b.Fatalf("%.0f reconciliations failed", failed)
 	}
-	b.Logf("pass: %s, %d calls, %d connections at most, %s CPU, %.0f MB allocated, pool wait %s, payers per replica %v",
-		f.wall.Round(time.Millisecond), f.calls, f.maxConns, f.cpu.Round(time.Millisecond), f.allocMB, f.poolWait.Round(time.Millisecond), shares)
+	b.Logf("pass: %s, %d calls, %d connections at most, %s CPU (+ %s PostgreSQL), %.0f MB allocated, pool wait %s, payers per replica %v",
+		f.wall.Round(time.Millisecond), f.calls, f.maxConns, f.cpu.Round(time.Millisecond), f.pgCPU.Round(time.Millisecond), f.allocMB,
+		f.poolWait.Round(time.Millisecond), shares)
 	return f
 }
 
@@ -465,6 +470,47 @@ func jobCount(b *testing.B, reg prometheus.Gatherer, outcome string) float64 {
 	}
 	return n
 }
+
+// backendTicks is the CPU time so far (user + system, in clock ticks) of each PostgreSQL backend connected to the
+// benchmark's database, by pid, read from /proc: the server runs on this machine. Empty where /proc cannot be read.
+func backendTicks(b *testing.B, r *replica) map[int]int64 {
+	rows, err := r.st.PgxPool().Query(context.Background(), "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		b.Fatal(err)
+	}
+	ticks := map[int]int64{}
+	for _, pid := range pids {
+		stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // another machine's server, or a backend gone since
+		}
+		// The fields after the command's closing parenthesis: utime and stime are the 12th and 13th of them.
+		f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+		if len(f) < 13 {
+			continue
+		}
+		u, _ := strconv.ParseInt(f[11], 10, 64)
+		s, _ := strconv.ParseInt(f[12], 10, 64)
+		ticks[int(pid)] = u + s
+	}
+	return ticks
+}
+
+// ticksSince is the CPU time the backends of now spent since before (a backend new since then, all of its own).
+func ticksSince(now, before map[int]int64) time.Duration {
+	var t int64
+	for pid, n := range now {
+		t += n - before[pid]
+	}
+	return time.Duration(t) * time.Second / clockTicks
+}
+
+// clockTicks is the unit of /proc's CPU times (USER_HZ), 100 on Linux.
+const clockTicks = 100
 
 // allocatedBytes is what the process has allocated so far: the garbage collector's work follows it, and unlike CPU
 // time it does not move with the machine's load.
