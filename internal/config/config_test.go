@@ -222,8 +222,8 @@ func TestBackgroundConcurrencyAndRoleSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BackgroundConcurrency != 128 || c.AWSRoleSessionDuration != time.Hour {
-		t.Errorf("defaults: concurrency %d, role session %s; want 128 and 1h", c.BackgroundConcurrency, c.AWSRoleSessionDuration)
+	if c.BackgroundConcurrency != 256 || c.AWSRoleSessionDuration != time.Hour {
+		t.Errorf("defaults: concurrency %d, role session %s; want 256 and 1h", c.BackgroundConcurrency, c.AWSRoleSessionDuration)
 	}
 	c, err = config.FromEnv(env("BACKGROUND_CONCURRENCY", "300", "AWS_ROLE_SESSION_DURATION", "4h"))
 	if err != nil || c.BackgroundConcurrency != 300 || c.AWSRoleSessionDuration != 4*time.Hour {

@@ -290,7 +290,7 @@ var jobsEnv = []Var{
 	{"RECONCILE_INTERVAL", "how often each payer's handshakes are reconciled with AWS (default " + short(invite.DefaultReconcileEvery) + ")"},
 	{"CLOUDHEALTH_INTERVAL", "how often CloudHealth's account list is read (default " + short(invite.DefaultCloudHealthEvery) + ")"},
 	{"CUR_SCAN_INTERVAL", "how often each payer's Cost and Usage Report is looked at (default " + short(invite.DefaultCURScanEvery) + ")"},
-	{"BACKGROUND_CONCURRENCY", fmt.Sprintf("how many payers one replica reconciles at once (CUR scans: an eighth of it, at least %d); a payer waiting on AWS holds no database connection, so size it to payers x AWS latency, not to the database: the pool grows by one connection per %d (default %d, 10,000 payers a minute at 100 ms a call)",
+	{"BACKGROUND_CONCURRENCY", fmt.Sprintf("how many payers one replica reconciles at once (CUR scans: a sixteenth of it, at least %d); a payer waiting on AWS holds no database connection, so size it to payers x AWS latency, not to the database: the pool grows by one connection per %d (default %d: 10,000 payers a minute at 100 ms a call need about 120 in flight)",
 		jobs.DefaultCURWorkers, jobs.WorkersPerConn, jobs.DefaultWorkers)},
 	{"AWS_ROLE_SESSION_DURATION", "how long a session of a payer's IAM role assumed through STS lasts, reused until shortly before it ends; at most the role's MaxSessionDuration, and 1h when the service's own credentials are a role session (role chaining) (default " + short(awsorg.DefaultRoleSessionDuration) + ", from 15m to 12h)"},
 }

@@ -315,6 +315,11 @@ func (c *core) confirmMembership(ctx context.Context, inv Invite, actor Actor, k
 		joined = c.now(inv.Payer)
 	}
 	inv.JoinedAt = &joined
+	if inv.AccountState == "" && acct.State == AccountActive {
+		// The first look at an active account is no news (firstLookActive): kept with the join, so the next pass's
+		// account list finds nothing to write.
+		inv.AccountState = acct.State
+	}
 	return c.transition(ctx, inv, StateAwaitingCUR, nil, actor,
 		fmt.Sprintf("account %s is a member of the payer organization (joined %s by %s)", acct.ID, joined.UTC().Format(time.RFC3339), strings.ToLower(acct.JoinedMethod)))
 }

@@ -108,7 +108,7 @@ type Config struct {
 	// row, see store.LockPayer), so this is sized to AWS's latency and the number of payers, not to the pool:
 	// a pass takes about payers x (calls a payer x latency) / Workers.
 	Workers int
-	// CURWorkers is how many CUR scans this replica runs at once; default Workers/8, at least 2: a scan of a
+	// CURWorkers is how many CUR scans this replica runs at once; default Workers/16, at least 2: a scan of a
 	// changed report reads it whole and is bound by memory, while an unchanged one costs a manifest read.
 	CURWorkers int
 	// Lease, when set, holds an exclusive lease on a key until the function it returns is called, across every
@@ -132,14 +132,19 @@ type Config struct {
 // Defaults used when Config leaves a field zero.
 const (
 	DefaultJobTimeout = 5 * time.Minute
-	// DefaultWorkers reconciles 10,000 payers of 100 invites (5 pages each, 100 ms a call) in about 45 s on one
-	// replica: within the default one-minute interval, and half that with two replicas.
-	DefaultWorkers = 128
+	// DefaultWorkers is sized to AWS's latency: a payer of 100 invites costs 6 or 7 calls of about 100 ms, paced
+	// by its own rate, so 10,000 payers need about 10,000 x 0.7 s / 60 s = 117 payers in flight to pass within
+	// the default one-minute interval even on unlimited cores; 128 left no margin. Measured with
+	// BenchmarkReconcilePass on 2 cores (docs/reconciliation-scale.md): a pass of 10,000 payers is then bound by
+	// CPU (the service's, PostgreSQL's and the simulator's), not by waiting.
+	DefaultWorkers = 256
 	// DefaultCURWorkers is the fewest CUR scans a replica runs at once.
 	DefaultCURWorkers = 2
-	// WorkersPerConn is how many workers share one pooled connection: a payer's pass spends about 5% of its time
-	// in short statements (leases, reads, the writes of what changed) and the rest waiting on AWS.
-	WorkersPerConn = 8
+	// WorkersPerConn is how many workers share one pooled connection: a payer's pass spends 1 to 2% of its time
+	// in short statements (leases, reads, the writes of what changed; about 16 statements, 3 to 4 ms of the
+	// server's CPU, measured) and the rest waiting on AWS, so twelve leave a margin of four to eight. The default
+	// concurrency's pool (30 connections, plus the API's) lets two replicas share PostgreSQL's default 100.
+	WorkersPerConn = 12
 	// maxAttempts bounds retries of one job; a payer's next tick enqueues a fresh job after the last one fails.
 	maxAttempts = 5
 )
@@ -225,7 +230,7 @@ func MinPoolConns(cfg Config) int32 {
 }
 
 // curWorkersFor is the default CURWorkers for a concurrency.
-func curWorkersFor(workers int) int { return max(DefaultCURWorkers, workers/8) }
+func curWorkersFor(workers int) int { return max(DefaultCURWorkers, workers/16) }
 
 func ceilDiv(a, b int) int { return (a + b - 1) / b }
 

@@ -42,12 +42,12 @@ func TestCURScanHoldsItsLease(t *testing.T) {
 	}
 }
 
-// TestMinPoolConnsFollowsConcurrency: the pool grows by one connection per eight workers, not one per worker.
+// TestMinPoolConnsFollowsConcurrency: the pool grows by one connection per twelve workers, not one per worker.
 func TestMinPoolConnsFollowsConcurrency(t *testing.T) {
 	for _, tc := range []struct {
 		workers int
 		want    int32
-	}{{0, 16 + 2 + 6}, {8, 1 + 1 + 6}, {128, 16 + 2 + 6}, {1024, 128 + 16 + 6}} {
+	}{{0, 22 + 2 + 6}, {8, 1 + 1 + 6}, {128, 11 + 1 + 6}, {1024, 86 + 6 + 6}} {
 		if got := jobs.MinPoolConns(jobs.Config{Workers: tc.workers}); got != tc.want {
 			t.Errorf("MinPoolConns(Workers: %d) = %d, want %d", tc.workers, got, tc.want)
 		}

@@ -125,7 +125,7 @@ func TestTwoReplicasShareTheSchedule(t *testing.T) {
 	for i, name := range []string{"replica-a", "replica-b"} {
 		st = storetest.MustOpen(t, url, pgOptions())
 		cfg := testConfig(t, st, work.replica(name))
-		// Fewer workers than payers, so that one replica cannot take a whole fan-out (the default, 128, takes
+		// Fewer workers than payers, so that one replica cannot take a whole fan-out (the default, 256, takes
 		// every job a fetch finds) and the two must share it.
 		cfg.ID, cfg.Workers = name, 3
 		if i == 0 {
@@ -289,7 +289,7 @@ func TestConfigValidation(t *testing.T) {
 			store: func(t *testing.T) *store.Store {
 				return storetest.MustOpenUnmigrated(t, storetest.URL(t, store.DialectPostgres), store.Options{MaxConns: 4})
 			},
-			wantErr: "needs at least 24", // DefaultWorkers (128) + the queue's own, within the pool's bounds
+			wantErr: "needs at least 30", // DefaultWorkers (256) + the queue's own, within the pool's bounds
 		},
 		{name: "negative period", mod: func(c *jobs.Config) { c.ReconcileEvery = -time.Second }, wantErr: "ReconcileEvery must not be negative"},
 	} {
