@@ -140,67 +140,57 @@ func shellQuote(s string) string {
 // TerraformSnippet is the same role as Terraform (the AWS provider's aws_iam_role and aws_iam_role_policy), with
 // the policies as the service serves them, so all deployments grant the same actions.
 func TerraformSnippet(s Setup) (string, error) {
-	trust, err := json.MarshalIndent(s.TrustPolicy, "", "  ")
+	role, err := terraformRole("cloudhealth", s.RoleName, s.TrustPolicy, s.PolicyName, s.PermissionsPolicy)
 	if err != nil {
 		return "", err
 	}
-	policy, err := json.MarshalIndent(s.PermissionsPolicy, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	tf := fmt.Sprintf(`# CloudHealth's read-only role (%s).
-resource "aws_iam_role" "cloudhealth" {
-  name                 = %q
-  max_session_duration = 3600
-  assume_role_policy   = <<-JSON
-%s
-  JSON
-}
-
-resource "aws_iam_role_policy" "cloudhealth" {
-  name   = %q
-  role   = aws_iam_role.cloudhealth.id
-  policy = <<-JSON
-%s
-  JSON
-}
-
+	tf := fmt.Sprintf("# CloudHealth's read-only role (%s).\n", PolicySource) + role + `
 output "cloudhealth_role_arn" {
   value = aws_iam_role.cloudhealth.arn
 }
-`, PolicySource, s.RoleName, indent(string(trust), "    "), s.PolicyName, indent(string(policy), "    "))
+`
 	if s.CheckerPrincipal == "" {
 		return tf, nil
 	}
 	// The template's optional checker role, with the same trust and policy (CheckerRole).
 	ctrust, cpolicy := CheckerRole(s.AccountID, s.RoleName, s.CheckerPrincipal, s.ExternalID)
-	ct, err := json.MarshalIndent(ctrust, "", "  ")
+	checker, err := terraformRole("cloudhealth_setup_check", CheckerRoleName, ctrust, CheckerPolicyName, cpolicy)
 	if err != nil {
 		return "", err
 	}
-	cp, err := json.MarshalIndent(cpolicy, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	return tf + fmt.Sprintf(`
+	return tf + `
 # Optional: lets the reseller check the CloudHealth role's permissions (iam:GetRole and iam:SimulatePrincipalPolicy
 # on that role, nothing else). Leave it out to have no permission check.
-resource "aws_iam_role" "cloudhealth_setup_check" {
-  name                 = %q
+` + checker, nil
+}
+
+// terraformRole is one IAM role as Terraform: the aws_iam_role named resource with its trust, and its inline
+// policy as an aws_iam_role_policy of the same resource name.
+func terraformRole(resource, name string, trust any, policyName string, policy any) (string, error) {
+	t, err := json.MarshalIndent(trust, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	p, err := json.MarshalIndent(policy, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf(`resource "aws_iam_role" %[1]q {
+  name                 = %[2]q
   max_session_duration = 3600
   assume_role_policy   = <<-JSON
-%s
+%[3]s
   JSON
 }
 
-resource "aws_iam_role_policy" "cloudhealth_setup_check" {
-  name   = %q
-  role   = aws_iam_role.cloudhealth_setup_check.id
+resource "aws_iam_role_policy" %[1]q {
+  name   = %[4]q
+  role   = aws_iam_role.%[1]s.id
   policy = <<-JSON
-%s
+%[5]s
   JSON
 }
-`, CheckerRoleName, indent(string(ct), "    "), CheckerPolicyName, indent(string(cp), "    ")), nil
+`, resource, name, indent(string(t), "    "), policyName, indent(string(p), "    ")), nil
 }
 
 func indent(s, by string) string {

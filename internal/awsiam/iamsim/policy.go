@@ -51,52 +51,32 @@ func glob(p, s string) bool {
 
 // document is an IAM policy document as the simulator reads it.
 type document struct {
-	Statement statements `json:"Statement"`
+	Statement oneOrMany[statement] `json:"Statement"`
 }
 
 type statement struct {
-	Effect      string         `json:"Effect"`
-	Principal   any            `json:"Principal"`
-	Action      stringList     `json:"Action"`
-	NotAction   stringList     `json:"NotAction"`
-	Resource    stringList     `json:"Resource"`
-	NotResource stringList     `json:"NotResource"`
-	Condition   map[string]any `json:"Condition"`
+	Effect      string            `json:"Effect"`
+	Principal   any               `json:"Principal"`
+	Action      oneOrMany[string] `json:"Action"`
+	NotAction   oneOrMany[string] `json:"NotAction"`
+	Resource    oneOrMany[string] `json:"Resource"`
+	NotResource oneOrMany[string] `json:"NotResource"`
+	Condition   map[string]any    `json:"Condition"`
 }
 
-// statements reads Statement as IAM accepts it: one statement or a list of them.
-type statements []statement
+// oneOrMany reads an element that IAM accepts as one value or a list of them (Statement, Action, Resource...).
+type oneOrMany[T any] []T
 
-func (s *statements) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '{' {
-		var one statement
+func (l *oneOrMany[T]) UnmarshalJSON(b []byte) error {
+	if len(b) > 0 && b[0] != '[' && string(b) != "null" {
+		var one T
 		if err := json.Unmarshal(b, &one); err != nil {
 			return err
 		}
-		*s = statements{one}
+		*l = oneOrMany[T]{one}
 		return nil
 	}
-	var many []statement
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*s = many
-	return nil
-}
-
-// stringList reads an element that IAM accepts as a string or a list of strings.
-type stringList []string
-
-func (l *stringList) UnmarshalJSON(b []byte) error {
-	if len(b) > 0 && b[0] == '"' {
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*l = stringList{one}
-		return nil
-	}
-	var many []string
+	var many []T
 	if err := json.Unmarshal(b, &many); err != nil {
 		return err
 	}
